@@ -1,0 +1,594 @@
+//! Checks on the intent before allocation (references, address plan, MTU,
+//! policy) and on the allocation after it (uniqueness). Every check reports
+//! and goes on, so one run shows every problem.
+
+use crate::alloc::Allocation;
+use crate::diag::{Diagnostics, Pointer};
+use crate::intent::{Endpoint, Intent, IpVersion, PortItem, PortSpec, Rule, Tenant};
+use crate::policy::PortRange;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// WireGuard's overhead with an IPv4 / IPv6 outer header, and VXLAN's.
+pub const WG_OVERHEAD_V4: u16 = 60;
+pub const WG_OVERHEAD_V6: u16 = 80;
+pub const VXLAN_OVERHEAD: u16 = 50;
+/// The smallest tenant MTU we accept (IPv6's minimum link MTU).
+pub const MIN_TENANT_MTU: u16 = 1280;
+
+/// The MTU budget: (WireGuard interface MTU, tenant MTU).
+pub fn mtu_budget(intent: &Intent) -> (u16, u16) {
+    let u = &intent.platform.underlay;
+    let wg = u.mtu.saturating_sub(match u.ip_version {
+        IpVersion::V4 => WG_OVERHEAD_V4,
+        IpVersion::V6 => WG_OVERHEAD_V6,
+    });
+    (wg, wg.saturating_sub(VXLAN_OVERHEAD))
+}
+
+fn dup_names<'a>(
+    d: &mut Diagnostics,
+    base: Pointer,
+    field: &str,
+    names: impl Iterator<Item = &'a str>,
+) {
+    let mut seen = HashSet::new();
+    for (i, n) in names.enumerate() {
+        if !seen.insert(n) {
+            d.error(base.join(i).join(field), format!("duplicate name `{n}`"));
+        }
+    }
+}
+
+pub fn check_intent(intent: &Intent, d: &mut Diagnostics) {
+    let p = &intent.platform;
+    let pp = Pointer::root().join("platform");
+    dup_names(
+        d,
+        pp.join("sites"),
+        "name",
+        p.sites.iter().map(|s| s.name.as_str()),
+    );
+    dup_names(
+        d,
+        pp.join("routers"),
+        "name",
+        p.routers.iter().map(|s| s.name.as_str()),
+    );
+    dup_names(
+        d,
+        pp.join("hypervisors"),
+        "name",
+        p.hypervisors.iter().map(|s| s.name.as_str()),
+    );
+    dup_names(
+        d,
+        Pointer::root().join("tenants"),
+        "slug",
+        intent.tenants.iter().map(|t| t.slug.as_str()),
+    );
+
+    let sites: HashSet<&str> = p.sites.iter().map(|s| s.name.as_str()).collect();
+    let router_site: HashMap<&str, &str> = p
+        .routers
+        .iter()
+        .map(|r| (r.name.as_str(), r.site.as_str()))
+        .collect();
+    let hv_site: HashMap<&str, &str> = p
+        .hypervisors
+        .iter()
+        .map(|h| (h.name.as_str(), h.site.as_str()))
+        .collect();
+
+    for (i, r) in p.routers.iter().enumerate() {
+        let rp = pp.join("routers").join(i);
+        if !sites.contains(r.site.as_str()) {
+            d.error(rp.join("site"), format!("unknown site `{}`", r.site));
+        }
+        if !r.api_endpoint.starts_with("https://") {
+            d.error(
+                rp.join("api_endpoint"),
+                "the VyOS API is served over HTTPS: the endpoint must start with https://",
+            );
+        }
+    }
+    let mut vteps = HashSet::new();
+    for (i, h) in p.hypervisors.iter().enumerate() {
+        let hp = pp.join("hypervisors").join(i);
+        if !sites.contains(h.site.as_str()) {
+            d.error(hp.join("site"), format!("unknown site `{}`", h.site));
+        }
+        if let Some(a) = h.vtep_address {
+            if !p.pools.control_plane.contains(&a) {
+                d.error(
+                    hp.join("vtep_address"),
+                    format!(
+                        "{a} is outside the control_plane pool {}",
+                        p.pools.control_plane
+                    ),
+                );
+            } else if !vteps.insert(a) {
+                d.error(
+                    hp.join("vtep_address"),
+                    format!("{a} is used by another hypervisor"),
+                );
+            }
+        }
+    }
+    if !(1..=65535).contains(&p.wireguard.keepalive) {
+        d.error(
+            pp.join("wireguard").join("keepalive"),
+            "must be 1-65535 seconds",
+        );
+    }
+    if p.wireguard.port == 0 {
+        d.error(pp.join("wireguard").join("port"), "must be 1-65535");
+    }
+    let plen = p.pools.client_prefix_len;
+    if !(p.pools.wireguard_overlay.prefix_len()..=30).contains(&plen) {
+        d.error(
+            pp.join("pools").join("client_prefix_len"),
+            format!(
+                "must be between the overlay pool's /{} and /30",
+                p.pools.wireguard_overlay.prefix_len()
+            ),
+        );
+    }
+    let (wg_mtu, tenant_mtu) = mtu_budget(intent);
+    if tenant_mtu < MIN_TENANT_MTU {
+        d.error(
+            pp.join("underlay").join("mtu"),
+            format!(
+                "underlay MTU {} leaves a tenant MTU of {tenant_mtu} (WireGuard {} bytes, VXLAN {VXLAN_OVERHEAD}); at least {MIN_TENANT_MTU} is needed, so the underlay needs {}",
+                p.underlay.mtu,
+                p.underlay.mtu - wg_mtu,
+                MIN_TENANT_MTU + VXLAN_OVERHEAD + (p.underlay.mtu - wg_mtu)
+            ),
+        );
+    }
+
+    for (ti, t) in intent.tenants.iter().enumerate() {
+        check_tenant(
+            intent,
+            t,
+            Pointer::root().join("tenants").join(ti),
+            &sites,
+            &router_site,
+            &hv_site,
+            tenant_mtu,
+            d,
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_tenant(
+    intent: &Intent,
+    t: &Tenant,
+    tp: Pointer,
+    sites: &HashSet<&str>,
+    router_site: &HashMap<&str, &str>,
+    hv_site: &HashMap<&str, &str>,
+    tenant_mtu: u16,
+    d: &mut Diagnostics,
+) {
+    dup_names(
+        d,
+        tp.join("networks"),
+        "name",
+        t.networks.iter().map(|n| n.name.as_str()),
+    );
+    dup_names(
+        d,
+        tp.join("services"),
+        "id",
+        t.services.iter().map(|n| n.id.as_str()),
+    );
+    dup_names(
+        d,
+        tp.join("clients"),
+        "name",
+        t.clients.iter().map(|n| n.name.as_str()),
+    );
+    let pools = intent.platform.pools.tenant_facing();
+    for (ni, n) in t.networks.iter().enumerate() {
+        let np = tp.join("networks").join(ni);
+        if n.cidr.network() != n.cidr.addr() {
+            d.error(
+                np.join("cidr"),
+                format!(
+                    "{} has host bits set; did you mean {}?",
+                    n.cidr,
+                    n.cidr.trunc()
+                ),
+            );
+        }
+        if !pools.iter().any(|(_, pool)| pool.contains(&n.cidr)) {
+            let names: Vec<String> = pools.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            d.error(
+                np.join("cidr"),
+                format!(
+                    "{} is outside every tenant pool ({})",
+                    n.cidr,
+                    names.join(", ")
+                ),
+            );
+        }
+        if n.cidr.prefix_len() > 28 {
+            d.error(
+                np.join("cidr"),
+                format!(
+                    "{} is too small: a network needs at least a /28 for its gateways",
+                    n.cidr
+                ),
+            );
+        }
+        for (oi, o) in t.networks.iter().enumerate().take(ni) {
+            if o.cidr.contains(&n.cidr.network()) || n.cidr.contains(&o.cidr.network()) {
+                d.error(
+                    np.join("cidr"),
+                    format!(
+                        "{} overlaps network `{}` ({}) of the same tenant",
+                        n.cidr, o.name, o.cidr
+                    ),
+                );
+                let _ = oi;
+            }
+        }
+        if n.sites.is_empty() {
+            d.error(np.join("sites"), "a network needs at least one site");
+        }
+        let mut seen_sites = HashSet::new();
+        for (si, s) in n.sites.iter().enumerate() {
+            let sp = np.join("sites").join(si);
+            if !sites.contains(s.site.as_str()) {
+                d.error(sp.join("site"), format!("unknown site `{}`", s.site));
+            }
+            if !seen_sites.insert(s.site.as_str()) {
+                d.error(
+                    sp.join("site"),
+                    format!("site `{}` is listed twice", s.site),
+                );
+            }
+            if !(1..=2).contains(&s.gateways.len()) {
+                d.error(sp.join("gateways"), "needs one gateway router or a pair");
+            }
+            if s.gateways.len() == 2 && s.gateways[0] == s.gateways[1] {
+                d.error(
+                    sp.join("gateways").join(1),
+                    "a gateway pair needs two different routers",
+                );
+            }
+            for (gi, g) in s.gateways.iter().enumerate() {
+                match router_site.get(g.as_str()) {
+                    None => d.error(
+                        sp.join("gateways").join(gi),
+                        format!("unknown router `{g}`"),
+                    ),
+                    Some(rs) if *rs != s.site.as_str() => d.error(
+                        sp.join("gateways").join(gi),
+                        format!("router `{g}` is in site `{rs}`, not `{}`", s.site),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(m) = n.mtu {
+            if m > tenant_mtu {
+                d.error(np.join("mtu"), format!("MTU {m} does not fit: the underlay leaves {tenant_mtu} after WireGuard and VXLAN"));
+            } else if m < MIN_TENANT_MTU {
+                d.error(np.join("mtu"), format!("MTU {m} is below {MIN_TENANT_MTU}"));
+            }
+        }
+        let mut port_names = HashSet::new();
+        for (pi, port) in n.ports.iter().enumerate() {
+            let pp = np.join("ports").join(pi);
+            match hv_site.get(port.hypervisor.as_str()) {
+                None => d.error(
+                    pp.join("hypervisor"),
+                    format!("unknown hypervisor `{}`", port.hypervisor),
+                ),
+                Some(hs) if !n.sites.iter().any(|s| s.site.as_str() == *hs) => d.error(
+                    pp.join("hypervisor"),
+                    format!(
+                        "hypervisor `{}` is in site `{hs}`, where this network does not live",
+                        port.hypervisor
+                    ),
+                ),
+                _ => {}
+            }
+            if port.name.is_empty()
+                || port.name.len() > 15
+                || !port
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
+                d.error(
+                    pp.join("name"),
+                    format!(
+                        "`{}` is not a valid OVS interface name (1-15 of [A-Za-z0-9._-])",
+                        port.name
+                    ),
+                );
+            }
+            if !port_names.insert((port.hypervisor.as_str(), port.name.as_str())) {
+                d.error(
+                    pp.join("name"),
+                    format!("port `{}` is listed twice", port.name),
+                );
+            }
+            if let Some(a) = port.address {
+                if !n.cidr.contains(&a) {
+                    d.error(
+                        pp.join("address"),
+                        format!("{a} is outside the network {}", n.cidr),
+                    );
+                }
+            }
+        }
+        if n.rate_limit_pps == Some(0) {
+            d.error(np.join("rate_limit_pps"), "must be at least 1 packet/s");
+        }
+    }
+    let services: HashSet<&str> = t.services.iter().map(|s| s.id.as_str()).collect();
+    let networks: HashSet<&str> = t.networks.iter().map(|s| s.name.as_str()).collect();
+    for (si, s) in t.services.iter().enumerate() {
+        if s.addresses.is_empty() {
+            d.error(
+                tp.join("services").join(si).join("addresses"),
+                "a service needs at least one address",
+            );
+        }
+    }
+    let mut ids = HashSet::new();
+    for (ri, r) in t.policy.rules.iter().enumerate() {
+        let rp = tp.join("policy").join("rules").join(ri);
+        if !ids.insert(r.id) {
+            d.error(rp.join("id"), format!("duplicate rule id {}", r.id));
+        }
+        for (side, ep) in [("source", &r.source), ("destination", &r.destination)] {
+            match ep {
+                Endpoint::Service { service } if !services.contains(service.as_str()) => d.error(
+                    rp.join(side).join("service"),
+                    format!("unknown service `{service}`"),
+                ),
+                Endpoint::Network { network } if !networks.contains(network.as_str()) => d.error(
+                    rp.join(side).join("network"),
+                    format!("unknown network `{network}`"),
+                ),
+                _ => {}
+            }
+        }
+        if matches!(r.destination, Endpoint::External) {
+            d.error(
+                rp.join("destination").join("type"),
+                "`external` is only meaningful as a source",
+            );
+        }
+        if let Some(spec) = &r.destination_port {
+            if !r.protocol.has_ports() {
+                d.error(
+                    rp.join("destination_port"),
+                    "ports need protocol tcp or udp",
+                );
+            }
+            if let Err(e) = port_ranges(spec) {
+                d.error(rp.join("destination_port"), e);
+            }
+        }
+    }
+    check_shadowing(&t.policy.rules, &tp, d);
+    for (ci, c) in t.clients.iter().enumerate() {
+        let cp = tp.join("clients").join(ci);
+        if !is_wg_key(&c.public_key) {
+            d.error(
+                cp.join("public_key"),
+                "not a WireGuard public key (44 characters of base64 encoding 32 bytes)",
+            );
+        }
+        for (ai, a) in c.allowed_networks.iter().enumerate() {
+            if !networks.contains(a.as_str()) {
+                d.error(
+                    cp.join("allowed_networks").join(ai),
+                    format!("unknown network `{a}`"),
+                );
+            }
+        }
+    }
+    if let Some(r) = &t.client_router {
+        let gw = t
+            .networks
+            .iter()
+            .flat_map(|n| &n.sites)
+            .flat_map(|s| &s.gateways)
+            .any(|g| g == r);
+        if !gw {
+            d.error(
+                tp.join("client_router"),
+                format!("router `{r}` is not a gateway of any of this tenant's networks"),
+            );
+        }
+    }
+    if !t.clients.is_empty() && t.networks.is_empty() {
+        d.error(
+            tp.join("clients"),
+            "clients need at least one network to terminate on",
+        );
+    }
+}
+
+/// The port ranges of a `destination_port`, checked.
+pub fn port_ranges(spec: &PortSpec) -> Result<Vec<PortRange>, String> {
+    fn range(s: &str) -> Result<PortRange, String> {
+        let (a, b) = s.split_once('-').unwrap_or((s, s));
+        let parse = |x: &str| {
+            x.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("`{s}` is not a port or a range like 8000-8080"))
+        };
+        let (a, b) = (parse(a)?, parse(b)?);
+        if a == 0 || a > b {
+            return Err(format!("`{s}` is not a valid range (1-65535, low-high)"));
+        }
+        Ok(PortRange(a, b))
+    }
+    let item = |i: &PortItem| match i {
+        PortItem::Single(0) => Err("port 0 is not a valid port".to_string()),
+        PortItem::Single(p) => Ok(PortRange(*p, *p)),
+        PortItem::Range(s) => range(s),
+    };
+    match spec {
+        PortSpec::Single(p) => item(&PortItem::Single(*p)).map(|r| vec![r]),
+        PortSpec::Range(s) => range(s).map(|r| vec![r]),
+        PortSpec::List(items) if items.is_empty() => Err("the port list is empty".into()),
+        PortSpec::List(items) => items.iter().map(item).collect(),
+    }
+}
+
+fn is_wg_key(k: &str) -> bool {
+    k.len() == 44
+        && k.ends_with('=')
+        && k[..43]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && matches!(
+            k.as_bytes()[42],
+            b'A' | b'E'
+                | b'I'
+                | b'M'
+                | b'Q'
+                | b'U'
+                | b'Y'
+                | b'c'
+                | b'g'
+                | b'k'
+                | b'o'
+                | b's'
+                | b'w'
+                | b'0'
+                | b'4'
+                | b'8'
+        )
+}
+
+/// A rule is shadowed when an earlier enabled rule matches everything it matches.
+fn check_shadowing(rules: &[Rule], tp: &Pointer, d: &mut Diagnostics) {
+    for (j, rj) in rules.iter().enumerate() {
+        if rj.disabled {
+            continue;
+        }
+        for ri in rules[..j].iter().filter(|r| !r.disabled) {
+            if covers(ri, rj) {
+                d.warning(
+                    tp.join("policy").join("rules").join(j),
+                    format!("rule {} is shadowed by rule {}, which matches everything it matches: it never applies", rj.id, ri.id),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn covers(a: &Rule, b: &Rule) -> bool {
+    let proto = a.protocol == crate::intent::Protocol::Any || a.protocol == b.protocol;
+    let ports = match (&a.destination_port, &b.destination_port) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(pa), Some(pb)) => match (port_ranges(pa), port_ranges(pb)) {
+            (Ok(ra), Ok(rb)) => rb
+                .iter()
+                .all(|r| ra.iter().any(|q| q.0 <= r.0 && r.1 <= q.1)),
+            _ => false,
+        },
+    };
+    proto && ports && ep_covers(&a.source, &b.source) && ep_covers(&a.destination, &b.destination)
+}
+
+fn ep_covers(a: &Endpoint, b: &Endpoint) -> bool {
+    match (a, b) {
+        (Endpoint::Any, _) => true,
+        (Endpoint::Cidr { cidr: x }, Endpoint::Cidr { cidr: y }) => x.contains(y),
+        _ => a == b,
+    }
+}
+
+/// Uniqueness of allocated numbers, which a hand-edited lock file could break.
+pub fn check_allocation(a: &Allocation, d: &mut Diagnostics) {
+    let mut vnis: BTreeMap<u32, String> = BTreeMap::new();
+    let mut tables: BTreeMap<u32, String> = BTreeMap::new();
+    let mut ids: BTreeMap<u32, String> = BTreeMap::new();
+    let mut mesh: BTreeMap<std::net::Ipv4Addr, String> = BTreeMap::new();
+    fn clash<K: Ord>(
+        map: &mut BTreeMap<K, String>,
+        key: K,
+        who: String,
+        what: &str,
+        d: &mut Diagnostics,
+    ) {
+        if let Some(other) = map.insert(key, who.clone()) {
+            d.error(
+                Pointer::root().join("allocation"),
+                format!("duplicate {what}: {who} and {other}"),
+            );
+        }
+    }
+    for (r, ra) in &a.routers {
+        clash(
+            &mut mesh,
+            ra.mesh_address,
+            format!("router {r}"),
+            "mesh address",
+            d,
+        );
+    }
+    for (h, ha) in &a.hypervisors {
+        clash(
+            &mut mesh,
+            ha.vtep_address,
+            format!("hypervisor {h}"),
+            "mesh address",
+            d,
+        );
+    }
+    for (t, ta) in &a.tenants {
+        clash(
+            &mut ids,
+            ta.id,
+            format!("tenant {t}"),
+            "route target (tenant id)",
+            d,
+        );
+        clash(
+            &mut tables,
+            ta.vrf_table.get(),
+            format!("tenant {t}"),
+            "VRF table",
+            d,
+        );
+        clash(
+            &mut vnis,
+            ta.l3_vni.get(),
+            format!("tenant {t} (L3)"),
+            "VNI",
+            d,
+        );
+        for (n, na) in &ta.networks {
+            clash(
+                &mut vnis,
+                na.vni.get(),
+                format!("network {t}/{n}"),
+                "VNI",
+                d,
+            );
+            let mut vrids = HashSet::new();
+            for (s, g) in &na.sites {
+                if !vrids.insert(g.vrid) {
+                    d.error(
+                        Pointer::root().join("allocation"),
+                        format!("duplicate VRID {} in segment {t}/{n} (site {s})", g.vrid),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! The intent: what operators (platform) and tenants declare. Plain data,
+//! deserialised from YAML by the CLI and from PostgreSQL rows by the server;
+//! the compiler never mutates it.
+
+pub mod yaml;
+
+use crate::ids::{Asn, Name};
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The whole declared world: one platform and its tenants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    pub platform: Platform,
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    /// BGP AS number of the whole platform (iBGP between all routers).
+    #[serde(default = "default_asn")]
+    #[schemars(with = "u32")]
+    pub asn: Asn,
+    #[serde(default)]
+    pub pools: Pools,
+    #[serde(default)]
+    pub wireguard: WireguardSettings,
+    #[serde(default)]
+    pub underlay: Underlay,
+    pub sites: Vec<Site>,
+    pub routers: Vec<Router>,
+    #[serde(default)]
+    pub hypervisors: Vec<Hypervisor>,
+}
+
+fn default_asn() -> Asn {
+    Asn::new(65000).expect("65000 is a valid AS number")
+}
+
+/// The address plan; defaults are the operator plan's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pools {
+    /// WireGuard mesh and VTEP addresses of routers and hypervisors.
+    #[schemars(with = "String")]
+    pub control_plane: Ipv4Net,
+    /// Reserved for point-to-point backbone links (not allocated from yet).
+    #[schemars(with = "String")]
+    pub backbone: Ipv4Net,
+    /// Tenant WireGuard remote-access clients; per tenant, since VRFs isolate.
+    #[schemars(with = "String")]
+    pub wireguard_overlay: Ipv4Net,
+    #[schemars(with = "String")]
+    pub tenant_networks: Ipv4Net,
+    #[schemars(with = "String")]
+    pub services: Ipv4Net,
+    #[schemars(with = "String")]
+    pub migration: Ipv4Net,
+    /// Prefix length of each tenant's client subnet inside `wireguard_overlay`.
+    pub client_prefix_len: u8,
+}
+
+impl Default for Pools {
+    fn default() -> Self {
+        let p = |s: &str| s.parse().expect("valid default pool");
+        Self {
+            control_plane: p("172.27.0.0/20"),
+            backbone: p("172.16.0.0/20"),
+            wireguard_overlay: p("100.64.0.0/16"),
+            tenant_networks: p("100.65.0.0/16"),
+            services: p("100.80.0.0/16"),
+            migration: p("100.96.0.0/16"),
+            client_prefix_len: 24,
+        }
+    }
+}
+
+impl Pools {
+    /// The pools a tenant network may be carved from, with their names.
+    pub fn tenant_facing(&self) -> [(&'static str, Ipv4Net); 4] {
+        [
+            ("tenant_networks", self.tenant_networks),
+            ("services", self.services),
+            ("migration", self.migration),
+            ("wireguard_overlay", self.wireguard_overlay),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct WireguardSettings {
+    pub port: u16,
+    pub keepalive: u16,
+}
+
+impl Default for WireguardSettings {
+    fn default() -> Self {
+        Self {
+            port: 51820,
+            keepalive: 25,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum IpVersion {
+    #[serde(rename = "4")]
+    V4,
+    #[serde(rename = "6")]
+    V6,
+}
+
+/// The physical network between sites; decides the MTU budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Underlay {
+    pub mtu: u16,
+    /// IP version of WireGuard's outer header: 60 bytes of overhead with 4, 80 with 6.
+    pub ip_version: IpVersion,
+}
+
+impl Default for Underlay {
+    fn default() -> Self {
+        Self {
+            mtu: 1500,
+            ip_version: IpVersion::V4,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub name: Name,
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub public_blocks: Vec<Ipv4Net>,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum VyosVersion {
+    #[serde(rename = "1.4")]
+    V1_4,
+    #[serde(rename = "1.5")]
+    V1_5,
+}
+
+impl VyosVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1_4 => "1.4",
+            Self::V1_5 => "1.5",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "1.4" => Some(Self::V1_4),
+            "1.5" => Some(Self::V1_5),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Router {
+    pub name: Name,
+    pub site: Name,
+    pub version: VyosVersion,
+    /// Public address WireGuard peers connect to.
+    #[schemars(with = "String")]
+    pub underlay_address: IpAddr,
+    /// Base URL of the VyOS HTTPS API, e.g. `https://5.254.54.10`.
+    pub api_endpoint: String,
+    /// The router's underlay interface (where `underlay_address` lives).
+    #[serde(default = "default_underlay_interface")]
+    pub underlay_interface: String,
+}
+
+fn default_underlay_interface() -> String {
+    "eth0".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hypervisor {
+    pub name: Name,
+    pub site: Name,
+    #[schemars(with = "String")]
+    pub underlay_address: IpAddr,
+    /// VTEP (and WireGuard) address inside the control-plane pool; allocated when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub vtep_address: Option<Ipv4Addr>,
+    /// The OVS integration bridge tenant ports attach to.
+    #[serde(default = "default_bridge")]
+    pub bridge: String,
+}
+
+fn default_bridge() -> String {
+    "br-int".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    pub slug: Name,
+    pub name: String,
+    #[serde(default)]
+    pub networks: Vec<Network>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub policy: Policy,
+    #[serde(default)]
+    pub clients: Vec<Client>,
+    /// Router where the tenant's WireGuard clients terminate; defaults to the
+    /// first gateway of the first network.
+    #[serde(default)]
+    pub client_router: Option<Name>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub name: Name,
+    #[schemars(with = "String")]
+    pub cidr: Ipv4Net,
+    pub sites: Vec<NetworkSite>,
+    /// Requested tenant MTU; must fit the budget left by WireGuard and VXLAN.
+    #[serde(default)]
+    pub mtu: Option<u16>,
+    /// Tenant VM ports on hypervisors.
+    #[serde(default)]
+    pub ports: Vec<Port>,
+    /// Per-port packet rate limit (packets/s), enforced by OVS meters.
+    #[serde(default)]
+    pub rate_limit_pps: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSite {
+    pub site: Name,
+    /// The gateway router pair: first is the preferred VRRP master.
+    pub gateways: Vec<Name>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    pub hypervisor: Name,
+    /// OVS port (interface) name on the hypervisor's bridge.
+    pub name: String,
+    /// The VM's address, when known: used for anti-spoofing.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub address: Option<Ipv4Addr>,
+}
+
+/// A named set of addresses, as in the plan's `services`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub id: Name,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[schemars(with = "Vec<String>")]
+    pub addresses: Vec<Ipv4Net>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Accept,
+    Drop,
+    Reject,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Drop => "drop",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default = "default_drop")]
+    pub default_action: Action,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            default_action: Action::Drop,
+            rules: Vec::new(),
+        }
+    }
+}
+
+fn default_drop() -> Action {
+    Action::Drop
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Icmp,
+    #[default]
+    Any,
+}
+
+impl Protocol {
+    pub fn has_ports(self) -> bool {
+        matches!(self, Self::Tcp | Self::Udp)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: u32,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub action: Action,
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub destination_port: Option<PortSpec>,
+    #[serde(default)]
+    pub source: Endpoint,
+    #[serde(default)]
+    pub destination: Endpoint,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// `443`, `"8000-8080"` or a list of either.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortSpec {
+    Single(u16),
+    Range(String),
+    List(Vec<PortItem>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortItem {
+    Single(u16),
+    Range(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Endpoint {
+    #[default]
+    Any,
+    Service {
+        service: Name,
+    },
+    Network {
+        network: Name,
+    },
+    Cidr {
+        #[schemars(with = "String")]
+        cidr: Ipv4Net,
+    },
+    /// Anything outside the tenant's own networks and clients.
+    External,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub name: Name,
+    /// Base64 Curve25519 public key; the private key never reaches vxguard.
+    pub public_key: String,
+    /// Networks the client may reach; empty means all of the tenant's networks.
+    #[serde(default)]
+    pub allowed_networks: Vec<Name>,
+}

@@ -1,0 +1,542 @@
+//! The device-neutral model: what each router and hypervisor must do,
+//! independent of VyOS or OVS syntax. Built from the checked intent, the
+//! allocation and the key material; rendered by `vyos` and `ovs`.
+//!
+//! A router's model is split into a platform part and one part per tenant it
+//! serves, so a one-tenant change rebuilds and re-renders only that tenant's
+//! parts on the routers and hypervisors the tenant touches.
+
+use crate::alloc::{Allocation, TenantAlloc};
+use crate::checks::mtu_budget;
+use crate::intent::{Intent, Tenant, VyosVersion};
+use crate::policy::{self, CompiledPolicy};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Key material, kept apart from the intent: private keys and API keys are
+/// secrets the CLI keeps in a 0600 file and the server in its secret store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    #[serde(default)]
+    pub routers: BTreeMap<String, RouterSecrets>,
+    #[serde(default)]
+    pub hypervisors: BTreeMap<String, HypervisorSecrets>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSecrets {
+    pub wireguard_private_key: String,
+    pub wireguard_public_key: String,
+    pub api_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HypervisorSecrets {
+    pub wireguard_private_key: String,
+    pub wireguard_public_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WgPeer {
+    /// Peer name (router or hypervisor or client), used as the VyOS peer tag.
+    pub name: String,
+    pub public_key: String,
+    pub endpoint: Option<(IpAddr, u16)>,
+    pub allowed_ips: Vec<Ipv4Net>,
+    pub keepalive: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouterModel {
+    pub name: String,
+    pub version: VyosVersion,
+    pub site: String,
+    pub asn: u32,
+    pub mesh_address: Ipv4Addr,
+    pub mesh_prefix_len: u8,
+    pub wg_port: u16,
+    pub wg_mtu: u16,
+    pub private_key: String,
+    pub mesh_peers: Vec<WgPeer>,
+    /// iBGP l2vpn-evpn neighbours (every other router's mesh address).
+    pub bgp_neighbors: Vec<(String, Ipv4Addr)>,
+    pub api_key_id: String,
+    pub api_key: String,
+    pub tenants: Vec<TenantOnRouter>,
+}
+
+/// Everything one tenant needs on one router.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantOnRouter {
+    pub slug: String,
+    pub id: u32,
+    pub vrf: String,
+    pub table: u32,
+    pub l3_vni: u32,
+    pub rd: String,
+    pub rt: String,
+    pub mtu: u16,
+    pub segments: Vec<Segment>,
+    pub clients: Option<ClientInterface>,
+    pub policy: CompiledPolicy,
+}
+
+/// A tenant network as seen by one gateway router.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub network: String,
+    pub vni: u32,
+    pub cidr: Ipv4Net,
+    pub address: Ipv4Addr,
+    /// Hypervisor VTEPs hosting this network (static head-end replication).
+    pub remotes: Vec<Ipv4Addr>,
+    pub vrrp_group: String,
+    pub vrid: u8,
+    pub virtual_address: Ipv4Addr,
+    pub priority: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInterface {
+    pub ifname: String,
+    pub address: Ipv4Net,
+    pub port: u16,
+    pub peers: Vec<WgPeer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HypervisorModel {
+    pub name: String,
+    pub site: String,
+    pub bridge: String,
+    pub vtep: Ipv4Addr,
+    pub tenant_mtu: u16,
+    pub networks: Vec<HvNetwork>,
+    /// WireGuard peers: the site's routers (the first carries all other VTEPs).
+    pub wg_peers: Vec<WgPeer>,
+    pub wg_port: u16,
+    pub private_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HvNetwork {
+    pub tenant: String,
+    pub tenant_id: u32,
+    pub network: String,
+    pub vni: u32,
+    pub cidr: Ipv4Net,
+    pub ports: Vec<(String, Option<Ipv4Addr>)>,
+    /// Every other VTEP of this network: gateway routers of all its sites and
+    /// the other hypervisors hosting it.
+    pub remotes: Vec<Ipv4Addr>,
+    pub rate_limit_pps: Option<u32>,
+    pub policy: CompiledPolicy,
+}
+
+/// VRRP priorities: the first gateway of a pair is the preferred master.
+pub const PRIORITY_PRIMARY: u8 = 200;
+pub const PRIORITY_SECONDARY: u8 = 100;
+
+/// VRF name of a tenant: its slug when it fits Linux's 15-character
+/// interface names (a VRF is a device), else `vxg-<tenant id>`; both are stable.
+pub fn vrf_name(slug: &str, id: u32) -> String {
+    if vyos_defs::validators::vrf_name(slug) && !RESERVED_VRF_NAMES.contains(&slug) {
+        slug.to_string()
+    } else {
+        format!("vxg-{id}")
+    }
+}
+
+/// Names VyOS refuses for a VRF.
+const RESERVED_VRF_NAMES: &[&str] = &[
+    "add",
+    "all",
+    "broadcast",
+    "default",
+    "delete",
+    "dev",
+    "get",
+    "inet",
+    "mtu",
+    "link",
+    "type",
+    "vrf",
+    "mgmt",
+    "lo",
+];
+
+/// The routers a tenant touches: gateways of its networks.
+pub fn tenant_routers(t: &Tenant) -> Vec<String> {
+    let mut v: Vec<String> = t
+        .networks
+        .iter()
+        .flat_map(|n| &n.sites)
+        .flat_map(|s| &s.gateways)
+        .map(|g| g.to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The hypervisors a tenant touches: those holding its ports.
+pub fn tenant_hypervisors(t: &Tenant) -> Vec<String> {
+    let mut v: Vec<String> = t
+        .networks
+        .iter()
+        .flat_map(|n| &n.ports)
+        .map(|p| p.hypervisor.to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Context shared by all model builders of one compile.
+pub struct Ctx<'a> {
+    pub intent: &'a Intent,
+    pub alloc: &'a Allocation,
+    pub secrets: &'a Secrets,
+    pub wg_mtu: u16,
+    pub tenant_mtu: u16,
+    pub router_addr: BTreeMap<&'a str, Ipv4Addr>,
+    pub hv_addr: BTreeMap<&'a str, Ipv4Addr>,
+    pub hv_site: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(intent: &'a Intent, alloc: &'a Allocation, secrets: &'a Secrets) -> Self {
+        let (wg_mtu, tenant_mtu) = mtu_budget(intent);
+        Self {
+            intent,
+            alloc,
+            secrets,
+            wg_mtu,
+            tenant_mtu,
+            router_addr: alloc
+                .routers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.mesh_address))
+                .collect(),
+            hv_addr: alloc
+                .hypervisors
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.vtep_address))
+                .collect(),
+            hv_site: intent
+                .platform
+                .hypervisors
+                .iter()
+                .map(|h| (h.name.as_str(), h.site.as_str()))
+                .collect(),
+        }
+    }
+
+    fn host32(a: Ipv4Addr) -> Ipv4Net {
+        Ipv4Net::new(a, 32).expect("/32")
+    }
+
+    /// The platform part of a router: mesh, BGP, API. Tenants are added separately.
+    pub fn router(&self, name: &str) -> RouterModel {
+        let p = &self.intent.platform;
+        let r = p
+            .routers
+            .iter()
+            .find(|r| r.name.as_str() == name)
+            .expect("router exists");
+        let me = self.router_addr[name];
+        let mut mesh_peers = Vec::new();
+        let mut bgp_neighbors = Vec::new();
+        for o in &p.routers {
+            if o.name.as_str() == name {
+                continue;
+            }
+            let addr = self.router_addr[o.name.as_str()];
+            let mut allowed = vec![Self::host32(addr)];
+            // Hypervisors reach the mesh through the first router of their site.
+            for h in &p.hypervisors {
+                if self.home_router(h.site.as_str()).as_deref() == Some(o.name.as_str()) {
+                    allowed.push(Self::host32(self.hv_addr[h.name.as_str()]));
+                }
+            }
+            mesh_peers.push(WgPeer {
+                name: o.name.to_string(),
+                public_key: self.router_public_key(o.name.as_str()),
+                endpoint: Some((o.underlay_address, p.wireguard.port)),
+                allowed_ips: allowed,
+                keepalive: Some(p.wireguard.keepalive),
+            });
+            bgp_neighbors.push((o.name.to_string(), addr));
+        }
+        // Hypervisors of this site are direct peers of every router of the site.
+        for h in p.hypervisors.iter().filter(|h| h.site == r.site) {
+            mesh_peers.push(WgPeer {
+                name: h.name.to_string(),
+                public_key: self
+                    .secrets
+                    .hypervisors
+                    .get(h.name.as_str())
+                    .map(|s| s.wireguard_public_key.clone())
+                    .unwrap_or_default(),
+                endpoint: Some((h.underlay_address, p.wireguard.port)),
+                allowed_ips: vec![Self::host32(self.hv_addr[h.name.as_str()])],
+                keepalive: Some(p.wireguard.keepalive),
+            });
+        }
+        // A hypervisor /32 may only belong to one peer: the direct one wins.
+        let direct: Vec<Ipv4Net> = mesh_peers
+            .iter()
+            .filter(|pr| p.hypervisors.iter().any(|h| h.name.as_str() == pr.name))
+            .flat_map(|pr| pr.allowed_ips.clone())
+            .collect();
+        for pr in mesh_peers.iter_mut() {
+            if p.routers.iter().any(|o| o.name.as_str() == pr.name) {
+                pr.allowed_ips.retain(|a| {
+                    a.prefix_len() != 32
+                        || !direct.contains(a)
+                        || *a == Self::host32(self.router_addr[pr.name.as_str()])
+                });
+            }
+        }
+        mesh_peers.sort_by(|a, b| a.name.cmp(&b.name));
+        bgp_neighbors.sort_by_key(|(_, a)| *a);
+        let sec = self.secrets.routers.get(name);
+        RouterModel {
+            name: name.to_string(),
+            version: r.version,
+            site: r.site.to_string(),
+            asn: p.asn.get(),
+            mesh_address: me,
+            mesh_prefix_len: p.pools.control_plane.prefix_len(),
+            wg_port: p.wireguard.port,
+            wg_mtu: self.wg_mtu,
+            private_key: sec
+                .map(|s| s.wireguard_private_key.clone())
+                .unwrap_or_default(),
+            mesh_peers,
+            bgp_neighbors,
+            api_key_id: "vxguard".into(),
+            api_key: sec.map(|s| s.api_key.clone()).unwrap_or_default(),
+            tenants: Vec::new(),
+        }
+    }
+
+    fn router_public_key(&self, name: &str) -> String {
+        self.secrets
+            .routers
+            .get(name)
+            .map(|s| s.wireguard_public_key.clone())
+            .unwrap_or_default()
+    }
+
+    /// The router of a site that carries its hypervisors' traffic to the rest
+    /// of the mesh: the first by name.
+    pub fn home_router(&self, site: &str) -> Option<String> {
+        self.intent
+            .platform
+            .routers
+            .iter()
+            .filter(|r| r.site.as_str() == site)
+            .map(|r| r.name.to_string())
+            .min()
+    }
+
+    /// One tenant's part on one router, or None when the router is not its gateway.
+    pub fn tenant_on_router(&self, t: &Tenant, router: &str) -> Option<TenantOnRouter> {
+        let ta: &TenantAlloc = self.alloc.tenants.get(t.slug.as_str())?;
+        let asn = self.intent.platform.asn.get();
+        let mut segments = Vec::new();
+        for n in &t.networks {
+            let na = &ta.networks[n.name.as_str()];
+            for s in &n.sites {
+                let Some(pos) = s.gateways.iter().position(|g| g.as_str() == router) else {
+                    continue;
+                };
+                let g = &na.sites[s.site.as_str()];
+                let mut remotes: Vec<Ipv4Addr> = n
+                    .ports
+                    .iter()
+                    .filter_map(|p| self.hv_addr.get(p.hypervisor.as_str()).copied())
+                    .collect();
+                remotes.sort();
+                remotes.dedup();
+                segments.push(Segment {
+                    network: n.name.to_string(),
+                    vni: na.vni.get(),
+                    cidr: n.cidr,
+                    address: g.routers[router],
+                    remotes,
+                    vrrp_group: format!("{}-{}", t.slug, n.name),
+                    vrid: g.vrid.get(),
+                    virtual_address: g.virtual_address,
+                    priority: if pos == 0 {
+                        PRIORITY_PRIMARY
+                    } else {
+                        PRIORITY_SECONDARY
+                    },
+                });
+            }
+        }
+        if segments.is_empty() {
+            return None;
+        }
+        segments.sort_by_key(|s| s.vni);
+        let client_router = t.client_router.as_ref().map(|r| r.to_string()).or_else(|| {
+            t.networks
+                .first()?
+                .sites
+                .first()?
+                .gateways
+                .first()
+                .map(|g| g.to_string())
+        });
+        let clients = match (client_router.as_deref() == Some(router), ta.client_subnet) {
+            (true, Some(subnet)) if !t.clients.is_empty() => Some(ClientInterface {
+                ifname: format!("wg{}", ta.id),
+                address: Ipv4Net::new(
+                    ta.client_gateway().expect("subnet has hosts"),
+                    subnet.prefix_len(),
+                )
+                .expect("valid"),
+                port: self
+                    .intent
+                    .platform
+                    .wireguard
+                    .port
+                    .wrapping_add(ta.id as u16),
+                peers: {
+                    let mut v: Vec<WgPeer> = t
+                        .clients
+                        .iter()
+                        .filter_map(|c| {
+                            Some(WgPeer {
+                                name: c.name.to_string(),
+                                public_key: c.public_key.clone(),
+                                endpoint: None,
+                                allowed_ips: vec![Self::host32(*ta.clients.get(c.name.as_str())?)],
+                                keepalive: None,
+                            })
+                        })
+                        .collect();
+                    v.sort_by(|a, b| a.name.cmp(&b.name));
+                    v
+                },
+            }),
+            _ => None,
+        };
+        let me = self.router_addr[router];
+        Some(TenantOnRouter {
+            slug: t.slug.to_string(),
+            id: ta.id,
+            vrf: vrf_name(t.slug.as_str(), ta.id),
+            table: ta.vrf_table.get(),
+            l3_vni: ta.l3_vni.get(),
+            rd: format!("{me}:{}", ta.id),
+            rt: ta.route_target(asn),
+            mtu: self.tenant_mtu,
+            segments,
+            clients,
+            policy: policy::compile(t, ta.client_subnet),
+        })
+    }
+
+    pub fn hypervisor(&self, name: &str) -> HypervisorModel {
+        let p = &self.intent.platform;
+        let h = p
+            .hypervisors
+            .iter()
+            .find(|h| h.name.as_str() == name)
+            .expect("hypervisor exists");
+        let site_routers: Vec<_> = p.routers.iter().filter(|r| r.site == h.site).collect();
+        let home = self.home_router(h.site.as_str());
+        let mut wg_peers: Vec<WgPeer> = site_routers
+            .iter()
+            .map(|r| {
+                let mut allowed = vec![Self::host32(self.router_addr[r.name.as_str()])];
+                if home.as_deref() == Some(r.name.as_str()) {
+                    // Every other VTEP is reached through the home router.
+                    allowed.push(p.pools.control_plane);
+                }
+                WgPeer {
+                    name: r.name.to_string(),
+                    public_key: self.router_public_key(r.name.as_str()),
+                    endpoint: Some((r.underlay_address, p.wireguard.port)),
+                    allowed_ips: allowed,
+                    keepalive: Some(p.wireguard.keepalive),
+                }
+            })
+            .collect();
+        wg_peers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut networks = Vec::new();
+        for t in &self.intent.tenants {
+            networks.extend(self.tenant_on_hypervisor(t, name));
+        }
+        HypervisorModel {
+            name: name.to_string(),
+            site: h.site.to_string(),
+            bridge: h.bridge.clone(),
+            vtep: self.hv_addr[name],
+            tenant_mtu: self.tenant_mtu,
+            networks,
+            wg_peers,
+            wg_port: p.wireguard.port,
+            private_key: self
+                .secrets
+                .hypervisors
+                .get(name)
+                .map(|s| s.wireguard_private_key.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A tenant's networks with ports on one hypervisor.
+    pub fn tenant_on_hypervisor(&self, t: &Tenant, hv: &str) -> Vec<HvNetwork> {
+        let Some(ta) = self.alloc.tenants.get(t.slug.as_str()) else {
+            return Vec::new();
+        };
+        let me = self.hv_addr[hv];
+        let mut out = Vec::new();
+        for n in &t.networks {
+            let ports: Vec<(String, Option<Ipv4Addr>)> = n
+                .ports
+                .iter()
+                .filter(|p| p.hypervisor.as_str() == hv)
+                .map(|p| (p.name.clone(), p.address))
+                .collect();
+            if ports.is_empty() {
+                continue;
+            }
+            let mut remotes: Vec<Ipv4Addr> = n
+                .sites
+                .iter()
+                .flat_map(|s| &s.gateways)
+                .filter_map(|g| self.router_addr.get(g.as_str()).copied())
+                .chain(
+                    n.ports
+                        .iter()
+                        .filter_map(|p| self.hv_addr.get(p.hypervisor.as_str()).copied()),
+                )
+                .filter(|a| *a != me)
+                .collect();
+            remotes.sort();
+            remotes.dedup();
+            out.push(HvNetwork {
+                tenant: t.slug.to_string(),
+                tenant_id: ta.id,
+                network: n.name.to_string(),
+                vni: ta.networks[n.name.as_str()].vni.get(),
+                cidr: n.cidr,
+                ports,
+                remotes,
+                rate_limit_pps: n.rate_limit_pps,
+                policy: policy::compile(t, ta.client_subnet),
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,507 @@
+//! Rendering a router model as VyOS `set` commands.
+//!
+//! Commands are paths of words (the leaf value last), emitted in a fixed
+//! order; the configuration tree (`vyos-tree`) sorts and renders them, so
+//! the output is byte-for-byte deterministic.
+//!
+//! WireGuard mesh design: one multipoint interface `wg0` per router, with
+//! every other router as a peer whose `allowed-ips` are only that router's
+//! own /32 (plus the /32s of hypervisors it carries). Allowed-ips must be
+//! disjoint per interface, which the plan's `allowed-ips 172.27.0.0/20` on
+//! every peer violates. One interface (instead of one per link) keeps the
+//! mesh to one address per router in the control-plane pool (a /20 holds
+//! 4094 routers; per-link /31s would exhaust it at 64 routers), and one BGP
+//! update source. Per-link key rotation stays possible: each peer entry can
+//! carry its own `preshared-key`, rotated per link without touching others,
+//! and a router's static key is rotated by updating its peers one by one.
+
+use crate::intent::{Action, Protocol, VyosVersion};
+use crate::model::{RouterModel, TenantOnRouter, WgPeer};
+use crate::policy::{CompiledPolicy, Match, PortRange};
+
+/// One `set` path (leaf value included).
+pub type Path = Vec<String>;
+
+struct Out(Vec<Path>);
+
+impl Out {
+    fn set<I, S>(&mut self, words: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: ToString,
+    {
+        self.0
+            .push(words.into_iter().map(|w| w.to_string()).collect());
+    }
+}
+
+macro_rules! set {
+    ($out:expr, $($w:expr),+ $(,)?) => {
+        $out.set([$($w.to_string()),+])
+    };
+}
+
+/// The platform part: system, mesh, BGP, API, base firewall.
+pub fn render_platform(r: &RouterModel) -> Vec<Path> {
+    let mut o = Out(Vec::new());
+    set!(o, "system", "host-name", r.name);
+    let wg = "wg0";
+    set!(
+        o,
+        "interfaces",
+        "wireguard",
+        wg,
+        "address",
+        format!("{}/{}", r.mesh_address, r.mesh_prefix_len)
+    );
+    set!(
+        o,
+        "interfaces",
+        "wireguard",
+        wg,
+        "description",
+        "vxguard mesh"
+    );
+    set!(o, "interfaces", "wireguard", wg, "port", r.wg_port);
+    set!(o, "interfaces", "wireguard", wg, "mtu", r.wg_mtu);
+    set!(
+        o,
+        "interfaces",
+        "wireguard",
+        wg,
+        "private-key",
+        r.private_key
+    );
+    for p in &r.mesh_peers {
+        wg_peer(&mut o, wg, p);
+    }
+    let asn = r.asn.to_string();
+    set!(o, "protocols", "bgp", "system-as", asn);
+    set!(
+        o,
+        "protocols",
+        "bgp",
+        "parameters",
+        "router-id",
+        r.mesh_address
+    );
+    set!(
+        o,
+        "protocols",
+        "bgp",
+        "address-family",
+        "l2vpn-evpn",
+        "advertise-all-vni"
+    );
+    for (_, n) in &r.bgp_neighbors {
+        let n = n.to_string();
+        set!(
+            o,
+            "protocols",
+            "bgp",
+            "neighbor",
+            n,
+            "remote-as",
+            "internal"
+        );
+        set!(
+            o,
+            "protocols",
+            "bgp",
+            "neighbor",
+            n,
+            "update-source",
+            r.mesh_address
+        );
+        set!(o, "protocols", "bgp", "neighbor", n, "bfd");
+        set!(
+            o,
+            "protocols",
+            "bgp",
+            "neighbor",
+            n,
+            "address-family",
+            "l2vpn-evpn"
+        );
+    }
+    set!(
+        o,
+        "service",
+        "https",
+        "api",
+        "keys",
+        "id",
+        r.api_key_id,
+        "key",
+        r.api_key
+    );
+    if r.version == VyosVersion::V1_5 {
+        set!(o, "service", "https", "api", "rest");
+    }
+    set!(
+        o,
+        "firewall",
+        "ipv4",
+        "forward",
+        "filter",
+        "default-action",
+        "accept"
+    );
+    o.0
+}
+
+fn wg_peer(o: &mut Out, ifname: &str, p: &WgPeer) {
+    let base = ["interfaces", "wireguard", ifname, "peer", p.name.as_str()];
+    let with = |tail: &[String]| -> Path {
+        base.iter()
+            .map(|s| s.to_string())
+            .chain(tail.iter().cloned())
+            .collect()
+    };
+    o.0.push(with(&["public-key".into(), p.public_key.clone()]));
+    for a in &p.allowed_ips {
+        o.0.push(with(&["allowed-ips".into(), a.to_string()]));
+    }
+    if let Some((addr, port)) = p.endpoint {
+        o.0.push(with(&["address".into(), addr.to_string()]));
+        o.0.push(with(&["port".into(), port.to_string()]));
+    }
+    if let Some(k) = p.keepalive {
+        o.0.push(with(&["persistent-keepalive".into(), k.to_string()]));
+    }
+}
+
+/// One tenant's part on a router: VRF, L3 VNI, segments, VRRP, clients, firewall.
+pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> Vec<Path> {
+    let mut o = Out(Vec::new());
+    let vrf = t.vrf.as_str();
+    let desc = format!("vxguard tenant {}", t.slug);
+    set!(o, "vrf", "name", vrf, "table", t.table);
+    set!(o, "vrf", "name", vrf, "vni", t.l3_vni);
+    set!(o, "vrf", "name", vrf, "description", desc);
+    let evpn = [
+        "vrf",
+        "name",
+        vrf,
+        "protocols",
+        "bgp",
+        "address-family",
+        "l2vpn-evpn",
+    ];
+    let ev = |tail: &[&str]| -> Path {
+        evpn.iter()
+            .chain(tail.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    o.0.push(ev(&["advertise", "ipv4", "unicast"]));
+    o.0.push(ev(&["rd", &t.rd]));
+    o.0.push(ev(&["route-target", "import", &t.rt]));
+    o.0.push(ev(&["route-target", "export", &t.rt]));
+    // A VRF's BGP instance needs its own system-as (VyOS commit rule).
+    set!(
+        o,
+        "vrf",
+        "name",
+        vrf,
+        "protocols",
+        "bgp",
+        "system-as",
+        r.asn
+    );
+    set!(
+        o,
+        "vrf",
+        "name",
+        vrf,
+        "protocols",
+        "bgp",
+        "address-family",
+        "ipv4-unicast",
+        "redistribute",
+        "connected"
+    );
+
+    // The L3 VNI: symmetric IRB between sites needs a VXLAN + bridge in the VRF.
+    let l3 = t.l3_vni;
+    vxlan(&mut o, l3, r, t.mtu, &[], true);
+    let br = format!("br{l3}");
+    set!(
+        o,
+        "interfaces",
+        "bridge",
+        br,
+        "member",
+        "interface",
+        format!("vxlan{l3}")
+    );
+    set!(o, "interfaces", "bridge", br, "vrf", vrf);
+    set!(o, "interfaces", "bridge", br, "mtu", t.mtu);
+    set!(
+        o,
+        "interfaces",
+        "bridge",
+        br,
+        "description",
+        format!("{desc} L3")
+    );
+
+    let mut members = vec![br.clone()];
+    for s in &t.segments {
+        vxlan(&mut o, s.vni, r, t.mtu, &s.remotes, false);
+        let br = format!("br{}", s.vni);
+        let plen = s.cidr.prefix_len();
+        set!(
+            o,
+            "interfaces",
+            "bridge",
+            br,
+            "member",
+            "interface",
+            format!("vxlan{}", s.vni)
+        );
+        set!(
+            o,
+            "interfaces",
+            "bridge",
+            br,
+            "address",
+            format!("{}/{plen}", s.address)
+        );
+        set!(o, "interfaces", "bridge", br, "vrf", vrf);
+        set!(o, "interfaces", "bridge", br, "mtu", t.mtu);
+        set!(
+            o,
+            "interfaces",
+            "bridge",
+            br,
+            "description",
+            format!("{desc} network {}", s.network)
+        );
+        let g = ["high-availability", "vrrp", "group", s.vrrp_group.as_str()];
+        let gp = |tail: &[String]| -> Path {
+            g.iter()
+                .map(|x| x.to_string())
+                .chain(tail.iter().cloned())
+                .collect()
+        };
+        o.0.push(gp(&["interface".into(), br.clone()]));
+        o.0.push(gp(&["vrid".into(), s.vrid.to_string()]));
+        o.0.push(gp(&[
+            "address".into(),
+            format!("{}/{plen}", s.virtual_address),
+        ]));
+        o.0.push(gp(&["priority".into(), s.priority.to_string()]));
+        members.push(br);
+    }
+    if let Some(c) = &t.clients {
+        let w = c.ifname.as_str();
+        set!(o, "interfaces", "wireguard", w, "address", c.address);
+        set!(
+            o,
+            "interfaces",
+            "wireguard",
+            w,
+            "description",
+            format!("{desc} clients")
+        );
+        set!(o, "interfaces", "wireguard", w, "port", c.port);
+        set!(o, "interfaces", "wireguard", w, "mtu", r.wg_mtu);
+        set!(
+            o,
+            "interfaces",
+            "wireguard",
+            w,
+            "private-key",
+            r.private_key
+        );
+        set!(o, "interfaces", "wireguard", w, "vrf", vrf);
+        for p in &c.peers {
+            wg_peer(&mut o, w, p);
+        }
+        members.push(w.to_string());
+    }
+    firewall(&mut o, t, &members);
+    o.0
+}
+
+fn vxlan(
+    o: &mut Out,
+    vni: u32,
+    r: &RouterModel,
+    mtu: u16,
+    remotes: &[std::net::Ipv4Addr],
+    l3: bool,
+) {
+    let name = format!("vxlan{vni}");
+    set!(o, "interfaces", "vxlan", name, "vni", vni);
+    set!(
+        o,
+        "interfaces",
+        "vxlan",
+        name,
+        "source-address",
+        r.mesh_address
+    );
+    set!(o, "interfaces", "vxlan", name, "mtu", mtu);
+    if l3 {
+        // Only EVPN-learnt VTEPs: no data-plane learning on the L3 VNI.
+        set!(o, "interfaces", "vxlan", name, "parameters", "nolearning");
+    }
+    for a in remotes {
+        set!(o, "interfaces", "vxlan", name, "remote", a);
+    }
+}
+
+/// Chain name of a tenant's policy.
+pub fn chain_name(slug: &str) -> String {
+    format!("VXG-{slug}")
+}
+
+fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
+    let slug = t.slug.as_str();
+    let chain = chain_name(slug);
+    let grp = ["firewall", "group"];
+    let g = |kind: &str, name: &str, key: &str, v: String| -> Path {
+        grp.iter()
+            .map(|x| x.to_string())
+            .chain([kind.into(), name.into(), key.into(), v])
+            .collect()
+    };
+    for m in members {
+        o.0.push(g("interface-group", &chain, "interface", m.clone()));
+    }
+    let internal = format!("{chain}-INT");
+    for n in &t.policy.internal {
+        o.0.push(g("network-group", &internal, "network", n.to_string()));
+    }
+    let mut groups_done = std::collections::BTreeSet::new();
+    for r in &t.policy.rules {
+        for m in [&r.source, &r.destination] {
+            if let Match::Set { group, prefixes } = m {
+                if groups_done.insert(group.clone()) {
+                    for p in prefixes {
+                        o.0.push(g("network-group", group, "network", p.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    render_chain(o, &chain, &internal, &t.policy);
+    // Traffic delivered into any of the tenant's interfaces passes its chain.
+    let fwd = t.id.to_string();
+    set!(o, "firewall", "ipv4", "forward", "filter", "rule", fwd, "action", "jump");
+    set!(
+        o,
+        "firewall",
+        "ipv4",
+        "forward",
+        "filter",
+        "rule",
+        fwd,
+        "jump-target",
+        chain
+    );
+    set!(
+        o,
+        "firewall",
+        "ipv4",
+        "forward",
+        "filter",
+        "rule",
+        fwd,
+        "outbound-interface",
+        "group",
+        chain
+    );
+    set!(
+        o,
+        "firewall",
+        "ipv4",
+        "forward",
+        "filter",
+        "rule",
+        fwd,
+        "description",
+        format!("vxguard tenant {slug}")
+    );
+}
+
+fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
+    let base = ["firewall", "ipv4", "name", chain];
+    let c = |tail: &[String]| -> Path {
+        base.iter()
+            .map(|x| x.to_string())
+            .chain(tail.iter().cloned())
+            .collect()
+    };
+    let s = |x: &str| x.to_string();
+    o.0.push(c(&[s("default-action"), s(p.default_action.as_str())]));
+    o.0.push(c(&[s("description"), s("vxguard tenant policy")]));
+    // Established and related first: replies are never judged by the policy.
+    o.0.push(c(&[s("rule"), s("1"), s("action"), s("accept")]));
+    o.0.push(c(&[s("rule"), s("1"), s("state"), s("established")]));
+    o.0.push(c(&[s("rule"), s("1"), s("state"), s("related")]));
+    o.0.push(c(&[s("rule"), s("2"), s("action"), s("drop")]));
+    o.0.push(c(&[s("rule"), s("2"), s("state"), s("invalid")]));
+    for r in &p.rules {
+        let n = r.number.to_string();
+        let rule = |tail: &[String]| -> Path {
+            base.iter()
+                .map(|x| x.to_string())
+                .chain([s("rule"), n.clone()])
+                .chain(tail.iter().cloned())
+                .collect()
+        };
+        o.0.push(rule(&[s("action"), s(r.action.as_str())]));
+        let desc = match &r.description {
+            Some(d) => format!("policy rule {}: {d}", r.id),
+            None => format!("policy rule {}", r.id),
+        };
+        o.0.push(rule(&[s("description"), desc]));
+        match r.protocol {
+            Protocol::Tcp => o.0.push(rule(&[s("protocol"), s("tcp")])),
+            Protocol::Udp => o.0.push(rule(&[s("protocol"), s("udp")])),
+            Protocol::Icmp => o.0.push(rule(&[s("protocol"), s("icmp")])),
+            Protocol::Any => {}
+        }
+        if !r.ports.is_empty() {
+            o.0.push(rule(&[s("destination"), s("port"), ports(&r.ports)]));
+        }
+        for (side, m) in [("source", &r.source), ("destination", &r.destination)] {
+            match m {
+                Match::Any => {}
+                Match::Cidr(c) => o.0.push(rule(&[s(side), s("address"), c.to_string()])),
+                Match::Set { group, .. } => o.0.push(rule(&[
+                    s(side),
+                    s("group"),
+                    s("network-group"),
+                    group.clone(),
+                ])),
+                Match::External => o.0.push(rule(&[
+                    s(side),
+                    s("group"),
+                    s("network-group"),
+                    format!("!{internal}"),
+                ])),
+            }
+        }
+        if r.action == Action::Reject && r.protocol == Protocol::Tcp {
+            // VyOS rejects with ICMP by default; a TCP reset is what clients expect.
+        }
+    }
+}
+
+/// `443`, `8000-8080` or `22,443,8000-8080`, as VyOS's `port-multi` takes them.
+pub fn ports(p: &[PortRange]) -> String {
+    p.iter()
+        .map(|r| {
+            if r.0 == r.1 {
+                r.0.to_string()
+            } else {
+                format!("{}-{}", r.0, r.1)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}

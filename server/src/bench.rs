@@ -1,0 +1,289 @@
+//! `vxguard bench`: a generated platform (default 200 routers in 10 sites,
+//! 5,000 tenants with 2 networks on 2 sites, 10 rules and 5 clients each),
+//! timed for a full compile with validation and for one-tenant changes.
+//! Figures are printed, never asserted: timings here are noisy.
+
+use anyhow::Result;
+use base64::Engine;
+use std::time::Instant;
+use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::ids::Name;
+use vxguard_compiler::intent::*;
+use vxguard_compiler::model::{HypervisorSecrets, RouterSecrets, Secrets};
+use vxguard_compiler::{compile, recompile_tenant, DefinitionSet};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 10)]
+    sites: usize,
+    #[arg(long, default_value_t = 200)]
+    routers: usize,
+    #[arg(long, default_value_t = 5000)]
+    tenants: usize,
+    /// One-tenant changes to time.
+    #[arg(long, default_value_t = 50)]
+    changes: usize,
+    #[arg(long = "vyos-defs", value_name = "VERSION=DIR")]
+    vyos_defs: Vec<String>,
+}
+
+fn name(s: String) -> Name {
+    Name::new(&s).expect("generated names are valid")
+}
+
+fn key(i: u64) -> String {
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&i.to_le_bytes());
+    b[31] = 0x40;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// The generated platform and its key material.
+pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secrets) {
+    let per_site = (routers / sites).max(2);
+    let mut secrets = Secrets::default();
+    let mut k = 0u64;
+    let mut nk = || {
+        k += 1;
+        key(k)
+    };
+    let site_list: Vec<Site> = (0..sites)
+        .map(|s| Site {
+            name: name(format!("s{s}")),
+            public_blocks: vec![],
+        })
+        .collect();
+    let mut rs = Vec::new();
+    for s in 0..sites {
+        for r in 0..per_site {
+            let n = format!("r{s}-{r}");
+            rs.push(Router {
+                name: name(n.clone()),
+                site: name(format!("s{s}")),
+                version: if r % 2 == 0 {
+                    VyosVersion::V1_4
+                } else {
+                    VyosVersion::V1_5
+                },
+                underlay_address: format!("198.18.{s}.{}", r + 1).parse().unwrap(),
+                api_endpoint: format!("https://198.18.{s}.{}", r + 1),
+                underlay_interface: "eth0".into(),
+            });
+            secrets.routers.insert(
+                n,
+                RouterSecrets {
+                    wireguard_private_key: nk(),
+                    wireguard_public_key: nk(),
+                    api_key: "k".repeat(32),
+                },
+            );
+        }
+    }
+    let mut hvs = Vec::new();
+    for s in 0..sites {
+        for h in 0..2 {
+            let n = format!("h{s}-{h}");
+            hvs.push(Hypervisor {
+                name: name(n.clone()),
+                site: name(format!("s{s}")),
+                underlay_address: format!("198.19.{s}.{}", h + 1).parse().unwrap(),
+                vtep_address: None,
+                bridge: "br-int".into(),
+            });
+            secrets.hypervisors.insert(
+                n,
+                HypervisorSecrets {
+                    wireguard_private_key: nk(),
+                    wireguard_public_key: nk(),
+                },
+            );
+        }
+    }
+    let mut ts = Vec::new();
+    for t in 0..tenants {
+        let s1 = t % sites;
+        let s2 = (t + 1) % sites;
+        let gw = |s: usize| {
+            let a = (t / sites) % per_site;
+            let b = (a + 1) % per_site;
+            NetworkSite {
+                site: name(format!("s{s}")),
+                gateways: vec![name(format!("r{s}-{a}")), name(format!("r{s}-{b}"))],
+            }
+        };
+        let networks: Vec<Network> = (0..2)
+            .map(|n| Network {
+                name: name(format!("net{n}")),
+                cidr: format!("100.65.{n}.0/24").parse().unwrap(),
+                sites: vec![gw(s1), gw(s2)],
+                mtu: None,
+                ports: vec![
+                    Port {
+                        hypervisor: name(format!("h{s1}-{}", t % 2)),
+                        name: format!("t{t}n{n}a"),
+                        address: Some(format!("100.65.{n}.10").parse().unwrap()),
+                    },
+                    Port {
+                        hypervisor: name(format!("h{s2}-{}", t % 2)),
+                        name: format!("t{t}n{n}b"),
+                        address: Some(format!("100.65.{n}.11").parse().unwrap()),
+                    },
+                ],
+                rate_limit_pps: Some(10_000),
+            })
+            .collect();
+        let services = vec![
+            Service {
+                id: name("web".into()),
+                description: None,
+                addresses: vec![
+                    "100.65.0.10/32".parse().unwrap(),
+                    "100.65.1.11/32".parse().unwrap(),
+                ],
+            },
+            Service {
+                id: name("db".into()),
+                description: None,
+                addresses: vec!["100.65.1.10/32".parse().unwrap()],
+            },
+        ];
+        let rules = (0..10)
+            .map(|i| Rule {
+                id: i + 1,
+                description: Some(format!("rule {i}")),
+                action: if i % 3 == 2 {
+                    Action::Drop
+                } else {
+                    Action::Accept
+                },
+                protocol: Protocol::Tcp,
+                destination_port: Some(PortSpec::Single(1000 + i as u16)),
+                source: if i % 2 == 0 {
+                    Endpoint::Any
+                } else {
+                    Endpoint::Service {
+                        service: name("web".into()),
+                    }
+                },
+                destination: if i % 2 == 0 {
+                    Endpoint::Service {
+                        service: name("web".into()),
+                    }
+                } else {
+                    Endpoint::Service {
+                        service: name("db".into()),
+                    }
+                },
+                disabled: false,
+            })
+            .collect();
+        let clients = (0..5)
+            .map(|c| Client {
+                name: name(format!("c{c}")),
+                public_key: nk(),
+                allowed_networks: vec![],
+            })
+            .collect();
+        ts.push(Tenant {
+            slug: name(format!("t{t}")),
+            name: format!("Tenant {t}"),
+            networks,
+            services,
+            policy: Policy {
+                default_action: Action::Drop,
+                rules,
+            },
+            clients,
+            client_router: None,
+        });
+    }
+    let intent = Intent {
+        platform: Platform {
+            asn: vxguard_compiler::ids::Asn::new(65000).unwrap(),
+            pools: Pools::default(),
+            wireguard: WireguardSettings::default(),
+            underlay: Underlay::default(),
+            sites: site_list,
+            routers: rs,
+            hypervisors: hvs,
+        },
+        tenants: ts,
+    };
+    (intent, secrets)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+pub fn run(a: BenchArgs) -> Result<bool> {
+    let loaded = crate::compile_cmd::load_defs(&a.vyos_defs)?;
+    let defs = DefinitionSet {
+        by_version: loaded.iter().map(|(k, v)| (*k, v)).collect(),
+    };
+    if defs.by_version.is_empty() {
+        eprintln!("warning: no --vyos-defs: validation is not measured");
+    }
+    let t0 = Instant::now();
+    let (mut intent, secrets) = generate(a.sites, a.routers, a.tenants);
+    let gen = t0.elapsed();
+    let t1 = Instant::now();
+    let out = compile(&intent, &Allocation::default(), &secrets, &defs).map_err(|e| {
+        anyhow::anyhow!(
+            "generated platform does not compile: {}",
+            e.iter()
+                .take(5)
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let full = t1.elapsed();
+    let commands: usize = out.routers.values().map(|r| r.set.lines().count()).sum();
+    let flows: usize = out
+        .hypervisors
+        .values()
+        .map(|h| h.flows.lines().count())
+        .sum();
+    println!("platform: {} routers, {} hypervisors, {} tenants; {commands} VyOS commands, {flows} flow lines", out.routers.len(), out.hypervisors.len(), intent.tenants.len());
+    println!("generate: {:.1} ms", gen.as_secs_f64() * 1e3);
+    println!(
+        "full compile + validation: {:.1} ms",
+        full.as_secs_f64() * 1e3
+    );
+    let mut times = Vec::new();
+    let mut prev = out;
+    let mut touched_max = 0;
+    for i in 0..a.changes {
+        let ti = (i * 97) % intent.tenants.len();
+        let t = &mut intent.tenants[ti];
+        let slug = t.slug.to_string();
+        t.policy.rules[0].destination_port = Some(PortSpec::Single(2000 + i as u16));
+        let s = Instant::now();
+        let (o, touched) = recompile_tenant(&intent, &slug, &prev, &secrets, &defs)
+            .map_err(|e| anyhow::anyhow!("change {i}: {}", e[0]))?;
+        times.push(s.elapsed().as_secs_f64() * 1e3);
+        touched_max = touched_max.max(touched.routers.len() + touched.hypervisors.len());
+        prev = o;
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if !times.is_empty() {
+        let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+        println!("one-tenant change ({} runs, at most {touched_max} devices re-rendered): p50 {:.2} ms, p90 {:.2} ms, max {:.2} ms", times.len(), p(0.5), p(0.9), p(1.0));
+    }
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    Ok(true)
+}

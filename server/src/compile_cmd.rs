@@ -1,0 +1,117 @@
+//! `vxguard compile`: intent file → configuration files, lock file updated.
+
+use crate::keys;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::intent::{yaml, VyosVersion};
+use vxguard_compiler::{compile, DefinitionSet};
+use vyos_defs::Definitions;
+
+/// `1.4=DIR` pairs to loaded definitions.
+pub fn load_defs(specs: &[String]) -> Result<BTreeMap<VyosVersion, Definitions>> {
+    let mut out = BTreeMap::new();
+    for s in specs {
+        let Some((v, dir)) = s.split_once('=') else {
+            bail!("--vyos-defs {s}: expected VERSION=DIR, e.g. 1.4=../vyos-1x/sagitta");
+        };
+        let Some(version) = VyosVersion::parse(v) else {
+            bail!("--vyos-defs {s}: unknown VyOS version `{v}` (1.4 or 1.5)");
+        };
+        let d = Definitions::load(Path::new(dir)).with_context(|| format!("--vyos-defs {s}"))?;
+        out.insert(version, d);
+    }
+    Ok(out)
+}
+
+/// Paths of the lock and secrets files that sit next to an intent file.
+pub fn side_files(intent: &Path) -> (PathBuf, PathBuf) {
+    let stem = intent
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("intent");
+    let dir = intent.parent().unwrap_or(Path::new("."));
+    (
+        dir.join(format!("{stem}.lock.json")),
+        dir.join(format!("{stem}.secrets.json")),
+    )
+}
+
+pub fn run(intent_path: &Path, out: &Path, defs: &[String]) -> Result<bool> {
+    let text = std::fs::read_to_string(intent_path)
+        .with_context(|| format!("reading {}", intent_path.display()))?;
+    let file = intent_path.display();
+    let (intent, map) = match yaml::parse_intent(&text) {
+        Ok(x) => x,
+        Err(errs) => {
+            for (pos, d) in errs {
+                eprintln!("{file}:{}:{}: {}", pos.line, pos.column, d.message);
+            }
+            return Ok(false);
+        }
+    };
+    let loaded = load_defs(defs)?;
+    let set = DefinitionSet {
+        by_version: loaded.iter().map(|(k, v)| (*k, v)).collect(),
+    };
+    let (lock_path, secrets_path) = side_files(intent_path);
+    let prev: Allocation = match std::fs::read_to_string(&lock_path) {
+        Ok(t) => serde_json::from_str(&t)
+            .with_context(|| format!("{}: not a vxguard lock file", lock_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Allocation::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", lock_path.display())),
+    };
+    let secrets = keys::load_or_create(&secrets_path, &intent)?;
+    let output = match compile(&intent, &prev, &secrets, &set) {
+        Ok(o) => o,
+        Err(diags) => {
+            for d in &diags {
+                let pos = map.locate(&d.pointer.0);
+                let sev = if d.is_error() { "error" } else { "warning" };
+                eprintln!("{file}:{}:{}: {sev}: {}", pos.line, pos.column, d.message);
+            }
+            let n = diags.iter().filter(|d| d.is_error()).count();
+            eprintln!("{n} error(s); nothing written");
+            return Ok(false);
+        }
+    };
+    for d in &output.warnings {
+        let pos = map.locate(&d.pointer.0);
+        eprintln!("{file}:{}:{}: warning: {}", pos.line, pos.column, d.message);
+    }
+    for v in &output.unvalidated {
+        eprintln!(
+            "warning: VyOS {} commands were not validated: pass --vyos-defs {}=DIR",
+            v.as_str(),
+            v.as_str()
+        );
+    }
+    std::fs::create_dir_all(out.join("routers"))?;
+    std::fs::create_dir_all(out.join("hypervisors"))?;
+    // Router configurations hold private keys: owner-only files.
+    for (name, r) in &output.routers {
+        keys::write_private(&out.join("routers").join(format!("{name}.set")), &r.set)?;
+        keys::write_private(&out.join("routers").join(format!("{name}.boot")), &r.boot)?;
+    }
+    for (name, h) in &output.hypervisors {
+        let base = out.join("hypervisors");
+        std::fs::write(base.join(format!("{name}.flows")), &h.flows)?;
+        std::fs::write(base.join(format!("{name}.groups")), &h.groups)?;
+        std::fs::write(base.join(format!("{name}.meters")), &h.meters)?;
+    }
+    let alloc_json = serde_json::to_string_pretty(&output.allocation)? + "\n";
+    std::fs::write(out.join("allocation.json"), &alloc_json)?;
+    if prev != output.allocation {
+        std::fs::write(&lock_path, &alloc_json)
+            .with_context(|| format!("writing {}", lock_path.display()))?;
+    }
+    eprintln!(
+        "compiled {} routers and {} hypervisors into {} (tenant MTU {})",
+        output.routers.len(),
+        output.hypervisors.len(),
+        out.display(),
+        output.tenant_mtu
+    );
+    Ok(true)
+}

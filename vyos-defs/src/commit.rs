@@ -1,0 +1,645 @@
+//! Commit-time rules. The XML definitions only check syntax; VyOS's
+//! conf_mode scripts reject more at `commit`. These are the ones a control
+//! plane's output depends on, each named after the vyos-1x script
+//! (`src/conf_mode/<script>.py`) whose `verify()` it mirrors.
+//!
+//! The rules work on the set paths only (leaf values are the last words), so
+//! they need no definitions: a path trie answers "is X set" and "values of X".
+
+use std::collections::{BTreeMap, HashMap};
+
+use ipnet::IpNet;
+
+/// A configuration VyOS would refuse to commit. `path` points at the node
+/// at fault (tag values included); `reason` starts with `[script.py]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {reason}", path.join(" "))]
+pub struct CommitError {
+    pub path: Vec<String>,
+    pub reason: String,
+}
+
+/// Runs every rule over a config tree's `set` commands.
+pub fn commit_check(tree: &vyos_tree::ConfigTree) -> Vec<CommitError> {
+    let paths: Vec<Vec<String>> = tree.commands().into_iter().map(|c| c.path).collect();
+    commit_check_paths(&paths)
+}
+
+/// Same as [`commit_check`] on plain set paths (words after `set`, leaf value last).
+pub fn commit_check_paths(paths: &[Vec<String>]) -> Vec<CommitError> {
+    let mut t = Trie::default();
+    for p in paths {
+        t.insert(p);
+    }
+    let mut out = Vec::new();
+    for rule in RULES {
+        rule(&t, &mut out);
+    }
+    out
+}
+
+type Rule = fn(&Trie, &mut Vec<CommitError>);
+const RULES: &[Rule] = &[
+    vrf,
+    interfaces_vrf,
+    high_availability,
+    interfaces_vxlan,
+    interfaces_wireguard,
+    protocols_bgp,
+    firewall,
+    https,
+];
+
+/// Set paths as a tree of words; leaf values are childless entries.
+#[derive(Default, Debug)]
+struct Trie {
+    children: BTreeMap<String, Trie>,
+}
+
+impl Trie {
+    fn insert(&mut self, path: &[String]) {
+        let mut n = self;
+        for w in path {
+            n = n.children.entry(w.clone()).or_default();
+        }
+    }
+    fn get(&self, path: &[&str]) -> Option<&Trie> {
+        path.iter().try_fold(self, |n, w| n.children.get(*w))
+    }
+    fn has(&self, path: &[&str]) -> bool {
+        self.get(path).is_some()
+    }
+    /// Child words (tag values, or a leaf's values).
+    fn keys(&self, path: &[&str]) -> Vec<&str> {
+        self.get(path)
+            .map(|n| n.children.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+    fn value(&self, path: &[&str]) -> Option<&str> {
+        self.keys(path).first().copied()
+    }
+}
+
+fn cat<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
+    a.iter().chain(b).copied().collect()
+}
+
+fn e(out: &mut Vec<CommitError>, path: &[&str], script: &str, reason: String) {
+    out.push(CommitError {
+        path: path.iter().map(|s| s.to_string()).collect(),
+        reason: format!("[{script}] {reason}"),
+    });
+}
+
+/// vrf.py: names not reserved, `table` mandatory, in 100-65535, unique; `vni` unique.
+fn vrf(t: &Trie, out: &mut Vec<CommitError>) {
+    let mut tables: HashMap<&str, &str> = HashMap::new();
+    let mut vnis: HashMap<&str, &str> = HashMap::new();
+    for name in t.keys(&["vrf", "name"]) {
+        let p = ["vrf", "name", name];
+        if crate::validators::VRF_RESERVED.contains(&name) {
+            e(
+                out,
+                &p,
+                "vrf.py",
+                format!("VRF name `{name}` is reserved and cannot be used"),
+            );
+        }
+        match t.value(&["vrf", "name", name, "table"]) {
+            None => e(
+                out,
+                &p,
+                "vrf.py",
+                format!("VRF `{name}` table id is mandatory"),
+            ),
+            Some(table) => {
+                if !table
+                    .parse::<u32>()
+                    .is_ok_and(|n| (100..=65535).contains(&n))
+                {
+                    e(
+                        out,
+                        &p,
+                        "vrf.py",
+                        format!("VRF `{name}` table `{table}` must be in 100-65535"),
+                    );
+                }
+                if let Some(other) = tables.insert(table, name) {
+                    e(
+                        out,
+                        &p,
+                        "vrf.py",
+                        format!(
+                            "VRF `{name}` table id {table} is not unique (also used by `{other}`)"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(vni) = t.value(&["vrf", "name", name, "vni"]) {
+            if let Some(other) = vnis.insert(vni, name) {
+                e(
+                    out,
+                    &p,
+                    "vrf.py",
+                    format!("VRF `{name}` VNI {vni} is not unique (also used by `{other}`)"),
+                );
+            }
+        }
+    }
+}
+
+/// verify_vrf() (vyos.configverify, used by every interfaces_*.py): a
+/// referenced VRF must exist.
+fn interfaces_vrf(t: &Trie, out: &mut Vec<CommitError>) {
+    for ty in t.keys(&["interfaces"]) {
+        for ifname in t.keys(&["interfaces", ty]) {
+            if let Some(v) = t.value(&["interfaces", ty, ifname, "vrf"]) {
+                if !t.has(&["vrf", "name", v]) {
+                    e(
+                        out,
+                        &["interfaces", ty, ifname, "vrf"],
+                        "configverify.py",
+                        format!("VRF `{v}` does not exist"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// high-availability.py: a VRRP group needs `interface`, `vrid` and an
+/// `address`; the same VRID may not repeat on one interface (per address family).
+fn high_availability(t: &Trie, out: &mut Vec<CommitError>) {
+    let mut seen: HashMap<(&str, &str, bool), &str> = HashMap::new();
+    for g in t.keys(&["high-availability", "vrrp", "group"]) {
+        let base = ["high-availability", "vrrp", "group", g];
+        let at = |k: &'static str| [base[0], base[1], base[2], base[3], k];
+        let iface = t.value(&at("interface"));
+        let vrid = t.value(&at("vrid"));
+        let addrs = t.keys(&at("address"));
+        if iface.is_none() {
+            e(
+                out,
+                &base,
+                "high-availability.py",
+                format!("Interface is required but not set in VRRP group `{g}`"),
+            );
+        }
+        if vrid.is_none() {
+            e(
+                out,
+                &base,
+                "high-availability.py",
+                format!("VRID is required but not set in VRRP group `{g}`"),
+            );
+        }
+        if addrs.is_empty() {
+            e(
+                out,
+                &base,
+                "high-availability.py",
+                format!("Virtual IP address is required but not set in VRRP group `{g}`"),
+            );
+        }
+        if let (Some(i), Some(v)) = (iface, vrid) {
+            let v6 = addrs.first().is_some_and(|a| a.contains(':'));
+            if let Some(other) = seen.insert((i, v, v6), g) {
+                e(
+                    out,
+                    &base,
+                    "high-availability.py",
+                    format!("VRID {v} is used by groups `{other}` and `{g}` on interface {i}"),
+                );
+            }
+        }
+    }
+}
+
+/// interfaces_vxlan.py: `vni` unless `parameters external` (or 1.5
+/// `vni-filter`); one of `group`/`remote`/`source-address`/`source-interface`.
+fn interfaces_vxlan(t: &Trie, out: &mut Vec<CommitError>) {
+    for name in t.keys(&["interfaces", "vxlan"]) {
+        let p = ["interfaces", "vxlan", name];
+        let has = |k: &[&str]| t.has(&[&p[..], k].concat());
+        if !has(&["vni"])
+            && !has(&["parameters", "external"])
+            && !has(&["parameters", "vni-filter"])
+        {
+            e(
+                out,
+                &p,
+                "interfaces_vxlan.py",
+                format!("vxlan `{name}`: must either configure `vni` or use `parameters external`"),
+            );
+        }
+        if !["group", "remote", "source-address", "source-interface"]
+            .iter()
+            .any(|k| has(&[k]))
+        {
+            e(out, &p, "interfaces_vxlan.py", format!("vxlan `{name}`: group, remote, source-address or source-interface must be configured"));
+        }
+    }
+}
+
+/// interfaces_wireguard.py: `private-key`; per peer `public-key` (unique)
+/// and `allowed-ips`; an allowed-ips prefix may not be on two peers.
+fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
+    for name in t.keys(&["interfaces", "wireguard"]) {
+        let p = ["interfaces", "wireguard", name];
+        if !t.has(&["interfaces", "wireguard", name, "private-key"]) {
+            e(
+                out,
+                &p,
+                "interfaces_wireguard.py",
+                format!("wireguard private-key not defined on `{name}`"),
+            );
+        }
+        let mut keys: HashMap<&str, &str> = HashMap::new();
+        let mut ips: HashMap<IpNet, &str> = HashMap::new();
+        for peer in t.keys(&["interfaces", "wireguard", name, "peer"]) {
+            let pp = ["interfaces", "wireguard", name, "peer", peer];
+            let sub = |k: &'static str| [pp[0], pp[1], pp[2], pp[3], pp[4], k];
+            match t.value(&sub("public-key")) {
+                None => e(
+                    out,
+                    &pp,
+                    "interfaces_wireguard.py",
+                    format!("wireguard public-key required for peer `{peer}`"),
+                ),
+                Some(k) => {
+                    if let Some(other) = keys.insert(k, peer) {
+                        e(
+                            out,
+                            &pp,
+                            "interfaces_wireguard.py",
+                            format!("duplicate public-key on peers `{other}` and `{peer}`"),
+                        );
+                    }
+                }
+            }
+            let allowed = t.keys(&sub("allowed-ips"));
+            if allowed.is_empty() {
+                e(
+                    out,
+                    &pp,
+                    "interfaces_wireguard.py",
+                    format!("wireguard allowed-ips required for peer `{peer}`"),
+                );
+            }
+            for a in allowed {
+                let Ok(net) = a.parse::<IpNet>() else {
+                    continue;
+                };
+                if let Some(other) = ips.insert(net.trunc(), peer) {
+                    if other != peer {
+                        e(
+                            out,
+                            &pp,
+                            "interfaces_wireguard.py",
+                            format!("allowed-ips {a} is on peers `{other}` and `{peer}`"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// protocols_bgp.py: `system-as` required (also per VRF instance); each
+/// neighbor needs `remote-as`, `interface remote-as`, or a peer-group that has one.
+fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
+    let mut bases: Vec<Vec<&str>> = Vec::new();
+    if t.has(&["protocols", "bgp"]) {
+        bases.push(vec!["protocols", "bgp"]);
+    }
+    for v in t.keys(&["vrf", "name"]) {
+        if t.has(&["vrf", "name", v, "protocols", "bgp"]) {
+            bases.push(vec!["vrf", "name", v, "protocols", "bgp"]);
+        }
+    }
+    for b in bases {
+        if !t.has(&cat(&b, &["system-as"])) {
+            e(
+                out,
+                &b,
+                "protocols_bgp.py",
+                "BGP system-as number must be defined".into(),
+            );
+        }
+        for n in t.keys(&cat(&b, &["neighbor"])) {
+            let np = cat(&b, &["neighbor", n]);
+            if t.has(&cat(&np, &["remote-as"])) || t.has(&cat(&np, &["interface", "remote-as"])) {
+                continue;
+            }
+            match t
+                .value(&cat(&np, &["peer-group"]))
+                .or_else(|| t.value(&cat(&np, &["interface", "peer-group"])))
+            {
+                Some(g) if t.has(&cat(&b, &["peer-group", g, "remote-as"])) => {}
+                Some(g) if !t.has(&cat(&b, &["peer-group", g])) => e(
+                    out,
+                    &np,
+                    "protocols_bgp.py",
+                    format!("peer-group `{g}` used by neighbor `{n}` does not exist"),
+                ),
+                _ => e(
+                    out,
+                    &np,
+                    "protocols_bgp.py",
+                    format!("neighbor `{n}` remote-as must be set"),
+                ),
+            }
+        }
+    }
+}
+
+/// firewall.py verify_rule(): every rule needs an `action`; `action jump`
+/// needs `jump-target`, and `jump-target` only goes with `action jump`.
+fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
+    fn walk<'a>(t: &'a Trie, path: &mut Vec<&'a str>, out: &mut Vec<CommitError>, depth: usize) {
+        if depth > 4 {
+            return;
+        }
+        for (k, child) in &t.children {
+            if k == "rule" {
+                for (n, rule) in &child.children {
+                    let mut rp = path.clone();
+                    rp.extend(["rule", n.as_str()]);
+                    let action = rule.value(&["action"]);
+                    match action {
+                        None => e(
+                            out,
+                            &rp,
+                            "firewall.py",
+                            format!("firewall rule {n}: action must be defined"),
+                        ),
+                        Some("jump") if !rule.has(&["jump-target"]) => e(
+                            out,
+                            &rp,
+                            "firewall.py",
+                            format!("firewall rule {n}: action jump needs jump-target"),
+                        ),
+                        Some(a) if a != "jump" && rule.has(&["jump-target"]) => e(
+                            out,
+                            &rp,
+                            "firewall.py",
+                            format!("firewall rule {n}: jump-target needs action jump (got `{a}`)"),
+                        ),
+                        _ => {}
+                    }
+                }
+            } else {
+                path.push(k);
+                walk(child, path, out, depth + 1);
+                path.pop();
+            }
+        }
+    }
+    for fam in ["ipv4", "ipv6", "bridge"] {
+        if let Some(sub) = t.get(&["firewall", fam]) {
+            walk(sub, &mut vec!["firewall", fam], out, 0);
+        }
+    }
+}
+
+/// https.py: `service https api` needs at least one `keys id X key K`.
+fn https(t: &Trie, out: &mut Vec<CommitError>) {
+    let api = ["service", "https", "api"];
+    if !t.has(&api) {
+        return;
+    }
+    let ids = t.keys(&["service", "https", "api", "keys", "id"]);
+    if ids.is_empty() {
+        e(
+            out,
+            &api,
+            "https.py",
+            "at least one HTTPS API key (`keys id X key K`) is required".into(),
+        );
+    }
+    for id in ids {
+        if !t.has(&["service", "https", "api", "keys", "id", id, "key"]) {
+            e(
+                out,
+                &["service", "https", "api", "keys", "id", id],
+                "https.py",
+                format!("missing HTTPS API key string for key id `{id}`"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(cmds: &[&str]) -> Vec<CommitError> {
+        let paths: Vec<Vec<String>> = cmds
+            .iter()
+            .map(|c| c.split_whitespace().map(str::to_string).collect())
+            .collect();
+        commit_check_paths(&paths)
+    }
+    fn has(errs: &[CommitError], needle: &str) -> bool {
+        errs.iter().any(|e| e.reason.contains(needle))
+    }
+
+    #[test]
+    fn vrf_rules() {
+        assert!(run(&[
+            "vrf name red table 100",
+            "vrf name blue table 101 ",
+            "vrf name red vni 10",
+            "vrf name blue vni 11"
+        ])
+        .is_empty());
+        assert!(has(&run(&["vrf name red table 99"]), "100-65535"));
+        assert!(has(&run(&["vrf name red table 70000"]), "100-65535"));
+        assert!(has(
+            &run(&["vrf name red table 100", "vrf name blue table 100"]),
+            "not unique"
+        ));
+        assert!(has(
+            &run(&[
+                "vrf name red table 100",
+                "vrf name blue table 101",
+                "vrf name red vni 5",
+                "vrf name blue vni 5"
+            ]),
+            "VNI 5"
+        ));
+        assert!(has(&run(&["vrf name default table 100"]), "reserved"));
+        assert!(has(&run(&["vrf name red description x"]), "mandatory"));
+    }
+
+    #[test]
+    fn interface_vrf_must_exist() {
+        assert!(has(
+            &run(&[
+                "interfaces vxlan vxlan1 vrf red",
+                "interfaces vxlan vxlan1 vni 1",
+                "interfaces vxlan vxlan1 remote 192.0.2.1"
+            ]),
+            "does not exist"
+        ));
+        assert!(run(&["interfaces bridge br1 vrf red", "vrf name red table 100"]).is_empty());
+    }
+
+    #[test]
+    fn vrrp_rules() {
+        let ok = [
+            "high-availability vrrp group G interface eth1",
+            "high-availability vrrp group G vrid 10",
+            "high-availability vrrp group G address 192.0.2.1/24",
+        ];
+        assert!(run(&ok).is_empty());
+        let e = run(&["high-availability vrrp group G priority 200"]);
+        assert!(
+            has(&e, "Interface is required")
+                && has(&e, "VRID is required")
+                && has(&e, "Virtual IP address")
+        );
+        let mut dup = ok.to_vec();
+        dup.extend([
+            "high-availability vrrp group H interface eth1",
+            "high-availability vrrp group H vrid 10",
+            "high-availability vrrp group H address 192.0.2.2/24",
+        ]);
+        assert!(has(&run(&dup), "VRID 10 is used by groups"));
+    }
+
+    #[test]
+    fn vxlan_rules() {
+        assert!(run(&[
+            "interfaces vxlan vxlan1 vni 100",
+            "interfaces vxlan vxlan1 source-address 192.0.2.1"
+        ])
+        .is_empty());
+        assert!(run(&[
+            "interfaces vxlan vxlan1 parameters external",
+            "interfaces vxlan vxlan1 source-interface eth0"
+        ])
+        .is_empty());
+        let e = run(&["interfaces vxlan vxlan1 mtu 1450"]);
+        assert!(has(&e, "`vni`") && has(&e, "source-address"));
+    }
+
+    #[test]
+    fn wireguard_rules() {
+        let base = [
+            "interfaces wireguard wg0 private-key aGVsbG8=",
+            "interfaces wireguard wg0 peer a public-key YQ==",
+            "interfaces wireguard wg0 peer a allowed-ips 10.0.0.0/24",
+        ];
+        assert!(run(&base).is_empty());
+        assert!(has(&run(&base[1..]), "private-key not defined"));
+        assert!(has(
+            &run(&[
+                "interfaces wireguard wg0 private-key x",
+                "interfaces wireguard wg0 peer b allowed-ips 10.1.0.0/24"
+            ]),
+            "public-key required"
+        ));
+        assert!(has(
+            &run(&[
+                "interfaces wireguard wg0 private-key x",
+                "interfaces wireguard wg0 peer b public-key Yg=="
+            ]),
+            "allowed-ips required"
+        ));
+        let mut dup = base.to_vec();
+        dup.extend([
+            "interfaces wireguard wg0 peer b public-key Yg==",
+            "interfaces wireguard wg0 peer b allowed-ips 10.0.0.0/24",
+        ]);
+        assert!(has(&run(&dup), "allowed-ips 10.0.0.0/24 is on peers"));
+        // same prefix on peers of *different* interfaces is fine
+        let mut other = base.to_vec();
+        other.extend([
+            "interfaces wireguard wg1 private-key x",
+            "interfaces wireguard wg1 peer b public-key Yg==",
+            "interfaces wireguard wg1 peer b allowed-ips 10.0.0.0/24",
+        ]);
+        assert!(run(&other).is_empty());
+    }
+
+    #[test]
+    fn bgp_rules() {
+        assert!(run(&[
+            "protocols bgp system-as 65000",
+            "protocols bgp neighbor 192.0.2.1 remote-as 65001"
+        ])
+        .is_empty());
+        assert!(has(
+            &run(&["protocols bgp neighbor 192.0.2.1 remote-as 65001"]),
+            "system-as"
+        ));
+        assert!(has(
+            &run(&[
+                "protocols bgp system-as 65000",
+                "protocols bgp neighbor 192.0.2.1 update-source lo"
+            ]),
+            "remote-as must be set"
+        ));
+        assert!(run(&[
+            "protocols bgp system-as 1",
+            "protocols bgp peer-group PG remote-as internal",
+            "protocols bgp neighbor 192.0.2.1 peer-group PG"
+        ])
+        .is_empty());
+        assert!(has(
+            &run(&[
+                "protocols bgp system-as 1",
+                "protocols bgp neighbor 192.0.2.1 peer-group NOPE"
+            ]),
+            "does not exist"
+        ));
+        assert!(has(
+            &run(&[
+                "vrf name red table 100",
+                "vrf name red protocols bgp address-family ipv4-unicast redistribute connected"
+            ]),
+            "system-as"
+        ));
+    }
+
+    #[test]
+    fn firewall_rules() {
+        assert!(run(&[
+            "firewall ipv4 name IN rule 10 action accept",
+            "firewall ipv4 forward filter rule 5 action jump",
+            "firewall ipv4 forward filter rule 5 jump-target IN"
+        ])
+        .is_empty());
+        assert!(has(
+            &run(&["firewall ipv4 name IN rule 10 protocol tcp"]),
+            "action must be defined"
+        ));
+        assert!(has(
+            &run(&["firewall ipv4 forward filter rule 5 action jump"]),
+            "needs jump-target"
+        ));
+        assert!(has(
+            &run(&[
+                "firewall ipv6 input filter rule 5 action accept",
+                "firewall ipv6 input filter rule 5 jump-target X"
+            ]),
+            "needs action jump"
+        ));
+    }
+
+    #[test]
+    fn https_rules() {
+        assert!(run(&["service https api keys id k1 key secret"]).is_empty());
+        assert!(has(
+            &run(&["service https api rest"]),
+            "at least one HTTPS API key"
+        ));
+        assert!(has(
+            &run(&["service https api keys id k1"]),
+            "missing HTTPS API key string"
+        ));
+        assert!(run(&["service https listen-address 192.0.2.1"]).is_empty());
+    }
+}

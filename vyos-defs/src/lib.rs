@@ -1,0 +1,153 @@
+//! VyOS configuration definitions for vxguard.
+//!
+//! Every `set` command the control plane generates must be one VyOS would
+//! accept. VyOS's own ground truth is the `interface-definitions` XML of
+//! vyos-1x; this crate loads it (includes, merge), checks command paths
+//! against it (structure, regexes, re-implemented validators) and enforces
+//! the commit-time rules of the conf_mode scripts the generator relies on.
+
+pub mod commit;
+pub mod load;
+pub mod node;
+pub mod validate;
+pub mod validators;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub use commit::{commit_check, commit_check_paths, CommitError};
+pub use load::LoadError;
+pub use node::{Check, Constraint, DefKind, DefNode};
+pub use validate::PathError;
+
+/// One VyOS version's merged definition tree.
+#[derive(Clone, Debug)]
+pub struct Definitions {
+    root: DefNode,
+    unchecked: Vec<String>,
+}
+
+impl Definitions {
+    /// Loads `dir`: a vyos-1x checkout (holding `interface-definitions/`) or
+    /// the `interface-definitions/` directory itself.
+    pub fn load(dir: &Path) -> Result<Definitions, LoadError> {
+        Ok(Self::from_root(load::load_dir(dir)?))
+    }
+
+    /// Pure core of [`Definitions::load`]: `files` are `(name, contents)` of
+    /// `*.xml.in` files, merged in the given order; `includes` resolves an
+    /// `#include <path>` (relative to `interface-definitions/`).
+    pub fn from_files(
+        files: &[(String, String)],
+        includes: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Definitions, LoadError> {
+        Ok(Self::from_root(load::build_tree(files, includes)?))
+    }
+
+    fn from_root(root: DefNode) -> Definitions {
+        let mut names = BTreeSet::new();
+        collect_unchecked(&root, &mut names);
+        Definitions {
+            root,
+            unchecked: names.into_iter().collect(),
+        }
+    }
+
+    /// Checks one `set` path: the words after `set`, tag values and the leaf
+    /// value included.
+    pub fn validate(&self, path: &[String]) -> Result<(), PathError> {
+        validate::validate_path(&self.root, path)
+    }
+
+    /// [`Definitions::validate`] for `&str` words (convenience for tests and callers
+    /// holding borrowed words).
+    pub fn validate_words(&self, path: &[&str]) -> Result<(), PathError> {
+        let owned: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        self.validate(&owned)
+    }
+
+    /// Validator names used by the definitions that are not re-implemented;
+    /// values checked only by them are accepted unchecked.
+    pub fn unchecked_validators(&self) -> &[String] {
+        &self.unchecked
+    }
+
+    /// The unnamed root; its children are the top-level words (`interfaces`, ...).
+    pub fn root(&self) -> &DefNode {
+        &self.root
+    }
+
+    /// Definition node at a *definition* path: tag values omitted, e.g.
+    /// `["interfaces", "wireguard", "peer", "allowed-ips"]`.
+    pub fn node(&self, def_path: &[&str]) -> Option<&DefNode> {
+        def_path.iter().try_fold(&self.root, |n, w| n.child(w))
+    }
+
+    /// Node reached by a *config* path (tag values included, no leaf value):
+    /// `["interfaces", "wireguard", "wg0", "mtu"]`. For a path ending at a tag
+    /// value, the tag node itself.
+    pub fn node_at(&self, path: &[&str]) -> Option<&DefNode> {
+        let mut node = &self.root;
+        let mut i = 0;
+        while i < path.len() {
+            let child = node.child(path[i])?;
+            match child.kind {
+                DefKind::Node => i += 1,
+                DefKind::Tag => i += 2,
+                DefKind::Leaf => return (i + 1 == path.len()).then_some(child),
+            }
+            node = child;
+        }
+        Some(node)
+    }
+
+    /// Checks a single value against the constraints of a definition node.
+    pub fn check_value(node: &DefNode, value: &str) -> Result<(), String> {
+        validate::check_value(node, value)
+    }
+}
+
+fn collect_unchecked(node: &DefNode, out: &mut BTreeSet<String>) {
+    let all = node.constraint.iter().chain(node.constraint_groups.iter());
+    for c in all {
+        for ch in &c.checks {
+            if let Check::Validator { name, .. } = ch {
+                if !validators::known(name) {
+                    out.insert(name.clone());
+                }
+            }
+        }
+    }
+    for c in node.children.values() {
+        collect_unchecked(c, out);
+    }
+}
+
+/// Lets `vyos_tree` parse `set` text and render configs with VyOS's shape.
+impl vyos_tree::Schema for Definitions {
+    fn kind(&self, path: &[&str]) -> Option<vyos_tree::NodeKind> {
+        use vyos_tree::NodeKind;
+        let mut node = &self.root;
+        let mut i = 0;
+        while i < path.len() {
+            let child = node.child(path[i])?;
+            match child.kind {
+                DefKind::Node => i += 1,
+                DefKind::Tag => {
+                    if i + 1 == path.len() {
+                        return Some(NodeKind::Tag);
+                    }
+                    i += 2;
+                }
+                DefKind::Leaf => {
+                    return (i + 1 == path.len()).then_some(NodeKind::Leaf {
+                        multi: child.multi,
+                        valueless: child.valueless,
+                    });
+                }
+            }
+            node = child;
+        }
+        Some(NodeKind::Node)
+    }
+}

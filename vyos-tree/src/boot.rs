@@ -1,0 +1,261 @@
+//! config.boot: the curly-brace form VyOS stores on disk.
+//!
+//! Statements are line-oriented: `name {` opens a node, `name value {` a tag value,
+//! `name value` is a leaf value (repeated lines = several values), `name` alone is a
+//! valueless leaf, `}` closes. `//` line comments and `/* */` comments (VyOS's node
+//! comments and the version trailer) are skipped. Rendering uses 4-space indentation.
+
+use crate::error::{ParseError, MAX_DEPTH};
+use crate::lex::{boot_word, is_blank, Cursor};
+use crate::schema::Schema;
+use crate::tree::{ordered, resolve, ConfigTree, Node, Role};
+
+enum Tok {
+    Word(String),
+    Open,
+    Close,
+    Newline,
+}
+
+struct Token {
+    tok: Tok,
+    line: usize,
+    column: usize,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
+    let mut cur = Cursor::new(text);
+    let mut out = Vec::new();
+    while let Some(c) = cur.peek() {
+        let (line, column) = (cur.line, cur.column);
+        let tok = match c {
+            '\n' => {
+                cur.bump();
+                Tok::Newline
+            }
+            c if is_blank(c) => {
+                cur.bump();
+                continue;
+            }
+            '{' => {
+                cur.bump();
+                Tok::Open
+            }
+            '}' => {
+                cur.bump();
+                Tok::Close
+            }
+            '/' if cur.peek2() == Some('/') => {
+                cur.skip_line();
+                continue;
+            }
+            '/' if cur.peek2() == Some('*') => {
+                cur.bump();
+                cur.bump();
+                loop {
+                    match cur.bump() {
+                        None => return Err(ParseError::new(line, column, "unterminated comment")),
+                        Some('*') if cur.peek() == Some('/') => {
+                            cur.bump();
+                            break;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                continue;
+            }
+            '"' => {
+                cur.bump();
+                let mut s = String::new();
+                loop {
+                    match cur.bump() {
+                        None => {
+                            return Err(ParseError::new(line, column, "unterminated double quote"))
+                        }
+                        Some('"') => break,
+                        Some('\\') => match cur.peek() {
+                            Some('\\') | Some('"') => s.push(cur.bump().expect("peeked")),
+                            Some('n') => {
+                                cur.bump();
+                                s.push('\n');
+                            }
+                            Some('t') => {
+                                cur.bump();
+                                s.push('\t');
+                            }
+                            Some('r') => {
+                                cur.bump();
+                                s.push('\r');
+                            }
+                            _ => s.push('\\'),
+                        },
+                        Some(c) => s.push(c),
+                    }
+                }
+                Tok::Word(s)
+            }
+            _ => {
+                let mut s = String::new();
+                while let Some(c) = cur.peek() {
+                    if is_blank(c) || matches!(c, '\n' | '{' | '}' | '"') {
+                        break;
+                    }
+                    s.push(c);
+                    cur.bump();
+                }
+                Tok::Word(s)
+            }
+        };
+        out.push(Token { tok, line, column });
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_boot(text: &str) -> Result<ConfigTree, ParseError> {
+    let tokens = tokenize(text)?;
+    let mut tree = ConfigTree::new();
+    let mut path: Vec<String> = Vec::new();
+    // For each open block: how many path words it added and where it opened.
+    let mut open: Vec<(usize, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        match &t.tok {
+            Tok::Newline => i += 1,
+            Tok::Close => {
+                let Some((added, _, _)) = open.pop() else {
+                    return Err(ParseError::new(t.line, t.column, "unexpected `}`"));
+                };
+                path.truncate(path.len() - added);
+                i += 1;
+            }
+            Tok::Open => return Err(ParseError::new(t.line, t.column, "`{` without a node name")),
+            Tok::Word(_) => {
+                let mut words: Vec<String> = Vec::new();
+                while let Some(Token {
+                    tok: Tok::Word(w),
+                    line,
+                    column,
+                }) = tokens.get(i)
+                {
+                    if words.len() == 2 {
+                        return Err(ParseError::new(
+                            *line,
+                            *column,
+                            "too many words: expected `name`, `name value` or `name [value] {`",
+                        ));
+                    }
+                    words.push(w.clone());
+                    i += 1;
+                }
+                let opens = matches!(tokens.get(i), Some(Token { tok: Tok::Open, .. }));
+                let roles: &[Role] = match (words.len(), opens) {
+                    (1, true) => &[Role::Node],
+                    (_, true) => &[Role::Tag, Role::TagValue],
+                    (1, false) => &[Role::ValuelessLeaf],
+                    (_, false) => &[Role::Leaf, Role::Value],
+                };
+                let base = path.len();
+                path.extend(words.iter().cloned());
+                let mut all_roles = vec![Role::Unknown; base];
+                all_roles.extend_from_slice(roles);
+                tree.insert(&path, &all_roles, false);
+                if opens {
+                    if path.len() > MAX_DEPTH {
+                        return Err(ParseError::new(t.line, t.column, "nesting is too deep"));
+                    }
+                    open.push((words.len(), tokens[i].line, tokens[i].column));
+                    i += 1;
+                } else {
+                    path.truncate(base);
+                }
+            }
+        }
+    }
+    if let Some((_, line, column)) = open.pop() {
+        return Err(ParseError::new(line, column, "`{` is never closed"));
+    }
+    Ok(tree)
+}
+
+struct Writer<'a> {
+    schema: &'a dyn Schema,
+    out: String,
+    path: Vec<&'a str>,
+}
+
+impl<'a> Writer<'a> {
+    fn line(&mut self, depth: usize, text: &str) {
+        for _ in 0..depth {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// A name as printed at `depth`; at the top level `set`/`delete` are quoted so the
+    /// text cannot be mistaken for command form by `ConfigTree::parse`.
+    fn name(depth: usize, name: &str) -> String {
+        if depth == 0 && (name == "set" || name == "delete") {
+            format!("\"{name}\"")
+        } else {
+            boot_word(name).into_owned()
+        }
+    }
+
+    fn children(&mut self, node: &'a Node, role: Role, known: bool, depth: usize) {
+        for (name, child) in ordered(node, role) {
+            self.path.push(name);
+            let (crole, cknown) = resolve(self.schema, &self.path, role, known, child);
+            self.entry(name, child, crole, cknown, depth);
+            self.path.pop();
+        }
+    }
+
+    fn entry(&mut self, name: &'a str, node: &'a Node, role: Role, known: bool, depth: usize) {
+        let n = Self::name(depth, name);
+        match role {
+            Role::Leaf if !node.is_terminal() => {
+                for (value, vnode) in ordered(node, Role::Leaf) {
+                    if vnode.is_terminal() {
+                        self.line(depth, &format!("{n} {}", boot_word(value)));
+                    } else {
+                        // A value with children cannot come from VyOS; keep it parsable.
+                        self.line(depth, &format!("{n} {{"));
+                        self.path.push(value);
+                        self.entry(value, vnode, Role::Node, false, depth + 1);
+                        self.path.pop();
+                        self.line(depth, "}");
+                    }
+                }
+            }
+            Role::Tag if !node.is_terminal() => {
+                for (value, vnode) in ordered(node, Role::Tag) {
+                    self.line(depth, &format!("{n} {} {{", boot_word(value)));
+                    self.path.push(value);
+                    self.children(vnode, Role::TagValue, true, depth + 1);
+                    self.path.pop();
+                    self.line(depth, "}");
+                }
+            }
+            Role::Leaf | Role::ValuelessLeaf | Role::Value if node.is_terminal() => {
+                self.line(depth, &n)
+            }
+            _ => {
+                self.line(depth, &format!("{n} {{"));
+                self.children(node, role, known, depth + 1);
+                self.line(depth, "}");
+            }
+        }
+    }
+}
+
+pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
+    let mut w = Writer {
+        schema,
+        out: String::new(),
+        path: Vec::new(),
+    };
+    w.children(&tree.root, Role::Node, true, 0);
+    w.out
+}

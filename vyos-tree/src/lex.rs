@@ -1,0 +1,121 @@
+//! Words and quoting shared by both text forms.
+//!
+//! `set` lines follow the VyOS (bash) shell: words split on blanks, `'...'` is literal,
+//! `"..."` honours backslash escapes for `\ " $ \``, and a backslash outside quotes
+//! escapes the next character. config.boot uses only double quotes, with `\\`, `\"`,
+//! `\n`, `\t`, `\r` escapes. Renderers quote exactly what these readers need plus the
+//! shell's special characters, so rendered text is both re-parsable and safe to paste.
+
+use std::borrow::Cow;
+
+/// Characters that make a word unsafe to print bare in either form.
+const SPECIAL: &str = "\"'{}\\;#`$&|<>()!*?[]~^";
+
+/// Whether `word` must be quoted to survive a round trip (and the VyOS shell).
+pub(crate) fn needs_quoting(word: &str) -> bool {
+    word.is_empty()
+        || word.starts_with("//")
+        || word.starts_with("/*")
+        || word
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || SPECIAL.contains(c))
+}
+
+/// Shell quoting: single quotes (literal) unless the text holds a single quote, then
+/// double quotes with the shell's escapes, as VyOS prints such values.
+pub(crate) fn shell_quote(word: &str) -> String {
+    if !word.contains('\'') {
+        return format!("'{word}'");
+    }
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('"');
+    for c in word.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A node name or tag value in a `set` line: bare unless it must be quoted.
+pub(crate) fn set_word(word: &str) -> Cow<'_, str> {
+    if needs_quoting(word) {
+        Cow::Owned(shell_quote(word))
+    } else {
+        Cow::Borrowed(word)
+    }
+}
+
+/// A word in config.boot: bare unless it must be quoted, then double-quoted.
+pub(crate) fn boot_word(word: &str) -> Cow<'_, str> {
+    if !needs_quoting(word) {
+        return Cow::Borrowed(word);
+    }
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('"');
+    for c in word.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
+/// Blanks that separate words (newline is a terminator, handled separately).
+pub(crate) fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r')
+}
+
+/// A character stream that knows its 1-based line and column.
+pub(crate) struct Cursor<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Cursor {
+            chars: text.chars().peekable(),
+            line: 1,
+            column: 1,
+        }
+    }
+
+    pub fn peek(&mut self) -> Option<char> {
+        self.chars.peek().copied()
+    }
+
+    pub fn bump(&mut self) -> Option<char> {
+        let c = self.chars.next()?;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    /// Peeks two characters ahead without consuming.
+    pub fn peek2(&self) -> Option<char> {
+        let mut it = self.chars.clone();
+        it.next();
+        it.next()
+    }
+
+    pub fn skip_line(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == '\n' {
+                break;
+            }
+            self.bump();
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The tree, its editing operations and its canonical order.
+//!
+//! Content is the set of paths: a leaf value is stored as a childless node under its
+//! leaf, exactly as it appears as the last word of a `set` command. This makes
+//! `Command { op, path }` (which cannot say whether its last word is a value) and
+//! tree equality agree, with or without a schema. What each word *is* (node, tag,
+//! tag value, leaf, value) is kept as a [`Role`] remembered from syntax or the schema
+//! and used only to render faithfully and to prune on delete; it is not part of
+//! equality, because VyOS itself considers two configs equal when their commands are.
+//!
+//! Order (deterministic, independent of construction order except for values):
+//! children sort lexically by byte order, except that when every child name is a
+//! number (firewall `rule 9`, `rule 10`) they sort numerically; the values of a leaf
+//! keep the order they were set in, as VyOS does (address and name-server order can
+//! matter). Value order is a rendering property, not part of equality.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use crate::schema::{replaces_value, NodeKind, Schema};
+
+/// What a word in a path is known to be; `Unknown` when neither syntax nor schema said.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Role {
+    #[default]
+    Unknown,
+    /// A plain node (`name {` in config.boot).
+    Node,
+    /// A tag node whose children are tag values (`name value {`).
+    Tag,
+    /// A value of a tag node (`wg0` in `wireguard wg0 {`).
+    TagValue,
+    /// A leaf that holds values (`name value`).
+    Leaf,
+    /// A leaf without a value (`name` alone, e.g. `disable`).
+    ValuelessLeaf,
+    /// A value of a leaf.
+    Value,
+}
+
+impl Role {
+    pub(crate) fn from_kind(kind: NodeKind) -> Role {
+        match kind {
+            NodeKind::Node => Role::Node,
+            NodeKind::Tag => Role::Tag,
+            NodeKind::Leaf {
+                valueless: true, ..
+            } => Role::ValuelessLeaf,
+            NodeKind::Leaf {
+                valueless: false, ..
+            } => Role::Leaf,
+        }
+    }
+}
+
+/// Per-node facts that are not configuration content; always compare equal.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Meta {
+    pub role: Role,
+    /// Insertion rank among siblings, for value order.
+    pub seq: u64,
+    pub next_seq: u64,
+}
+
+impl PartialEq for Meta {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Meta {}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub children: BTreeMap<String, Node>,
+    pub meta: Meta,
+}
+
+impl Node {
+    fn child(&mut self, name: &str) -> &mut Node {
+        if !self.children.contains_key(name) {
+            let seq = self.meta.next_seq;
+            self.meta.next_seq += 1;
+            let mut node = Node::default();
+            node.meta.seq = seq;
+            self.children.insert(name.to_string(), node);
+        }
+        self.children.get_mut(name).expect("just inserted")
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.children.is_empty()
+    }
+}
+
+/// A VyOS configuration tree. Equality compares content (paths and values), not the
+/// remembered roles or value order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigTree {
+    pub(crate) root: Node,
+}
+
+/// The roles the schema assigns along `path`.
+pub(crate) fn schema_roles(path: &[String], schema: &dyn Schema) -> Vec<Role> {
+    let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+    let mut roles = Vec::with_capacity(path.len());
+    let mut parent = Role::Node;
+    for i in 0..path.len() {
+        let role = match parent {
+            Role::Leaf => Role::Value,
+            Role::Tag => Role::TagValue,
+            Role::Value | Role::ValuelessLeaf => Role::Unknown,
+            _ => schema
+                .kind(&refs[..=i])
+                .map_or(Role::Unknown, Role::from_kind),
+        };
+        roles.push(role);
+        parent = role;
+    }
+    roles
+}
+
+impl ConfigTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.root.children.is_empty()
+    }
+
+    /// Whether the path (node names, tag values and possibly a final value) exists.
+    pub fn contains(&self, path: &[String]) -> bool {
+        self.node(path).is_some()
+    }
+
+    pub(crate) fn node(&self, path: &[String]) -> Option<&Node> {
+        let mut node = &self.root;
+        for word in path {
+            node = node.children.get(word)?;
+        }
+        Some(node)
+    }
+
+    /// What the tree remembers about the word at `path` (from syntax or a schema).
+    pub fn role(&self, path: &[String]) -> Option<Role> {
+        if path.is_empty() {
+            return None;
+        }
+        self.node(path).map(|n| n.meta.role)
+    }
+
+    /// The words directly under `path`, in render order as far as the tree knows it
+    /// (values in the order they were set). `None` if the path does not exist.
+    pub fn children(&self, path: &[String]) -> Option<Vec<&str>> {
+        let node = self.node(path)?;
+        let role = if path.is_empty() {
+            Role::Node
+        } else {
+            let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+            resolve(&crate::NoSchema, &refs, Role::Node, true, node).0
+        };
+        Some(
+            ordered(node, role)
+                .into_iter()
+                .map(|(k, _)| k.as_str())
+                .collect(),
+        )
+    }
+
+    /// Like a VyOS `set`: creates the path; where the schema says the last word's
+    /// parent is a single-value leaf, the new value replaces the old one.
+    pub fn set(&mut self, path: &[String], schema: &dyn Schema) {
+        self.set_inner(path, schema, false);
+    }
+
+    /// `set` where the text told us the last word was quoted, i.e. a leaf value.
+    pub(crate) fn set_inner(&mut self, path: &[String], schema: &dyn Schema, quoted_last: bool) {
+        if path.is_empty() {
+            return;
+        }
+        let mut roles = schema_roles(path, schema);
+        let n = path.len();
+        if quoted_last && roles[n - 1] == Role::Unknown {
+            roles[n - 1] = Role::Value;
+            if n >= 2 && roles[n - 2] == Role::Unknown {
+                roles[n - 2] = Role::Leaf;
+            }
+        }
+        let replace = n >= 2 && {
+            let refs: Vec<&str> = path[..n - 1].iter().map(String::as_str).collect();
+            replaces_value(schema, &refs)
+        };
+        self.insert(path, &roles, replace);
+    }
+
+    /// Creates `path`, recording every known role; with `replace`, the last word
+    /// becomes the only child of its parent.
+    pub(crate) fn insert(&mut self, path: &[String], roles: &[Role], replace: bool) {
+        let mut node = &mut self.root;
+        let last = path.len().saturating_sub(1);
+        for (i, word) in path.iter().enumerate() {
+            if i == last && replace {
+                node.children.retain(|k, _| k == word);
+            }
+            node = node.child(word);
+            if let Some(&role) = roles.get(i) {
+                if role != Role::Unknown {
+                    node.meta.role = role;
+                }
+            }
+        }
+    }
+
+    /// Removes the subtree or value at `path`; returns whether it existed. Then, like
+    /// VyOS, a leaf left without values disappears, and so does a tag node left without
+    /// tag values (repeatedly, upwards). Plain nodes stay: their presence is meaningful
+    /// (`service ssh` enables SSH).
+    pub fn delete(&mut self, path: &[String]) -> bool {
+        fn rec(node: &mut Node, path: &[String]) -> Option<Option<Role>> {
+            let (first, rest) = path.split_first()?;
+            if rest.is_empty() {
+                return node.children.remove(first).map(|n| Some(n.meta.role));
+            }
+            let child = node.children.get_mut(first)?;
+            let removed = rec(child, rest)?;
+            let Some(removed_role) = removed else {
+                return Some(None);
+            };
+            let prune = child.children.is_empty()
+                && (matches!(child.meta.role, Role::Leaf | Role::Tag)
+                    || matches!(removed_role, Role::Value | Role::TagValue));
+            if prune {
+                let role = child.meta.role;
+                node.children.remove(first);
+                Some(Some(role))
+            } else {
+                Some(None)
+            }
+        }
+        rec(&mut self.root, path).is_some()
+    }
+
+    /// Applies commands in order.
+    pub fn apply(&mut self, cmds: &[crate::Command], schema: &dyn Schema) {
+        for cmd in cmds {
+            match cmd.op {
+                crate::Op::Set => self.set(&cmd.path, schema),
+                crate::Op::Delete => {
+                    self.delete(&cmd.path);
+                }
+            }
+        }
+    }
+
+    /// The `set` commands that rebuild this tree, in render order (roles as remembered).
+    pub fn commands(&self) -> Vec<crate::Command> {
+        terminal_paths(self, &crate::NoSchema)
+            .into_iter()
+            .map(|(path, _)| crate::Command {
+                op: crate::Op::Set,
+                path: path.into_iter().map(str::to_string).collect(),
+            })
+            .collect()
+    }
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn numeric_cmp(a: &str, b: &str) -> Ordering {
+    let (ta, tb) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    ta.len()
+        .cmp(&tb.len())
+        .then_with(|| ta.cmp(tb))
+        .then_with(|| a.cmp(b))
+}
+
+/// Children in render order for a node that plays `role`.
+pub(crate) fn ordered(node: &Node, role: Role) -> Vec<(&String, &Node)> {
+    let mut v: Vec<(&String, &Node)> = node.children.iter().collect();
+    if role == Role::Leaf {
+        v.sort_by_key(|(_, n)| n.meta.seq);
+    } else if v.iter().all(|(k, _)| is_number(k)) {
+        v.sort_by(|a, b| numeric_cmp(a.0, b.0));
+    }
+    v
+}
+
+/// The role a node plays when rendering: the parent's role decides for values and tag
+/// values, then the schema, then the remembered role, then a guess from shape.
+/// The flag says whether it is known rather than guessed.
+pub(crate) fn resolve(
+    schema: &dyn Schema,
+    path: &[&str],
+    parent: Role,
+    parent_known: bool,
+    node: &Node,
+) -> (Role, bool) {
+    match parent {
+        Role::Leaf => return (Role::Value, parent_known || node.meta.role == Role::Value),
+        Role::Tag => return (Role::TagValue, true),
+        _ => {}
+    }
+    if let Some(kind) = schema.kind(path) {
+        return (Role::from_kind(kind), true);
+    }
+    match node.meta.role {
+        r @ (Role::Node | Role::Tag | Role::Leaf | Role::ValuelessLeaf) => (r, true),
+        _ if node.is_terminal() => (Role::ValuelessLeaf, false),
+        _ if node
+            .children
+            .values()
+            .all(|c| c.is_terminal() && matches!(c.meta.role, Role::Unknown | Role::Value)) =>
+        {
+            (Role::Leaf, false)
+        }
+        _ => (Role::Node, false),
+    }
+}
+
+/// Every path that ends the tree (a value, a valueless leaf, an empty node), in render
+/// order, with whether its last word is known to be a leaf value.
+pub(crate) fn terminal_paths<'a>(
+    tree: &'a ConfigTree,
+    schema: &dyn Schema,
+) -> Vec<(Vec<&'a str>, bool)> {
+    fn walk<'a>(
+        node: &'a Node,
+        role: Role,
+        known: bool,
+        schema: &dyn Schema,
+        path: &mut Vec<&'a str>,
+        out: &mut Vec<(Vec<&'a str>, bool)>,
+    ) {
+        for (name, child) in ordered(node, role) {
+            path.push(name);
+            let (crole, cknown) = resolve(schema, path, role, known, child);
+            if child.is_terminal() {
+                out.push((path.clone(), crole == Role::Value && cknown));
+            } else {
+                walk(child, crole, cknown, schema, path, out);
+            }
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &tree.root,
+        Role::Node,
+        true,
+        schema,
+        &mut Vec::new(),
+        &mut out,
+    );
+    out
+}
