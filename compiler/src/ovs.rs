@@ -17,7 +17,7 @@
 //! (Linux VXLAN split horizon on the routers, `reg4` below on hypervisors).
 //!
 //! Tables: 0 classifies (port or VNI to tenant metadata, anti-spoofing,
-//! meters); 40 sends IPv4 through conntrack in the tenant's zone; 41 is the
+//! meters); 10 sends IPv4 through conntrack in the tenant's zone; 11 is the
 //! tenant policy (established/related first, rules in order, default last);
 //! 20 forwards by flooding to the network's group. Policy is tenant-wide, so
 //! checking it where a packet enters the switch (from a VM or a tunnel) is
@@ -59,7 +59,7 @@ pub fn render(h: &HypervisorModel) -> OvsConfig {
     let _ = writeln!(f, "# tunnel port: ovs-vsctl add-port {} {TUNNEL_PORT} -- set interface {TUNNEL_PORT} type=vxlan options:remote_ip=flow options:key=flow options:local_ip={}", h.bridge, h.vtep);
     let _ = writeln!(f, "table=0,priority=0,actions=drop");
     let _ = writeln!(f, "table=20,priority=0,actions=drop");
-    let _ = writeln!(f, "table=40,priority=0,actions=goto_table:20");
+    let _ = writeln!(f, "table=10,priority=0,actions=goto_table:20");
     let mut tenants_done = std::collections::BTreeSet::new();
     for (i, n) in h.networks.iter().enumerate() {
         let meter = n.rate_limit_pps.map(|pps| {
@@ -93,7 +93,7 @@ fn classify(f: &mut String, n: &HvNetwork, meter: Option<usize>) {
         match addr {
             Some(a) => {
                 // Anti-spoofing: the VM may only send from its own address.
-                let _ = writeln!(f, "table=0,priority=110,in_port={port},ip,nw_src={a},actions={m}{tag},goto_table:40");
+                let _ = writeln!(f, "table=0,priority=110,in_port={port},ip,nw_src={a},actions={m}{tag},goto_table:10");
                 let _ = writeln!(f, "table=0,priority=110,in_port={port},arp,arp_spa={a},actions={m}{tag},goto_table:20");
                 let _ = writeln!(f, "table=0,priority=105,in_port={port},ip,actions=drop");
                 let _ = writeln!(f, "table=0,priority=105,in_port={port},arp,actions=drop");
@@ -101,7 +101,7 @@ fn classify(f: &mut String, n: &HvNetwork, meter: Option<usize>) {
             None => {
                 let _ = writeln!(
                     f,
-                    "table=0,priority=110,in_port={port},ip,actions={m}{tag},goto_table:40"
+                    "table=0,priority=110,in_port={port},ip,actions={m}{tag},goto_table:10"
                 );
             }
         }
@@ -110,7 +110,7 @@ fn classify(f: &mut String, n: &HvNetwork, meter: Option<usize>) {
             "table=0,priority=100,in_port={port},actions={m}{tag},goto_table:20"
         );
     }
-    let _ = writeln!(f, "table=0,priority=100,in_port={TUNNEL_PORT},tun_id={vni},ip,actions=set_field:{id}->metadata,set_field:{vni}->reg6,set_field:1->reg4,goto_table:40");
+    let _ = writeln!(f, "table=0,priority=100,in_port={TUNNEL_PORT},tun_id={vni},ip,actions=set_field:{id}->metadata,set_field:{vni}->reg6,set_field:1->reg4,goto_table:10");
     let _ = writeln!(f, "table=0,priority=90,in_port={TUNNEL_PORT},tun_id={vni},actions=set_field:{id}->metadata,set_field:{vni}->reg6,set_field:1->reg4,goto_table:20");
 }
 
@@ -149,23 +149,23 @@ fn policy(f: &mut String, n: &HvNetwork) {
     let _ = writeln!(f, "# tenant {} policy", n.tenant);
     // reg5=1 marks a source inside the tenant's own prefixes (not `external`).
     for net in &p.internal {
-        let _ = writeln!(f, "table=40,priority=100,ip,metadata={id},nw_src={net},actions=set_field:1->reg5,ct(table=41,zone={zone})");
+        let _ = writeln!(f, "table=10,priority=100,ip,metadata={id},nw_src={net},actions=set_field:1->reg5,ct(table=11,zone={zone})");
     }
     let _ = writeln!(
         f,
-        "table=40,priority=90,ip,metadata={id},actions=set_field:0->reg5,ct(table=41,zone={zone})"
+        "table=10,priority=90,ip,metadata={id},actions=set_field:0->reg5,ct(table=11,zone={zone})"
     );
     let _ = writeln!(
         f,
-        "table=41,priority=1000,ct_state=+est+trk,metadata={id},actions=goto_table:20"
+        "table=11,priority=1000,ct_state=+est+trk,metadata={id},actions=goto_table:20"
     );
     let _ = writeln!(
         f,
-        "table=41,priority=1000,ct_state=+rel+trk,metadata={id},actions=goto_table:20"
+        "table=11,priority=1000,ct_state=+rel+trk,metadata={id},actions=goto_table:20"
     );
     let _ = writeln!(
         f,
-        "table=41,priority=1000,ct_state=+inv+trk,metadata={id},actions=drop"
+        "table=11,priority=1000,ct_state=+inv+trk,metadata={id},actions=drop"
     );
     let n_rules = p.rules.len() as u32;
     for (i, r) in p.rules.iter().enumerate() {
@@ -192,7 +192,7 @@ fn policy(f: &mut String, n: &HvNetwork) {
         for s in &srcs {
             for d in &dsts {
                 for pm in &ports {
-                    let _ = writeln!(f, "table=41,priority={prio},ct_state=+new+trk,{proto},metadata={id}{s}{d}{pm},actions={action}");
+                    let _ = writeln!(f, "table=11,priority={prio},ct_state=+new+trk,{proto},metadata={id}{s}{d}{pm},actions={action}");
                 }
             }
         }
@@ -200,10 +200,10 @@ fn policy(f: &mut String, n: &HvNetwork) {
     let _ = n_rules;
     let _ = writeln!(
         f,
-        "table=41,priority=1,ct_state=+new+trk,metadata={id},actions={}",
+        "table=11,priority=1,ct_state=+new+trk,ip,metadata={id},actions={}",
         verdict(p.default_action, zone)
     );
-    let _ = writeln!(f, "table=41,priority=0,metadata={id},actions=drop");
+    let _ = writeln!(f, "table=11,priority=0,metadata={id},actions=drop");
 }
 
 fn verdict(a: Action, zone: u32) -> String {

@@ -171,7 +171,7 @@ fn render_set_quotes_like_vyos() {
     assert_eq!(
         t.render_boot(&Vyos),
         "interfaces {\n    wireguard wg0 {\n        address 100.64.0.1/24\n        description \"it's\"\n        port 51820\n    }\n}\n\
-         odd {\n    \"name with space\"\n}\n\
+         odd \"name with space\"\n\
          service {\n    https {\n        api {\n            rest\n        }\n    }\n}\n"
     );
 }
@@ -182,10 +182,8 @@ fn quoted_last_word_is_a_value_without_schema() {
     assert_eq!(t.role(&p("system host-name vyos")), Some(Role::Value));
     assert_eq!(t.role(&p("system host-name")), Some(Role::Leaf));
     assert_eq!(t.role(&p("service ssh")), Some(Role::Unknown));
-    assert_eq!(
-        t.render_boot(&NoSchema),
-        "service {\n    ssh\n}\nsystem {\n    host-name vyos\n}\n"
-    );
+    // An unknown node whose children are all bare words is guessed to be a leaf.
+    assert_eq!(t.render_boot(&NoSchema), "service ssh\nsystem {\n    host-name vyos\n}\n");
     assert_eq!(
         t.render_set(&NoSchema),
         "set service ssh\nset system host-name 'vyos'\n"
