@@ -57,7 +57,12 @@ pub struct Defs {
 }
 
 impl Defs {
-    pub fn load() -> Self {
+    /// Loaded once per test binary.
+    pub fn load() -> &'static Self {
+        static DEFS: std::sync::OnceLock<Defs> = std::sync::OnceLock::new();
+        DEFS.get_or_init(Self::read)
+    }
+    fn read() -> Self {
         let shared = root().join("../shared/vyos-1x");
         Self {
             v14: Definitions::load(&shared.join("sagitta")).unwrap(),

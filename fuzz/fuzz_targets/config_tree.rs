@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use vyos_tree::{ConfigTree, NoSchema};
 
 fuzz_target!(|text: &str| {
-    let Ok(tree) = ConfigTree::parse(text, &NoSchema) else { return };
+    let Ok(tree) = ConfigTree::parse(text, &NoSchema) else {
+        return;
+    };
 
     let set = tree.render_set(&NoSchema);
     let back = ConfigTree::parse(&set, &NoSchema).unwrap_or_else(|e| panic!("{e}\n{set}"));

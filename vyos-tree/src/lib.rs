@@ -65,7 +65,7 @@ impl ConfigTree {
 
 fn looks_like_commands(text: &str) -> bool {
     for line in text.lines() {
-        let t = line.trim_start_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
+        let t = line.trim_start_matches([' ', '\t', '\r']);
         if t.is_empty() || t.starts_with('#') || t.starts_with("//") {
             continue;
         }

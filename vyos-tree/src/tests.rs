@@ -183,7 +183,10 @@ fn quoted_last_word_is_a_value_without_schema() {
     assert_eq!(t.role(&p("system host-name")), Some(Role::Leaf));
     assert_eq!(t.role(&p("service ssh")), Some(Role::Unknown));
     // An unknown node whose children are all bare words is guessed to be a leaf.
-    assert_eq!(t.render_boot(&NoSchema), "service ssh\nsystem {\n    host-name vyos\n}\n");
+    assert_eq!(
+        t.render_boot(&NoSchema),
+        "service ssh\nsystem {\n    host-name vyos\n}\n"
+    );
     assert_eq!(
         t.render_set(&NoSchema),
         "set service ssh\nset system host-name 'vyos'\n"

@@ -10,11 +10,24 @@ struct TestSchema;
 
 impl Schema for TestSchema {
     fn kind(&self, path: &[&str]) -> Option<NodeKind> {
-        const MULTI: NodeKind = NodeKind::Leaf { multi: true, valueless: false };
-        const SINGLE: NodeKind = NodeKind::Leaf { multi: false, valueless: false };
-        const VALUELESS: NodeKind = NodeKind::Leaf { multi: false, valueless: true };
+        const MULTI: NodeKind = NodeKind::Leaf {
+            multi: true,
+            valueless: false,
+        };
+        const SINGLE: NodeKind = NodeKind::Leaf {
+            multi: false,
+            valueless: false,
+        };
+        const VALUELESS: NodeKind = NodeKind::Leaf {
+            multi: false,
+            valueless: true,
+        };
         Some(match path {
-            ["interfaces"] | ["firewall"] | ["firewall", "ipv4"] | ["protocols"] | ["protocols", "bgp"] => NodeKind::Node,
+            ["interfaces"]
+            | ["firewall"]
+            | ["firewall", "ipv4"]
+            | ["protocols"]
+            | ["protocols", "bgp"] => NodeKind::Node,
             ["interfaces", "ethernet"] | ["firewall", "ipv4", "name"] => NodeKind::Tag,
             ["interfaces", "ethernet", _] | ["firewall", "ipv4", "name", _] => NodeKind::Node,
             ["interfaces", "ethernet", _, "address"] => MULTI,
@@ -32,7 +45,8 @@ impl Schema for TestSchema {
 }
 
 const WORDS: &[&str] = &[
-    "a", "b", "c", "1", "2", "9", "10", "x y", "it's", "", "{", "#h", "set", "q\"z", "\\", "a/b", "//c", "é",
+    "a", "b", "c", "1", "2", "9", "10", "x y", "it's", "", "{", "#h", "set", "q\"z", "\\", "a/b",
+    "//c", "é",
 ];
 
 fn words(s: &str) -> Vec<String> {
@@ -46,21 +60,37 @@ fn with(mut base: Vec<String>, last: &str) -> Vec<String> {
 
 fn path() -> impl Strategy<Value = Vec<String>> {
     let eth = || select(vec!["eth0", "eth1", "eth10"]);
-    let rule = || (select(vec!["WAN", "LAN"]), select(vec!["1", "2", "9", "10", "100"]));
+    let rule = || {
+        (
+            select(vec!["WAN", "LAN"]),
+            select(vec!["1", "2", "9", "10", "100"]),
+        )
+    };
     let fw = |(n, r): (&str, &str)| words(&format!("firewall ipv4 name {n} rule {r}"));
     prop_oneof![
-        (eth(), select(vec!["192.0.2.1/24", "10.0.0.1/8", "2001:db8::1/64"]))
+        (
+            eth(),
+            select(vec!["192.0.2.1/24", "10.0.0.1/8", "2001:db8::1/64"])
+        )
             .prop_map(|(e, a)| words(&format!("interfaces ethernet {e} address {a}"))),
-        (eth(), select(vec!["uplink", "Secure Control Plane", "it's", "say \"hi\""]))
+        (
+            eth(),
+            select(vec!["uplink", "Secure Control Plane", "it's", "say \"hi\""])
+        )
             .prop_map(|(e, d)| with(words(&format!("interfaces ethernet {e} description")), d)),
         eth().prop_map(|e| words(&format!("interfaces ethernet {e} disable"))),
-        (rule(), select(vec!["accept", "drop"])).prop_map(move |(r, a)| with(with(fw(r), "action"), a)),
-        (rule(), select(vec!["established", "related", "invalid"])).prop_map(move |(r, s)| with(with(fw(r), "state"), s)),
+        (rule(), select(vec!["accept", "drop"]))
+            .prop_map(move |(r, a)| with(with(fw(r), "action"), a)),
+        (rule(), select(vec!["established", "related", "invalid"]))
+            .prop_map(move |(r, s)| with(with(fw(r), "state"), s)),
         rule().prop_map(move |r| with(fw(r), "log")),
         select(vec!["64512", "65000"]).prop_map(|a| with(words("protocols bgp system-as"), a)),
         prop::collection::vec(select(WORDS.to_vec()).prop_map(String::from), 1..5),
-        prop::collection::vec(select(WORDS.to_vec()).prop_map(String::from), 1..4)
-            .prop_map(|w| { let mut v = vec!["misc".to_string()]; v.extend(w); v }),
+        prop::collection::vec(select(WORDS.to_vec()).prop_map(String::from), 1..4).prop_map(|w| {
+            let mut v = vec!["misc".to_string()];
+            v.extend(w);
+            v
+        }),
     ]
 }
 
@@ -69,10 +99,16 @@ fn commands() -> impl Strategy<Value = Vec<Command>> {
     prop::collection::vec(
         (0u8..10, path(), any::<prop::sample::Index>()).prop_map(|(k, p, i)| {
             if k < 8 {
-                Command { op: Op::Set, path: p }
+                Command {
+                    op: Op::Set,
+                    path: p,
+                }
             } else {
                 let n = 1 + i.index(p.len());
-                Command { op: Op::Delete, path: p[..n].to_vec() }
+                Command {
+                    op: Op::Delete,
+                    path: p[..n].to_vec(),
+                }
             }
         }),
         0..25,
@@ -92,21 +128,29 @@ const SCHEMAS: [&dyn Schema; 2] = [&NoSchema, &TestSchema];
 fn check_round_trips(t: &ConfigTree, schemas: &[&dyn Schema]) -> Result<(), TestCaseError> {
     for &s in schemas {
         let set = t.render_set(s);
-        let back = ConfigTree::parse_set(&set, s).map_err(|e| TestCaseError::fail(format!("{e}\n{set}")))?;
+        let back = ConfigTree::parse_set(&set, s)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{set}")))?;
         prop_assert_eq!(&back, t, "set form:\n{}", set);
         prop_assert_eq!(&ConfigTree::parse(&set, s).unwrap(), t);
         // Rendering settles after one trip (a quoted bare name may be re-read as a value,
         // which only changes its quoting once).
         let again = back.render_set(s);
-        prop_assert_eq!(ConfigTree::parse_set(&again, s).unwrap().render_set(s), again);
+        prop_assert_eq!(
+            ConfigTree::parse_set(&again, s).unwrap().render_set(s),
+            again
+        );
         prop_assert!(set.is_empty() || set.ends_with('\n'));
 
         let boot = t.render_boot(s);
-        let back = ConfigTree::parse_boot(&boot).map_err(|e| TestCaseError::fail(format!("{e}\n{boot}")))?;
+        let back = ConfigTree::parse_boot(&boot)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{boot}")))?;
         prop_assert_eq!(&back, t, "boot form:\n{}", boot);
         prop_assert_eq!(&ConfigTree::parse(&boot, &NoSchema).unwrap(), t);
         let again = back.render_boot(s);
-        prop_assert_eq!(ConfigTree::parse_boot(&again).unwrap().render_boot(s), again);
+        prop_assert_eq!(
+            ConfigTree::parse_boot(&again).unwrap().render_boot(s),
+            again
+        );
 
         let mut rebuilt = ConfigTree::new();
         rebuilt.apply(&t.commands(), s);
@@ -121,15 +165,28 @@ fn check_diff(old: &ConfigTree, new: &ConfigTree, s: &dyn Schema) -> Result<(), 
     applied.apply(&cmds, s);
     prop_assert_eq!(&applied, new, "diff: {:?}", cmds);
     // Deletes first.
-    let first_set = cmds.iter().position(|c| c.op == Op::Set).unwrap_or(cmds.len());
-    prop_assert!(cmds[first_set..].iter().all(|c| c.op == Op::Set), "{:?}", cmds);
+    let first_set = cmds
+        .iter()
+        .position(|c| c.op == Op::Set)
+        .unwrap_or(cmds.len());
+    prop_assert!(
+        cmds[first_set..].iter().all(|c| c.op == Op::Set),
+        "{:?}",
+        cmds
+    );
     // Minimal: dropping any one command changes the outcome.
     for i in 0..cmds.len() {
         let mut fewer = cmds.clone();
         fewer.remove(i);
         let mut t = old.clone();
         t.apply(&fewer, s);
-        prop_assert_ne!(&t, new, "command {} is redundant in {:?}", cmds[i].to_cli(s), cmds);
+        prop_assert_ne!(
+            &t,
+            new,
+            "command {} is redundant in {:?}",
+            cmds[i].to_cli(s),
+            cmds
+        );
     }
     prop_assert!(diff(new, new, s).is_empty());
     prop_assert!(diff(old, old, s).is_empty());
@@ -197,5 +254,43 @@ proptest! {
         let mut applied = old_boot.clone();
         applied.apply(&diff(&old_boot, &new, s), s);
         prop_assert_eq!(&applied, &new);
+    }
+}
+
+/// The fuzz target's property (fuzz/fuzz_targets/config_tree.rs) on text made of the
+/// characters that matter to both grammars, so plain `cargo test` exercises it too.
+fn check_text(text: &str) -> Result<(), TestCaseError> {
+    let Ok(tree) = ConfigTree::parse(text, &NoSchema) else {
+        return Ok(());
+    };
+    let set = tree.render_set(&NoSchema);
+    prop_assert_eq!(
+        &ConfigTree::parse(&set, &NoSchema).unwrap(),
+        &tree,
+        "set form:\n{}",
+        set
+    );
+    let boot = tree.render_boot(&NoSchema);
+    prop_assert_eq!(
+        &ConfigTree::parse(&boot, &NoSchema).unwrap(),
+        &tree,
+        "boot form:\n{}",
+        boot
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_boot_like_text(text in "([a-c1 ]|\\{|\\}|\"|'|\\\\|/|\\*|#|\n|\t|\r|n){0,80}") {
+        check_text(&text)?;
+    }
+
+    #[test]
+    fn arbitrary_set_like_text(lines in prop::collection::vec(
+        "(set|delete|#) ([a-c1 ]|\"|'|\\\\|/|\\*|#|\t|\r|n|\\{){0,30}", 0..6)) {
+        check_text(&lines.join("\n"))?;
     }
 }
