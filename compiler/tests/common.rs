@@ -17,7 +17,10 @@ pub fn example_text() -> String {
 }
 
 pub fn example() -> Intent {
-    yaml::parse_intent(&example_text()).map_err(|e| format!("{:?}", e)).unwrap().0
+    yaml::parse_intent(&example_text())
+        .map_err(|e| format!("{:?}", e))
+        .unwrap()
+        .0
 }
 
 /// Deterministic (fake but well-formed) keys, so golden files are stable.
@@ -45,7 +48,10 @@ pub fn secrets(intent: &Intent) -> Secrets {
     for h in &intent.platform.hypervisors {
         s.hypervisors.insert(
             h.name.to_string(),
-            HypervisorSecrets { wireguard_private_key: key(h.name.as_str(), 3), wireguard_public_key: key(h.name.as_str(), 4) },
+            HypervisorSecrets {
+                wireguard_private_key: key(h.name.as_str(), 3),
+                wireguard_public_key: key(h.name.as_str(), 4),
+            },
         );
     }
     s
@@ -83,7 +89,9 @@ pub mod base64_lite {
         const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for c in b.chunks(3) {
-            let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
             for i in 0..4 {
                 if i <= c.len() {
                     out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);

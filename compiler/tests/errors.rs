@@ -11,7 +11,12 @@ use vxguard_compiler::intent::{yaml, Intent};
 
 fn errors_of(intent: &Intent) -> Vec<Diagnostic> {
     let defs = Defs::load();
-    match compile(intent, &Allocation::default(), &secrets(intent), &defs.set()) {
+    match compile(
+        intent,
+        &Allocation::default(),
+        &secrets(intent),
+        &defs.set(),
+    ) {
         Ok(_) => Vec::new(),
         Err(e) => e,
     }
@@ -20,7 +25,8 @@ fn errors_of(intent: &Intent) -> Vec<Diagnostic> {
 fn assert_error(intent: &Intent, pointer: &str, needle: &str) {
     let errs = errors_of(intent);
     assert!(
-        errs.iter().any(|d| d.is_error() && d.pointer.0 == pointer && d.message.contains(needle)),
+        errs.iter()
+            .any(|d| d.is_error() && d.pointer.0 == pointer && d.message.contains(needle)),
         "expected an error at {pointer} containing {needle:?}, got: {errs:#?}"
     );
 }
@@ -36,7 +42,11 @@ fn overlapping_cidrs_in_one_tenant() {
 fn network_outside_every_pool() {
     let mut i = example();
     i.tenants[1].networks[0].cidr = "10.0.0.0/24".parse().unwrap();
-    assert_error(&i, "/tenants/1/networks/0/cidr", "outside every tenant pool");
+    assert_error(
+        &i,
+        "/tenants/1/networks/0/cidr",
+        "outside every tenant pool",
+    );
 }
 
 #[test]
@@ -58,7 +68,11 @@ fn mtu_budget_that_does_not_fit() {
 fn unknown_service_and_network_in_rules() {
     let text = example_text().replace("service: database-servers }", "service: nope }");
     let (i, _) = yaml::parse_intent(&text).unwrap();
-    assert_error(&i, "/tenants/0/policy/rules/1/destination/service", "unknown service `nope`");
+    assert_error(
+        &i,
+        "/tenants/0/policy/rules/1/destination/service",
+        "unknown service `nope`",
+    );
 }
 
 #[test]
@@ -69,20 +83,36 @@ fn shadowed_rule_is_a_warning() {
     r.id = 99;
     i.tenants[0].policy.rules.push(r);
     let out = compile(&i, &Allocation::default(), &secrets(&i), &defs.set()).unwrap();
-    assert!(out.warnings.iter().any(|w| w.pointer.0 == "/tenants/0/policy/rules/3" && w.message.contains("shadowed by rule 1")), "{:?}", out.warnings);
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.pointer.0 == "/tenants/0/policy/rules/3"
+                && w.message.contains("shadowed by rule 1")),
+        "{:?}",
+        out.warnings
+    );
 }
 
 #[test]
 fn references_are_checked() {
     let mut i = example();
-    i.tenants[0].networks[0].sites[0].gateways[1] = vxguard_compiler::ids::Name::new("vyos-dc2-01").unwrap();
-    assert_error(&i, "/tenants/0/networks/0/sites/0/gateways/1", "is in site `dc2`");
+    i.tenants[0].networks[0].sites[0].gateways[1] =
+        vxguard_compiler::ids::Name::new("vyos-dc2-01").unwrap();
+    assert_error(
+        &i,
+        "/tenants/0/networks/0/sites/0/gateways/1",
+        "is in site `dc2`",
+    );
     let mut i = example();
     i.platform.routers[0].site = vxguard_compiler::ids::Name::new("dc9").unwrap();
     assert_error(&i, "/platform/routers/0/site", "unknown site `dc9`");
     let mut i = example();
     i.tenants[0].clients[0].public_key = "not-a-key".into();
-    assert_error(&i, "/tenants/0/clients/0/public_key", "not a WireGuard public key");
+    assert_error(
+        &i,
+        "/tenants/0/clients/0/public_key",
+        "not a WireGuard public key",
+    );
 }
 
 #[test]
@@ -90,7 +120,12 @@ fn exhausted_pool_is_named() {
     let mut i = example();
     i.platform.pools.control_plane = "172.27.0.0/30".parse().unwrap();
     let errs = errors_of(&i);
-    assert!(errs.iter().any(|d| d.message.contains("pool `control_plane` (172.27.0.0/30) is exhausted")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|d| d
+            .message
+            .contains("pool `control_plane` (172.27.0.0/30) is exhausted")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -101,16 +136,29 @@ fn duplicate_numbers_in_a_lock_file_are_refused() {
     let out = compile(&i, &Allocation::default(), &s, &defs.set()).unwrap();
     let mut lock = out.allocation.clone();
     let vni = lock.tenants["acme"].networks["app"].vni;
-    lock.tenants.get_mut("globex").unwrap().networks.get_mut("app").unwrap().vni = vni;
+    lock.tenants
+        .get_mut("globex")
+        .unwrap()
+        .networks
+        .get_mut("app")
+        .unwrap()
+        .vni = vni;
     let errs = compile(&i, &lock, &s, &defs.set()).unwrap_err();
-    assert!(errs.iter().any(|d| d.message.contains("duplicate VNI")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|d| d.message.contains("duplicate VNI")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
 fn yaml_errors_have_line_and_column() {
     let text = example_text().replace("version: \"1.4\"", "version: \"2.0\"");
     let errs = yaml::parse_intent(&text).unwrap_err();
-    let line = text.lines().position(|l| l.contains("version: \"2.0\"")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains("version: \"2.0\""))
+        .unwrap()
+        + 1;
     assert_eq!(errs[0].0.line, line, "{errs:?}");
     assert_eq!(errs[0].1.pointer.0, "/platform/routers/0/version");
 }
@@ -126,7 +174,9 @@ fn all_errors_are_reported_together() {
 
 fn compile_alloc(i: &Intent, prev: &Allocation) -> Allocation {
     let defs = Defs::load();
-    compile(i, prev, &secrets(i), &defs.set()).unwrap().allocation
+    compile(i, prev, &secrets(i), &defs.set())
+        .unwrap()
+        .allocation
 }
 
 #[test]
@@ -147,7 +197,9 @@ fn adding_or_removing_objects_never_moves_others() {
     }
     // Remove a router from a pair: other routers keep their mesh addresses.
     let mut r = i.clone();
-    r.platform.routers.retain(|x| x.name.as_str() != "vyos-dc1-02");
+    r.platform
+        .routers
+        .retain(|x| x.name.as_str() != "vyos-dc1-02");
     for t in &mut r.tenants {
         for n in &mut t.networks {
             for s in &mut n.sites {

@@ -14,8 +14,21 @@ fn example_compiles_and_every_command_validates_against_its_version() {
     let intent = example();
     let versions: Vec<_> = intent.platform.routers.iter().map(|r| r.version).collect();
     assert!(versions.contains(&VyosVersion::V1_4) && versions.contains(&VyosVersion::V1_5));
-    let out = compile(&intent, &Allocation::default(), &secrets(&intent), &defs.set())
-        .unwrap_or_else(|e| panic!("{}", e.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")));
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
     assert!(out.unvalidated.is_empty());
     // Belt and braces: re-validate every rendered line as a user would.
     for (name, r) in &out.routers {
@@ -26,10 +39,15 @@ fn example_compiles_and_every_command_validates_against_its_version() {
         let n = r.tree.commands().len();
         assert!(n > 150, "{name} has only {n} commands");
         for c in r.tree.commands() {
-            d.validate(&c.path).unwrap_or_else(|e| panic!("{name}: {c}: {e}"));
+            d.validate(&c.path)
+                .unwrap_or_else(|e| panic!("{name}: {c}: {e}"));
         }
         // 1.5 needs `service https api rest`; 1.4 does not know it.
-        assert_eq!(r.set.contains("set service https api rest"), r.version == VyosVersion::V1_5, "{name}");
+        assert_eq!(
+            r.set.contains("set service https api rest"),
+            r.version == VyosVersion::V1_5,
+            "{name}"
+        );
     }
     assert_eq!(out.tenant_mtu, 1390);
 }
@@ -38,7 +56,13 @@ fn example_compiles_and_every_command_validates_against_its_version() {
 fn overlapping_tenants_get_separate_vrfs_tables_and_vnis() {
     let defs = Defs::load();
     let intent = example();
-    let out = compile(&intent, &Allocation::default(), &secrets(&intent), &defs.set()).unwrap();
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap();
     let a = &out.allocation.tenants["acme"];
     let g = &out.allocation.tenants["globex"];
     assert_ne!(a.vrf_table, g.vrf_table);
@@ -47,7 +71,9 @@ fn overlapping_tenants_get_separate_vrfs_tables_and_vnis() {
     let set = &out.routers["vyos-dc1-01"].set;
     assert!(set.contains("set vrf name acme table"), "{set}");
     assert!(set.contains("set vrf name globex table"));
-    assert!(set.contains("set vrf name acme protocols bgp address-family l2vpn-evpn route-target import '65000:"));
+    assert!(set.contains(
+        "set vrf name acme protocols bgp address-family l2vpn-evpn route-target import '65000:"
+    ));
 }
 
 #[test]
@@ -73,7 +99,13 @@ fn output_is_deterministic_byte_for_byte() {
 fn golden_files_match() {
     let defs = Defs::load();
     let intent = example();
-    let out = compile(&intent, &Allocation::default(), &secrets(&intent), &defs.set()).unwrap();
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap();
     let dir = root().join("compiler/tests/golden");
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for (n, r) in &out.routers {
@@ -85,7 +117,10 @@ fn golden_files_match() {
         files.insert(format!("{n}.groups"), h.groups.clone());
         files.insert(format!("{n}.meters"), h.meters.clone());
     }
-    files.insert("allocation.json".into(), serde_json::to_string_pretty(&out.allocation).unwrap() + "\n");
+    files.insert(
+        "allocation.json".into(),
+        serde_json::to_string_pretty(&out.allocation).unwrap() + "\n",
+    );
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for (n, t) in &files {
@@ -93,8 +128,12 @@ fn golden_files_match() {
         }
     }
     for (n, t) in &files {
-        let want = std::fs::read_to_string(dir.join(n)).unwrap_or_else(|_| panic!("missing golden {n}: run with UPDATE_GOLDEN=1"));
-        assert_eq!(&want, t, "golden {n} differs: review and run with UPDATE_GOLDEN=1");
+        let want = std::fs::read_to_string(dir.join(n))
+            .unwrap_or_else(|_| panic!("missing golden {n}: run with UPDATE_GOLDEN=1"));
+        assert_eq!(
+            &want, t,
+            "golden {n} differs: review and run with UPDATE_GOLDEN=1"
+        );
     }
 }
 
@@ -102,7 +141,13 @@ fn golden_files_match() {
 fn boot_and_set_forms_describe_the_same_tree() {
     let defs = Defs::load();
     let intent = example();
-    let out = compile(&intent, &Allocation::default(), &secrets(&intent), &defs.set()).unwrap();
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap();
     for (n, r) in &out.routers {
         let from_boot = vyos_tree::ConfigTree::parse_boot(&r.boot).unwrap();
         let from_set = vyos_tree::ConfigTree::parse_set(&r.set, &defs.v15).unwrap();
@@ -116,17 +161,35 @@ fn boot_and_set_forms_describe_the_same_tree() {
 /// ovs-ofctl is absent; `scripts/test` installs it.
 #[test]
 fn flows_parse_with_ovs_ofctl() {
-    let Ok(status) = std::process::Command::new("ovs-ofctl").arg("--version").output() else {
-        assert!(std::env::var_os("CI").is_none(), "ovs-ofctl must be installed in CI");
+    let Ok(status) = std::process::Command::new("ovs-ofctl")
+        .arg("--version")
+        .output()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "ovs-ofctl must be installed in CI"
+        );
         eprintln!("ovs-ofctl not installed: skipping");
         return;
     };
     assert!(status.status.success());
     let defs = Defs::load();
     let intent = example();
-    let out = compile(&intent, &Allocation::default(), &secrets(&intent), &defs.set()).unwrap();
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap();
     for (n, h) in &out.hypervisors {
-        let mut names: Vec<String> = intent.tenants.iter().flat_map(|t| &t.networks).flat_map(|x| &x.ports).map(|p| p.name.clone()).collect();
+        let mut names: Vec<String> = intent
+            .tenants
+            .iter()
+            .flat_map(|t| &t.networks)
+            .flat_map(|x| &x.ports)
+            .map(|p| p.name.clone())
+            .collect();
         names.push(vxguard_compiler::ovs::TUNNEL_PORT.into());
         let mut flows = h.flows.clone();
         names.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -135,12 +198,29 @@ fn flows_parse_with_ovs_ofctl() {
         }
         let f = std::env::temp_dir().join(format!("vxguard-test-{n}-{}.flows", std::process::id()));
         std::fs::write(&f, &flows).unwrap();
-        let o = std::process::Command::new("ovs-ofctl").args(["-O", "OpenFlow13", "parse-flows"]).arg(&f).output().unwrap();
+        let o = std::process::Command::new("ovs-ofctl")
+            .args(["-O", "OpenFlow13", "parse-flows"])
+            .arg(&f)
+            .output()
+            .unwrap();
         let _ = std::fs::remove_file(&f);
-        assert!(o.status.success(), "{n}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let parsed = String::from_utf8_lossy(&o.stdout);
-        let n_flows = flows.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
-        assert!(parsed.matches("OFPT_FLOW_MOD").count() >= n_flows, "{n}: {parsed}");
-        assert!(h.meters.is_empty() || h.meters.contains("burst_size="), "meter lines need burst_size with burst");
+        let n_flows = flows
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
+        assert!(
+            parsed.matches("OFPT_FLOW_MOD").count() >= n_flows,
+            "{n}: {parsed}"
+        );
+        assert!(
+            h.meters.is_empty() || h.meters.contains("burst_size="),
+            "meter lines need burst_size with burst"
+        );
     }
 }
