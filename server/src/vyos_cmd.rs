@@ -103,7 +103,7 @@ pub fn run(cmd: VyosCmd) -> Result<bool> {
             };
             let (a, b) = (parse(&old)?, parse(&new)?);
             for c in vyos_tree::diff(&a, &b, schema) {
-                println!("{c}");
+                println!("{}", c.to_cli(schema));
             }
             Ok(true)
         }

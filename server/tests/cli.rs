@@ -1,0 +1,186 @@
+//! The `vxguard` command line end to end: files written, errors as
+//! `file:line:column`, validation output and exit codes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vxguard"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn defs(v: &str) -> String {
+    let d = root()
+        .join("../shared/vyos-1x")
+        .join(if v == "1.4" { "sagitta" } else { "current" });
+    format!("{v}={}", d.display())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vxguard-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn compile_writes_every_file_and_a_lock_and_keeps_secrets_private() {
+    let d = tmp("ok");
+    let intent = d.join("two-dc.yaml");
+    std::fs::copy(root().join("examples/two-dc.yaml"), &intent).unwrap();
+    let o = bin()
+        .arg("compile")
+        .arg(&intent)
+        .arg("--out")
+        .arg(d.join("out"))
+        .args(["--vyos-defs", &defs("1.4"), "--vyos-defs", &defs("1.5")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "routers/vyos-dc1-01.set",
+        "routers/vyos-dc2-02.boot",
+        "hypervisors/hv-dc1-01.flows",
+        "allocation.json",
+    ] {
+        assert!(d.join("out").join(f).exists(), "{f} missing");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.join("two-dc.secrets.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "secrets must be owner-only");
+    let lock = std::fs::read_to_string(d.join("two-dc.lock.json")).unwrap();
+    // A second run keeps the lock as it is (stable allocation).
+    let o = bin()
+        .arg("compile")
+        .arg(&intent)
+        .arg("--out")
+        .arg(d.join("out2"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        lock,
+        std::fs::read_to_string(d.join("two-dc.lock.json")).unwrap()
+    );
+    // Secrets never reach the terminal.
+    let secrets = std::fs::read_to_string(d.join("two-dc.secrets.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&secrets).unwrap();
+    let pk = v["routers"]["vyos-dc1-01"]["wireguard_private_key"]
+        .as_str()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains(pk));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(pk));
+}
+
+#[test]
+fn compile_errors_point_into_the_yaml() {
+    let d = tmp("err");
+    let intent = d.join("bad.yaml");
+    let text = std::fs::read_to_string(root().join("examples/two-dc.yaml"))
+        .unwrap()
+        .replace("cidr: 100.64.1.16/28", "cidr: 100.64.1.0/27")
+        .replace("mtu: 1500", "mtu: 1300");
+    std::fs::write(&intent, &text).unwrap();
+    let o = bin()
+        .arg("compile")
+        .arg(&intent)
+        .arg("--out")
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = text
+        .lines()
+        .position(|l| l.contains("cidr: 100.64.1.0/27"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "bad.yaml:{line}:15: error: 100.64.1.0/27 overlaps network `web`"
+        )),
+        "{err}"
+    );
+    let mline = text.lines().position(|l| l.contains("mtu: 1300")).unwrap() + 1;
+    assert!(
+        err.contains(&format!("bad.yaml:{mline}:10: error: underlay MTU 1300")),
+        "{err}"
+    );
+    assert!(!d.join("out").exists(), "nothing may be written on error");
+}
+
+#[test]
+fn vyos_validate_reports_each_bad_line() {
+    let d = tmp("validate");
+    let f = d.join("cmds.set");
+    std::fs::write(
+        &f,
+        "set interfaces wireguard wg0 port '51820'\n\
+         set high-availability vrrp group G virtual-address '10.0.0.1/24'\n\
+         set vrf name blue table '99'\n\
+         set protocols bgp system-as '65000'\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["vyos", "validate", "--defs"])
+        .arg(root().join("../shared/vyos-1x/current"))
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("cmds.set:2:36:"), "{out}");
+    assert!(out.contains("virtual-address"), "{out}");
+    assert!(
+        out.contains("cmds.set:3:25: `99` is not a valid value"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("cmds.set:1:") && !out.contains("cmds.set:4:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn vyos_diff_turns_old_into_new() {
+    let d = tmp("diff");
+    std::fs::write(
+        d.join("old.boot"),
+        "interfaces {\n    wireguard wg0 {\n        port 51820\n        mtu 1420\n    }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("new.set"),
+        "set interfaces wireguard wg0 port '51821'\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["vyos", "diff"])
+        .arg(d.join("old.boot"))
+        .arg(d.join("new.set"))
+        .arg("--defs")
+        .arg(root().join("../shared/vyos-1x/current"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out,
+        "delete interfaces wireguard wg0 mtu\nset interfaces wireguard wg0 port '51821'\n"
+    );
+}
+
+#[test]
+fn schema_is_json_schema_of_the_intent() {
+    let o = bin().arg("schema").output().unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["properties"]["platform"].is_object(), "{v}");
+    assert!(v["properties"]["tenants"].is_object());
+}
