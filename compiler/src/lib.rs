@@ -219,11 +219,13 @@ pub struct Touched {
 /// Recompiles after a change to one tenant only (added, changed or removed):
 /// re-renders just the routers and hypervisors that tenant touched before
 /// or touches now, and validates only the commands that changed. `prev` is
-/// the output of the previous compile of the same platform.
+/// the output of the previous compile of the same platform, taken by value
+/// so that nothing is copied: on error it is dropped, so callers that need
+/// it afterwards keep their own.
 pub fn recompile_tenant(
     intent: &Intent,
     slug: &str,
-    prev: &Output,
+    prev: Output,
     secrets: &Secrets,
     defs: &DefinitionSet,
 ) -> Result<(Output, Touched), Vec<Diagnostic>> {
@@ -248,12 +250,13 @@ pub fn recompile_tenant(
         return Err(sorted(d));
     }
     let ctx = Ctx::new(intent, &allocation, secrets);
+    let prev_hvs = prev_hypervisors_of(&prev, slug);
     let mut out = Output {
         allocation: allocation.clone(),
-        ..prev.clone()
+        ..prev
     };
     let mut touched = Touched::default();
-    let mut routers: Vec<String> = prev
+    let mut routers: Vec<String> = out
         .routers
         .iter()
         .filter(|(_, r)| r.parts.contains_key(slug))
@@ -298,14 +301,19 @@ pub fn recompile_tenant(
             dfs,
             &mut d,
         );
-        let mut tree = ro.tree.clone();
-        for p in old.iter().filter(|p| !new.contains(*p)) {
-            tree.delete(p);
+        let stale: Vec<vyos::Path> = old
+            .iter()
+            .filter(|p| !new.contains(*p))
+            .map(|p| (*p).clone())
+            .collect();
+        drop(old);
+        drop(new);
+        for p in &stale {
+            ro.tree.delete(p);
         }
         for p in new_part.iter().flatten() {
-            tree.set(p, schema);
+            ro.tree.set(p, schema);
         }
-        ro.tree = tree;
         match new_part {
             Some(p) => {
                 ro.parts.insert(slug.to_string(), (owner, p));
@@ -319,7 +327,7 @@ pub fn recompile_tenant(
         commit_rules(&name, ro, &mut d);
         touched.routers.push(name);
     }
-    let mut hvs: Vec<String> = prev_hypervisors_of(prev, slug);
+    let mut hvs: Vec<String> = prev_hvs;
     if let Some(t) = t {
         hvs.extend(model::tenant_hypervisors(t));
     }

@@ -273,7 +273,7 @@ pub fn run(a: BenchArgs) -> Result<bool> {
         let slug = t.slug.to_string();
         t.policy.rules[0].destination_port = Some(PortSpec::Single(2000 + i as u16));
         let s = Instant::now();
-        let (o, touched) = recompile_tenant(&intent, &slug, &prev, &secrets, &defs)
+        let (o, touched) = recompile_tenant(&intent, &slug, prev, &secrets, &defs)
             .map_err(|e| anyhow::anyhow!("change {i}: {}", e[0]))?;
         times.push(s.elapsed().as_secs_f64() * 1e3);
         touched_max = touched_max.max(touched.routers.len() + touched.hypervisors.len());
