@@ -170,6 +170,26 @@ const RESERVED_VRF_NAMES: &[&str] = &[
     "lo",
 ];
 
+/// Where a tenant's WireGuard clients terminate: the configured router, else
+/// the first gateway of its first network.
+pub fn client_router(t: &Tenant) -> Option<String> {
+    t.client_router.as_ref().map(|r| r.to_string()).or_else(|| {
+        t.networks
+            .first()?
+            .sites
+            .first()?
+            .gateways
+            .first()
+            .map(|g| g.to_string())
+    })
+}
+
+/// The port a tenant's client interface listens on: the platform's
+/// WireGuard port plus the tenant id (each tenant has its own interface).
+pub fn client_port(wg_port: u16, tenant_id: u32) -> u16 {
+    wg_port.wrapping_add(tenant_id as u16)
+}
+
 /// The routers a tenant touches: gateways of its networks.
 pub fn tenant_routers(t: &Tenant) -> Vec<String> {
     let mut v: Vec<String> = t
@@ -386,15 +406,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         segments.sort_by_key(|s| s.vni);
-        let client_router = t.client_router.as_ref().map(|r| r.to_string()).or_else(|| {
-            t.networks
-                .first()?
-                .sites
-                .first()?
-                .gateways
-                .first()
-                .map(|g| g.to_string())
-        });
+        let client_router = client_router(t);
         let clients = match (client_router.as_deref() == Some(router), ta.client_subnet) {
             (true, Some(subnet)) if !t.clients.is_empty() => Some(ClientInterface {
                 ifname: format!("wg{}", ta.id),
@@ -403,12 +415,7 @@ impl<'a> Ctx<'a> {
                     subnet.prefix_len(),
                 )
                 .expect("valid"),
-                port: self
-                    .intent
-                    .platform
-                    .wireguard
-                    .port
-                    .wrapping_add(ta.id as u16),
+                port: client_port(self.intent.platform.wireguard.port, ta.id),
                 peers: {
                     let mut v: Vec<WgPeer> = t
                         .clients

@@ -37,6 +37,15 @@ pub fn load_or_create(path: &Path, intent: &Intent) -> Result<Secrets> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let before = s.clone();
+    reconcile(&mut s, intent)?;
+    if s != before {
+        write_private(path, &serde_json::to_string_pretty(&s)?)?;
+    }
+    Ok(s)
+}
+
+/// Adds keys for devices that have none and drops those of removed devices.
+pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
     let routers: Vec<String> = intent
         .platform
         .routers
@@ -77,10 +86,7 @@ pub fn load_or_create(path: &Path, intent: &Intent) -> Result<Secrets> {
             );
         }
     }
-    if s != before {
-        write_private(path, &serde_json::to_string_pretty(&s)?)?;
-    }
-    Ok(s)
+    Ok(())
 }
 
 /// Writes a file only its owner can read.

@@ -1,9 +1,22 @@
 //! `vxguard`: the control plane's command line.
 
+mod api;
+mod audit;
+mod auth;
 mod bench;
 mod compile_cmd;
+mod db;
+mod demo;
+mod jobs;
 mod keys;
+mod openapi;
+mod problem;
+mod serve;
+mod state;
+mod store;
+mod tenancy;
 mod vyos_cmd;
+mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -41,6 +54,48 @@ enum Cmd {
     Schema,
     /// Measure a full compile and a one-tenant change on a generated platform.
     Bench(bench::BenchArgs),
+    /// Run the API (and, unless --no-worker, a worker).
+    Serve(serve::ServeArgs),
+    /// Run a worker alone: claims jobs and compiles them.
+    Worker(serve::WorkerArgs),
+    /// Load the example platform and tenants into the database.
+    Demo(demo::DemoArgs),
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the audit log's hash chain; exit 1 at the first broken row.
+    Verify {
+        #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
+        database_url: String,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn audit_verify(url: &str) -> Result<bool> {
+    let pool = db::connect(url, 2).await?;
+    match audit::verify(&pool).await? {
+        Ok(n) => {
+            println!("audit log intact: {n} entries");
+            Ok(true)
+        }
+        Err(b) => {
+            println!("audit log BROKEN at entry {}: {}", b.id, b.reason);
+            Ok(false)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -61,6 +116,23 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Serve(a) => runtime()
+            .and_then(|rt| rt.block_on(serve::serve(a)))
+            .map(|_| true),
+        Cmd::Worker(a) => runtime()
+            .and_then(|rt| rt.block_on(serve::worker(a)))
+            .map(|_| true),
+        Cmd::Demo(a) => runtime().and_then(|rt| rt.block_on(demo::run(a))),
+        Cmd::Audit {
+            cmd: AuditCmd::Verify { database_url },
+        } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
+        Cmd::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&openapi::document()).expect("serialises")
+            );
+            Ok(true)
+        }
     };
     match r {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,86 @@
+//! The audit log over HTTP: all of it for platform admins, a tenant's own
+//! entries for its users.
+
+use super::{Page, Q};
+use crate::auth::Principal;
+use crate::problem::ApiResult;
+use crate::state::AppState;
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub source: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Items per page, 1-500 (default 100).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page (newest first).
+    pub cursor: Option<i64>,
+}
+
+async fn list(st: &AppState, tenant: Option<Uuid>, q: AuditQuery) -> ApiResult<Page<AuditEntry>> {
+    let limit = super::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let rows: Vec<AuditEntry> = sqlx::query_as(
+        "SELECT id, at, actor, action, object, source, before, after FROM audit_log
+         WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(q.cursor)
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(Page::new(rows, limit, |e| e.id.to_string()))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit",
+    params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<AuditEntry>), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem)))]
+pub async fn list_all(
+    State(st): State<AppState>,
+    who: Principal,
+    Q(q): Q<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    who.require_platform_admin()?;
+    list(&st, None, q).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "audit", operation_id = "list_tenant_audit",
+    params(("tenant" = String, Path), AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<AuditEntry>), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
+pub async fn list_tenant(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Q(q): Q<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    list(&st, Some(scope.id()), q).await.map(Json)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/audit", get(list_all))
+        .route("/api/v1/tenants/{tenant}/audit", get(list_tenant))
+}

@@ -1,0 +1,146 @@
+//! Jobs over HTTP, and a server-sent event stream of one job's progress.
+
+use super::{Page, P, Q};
+use crate::auth::{Principal, Role};
+use crate::jobs::{Job, JOB_COLS};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::time::Duration;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Items per page, 1-500 (default 100).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page (jobs come newest first).
+    pub cursor: Option<i64>,
+}
+
+async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
+    let limit = super::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let rows: Vec<Job> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(q.cursor)
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(Page::new(rows, limit, |j| j.id.to_string()))
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", operation_id = "list_jobs",
+    params(JobQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<Job>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_all(
+    State(st): State<AppState>,
+    who: Principal,
+    Q(q): Q<JobQuery>,
+) -> ApiResult<Json<Page<Job>>> {
+    who.require_platform_admin()?;
+    list_jobs(&st, None, q).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/jobs", tag = "jobs", operation_id = "list_tenant_jobs",
+    params(("tenant" = String, Path), JobQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<Job>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_tenant(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Q(q): Q<JobQuery>,
+) -> ApiResult<Json<Page<Job>>> {
+    list_jobs(&st, Some(scope.id()), q).await.map(Json)
+}
+
+/// A job, if the caller may see it: tenant users only see their tenant's.
+async fn visible(st: &AppState, who: &Principal, id: i64) -> ApiResult<Job> {
+    let j: Option<Job> = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&st.db)
+        .await?;
+    match j {
+        Some(j)
+            if who.role == Role::PlatformAdmin
+                || (j.tenant_id.is_some() && j.tenant_id == who.tenant_id) =>
+        {
+            Ok(j)
+        }
+        _ => Err(Problem::not_found()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "get_job",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Job), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_one(
+    State(st): State<AppState>,
+    who: Principal,
+    P(id): P<i64>,
+) -> ApiResult<Json<Job>> {
+    visible(&st, &who, id).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", operation_id = "job_events",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "`text/event-stream`: one `job` event (the job as JSON) per status change, ending when the job is done or failed", content_type = "text/event-stream", body = String),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn events(
+    State(st): State<AppState>,
+    who: Principal,
+    P(id): P<i64>,
+) -> ApiResult<Response> {
+    let first = visible(&st, &who, id).await?;
+    let stream = futures::stream::unfold(
+        (Some(first), None::<String>, st),
+        move |(next, last, st)| async move {
+            let mut job = next?;
+            loop {
+                if last.as_deref() != Some(job.status.as_str()) {
+                    let ev = Event::default()
+                        .event("job")
+                        .json_data(&job)
+                        .unwrap_or_default();
+                    let finished = matches!(job.status.as_str(), "done" | "failed");
+                    let status = job.status.clone();
+                    let following = if finished { None } else { Some(job) };
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(ev),
+                        (following, Some(status), st),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                job = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&st.db)
+                    .await
+                    .ok()
+                    .flatten()?;
+            }
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/jobs", get(list_all))
+        .route("/api/v1/tenants/{tenant}/jobs", get(list_tenant))
+        .route("/api/v1/jobs/{id}", get(get_one))
+        .route("/api/v1/jobs/{id}/events", get(events))
+}

@@ -1,0 +1,404 @@
+//! Declared objects over HTTP: sites, routers and hypervisors (platform;
+//! everyone signed in may read, platform admins write) and networks,
+//! services, rules and clients (inside a tenant). One generic
+//! implementation; the macro below only gives each kind its documented
+//! routes.
+
+use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, P, Q};
+use crate::auth::Principal;
+use crate::openapi::specs;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::change::{self, Op};
+use crate::store::kind::Kind;
+use crate::store::objects::{self, Object};
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+pub async fn list(
+    st: &AppState,
+    kind: Kind,
+    tenant: Option<uuid::Uuid>,
+    q: PageQuery,
+) -> ApiResult<Page<Object>> {
+    let limit = q.limit()?;
+    if kind == Kind::Rule
+        && q.cursor
+            .as_deref()
+            .is_some_and(|c| c.parse::<u32>().is_err())
+    {
+        return Err(Problem::field(
+            StatusCode::BAD_REQUEST,
+            "cursor",
+            "must be a rule number",
+        ));
+    }
+    let items = objects::list(&st.db, kind, tenant, q.cursor.as_deref(), limit).await?;
+    Ok(Page::new(items, limit, |o| o.name.clone()))
+}
+
+pub async fn read(
+    st: &AppState,
+    kind: Kind,
+    tenant: Option<uuid::Uuid>,
+    name: &str,
+) -> ApiResult<Response> {
+    let o = objects::get(&st.db, kind, tenant, name)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    Ok(with_etag(StatusCode::OK, o.version, &o))
+}
+
+pub async fn write(
+    st: &AppState,
+    who: &Principal,
+    kind: Kind,
+    scope: Option<&TenantScope>,
+    name: Option<&str>,
+    op: Op,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let creating = matches!(op, Op::Create(_));
+    let out = change::apply(
+        &st.db,
+        who,
+        kind,
+        scope.map(|s| &s.tenant),
+        name,
+        op,
+        if_match(headers)?,
+    )
+    .await?;
+    let r = match out.object {
+        Some(o) => {
+            let mut r = with_etag(
+                if creating {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                o.version,
+                &o,
+            );
+            if creating {
+                let loc = match scope {
+                    Some(s) => format!(
+                        "/api/v1/tenants/{}/{}/{}",
+                        s.tenant.slug,
+                        kind.plural(),
+                        o.name
+                    ),
+                    None => format!("/api/v1/{}/{}", kind.plural(), o.name),
+                };
+                if let Ok(v) = HeaderValue::from_str(&loc) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+            }
+            r
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    Ok(with_job(r, out.job))
+}
+
+macro_rules! platform_kind {
+    ($m:ident, $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
+     $list:literal, $create:literal, $get:literal, $put:literal, $del:literal) => {
+        pub mod $m {
+            use super::*;
+
+            #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
+                params(PageQuery), security(("bearer" = [])),
+                responses((status = 200, body = Page<Object>), (status = 401, body = Problem)))]
+            pub async fn list(State(st): State<AppState>, _who: Principal, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Object>>> {
+                super::list(&st, $kind, None, q).await.map(axum::Json)
+            }
+
+            #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
+                request_body = $spec, security(("bearer" = [])),
+                responses((status = 201, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+                    (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+            pub async fn create(State(st): State<AppState>, who: Principal, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
+                who.require_platform_admin()?;
+                super::write(&st, &who, $kind, None, None, Op::Create(b), &headers).await
+            }
+
+            #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
+                params(("name" = String, Path)), security(("bearer" = [])),
+                responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+            pub async fn get_one(State(st): State<AppState>, _who: Principal, P(name): P<String>) -> ApiResult<Response> {
+                super::read(&st, $kind, None, &name).await
+            }
+
+            #[utoipa::path(put, path = $item, tag = $tag, operation_id = $put,
+                params(("name" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being replaced")),
+                request_body = $spec, security(("bearer" = [])),
+                responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+                    (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+            pub async fn put(State(st): State<AppState>, who: Principal, P(name): P<String>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
+                who.require_platform_admin()?;
+                super::write(&st, &who, $kind, None, Some(&name), Op::Replace(b), &headers).await
+            }
+
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = $del,
+                params(("name" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
+                responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem),
+                    (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+            pub async fn delete(State(st): State<AppState>, who: Principal, P(name): P<String>, headers: HeaderMap) -> ApiResult<Response> {
+                who.require_platform_admin()?;
+                super::write(&st, &who, $kind, None, Some(&name), Op::Delete, &headers).await
+            }
+
+            pub fn routes() -> Router<AppState> {
+                Router::new()
+                    .route($coll, get(list).post(create))
+                    .route($item, get(get_one).put(put).delete(delete))
+            }
+        }
+    };
+}
+
+macro_rules! tenant_kind {
+    ($m:ident, $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
+     $list:literal, $create:literal, $get:literal, $put:literal, $del:literal) => {
+        pub mod $m {
+            use super::*;
+
+            #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
+                params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
+                responses((status = 200, body = Page<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+            pub async fn list(State(st): State<AppState>, scope: TenantScope, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Object>>> {
+                super::list(&st, $kind, Some(scope.id()), q).await.map(axum::Json)
+            }
+
+            #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
+                params(("tenant" = String, Path)), request_body = $spec, security(("bearer" = [])),
+                responses((status = 201, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+                    (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+            pub async fn create(State(st): State<AppState>, scope: TenantScope, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
+                scope.require_write()?;
+                super::write(&st, &scope.who, $kind, Some(&scope), None, Op::Create(b), &headers).await
+            }
+
+            #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
+                params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
+                responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+            pub async fn get_one(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>) -> ApiResult<Response> {
+        let P((_, name)) = path;
+                super::read(&st, $kind, Some(scope.id()), &name).await
+            }
+
+            #[utoipa::path(put, path = $item, tag = $tag, operation_id = $put,
+                params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being replaced")),
+                request_body = $spec, security(("bearer" = [])),
+                responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+                    (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+            pub async fn put(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
+        let P((_, name)) = path;
+                scope.require_write()?;
+                super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Replace(b), &headers).await
+            }
+
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = $del,
+                params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
+                responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem),
+                    (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+            pub async fn delete(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
+        let P((_, name)) = path;
+                scope.require_write()?;
+                super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Delete, &headers).await
+            }
+
+            pub fn routes() -> Router<AppState> {
+                Router::new()
+                    .route($coll, get(list).post(create))
+                    .route($item, get(get_one).put(put).delete(delete))
+            }
+        }
+    };
+}
+
+platform_kind!(
+    sites,
+    Kind::Site,
+    specs::Site,
+    "/api/v1/sites",
+    "/api/v1/sites/{name}",
+    "platform",
+    "list_sites",
+    "create_site",
+    "get_site",
+    "replace_site",
+    "delete_site"
+);
+platform_kind!(
+    routers,
+    Kind::Router,
+    specs::Router,
+    "/api/v1/routers",
+    "/api/v1/routers/{name}",
+    "platform",
+    "list_routers",
+    "create_router",
+    "get_router",
+    "replace_router",
+    "delete_router"
+);
+platform_kind!(
+    hypervisors,
+    Kind::Hypervisor,
+    specs::Hypervisor,
+    "/api/v1/hypervisors",
+    "/api/v1/hypervisors/{name}",
+    "platform",
+    "list_hypervisors",
+    "create_hypervisor",
+    "get_hypervisor",
+    "replace_hypervisor",
+    "delete_hypervisor"
+);
+tenant_kind!(
+    networks,
+    Kind::Network,
+    specs::Network,
+    "/api/v1/tenants/{tenant}/networks",
+    "/api/v1/tenants/{tenant}/networks/{name}",
+    "tenant",
+    "list_networks",
+    "create_network",
+    "get_network",
+    "replace_network",
+    "delete_network"
+);
+tenant_kind!(
+    services,
+    Kind::Service,
+    specs::Service,
+    "/api/v1/tenants/{tenant}/services",
+    "/api/v1/tenants/{tenant}/services/{name}",
+    "tenant",
+    "list_services",
+    "create_service",
+    "get_service",
+    "replace_service",
+    "delete_service"
+);
+tenant_kind!(
+    rules,
+    Kind::Rule,
+    specs::Rule,
+    "/api/v1/tenants/{tenant}/rules",
+    "/api/v1/tenants/{tenant}/rules/{name}",
+    "policy",
+    "list_rules",
+    "create_rule",
+    "get_rule",
+    "replace_rule",
+    "delete_rule"
+);
+
+/// Clients: list, read, replace and delete are generic; creation (which may
+/// generate the key pair) is in `api::clients`.
+pub mod clients_generic {
+    use super::*;
+
+    #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "list_clients",
+        params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
+        responses((status = 200, body = Page<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    pub async fn list(
+        State(st): State<AppState>,
+        scope: TenantScope,
+        Q(q): Q<PageQuery>,
+    ) -> ApiResult<axum::Json<Page<Object>>> {
+        super::list(&st, Kind::Client, Some(scope.id()), q)
+            .await
+            .map(axum::Json)
+    }
+
+    #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "get_client",
+        params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
+        responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    pub async fn get_one(
+        State(st): State<AppState>,
+        scope: TenantScope,
+        path: P<(String, String)>,
+    ) -> ApiResult<Response> {
+        let P((_, name)) = path;
+        super::read(&st, Kind::Client, Some(scope.id()), &name).await
+    }
+
+    #[utoipa::path(put, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "replace_client",
+        params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)),
+        request_body = specs::Client, security(("bearer" = [])),
+        responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+            (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+            (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    pub async fn put(
+        State(st): State<AppState>,
+        scope: TenantScope,
+        path: P<(String, String)>,
+        headers: HeaderMap,
+        JsonBody(b): JsonBody,
+    ) -> ApiResult<Response> {
+        let P((_, name)) = path;
+        scope.require_write()?;
+        super::write(
+            &st,
+            &scope.who,
+            Kind::Client,
+            Some(&scope),
+            Some(&name),
+            Op::Replace(b),
+            &headers,
+        )
+        .await
+    }
+
+    #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "delete_client",
+        params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
+        responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem),
+            (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    pub async fn delete(
+        State(st): State<AppState>,
+        scope: TenantScope,
+        path: P<(String, String)>,
+        headers: HeaderMap,
+    ) -> ApiResult<Response> {
+        let P((_, name)) = path;
+        scope.require_write()?;
+        super::write(
+            &st,
+            &scope.who,
+            Kind::Client,
+            Some(&scope),
+            Some(&name),
+            Op::Delete,
+            &headers,
+        )
+        .await
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(sites::routes())
+        .merge(routers::routes())
+        .merge(hypervisors::routes())
+        .merge(networks::routes())
+        .merge(services::routes())
+        .merge(rules::routes())
+        .route(
+            "/api/v1/tenants/{tenant}/clients/{name}",
+            get(clients_generic::get_one)
+                .put(clients_generic::put)
+                .delete(clients_generic::delete),
+        )
+}

@@ -1,0 +1,113 @@
+//! Compiled device configuration, per router and hypervisor, with the diff
+//! from the previous revision. Platform admins only (a router's
+//! configuration holds every tenant on it); key material is redacted.
+
+use super::{Page, P, Q};
+use crate::auth::Principal;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::worker::redact;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
+pub struct Revision {
+    pub device_kind: String,
+    pub device: String,
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// VyOS `set`/`delete` commands, or OVS lines prefixed `-`/`+`.
+    pub diff: String,
+    /// The whole configuration (only when one revision is asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RevQuery {
+    /// Items per page, 1-500 (default 100).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page (newest first).
+    pub cursor: Option<i32>,
+}
+
+fn check_kind(kind: &str) -> ApiResult<()> {
+    if matches!(kind, "router" | "hypervisor") {
+        Ok(())
+    } else {
+        Err(Problem::not_found())
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/devices/{kind}/{name}/revisions", tag = "revisions", operation_id = "list_revisions",
+    params(("kind" = String, Path, description = "`router` or `hypervisor`"), ("name" = String, Path), RevQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<Revision>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    path: P<(String, String)>,
+    Q(q): Q<RevQuery>,
+) -> ApiResult<Json<Page<Revision>>> {
+    let P((kind, name)) = path;
+    who.require_platform_admin()?;
+    check_kind(&kind)?;
+    let limit = super::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let mut rows: Vec<Revision> = sqlx::query_as(
+        "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions
+         WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
+    )
+    .bind(&kind)
+    .bind(&name)
+    .bind(q.cursor)
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    for r in &mut rows {
+        r.diff = redact(&r.diff);
+    }
+    Ok(Json(Page::new(rows, limit, |r| r.seq.to_string())))
+}
+
+#[utoipa::path(get, path = "/api/v1/devices/{kind}/{name}/revisions/{seq}", tag = "revisions", operation_id = "get_revision",
+    params(("kind" = String, Path), ("name" = String, Path), ("seq" = i32, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Revision), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_one(
+    State(st): State<AppState>,
+    who: Principal,
+    path: P<(String, String, i32)>,
+) -> ApiResult<Json<Revision>> {
+    let P((kind, name, seq)) = path;
+    who.require_platform_admin()?;
+    check_kind(&kind)?;
+    let r: Option<Revision> = sqlx::query_as(
+        "SELECT device_kind, device, seq, job_id, created_at, diff, config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3",
+    )
+    .bind(&kind)
+    .bind(&name)
+    .bind(seq)
+    .fetch_optional(&st.db)
+    .await?;
+    let mut r = r.ok_or_else(Problem::not_found)?;
+    r.diff = redact(&r.diff);
+    r.config = r.config.as_deref().map(redact);
+    Ok(Json(r))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/devices/{kind}/{name}/revisions", get(list))
+        .route(
+            "/api/v1/devices/{kind}/{name}/revisions/{seq}",
+            get(get_one),
+        )
+}

@@ -1,0 +1,264 @@
+//! Tenants: platform admins create and delete them; a tenant's admins may
+//! rename it and set its policy's default action.
+
+use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, Q};
+use crate::auth::{Principal, Role};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::change;
+use crate::store::intent::empty_tenant;
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vxguard_compiler::ids::Name;
+use vxguard_compiler::intent::Action;
+
+#[derive(Serialize, sqlx::FromRow, ToSchema, Clone)]
+pub struct TenantOut {
+    pub slug: String,
+    pub name: String,
+    /// What the policy does with traffic no rule matches.
+    #[schema(value_type = String, example = "drop")]
+    pub default_action: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLS: &str = "slug, name, default_action, version, created_at, updated_at";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantCreate {
+    /// Lowercase letters, digits and dashes; never changes.
+    pub slug: String,
+    pub name: String,
+    #[serde(default = "drop")]
+    #[schema(value_type = Option<String>)]
+    pub default_action: Action,
+}
+
+fn drop() -> Action {
+    Action::Drop
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantUpdate {
+    pub name: String,
+    #[schema(value_type = String)]
+    pub default_action: Action,
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/name",
+            "must be 1-200 characters",
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", operation_id = "list_tenants",
+    params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<TenantOut>), (status = 401, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<axum::Json<Page<TenantOut>>> {
+    let limit = q.limit()?;
+    // Tenant users see their own tenant only.
+    let rows: Vec<TenantOut> = sqlx::query_as(&format!(
+        "SELECT {COLS} FROM tenants WHERE ($1::uuid IS NULL OR id = $1) AND ($2::text IS NULL OR slug > $2)
+         ORDER BY slug LIMIT $3"
+    ))
+    .bind(if who.role == Role::PlatformAdmin { None } else { Some(who.tenant_id.unwrap_or_default()) })
+    .bind(q.cursor.as_deref())
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(axum::Json(Page::new(rows, limit, |t| t.slug.clone())))
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", operation_id = "create_tenant",
+    request_body = TenantCreate, security(("bearer" = [])),
+    responses((status = 201, body = TenantOut, headers(("ETag" = String), ("X-Job" = i64))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(st): State<AppState>,
+    who: Principal,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    who.require_platform_admin()?;
+    let req: TenantCreate = super::typed(b)?;
+    let slug = Name::new(&req.slug)
+        .map_err(|e| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/slug", e.to_string()))?;
+    check_name(&req.name)?;
+    let mut tx = st.db.begin().await?;
+    let mut loaded = change::begin(&mut tx).await?;
+    if loaded.intent.tenants.iter().any(|t| t.slug == slug) {
+        return Err(Problem::conflict(format!("tenant {slug} already exists")));
+    }
+    loaded
+        .intent
+        .tenants
+        .push(empty_tenant(&slug, &req.name, req.default_action));
+    let a = change::check_and_allocate(&mut tx, &loaded, None, &who).await?;
+    let id = Uuid::new_v4();
+    let t: TenantOut = sqlx::query_as(&format!(
+        "INSERT INTO tenants (id, slug, name, default_action) VALUES ($1, $2, $3, $4) RETURNING {COLS}"
+    ))
+    .bind(id)
+    .bind(slug.as_str())
+    .bind(&req.name)
+    .bind(req.default_action.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let job = change::finish(
+        &mut tx,
+        &loaded.intent,
+        &a,
+        &who,
+        Some(id),
+        "tenant.create",
+        &format!("tenants/{slug}"),
+        None,
+        Some(serde_json::to_value(&t).map_err(anyhow::Error::from)?),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut r = with_etag(StatusCode::CREATED, t.version, &t);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tenants/{slug}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(with_job(r, job))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
+    params(("tenant" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = TenantOut, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_one(State(st): State<AppState>, scope: TenantScope) -> ApiResult<Response> {
+    let t: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
+        .bind(scope.id())
+        .fetch_one(&st.db)
+        .await?;
+    Ok(with_etag(StatusCode::OK, t.version, &t))
+}
+
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "update_tenant",
+    params(("tenant" = String, Path), ("If-Match" = Option<String>, Header)), request_body = TenantUpdate, security(("bearer" = [])),
+    responses((status = 200, body = TenantOut, headers(("ETag" = String), ("X-Job" = i64))), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    headers: HeaderMap,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    scope.require_write()?;
+    let req: TenantUpdate = super::typed(b)?;
+    check_name(&req.name)?;
+    let want = if_match(&headers)?;
+    let mut tx = st.db.begin().await?;
+    let mut loaded = change::begin(&mut tx).await?;
+    let before: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
+    if want.is_some_and(|v| v != before.version) {
+        return Err(Problem::stale());
+    }
+    let ti = loaded
+        .tenant_index(scope.id())
+        .ok_or_else(Problem::not_found)?;
+    loaded.intent.tenants[ti].name = req.name.clone();
+    loaded.intent.tenants[ti].policy.default_action = req.default_action;
+    let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
+    let t: TenantOut = sqlx::query_as(&format!(
+        "UPDATE tenants SET name = $2, default_action = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLS}"
+    ))
+    .bind(scope.id())
+    .bind(&req.name)
+    .bind(req.default_action.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let to_json = |t: &TenantOut| serde_json::to_value(t).ok();
+    let job = change::finish(
+        &mut tx,
+        &loaded.intent,
+        &a,
+        &scope.who,
+        Some(scope.id()),
+        "tenant.update",
+        &format!("tenants/{}", t.slug),
+        to_json(&before),
+        to_json(&t),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_job(with_etag(StatusCode::OK, t.version, &t), job))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "delete_tenant",
+    params(("tenant" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
+    responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+pub async fn delete(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    scope.who.require_platform_admin()?;
+    let want = if_match(&headers)?;
+    let mut tx = st.db.begin().await?;
+    let mut loaded = change::begin(&mut tx).await?;
+    let before: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
+        .bind(scope.id())
+        .fetch_one(&mut *tx)
+        .await?;
+    if want.is_some_and(|v| v != before.version) {
+        return Err(Problem::stale());
+    }
+    let ti = loaded
+        .tenant_index(scope.id())
+        .ok_or_else(Problem::not_found)?;
+    loaded.intent.tenants.remove(ti);
+    loaded.tenant_ids.remove(ti);
+    let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(scope.id())
+        .execute(&mut *tx)
+        .await?;
+    let job = change::finish(
+        &mut tx,
+        &loaded.intent,
+        &a,
+        &scope.who,
+        Some(scope.id()),
+        "tenant.delete",
+        &format!("tenants/{}", before.slug),
+        serde_json::to_value(&before).ok(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_job(StatusCode::NO_CONTENT.into_response(), job))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tenants", get(list).post(create))
+        .route(
+            "/api/v1/tenants/{tenant}",
+            get(get_one).put(update).delete(delete),
+        )
+}

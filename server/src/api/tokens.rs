@@ -1,0 +1,169 @@
+//! API tokens for OpenAPI clients: scoped to one tenant and a role, shown
+//! once at creation, stored as a hash, revocable, with their last use.
+
+use super::{JsonBody, Page, PageQuery, P, Q};
+use crate::audit;
+use crate::auth::{secret, Role};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
+pub struct TokenOut {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    pub name: String,
+    /// `tenant_admin` or `tenant_member`.
+    pub role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    #[serde(flatten)]
+    pub info: TokenOut,
+    /// The secret: send it as `Authorization: Bearer <token>`. Shown once.
+    pub token: String,
+}
+
+const COLS: &str = "id, name, role, created_at, last_used_at, revoked_at";
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens", operation_id = "list_tokens",
+    params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<TokenOut>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<axum::Json<Page<TokenOut>>> {
+    scope.require_write()?;
+    let limit = q.limit()?;
+    let rows: Vec<TokenOut> = sqlx::query_as(&format!(
+        "SELECT {COLS} FROM api_tokens WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3"
+    ))
+    .bind(scope.id())
+    .bind(q.cursor.as_deref())
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(axum::Json(Page::new(rows, limit, |t| t.name.clone())))
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens", operation_id = "create_token",
+    params(("tenant" = String, Path)), request_body = TokenCreate, security(("bearer" = [])),
+    responses((status = 201, body = TokenCreated), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    scope.require_write()?;
+    let req: TokenCreate = super::typed(b)?;
+    if req.role == Role::PlatformAdmin {
+        return Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/role",
+            "API tokens are tenant-scoped: tenant_admin or tenant_member",
+        ));
+    }
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/name",
+            "must be 1-100 characters",
+        ));
+    }
+    let token = secret::new_token(secret::API_PREFIX);
+    let mut tx = st.db.begin().await?;
+    let info: TokenOut = sqlx::query_as(&format!(
+        "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(scope.id())
+    .bind(name)
+    .bind(req.role.as_str())
+    .bind(secret::hash(&token))
+    .bind(scope.who.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &scope.who.subject,
+            tenant_id: Some(scope.id()),
+            action: "token.create",
+            object: &format!("tenants/{}/tokens/{name}", scope.tenant.slug),
+            source: &scope.who.source,
+            before: None,
+            after: serde_json::to_value(&info).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenCreated { info, token }),
+    )
+        .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/tokens/{id}", tag = "tokens", operation_id = "revoke_token",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    path: P<(String, Uuid)>,
+) -> ApiResult<Response> {
+    let P((_, id)) = path;
+    scope.require_write()?;
+    let mut tx = st.db.begin().await?;
+    let t: Option<TokenOut> = sqlx::query_as(&format!(
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND tenant_id = $2 RETURNING {COLS}"
+    ))
+    .bind(id)
+    .bind(scope.id())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let t = t.ok_or_else(Problem::not_found)?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &scope.who.subject,
+            tenant_id: Some(scope.id()),
+            action: "token.revoke",
+            object: &format!("tenants/{}/tokens/{}", scope.tenant.slug, t.name),
+            source: &scope.who.source,
+            before: None,
+            after: serde_json::to_value(&t).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tenants/{tenant}/tokens", get(list).post(create))
+        .route("/api/v1/tenants/{tenant}/tokens/{id}", delete(revoke))
+}

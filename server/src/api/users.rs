@@ -1,0 +1,316 @@
+//! Users: platform admins manage everyone; a tenant's admins manage their
+//! tenant's members. Password hashes never leave the database.
+
+use super::{JsonBody, Page, PageQuery, P, Q};
+use crate::audit;
+use crate::auth::{password, Principal, Role};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::tenancy::TenantScope;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// The tenant's slug; absent for platform admins.
+    pub tenant: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub role: Role,
+    /// Slug of the tenant; required unless the role is `platform_admin`.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+const SELECT: &str = "SELECT u.id, u.email, u.role, t.slug AS tenant, u.created_at FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id";
+
+impl sqlx::Type<sqlx::Postgres> for Role {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Role {
+    fn decode(v: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(v)?;
+        Role::parse(s).ok_or_else(|| format!("unknown role {s}").into())
+    }
+}
+
+fn check_email(e: &str) -> ApiResult<String> {
+    let e = e.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
+        && !e.chars().any(char::is_whitespace);
+    if ok {
+        Ok(e)
+    } else {
+        Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/email",
+            "is not an email address",
+        ))
+    }
+}
+
+/// Creates a user; `tenant` is forced for tenant-scoped callers.
+async fn create_user(
+    st: &AppState,
+    who: &Principal,
+    req: UserCreate,
+    tenant: Option<(Uuid, String)>,
+) -> ApiResult<Response> {
+    let email = check_email(&req.email)?;
+    password::check_strength(&req.password)
+        .map_err(|r| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/password", r))?;
+    let tenant_id = match (req.role, &tenant) {
+        (Role::PlatformAdmin, None) => None,
+        (Role::PlatformAdmin, Some(_)) => {
+            return Err(Problem::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/role",
+                "a tenant cannot have platform admins",
+            ))
+        }
+        (_, Some((id, _))) => Some(*id),
+        (_, None) => {
+            return Err(Problem::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/tenant",
+                "tenant users need a tenant",
+            ))
+        }
+    };
+    let pw = req.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
+    let mut tx = st.db.begin().await?;
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(&email)
+    .bind(&hash)
+    .bind(req.role.as_str())
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match Problem::from(e) {
+        p if p.status == 409 => Problem::field(
+            StatusCode::CONFLICT,
+            "/email",
+            "a user with this email exists",
+        ),
+        p => p,
+    })?;
+    let u: UserOut = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &who.subject,
+            tenant_id,
+            action: "user.create",
+            object: &format!("users/{email}"),
+            source: &who.source,
+            before: None,
+            after: serde_json::to_value(&u).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(u)).into_response())
+}
+
+async fn delete_user(
+    st: &AppState,
+    who: &Principal,
+    id: Uuid,
+    tenant: Option<Uuid>,
+) -> ApiResult<Response> {
+    if who.user_id == Some(id) {
+        return Err(Problem::conflict("you cannot delete yourself"));
+    }
+    let mut tx = st.db.begin().await?;
+    let u: Option<UserOut> = sqlx::query_as(&format!(
+        "{SELECT} WHERE u.id = $1 AND ($2::uuid IS NULL OR u.tenant_id = $2)"
+    ))
+    .bind(id)
+    .bind(tenant)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let u = u.ok_or_else(Problem::not_found)?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &who.subject,
+            tenant_id: tenant,
+            action: "user.delete",
+            object: &format!("users/{}", u.email),
+            source: &who.source,
+            before: serde_json::to_value(&u).ok(),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_users(st: &AppState, tenant: Option<Uuid>, q: PageQuery) -> ApiResult<Page<UserOut>> {
+    let limit = q.limit()?;
+    let rows: Vec<UserOut> = sqlx::query_as(&format!(
+        "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1) AND ($2::text IS NULL OR u.email > $2) ORDER BY u.email LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(q.cursor.as_deref())
+    .bind(limit)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(Page::new(rows, limit, |u| u.email.clone()))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "list_users",
+    params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<UserOut>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_all(
+    State(st): State<AppState>,
+    who: Principal,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<axum::Json<Page<UserOut>>> {
+    who.require_platform_admin()?;
+    list_users(&st, None, q).await.map(axum::Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "create_user",
+    request_body = UserCreate, security(("bearer" = [])),
+    responses((status = 201, body = UserOut), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_any(
+    State(st): State<AppState>,
+    who: Principal,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    who.require_platform_admin()?;
+    let req: UserCreate = super::typed(b)?;
+    let tenant = match &req.tenant {
+        Some(slug) => {
+            let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(&st.db)
+                .await?;
+            Some((
+                id.ok_or_else(|| {
+                    Problem::field(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "/tenant",
+                        "no such tenant",
+                    )
+                })?,
+                slug.clone(),
+            ))
+        }
+        None => None,
+    };
+    create_user(&st, &who, req, tenant).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", operation_id = "delete_user",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_any(
+    State(st): State<AppState>,
+    who: Principal,
+    P(id): P<Uuid>,
+) -> ApiResult<Response> {
+    who.require_platform_admin()?;
+    delete_user(&st, &who, id, None).await
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users", operation_id = "list_tenant_users",
+    params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<UserOut>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_members(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<axum::Json<Page<UserOut>>> {
+    list_users(&st, Some(scope.id()), q).await.map(axum::Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "users", operation_id = "create_tenant_user",
+    params(("tenant" = String, Path)), request_body = UserCreate, security(("bearer" = [])),
+    responses((status = 201, body = UserOut), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_member(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    scope.require_write()?;
+    let req: UserCreate = super::typed(b)?;
+    if req
+        .tenant
+        .as_deref()
+        .is_some_and(|t| t != scope.tenant.slug)
+    {
+        return Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/tenant",
+            "must be this tenant (or absent)",
+        ));
+    }
+    let t = (scope.id(), scope.tenant.slug.clone());
+    create_user(&st, &scope.who, req, Some(t)).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{id}", tag = "users", operation_id = "delete_tenant_user",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_member(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    path: P<(String, Uuid)>,
+) -> ApiResult<Response> {
+    let P((_, id)) = path;
+    scope.require_write()?;
+    delete_user(&st, &scope.who, id, Some(scope.id())).await
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_all).post(create_any))
+        .route("/api/v1/users/{id}", delete(delete_any))
+        .route(
+            "/api/v1/tenants/{tenant}/users",
+            get(list_members).post(create_member),
+        )
+        .route("/api/v1/tenants/{tenant}/users/{id}", delete(delete_member))
+}

@@ -1,0 +1,217 @@
+//! Logging in, refreshing and logging out. Access tokens are JWTs that live
+//! 15 minutes; refresh tokens are opaque, stored hashed, single-use and
+//! grouped in families: presenting a used one again (a stolen copy racing
+//! its owner) revokes the whole family.
+
+use super::principal::Role;
+use super::{password, secret};
+use crate::audit;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const REFRESH_TTL_DAYS: i64 = 7;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single-use: exchange it at `/auth/refresh` for a new pair.
+    pub refresh_token: String,
+}
+
+struct UserRow {
+    id: Uuid,
+    email: String,
+    role: Role,
+    tenant: Option<Uuid>,
+}
+
+async fn issue(
+    st: &AppState,
+    conn: &mut sqlx::PgConnection,
+    u: &UserRow,
+    family: Uuid,
+) -> ApiResult<TokenPair> {
+    let refresh = secret::new_token(secret::REFRESH_PREFIX);
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, user_id, family, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(u.id)
+    .bind(family)
+    .bind(secret::hash(&refresh))
+    .bind(Utc::now() + Duration::days(REFRESH_TTL_DAYS))
+    .execute(&mut *conn)
+    .await?;
+    Ok(TokenPair {
+        access_token: st.jwt.issue(u.id, &u.email, u.role, u.tenant),
+        token_type: "Bearer".into(),
+        expires_in: super::principal::ACCESS_TTL_SECS,
+        refresh_token: refresh,
+    })
+}
+
+pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<TokenPair> {
+    let email = req.email.trim().to_lowercase();
+    let by_addr = format!("addr:{source}");
+    let by_acct = format!("acct:{email}");
+    if let Err(s) = st.login_by_address.check(&by_addr) {
+        return Err(Problem::too_many(s));
+    }
+    if let Err(s) = st.login_failures.check(&by_acct) {
+        return Err(Problem::too_many(s));
+    }
+    st.login_by_address.hit(&by_addr);
+    let row: Option<(Uuid, String, String, Option<Uuid>)> =
+        sqlx::query_as("SELECT id, password_hash, role, tenant_id FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&st.db)
+            .await?;
+    let stored = row.as_ref().map(|r| r.1.clone());
+    let pw = req.password;
+    let ok = tokio::task::spawn_blocking(move || {
+        password::verify(&pw, stored.as_deref().unwrap_or(password::dummy_hash()))
+            && stored.is_some()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+    let mut tx = st.db.begin().await?;
+    let Some((id, _, role, tenant)) = row.filter(|_| ok) else {
+        st.login_failures.hit(&by_acct);
+        audit::append(
+            &mut tx,
+            audit::Entry {
+                actor: "anonymous",
+                tenant_id: None,
+                action: "login.failed",
+                object: &format!("users/{email}"),
+                source,
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Problem::unauthorized("wrong email or password"));
+    };
+    st.login_failures.clear(&by_acct);
+    let u = UserRow {
+        id,
+        email,
+        role: Role::parse(&role).ok_or_else(Problem::internal)?,
+        tenant,
+    };
+    let pair = issue(st, &mut tx, &u, Uuid::new_v4()).await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &format!("user:{}", u.email),
+            tenant_id: u.tenant,
+            action: "login",
+            object: &format!("users/{}", u.email),
+            source,
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<TokenPair> {
+    let mut tx = st.db.begin().await?;
+    let row: Option<(Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT r.id, r.family, r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, r.expires_at < now(),
+                u.email, u.role, u.tenant_id
+         FROM refresh_tokens r JOIN users u ON u.id = r.user_id
+         WHERE r.token_hash = $1 FOR UPDATE OF r",
+    )
+    .bind(secret::hash(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, family, used, revoked, expired, email, role, tenant)) = row else {
+        return Err(Problem::unauthorized("unknown refresh token"));
+    };
+    if revoked {
+        return Err(Problem::unauthorized("refresh token revoked"));
+    }
+    if used {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
+        )
+        .bind(family)
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            audit::Entry {
+                actor: &format!("user:{email}"),
+                tenant_id: tenant,
+                action: "refresh.reuse_detected",
+                object: &format!("users/{email}"),
+                source,
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Problem::unauthorized(
+            "refresh token already used: every session of this login is revoked; log in again",
+        ));
+    }
+    if expired {
+        return Err(Problem::unauthorized("refresh token expired"));
+    }
+    sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let user_id: Uuid = sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let u = UserRow {
+        id: user_id,
+        email,
+        role: Role::parse(&role).ok_or_else(Problem::internal)?,
+        tenant,
+    };
+    let pair = issue(st, &mut tx, &u, family).await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+/// Revokes the refresh token's whole family (this login on every device
+/// that shares it). Unknown tokens are ignored: logging out is idempotent.
+pub async fn logout(st: &AppState, token: &str) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now()
+         WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL",
+    )
+    .bind(secret::hash(token))
+    .execute(&st.db)
+    .await?;
+    Ok(())
+}

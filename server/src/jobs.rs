@@ -1,0 +1,180 @@
+//! Jobs: written in the same transaction as the change that causes them,
+//! claimed by workers with `FOR UPDATE SKIP LOCKED` under a lease, so a
+//! worker that dies mid-job leaves it to be claimed again once the lease
+//! expires. A job finishes only while its claim is still the current one,
+//! so a job is never finished twice.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const CHANNEL: &str = "vxguard_jobs";
+
+/// How long a claim lasts before another worker may take the job over.
+pub const LEASE_SECS: i64 = 30;
+pub const MAX_ATTEMPTS: i32 = 5;
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Job {
+    pub id: i64,
+    pub tenant_id: Option<Uuid>,
+    pub reason: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The compiler's errors when the job failed.
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<Value>,
+    /// Devices whose configuration changed.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+}
+
+pub const JOB_COLS: &str = "id, tenant_id, reason, status, attempts, created_by, created_at, started_at, finished_at, errors, result";
+
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant: Option<Uuid>,
+    reason: &str,
+    by: &str,
+) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (tenant_id, reason, created_by) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(reason)
+    .bind(by)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// A claimed job: `claim` proves the lease when finishing.
+pub struct Claimed {
+    pub id: i64,
+    pub claim: Uuid,
+    pub attempts: i32,
+}
+
+/// Claims the oldest runnable job: queued and due, or running with an
+/// expired lease (its worker died).
+pub async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<Claimed>> {
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, i32)> = sqlx::query_as(
+        "SELECT id, attempts FROM jobs
+         WHERE (status = 'queued' AND run_after <= now())
+            OR (status = 'running' AND locked_until < now())
+         ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, attempts)) = row else {
+        return Ok(None);
+    };
+    let claim = Uuid::new_v4();
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', claim = $2, attempts = attempts + 1,
+             locked_until = now() + make_interval(secs => $3), started_at = coalesce(started_at, now())
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(claim)
+    .bind(LEASE_SECS as f64)
+    .execute(&mut *tx)
+    .await?;
+    event(&mut tx, id, worker, "claimed").await?;
+    tx.commit().await?;
+    Ok(Some(Claimed {
+        id,
+        claim,
+        attempts: attempts + 1,
+    }))
+}
+
+pub async fn event(
+    conn: &mut PgConnection,
+    job: i64,
+    worker: &str,
+    what: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO job_events (job_id, worker, event) VALUES ($1, $2, $3)")
+        .bind(job)
+        .bind(worker)
+        .bind(what)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the job finished inside the transaction that stored its results;
+/// false when the claim was lost (the caller must roll back).
+pub async fn finish(
+    conn: &mut PgConnection,
+    c: &Claimed,
+    worker: &str,
+    status: &str,
+    errors: Option<Value>,
+    result: Option<Value>,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET status = $3, errors = $4, result = $5, finished_at = now(), locked_until = NULL
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(status)
+    .bind(errors)
+    .bind(result)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        event(conn, c.id, worker, status).await?;
+    }
+    Ok(n == 1)
+}
+
+/// After an unexpected error (database gone, a bug): retry with backoff, or
+/// give up after `MAX_ATTEMPTS`.
+pub async fn retry_later(db: &PgPool, c: &Claimed, worker: &str, why: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let give_up = c.attempts >= MAX_ATTEMPTS;
+    let backoff = 2f64.powi(c.attempts.min(8));
+    let n = sqlx::query(
+        "UPDATE jobs SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
+             run_after = now() + make_interval(secs => $4), locked_until = NULL,
+             errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
+             finished_at = CASE WHEN $3 THEN now() END
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(give_up)
+    .bind(backoff)
+    .bind(why)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        event(
+            &mut tx,
+            c.id,
+            worker,
+            if give_up { "failed" } else { "retry" },
+        )
+        .await?;
+    }
+    tx.commit().await
+}

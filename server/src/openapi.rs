@@ -1,0 +1,119 @@
+//! The OpenAPI 3.1 document. Paths and API types come from utoipa; the
+//! declared objects (sites, networks, rules, ...) are the compiler's own
+//! types, whose JSON Schemas come from schemars (OpenAPI 3.1 schemas are
+//! JSON Schema 2020-12), so the document describes exactly what the API
+//! accepts. `openapi/openapi.json` is this document, kept in sync by a test.
+
+use crate::api;
+use crate::state::AppState;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Placeholders named like the compiler's types: utoipa refers to them by
+/// name, and `document` replaces their schemas with the compiler's own.
+pub mod specs {
+    use utoipa::ToSchema;
+    #[derive(ToSchema)]
+    pub struct Site {}
+    #[derive(ToSchema)]
+    pub struct Router {}
+    #[derive(ToSchema)]
+    pub struct Hypervisor {}
+    #[derive(ToSchema)]
+    pub struct Network {}
+    #[derive(ToSchema)]
+    pub struct Service {}
+    #[derive(ToSchema)]
+    pub struct Rule {}
+    #[derive(ToSchema)]
+    pub struct Client {}
+}
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A JWT access token from /api/v1/auth/login, or a tenant API token (vxa_...)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "vxguard API", description = "Multi-tenant WireGuard/EVPN overlay control plane: declare tenants' networks, policies and clients; every change is validated, allocated and compiled by a worker into VyOS and Open vSwitch configuration."),
+    modifiers(&Bearer),
+    paths(
+        api::health::healthz, api::health::readyz,
+        api::auth::login, api::auth::refresh, api::auth::logout, api::auth::me,
+        api::objects::sites::list, api::objects::sites::create, api::objects::sites::get_one, api::objects::sites::put, api::objects::sites::delete,
+        api::objects::routers::list, api::objects::routers::create, api::objects::routers::get_one, api::objects::routers::put, api::objects::routers::delete,
+        api::objects::hypervisors::list, api::objects::hypervisors::create, api::objects::hypervisors::get_one, api::objects::hypervisors::put, api::objects::hypervisors::delete,
+        api::tenants::list, api::tenants::create, api::tenants::get_one, api::tenants::update, api::tenants::delete,
+        api::objects::networks::list, api::objects::networks::create, api::objects::networks::get_one, api::objects::networks::put, api::objects::networks::delete,
+        api::objects::services::list, api::objects::services::create, api::objects::services::get_one, api::objects::services::put, api::objects::services::delete,
+        api::objects::rules::list, api::objects::rules::create, api::objects::rules::get_one, api::objects::rules::put, api::objects::rules::delete,
+        api::objects::clients_generic::list, api::clients::create, api::objects::clients_generic::get_one, api::objects::clients_generic::put, api::objects::clients_generic::delete,
+        api::users::list_all, api::users::create_any, api::users::delete_any, api::users::list_members, api::users::create_member, api::users::delete_member,
+        api::tokens::list, api::tokens::create, api::tokens::revoke,
+        api::jobs::list_all, api::jobs::list_tenant, api::jobs::get_one, api::jobs::events,
+        api::revisions::list, api::revisions::get_one,
+        api::audit::list_all, api::audit::list_tenant,
+    ),
+)]
+struct ApiDoc;
+
+/// The whole document as JSON, with the compiler's schemas in place.
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    use vxguard_compiler::intent as i;
+    generator.subschema_for::<i::Site>();
+    generator.subschema_for::<i::Router>();
+    generator.subschema_for::<i::Hypervisor>();
+    generator.subschema_for::<i::Network>();
+    generator.subschema_for::<i::Service>();
+    generator.subschema_for::<i::Rule>();
+    generator.subschema_for::<i::Client>();
+    let schemas = doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("components exist");
+    for (name, schema) in generator.take_definitions(true) {
+        schemas.insert(name, schema);
+    }
+    doc
+}
+
+/// Interactive documentation that needs nothing from the internet: a page
+/// that reads the document and lists every operation with its schemas.
+const DOCS_HTML: &str = include_str!("openapi_docs.html");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    serde_json::to_string_pretty(&document()).unwrap_or_default(),
+                )
+                    .into_response()
+            }),
+        )
+        .route("/api/docs", get(|| async { Html(DOCS_HTML) }))
+}

@@ -1,0 +1,145 @@
+//! RFC 9457 problem details: every API error is `application/problem+json`
+//! with a status, a title, a detail and, for bad input, one entry per bad
+//! field with a JSON pointer into the request body.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One bad field: where (a JSON pointer into the request body, or the path
+/// of another object the change conflicts with) and why.
+#[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON pointer into the request body (`/cidr`); absent when the problem
+    /// lies in another object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// The other object involved, e.g. `tenants/acme/networks/web`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+    /// Also what a tenant gets for another tenant's object: no existence leak.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "no such object")
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+    pub fn stale() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "the object changed since it was read (If-Match does not match its ETag); read it again",
+        )
+    }
+    pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
+        p.errors = errors;
+        p
+    }
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status.as_u16();
+        self.title = status.canonical_reason().unwrap_or("Error").into();
+        self
+    }
+    pub fn field(status: StatusCode, pointer: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut p = Self::new(status, format!("{pointer}: {detail}"));
+        p.errors = vec![FieldError {
+            pointer: Some(pointer.into()),
+            object: None,
+            detail,
+        }];
+        p
+    }
+    pub fn too_many(retry_after: u64) -> Self {
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many attempts; retry in {retry_after} s"),
+        );
+        p.retry_after = Some(retry_after);
+        p
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
+        r
+    }
+}
+
+/// Database errors: unique violations become 409, everything else is logged
+/// and answered 500 without detail.
+impl From<sqlx::Error> for Problem {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.code().as_deref() == Some("23505") {
+                return Problem::conflict("an object with this name already exists");
+            }
+        }
+        tracing::error!(error = %e, "database error");
+        Problem::internal()
+    }
+}
+
+impl From<anyhow::Error> for Problem {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{e:#}"), "internal error");
+        Problem::internal()
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,28 @@
+//! What every request handler shares.
+
+use crate::auth::principal::JwtKeys;
+use crate::auth::ratelimit::RateLimiter;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub jwt: Arc<JwtKeys>,
+    /// Login attempts per client address.
+    pub login_by_address: Arc<RateLimiter>,
+    /// Failed logins per account.
+    pub login_failures: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, jwt_secret: &[u8]) -> Self {
+        Self {
+            db,
+            jwt: Arc::new(JwtKeys::new(jwt_secret)),
+            login_by_address: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
+            login_failures: Arc::new(RateLimiter::new(5, Duration::from_secs(15 * 60))),
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The one write path for declared state. A change is checked against the
+//! whole intent (names, references, overlaps, pools, ports), allocated, and
+//! then written together with the new allocation, a job for the worker and
+//! an audit entry, in one transaction: either all of it lands or none.
+//! Writes are serialised by an advisory lock, since validity and allocation
+//! span objects.
+
+use super::intent::{self as store_intent, Loaded};
+use super::kind::Kind;
+use super::objects::{self, Object};
+use crate::audit;
+use crate::auth::Principal;
+use crate::jobs;
+use crate::problem::{ApiResult, FieldError, Problem};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use vxguard_compiler::alloc::{self, Allocation};
+use vxguard_compiler::checks;
+use vxguard_compiler::diag::{Diagnostics, Pointer};
+use vxguard_compiler::intent::Intent;
+
+const WRITE_LOCK: i64 = 0x7867_7772_6974_65; // "xgwrite"
+
+pub enum Op {
+    Create(Value),
+    Replace(Value),
+    Delete,
+}
+
+/// The tenant a change happens in.
+#[derive(Clone, Debug)]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub slug: String,
+}
+
+pub struct Outcome {
+    pub object: Option<Object>,
+    pub job: i64,
+    pub allocation: Allocation,
+}
+
+/// Starts a write: takes the lock and loads the intent.
+pub async fn begin(conn: &mut PgConnection) -> ApiResult<Loaded> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(store_intent::load(conn).await?)
+}
+
+/// Checks the edited intent and allocates; errors name the body field when
+/// they lie in the object being written (`own`), else the other object.
+pub async fn check_and_allocate(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    own: Option<&Pointer>,
+    viewer: &Principal,
+) -> ApiResult<Allocation> {
+    let intent = &loaded.intent;
+    let mut d = Diagnostics::default();
+    checks::check_intent(intent, &mut d);
+    if d.has_errors() {
+        return Err(Problem::invalid(
+            "the change is not valid",
+            field_errors(loaded, &d, own, viewer),
+        ));
+    }
+    let prev = store_intent::allocation_for_update(conn).await?;
+    let a = alloc::allocate(intent, &prev, &mut d);
+    checks::check_allocation(&a, &mut d);
+    if d.has_errors() {
+        return Err(Problem::invalid(
+            "the change cannot be allocated",
+            field_errors(loaded, &d, own, viewer),
+        )
+        .with_status(axum::http::StatusCode::CONFLICT));
+    }
+    Ok(a)
+}
+
+/// Writes what every accepted change writes besides its own rows.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish(
+    conn: &mut PgConnection,
+    intent: &Intent,
+    a: &Allocation,
+    who: &Principal,
+    tenant: Option<Uuid>,
+    action: &str,
+    object: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ApiResult<i64> {
+    store_intent::store_allocation(conn, a).await?;
+    store_intent::reconcile_secrets(conn, intent).await?;
+    let job = jobs::enqueue(conn, tenant, &format!("{action} {object}"), &who.subject).await?;
+    audit::append(
+        conn,
+        audit::Entry {
+            actor: &who.subject,
+            tenant_id: tenant,
+            action,
+            object,
+            source: &who.source,
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(job)
+}
+
+/// Creates, replaces or deletes one declared object.
+pub async fn apply(
+    db: &sqlx::PgPool,
+    who: &Principal,
+    kind: Kind,
+    tenant: Option<&TenantRef>,
+    name: Option<&str>,
+    op: Op,
+    if_match: Option<i64>,
+) -> ApiResult<Outcome> {
+    let tenant_id = tenant.map(|t| t.id);
+    let (spec, spec_name) = match &op {
+        Op::Create(b) | Op::Replace(b) => {
+            let (s, n) = kind.parse(b)?;
+            (Some(s), Some(n))
+        }
+        Op::Delete => (None, None),
+    };
+    if let (Some(path), Some(body)) = (name, spec_name.as_deref()) {
+        if path != body {
+            return Err(Problem::field(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("/{}", kind.name_field()),
+                format!("is {body:?} but the URL names {path:?}; names cannot change (create a new object instead)"),
+            ));
+        }
+    }
+    let name = name
+        .or(spec_name.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    let mut tx = db.begin().await?;
+    let mut loaded = begin(&mut tx).await?;
+    let existing = objects::get(&mut *tx, kind, tenant_id, &name).await?;
+    match (&op, &existing) {
+        (Op::Create(_), Some(_)) => {
+            return Err(Problem::conflict(format!(
+                "{} {name:?} already exists",
+                kind.as_str()
+            )))
+        }
+        (Op::Replace(_) | Op::Delete, None) => return Err(Problem::not_found()),
+        _ => {}
+    }
+    if let (Some(want), Some(have)) = (if_match, &existing) {
+        if want != have.version {
+            return Err(Problem::stale());
+        }
+    }
+    let ti = match tenant {
+        Some(t) => Some(loaded.tenant_index(t.id).ok_or_else(Problem::not_found)?),
+        None => None,
+    };
+    let own = match &spec {
+        Some(s) => Some(kind.put(&mut loaded.intent, ti, s)?),
+        None => {
+            kind.remove(&mut loaded.intent, ti, &name);
+            None
+        }
+    };
+    let a = check_and_allocate(&mut tx, &loaded, own.as_ref(), who).await?;
+    let object = match &spec {
+        Some(s) => Some(
+            sqlx::query_as::<_, Object>(
+                "INSERT INTO objects (id, kind, tenant_id, name, spec) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (kind, tenant_id, name) DO UPDATE
+                   SET spec = EXCLUDED.spec, version = objects.version + 1, updated_at = now()
+                 RETURNING name, version, created_at, updated_at, spec",
+            )
+            .bind(Uuid::new_v4())
+            .bind(kind.as_str())
+            .bind(tenant_id)
+            .bind(&name)
+            .bind(s)
+            .fetch_one(&mut *tx)
+            .await?,
+        ),
+        None => {
+            sqlx::query("DELETE FROM objects WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND name = $3")
+                .bind(kind.as_str())
+                .bind(tenant_id)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            None
+        }
+    };
+    let path = object_path(kind, tenant.map(|t| t.slug.as_str()), &name);
+    let action = match op {
+        Op::Create(_) => "create",
+        Op::Replace(_) => "update",
+        Op::Delete => "delete",
+    };
+    let job = finish(
+        &mut tx,
+        &loaded.intent,
+        &a,
+        who,
+        tenant_id,
+        &format!("{}.{action}", kind.as_str()),
+        &path,
+        existing.map(|o| o.spec),
+        spec,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome {
+        object,
+        job,
+        allocation: a,
+    })
+}
+
+pub fn object_path(kind: Kind, tenant: Option<&str>, name: &str) -> String {
+    match tenant {
+        Some(t) => format!("tenants/{t}/{}/{name}", kind.plural()),
+        None => format!("{}/{name}", kind.plural()),
+    }
+}
+
+/// Turns the compiler's diagnostics into problem entries. A tenant caller
+/// never learns about another tenant's objects.
+pub fn field_errors(
+    loaded: &Loaded,
+    d: &Diagnostics,
+    own: Option<&Pointer>,
+    viewer: &Principal,
+) -> Vec<FieldError> {
+    let viewer_ti = viewer.tenant_id.and_then(|t| loaded.tenant_index(t));
+    let mut out = Vec::new();
+    for x in d.0.iter().filter(|x| x.is_error()) {
+        let p = &x.pointer.0;
+        if let Some(own) = own {
+            if p == &own.0 || p.starts_with(&format!("{}/", own.0)) {
+                out.push(FieldError {
+                    pointer: Some(p[own.0.len()..].to_string()),
+                    object: None,
+                    detail: x.message.clone(),
+                });
+                continue;
+            }
+        }
+        let foreign =
+            viewer.tenant_id.is_some() && p.starts_with("/tenants/") && tenant_of(p) != viewer_ti;
+        out.push(if foreign {
+            FieldError {
+                pointer: None,
+                object: None,
+                detail: "conflicts with platform state you cannot see; ask a platform admin".into(),
+            }
+        } else {
+            FieldError {
+                pointer: None,
+                object: Some(describe(&loaded.intent, p)),
+                detail: x.message.clone(),
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+fn tenant_of(p: &str) -> Option<usize> {
+    p.strip_prefix("/tenants/")?.split('/').next()?.parse().ok()
+}
+
+/// `/tenants/2/networks/0/cidr` → `tenants/acme/networks/web/cidr`.
+pub fn describe(intent: &Intent, pointer: &str) -> String {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    let mut out: Vec<String> = Vec::new();
+    let idx = |i: usize| segs.get(i).and_then(|s| s.parse::<usize>().ok());
+    let mut i = 0;
+    while i < segs.len() {
+        let s = segs[i];
+        out.push(s.to_string());
+        let name: Option<String> = match (out.len(), s) {
+            (1, "tenants") => idx(i + 1)
+                .and_then(|n| intent.tenants.get(n))
+                .map(|t| t.slug.to_string()),
+            _ => {
+                let t = (out.first().map(String::as_str) == Some("tenants"))
+                    .then(|| idx(1).and_then(|n| intent.tenants.get(n)))
+                    .flatten();
+                let p = &intent.platform;
+                match s {
+                    "networks" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.networks.get(n)))
+                        .map(|x| x.name.to_string()),
+                    "services" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.services.get(n)))
+                        .map(|x| x.id.to_string()),
+                    "clients" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.clients.get(n)))
+                        .map(|x| x.name.to_string()),
+                    "rules" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.policy.rules.get(n)))
+                        .map(|x| x.id.to_string()),
+                    "sites" if t.is_none() => idx(i + 1)
+                        .and_then(|n| p.sites.get(n))
+                        .map(|x| x.name.to_string()),
+                    "routers" => idx(i + 1)
+                        .and_then(|n| p.routers.get(n))
+                        .map(|x| x.name.to_string()),
+                    "hypervisors" => idx(i + 1)
+                        .and_then(|n| p.hypervisors.get(n))
+                        .map(|x| x.name.to_string()),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(n) = name {
+            out.push(n);
+            i += 1;
+        }
+        i += 1;
+    }
+    out.join("/")
+}

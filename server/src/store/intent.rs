@@ -1,0 +1,168 @@
+//! Assembling the compiler's `Intent` from the database: the platform row,
+//! platform objects, and every tenant with its objects. The order is the
+//! one the compiler sees (names, rules by number), so compiles are
+//! deterministic whatever order rows were written in.
+
+use super::kind::Kind;
+use anyhow::{Context, Result};
+use serde_json::Value;
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use uuid::Uuid;
+use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::ids::Name;
+use vxguard_compiler::intent::{Action, Intent, Platform, Policy, Tenant};
+use vxguard_compiler::model::Secrets;
+
+/// Tenant ids by their index in `Intent::tenants`.
+pub struct Loaded {
+    pub intent: Intent,
+    pub tenant_ids: Vec<Uuid>,
+}
+
+impl Loaded {
+    pub fn tenant_index(&self, id: Uuid) -> Option<usize> {
+        self.tenant_ids.iter().position(|t| *t == id)
+    }
+}
+
+pub async fn load(conn: &mut PgConnection) -> Result<Loaded> {
+    let settings: Option<Value> = sqlx::query_scalar("SELECT spec FROM platform WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut platform_doc = settings.unwrap_or_else(|| serde_json::json!({}));
+    for k in [Kind::Site, Kind::Router, Kind::Hypervisor] {
+        platform_doc[k.plural()] = Value::Array(vec![]);
+    }
+    let rows: Vec<(String, Option<Uuid>, Value)> = sqlx::query_as(
+        "SELECT kind, tenant_id, spec FROM objects
+         ORDER BY kind, CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let tenants: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("SELECT id, slug, name, default_action FROM tenants ORDER BY slug")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut tenant_docs: Vec<Value> = tenants
+        .iter()
+        .map(|(_, slug, name, _)| serde_json::json!({"slug": slug, "name": name}))
+        .collect();
+    let index: HashMap<Uuid, usize> = tenants.iter().enumerate().map(|(i, t)| (t.0, i)).collect();
+    let mut rules: Vec<Vec<Value>> = vec![Vec::new(); tenants.len()];
+    for (kind, tenant, spec) in rows {
+        match (kind.as_str(), tenant) {
+            ("site" | "router" | "hypervisor", None) => {
+                let k = format!("{kind}s");
+                platform_doc[k].as_array_mut().expect("array").push(spec);
+            }
+            ("rule", Some(t)) => rules[index[&t]].push(spec),
+            (k @ ("network" | "service" | "client"), Some(t)) => {
+                let doc = &mut tenant_docs[index[&t]];
+                let key = format!("{k}s");
+                if doc.get(&key).is_none() {
+                    doc[&key] = Value::Array(vec![]);
+                }
+                doc[key].as_array_mut().expect("array").push(spec);
+            }
+            (k, _) => anyhow::bail!("stored object of unknown kind {k}"),
+        }
+    }
+    let platform: Platform =
+        serde_json::from_value(platform_doc).context("stored platform does not parse")?;
+    let mut out = Vec::with_capacity(tenants.len());
+    for ((doc, (_, slug, _, action)), rules) in tenant_docs.into_iter().zip(&tenants).zip(rules) {
+        let mut t: Tenant = serde_json::from_value(doc)
+            .with_context(|| format!("stored tenant {slug} does not parse"))?;
+        t.policy = Policy {
+            default_action: parse_action(action),
+            rules: rules
+                .into_iter()
+                .map(serde_json::from_value)
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("stored rules of {slug} do not parse"))?,
+        };
+        out.push(t);
+    }
+    Ok(Loaded {
+        intent: Intent {
+            platform,
+            tenants: out,
+        },
+        tenant_ids: tenants.iter().map(|t| t.0).collect(),
+    })
+}
+
+pub fn parse_action(s: &str) -> Action {
+    match s {
+        "accept" => Action::Accept,
+        "reject" => Action::Reject,
+        _ => Action::Drop,
+    }
+}
+
+/// A tenant as the compiler sees it, before its objects are added.
+pub fn empty_tenant(slug: &Name, name: &str, action: Action) -> Tenant {
+    Tenant {
+        slug: slug.clone(),
+        name: name.into(),
+        networks: vec![],
+        services: vec![],
+        policy: Policy {
+            default_action: action,
+            rules: vec![],
+        },
+        clients: vec![],
+        client_router: None,
+    }
+}
+
+/// The allocation lock, locked for update until the transaction ends.
+pub async fn allocation_for_update(conn: &mut PgConnection) -> Result<Allocation> {
+    let doc: Option<Value> =
+        sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1 FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match doc {
+        Some(d) => serde_json::from_value(d).context("stored allocation does not parse")?,
+        None => Allocation::default(),
+    })
+}
+
+pub async fn store_allocation(conn: &mut PgConnection, a: &Allocation) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO allocation (id, doc) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()",
+    )
+    .bind(serde_json::to_value(a)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn secrets(conn: &mut PgConnection) -> Result<Secrets> {
+    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match doc {
+        Some(d) => serde_json::from_value(d).context("stored device secrets do not parse")?,
+        None => Secrets::default(),
+    })
+}
+
+/// Generates key material for new devices (inside the caller's transaction).
+pub async fn reconcile_secrets(conn: &mut PgConnection, intent: &Intent) -> Result<Secrets> {
+    let mut s = secrets(conn).await?;
+    let before = s.clone();
+    crate::keys::reconcile(&mut s, intent)?;
+    if s != before {
+        sqlx::query(
+            "INSERT INTO device_secrets (id, doc) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
+        )
+        .bind(serde_json::to_value(&s)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(s)
+}

@@ -1,0 +1,277 @@
+//! The worker: claims jobs, compiles the whole intent from the database with
+//! the stored allocation, and stores one revision per device whose
+//! configuration changed (with the diff from the previous revision).
+//! Compiles are serialised by an advisory lock so revision numbers never
+//! fork; any number of workers may run against one database.
+//!
+//! Applying revisions to devices is the drivers' job (the lab issue): they
+//! read `revisions` and report back; this module only produces them.
+
+use crate::jobs::{self, Claimed};
+use crate::store::intent as store_intent;
+use anyhow::{Context, Result};
+use serde_json::json;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use vxguard_compiler::intent::VyosVersion;
+use vxguard_compiler::{compile, DefinitionSet};
+use vyos_defs::Definitions;
+use vyos_tree::{ConfigTree, NoSchema, Schema};
+
+const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
+
+pub type Defs = Arc<BTreeMap<VyosVersion, Definitions>>;
+
+#[derive(Clone)]
+pub struct Worker {
+    pub db: PgPool,
+    pub name: String,
+    pub defs: Defs,
+}
+
+impl Worker {
+    /// Runs until the process ends: drains runnable jobs, then waits for a
+    /// notification (or polls every second, for leases and backoff).
+    pub async fn run(self) -> Result<()> {
+        let mut listener = PgListener::connect_with(&self.db).await?;
+        listener.listen(jobs::CHANNEL).await?;
+        loop {
+            loop {
+                match jobs::claim(&self.db, &self.name).await {
+                    Ok(Some(c)) => self.process(c).await,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming a job failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), listener.recv()).await;
+        }
+    }
+
+    async fn process(&self, c: Claimed) {
+        tracing::info!(job = c.id, attempt = c.attempts, worker = %self.name, "job claimed");
+        if let Err(e) = self.compile_job(&c).await {
+            let why = format!("{e:#}");
+            tracing::warn!(job = c.id, error = %why, "job failed; will retry");
+            if let Err(e) = jobs::retry_later(&self.db, &c, &self.name, &why).await {
+                tracing::warn!(job = c.id, error = %e, "could not reschedule job");
+            }
+        }
+    }
+
+    async fn compile_job(&self, c: &Claimed) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(COMPILE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let loaded = store_intent::load(&mut tx).await?;
+        let prev = store_intent::allocation_for_update(&mut tx).await?;
+        let secrets = store_intent::reconcile_secrets(&mut tx, &loaded.intent).await?;
+        let defs = self.defs.clone();
+        let intent = loaded.intent;
+        let result = tokio::task::spawn_blocking(move || {
+            let set = DefinitionSet {
+                by_version: defs.iter().map(|(k, v)| (*k, v)).collect(),
+            };
+            compile(&intent, &prev, &secrets, &set)
+        })
+        .await
+        .context("compiler panicked")?;
+        let out = match result {
+            Ok(o) => o,
+            Err(diags) => {
+                let errors = serde_json::to_value(&diags)?;
+                if !jobs::finish(&mut tx, c, &self.name, "failed", Some(errors), None).await? {
+                    anyhow::bail!("lost the claim on job {}", c.id);
+                }
+                tx.commit().await?;
+                return Ok(());
+            }
+        };
+        store_intent::store_allocation(&mut tx, &out.allocation).await?;
+        let mut changed_routers = Vec::new();
+        for (name, r) in &out.routers {
+            let last = latest(&mut tx, "router", name).await?;
+            let Some((seq, diff)) = self.router_change(last, r) else {
+                continue;
+            };
+            insert_revision(&mut tx, "router", name, seq, &r.set, &diff, c.id).await?;
+            changed_routers.push(name.clone());
+        }
+        let mut changed_hvs = Vec::new();
+        for (name, h) in &out.hypervisors {
+            let text = ovs_text(h);
+            let (seq, diff) = match latest(&mut tx, "hypervisor", name).await? {
+                Some((_, old)) if old == text => continue,
+                Some((seq, old)) => (seq + 1, line_diff(&old, &text)),
+                None => (1, line_diff("", &text)),
+            };
+            insert_revision(&mut tx, "hypervisor", name, seq, &text, &diff, c.id).await?;
+            changed_hvs.push(name.clone());
+        }
+        let result = json!({
+            "routers": changed_routers,
+            "hypervisors": changed_hvs,
+            "warnings": out.warnings,
+            "tenant_mtu": out.tenant_mtu,
+        });
+        if !jobs::finish(&mut tx, c, &self.name, "done", None, Some(result)).await? {
+            anyhow::bail!("lost the claim on job {}", c.id);
+        }
+        tx.commit().await?;
+        tracing::info!(
+            job = c.id,
+            routers = changed_routers.len(),
+            hypervisors = changed_hvs.len(),
+            "job done"
+        );
+        Ok(())
+    }
+}
+
+/// One hypervisor's OVS configuration as one text: flows, then groups, then
+/// meters, each under a header line the driver splits on.
+pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
+    format!(
+        "## flows\n{}## groups\n{}## meters\n{}",
+        h.flows, h.groups, h.meters
+    )
+}
+
+/// The latest revision of a device: its number and configuration.
+async fn latest(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+) -> Result<Option<(i32, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, config FROM revisions WHERE device_kind = $1 AND device = $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn insert_revision(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+    seq: i32,
+    config: &str,
+    diff: &str,
+    job: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO revisions (device_kind, device, seq, job_id, config, diff) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(kind)
+    .bind(device)
+    .bind(seq)
+    .bind(job)
+    .bind(config)
+    .bind(diff)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Worker {
+    /// The next revision number and the diff, when the router's
+    /// configuration changed.
+    fn router_change(
+        &self,
+        last: Option<(i32, String)>,
+        r: &vxguard_compiler::RouterOutput,
+    ) -> Option<(i32, String)> {
+        let schema: &dyn Schema = match self.defs.get(&r.version) {
+            Some(d) => d,
+            None => &NoSchema,
+        };
+        match last {
+            Some((_, old)) if old == r.set => None,
+            Some((seq, old)) => Some((seq + 1, router_diff(&old, &r.set, schema))),
+            None => Some((1, router_diff("", &r.set, schema))),
+        }
+    }
+}
+
+/// The VyOS commands that turn the previous configuration into the new one.
+fn router_diff(old_set: &str, new_set: &str, schema: &dyn Schema) -> String {
+    let old = ConfigTree::parse_set(old_set, schema).unwrap_or_default();
+    let new = ConfigTree::parse_set(new_set, schema).unwrap_or_default();
+    let mut s = String::new();
+    for c in vyos_tree::diff(&old, &new, schema) {
+        s.push_str(&c.to_cli(schema));
+        s.push('\n');
+    }
+    s
+}
+
+/// Removed lines as `-`, added lines as `+`, in the new file's order
+/// (flow tables are sets: order carries no meaning).
+pub fn line_diff(old: &str, new: &str) -> String {
+    let o: std::collections::HashSet<&str> = old.lines().collect();
+    let n: std::collections::HashSet<&str> = new.lines().collect();
+    let mut s = String::new();
+    for l in old.lines().filter(|l| !n.contains(l)) {
+        s.push_str("-");
+        s.push_str(l);
+        s.push('\n');
+    }
+    for l in new.lines().filter(|l| !o.contains(l)) {
+        s.push_str("+");
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+/// Hides key material in configuration text before it leaves the server.
+pub fn redact(config: &str) -> String {
+    config
+        .lines()
+        .map(|l| {
+            let mut out = l.to_string();
+            for k in ["private-key ", "preshared-key ", " key "] {
+                if let Some(i) = out.find(k) {
+                    let start = i + k.len();
+                    let end = out[start..]
+                        .find(char::is_whitespace)
+                        .map(|e| start + e)
+                        .unwrap_or(out.len());
+                    out.replace_range(start..end, "'<secret>'");
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if config.ends_with('\n') { "\n" } else { "" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_keys() {
+        let t = "set interfaces wireguard wg0 private-key 'abc='\nset service https api keys id vxg key 'k1'\nset system host-name 'r1'\n";
+        let r = redact(t);
+        assert!(!r.contains("abc=") && !r.contains("k1"), "{r}");
+        assert!(r.contains("host-name 'r1'"));
+        assert!(r.ends_with('\n'));
+    }
+
+    #[test]
+    fn line_diff_marks_removed_and_added() {
+        assert_eq!(line_diff("a\nb\n", "b\nc\n"), "-a\n+c\n");
+    }
+}
