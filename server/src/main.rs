@@ -1,27 +1,10 @@
 //! `vxguard`: the control plane's command line.
 
-mod api;
-mod audit;
-mod auth;
-mod bench;
-mod compile_cmd;
-mod db;
-mod demo;
-mod jobs;
-mod keys;
-mod openapi;
-mod problem;
-mod serve;
-mod state;
-mod store;
-mod tenancy;
-mod vyos_cmd;
-mod worker;
-
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vxguard::*;
 
 #[derive(Parser)]
 #[command(

@@ -39,19 +39,21 @@ impl Worker {
         let mut listener = PgListener::connect_with(&self.db).await?;
         listener.listen(jobs::CHANNEL).await?;
         loop {
-            loop {
-                match jobs::claim(&self.db, &self.name).await {
-                    Ok(Some(c)) => self.process(c).await,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming a job failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        break;
-                    }
-                }
+            if let Err(e) = self.drain().await {
+                tracing::warn!(error = %e, "claiming a job failed");
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), listener.recv()).await;
         }
+    }
+
+    /// Processes jobs until none is runnable; returns how many it took.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        while let Some(c) = jobs::claim(&self.db, &self.name).await? {
+            self.process(c).await;
+            n += 1;
+        }
+        Ok(n)
     }
 
     async fn process(&self, c: Claimed) {

@@ -91,7 +91,17 @@ impl JwtKeys {
         }
     }
     pub fn issue(&self, user: Uuid, email: &str, role: Role, tenant: Option<Uuid>) -> String {
-        let now = chrono::Utc::now().timestamp();
+        self.issue_at(user, email, role, tenant, chrono::Utc::now().timestamp())
+    }
+    /// As `issue`, as if it were `now` (tests use it to make expired tokens).
+    pub fn issue_at(
+        &self,
+        user: Uuid,
+        email: &str,
+        role: Role,
+        tenant: Option<Uuid>,
+        now: i64,
+    ) -> String {
         let c = Claims {
             sub: user,
             email: email.into(),

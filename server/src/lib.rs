@@ -1,0 +1,21 @@
+//! vxguard's server: the API, the worker, the store and the command-line
+//! tools around the compiler. A library so that integration tests can drive
+//! the API in-process; `main.rs` is the command line.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod bench;
+pub mod compile_cmd;
+pub mod db;
+pub mod demo;
+pub mod jobs;
+pub mod keys;
+pub mod openapi;
+pub mod problem;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod tenancy;
+pub mod vyos_cmd;
+pub mod worker;

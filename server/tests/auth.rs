@@ -1,0 +1,256 @@
+//! Accounts and tokens against the real PostgreSQL: login, expiry, refresh
+//! rotation and reuse detection, logout, API tokens, the login rate limit.
+
+mod harness;
+
+use axum::http::{Method, StatusCode};
+use harness::{Env, PASSWORD};
+use serde_json::json;
+
+#[tokio::test]
+async fn login_refresh_rotation_and_reuse_detection() {
+    let e = Env::demo().await;
+    let r = e.login_pair("acme-admin@example.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["expires_in"], 900);
+    let access = r.body["access_token"].as_str().unwrap().to_string();
+    let refresh1 = r.body["refresh_token"].as_str().unwrap().to_string();
+    let me = e.get("/api/v1/me", &access).await;
+    assert_eq!(me.body["tenant"], "acme");
+    assert_eq!(me.body["role"], "tenant_admin");
+
+    // Rotation: a refresh gives a new pair; the old refresh token is spent.
+    let r2 = e
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh1})),
+            &[],
+        )
+        .await;
+    assert_eq!(r2.status, StatusCode::OK, "{}", r2.text);
+    let refresh2 = r2.body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(refresh1, refresh2);
+
+    // Reuse of the spent token revokes the whole family, refresh2 included.
+    let reuse = e
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh1})),
+            &[],
+        )
+        .await;
+    assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
+    assert!(reuse.text.contains("already used"), "{}", reuse.text);
+    let after = e
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh2})),
+            &[],
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'refresh.reuse_detected'",
+    )
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // Logout revokes a fresh login's family.
+    let r3 = e.login_pair("acme-admin@example.com", PASSWORD).await;
+    let refresh3 = r3.body["refresh_token"].as_str().unwrap().to_string();
+    let out = e
+        .call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            None,
+            Some(json!({"refresh_token": refresh3})),
+            &[],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let dead = e
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh3})),
+            &[],
+        )
+        .await;
+    assert_eq!(dead.status, StatusCode::UNAUTHORIZED);
+
+    // Refresh tokens are stored hashed, never in clear.
+    let clear: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM refresh_tokens WHERE encode(token_hash, 'escape') LIKE 'vxr_%'",
+    )
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(clear, 0);
+}
+
+#[tokio::test]
+async fn wrong_password_expired_and_forged_tokens_are_refused() {
+    let e = Env::demo().await;
+    let bad = e
+        .login_pair("acme-admin@example.com", "not the password")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bad.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    let unknown = e
+        .login_pair("nobody@example.com", "whatever whatever")
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bad.body["detail"], unknown.body["detail"],
+        "no account enumeration"
+    );
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'login.failed'")
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(failed, 2);
+
+    let (id, tenant): (uuid::Uuid, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT id, tenant_id FROM users WHERE email = 'acme-admin@example.com'")
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    let past = chrono::Utc::now().timestamp() - 16 * 60;
+    let expired = e.st.jwt.issue_at(
+        id,
+        "acme-admin@example.com",
+        vxguard::auth::Role::TenantAdmin,
+        tenant,
+        past,
+    );
+    assert_eq!(
+        e.get("/api/v1/me", &expired).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = e.st.jwt.issue(
+        id,
+        "acme-admin@example.com",
+        vxguard::auth::Role::TenantAdmin,
+        tenant,
+    );
+    assert_eq!(e.get("/api/v1/me", &fresh).await.status, StatusCode::OK);
+    let forged = vxguard::auth::principal::JwtKeys::new(b"some other secret that is long enough")
+        .issue(
+            id,
+            "acme-admin@example.com",
+            vxguard::auth::Role::PlatformAdmin,
+            None,
+        );
+    assert_eq!(
+        e.get("/api/v1/me", &forged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        e.call(Method::GET, "/api/v1/me", None, None, &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_account() {
+    let e = Env::demo().await;
+    for _ in 0..5 {
+        assert_eq!(
+            e.login_pair("globex-admin@example.com", "wrong password!")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = e.login_pair("globex-admin@example.com", PASSWORD).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert!(limited.header("retry-after").is_some());
+    // Other accounts are unaffected.
+    assert_eq!(
+        e.login_pair("acme-admin@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_scoped_and_revocable() {
+    let e = Env::demo().await;
+    let admin = e.token("acme-admin@example.com").await;
+    let c = e
+        .post(
+            "/api/v1/tenants/acme/tokens",
+            &admin,
+            json!({"name": "ci", "role": "tenant_member"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let secret = c.body["token"].as_str().unwrap().to_string();
+    let id = c.body["id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("vxa_"));
+    // Listing never shows the secret again.
+    let l = e.get("/api/v1/tenants/acme/tokens", &admin).await;
+    assert!(!l.text.contains(&secret));
+    assert_eq!(l.body["items"][0]["last_used_at"], serde_json::Value::Null);
+    // The token works, read-only, inside its tenant only.
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &secret).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        e.get("/api/v1/tenants/finance/networks", &secret)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let w = e
+        .post(
+            "/api/v1/tenants/acme/services",
+            &secret,
+            json!({"id": "x", "addresses": ["100.65.0.1/32"]}),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
+    let l = e.get("/api/v1/tenants/acme/tokens", &admin).await;
+    assert_ne!(l.body["items"][0]["last_used_at"], serde_json::Value::Null);
+    // Revoked: refused.
+    assert_eq!(
+        e.delete(&format!("/api/v1/tenants/acme/tokens/{id}"), &admin)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &secret).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another tenant's admin cannot revoke (or see) it.
+    let other = e.token("finance-admin@example.com").await;
+    assert_eq!(
+        e.delete(&format!("/api/v1/tenants/acme/tokens/{id}"), &other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
