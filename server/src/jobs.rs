@@ -13,8 +13,18 @@ use uuid::Uuid;
 
 pub const CHANNEL: &str = "vxguard_jobs";
 
-/// How long a claim lasts before another worker may take the job over.
-pub const LEASE_SECS: i64 = 30;
+/// How long a claim lasts before another worker may take the job over
+/// (`VXGUARD_JOB_LEASE_SECS`, default 30; tests shorten it).
+pub fn lease_secs() -> f64 {
+    static L: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *L.get_or_init(|| {
+        std::env::var("VXGUARD_JOB_LEASE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|v: &f64| *v > 0.0)
+            .unwrap_or(30.0)
+    })
+}
 pub const MAX_ATTEMPTS: i32 = 5;
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -91,7 +101,7 @@ pub async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<Claimed>> {
     )
     .bind(id)
     .bind(claim)
-    .bind(LEASE_SECS as f64)
+    .bind(lease_secs())
     .execute(&mut *tx)
     .await?;
     event(&mut tx, id, worker, "claimed").await?;
