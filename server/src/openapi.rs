@@ -96,7 +96,56 @@ pub fn document() -> Value {
     for (name, schema) in generator.take_definitions(true) {
         schemas.insert(name, schema);
     }
+    problems_everywhere(&mut doc);
     doc
+}
+
+/// Errors are `application/problem+json`, and every API operation can
+/// answer 400 for a malformed query string, path or body.
+fn problems_everywhere(doc: &mut Value) {
+    let problem = serde_json::json!({
+        "description": "bad query string, path or body",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (code, r) in responses.iter_mut() {
+                // An event stream's schema describes each event: `event`
+                // names it, `data` holds the JSON (OpenAPI 3.2's itemSchema
+                // form, which tools already read this way).
+                if let Some(sse) = r.pointer_mut("/content/text~1event-stream") {
+                    let data = sse["schema"].take();
+                    sse["schema"] = serde_json::json!({
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {
+                            "event": {"type": "string"},
+                            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+                        }
+                    });
+                }
+                if code.starts_with('4') || code.starts_with('5') {
+                    if let Some(c) = r.get_mut("content").and_then(Value::as_object_mut) {
+                        if let Some(v) = c.remove("application/json") {
+                            c.insert("application/problem+json".into(), v);
+                        }
+                    }
+                }
+            }
+            if path.starts_with("/api/") && !responses.contains_key("400") {
+                responses.insert("400".into(), problem.clone());
+            }
+        }
+    }
 }
 
 /// Interactive documentation that needs nothing from the internet: a page

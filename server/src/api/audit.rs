@@ -33,6 +33,7 @@ pub struct AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Items per page, 1-500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page (newest first).
     pub cursor: Option<i64>,

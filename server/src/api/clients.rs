@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store::change::{self, Op};
 use crate::store::intent as store_intent;
 use crate::store::kind::Kind;
-use crate::store::objects::Object;
+use crate::store::objects::Declared;
 use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -33,7 +33,7 @@ pub struct ClientCreate {
 
 #[derive(Serialize, ToSchema)]
 pub struct ClientCreated {
-    pub client: Object,
+    pub client: Declared,
     /// The client's address inside the tenant.
     pub address: String,
     /// Only when the key pair was generated here: a `wg-quick` file holding

@@ -20,6 +20,7 @@ use uuid::Uuid;
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// Items per page, 1-500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page (jobs come newest first).
     pub cursor: Option<i64>,
@@ -96,7 +97,7 @@ pub async fn get_one(
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", operation_id = "job_events",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`text/event-stream`: one `job` event (the job as JSON) per status change, ending when the job is done or failed", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "`text/event-stream`: one `job` event (the job as JSON) per status change, ending when the job is done or failed", content_type = "text/event-stream", body = Job),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn events(
     State(st): State<AppState>,

@@ -87,6 +87,7 @@ pub fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, 
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1-500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

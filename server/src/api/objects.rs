@@ -11,7 +11,7 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::change::{self, Op};
 use crate::store::kind::Kind;
-use crate::store::objects::{self, Object};
+use crate::store::objects::{self, Declared};
 use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -24,7 +24,7 @@ pub async fn list(
     kind: Kind,
     tenant: Option<uuid::Uuid>,
     q: PageQuery,
-) -> ApiResult<Page<Object>> {
+) -> ApiResult<Page<Declared>> {
     let limit = q.limit()?;
     if kind == Kind::Rule
         && q.cursor
@@ -113,14 +113,14 @@ macro_rules! platform_kind {
 
             #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
                 params(PageQuery), security(("bearer" = [])),
-                responses((status = 200, body = Page<Object>), (status = 401, body = Problem)))]
-            pub async fn list(State(st): State<AppState>, _who: Principal, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Object>>> {
+                responses((status = 200, body = Page<Declared>), (status = 401, body = Problem)))]
+            pub async fn list(State(st): State<AppState>, _who: Principal, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Declared>>> {
                 super::list(&st, $kind, None, q).await.map(axum::Json)
             }
 
             #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
                 request_body = $spec, security(("bearer" = [])),
-                responses((status = 201, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                responses((status = 201, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
                     (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
                     (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn create(State(st): State<AppState>, who: Principal, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
@@ -130,7 +130,7 @@ macro_rules! platform_kind {
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
                 params(("name" = String, Path)), security(("bearer" = [])),
-                responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+                responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
             pub async fn get_one(State(st): State<AppState>, _who: Principal, P(name): P<String>) -> ApiResult<Response> {
                 super::read(&st, $kind, None, &name).await
             }
@@ -138,7 +138,7 @@ macro_rules! platform_kind {
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = $put,
                 params(("name" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being replaced")),
                 request_body = $spec, security(("bearer" = [])),
-                responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                responses((status = 200, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
                     (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
                     (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn put(State(st): State<AppState>, who: Principal, P(name): P<String>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
@@ -172,14 +172,14 @@ macro_rules! tenant_kind {
 
             #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
                 params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
-                responses((status = 200, body = Page<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
-            pub async fn list(State(st): State<AppState>, scope: TenantScope, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Object>>> {
+                responses((status = 200, body = Page<Declared>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+            pub async fn list(State(st): State<AppState>, scope: TenantScope, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Declared>>> {
                 super::list(&st, $kind, Some(scope.id()), q).await.map(axum::Json)
             }
 
             #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
                 params(("tenant" = String, Path)), request_body = $spec, security(("bearer" = [])),
-                responses((status = 201, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                responses((status = 201, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
                     (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
                     (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn create(State(st): State<AppState>, scope: TenantScope, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
@@ -189,7 +189,7 @@ macro_rules! tenant_kind {
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
                 params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
-                responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+                responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
             pub async fn get_one(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>) -> ApiResult<Response> {
         let P((_, name)) = path;
                 super::read(&st, $kind, Some(scope.id()), &name).await
@@ -198,7 +198,7 @@ macro_rules! tenant_kind {
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = $put,
                 params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being replaced")),
                 request_body = $spec, security(("bearer" = [])),
-                responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+                responses((status = 200, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
                     (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
                     (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn put(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
@@ -312,12 +312,12 @@ pub mod clients_generic {
 
     #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "list_clients",
         params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
-        responses((status = 200, body = Page<Object>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+        responses((status = 200, body = Page<Declared>), (status = 401, body = Problem), (status = 404, body = Problem)))]
     pub async fn list(
         State(st): State<AppState>,
         scope: TenantScope,
         Q(q): Q<PageQuery>,
-    ) -> ApiResult<axum::Json<Page<Object>>> {
+    ) -> ApiResult<axum::Json<Page<Declared>>> {
         super::list(&st, Kind::Client, Some(scope.id()), q)
             .await
             .map(axum::Json)
@@ -325,7 +325,7 @@ pub mod clients_generic {
 
     #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "get_client",
         params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
-        responses((status = 200, body = Object, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
+        responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
     pub async fn get_one(
         State(st): State<AppState>,
         scope: TenantScope,
@@ -338,7 +338,7 @@ pub mod clients_generic {
     #[utoipa::path(put, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "replace_client",
         params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)),
         request_body = specs::Client, security(("bearer" = [])),
-        responses((status = 200, body = Object, headers(("ETag" = String), ("X-Job" = i64))),
+        responses((status = 200, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
             (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
             (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
     pub async fn put(

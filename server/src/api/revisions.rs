@@ -32,6 +32,7 @@ pub struct Revision {
 #[into_params(parameter_in = Query)]
 pub struct RevQuery {
     /// Items per page, 1-500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page (newest first).
     pub cursor: Option<i32>,

@@ -7,7 +7,7 @@
 
 use super::intent::{self as store_intent, Loaded};
 use super::kind::Kind;
-use super::objects::{self, Object};
+use super::objects::{self, Declared};
 use crate::audit;
 use crate::auth::Principal;
 use crate::jobs;
@@ -36,7 +36,7 @@ pub struct TenantRef {
 }
 
 pub struct Outcome {
-    pub object: Option<Object>,
+    pub object: Option<Declared>,
     pub job: i64,
     pub allocation: Allocation,
 }
@@ -175,7 +175,7 @@ pub async fn apply(
     let a = check_and_allocate(&mut tx, &loaded, own.as_ref(), who).await?;
     let object = match &spec {
         Some(s) => Some(
-            sqlx::query_as::<_, Object>(
+            sqlx::query_as::<_, Declared>(
                 "INSERT INTO objects (id, kind, tenant_id, name, spec) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (kind, tenant_id, name) DO UPDATE
                    SET spec = EXCLUDED.spec, version = objects.version + 1, updated_at = now()

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// A declared object as the API returns it.
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Object {
+pub struct Declared {
     pub name: String,
     /// Increases with every change; the ETag is `"<version>"`.
     pub version: i64,
@@ -31,7 +31,7 @@ pub async fn list(
     tenant: Option<Uuid>,
     after: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<Object>> {
+) -> sqlx::Result<Vec<Declared>> {
     // Rules sort by number, everything else by name.
     let order = if kind == Kind::Rule {
         "(spec->>'id')::bigint, name"
@@ -62,7 +62,7 @@ pub async fn get(
     kind: Kind,
     tenant: Option<Uuid>,
     name: &str,
-) -> sqlx::Result<Option<Object>> {
+) -> sqlx::Result<Option<Declared>> {
     let q = format!(
         "SELECT {COLS} FROM objects WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND name = $3"
     );
