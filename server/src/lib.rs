@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod bench;
+pub mod bench_api;
 pub mod compile_cmd;
 pub mod db;
 pub mod demo;

@@ -37,6 +37,8 @@ enum Cmd {
     Schema,
     /// Measure a full compile and a one-tenant change on a generated platform.
     Bench(bench::BenchArgs),
+    /// Load-test a running server: reads at a fixed rate, and change-to-revision latency.
+    BenchApi(bench_api::BenchApiArgs),
     /// Run the API (and, unless --no-worker, a worker).
     Serve(serve::ServeArgs),
     /// Run a worker alone: claims jobs and compiles them.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::BenchApi(a) => runtime().and_then(|rt| rt.block_on(bench_api::run(a))),
         Cmd::Serve(a) => runtime()
             .and_then(|rt| rt.block_on(serve::serve(a)))
             .map(|_| true),
