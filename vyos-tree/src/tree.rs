@@ -119,6 +119,31 @@ pub(crate) fn schema_roles(path: &[String], schema: &dyn Schema) -> Vec<Role> {
     roles
 }
 
+/// A read-only view of one node of a [`ConfigTree`], for rules that inspect a
+/// tree without copying its paths out (children come in byte order).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeRef<'a>(&'a Node);
+
+impl<'a> NodeRef<'a> {
+    /// The child named `word` (a node name, tag value or leaf value).
+    pub fn child(self, word: &str) -> Option<NodeRef<'a>> {
+        self.0.children.get(word).map(NodeRef)
+    }
+
+    /// The node at `path` below this one.
+    pub fn get(self, path: &[&str]) -> Option<NodeRef<'a>> {
+        path.iter().try_fold(self, |n, w| n.child(w))
+    }
+
+    /// Children by word, in byte order of the word.
+    pub fn children(self) -> impl Iterator<Item = (&'a str, NodeRef<'a>)> {
+        self.0
+            .children
+            .iter()
+            .map(|(k, v)| (k.as_str(), NodeRef(v)))
+    }
+}
+
 impl ConfigTree {
     pub fn new() -> Self {
         Self::default()
@@ -126,6 +151,11 @@ impl ConfigTree {
 
     pub fn is_empty(&self) -> bool {
         self.root.children.is_empty()
+    }
+
+    /// The unnamed root, for read-only walks.
+    pub fn root(&self) -> NodeRef<'_> {
+        NodeRef(&self.root)
     }
 
     /// Whether the path (node names, tag values and possibly a final value) exists.
