@@ -15,7 +15,6 @@
 //! matter). Value order is a rendering property, not part of equality.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use crate::schema::{replaces_value, NodeKind, Schema};
 
@@ -71,20 +70,70 @@ impl Eq for Meta {}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Node {
-    pub children: BTreeMap<String, Node>,
+    pub children: Children,
     pub meta: Meta,
+}
+
+/// A node's children, sorted by word: a sorted vector rather than a `BTreeMap`
+/// because most nodes have one child (a leaf's value), where a B-tree's
+/// eleven-slot node wastes most of its allocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Children(Vec<(Box<str>, Node)>);
+
+impl Children {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| (**k).cmp(name))
+    }
+    pub fn get(&self, name: &str) -> Option<&Node> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.find(name).ok().map(|i| &mut self.0[i].1)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+    pub fn remove(&mut self, name: &str) -> Option<Node> {
+        self.find(name).ok().map(|i| self.0.remove(i).1)
+    }
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Node) -> bool) {
+        self.0.retain(|(k, n)| keep(k, n));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Children in byte order of their words.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Node)> {
+        self.0.iter().map(|(k, n)| (&**k, n))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &Node> {
+        self.0.iter().map(|(_, n)| n)
+    }
+    /// The child named `name`, created by `make` (at its sorted place) if missing.
+    fn get_or_insert_with(&mut self, name: &str, make: impl FnOnce() -> Node) -> &mut Node {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (name.into(), make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
 }
 
 impl Node {
     fn child(&mut self, name: &str) -> &mut Node {
-        if !self.children.contains_key(name) {
-            let seq = self.meta.next_seq;
-            self.meta.next_seq += 1;
+        let next_seq = &mut self.meta.next_seq;
+        self.children.get_or_insert_with(name, || {
             let mut node = Node::default();
-            node.meta.seq = seq;
-            self.children.insert(name.to_string(), node);
-        }
-        self.children.get_mut(name).expect("just inserted")
+            node.meta.seq = *next_seq;
+            *next_seq += 1;
+            node
+        })
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -137,10 +186,7 @@ impl<'a> NodeRef<'a> {
 
     /// Children by word, in byte order of the word.
     pub fn children(self) -> impl Iterator<Item = (&'a str, NodeRef<'a>)> {
-        self.0
-            .children
-            .iter()
-            .map(|(k, v)| (k.as_str(), NodeRef(v)))
+        self.0.children.iter().map(|(k, v)| (k, NodeRef(v)))
     }
 }
 
@@ -189,12 +235,7 @@ impl ConfigTree {
             let refs: Vec<&str> = path.iter().map(String::as_str).collect();
             resolve(&crate::NoSchema, &refs, Role::Node, true, node).0
         };
-        Some(
-            ordered(node, role)
-                .into_iter()
-                .map(|(k, _)| k.as_str())
-                .collect(),
-        )
+        Some(ordered(node, role).into_iter().map(|(k, _)| k).collect())
     }
 
     /// Like a VyOS `set`: creates the path; where the schema says the last word's
@@ -230,7 +271,7 @@ impl ConfigTree {
         let last = path.len().saturating_sub(1);
         for (i, word) in path.iter().enumerate() {
             if i == last && replace {
-                node.children.retain(|k, _| k == word);
+                node.children.retain(|k, _| k == word.as_str());
             }
             node = node.child(word);
             if let Some(&role) = roles.get(i) {
@@ -307,8 +348,8 @@ fn numeric_cmp(a: &str, b: &str) -> Ordering {
 }
 
 /// Children in render order for a node that plays `role`.
-pub(crate) fn ordered(node: &Node, role: Role) -> Vec<(&String, &Node)> {
-    let mut v: Vec<(&String, &Node)> = node.children.iter().collect();
+pub(crate) fn ordered(node: &Node, role: Role) -> Vec<(&str, &Node)> {
+    let mut v: Vec<(&str, &Node)> = node.children.iter().collect();
     if role == Role::Leaf {
         v.sort_by_key(|(_, n)| n.meta.seq);
     } else if v.iter().all(|(k, _)| is_number(k)) {
