@@ -46,10 +46,19 @@ const ASCII_UNSAFE: [bool; 128] = {
 /// Shell quoting: single quotes (literal) unless the text holds a single quote, then
 /// double quotes with the shell's escapes, as VyOS prints such values.
 pub(crate) fn shell_quote(word: &str) -> String {
-    if !word.contains('\'') {
-        return format!("'{word}'");
-    }
     let mut out = String::with_capacity(word.len() + 2);
+    push_shell_quoted(&mut out, word);
+    out
+}
+
+/// [`shell_quote`], appended to `out` (renderers call it once per line).
+pub(crate) fn push_shell_quoted(out: &mut String, word: &str) {
+    if !word.contains('\'') {
+        out.push('\'');
+        out.push_str(word);
+        out.push('\'');
+        return;
+    }
     out.push('"');
     for c in word.chars() {
         if matches!(c, '\\' | '"' | '$' | '`') {
@@ -58,7 +67,6 @@ pub(crate) fn shell_quote(word: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    out
 }
 
 /// A node name or tag value in a `set` line: bare unless it must be quoted.

@@ -26,7 +26,7 @@ pub mod tree;
 pub use command::{Command, Op};
 pub use diff::diff;
 pub use error::ParseError;
-pub use schema::{NoSchema, NodeKind, Schema};
+pub use schema::{NoSchema, NodeKind, Schema, SchemaPos};
 pub use tree::{ConfigTree, NodeRef, Role};
 
 impl ConfigTree {
