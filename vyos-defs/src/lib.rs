@@ -100,8 +100,7 @@ impl Definitions {
     /// [`Definitions::validate`] for `&str` words (convenience for tests and callers
     /// holding borrowed words).
     pub fn validate_words(&self, path: &[&str]) -> Result<(), PathError> {
-        let owned: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-        self.validate(&owned)
+        validate::validate_path(&self.root, path)
     }
 
     /// Validator names used by the definitions that are not re-implemented;
