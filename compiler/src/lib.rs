@@ -322,8 +322,33 @@ pub fn recompile_tenant(
         Some((i, t)) => (i, Some(t)),
         None => (0, None), // removed: its parts are deleted below
     };
-    // Checks are per tenant, but cross-tenant ones are cheap: run them all.
-    checks::check_intent(intent, &mut d);
+    // When the tenant list is the same as before (the tenant changed in
+    // place), other tenants' per-tenant checks gave the same answers last
+    // time: check this one alone and carry their warnings over.
+    let in_place = t.is_some()
+        && intent.tenants.len() == prev.allocation.tenants.len()
+        && prev.allocation.tenants.contains_key(slug);
+    let mut carried = Vec::new();
+    if in_place {
+        checks::check_intent_tenant(intent, ti, &mut d);
+        let mine = Pointer::root().join("tenants").join(ti).0;
+        let tenants = Pointer::root().join("tenants").0;
+        carried = prev
+            .warnings
+            .iter()
+            .filter(|w| {
+                let p = w.pointer.0.as_str();
+                let under = |base: &str| {
+                    p.strip_prefix(base)
+                        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+                };
+                under(&tenants) && !under(&mine)
+            })
+            .cloned()
+            .collect();
+    } else {
+        checks::check_intent(intent, &mut d);
+    }
     if d.has_errors() {
         return Err(sorted(d));
     }
@@ -438,6 +463,7 @@ pub fn recompile_tenant(
         return Err(sorted(d));
     }
     out.allocation = allocation;
+    d.0.extend(carried);
     out.warnings = sorted(d);
     Ok((out, touched))
 }

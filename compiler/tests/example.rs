@@ -254,6 +254,8 @@ fn one_tenant_change_matches_a_full_compile() {
     for (n, h) in &full.hypervisors {
         assert_eq!(h, &inc.hypervisors[n], "{n}");
     }
+    assert_eq!(full.warnings, inc.warnings);
+    assert_eq!(full.allocation, inc.allocation);
     assert!(inc.routers["vyos-dc1-01"]
         .set
         .contains("destination port '2323'"));

@@ -243,7 +243,7 @@ impl ConfigTree {
             let refs: Vec<&str> = path.iter().map(String::as_str).collect();
             resolve(|| crate::NoSchema.kind(&refs), Role::Node, true, node).0
         };
-        Some(ordered(node, role).into_iter().map(|(k, _)| k).collect())
+        Some(ordered(node, role).map(|(k, _)| k).collect())
     }
 
     /// Like a VyOS `set`: creates the path; where the schema says the last word's
