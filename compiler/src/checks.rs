@@ -40,6 +40,17 @@ fn dup_names<'a>(
 }
 
 pub fn check_intent(intent: &Intent, d: &mut Diagnostics) {
+    check_intent_for(intent, None, d)
+}
+
+/// [`check_intent`] with only tenant `ti` checked on its own: the platform
+/// and cross-tenant checks still run, per-tenant ones for `ti` alone (they
+/// read no other tenant). For a one-tenant change.
+pub fn check_intent_tenant(intent: &Intent, ti: usize, d: &mut Diagnostics) {
+    check_intent_for(intent, Some(ti), d)
+}
+
+fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
     let p = &intent.platform;
     let pp = Pointer::root().join("platform");
     dup_names(
@@ -147,6 +158,9 @@ pub fn check_intent(intent: &Intent, d: &mut Diagnostics) {
     }
 
     for (ti, t) in intent.tenants.iter().enumerate() {
+        if only.is_some_and(|o| o != ti) {
+            continue;
+        }
         check_tenant(
             intent,
             t,

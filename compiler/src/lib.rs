@@ -14,6 +14,7 @@ pub mod ids;
 pub mod intent;
 pub mod model;
 pub mod ovs;
+pub mod paths;
 pub mod policy;
 pub mod vyos;
 
@@ -39,10 +40,28 @@ pub struct RouterOutput {
     pub set: String,
     /// The same configuration as `config.boot` text.
     pub boot: String,
-    pub tree: ConfigTree,
     /// The commands each owner contributed (key "" is the platform, else a
-    /// tenant slug): what a one-tenant change replaces.
-    pub parts: BTreeMap<String, (Pointer, Vec<vyos::Path>)>,
+    /// tenant slug), in the order a compile applies them: what a one-tenant
+    /// change replaces before the router is rebuilt. The configuration tree
+    /// itself is not kept (it is the largest structure of a compile): see
+    /// [`RouterOutput::tree`].
+    pub parts: BTreeMap<String, Part>,
+}
+
+/// One owner's commands on one router.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// Where the owner is in the intent (for diagnostics).
+    pub owner: Pointer,
+    pub paths: paths::PathList,
+}
+
+impl RouterOutput {
+    /// The router's configuration tree, read back from `set` (content and
+    /// order as compiled; roles as the quoting tells them).
+    pub fn tree(&self) -> ConfigTree {
+        ConfigTree::parse_set(&self.set, &NoSchema).expect("rendered `set` text parses")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +75,39 @@ pub struct Output {
     pub tenant_mtu: u16,
     /// VyOS versions whose commands were not validated (no definitions given).
     pub unvalidated: Vec<VyosVersion>,
+}
+
+/// Runs `f` on every item on all available cores; results keep item order,
+/// so output does not depend on scheduling.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("compile worker panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Compiles the whole intent.
@@ -77,44 +129,76 @@ pub fn compile(
     }
     check_secrets(intent, secrets, &mut d);
     let ctx = Ctx::new(intent, &allocation, secrets);
-    let mut routers = BTreeMap::new();
     let mut unvalidated = Vec::new();
-    for (ri, r) in intent.platform.routers.iter().enumerate() {
+    for r in &intent.platform.routers {
+        if !defs.by_version.contains_key(&r.version) && !unvalidated.contains(&r.version) {
+            unvalidated.push(r.version);
+        }
+    }
+    // Which tenants each router serves, found once (not routers x tenants).
+    let mut serves: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (ti, t) in intent.tenants.iter().enumerate() {
+        for r in model::tenant_routers(t) {
+            serves.entry(r).or_default().push(ti);
+        }
+    }
+    let indexed: Vec<(usize, &intent::Router)> =
+        intent.platform.routers.iter().enumerate().collect();
+    let built = par_map(&indexed, |&(ri, r)| {
         let name = r.name.as_str();
         let model = ctx.router(name);
         let mut parts = BTreeMap::new();
         parts.insert(
             String::new(),
-            (
-                Pointer::root().join("platform").join("routers").join(ri),
-                vyos::render_platform(&model),
-            ),
+            Part {
+                owner: Pointer::root().join("platform").join("routers").join(ri),
+                paths: vyos::render_platform(&model),
+            },
         );
-        for (ti, t) in intent.tenants.iter().enumerate() {
+        for &ti in serves.get(name).map_or(&[][..], |v| &v[..]) {
+            let t = &intent.tenants[ti];
             if let Some(tm) = ctx.tenant_on_router(t, name) {
                 parts.insert(
                     t.slug.to_string(),
-                    (
-                        Pointer::root().join("tenants").join(ti),
-                        vyos::render_tenant(&model, &tm),
-                    ),
+                    Part {
+                        owner: Pointer::root().join("tenants").join(ti),
+                        paths: vyos::render_tenant(&model, &tm),
+                    },
                 );
             }
         }
-        let defs_for = defs.by_version.get(&r.version).copied();
-        if defs_for.is_none() && !unvalidated.contains(&r.version) {
-            unvalidated.push(r.version);
+        let mut d = Diagnostics::default();
+        let dfs = defs.by_version.get(&r.version).copied();
+        for part in parts.values() {
+            validate_paths(
+                name,
+                r.version,
+                &part.owner,
+                &part.paths,
+                dfs,
+                |_| true,
+                &mut d,
+            );
         }
-        let out = render_router(name, r.version, parts, defs_for, &mut d);
-        routers.insert(name.to_string(), out);
+        let out = render_router(name, r.version, parts, dfs, &mut d);
+        (name.to_string(), out, d)
+    });
+    let mut routers = BTreeMap::new();
+    for (name, out, rd) in built {
+        d.0.extend(rd.0);
+        routers.insert(name, out);
     }
-    let mut hypervisors = BTreeMap::new();
-    for h in &intent.platform.hypervisors {
-        hypervisors.insert(
-            h.name.to_string(),
-            ovs::render(&ctx.hypervisor(h.name.as_str())),
-        );
-    }
+    let hv_names: Vec<&str> = intent
+        .platform
+        .hypervisors
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    let hypervisors: BTreeMap<String, ovs::OvsConfig> = par_map(&hv_names, |h| {
+        (h.to_string(), ovs::render(&ctx.hypervisor(h)))
+    })
+    .into_iter()
+    .collect();
     if d.has_errors() {
         return Err(sorted(d));
     }
@@ -144,17 +228,22 @@ fn schema_of(defs: Option<&Definitions>) -> &dyn Schema {
     }
 }
 
-fn validate_paths<'p>(
+/// Validates the paths of one part that `wanted` selects.
+fn validate_paths(
     name: &str,
     version: VyosVersion,
     owner: &Pointer,
-    paths: impl Iterator<Item = &'p vyos::Path>,
+    paths: &paths::PathList,
     defs: Option<&Definitions>,
+    wanted: impl Fn(&[&str]) -> bool,
     d: &mut Diagnostics,
 ) {
     let Some(defs) = defs else { return };
-    for p in paths {
-        if let Err(e) = defs.validate(p) {
+    paths.for_each(|p| {
+        if !wanted(p) {
+            return;
+        }
+        if let Err(e) = defs.validate_words(p) {
             d.error(
                 owner.clone(),
                 format!(
@@ -165,12 +254,27 @@ fn validate_paths<'p>(
                 ),
             );
         }
-    }
+    });
 }
 
-fn commit_rules(name: &str, out: &RouterOutput, d: &mut Diagnostics) {
-    let platform = out.parts.get("").map(|p| p.0.clone()).unwrap_or_default();
-    for e in vyos_defs::commit_check(&out.tree) {
+/// Builds one router's tree from its parts (in order: platform, then
+/// tenants by slug), renders its texts and checks VyOS's commit rules. A
+/// one-tenant change calls this too, so its result equals a full compile's.
+/// Paths are validated by the caller.
+pub fn render_router(
+    name: &str,
+    version: VyosVersion,
+    parts: BTreeMap<String, Part>,
+    defs: Option<&Definitions>,
+    d: &mut Diagnostics,
+) -> RouterOutput {
+    let schema = schema_of(defs);
+    let mut tree = ConfigTree::new();
+    for part in parts.values() {
+        part.paths.for_each(|p| tree.set_words(p, schema));
+    }
+    let platform = parts.get("").map(|p| p.owner.clone()).unwrap_or_default();
+    for e in vyos_defs::commit_check(&tree) {
         d.error(
             platform.clone(),
             format!(
@@ -180,33 +284,12 @@ fn commit_rules(name: &str, out: &RouterOutput, d: &mut Diagnostics) {
             ),
         );
     }
-}
-
-/// Validates one router's commands and builds its tree and texts.
-pub fn render_router(
-    name: &str,
-    version: VyosVersion,
-    parts: BTreeMap<String, (Pointer, Vec<vyos::Path>)>,
-    defs: Option<&Definitions>,
-    d: &mut Diagnostics,
-) -> RouterOutput {
-    let schema = schema_of(defs);
-    let mut tree = ConfigTree::new();
-    for (owner, paths) in parts.values() {
-        validate_paths(name, version, owner, paths.iter(), defs, d);
-        for p in paths {
-            tree.set(p, schema);
-        }
-    }
-    let out = RouterOutput {
+    RouterOutput {
         version,
         set: tree.render_set(schema),
         boot: tree.render_boot(schema),
-        tree,
         parts,
-    };
-    commit_rules(name, &out, d);
-    out
+    }
 }
 
 /// Devices a one-tenant change re-rendered.
@@ -239,8 +322,33 @@ pub fn recompile_tenant(
         Some((i, t)) => (i, Some(t)),
         None => (0, None), // removed: its parts are deleted below
     };
-    // Checks are per tenant, but cross-tenant ones are cheap: run them all.
-    checks::check_intent(intent, &mut d);
+    // When the tenant list is the same as before (the tenant changed in
+    // place), other tenants' per-tenant checks gave the same answers last
+    // time: check this one alone and carry their warnings over.
+    let in_place = t.is_some()
+        && intent.tenants.len() == prev.allocation.tenants.len()
+        && prev.allocation.tenants.contains_key(slug);
+    let mut carried = Vec::new();
+    if in_place {
+        checks::check_intent_tenant(intent, ti, &mut d);
+        let mine = Pointer::root().join("tenants").join(ti).0;
+        let tenants = Pointer::root().join("tenants").0;
+        carried = prev
+            .warnings
+            .iter()
+            .filter(|w| {
+                let p = w.pointer.0.as_str();
+                let under = |base: &str| {
+                    p.strip_prefix(base)
+                        .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+                };
+                under(&tenants) && !under(&mine)
+            })
+            .cloned()
+            .collect();
+    } else {
+        checks::check_intent(intent, &mut d);
+    }
     if d.has_errors() {
         return Err(sorted(d));
     }
@@ -249,12 +357,9 @@ pub fn recompile_tenant(
     if d.has_errors() {
         return Err(sorted(d));
     }
-    let ctx = Ctx::new(intent, &allocation, secrets);
     let prev_hvs = prev_hypervisors_of(&prev, slug);
-    let mut out = Output {
-        allocation: allocation.clone(),
-        ..prev
-    };
+    let mut out = Output { ..prev };
+    let ctx = Ctx::new(intent, &allocation, secrets);
     let mut touched = Touched::default();
     let mut routers: Vec<String> = out
         .routers
@@ -267,6 +372,7 @@ pub fn recompile_tenant(
     }
     routers.sort();
     routers.dedup();
+    let mut jobs = Vec::new();
     for name in routers {
         let Some(r) = intent
             .platform
@@ -276,78 +382,88 @@ pub fn recompile_tenant(
         else {
             continue;
         };
-        let Some(ro) = out.routers.get_mut(&name) else {
+        let Some(ro) = out.routers.remove(&name) else {
             continue;
         };
-        let dfs = defs.by_version.get(&r.version).copied();
-        let schema = schema_of(dfs);
+        // Each worker takes its router's parts out: nothing is copied.
+        jobs.push((name, r.version, std::sync::Mutex::new(Some(ro.parts))));
+    }
+    let owner = Pointer::root().join("tenants").join(ti);
+    let rebuilt = par_map(&jobs, |(name, version, parts)| {
+        let mut parts = parts
+            .lock()
+            .expect("one worker per router")
+            .take()
+            .expect("taken once");
+        let mut d = Diagnostics::default();
+        let dfs = defs.by_version.get(version).copied();
         let new_part = t.and_then(|t| {
-            let model = ctx.router(&name);
-            ctx.tenant_on_router(t, &name)
-                .map(|tm| vyos::render_tenant(&model, &tm))
+            let model = ctx.router(name);
+            ctx.tenant_on_router(t, name).map(|tm| Part {
+                owner: owner.clone(),
+                paths: vyos::render_tenant(&model, &tm),
+            })
         });
-        let old: std::collections::HashSet<&vyos::Path> = ro
-            .parts
-            .get(slug)
-            .map(|p| p.1.iter().collect())
-            .unwrap_or_default();
-        let new: std::collections::HashSet<&vyos::Path> = new_part.iter().flatten().collect();
-        let owner = Pointer::root().join("tenants").join(ti);
-        validate_paths(
-            &name,
-            r.version,
-            &owner,
-            new.iter().copied().filter(|p| !old.contains(p)),
-            dfs,
-            &mut d,
-        );
-        let stale: Vec<vyos::Path> = old
-            .iter()
-            .filter(|p| !new.contains(*p))
-            .map(|p| (*p).clone())
-            .collect();
+        // Only commands the tenant did not have before need validating.
+        let mut old: std::collections::HashSet<Vec<&str>> = Default::default();
+        if let Some(p) = parts.get(slug) {
+            p.paths.for_each(|w| {
+                old.insert(w.to_vec());
+            });
+        }
+        if let Some(p) = &new_part {
+            validate_paths(
+                name,
+                *version,
+                &owner,
+                &p.paths,
+                dfs,
+                |w| !old.contains(w),
+                &mut d,
+            );
+        }
         drop(old);
-        drop(new);
-        for p in &stale {
-            ro.tree.delete(p);
-        }
-        for p in new_part.iter().flatten() {
-            ro.tree.set(p, schema);
-        }
         match new_part {
             Some(p) => {
-                ro.parts.insert(slug.to_string(), (owner, p));
+                parts.insert(slug.to_string(), p);
             }
             None => {
-                ro.parts.remove(slug);
+                parts.remove(slug);
             }
         }
-        ro.set = ro.tree.render_set(schema);
-        ro.boot = ro.tree.render_boot(schema);
-        commit_rules(&name, ro, &mut d);
+        (render_router(name, *version, parts, dfs, &mut d), d)
+    });
+    drop(ctx);
+    for ((name, _, _), (ro, rd)) in jobs.into_iter().zip(rebuilt) {
+        d.0.extend(rd.0);
+        out.routers.insert(name.clone(), ro);
         touched.routers.push(name);
     }
+    let ctx = Ctx::new(intent, &allocation, secrets);
     let mut hvs: Vec<String> = prev_hvs;
     if let Some(t) = t {
         hvs.extend(model::tenant_hypervisors(t));
     }
     hvs.sort();
     hvs.dedup();
-    for h in hvs {
-        if intent
+    hvs.retain(|h| {
+        intent
             .platform
             .hypervisors
             .iter()
             .any(|x| x.name.as_str() == h)
-        {
-            out.hypervisors
-                .insert(h.clone(), ovs::render(&ctx.hypervisor(&h)));
-            touched.hypervisors.push(h);
-        }
+    });
+    let rendered = par_map(&hvs, |h| ovs::render(&ctx.hypervisor(h)));
+    for (h, flows) in hvs.into_iter().zip(rendered) {
+        out.hypervisors.insert(h.clone(), flows);
+        touched.hypervisors.push(h);
     }
+    drop(ctx);
     if d.has_errors() {
         return Err(sorted(d));
     }
+    out.allocation = allocation;
+    d.0.extend(carried);
     out.warnings = sorted(d);
     Ok((out, touched))
 }

@@ -227,6 +227,8 @@ pub struct Ctx<'a> {
     pub router_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_site: BTreeMap<&'a str, &'a str>,
+    /// Home router per site, computed once: asked for every router pair.
+    home: BTreeMap<&'a str, &'a str>,
 }
 
 impl<'a> Ctx<'a> {
@@ -254,6 +256,16 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|h| (h.name.as_str(), h.site.as_str()))
                 .collect(),
+            home: {
+                let mut m: BTreeMap<&str, &str> = BTreeMap::new();
+                for r in &intent.platform.routers {
+                    let e = m.entry(r.site.as_str()).or_insert(r.name.as_str());
+                    if r.name.as_str() < *e {
+                        *e = r.name.as_str();
+                    }
+                }
+                m
+            },
         }
     }
 
@@ -280,7 +292,7 @@ impl<'a> Ctx<'a> {
             let mut allowed = vec![Self::host32(addr)];
             // Hypervisors reach the mesh through the first router of their site.
             for h in &p.hypervisors {
-                if self.home_router(h.site.as_str()).as_deref() == Some(o.name.as_str()) {
+                if self.home_router_str(h.site.as_str()) == Some(o.name.as_str()) {
                     allowed.push(Self::host32(self.hv_addr[h.name.as_str()]));
                 }
             }
@@ -357,13 +369,11 @@ impl<'a> Ctx<'a> {
     /// The router of a site that carries its hypervisors' traffic to the rest
     /// of the mesh: the first by name.
     pub fn home_router(&self, site: &str) -> Option<String> {
-        self.intent
-            .platform
-            .routers
-            .iter()
-            .filter(|r| r.site.as_str() == site)
-            .map(|r| r.name.to_string())
-            .min()
+        self.home.get(site).map(|s| s.to_string())
+    }
+
+    fn home_router_str(&self, site: &str) -> Option<&str> {
+        self.home.get(site).copied()
     }
 
     /// One tenant's part on one router, or None when the router is not its gateway.
@@ -460,12 +470,12 @@ impl<'a> Ctx<'a> {
             .find(|h| h.name.as_str() == name)
             .expect("hypervisor exists");
         let site_routers: Vec<_> = p.routers.iter().filter(|r| r.site == h.site).collect();
-        let home = self.home_router(h.site.as_str());
+        let home = self.home_router_str(h.site.as_str());
         let mut wg_peers: Vec<WgPeer> = site_routers
             .iter()
             .map(|r| {
                 let mut allowed = vec![Self::host32(self.router_addr[r.name.as_str()])];
-                if home.as_deref() == Some(r.name.as_str()) {
+                if home == Some(r.name.as_str()) {
                     // Every other VTEP is reached through the home router.
                     allowed.push(p.pools.control_plane);
                 }

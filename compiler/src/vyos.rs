@@ -17,33 +17,42 @@
 
 use crate::intent::{Action, Protocol, VyosVersion};
 use crate::model::{RouterModel, TenantOnRouter, WgPeer};
+use crate::paths::PathList;
 use crate::policy::{CompiledPolicy, Match, PortRange};
 
 /// One `set` path (leaf value included).
 pub type Path = Vec<String>;
 
-struct Out(Vec<Path>);
+/// Commands as they are rendered, stored compactly.
+struct Out(PathList);
 
 impl Out {
-    fn set<I, S>(&mut self, words: I)
-    where
-        I: IntoIterator<Item = S>,
-        S: ToString,
-    {
+    fn set(&mut self, words: &[&dyn std::fmt::Display]) {
+        for w in words {
+            self.0.word_display(*w);
+        }
+        self.0.end_path();
+    }
+
+    fn push(&mut self, path: Path) {
+        self.0.push(&path);
+    }
+
+    fn done(mut self) -> PathList {
+        self.0.shrink_to_fit();
         self.0
-            .push(words.into_iter().map(|w| w.to_string()).collect());
     }
 }
 
 macro_rules! set {
     ($out:expr, $($w:expr),+ $(,)?) => {
-        $out.set([$($w.to_string()),+])
+        $out.set(&[$(&$w),+])
     };
 }
 
 /// The platform part: system, mesh, BGP, API, base firewall.
-pub fn render_platform(r: &RouterModel) -> Vec<Path> {
-    let mut o = Out(Vec::new());
+pub fn render_platform(r: &RouterModel) -> PathList {
+    let mut o = Out(PathList::new());
     set!(o, "system", "host-name", r.name);
     let wg = "wg0";
     set!(
@@ -147,7 +156,7 @@ pub fn render_platform(r: &RouterModel) -> Vec<Path> {
         "default-action",
         "accept"
     );
-    o.0
+    o.done()
 }
 
 fn wg_peer(o: &mut Out, ifname: &str, p: &WgPeer) {
@@ -158,22 +167,22 @@ fn wg_peer(o: &mut Out, ifname: &str, p: &WgPeer) {
             .chain(tail.iter().cloned())
             .collect()
     };
-    o.0.push(with(&["public-key".into(), p.public_key.clone()]));
+    o.push(with(&["public-key".into(), p.public_key.clone()]));
     for a in &p.allowed_ips {
-        o.0.push(with(&["allowed-ips".into(), a.to_string()]));
+        o.push(with(&["allowed-ips".into(), a.to_string()]));
     }
     if let Some((addr, port)) = p.endpoint {
-        o.0.push(with(&["address".into(), addr.to_string()]));
-        o.0.push(with(&["port".into(), port.to_string()]));
+        o.push(with(&["address".into(), addr.to_string()]));
+        o.push(with(&["port".into(), port.to_string()]));
     }
     if let Some(k) = p.keepalive {
-        o.0.push(with(&["persistent-keepalive".into(), k.to_string()]));
+        o.push(with(&["persistent-keepalive".into(), k.to_string()]));
     }
 }
 
 /// One tenant's part on a router: VRF, L3 VNI, segments, VRRP, clients, firewall.
-pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> Vec<Path> {
-    let mut o = Out(Vec::new());
+pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
+    let mut o = Out(PathList::new());
     let vrf = t.vrf.as_str();
     let desc = format!("vxguard tenant {}", t.slug);
     set!(o, "vrf", "name", vrf, "table", t.table);
@@ -194,10 +203,10 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> Vec<Path> {
             .map(|s| s.to_string())
             .collect()
     };
-    o.0.push(ev(&["advertise", "ipv4", "unicast"]));
-    o.0.push(ev(&["rd", &t.rd]));
-    o.0.push(ev(&["route-target", "import", &t.rt]));
-    o.0.push(ev(&["route-target", "export", &t.rt]));
+    o.push(ev(&["advertise", "ipv4", "unicast"]));
+    o.push(ev(&["rd", &t.rd]));
+    o.push(ev(&["route-target", "import", &t.rt]));
+    o.push(ev(&["route-target", "export", &t.rt]));
     // A VRF's BGP instance needs its own system-as (VyOS commit rule).
     set!(
         o,
@@ -285,13 +294,13 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> Vec<Path> {
                 .chain(tail.iter().cloned())
                 .collect()
         };
-        o.0.push(gp(&["interface".into(), br.clone()]));
-        o.0.push(gp(&["vrid".into(), s.vrid.to_string()]));
-        o.0.push(gp(&[
+        o.push(gp(&["interface".into(), br.clone()]));
+        o.push(gp(&["vrid".into(), s.vrid.to_string()]));
+        o.push(gp(&[
             "address".into(),
             format!("{}/{plen}", s.virtual_address),
         ]));
-        o.0.push(gp(&["priority".into(), s.priority.to_string()]));
+        o.push(gp(&["priority".into(), s.priority.to_string()]));
         members.push(br);
     }
     if let Some(c) = &t.clients {
@@ -322,7 +331,7 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> Vec<Path> {
         members.push(w.to_string());
     }
     firewall(&mut o, t, &members);
-    o.0
+    o.done()
 }
 
 fn vxlan(
@@ -369,11 +378,11 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
             .collect()
     };
     for m in members {
-        o.0.push(g("interface-group", &chain, "interface", m.clone()));
+        o.push(g("interface-group", &chain, "interface", m.clone()));
     }
     let internal = format!("{chain}-INT");
     for n in &t.policy.internal {
-        o.0.push(g("network-group", &internal, "network", n.to_string()));
+        o.push(g("network-group", &internal, "network", n.to_string()));
     }
     let mut groups_done = std::collections::BTreeSet::new();
     for r in &t.policy.rules {
@@ -381,7 +390,7 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
             if let Match::Set { group, prefixes } = m {
                 if groups_done.insert(group.clone()) {
                     for p in prefixes {
-                        o.0.push(g("network-group", group, "network", p.to_string()));
+                        o.push(g("network-group", group, "network", p.to_string()));
                     }
                 }
             }
@@ -436,14 +445,14 @@ fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
             .collect()
     };
     let s = |x: &str| x.to_string();
-    o.0.push(c(&[s("default-action"), s(p.default_action.as_str())]));
-    o.0.push(c(&[s("description"), s("vxguard tenant policy")]));
+    o.push(c(&[s("default-action"), s(p.default_action.as_str())]));
+    o.push(c(&[s("description"), s("vxguard tenant policy")]));
     // Established and related first: replies are never judged by the policy.
-    o.0.push(c(&[s("rule"), s("1"), s("action"), s("accept")]));
-    o.0.push(c(&[s("rule"), s("1"), s("state"), s("established")]));
-    o.0.push(c(&[s("rule"), s("1"), s("state"), s("related")]));
-    o.0.push(c(&[s("rule"), s("2"), s("action"), s("drop")]));
-    o.0.push(c(&[s("rule"), s("2"), s("state"), s("invalid")]));
+    o.push(c(&[s("rule"), s("1"), s("action"), s("accept")]));
+    o.push(c(&[s("rule"), s("1"), s("state"), s("established")]));
+    o.push(c(&[s("rule"), s("1"), s("state"), s("related")]));
+    o.push(c(&[s("rule"), s("2"), s("action"), s("drop")]));
+    o.push(c(&[s("rule"), s("2"), s("state"), s("invalid")]));
     for r in &p.rules {
         let n = r.number.to_string();
         let rule = |tail: &[String]| -> Path {
@@ -453,32 +462,32 @@ fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
                 .chain(tail.iter().cloned())
                 .collect()
         };
-        o.0.push(rule(&[s("action"), s(r.action.as_str())]));
+        o.push(rule(&[s("action"), s(r.action.as_str())]));
         let desc = match &r.description {
             Some(d) => format!("policy rule {}: {d}", r.id),
             None => format!("policy rule {}", r.id),
         };
-        o.0.push(rule(&[s("description"), desc]));
+        o.push(rule(&[s("description"), desc]));
         match r.protocol {
-            Protocol::Tcp => o.0.push(rule(&[s("protocol"), s("tcp")])),
-            Protocol::Udp => o.0.push(rule(&[s("protocol"), s("udp")])),
-            Protocol::Icmp => o.0.push(rule(&[s("protocol"), s("icmp")])),
+            Protocol::Tcp => o.push(rule(&[s("protocol"), s("tcp")])),
+            Protocol::Udp => o.push(rule(&[s("protocol"), s("udp")])),
+            Protocol::Icmp => o.push(rule(&[s("protocol"), s("icmp")])),
             Protocol::Any => {}
         }
         if !r.ports.is_empty() {
-            o.0.push(rule(&[s("destination"), s("port"), ports(&r.ports)]));
+            o.push(rule(&[s("destination"), s("port"), ports(&r.ports)]));
         }
         for (side, m) in [("source", &r.source), ("destination", &r.destination)] {
             match m {
                 Match::Any => {}
-                Match::Cidr(c) => o.0.push(rule(&[s(side), s("address"), c.to_string()])),
-                Match::Set { group, .. } => o.0.push(rule(&[
+                Match::Cidr(c) => o.push(rule(&[s(side), s("address"), c.to_string()])),
+                Match::Set { group, .. } => o.push(rule(&[
                     s(side),
                     s("group"),
                     s("network-group"),
                     group.clone(),
                 ])),
-                Match::External => o.0.push(rule(&[
+                Match::External => o.push(rule(&[
                     s(side),
                     s("group"),
                     s("network-group"),

@@ -36,9 +36,9 @@ fn example_compiles_and_every_command_validates_against_its_version() {
             VyosVersion::V1_4 => &defs.v14,
             VyosVersion::V1_5 => &defs.v15,
         };
-        let n = r.tree.commands().len();
+        let n = r.tree().commands().len();
         assert!(n > 150, "{name} has only {n} commands");
-        for c in r.tree.commands() {
+        for c in r.tree().commands() {
             d.validate(&c.path)
                 .unwrap_or_else(|e| panic!("{name}: {c}: {e}"));
         }
@@ -152,7 +152,7 @@ fn boot_and_set_forms_describe_the_same_tree() {
         let from_boot = vyos_tree::ConfigTree::parse_boot(&r.boot).unwrap();
         let from_set = vyos_tree::ConfigTree::parse_set(&r.set, &defs.v15).unwrap();
         assert_eq!(from_boot.commands(), from_set.commands(), "{n}");
-        assert_eq!(from_boot.commands(), r.tree.commands(), "{n}");
+        assert_eq!(from_boot.commands(), r.tree().commands(), "{n}");
     }
 }
 
@@ -254,6 +254,8 @@ fn one_tenant_change_matches_a_full_compile() {
     for (n, h) in &full.hypervisors {
         assert_eq!(h, &inc.hypervisors[n], "{n}");
     }
+    assert_eq!(full.warnings, inc.warnings);
+    assert_eq!(full.allocation, inc.allocation);
     assert!(inc.routers["vyos-dc1-01"]
         .set
         .contains("destination port '2323'"));

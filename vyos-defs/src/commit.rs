@@ -6,7 +6,7 @@
 //! The rules work on the set paths only (leaf values are the last words), so
 //! they need no definitions: a path trie answers "is X set" and "values of X".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use ipnet::IpNet;
 
@@ -19,23 +19,24 @@ pub struct CommitError {
     pub reason: String,
 }
 
-/// Runs every rule over a config tree's `set` commands.
+/// Runs every rule over a config tree (leaf values are its childless nodes).
 pub fn commit_check(tree: &vyos_tree::ConfigTree) -> Vec<CommitError> {
-    let paths: Vec<Vec<String>> = tree.commands().into_iter().map(|c| c.path).collect();
-    commit_check_paths(&paths)
-}
-
-/// Same as [`commit_check`] on plain set paths (words after `set`, leaf value last).
-pub fn commit_check_paths(paths: &[Vec<String>]) -> Vec<CommitError> {
-    let mut t = Trie::default();
-    for p in paths {
-        t.insert(p);
-    }
+    let t = Trie(tree.root());
     let mut out = Vec::new();
     for rule in RULES {
         rule(&t, &mut out);
     }
     out
+}
+
+/// Same as [`commit_check`] on plain set paths (words after `set`, leaf value last).
+pub fn commit_check_paths(paths: &[Vec<String>]) -> Vec<CommitError> {
+    let mut tree = vyos_tree::ConfigTree::new();
+    // Without a schema `set` only adds words, never replaces a value.
+    for p in paths {
+        tree.set(p, &vyos_tree::NoSchema);
+    }
+    commit_check(&tree)
 }
 
 type Rule = fn(&Trie, &mut Vec<CommitError>);
@@ -50,33 +51,29 @@ const RULES: &[Rule] = &[
     https,
 ];
 
-/// Set paths as a tree of words; leaf values are childless entries.
-#[derive(Default, Debug)]
-struct Trie {
-    children: BTreeMap<String, Trie>,
-}
+/// Set paths as a tree of words; leaf values are childless entries. A view
+/// of the tree under check, so checking copies nothing.
+#[derive(Clone, Copy, Debug)]
+struct Trie<'a>(vyos_tree::NodeRef<'a>);
 
-impl Trie {
-    fn insert(&mut self, path: &[String]) {
-        let mut n = self;
-        for w in path {
-            n = n.children.entry(w.clone()).or_default();
-        }
-    }
-    fn get(&self, path: &[&str]) -> Option<&Trie> {
-        path.iter().try_fold(self, |n, w| n.children.get(*w))
+impl<'a> Trie<'a> {
+    fn get(&self, path: &[&str]) -> Option<Trie<'a>> {
+        self.0.get(path).map(Trie)
     }
     fn has(&self, path: &[&str]) -> bool {
         self.get(path).is_some()
     }
     /// Child words (tag values, or a leaf's values).
-    fn keys(&self, path: &[&str]) -> Vec<&str> {
+    fn keys(&self, path: &[&str]) -> Vec<&'a str> {
         self.get(path)
-            .map(|n| n.children.keys().map(String::as_str).collect())
+            .map(|n| n.0.children().map(|(k, _)| k).collect())
             .unwrap_or_default()
     }
-    fn value(&self, path: &[&str]) -> Option<&str> {
-        self.keys(path).first().copied()
+    fn value(&self, path: &[&str]) -> Option<&'a str> {
+        self.get(path)?.0.children().next().map(|(k, _)| k)
+    }
+    fn children(&self) -> impl Iterator<Item = (&'a str, Trie<'a>)> {
+        self.0.children().map(|(k, v)| (k, Trie(v)))
     }
 }
 
@@ -357,15 +354,15 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
 /// firewall.py verify_rule(): every rule needs an `action`; `action jump`
 /// needs `jump-target`, and `jump-target` only goes with `action jump`.
 fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
-    fn walk<'a>(t: &'a Trie, path: &mut Vec<&'a str>, out: &mut Vec<CommitError>, depth: usize) {
+    fn walk<'a>(t: Trie<'a>, path: &mut Vec<&'a str>, out: &mut Vec<CommitError>, depth: usize) {
         if depth > 4 {
             return;
         }
-        for (k, child) in &t.children {
+        for (k, child) in t.children() {
             if k == "rule" {
-                for (n, rule) in &child.children {
+                for (n, rule) in child.children() {
                     let mut rp = path.clone();
-                    rp.extend(["rule", n.as_str()]);
+                    rp.extend(["rule", n]);
                     let action = rule.value(&["action"]);
                     match action {
                         None => e(

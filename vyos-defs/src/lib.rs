@@ -25,6 +25,41 @@ pub use validate::PathError;
 pub struct Definitions {
     root: DefNode,
     unchecked: Vec<String>,
+    /// The tree flattened for [`vyos_tree::Schema::step`]: positions are indexes.
+    flat: Vec<FlatNode>,
+}
+
+/// One node of [`Definitions::flat`]: its schema kind and its children by word
+/// (sorted, for binary search), as indexes.
+#[derive(Clone, Debug)]
+struct FlatNode {
+    kind: vyos_tree::NodeKind,
+    children: Vec<(Box<str>, u32)>,
+}
+
+fn flatten(node: &DefNode, kind: vyos_tree::NodeKind, out: &mut Vec<FlatNode>) -> u32 {
+    let me = out.len();
+    out.push(FlatNode {
+        kind,
+        children: Vec::new(),
+    });
+    let mut children = Vec::with_capacity(node.children.len());
+    for (name, c) in &node.children {
+        children.push((name.as_str().into(), flatten(c, schema_kind(c), out)));
+    }
+    out[me].children = children;
+    me as u32
+}
+
+fn schema_kind(node: &DefNode) -> vyos_tree::NodeKind {
+    match node.kind {
+        DefKind::Node => vyos_tree::NodeKind::Node,
+        DefKind::Tag => vyos_tree::NodeKind::Tag,
+        DefKind::Leaf => vyos_tree::NodeKind::Leaf {
+            multi: node.multi,
+            valueless: node.valueless,
+        },
+    }
 }
 
 impl Definitions {
@@ -47,9 +82,12 @@ impl Definitions {
     fn from_root(root: DefNode) -> Definitions {
         let mut names = BTreeSet::new();
         collect_unchecked(&root, &mut names);
+        let mut flat = Vec::new();
+        flatten(&root, vyos_tree::NodeKind::Node, &mut flat);
         Definitions {
             root,
             unchecked: names.into_iter().collect(),
+            flat,
         }
     }
 
@@ -62,8 +100,7 @@ impl Definitions {
     /// [`Definitions::validate`] for `&str` words (convenience for tests and callers
     /// holding borrowed words).
     pub fn validate_words(&self, path: &[&str]) -> Result<(), PathError> {
-        let owned: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-        self.validate(&owned)
+        validate::validate_path(&self.root, path)
     }
 
     /// Validator names used by the definitions that are not re-implemented;
@@ -149,5 +186,51 @@ impl vyos_tree::Schema for Definitions {
             node = child;
         }
         Some(NodeKind::Node)
+    }
+
+    /// One walk for all prefixes (same answers as `kind` on each).
+    fn prefix_kinds(&self, path: &[&str], out: &mut Vec<Option<vyos_tree::NodeKind>>) {
+        use vyos_tree::NodeKind;
+        out.clear();
+        let mut node = Some(&self.root);
+        let mut tag_value_next = false;
+        for word in path {
+            if tag_value_next {
+                // A tag value: `kind` skips it and calls the path a node.
+                tag_value_next = false;
+                out.push(Some(NodeKind::Node));
+                continue;
+            }
+            let child = node.and_then(|n| n.child(word));
+            node = child;
+            match child {
+                None => out.push(None),
+                Some(c) => {
+                    let k = schema_kind(c);
+                    out.push(Some(k));
+                    match c.kind {
+                        DefKind::Node => {}
+                        DefKind::Tag => tag_value_next = true,
+                        // Nothing lies below a leaf in the definitions.
+                        DefKind::Leaf => node = None,
+                    }
+                }
+            }
+        }
+    }
+
+    fn walk_root(&self) -> Option<vyos_tree::SchemaPos> {
+        Some(vyos_tree::SchemaPos(0))
+    }
+
+    fn step(
+        &self,
+        at: vyos_tree::SchemaPos,
+        word: &str,
+    ) -> Option<(vyos_tree::NodeKind, vyos_tree::SchemaPos)> {
+        let n = self.flat.get(at.0 as usize)?;
+        let i = n.children.binary_search_by(|(k, _)| (**k).cmp(word)).ok()?;
+        let c = n.children[i].1;
+        Some((self.flat[c as usize].kind, vyos_tree::SchemaPos(c)))
     }
 }

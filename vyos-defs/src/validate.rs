@@ -37,34 +37,42 @@ fn expected(node: &DefNode) -> String {
     format!("expected one of: {s}")
 }
 
+fn join<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Walks `path` (the words after `set`).
-pub(crate) fn validate_path(root: &DefNode, path: &[String]) -> Result<(), PathError> {
+pub(crate) fn validate_path<S: AsRef<str>>(root: &DefNode, path: &[S]) -> Result<(), PathError> {
     if path.is_empty() {
         return Err(err(0, "empty path".into()));
     }
     let mut node = root;
     let mut i = 0;
     while i < path.len() {
-        let word = path[i].as_str();
+        let word = path[i].as_ref();
         let Some(child) = node.child(word) else {
             let place = if i == 0 {
                 "at top level".to_string()
             } else {
-                format!("under `{}`", path[..i].join(" "))
+                format!("under `{}`", join(&path[..i]))
             };
             return Err(err(
                 i,
                 format!("unknown node `{word}` {place} ({})", expected(node)),
             ));
         };
-        let here = || path[..=i].join(" ");
+        let here = || join(&path[..=i]);
         match child.kind {
             DefKind::Node => {
                 node = child;
                 i += 1;
             }
             DefKind::Tag => {
-                let Some(value) = path.get(i + 1) else {
+                let Some(value) = path.get(i + 1).map(AsRef::as_ref) else {
                     return Err(err(
                         i,
                         format!("path ends at `{}` which needs a tag value", here()),
@@ -84,12 +92,12 @@ pub(crate) fn validate_path(root: &DefNode, path: &[String]) -> Result<(), PathE
                     if i + 1 < path.len() {
                         return Err(err(
                             i + 1,
-                            format!("`{word}` takes no value (got `{}`)", path[i + 1]),
+                            format!("`{word}` takes no value (got `{}`)", path[i + 1].as_ref()),
                         ));
                     }
                     return Ok(());
                 }
-                let Some(value) = path.get(i + 1) else {
+                let Some(value) = path.get(i + 1).map(AsRef::as_ref) else {
                     return Err(err(i, format!("`{word}` needs a value")));
                 };
                 check_value(child, value).map_err(|why| {
@@ -98,7 +106,7 @@ pub(crate) fn validate_path(root: &DefNode, path: &[String]) -> Result<(), PathE
                         format!("`{value}` is not a valid value for `{}`: {why}", here()),
                     )
                 })?;
-                if let Some(extra) = path.get(i + 2) {
+                if let Some(extra) = path.get(i + 2).map(AsRef::as_ref) {
                     return Err(err(
                         i + 2,
                         format!("unexpected `{extra}` after the value of leaf `{}` (a leaf takes one value)", here()),

@@ -8,7 +8,7 @@
 use crate::error::{ParseError, MAX_DEPTH};
 use crate::lex::{boot_word, is_blank, Cursor};
 use crate::schema::Schema;
-use crate::tree::{ordered, resolve, ConfigTree, Node, Role};
+use crate::tree::{ordered, resolve, ConfigTree, Here, Node, Role};
 
 enum Tok {
     Word(String),
@@ -185,66 +185,89 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn line(&mut self, depth: usize, text: &str) {
+    fn indent(&mut self, depth: usize) {
         for _ in 0..depth {
             self.out.push_str("    ");
         }
-        self.out.push_str(text);
-        self.out.push('\n');
     }
 
     /// A name as printed at `depth`; at the top level `set`/`delete` are quoted so the
     /// text cannot be mistaken for command form by `ConfigTree::parse`.
-    fn name(depth: usize, name: &str) -> String {
+    fn push_name(&mut self, depth: usize, name: &str) {
         if depth == 0 && (name == "set" || name == "delete") {
-            format!("\"{name}\"")
+            self.out.push('"');
+            self.out.push_str(name);
+            self.out.push('"');
         } else {
-            boot_word(name).into_owned()
+            self.out.push_str(&boot_word(name));
         }
     }
 
-    fn children(&mut self, node: &'a Node, role: Role, known: bool, depth: usize) {
+    fn children(&mut self, node: &'a Node, role: Role, known: bool, here: Here, depth: usize) {
         for (name, child) in ordered(node, role) {
             self.path.push(name);
-            let (crole, cknown) = resolve(self.schema, &self.path, role, known, child);
-            self.entry(name, child, crole, cknown, depth);
+            let (kind, chere) = here.child(self.schema, role, &self.path);
+            let (crole, cknown) = resolve(|| kind, role, known, child);
+            self.entry(name, child, crole, cknown, chere, depth);
             self.path.pop();
         }
     }
 
-    fn entry(&mut self, name: &'a str, node: &'a Node, role: Role, known: bool, depth: usize) {
-        let n = Self::name(depth, name);
+    fn entry(
+        &mut self,
+        name: &'a str,
+        node: &'a Node,
+        role: Role,
+        known: bool,
+        here: Here,
+        depth: usize,
+    ) {
         match role {
             Role::Leaf if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Leaf) {
+                    self.indent(depth);
+                    self.push_name(depth, name);
                     if vnode.is_terminal() {
-                        self.line(depth, &format!("{n} {}", boot_word(value)));
+                        self.out.push(' ');
+                        self.out.push_str(&boot_word(value));
+                        self.out.push('\n');
                     } else {
                         // A value with children cannot come from VyOS; keep it parsable.
-                        self.line(depth, &format!("{n} {{"));
+                        self.out.push_str(" {\n");
                         self.path.push(value);
-                        self.entry(value, vnode, Role::Node, false, depth + 1);
+                        self.entry(value, vnode, Role::Node, false, Here::Unknown, depth + 1);
                         self.path.pop();
-                        self.line(depth, "}");
+                        self.indent(depth);
+                        self.out.push_str("}\n");
                     }
                 }
             }
             Role::Tag if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Tag) {
-                    self.line(depth, &format!("{n} {} {{", boot_word(value)));
+                    self.indent(depth);
+                    self.push_name(depth, name);
+                    self.out.push(' ');
+                    self.out.push_str(&boot_word(value));
+                    self.out.push_str(" {\n");
                     self.path.push(value);
-                    self.children(vnode, Role::TagValue, true, depth + 1);
+                    self.children(vnode, Role::TagValue, true, here, depth + 1);
                     self.path.pop();
-                    self.line(depth, "}");
+                    self.indent(depth);
+                    self.out.push_str("}\n");
                 }
             }
             Role::Leaf | Role::ValuelessLeaf | Role::Value if node.is_terminal() => {
-                self.line(depth, &n)
+                self.indent(depth);
+                self.push_name(depth, name);
+                self.out.push('\n');
             }
             _ => {
-                self.line(depth, &format!("{n} {{"));
-                self.children(node, role, known, depth + 1);
-                self.line(depth, "}");
+                self.indent(depth);
+                self.push_name(depth, name);
+                self.out.push_str(" {\n");
+                self.children(node, role, known, here, depth + 1);
+                self.indent(depth);
+                self.out.push_str("}\n");
             }
         }
     }
@@ -256,6 +279,6 @@ pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
         out: String::new(),
         path: Vec::new(),
     };
-    w.children(&tree.root, Role::Node, true, 0);
+    w.children(&tree.root, Role::Node, true, Here::root(schema), 0);
     w.out
 }

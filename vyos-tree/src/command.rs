@@ -47,7 +47,8 @@ impl Command {
     /// The CLI line exactly as VyOS prints it: the schema says which word is a value
     /// (single-quoted); names and tag values are quoted only when they must be.
     pub fn to_cli(&self, schema: &dyn Schema) -> String {
-        let roles = schema_roles(&self.path, schema);
+        let words: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        let roles = schema_roles(&words, schema);
         let value_at = (roles.last() == Some(&Role::Value)).then(|| self.path.len() - 1);
         self.line(|i| Some(i) == value_at)
     }

@@ -37,7 +37,7 @@ fn collect_deletes<'a>(
                 path: owned(path),
             }),
             Some(nc) => {
-                let (crole, cknown) = resolve(schema, path, role, known, oc);
+                let (crole, cknown) = resolve(|| schema.kind(path), role, known, oc);
                 collect_deletes(oc, nc, crole, cknown, schema, path, out);
             }
         }
@@ -65,7 +65,7 @@ fn collect_sets<'a>(
                 });
             }
         } else {
-            let (crole, cknown) = resolve(schema, path, role, known, nc);
+            let (crole, cknown) = resolve(|| schema.kind(path), role, known, nc);
             collect_sets(nc, hc, crole, cknown, schema, path, out);
         }
         path.pop();

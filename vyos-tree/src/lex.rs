@@ -16,18 +16,49 @@ pub(crate) fn needs_quoting(word: &str) -> bool {
     word.is_empty()
         || word.starts_with("//")
         || word.starts_with("/*")
-        || word
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || SPECIAL.contains(c))
+        || if word.is_ascii() {
+            // Hot path (every word of every rendered line): a table lookup per byte.
+            word.bytes().any(|b| ASCII_UNSAFE[b as usize])
+        } else {
+            word.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || SPECIAL.contains(c))
+        }
 }
+
+/// `needs_quoting`'s per-character test for ASCII, as a table.
+const ASCII_UNSAFE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8 as char;
+        t[i] = c.is_ascii_whitespace() || c == '\x0b' || c.is_ascii_control();
+        i += 1;
+    }
+    let sp = SPECIAL.as_bytes();
+    let mut j = 0;
+    while j < sp.len() {
+        t[sp[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 /// Shell quoting: single quotes (literal) unless the text holds a single quote, then
 /// double quotes with the shell's escapes, as VyOS prints such values.
 pub(crate) fn shell_quote(word: &str) -> String {
-    if !word.contains('\'') {
-        return format!("'{word}'");
-    }
     let mut out = String::with_capacity(word.len() + 2);
+    push_shell_quoted(&mut out, word);
+    out
+}
+
+/// [`shell_quote`], appended to `out` (renderers call it once per line).
+pub(crate) fn push_shell_quoted(out: &mut String, word: &str) {
+    if !word.contains('\'') {
+        out.push('\'');
+        out.push_str(word);
+        out.push('\'');
+        return;
+    }
     out.push('"');
     for c in word.chars() {
         if matches!(c, '\\' | '"' | '$' | '`') {
@@ -36,7 +67,6 @@ pub(crate) fn shell_quote(word: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    out
 }
 
 /// A node name or tag value in a `set` line: bare unless it must be quoted.
@@ -116,6 +146,20 @@ impl<'a> Cursor<'a> {
                 break;
             }
             self.bump();
+        }
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+
+    #[test]
+    fn ascii_table_agrees_with_char_test() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let slow = c.is_whitespace() || c.is_control() || SPECIAL.contains(c);
+            assert_eq!(ASCII_UNSAFE[b as usize], slow, "{b}");
         }
     }
 }

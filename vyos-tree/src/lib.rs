@@ -26,8 +26,8 @@ pub mod tree;
 pub use command::{Command, Op};
 pub use diff::diff;
 pub use error::ParseError;
-pub use schema::{NoSchema, NodeKind, Schema};
-pub use tree::{ConfigTree, Role};
+pub use schema::{NoSchema, NodeKind, Schema, SchemaPos};
+pub use tree::{ConfigTree, NodeRef, Role};
 
 impl ConfigTree {
     /// Lines of `set ...` (as printed by `show configuration commands`); blank lines and

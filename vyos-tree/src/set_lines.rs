@@ -5,9 +5,9 @@
 //! of a word starts a comment, as in the shell.
 
 use crate::error::{ParseError, MAX_DEPTH};
-use crate::lex::{is_blank, set_word, shell_quote, Cursor};
+use crate::lex::{is_blank, push_shell_quoted, set_word, Cursor};
 use crate::schema::Schema;
-use crate::tree::{terminal_paths, ConfigTree};
+use crate::tree::{for_each_terminal, ConfigTree};
 
 struct Word {
     text: String,
@@ -132,10 +132,13 @@ pub(crate) fn parse_set(text: &str, schema: &dyn Schema) -> Result<ConfigTree, P
             return Err(ParseError::new(w.line, w.column, "path is too long"));
         }
         let quoted_last = path.last().is_some_and(|w| w.quoted);
-        let path: Vec<String> = path.iter().map(|w| w.text.clone()).collect();
         match op {
-            crate::Op::Set => tree.set_inner(&path, schema, quoted_last),
+            crate::Op::Set => {
+                let words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
+                tree.set_inner(&words, schema, quoted_last)
+            }
             crate::Op::Delete => {
+                let path: Vec<String> = path.iter().map(|w| w.text.clone()).collect();
                 tree.delete(&path);
             }
         }
@@ -146,18 +149,18 @@ pub(crate) fn parse_set(text: &str, schema: &dyn Schema) -> Result<ConfigTree, P
 /// One `set` line per terminal path; leaf values single-quoted as VyOS prints them.
 pub(crate) fn render_set(tree: &ConfigTree, schema: &dyn Schema) -> String {
     let mut out = String::new();
-    for (path, last_is_value) in terminal_paths(tree, schema) {
+    for_each_terminal(tree, schema, |path, last_is_value| {
         out.push_str("set");
         let last = path.len() - 1;
         for (i, word) in path.iter().enumerate() {
             out.push(' ');
             if i == last && last_is_value {
-                out.push_str(&shell_quote(word));
+                push_shell_quoted(&mut out, word);
             } else {
                 out.push_str(&set_word(word));
             }
         }
         out.push('\n');
-    }
+    });
     out
 }

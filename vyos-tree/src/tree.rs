@@ -15,9 +15,8 @@
 //! matter). Value order is a rendering property, not part of equality.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
-use crate::schema::{replaces_value, NodeKind, Schema};
+use crate::schema::{NodeKind, Schema, SchemaPos};
 
 /// What a word in a path is known to be; `Unknown` when neither syntax nor schema said.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -71,20 +70,73 @@ impl Eq for Meta {}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Node {
-    pub children: BTreeMap<String, Node>,
+    pub children: Children,
     pub meta: Meta,
+}
+
+/// A node's children, sorted by word: a sorted vector rather than a `BTreeMap`
+/// because most nodes have one child (a leaf's value), where a B-tree's
+/// eleven-slot node wastes most of its allocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Children(Vec<(Box<str>, Node)>);
+
+impl Children {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| (**k).cmp(name))
+    }
+    pub fn get(&self, name: &str) -> Option<&Node> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.find(name).ok().map(|i| &mut self.0[i].1)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+    pub fn remove(&mut self, name: &str) -> Option<Node> {
+        self.find(name).ok().map(|i| self.0.remove(i).1)
+    }
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Node) -> bool) {
+        self.0.retain(|(k, n)| keep(k, n));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Children in byte order of their words.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Node)> {
+        self.0.iter().map(|(k, n)| (&**k, n))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &Node> {
+        self.0.iter().map(|(_, n)| n)
+    }
+    /// The child named `name`, created by `make` (at its sorted place) if missing.
+    fn get_or_insert_with(&mut self, name: &str, make: impl FnOnce() -> Node) -> &mut Node {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (name.into(), make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
 }
 
 impl Node {
     fn child(&mut self, name: &str) -> &mut Node {
-        if !self.children.contains_key(name) {
-            let seq = self.meta.next_seq;
-            self.meta.next_seq += 1;
+        let next_seq = &mut self.meta.next_seq;
+        self.children.get_or_insert_with(name, || {
             let mut node = Node::default();
-            node.meta.seq = seq;
-            self.children.insert(name.to_string(), node);
-        }
-        self.children.get_mut(name).expect("just inserted")
+            node.meta.seq = *next_seq;
+            *next_seq += 1;
+            node
+        })
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -100,23 +152,50 @@ pub struct ConfigTree {
 }
 
 /// The roles the schema assigns along `path`.
-pub(crate) fn schema_roles(path: &[String], schema: &dyn Schema) -> Vec<Role> {
-    let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-    let mut roles = Vec::with_capacity(path.len());
+pub(crate) fn schema_roles(path: &[&str], schema: &dyn Schema) -> Vec<Role> {
+    let mut kinds = Vec::with_capacity(path.len());
+    schema.prefix_kinds(path, &mut kinds);
+    roles_from_kinds(&kinds)
+}
+
+/// Roles from the schema's kinds of every prefix: the word after a leaf is a
+/// value and the word after a tag a tag value, whatever the schema says.
+fn roles_from_kinds(kinds: &[Option<NodeKind>]) -> Vec<Role> {
+    let mut roles = Vec::with_capacity(kinds.len());
     let mut parent = Role::Node;
-    for i in 0..path.len() {
+    for kind in kinds {
         let role = match parent {
             Role::Leaf => Role::Value,
             Role::Tag => Role::TagValue,
             Role::Value | Role::ValuelessLeaf => Role::Unknown,
-            _ => schema
-                .kind(&refs[..=i])
-                .map_or(Role::Unknown, Role::from_kind),
+            _ => kind.map_or(Role::Unknown, Role::from_kind),
         };
         roles.push(role);
         parent = role;
     }
     roles
+}
+
+/// A read-only view of one node of a [`ConfigTree`], for rules that inspect a
+/// tree without copying its paths out (children come in byte order).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeRef<'a>(&'a Node);
+
+impl<'a> NodeRef<'a> {
+    /// The child named `word` (a node name, tag value or leaf value).
+    pub fn child(self, word: &str) -> Option<NodeRef<'a>> {
+        self.0.children.get(word).map(NodeRef)
+    }
+
+    /// The node at `path` below this one.
+    pub fn get(self, path: &[&str]) -> Option<NodeRef<'a>> {
+        path.iter().try_fold(self, |n, w| n.child(w))
+    }
+
+    /// Children by word, in byte order of the word.
+    pub fn children(self) -> impl Iterator<Item = (&'a str, NodeRef<'a>)> {
+        self.0.children.iter().map(|(k, v)| (k, NodeRef(v)))
+    }
 }
 
 impl ConfigTree {
@@ -126,6 +205,11 @@ impl ConfigTree {
 
     pub fn is_empty(&self) -> bool {
         self.root.children.is_empty()
+    }
+
+    /// The unnamed root, for read-only walks.
+    pub fn root(&self) -> NodeRef<'_> {
+        NodeRef(&self.root)
     }
 
     /// Whether the path (node names, tag values and possibly a final value) exists.
@@ -157,28 +241,31 @@ impl ConfigTree {
             Role::Node
         } else {
             let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-            resolve(&crate::NoSchema, &refs, Role::Node, true, node).0
+            resolve(|| crate::NoSchema.kind(&refs), Role::Node, true, node).0
         };
-        Some(
-            ordered(node, role)
-                .into_iter()
-                .map(|(k, _)| k.as_str())
-                .collect(),
-        )
+        Some(ordered(node, role).map(|(k, _)| k).collect())
     }
 
     /// Like a VyOS `set`: creates the path; where the schema says the last word's
     /// parent is a single-value leaf, the new value replaces the old one.
     pub fn set(&mut self, path: &[String], schema: &dyn Schema) {
+        let words: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.set_inner(&words, schema, false);
+    }
+
+    /// [`ConfigTree::set`] for borrowed words.
+    pub fn set_words(&mut self, path: &[&str], schema: &dyn Schema) {
         self.set_inner(path, schema, false);
     }
 
     /// `set` where the text told us the last word was quoted, i.e. a leaf value.
-    pub(crate) fn set_inner(&mut self, path: &[String], schema: &dyn Schema, quoted_last: bool) {
+    pub(crate) fn set_inner(&mut self, path: &[&str], schema: &dyn Schema, quoted_last: bool) {
         if path.is_empty() {
             return;
         }
-        let mut roles = schema_roles(path, schema);
+        let mut kinds = Vec::with_capacity(path.len());
+        schema.prefix_kinds(path, &mut kinds);
+        let mut roles = roles_from_kinds(&kinds);
         let n = path.len();
         if quoted_last && roles[n - 1] == Role::Unknown {
             roles[n - 1] = Role::Value;
@@ -186,19 +273,25 @@ impl ConfigTree {
                 roles[n - 2] = Role::Leaf;
             }
         }
-        let replace = n >= 2 && {
-            let refs: Vec<&str> = path[..n - 1].iter().map(String::as_str).collect();
-            replaces_value(schema, &refs)
-        };
+        // Same test as `replaces_value` on `path[..n - 1]`, from the kinds at hand.
+        let replace = n >= 2
+            && matches!(
+                kinds[n - 2],
+                Some(NodeKind::Leaf {
+                    multi: false,
+                    valueless: false
+                })
+            );
         self.insert(path, &roles, replace);
     }
 
     /// Creates `path`, recording every known role; with `replace`, the last word
     /// becomes the only child of its parent.
-    pub(crate) fn insert(&mut self, path: &[String], roles: &[Role], replace: bool) {
+    pub(crate) fn insert<S: AsRef<str>>(&mut self, path: &[S], roles: &[Role], replace: bool) {
         let mut node = &mut self.root;
         let last = path.len().saturating_sub(1);
         for (i, word) in path.iter().enumerate() {
+            let word = word.as_ref();
             if i == last && replace {
                 node.children.retain(|k, _| k == word);
             }
@@ -276,23 +369,98 @@ fn numeric_cmp(a: &str, b: &str) -> Ordering {
         .then_with(|| a.cmp(b))
 }
 
-/// Children in render order for a node that plays `role`.
-pub(crate) fn ordered(node: &Node, role: Role) -> Vec<(&String, &Node)> {
-    let mut v: Vec<(&String, &Node)> = node.children.iter().collect();
+/// Children in render order for a node that plays `role`; borrowed as stored
+/// (byte order) unless values or numbers need sorting.
+pub(crate) fn ordered(node: &Node, role: Role) -> Ordered<'_> {
+    let c = &node.children;
     if role == Role::Leaf {
-        v.sort_by_key(|(_, n)| n.meta.seq);
-    } else if v.iter().all(|(k, _)| is_number(k)) {
+        let in_seq = c
+            .values()
+            .zip(c.values().skip(1))
+            .all(|(a, b)| a.meta.seq < b.meta.seq);
+        if !in_seq {
+            let mut v: Vec<(&str, &Node)> = c.iter().collect();
+            v.sort_by_key(|(_, n)| n.meta.seq);
+            return Ordered::Sorted(v.into_iter());
+        }
+    } else if c.len() > 1 && c.keys().all(is_number) {
+        let mut v: Vec<(&str, &Node)> = c.iter().collect();
         v.sort_by(|a, b| numeric_cmp(a.0, b.0));
+        return Ordered::Sorted(v.into_iter());
     }
-    v
+    Ordered::Direct(c.0.iter())
+}
+
+/// Iterator of [`ordered`].
+pub(crate) enum Ordered<'a> {
+    Direct(std::slice::Iter<'a, (Box<str>, Node)>),
+    Sorted(std::vec::IntoIter<(&'a str, &'a Node)>),
+}
+
+impl<'a> Iterator for Ordered<'a> {
+    type Item = (&'a str, &'a Node);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Ordered::Direct(it) => it.next().map(|(k, n)| (&**k, n)),
+            Ordered::Sorted(it) => it.next(),
+        }
+    }
+}
+
+/// Where a renderer stands in the schema, so that each node's kind costs one
+/// step from its parent rather than a walk from the root.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Here {
+    /// The schema cannot walk: ask `kind(path)`.
+    NoWalk,
+    /// At this position (a tag value stands at its tag's position).
+    At(SchemaPos),
+    /// Below something the schema does not know (or a leaf): every kind is `None`.
+    Unknown,
+}
+
+impl Here {
+    pub fn root(schema: &dyn Schema) -> Here {
+        schema.walk_root().map_or(Here::NoWalk, Here::At)
+    }
+
+    /// For the last word of `path`, a child of a node at `self` playing
+    /// `parent`: its kind as `schema.kind(path)` says it (`None` where
+    /// `resolve` does not ask) and where its own children stand.
+    pub fn child(
+        self,
+        schema: &dyn Schema,
+        parent: Role,
+        path: &[&str],
+    ) -> (Option<NodeKind>, Here) {
+        match self {
+            Here::NoWalk => {
+                let kind = match parent {
+                    Role::Leaf | Role::Tag => None,
+                    _ => schema.kind(path),
+                };
+                (kind, Here::NoWalk)
+            }
+            Here::Unknown => (None, Here::Unknown),
+            Here::At(p) => match parent {
+                Role::Tag => (None, Here::At(p)),
+                Role::Leaf => (None, Here::Unknown),
+                _ => match schema.step(p, path[path.len() - 1]) {
+                    Some((k @ (NodeKind::Node | NodeKind::Tag), cp)) => (Some(k), Here::At(cp)),
+                    Some((k, _)) => (Some(k), Here::Unknown),
+                    None => (None, Here::Unknown),
+                },
+            },
+        }
+    }
 }
 
 /// The role a node plays when rendering: the parent's role decides for values and tag
-/// values, then the schema, then the remembered role, then a guess from shape.
-/// The flag says whether it is known rather than guessed.
+/// values, then the schema (`kind` is what it says about the node's path), then the
+/// remembered role, then a guess from shape. The flag says whether it is known rather
+/// than guessed.
 pub(crate) fn resolve(
-    schema: &dyn Schema,
-    path: &[&str],
+    kind: impl FnOnce() -> Option<NodeKind>,
     parent: Role,
     parent_known: bool,
     node: &Node,
@@ -302,7 +470,7 @@ pub(crate) fn resolve(
         Role::Tag => return (Role::TagValue, true),
         _ => {}
     }
-    if let Some(kind) = schema.kind(path) {
+    if let Some(kind) = kind() {
         return (Role::from_kind(kind), true);
     }
     match node.meta.role {
@@ -320,38 +488,51 @@ pub(crate) fn resolve(
 }
 
 /// Every path that ends the tree (a value, a valueless leaf, an empty node), in render
-/// order, with whether its last word is known to be a leaf value.
-pub(crate) fn terminal_paths<'a>(
+/// order, with whether its last word is known to be a leaf value; `f` gets each.
+pub(crate) fn for_each_terminal<'a>(
     tree: &'a ConfigTree,
     schema: &dyn Schema,
-) -> Vec<(Vec<&'a str>, bool)> {
+    mut f: impl FnMut(&[&'a str], bool),
+) {
+    #[allow(clippy::too_many_arguments)]
     fn walk<'a>(
         node: &'a Node,
         role: Role,
         known: bool,
+        here: Here,
         schema: &dyn Schema,
         path: &mut Vec<&'a str>,
-        out: &mut Vec<(Vec<&'a str>, bool)>,
+        f: &mut dyn FnMut(&[&'a str], bool),
     ) {
         for (name, child) in ordered(node, role) {
             path.push(name);
-            let (crole, cknown) = resolve(schema, path, role, known, child);
+            let (kind, chere) = here.child(schema, role, path);
+            let (crole, cknown) = resolve(|| kind, role, known, child);
             if child.is_terminal() {
-                out.push((path.clone(), crole == Role::Value && cknown));
+                f(path, crole == Role::Value && cknown);
             } else {
-                walk(child, crole, cknown, schema, path, out);
+                walk(child, crole, cknown, chere, schema, path, f);
             }
             path.pop();
         }
     }
-    let mut out = Vec::new();
     walk(
         &tree.root,
         Role::Node,
         true,
+        Here::root(schema),
         schema,
         &mut Vec::new(),
-        &mut out,
+        &mut f,
     );
+}
+
+/// [`for_each_terminal`], collected.
+pub(crate) fn terminal_paths<'a>(
+    tree: &'a ConfigTree,
+    schema: &dyn Schema,
+) -> Vec<(Vec<&'a str>, bool)> {
+    let mut out = Vec::new();
+    for_each_terminal(tree, schema, |p, v| out.push((p.to_vec(), v)));
     out
 }
