@@ -7,6 +7,17 @@ use axum::http::{Method, StatusCode};
 use harness::{Env, PASSWORD};
 use serde_json::json;
 
+async fn refresh(e: &Env, token: &str) -> harness::Resp {
+    e.call(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+        &[],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn login_refresh_rotation_and_reuse_detection() {
     let e = Env::demo().await;
@@ -20,40 +31,16 @@ async fn login_refresh_rotation_and_reuse_detection() {
     assert_eq!(me.body["role"], "tenant_admin");
 
     // Rotation: a refresh gives a new pair; the old refresh token is spent.
-    let r2 = e
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh1})),
-            &[],
-        )
-        .await;
+    let r2 = refresh(&e, &refresh1).await;
     assert_eq!(r2.status, StatusCode::OK, "{}", r2.text);
     let refresh2 = r2.body["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(refresh1, refresh2);
 
     // Reuse of the spent token revokes the whole family, refresh2 included.
-    let reuse = e
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh1})),
-            &[],
-        )
-        .await;
+    let reuse = refresh(&e, &refresh1).await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
     assert!(reuse.text.contains("already used"), "{}", reuse.text);
-    let after = e
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh2})),
-            &[],
-        )
-        .await;
+    let after = refresh(&e, &refresh2).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'refresh.reuse_detected'",
@@ -76,15 +63,7 @@ async fn login_refresh_rotation_and_reuse_detection() {
         )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    let dead = e
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh3})),
-            &[],
-        )
-        .await;
+    let dead = refresh(&e, &refresh3).await;
     assert_eq!(dead.status, StatusCode::UNAUTHORIZED);
 
     // Refresh tokens are stored hashed, never in clear.

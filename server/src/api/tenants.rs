@@ -40,12 +40,12 @@ pub struct TenantCreate {
     /// Lowercase letters, digits and dashes; never changes.
     pub slug: String,
     pub name: String,
-    #[serde(default = "drop")]
+    #[serde(default = "drop_by_default")]
     #[schema(value_type = Option<String>)]
     pub default_action: Action,
 }
 
-fn drop() -> Action {
+fn drop_by_default() -> Action {
     Action::Drop
 }
 
@@ -144,6 +144,25 @@ pub async fn create(
     Ok(with_job(r, job))
 }
 
+/// The tenant as stored, checked against `If-Match`, and its index in the
+/// loaded intent (inside the write transaction).
+async fn current(
+    tx: &mut sqlx::PgConnection,
+    loaded: &crate::store::intent::Loaded,
+    id: Uuid,
+    want: Option<i64>,
+) -> ApiResult<(TenantOut, usize)> {
+    let t: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if want.is_some_and(|v| v != t.version) {
+        return Err(Problem::stale());
+    }
+    let ti = loaded.tenant_index(id).ok_or_else(Problem::not_found)?;
+    Ok((t, ti))
+}
+
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
     params(("tenant" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TenantOut, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
@@ -171,16 +190,7 @@ pub async fn update(
     let want = if_match(&headers)?;
     let mut tx = st.db.begin().await?;
     let mut loaded = change::begin(&mut tx).await?;
-    let before: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
-        .bind(scope.id())
-        .fetch_one(&mut *tx)
-        .await?;
-    if want.is_some_and(|v| v != before.version) {
-        return Err(Problem::stale());
-    }
-    let ti = loaded
-        .tenant_index(scope.id())
-        .ok_or_else(Problem::not_found)?;
+    let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants[ti].name = req.name.clone();
     loaded.intent.tenants[ti].policy.default_action = req.default_action;
     let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
@@ -221,16 +231,7 @@ pub async fn delete(
     let want = if_match(&headers)?;
     let mut tx = st.db.begin().await?;
     let mut loaded = change::begin(&mut tx).await?;
-    let before: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
-        .bind(scope.id())
-        .fetch_one(&mut *tx)
-        .await?;
-    if want.is_some_and(|v| v != before.version) {
-        return Err(Problem::stale());
-    }
-    let ti = loaded
-        .tenant_index(scope.id())
-        .ok_or_else(Problem::not_found)?;
+    let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants.remove(ti);
     loaded.tenant_ids.remove(ti);
     let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
