@@ -551,3 +551,192 @@ fn openapi_document_is_committed_and_in_sync() {
         .count();
     assert!(ops >= 50, "{ops} operations");
 }
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Everyone signed in reads it.
+    AllRead,
+    /// Platform admins only.
+    Platform,
+    /// The tenant's users read it.
+    TenantRead,
+    /// Platform admins and the tenant's admins.
+    TenantAdmin,
+}
+
+/// Who may call what, decided from the path: every operation of the
+/// OpenAPI document must be classified, so a new endpoint cannot escape.
+fn access(method: &str, path: &str) -> Option<Access> {
+    use Access::*;
+    let read = method == "get";
+    Some(match path {
+        p if p.starts_with("/api/v1/auth/") || !p.starts_with("/api/") => return None,
+        "/api/v1/me" => AllRead,
+        p if ["/api/v1/sites", "/api/v1/routers", "/api/v1/hypervisors"]
+            .iter()
+            .any(|x| p.starts_with(x)) =>
+        {
+            if read {
+                AllRead
+            } else {
+                Platform
+            }
+        }
+        "/api/v1/tenants" => {
+            if read {
+                AllRead
+            } else {
+                Platform
+            }
+        }
+        "/api/v1/tenants/{tenant}" => match method {
+            "get" => TenantRead,
+            "delete" => Platform,
+            _ => TenantAdmin,
+        },
+        p if p.starts_with("/api/v1/tenants/{tenant}/tokens") => TenantAdmin,
+        p if p.starts_with("/api/v1/tenants/{tenant}/") => {
+            if read {
+                TenantRead
+            } else {
+                TenantAdmin
+            }
+        }
+        p if p.starts_with("/api/v1/jobs/{id}") => TenantRead,
+        p if [
+            "/api/v1/users",
+            "/api/v1/jobs",
+            "/api/v1/audit",
+            "/api/v1/devices/",
+        ]
+        .iter()
+        .any(|x| p.starts_with(x)) =>
+        {
+            Platform
+        }
+        other => panic!("unclassified endpoint {method} {other}: add it to `access`"),
+    })
+}
+
+#[tokio::test]
+async fn every_role_against_every_endpoint() {
+    let e = Env::demo().await;
+    e.drain().await;
+    let admin = e.token("admin@example.com").await;
+    let tadmin = e.token("acme-admin@example.com").await;
+    let member = e.token("acme-member@example.com").await;
+    let tok = e
+        .post(
+            "/api/v1/tenants/acme/tokens",
+            &tadmin,
+            json!({"name": "matrix", "role": "tenant_member"}),
+        )
+        .await;
+    let api_member = tok.body["token"].as_str().unwrap().to_string();
+    let svc = e
+        .post(
+            "/api/v1/tenants/acme/services",
+            &tadmin,
+            json!({"id": "s", "addresses": ["100.65.0.9/32"]}),
+        )
+        .await;
+    let job = svc.header("x-job").unwrap();
+    e.drain().await;
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let name_for = |path: &str| -> &str {
+        if path.starts_with("/api/v1/devices/") {
+            return "vyos-dc1-01";
+        }
+        for (seg, name) in [
+            ("/sites/", "dc1"),
+            ("/routers/", "vyos-dc1-01"),
+            ("/hypervisors/", "hv-dc1-01"),
+            ("/networks/", "app"),
+            ("/services/", "s"),
+            ("/rules/", "1"),
+            ("/clients/", "ops"),
+        ] {
+            if path.contains(seg) {
+                return name;
+            }
+        }
+        "x"
+    };
+    let doc = vxguard::openapi::document();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, _) in ops.as_object().unwrap() {
+            let Some(class) = access(method, path) else {
+                continue;
+            };
+            let url = path
+                .replace("{tenant}", "acme")
+                .replace("{name}", name_for(path))
+                .replace("{kind}", "router")
+                .replace("{seq}", "1")
+                .replace(
+                    "{id}",
+                    if path.starts_with("/api/v1/jobs") {
+                        job.as_str()
+                    } else {
+                        nobody.as_str()
+                    },
+                );
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Writes carry an empty body and a stale If-Match: whoever is
+            // allowed gets 404/412/422 and nothing changes.
+            let body = matches!(method.as_str(), "post" | "put").then(|| json!({}));
+            for (who, token) in [
+                ("platform admin", &admin),
+                ("tenant admin", &tadmin),
+                ("tenant member", &member),
+                ("member API token", &api_member),
+            ] {
+                let r = e
+                    .call(
+                        m.clone(),
+                        &url,
+                        Some(token),
+                        body.clone(),
+                        &[("if-match", "\"0\"")],
+                    )
+                    .await;
+                let s = r.status.as_u16();
+                let privileged = match class {
+                    Access::AllRead | Access::TenantRead => true,
+                    Access::Platform => who == "platform admin",
+                    Access::TenantAdmin => who == "platform admin" || who == "tenant admin",
+                };
+                if privileged {
+                    assert!(
+                        ![401, 403].contains(&s),
+                        "{who} {method} {url}: {s} {}",
+                        r.text
+                    );
+                    if read_ok(method) {
+                        assert_eq!(s, 200, "{who} {method} {url}: {}", r.text);
+                    }
+                } else {
+                    assert_eq!(s, 403, "{who} {method} {url}: {}", r.text);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4 * 55, "{checked} calls");
+    // Nothing was changed by any of it.
+    assert_eq!(
+        e.get("/api/v1/tenants/acme", &admin).await.body["name"],
+        "ACME Corp"
+    );
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks/app", &tadmin)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+fn read_ok(method: &str) -> bool {
+    method == "get"
+}
