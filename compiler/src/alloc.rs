@@ -257,6 +257,64 @@ pub fn allocate(intent: &Intent, prev: &Allocation, diags: &mut Diagnostics) -> 
     out
 }
 
+/// Re-runs the allocator for tenant `ti` alone after a change to it, reusing
+/// `prev` (the allocation of the same platform and other tenants) for the
+/// rest. A tenant's numbers and addresses depend only on its own intent and
+/// previous allocation once it needs no fresh tenant id or VNI, so this
+/// equals [`allocate`] then. Gives `prev` back when a full run is needed
+/// (new numbers, or the platform's routers or hypervisors differ).
+pub fn reallocate_tenant(
+    intent: &Intent,
+    ti: usize,
+    mut prev: Allocation,
+    diags: &mut Diagnostics,
+) -> Result<Allocation, Allocation> {
+    let t = &intent.tenants[ti];
+    let platform = &intent.platform;
+    let same_platform = prev.routers.len() == platform.routers.len()
+        && platform
+            .routers
+            .iter()
+            .all(|r| prev.routers.contains_key(r.name.as_str()))
+        && prev.hypervisors.len() == platform.hypervisors.len()
+        && platform.hypervisors.iter().all(|h| {
+            prev.hypervisors
+                .get(h.name.as_str())
+                .is_some_and(|a| h.vtep_address.is_none_or(|v| v == a.vtep_address))
+        });
+    let reusable = prev.tenants.get(t.slug.as_str()).is_some_and(|pt| {
+        valid_tenant_numbers(pt)
+            && t.networks
+                .iter()
+                .all(|n| pt.networks.contains_key(n.name.as_str()))
+    });
+    if !same_platform || !reusable {
+        return Err(prev);
+    }
+    let pt = prev.tenants.remove(t.slug.as_str()).expect("checked above");
+    let tp = Pointer::root().join("tenants").join(ti);
+    let mut ta = TenantAlloc {
+        id: pt.id,
+        vrf_table: pt.vrf_table,
+        l3_vni: pt.l3_vni,
+        networks: BTreeMap::new(),
+        client_subnet: None,
+        clients: BTreeMap::new(),
+    };
+    let mut nets: Vec<_> = t.networks.iter().enumerate().collect();
+    nets.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (ni, n) in nets {
+        let np = tp.join("networks").join(ni);
+        let pn = &pt.networks[n.name.as_str()];
+        let sites = allocate_gateways(n, Some(pn), &np, diags);
+        ta.networks
+            .insert(n.name.to_string(), NetworkAlloc { vni: pn.vni, sites });
+    }
+    allocate_clients(intent, t, Some(&pt), &mut ta, &tp, diags);
+    prev.tenants.insert(t.slug.to_string(), ta);
+    Ok(prev)
+}
+
 fn valid_tenant_numbers(t: &TenantAlloc) -> bool {
     (1..=MAX_TENANT_ID).contains(&t.id)
 }

@@ -6,7 +6,7 @@ use crate::alloc::Allocation;
 use crate::diag::{Diagnostics, Pointer};
 use crate::intent::{Endpoint, Intent, IpVersion, PortItem, PortSpec, Rule, Tenant};
 use crate::policy::PortRange;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// WireGuard's overhead with an IPv4 / IPv6 outer header, and VXLAN's.
 pub const WG_OVERHEAD_V4: u16 = 60;
@@ -528,29 +528,50 @@ fn ep_covers(a: &Endpoint, b: &Endpoint) -> bool {
 
 /// Uniqueness of allocated numbers, which a hand-edited lock file could break.
 pub fn check_allocation(a: &Allocation, d: &mut Diagnostics) {
-    let mut vnis: BTreeMap<u32, String> = BTreeMap::new();
-    let mut tables: BTreeMap<u32, String> = BTreeMap::new();
-    let mut ids: BTreeMap<u32, String> = BTreeMap::new();
-    let mut mesh: BTreeMap<std::net::Ipv4Addr, String> = BTreeMap::new();
-    fn clash<K: Ord>(
-        map: &mut BTreeMap<K, String>,
+    /// Who holds a number; borrowed, and formatted only for a clash, since
+    /// a platform has tens of thousands of numbers and clashes are rare.
+    #[derive(Clone, Copy)]
+    enum Who<'a> {
+        Router(&'a str),
+        Hypervisor(&'a str),
+        Tenant(&'a str),
+        TenantL3(&'a str),
+        Network(&'a str, &'a str),
+    }
+    impl std::fmt::Display for Who<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Who::Router(r) => write!(f, "router {r}"),
+                Who::Hypervisor(h) => write!(f, "hypervisor {h}"),
+                Who::Tenant(t) => write!(f, "tenant {t}"),
+                Who::TenantL3(t) => write!(f, "tenant {t} (L3)"),
+                Who::Network(t, n) => write!(f, "network {t}/{n}"),
+            }
+        }
+    }
+    fn clash<'a, K: std::hash::Hash + Eq>(
+        map: &mut HashMap<K, Who<'a>>,
         key: K,
-        who: String,
+        who: Who<'a>,
         what: &str,
         d: &mut Diagnostics,
     ) {
-        if let Some(other) = map.insert(key, who.clone()) {
+        if let Some(other) = map.insert(key, who) {
             d.error(
                 Pointer::root().join("allocation"),
                 format!("duplicate {what}: {who} and {other}"),
             );
         }
     }
+    let mut vnis: HashMap<u32, Who> = HashMap::new();
+    let mut tables: HashMap<u32, Who> = HashMap::new();
+    let mut ids: HashMap<u32, Who> = HashMap::new();
+    let mut mesh: HashMap<std::net::Ipv4Addr, Who> = HashMap::new();
     for (r, ra) in &a.routers {
         clash(
             &mut mesh,
             ra.mesh_address,
-            format!("router {r}"),
+            Who::Router(r),
             "mesh address",
             d,
         );
@@ -559,7 +580,7 @@ pub fn check_allocation(a: &Allocation, d: &mut Diagnostics) {
         clash(
             &mut mesh,
             ha.vtep_address,
-            format!("hypervisor {h}"),
+            Who::Hypervisor(h),
             "mesh address",
             d,
         );
@@ -568,32 +589,20 @@ pub fn check_allocation(a: &Allocation, d: &mut Diagnostics) {
         clash(
             &mut ids,
             ta.id,
-            format!("tenant {t}"),
+            Who::Tenant(t),
             "route target (tenant id)",
             d,
         );
         clash(
             &mut tables,
             ta.vrf_table.get(),
-            format!("tenant {t}"),
+            Who::Tenant(t),
             "VRF table",
             d,
         );
-        clash(
-            &mut vnis,
-            ta.l3_vni.get(),
-            format!("tenant {t} (L3)"),
-            "VNI",
-            d,
-        );
+        clash(&mut vnis, ta.l3_vni.get(), Who::TenantL3(t), "VNI", d);
         for (n, na) in &ta.networks {
-            clash(
-                &mut vnis,
-                na.vni.get(),
-                format!("network {t}/{n}"),
-                "VNI",
-                d,
-            );
+            clash(&mut vnis, na.vni.get(), Who::Network(t, n), "VNI", d);
             let mut vrids = HashSet::new();
             for (s, g) in &na.sites {
                 if !vrids.insert(g.vrid) {

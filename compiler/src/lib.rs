@@ -352,7 +352,14 @@ pub fn recompile_tenant(
     if d.has_errors() {
         return Err(sorted(d));
     }
-    let allocation = alloc::allocate(intent, &prev.allocation, &mut d);
+    let mut prev = prev;
+    let prev_alloc = std::mem::take(&mut prev.allocation);
+    // In place, only this tenant needs allocating (unless it needs new numbers).
+    let fast = match in_place {
+        true => alloc::reallocate_tenant(intent, ti, prev_alloc, &mut d),
+        false => Err(prev_alloc),
+    };
+    let allocation = fast.unwrap_or_else(|pa| alloc::allocate(intent, &pa, &mut d));
     checks::check_allocation(&allocation, &mut d);
     if d.has_errors() {
         return Err(sorted(d));
