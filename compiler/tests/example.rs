@@ -260,3 +260,36 @@ fn one_tenant_change_matches_a_full_compile() {
         .set
         .contains("destination port '2323'"));
 }
+
+/// The same when the change needs numbers: a new client (an address) and a
+/// network leaving a site (its VRID and gateway addresses freed).
+#[test]
+fn one_tenant_change_with_new_numbers_matches_a_full_compile() {
+    let defs = Defs::load();
+    let intent = example();
+    let s = secrets(&intent);
+    let before = compile(&intent, &Allocation::default(), &s, &defs.set()).unwrap();
+    let lock = before.allocation.clone();
+    let mut changed = intent.clone();
+    let acme = &mut changed.tenants[1];
+    let mut extra = acme.clients[0].clone();
+    extra.name = vxguard_compiler::ids::Name::new("ops2").unwrap();
+    extra.public_key = "NPs4prNuh3R44DBISKBfnMJjtjrP0gsuoxKE4dg0HiI=".into();
+    acme.clients.push(extra);
+    acme.networks[0].sites.truncate(1);
+    acme.networks[0]
+        .ports
+        .retain(|p| p.hypervisor.as_str() == "hv-dc1-01");
+    let (inc, _) =
+        vxguard_compiler::recompile_tenant(&changed, "acme", before, &s, &defs.set()).unwrap();
+    let full = compile(&changed, &lock, &s, &defs.set()).unwrap();
+    assert_eq!(full.allocation, inc.allocation);
+    assert!(inc.allocation.tenants["acme"].clients.contains_key("ops2"));
+    for (n, r) in &full.routers {
+        assert_eq!(r.set, inc.routers[n].set, "{n}");
+    }
+    for (n, h) in &full.hypervisors {
+        assert_eq!(h, &inc.hypervisors[n], "{n}");
+    }
+    assert_eq!(full.warnings, inc.warnings);
+}
