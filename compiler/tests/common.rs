@@ -69,7 +69,7 @@ impl Defs {
         DEFS.get_or_init(Self::read)
     }
     fn read() -> Self {
-        let shared = root().join("../shared/vyos-1x");
+        let shared = vyos_defs::shared_dir();
         Self {
             v14: Definitions::load(&shared.join("sagitta")).unwrap(),
             v15: Definitions::load(&shared.join("current")).unwrap(),

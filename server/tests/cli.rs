@@ -13,9 +13,7 @@ fn root() -> PathBuf {
 }
 
 fn defs(v: &str) -> String {
-    let d = root()
-        .join("../shared/vyos-1x")
-        .join(if v == "1.4" { "sagitta" } else { "current" });
+    let d = vyos_defs::shared_dir().join(if v == "1.4" { "sagitta" } else { "current" });
     format!("{v}={}", d.display())
 }
 
@@ -129,7 +127,7 @@ fn vyos_validate_reports_each_bad_line() {
     .unwrap();
     let o = bin()
         .args(["vyos", "validate", "--defs"])
-        .arg(root().join("../shared/vyos-1x/current"))
+        .arg(vyos_defs::shared_dir().join("current"))
         .arg(&f)
         .output()
         .unwrap();
@@ -165,7 +163,7 @@ fn vyos_diff_turns_old_into_new() {
         .arg(d.join("old.boot"))
         .arg(d.join("new.set"))
         .arg("--defs")
-        .arg(root().join("../shared/vyos-1x/current"))
+        .arg(vyos_defs::shared_dir().join("current"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -119,7 +119,7 @@ async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
 }
 
 fn spawn_worker(e: &Env, name: &str) -> Child {
-    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vyos-1x");
+    let base = vyos_defs::shared_dir().display().to_string();
     Command::new(env!("CARGO_BIN_EXE_vxguard"))
         .args(["worker", "--name", name])
         .env("DATABASE_URL", &e.url)

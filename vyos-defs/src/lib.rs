@@ -234,3 +234,14 @@ impl vyos_tree::Schema for Definitions {
         Some((self.flat[c as usize].kind, vyos_tree::SchemaPos(c)))
     }
 }
+
+/// Where the vyos-1x definitions live when nobody says otherwise: the
+/// directory in `VXGUARD_VYOS_1X` (holding `current/` for 1.5 and
+/// `sagitta/` for 1.4), else `../shared/vyos-1x` beside the repository.
+/// Tests and the project's scripts use it; `scripts/setup` checks it.
+pub fn shared_dir() -> std::path::PathBuf {
+    match std::env::var_os("VXGUARD_VYOS_1X") {
+        Some(d) if !d.is_empty() => d.into(),
+        _ => std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vyos-1x")),
+    }
+}

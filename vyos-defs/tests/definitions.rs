@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use vyos_defs::{commit_check_paths, Definitions};
 
 fn dir(v: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vyos-1x")).join(v)
+    vyos_defs::shared_dir().join(v)
 }
 
 fn current() -> &'static Definitions {

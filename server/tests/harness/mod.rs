@@ -28,7 +28,7 @@ pub fn server_url() -> String {
 pub fn defs() -> Arc<BTreeMap<VyosVersion, Definitions>> {
     static D: OnceLock<Arc<BTreeMap<VyosVersion, Definitions>>> = OnceLock::new();
     D.get_or_init(|| {
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vyos-1x");
+        let base = vyos_defs::shared_dir().display().to_string();
         Arc::new(
             vxguard::compile_cmd::load_defs(&[
                 format!("1.4={base}/sagitta"),
