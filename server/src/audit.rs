@@ -23,6 +23,28 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Entry<'a> {
+    /// What a caller did: the actor and source come from the principal.
+    pub fn by(
+        who: &'a crate::auth::Principal,
+        tenant_id: Option<Uuid>,
+        action: &'a str,
+        object: &'a str,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        Entry {
+            actor: &who.subject,
+            tenant_id,
+            action,
+            object,
+            source: &who.source,
+            before,
+            after,
+        }
+    }
+}
+
 /// JSON with object keys sorted at every level: the form that is hashed, so
 /// the hash does not depend on how PostgreSQL's jsonb orders keys.
 pub fn canonical(v: &Value) -> String {

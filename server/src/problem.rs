@@ -79,7 +79,8 @@ impl Problem {
     }
     pub fn field(status: StatusCode, pointer: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
-        let mut p = Self::new(status, format!("{pointer}: {detail}"));
+        let shown = if pointer.is_empty() { "/" } else { pointer };
+        let mut p = Self::new(status, format!("{shown}: {detail}"));
         p.errors = vec![FieldError {
             pointer: Some(pointer.into()),
             object: None,
@@ -132,6 +133,30 @@ impl From<sqlx::Error> for Problem {
         }
         tracing::error!(error = %e, "database error");
         Problem::internal()
+    }
+}
+
+/// A body that does not deserialise: 422 naming the field as a JSON
+/// pointer into the body (`/sites/0/site`) and serde's reason.
+impl From<serde_path_to_error::Error<serde_json::Error>> for Problem {
+    fn from(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        use serde_path_to_error::Segment;
+        let mut pointer = String::new();
+        for seg in e.path().iter() {
+            let s = match seg {
+                Segment::Seq { index } => index.to_string(),
+                Segment::Map { key } => key.clone(),
+                Segment::Enum { variant } => variant.clone(),
+                Segment::Unknown => continue,
+            };
+            pointer.push('/');
+            pointer.push_str(&s.replace('~', "~0").replace('/', "~1"));
+        }
+        Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &pointer,
+            e.inner().to_string(),
+        )
     }
 }
 

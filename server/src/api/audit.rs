@@ -40,11 +40,7 @@ pub struct AuditQuery {
 }
 
 async fn list(st: &AppState, tenant: Option<Uuid>, q: AuditQuery) -> ApiResult<Page<AuditEntry>> {
-    let limit = super::PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "SELECT id, at, actor, action, object, source, before, after FROM audit_log
          WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",

@@ -27,11 +27,7 @@ pub struct JobQuery {
 }
 
 async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
-    let limit = super::PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     let rows: Vec<Job> = sqlx::query_as(&format!(
         "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
          ORDER BY id DESC LIMIT $3"

@@ -68,19 +68,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
 /// Parses a typed body from a `JsonBody`, naming the bad field.
 pub fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!("/{}", path.replace('.', "/"))
-        };
-        Problem::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &pointer,
-            e.inner().to_string(),
-        )
-    })
+    serde_path_to_error::deserialize(v).map_err(Problem::from)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -123,15 +111,20 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
 
 impl PageQuery {
     pub fn limit(&self) -> Result<i64, Problem> {
-        match self.limit {
-            None => Ok(100),
-            Some(n) if (1..=500).contains(&n) => Ok(n),
-            Some(_) => Err(Problem::field(
-                StatusCode::BAD_REQUEST,
-                "limit",
-                "must be between 1 and 500",
-            )),
-        }
+        page_limit(self.limit)
+    }
+}
+
+/// A page size from the query string: 1-500, default 100.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, Problem> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=500).contains(&n) => Ok(n),
+        Some(_) => Err(Problem::field(
+            StatusCode::BAD_REQUEST,
+            "limit",
+            "must be between 1 and 500",
+        )),
     }
 }
 

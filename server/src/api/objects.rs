@@ -164,12 +164,11 @@ macro_rules! platform_kind {
     };
 }
 
+/// Tenant kinds: `@rw` gives a kind its list, read, replace and delete
+/// routes; the plain form adds the generic create.
 macro_rules! tenant_kind {
-    ($m:ident, $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
-     $list:literal, $create:literal, $get:literal, $put:literal, $del:literal) => {
-        pub mod $m {
-            use super::*;
-
+    (@rw $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
+     $list:literal, $get:literal, $put:literal, $del:literal) => {
             #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
                 params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
                 responses((status = 200, body = Page<Declared>), (status = 401, body = Problem), (status = 404, body = Problem)))]
@@ -177,21 +176,11 @@ macro_rules! tenant_kind {
                 super::list(&st, $kind, Some(scope.id()), q).await.map(axum::Json)
             }
 
-            #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
-                params(("tenant" = String, Path)), request_body = $spec, security(("bearer" = [])),
-                responses((status = 201, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
-                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-                    (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-            pub async fn create(State(st): State<AppState>, scope: TenantScope, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
-                scope.require_write()?;
-                super::write(&st, &scope.who, $kind, Some(&scope), None, Op::Create(b), &headers).await
-            }
-
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
                 params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
                 responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
             pub async fn get_one(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>) -> ApiResult<Response> {
-        let P((_, name)) = path;
+                let P((_, name)) = path;
                 super::read(&st, $kind, Some(scope.id()), &name).await
             }
 
@@ -202,7 +191,7 @@ macro_rules! tenant_kind {
                     (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
                     (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn put(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
-        let P((_, name)) = path;
+                let P((_, name)) = path;
                 scope.require_write()?;
                 super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Replace(b), &headers).await
             }
@@ -212,9 +201,26 @@ macro_rules! tenant_kind {
                 responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem),
                     (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
             pub async fn delete(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
-        let P((_, name)) = path;
+                let P((_, name)) = path;
                 scope.require_write()?;
                 super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Delete, &headers).await
+            }
+    };
+    ($m:ident, $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
+     $list:literal, $create:literal, $get:literal, $put:literal, $del:literal) => {
+        pub mod $m {
+            use super::*;
+
+            tenant_kind!(@rw $kind, $spec, $coll, $item, $tag, $list, $get, $put, $del);
+
+            #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
+                params(("tenant" = String, Path)), request_body = $spec, security(("bearer" = [])),
+                responses((status = 201, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
+                    (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+                    (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+            pub async fn create(State(st): State<AppState>, scope: TenantScope, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
+                scope.require_write()?;
+                super::write(&st, &scope.who, $kind, Some(&scope), None, Op::Create(b), &headers).await
             }
 
             pub fn routes() -> Router<AppState> {
@@ -310,81 +316,8 @@ tenant_kind!(
 pub mod clients_generic {
     use super::*;
 
-    #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "list_clients",
-        params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
-        responses((status = 200, body = Page<Declared>), (status = 401, body = Problem), (status = 404, body = Problem)))]
-    pub async fn list(
-        State(st): State<AppState>,
-        scope: TenantScope,
-        Q(q): Q<PageQuery>,
-    ) -> ApiResult<axum::Json<Page<Declared>>> {
-        super::list(&st, Kind::Client, Some(scope.id()), q)
-            .await
-            .map(axum::Json)
-    }
-
-    #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "get_client",
-        params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
-        responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
-    pub async fn get_one(
-        State(st): State<AppState>,
-        scope: TenantScope,
-        path: P<(String, String)>,
-    ) -> ApiResult<Response> {
-        let P((_, name)) = path;
-        super::read(&st, Kind::Client, Some(scope.id()), &name).await
-    }
-
-    #[utoipa::path(put, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "replace_client",
-        params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)),
-        request_body = specs::Client, security(("bearer" = [])),
-        responses((status = 200, body = Declared, headers(("ETag" = String), ("X-Job" = i64))),
-            (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-            (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-    pub async fn put(
-        State(st): State<AppState>,
-        scope: TenantScope,
-        path: P<(String, String)>,
-        headers: HeaderMap,
-        JsonBody(b): JsonBody,
-    ) -> ApiResult<Response> {
-        let P((_, name)) = path;
-        scope.require_write()?;
-        super::write(
-            &st,
-            &scope.who,
-            Kind::Client,
-            Some(&scope),
-            Some(&name),
-            Op::Replace(b),
-            &headers,
-        )
-        .await
-    }
-
-    #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/clients/{name}", tag = "clients", operation_id = "delete_client",
-        params(("tenant" = String, Path), ("name" = String, Path), ("If-Match" = Option<String>, Header)), security(("bearer" = [])),
-        responses((status = 204, headers(("X-Job" = i64))), (status = 401, body = Problem), (status = 403, body = Problem),
-            (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
-    pub async fn delete(
-        State(st): State<AppState>,
-        scope: TenantScope,
-        path: P<(String, String)>,
-        headers: HeaderMap,
-    ) -> ApiResult<Response> {
-        let P((_, name)) = path;
-        scope.require_write()?;
-        super::write(
-            &st,
-            &scope.who,
-            Kind::Client,
-            Some(&scope),
-            Some(&name),
-            Op::Delete,
-            &headers,
-        )
-        .await
-    }
+    tenant_kind!(@rw Kind::Client, specs::Client, "/api/v1/tenants/{tenant}/clients", "/api/v1/tenants/{tenant}/clients/{name}", "clients",
+        "list_clients", "get_client", "replace_client", "delete_client");
 }
 
 pub fn routes() -> Router<AppState> {

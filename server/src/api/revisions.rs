@@ -58,11 +58,7 @@ pub async fn list(
     let P((kind, name)) = path;
     who.require_platform_admin()?;
     check_kind(&kind)?;
-    let limit = super::PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     let mut rows: Vec<Revision> = sqlx::query_as(
         "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions
          WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",

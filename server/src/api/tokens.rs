@@ -107,15 +107,14 @@ pub async fn create(
     .await?;
     audit::append(
         &mut tx,
-        audit::Entry {
-            actor: &scope.who.subject,
-            tenant_id: Some(scope.id()),
-            action: "token.create",
-            object: &format!("tenants/{}/tokens/{name}", scope.tenant.slug),
-            source: &scope.who.source,
-            before: None,
-            after: serde_json::to_value(&info).ok(),
-        },
+        audit::Entry::by(
+            &scope.who,
+            Some(scope.id()),
+            "token.create",
+            &format!("tenants/{}/tokens/{name}", scope.tenant.slug),
+            None,
+            serde_json::to_value(&info).ok(),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -147,15 +146,14 @@ pub async fn revoke(
     let t = t.ok_or_else(Problem::not_found)?;
     audit::append(
         &mut tx,
-        audit::Entry {
-            actor: &scope.who.subject,
-            tenant_id: Some(scope.id()),
-            action: "token.revoke",
-            object: &format!("tenants/{}/tokens/{}", scope.tenant.slug, t.name),
-            source: &scope.who.source,
-            before: None,
-            after: serde_json::to_value(&t).ok(),
-        },
+        audit::Entry::by(
+            &scope.who,
+            Some(scope.id()),
+            "token.revoke",
+            &format!("tenants/{}/tokens/{}", scope.tenant.slug, t.name),
+            None,
+            serde_json::to_value(&t).ok(),
+        ),
     )
     .await?;
     tx.commit().await?;

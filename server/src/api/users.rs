@@ -130,15 +130,14 @@ async fn create_user(
         .await?;
     audit::append(
         &mut tx,
-        audit::Entry {
-            actor: &who.subject,
+        audit::Entry::by(
+            &who,
             tenant_id,
-            action: "user.create",
-            object: &format!("users/{email}"),
-            source: &who.source,
-            before: None,
-            after: serde_json::to_value(&u).ok(),
-        },
+            "user.create",
+            &format!("users/{email}"),
+            None,
+            serde_json::to_value(&u).ok(),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -169,15 +168,14 @@ async fn delete_user(
         .await?;
     audit::append(
         &mut tx,
-        audit::Entry {
-            actor: &who.subject,
-            tenant_id: tenant,
-            action: "user.delete",
-            object: &format!("users/{}", u.email),
-            source: &who.source,
-            before: serde_json::to_value(&u).ok(),
-            after: None,
-        },
+        audit::Entry::by(
+            &who,
+            tenant,
+            "user.delete",
+            &format!("users/{}", u.email),
+            serde_json::to_value(&u).ok(),
+            None,
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -141,8 +141,8 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
 
 pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<TokenPair> {
     let mut tx = st.db.begin().await?;
-    let row: Option<(Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT r.id, r.family, r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, r.expires_at < now(),
+    let row: Option<(Uuid, Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT r.id, r.user_id, r.family, r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, r.expires_at < now(),
                 u.email, u.role, u.tenant_id
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id
          WHERE r.token_hash = $1 FOR UPDATE OF r",
@@ -150,7 +150,7 @@ pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<Toke
     .bind(secret::hash(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, family, used, revoked, expired, email, role, tenant)) = row else {
+    let Some((id, user_id, family, used, revoked, expired, email, role, tenant)) = row else {
         return Err(Problem::unauthorized("unknown refresh token"));
     };
     if revoked {
@@ -187,10 +187,6 @@ pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<Toke
     sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
-        .await?;
-    let user_id: Uuid = sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
         .await?;
     let u = UserRow {
         id: user_id,

@@ -98,15 +98,7 @@ pub async fn finish(
     let job = jobs::enqueue(conn, tenant, &format!("{action} {object}"), &who.subject).await?;
     audit::append(
         conn,
-        audit::Entry {
-            actor: &who.subject,
-            tenant_id: tenant,
-            action,
-            object,
-            source: &who.source,
-            before,
-            after,
-        },
+        audit::Entry::by(&who, tenant, action, object, before, after),
     )
     .await?;
     Ok(job)

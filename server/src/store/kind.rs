@@ -2,7 +2,7 @@
 //! spec, so the API accepts exactly what the compiler understands, and each
 //! knows where it lives inside an `Intent`.
 
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -59,21 +59,7 @@ impl Kind {
     /// spec (defaults filled in) and its name.
     pub fn parse(self, body: &Value) -> Result<(Value, String), Problem> {
         fn go<T: DeserializeOwned + Serialize>(body: &Value) -> Result<Value, Problem> {
-            let t: T = serde_path_to_error::deserialize(body).map_err(|e| {
-                let pointer = to_pointer(&e.path().to_string());
-                Problem::invalid(
-                    format!(
-                        "{}: {}",
-                        if pointer.is_empty() { "/" } else { &pointer },
-                        e.inner()
-                    ),
-                    vec![FieldError {
-                        pointer: Some(pointer),
-                        object: None,
-                        detail: e.inner().to_string(),
-                    }],
-                )
-            })?;
+            let t: T = serde_path_to_error::deserialize(body).map_err(Problem::from)?;
             Ok(serde_json::to_value(t).expect("compiler types serialise"))
         }
         let v = match self {
@@ -201,44 +187,15 @@ fn upsert<T: DeserializeOwned>(
     })
 }
 
-/// serde_path_to_error's `a.b[2]` as a JSON pointer `/a/b/2`.
-fn to_pointer(path: &str) -> String {
-    if path == "." {
-        return String::new();
-    }
-    let mut out = String::new();
-    for seg in path.split('.') {
-        let mut rest = seg;
-        while let Some(open) = rest.find('[') {
-            if open > 0 {
-                out.push('/');
-                out.push_str(&rest[..open]);
-            }
-            let close = rest[open..]
-                .find(']')
-                .map(|c| open + c)
-                .unwrap_or(rest.len() - 1);
-            out.push('/');
-            out.push_str(&rest[open + 1..close]);
-            rest = &rest[(close + 1).min(rest.len())..];
-        }
-        if !rest.is_empty() {
-            out.push('/');
-            out.push_str(rest);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn paths_become_pointers() {
-        assert_eq!(to_pointer("."), "");
-        assert_eq!(to_pointer("cidr"), "/cidr");
-        assert_eq!(to_pointer("sites[1].gateways[0]"), "/sites/1/gateways/0");
+    fn nested_errors_point_into_the_body() {
+        let body = serde_json::json!({"name": "web", "cidr": "100.65.1.0/28", "sites": [{"site": "dc1", "gateways": [7]}]});
+        let e = Kind::Network.parse(&body).unwrap_err();
+        assert_eq!(e.errors[0].pointer.as_deref(), Some("/sites/0/gateways/0"));
     }
 
     #[test]
