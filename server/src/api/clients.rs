@@ -85,7 +85,18 @@ pub async fn create(
         .ok_or_else(Problem::internal)?;
     let address = *ta.clients.get(&client.name).ok_or_else(Problem::internal)?;
     let wireguard_config = match private {
-        Some(p) => Some(wg_quick(&st, &scope.tenant.slug, &client.name, &p, address, ta.id).await?),
+        Some(p) => Some(
+            wg_quick(
+                &st,
+                &out.intent,
+                &scope.tenant.slug,
+                &client.name,
+                &p,
+                address,
+                ta.id,
+            )
+            .await?,
+        ),
         None => None,
     };
     let body = ClientCreated {
@@ -103,16 +114,14 @@ pub async fn create(
 /// client router as the one peer, reaching the networks it may reach.
 async fn wg_quick(
     st: &AppState,
+    i: &vxguard_compiler::intent::Intent,
     slug: &str,
     client: &str,
     private: &str,
     address: std::net::Ipv4Addr,
     tenant_id: u32,
 ) -> ApiResult<String> {
-    let mut conn = st.db.acquire().await?;
-    let loaded = store_intent::load(&mut conn).await?;
-    let secrets = store_intent::secrets(&mut conn).await?;
-    let i = &loaded.intent;
+    let secrets = store_intent::secrets(&mut *st.db.acquire().await?).await?;
     let t = i
         .tenants
         .iter()

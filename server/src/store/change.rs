@@ -39,6 +39,8 @@ pub struct Outcome {
     pub object: Option<Declared>,
     pub job: i64,
     pub allocation: Allocation,
+    /// The intent as it now stands.
+    pub intent: Intent,
 }
 
 /// Starts a write: takes the lock and loads the intent.
@@ -214,6 +216,7 @@ pub async fn apply(
         object,
         job,
         allocation: a,
+        intent: loaded.intent,
     })
 }
 
