@@ -270,9 +270,11 @@ pub fn render_router(
 ) -> RouterOutput {
     let schema = schema_of(defs);
     let mut tree = ConfigTree::new();
+    let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
     for part in parts.values() {
-        part.paths.for_each(|p| tree.set_words(p, schema));
+        part.paths.for_each(|p| batch.set(p));
     }
+    drop(batch);
     let platform = parts.get("").map(|p| p.owner.clone()).unwrap_or_default();
     for e in vyos_defs::commit_check(&tree) {
         d.error(

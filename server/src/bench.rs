@@ -253,6 +253,13 @@ pub fn run(a: BenchArgs) -> Result<bool> {
     })?;
     let full = t1.elapsed();
     let commands: usize = out.routers.values().map(|r| r.set.lines().count()).sum();
+    let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
+    println!(
+        "output text: set {:.0} MiB, config.boot {:.0} MiB, flows {:.0} MiB",
+        mib(out.routers.values().map(|r| r.set.len()).sum()),
+        mib(out.routers.values().map(|r| r.boot.len()).sum()),
+        mib(out.hypervisors.values().map(|h| h.flows.len()).sum()),
+    );
     let flows: usize = out
         .hypervisors
         .values()

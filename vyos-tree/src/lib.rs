@@ -27,7 +27,7 @@ pub use command::{Command, Op};
 pub use diff::diff;
 pub use error::ParseError;
 pub use schema::{NoSchema, NodeKind, Schema, SchemaPos};
-pub use tree::{ConfigTree, NodeRef, Role};
+pub use tree::{ConfigTree, NodeRef, Role, SetBatch};
 
 impl ConfigTree {
     /// Lines of `set ...` (as printed by `show configuration commands`); blank lines and

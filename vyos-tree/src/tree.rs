@@ -139,6 +139,20 @@ impl Node {
         })
     }
 
+    /// Where the child named `name` is among the children, created if missing.
+    fn child_index(&mut self, name: &str) -> usize {
+        match self.children.find(name) {
+            Ok(i) => i,
+            Err(i) => {
+                let mut node = Node::default();
+                node.meta.seq = self.meta.next_seq;
+                self.meta.next_seq += 1;
+                self.children.0.insert(i, (name.into(), node));
+                i
+            }
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         self.children.is_empty()
     }
@@ -354,6 +368,98 @@ impl ConfigTree {
                 path: path.into_iter().map(str::to_string).collect(),
             })
             .collect()
+    }
+}
+
+/// Sets many paths in a row, with the same result as [`ConfigTree::set_words`] on
+/// each in turn, but faster when consecutive paths share leading words (as a
+/// compile's do: `firewall ipv4 name X rule 10 ...` again and again): the nodes and
+/// schema answers of the prefix shared with the previous path are reused instead of
+/// being searched for again from the root.
+pub struct SetBatch<'t, 's> {
+    tree: &'t mut ConfigTree,
+    schema: &'s dyn Schema,
+    /// The previous path's words back to back, and where each one ends.
+    text: String,
+    ends: Vec<usize>,
+    /// Per word of the previous path: where it sits among its parent's children
+    /// (indices stay valid: only the path being set inserts or removes nodes, and
+    /// it re-records every level from the first one it changes), what the schema
+    /// said of it, the role it got and where its own children stand in the schema.
+    at: Vec<(usize, Option<NodeKind>, Role, Here)>,
+}
+
+impl<'t, 's> SetBatch<'t, 's> {
+    pub fn new(tree: &'t mut ConfigTree, schema: &'s dyn Schema) -> Self {
+        SetBatch {
+            tree,
+            schema,
+            text: String::new(),
+            ends: Vec::new(),
+            at: Vec::new(),
+        }
+    }
+
+    /// Like [`ConfigTree::set_words`].
+    pub fn set(&mut self, path: &[&str]) {
+        let n = path.len();
+        let mut k = 0;
+        while k < n.min(self.ends.len()) {
+            let start = if k == 0 { 0 } else { self.ends[k - 1] };
+            if &self.text[start..self.ends[k]] != path[k] {
+                break;
+            }
+            k += 1;
+        }
+        if k == n {
+            // Same path again, or a prefix of the previous one: it exists, and
+            // setting it again changes nothing (not even a replaced value).
+            return;
+        }
+        self.at.truncate(k);
+        self.ends.truncate(k);
+        self.text.truncate(self.ends.last().copied().unwrap_or(0));
+        let mut node = &mut self.tree.root;
+        for &(i, ..) in &self.at {
+            node = &mut node.children.0[i].1;
+        }
+        let (mut here, mut parent) = match self.at.last() {
+            Some(&(_, _, role, here)) => (here, role),
+            None => (Here::root(self.schema), Role::Node),
+        };
+        for i in k..n {
+            let word = path[i];
+            let (kind, child_here) = here.child(self.schema, parent, &path[..=i]);
+            let role = match parent {
+                Role::Leaf => Role::Value,
+                Role::Tag => Role::TagValue,
+                Role::Value | Role::ValuelessLeaf => Role::Unknown,
+                _ => kind.map_or(Role::Unknown, Role::from_kind),
+            };
+            // Same test as `set_inner`: the parent is a single-value leaf.
+            let replace = i == n - 1
+                && i >= 1
+                && matches!(
+                    self.at[i - 1].1,
+                    Some(NodeKind::Leaf {
+                        multi: false,
+                        valueless: false
+                    })
+                );
+            if replace {
+                node.children.retain(|k, _| k == word);
+            }
+            let index = node.child_index(word);
+            node = &mut node.children.0[index].1;
+            if role != Role::Unknown {
+                node.meta.role = role;
+            }
+            self.text.push_str(word);
+            self.ends.push(self.text.len());
+            self.at.push((index, kind, role, child_here));
+            here = child_here;
+            parent = role;
+        }
     }
 }
 
