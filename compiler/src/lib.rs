@@ -462,8 +462,26 @@ pub fn recompile_tenant(
             .iter()
             .any(|x| x.name.as_str() == h)
     });
-    let rendered = par_map(&hvs, |h| ovs::render(&ctx.hypervisor(h)));
-    for (h, flows) in hvs.into_iter().zip(rendered) {
+    // Each hypervisor's previous flows, taken out so that workers own them.
+    let jobs: Vec<(String, std::sync::Mutex<Option<ovs::OvsConfig>>)> = hvs
+        .into_iter()
+        .map(|h| {
+            let prev = out.hypervisors.remove(&h);
+            (h, std::sync::Mutex::new(prev))
+        })
+        .collect();
+    let rendered = par_map(&jobs, |(h, prev)| {
+        let prev = prev.lock().expect("one worker per hypervisor").take();
+        let networks = t.map_or_else(Vec::new, |t| ctx.tenant_on_hypervisor(t, h));
+        // Only this tenant's lines change, unless its meters or presence do.
+        if let Some(mut cfg) = prev {
+            if ovs::rerender_tenant(&mut cfg, slug, &networks) {
+                return cfg;
+            }
+        }
+        ovs::render(&ctx.hypervisor(h))
+    });
+    for ((h, _), flows) in jobs.into_iter().zip(rendered) {
         out.hypervisors.insert(h.clone(), flows);
         touched.hypervisors.push(h);
     }
@@ -477,12 +495,11 @@ pub fn recompile_tenant(
     Ok((out, touched))
 }
 
-/// Hypervisors whose flows mention a tenant (by its flow comments).
+/// Hypervisors that had lines of a tenant.
 fn prev_hypervisors_of(prev: &Output, slug: &str) -> Vec<String> {
-    let marker = format!("# tenant {slug} ");
     prev.hypervisors
         .iter()
-        .filter(|(_, h)| h.flows.contains(&marker))
+        .filter(|(_, h)| h.tenants.iter().any(|s| s.tenant == slug))
         .map(|(n, _)| n.clone())
         .collect()
 }

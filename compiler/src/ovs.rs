@@ -40,12 +40,27 @@ pub struct OvsConfig {
     pub flows: String,
     pub groups: String,
     pub meters: String,
+    /// Where each tenant's lines are, in the order rendered: a one-tenant
+    /// change re-renders that tenant's lines alone and splices them in.
+    pub tenants: Vec<TenantSpan>,
+}
+
+/// One tenant's lines in an [`OvsConfig`] (byte ranges of each text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantSpan {
+    pub tenant: String,
+    pub flows: std::ops::Range<usize>,
+    pub groups: std::ops::Range<usize>,
+    pub meters: std::ops::Range<usize>,
+    /// Meter ids are dense per hypervisor (OVS's userspace datapath caps
+    /// them): this tenant's are `first_meter..first_meter + meter_count`.
+    pub first_meter: usize,
+    pub meter_count: usize,
 }
 
 pub fn render(h: &HypervisorModel) -> OvsConfig {
-    let mut f = String::new();
-    let mut groups = String::new();
-    let mut meters = String::new();
+    let mut out = OvsConfig::default();
+    let f = &mut out.flows;
     let _ = writeln!(
         f,
         "# vxguard flows for hypervisor {} (site {}), bridge {}, VTEP {}",
@@ -60,28 +75,92 @@ pub fn render(h: &HypervisorModel) -> OvsConfig {
     let _ = writeln!(f, "table=0,priority=0,actions=drop");
     let _ = writeln!(f, "table=20,priority=0,actions=drop");
     let _ = writeln!(f, "table=10,priority=0,actions=goto_table:20");
-    let mut tenants_done = std::collections::BTreeSet::new();
-    for (i, n) in h.networks.iter().enumerate() {
+    // A tenant's networks are consecutive (the model lists them tenant by tenant).
+    let mut next_meter = 1;
+    for run in h.networks.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
+        let span = render_tenant(&mut out, run, next_meter);
+        next_meter += span.meter_count;
+        out.tenants.push(span);
+    }
+    out
+}
+
+/// Appends one tenant's lines (its networks on this hypervisor, meters
+/// numbered from `first_meter`) and says where they went.
+fn render_tenant(out: &mut OvsConfig, networks: &[HvNetwork], first_meter: usize) -> TenantSpan {
+    let starts = (out.flows.len(), out.groups.len(), out.meters.len());
+    let mut meter_count = 0;
+    for (i, n) in networks.iter().enumerate() {
         let meter = n.rate_limit_pps.map(|pps| {
-            let id = i + 1;
+            let id = first_meter + meter_count;
+            meter_count += 1;
             let burst = (pps / 10).max(1);
             let _ = writeln!(
-                meters,
+                out.meters,
                 "meter={id},pktps,burst,stats,bands=type=drop,rate={pps},burst_size={burst}"
             );
             id
         });
-        classify(&mut f, n, meter);
-        forward(&mut f, &mut groups, n);
-        if tenants_done.insert(n.tenant_id) {
-            policy(&mut f, n);
+        classify(&mut out.flows, n, meter);
+        forward(&mut out.flows, &mut out.groups, n);
+        if i == 0 {
+            policy(&mut out.flows, n);
         }
     }
-    OvsConfig {
-        flows: f,
-        groups,
-        meters,
+    TenantSpan {
+        tenant: networks
+            .first()
+            .map(|n| n.tenant.clone())
+            .unwrap_or_default(),
+        flows: starts.0..out.flows.len(),
+        groups: starts.1..out.groups.len(),
+        meters: starts.2..out.meters.len(),
+        first_meter,
+        meter_count,
     }
+}
+
+/// Replaces one tenant's lines with its `networks` now, when that leaves every
+/// other tenant's lines as a full render would (same meter count, tenant
+/// already there, still there); `false` means "render the hypervisor again".
+pub fn rerender_tenant(cfg: &mut OvsConfig, tenant: &str, networks: &[HvNetwork]) -> bool {
+    let Some(i) = cfg.tenants.iter().position(|s| s.tenant == tenant) else {
+        return networks.is_empty();
+    };
+    let old = cfg.tenants[i].clone();
+    let meters = networks
+        .iter()
+        .filter(|n| n.rate_limit_pps.is_some())
+        .count();
+    if networks.is_empty() || meters != old.meter_count {
+        return false;
+    }
+    let mut piece = OvsConfig::default();
+    let span = render_tenant(&mut piece, networks, old.first_meter);
+    let splice = |text: &mut String, range: &std::ops::Range<usize>, new: &str| {
+        text.replace_range(range.clone(), new);
+        new.len() as isize - range.len() as isize
+    };
+    let d = (
+        splice(&mut cfg.flows, &old.flows, &piece.flows),
+        splice(&mut cfg.groups, &old.groups, &piece.groups),
+        splice(&mut cfg.meters, &old.meters, &piece.meters),
+    );
+    let shift = |r: &std::ops::Range<usize>, d: isize| {
+        (r.start as isize + d) as usize..(r.end as isize + d) as usize
+    };
+    cfg.tenants[i] = TenantSpan {
+        flows: old.flows.start..old.flows.start + span.flows.len(),
+        groups: old.groups.start..old.groups.start + span.groups.len(),
+        meters: old.meters.start..old.meters.start + span.meters.len(),
+        ..span
+    };
+    for s in &mut cfg.tenants[i + 1..] {
+        s.flows = shift(&s.flows, d.0);
+        s.groups = shift(&s.groups, d.1);
+        s.meters = shift(&s.meters, d.2);
+    }
+    true
 }
 
 fn classify(f: &mut String, n: &HvNetwork, meter: Option<usize>) {

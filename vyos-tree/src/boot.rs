@@ -8,7 +8,7 @@
 use crate::error::{ParseError, MAX_DEPTH};
 use crate::lex::{boot_word, is_blank, Cursor};
 use crate::schema::Schema;
-use crate::tree::{ordered, resolve, ConfigTree, Here, Node, Role};
+use crate::tree::{ordered, reach, resolve, ConfigTree, Here, Node, Role};
 
 enum Tok {
     Word(String),
@@ -182,6 +182,9 @@ struct Writer<'a> {
     schema: &'a dyn Schema,
     out: String,
     path: Vec<&'a str>,
+    /// With `Some`, the byte ranges of owners' subtrees (a node of one owner
+    /// under a shared one), in render order, as the `set` walk finds them.
+    owned: Option<Vec<std::ops::Range<usize>>>,
 }
 
 impl<'a> Writer<'a> {
@@ -208,9 +211,60 @@ impl<'a> Writer<'a> {
             self.path.push(name);
             let (kind, chere) = here.child(self.schema, role, &self.path);
             let (crole, cknown) = resolve(|| kind, role, known, child);
+            let start = self.out.len();
             self.entry(name, child, crole, cknown, chere, depth);
+            self.record(node, child, start);
             self.path.pop();
         }
+    }
+
+    /// Notes `child`'s text (from `start`) if it starts an owner's subtree.
+    fn record(&mut self, parent: &Node, child: &Node, start: usize) {
+        if let Some(owned) = &mut self.owned {
+            if child.meta.owner != 0 && parent.meta.owner == 0 {
+                owned.push(start..self.out.len());
+            }
+        }
+    }
+
+    /// A leaf's value: `name value` (or, for a value with children, which
+    /// cannot come from VyOS, a block that stays parsable).
+    fn leaf_value(&mut self, name: &'a str, value: &'a str, vnode: &'a Node, depth: usize) {
+        self.indent(depth);
+        self.push_name(depth, name);
+        if vnode.is_terminal() {
+            self.out.push(' ');
+            self.out.push_str(&boot_word(value));
+            self.out.push('\n');
+        } else {
+            self.out.push_str(" {\n");
+            self.path.push(value);
+            self.entry(value, vnode, Role::Node, false, Here::Unknown, depth + 1);
+            self.path.pop();
+            self.indent(depth);
+            self.out.push_str("}\n");
+        }
+    }
+
+    /// A tag's value: `name value { ... }`; `here` is the tag's position.
+    fn tag_value(
+        &mut self,
+        name: &'a str,
+        value: &'a str,
+        vnode: &'a Node,
+        here: Here,
+        depth: usize,
+    ) {
+        self.indent(depth);
+        self.push_name(depth, name);
+        self.out.push(' ');
+        self.out.push_str(&boot_word(value));
+        self.out.push_str(" {\n");
+        self.path.push(value);
+        self.children(vnode, Role::TagValue, true, here, depth + 1);
+        self.path.pop();
+        self.indent(depth);
+        self.out.push_str("}\n");
     }
 
     fn entry(
@@ -225,35 +279,16 @@ impl<'a> Writer<'a> {
         match role {
             Role::Leaf if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Leaf) {
-                    self.indent(depth);
-                    self.push_name(depth, name);
-                    if vnode.is_terminal() {
-                        self.out.push(' ');
-                        self.out.push_str(&boot_word(value));
-                        self.out.push('\n');
-                    } else {
-                        // A value with children cannot come from VyOS; keep it parsable.
-                        self.out.push_str(" {\n");
-                        self.path.push(value);
-                        self.entry(value, vnode, Role::Node, false, Here::Unknown, depth + 1);
-                        self.path.pop();
-                        self.indent(depth);
-                        self.out.push_str("}\n");
-                    }
+                    let start = self.out.len();
+                    self.leaf_value(name, value, vnode, depth);
+                    self.record(node, vnode, start);
                 }
             }
             Role::Tag if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Tag) {
-                    self.indent(depth);
-                    self.push_name(depth, name);
-                    self.out.push(' ');
-                    self.out.push_str(&boot_word(value));
-                    self.out.push_str(" {\n");
-                    self.path.push(value);
-                    self.children(vnode, Role::TagValue, true, here, depth + 1);
-                    self.path.pop();
-                    self.indent(depth);
-                    self.out.push_str("}\n");
+                    let start = self.out.len();
+                    self.tag_value(name, value, vnode, here, depth);
+                    self.record(node, vnode, start);
                 }
             }
             Role::Leaf | Role::ValuelessLeaf | Role::Value if node.is_terminal() => {
@@ -274,11 +309,51 @@ impl<'a> Writer<'a> {
 }
 
 pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
+    render_boot_owned(tree, schema, false).0
+}
+
+/// [`render_boot`], with the byte ranges of owners' subtrees when `owned`.
+pub(crate) fn render_boot_owned(
+    tree: &ConfigTree,
+    schema: &dyn Schema,
+    owned: bool,
+) -> (String, Vec<std::ops::Range<usize>>) {
     let mut w = Writer {
         schema,
         out: String::new(),
         path: Vec::new(),
+        owned: owned.then(Vec::new),
     };
     w.children(&tree.root, Role::Node, true, Here::root(schema), 0);
-    w.out
+    (w.out, w.owned.unwrap_or_default())
+}
+
+/// The config.boot text of the subtree at `root` (a tag value with its tag's
+/// name, a leaf value as `leaf value`), exactly as [`render_boot`] prints it
+/// within any tree that holds this subtree and the same path to it (`None`
+/// where [`reach`] says that is not certain).
+pub(crate) fn render_boot_subtree(
+    tree: &ConfigTree,
+    root: &[&str],
+    schema: &dyn Schema,
+) -> Option<String> {
+    let (name, parent_path) = root.split_last()?;
+    let at = reach(tree, root, schema)?;
+    let mut w = Writer {
+        schema,
+        out: String::new(),
+        path: root.to_vec(),
+        owned: None,
+    };
+    w.path.pop();
+    let parent = parent_path.last().copied().unwrap_or_default();
+    match at.parent {
+        Role::Tag => w.tag_value(parent, name, at.node, at.here, at.depth),
+        Role::Leaf => w.leaf_value(parent, name, at.node, at.depth),
+        _ => {
+            w.path.push(name);
+            w.entry(name, at.node, at.role, at.known, at.here, at.depth);
+        }
+    }
+    Some(w.out)
 }

@@ -61,6 +61,54 @@ impl ConfigTree {
     pub fn render_boot(&self, schema: &dyn Schema) -> String {
         boot::render_boot(self, schema)
     }
+
+    /// Both forms, [`ConfigTree::render_set`] then [`ConfigTree::render_boot`],
+    /// and where every owner's subtree went in each (owners as given to
+    /// [`SetBatch::set_owner`]; a subtree is a node only one owner set, under
+    /// a node that several did), in render order.
+    pub fn render_segments(&self, schema: &dyn Schema) -> (String, String, Vec<Segment>) {
+        let (set, owned) = set_lines::render_set_owned(self, schema);
+        let (boot, ranges) = boot::render_boot_owned(self, schema, true);
+        assert_eq!(
+            owned.len(),
+            ranges.len(),
+            "both walks meet the same subtrees"
+        );
+        let segments = owned
+            .into_iter()
+            .zip(ranges)
+            .map(|((owner, root, set), boot)| Segment {
+                owner,
+                root: root.into_iter().map(Box::from).collect(),
+                set,
+                boot,
+            })
+            .collect();
+        (set, boot, segments)
+    }
+
+    /// The `set` and config.boot text of the subtree at `root`, exactly as
+    /// the full renderings print it in any tree that holds the same subtree
+    /// at the same path; `None` when that cannot be promised, because the
+    /// schema does not say what some node on the way is (its role would be
+    /// guessed from the rest of the tree).
+    pub fn render_subtree(&self, root: &[&str], schema: &dyn Schema) -> Option<(String, String)> {
+        Some((
+            set_lines::render_set_subtree(self, root, schema)?,
+            boot::render_boot_subtree(self, root, schema)?,
+        ))
+    }
+}
+
+/// Where one owner's subtree is in the texts of [`ConfigTree::render_segments`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub owner: u32,
+    /// The path of the subtree's top node.
+    pub root: Vec<Box<str>>,
+    /// Byte ranges in the `set` and config.boot texts.
+    pub set: std::ops::Range<usize>,
+    pub boot: std::ops::Range<usize>,
 }
 
 fn looks_like_commands(text: &str) -> bool {

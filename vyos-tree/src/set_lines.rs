@@ -7,7 +7,7 @@
 use crate::error::{ParseError, MAX_DEPTH};
 use crate::lex::{is_blank, push_shell_quoted, set_word, Cursor};
 use crate::schema::Schema;
-use crate::tree::{for_each_terminal, ConfigTree};
+use crate::tree::{for_each_terminal, reach, ConfigTree, Here, Role, Walk};
 
 struct Word {
     text: String,
@@ -150,17 +150,70 @@ pub(crate) fn parse_set(text: &str, schema: &dyn Schema) -> Result<ConfigTree, P
 pub(crate) fn render_set(tree: &ConfigTree, schema: &dyn Schema) -> String {
     let mut out = String::new();
     for_each_terminal(tree, schema, |path, last_is_value| {
-        out.push_str("set");
-        let last = path.len() - 1;
-        for (i, word) in path.iter().enumerate() {
-            out.push(' ');
-            if i == last && last_is_value {
-                push_shell_quoted(&mut out, word);
-            } else {
-                out.push_str(&set_word(word));
-            }
-        }
-        out.push('\n');
+        push_line(&mut out, path, last_is_value)
     });
     out
+}
+
+fn push_line(out: &mut String, path: &[&str], last_is_value: bool) {
+    out.push_str("set");
+    let last = path.len() - 1;
+    for (i, word) in path.iter().enumerate() {
+        out.push(' ');
+        if i == last && last_is_value {
+            push_shell_quoted(out, word);
+        } else {
+            out.push_str(&set_word(word));
+        }
+    }
+    out.push('\n');
+}
+
+/// [`render_set`], also saying where each owner's subtrees went: the owner,
+/// the subtree's path and its byte range.
+pub(crate) fn render_set_owned<'a>(
+    tree: &'a ConfigTree,
+    schema: &dyn Schema,
+) -> (String, Vec<(u32, Vec<&'a str>, std::ops::Range<usize>)>) {
+    let mut out = String::new();
+    let mut line_starts = Vec::new();
+    let mut f = |path: &[&str], last_is_value: bool| {
+        line_starts.push(out.len());
+        push_line(&mut out, path, last_is_value);
+    };
+    let mut walk = Walk {
+        schema,
+        path: Vec::new(),
+        f: &mut f,
+        owned: Some((0, Vec::new())),
+    };
+    walk.children(&tree.root, Role::Node, true, Here::root(schema));
+    let runs = walk.owned.take().map(|(_, r)| r).unwrap_or_default();
+    let at = |line: usize| line_starts.get(line).copied().unwrap_or(out.len());
+    let owned = runs
+        .into_iter()
+        .map(|r| (r.owner, r.root, at(r.terminals.start)..at(r.terminals.end)))
+        .collect();
+    (out, owned)
+}
+
+/// The `set` lines of the subtree at `root`, exactly as [`render_set`] prints
+/// them within any tree that holds this subtree and the same path to it
+/// (`None` where [`reach`] says that is not certain).
+pub(crate) fn render_set_subtree(
+    tree: &ConfigTree,
+    root: &[&str],
+    schema: &dyn Schema,
+) -> Option<String> {
+    let at = reach(tree, root, schema)?;
+    let mut out = String::new();
+    let mut f = |path: &[&str], last_is_value: bool| push_line(&mut out, path, last_is_value);
+    let mut walk = Walk {
+        schema,
+        path: root.to_vec(),
+        f: &mut f,
+        owned: None,
+    };
+    walk.node(at.node, at.role, at.known, at.here);
+    Some(out)
 }

@@ -59,6 +59,9 @@ pub(crate) struct Meta {
     /// Insertion rank among siblings, for value order.
     pub seq: u64,
     pub next_seq: u64,
+    /// Who set this node and everything below it (see [`SetBatch::set_owner`]);
+    /// 0 when several owners did, or nobody said.
+    pub owner: u32,
 }
 
 impl PartialEq for Meta {
@@ -140,12 +143,19 @@ impl Node {
     }
 
     /// Where the child named `name` is among the children, created if missing.
-    fn child_index(&mut self, name: &str) -> usize {
+    fn child_index(&mut self, name: &str, owner: u32) -> usize {
         match self.children.find(name) {
-            Ok(i) => i,
+            Ok(i) => {
+                let child = &mut self.children.0[i].1.meta;
+                if child.owner != owner {
+                    child.owner = 0;
+                }
+                i
+            }
             Err(i) => {
                 let mut node = Node::default();
                 node.meta.seq = self.meta.next_seq;
+                node.meta.owner = owner;
                 self.meta.next_seq += 1;
                 self.children.0.insert(i, (name.into(), node));
                 i
@@ -387,6 +397,7 @@ pub struct SetBatch<'t, 's> {
     /// it re-records every level from the first one it changes), what the schema
     /// said of it, the role it got and where its own children stand in the schema.
     at: Vec<(usize, Option<NodeKind>, Role, Here)>,
+    owner: u32,
 }
 
 impl<'t, 's> SetBatch<'t, 's> {
@@ -397,7 +408,20 @@ impl<'t, 's> SetBatch<'t, 's> {
             text: String::new(),
             ends: Vec::new(),
             at: Vec::new(),
+            owner: 0,
         }
+    }
+
+    /// Records that the paths set from now on come from `owner` (not 0): a node
+    /// only one owner set is that owner's, any other is shared. Renderers then
+    /// report each owner's subtrees ([`ConfigTree::render_segments`]), so that a
+    /// change to one owner can re-render just those.
+    pub fn set_owner(&mut self, owner: u32) {
+        self.owner = owner;
+        // The next path walks from the root, marking every node it passes.
+        self.text.clear();
+        self.ends.clear();
+        self.at.clear();
     }
 
     /// Like [`ConfigTree::set_words`].
@@ -449,7 +473,7 @@ impl<'t, 's> SetBatch<'t, 's> {
             if replace {
                 node.children.retain(|k, _| k == word);
             }
-            let index = node.child_index(word);
+            let index = node.child_index(word, self.owner);
             node = &mut node.children.0[index].1;
             if role != Role::Unknown {
                 node.meta.role = role;
@@ -600,37 +624,119 @@ pub(crate) fn for_each_terminal<'a>(
     schema: &dyn Schema,
     mut f: impl FnMut(&[&'a str], bool),
 ) {
-    #[allow(clippy::too_many_arguments)]
-    fn walk<'a>(
-        node: &'a Node,
-        role: Role,
-        known: bool,
-        here: Here,
-        schema: &dyn Schema,
-        path: &mut Vec<&'a str>,
-        f: &mut dyn FnMut(&[&'a str], bool),
-    ) {
+    let mut walk = Walk {
+        schema,
+        path: Vec::new(),
+        f: &mut f,
+        owned: None,
+    };
+    walk.children(&tree.root, Role::Node, true, Here::root(schema));
+}
+
+/// Where one owner's subtree starts and ends among the terminals of a walk.
+pub(crate) struct OwnedRun<'a> {
+    pub owner: u32,
+    pub root: Vec<&'a str>,
+    pub terminals: std::ops::Range<usize>,
+}
+
+/// The terminal walk; with `owned`, it also records every owner's subtrees
+/// (a node of one owner whose parent is shared) and counts terminals.
+pub(crate) struct Walk<'a, 'f> {
+    pub schema: &'f dyn Schema,
+    pub path: Vec<&'a str>,
+    pub f: &'f mut dyn FnMut(&[&'a str], bool),
+    pub owned: Option<(usize, Vec<OwnedRun<'a>>)>,
+}
+
+impl<'a> Walk<'a, '_> {
+    pub fn children(&mut self, node: &'a Node, role: Role, known: bool, here: Here) {
         for (name, child) in ordered(node, role) {
-            path.push(name);
-            let (kind, chere) = here.child(schema, role, path);
+            self.path.push(name);
+            let (kind, chere) = here.child(self.schema, role, &self.path);
             let (crole, cknown) = resolve(|| kind, role, known, child);
-            if child.is_terminal() {
-                f(path, crole == Role::Value && cknown);
-            } else {
-                walk(child, crole, cknown, chere, schema, path, f);
+            let run_start = match &self.owned {
+                Some((count, _)) if child.meta.owner != 0 && node.meta.owner == 0 => Some(*count),
+                _ => None,
+            };
+            self.node(child, crole, cknown, chere);
+            if let (Some(start), Some((count, runs))) = (run_start, &mut self.owned) {
+                runs.push(OwnedRun {
+                    owner: child.meta.owner,
+                    root: self.path.clone(),
+                    terminals: start..*count,
+                });
             }
-            path.pop();
+            self.path.pop();
         }
     }
-    walk(
-        &tree.root,
-        Role::Node,
-        true,
-        Here::root(schema),
-        schema,
-        &mut Vec::new(),
-        &mut f,
-    );
+
+    /// The node at the end of `self.path`, playing `role`.
+    pub fn node(&mut self, node: &'a Node, role: Role, known: bool, here: Here) {
+        if node.is_terminal() {
+            (self.f)(&self.path, role == Role::Value && known);
+            if let Some((count, _)) = &mut self.owned {
+                *count += 1;
+            }
+        } else {
+            self.children(node, role, known, here);
+        }
+    }
+}
+
+/// How a walk from the root reaches the node at `path`: the node, the role it
+/// plays, whether that is known, its schema position, its parent's role, and
+/// its depth in config.boot. `None` if the path is missing or if the role of
+/// some node on the way would be guessed from the tree's shape rather than
+/// told by the schema (then the same path in a bigger tree might render
+/// differently).
+pub(crate) fn reach<'a>(
+    tree: &'a ConfigTree,
+    path: &[&str],
+    schema: &dyn Schema,
+) -> Option<Reached<'a>> {
+    let mut at = Reached {
+        node: &tree.root,
+        role: Role::Node,
+        known: true,
+        here: Here::root(schema),
+        parent: Role::Node,
+        depth: 0,
+    };
+    for i in 0..path.len() {
+        let child = at.node.children.get(path[i])?;
+        let (kind, here) = at.here.child(schema, at.role, &path[..=i]);
+        let told = kind.is_some() || matches!(at.role, Role::Tag | Role::Leaf);
+        if !told || (at.role == Role::Leaf && !child.is_terminal()) {
+            return None;
+        }
+        let (role, known) = resolve(|| kind, at.role, at.known, child);
+        // config.boot prints tag values and leaf values at their tag's or
+        // leaf's depth; everything else one level below its parent.
+        let depth = match at.role {
+            _ if i == 0 => 0,
+            Role::Tag | Role::Leaf => at.depth,
+            _ => at.depth + 1,
+        };
+        at = Reached {
+            node: child,
+            role,
+            known,
+            here,
+            parent: at.role,
+            depth,
+        };
+    }
+    Some(at)
+}
+
+pub(crate) struct Reached<'a> {
+    pub node: &'a Node,
+    pub role: Role,
+    pub known: bool,
+    pub here: Here,
+    pub parent: Role,
+    pub depth: usize,
 }
 
 /// [`for_each_terminal`], collected.

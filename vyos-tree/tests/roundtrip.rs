@@ -369,3 +369,107 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Owners' subtrees are found where the full renderings put them, and a
+    /// subtree rendered alone prints exactly the same text.
+    #[test]
+    fn segments_match_subtree_renders(
+        cmds in commands(),
+        owners in prop::collection::vec(1u32..4, 64),
+        schema in 0usize..3,
+    ) {
+        let walking = WalkingSchema::new();
+        let s: &dyn Schema = match schema {
+            0 => &NoSchema,
+            1 => &TestSchema,
+            _ => &walking,
+        };
+        let mut tree = ConfigTree::new();
+        let mut b = SetBatch::new(&mut tree, s);
+        for (i, c) in cmds.iter().filter(|c| c.op == Op::Set).enumerate() {
+            b.set_owner(owners[i % owners.len()]);
+            let p: Vec<&str> = c.path.iter().map(String::as_str).collect();
+            b.set(&p);
+        }
+        drop(b);
+        let (set, boot, segments) = tree.render_segments(s);
+        prop_assert_eq!(&set, &tree.render_set(s));
+        prop_assert_eq!(&boot, &tree.render_boot(s));
+        let mut last_end = (0, 0);
+        for seg in &segments {
+            prop_assert!(seg.owner != 0);
+            prop_assert!(seg.set.start >= last_end.0 && seg.boot.start >= last_end.1, "in order");
+            last_end = (seg.set.end, seg.boot.end);
+            let root: Vec<&str> = seg.root.iter().map(|w| &**w).collect();
+            if let Some((sub_set, sub_boot)) = tree.render_subtree(&root, s) {
+                prop_assert_eq!(&set[seg.set.clone()], sub_set.as_str());
+                prop_assert_eq!(&boot[seg.boot.clone()], sub_boot.as_str());
+            }
+        }
+    }
+}
+
+/// Owners' subtrees on a VyOS-like tree: which nodes are an owner's, and the
+/// texts of each rendered alone, spliced back, give the full texts.
+#[test]
+fn segments_of_a_two_owner_tree() {
+    let s = TestSchema;
+    let mut tree = ConfigTree::new();
+    let mut b = SetBatch::new(&mut tree, &s);
+    b.set_owner(1);
+    for p in [
+        "protocols bgp system-as 65000",
+        "firewall ipv4 name A rule 10 action accept",
+        "interfaces ethernet eth0 address 10.0.0.1/24",
+    ] {
+        b.set(&p.split(' ').collect::<Vec<_>>());
+    }
+    b.set_owner(2);
+    for p in [
+        "firewall ipv4 name B rule 10 action drop",
+        "firewall ipv4 name B rule 9 state established",
+        "interfaces ethernet eth0 address 10.0.0.2/24",
+        "interfaces ethernet eth1 description x",
+    ] {
+        b.set(&p.split(' ').collect::<Vec<_>>());
+    }
+    drop(b);
+    let (set, boot, segments) = tree.render_segments(&s);
+    let roots: Vec<(u32, String)> = segments
+        .iter()
+        .map(|g| (g.owner, g.root.join(" ")))
+        .collect();
+    assert_eq!(
+        roots,
+        vec![
+            (1, "firewall ipv4 name A".to_string()),
+            (2, "firewall ipv4 name B".to_string()),
+            (
+                1,
+                "interfaces ethernet eth0 address 10.0.0.1/24".to_string()
+            ),
+            (
+                2,
+                "interfaces ethernet eth0 address 10.0.0.2/24".to_string()
+            ),
+            (2, "interfaces ethernet eth1".to_string()),
+            (1, "protocols".to_string()),
+        ]
+    );
+    for g in &segments {
+        let root: Vec<&str> = g.root.iter().map(|w| &**w).collect();
+        let (sub_set, sub_boot) = tree
+            .render_subtree(&root, &s)
+            .expect("the schema knows every node");
+        assert_eq!(&set[g.set.clone()], sub_set);
+        assert_eq!(&boot[g.boot.clone()], sub_boot);
+    }
+    assert_eq!(
+        &boot[segments[3].boot.clone()],
+        "        address 10.0.0.2/24\n"
+    );
+    assert!(boot[segments[1].boot.clone()].starts_with("        name B {\n"));
+}
