@@ -46,6 +46,10 @@ pub struct RouterOutput {
     /// itself is not kept (it is the largest structure of a compile): see
     /// [`RouterOutput::tree`].
     pub parts: BTreeMap<String, Part>,
+    /// Where each owner's subtrees are in `set` and `boot` (owner `i + 1` is
+    /// the `i`th of `parts`): a one-tenant change that stays inside its
+    /// subtrees re-renders only those and splices them in.
+    pub segments: Vec<vyos_tree::Segment>,
 }
 
 /// One owner's commands on one router.
@@ -269,14 +273,40 @@ pub fn render_router(
     d: &mut Diagnostics,
 ) -> RouterOutput {
     let schema = schema_of(defs);
+    let tree = build_tree(parts.values(), schema);
+    commit_errors(name, &tree, &parts, d);
+    let (set, boot, segments) = tree.render_segments(schema);
+    RouterOutput {
+        version,
+        set,
+        boot,
+        parts,
+        segments,
+    }
+}
+
+/// The tree of some parts, each part's nodes owned by its index + 1 (the
+/// owner numbers of [`RouterOutput::segments`] when all parts are given).
+fn build_tree<'p>(parts: impl Iterator<Item = &'p Part>, schema: &dyn Schema) -> ConfigTree {
     let mut tree = ConfigTree::new();
     let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
-    for part in parts.values() {
+    for (i, part) in parts.enumerate() {
+        batch.set_owner(i as u32 + 1);
         part.paths.for_each(|p| batch.set(p));
     }
     drop(batch);
+    tree
+}
+
+/// VyOS's commit-time rules on a router's tree, reported against the platform.
+fn commit_errors(
+    name: &str,
+    tree: &ConfigTree,
+    parts: &BTreeMap<String, Part>,
+    d: &mut Diagnostics,
+) {
     let platform = parts.get("").map(|p| p.owner.clone()).unwrap_or_default();
-    for e in vyos_defs::commit_check(&tree) {
+    for e in vyos_defs::commit_check(tree) {
         d.error(
             platform.clone(),
             format!(
@@ -286,12 +316,101 @@ pub fn render_router(
             ),
         );
     }
-    RouterOutput {
-        version,
-        set: tree.render_set(schema),
-        boot: tree.render_boot(schema),
-        parts,
+}
+
+/// Replaces one owner's commands on a router by re-rendering only that
+/// owner's subtrees and splicing them into the texts, when the change stays
+/// inside them: the same subtree roots, and the same commands on nodes it
+/// shares with other owners. Then every other line is untouched by the
+/// change, and the result is byte for byte what [`render_router`] gives
+/// (the tests compare). Commit rules are checked on the platform's and this
+/// owner's commands together: rules that span tenants (unique tables, VNIs,
+/// ports) are the compiler's own allocation checks. `Err` gives the part
+/// back: not applicable, nothing changed, render the router again.
+fn splice_owner(
+    name: &str,
+    ro: &mut RouterOutput,
+    key: &str,
+    new: Part,
+    schema: &dyn Schema,
+    d: &mut Diagnostics,
+) -> Result<(), Part> {
+    let Some(index) = ro.parts.keys().position(|k| k == key) else {
+        return Err(new);
+    };
+    let owner = index as u32 + 1;
+    let roots: Vec<Vec<&str>> = ro
+        .segments
+        .iter()
+        .filter(|g| g.owner == owner)
+        .map(|g| g.root.iter().map(|w| &**w).collect())
+        .collect();
+    if roots.is_empty() {
+        return Err(new);
     }
+    let under = |p: &[&str]| roots.iter().any(|r| p.starts_with(r));
+    let shared = |paths: &paths::PathList| {
+        let mut out = Vec::new();
+        paths.for_each(|p| {
+            if !under(p) {
+                out.push(p.join("\n"));
+            }
+        });
+        out
+    };
+    if shared(&ro.parts[key].paths) != shared(&new.paths) {
+        return Err(new);
+    }
+    let mut tree = ConfigTree::new();
+    let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
+    batch.set_owner(owner);
+    new.paths.for_each(|p| batch.set(p));
+    drop(batch);
+    let mut pieces = Vec::with_capacity(roots.len());
+    for r in &roots {
+        match tree.render_subtree(r, schema) {
+            Some(piece) => pieces.push(piece),
+            None => return Err(new),
+        }
+    }
+    drop(tree);
+    let mut checked = BTreeMap::new();
+    if let Some(p) = ro.parts.get("") {
+        checked.insert(String::new(), p.clone());
+    }
+    checked.insert(key.to_string(), new.clone());
+    commit_errors(name, &build_tree(checked.values(), schema), &ro.parts, d);
+    drop(roots);
+    let mut set =
+        String::with_capacity(ro.set.len() + pieces.iter().map(|p| p.0.len()).sum::<usize>());
+    let mut boot =
+        String::with_capacity(ro.boot.len() + pieces.iter().map(|p| p.1.len()).sum::<usize>());
+    let (mut set_at, mut boot_at) = (0, 0);
+    let mut pieces = pieces.into_iter();
+    for g in ro.segments.iter_mut() {
+        if g.owner == owner {
+            let (piece_set, piece_boot) = pieces.next().expect("one piece per root");
+            set.push_str(&ro.set[set_at..g.set.start]);
+            boot.push_str(&ro.boot[boot_at..g.boot.start]);
+            (set_at, boot_at) = (g.set.end, g.boot.end);
+            g.set = set.len()..set.len() + piece_set.len();
+            g.boot = boot.len()..boot.len() + piece_boot.len();
+            set.push_str(&piece_set);
+            boot.push_str(&piece_boot);
+        } else {
+            let shift = |r: &std::ops::Range<usize>, to: usize, from: usize| {
+                r.start + to - from..r.end + to - from
+            };
+            g.set = shift(&g.set, set.len(), set_at);
+            g.boot = shift(&g.boot, boot.len(), boot_at);
+        }
+    }
+    set.push_str(&ro.set[set_at..]);
+    boot.push_str(&ro.boot[boot_at..]);
+    ro.set = set;
+    ro.boot = boot;
+    ro.parts.insert(key.to_string(), new);
+    Ok(())
 }
 
 /// Devices a one-tenant change re-rendered.
@@ -299,6 +418,9 @@ pub fn render_router(
 pub struct Touched {
     pub routers: Vec<String>,
     pub hypervisors: Vec<String>,
+    /// How many of them were updated in place (only the tenant's lines
+    /// re-rendered) rather than rendered whole.
+    pub in_place: usize,
 }
 
 /// Recompiles after a change to one tenant only (added, changed or removed):
@@ -394,12 +516,12 @@ pub fn recompile_tenant(
         let Some(ro) = out.routers.remove(&name) else {
             continue;
         };
-        // Each worker takes its router's parts out: nothing is copied.
-        jobs.push((name, r.version, std::sync::Mutex::new(Some(ro.parts))));
+        // Each worker takes its router out: nothing is copied.
+        jobs.push((name, r.version, std::sync::Mutex::new(Some(ro))));
     }
     let owner = Pointer::root().join("tenants").join(ti);
-    let rebuilt = par_map(&jobs, |(name, version, parts)| {
-        let mut parts = parts
+    let rebuilt = par_map(&jobs, |(name, version, ro)| {
+        let mut ro = ro
             .lock()
             .expect("one worker per router")
             .take()
@@ -415,7 +537,7 @@ pub fn recompile_tenant(
         });
         // Only commands the tenant did not have before need validating.
         let mut old: std::collections::HashSet<Vec<&str>> = Default::default();
-        if let Some(p) = parts.get(slug) {
+        if let Some(p) = ro.parts.get(slug) {
             p.paths.for_each(|w| {
                 old.insert(w.to_vec());
             });
@@ -432,19 +554,24 @@ pub fn recompile_tenant(
             );
         }
         drop(old);
-        match new_part {
-            Some(p) => {
-                parts.insert(slug.to_string(), p);
-            }
-            None => {
-                parts.remove(slug);
-            }
+        if let Some(p) = new_part {
+            match splice_owner(name, &mut ro, slug, p, schema_of(dfs), &mut d) {
+                Ok(()) => return (ro, d, true),
+                Err(p) => ro.parts.insert(slug.to_string(), p),
+            };
+        } else {
+            ro.parts.remove(slug);
         }
-        (render_router(name, *version, parts, dfs, &mut d), d)
+        (
+            render_router(name, *version, ro.parts, dfs, &mut d),
+            d,
+            false,
+        )
     });
     drop(ctx);
-    for ((name, _, _), (ro, rd)) in jobs.into_iter().zip(rebuilt) {
+    for ((name, _, _), (ro, rd, in_place)) in jobs.into_iter().zip(rebuilt) {
         d.0.extend(rd.0);
+        touched.in_place += in_place as usize;
         out.routers.insert(name.clone(), ro);
         touched.routers.push(name);
     }
@@ -476,12 +603,13 @@ pub fn recompile_tenant(
         // Only this tenant's lines change, unless its meters or presence do.
         if let Some(mut cfg) = prev {
             if ovs::rerender_tenant(&mut cfg, slug, &networks) {
-                return cfg;
+                return (cfg, true);
             }
         }
-        ovs::render(&ctx.hypervisor(h))
+        (ovs::render(&ctx.hypervisor(h)), false)
     });
-    for ((h, _), flows) in jobs.into_iter().zip(rendered) {
+    for ((h, _), (flows, in_place)) in jobs.into_iter().zip(rendered) {
+        touched.in_place += in_place as usize;
         out.hypervisors.insert(h.clone(), flows);
         touched.hypervisors.push(h);
     }
