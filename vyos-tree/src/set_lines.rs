@@ -148,38 +148,70 @@ pub(crate) fn parse_set(text: &str, schema: &dyn Schema) -> Result<ConfigTree, P
 
 /// One `set` line per terminal path; leaf values single-quoted as VyOS prints them.
 pub(crate) fn render_set(tree: &ConfigTree, schema: &dyn Schema) -> String {
-    let mut out = String::new();
+    let mut w = LineWriter::default();
     for_each_terminal(tree, schema, |path, last_is_value| {
-        push_line(&mut out, path, last_is_value)
+        w.line(path, last_is_value)
     });
-    out
+    w.out
 }
 
-fn push_line(out: &mut String, path: &[&str], last_is_value: bool) {
-    out.push_str("set");
-    let last = path.len() - 1;
-    for (i, word) in path.iter().enumerate() {
-        out.push(' ');
-        if i == last && last_is_value {
-            push_shell_quoted(out, word);
-        } else {
-            out.push_str(&set_word(word));
+/// Writes `set` lines. Consecutive lines repeat most of their words (`set
+/// firewall ipv4 name X rule 10 ...`), so the quoted prefix of the previous
+/// line is kept and only the words after the shared part are quoted again.
+#[derive(Default)]
+struct LineWriter<'a> {
+    out: String,
+    /// `set` and the previous line's words but the last, as printed.
+    prefix: String,
+    /// The words in `prefix`, and where each ends in it.
+    words: Vec<(&'a str, usize)>,
+}
+
+impl<'a> LineWriter<'a> {
+    fn line(&mut self, path: &[&'a str], last_is_value: bool) {
+        let (last, inner) = path.split_last().expect("a terminal path has words");
+        // Words from the tree are the same slices line after line.
+        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+        let keep = self
+            .words
+            .iter()
+            .zip(inner)
+            .take_while(|((a, _), b)| same(a, b))
+            .count();
+        self.words.truncate(keep);
+        if self.prefix.is_empty() {
+            self.prefix.push_str("set");
         }
+        self.prefix.truncate(self.words.last().map_or(3, |w| w.1));
+        for word in &inner[keep..] {
+            self.prefix.push(' ');
+            self.prefix.push_str(&set_word(word));
+            self.words.push((word, self.prefix.len()));
+        }
+        self.out.push_str(&self.prefix);
+        self.out.push(' ');
+        if last_is_value {
+            push_shell_quoted(&mut self.out, last);
+        } else {
+            self.out.push_str(&set_word(last));
+        }
+        self.out.push('\n');
     }
-    out.push('\n');
 }
 
-/// [`render_set`], also saying where each owner's subtrees went: the owner,
-/// the subtree's path and its byte range.
+/// Owners' subtrees in a text: the owner, the subtree's path, its byte range.
+pub(crate) type Owned<'a> = Vec<(u32, Vec<&'a str>, std::ops::Range<usize>)>;
+
+/// [`render_set`], also saying where each owner's subtrees went.
 pub(crate) fn render_set_owned<'a>(
     tree: &'a ConfigTree,
     schema: &dyn Schema,
-) -> (String, Vec<(u32, Vec<&'a str>, std::ops::Range<usize>)>) {
-    let mut out = String::new();
+) -> (String, Owned<'a>) {
+    let mut w = LineWriter::default();
     let mut line_starts = Vec::new();
-    let mut f = |path: &[&str], last_is_value: bool| {
-        line_starts.push(out.len());
-        push_line(&mut out, path, last_is_value);
+    let mut f = |path: &[&'a str], last_is_value: bool| {
+        line_starts.push(w.out.len());
+        w.line(path, last_is_value);
     };
     let mut walk = Walk {
         schema,
@@ -189,6 +221,7 @@ pub(crate) fn render_set_owned<'a>(
     };
     walk.children(&tree.root, Role::Node, true, Here::root(schema));
     let runs = walk.owned.take().map(|(_, r)| r).unwrap_or_default();
+    let out = w.out;
     let at = |line: usize| line_starts.get(line).copied().unwrap_or(out.len());
     let owned = runs
         .into_iter()
@@ -200,14 +233,14 @@ pub(crate) fn render_set_owned<'a>(
 /// The `set` lines of the subtree at `root`, exactly as [`render_set`] prints
 /// them within any tree that holds this subtree and the same path to it
 /// (`None` where [`reach`] says that is not certain).
-pub(crate) fn render_set_subtree(
-    tree: &ConfigTree,
-    root: &[&str],
+pub(crate) fn render_set_subtree<'a>(
+    tree: &'a ConfigTree,
+    root: &[&'a str],
     schema: &dyn Schema,
 ) -> Option<String> {
     let at = reach(tree, root, schema)?;
-    let mut out = String::new();
-    let mut f = |path: &[&str], last_is_value: bool| push_line(&mut out, path, last_is_value);
+    let mut w = LineWriter::default();
+    let mut f = |path: &[&'a str], last_is_value: bool| w.line(path, last_is_value);
     let mut walk = Walk {
         schema,
         path: root.to_vec(),
@@ -215,5 +248,5 @@ pub(crate) fn render_set_subtree(
         owned: None,
     };
     walk.node(at.node, at.role, at.known, at.here);
-    Some(out)
+    Some(w.out)
 }
