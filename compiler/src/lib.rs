@@ -243,11 +243,12 @@ fn validate_paths(
     d: &mut Diagnostics,
 ) {
     let Some(defs) = defs else { return };
+    let mut checker = defs.checker();
     paths.for_each(|p| {
         if !wanted(p) {
             return;
         }
-        if let Err(e) = defs.validate_words(p) {
+        if let Err(e) = checker.check(p) {
             d.error(
                 owner.clone(),
                 format!(

@@ -374,3 +374,49 @@ fn one_tenant_change_with_new_numbers_matches_a_full_compile() {
     assert_same_output(&full, &inc);
     assert!(inc.allocation.tenants["acme"].clients.contains_key("ops2"));
 }
+
+/// Checking paths in a row (reusing the shared prefix) answers exactly as
+/// checking each alone, on the example's commands and on broken variants of
+/// them (a bad tag value, an unknown node, a bad leaf value, a missing value).
+#[test]
+fn path_checker_agrees_with_validating_each_path() {
+    let defs = Defs::load();
+    let intent = example();
+    let s = secrets(&intent);
+    let out = compile(&intent, &Allocation::default(), &s, &defs.set()).unwrap();
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for r in out.routers.values() {
+        for part in r.parts.values() {
+            for p in part.paths.to_vecs() {
+                paths.push(p.clone());
+                let n = p.len();
+                for (i, bad) in [
+                    (n - 1, "not a value !"),
+                    (1, "no-such-node"),
+                    (n.min(6) - 1, "x"),
+                ] {
+                    let mut q = p.clone();
+                    q[i] = bad.to_string();
+                    paths.push(q.clone());
+                    paths.push(p.clone());
+                }
+                paths.push(p[..n - 1].to_vec());
+            }
+        }
+    }
+    let mut errors = 0;
+    for version in [VyosVersion::V1_4, VyosVersion::V1_5] {
+        let d = defs.set().by_version[&version];
+        let mut checker = d.checker();
+        for p in &paths {
+            let words: Vec<&str> = p.iter().map(String::as_str).collect();
+            let alone = d.validate_words(&words);
+            errors += alone.is_err() as usize;
+            assert_eq!(checker.check(&words), alone, "{}", p.join(" "));
+        }
+    }
+    assert!(
+        errors > paths.len() / 2,
+        "the variants are invalid: {errors}"
+    );
+}

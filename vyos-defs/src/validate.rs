@@ -50,8 +50,59 @@ pub(crate) fn validate_path<S: AsRef<str>>(root: &DefNode, path: &[S]) -> Result
     if path.is_empty() {
         return Err(err(0, "empty path".into()));
     }
-    let mut node = root;
-    let mut i = 0;
+    validate_from(root, path, 0, &mut Vec::new())
+}
+
+/// Validates many paths in a row with the same answers as [`validate_path`],
+/// without checking again the prefix a path shares with the previous one
+/// (a compile's paths share most of their words, tag values included, and
+/// checking a tag value can mean running a regex).
+pub struct PathChecker<'d, 'w> {
+    root: &'d DefNode,
+    prev: Vec<&'w str>,
+    /// Where the walk of the previous path stood after each of its steps
+    /// that passed: (words consumed, definition node).
+    marks: Vec<(usize, &'d DefNode)>,
+}
+
+impl<'d, 'w> PathChecker<'d, 'w> {
+    pub(crate) fn new(root: &'d DefNode) -> Self {
+        PathChecker {
+            root,
+            prev: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    pub fn check(&mut self, path: &[&'w str]) -> Result<(), PathError> {
+        if path.is_empty() {
+            return Err(err(0, "empty path".into()));
+        }
+        let same = |a: &&str, b: &&str| std::ptr::eq(*a, *b) || a == b;
+        let shared = self
+            .prev
+            .iter()
+            .zip(path)
+            .take_while(|(a, b)| same(a, b))
+            .count();
+        let keep = self.marks.partition_point(|(i, _)| *i <= shared);
+        self.marks.truncate(keep);
+        let (start, node) = self.marks.last().copied().unwrap_or((0, self.root));
+        self.prev.clear();
+        self.prev.extend_from_slice(path);
+        validate_from(node, path, start, &mut self.marks)
+    }
+}
+
+/// The walk of [`validate_path`] from `node`, standing after `start` words of
+/// `path`; every step that passes is recorded in `marks`.
+fn validate_from<'d, S: AsRef<str>>(
+    mut node: &'d DefNode,
+    path: &[S],
+    start: usize,
+    marks: &mut Vec<(usize, &'d DefNode)>,
+) -> Result<(), PathError> {
+    let mut i = start;
     while i < path.len() {
         let word = path[i].as_ref();
         let Some(child) = node.child(word) else {
@@ -70,6 +121,7 @@ pub(crate) fn validate_path<S: AsRef<str>>(root: &DefNode, path: &[S]) -> Result
             DefKind::Node => {
                 node = child;
                 i += 1;
+                marks.push((i, node));
             }
             DefKind::Tag => {
                 let Some(value) = path.get(i + 1).map(AsRef::as_ref) else {
@@ -86,6 +138,7 @@ pub(crate) fn validate_path<S: AsRef<str>>(root: &DefNode, path: &[S]) -> Result
                 })?;
                 node = child;
                 i += 2;
+                marks.push((i, node));
             }
             DefKind::Leaf => {
                 if child.valueless {
