@@ -74,6 +74,20 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
 
 /// YAML text to a JSON value plus positions.
 pub fn parse_value(text: &str) -> Result<(Value, SourceMap), (Position, Diagnostic)> {
+    // A byte order mark may start a YAML stream; yaml-rust2 would read it as
+    // part of the first key. Editors do not count it as a column either.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // yaml-rust2 takes NUL for the end of the input and would silently drop
+    // everything after it; YAML does not allow the character anyway.
+    if let Some(i) = text.find('\0') {
+        return Err((
+            Lines::of(&text[..i]).end(),
+            Diagnostic::error(
+                Pointer(String::new()),
+                "YAML syntax: the NUL character (U+0000) is not allowed",
+            ),
+        ));
+    }
     let mut b = Builder {
         lines: Lines::of(text),
         ..Builder::default()
@@ -120,18 +134,22 @@ impl Lines {
         Self(lines)
     }
 
+    /// Just after the last character.
+    fn end(&self) -> Position {
+        Position {
+            line: self.0.len(),
+            column: self.0[self.0.len() - 1] + 1,
+        }
+    }
+
     /// Where `m` is, as a place in the text. yaml-rust2 puts the end of a
     /// text that does not end in a line break at the start of a line after
     /// the last one (it reads as if the break were there), and starts at
     /// line 0: such positions are moved to the end of the last line, or to
     /// the first line, so that an editor can go to every position reported.
     fn position(&self, m: &Marker) -> Position {
-        let last = self.0.len();
-        if m.line() > last {
-            return Position {
-                line: last,
-                column: self.0[last - 1] + 1,
-            };
+        if m.line() > self.0.len() {
+            return self.end();
         }
         let line = m.line().max(1);
         Position {
@@ -338,6 +356,23 @@ mod tests {
         assert_eq!(err.0, Position { line: 2, column: 1 }, "{err:?}");
         let (_, map) = parse_value("a:\r  b:").unwrap();
         assert_eq!(map.locate("/a/b"), Position { line: 2, column: 5 });
+    }
+
+    #[test]
+    fn nul_is_an_error_not_the_end_of_the_text() {
+        // yaml-rust2 stopped at the NUL: this parsed as `{a: 1}`.
+        let err = parse_value("a: 1\n\0\nb: [").unwrap_err();
+        assert_eq!(err.0, Position { line: 2, column: 1 }, "{err:?}");
+        assert!(err.1.message.contains("NUL"), "{}", err.1.message);
+        let err = parse_value("a: 1\nb: x\0y\n").unwrap_err();
+        assert_eq!(err.0, Position { line: 2, column: 5 }, "{err:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let (v, map) = parse_value("\u{feff}a: 1\nb: 2\n").unwrap();
+        assert_eq!(v, serde_json::json!({"a": 1, "b": 2}));
+        assert_eq!(map.locate("/a"), Position { line: 1, column: 4 });
     }
 
     #[test]

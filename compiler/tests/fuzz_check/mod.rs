@@ -1,8 +1,9 @@
 //! The assertions of the `intent` fuzz target (`fuzz/fuzz_targets/intent.rs`
 //! includes this file), replayed on the committed corpus by `tests/fuzz_corpus.rs`.
 //!
-//! Arbitrary text into `yaml::parse_intent`: it must never panic, and every
-//! position it reports must be inside the text. Whatever parses is compiled
+//! Arbitrary text into `yaml::parse_intent`: it must never panic, every
+//! position it reports must be inside the text, and a text with NUL in it
+//! must not parse (yaml-rust2 would stop there). Whatever parses is compiled
 //! (no VyOS definitions, so nothing is validated against them; fake key
 //! material for every device) and must not panic either; every diagnostic of
 //! the compile must locate inside the text too.
@@ -15,7 +16,13 @@ use vxguard_compiler::model::{HypervisorSecrets, RouterSecrets, Secrets};
 use vxguard_compiler::DefinitionSet;
 
 pub fn check(text: &str) {
-    let (intent, map) = match parse_intent(text) {
+    let parsed = parse_intent(text);
+    // yaml-rust2 takes NUL for the end of the text: nothing after one may be dropped.
+    assert!(
+        !(text.contains('\0') && parsed.is_ok()),
+        "a text with NUL parsed"
+    );
+    let (intent, map) = match parsed {
         Ok(parsed) => parsed,
         Err(errors) => {
             assert!(!errors.is_empty(), "an error without a diagnostic");
