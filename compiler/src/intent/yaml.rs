@@ -74,15 +74,28 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
 
 /// YAML text to a JSON value plus positions.
 pub fn parse_value(text: &str) -> Result<(Value, SourceMap), (Position, Diagnostic)> {
-    let mut b = Builder::default();
+    // A byte order mark may start a YAML stream; yaml-rust2 would read it as
+    // part of the first key. Editors do not count it as a column either.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // yaml-rust2 takes NUL for the end of the input and would silently drop
+    // everything after it; YAML does not allow the character anyway.
+    if let Some(i) = text.find('\0') {
+        return Err((
+            Lines::of(&text[..i]).end(),
+            Diagnostic::error(
+                Pointer(String::new()),
+                "YAML syntax: the NUL character (U+0000) is not allowed",
+            ),
+        ));
+    }
+    let mut b = Builder {
+        lines: Lines::of(text),
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut b, false).map_err(|e| {
-        let m = e.marker();
         (
-            Position {
-                line: m.line().max(1),
-                column: m.col() + 1,
-            },
+            b.lines.position(e.marker()),
             Diagnostic::error(Pointer(String::new()), format!("YAML syntax: {}", e.info())),
         )
     })?;
@@ -98,6 +111,54 @@ pub fn parse_value(text: &str) -> Result<(Value, SourceMap), (Position, Diagnost
     ))
 }
 
+/// The length in characters of each line of the text, split at YAML's line
+/// breaks (LF, CRLF, CR); a text that ends in a line break has an empty last line.
+#[derive(Default)]
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        let mut lines = vec![0];
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' | '\n' => {
+                    if c == '\r' && chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    lines.push(0);
+                }
+                _ => *lines.last_mut().expect("never empty") += 1,
+            }
+        }
+        Self(lines)
+    }
+
+    /// Just after the last character.
+    fn end(&self) -> Position {
+        Position {
+            line: self.0.len(),
+            column: self.0[self.0.len() - 1] + 1,
+        }
+    }
+
+    /// Where `m` is, as a place in the text. yaml-rust2 puts the end of a
+    /// text that does not end in a line break at the start of a line after
+    /// the last one (it reads as if the break were there), and starts at
+    /// line 0: such positions are moved to the end of the last line, or to
+    /// the first line, so that an editor can go to every position reported.
+    fn position(&self, m: &Marker) -> Position {
+        if m.line() > self.0.len() {
+            return self.end();
+        }
+        let line = m.line().max(1);
+        Position {
+            line,
+            column: m.col() + 1,
+        }
+    }
+}
+
 enum Frame {
     Seq(Vec<Value>, String),
     Map(Map<String, Value>, String, Option<(String, Position)>),
@@ -105,6 +166,7 @@ enum Frame {
 
 #[derive(Default)]
 struct Builder {
+    lines: Lines,
     stack: Vec<Frame>,
     root: Option<Value>,
     positions: BTreeMap<String, Position>,
@@ -198,10 +260,7 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Position {
-            line: mark.line().max(1),
-            column: mark.col() + 1,
-        };
+        let pos = self.lines.position(&mark);
         match ev {
             Event::Scalar(s, style, _, _) => {
                 let v = if style == TScalarStyle::Plain {
@@ -282,6 +341,38 @@ mod tests {
         let err = parse_value("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.1.message.starts_with("YAML syntax"));
         assert!(err.0.line >= 2);
+    }
+
+    #[test]
+    fn positions_stay_inside_a_text_without_a_final_line_break() {
+        // yaml-rust2 puts the end of such a text on a line after it (found by
+        // fuzz/fuzz_targets/intent.rs): the null value of `sites` was at 3:1.
+        let err = parse_intent("platform:\n  sites:").unwrap_err();
+        assert_eq!(err[0].0, Position { line: 2, column: 9 }, "{err:?}");
+        assert!(err[0].1.message.contains("expected a sequence"));
+        let err = parse_value("a: [1").unwrap_err();
+        assert_eq!(err.0, Position { line: 1, column: 6 }, "{err:?}");
+        let err = parse_value("a: [1\r\n").unwrap_err();
+        assert_eq!(err.0, Position { line: 2, column: 1 }, "{err:?}");
+        let (_, map) = parse_value("a:\r  b:").unwrap();
+        assert_eq!(map.locate("/a/b"), Position { line: 2, column: 5 });
+    }
+
+    #[test]
+    fn nul_is_an_error_not_the_end_of_the_text() {
+        // yaml-rust2 stopped at the NUL: this parsed as `{a: 1}`.
+        let err = parse_value("a: 1\n\0\nb: [").unwrap_err();
+        assert_eq!(err.0, Position { line: 2, column: 1 }, "{err:?}");
+        assert!(err.1.message.contains("NUL"), "{}", err.1.message);
+        let err = parse_value("a: 1\nb: x\0y\n").unwrap_err();
+        assert_eq!(err.0, Position { line: 2, column: 5 }, "{err:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let (v, map) = parse_value("\u{feff}a: 1\nb: 2\n").unwrap();
+        assert_eq!(v, serde_json::json!({"a": 1, "b": 2}));
+        assert_eq!(map.locate("/a"), Position { line: 1, column: 4 });
     }
 
     #[test]
