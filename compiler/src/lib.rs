@@ -276,7 +276,11 @@ pub fn render_router(
     let schema = schema_of(defs);
     let tree = build_tree(parts.values(), schema);
     commit_errors(name, &tree, &parts, d);
-    let (set, boot, segments) = tree.render_segments(schema);
+    let (mut set, mut boot, segments) = tree.render_segments(schema);
+    drop(tree);
+    // Outputs are kept (millions of lines in a large platform): no slack.
+    set.shrink_to_fit();
+    boot.shrink_to_fit();
     RouterOutput {
         version,
         set,

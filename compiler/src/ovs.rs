@@ -82,6 +82,10 @@ pub fn render(h: &HypervisorModel) -> OvsConfig {
         next_meter += span.meter_count;
         out.tenants.push(span);
     }
+    out.flows.shrink_to_fit();
+    out.groups.shrink_to_fit();
+    out.meters.shrink_to_fit();
+    out.tenants.shrink_to_fit();
     out
 }
 

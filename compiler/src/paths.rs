@@ -111,6 +111,11 @@ impl PathList {
         out
     }
 
+    /// Bytes held on the heap (for memory figures).
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + 4 * self.ends.capacity() + 2 * self.shape.capacity() + 8 * self.last.capacity()
+    }
+
     /// Releases spare capacity once the list is complete.
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();

@@ -213,11 +213,16 @@ pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secret
 }
 
 fn peak_rss_mib() -> f64 {
+    rss_mib("VmHWM:")
+}
+
+/// A memory figure of this process from /proc (`VmRSS:` now, `VmHWM:` peak).
+fn rss_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .map(|l| l.to_string())
         })
         .and_then(|l| {
@@ -237,6 +242,7 @@ pub fn run(a: BenchArgs) -> Result<bool> {
     if defs.by_version.is_empty() {
         eprintln!("warning: no --vyos-defs: validation is not measured");
     }
+    println!("definitions loaded: RSS {:.0} MiB", rss_mib("VmRSS:"));
     let t0 = Instant::now();
     let (mut intent, secrets) = generate(a.sites, a.routers, a.tenants);
     let gen = t0.elapsed();
@@ -252,6 +258,7 @@ pub fn run(a: BenchArgs) -> Result<bool> {
         )
     })?;
     let full = t1.elapsed();
+    println!("after the full compile: RSS {:.0} MiB", rss_mib("VmRSS:"));
     let commands: usize = out.routers.values().map(|r| r.set.lines().count()).sum();
     let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
     println!(
@@ -259,6 +266,17 @@ pub fn run(a: BenchArgs) -> Result<bool> {
         mib(out.routers.values().map(|r| r.set.len()).sum()),
         mib(out.routers.values().map(|r| r.boot.len()).sum()),
         mib(out.hypervisors.values().map(|h| h.flows.len()).sum()),
+    );
+    let parts: usize = out
+        .routers
+        .values()
+        .flat_map(|r| r.parts.values())
+        .map(|p| p.paths.heap_bytes())
+        .sum();
+    let segments: usize = out.routers.values().map(|r| r.segments.len()).sum();
+    println!(
+        "kept for one-tenant changes: commands by owner {:.0} MiB, {segments} owner subtrees",
+        mib(parts)
     );
     let flows: usize = out
         .hypervisors

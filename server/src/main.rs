@@ -6,11 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vxguard::*;
 
-/// A compile allocates and frees millions of small strings and tree nodes;
-/// mimalloc does that markedly faster than glibc's allocator (see the bench).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "vxguard",
