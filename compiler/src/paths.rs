@@ -113,7 +113,10 @@ impl PathList {
 
     /// Bytes held on the heap (for memory figures).
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + 4 * self.ends.capacity() + 2 * self.shape.capacity() + 8 * self.last.capacity()
+        self.text.capacity()
+            + 4 * self.ends.capacity()
+            + 2 * self.shape.capacity()
+            + 8 * self.last.capacity()
     }
 
     /// Releases spare capacity once the list is complete.

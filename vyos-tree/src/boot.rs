@@ -8,7 +8,9 @@
 use crate::error::{ParseError, MAX_DEPTH};
 use crate::lex::{boot_word, is_blank, Cursor};
 use crate::schema::Schema;
+use crate::set_lines::LineWriter;
 use crate::tree::{ordered, reach, resolve, ConfigTree, Here, Node, Role};
+use crate::Segment;
 
 enum Tok {
     Word(String),
@@ -182,9 +184,12 @@ struct Writer<'a> {
     schema: &'a dyn Schema,
     out: String,
     path: Vec<&'a str>,
-    /// With `Some`, the byte ranges of owners' subtrees (a node of one owner
-    /// under a shared one), in render order, as the `set` walk finds them.
-    owned: Option<Vec<std::ops::Range<usize>>>,
+    /// With `Some`, the `set` lines too, written in the same walk (one walk
+    /// costs half the schema lookups of two).
+    lines: Option<LineWriter<'a>>,
+    /// With `Some`, owners' subtrees (a node of one owner under a shared
+    /// one) in render order, with their byte ranges in both texts.
+    owned: Option<Vec<Segment>>,
 }
 
 impl<'a> Writer<'a> {
@@ -211,31 +216,70 @@ impl<'a> Writer<'a> {
             self.path.push(name);
             let (kind, chere) = here.child(self.schema, role, &self.path);
             let (crole, cknown) = resolve(|| kind, role, known, child);
-            let start = self.out.len();
+            let start = self.starts();
             self.entry(name, child, crole, cknown, chere, depth);
-            self.record(node, child, start);
+            self.record(node, child, start, None);
             self.path.pop();
         }
     }
 
-    /// Notes `child`'s text (from `start`) if it starts an owner's subtree.
-    fn record(&mut self, parent: &Node, child: &Node, start: usize) {
+    /// Where the next text goes: in `out`, and in the `set` lines.
+    fn starts(&self) -> (usize, usize) {
+        (
+            self.out.len(),
+            self.lines.as_ref().map_or(0, |l| l.out.len()),
+        )
+    }
+
+    /// Notes `child`'s texts (from `start`) if it starts an owner's subtree;
+    /// `value` is its word when it is a tag's or leaf's value (not in `path`).
+    fn record(&mut self, parent: &Node, child: &Node, start: (usize, usize), value: Option<&str>) {
+        if child.meta.owner == 0 || parent.meta.owner != 0 {
+            return;
+        }
+        let (boot, set) = self.starts();
         if let Some(owned) = &mut self.owned {
-            if child.meta.owner != 0 && parent.meta.owner == 0 {
-                owned.push(start..self.out.len());
-            }
+            owned.push(Segment {
+                owner: child.meta.owner,
+                root: self
+                    .path
+                    .iter()
+                    .copied()
+                    .chain(value)
+                    .map(Box::from)
+                    .collect(),
+                set: start.1..set,
+                boot: start.0..boot,
+            });
+        }
+    }
+
+    /// The `set` line of the path walked so far, if lines are written.
+    fn line(&mut self, last_is_value: bool) {
+        if let Some(lines) = &mut self.lines {
+            lines.line(&self.path, last_is_value);
         }
     }
 
     /// A leaf's value: `name value` (or, for a value with children, which
     /// cannot come from VyOS, a block that stays parsable).
-    fn leaf_value(&mut self, name: &'a str, value: &'a str, vnode: &'a Node, depth: usize) {
+    fn leaf_value(
+        &mut self,
+        name: &'a str,
+        known: bool,
+        value: &'a str,
+        vnode: &'a Node,
+        depth: usize,
+    ) {
         self.indent(depth);
         self.push_name(depth, name);
         if vnode.is_terminal() {
             self.out.push(' ');
             self.out.push_str(&boot_word(value));
             self.out.push('\n');
+            self.path.push(value);
+            self.line(known || vnode.meta.role == Role::Value);
+            self.path.pop();
         } else {
             self.out.push_str(" {\n");
             self.path.push(value);
@@ -261,6 +305,9 @@ impl<'a> Writer<'a> {
         self.out.push_str(&boot_word(value));
         self.out.push_str(" {\n");
         self.path.push(value);
+        if vnode.is_terminal() {
+            self.line(false);
+        }
         self.children(vnode, Role::TagValue, true, here, depth + 1);
         self.path.pop();
         self.indent(depth);
@@ -279,24 +326,28 @@ impl<'a> Writer<'a> {
         match role {
             Role::Leaf if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Leaf) {
-                    let start = self.out.len();
-                    self.leaf_value(name, value, vnode, depth);
-                    self.record(node, vnode, start);
+                    let start = self.starts();
+                    self.leaf_value(name, known, value, vnode, depth);
+                    self.record(node, vnode, start, Some(value));
                 }
             }
             Role::Tag if !node.is_terminal() => {
                 for (value, vnode) in ordered(node, Role::Tag) {
-                    let start = self.out.len();
+                    let start = self.starts();
                     self.tag_value(name, value, vnode, here, depth);
-                    self.record(node, vnode, start);
+                    self.record(node, vnode, start, Some(value));
                 }
             }
             Role::Leaf | Role::ValuelessLeaf | Role::Value if node.is_terminal() => {
                 self.indent(depth);
                 self.push_name(depth, name);
                 self.out.push('\n');
+                self.line(role == Role::Value && known);
             }
             _ => {
+                if node.is_terminal() {
+                    self.line(false);
+                }
                 self.indent(depth);
                 self.push_name(depth, name);
                 self.out.push_str(" {\n");
@@ -309,51 +360,63 @@ impl<'a> Writer<'a> {
 }
 
 pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
-    render_boot_owned(tree, schema, false).0
-}
-
-/// [`render_boot`], with the byte ranges of owners' subtrees when `owned`.
-pub(crate) fn render_boot_owned(
-    tree: &ConfigTree,
-    schema: &dyn Schema,
-    owned: bool,
-) -> (String, Vec<std::ops::Range<usize>>) {
     let mut w = Writer {
         schema,
         out: String::new(),
         path: Vec::new(),
-        owned: owned.then(Vec::new),
+        lines: None,
+        owned: None,
     };
     w.children(&tree.root, Role::Node, true, Here::root(schema), 0);
-    (w.out, w.owned.unwrap_or_default())
+    w.out
 }
 
-/// The config.boot text of the subtree at `root` (a tag value with its tag's
-/// name, a leaf value as `leaf value`), exactly as [`render_boot`] prints it
-/// within any tree that holds this subtree and the same path to it (`None`
-/// where [`reach`] says that is not certain).
-pub(crate) fn render_boot_subtree(
+/// Both forms in one walk, with where each owner's subtree went: the `set`
+/// text, the config.boot text, and per subtree (in render order) its
+/// owner, path and byte ranges in each.
+pub(crate) fn render_both_owned(
+    tree: &ConfigTree,
+    schema: &dyn Schema,
+) -> (String, String, Vec<Segment>) {
+    let mut w = Writer {
+        schema,
+        out: String::new(),
+        path: Vec::new(),
+        lines: Some(LineWriter::default()),
+        owned: Some(Vec::new()),
+    };
+    w.children(&tree.root, Role::Node, true, Here::root(schema), 0);
+    let set = w.lines.take().map(|l| l.out).unwrap_or_default();
+    (set, w.out, w.owned.unwrap_or_default())
+}
+
+/// Both texts of the subtree at `root` (a tag value with its tag's name, a
+/// leaf value as `leaf value` in config.boot), exactly as the full renders
+/// print it within any tree that holds this subtree and the same path to it
+/// (`None` where [`reach`] says that is not certain).
+pub(crate) fn render_both_subtree(
     tree: &ConfigTree,
     root: &[&str],
     schema: &dyn Schema,
-) -> Option<String> {
+) -> Option<(String, String)> {
     let (name, parent_path) = root.split_last()?;
     let at = reach(tree, root, schema)?;
     let mut w = Writer {
         schema,
         out: String::new(),
         path: root.to_vec(),
+        lines: Some(LineWriter::default()),
         owned: None,
     };
     w.path.pop();
     let parent = parent_path.last().copied().unwrap_or_default();
     match at.parent {
         Role::Tag => w.tag_value(parent, name, at.node, at.here, at.depth),
-        Role::Leaf => w.leaf_value(parent, name, at.node, at.depth),
+        Role::Leaf => w.leaf_value(parent, at.parent_known, name, at.node, at.depth),
         _ => {
             w.path.push(name);
             w.entry(name, at.node, at.role, at.known, at.here, at.depth);
         }
     }
-    Some(w.out)
+    Some((w.lines.map(|l| l.out).unwrap_or_default(), w.out))
 }

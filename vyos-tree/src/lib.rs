@@ -67,24 +67,7 @@ impl ConfigTree {
     /// [`SetBatch::set_owner`]; a subtree is a node only one owner set, under
     /// a node that several did), in render order.
     pub fn render_segments(&self, schema: &dyn Schema) -> (String, String, Vec<Segment>) {
-        let (set, owned) = set_lines::render_set_owned(self, schema);
-        let (boot, ranges) = boot::render_boot_owned(self, schema, true);
-        assert_eq!(
-            owned.len(),
-            ranges.len(),
-            "both walks meet the same subtrees"
-        );
-        let segments = owned
-            .into_iter()
-            .zip(ranges)
-            .map(|((owner, root, set), boot)| Segment {
-                owner,
-                root: root.into_iter().map(Box::from).collect(),
-                set,
-                boot,
-            })
-            .collect();
-        (set, boot, segments)
+        boot::render_both_owned(self, schema)
     }
 
     /// The `set` and config.boot text of the subtree at `root`, exactly as
@@ -93,10 +76,7 @@ impl ConfigTree {
     /// schema does not say what some node on the way is (its role would be
     /// guessed from the rest of the tree).
     pub fn render_subtree(&self, root: &[&str], schema: &dyn Schema) -> Option<(String, String)> {
-        Some((
-            set_lines::render_set_subtree(self, root, schema)?,
-            boot::render_boot_subtree(self, root, schema)?,
-        ))
+        boot::render_both_subtree(self, root, schema)
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::error::{ParseError, MAX_DEPTH};
 use crate::lex::{is_blank, push_shell_quoted, set_word, Cursor};
 use crate::schema::Schema;
-use crate::tree::{for_each_terminal, reach, ConfigTree, Here, Role, Walk};
+use crate::tree::{for_each_terminal, ConfigTree};
 
 struct Word {
     text: String,
@@ -159,8 +159,8 @@ pub(crate) fn render_set(tree: &ConfigTree, schema: &dyn Schema) -> String {
 /// firewall ipv4 name X rule 10 ...`), so the quoted prefix of the previous
 /// line is kept and only the words after the shared part are quoted again.
 #[derive(Default)]
-struct LineWriter<'a> {
-    out: String,
+pub(crate) struct LineWriter<'a> {
+    pub out: String,
     /// `set` and the previous line's words but the last, as printed.
     prefix: String,
     /// The words in `prefix`, and where each ends in it.
@@ -168,7 +168,7 @@ struct LineWriter<'a> {
 }
 
 impl<'a> LineWriter<'a> {
-    fn line(&mut self, path: &[&'a str], last_is_value: bool) {
+    pub fn line(&mut self, path: &[&'a str], last_is_value: bool) {
         let (last, inner) = path.split_last().expect("a terminal path has words");
         // Words from the tree are the same slices line after line.
         let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
@@ -197,56 +197,4 @@ impl<'a> LineWriter<'a> {
         }
         self.out.push('\n');
     }
-}
-
-/// Owners' subtrees in a text: the owner, the subtree's path, its byte range.
-pub(crate) type Owned<'a> = Vec<(u32, Vec<&'a str>, std::ops::Range<usize>)>;
-
-/// [`render_set`], also saying where each owner's subtrees went.
-pub(crate) fn render_set_owned<'a>(
-    tree: &'a ConfigTree,
-    schema: &dyn Schema,
-) -> (String, Owned<'a>) {
-    let mut w = LineWriter::default();
-    let mut line_starts = Vec::new();
-    let mut f = |path: &[&'a str], last_is_value: bool| {
-        line_starts.push(w.out.len());
-        w.line(path, last_is_value);
-    };
-    let mut walk = Walk {
-        schema,
-        path: Vec::new(),
-        f: &mut f,
-        owned: Some((0, Vec::new())),
-    };
-    walk.children(&tree.root, Role::Node, true, Here::root(schema));
-    let runs = walk.owned.take().map(|(_, r)| r).unwrap_or_default();
-    let out = w.out;
-    let at = |line: usize| line_starts.get(line).copied().unwrap_or(out.len());
-    let owned = runs
-        .into_iter()
-        .map(|r| (r.owner, r.root, at(r.terminals.start)..at(r.terminals.end)))
-        .collect();
-    (out, owned)
-}
-
-/// The `set` lines of the subtree at `root`, exactly as [`render_set`] prints
-/// them within any tree that holds this subtree and the same path to it
-/// (`None` where [`reach`] says that is not certain).
-pub(crate) fn render_set_subtree<'a>(
-    tree: &'a ConfigTree,
-    root: &[&'a str],
-    schema: &dyn Schema,
-) -> Option<String> {
-    let at = reach(tree, root, schema)?;
-    let mut w = LineWriter::default();
-    let mut f = |path: &[&'a str], last_is_value: bool| w.line(path, last_is_value);
-    let mut walk = Walk {
-        schema,
-        path: root.to_vec(),
-        f: &mut f,
-        owned: None,
-    };
-    walk.node(at.node, at.role, at.known, at.here);
-    Some(w.out)
 }

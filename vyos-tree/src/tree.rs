@@ -628,58 +628,29 @@ pub(crate) fn for_each_terminal<'a>(
         schema,
         path: Vec::new(),
         f: &mut f,
-        owned: None,
     };
     walk.children(&tree.root, Role::Node, true, Here::root(schema));
 }
 
-/// Where one owner's subtree starts and ends among the terminals of a walk.
-pub(crate) struct OwnedRun<'a> {
-    pub owner: u32,
-    pub root: Vec<&'a str>,
-    pub terminals: std::ops::Range<usize>,
-}
-
-/// The terminal walk; with `owned`, it also records every owner's subtrees
-/// (a node of one owner whose parent is shared) and counts terminals.
-pub(crate) struct Walk<'a, 'f> {
-    pub schema: &'f dyn Schema,
-    pub path: Vec<&'a str>,
-    pub f: &'f mut dyn FnMut(&[&'a str], bool),
-    pub owned: Option<(usize, Vec<OwnedRun<'a>>)>,
+/// The terminal walk.
+struct Walk<'a, 'f> {
+    schema: &'f dyn Schema,
+    path: Vec<&'a str>,
+    f: &'f mut dyn FnMut(&[&'a str], bool),
 }
 
 impl<'a> Walk<'a, '_> {
-    pub fn children(&mut self, node: &'a Node, role: Role, known: bool, here: Here) {
+    fn children(&mut self, node: &'a Node, role: Role, known: bool, here: Here) {
         for (name, child) in ordered(node, role) {
             self.path.push(name);
             let (kind, chere) = here.child(self.schema, role, &self.path);
             let (crole, cknown) = resolve(|| kind, role, known, child);
-            let run_start = match &self.owned {
-                Some((count, _)) if child.meta.owner != 0 && node.meta.owner == 0 => Some(*count),
-                _ => None,
-            };
-            self.node(child, crole, cknown, chere);
-            if let (Some(start), Some((count, runs))) = (run_start, &mut self.owned) {
-                runs.push(OwnedRun {
-                    owner: child.meta.owner,
-                    root: self.path.clone(),
-                    terminals: start..*count,
-                });
+            if child.is_terminal() {
+                (self.f)(&self.path, crole == Role::Value && cknown);
+            } else {
+                self.children(child, crole, cknown, chere);
             }
             self.path.pop();
-        }
-    }
-
-    /// The node at the end of `self.path`, playing `role`.
-    pub fn node(&mut self, node: &'a Node, role: Role, known: bool, here: Here) {
-        if node.is_terminal() {
-            (self.f)(&self.path, role == Role::Value && known);
-            if let Some((count, _)) = &mut self.owned {
-                *count += 1;
-            }
-        } else {
-            self.children(node, role, known, here);
         }
     }
 }
@@ -701,6 +672,7 @@ pub(crate) fn reach<'a>(
         known: true,
         here: Here::root(schema),
         parent: Role::Node,
+        parent_known: true,
         depth: 0,
     };
     for i in 0..path.len() {
@@ -724,6 +696,7 @@ pub(crate) fn reach<'a>(
             known,
             here,
             parent: at.role,
+            parent_known: at.known,
             depth,
         };
     }
@@ -736,6 +709,7 @@ pub(crate) struct Reached<'a> {
     pub known: bool,
     pub here: Here,
     pub parent: Role,
+    pub parent_known: bool,
     pub depth: usize,
 }
 
