@@ -74,11 +74,14 @@ impl PathList {
         let removed = cut_to - cut_from;
         self.text
             .replace_range(cut_from as usize..cut_to as usize, "");
-        let mut now: Vec<(u32, u32)> = old[..shared].to_vec();
-        now.extend(new[shared..].iter().map(|r| (r.0 - removed, r.1 - removed)));
-        self.ends.extend(now[shared..].iter().map(|r| r.1));
+        // `last` becomes the old path's shared words, then the new path's own
+        // (moved down by the removed text), in place: no allocation per path.
+        self.last.drain(shared..prev + shared);
+        for r in &mut self.last[shared..] {
+            *r = (r.0 - removed, r.1 - removed);
+        }
+        self.ends.extend(self.last[shared..].iter().map(|r| r.1));
         self.shape.push((shared as u8, own as u8));
-        self.last = now;
     }
 
     /// Adds a whole path.

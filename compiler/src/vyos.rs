@@ -38,6 +38,14 @@ impl Out {
         self.0.push(&path);
     }
 
+    /// A path of borrowed words (no string per word).
+    fn words<'w>(&mut self, words: impl IntoIterator<Item = &'w &'w str>) {
+        for w in words {
+            self.0.word(w);
+        }
+        self.0.end_path();
+    }
+
     fn done(mut self) -> PathList {
         self.0.shrink_to_fit();
         self.0
@@ -438,61 +446,41 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
 
 fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
     let base = ["firewall", "ipv4", "name", chain];
-    let c = |tail: &[String]| -> Path {
-        base.iter()
-            .map(|x| x.to_string())
-            .chain(tail.iter().cloned())
-            .collect()
-    };
-    let s = |x: &str| x.to_string();
-    o.push(c(&[s("default-action"), s(p.default_action.as_str())]));
-    o.push(c(&[s("description"), s("vxguard tenant policy")]));
+    let at = |o: &mut Out, tail: &[&str]| o.words(base.iter().chain(tail));
+    at(o, &["default-action", p.default_action.as_str()]);
+    at(o, &["description", "vxguard tenant policy"]);
     // Established and related first: replies are never judged by the policy.
-    o.push(c(&[s("rule"), s("1"), s("action"), s("accept")]));
-    o.push(c(&[s("rule"), s("1"), s("state"), s("established")]));
-    o.push(c(&[s("rule"), s("1"), s("state"), s("related")]));
-    o.push(c(&[s("rule"), s("2"), s("action"), s("drop")]));
-    o.push(c(&[s("rule"), s("2"), s("state"), s("invalid")]));
+    at(o, &["rule", "1", "action", "accept"]);
+    at(o, &["rule", "1", "state", "established"]);
+    at(o, &["rule", "1", "state", "related"]);
+    at(o, &["rule", "2", "action", "drop"]);
+    at(o, &["rule", "2", "state", "invalid"]);
+    let not_internal = format!("!{internal}");
     for r in &p.rules {
         let n = r.number.to_string();
-        let rule = |tail: &[String]| -> Path {
-            base.iter()
-                .map(|x| x.to_string())
-                .chain([s("rule"), n.clone()])
-                .chain(tail.iter().cloned())
-                .collect()
-        };
-        o.push(rule(&[s("action"), s(r.action.as_str())]));
+        let head = ["rule", n.as_str()];
+        let rule = |o: &mut Out, tail: &[&str]| o.words(base.iter().chain(&head).chain(tail));
+        rule(o, &["action", r.action.as_str()]);
         let desc = match &r.description {
             Some(d) => format!("policy rule {}: {d}", r.id),
             None => format!("policy rule {}", r.id),
         };
-        o.push(rule(&[s("description"), desc]));
+        rule(o, &["description", &desc]);
         match r.protocol {
-            Protocol::Tcp => o.push(rule(&[s("protocol"), s("tcp")])),
-            Protocol::Udp => o.push(rule(&[s("protocol"), s("udp")])),
-            Protocol::Icmp => o.push(rule(&[s("protocol"), s("icmp")])),
+            Protocol::Tcp => rule(o, &["protocol", "tcp"]),
+            Protocol::Udp => rule(o, &["protocol", "udp"]),
+            Protocol::Icmp => rule(o, &["protocol", "icmp"]),
             Protocol::Any => {}
         }
         if !r.ports.is_empty() {
-            o.push(rule(&[s("destination"), s("port"), ports(&r.ports)]));
+            rule(o, &["destination", "port", &ports(&r.ports)]);
         }
         for (side, m) in [("source", &r.source), ("destination", &r.destination)] {
             match m {
                 Match::Any => {}
-                Match::Cidr(c) => o.push(rule(&[s(side), s("address"), c.to_string()])),
-                Match::Set { group, .. } => o.push(rule(&[
-                    s(side),
-                    s("group"),
-                    s("network-group"),
-                    group.clone(),
-                ])),
-                Match::External => o.push(rule(&[
-                    s(side),
-                    s("group"),
-                    s("network-group"),
-                    format!("!{internal}"),
-                ])),
+                Match::Cidr(c) => rule(o, &[side, "address", &c.to_string()]),
+                Match::Set { group, .. } => rule(o, &[side, "group", "network-group", group]),
+                Match::External => rule(o, &[side, "group", "network-group", &not_internal]),
             }
         }
         if r.action == Action::Reject && r.protocol == Protocol::Tcp {
