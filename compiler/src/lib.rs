@@ -297,7 +297,8 @@ fn build_tree<'p>(parts: impl Iterator<Item = &'p Part>, schema: &dyn Schema) ->
     let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
     for (i, part) in parts.enumerate() {
         batch.set_owner(i as u32 + 1);
-        part.paths.for_each(|p| batch.set(p));
+        part.paths
+            .for_each_sharing(|shared, p| batch.set_sharing(p, shared));
     }
     drop(batch);
     tree
@@ -369,7 +370,8 @@ fn splice_owner(
     let mut tree = ConfigTree::new();
     let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
     batch.set_owner(owner);
-    new.paths.for_each(|p| batch.set(p));
+    new.paths
+        .for_each_sharing(|shared, p| batch.set_sharing(p, shared));
     drop(batch);
     let mut pieces = Vec::with_capacity(roots.len());
     for r in &roots {

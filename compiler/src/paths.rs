@@ -94,6 +94,12 @@ impl PathList {
 
     /// Calls `f` with each path's words, in order.
     pub fn for_each<'a>(&'a self, mut f: impl FnMut(&[&'a str])) {
+        self.for_each_sharing(|_, p| f(p))
+    }
+
+    /// [`PathList::for_each`], also saying how many leading words each path
+    /// shares with the one before.
+    pub fn for_each_sharing<'a>(&'a self, mut f: impl FnMut(usize, &[&'a str])) {
         let mut cur: Vec<&'a str> = Vec::new();
         let mut w = 0;
         for &(shared, own) in &self.shape {
@@ -103,7 +109,7 @@ impl PathList {
                 cur.push(&self.text[start..self.ends[w] as usize]);
                 w += 1;
             }
-            f(&cur);
+            f(shared as usize, &cur);
         }
     }
 

@@ -34,10 +34,6 @@ impl Out {
         self.0.end_path();
     }
 
-    fn push(&mut self, path: Path) {
-        self.0.push(&path);
-    }
-
     /// A path of borrowed words (no string per word).
     fn words<'w>(&mut self, words: impl IntoIterator<Item = &'w &'w str>) {
         for w in words {
@@ -169,22 +165,17 @@ pub fn render_platform(r: &RouterModel) -> PathList {
 
 fn wg_peer(o: &mut Out, ifname: &str, p: &WgPeer) {
     let base = ["interfaces", "wireguard", ifname, "peer", p.name.as_str()];
-    let with = |tail: &[String]| -> Path {
-        base.iter()
-            .map(|s| s.to_string())
-            .chain(tail.iter().cloned())
-            .collect()
-    };
-    o.push(with(&["public-key".into(), p.public_key.clone()]));
+    let with = |o: &mut Out, tail: &[&str]| o.words(base.iter().chain(tail));
+    with(o, &["public-key", &p.public_key]);
     for a in &p.allowed_ips {
-        o.push(with(&["allowed-ips".into(), a.to_string()]));
+        with(o, &["allowed-ips", &a.to_string()]);
     }
     if let Some((addr, port)) = p.endpoint {
-        o.push(with(&["address".into(), addr.to_string()]));
-        o.push(with(&["port".into(), port.to_string()]));
+        with(o, &["address", &addr.to_string()]);
+        with(o, &["port", &port.to_string()]);
     }
     if let Some(k) = p.keepalive {
-        o.push(with(&["persistent-keepalive".into(), k.to_string()]));
+        with(o, &["persistent-keepalive", &k.to_string()]);
     }
 }
 
@@ -205,16 +196,11 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
         "address-family",
         "l2vpn-evpn",
     ];
-    let ev = |tail: &[&str]| -> Path {
-        evpn.iter()
-            .chain(tail.iter())
-            .map(|s| s.to_string())
-            .collect()
-    };
-    o.push(ev(&["advertise", "ipv4", "unicast"]));
-    o.push(ev(&["rd", &t.rd]));
-    o.push(ev(&["route-target", "import", &t.rt]));
-    o.push(ev(&["route-target", "export", &t.rt]));
+    let ev = |o: &mut Out, tail: &[&str]| o.words(evpn.iter().chain(tail));
+    ev(&mut o, &["advertise", "ipv4", "unicast"]);
+    ev(&mut o, &["rd", &t.rd]);
+    ev(&mut o, &["route-target", "import", &t.rt]);
+    ev(&mut o, &["route-target", "export", &t.rt]);
     // A VRF's BGP instance needs its own system-as (VyOS commit rule).
     set!(
         o,
@@ -296,19 +282,14 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
             format!("{desc} network {}", s.network)
         );
         let g = ["high-availability", "vrrp", "group", s.vrrp_group.as_str()];
-        let gp = |tail: &[String]| -> Path {
-            g.iter()
-                .map(|x| x.to_string())
-                .chain(tail.iter().cloned())
-                .collect()
-        };
-        o.push(gp(&["interface".into(), br.clone()]));
-        o.push(gp(&["vrid".into(), s.vrid.to_string()]));
-        o.push(gp(&[
-            "address".into(),
-            format!("{}/{plen}", s.virtual_address),
-        ]));
-        o.push(gp(&["priority".into(), s.priority.to_string()]));
+        let gp = |o: &mut Out, tail: &[&str]| o.words(g.iter().chain(tail));
+        gp(&mut o, &["interface", &br]);
+        gp(&mut o, &["vrid", &s.vrid.to_string()]);
+        gp(
+            &mut o,
+            &["address", &format!("{}/{plen}", s.virtual_address)],
+        );
+        gp(&mut o, &["priority", &s.priority.to_string()]);
         members.push(br);
     }
     if let Some(c) = &t.clients {
@@ -379,18 +360,15 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
     let slug = t.slug.as_str();
     let chain = chain_name(slug);
     let grp = ["firewall", "group"];
-    let g = |kind: &str, name: &str, key: &str, v: String| -> Path {
-        grp.iter()
-            .map(|x| x.to_string())
-            .chain([kind.into(), name.into(), key.into(), v])
-            .collect()
+    let g = |o: &mut Out, kind: &str, name: &str, key: &str, v: &str| {
+        o.words(grp.iter().chain(&[kind, name, key, v]))
     };
     for m in members {
-        o.push(g("interface-group", &chain, "interface", m.clone()));
+        g(o, "interface-group", &chain, "interface", m);
     }
     let internal = format!("{chain}-INT");
     for n in &t.policy.internal {
-        o.push(g("network-group", &internal, "network", n.to_string()));
+        g(o, "network-group", &internal, "network", &n.to_string());
     }
     let mut groups_done = std::collections::BTreeSet::new();
     for r in &t.policy.rules {
@@ -398,7 +376,7 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
             if let Match::Set { group, prefixes } = m {
                 if groups_done.insert(group.clone()) {
                     for p in prefixes {
-                        o.push(g("network-group", group, "network", p.to_string()));
+                        g(o, "network-group", group, "network", &p.to_string());
                     }
                 }
             }

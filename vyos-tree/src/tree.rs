@@ -426,8 +426,15 @@ impl<'t, 's> SetBatch<'t, 's> {
 
     /// Like [`ConfigTree::set_words`].
     pub fn set(&mut self, path: &[&str]) {
+        self.set_sharing(path, 0)
+    }
+
+    /// [`SetBatch::set`] when the caller knows that the first `shared` words
+    /// equal the previous path's (as a prefix-compressed list does): they are
+    /// not compared again.
+    pub fn set_sharing(&mut self, path: &[&str], shared: usize) {
         let n = path.len();
-        let mut k = 0;
+        let mut k = shared.min(n).min(self.ends.len());
         while k < n.min(self.ends.len()) {
             let start = if k == 0 { 0 } else { self.ends[k - 1] };
             if &self.text[start..self.ends[k]] != path[k] {
