@@ -13,6 +13,7 @@ pub mod demo;
 pub mod jobs;
 pub mod keys;
 pub mod openapi;
+pub mod portal;
 pub mod problem;
 pub mod serve;
 pub mod state;

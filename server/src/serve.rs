@@ -2,7 +2,7 @@
 //! environment, then the API (with an in-process worker by default) or
 //! workers alone.
 
-use crate::{api, db, state::AppState, worker::Worker};
+use crate::{db, state::AppState, worker::Worker};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Run no worker in this process (run `vxguard worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
+    /// The portal's built browser bundle (scripts/build-portal writes
+    /// `<dir>/pkg`); pages work without it, unhydrated.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "site")]
+    pub site_root: std::path::PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -85,11 +89,15 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
             }
         });
     }
-    let app = api::router(st).layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = crate::portal::app(st, a.site_root.clone())
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;
-    tracing::info!(address = %a.listen, "vxguard API listening; docs at /api/docs");
+    if !a.site_root.join("pkg/app_bg.wasm").exists() {
+        tracing::warn!(site = %a.site_root.display(), "no portal bundle (run scripts/build-portal): pages are served without hydration");
+    }
+    tracing::info!(address = %a.listen, "vxguard API and portal listening; docs at /api/docs");
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -40,18 +40,25 @@ impl FromRequestParts<AppState> for TenantScope {
             .await
             .map_err(|_| Problem::not_found())?;
         let slug = params.get("tenant").ok_or_else(Problem::not_found)?;
-        let row: Option<(Uuid, String)> =
-            sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = $1")
-                .bind(slug)
-                .fetch_optional(&st.db)
-                .await?;
-        let (id, slug) = row.ok_or_else(Problem::not_found)?;
-        if who.role != Role::PlatformAdmin && who.tenant_id != Some(id) {
-            return Err(Problem::not_found());
-        }
-        Ok(TenantScope {
-            tenant: TenantRef { id, slug },
-            who,
-        })
+        resolve(st, who, slug).await
     }
+}
+
+/// Resolves `slug` for `who`: the tenant, if it exists and `who` may see
+/// it; else 404, the same answer for a missing tenant and another's. The
+/// portal uses this too.
+pub async fn resolve(st: &AppState, who: Principal, slug: &str) -> Result<TenantScope, Problem> {
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&st.db)
+            .await?;
+    let (id, slug) = row.ok_or_else(Problem::not_found)?;
+    if who.role != Role::PlatformAdmin && who.tenant_id != Some(id) {
+        return Err(Problem::not_found());
+    }
+    Ok(TenantScope {
+        tenant: TenantRef { id, slug },
+        who,
+    })
 }

@@ -21,7 +21,15 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// The API alone, with its JSON 404 for unknown paths.
 pub fn router(st: AppState) -> Router {
+    routes()
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(st)
+}
+
+/// The API's routes, without a fallback (the portal adds its own).
+pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
         .merge(auth::routes())
@@ -34,8 +42,6 @@ pub fn router(st: AppState) -> Router {
         .merge(revisions::routes())
         .merge(audit::routes())
         .merge(crate::openapi::routes())
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
-        .with_state(st)
 }
 
 /// A JSON request body, read as a `serde_json::Value` so that each resource

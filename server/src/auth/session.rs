@@ -211,3 +211,25 @@ pub async fn logout(st: &AppState, token: &str) -> ApiResult<()> {
     .await?;
     Ok(())
 }
+
+/// The login (refresh-token family) a refresh token belongs to.
+pub async fn family_of(st: &AppState, token: &str) -> ApiResult<Option<Uuid>> {
+    Ok(
+        sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE token_hash = $1")
+            .bind(secret::hash(token))
+            .fetch_optional(&st.db)
+            .await?,
+    )
+}
+
+/// Revokes one login: every refresh token of the family (and with them the
+/// portal sessions that belong to it). Idempotent.
+pub async fn revoke_family(st: &AppState, family: Uuid) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
+    )
+    .bind(family)
+    .execute(&st.db)
+    .await?;
+    Ok(())
+}

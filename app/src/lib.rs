@@ -1,0 +1,68 @@
+#![recursion_limit = "256"]
+//! vxguard's portal pages, as Leptos components.
+//!
+//! The server (`vxguard serve`, feature `ssr`) routes each request, loads what
+//! the page shows through the same service layer as the API, and renders
+//! [`App`] with those [`PageProps`] to HTML ([`render_document`]). The props also
+//! travel in the page as JSON (`<script id="vx-props">`), so the browser
+//! build (`frontend`, feature `hydrate`) hydrates the very same view and
+//! adds what needs JavaScript. Every page works without it: links and plain
+//! `POST` forms, answered by the server.
+//!
+//! Nothing here decides what is allowed or valid: the server does, and the
+//! pages show its answers (including per-field errors).
+
+pub mod model;
+mod pages;
+
+pub use model::*;
+pub use pages::App;
+
+/// The portal's style sheet, served by the server at [`STYLE_PATH`].
+pub const STYLE: &str = include_str!("../style/portal.css");
+pub const STYLE_PATH: &str = "/assets/portal.css";
+/// Loads the hydrate bundle; a separate file so that the content security
+/// policy can forbid inline scripts.
+pub const BOOT_JS: &str = include_str!("../style/boot.js");
+pub const BOOT_PATH: &str = "/assets/boot.js";
+
+/// The whole HTML document for a page: head (title, style, props, boot
+/// script) and the server-rendered body that `frontend` hydrates.
+#[cfg(feature = "ssr")]
+pub fn render_document(props: &PageProps) -> String {
+    use leptos::prelude::*;
+    let json = leptos::serde_json::to_string(props).expect("props serialise");
+    // Inside <script>, `</script>` or `<!--` must not appear: JSON allows
+    // `\u003c` for `<` in strings, the only place it can occur.
+    let json = json.replace('<', "\\u003c");
+    let title = props.title();
+    let owner = Owner::new();
+    let body = owner.with(|| {
+        let p = props.clone();
+        view! { <App props=p/> }.to_html()
+    });
+    let mut out = String::with_capacity(body.len() + json.len() + 600);
+    out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    out.push_str("<title>");
+    out.push_str(&escape(&title));
+    out.push_str(" · vxguard</title>");
+    out.push_str(&format!(
+        "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"><script type=\"application/json\" id=\"vx-props\">"
+    ));
+    out.push_str(&json);
+    out.push_str(&format!(
+        "</script><script type=\"module\" src=\"{BOOT_PATH}\"></script></head><body>"
+    ));
+    out.push_str(&body);
+    out.push_str("</body></html>");
+    out
+}
+
+#[cfg(feature = "ssr")]
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,185 @@
+//! What the server hands a page: plain data, serialised into the page for
+//! hydration. Times are preformatted strings (UTC), so both sides render
+//! the same text.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageProps {
+    /// The signed-in user; `None` on the login page and for anonymous errors.
+    pub user: Option<User>,
+    /// The session's CSRF token, put in every form (empty when anonymous;
+    /// the login form carries its own).
+    pub csrf: String,
+    pub page: Page,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub email: String,
+    /// `platform admin`, `tenant admin` or `tenant member`.
+    pub role: String,
+    /// The user's tenant slug; `None` for platform admins.
+    pub tenant: Option<String>,
+    pub platform_admin: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Page {
+    Login(Login),
+    Dashboard(Box<Dashboard>),
+    Admin(Admin),
+    /// 404: also what another tenant's page answers.
+    NotFound,
+    Error(ErrorPage),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Login {
+    pub email: String,
+    /// Where to go after logging in (a local path).
+    pub next: String,
+    pub error: Option<String>,
+    /// The login form's own CSRF token (double-submitted in a cookie).
+    pub csrf: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorPage {
+    pub status: u16,
+    pub title: String,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub slug: String,
+    pub name: String,
+    /// Tenant admins and platform admins may change things.
+    pub can_write: bool,
+    pub default_action: String,
+    pub networks: Vec<NetworkRow>,
+    pub services: Vec<ServiceRow>,
+    pub rules: usize,
+    pub clients: Vec<ClientRow>,
+    pub jobs: Vec<JobRow>,
+    /// Sites the tenant's networks reach.
+    pub sites: Vec<String>,
+    pub form: NetworkForm,
+    /// Shown once after a successful change.
+    pub notice: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRow {
+    pub name: String,
+    pub cidr: String,
+    pub vni: Option<u32>,
+    pub sites: Vec<NetworkSiteRow>,
+    pub ports: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSiteRow {
+    pub site: String,
+    pub gateways: Vec<String>,
+    /// The VRRP virtual address (the tenant's default gateway at this site).
+    pub virtual_address: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRow {
+    pub id: String,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientRow {
+    pub name: String,
+    pub address: Option<String>,
+    pub networks: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRow {
+    pub id: i64,
+    pub reason: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// The "create network" form: what was typed, and the server's errors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkForm {
+    pub name: String,
+    pub cidr: String,
+    /// Chosen gateways as `site/router`.
+    pub gateways: Vec<String>,
+    /// Every router that can be a gateway.
+    pub routers: Vec<RouterChoice>,
+    pub errors: FieldErrors,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterChoice {
+    pub site: String,
+    pub name: String,
+}
+
+impl RouterChoice {
+    /// The form value: `site/router`.
+    pub fn value(&self) -> String {
+        format!("{}/{}", self.site, self.name)
+    }
+}
+
+/// Errors per form field; `form` holds those that name no field.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldErrors {
+    pub fields: Vec<(String, String)>,
+    pub form: Vec<String>,
+}
+
+impl FieldErrors {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.form.is_empty()
+    }
+    /// The messages for one field, joined.
+    pub fn get(&self, field: &str) -> Option<String> {
+        let v: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        (!v.is_empty()).then(|| v.join("; "))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Admin {
+    pub tenants: Vec<TenantRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantRow {
+    pub slug: String,
+    pub name: String,
+    pub networks: i64,
+    pub users: i64,
+    pub default_action: String,
+}
+
+impl PageProps {
+    pub fn title(&self) -> String {
+        match &self.page {
+            Page::Login(_) => "Log in".into(),
+            Page::Dashboard(d) => d.name.clone(),
+            Page::Admin(_) => "Platform".into(),
+            Page::NotFound => "Not found".into(),
+            Page::Error(e) => e.title.clone(),
+        }
+    }
+}

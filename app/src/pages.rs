@@ -1,0 +1,436 @@
+//! The pages. Each takes plain data (see `model`) and renders it; the only
+//! client-side state is presentation (a form's "busy" state).
+
+use crate::model::*;
+use leptos::prelude::*;
+
+/// The root of every page: the header (with the user and a logout button)
+/// and the page itself.
+#[component]
+pub fn App(props: PageProps) -> impl IntoView {
+    let PageProps { user, csrf, page } = props;
+    let home = match &user {
+        Some(u) if u.platform_admin => "/admin".to_string(),
+        Some(u) => u
+            .tenant
+            .as_ref()
+            .map(|t| format!("/t/{t}"))
+            .unwrap_or_else(|| "/".into()),
+        None => "/login".to_string(),
+    };
+    let main = match page {
+        Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
+        Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
+        Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
+        Page::NotFound => view! {
+            <ErrorView status=404 title="Not found".to_string()
+                detail="There is nothing here, or it is not yours to see.".to_string()/>
+        }
+        .into_any(),
+        Page::Error(e) => {
+            view! { <ErrorView status=e.status title=e.title detail=e.detail/> }.into_any()
+        }
+    };
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <header class="top">
+            <a class="brand" href=home>"vxguard"</a>
+            {user.map(|u| view! { <UserBox user=u csrf=csrf/> })}
+        </header>
+        <main id="main" tabindex="-1">{main}</main>
+    }
+}
+
+#[component]
+fn UserBox(user: User, csrf: String) -> impl IntoView {
+    view! {
+        <div class="who">
+            <span class="email">{user.email}</span>
+            " "
+            <span class="role">{user.role}</span>
+            <form method="post" action="/logout" class="inline">
+                <input type="hidden" name="csrf" value=csrf/>
+                <button type="submit" class="link">"Log out"</button>
+            </form>
+        </div>
+    }
+}
+
+#[component]
+fn ErrorView(status: u16, title: String, detail: String) -> impl IntoView {
+    view! {
+        <section class="card narrow error-page">
+            <p class="status">{status}</p>
+            <h1>{title}</h1>
+            <p>{detail}</p>
+            <p><a href="/">"Back to the start"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn LoginPage(login: Login) -> impl IntoView {
+    let has_error = login.error.is_some();
+    let busy = RwSignal::new(false);
+    view! {
+        <section class="card narrow">
+            <h1>"Log in"</h1>
+            {login.error.map(|e| view! { <p class="alert" role="alert" id="login-error">{e}</p> })}
+            <form method="post" action="/login" class="stack" on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=login.csrf/>
+                <input type="hidden" name="next" value=login.next/>
+                <label for="email">"Email"</label>
+                <input id="email" name="email" type="email" autocomplete="username" required
+                    value=login.email autofocus=!has_error
+                    aria-describedby=has_error.then_some("login-error")/>
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password"
+                    autocomplete="current-password" required autofocus=has_error/>
+                <SubmitButton label="Log in" busy_label="Logging in…" busy=busy/>
+            </form>
+        </section>
+    }
+}
+
+/// A submit button that, once hydrated, shows that its form is on its way;
+/// the form's `on:submit` (see [`busy_submit`]) sets `busy` and refuses a
+/// second submission. Without JavaScript the form simply posts.
+#[component]
+fn SubmitButton(
+    label: &'static str,
+    busy_label: &'static str,
+    busy: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
+            {move || if busy.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
+/// The submit handler that goes with [`SubmitButton`].
+fn busy_submit(busy: RwSignal<bool>) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
+    move |ev| {
+        if busy.get_untracked() {
+            ev.prevent_default();
+        } else {
+            busy.set(true);
+        }
+    }
+}
+
+#[component]
+fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
+    let Dashboard {
+        slug,
+        name,
+        can_write,
+        default_action,
+        networks,
+        services,
+        rules,
+        clients,
+        jobs,
+        sites,
+        form,
+        notice,
+    } = d;
+    let sites_text = if sites.is_empty() {
+        "no site yet".to_string()
+    } else {
+        sites.join(", ")
+    };
+    let form_view =
+        can_write.then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form/> });
+    view! {
+        <div class="page-head">
+            <h1>{name}</h1>
+            <p class="muted">"Tenant " <code>{slug.clone()}</code> " · reaches " {sites_text}</p>
+        </div>
+        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        <div class="grid">
+            <section class="card wide" aria-labelledby="networks-h">
+                <h2 id="networks-h">"Networks"</h2>
+                <NetworksTable networks=networks/>
+            </section>
+            {form_view}
+            <section class="card" aria-labelledby="jobs-h">
+                <h2 id="jobs-h">"Latest jobs"</h2>
+                <JobsTable jobs=jobs/>
+            </section>
+            <section class="card" aria-labelledby="policy-h">
+                <h2 id="policy-h">"Services and policy"</h2>
+                <p>
+                    <strong class="count" id="rules-count">{rules}</strong>
+                    {if rules == 1 { " rule" } else { " rules" }}
+                    "; traffic no rule matches: " <code>{default_action}</code>
+                </p>
+                <ServicesList services=services/>
+            </section>
+            <section class="card" aria-labelledby="clients-h">
+                <h2 id="clients-h">"WireGuard clients"</h2>
+                <ClientsTable clients=clients/>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
+    if networks.is_empty() {
+        return view! { <p class="empty">"No networks yet."</p> }.into_any();
+    }
+    view! {
+        <div class="scroll">
+            <table id="networks" class="stack-on-phone">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"CIDR"</th>
+                        <th scope="col">"VNI"</th>
+                        <th scope="col">"Gateways per site"</th>
+                        <th scope="col">"Ports"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {networks
+                        .into_iter()
+                        .map(|n| {
+                            let key = n.name.clone();
+                            view! {
+                                <tr data-network=key>
+                                    <th scope="row">{n.name}</th>
+                                    <td data-label="CIDR"><code>{n.cidr}</code></td>
+                                    <td data-label="VNI">{n.vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}</td>
+                                    <td data-label="Gateways">
+                                        <ul class="plain">
+                                            {n.sites
+                                                .into_iter()
+                                                .map(|s| {
+                                                    view! {
+                                                        <li>
+                                                            <strong>{s.site}</strong> ": "
+                                                            <code>{s.virtual_address.unwrap_or_else(|| "pending".into())}</code>
+                                                            " via " {s.gateways.join(", ")}
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                    </td>
+                                    <td data-label="Ports">{n.ports}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn JobsTable(jobs: Vec<JobRow>) -> impl IntoView {
+    if jobs.is_empty() {
+        return view! { <p class="empty">"No jobs yet: changes start one."</p> }.into_any();
+    }
+    view! {
+        <ul class="jobs" id="jobs">
+            {jobs
+                .into_iter()
+                .map(|j| {
+                    let class = format!("badge {}", j.status);
+                    view! {
+                        <li data-job=j.id.to_string()>
+                            <span class=class>{j.status}</span>
+                            <span class="job-id">"#" {j.id}</span>
+                            " " {j.reason}
+                            <br/>
+                            <small class="muted">{j.created_at} " · " {j.created_by}</small>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn ServicesList(services: Vec<ServiceRow>) -> impl IntoView {
+    if services.is_empty() {
+        return view! { <p class="empty">"No services yet."</p> }.into_any();
+    }
+    view! {
+        <h3>"Services"</h3>
+        <ul class="plain" id="services">
+            {services
+                .into_iter()
+                .map(|s| view! { <li><strong>{s.id}</strong> ": " <code>{s.addresses.join(", ")}</code></li> })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn ClientsTable(clients: Vec<ClientRow>) -> impl IntoView {
+    if clients.is_empty() {
+        return view! { <p class="empty">"No clients yet."</p> }.into_any();
+    }
+    view! {
+        <ul class="plain" id="clients">
+            {clients
+                .into_iter()
+                .map(|c| {
+                    view! {
+                        <li>
+                            <strong>{c.name}</strong> " "
+                            <code>{c.address.unwrap_or_else(|| "pending".into())}</code>
+                            <br/>
+                            <small class="muted">"reaches " {c.networks.join(", ")}</small>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// One labelled text field with its server-side error right below it.
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    error: Option<String>,
+    hint: &'static str,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = if error.is_some() {
+        format!("{err_id} {hint_id}")
+    } else {
+        hint_id.clone()
+    };
+    let invalid = error.is_some().then_some("true");
+    let has_error = error.is_some();
+    view! {
+        <div class="field" class:has-error=has_error>
+            <label for=id>{label}</label>
+            <input id=id name=id type="text" value=value required autofocus=has_error
+                autocomplete="off" spellcheck="false"
+                aria-invalid=invalid aria-describedby=described/>
+            {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
+            <small class="muted" id=hint_id>{hint}</small>
+        </div>
+    }
+}
+
+#[component]
+fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoView {
+    let NetworkForm {
+        name,
+        cidr,
+        gateways,
+        routers,
+        errors,
+    } = form;
+    let action = format!("/t/{slug}/networks");
+    let gw_error = errors.get("gateways");
+    let gw_invalid = gw_error.is_some();
+    let form_errors = errors.form.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        <section class="card" aria-labelledby="new-network-h">
+            <h2 id="new-network-h">"Create a network"</h2>
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <p>"The network was not created:"</p>
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <form method="post" action=action class="stack" id="network-form" on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <Field id="name" label="Name" value=name error=errors.get("name")
+                    hint="Lowercase letters, digits and dashes."/>
+                <Field id="cidr" label="Subnet (CIDR)" value=cidr error=errors.get("cidr")
+                    hint="An IPv4 prefix inside the tenant pool, e.g. 100.64.2.0/28."/>
+                <fieldset class="field" class:has-error=gw_invalid
+                    aria-describedby=gw_invalid.then_some("gateways-error")>
+                    <legend>"Gateway routers"</legend>
+                    <small class="muted">"Per site, the first one chosen is the preferred VRRP master."</small>
+                    {routers
+                        .into_iter()
+                        .map(|r| {
+                            let v = r.value();
+                            let checked = gateways.contains(&v);
+                            let id = format!("gw-{}", v.replace('/', "-"));
+                            view! {
+                                <div class="check">
+                                    <input type="checkbox" name="gateway" id=id.clone() value=v checked=checked/>
+                                    <label for=id>{r.name} <span class="muted">" (" {r.site} ")"</span></label>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                    {gw_error.map(|e| view! { <p class="field-error" id="gateways-error">{e}</p> })}
+                </fieldset>
+                <SubmitButton label="Create network" busy_label="Creating…" busy=busy/>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn AdminPage(admin: Admin) -> impl IntoView {
+    view! {
+        <div class="page-head">
+            <h1>"Platform"</h1>
+            <p class="muted">"Every tenant on this platform."</p>
+        </div>
+        <section class="card wide" aria-labelledby="tenants-h">
+            <h2 id="tenants-h">"Tenants"</h2>
+            {if admin.tenants.is_empty() {
+                view! { <p class="empty">"No tenants yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="scroll">
+                        <table id="tenants" class="stack-on-phone">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Tenant"</th>
+                                    <th scope="col">"Slug"</th>
+                                    <th scope="col">"Networks"</th>
+                                    <th scope="col">"Users"</th>
+                                    <th scope="col">"Default action"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {admin
+                                    .tenants
+                                    .into_iter()
+                                    .map(|t| {
+                                        let href = format!("/t/{}", t.slug);
+                                        view! {
+                                            <tr>
+                                                <th scope="row"><a href=href>{t.name}</a></th>
+                                                <td data-label="Slug"><code>{t.slug}</code></td>
+                                                <td data-label="Networks">{t.networks}</td>
+                                                <td data-label="Users">{t.users}</td>
+                                                <td data-label="Default action">{t.default_action}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,238 @@
+// The portal in a real browser: Debian's Chromium, headless, driven by
+// playwright-core. Run by scripts/portal-e2e, which starts the server on a
+// fresh demo database and sets PORTAL_URL. Tests run in order and share the
+// database: later ones see what earlier ones created.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.PORTAL_URL ?? "http://127.0.0.1:3098";
+const PASSWORD = process.env.VXGUARD_DEMO_PASSWORD ?? "vxguard-demo-password";
+const SHOTS = new URL("../screenshots/", import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+
+// Flags Debian's Chromium needs on a machine with no outside network.
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let browser;
+const problems = [];
+
+before(async () => {
+  // playwright starts Chromium with a fresh temporary --user-data-dir of its
+  // own (and removes it on close); each context below is isolated too.
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ARGS,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A new, cookie-less browser context; console errors fail the test. */
+async function newPage(opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    // Error statuses of the pages themselves (401, 404, 422 on purpose) are
+    // logged by Chromium as failed loads; anything else is a problem.
+    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  return page;
+}
+
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+async function login(page, email) {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.getByRole("button", { name: "Log in" }).click()]);
+}
+
+async function hydrated(page) {
+  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10_000 });
+}
+
+test("anonymous visitors are sent to the login page", async () => {
+  const page = await newPage();
+  const r = await page.goto(`${BASE}/t/finance`);
+  assert.equal(r.status(), 200);
+  assert.equal(new URL(page.url()).pathname, "/login");
+  assert.equal(new URL(page.url()).searchParams.get("next"), "/t/finance");
+  await hydrated(page);
+  await shot(page, "01-login");
+  await page.context().close();
+});
+
+test("a tenant admin logs in, sees the dashboard, and the page is hydrated", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  assert.equal(new URL(page.url()).pathname, "/t/finance");
+  await hydrated(page);
+  const cookies = await page.context().cookies();
+  const s = cookies.find((c) => c.name === "vxg_session");
+  assert.ok(s, "session cookie");
+  assert.equal(s.httpOnly, true);
+  assert.equal(s.sameSite, "Strict");
+  assert.equal(s.secure, false); // plain http on loopback
+  await assert.doesNotReject(page.getByRole("heading", { name: "Finance Department" }).waitFor());
+  const web = page.locator('tr[data-network="web"]');
+  await web.waitFor();
+  assert.match(await web.innerText(), /100\.64\.1\.0\/28/);
+  assert.match(await web.locator("td").nth(1).innerText(), /^\d+$/); // an allocated VNI
+  assert.equal(await page.locator("#rules-count").innerText(), "3");
+  assert.match(await page.locator("#clients").innerText(), /cfo-laptop/);
+  await shot(page, "02-dashboard");
+  await page.context().close();
+});
+
+test("the network form shows the server's error next to the field", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("web2");
+  await page.getByLabel("Subnet (CIDR)").fill("100.64.2.0/33");
+  await page.getByLabel(/vyos-dc1-01/).check();
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST"),
+    page.getByRole("button", { name: "Create network" }).click(),
+  ]);
+  assert.equal(resp.status(), 422);
+  const err = page.locator("#cidr-error");
+  await err.waitFor();
+  assert.match(await err.innerText(), /\S/);
+  assert.equal(await page.locator("#cidr").getAttribute("aria-invalid"), "true");
+  assert.match(await page.locator("#cidr").getAttribute("aria-describedby"), /cidr-error/);
+  assert.equal(await page.locator("#cidr").inputValue(), "100.64.2.0/33");
+  assert.equal(await page.locator("#name-error").count(), 0);
+  await hydrated(page);
+  await page.locator("#network-form").scrollIntoViewIfNeeded();
+  await shot(page, "03-field-error");
+  await page.context().close();
+});
+
+test("creating a network lists it and starts a job that finishes", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("web2");
+  await page.getByLabel("Subnet (CIDR)").fill("100.64.2.0/28");
+  await page.getByLabel(/vyos-dc1-01/).check();
+  await page.getByLabel(/vyos-dc1-02/).check();
+  await Promise.all([page.waitForURL(/created=web2/), page.getByRole("button", { name: "Create network" }).click()]);
+  await page.getByRole("status").waitFor();
+  assert.match(await page.getByRole("status").innerText(), /Network web2 created/);
+  const row = page.locator('tr[data-network="web2"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /100\.64\.2\.0\/28/);
+  assert.match(await row.locator("td").nth(1).innerText(), /^\d+$/);
+  const job = page.locator("#jobs li", { hasText: "tenants/finance/networks/web2" }).first();
+  await job.waitFor();
+  await shot(page, "04-created");
+  // The worker compiles it; reload until the job is done.
+  let status = "";
+  for (let i = 0; i < 50 && status !== "done"; i++) {
+    await page.reload();
+    status = await page.locator("#jobs li", { hasText: "tenants/finance/networks/web2" }).first().locator(".badge").innerText();
+    if (status === "failed") break;
+    if (status !== "done") await page.waitForTimeout(200);
+  }
+  assert.equal(status, "done");
+  assert.match(await row.innerText(), /dc1: 100\.64\.2\.\d+ via vyos-dc1-01, vyos-dc1-02/);
+  await hydrated(page);
+  await shot(page, "05-job-done");
+  // The same page on a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, "06-dashboard-phone");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page scrolls sideways on a phone by ${overflow}px`);
+  await page.context().close();
+});
+
+test("pages and forms work without JavaScript", async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await login(page, "finance-admin@example.com");
+  assert.equal(new URL(page.url()).pathname, "/t/finance");
+  await page.locator('tr[data-network="web2"]').waitFor();
+  assert.equal(await page.locator("body").getAttribute("data-hydrated"), null);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(/\/login$/);
+  await page.context().close();
+});
+
+test("another tenant's page is not found, exactly like a missing one", async () => {
+  const page = await newPage();
+  await login(page, "acme-admin@example.com");
+  assert.equal(new URL(page.url()).pathname, "/t/acme");
+  const theirs = await page.goto(`${BASE}/t/finance`);
+  assert.equal(theirs.status(), 404);
+  const theirsText = await page.locator("main").innerText();
+  assert.doesNotMatch(theirsText, /Finance/);
+  await hydrated(page);
+  await shot(page, "07-not-found");
+  const missing = await page.goto(`${BASE}/t/no-such-tenant`);
+  assert.equal(missing.status(), 404);
+  assert.equal(await page.locator("main").innerText(), theirsText);
+  await page.context().close();
+});
+
+test("a platform admin sees every tenant", async () => {
+  const page = await newPage();
+  await login(page, "admin@example.com");
+  assert.equal(new URL(page.url()).pathname, "/admin");
+  await hydrated(page);
+  const rows = page.locator("#tenants tbody tr");
+  assert.equal(await rows.count(), 3);
+  await shot(page, "08-admin");
+  await page.context().close();
+});
+
+test("logging out ends the session", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(/\/login$/);
+  await page.goto(`${BASE}/t/finance`);
+  assert.equal(new URL(page.url()).pathname, "/login");
+  await page.context().close();
+});
+
+test("server-rendered dashboard time (figure, not a limit)", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+  const times = [];
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${BASE}/t/finance`, { headers: { cookie } });
+    await r.text();
+    times.push(performance.now() - t0);
+    assert.equal(r.status, 200);
+  }
+  times.sort((a, b) => a - b);
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(2);
+  console.log(`# dashboard over 100 loads: p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms`);
+  await page.context().close();
+});
+
+test("no page logged an error", () => {
+  assert.deepEqual(problems, []);
+});

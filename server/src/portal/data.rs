@@ -1,0 +1,188 @@
+//! What the portal's pages show, read from the store (the same reads as the
+//! API's list endpoints, scoped by a resolved `TenantScope`).
+
+use crate::jobs::{Job, JOB_COLS};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::kind::Kind;
+use crate::store::objects;
+use crate::tenancy::TenantScope;
+use app::{
+    ClientRow, Dashboard, JobRow, NetworkForm, NetworkRow, NetworkSiteRow, RouterChoice,
+    ServiceRow, TenantRow,
+};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use vxguard_compiler::alloc::Allocation;
+
+/// Everything of one kind in a tenant (the portal shows up to this many).
+const MAX: i64 = 500;
+pub const LATEST_JOBS: i64 = 10;
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn allocation(st: &AppState) -> ApiResult<Allocation> {
+    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
+        .fetch_optional(&st.db)
+        .await?;
+    Ok(match doc {
+        Some(d) => serde_json::from_value(d).map_err(|e| anyhow::anyhow!("allocation: {e}"))?,
+        None => Allocation::default(),
+    })
+}
+
+/// Every router, as a gateway choice in the network form.
+pub async fn routers(st: &AppState) -> ApiResult<Vec<RouterChoice>> {
+    let mut v: Vec<RouterChoice> = objects::list(&st.db, Kind::Router, None, None, MAX)
+        .await?
+        .into_iter()
+        .map(|r| RouterChoice {
+            site: r.spec["site"].as_str().unwrap_or_default().to_string(),
+            name: r.name,
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.site, &a.name).cmp(&(&b.site, &b.name)));
+    Ok(v)
+}
+
+pub async fn dashboard(
+    st: &AppState,
+    scope: &TenantScope,
+    mut form: NetworkForm,
+    notice: Option<String>,
+) -> ApiResult<Dashboard> {
+    let id = scope.id();
+    let (name, default_action): (String, String) =
+        sqlx::query_as("SELECT name, default_action FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&st.db)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+    let alloc = allocation(st).await?;
+    let ta = alloc.tenants.get(&scope.tenant.slug);
+    let mut sites = BTreeSet::new();
+    let networks = objects::list(&st.db, Kind::Network, Some(id), None, MAX)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let na = ta.and_then(|t| t.networks.get(&n.name));
+            let site_rows = n.spec["sites"]
+                .as_array()
+                .map(|a| a.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|s| {
+                    let site = s["site"].as_str().unwrap_or_default().to_string();
+                    sites.insert(site.clone());
+                    NetworkSiteRow {
+                        virtual_address: na
+                            .and_then(|a| a.sites.get(&site))
+                            .map(|g| g.virtual_address.to_string()),
+                        gateways: strings(&s["gateways"]),
+                        site,
+                    }
+                })
+                .collect();
+            NetworkRow {
+                cidr: n.spec["cidr"].as_str().unwrap_or_default().to_string(),
+                vni: na.map(|a| a.vni.get()),
+                ports: n.spec["ports"].as_array().map_or(0, |p| p.len()),
+                sites: site_rows,
+                name: n.name,
+            }
+        })
+        .collect();
+    let services = objects::list(&st.db, Kind::Service, Some(id), None, MAX)
+        .await?
+        .into_iter()
+        .map(|s| ServiceRow {
+            addresses: strings(&s.spec["addresses"]),
+            id: s.name,
+        })
+        .collect();
+    let rules: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM objects WHERE kind = $1 AND tenant_id = $2")
+            .bind(Kind::Rule.as_str())
+            .bind(id)
+            .fetch_one(&st.db)
+            .await?;
+    let clients = objects::list(&st.db, Kind::Client, Some(id), None, MAX)
+        .await?
+        .into_iter()
+        .map(|c| ClientRow {
+            address: ta
+                .and_then(|t| t.clients.get(&c.name))
+                .map(|a| a.to_string()),
+            networks: strings(&c.spec["allowed_networks"]),
+            name: c.name,
+        })
+        .collect();
+    let jobs: Vec<Job> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(id)
+    .bind(LATEST_JOBS)
+    .fetch_all(&st.db)
+    .await?;
+    form.routers = routers(st).await?;
+    Ok(Dashboard {
+        slug: scope.tenant.slug.clone(),
+        name,
+        can_write: scope.who.can_write_tenant(),
+        default_action,
+        networks,
+        services,
+        rules: rules as usize,
+        clients,
+        jobs: jobs.into_iter().map(job_row).collect(),
+        sites: sites.into_iter().collect(),
+        form,
+        notice,
+    })
+}
+
+pub fn job_row(j: Job) -> JobRow {
+    JobRow {
+        id: j.id,
+        reason: j.reason,
+        status: j.status,
+        created_by: j.created_by,
+        created_at: when(j.created_at),
+    }
+}
+
+pub async fn tenants(st: &AppState) -> ApiResult<Vec<TenantRow>> {
+    let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT t.slug, t.name, t.default_action,
+                (SELECT count(*) FROM objects o WHERE o.tenant_id = t.id AND o.kind = 'network'),
+                (SELECT count(*) FROM users u WHERE u.tenant_id = t.id)
+         FROM tenants t ORDER BY t.slug",
+    )
+    .fetch_all(&st.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, name, default_action, networks, users)| TenantRow {
+            slug,
+            name,
+            networks,
+            users,
+            default_action,
+        })
+        .collect())
+}

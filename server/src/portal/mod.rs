@@ -1,0 +1,113 @@
+//! The portal: server-rendered Leptos pages (crate `app`) on the API's
+//! port. Each route loads its data through the same service layer as the
+//! API (`auth::session`, `store::*`, `tenancy::resolve`), renders
+//! `app::App` to HTML with it, and embeds the same data for the browser
+//! bundle to hydrate (built by scripts/build-portal into
+//! `$LEPTOS_SITE_ROOT/pkg`, served at `/pkg/`).
+//!
+//! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
+//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`, and `/admin`.
+//! Anonymous users are sent to `/login`; another tenant's pages answer 404
+//! exactly like missing ones; every POST is CSRF-checked (`session`).
+
+mod data;
+mod pages;
+pub mod session;
+
+use crate::api;
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::path::PathBuf;
+
+/// The API and the portal on one router; `site_root` holds the hydrate
+/// bundle (`$LEPTOS_SITE_ROOT`, default `site`, as scripts/build-portal writes it).
+pub fn app(st: AppState, site_root: PathBuf) -> Router {
+    let pkg = tower_http::services::ServeDir::new(site_root.join("pkg"));
+    api::routes()
+        .route("/", get(pages::index))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/admin", get(pages::admin))
+        .route("/t/{tenant}", get(pages::dashboard))
+        .route("/t/{tenant}/networks", post(pages::create_network))
+        .route(app::STYLE_PATH, get(style))
+        .route(app::BOOT_PATH, get(boot))
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(pkg),
+        )
+        .fallback(fallback)
+        .with_state(st)
+}
+
+async fn fallback(st: axum::extract::State<AppState>, req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return Problem::new(StatusCode::NOT_FOUND, "no such endpoint").into_response();
+    }
+    let source = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into());
+    pages::not_found(&st, req.headers(), &source).await
+}
+
+fn asset(ct: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", app::STYLE)
+}
+
+async fn boot() -> Response {
+    asset("text/javascript; charset=utf-8", app::BOOT_JS)
+}
+
+/// A rendered page with the headers every page gets: no caching (pages
+/// show private data), no framing, no inline script or foreign origin.
+pub fn html(status: StatusCode, props: &app::PageProps) -> Response {
+    let mut r = (status, app::render_document(props)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}

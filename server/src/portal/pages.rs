@@ -1,0 +1,462 @@
+//! The portal's request handlers: who is asking (the session), what they
+//! may see (`tenancy::resolve`, the API's rule), what the page shows
+//! (`data`), and, for forms, the API's own write path (`store::change`).
+
+use super::session::{self, WebSession};
+use super::{data, html};
+use crate::auth::principal::Source;
+use crate::auth::session::{self as auth_session, LoginRequest};
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::store::change::{self, Op};
+use crate::store::kind::Kind;
+use crate::tenancy;
+use app::{ErrorPage, FieldErrors, Login, NetworkForm, Page, PageProps};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+type Form = Vec<(String, String)>;
+
+fn parse_form(body: &[u8]) -> Form {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(f: &'a Form, name: &str) -> &'a str {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// Only local paths: `/x` but not `//host` or `/\host`.
+fn local_path(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\")).then_some(next)
+}
+
+fn to_login(path: &str) -> Response {
+    let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    see_other(&format!("/login?next={next}"))
+}
+
+fn props(s: Option<&WebSession>, page: Page) -> PageProps {
+    PageProps {
+        user: s.map(WebSession::user),
+        csrf: s.map(|s| s.csrf.clone()).unwrap_or_default(),
+        page,
+    }
+}
+
+/// A problem as a page: 404 is the not-found page, whatever the cause.
+fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let page = if status == StatusCode::NOT_FOUND {
+        Page::NotFound
+    } else {
+        Page::Error(ErrorPage {
+            status: p.status,
+            title: p.title.clone(),
+            detail: p.detail.clone(),
+        })
+    };
+    html(status, &props(s, page))
+}
+
+fn forbidden_form(s: Option<&WebSession>) -> Response {
+    problem_page(
+        s,
+        &Problem::forbidden(
+            "This form was not sent from this site, or it has expired: reload the page and try again.",
+        ),
+    )
+}
+
+/// The session, or the response for a request without one.
+async fn session_or_login(
+    st: &AppState,
+    h: &HeaderMap,
+    source: &str,
+    path: &str,
+) -> Result<WebSession, Response> {
+    match session::current(st, h, source).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(to_login(path)),
+        Err(p) => Err(problem_page(None, &p)),
+    }
+}
+
+pub async fn not_found(st: &AppState, h: &HeaderMap, source: &str) -> Response {
+    let s = session::current(st, h, source).await.ok().flatten();
+    html(StatusCode::NOT_FOUND, &props(s.as_ref(), Page::NotFound))
+}
+
+pub async fn index(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
+    match session::current(&st, &h, &src).await {
+        Ok(Some(s)) => see_other(&s.home()),
+        Ok(None) => see_other("/login"),
+        Err(p) => problem_page(None, &p),
+    }
+}
+
+fn login_page(
+    status: StatusCode,
+    email: &str,
+    next: &str,
+    error: Option<String>,
+    secure: bool,
+) -> Response {
+    let csrf = session::new_csrf();
+    let mut r = html(
+        status,
+        &props(
+            None,
+            Page::Login(Login {
+                email: email.into(),
+                next: next.into(),
+                error,
+                csrf: csrf.clone(),
+            }),
+        ),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(session::LOGIN_CSRF_COOKIE, &csrf, "/login", 3600, secure),
+    );
+    r
+}
+
+pub async fn login_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Ok(Some(s)) = session::current(&st, &h, &src).await {
+        return see_other(&s.home());
+    }
+    let next = q.get("next").and_then(|n| local_path(n)).unwrap_or("/");
+    login_page(StatusCode::OK, "", next, None, session::is_https(&h))
+}
+
+pub async fn login(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (email, next) = (field(&f, "email"), field(&f, "next"));
+    let next = local_path(next).unwrap_or("/");
+    let secure = session::is_https(&h);
+    let expected = session::cookie(&h, session::LOGIN_CSRF_COOKIE).unwrap_or("");
+    if !session::same_origin(&h) || !session::csrf_matches(expected, field(&f, "csrf")) {
+        return login_page(
+            StatusCode::FORBIDDEN,
+            email,
+            next,
+            Some("The login form expired or came from another site; please try again.".into()),
+            secure,
+        );
+    }
+    let req = LoginRequest {
+        email: email.to_string(),
+        password: field(&f, "password").to_string(),
+    };
+    let pair = match auth_session::login(&st, req, &src).await {
+        Ok(p) => p,
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNAUTHORIZED);
+            let msg = match p.status {
+                401 => "Wrong email or password.".to_string(),
+                429 => format!("Too many attempts: {}.", p.detail),
+                _ => format!("Logging in failed: {}", p.detail),
+            };
+            return login_page(status, email, next, Some(msg), secure);
+        }
+    };
+    let started = async {
+        let family = auth_session::family_of(&st, &pair.refresh_token)
+            .await?
+            .ok_or_else(Problem::internal)?;
+        let user: uuid::Uuid =
+            sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE family = $1 LIMIT 1")
+                .bind(family)
+                .fetch_one(&st.db)
+                .await?;
+        session::start(&st, user, family).await
+    }
+    .await;
+    let token = match started {
+        Ok(t) => t,
+        Err(p) => return problem_page(None, &p),
+    };
+    // `/` sends each user to their own start page.
+    let mut r = see_other(next);
+    let hs = r.headers_mut();
+    hs.append(
+        header::SET_COOKIE,
+        session::set_cookie(
+            session::COOKIE,
+            &token,
+            "/",
+            auth_session::REFRESH_TTL_DAYS * 86400,
+            secure,
+        ),
+    );
+    hs.append(
+        header::SET_COOKIE,
+        session::clear_cookie(session::LOGIN_CSRF_COOKIE, "/login", secure),
+    );
+    r
+}
+
+pub async fn logout(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let secure = session::is_https(&h);
+    let s = match session::current(&st, &h, &src).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/login"),
+        Err(p) => return problem_page(None, &p),
+    };
+    let f = parse_form(&body);
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    if let Err(p) = session::end(&st, &s).await {
+        return problem_page(Some(&s), &p);
+    }
+    let mut r = see_other("/login");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        session::clear_cookie(session::COOKIE, "/", secure),
+    );
+    r
+}
+
+pub async fn admin(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
+    let s = match session_or_login(&st, &h, &src, "/admin").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // Tenant users get the same not-found page as for any other path.
+    if s.who.require_platform_admin().is_err() {
+        return problem_page(Some(&s), &Problem::not_found());
+    }
+    match data::tenants(&st).await {
+        Ok(tenants) => html(
+            StatusCode::OK,
+            &props(Some(&s), Page::Admin(app::Admin { tenants })),
+        ),
+        Err(p) => problem_page(Some(&s), &p),
+    }
+}
+
+pub async fn dashboard(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let notice = match (q.get("created"), q.get("job")) {
+        (Some(n), Some(j)) => Some(format!(
+            "Network {n} created; job #{j} compiles the change."
+        )),
+        _ => None,
+    };
+    render_dashboard(
+        &st,
+        &s,
+        &slug,
+        NetworkForm::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_dashboard(
+    st: &AppState,
+    s: &WebSession,
+    slug: &str,
+    form: NetworkForm,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let out = async {
+        let scope = tenancy::resolve(st, s.who.clone(), slug).await?;
+        data::dashboard(st, &scope, form, notice).await
+    }
+    .await;
+    match out {
+        Ok(d) => html(status, &props(Some(s), Page::Dashboard(Box::new(d)))),
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+/// Which form field a problem's JSON pointer (into the network body) names.
+fn network_field(pointer: &str) -> Option<&'static str> {
+    let first = pointer.trim_start_matches('/').split('/').next()?;
+    match first {
+        "name" => Some("name"),
+        "cidr" => Some("cidr"),
+        "sites" => Some("gateways"),
+        _ => None,
+    }
+}
+
+/// Spreads a problem over the form: field errors next to their fields, the
+/// rest above the form.
+pub fn form_errors(p: &Problem, field_of: impl Fn(&str) -> Option<&'static str>) -> FieldErrors {
+    let mut e = FieldErrors::default();
+    for fe in &p.errors {
+        match fe.pointer.as_deref().and_then(&field_of) {
+            Some(f) => e.fields.push((f.to_string(), fe.detail.clone())),
+            None => e.form.push(match &fe.object {
+                Some(o) => format!("{o}: {}", fe.detail),
+                None => fe.detail.clone(),
+            }),
+        }
+    }
+    if e.is_empty() {
+        e.form.push(p.detail.clone());
+    }
+    e
+}
+
+pub async fn create_network(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = parse_form(&body);
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    let scope = match tenancy::resolve(&st, s.who.clone(), &slug).await {
+        Ok(x) => x,
+        Err(p) => return problem_page(Some(&s), &p),
+    };
+    if let Err(p) = scope.require_write() {
+        return problem_page(Some(&s), &p);
+    }
+    let name = field(&f, "name").trim().to_string();
+    let cidr = field(&f, "cidr").trim().to_string();
+    let gateways: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| k == "gateway")
+        .map(|(_, v)| v.clone())
+        .collect();
+    // `site/router` values, grouped by site in the order chosen.
+    let mut sites: Vec<(String, Vec<String>)> = Vec::new();
+    for g in &gateways {
+        let (site, router) = g.split_once('/').unwrap_or(("", g));
+        match sites.iter_mut().find(|(s, _)| s == site) {
+            Some((_, v)) => v.push(router.to_string()),
+            None => sites.push((site.to_string(), vec![router.to_string()])),
+        }
+    }
+    let body = serde_json::json!({
+        "name": name,
+        "cidr": cidr,
+        "sites": sites.iter().map(|(s, g)| serde_json::json!({"site": s, "gateways": g})).collect::<Vec<_>>(),
+    });
+    match change::apply(
+        &st.db,
+        &scope.who,
+        Kind::Network,
+        Some(&scope.tenant),
+        None,
+        Op::Create(body),
+        None,
+    )
+    .await
+    {
+        Ok(out) => {
+            let n: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            see_other(&format!(
+                "/t/{}?created={n}&job={}",
+                scope.tenant.slug, out.job
+            ))
+        }
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let form = NetworkForm {
+                name,
+                cidr,
+                gateways,
+                routers: vec![],
+                errors: form_errors(&p, network_field),
+            };
+            render_dashboard(&st, &s, &slug, form, None, status).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_next() {
+        assert_eq!(local_path("/t/acme"), Some("/t/acme"));
+        assert_eq!(local_path("//evil.example"), None);
+        assert_eq!(local_path("/\\evil.example"), None);
+        assert_eq!(local_path("https://evil.example"), None);
+    }
+
+    #[test]
+    fn pointers_map_to_fields() {
+        let p = Problem::invalid(
+            "bad",
+            vec![
+                crate::problem::FieldError {
+                    pointer: Some("/cidr".into()),
+                    object: None,
+                    detail: "not a prefix".into(),
+                },
+                crate::problem::FieldError {
+                    pointer: Some("/sites/0/gateways/1".into()),
+                    object: None,
+                    detail: "no such router".into(),
+                },
+                crate::problem::FieldError {
+                    pointer: None,
+                    object: Some("tenants/acme/networks/web".into()),
+                    detail: "overlaps".into(),
+                },
+            ],
+        );
+        let e = form_errors(&p, network_field);
+        assert_eq!(e.get("cidr").as_deref(), Some("not a prefix"));
+        assert_eq!(e.get("gateways").as_deref(), Some("no such router"));
+        assert_eq!(
+            e.form,
+            vec!["tenants/acme/networks/web: overlaps".to_string()]
+        );
+    }
+}

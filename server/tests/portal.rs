@@ -1,0 +1,346 @@
+//! The portal in-process, without a browser (playwright/ drives a real one):
+//! sessions, CSRF, redirects, tenant isolation and the network form.
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use harness::{Env, PASSWORD};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    cookies: Vec<String>,
+    text: String,
+}
+
+struct Browser {
+    app: axum::Router,
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser {
+            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
+            jar: vec![],
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        origin: Option<&str>,
+    ) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "portal.test");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        let req = match form {
+            Some(f) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish();
+                b.header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+            }
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let cookies: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &cookies {
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.jar.push((k.into(), v.into()));
+            }
+        }
+        let text =
+            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
+        Page {
+            status,
+            location,
+            cookies,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form), Some("http://portal.test"))
+            .await
+    }
+
+    async fn login(&mut self, email: &str) -> Page {
+        let p = self.get("/login").await;
+        assert_eq!(p.status, StatusCode::OK);
+        let csrf = hidden(&p.text, "csrf");
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+
+    /// The session's CSRF token, from a page's logout form.
+    async fn csrf(&mut self, page: &str) -> String {
+        hidden(&self.get(page).await.text, "csrf")
+    }
+}
+
+/// The value of the first hidden input named `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn anonymous_users_are_sent_to_login() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    for path in ["/", "/t/finance", "/admin"] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(p.location.unwrap().starts_with("/login"), "{path}");
+    }
+    let p = b.get("/t/finance").await;
+    assert_eq!(p.location.as_deref(), Some("/login?next=%2Ft%2Ffinance"));
+    // The API keeps its JSON 404; other paths get the HTML page.
+    assert!(b
+        .get("/api/v1/nope")
+        .await
+        .text
+        .contains("no such endpoint"));
+    let p = b.get("/nope").await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.text.contains("<h1>Not found</h1>"));
+    let css = b.get(app::STYLE_PATH).await;
+    assert_eq!(css.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_session_cookie_and_logout_ends_it() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    // Wrong password: the form again, with the error.
+    let p = b.get("/login").await;
+    let csrf = hidden(&p.text, "csrf");
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("email", "finance-admin@example.com"),
+                ("password", "nope"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.text.contains("Wrong email or password."));
+    // No login CSRF token: refused before the password is checked.
+    let mut other = Browser::new(&env);
+    let p = other
+        .post(
+            "/login",
+            &[
+                ("email", "finance-admin@example.com"),
+                ("password", PASSWORD),
+                ("csrf", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    let p = b.login("finance-admin@example.com").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let session = p
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("vxg_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Strict")
+            && session.contains("Path=/")
+    );
+    assert!(
+        !session.contains("Secure"),
+        "plain http must work: {session}"
+    );
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/t/finance"));
+    let d = b.get("/t/finance").await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert!(d.text.contains("Finance Department"));
+    assert!(d.text.contains("data-network=\"web\""));
+
+    // Logout needs the CSRF token, then ends the login.
+    let p = b.post("/logout", &[("csrf", "wrong")]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let csrf = b.csrf("/t/finance").await;
+    let p = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/login"));
+    // Even with the old cookie back, the session is gone.
+    let p = b.get("/t/finance").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let revoked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM web_sessions WHERE revoked_at IS NOT NULL")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(revoked, 1);
+}
+
+#[tokio::test]
+async fn another_tenants_page_is_not_found_like_a_missing_one() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("acme-admin@example.com").await;
+    let theirs = b.get("/t/finance").await;
+    let missing = b.get("/t/no-such-tenant").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.text, missing.text);
+    assert!(!theirs.text.contains("Finance"));
+    // Not the admin console either.
+    assert_eq!(b.get("/admin").await.status, StatusCode::NOT_FOUND);
+    // Nor a write into it.
+    let csrf = b.csrf("/t/acme").await;
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[("csrf", &csrf), ("name", "x"), ("cidr", "100.64.9.0/28")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn network_form_shows_field_errors_and_creates_through_the_api_path() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance").await;
+    // Without the CSRF token, or from another origin: refused.
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[("name", "web2"), ("cidr", "100.64.2.0/28")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b
+        .send(
+            Method::POST,
+            "/t/finance/networks",
+            Some(&[("csrf", &csrf), ("name", "web2"), ("cidr", "100.64.2.0/28")]),
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "web2"),
+                ("cidr", "100.64.2.0/33"),
+                ("gateway", "dc1/vyos-dc1-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
+    assert!(p.text.contains("value=\"100.64.2.0/33\""));
+
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "web2"),
+                ("cidr", "100.64.2.0/28"),
+                ("gateway", "dc1/vyos-dc1-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(to.starts_with("/t/finance?created=web2&job="), "{to}");
+    let d = b.get(&to).await;
+    assert!(d.text.contains("data-network=\"web2\""));
+    assert!(d.text.contains("Network web2 created"));
+    assert!(
+        d.text.contains("create tenants/finance/networks/web2"),
+        "{}",
+        d.text
+    );
+    // The same object the API shows, written by the same path (audited).
+    let token = env.token("finance-admin@example.com").await;
+    let r = env
+        .get("/api/v1/tenants/finance/networks/web2", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Members read but cannot write.
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    let d = m.get("/t/finance").await;
+    assert!(!d.text.contains("network-form"));
+    let csrf = m.csrf("/t/finance").await;
+    let p = m
+        .post(
+            "/t/finance/networks",
+            &[("csrf", &csrf), ("name", "web3"), ("cidr", "100.64.3.0/28")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn platform_admins_see_every_tenant() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/admin"));
+    let p = b.get("/admin").await;
+    assert_eq!(p.status, StatusCode::OK);
+    for t in ["finance", "acme", "globex"] {
+        assert!(p.text.contains(&format!("href=\"/t/{t}\"")), "{t}");
+    }
+    assert_eq!(b.get("/t/acme").await.status, StatusCode::OK);
+}
