@@ -35,6 +35,22 @@ pub struct Definitions {
 struct FlatNode {
     kind: vyos_tree::NodeKind,
     children: Vec<(Box<str>, u32)>,
+    /// For nodes with many children, the same by hash: a lookup per word of
+    /// every command built or rendered is the schema's hot path.
+    index: Option<rustc_hash::FxHashMap<Box<str>, u32>>,
+}
+
+impl FlatNode {
+    fn child(&self, word: &str) -> Option<u32> {
+        match &self.index {
+            Some(index) => index.get(word).copied(),
+            None => self
+                .children
+                .iter()
+                .find(|(k, _)| k.len() == word.len() && **k == *word)
+                .map(|(_, c)| *c),
+        }
+    }
 }
 
 fn flatten(node: &DefNode, kind: vyos_tree::NodeKind, out: &mut Vec<FlatNode>) -> u32 {
@@ -42,10 +58,15 @@ fn flatten(node: &DefNode, kind: vyos_tree::NodeKind, out: &mut Vec<FlatNode>) -
     out.push(FlatNode {
         kind,
         children: Vec::new(),
+        index: None,
     });
-    let mut children = Vec::with_capacity(node.children.len());
+    let mut children: Vec<(Box<str>, u32)> = Vec::with_capacity(node.children.len());
     for (name, c) in &node.children {
         children.push((name.as_str().into(), flatten(c, schema_kind(c), out)));
+    }
+    // A scan comparing lengths first beats hashing for a few children.
+    if children.len() > 8 {
+        out[me].index = Some(children.iter().cloned().collect());
     }
     out[me].children = children;
     me as u32
@@ -234,9 +255,7 @@ impl vyos_tree::Schema for Definitions {
         at: vyos_tree::SchemaPos,
         word: &str,
     ) -> Option<(vyos_tree::NodeKind, vyos_tree::SchemaPos)> {
-        let n = self.flat.get(at.0 as usize)?;
-        let i = n.children.binary_search_by(|(k, _)| (**k).cmp(word)).ok()?;
-        let c = n.children[i].1;
+        let c = self.flat.get(at.0 as usize)?.child(word)?;
         Some((self.flat[c as usize].kind, vyos_tree::SchemaPos(c)))
     }
 }
