@@ -14,6 +14,7 @@
 //! keep the order they were set in, as VyOS does (address and name-server order can
 //! matter). Value order is a rendering property, not part of equality.
 
+use compact_str::CompactString;
 use std::cmp::Ordering;
 
 use crate::schema::{NodeKind, Schema, SchemaPos};
@@ -81,7 +82,7 @@ pub(crate) struct Node {
 /// because most nodes have one child (a leaf's value), where a B-tree's
 /// eleven-slot node wastes most of its allocation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Children(Vec<(Box<str>, Node)>);
+pub(crate) struct Children(Vec<(CompactString, Node)>);
 
 impl Children {
     fn find(&self, name: &str) -> Result<usize, usize> {
@@ -530,7 +531,7 @@ pub(crate) fn ordered(node: &Node, role: Role) -> Ordered<'_> {
 
 /// Iterator of [`ordered`].
 pub(crate) enum Ordered<'a> {
-    Direct(std::slice::Iter<'a, (Box<str>, Node)>),
+    Direct(std::slice::Iter<'a, (CompactString, Node)>),
     Sorted(std::vec::IntoIter<(&'a str, &'a Node)>),
 }
 
