@@ -246,7 +246,7 @@ impl<'a> Writer<'a> {
                     .iter()
                     .copied()
                     .chain(value)
-                    .map(Box::from)
+                    .map(compact_str::CompactString::from)
                     .collect(),
                 set: start.1..set,
                 boot: start.0..boot,

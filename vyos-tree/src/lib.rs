@@ -85,7 +85,7 @@ impl ConfigTree {
 pub struct Segment {
     pub owner: u32,
     /// The path of the subtree's top node.
-    pub root: Vec<Box<str>>,
+    pub root: Vec<compact_str::CompactString>,
     /// Byte ranges in the `set` and config.boot texts.
     pub set: std::ops::Range<usize>,
     pub boot: std::ops::Range<usize>,
