@@ -157,20 +157,27 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         );
     }
 
-    for (ti, t) in intent.tenants.iter().enumerate() {
-        if only.is_some_and(|o| o != ti) {
-            continue;
-        }
+    // Tenants are checked each on its own (on all cores; diagnostics are
+    // sorted by the caller, so the order of the results does not matter).
+    let tenants: Vec<usize> = (0..intent.tenants.len())
+        .filter(|ti| only.is_none_or(|o| o == *ti))
+        .collect();
+    let found = crate::par_map(&tenants, |&ti| {
+        let mut td = Diagnostics::default();
         check_tenant(
             intent,
-            t,
+            &intent.tenants[ti],
             Pointer::root().join("tenants").join(ti),
             &sites,
             &router_site,
             &hv_site,
             tenant_mtu,
-            d,
+            &mut td,
         );
+        td
+    });
+    for td in found {
+        d.0.extend(td.0);
     }
 }
 
