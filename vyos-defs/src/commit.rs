@@ -361,25 +361,28 @@ fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
         for (k, child) in t.children() {
             if k == "rule" {
                 for (n, rule) in child.children() {
-                    let mut rp = path.clone();
-                    rp.extend(["rule", n]);
+                    let rp = || {
+                        let mut rp = path.clone();
+                        rp.extend(["rule", n]);
+                        rp
+                    };
                     let action = rule.value(&["action"]);
                     match action {
                         None => e(
                             out,
-                            &rp,
+                            &rp(),
                             "firewall.py",
                             format!("firewall rule {n}: action must be defined"),
                         ),
                         Some("jump") if !rule.has(&["jump-target"]) => e(
                             out,
-                            &rp,
+                            &rp(),
                             "firewall.py",
                             format!("firewall rule {n}: action jump needs jump-target"),
                         ),
                         Some(a) if a != "jump" && rule.has(&["jump-target"]) => e(
                             out,
-                            &rp,
+                            &rp(),
                             "firewall.py",
                             format!("firewall rule {n}: jump-target needs action jump (got `{a}`)"),
                         ),
