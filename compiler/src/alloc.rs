@@ -360,12 +360,7 @@ fn allocate_gateways(
     }
     let mut hosts = n.cidr.hosts();
     let mut next_free = |used: &mut HashSet<Ipv4Addr>| -> Option<Ipv4Addr> {
-        for h in hosts.by_ref() {
-            if used.insert(h) {
-                return Some(h);
-            }
-        }
-        None
+        hosts.by_ref().find(|h| used.insert(*h))
     };
     for (si, s) in n.sites.iter().enumerate() {
         let sp = np.join("sites").join(si);

@@ -340,9 +340,9 @@ fn splice_owner(
     new: Part,
     schema: &dyn Schema,
     d: &mut Diagnostics,
-) -> Result<(), Part> {
+) -> Result<(), Box<Part>> {
     let Some(index) = ro.parts.keys().position(|k| k == key) else {
-        return Err(new);
+        return Err(Box::new(new));
     };
     let owner = index as u32 + 1;
     let roots: Vec<Vec<&str>> = ro
@@ -352,7 +352,7 @@ fn splice_owner(
         .map(|g| g.root.iter().map(|w| &**w).collect())
         .collect();
     if roots.is_empty() {
-        return Err(new);
+        return Err(Box::new(new));
     }
     let under = |p: &[&str]| roots.iter().any(|r| p.starts_with(r));
     let shared = |paths: &paths::PathList| {
@@ -365,7 +365,7 @@ fn splice_owner(
         out
     };
     if shared(&ro.parts[key].paths) != shared(&new.paths) {
-        return Err(new);
+        return Err(Box::new(new));
     }
     let mut tree = ConfigTree::new();
     let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
@@ -377,7 +377,7 @@ fn splice_owner(
     for r in &roots {
         match tree.render_subtree(r, schema) {
             Some(piece) => pieces.push(piece),
-            None => return Err(new),
+            None => return Err(Box::new(new)),
         }
     }
     drop(tree);
@@ -564,7 +564,7 @@ pub fn recompile_tenant(
         if let Some(p) = new_part {
             match splice_owner(name, &mut ro, slug, p, schema_of(dfs), &mut d) {
                 Ok(()) => return (ro, d, true),
-                Err(p) => ro.parts.insert(slug.to_string(), p),
+                Err(p) => ro.parts.insert(slug.to_string(), *p),
             };
         } else {
             ro.parts.remove(slug);
