@@ -12,7 +12,7 @@ use crate::intent::{Intent, Tenant, VyosVersion};
 use crate::policy::{self, CompiledPolicy};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Key material, kept apart from the intent: private keys and API keys are
@@ -282,6 +282,16 @@ impl<'a> Ctx<'a> {
             .find(|r| r.name.as_str() == name)
             .expect("router exists");
         let me = self.router_addr[name];
+        // Hypervisors reach the mesh through the first router of their site.
+        let mut carried: HashMap<&str, Vec<Ipv4Net>> = HashMap::new();
+        for h in &p.hypervisors {
+            if let Some(home) = self.home_router_str(h.site.as_str()) {
+                carried
+                    .entry(home)
+                    .or_default()
+                    .push(Self::host32(self.hv_addr[h.name.as_str()]));
+            }
+        }
         let mut mesh_peers = Vec::new();
         let mut bgp_neighbors = Vec::new();
         for o in &p.routers {
@@ -290,11 +300,8 @@ impl<'a> Ctx<'a> {
             }
             let addr = self.router_addr[o.name.as_str()];
             let mut allowed = vec![Self::host32(addr)];
-            // Hypervisors reach the mesh through the first router of their site.
-            for h in &p.hypervisors {
-                if self.home_router_str(h.site.as_str()) == Some(o.name.as_str()) {
-                    allowed.push(Self::host32(self.hv_addr[h.name.as_str()]));
-                }
+            if let Some(hvs) = carried.get(o.name.as_str()) {
+                allowed.extend(hvs);
             }
             mesh_peers.push(WgPeer {
                 name: o.name.to_string(),
@@ -321,13 +328,14 @@ impl<'a> Ctx<'a> {
             });
         }
         // A hypervisor /32 may only belong to one peer: the direct one wins.
-        let direct: Vec<Ipv4Net> = mesh_peers
+        let hypervisors: HashSet<&str> = p.hypervisors.iter().map(|h| h.name.as_str()).collect();
+        let direct: HashSet<Ipv4Net> = mesh_peers
             .iter()
-            .filter(|pr| p.hypervisors.iter().any(|h| h.name.as_str() == pr.name))
-            .flat_map(|pr| pr.allowed_ips.clone())
+            .filter(|pr| hypervisors.contains(pr.name.as_str()))
+            .flat_map(|pr| pr.allowed_ips.iter().copied())
             .collect();
         for pr in mesh_peers.iter_mut() {
-            if p.routers.iter().any(|o| o.name.as_str() == pr.name) {
+            if self.router_addr.contains_key(pr.name.as_str()) {
                 pr.allowed_ips.retain(|a| {
                     a.prefix_len() != 32
                         || !direct.contains(a)
