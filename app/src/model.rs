@@ -29,6 +29,8 @@ pub enum Page {
     Login(Login),
     Dashboard(Box<Dashboard>),
     Admin(Admin),
+    /// Change password (any signed-in user).
+    Password(PasswordPage),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -158,6 +160,15 @@ impl FieldErrors {
     }
 }
 
+/// The change-password form. Passwords are never sent back: after an
+/// error the fields are empty and the errors sit next to them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PasswordPage {
+    pub errors: FieldErrors,
+    /// Set after a successful change.
+    pub changed: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Admin {
     pub tenants: Vec<TenantRow>,
@@ -178,6 +189,7 @@ impl PageProps {
             Page::Login(_) => "Log in".into(),
             Page::Dashboard(d) => d.name.clone(),
             Page::Admin(_) => "Platform".into(),
+            Page::Password(_) => "Change password".into(),
             Page::NotFound => "Not found".into(),
             Page::Error(e) => e.title.clone(),
         }

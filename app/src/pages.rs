@@ -22,6 +22,7 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
         Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
         Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
+        Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
                 detail="There is nothing here, or it is not yours to see.".to_string()/>
@@ -48,6 +49,8 @@ fn UserBox(user: User, csrf: String) -> impl IntoView {
             <span class="email">{user.email}</span>
             " "
             <span class="role">{user.role}</span>
+            " "
+            <a href="/account/password" class="link">"Change password"</a>
             <form method="post" action="/logout" class="inline">
                 <input type="hidden" name="csrf" value=csrf/>
                 <button type="submit" class="link">"Log out"</button>
@@ -307,6 +310,10 @@ fn Field(
     value: String,
     error: Option<String>,
     hint: &'static str,
+    /// The input type (`text`, or `password`).
+    #[prop(default = "text")]
+    kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
 ) -> impl IntoView {
     let err_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -320,8 +327,8 @@ fn Field(
     view! {
         <div class="field" class:has-error=has_error>
             <label for=id>{label}</label>
-            <input id=id name=id type="text" value=value required autofocus=has_error
-                autocomplete="off" spellcheck="false"
+            <input id=id name=id type=kind value=value required autofocus=has_error
+                autocomplete=autocomplete spellcheck="false"
                 aria-invalid=invalid aria-describedby=described/>
             {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
             <small class="muted" id=hint_id>{hint}</small>
@@ -379,6 +386,42 @@ fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoVi
                     {gw_error.map(|e| view! { <p class="field-error" id="gateways-error">{e}</p> })}
                 </fieldset>
                 <SubmitButton label="Create network" busy_label="Creating…" busy=busy/>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn PasswordPageView(p: PasswordPage, csrf: String) -> impl IntoView {
+    let PasswordPage { errors, changed } = p;
+    let form_errors = errors.form.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        <section class="card narrow">
+            <h1>"Change password"</h1>
+            {changed.then(|| view! {
+                <p class="notice" role="status" id="password-changed">
+                    "Your password was changed. Every other session of yours was logged out; this one stays."
+                </p>
+            })}
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <form method="post" action="/account/password" class="stack" id="password-form"
+                on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <Field id="current_password" label="Current password" value=String::new()
+                    error=errors.get("current_password") hint="" kind="password"
+                    autocomplete="current-password"/>
+                <Field id="new_password" label="New password" value=String::new()
+                    error=errors.get("new_password") hint="At least 12 characters." kind="password"
+                    autocomplete="new-password"/>
+                <Field id="confirm_password" label="New password again" value=String::new()
+                    error=errors.get("confirm_password") hint="" kind="password"
+                    autocomplete="new-password"/>
+                <SubmitButton label="Change password" busy_label="Changing…" busy=busy/>
             </form>
         </section>
     }

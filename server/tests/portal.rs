@@ -344,3 +344,122 @@ async fn platform_admins_see_every_tenant() {
     }
     assert_eq!(b.get("/t/acme").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn change_password_checks_fields_and_revokes_other_logins() {
+    let env = Env::demo().await;
+    let email = "finance-member@example.com";
+    let mut b = Browser::new(&env);
+    b.login(email).await;
+    let mut other = Browser::new(&env);
+    other.login(email).await;
+    // An API login too: its refresh token family is revoked as well.
+    let _api = env.token(email).await;
+
+    let p = b.get("/account/password").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"password-form\""));
+    assert!(p.text.contains("autocomplete=\"current-password\""));
+    let csrf = hidden(&p.text, "csrf");
+    const NEW: &str = "a much longer new secret";
+    // CSRF is checked.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", "wrong"),
+                ("current_password", PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // Every field wrong: each error next to its field, nothing echoed back.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "not it"),
+                ("new_password", "short"),
+                ("confirm_password", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for f in ["current_password", "new_password", "confirm_password"] {
+        assert!(p.text.contains(&format!("id=\"{f}-error\"")), "{f}");
+    }
+    assert!(p.text.contains("at least 12 characters"));
+    assert!(!p.text.contains("value=\"not it\""));
+    // The same password again is no change.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", PASSWORD),
+                ("confirm_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.text.contains("must differ"));
+
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert_eq!(p.location.as_deref(), Some("/account/password?changed=1"));
+    assert!(b
+        .get("/account/password?changed=1")
+        .await
+        .text
+        .contains("id=\"password-changed\""));
+    // This session stays; the other browser and the API login do not.
+    assert_eq!(b.get("/t/finance").await.status, StatusCode::OK);
+    assert_eq!(other.get("/t/finance").await.status, StatusCode::SEE_OTHER);
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT r.family) FROM refresh_tokens r JOIN users u ON u.id = r.user_id
+         WHERE u.email = $1 AND r.revoked_at IS NULL",
+    )
+    .bind(email)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(live, 1);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.password_changed'")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+    // The old password no longer logs in; the new one does.
+    let mut c = Browser::new(&env);
+    assert_eq!(c.login(email).await.status, StatusCode::UNAUTHORIZED);
+    let p = c.get("/login").await;
+    let csrf = hidden(&p.text, "csrf");
+    let p = c
+        .post(
+            "/login",
+            &[("email", email), ("password", NEW), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // Anonymous: to the login page.
+    let mut anon = Browser::new(&env);
+    assert_eq!(
+        anon.get("/account/password").await.location.as_deref(),
+        Some("/login?next=%2Faccount%2Fpassword")
+    );
+}

@@ -6,7 +6,8 @@
 //! `$LEPTOS_SITE_ROOT/pkg`, served at `/pkg/`).
 //!
 //! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
-//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`, and `/admin`.
+//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`, `/admin`, and
+//! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
@@ -33,6 +34,10 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/admin", get(pages::admin))
+        .route(
+            "/account/password",
+            get(pages::password_form).post(pages::change_password),
+        )
         .route("/t/{tenant}", get(pages::dashboard))
         .route("/t/{tenant}/networks", post(pages::create_network))
         .route(app::STYLE_PATH, get(style))

@@ -417,6 +417,72 @@ pub async fn create_network(
     }
 }
 
+fn password_field(pointer: &str) -> Option<&'static str> {
+    match pointer {
+        "/current_password" => Some("current_password"),
+        "/new_password" => Some("new_password"),
+        "/confirm_password" => Some("confirm_password"),
+        _ => None,
+    }
+}
+
+/// `GET /account/password`: the change-password form, for any signed-in user.
+pub async fn password_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, "/account/password").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let page = app::PasswordPage {
+        errors: FieldErrors::default(),
+        changed: q.contains_key("changed"),
+    };
+    html(StatusCode::OK, &props(Some(&s), Page::Password(page)))
+}
+
+/// `POST /account/password`: changes the password through
+/// `auth::session::change_password`. Choice: this session stays logged in
+/// (the user just proved the current password in it); every other login of
+/// the user, API refresh tokens and other browsers alike, is revoked.
+pub async fn change_password(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, "/account/password").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = parse_form(&body);
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    let Some(user) = s.who.user_id else {
+        return problem_page(Some(&s), &Problem::internal());
+    };
+    let c = auth_session::PasswordChange {
+        current: field(&f, "current_password"),
+        new: field(&f, "new_password"),
+        confirm: field(&f, "confirm_password"),
+    };
+    match auth_session::change_password(&st, user, Some(s.family), c, &src).await {
+        Ok(()) => see_other("/account/password?changed=1"),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let page = app::PasswordPage {
+                errors: form_errors(&p, password_field),
+                changed: false,
+            };
+            html(status, &props(Some(&s), Page::Password(page)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
