@@ -29,6 +29,8 @@ pub enum Page {
     Login(Login),
     Dashboard(Box<Dashboard>),
     Admin(Admin),
+    /// Edit or delete one network (tenant admins).
+    NetworkEdit(Box<NetworkEdit>),
     /// Change password (any signed-in user).
     Password(PasswordPage),
     /// 404: also what another tenant's page answers.
@@ -160,6 +162,20 @@ impl FieldErrors {
     }
 }
 
+/// One network's edit page, or (with `confirm_delete`) the question whether
+/// to delete it. `version` is the object's version when the page was
+/// rendered: the server refuses to save over a newer one (no lost update).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkEdit {
+    pub slug: String,
+    pub name: String,
+    pub version: i64,
+    pub vni: Option<u32>,
+    /// `form.name` is unused: names cannot change.
+    pub form: NetworkForm,
+    pub confirm_delete: bool,
+}
+
 /// The change-password form. Passwords are never sent back: after an
 /// error the fields are empty and the errors sit next to them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -190,6 +206,8 @@ impl PageProps {
             Page::Dashboard(d) => d.name.clone(),
             Page::Admin(_) => "Platform".into(),
             Page::Password(_) => "Change password".into(),
+            Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
+            Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::NotFound => "Not found".into(),
             Page::Error(e) => e.title.clone(),
         }

@@ -22,6 +22,7 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
         Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
         Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
+        Page::NetworkEdit(e) => view! { <NetworkEditPage e=*e csrf=csrf.clone()/> }.into_any(),
         Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
@@ -143,8 +144,8 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
     } else {
         sites.join(", ")
     };
-    let form_view =
-        can_write.then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form/> });
+    let form_view = can_write
+        .then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form edit=None/> });
     view! {
         <div class="page-head">
             <h1>{name}</h1>
@@ -154,7 +155,7 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         <div class="grid">
             <section class="card wide" aria-labelledby="networks-h">
                 <h2 id="networks-h">"Networks"</h2>
-                <NetworksTable networks=networks/>
+                <NetworksTable networks=networks edit=can_write.then(|| slug.clone())/>
             </section>
             {form_view}
             <section class="card" aria-labelledby="jobs-h">
@@ -178,8 +179,9 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
     }
 }
 
+/// `edit`: the tenant slug when the viewer may edit (adds an Edit link per row).
 #[component]
-fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
+fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoView {
     if networks.is_empty() {
         return view! { <p class="empty">"No networks yet."</p> }.into_any();
     }
@@ -193,6 +195,7 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                         <th scope="col">"VNI"</th>
                         <th scope="col">"Gateways per site"</th>
                         <th scope="col">"Ports"</th>
+                        {edit.is_some().then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -200,6 +203,11 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                         .into_iter()
                         .map(|n| {
                             let key = n.name.clone();
+                            let edit_link = edit.as_ref().map(|t| {
+                                let href = format!("/t/{t}/networks/{}", n.name);
+                                let label = format!("Edit network {}", n.name);
+                                view! { <td><a href=href aria-label=label class="edit">"Edit"</a></td> }
+                            });
                             view! {
                                 <tr data-network=key>
                                     <th scope="row">{n.name}</th>
@@ -222,6 +230,7 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                                         </ul>
                                     </td>
                                     <td data-label="Ports">{n.ports}</td>
+                                    {edit_link}
                                 </tr>
                             }
                         })
@@ -336,8 +345,15 @@ fn Field(
     }
 }
 
+/// The network form: creating one (`edit` is `None`) or editing the named
+/// network at the given version.
 #[component]
-fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoView {
+fn NetworkFormView(
+    slug: String,
+    csrf: String,
+    form: NetworkForm,
+    edit: Option<(String, i64)>,
+) -> impl IntoView {
     let NetworkForm {
         name,
         cidr,
@@ -345,24 +361,63 @@ fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoVi
         routers,
         errors,
     } = form;
-    let action = format!("/t/{slug}/networks");
+    let action = match &edit {
+        Some((n, _)) => format!("/t/{slug}/networks/{n}"),
+        None => format!("/t/{slug}/networks"),
+    };
+    let editing = edit.is_some();
+    let (title, failed, label, busy_label) = if editing {
+        (
+            "Edit the network",
+            "The network was not changed:",
+            "Save changes",
+            "Saving…",
+        )
+    } else {
+        (
+            "Create a network",
+            "The network was not created:",
+            "Create network",
+            "Creating…",
+        )
+    };
+    let name_field = match &edit {
+        Some((_, version)) => view! {
+            <input type="hidden" name="version" value=version.to_string()/>
+        }
+        .into_any(),
+        None => view! {
+            <Field id="name" label="Name" value=name error=errors.get("name")
+                hint="Lowercase letters, digits and dashes."/>
+        }
+        .into_any(),
+    };
+    let delete_link = edit.as_ref().map(|(n, _)| {
+        let href = format!("/t/{slug}/networks/{n}/delete");
+        let back = format!("/t/{slug}");
+        view! {
+            <p class="actions">
+                <a href=back>"Cancel"</a> " · "
+                <a href=href class="danger" id="delete-link">"Delete this network…"</a>
+            </p>
+        }
+    });
     let gw_error = errors.get("gateways");
     let gw_invalid = gw_error.is_some();
     let form_errors = errors.form.clone();
     let busy = RwSignal::new(false);
     view! {
         <section class="card" aria-labelledby="new-network-h">
-            <h2 id="new-network-h">"Create a network"</h2>
+            <h2 id="new-network-h">{title}</h2>
             {(!form_errors.is_empty()).then(|| view! {
                 <div class="alert" role="alert" id="form-errors">
-                    <p>"The network was not created:"</p>
+                    <p>{failed}</p>
                     <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                 </div>
             })}
             <form method="post" action=action class="stack" id="network-form" on:submit=busy_submit(busy)>
                 <input type="hidden" name="csrf" value=csrf/>
-                <Field id="name" label="Name" value=name error=errors.get("name")
-                    hint="Lowercase letters, digits and dashes."/>
+                {name_field}
                 <Field id="cidr" label="Subnet (CIDR)" value=cidr error=errors.get("cidr")
                     hint="An IPv4 prefix inside the tenant pool, e.g. 100.64.2.0/28."/>
                 <fieldset class="field" class:has-error=gw_invalid
@@ -385,10 +440,67 @@ fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoVi
                         .collect_view()}
                     {gw_error.map(|e| view! { <p class="field-error" id="gateways-error">{e}</p> })}
                 </fieldset>
-                <SubmitButton label="Create network" busy_label="Creating…" busy=busy/>
+                <SubmitButton label=label busy_label=busy_label busy=busy/>
+            </form>
+            {delete_link}
+        </section>
+    }
+}
+
+#[component]
+fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
+    let NetworkEdit {
+        slug,
+        name,
+        version,
+        vni,
+        form,
+        confirm_delete,
+    } = e;
+    let back = format!("/t/{slug}");
+    let head = view! {
+        <div class="page-head">
+            <p class="muted"><a href=back.clone()>"← " {slug.clone()}</a></p>
+            <h1>"Network " <code>{name.clone()}</code></h1>
+            <p class="muted">
+                <code>{form.cidr.clone()}</code> " · VNI "
+                {vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}
+            </p>
+        </div>
+    };
+    if !confirm_delete {
+        return view! {
+            {head}
+            <NetworkFormView slug=slug csrf=csrf form=form edit=Some((name, version))/>
+        }
+        .into_any();
+    }
+    let action = format!("/t/{slug}/networks/{name}/delete");
+    let form_errors = form.errors.form.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        {head}
+        <section class="card narrow" aria-labelledby="delete-h">
+            <h2 id="delete-h">"Delete network " {name.clone()} "?"</h2>
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <p>"The network was not deleted:"</p>
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <p>"Its gateways and flows are removed from every site; this cannot be undone."</p>
+            <form method="post" action=action class="stack" id="delete-form" on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="version" value=version.to_string()/>
+                <button type="submit" class="danger" id="confirm-delete"
+                    aria-disabled=move || busy.get().then_some("true")>
+                    {move || if busy.get() { "Deleting…" } else { "Delete the network" }}
+                </button>
+                <a href=back>"Keep it"</a>
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]

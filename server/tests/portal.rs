@@ -463,3 +463,156 @@ async fn change_password_checks_fields_and_revokes_other_logins() {
         Some("/login?next=%2Faccount%2Fpassword")
     );
 }
+
+#[tokio::test]
+async fn networks_are_edited_and_deleted_with_version_checks() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let d = b.get("/t/finance").await;
+    assert!(d.text.contains("href=\"/t/finance/networks/db\""));
+    let p = b.get("/t/finance/networks/db").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("value=\"100.64.1.16/28\""));
+    let csrf = hidden(&p.text, "csrf");
+    let version = hidden(&p.text, "version");
+    // CSRF is checked.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[("version", &version), ("cidr", "100.64.1.16/28")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // A bad CIDR: the error next to the field, the typed value kept.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/33"),
+                ("gateway", "dc2/vyos-dc2-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
+    assert!(p.text.contains("value=\"100.64.1.16/33\""));
+    assert_eq!(hidden(&p.text, "version"), version);
+    // A good change: the preferred gateway swaps; ports stay.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/28"),
+                ("gateway", "dc2/vyos-dc2-01"),
+                ("gateway", "dc2/vyos-dc2-02"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(to.starts_with("/t/finance?updated=db&job="), "{to}");
+    assert!(b.get(&to).await.text.contains("Network db changed"));
+    let token = env.token("finance-admin@example.com").await;
+    let r = env.get("/api/v1/tenants/finance/networks/db", &token).await;
+    assert_eq!(
+        r.body["spec"]["sites"][0]["gateways"],
+        serde_json::json!(["vyos-dc2-01", "vyos-dc2-02"])
+    );
+    assert_eq!(r.body["spec"]["ports"].as_array().unwrap().len(), 2);
+    // Saving again from the old page would lose that update: refused, and
+    // the form now shows the current network.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/28"),
+                ("gateway", "dc2/vyos-dc2-02"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("Someone changed this network"));
+    assert_ne!(hidden(&p.text, "version"), version);
+
+    // Delete: a confirmation page first, then the POST.
+    b.post(
+        "/t/finance/networks",
+        &[
+            ("csrf", &csrf),
+            ("name", "tmp"),
+            ("cidr", "100.64.2.0/28"),
+            ("gateway", "dc1/vyos-dc1-01"),
+        ],
+    )
+    .await;
+    let p = b.get("/t/finance/networks/tmp/delete").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"confirm-delete\""));
+    let v = hidden(&p.text, "version");
+    let p = b
+        .post(
+            "/t/finance/networks/tmp/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert!(p
+        .location
+        .unwrap()
+        .starts_with("/t/finance?deleted=tmp&job="));
+    assert!(!b
+        .get("/t/finance")
+        .await
+        .text
+        .contains("data-network=\"tmp\""));
+    assert_eq!(
+        b.get("/t/finance/networks/tmp").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Members cannot; other tenants get not-found.
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    assert!(!m
+        .get("/t/finance")
+        .await
+        .text
+        .contains("href=\"/t/finance/networks/db\""));
+    assert_eq!(
+        m.get("/t/finance/networks/db").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mcsrf = m.csrf("/t/finance").await;
+    let p = m
+        .post(
+            "/t/finance/networks/db/delete",
+            &[("csrf", &mcsrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    let theirs = a.get("/t/finance/networks/db").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let acsrf = a.csrf("/t/acme").await;
+    let p = a
+        .post(
+            "/t/finance/networks/db/delete",
+            &[("csrf", &acsrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.get("/api/v1/tenants/finance/networks/db", &token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

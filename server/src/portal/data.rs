@@ -186,3 +186,50 @@ pub async fn tenants(st: &AppState) -> ApiResult<Vec<TenantRow>> {
         })
         .collect())
 }
+
+/// One network for its edit page: the stored object (404 when the tenant
+/// has no such network) and the form filled from it.
+pub async fn network_edit(
+    st: &AppState,
+    scope: &TenantScope,
+    name: &str,
+    confirm_delete: bool,
+) -> ApiResult<(objects::Declared, app::NetworkEdit)> {
+    let n = objects::get(&st.db, Kind::Network, Some(scope.id()), name)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let alloc = allocation(st).await?;
+    let vni = alloc
+        .tenants
+        .get(&scope.tenant.slug)
+        .and_then(|t| t.networks.get(name))
+        .map(|a| a.vni.get());
+    let gateways = n.spec["sites"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|s| {
+            let site = s["site"].as_str().unwrap_or_default().to_string();
+            strings(&s["gateways"])
+                .into_iter()
+                .map(move |g| format!("{site}/{g}"))
+        })
+        .collect();
+    let form = NetworkForm {
+        name: n.name.clone(),
+        cidr: n.spec["cidr"].as_str().unwrap_or_default().to_string(),
+        gateways,
+        routers: routers(st).await?,
+        errors: Default::default(),
+    };
+    let e = app::NetworkEdit {
+        slug: scope.tenant.slug.clone(),
+        name: n.name.clone(),
+        version: n.version,
+        vni,
+        form,
+        confirm_delete,
+    };
+    Ok((n, e))
+}

@@ -6,7 +6,9 @@
 //! `$LEPTOS_SITE_ROOT/pkg`, served at `/pkg/`).
 //!
 //! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
-//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`, `/admin`, and
+//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
+//! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
+//! (confirm, then delete), `/admin`, and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
@@ -40,6 +42,14 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         )
         .route("/t/{tenant}", get(pages::dashboard))
         .route("/t/{tenant}/networks", post(pages::create_network))
+        .route(
+            "/t/{tenant}/networks/{name}",
+            get(pages::edit_network_form).post(pages::update_network),
+        )
+        .route(
+            "/t/{tenant}/networks/{name}/delete",
+            get(pages::delete_network_form).post(pages::delete_network),
+        )
         .route(app::STYLE_PATH, get(style))
         .route(app::BOOT_PATH, get(boot))
         .nest_service(
