@@ -170,6 +170,8 @@ pub struct NetworkEdit {
     pub slug: String,
     pub name: String,
     pub version: i64,
+    /// The stored CIDR (`form.cidr` may hold what was typed).
+    pub cidr: String,
     pub vni: Option<u32>,
     /// `form.name` is unused: names cannot change.
     pub form: NetworkForm,

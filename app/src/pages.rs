@@ -453,6 +453,7 @@ fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
         slug,
         name,
         version,
+        cidr,
         vni,
         form,
         confirm_delete,
@@ -463,7 +464,7 @@ fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
             <p class="muted"><a href=back.clone()>"← " {slug.clone()}</a></p>
             <h1>"Network " <code>{name.clone()}</code></h1>
             <p class="muted">
-                <code>{form.cidr.clone()}</code> " · VNI "
+                <code>{cidr}</code> " · VNI "
                 {vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}
             </p>
         </div>

@@ -499,6 +499,10 @@ async fn networks_are_edited_and_deleted_with_version_checks() {
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
     assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
     assert!(p.text.contains("value=\"100.64.1.16/33\""));
+    assert!(
+        p.text.contains("<code>100.64.1.16/28</code>"),
+        "the stored CIDR"
+    );
     assert_eq!(hidden(&p.text, "version"), version);
     // A good change: the preferred gateway swaps; ports stay.
     let p = b

@@ -227,6 +227,7 @@ pub async fn network_edit(
         slug: scope.tenant.slug.clone(),
         name: n.name.clone(),
         version: n.version,
+        cidr: form.cidr.clone(),
         vni,
         form,
         confirm_delete,
