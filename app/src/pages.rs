@@ -160,7 +160,7 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
             {form_view}
             <section class="card" aria-labelledby="jobs-h">
                 <h2 id="jobs-h">"Latest jobs"</h2>
-                <JobsTable jobs=jobs/>
+                <JobsTable jobs=jobs slug=slug.clone()/>
             </section>
             <section class="card" aria-labelledby="policy-h">
                 <h2 id="policy-h">"Services and policy"</h2>
@@ -242,31 +242,79 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoVi
     .into_any()
 }
 
+/// The latest jobs. Once hydrated, the list follows the server: it polls
+/// `/t/{slug}/jobs` (the same rows, as JSON) every 2 s while a job is queued
+/// or running and every 10 s otherwise, and not while the tab is hidden.
+/// Without JavaScript it is what the page was rendered with.
 #[component]
-fn JobsTable(jobs: Vec<JobRow>) -> impl IntoView {
-    if jobs.is_empty() {
-        return view! { <p class="empty">"No jobs yet: changes start one."</p> }.into_any();
+fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
+    let jobs = RwSignal::new(jobs);
+    #[cfg(feature = "hydrate")]
+    poll_jobs(format!("/t/{slug}/jobs"), jobs);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = slug;
+    move || {
+        let list = jobs.get();
+        if list.is_empty() {
+            return view! { <p class="empty">"No jobs yet: changes start one."</p> }.into_any();
+        }
+        view! {
+            <ul class="jobs" id="jobs" aria-live="polite">
+                {list
+                    .into_iter()
+                    .map(|j| {
+                        let class = format!("badge {}", j.status);
+                        view! {
+                            <li data-job=j.id.to_string()>
+                                <span class=class>{j.status}</span>
+                                <span class="job-id">"#" {j.id}</span>
+                                " " {j.reason}
+                                <br/>
+                                <small class="muted">{j.created_at} " · " {j.created_by}</small>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
     }
-    view! {
-        <ul class="jobs" id="jobs">
-            {jobs
-                .into_iter()
-                .map(|j| {
-                    let class = format!("badge {}", j.status);
-                    view! {
-                        <li data-job=j.id.to_string()>
-                            <span class=class>{j.status}</span>
-                            <span class="job-id">"#" {j.id}</span>
-                            " " {j.reason}
-                            <br/>
-                            <small class="muted">{j.created_at} " · " {j.created_by}</small>
-                        </li>
+}
+
+#[cfg(feature = "hydrate")]
+fn poll_jobs(url: String, jobs: RwSignal<Vec<JobRow>>) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let tick = Rc::new(Cell::new(0u32));
+    let busy = Rc::new(Cell::new(false));
+    let _ = set_interval_with_handle(
+        move || {
+            let n = tick.get().wrapping_add(1);
+            tick.set(n);
+            let pending = jobs.with_untracked(|j| {
+                j.iter()
+                    .any(|j| j.status == "queued" || j.status == "running")
+            });
+            if busy.get() || document().hidden() || !(pending || n % 5 == 0) {
+                return;
+            }
+            busy.set(true);
+            let (url, busy) = (url.clone(), busy.clone());
+            leptos::task::spawn_local(async move {
+                if let Ok(r) = gloo_net::http::Request::get(&url).send().await {
+                    if r.ok() {
+                        if let Ok(v) = r.json::<Vec<JobRow>>().await {
+                            if jobs.with_untracked(|j| *j != v) {
+                                jobs.set(v);
+                            }
+                        }
                     }
-                })
-                .collect_view()}
-        </ul>
-    }
-    .into_any()
+                }
+                busy.set(false);
+            });
+        },
+        std::time::Duration::from_secs(2),
+    );
 }
 
 #[component]

@@ -306,6 +306,32 @@ test("changing the password logs out the user's other sessions", async () => {
   await page.context().close();
 });
 
+test("the latest jobs refresh without a reload", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  // Another tab of the same user starts a job.
+  const other = await page.context().newPage();
+  await other.goto(`${BASE}/t/finance`);
+  await other.getByLabel("Name", { exact: true }).fill("web3");
+  await other.getByLabel("Subnet (CIDR)").fill("100.64.3.0/28");
+  await other.getByLabel(/vyos-dc1-01/).check();
+  await Promise.all([other.waitForURL(/created=web3/), other.getByRole("button", { name: "Create network" }).click()]);
+  await other.close();
+  // The first tab shows it, then sees it finish, without reloading.
+  const job = page.locator("#jobs li", { hasText: "tenants/finance/networks/web3" });
+  await job.waitFor({ timeout: 15_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#jobs li")].some((li) => li.textContent.includes("networks/web3") && li.querySelector(".badge.done")),
+    null,
+    { timeout: 15_000 },
+  );
+  assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  await shot(page, "13-jobs-live");
+  await page.context().close();
+});
+
 test("server-rendered dashboard time (figure, not a limit)", async () => {
   const page = await newPage();
   await login(page, "finance-admin@example.com");

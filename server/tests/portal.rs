@@ -620,3 +620,38 @@ async fn networks_are_edited_and_deleted_with_version_checks() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_latest_jobs_are_json_for_the_live_list() {
+    let env = Env::demo().await;
+    let mut anon = Browser::new(&env);
+    let p = anon.get("/t/finance/jobs").await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance").await;
+    b.post(
+        "/t/finance/networks",
+        &[
+            ("csrf", &csrf),
+            ("name", "web2"),
+            ("cidr", "100.64.2.0/28"),
+            ("gateway", "dc1/vyos-dc1-01"),
+        ],
+    )
+    .await;
+    let p = b.get("/t/finance/jobs").await;
+    assert_eq!(p.status, StatusCode::OK);
+    let jobs: Vec<app::JobRow> = serde_json::from_str(&p.text).unwrap();
+    assert_eq!(
+        jobs[0].reason,
+        "network.create tenants/finance/networks/web2"
+    );
+    // The dashboard renders the same rows.
+    let d = b.get("/t/finance").await;
+    assert!(d.text.contains(&format!("data-job=\"{}\"", jobs[0].id)));
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    assert_eq!(a.get("/t/finance/jobs").await.status, StatusCode::NOT_FOUND);
+    assert!(a.get("/t/acme/jobs").await.status.is_success());
+}

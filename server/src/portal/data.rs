@@ -132,13 +132,7 @@ pub async fn dashboard(
             name: c.name,
         })
         .collect();
-    let jobs: Vec<Job> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(id)
-    .bind(LATEST_JOBS)
-    .fetch_all(&st.db)
-    .await?;
+    let jobs = latest_jobs(st, scope).await?;
     form.routers = routers(st).await?;
     Ok(Dashboard {
         slug: scope.tenant.slug.clone(),
@@ -149,11 +143,24 @@ pub async fn dashboard(
         services,
         rules: rules as usize,
         clients,
-        jobs: jobs.into_iter().map(job_row).collect(),
+        jobs,
         sites: sites.into_iter().collect(),
         form,
         notice,
     })
+}
+
+/// The tenant's latest jobs, newest first (the dashboard's list, and what
+/// its live refresh fetches).
+pub async fn latest_jobs(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<JobRow>> {
+    let jobs: Vec<Job> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(scope.id())
+    .bind(LATEST_JOBS)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(jobs.into_iter().map(job_row).collect())
 }
 
 pub fn job_row(j: Job) -> JobRow {

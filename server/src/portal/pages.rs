@@ -317,6 +317,33 @@ async fn render_dashboard(
     }
 }
 
+/// `GET /t/{tenant}/jobs`: the dashboard's latest jobs as JSON, for its
+/// live refresh. Session cookie only (a GET that changes nothing: no CSRF
+/// token); errors are the API's problem documents: 401 without a session,
+/// 404 for another tenant, like a missing one.
+pub async fn latest_jobs(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    let out = async {
+        let s = session::current(&st, &h, &src)
+            .await?
+            .ok_or_else(|| Problem::unauthorized("no session"))?;
+        let scope = tenancy::resolve(&st, s.who.clone(), &slug).await?;
+        data::latest_jobs(&st, &scope).await
+    }
+    .await;
+    let mut r = match out {
+        Ok(jobs) => axum::Json(jobs).into_response(),
+        Err(p) => p.into_response(),
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 /// Which form field a problem's JSON pointer (into the network body) names.
 fn network_field(pointer: &str) -> Option<&'static str> {
     let first = pointer.trim_start_matches('/').split('/').next()?;
