@@ -545,6 +545,19 @@ async fn networks_are_edited_and_deleted_with_version_checks() {
     assert!(p.text.contains("Someone changed this network"));
     assert_ne!(hidden(&p.text, "version"), version);
 
+    // A network others still use cannot go: the reason on the confirmation page.
+    let p = b.get("/t/finance/networks/web/delete").await;
+    let v = hidden(&p.text, "version");
+    let p = b
+        .post(
+            "/t/finance/networks/web/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert!(p.status.is_client_error(), "{}", p.status);
+    assert!(p.text.contains("id=\"form-errors\""), "{}", p.text);
+    assert!(p.text.contains("id=\"confirm-delete\""));
+
     // Delete: a confirmation page first, then the POST.
     b.post(
         "/t/finance/networks",
