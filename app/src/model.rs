@@ -29,6 +29,10 @@ pub enum Page {
     Login(Login),
     Dashboard(Box<Dashboard>),
     Admin(Admin),
+    /// Edit or delete one network (tenant admins).
+    NetworkEdit(Box<NetworkEdit>),
+    /// Change password (any signed-in user).
+    Password(PasswordPage),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -158,6 +162,31 @@ impl FieldErrors {
     }
 }
 
+/// One network's edit page, or (with `confirm_delete`) the question whether
+/// to delete it. `version` is the object's version when the page was
+/// rendered: the server refuses to save over a newer one (no lost update).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkEdit {
+    pub slug: String,
+    pub name: String,
+    pub version: i64,
+    /// The stored CIDR (`form.cidr` may hold what was typed).
+    pub cidr: String,
+    pub vni: Option<u32>,
+    /// `form.name` is unused: names cannot change.
+    pub form: NetworkForm,
+    pub confirm_delete: bool,
+}
+
+/// The change-password form. Passwords are never sent back: after an
+/// error the fields are empty and the errors sit next to them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PasswordPage {
+    pub errors: FieldErrors,
+    /// Set after a successful change.
+    pub changed: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Admin {
     pub tenants: Vec<TenantRow>,
@@ -178,6 +207,9 @@ impl PageProps {
             Page::Login(_) => "Log in".into(),
             Page::Dashboard(d) => d.name.clone(),
             Page::Admin(_) => "Platform".into(),
+            Page::Password(_) => "Change password".into(),
+            Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
+            Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::NotFound => "Not found".into(),
             Page::Error(e) => e.title.clone(),
         }

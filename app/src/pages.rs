@@ -22,6 +22,8 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
         Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
         Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
+        Page::NetworkEdit(e) => view! { <NetworkEditPage e=*e csrf=csrf.clone()/> }.into_any(),
+        Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
                 detail="There is nothing here, or it is not yours to see.".to_string()/>
@@ -48,6 +50,8 @@ fn UserBox(user: User, csrf: String) -> impl IntoView {
             <span class="email">{user.email}</span>
             " "
             <span class="role">{user.role}</span>
+            " "
+            <a href="/account/password" class="link">"Change password"</a>
             <form method="post" action="/logout" class="inline">
                 <input type="hidden" name="csrf" value=csrf/>
                 <button type="submit" class="link">"Log out"</button>
@@ -140,8 +144,8 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
     } else {
         sites.join(", ")
     };
-    let form_view =
-        can_write.then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form/> });
+    let form_view = can_write
+        .then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form edit=None/> });
     view! {
         <div class="page-head">
             <h1>{name}</h1>
@@ -151,12 +155,12 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         <div class="grid">
             <section class="card wide" aria-labelledby="networks-h">
                 <h2 id="networks-h">"Networks"</h2>
-                <NetworksTable networks=networks/>
+                <NetworksTable networks=networks edit=can_write.then(|| slug.clone())/>
             </section>
             {form_view}
             <section class="card" aria-labelledby="jobs-h">
                 <h2 id="jobs-h">"Latest jobs"</h2>
-                <JobsTable jobs=jobs/>
+                <JobsTable jobs=jobs slug=slug.clone()/>
             </section>
             <section class="card" aria-labelledby="policy-h">
                 <h2 id="policy-h">"Services and policy"</h2>
@@ -175,8 +179,9 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
     }
 }
 
+/// `edit`: the tenant slug when the viewer may edit (adds an Edit link per row).
 #[component]
-fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
+fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoView {
     if networks.is_empty() {
         return view! { <p class="empty">"No networks yet."</p> }.into_any();
     }
@@ -190,6 +195,7 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                         <th scope="col">"VNI"</th>
                         <th scope="col">"Gateways per site"</th>
                         <th scope="col">"Ports"</th>
+                        {edit.is_some().then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -197,6 +203,11 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                         .into_iter()
                         .map(|n| {
                             let key = n.name.clone();
+                            let edit_link = edit.as_ref().map(|t| {
+                                let href = format!("/t/{t}/networks/{}", n.name);
+                                let label = format!("Edit network {}", n.name);
+                                view! { <td><a href=href aria-label=label class="edit">"Edit"</a></td> }
+                            });
                             view! {
                                 <tr data-network=key>
                                     <th scope="row">{n.name}</th>
@@ -219,6 +230,7 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
                                         </ul>
                                     </td>
                                     <td data-label="Ports">{n.ports}</td>
+                                    {edit_link}
                                 </tr>
                             }
                         })
@@ -230,31 +242,79 @@ fn NetworksTable(networks: Vec<NetworkRow>) -> impl IntoView {
     .into_any()
 }
 
+/// The latest jobs. Once hydrated, the list follows the server: it polls
+/// `/t/{slug}/jobs` (the same rows, as JSON) every 2 s while a job is queued
+/// or running and every 10 s otherwise, and not while the tab is hidden.
+/// Without JavaScript it is what the page was rendered with.
 #[component]
-fn JobsTable(jobs: Vec<JobRow>) -> impl IntoView {
-    if jobs.is_empty() {
-        return view! { <p class="empty">"No jobs yet: changes start one."</p> }.into_any();
+fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
+    let jobs = RwSignal::new(jobs);
+    #[cfg(feature = "hydrate")]
+    poll_jobs(format!("/t/{slug}/jobs"), jobs);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = slug;
+    move || {
+        let list = jobs.get();
+        if list.is_empty() {
+            return view! { <p class="empty">"No jobs yet: changes start one."</p> }.into_any();
+        }
+        view! {
+            <ul class="jobs" id="jobs" aria-live="polite">
+                {list
+                    .into_iter()
+                    .map(|j| {
+                        let class = format!("badge {}", j.status);
+                        view! {
+                            <li data-job=j.id.to_string()>
+                                <span class=class>{j.status}</span>
+                                <span class="job-id">"#" {j.id}</span>
+                                " " {j.reason}
+                                <br/>
+                                <small class="muted">{j.created_at} " · " {j.created_by}</small>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
     }
-    view! {
-        <ul class="jobs" id="jobs">
-            {jobs
-                .into_iter()
-                .map(|j| {
-                    let class = format!("badge {}", j.status);
-                    view! {
-                        <li data-job=j.id.to_string()>
-                            <span class=class>{j.status}</span>
-                            <span class="job-id">"#" {j.id}</span>
-                            " " {j.reason}
-                            <br/>
-                            <small class="muted">{j.created_at} " · " {j.created_by}</small>
-                        </li>
+}
+
+#[cfg(feature = "hydrate")]
+fn poll_jobs(url: String, jobs: RwSignal<Vec<JobRow>>) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let tick = Rc::new(Cell::new(0u32));
+    let busy = Rc::new(Cell::new(false));
+    let _ = set_interval_with_handle(
+        move || {
+            let n = tick.get().wrapping_add(1);
+            tick.set(n);
+            let pending = jobs.with_untracked(|j| {
+                j.iter()
+                    .any(|j| j.status == "queued" || j.status == "running")
+            });
+            if busy.get() || document().hidden() || !(pending || n % 5 == 0) {
+                return;
+            }
+            busy.set(true);
+            let (url, busy) = (url.clone(), busy.clone());
+            leptos::task::spawn_local(async move {
+                if let Ok(r) = gloo_net::http::Request::get(&url).send().await {
+                    if r.ok() {
+                        if let Ok(v) = r.json::<Vec<JobRow>>().await {
+                            if jobs.with_untracked(|j| *j != v) {
+                                jobs.set(v);
+                            }
+                        }
                     }
-                })
-                .collect_view()}
-        </ul>
-    }
-    .into_any()
+                }
+                busy.set(false);
+            });
+        },
+        std::time::Duration::from_secs(2),
+    );
 }
 
 #[component]
@@ -307,6 +367,10 @@ fn Field(
     value: String,
     error: Option<String>,
     hint: &'static str,
+    /// The input type (`text`, or `password`).
+    #[prop(default = "text")]
+    kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
 ) -> impl IntoView {
     let err_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -320,8 +384,8 @@ fn Field(
     view! {
         <div class="field" class:has-error=has_error>
             <label for=id>{label}</label>
-            <input id=id name=id type="text" value=value required autofocus=has_error
-                autocomplete="off" spellcheck="false"
+            <input id=id name=id type=kind value=value required autofocus=has_error
+                autocomplete=autocomplete spellcheck="false"
                 aria-invalid=invalid aria-describedby=described/>
             {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
             <small class="muted" id=hint_id>{hint}</small>
@@ -329,8 +393,15 @@ fn Field(
     }
 }
 
+/// The network form: creating one (`edit` is `None`) or editing the named
+/// network at the given version.
 #[component]
-fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoView {
+fn NetworkFormView(
+    slug: String,
+    csrf: String,
+    form: NetworkForm,
+    edit: Option<(String, i64)>,
+) -> impl IntoView {
     let NetworkForm {
         name,
         cidr,
@@ -338,24 +409,63 @@ fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoVi
         routers,
         errors,
     } = form;
-    let action = format!("/t/{slug}/networks");
+    let action = match &edit {
+        Some((n, _)) => format!("/t/{slug}/networks/{n}"),
+        None => format!("/t/{slug}/networks"),
+    };
+    let editing = edit.is_some();
+    let (title, failed, label, busy_label) = if editing {
+        (
+            "Edit the network",
+            "The network was not changed:",
+            "Save changes",
+            "Saving…",
+        )
+    } else {
+        (
+            "Create a network",
+            "The network was not created:",
+            "Create network",
+            "Creating…",
+        )
+    };
+    let name_field = match &edit {
+        Some((_, version)) => view! {
+            <input type="hidden" name="version" value=version.to_string()/>
+        }
+        .into_any(),
+        None => view! {
+            <Field id="name" label="Name" value=name error=errors.get("name")
+                hint="Lowercase letters, digits and dashes."/>
+        }
+        .into_any(),
+    };
+    let delete_link = edit.as_ref().map(|(n, _)| {
+        let href = format!("/t/{slug}/networks/{n}/delete");
+        let back = format!("/t/{slug}");
+        view! {
+            <p class="actions">
+                <a href=back>"Cancel"</a> " · "
+                <a href=href class="danger" id="delete-link">"Delete this network…"</a>
+            </p>
+        }
+    });
     let gw_error = errors.get("gateways");
     let gw_invalid = gw_error.is_some();
     let form_errors = errors.form.clone();
     let busy = RwSignal::new(false);
     view! {
         <section class="card" aria-labelledby="new-network-h">
-            <h2 id="new-network-h">"Create a network"</h2>
+            <h2 id="new-network-h">{title}</h2>
             {(!form_errors.is_empty()).then(|| view! {
                 <div class="alert" role="alert" id="form-errors">
-                    <p>"The network was not created:"</p>
+                    <p>{failed}</p>
                     <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                 </div>
             })}
             <form method="post" action=action class="stack" id="network-form" on:submit=busy_submit(busy)>
                 <input type="hidden" name="csrf" value=csrf/>
-                <Field id="name" label="Name" value=name error=errors.get("name")
-                    hint="Lowercase letters, digits and dashes."/>
+                {name_field}
                 <Field id="cidr" label="Subnet (CIDR)" value=cidr error=errors.get("cidr")
                     hint="An IPv4 prefix inside the tenant pool, e.g. 100.64.2.0/28."/>
                 <fieldset class="field" class:has-error=gw_invalid
@@ -378,7 +488,101 @@ fn NetworkFormView(slug: String, csrf: String, form: NetworkForm) -> impl IntoVi
                         .collect_view()}
                     {gw_error.map(|e| view! { <p class="field-error" id="gateways-error">{e}</p> })}
                 </fieldset>
-                <SubmitButton label="Create network" busy_label="Creating…" busy=busy/>
+                <SubmitButton label=label busy_label=busy_label busy=busy/>
+            </form>
+            {delete_link}
+        </section>
+    }
+}
+
+#[component]
+fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
+    let NetworkEdit {
+        slug,
+        name,
+        version,
+        cidr,
+        vni,
+        form,
+        confirm_delete,
+    } = e;
+    let back = format!("/t/{slug}");
+    let head = view! {
+        <div class="page-head">
+            <p class="muted"><a href=back.clone()>"← " {slug.clone()}</a></p>
+            <h1>"Network " <code>{name.clone()}</code></h1>
+            <p class="muted">
+                <code>{cidr}</code> " · VNI "
+                {vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}
+            </p>
+        </div>
+    };
+    if !confirm_delete {
+        return view! {
+            {head}
+            <NetworkFormView slug=slug csrf=csrf form=form edit=Some((name, version))/>
+        }
+        .into_any();
+    }
+    let action = format!("/t/{slug}/networks/{name}/delete");
+    let form_errors = form.errors.form.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        {head}
+        <section class="card narrow" aria-labelledby="delete-h">
+            <h2 id="delete-h">"Delete network " {name.clone()} "?"</h2>
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <p>"The network was not deleted:"</p>
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <p>"Its gateways and flows are removed from every site; this cannot be undone."</p>
+            <form method="post" action=action class="stack" id="delete-form" on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="version" value=version.to_string()/>
+                <button type="submit" class="danger" id="confirm-delete"
+                    aria-disabled=move || busy.get().then_some("true")>
+                    {move || if busy.get() { "Deleting…" } else { "Delete the network" }}
+                </button>
+                <a href=back>"Keep it"</a>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn PasswordPageView(p: PasswordPage, csrf: String) -> impl IntoView {
+    let PasswordPage { errors, changed } = p;
+    let form_errors = errors.form.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        <section class="card narrow">
+            <h1>"Change password"</h1>
+            {changed.then(|| view! {
+                <p class="notice" role="status" id="password-changed">
+                    "Your password was changed. Every other session of yours was logged out; this one stays."
+                </p>
+            })}
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <form method="post" action="/account/password" class="stack" id="password-form"
+                on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <Field id="current_password" label="Current password" value=String::new()
+                    error=errors.get("current_password") hint="" kind="password"
+                    autocomplete="current-password"/>
+                <Field id="new_password" label="New password" value=String::new()
+                    error=errors.get("new_password") hint="At least 12 characters." kind="password"
+                    autocomplete="new-password"/>
+                <Field id="confirm_password" label="New password again" value=String::new()
+                    error=errors.get("confirm_password") hint="" kind="password"
+                    autocomplete="new-password"/>
+                <SubmitButton label="Change password" busy_label="Changing…" busy=busy/>
             </form>
         </section>
     }

@@ -215,6 +215,123 @@ test("logging out ends the session", async () => {
   await page.context().close();
 });
 
+test("a tenant admin edits a network, and deletes one after confirming", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/t\/finance\/networks\/web2$/), page.getByRole("link", { name: "Edit network web2" }).click()]);
+  await hydrated(page);
+  assert.equal(await page.getByLabel("Subnet (CIDR)").inputValue(), "100.64.2.0/28");
+  assert.equal(await page.getByLabel(/vyos-dc1-02/).isChecked(), true);
+  // A bad value: the server's error next to the field, the typed value kept.
+  await page.getByLabel("Subnet (CIDR)").fill("100.64.2.0/33");
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST"),
+    page.getByRole("button", { name: "Save changes" }).click(),
+  ]);
+  assert.equal(resp.status(), 422);
+  await page.locator("#cidr-error").waitFor();
+  assert.equal(await page.locator("#cidr").getAttribute("aria-invalid"), "true");
+  await hydrated(page);
+  await shot(page, "09-network-edit-error");
+  await page.getByLabel("Subnet (CIDR)").fill("100.64.2.0/28");
+  await page.getByLabel(/vyos-dc1-02/).uncheck();
+  await Promise.all([page.waitForURL(/updated=web2/), page.getByRole("button", { name: "Save changes" }).click()]);
+  assert.match(await page.getByRole("status").innerText(), /Network web2 changed/);
+  const row = page.locator('tr[data-network="web2"]');
+  assert.match(await row.innerText(), /via vyos-dc1-01$/m);
+  // Deleting asks first; "Keep it" changes nothing.
+  await page.goto(`${BASE}/t/finance/networks/web2`);
+  await Promise.all([page.waitForURL(/\/web2\/delete$/), page.getByRole("link", { name: "Delete this network…" }).click()]);
+  await hydrated(page);
+  await shot(page, "10-network-delete-confirm");
+  await Promise.all([page.waitForURL(/deleted=web2/), page.getByRole("button", { name: "Delete the network" }).click()]);
+  assert.match(await page.getByRole("status").innerText(), /Network web2 deleted/);
+  assert.equal(await page.locator('tr[data-network="web2"]').count(), 0);
+  assert.equal(await page.locator('tr[data-network="web"]').count(), 1);
+  await page.context().close();
+});
+
+test("a tenant member cannot edit networks", async () => {
+  const page = await newPage();
+  await login(page, "finance-member@example.com");
+  await hydrated(page);
+  await page.locator('tr[data-network="web"]').waitFor();
+  assert.equal(await page.getByRole("link", { name: /^Edit network/ }).count(), 0);
+  assert.equal(await page.locator("#network-form").count(), 0);
+  const r = await page.goto(`${BASE}/t/finance/networks/web`);
+  assert.equal(r.status(), 403);
+  await page.context().close();
+});
+
+test("changing the password logs out the user's other sessions", async () => {
+  const NEW = "a much longer new secret";
+  const other = await newPage();
+  await login(other, "acme-admin@example.com");
+  const page = await newPage();
+  await login(page, "acme-admin@example.com");
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/account\/password$/), page.getByRole("link", { name: "Change password" }).click()]);
+  await hydrated(page);
+  await page.getByLabel("Current password").fill("not my password");
+  await page.getByLabel("New password", { exact: true }).fill("short");
+  await page.getByLabel("New password again").fill("shorter");
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST"),
+    page.getByRole("button", { name: "Change password" }).click(),
+  ]);
+  assert.equal(resp.status(), 422);
+  for (const f of ["current_password", "new_password", "confirm_password"]) {
+    await page.locator(`#${f}-error`).waitFor();
+    assert.equal(await page.locator(`#${f}`).inputValue(), "");
+  }
+  await hydrated(page);
+  await shot(page, "11-password-errors");
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password", { exact: true }).fill(NEW);
+  await page.getByLabel("New password again").fill(NEW);
+  await Promise.all([page.waitForURL(/changed=1/), page.getByRole("button", { name: "Change password" }).click()]);
+  assert.match(await page.getByRole("status").innerText(), /password was changed/);
+  await shot(page, "12-password-changed");
+  // This session stays; the other one is logged out.
+  await page.goto(`${BASE}/t/acme`);
+  assert.equal(new URL(page.url()).pathname, "/t/acme");
+  await other.goto(`${BASE}/t/acme`);
+  assert.equal(new URL(other.url()).pathname, "/login");
+  // The new password logs in.
+  await other.getByLabel("Email").fill("acme-admin@example.com");
+  await other.getByLabel("Password").fill(NEW);
+  await Promise.all([other.waitForURL(/\/t\/acme$/), other.getByRole("button", { name: "Log in" }).click()]);
+  await other.context().close();
+  await page.context().close();
+});
+
+test("the latest jobs refresh without a reload", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  // Another tab of the same user starts a job.
+  const other = await page.context().newPage();
+  await other.goto(`${BASE}/t/finance`);
+  await other.getByLabel("Name", { exact: true }).fill("web3");
+  await other.getByLabel("Subnet (CIDR)").fill("100.64.3.0/28");
+  await other.getByLabel(/vyos-dc1-01/).check();
+  await Promise.all([other.waitForURL(/created=web3/), other.getByRole("button", { name: "Create network" }).click()]);
+  await other.close();
+  // The first tab shows it, then sees it finish, without reloading.
+  const job = page.locator("#jobs li", { hasText: "tenants/finance/networks/web3" });
+  await job.waitFor({ timeout: 15_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#jobs li")].some((li) => li.textContent.includes("networks/web3") && li.querySelector(".badge.done")),
+    null,
+    { timeout: 15_000 },
+  );
+  assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  await shot(page, "13-jobs-live");
+  await page.context().close();
+});
+
 test("server-rendered dashboard time (figure, not a limit)", async () => {
   const page = await newPage();
   await login(page, "finance-admin@example.com");

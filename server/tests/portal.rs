@@ -344,3 +344,327 @@ async fn platform_admins_see_every_tenant() {
     }
     assert_eq!(b.get("/t/acme").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn change_password_checks_fields_and_revokes_other_logins() {
+    let env = Env::demo().await;
+    let email = "finance-member@example.com";
+    let mut b = Browser::new(&env);
+    b.login(email).await;
+    let mut other = Browser::new(&env);
+    other.login(email).await;
+    // An API login too: its refresh token family is revoked as well.
+    let _api = env.token(email).await;
+
+    let p = b.get("/account/password").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"password-form\""));
+    assert!(p.text.contains("autocomplete=\"current-password\""));
+    let csrf = hidden(&p.text, "csrf");
+    const NEW: &str = "a much longer new secret";
+    // CSRF is checked.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", "wrong"),
+                ("current_password", PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // Every field wrong: each error next to its field, nothing echoed back.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "not it"),
+                ("new_password", "short"),
+                ("confirm_password", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for f in ["current_password", "new_password", "confirm_password"] {
+        assert!(p.text.contains(&format!("id=\"{f}-error\"")), "{f}");
+    }
+    assert!(p.text.contains("at least 12 characters"));
+    assert!(!p.text.contains("value=\"not it\""));
+    // The same password again is no change.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", PASSWORD),
+                ("confirm_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.text.contains("must differ"));
+
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert_eq!(p.location.as_deref(), Some("/account/password?changed=1"));
+    assert!(b
+        .get("/account/password?changed=1")
+        .await
+        .text
+        .contains("id=\"password-changed\""));
+    // This session stays; the other browser and the API login do not.
+    assert_eq!(b.get("/t/finance").await.status, StatusCode::OK);
+    assert_eq!(other.get("/t/finance").await.status, StatusCode::SEE_OTHER);
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT r.family) FROM refresh_tokens r JOIN users u ON u.id = r.user_id
+         WHERE u.email = $1 AND r.revoked_at IS NULL",
+    )
+    .bind(email)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(live, 1);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.password_changed'")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+    // The old password no longer logs in; the new one does.
+    let mut c = Browser::new(&env);
+    assert_eq!(c.login(email).await.status, StatusCode::UNAUTHORIZED);
+    let p = c.get("/login").await;
+    let csrf = hidden(&p.text, "csrf");
+    let p = c
+        .post(
+            "/login",
+            &[("email", email), ("password", NEW), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // Anonymous: to the login page.
+    let mut anon = Browser::new(&env);
+    assert_eq!(
+        anon.get("/account/password").await.location.as_deref(),
+        Some("/login?next=%2Faccount%2Fpassword")
+    );
+}
+
+#[tokio::test]
+async fn networks_are_edited_and_deleted_with_version_checks() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let d = b.get("/t/finance").await;
+    assert!(d.text.contains("href=\"/t/finance/networks/db\""));
+    let p = b.get("/t/finance/networks/db").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("value=\"100.64.1.16/28\""));
+    let csrf = hidden(&p.text, "csrf");
+    let version = hidden(&p.text, "version");
+    // CSRF is checked.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[("version", &version), ("cidr", "100.64.1.16/28")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // A bad CIDR: the error next to the field, the typed value kept.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/33"),
+                ("gateway", "dc2/vyos-dc2-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
+    assert!(p.text.contains("value=\"100.64.1.16/33\""));
+    assert!(
+        p.text.contains("<code>100.64.1.16/28</code>"),
+        "the stored CIDR"
+    );
+    assert_eq!(hidden(&p.text, "version"), version);
+    // A good change: the preferred gateway swaps; ports stay.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/28"),
+                ("gateway", "dc2/vyos-dc2-01"),
+                ("gateway", "dc2/vyos-dc2-02"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(to.starts_with("/t/finance?updated=db&job="), "{to}");
+    assert!(b.get(&to).await.text.contains("Network db changed"));
+    let token = env.token("finance-admin@example.com").await;
+    let r = env.get("/api/v1/tenants/finance/networks/db", &token).await;
+    assert_eq!(
+        r.body["spec"]["sites"][0]["gateways"],
+        serde_json::json!(["vyos-dc2-01", "vyos-dc2-02"])
+    );
+    assert_eq!(r.body["spec"]["ports"].as_array().unwrap().len(), 2);
+    // Saving again from the old page would lose that update: refused, and
+    // the form now shows the current network.
+    let p = b
+        .post(
+            "/t/finance/networks/db",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("cidr", "100.64.1.16/28"),
+                ("gateway", "dc2/vyos-dc2-02"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("Someone changed this network"));
+    assert_ne!(hidden(&p.text, "version"), version);
+
+    // A network others still use cannot go: the reason on the confirmation page.
+    let p = b.get("/t/finance/networks/web/delete").await;
+    let v = hidden(&p.text, "version");
+    let p = b
+        .post(
+            "/t/finance/networks/web/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert!(p.status.is_client_error(), "{}", p.status);
+    assert!(p.text.contains("id=\"form-errors\""), "{}", p.text);
+    assert!(p.text.contains("id=\"confirm-delete\""));
+
+    // Delete: a confirmation page first, then the POST.
+    b.post(
+        "/t/finance/networks",
+        &[
+            ("csrf", &csrf),
+            ("name", "tmp"),
+            ("cidr", "100.64.2.0/28"),
+            ("gateway", "dc1/vyos-dc1-01"),
+        ],
+    )
+    .await;
+    let p = b.get("/t/finance/networks/tmp/delete").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"confirm-delete\""));
+    let v = hidden(&p.text, "version");
+    let p = b
+        .post(
+            "/t/finance/networks/tmp/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert!(p
+        .location
+        .unwrap()
+        .starts_with("/t/finance?deleted=tmp&job="));
+    assert!(!b
+        .get("/t/finance")
+        .await
+        .text
+        .contains("data-network=\"tmp\""));
+    assert_eq!(
+        b.get("/t/finance/networks/tmp").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Members cannot; other tenants get not-found.
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    assert!(!m
+        .get("/t/finance")
+        .await
+        .text
+        .contains("href=\"/t/finance/networks/db\""));
+    assert_eq!(
+        m.get("/t/finance/networks/db").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mcsrf = m.csrf("/t/finance").await;
+    let p = m
+        .post(
+            "/t/finance/networks/db/delete",
+            &[("csrf", &mcsrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    let theirs = a.get("/t/finance/networks/db").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let acsrf = a.csrf("/t/acme").await;
+    let p = a
+        .post(
+            "/t/finance/networks/db/delete",
+            &[("csrf", &acsrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.get("/api/v1/tenants/finance/networks/db", &token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_latest_jobs_are_json_for_the_live_list() {
+    let env = Env::demo().await;
+    let mut anon = Browser::new(&env);
+    let p = anon.get("/t/finance/jobs").await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance").await;
+    b.post(
+        "/t/finance/networks",
+        &[
+            ("csrf", &csrf),
+            ("name", "web2"),
+            ("cidr", "100.64.2.0/28"),
+            ("gateway", "dc1/vyos-dc1-01"),
+        ],
+    )
+    .await;
+    let p = b.get("/t/finance/jobs").await;
+    assert_eq!(p.status, StatusCode::OK);
+    let jobs: Vec<app::JobRow> = serde_json::from_str(&p.text).unwrap();
+    assert_eq!(
+        jobs[0].reason,
+        "network.create tenants/finance/networks/web2"
+    );
+    // The dashboard renders the same rows.
+    let d = b.get("/t/finance").await;
+    assert!(d.text.contains(&format!("data-job=\"{}\"", jobs[0].id)));
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    assert_eq!(a.get("/t/finance/jobs").await.status, StatusCode::NOT_FOUND);
+    assert!(a.get("/t/acme/jobs").await.status.is_success());
+}

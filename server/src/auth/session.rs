@@ -233,3 +233,106 @@ pub async fn revoke_family(st: &AppState, family: Uuid) -> ApiResult<()> {
     .await?;
     Ok(())
 }
+
+/// A password change: the current password (proof that the person at the
+/// keyboard is the user, not someone at an unlocked screen) and the new one
+/// twice.
+pub struct PasswordChange<'a> {
+    pub current: &'a str,
+    pub new: &'a str,
+    pub confirm: &'a str,
+}
+
+/// Changes `user`'s password. Errors name the field they concern
+/// (`/current_password`, `/new_password`, `/confirm_password`). A wrong
+/// current password counts against the account's login rate limit, so this
+/// is no way around it. On success every other login of the user (refresh
+/// families, and with them portal sessions) is revoked; `keep` (the login
+/// that made the change) stays. Audited as `user.password_changed`.
+pub async fn change_password(
+    st: &AppState,
+    user: Uuid,
+    keep: Option<Uuid>,
+    c: PasswordChange<'_>,
+    source: &str,
+) -> ApiResult<()> {
+    let row: Option<(String, String, Option<Uuid>)> =
+        sqlx::query_as("SELECT email, password_hash, tenant_id FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&st.db)
+            .await?;
+    let (email, stored, tenant) = row.ok_or_else(Problem::not_found)?;
+    let by_acct = format!("acct:{email}");
+    if let Err(s) = st.login_failures.check(&by_acct) {
+        return Err(Problem::too_many(s));
+    }
+    let current = c.current.to_string();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+    let mut errors = Vec::new();
+    let mut err = |pointer: &str, detail: &str| {
+        errors.push(crate::problem::FieldError {
+            pointer: Some(pointer.into()),
+            object: None,
+            detail: detail.into(),
+        })
+    };
+    if !ok {
+        st.login_failures.hit(&by_acct);
+        err("/current_password", "is not your current password");
+    }
+    if let Err(e) = password::check_strength(c.new) {
+        err("/new_password", e);
+    } else if ok && c.new == c.current {
+        err("/new_password", "must differ from the current password");
+    }
+    if c.new != c.confirm {
+        err("/confirm_password", "does not match the new password");
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid("the password was not changed", errors));
+    }
+    st.login_failures.clear(&by_acct);
+    let new = c.new.to_string();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
+    let mut tx = st.db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now()
+         WHERE user_id = $1 AND revoked_at IS NULL AND family IS DISTINCT FROM $2",
+    )
+    .bind(user)
+    .bind(keep)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE web_sessions SET revoked_at = now()
+         WHERE user_id = $1 AND revoked_at IS NULL AND family IS DISTINCT FROM $2",
+    )
+    .bind(user)
+    .bind(keep)
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            actor: &format!("user:{email}"),
+            tenant_id: tenant,
+            action: "user.password_changed",
+            object: &format!("users/{email}"),
+            source,
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

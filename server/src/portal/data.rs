@@ -132,13 +132,7 @@ pub async fn dashboard(
             name: c.name,
         })
         .collect();
-    let jobs: Vec<Job> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(id)
-    .bind(LATEST_JOBS)
-    .fetch_all(&st.db)
-    .await?;
+    let jobs = latest_jobs(st, scope).await?;
     form.routers = routers(st).await?;
     Ok(Dashboard {
         slug: scope.tenant.slug.clone(),
@@ -149,11 +143,24 @@ pub async fn dashboard(
         services,
         rules: rules as usize,
         clients,
-        jobs: jobs.into_iter().map(job_row).collect(),
+        jobs,
         sites: sites.into_iter().collect(),
         form,
         notice,
     })
+}
+
+/// The tenant's latest jobs, newest first (the dashboard's list, and what
+/// its live refresh fetches).
+pub async fn latest_jobs(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<JobRow>> {
+    let jobs: Vec<Job> = sqlx::query_as(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(scope.id())
+    .bind(LATEST_JOBS)
+    .fetch_all(&st.db)
+    .await?;
+    Ok(jobs.into_iter().map(job_row).collect())
 }
 
 pub fn job_row(j: Job) -> JobRow {
@@ -185,4 +192,52 @@ pub async fn tenants(st: &AppState) -> ApiResult<Vec<TenantRow>> {
             default_action,
         })
         .collect())
+}
+
+/// One network for its edit page: the stored object (404 when the tenant
+/// has no such network) and the form filled from it.
+pub async fn network_edit(
+    st: &AppState,
+    scope: &TenantScope,
+    name: &str,
+    confirm_delete: bool,
+) -> ApiResult<(objects::Declared, app::NetworkEdit)> {
+    let n = objects::get(&st.db, Kind::Network, Some(scope.id()), name)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let alloc = allocation(st).await?;
+    let vni = alloc
+        .tenants
+        .get(&scope.tenant.slug)
+        .and_then(|t| t.networks.get(name))
+        .map(|a| a.vni.get());
+    let gateways = n.spec["sites"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|s| {
+            let site = s["site"].as_str().unwrap_or_default().to_string();
+            strings(&s["gateways"])
+                .into_iter()
+                .map(move |g| format!("{site}/{g}"))
+        })
+        .collect();
+    let form = NetworkForm {
+        name: n.name.clone(),
+        cidr: n.spec["cidr"].as_str().unwrap_or_default().to_string(),
+        gateways,
+        routers: routers(st).await?,
+        errors: Default::default(),
+    };
+    let e = app::NetworkEdit {
+        slug: scope.tenant.slug.clone(),
+        name: n.name.clone(),
+        version: n.version,
+        cidr: form.cidr.clone(),
+        vni,
+        form,
+        confirm_delete,
+    };
+    Ok((n, e))
 }

@@ -6,7 +6,11 @@
 //! `$LEPTOS_SITE_ROOT/pkg`, served at `/pkg/`).
 //!
 //! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
-//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`, and `/admin`.
+//! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
+//! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
+//! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON,
+//! polled by the dashboard), `/admin`, and
+//! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
@@ -33,8 +37,21 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/admin", get(pages::admin))
+        .route(
+            "/account/password",
+            get(pages::password_form).post(pages::change_password),
+        )
         .route("/t/{tenant}", get(pages::dashboard))
         .route("/t/{tenant}/networks", post(pages::create_network))
+        .route("/t/{tenant}/jobs", get(pages::latest_jobs))
+        .route(
+            "/t/{tenant}/networks/{name}",
+            get(pages::edit_network_form).post(pages::update_network),
+        )
+        .route(
+            "/t/{tenant}/networks/{name}/delete",
+            get(pages::delete_network_form).post(pages::delete_network),
+        )
         .route(app::STYLE_PATH, get(style))
         .route(app::BOOT_PATH, get(boot))
         .nest_service(

@@ -10,6 +10,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 use crate::store::change::{self, Op};
 use crate::store::kind::Kind;
+use crate::store::objects;
 use crate::tenancy;
 use app::{ErrorPage, FieldErrors, Login, NetworkForm, Page, PageProps};
 use axum::body::Bytes;
@@ -276,12 +277,16 @@ pub async fn dashboard(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let notice = match (q.get("created"), q.get("job")) {
-        (Some(n), Some(j)) => Some(format!(
-            "Network {n} created; job #{j} compiles the change."
-        )),
-        _ => None,
-    };
+    let notice = q.get("job").and_then(|j| {
+        let (n, what) = [
+            ("created", "created"),
+            ("updated", "changed"),
+            ("deleted", "deleted"),
+        ]
+        .into_iter()
+        .find_map(|(k, w)| q.get(k).map(|n| (n, w)))?;
+        Some(format!("Network {n} {what}; job #{j} compiles the change."))
+    });
     render_dashboard(
         &st,
         &s,
@@ -310,6 +315,33 @@ async fn render_dashboard(
         Ok(d) => html(status, &props(Some(s), Page::Dashboard(Box::new(d)))),
         Err(p) => problem_page(Some(s), &p),
     }
+}
+
+/// `GET /t/{tenant}/jobs`: the dashboard's latest jobs as JSON, for its
+/// live refresh. Session cookie only (a GET that changes nothing: no CSRF
+/// token); errors are the API's problem documents: 401 without a session,
+/// 404 for another tenant, like a missing one.
+pub async fn latest_jobs(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    let out = async {
+        let s = session::current(&st, &h, &src)
+            .await?
+            .ok_or_else(|| Problem::unauthorized("no session"))?;
+        let scope = tenancy::resolve(&st, s.who.clone(), &slug).await?;
+        data::latest_jobs(&st, &scope).await
+    }
+    .await;
+    let mut r = match out {
+        Ok(jobs) => axum::Json(jobs).into_response(),
+        Err(p) => p.into_response(),
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// Which form field a problem's JSON pointer (into the network body) names.
@@ -342,36 +374,15 @@ pub fn form_errors(p: &Problem, field_of: impl Fn(&str) -> Option<&'static str>)
     e
 }
 
-pub async fn create_network(
-    State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
-) -> Response {
-    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let f = parse_form(&body);
-    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
-        return forbidden_form(Some(&s));
-    }
-    let scope = match tenancy::resolve(&st, s.who.clone(), &slug).await {
-        Ok(x) => x,
-        Err(p) => return problem_page(Some(&s), &p),
-    };
-    if let Err(p) = scope.require_write() {
-        return problem_page(Some(&s), &p);
-    }
-    let name = field(&f, "name").trim().to_string();
-    let cidr = field(&f, "cidr").trim().to_string();
+/// The CIDR, the chosen gateways (`site/router`) and the `sites` body they
+/// make (grouped by site, in the order chosen) from a network form.
+fn network_fields(f: &Form) -> (String, Vec<String>, serde_json::Value) {
+    let cidr = field(f, "cidr").trim().to_string();
     let gateways: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "gateway")
         .map(|(_, v)| v.clone())
         .collect();
-    // `site/router` values, grouped by site in the order chosen.
     let mut sites: Vec<(String, Vec<String>)> = Vec::new();
     for g in &gateways {
         let (site, router) = g.split_once('/').unwrap_or(("", g));
@@ -380,11 +391,237 @@ pub async fn create_network(
             None => sites.push((site.to_string(), vec![router.to_string()])),
         }
     }
-    let body = serde_json::json!({
-        "name": name,
-        "cidr": cidr,
-        "sites": sites.iter().map(|(s, g)| serde_json::json!({"site": s, "gateways": g})).collect::<Vec<_>>(),
-    });
+    let sites = sites
+        .iter()
+        .map(|(s, g)| serde_json::json!({"site": s, "gateways": g}))
+        .collect();
+    (cidr, gateways, serde_json::Value::Array(sites))
+}
+
+/// A signed-in tenant admin's scope for a network page: the session (for
+/// rendering), the resolved tenant (404 for another tenant's) and, for
+/// POSTs, a checked CSRF token. Members get 403.
+async fn write_scope(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    slug: &str,
+    form: Option<&Form>,
+) -> Result<(WebSession, tenancy::TenantScope), Response> {
+    let s = session_or_login(st, h, src, &format!("/t/{slug}")).await?;
+    if let Some(f) = form {
+        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
+            return Err(forbidden_form(Some(&s)));
+        }
+    }
+    let scope = match tenancy::resolve(st, s.who.clone(), slug).await {
+        Ok(x) => x,
+        Err(p) => return Err(problem_page(Some(&s), &p)),
+    };
+    if let Err(p) = scope.require_write() {
+        return Err(problem_page(Some(&s), &p));
+    }
+    Ok((s, scope))
+}
+
+fn version_of(f: &Form) -> Option<i64> {
+    field(f, "version").parse().ok()
+}
+
+async fn network_page(
+    st: &AppState,
+    s: &WebSession,
+    scope: &tenancy::TenantScope,
+    name: &str,
+    confirm_delete: bool,
+    status: StatusCode,
+    adjust: impl FnOnce(&mut app::NetworkEdit),
+) -> Response {
+    match data::network_edit(st, scope, name, confirm_delete).await {
+        Ok((_, mut e)) => {
+            adjust(&mut e);
+            html(status, &props(Some(s), Page::NetworkEdit(Box::new(e))))
+        }
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+/// `GET /t/{tenant}/networks/{name}`: the edit form (tenant admins).
+pub async fn edit_network_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+) -> Response {
+    match write_scope(&st, &h, &src, &slug, None).await {
+        Ok((s, scope)) => network_page(&st, &s, &scope, &name, false, StatusCode::OK, |_| {}).await,
+        Err(r) => r,
+    }
+}
+
+/// `GET /t/{tenant}/networks/{name}/delete`: asks before deleting.
+pub async fn delete_network_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+) -> Response {
+    match write_scope(&st, &h, &src, &slug, None).await {
+        Ok((s, scope)) => network_page(&st, &s, &scope, &name, true, StatusCode::OK, |_| {}).await,
+        Err(r) => r,
+    }
+}
+
+/// What a stale version (someone else saved in between) tells the user.
+const STALE: &str = "Someone changed this network after you opened it. The form now shows the \
+                     current network: check it and apply your change again.";
+
+/// `POST /t/{tenant}/networks/{name}`: replaces the network's CIDR and
+/// gateways through `store::change::apply`, only if it is still at the
+/// version the form was rendered from (the API's `If-Match`).
+pub async fn update_network(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let current = match objects::get(&st.db, Kind::Network, Some(scope.id()), &name).await {
+        Ok(Some(n)) => n,
+        Ok(None) => return problem_page(Some(&s), &Problem::not_found()),
+        Err(e) => return problem_page(Some(&s), &e.into()),
+    };
+    let (cidr, gateways, sites) = network_fields(&f);
+    // Everything else the network declares (its ports) stays as it is.
+    let mut spec = current.spec.clone();
+    spec["cidr"] = cidr.clone().into();
+    spec["sites"] = sites;
+    let Some(version) = version_of(&f) else {
+        return problem_page(
+            Some(&s),
+            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
+        );
+    };
+    match change::apply(
+        &st.db,
+        &scope.who,
+        Kind::Network,
+        Some(&scope.tenant),
+        Some(&name),
+        Op::Replace(spec),
+        Some(version),
+    )
+    .await
+    {
+        Ok(out) => see_other(&format!(
+            "/t/{}?updated={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
+        Err(p) if p.status == 412 => {
+            network_page(
+                &st,
+                &s,
+                &scope,
+                &name,
+                false,
+                StatusCode::PRECONDITION_FAILED,
+                |e| e.form.errors.form.push(STALE.into()),
+            )
+            .await
+        }
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            network_page(&st, &s, &scope, &name, false, status, |e| {
+                // What was typed, at the version it was typed against.
+                e.version = version;
+                e.form.cidr = cidr;
+                e.form.gateways = gateways;
+                e.form.errors = form_errors(&p, network_field);
+            })
+            .await
+        }
+    }
+}
+
+/// `POST /t/{tenant}/networks/{name}/delete`: deletes the network (at the
+/// version the confirmation showed) through `store::change::apply`.
+pub async fn delete_network(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(version) = version_of(&f) else {
+        return problem_page(
+            Some(&s),
+            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
+        );
+    };
+    match change::apply(
+        &st.db,
+        &scope.who,
+        Kind::Network,
+        Some(&scope.tenant),
+        Some(&name),
+        Op::Delete,
+        Some(version),
+    )
+    .await
+    {
+        Ok(out) => see_other(&format!(
+            "/t/{}?deleted={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
+        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+            let msgs = if p.status == 412 {
+                vec![STALE.replace("apply your change", "decide")]
+            } else {
+                form_errors(&p, |_| None).form
+            };
+            network_page(&st, &s, &scope, &name, true, status, |e| {
+                e.form.errors.form = msgs
+            })
+            .await
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn create_network(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let name = field(&f, "name").trim().to_string();
+    let (cidr, gateways, sites) = network_fields(&f);
+    let body = serde_json::json!({"name": name, "cidr": cidr, "sites": sites});
     match change::apply(
         &st.db,
         &scope.who,
@@ -396,13 +633,12 @@ pub async fn create_network(
     )
     .await
     {
-        Ok(out) => {
-            let n: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
-            see_other(&format!(
-                "/t/{}?created={n}&job={}",
-                scope.tenant.slug, out.job
-            ))
-        }
+        Ok(out) => see_other(&format!(
+            "/t/{}?created={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let form = NetworkForm {
@@ -413,6 +649,72 @@ pub async fn create_network(
                 errors: form_errors(&p, network_field),
             };
             render_dashboard(&st, &s, &slug, form, None, status).await
+        }
+    }
+}
+
+fn password_field(pointer: &str) -> Option<&'static str> {
+    match pointer {
+        "/current_password" => Some("current_password"),
+        "/new_password" => Some("new_password"),
+        "/confirm_password" => Some("confirm_password"),
+        _ => None,
+    }
+}
+
+/// `GET /account/password`: the change-password form, for any signed-in user.
+pub async fn password_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, "/account/password").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let page = app::PasswordPage {
+        errors: FieldErrors::default(),
+        changed: q.contains_key("changed"),
+    };
+    html(StatusCode::OK, &props(Some(&s), Page::Password(page)))
+}
+
+/// `POST /account/password`: changes the password through
+/// `auth::session::change_password`. Choice: this session stays logged in
+/// (the user just proved the current password in it); every other login of
+/// the user, API refresh tokens and other browsers alike, is revoked.
+pub async fn change_password(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, "/account/password").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = parse_form(&body);
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    let Some(user) = s.who.user_id else {
+        return problem_page(Some(&s), &Problem::internal());
+    };
+    let c = auth_session::PasswordChange {
+        current: field(&f, "current_password"),
+        new: field(&f, "new_password"),
+        confirm: field(&f, "confirm_password"),
+    };
+    match auth_session::change_password(&st, user, Some(s.family), c, &src).await {
+        Ok(()) => see_other("/account/password?changed=1"),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let page = app::PasswordPage {
+                errors: form_errors(&p, password_field),
+                changed: false,
+            };
+            html(status, &props(Some(&s), Page::Password(page)))
         }
     }
 }
