@@ -355,16 +355,19 @@ fn splice_owner(
         return Err(Box::new(new));
     }
     let under = |p: &[&str]| roots.iter().any(|r| p.starts_with(r));
-    let shared = |paths: &paths::PathList| {
+    fn shared<'p>(
+        paths: &'p paths::PathList,
+        under: &dyn Fn(&[&str]) -> bool,
+    ) -> Vec<Vec<&'p str>> {
         let mut out = Vec::new();
         paths.for_each(|p| {
             if !under(p) {
-                out.push(p.join("\n"));
+                out.push(p.to_vec());
             }
         });
         out
-    };
-    if shared(&ro.parts[key].paths) != shared(&new.paths) {
+    }
+    if shared(&ro.parts[key].paths, &under) != shared(&new.paths, &under) {
         return Err(Box::new(new));
     }
     let mut tree = ConfigTree::new();
