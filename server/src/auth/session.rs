@@ -122,19 +122,7 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
         tenant,
     };
     let pair = issue(st, &mut tx, &u, Uuid::new_v4()).await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            actor: &format!("user:{}", u.email),
-            tenant_id: u.tenant,
-            action: "login",
-            object: &format!("users/{}", u.email),
-            source,
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
+    audit_user(&mut *tx, &u.email, u.tenant, "login", source).await?;
     tx.commit().await?;
     Ok(pair)
 }
@@ -163,19 +151,7 @@ pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<Toke
         .bind(family)
         .execute(&mut *tx)
         .await?;
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                actor: &format!("user:{email}"),
-                tenant_id: tenant,
-                action: "refresh.reuse_detected",
-                object: &format!("users/{email}"),
-                source,
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
+        audit_user(&mut *tx, &email, tenant, "refresh.reuse_detected", source).await?;
         tx.commit().await?;
         return Err(Problem::unauthorized(
             "refresh token already used: every session of this login is revoked; log in again",
@@ -320,19 +296,30 @@ pub async fn change_password(
     .bind(keep)
     .execute(&mut *tx)
     .await?;
+    audit_user(&mut *tx, &email, tenant, "user.password_changed", source).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An audit entry for something a user did to their own account.
+async fn audit_user(
+    tx: &mut sqlx::PgConnection,
+    email: &str,
+    tenant_id: Option<Uuid>,
+    action: &str,
+    source: &str,
+) -> sqlx::Result<()> {
     audit::append(
-        &mut tx,
+        tx,
         audit::Entry {
             actor: &format!("user:{email}"),
-            tenant_id: tenant,
-            action: "user.password_changed",
+            tenant_id,
+            action,
             object: &format!("users/{email}"),
             source,
             before: None,
             after: None,
         },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }

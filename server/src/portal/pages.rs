@@ -424,8 +424,14 @@ async fn write_scope(
     Ok((s, scope))
 }
 
-fn version_of(f: &Form) -> Option<i64> {
-    field(f, "version").parse().ok()
+/// The version the form was rendered from (for If-Match), or the error page.
+fn version_of(f: &Form, s: &WebSession) -> Result<i64, Response> {
+    field(f, "version").parse().map_err(|_| {
+        problem_page(
+            Some(s),
+            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
+        )
+    })
 }
 
 async fn network_page(
@@ -501,11 +507,9 @@ pub async fn update_network(
     let mut spec = current.spec.clone();
     spec["cidr"] = cidr.clone().into();
     spec["sites"] = sites;
-    let Some(version) = version_of(&f) else {
-        return problem_page(
-            Some(&s),
-            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
-        );
+    let version = match version_of(&f, &s) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     match change::apply(
         &st.db,
@@ -564,11 +568,9 @@ pub async fn delete_network(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(version) = version_of(&f) else {
-        return problem_page(
-            Some(&s),
-            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
-        );
+    let version = match version_of(&f, &s) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     match change::apply(
         &st.db,
