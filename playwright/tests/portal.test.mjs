@@ -1,74 +1,10 @@
 // The portal in a real browser: Debian's Chromium, headless, driven by
 // playwright-core. Run by scripts/portal-e2e, which starts the server on a
-// fresh demo database and sets PORTAL_URL. Tests run in order and share the
-// database: later ones see what earlier ones created.
-import { test, before, after } from "node:test";
+// fresh demo database and sets PORTAL_URL. Test files run one after another
+// and share the database: later ones see what earlier ones created.
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-
-const BASE = process.env.PORTAL_URL ?? "http://127.0.0.1:3098";
-const PASSWORD = process.env.VXGUARD_DEMO_PASSWORD ?? "vxguard-demo-password";
-const SHOTS = new URL("../screenshots/", import.meta.url).pathname;
-mkdirSync(SHOTS, { recursive: true });
-
-// Flags Debian's Chromium needs on a machine with no outside network.
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-let browser;
-const problems = [];
-
-before(async () => {
-  // playwright starts Chromium with a fresh temporary --user-data-dir of its
-  // own (and removes it on close); each context below is isolated too.
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ARGS,
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-/** A new, cookie-less browser context; console errors fail the test. */
-async function newPage(opts = {}) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    // Error statuses of the pages themselves (401, 404, 422 on purpose) are
-    // logged by Chromium as failed loads; anything else is a problem.
-    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
-      problems.push(`console: ${m.text()}`);
-  });
-  return page;
-}
-
-async function shot(page, name, fullPage = true) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-async function login(page, email) {
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.getByRole("button", { name: "Log in" }).click()]);
-}
-
-async function hydrated(page) {
-  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10_000 });
-}
+import { BASE, PASSWORD, problems, newPage, shot, login, hydrated } from "../lib.mjs";
 
 test("anonymous visitors are sent to the login page", async () => {
   const page = await newPage();
