@@ -242,15 +242,15 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoVi
     .into_any()
 }
 
-/// The latest jobs. Once hydrated, the list follows the server: it polls
-/// `/t/{slug}/jobs` (the same rows, as JSON) every 2 s while a job is queued
-/// or running and every 10 s otherwise, and not while the tab is hidden.
-/// Without JavaScript it is what the page was rendered with.
+/// The latest jobs. Once hydrated, the list follows the server's event
+/// stream (`/t/{slug}/jobs/stream`: the same rows, sent again whenever a job
+/// of the tenant is queued or changes state; the browser reconnects on its
+/// own). Without JavaScript it is what the page was rendered with.
 #[component]
 fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
     let jobs = RwSignal::new(jobs);
     #[cfg(feature = "hydrate")]
-    poll_jobs(format!("/t/{slug}/jobs"), jobs);
+    follow_jobs(&format!("/t/{slug}/jobs/stream"), jobs);
     #[cfg(not(feature = "hydrate"))]
     let _ = slug;
     move || {
@@ -282,39 +282,27 @@ fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-fn poll_jobs(url: String, jobs: RwSignal<Vec<JobRow>>) {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    let tick = Rc::new(Cell::new(0u32));
-    let busy = Rc::new(Cell::new(false));
-    let _ = set_interval_with_handle(
-        move || {
-            let n = tick.get().wrapping_add(1);
-            tick.set(n);
-            let pending = jobs.with_untracked(|j| {
-                j.iter()
-                    .any(|j| j.status == "queued" || j.status == "running")
-            });
-            if busy.get() || document().hidden() || !(pending || n % 5 == 0) {
+fn follow_jobs(url: &str, jobs: RwSignal<Vec<JobRow>>) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Ok(source) = web_sys::EventSource::new(url) else {
+        return;
+    };
+    let on_jobs =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(text) = e.data().as_string() else {
                 return;
-            }
-            busy.set(true);
-            let (url, busy) = (url.clone(), busy.clone());
-            leptos::task::spawn_local(async move {
-                if let Ok(r) = gloo_net::http::Request::get(&url).send().await {
-                    if r.ok() {
-                        if let Ok(v) = r.json::<Vec<JobRow>>().await {
-                            if jobs.with_untracked(|j| *j != v) {
-                                jobs.set(v);
-                            }
-                        }
-                    }
+            };
+            if let Ok(v) = leptos::serde_json::from_str::<Vec<JobRow>>(&text) {
+                if jobs.with_untracked(|j| *j != v) {
+                    jobs.set(v);
                 }
-                busy.set(false);
-            });
-        },
-        std::time::Duration::from_secs(2),
-    );
+            }
+        });
+    let _ = source.add_event_listener_with_callback("jobs", on_jobs.as_ref().unchecked_ref());
+    // Both live as long as the page: every navigation is a full page load.
+    on_jobs.forget();
+    std::mem::forget(source);
 }
 
 #[component]

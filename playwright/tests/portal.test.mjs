@@ -242,8 +242,10 @@ test("changing the password logs out the user's other sessions", async () => {
   await page.context().close();
 });
 
-test("the latest jobs refresh without a reload", async () => {
+test("the latest jobs follow the server's event stream without a reload", async () => {
   const page = await newPage();
+  const asked = [];
+  page.on("request", (r) => asked.push(new URL(r.url()).pathname));
   await login(page, "finance-admin@example.com");
   await hydrated(page);
   await page.evaluate(() => { window.__sameDocument = true; });
@@ -264,6 +266,9 @@ test("the latest jobs refresh without a reload", async () => {
     { timeout: 15_000 },
   );
   assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  // One stream, no polling.
+  assert.equal(asked.filter((p) => p === "/t/finance/jobs/stream").length, 1);
+  assert.equal(asked.filter((p) => p === "/t/finance/jobs").length, 0);
   await shot(page, "13-jobs-live");
   await page.context().close();
 });

@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub const CHANNEL: &str = "vxguard_jobs";
+/// Notified (payload: the job id) whenever a job is queued or changes
+/// state; live pages follow it (`job_feed`).
+pub const CHANGES: &str = "vxguard_job_changes";
 
 /// How long a claim lasts before another worker may take the job over
 /// (`VXGUARD_JOB_LEASE_SECS`, default 30; tests shorten it).
@@ -63,8 +66,9 @@ pub async fn enqueue(
     .bind(by)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
+    sqlx::query("SELECT pg_notify($1, $3), pg_notify($2, $3)")
         .bind(CHANNEL)
+        .bind(CHANGES)
         .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
@@ -119,12 +123,16 @@ pub async fn event(
     worker: &str,
     what: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO job_events (job_id, worker, event) VALUES ($1, $2, $3)")
-        .bind(job)
-        .bind(worker)
-        .bind(what)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "WITH e AS (INSERT INTO job_events (job_id, worker, event) VALUES ($1, $2, $3))
+         SELECT pg_notify($4, $1::text)",
+    )
+    .bind(job)
+    .bind(worker)
+    .bind(what)
+    .bind(CHANGES)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

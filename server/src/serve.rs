@@ -81,6 +81,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let pool = db::connect(&a.db.database_url, 16).await?;
     let secret = db::jwt_secret(&pool).await?;
     let st = AppState::new(pool.clone(), &secret);
+    crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
         let w = make_worker(&a.db, pool.clone(), None).await?;
         tokio::spawn(async move {

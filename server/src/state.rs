@@ -14,6 +14,9 @@ pub struct AppState {
     pub login_by_address: Arc<RateLimiter>,
     /// Failed logins per account.
     pub login_failures: Arc<RateLimiter>,
+    /// Bumped whenever a job is queued or changes state, once
+    /// `job_feed::spawn` feeds it (`vxguard serve` does).
+    pub job_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl AppState {
@@ -23,6 +26,7 @@ impl AppState {
             jwt: Arc::new(JwtKeys::new(jwt_secret)),
             login_by_address: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
             login_failures: Arc::new(RateLimiter::new(5, Duration::from_secs(15 * 60))),
+            job_changes: tokio::sync::watch::Sender::new(0),
         }
     }
 }

@@ -668,3 +668,91 @@ async fn the_latest_jobs_are_json_for_the_live_list() {
     assert_eq!(a.get("/t/finance/jobs").await.status, StatusCode::NOT_FOUND);
     assert!(a.get("/t/acme/jobs").await.status.is_success());
 }
+
+/// Reads the jobs stream until an event's list satisfies `want`; panics
+/// after 10 s. Events may arrive split over frames, so lines are buffered.
+async fn jobs_event(body: &mut Body, want: impl Fn(&[app::JobRow]) -> bool) -> Vec<app::JobRow> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut buf = String::new();
+    loop {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("no matching event in 10 s; seen: {buf}"))
+            .expect("the stream is open")
+            .unwrap();
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        buf.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if !event.lines().any(|l| l == "event: jobs") {
+                continue; // a keep-alive comment
+            }
+            let json = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .expect("a data line");
+            let jobs: Vec<app::JobRow> = serde_json::from_str(json).unwrap();
+            if want(&jobs) {
+                return jobs;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_jobs_stream_sends_the_list_then_each_change() {
+    let env = Env::demo().await;
+    let feed = vxguard::job_feed::spawn(env.db.clone(), env.st.job_changes.clone());
+    let mut anon = Browser::new(&env);
+    assert_eq!(
+        anon.get("/t/finance/jobs/stream").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    assert_eq!(
+        a.get("/t/finance/jobs/stream").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let cookie: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let req = Request::builder()
+        .uri("/t/finance/jobs/stream")
+        .header("host", "portal.test")
+        .header("cookie", cookie.join("; "))
+        .body(Body::empty())
+        .unwrap();
+    let r = b.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut body = r.into_body();
+    let web2 = |jobs: &[app::JobRow]| {
+        jobs.iter()
+            .find(|j| j.reason.ends_with("networks/web2"))
+            .map(|j| j.status.clone())
+    };
+    // The current list at once.
+    let first = jobs_event(&mut body, |_| true).await;
+    assert_eq!(web2(&first), None);
+
+    let csrf = b.csrf("/t/finance").await;
+    b.post(
+        "/t/finance/networks",
+        &[
+            ("csrf", &csrf),
+            ("name", "web2"),
+            ("cidr", "100.64.2.0/28"),
+            ("gateway", "dc1/vyos-dc1-01"),
+        ],
+    )
+    .await;
+    // The queued job arrives without asking, and so does its end.
+    jobs_event(&mut body, |j| web2(j).as_deref() == Some("queued")).await;
+    env.drain().await;
+    jobs_event(&mut body, |j| web2(j).as_deref() == Some("done")).await;
+    feed.abort();
+}

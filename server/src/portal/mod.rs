@@ -8,8 +8,8 @@
 //! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
-//! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON,
-//! polled by the dashboard), `/admin`, and
+//! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON) and
+//! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events), `/admin`, and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
@@ -44,6 +44,7 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/t/{tenant}", get(pages::dashboard))
         .route("/t/{tenant}/networks", post(pages::create_network))
         .route("/t/{tenant}/jobs", get(pages::latest_jobs))
+        .route("/t/{tenant}/jobs/stream", get(pages::jobs_stream))
         .route(
             "/t/{tenant}/networks/{name}",
             get(pages::edit_network_form).post(pages::update_network),

@@ -344,6 +344,79 @@ pub async fn latest_jobs(
     r
 }
 
+/// How long one jobs stream lasts; the browser's `EventSource` then
+/// reconnects, which checks the session afresh.
+const STREAM_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `GET /t/{tenant}/jobs/stream`: the latest jobs as server-sent events
+/// (`event: jobs`, the same JSON as `/t/{tenant}/jobs`), once at once and
+/// again whenever they change. The session is checked on every change, so
+/// a logged-out or removed user stops receiving.
+pub async fn jobs_stream(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let scope = async {
+        let s = session::current(&st, &h, &src)
+            .await?
+            .ok_or_else(|| Problem::unauthorized("no session"))?;
+        tenancy::resolve(&st, s.who.clone(), &slug).await
+    }
+    .await;
+    let scope = match scope {
+        Ok(s) => s,
+        Err(p) => return p.into_response(),
+    };
+    let changes = st.job_changes.subscribe();
+    let until = tokio::time::Instant::now() + STREAM_FOR;
+    struct Follow {
+        st: AppState,
+        h: HeaderMap,
+        src: String,
+        scope: tenancy::TenantScope,
+        changes: tokio::sync::watch::Receiver<u64>,
+        last: Option<Vec<app::JobRow>>,
+    }
+    let start = Follow {
+        st,
+        h,
+        src,
+        scope,
+        changes,
+        last: None,
+    };
+    let stream = futures::stream::unfold(start, move |mut f| async move {
+        loop {
+            if f.last.is_some() {
+                // Wait for a change (or the end of this stream's time).
+                match tokio::time::timeout_at(until, f.changes.changed()).await {
+                    Ok(Ok(())) => {}
+                    _ => return None,
+                }
+                match session::current(&f.st, &f.h, &f.src).await {
+                    Ok(Some(_)) => {}
+                    _ => return None,
+                }
+            }
+            let jobs = data::latest_jobs(&f.st, &f.scope).await.ok()?;
+            if f.last.as_ref() != Some(&jobs) {
+                let ev = Event::default().event("jobs").json_data(&jobs).ok()?;
+                f.last = Some(jobs);
+                return Some((Ok::<_, std::convert::Infallible>(ev), f));
+            }
+        }
+    });
+    let mut r = Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 /// Which form field a problem's JSON pointer (into the network body) names.
 fn network_field(pointer: &str) -> Option<&'static str> {
     let first = pointer.trim_start_matches('/').split('/').next()?;
