@@ -1,0 +1,66 @@
+// Every main page at phone width (390 px, as an iPhone 12-15), and the
+// keyboard alone: runs after the other files (names sort), so the pages
+// hold what earlier tests created. Screenshots: phone-*.png.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, PASSWORD, problems, newPage, shot, login, hydrated } from "../lib.mjs";
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+const TENANT_PAGES = ["/t/finance", "/account/password"];
+const ADMIN_PAGES = ["/admin"];
+
+/** Fails when the page is wider than the screen (a horizontal scroll bar). */
+async function fitsWidth(page, path) {
+  const r = await page.goto(`${BASE}${path}`);
+  assert.ok(r.status() < 400, `${path}: ${r.status()}`);
+  await hydrated(page);
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client + 1, `${path} is ${scroll}px wide on a ${client}px screen`);
+  await shot(page, `phone-${path.replaceAll("/", "_").replace(/^_/, "") || "index"}`);
+}
+
+test("tenant pages fit a phone's width", async () => {
+  const page = await newPage(PHONE);
+  await login(page, "finance-admin@example.com");
+  for (const p of TENANT_PAGES) await fitsWidth(page, p);
+  await page.context().close();
+});
+
+test("admin pages fit a phone's width", async () => {
+  const page = await newPage(PHONE);
+  await login(page, "admin@example.com");
+  for (const p of ADMIN_PAGES) await fitsWidth(page, p);
+  await page.context().close();
+});
+
+test("logging in works with the keyboard alone", async () => {
+  const page = await newPage();
+  await page.goto(`${BASE}/login`);
+  await hydrated(page);
+  // Tab from the top of the page reaches the email field first, then the password.
+  await page.keyboard.press("Tab");
+  let focused = await page.evaluate(() => document.activeElement?.getAttribute("name"));
+  for (let i = 0; i < 5 && focused !== "email"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement?.getAttribute("name"));
+  }
+  assert.equal(focused, "email");
+  await page.keyboard.type("finance-member@example.com");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "password");
+  await page.keyboard.type(PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname === "/t/finance"), page.keyboard.press("Enter")]);
+  // Focus is visible: the focused element draws an outline.
+  await page.keyboard.press("Tab");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, "none");
+  await page.context().close();
+});
+
+test("no page logged an error", () => {
+  assert.deepEqual(problems, []);
+});
