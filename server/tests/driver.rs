@@ -189,8 +189,8 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
     let e = Env::demo().await;
     e.drain().await;
     // A 1.5 router of the demo platform and its latest revision.
-    let (name, spec): (String, Value) = sqlx::query_as(
-        "SELECT name, spec FROM objects WHERE kind = 'router' AND spec->>'version' = '1.5' ORDER BY name LIMIT 1",
+    let name: String = sqlx::query_scalar(
+        "SELECT name FROM objects WHERE kind = 'router' AND spec->>'version' = '1.5' ORDER BY name LIMIT 1",
     )
     .fetch_one(&e.db)
     .await
@@ -418,10 +418,10 @@ async fn commit_in_progress_is_retried_then_succeeds() {
     let mut opts = options(ApiVersion::V1_5, state_dir());
     opts.commit_delay = Duration::from_millis(400);
     let slow = lab_with(opts).await;
-    let one =
-        json!({"key": KEY, "op": "set", "path": ["system", "host-name"], "value": "a"}).to_string();
-    let two =
-        json!({"key": KEY, "op": "set", "path": ["system", "host-name"], "value": "b"}).to_string();
+    let one = json!({"key": KEY, "op": "set", "path": ["system", "host-name"], "value": "ra"})
+        .to_string();
+    let two = json!({"key": KEY, "op": "set", "path": ["system", "host-name"], "value": "rb"})
+        .to_string();
     let first = tokio::spawn({
         let url = slow.url.clone();
         async move { raw_post(&url, "/configure", "application/json", &one).await }
@@ -436,7 +436,8 @@ async fn commit_in_progress_is_retried_then_succeeds() {
             texts::COMMIT_LOCKED
         )
     );
-    assert_eq!(first.await.unwrap().0, 200);
+    let first = first.await.unwrap();
+    assert_eq!(first.0, 200, "{}", first.2);
 }
 
 #[tokio::test]

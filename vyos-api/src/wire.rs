@@ -604,10 +604,16 @@ mod tests {
     #[test]
     fn configure_refuses_bad_shapes() {
         let empty = obj(json!({"op": "set", "path": []}));
-        assert!(parse_configure(&empty, ApiVersion::V1_5)
+        assert!(parse_configure(&empty, ApiVersion::V1_4)
             .unwrap_err()
             .message
             .contains("path must be non-empty"));
+        // 1.5's union falls through to ConfirmModel (unknown fields
+        // ignored), whose route then refuses the op.
+        assert_eq!(
+            parse_configure(&empty, ApiVersion::V1_5).unwrap(),
+            ParsedConfigure::Confirm { op: "set".into() }
+        );
         let not_str = obj(json!({"op": "set", "path": ["a", 1]}));
         assert_eq!(
             parse_configure(&not_str, ApiVersion::V1_4)

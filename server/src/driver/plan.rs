@@ -101,7 +101,7 @@ set system host-name 'r1'
         assert_eq!(
             lines,
             [
-                "delete interfaces wireguard wg0 peer r2",
+                "delete interfaces wireguard wg0 peer",
                 "set interfaces wireguard wg0 description 'new'",
                 "set protocols bgp system-as '65000'",
             ]
