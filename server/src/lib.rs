@@ -10,6 +10,7 @@ pub mod bench_api;
 pub mod compile_cmd;
 pub mod db;
 pub mod demo;
+pub mod driver;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;

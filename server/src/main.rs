@@ -52,6 +52,13 @@ enum Cmd {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Apply a router's revision to the router now (the VyOS driver).
+    Apply(driver::ApplyArgs),
+    /// The lab: stand-in devices on this machine.
+    Lab {
+        #[command(subcommand)]
+        cmd: vxguard_lab::LabCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +119,12 @@ fn main() -> ExitCode {
         Cmd::Audit {
             cmd: AuditCmd::Verify { database_url },
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
+        Cmd::Apply(a) => runtime().and_then(|rt| rt.block_on(driver::run(a))),
+        Cmd::Lab { cmd } => runtime().and_then(|rt| {
+            rt.block_on(vxguard_lab::run(cmd))
+                .map(|_| true)
+                .map_err(Into::into)
+        }),
         Cmd::Openapi => {
             println!(
                 "{}",

@@ -1,0 +1,519 @@
+//! `vxguard lab router`: a stand-in VyOS router that speaks the subset of
+//! the VyOS HTTP API this project's driver uses, faithfully enough that
+//! the driver cannot tell it from a router:
+//!
+//! - paths `/retrieve` (`showConfig` json/raw, `exists`, `returnValue(s)`),
+//!   `/configure` (one command or a `commands` batch = one commit; 1.5:
+//!   `confirm_time` and `{"op":"confirm"}`), `/show` (`bgp ...`, a stub);
+//! - bodies as JSON with the key inside or as forms (`data` + `key`), the
+//!   key check (401 "Valid API key is required"), the envelope as Python's
+//!   `json.dumps` writes it, `Content-Type: text/html; charset=utf-8`,
+//!   error texts HTML-escaped on 1.5 only, status codes 200/400/401/422/500;
+//! - every `set` checked against the VyOS definitions of the router's
+//!   version (vyos-defs), the commit checked by the project's conf_mode
+//!   rules (`vyos_defs::commit_check`); any failure is a 400 and nothing
+//!   of the request is applied;
+//! - one commit at a time: a request arriving while another commit runs
+//!   gets 400 "Configuration system temporarily locked due to another
+//!   commit in progress" (on VyOS the API serialises its own requests and
+//!   this 400 comes when another session, CLI or boot, holds the lock; the
+//!   lab answers every overlap that way, the case a driver must handle);
+//! - 1.5 commit-confirm: a timer of `confirm_time` minutes (scaled by
+//!   `--minute-secs` for tests) after which the previous configuration is
+//!   restored unless `{"op":"confirm"}` came (`commit-confirm action
+//!   reload`; with `reboot`, VyOS would boot the saved configuration, which
+//!   in the lab is the same one). 1.4 ignores `confirm_time`, as its
+//!   pydantic models ignore unknown fields: the commit is permanent.
+//!
+//! Not emulated: HTTPS and nginx (503 when the API is unconfigured, 413),
+//! API keys taken from anything but the configuration or `--key` (see
+//! [`Router::keys`]), `service https api rest`/`strict`, comments, the
+//! background commit of changes to `service https` (the lab commits them
+//! at once and sends VyOS's message), commit-time checks beyond those
+//! vyos-defs implements, and every other endpoint.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{json, Map, Value};
+use vyos_api::texts;
+use vyos_api::wire::{self, ApiVersion, Envelope, ParsedConfigure, Refusal};
+use vyos_defs::Definitions;
+use vyos_tree::{ConfigTree, NodeKind, Schema};
+
+use crate::realise::Realiser;
+use crate::state::{StateDir, StateError};
+
+/// How the router is set up (the `vxguard lab router` flags).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The key accepted while the configuration holds no
+    /// `service https api keys` (a new router's bootstrap key).
+    pub key: String,
+    pub version: ApiVersion,
+    pub state_dir: PathBuf,
+    /// How long one `confirm_time` minute lasts (60 s on VyOS).
+    pub minute: Duration,
+    /// Extra time each commit holds the lock (real commits take seconds).
+    pub commit_delay: Duration,
+}
+
+/// The router: running configuration, commit lock, commit-confirm timer.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    opts: Options,
+    defs: Arc<Definitions>,
+    realiser: Arc<dyn Realiser>,
+    state: StateDir,
+    running: Mutex<ConfigTree>,
+    /// The configuration system's commit lock.
+    commit: tokio::sync::Mutex<()>,
+    pending: Mutex<Option<Pending>>,
+}
+
+/// A commit-confirm waiting for `confirm`.
+struct Pending {
+    generation: u64,
+    previous: ConfigTree,
+    timer: tokio::task::JoinHandle<()>,
+}
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Why the router could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("realising the saved configuration failed: {0}")]
+    Realise(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A failed request: status and VyOS's text.
+struct Fail(u16, String);
+
+impl From<Refusal> for Fail {
+    fn from(r: Refusal) -> Self {
+        Fail(r.status, r.message)
+    }
+}
+
+impl Router {
+    /// Loads the saved configuration (reverting an unconfirmed
+    /// commit-confirm, as a reboot would) and realises it.
+    pub fn open(
+        opts: Options,
+        defs: Arc<Definitions>,
+        realiser: Arc<dyn Realiser>,
+    ) -> Result<Router, RouterError> {
+        let state = StateDir::open(&opts.state_dir)?;
+        let mut running = state.load_running(&*defs)?;
+        if let Some(previous) = state.load_revert(&*defs)? {
+            running = previous;
+            state.save_running(&running, &*defs)?;
+            state.clear_revert()?;
+        }
+        realiser
+            .realise(&ConfigTree::new(), &running)
+            .map_err(RouterError::Realise)?;
+        Ok(Router {
+            inner: Arc::new(Inner {
+                opts,
+                defs,
+                realiser,
+                state,
+                running: Mutex::new(running),
+                commit: tokio::sync::Mutex::new(()),
+                pending: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The running configuration (a copy).
+    pub fn running(&self) -> ConfigTree {
+        self.inner.running.lock().unwrap().clone()
+    }
+
+    /// Whether a commit-confirm waits for `confirm`.
+    pub fn confirm_pending(&self) -> bool {
+        self.inner.pending.lock().unwrap().is_some()
+    }
+
+    /// Holds the commit lock as another session (the CLI, a boot-time
+    /// commit) would, until the guard is dropped: requests meanwhile get
+    /// "commit in progress".
+    pub async fn hold_commit_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.commit.lock().await
+    }
+
+    /// The keys accepted now: those of `service https api keys id * key`
+    /// when the configuration has any (as on VyOS), else the bootstrap key.
+    pub fn keys(&self) -> Vec<String> {
+        let running = self.inner.running.lock().unwrap();
+        let mut keys = Vec::new();
+        if let Some(ids) = running
+            .root()
+            .get(&["service", "https", "api", "keys", "id"])
+        {
+            for (_, id) in ids.children() {
+                if let Some(k) = id.child("key") {
+                    keys.extend(k.children().map(|(v, _)| v.to_string()));
+                }
+            }
+        }
+        if keys.is_empty() {
+            keys.push(self.inner.opts.key.clone());
+        }
+        keys
+    }
+
+    /// The HTTP service.
+    pub fn app(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/configure", post(configure))
+            .route("/retrieve", post(retrieve))
+            .route("/show", post(show))
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.app()).await
+    }
+
+    fn version(&self) -> ApiVersion {
+        self.inner.opts.version
+    }
+
+    fn defs(&self) -> &Definitions {
+        &self.inner.defs
+    }
+
+    fn reply(&self, r: Result<Value, Fail>) -> Response {
+        let (status, env) = match r {
+            Ok(data) => (200, Envelope::ok(data)),
+            Err(Fail(status, msg)) => (status, Envelope::err(msg)),
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            env.to_vyos_body(self.version()),
+        )
+            .into_response()
+    }
+
+    /// Decodes the body and checks the key, as VyOS's route class and
+    /// `auth_required` dependency do before any model is read.
+    fn admit(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        endpoint: &str,
+    ) -> Result<Map<String, Value>, Fail> {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let m = vyos_api::decode_request(ct, body, endpoint)?;
+        match m.get("key") {
+            Some(Value::String(k)) if self.keys().iter().any(|x| x == k) => Ok(m),
+            _ => Err(Fail(401, texts::VALID_KEY_REQUIRED.into())),
+        }
+    }
+
+    async fn do_configure(&self, body: &Map<String, Value>) -> Result<Value, Fail> {
+        match wire::parse_configure(body, self.version())? {
+            ParsedConfigure::Confirm { op } => {
+                if op != "confirm" {
+                    return Err(Fail(400, texts::not_valid_operation(&op)));
+                }
+                let _lock = self.inner.commit.lock().await;
+                Ok(Value::String(self.confirm()))
+            }
+            ParsedConfigure::Commands {
+                commands,
+                confirm_time,
+            } => {
+                let Ok(_lock) = self.inner.commit.try_lock() else {
+                    return Err(Fail(400, texts::COMMIT_LOCKED.into()));
+                };
+                let out = self.commit(&commands, confirm_time);
+                if !self.inner.opts.commit_delay.is_zero() {
+                    tokio::time::sleep(self.inner.opts.commit_delay).await;
+                }
+                out.map(Value::String)
+            }
+        }
+    }
+
+    /// `confirm`: stops the revert timer.
+    fn confirm(&self) -> String {
+        match self.inner.pending.lock().unwrap().take() {
+            Some(p) => {
+                p.timer.abort();
+                if let Err(e) = self.inner.state.clear_revert() {
+                    tracing::warn!(error = %e, "could not clear the revert file");
+                }
+                texts::CONFIRMED.into()
+            }
+            None => texts::NO_CONFIRM_PENDING.into(),
+        }
+    }
+
+    /// One commit, under the commit lock: apply every command to a copy,
+    /// check, realise, then swap in and save. Any failure leaves the
+    /// running configuration as it was.
+    fn commit(&self, commands: &[wire::RawCommand], confirm_time: u32) -> Result<String, Fail> {
+        let defs = self.defs();
+        let old = self.running();
+        let mut work = old.clone();
+        for c in commands {
+            let words = c.words();
+            match c.op.as_str() {
+                "set" => {
+                    if let Err(e) = defs.validate(&words) {
+                        return Err(Fail(400, texts::set_failed(&words.join(" "), &e.reason)));
+                    }
+                    work.set(&words, defs);
+                }
+                "delete" => {
+                    if !work.delete(&words) {
+                        return Err(Fail(400, texts::delete_failed(&words.join(" "))));
+                    }
+                }
+                // Comments are not part of the lab's tree; accepted as VyOS does.
+                "comment" => {}
+                other => return Err(Fail(400, texts::not_valid_operation(other))),
+            }
+        }
+        let problems = vyos_defs::commit_check(&work);
+        if !problems.is_empty() {
+            let reasons: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            return Err(Fail(400, texts::commit_failed(&reasons)));
+        }
+        if work == old {
+            return Ok(texts::NO_CHANGES.into());
+        }
+        let confirm = confirm_time > 0 && self.version().has_commit_confirm();
+        if confirm && self.confirm_pending() {
+            return Err(Fail(400, texts::ANOTHER_CONFIRM_PENDING.into()));
+        }
+        self.inner
+            .realiser
+            .realise(&old, &work)
+            .map_err(|e| Fail(400, texts::commit_failed(&[e])))?;
+        if let Err(e) = self.inner.state.save_running(&work, defs) {
+            tracing::error!(error = %e, "saving the running configuration failed");
+            let _ = self.inner.realiser.realise(&work, &old);
+            return Err(Fail(500, texts::INTERNAL_ERROR.into()));
+        }
+        let touches_api = vyos_tree::diff(&old, &work, defs).iter().any(|c| {
+            c.path
+                .starts_with(&["service".to_string(), "https".to_string()])
+        });
+        *self.inner.running.lock().unwrap() = work;
+        let mut msg = String::new();
+        if confirm {
+            if let Err(e) = self.inner.state.save_revert(&old, defs) {
+                tracing::error!(error = %e, "saving the revert point failed");
+            }
+            self.arm(old, confirm_time);
+            msg.push_str(&texts::commit_confirm_started(confirm_time));
+        }
+        if touches_api {
+            msg.push_str(texts::SELF_REF);
+        }
+        Ok(msg)
+    }
+
+    /// Starts the commit-confirm timer back to `previous`.
+    fn arm(&self, previous: ConfigTree, minutes: u32) {
+        let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let me = self.clone();
+        let wait = self.inner.opts.minute * minutes;
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            me.revert(generation).await;
+        });
+        *self.inner.pending.lock().unwrap() = Some(Pending {
+            generation,
+            previous,
+            timer,
+        });
+    }
+
+    /// The timer fired: restore the configuration from before the commit.
+    async fn revert(&self, generation: u64) {
+        let _lock = self.inner.commit.lock().await;
+        let previous = {
+            let mut p = self.inner.pending.lock().unwrap();
+            match p.take() {
+                Some(x) if x.generation == generation => x.previous,
+                other => {
+                    *p = other;
+                    return;
+                }
+            }
+        };
+        let current = self.running();
+        if let Err(e) = self.inner.realiser.realise(&current, &previous) {
+            tracing::error!(error = %e, "realising the reverted configuration failed");
+        }
+        if let Err(e) = self.inner.state.save_running(&previous, self.defs()) {
+            tracing::error!(error = %e, "saving the reverted configuration failed");
+        }
+        let _ = self.inner.state.clear_revert();
+        *self.inner.running.lock().unwrap() = previous;
+        tracing::info!("commit-confirm expired: previous configuration restored");
+    }
+
+    fn do_retrieve(&self, body: &Map<String, Value>) -> Result<Value, Fail> {
+        let r = wire::parse_retrieve(body)?;
+        let running = self.running();
+        let defs = self.defs();
+        match r.op.as_str() {
+            "showConfig" => {
+                if !r.path.is_empty() && !running.contains(&r.path) {
+                    return Err(Fail(
+                        400,
+                        "Configuration under specified path is empty\n".into(),
+                    ));
+                }
+                match r.config_format.as_deref().unwrap_or("json") {
+                    "json" => Ok(vyos_api::config_json::tree_to_json(&running, &r.path, defs)),
+                    "raw" => Ok(Value::String(raw_subtree(&running, &r.path, defs))),
+                    "json_ast" => Err(Fail(
+                        400,
+                        "'json_ast' is not emulated by the lab router".into(),
+                    )),
+                    other => Err(Fail(400, texts::not_valid_config_format(other))),
+                }
+            }
+            "exists" => Ok(Value::Bool(running.contains(&r.path))),
+            "returnValue" => Ok(running
+                .children(&r.path)
+                .and_then(|v| v.first().map(|s| Value::String(s.to_string())))
+                .unwrap_or(Value::Null)),
+            "returnValues" => Ok(Value::Array(
+                running
+                    .children(&r.path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| Value::String(s.into()))
+                    .collect(),
+            )),
+            other => Err(Fail(400, texts::not_valid_operation(other))),
+        }
+    }
+
+    /// `/show`: only `bgp ...`, answered from the realiser (a stub until
+    /// FRR runs: see [`crate::realise::Unrealised`]).
+    fn do_show(&self, body: &Map<String, Value>) -> Result<Value, Fail> {
+        let (op, path) = wire::parse_show(body)?;
+        if op != "show" {
+            return Err(Fail(400, texts::not_valid_operation(&op)));
+        }
+        if path.first().map(String::as_str) != Some("bgp") {
+            return Err(Fail(
+                400,
+                format!("Invalid command: show [{}]\n", path.join(" ")),
+            ));
+        }
+        let sessions = self.inner.realiser.bgp_sessions(&self.running());
+        let mut s = String::from("Neighbor        State\n");
+        for b in sessions {
+            s.push_str(&format!("{:<15} {}\n", b.neighbor, b.state));
+        }
+        Ok(Value::String(s))
+    }
+}
+
+/// config.boot text of the subtree at `base`, as `showConfig` prints it
+/// (the children of the node, not the node itself).
+fn raw_subtree(tree: &ConfigTree, base: &[String], defs: &Definitions) -> String {
+    if base.is_empty() {
+        return tree.render_boot(defs);
+    }
+    let prefixed = Prefixed { base, inner: defs };
+    let mut sub = ConfigTree::new();
+    let json = vyos_api::config_json::tree_to_json(tree, base, defs);
+    if let Ok(t) = vyos_api::config_json::tree_from_json(&json, &[], &prefixed) {
+        sub = t;
+    }
+    sub.render_boot(&prefixed)
+}
+
+/// The definitions seen from a node down.
+struct Prefixed<'a> {
+    base: &'a [String],
+    inner: &'a Definitions,
+}
+
+impl Schema for Prefixed<'_> {
+    fn kind(&self, path: &[&str]) -> Option<NodeKind> {
+        let full: Vec<&str> = self
+            .base
+            .iter()
+            .map(String::as_str)
+            .chain(path.iter().copied())
+            .collect();
+        self.inner.kind(&full)
+    }
+}
+
+async fn configure(State(r): State<Router>, headers: HeaderMap, body: Bytes) -> Response {
+    let out = match r.admit(&headers, &body, "/configure") {
+        Ok(m) => r.do_configure(&m).await,
+        Err(e) => Err(e),
+    };
+    r.reply(out)
+}
+
+async fn retrieve(State(r): State<Router>, headers: HeaderMap, body: Bytes) -> Response {
+    let out = r
+        .admit(&headers, &body, "/retrieve")
+        .and_then(|m| r.do_retrieve(&m));
+    r.reply(out)
+}
+
+async fn show(State(r): State<Router>, headers: HeaderMap, body: Bytes) -> Response {
+    let out = r
+        .admit(&headers, &body, "/show")
+        .and_then(|m| r.do_show(&m));
+    r.reply(out)
+}
+
+/// FastAPI's answers for unknown paths and methods.
+async fn not_found(_uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"detail": "Not Found"})),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({"detail": "Method Not Allowed"})),
+    )
+        .into_response()
+}

@@ -1,0 +1,94 @@
+//! Device drivers: bring a device to a stored revision. This round: VyOS
+//! routers over the VyOS HTTP API ([`vyos`], pure parts in [`plan`]).
+//!
+//! Not yet wired into the worker (the worker only produces revisions):
+//! `vxguard apply` runs one apply by hand, and the worker's rollout (one
+//! router first, then small batches) is the next step, calling
+//! [`vyos::apply`] per router.
+
+pub mod plan;
+pub mod vyos;
+
+use anyhow::{Context, Result};
+
+/// `vxguard apply`: apply one router revision now.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The router's name (as in revisions).
+    #[arg(long)]
+    pub router: String,
+    /// Its API, `http://HOST:PORT`.
+    #[arg(long)]
+    pub url: String,
+    /// Its API key.
+    #[arg(long, env = "VXGUARD_ROUTER_KEY")]
+    pub key: String,
+    /// Its VyOS release: 1.4 or 1.5.
+    #[arg(long)]
+    pub version: String,
+    /// The revision id; default: the router's latest.
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// 1.5: commit-confirm minutes (0 = plain commit).
+    #[arg(long, default_value_t = 2)]
+    pub confirm_minutes: u32,
+    /// vyos-1x definitions of that release; default: the shared copy.
+    #[arg(long = "vyos-defs")]
+    pub vyos_defs: Option<std::path::PathBuf>,
+    #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
+    pub database_url: String,
+}
+
+/// Runs `vxguard apply`; true when the router ends on the revision.
+pub async fn run(a: ApplyArgs) -> Result<bool> {
+    let version = vyos_api::ApiVersion::parse(&a.version)
+        .with_context(|| format!("--version {:?}: expected 1.4 or 1.5", a.version))?;
+    let dir = a.vyos_defs.clone().unwrap_or_else(|| {
+        vyos_defs::shared_dir().join(match version {
+            vyos_api::ApiVersion::V1_4 => "sagitta",
+            vyos_api::ApiVersion::V1_5 => "current",
+        })
+    });
+    let defs = vyos_defs::Definitions::load(&dir)
+        .with_context(|| format!("loading VyOS definitions from {}", dir.display()))?;
+    let db = crate::db::connect(&a.database_url, 2).await?;
+    let revision = match a.revision {
+        Some(r) => r,
+        None => sqlx::query_scalar(
+            "SELECT id FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(&a.router)
+        .fetch_optional(&db)
+        .await?
+        .with_context(|| format!("router {:?} has no revision", a.router))?,
+    };
+    let client = vyos_api::Client::new(&a.url, &a.key, version)?;
+    let policy = vyos::Policy {
+        confirm_minutes: a.confirm_minutes,
+        ..Default::default()
+    };
+    let target = vyos::Target {
+        name: &a.router,
+        client: &client,
+        defs: &defs,
+    };
+    let started = std::time::Instant::now();
+    let r = vyos::apply(&db, &target, revision, &policy, &vyos::ApiReachable).await?;
+    println!(
+        "router {} revision {}: {} ({} commands, {} requests, {:.1?}, record {})",
+        a.router,
+        revision,
+        r.outcome.as_str(),
+        r.commands.len(),
+        r.attempts,
+        started.elapsed(),
+        r.id
+    );
+    if let Some(e) = r.outcome.error() {
+        println!("  {e}");
+    }
+    Ok(matches!(
+        r.outcome,
+        vyos::Outcome::Applied | vyos::Outcome::Unchanged
+    ))
+}
