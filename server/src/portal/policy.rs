@@ -14,7 +14,7 @@ use super::pages::{
 use super::session::WebSession;
 use crate::api::policy::PolicyPreview;
 use crate::auth::principal::Source;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::change::{self, Op};
 use crate::store::kind::Kind;
@@ -130,15 +130,36 @@ fn rule_from_form(f: &Form) -> (RuleForm, Result<Value, Problem>) {
         disabled: !field(f, "disabled").is_empty(),
         errors: FieldErrors::default(),
     };
-    let Ok(id) = form.id.parse::<u32>() else {
-        return (
-            form,
-            Err(Problem::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "/id",
-                "must be a whole number, e.g. 10",
-            )),
-        );
+    // What the body could not name precisely: a rule number that is not
+    // one, and a CIDR (an endpoint's errors name only the endpoint).
+    let mut bad = Vec::new();
+    let id = form.id.parse::<u32>();
+    if id.is_err() {
+        bad.push(FieldError {
+            pointer: Some("/id".into()),
+            object: None,
+            detail: "must be a whole number, e.g. 10".into(),
+        });
+    }
+    for (choice, cidr, ptr) in [
+        (&form.source, &form.source_cidr, "/source/cidr"),
+        (
+            &form.destination,
+            &form.destination_cidr,
+            "/destination/cidr",
+        ),
+    ] {
+        if choice == "cidr" && cidr.parse::<ipnet::Ipv4Net>().is_err() {
+            bad.push(FieldError {
+                pointer: Some(ptr.into()),
+                object: None,
+                detail: "must be an IPv4 prefix such as 100.64.1.0/28".into(),
+            });
+        }
+    }
+    let id = match id {
+        Ok(id) if bad.is_empty() => id,
+        _ => return (form, Err(Problem::invalid("the rule is not valid", bad))),
     };
     let endpoint = |choice: &str, cidr: &str| -> Value {
         match choice.split_once(':') {
