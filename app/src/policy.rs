@@ -404,6 +404,12 @@ fn RuleFormView(
         ),
     };
     let preview_action = format!("/t/{slug}/policy/preview");
+    // With a preview below it, the form takes the page's width.
+    let card_class = if preview.is_some() {
+        "card wide"
+    } else {
+        "card"
+    };
     let form_errors = errors.form.clone();
     let busy = RwSignal::new(false);
     let actions = vec![
@@ -434,7 +440,7 @@ fn RuleFormView(
         view! { <a href=href>"Cancel"</a> }
     });
     view! {
-        <section class="card" aria-labelledby="rule-form-h" id="rule-form">
+        <section class=card_class aria-labelledby="rule-form-h" id="rule-form">
             <h2 id="rule-form-h">{title}</h2>
             {(!form_errors.is_empty()).then(|| view! {
                 <div class="alert" role="alert" id="form-errors">

@@ -1,7 +1,8 @@
 // The services and policy page in a real browser: a tenant admin adds a
 // rule after previewing what it does on the routers and hypervisors, waits
 // for its job, moves it up, disables it and deletes it; a member only reads.
-// Shares the demo database with the other files (run after portal.test.mjs).
+// Shares the demo database with the other files: it leaves three rules, as it
+// found them (the last one renumbered by the move).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, problems, newPage, shot, login, hydrated } from "../lib.mjs";
