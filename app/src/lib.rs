@@ -14,9 +14,11 @@
 
 pub mod model;
 mod pages;
+pub mod policy;
 
 pub use model::*;
 pub use pages::App;
+pub use policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
 
 /// The portal's style sheet, served by the server at [`STYLE_PATH`].
 pub const STYLE: &str = include_str!("../style/portal.css");

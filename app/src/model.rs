@@ -33,6 +33,8 @@ pub enum Page {
     NetworkEdit(Box<NetworkEdit>),
     /// Change password (any signed-in user).
     Password(PasswordPage),
+    /// The tenant's services and policy rules.
+    Policy(Box<crate::policy::PolicyPage>),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -208,6 +210,7 @@ impl PageProps {
             Page::Dashboard(d) => d.name.clone(),
             Page::Admin(_) => "Platform".into(),
             Page::Password(_) => "Change password".into(),
+            Page::Policy(p) => format!("Policy · {}", p.name),
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
             Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::NotFound => "Not found".into(),

@@ -24,6 +24,9 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
         Page::NetworkEdit(e) => view! { <NetworkEditPage e=*e csrf=csrf.clone()/> }.into_any(),
         Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
+        Page::Policy(p) => {
+            view! { <crate::policy::PolicyPageView p=*p csrf=csrf.clone()/> }.into_any()
+        }
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
                 detail="There is nothing here, or it is not yours to see.".to_string()/>
@@ -113,7 +116,7 @@ fn SubmitButton(
 }
 
 /// The submit handler that goes with [`SubmitButton`].
-fn busy_submit(busy: RwSignal<bool>) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
+pub(crate) fn busy_submit(busy: RwSignal<bool>) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
     move |ev| {
         if busy.get_untracked() {
             ev.prevent_default();
@@ -170,6 +173,7 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
                     "; traffic no rule matches: " <code>{default_action}</code>
                 </p>
                 <ServicesList services=services/>
+                <p><a href=format!("/t/{slug}/policy") id="policy-link">"Services and policy rules →"</a></p>
             </section>
             <section class="card" aria-labelledby="clients-h">
                 <h2 id="clients-h">"WireGuard clients"</h2>
@@ -349,7 +353,7 @@ fn ClientsTable(clients: Vec<ClientRow>) -> impl IntoView {
 
 /// One labelled text field with its server-side error right below it.
 #[component]
-fn Field(
+pub(crate) fn Field(
     id: &'static str,
     label: &'static str,
     value: String,

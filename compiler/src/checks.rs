@@ -492,21 +492,54 @@ fn is_wg_key(k: &str) -> bool {
         )
 }
 
-/// A rule is shadowed when an earlier enabled rule matches everything it matches.
-fn check_shadowing(rules: &[Rule], tp: &Pointer, d: &mut Diagnostics) {
+/// A rule that never applies: an earlier enabled rule matches everything
+/// it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shadowed {
+    /// The shadowed rule's index in the policy (its position in order).
+    pub index: usize,
+    pub rule: u32,
+    /// The first earlier rule that covers it.
+    pub by: u32,
+}
+
+impl Shadowed {
+    /// Why the rule never applies, as the checks and the portal say it.
+    pub fn reason(&self) -> String {
+        format!(
+            "rule {} is shadowed by rule {}, which matches everything it matches: it never applies",
+            self.rule, self.by
+        )
+    }
+}
+
+/// The enabled rules that are shadowed, in policy order (rules in the order
+/// they are evaluated, as `Policy::rules` holds them). Disabled rules
+/// neither shadow nor are shadowed.
+pub fn shadowed_rules(rules: &[Rule]) -> Vec<Shadowed> {
+    let mut out = Vec::new();
     for (j, rj) in rules.iter().enumerate() {
         if rj.disabled {
             continue;
         }
-        for ri in rules[..j].iter().filter(|r| !r.disabled) {
-            if covers(ri, rj) {
-                d.warning(
-                    tp.join("policy").join("rules").join(j),
-                    format!("rule {} is shadowed by rule {}, which matches everything it matches: it never applies", rj.id, ri.id),
-                );
-                break;
-            }
+        if let Some(ri) = rules[..j]
+            .iter()
+            .filter(|r| !r.disabled)
+            .find(|ri| covers(ri, rj))
+        {
+            out.push(Shadowed {
+                index: j,
+                rule: rj.id,
+                by: ri.id,
+            });
         }
+    }
+    out
+}
+
+fn check_shadowing(rules: &[Rule], tp: &Pointer, d: &mut Diagnostics) {
+    for s in shadowed_rules(rules) {
+        d.warning(tp.join("policy").join("rules").join(s.index), s.reason());
     }
 }
 

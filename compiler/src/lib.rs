@@ -16,6 +16,7 @@ pub mod model;
 pub mod ovs;
 pub mod paths;
 pub mod policy;
+pub mod preview;
 pub mod vyos;
 
 use alloc::Allocation;

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod health;
 pub mod jobs;
 pub mod objects;
+pub mod policy;
 pub mod revisions;
 pub mod tenants;
 pub mod tokens;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(objects::routes())
         .merge(clients::routes())
+        .merge(policy::routes())
         .merge(tenants::routes())
         .merge(users::routes())
         .merge(tokens::routes())

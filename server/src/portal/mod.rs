@@ -9,13 +9,15 @@
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON) and
-//! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events), `/admin`, and
-//! `/account/password` (change password, any signed-in user).
+//! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events), `/admin`,
+//! `/account/password` (change password, any signed-in user), and
+//! `/t/{tenant}/policy` (services and rules, with previews: `policy`).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
 mod data;
 mod pages;
+mod policy;
 pub mod session;
 
 use crate::api;
@@ -53,6 +55,13 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
             "/t/{tenant}/networks/{name}/delete",
             get(pages::delete_network_form).post(pages::delete_network),
         )
+        .route("/t/{tenant}/policy", get(policy::page))
+        .route("/t/{tenant}/policy/rules", post(policy::create))
+        .route("/t/{tenant}/policy/rules/{id}", post(policy::update))
+        .route("/t/{tenant}/policy/rules/{id}/toggle", post(policy::toggle))
+        .route("/t/{tenant}/policy/rules/{id}/delete", post(policy::delete))
+        .route("/t/{tenant}/policy/order", post(policy::reorder))
+        .route("/t/{tenant}/policy/preview", post(policy::preview))
         .route(app::STYLE_PATH, get(style))
         .route(app::BOOT_PATH, get(boot))
         .nest_service(

@@ -5,3 +5,4 @@ pub mod change;
 pub mod intent;
 pub mod kind;
 pub mod objects;
+pub mod policy;

@@ -1,0 +1,596 @@
+//! The tenant's services and policy page: the rules in the order they are
+//! evaluated (shadowed and disabled ones marked), the default action, and
+//! for tenant admins a rule form plus move, enable/disable and delete
+//! buttons. Every change can be previewed first: the server compiles the
+//! tenant with and without it and the page shows the lines that would go
+//! and come on each device. Plain forms; nothing here needs JavaScript.
+
+use crate::model::{FieldErrors, ServiceRow};
+use crate::pages::{busy_submit, Field};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyPage {
+    pub slug: String,
+    pub name: String,
+    pub can_write: bool,
+    pub default_action: String,
+    pub services: Vec<ServiceRow>,
+    /// In evaluation order (by number).
+    pub rules: Vec<RuleRow>,
+    /// Choices for a rule's source and destination.
+    pub networks: Vec<String>,
+    /// The add or edit form (tenant admins).
+    pub form: RuleForm,
+    /// A previewed change, with the form that makes it.
+    pub preview: Option<PreviewView>,
+    /// Shown once after a successful change.
+    pub notice: Option<String>,
+    /// Errors of a change made without the form (move, delete, enable).
+    pub alerts: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleRow {
+    pub id: u32,
+    pub version: i64,
+    pub description: String,
+    pub action: String,
+    pub protocol: String,
+    /// Destination ports as written, or empty for all.
+    pub ports: String,
+    pub source: String,
+    pub destination: String,
+    pub disabled: bool,
+    /// Why the rule never applies, when an earlier rule covers it.
+    pub shadowed: Option<String>,
+}
+
+/// The rule form: what was typed and the server's errors. Endpoints are
+/// `any`, `external`, `service:NAME`, `network:NAME` or `cidr` (then the
+/// `*_cidr` field holds the prefix).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleForm {
+    /// The rule being edited and the version the form was filled from.
+    pub editing: Option<(u32, i64)>,
+    pub id: String,
+    pub description: String,
+    pub action: String,
+    pub protocol: String,
+    pub port: String,
+    pub source: String,
+    pub source_cidr: String,
+    pub destination: String,
+    pub destination_cidr: String,
+    pub disabled: bool,
+    pub errors: FieldErrors,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreviewView {
+    /// What the change is, in words ("Move rule 3 above rule 2").
+    pub title: String,
+    pub devices: Vec<DeviceChange>,
+    pub warnings: Vec<String>,
+    /// For a change made without the rule form (delete, reorder): the form
+    /// that makes it, shown with the preview.
+    pub confirm: Option<ConfirmForm>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceChange {
+    /// `router` or `hypervisor`.
+    pub kind: String,
+    pub device: String,
+    pub removed: Vec<String>,
+    pub added: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfirmForm {
+    pub action: String,
+    pub label: String,
+    pub danger: bool,
+    /// Hidden fields (besides the CSRF token).
+    pub fields: Vec<(String, String)>,
+}
+
+fn endpoint_choices(services: &[ServiceRow], networks: &[String]) -> Vec<(String, String)> {
+    let mut v = vec![
+        ("any".to_string(), "Anything".to_string()),
+        (
+            "external".to_string(),
+            "External (outside the tenant)".to_string(),
+        ),
+    ];
+    v.extend(
+        services
+            .iter()
+            .map(|s| (format!("service:{}", s.id), format!("Service {}", s.id))),
+    );
+    v.extend(
+        networks
+            .iter()
+            .map(|n| (format!("network:{n}"), format!("Network {n}"))),
+    );
+    v.push(("cidr".to_string(), "A CIDR prefix…".to_string()));
+    v
+}
+
+/// A labelled select with its error below it.
+#[component]
+fn Select(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    choices: Vec<(String, String)>,
+    error: Option<String>,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    let invalid = error.is_some().then_some("true");
+    let described = error.is_some().then(|| err_id.clone());
+    let has_error = error.is_some();
+    view! {
+        <div class="field" class:has-error=has_error>
+            <label for=id>{label}</label>
+            <select id=id name=id aria-invalid=invalid aria-describedby=described>
+                {choices
+                    .into_iter()
+                    .map(|(v, l)| {
+                        let selected = v == value;
+                        view! { <option value=v selected=selected>{l}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
+    let PolicyPage {
+        slug,
+        name,
+        can_write,
+        default_action,
+        services,
+        rules,
+        networks,
+        form,
+        preview,
+        notice,
+        alerts,
+    } = p;
+    let back = format!("/t/{slug}");
+    let choices = endpoint_choices(&services, &networks);
+    // A delete or reorder preview goes above the rules; a form's below it.
+    let (top_preview, form_preview) = match preview {
+        Some(pv) if pv.confirm.is_some() => (Some(pv), None),
+        other => (None, other),
+    };
+    let order: Vec<(u32, i64)> = rules.iter().map(|r| (r.id, r.version)).collect();
+    let form_view = can_write.then(|| {
+        view! {
+            <RuleFormView slug=slug.clone() csrf=csrf.clone() form=form choices=choices
+                preview=form_preview/>
+        }
+    });
+    view! {
+        <div class="page-head">
+            <p class="muted"><a href=back>"← " {name.clone()}</a></p>
+            <h1>"Services and policy"</h1>
+            <p class="muted">"Tenant " <code>{slug.clone()}</code>
+                " · rules apply in order, first match wins; traffic no rule matches: "
+                <code id="default-action">{default_action}</code></p>
+        </div>
+        {notice.map(|n| view! { <p class="notice" role="status" id="policy-notice">{n}</p> })}
+        {(!alerts.is_empty()).then(|| view! {
+            <div class="alert" role="alert" id="policy-errors">
+                <p>"Nothing was changed:"</p>
+                <ul>{alerts.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+            </div>
+        })}
+        {top_preview.map(|pv| {
+            let back = format!("/t/{slug}/policy");
+            view! { <PreviewCard pv=pv csrf=csrf.clone() back=back/> }
+        })}
+        <div class="grid">
+            <section class="card wide" aria-labelledby="rules-h">
+                <h2 id="rules-h">"Rules"</h2>
+                <RulesTable rules=rules slug=slug.clone() csrf=csrf.clone() can_write=can_write
+                    order=order/>
+            </section>
+            {form_view}
+            <section class="card" aria-labelledby="services-h">
+                <h2 id="services-h">"Services"</h2>
+                {if services.is_empty() {
+                    view! { <p class="empty">"No services yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="plain" id="services">
+                            {services
+                                .into_iter()
+                                .map(|s| view! { <li><strong>{s.id}</strong> ": " <code>{s.addresses.join(", ")}</code></li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+/// The order with the rule at `i` swapped with the one at `j`, as the
+/// `order` fields of a reorder form (`id@version`).
+fn swapped(order: &[(u32, i64)], i: usize, j: usize) -> Vec<(String, String)> {
+    let mut o = order.to_vec();
+    o.swap(i, j);
+    o.into_iter()
+        .map(|(id, v)| ("order".to_string(), format!("{id}@{v}")))
+        .collect()
+}
+
+#[component]
+fn RulesTable(
+    rules: Vec<RuleRow>,
+    slug: String,
+    csrf: String,
+    can_write: bool,
+    order: Vec<(u32, i64)>,
+) -> impl IntoView {
+    if rules.is_empty() {
+        return view! { <p class="empty">"No rules yet: all traffic gets the default action."</p> }
+            .into_any();
+    }
+    let n = rules.len();
+    view! {
+        <div class="scroll">
+            <table id="rules" class="stack-on-phone">
+                <thead>
+                    <tr>
+                        <th scope="col">"Rule"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"Traffic"</th>
+                        <th scope="col">"From"</th>
+                        <th scope="col">"To"</th>
+                        <th scope="col">"State"</th>
+                        {can_write.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {rules
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let traffic = if r.ports.is_empty() {
+                                r.protocol.clone()
+                            } else {
+                                format!("{} {}", r.protocol, r.ports)
+                            };
+                            let state = if r.disabled {
+                                view! { <span class="badge off">"disabled"</span> }.into_any()
+                            } else if let Some(why) = r.shadowed.clone() {
+                                view! {
+                                    <span class="badge shadowed">"shadowed"</span>
+                                    <br/><small class="shadow-reason">{why}</small>
+                                }
+                                .into_any()
+                            } else {
+                                view! { <span class="badge on">"active"</span> }.into_any()
+                            };
+                            let actions = can_write.then(|| {
+                                view! {
+                                    <td class="rule-actions">
+                                        <RuleActions r=r.clone() i=i n=n slug=slug.clone()
+                                            csrf=csrf.clone() order=order.clone()/>
+                                    </td>
+                                }
+                            });
+                            let class = if r.disabled { "disabled" } else { "" };
+                            view! {
+                                <tr data-rule=r.id.to_string() class=class>
+                                    <th scope="row">
+                                        <span class="rule-id">{r.id}</span> " "
+                                        <span class="rule-desc">{r.description}</span>
+                                    </th>
+                                    <td data-label="Action"><span class=format!("act {}", r.action)>{r.action.clone()}</span></td>
+                                    <td data-label="Traffic"><code>{traffic}</code></td>
+                                    <td data-label="From">{r.source}</td>
+                                    <td data-label="To">{r.destination}</td>
+                                    <td data-label="State">{state}</td>
+                                    {actions}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Edit, move up/down (previewed first), enable/disable, delete (previewed
+/// first) for one rule.
+#[component]
+fn RuleActions(
+    r: RuleRow,
+    i: usize,
+    n: usize,
+    slug: String,
+    csrf: String,
+    order: Vec<(u32, i64)>,
+) -> impl IntoView {
+    let preview = format!("/t/{slug}/policy/preview");
+    let edit = format!("/t/{slug}/policy?edit={}#rule-form", r.id);
+    let toggle = format!("/t/{slug}/policy/rules/{}/toggle", r.id);
+    let move_form = |j: usize, label: &'static str, aria: String| {
+        let fields = swapped(&order, i, j);
+        view! {
+            <form method="post" action=preview.clone() class="inline">
+                <input type="hidden" name="csrf" value=csrf.clone()/>
+                <input type="hidden" name="op" value="order"/>
+                {fields
+                    .into_iter()
+                    .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
+                    .collect_view()}
+                <button type="submit" class="small" aria-label=aria>{label}</button>
+            </form>
+        }
+    };
+    let up = (i > 0).then(|| move_form(i - 1, "↑ Up", format!("Move rule {} up", r.id)));
+    let down = (i + 1 < n).then(|| move_form(i + 1, "↓ Down", format!("Move rule {} down", r.id)));
+    let toggle_label = if r.disabled { "Enable" } else { "Disable" };
+    view! {
+        <div class="row-actions">
+            <a href=edit class="edit" aria-label=format!("Edit rule {}", r.id)>"Edit"</a>
+            {up}
+            {down}
+            <form method="post" action=toggle class="inline">
+                <input type="hidden" name="csrf" value=csrf.clone()/>
+                <input type="hidden" name="version" value=r.version.to_string()/>
+                <button type="submit" class="small"
+                    aria-label=format!("{toggle_label} rule {}", r.id)>{toggle_label}</button>
+            </form>
+            <form method="post" action=preview.clone() class="inline">
+                <input type="hidden" name="csrf" value=csrf.clone()/>
+                <input type="hidden" name="op" value="delete"/>
+                <input type="hidden" name="rule" value=r.id.to_string()/>
+                <input type="hidden" name="version" value=r.version.to_string()/>
+                <button type="submit" class="small danger-text"
+                    aria-label=format!("Delete rule {}", r.id)>"Delete…"</button>
+            </form>
+        </div>
+    }
+}
+
+#[component]
+fn RuleFormView(
+    slug: String,
+    csrf: String,
+    form: RuleForm,
+    choices: Vec<(String, String)>,
+    preview: Option<PreviewView>,
+) -> impl IntoView {
+    let RuleForm {
+        editing,
+        id,
+        description,
+        action,
+        protocol,
+        port,
+        source,
+        source_cidr,
+        destination,
+        destination_cidr,
+        disabled,
+        errors,
+    } = form;
+    let (title, save, act, op) = match editing {
+        Some((n, _)) => (
+            format!("Edit rule {n}"),
+            "Save rule",
+            format!("/t/{slug}/policy/rules/{n}"),
+            "replace",
+        ),
+        None => (
+            "Add a rule".to_string(),
+            "Add rule",
+            format!("/t/{slug}/policy/rules"),
+            "create",
+        ),
+    };
+    let preview_action = format!("/t/{slug}/policy/preview");
+    // With a preview below it, the form takes the page's width.
+    let card_class = if preview.is_some() {
+        "card wide"
+    } else {
+        "card"
+    };
+    let form_errors = errors.form.clone();
+    let busy = RwSignal::new(false);
+    let actions = vec![
+        ("accept".to_string(), "Accept".to_string()),
+        ("drop".to_string(), "Drop".to_string()),
+        ("reject".to_string(), "Reject".to_string()),
+    ];
+    let protocols = vec![
+        ("any".to_string(), "Any".to_string()),
+        ("tcp".to_string(), "TCP".to_string()),
+        ("udp".to_string(), "UDP".to_string()),
+        ("icmp".to_string(), "ICMP".to_string()),
+    ];
+    let id_field = match editing {
+        Some((n, v)) => view! {
+            <input type="hidden" name="id" value=n.to_string()/>
+            <input type="hidden" name="version" value=v.to_string()/>
+        }
+        .into_any(),
+        None => view! {
+            <Field id="id" label="Rule number" value=id error=errors.get("id")
+                hint="Rules apply in order of their numbers, lowest first."/>
+        }
+        .into_any(),
+    };
+    let cancel = editing.map(|_| {
+        let href = format!("/t/{slug}/policy");
+        view! { <a href=href>"Cancel"</a> }
+    });
+    view! {
+        <section class=card_class aria-labelledby="rule-form-h" id="rule-form">
+            <h2 id="rule-form-h">{title}</h2>
+            {(!form_errors.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="form-errors">
+                    <p>"The rule was not saved:"</p>
+                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <form method="post" action=act class="stack" id="rule-edit-form" on:submit=busy_submit(busy)>
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="op" value=op/>
+                {id_field}
+                <OptionalField id="description" label="Description" value=description
+                    error=errors.get("description")/>
+                <Select id="action" label="Action" value=action choices=actions error=errors.get("action")/>
+                <Select id="protocol" label="Protocol" value=protocol choices=protocols
+                    error=errors.get("protocol")/>
+                <OptionalField id="port" label="Destination port" value=port
+                    error=errors.get("port")
+                    hint="TCP and UDP only: 443, 8000-8080, or a list such as 80, 443. Empty: every port."/>
+                <Select id="source" label="From" value=source choices=choices.clone()
+                    error=errors.get("source")/>
+                <OptionalField id="source_cidr" label="From CIDR" value=source_cidr
+                    error=errors.get("source_cidr") hint="Only when From is a CIDR prefix."/>
+                <Select id="destination" label="To" value=destination choices=choices
+                    error=errors.get("destination")/>
+                <OptionalField id="destination_cidr" label="To CIDR" value=destination_cidr
+                    error=errors.get("destination_cidr") hint="Only when To is a CIDR prefix."/>
+                <div class="check">
+                    <input type="checkbox" name="disabled" id="disabled" value="1" checked=disabled/>
+                    <label for="disabled">"Disabled (kept, but not applied)"</label>
+                </div>
+                <div class="buttons">
+                    <button type="submit" formaction=preview_action class="secondary" id="preview-button">
+                        "Preview"
+                    </button>
+                    <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
+                        {move || if busy.get() { "Saving…" } else { save }}
+                    </button>
+                    {cancel}
+                </div>
+            </form>
+            {preview.map(|pv| view! { <PreviewBody pv=pv/> })}
+        </section>
+    }
+}
+
+/// A text field that may stay empty.
+#[component]
+fn OptionalField(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    error: Option<String>,
+    #[prop(default = "")] hint: &'static str,
+) -> impl IntoView {
+    let err_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = if error.is_some() {
+        format!("{err_id} {hint_id}")
+    } else {
+        hint_id.clone()
+    };
+    let invalid = error.is_some().then_some("true");
+    let has_error = error.is_some();
+    view! {
+        <div class="field" class:has-error=has_error>
+            <label for=id>{label}</label>
+            <input id=id name=id type="text" value=value autocomplete="off" spellcheck="false"
+                autofocus=has_error aria-invalid=invalid aria-describedby=described/>
+            {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
+            <small class="muted" id=hint_id>{hint}</small>
+        </div>
+    }
+}
+
+/// A delete or reorder preview, with the button that makes the change.
+#[component]
+fn PreviewCard(pv: PreviewView, csrf: String, back: String) -> impl IntoView {
+    let confirm = pv.confirm.clone();
+    let busy = RwSignal::new(false);
+    view! {
+        <section class="card preview-card" aria-labelledby="preview-h">
+            {confirm.map(|c| {
+                let class = if c.danger { "danger" } else { "primary" };
+                let label = c.label.clone();
+                view! {
+                    <form method="post" action=c.action class="confirm" id="confirm-form"
+                        on:submit=busy_submit(busy)>
+                        <input type="hidden" name="csrf" value=csrf/>
+                        {c.fields
+                            .into_iter()
+                            .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
+                            .collect_view()}
+                        <button type="submit" class=class id="confirm-change"
+                            aria-disabled=move || busy.get().then_some("true")>{label}</button>
+                        " " <a href=back>"Cancel"</a>
+                    </form>
+                }
+            })}
+            <PreviewBody pv=pv/>
+        </section>
+    }
+}
+
+/// What a change would do, device by device.
+#[component]
+fn PreviewBody(pv: PreviewView) -> impl IntoView {
+    let PreviewView {
+        title,
+        devices,
+        warnings,
+        ..
+    } = pv;
+    view! {
+        <div class="preview" id="preview" role="region" aria-labelledby="preview-h">
+            <h3 id="preview-h">"Preview: " {title}</h3>
+            {warnings
+                .into_iter()
+                .map(|w| view! { <p class="warning">{w}</p> })
+                .collect_view()}
+            {if devices.is_empty() {
+                view! { <p class="empty">"No device configuration would change."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="muted">"Lines that would go (−) and come (+) on each device."</p>
+                    {devices
+                        .into_iter()
+                        .map(|d| {
+                            let what = if d.kind == "router" { "VyOS router" } else { "OVS hypervisor" };
+                            let summary = format!("{what} {}: −{} +{}", d.device, d.removed.len(), d.added.len());
+                            view! {
+                                <details class="device-diff" data-device=d.device.clone() data-kind=d.kind open=true>
+                                    <summary>{summary}</summary>
+                                    <pre class="diff"><code>
+                                        {d.removed
+                                            .into_iter()
+                                            .map(|l| view! { <span class="del">"− " {l}</span> })
+                                            .collect_view()}
+                                        {d.added
+                                            .into_iter()
+                                            .map(|l| view! { <span class="add">"+ " {l}</span> })
+                                            .collect_view()}
+                                    </code></pre>
+                                </details>
+                            }
+                        })
+                        .collect_view()}
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}

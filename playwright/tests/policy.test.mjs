@@ -1,0 +1,146 @@
+// The services and policy page in a real browser: a tenant admin adds a
+// rule after previewing what it does on the routers and hypervisors, waits
+// for its job, moves it up, disables it and deletes it; a member only reads.
+// Shares the demo database with the other files: it leaves three rules, as it
+// found them (the last one renumbered by the move).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, problems, newPage, shot, login, hydrated } from "../lib.mjs";
+
+/** The ids of the rules, in the order the page lists them. */
+async function ruleOrder(page) {
+  return page.locator("#rules tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.rule));
+}
+
+/** Waits until the tenant's job `id` is done (the dashboard's JSON list). */
+async function jobDone(page, id) {
+  let status = "";
+  for (let i = 0; i < 100 && status !== "done" && status !== "failed"; i++) {
+    const r = await page.request.get(`${BASE}/t/finance/jobs`);
+    const job = (await r.json()).find((j) => j.id === id);
+    status = job?.status ?? "";
+    if (status !== "done") await page.waitForTimeout(200);
+  }
+  assert.equal(status, "done", `job ${id}`);
+}
+
+function jobOf(text) {
+  const m = text.match(/job #(\d+)/);
+  assert.ok(m, `no job in ${text}`);
+  return Number(m[1]);
+}
+
+test("a tenant admin previews, adds, moves, disables and deletes a rule", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/t\/finance\/policy$/), page.getByRole("link", { name: /Services and policy rules/ }).click()]);
+  await hydrated(page);
+  await page.getByRole("heading", { name: "Services and policy" }).waitFor();
+  assert.equal(await page.locator("#default-action").innerText(), "drop");
+  const before = await ruleOrder(page);
+  assert.ok(before.length >= 3, `rules: ${before}`);
+  await shot(page, "policy-01-page");
+
+  // The form suggests the next number; fill in a DNS rule and preview it.
+  const id = await page.getByLabel("Rule number").inputValue();
+  assert.equal(Number(id), Math.max(...before.map(Number)) + 1);
+  await page.getByLabel("Description").fill("Allow DNS");
+  await page.getByLabel("Action").selectOption("accept");
+  await page.getByLabel("Protocol").selectOption("udp");
+  await page.getByLabel("Destination port").fill("53");
+  await page.getByLabel("From", { exact: true }).selectOption("network:web");
+  await page.getByLabel("To", { exact: true }).selectOption("cidr");
+  await page.getByLabel("To CIDR").fill("100.64.1.16/28");
+  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: "Preview" }).click()]);
+  await hydrated(page);
+  const preview = page.locator("#preview");
+  await preview.waitFor();
+  const vyos = await preview.locator('.device-diff[data-kind="router"] .add').allInnerTexts();
+  assert.ok(vyos.some((l) => /set firewall .* 53\b|port '?53'?/.test(l) && l.includes("set firewall")), vyos.join("\n"));
+  const ovs = await preview.locator('.device-diff[data-kind="hypervisor"] .add').allInnerTexts();
+  assert.ok(ovs.some((l) => l.includes("tp_dst=53")), ovs.join("\n"));
+  // Nothing saved yet; the form keeps what was typed.
+  assert.deepEqual(await ruleOrder(page), before);
+  assert.equal(await page.getByLabel("Destination port").inputValue(), "53");
+  await preview.scrollIntoViewIfNeeded();
+  await shot(page, "policy-02-preview");
+
+  // Save it: the notice names the job, which the worker finishes.
+  await Promise.all([page.waitForURL(/done=created/), page.getByRole("button", { name: "Add rule" }).click()]);
+  await hydrated(page);
+  const added = await page.locator("#policy-notice").innerText();
+  assert.match(added, new RegExp(`Rule ${id} added`));
+  await jobDone(page, jobOf(added));
+  const row = () => page.locator("#rules tbody tr", { hasText: "Allow DNS" });
+  assert.equal(await row().getAttribute("data-rule"), id);
+  assert.match(await row().innerText(), /udp 53/);
+
+  // Move it up: previewed first, then saved as one change.
+  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: `Move rule ${id} up` }).click()]);
+  await hydrated(page);
+  assert.match(await page.locator("#preview-h").innerText(), new RegExp(`move rule ${id} above`));
+  await shot(page, "policy-03-move-preview");
+  await Promise.all([page.waitForURL(/done=reordered/), page.getByRole("button", { name: "Save the new order" }).click()]);
+  const moved = await ruleOrder(page);
+  const idx = moved.indexOf(await row().getAttribute("data-rule"));
+  assert.equal(idx, before.length - 1, `order now ${moved}`);
+  const newId = await row().getAttribute("data-rule");
+  assert.notEqual(newId, id, "the rule took its predecessor's number");
+  await jobDone(page, jobOf(await page.locator("#policy-notice").innerText()));
+
+  // Disable it: marked, still listed.
+  await Promise.all([page.waitForURL(/done=disabled/), page.getByRole("button", { name: `Disable rule ${newId}` }).click()]);
+  assert.match(await row().innerText(), /disabled/);
+  await page.getByRole("button", { name: `Enable rule ${newId}` }).waitFor();
+
+  // Delete it, after the preview (a disabled rule is on no device).
+  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: `Delete rule ${newId}`, exact: true }).click()]);
+  await page.locator("#preview").waitFor();
+  assert.match(await page.locator("#preview").innerText(), /No device configuration would change/);
+  await Promise.all([page.waitForURL(/done=deleted/), page.locator("#confirm-change").click()]);
+  assert.equal(await row().count(), 0);
+  assert.equal((await ruleOrder(page)).length, before.length);
+  await hydrated(page);
+
+  // Readable on a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, "policy-04-phone");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page scrolls sideways on a phone by ${overflow}px`);
+  await page.context().close();
+});
+
+test("the preview works without JavaScript and the keyboard reaches it", async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await login(page, "finance-admin@example.com");
+  await page.goto(`${BASE}/t/finance/policy?edit=1`);
+  await page.getByRole("heading", { name: "Edit rule 1" }).waitFor();
+  await page.getByLabel("Destination port").fill("8443");
+  // Tab from the last field to the Preview button, then press it.
+  await page.getByLabel(/^Disabled/).focus();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "preview-button");
+  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.keyboard.press("Enter")]);
+  const lines = await page.locator('#preview .add').allInnerTexts();
+  assert.ok(lines.some((l) => l.includes("8443")), lines.join("\n"));
+  // Previewing wrote nothing.
+  await page.goto(`${BASE}/t/finance/policy`);
+  assert.doesNotMatch(await page.locator('tr[data-rule="1"]').innerText(), /8443/);
+  await page.context().close();
+});
+
+test("a tenant member reads the policy but gets no forms", async () => {
+  const page = await newPage();
+  await login(page, "finance-member@example.com");
+  await page.goto(`${BASE}/t/finance/policy`);
+  await hydrated(page);
+  await page.locator('tr[data-rule="1"]').waitFor();
+  assert.equal(await page.locator("#rule-edit-form").count(), 0);
+  assert.equal(await page.getByRole("button", { name: /^Move rule/ }).count(), 0);
+  await page.context().close();
+});
+
+test("no page logged an error", () => {
+  assert.deepEqual(problems, []);
+});

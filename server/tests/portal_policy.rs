@@ -1,0 +1,592 @@
+//! The services and policy page in-process: rules in order with shadowed
+//! ones flagged, the atomic reorder (one transaction, one job, one audit
+//! entry), previews that write nothing, and who may do what.
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use harness::{Env, PASSWORD};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    text: String,
+}
+
+/// A cookie jar and the portal's router (as in tests/portal.rs).
+struct Browser {
+    app: axum::Router,
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser {
+            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
+            jar: vec![],
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "portal.test")
+            .header("origin", "http://portal.test");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        let req = match form {
+            Some(f) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish();
+                b.header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+            }
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        for c in r.headers().get_all("set-cookie") {
+            let (kv, _) = c.to_str().unwrap().split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.jar.push((k.into(), v.into()));
+            }
+        }
+        let text =
+            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
+        Page {
+            status,
+            location,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    /// Logs in and returns the session's CSRF token.
+    async fn login(&mut self, email: &str) -> String {
+        let p = self.get("/login").await;
+        let csrf = hidden(&p.text, "csrf");
+        let p = self
+            .post(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "login {email}");
+        let home = self.get("/").await.location.unwrap();
+        hidden(&self.get(&home).await.text, "csrf")
+    }
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+async fn count(env: &Env, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&env.db).await.unwrap()
+}
+
+/// The rule's (description, version) as the API shows it.
+async fn rule(env: &Env, token: &str, id: u32) -> (String, i64) {
+    let r = env
+        .get(&format!("/api/v1/tenants/finance/rules/{id}"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    (
+        r.body["spec"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        r.body["version"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_page_lists_rules_in_order_flags_shadowed_ones_and_is_read_only_for_members() {
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    // Rule 9 repeats rule 1: it never applies.
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules",
+            &token,
+            json!({"id": 9, "description": "Again", "action": "accept", "protocol": "tcp",
+                   "destination_port": 443, "destination": {"type": "service", "service": "web-servers"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    let d = m.get("/t/finance").await;
+    assert!(d.text.contains("href=\"/t/finance/policy\""));
+    let p = m.get("/t/finance/policy").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let at = |needle: &str| {
+        p.text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
+    assert!(at("data-rule=\"1\"") < at("data-rule=\"2\""));
+    assert!(at("data-rule=\"3\"") < at("data-rule=\"9\""));
+    assert!(p
+        .text
+        .contains("rule 9 is shadowed by rule 1, which matches everything it matches"));
+    assert!(p.text.contains("web-servers"), "services are listed");
+    assert!(p.text.contains("id=\"default-action\">drop<"));
+    // No forms for members.
+    for form in ["rule-edit-form", "/policy/preview", "/toggle"] {
+        assert!(!p.text.contains(form), "{form} shown to a member");
+    }
+    // Even ?edit does not give them one.
+    assert!(!m
+        .get("/t/finance/policy?edit=1")
+        .await
+        .text
+        .contains("rule-edit-form"));
+
+    // Another tenant's policy page is the missing one's.
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    let theirs = a.get("/t/finance/policy").await;
+    let missing = a.get("/t/nope/policy").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.text, missing.text);
+    assert!(!theirs.text.contains("Finance"));
+}
+
+#[tokio::test]
+async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    let p = b.get("/t/finance/policy").await;
+    assert!(p.text.contains("aria-label=\"Move rule 2 up\""));
+    let jobs = count(&env, "SELECT count(*) FROM jobs").await;
+    let audits = count(&env, "SELECT count(*) FROM audit_log").await;
+    let (_, v1) = rule(&env, &token, 1).await;
+    let (_, v2) = rule(&env, &token, 2).await;
+    let (_, v3) = rule(&env, &token, 3).await;
+    let (o1, o2, o3) = (format!("2@{v2}"), format!("1@{v1}"), format!("3@{v3}"));
+
+    // The preview of the move writes nothing and offers the change.
+    let p = b
+        .post(
+            "/t/finance/policy/preview",
+            &[
+                ("csrf", &csrf),
+                ("op", "order"),
+                ("order", &o1),
+                ("order", &o2),
+                ("order", &o3),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("move rule 2 above rule 1"), "{}", p.text);
+    assert!(p.text.contains("id=\"confirm-change\""));
+    assert!(p.text.contains("class=\"add\""));
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
+
+    let p = b
+        .post(
+            "/t/finance/policy/order",
+            &[
+                ("csrf", &csrf),
+                ("order", &o1),
+                ("order", &o2),
+                ("order", &o3),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/t/finance/policy?done=reordered&job="),
+        "{to}"
+    );
+    assert!(b.get(&to).await.text.contains("Rules reordered; job #"));
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 1);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM audit_log").await,
+        audits + 1
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM audit_log WHERE action = 'policy.reorder' AND object = 'tenants/finance/policy'"
+        )
+        .await,
+        1
+    );
+    // The numbers stay; the contents swapped; rule 3 untouched.
+    let (d1, nv1) = rule(&env, &token, 1).await;
+    let (d2, _) = rule(&env, &token, 2).await;
+    assert_eq!(
+        (d1.as_str(), d2.as_str()),
+        ("Allow Database Access", "Allow Web Traffic")
+    );
+    assert_eq!(nv1, v1 + 1);
+    assert_eq!(rule(&env, &token, 3).await.1, v3);
+
+    // The same form again is stale now: refused, nothing written.
+    let p = b
+        .post(
+            "/t/finance/policy/order",
+            &[
+                ("csrf", &csrf),
+                ("order", &o1),
+                ("order", &o2),
+                ("order", &o3),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("id=\"policy-errors\""));
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 1);
+
+    // The API: the same operation, and its errors name the entry.
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/policy/order",
+            &token,
+            json!({"order": [{"id": 3}, {"id": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("missing: 2"), "{}", r.text);
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/policy/order",
+            &token,
+            json!({"order": [{"id": 3}, {"id": 1}, {"id": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.headers.get("x-job").is_some());
+    assert_eq!(
+        r.body["items"][0]["spec"]["description"],
+        "Block External SSH"
+    );
+    assert_eq!(r.body["items"][0]["spec"]["id"], 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 2);
+    // The worker compiles it.
+    assert!(env.drain().await >= 1);
+    let failed = count(&env, "SELECT count(*) FROM jobs WHERE status <> 'done'").await;
+    assert_eq!(failed, 0);
+}
+
+#[tokio::test]
+async fn a_preview_shows_the_changed_lines_and_writes_nothing() {
+    let env = Env::demo().await;
+    env.drain().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    let snapshot = |env: &Env| {
+        let db = env.db.clone();
+        async move {
+            let q = |sql: &'static str| {
+                let db = db.clone();
+                async move {
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_one(&db)
+                        .await
+                        .unwrap()
+                }
+            };
+            (
+                q("SELECT count(*) FROM jobs").await,
+                q("SELECT count(*) FROM revisions").await,
+                q("SELECT count(*) FROM audit_log").await,
+                q("SELECT coalesce(sum(version), 0)::bigint FROM objects").await,
+            )
+        }
+    };
+    let before = snapshot(&env).await;
+
+    // An edit form: rule 1 on port 8443 instead of 443.
+    let p = b.get("/t/finance/policy?edit=1").await;
+    let version = hidden(&p.text, "version");
+    let form = |port: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("op", "replace".to_string()),
+            ("id", "1".into()),
+            ("version", version.clone()),
+            ("description", "Allow Web Traffic".into()),
+            ("action", "accept".into()),
+            ("protocol", "tcp".into()),
+            ("port", port.into()),
+            ("source", "any".into()),
+            ("destination", "service:web-servers".into()),
+        ]
+    };
+    let f = form("8443");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post("/t/finance/policy/preview", &pairs).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let added: Vec<&str> = p
+        .text
+        .split("<span class=\"add\">")
+        .skip(1)
+        .map(|s| &s[..s.find("</span>").unwrap()])
+        .collect();
+    assert!(
+        added
+            .iter()
+            .any(|l| l.contains("set firewall") && l.contains("8443")),
+        "{added:?}"
+    );
+    assert!(added.iter().any(|l| l.contains("tp_dst=8443")), "{added:?}");
+    assert!(p.text.contains("data-kind=\"router\""));
+    assert!(p.text.contains("data-kind=\"hypervisor\""));
+    // The form is still there, as typed, under the same version.
+    assert!(p.text.contains("value=\"8443\""));
+    assert_eq!(hidden(&p.text, "version"), version);
+
+    // A bad port: the error next to the field, no preview.
+    let f = form("99999");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post("/t/finance/policy/preview", &pairs).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"port-error\""), "{}", p.text);
+    assert!(!p.text.contains("class=\"add\""));
+
+    // The API's preview says the same, as JSON.
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules/preview",
+            &token,
+            json!({"replace": {"id": 1, "action": "accept", "protocol": "tcp", "destination_port": 8443,
+                   "destination": {"type": "service", "service": "web-servers"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let devices = r.body["devices"].as_array().unwrap();
+    assert!(devices.iter().any(|d| d["kind"] == "hypervisor"));
+    assert!(devices.iter().all(|d| d["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().unwrap().contains("8443"))));
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules/preview",
+            &token,
+            json!({"create": {"id": 1, "action": "drop"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["pointer"], "/create/id");
+
+    // Nothing was written: no job, no revision, no audit entry, no version.
+    assert_eq!(env.drain().await, 0);
+    assert_eq!(snapshot(&env).await, before);
+}
+
+#[tokio::test]
+async fn rules_are_added_toggled_and_deleted_through_the_forms() {
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    let p = b.get("/t/finance/policy").await;
+    assert!(p.text.contains("name=\"op\" value=\"create\""));
+    assert!(
+        p.text.contains("value=\"4\""),
+        "the next number is suggested"
+    );
+    let p = b
+        .post(
+            "/t/finance/policy/rules",
+            &[
+                ("csrf", &csrf),
+                ("op", "create"),
+                ("id", "4"),
+                ("action", "accept"),
+                ("protocol", "udp"),
+                ("port", "53"),
+                ("source", "network:web"),
+                ("destination", "cidr"),
+                ("destination_cidr", "100.64.1.0/33"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(
+        p.text.contains("id=\"destination_cidr-error\""),
+        "{}",
+        p.text
+    );
+    let p = b
+        .post(
+            "/t/finance/policy/rules",
+            &[
+                ("csrf", &csrf),
+                ("op", "create"),
+                ("id", "4"),
+                ("description", "DNS"),
+                ("action", "accept"),
+                ("protocol", "udp"),
+                ("port", "53"),
+                ("source", "network:web"),
+                ("destination", "cidr"),
+                ("destination_cidr", "100.64.1.16/28"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert!(p
+        .location
+        .unwrap()
+        .starts_with("/t/finance/policy?done=created&rule=4&job="));
+    let (d, v) = rule(&env, &token, 4).await;
+    assert_eq!(d, "DNS");
+    // Disable, then delete (after its preview).
+    let p = b
+        .post(
+            "/t/finance/policy/rules/4/toggle",
+            &[("csrf", &csrf), ("version", &v.to_string())],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let page = b.get(&p.location.unwrap()).await;
+    assert!(page.text.contains("Rule 4 disabled"));
+    assert!(page.text.contains("aria-label=\"Enable rule 4\""));
+    let v = rule(&env, &token, 4).await.1;
+    let p = b
+        .post(
+            "/t/finance/policy/preview",
+            &[
+                ("csrf", &csrf),
+                ("op", "delete"),
+                ("rule", "4"),
+                ("version", &v.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    // A disabled rule compiles to nothing: deleting it changes no device.
+    assert!(p.text.contains("No device configuration would change."));
+    assert!(p
+        .text
+        .contains("action=\"/t/finance/policy/rules/4/delete\""));
+    let p = b
+        .post(
+            "/t/finance/policy/rules/4/delete",
+            &[("csrf", &csrf), ("version", &v.to_string())],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let r = env.get("/api/v1/tenants/finance/rules/4", &token).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn members_are_refused_other_tenants_get_not_found_and_csrf_is_checked() {
+    let env = Env::demo().await;
+    let jobs = count(&env, "SELECT count(*) FROM jobs").await;
+    let order: &[(&str, &str)] = &[("order", "2"), ("order", "1"), ("order", "3")];
+    let with = |csrf: &str, op: Option<&'static str>| {
+        let mut v: Vec<(String, String)> = vec![("csrf".into(), csrf.into())];
+        if let Some(op) = op {
+            v.push(("op".into(), op.into()));
+        }
+        v.extend(order.iter().map(|(k, x)| (k.to_string(), x.to_string())));
+        v
+    };
+    let pairs = |v: &Vec<(String, String)>| -> Vec<(String, String)> { v.clone() };
+    async fn post(b: &mut Browser, path: &str, v: Vec<(String, String)>) -> StatusCode {
+        let p: Vec<(&str, &str)> = v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect();
+        b.post(path, &p).await.status
+    }
+
+    let mut m = Browser::new(&env);
+    let mcsrf = m.login("finance-member@example.com").await;
+    for (path, op) in [
+        ("/t/finance/policy/order", None),
+        ("/t/finance/policy/preview", Some("order")),
+        ("/t/finance/policy/rules", Some("create")),
+        ("/t/finance/policy/rules/1/toggle", None),
+        ("/t/finance/policy/rules/1/delete", None),
+    ] {
+        let status = post(&mut m, path, pairs(&with(&mcsrf, op))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "member {path}");
+    }
+    let mtoken = env.token("finance-member@example.com").await;
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/policy/order",
+            &mtoken,
+            json!({"order": [{"id": 2}, {"id": 1}, {"id": 3}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let mut a = Browser::new(&env);
+    let acsrf = a.login("acme-admin@example.com").await;
+    for (path, op) in [
+        ("/t/finance/policy/order", None),
+        ("/t/finance/policy/preview", Some("order")),
+    ] {
+        let status = post(&mut a, path, pairs(&with(&acsrf, op))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "other tenant {path}");
+    }
+    let atoken = env.token("acme-admin@example.com").await;
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules/preview",
+            &atoken,
+            json!({"delete": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The tenant's admin, but without the token or with a wrong one.
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    for csrf in ["", "wrong"] {
+        let status = post(&mut b, "/t/finance/policy/order", pairs(&with(csrf, None))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let status = post(
+            &mut b,
+            "/t/finance/policy/preview",
+            pairs(&with(csrf, Some("order"))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
+}
