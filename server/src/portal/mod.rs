@@ -9,12 +9,15 @@
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON,
-//! polled by the dashboard), `/admin`, and
+//! polled by the dashboard), `/t/{tenant}/members`, `/tokens` and `/audit`
+//! (`members`), the admin console under `/admin` (`admin`), and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
+mod admin;
 mod data;
+mod members;
 mod pages;
 pub mod session;
 
@@ -36,7 +39,31 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/", get(pages::index))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/admin", get(pages::admin))
+        .route("/admin", get(admin::index))
+        .route("/admin/tenants", post(admin::create_tenant))
+        .route("/admin/platform", get(admin::platform))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/devices/{kind}/{name}", get(admin::device))
+        .route("/admin/devices/{kind}/{name}/{seq}", get(admin::revision))
+        .route(
+            "/t/{tenant}/members",
+            get(members::members).post(members::add_member),
+        )
+        .route(
+            "/t/{tenant}/members/{id}/remove",
+            get(members::remove_member_form).post(members::remove_member),
+        )
+        .route(
+            "/t/{tenant}/tokens",
+            get(members::tokens).post(members::create_token),
+        )
+        .route(
+            "/t/{tenant}/tokens/{id}/revoke",
+            post(members::revoke_token),
+        )
+        .route("/t/{tenant}/audit", get(members::audit))
         .route(
             "/account/password",
             get(pages::password_form).post(pages::change_password),
