@@ -53,11 +53,11 @@ async fn read_scope(
 }
 
 async fn tenant_name(st: &AppState, scope: &TenantScope) -> ApiResult<String> {
-    Ok(sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
         .bind(scope.id())
         .fetch_optional(&st.db)
         .await?
-        .ok_or_else(Problem::not_found)?)
+        .ok_or_else(Problem::not_found)
 }
 
 fn role_text(r: Role) -> String {
@@ -222,9 +222,10 @@ pub async fn add_member(
     }
 }
 
-fn member_id(s: &WebSession, id: &str) -> Result<Uuid, Response> {
+/// A member or token id from a path; anything else is a missing page.
+fn path_id(s: &WebSession, id: &str) -> Result<Uuid, Box<Response>> {
     id.parse()
-        .map_err(|_| problem_page(Some(s), &Problem::not_found()))
+        .map_err(|_| Box::new(problem_page(Some(s), &Problem::not_found())))
 }
 
 /// `GET /t/{tenant}/members/{id}/remove`: asks before removing.
@@ -238,9 +239,9 @@ pub async fn remove_member_form(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let id = match member_id(&s, &id) {
+    let id = match path_id(&s, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     render_members(
         &st,
@@ -268,9 +269,9 @@ pub async fn remove_member(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let id = match member_id(&s, &id) {
+    let id = match path_id(&s, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match users::delete_user(&st, &scope.who, id, Some(scope.id())).await {
         Ok(u) => see_other(&format!(
@@ -444,9 +445,9 @@ pub async fn revoke_token(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let id = match member_id(&s, &id) {
+    let id = match path_id(&s, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match tokens::revoke_token(&st, &scope, id).await {
         Ok(t) => see_other(&format!(
