@@ -6,6 +6,7 @@
 use crate::members::{AuditList, AuditRow, FormErrors};
 use crate::model::{FieldErrors, TenantRow};
 use crate::pages::{busy_submit, Field, SubmitButton};
+use crate::table::{Cell, Row, Table};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -259,40 +260,26 @@ fn TenantsSection(
     let table = if tenants.is_empty() {
         view! { <p class="empty">"No tenants yet: create the first one."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="tenants" class="stack-on-phone">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Tenant"</th>
-                            <th scope="col">"Slug"</th>
-                            <th scope="col">"Networks"</th>
-                            <th scope="col">"Users"</th>
-                            <th scope="col">"Default action"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {tenants
-                            .into_iter()
-                            .map(|t| {
-                                let href = format!("/t/{}", t.slug);
-                                let key = t.slug.clone();
-                                view! {
-                                    <tr data-tenant=key>
-                                        <th scope="row"><a href=href>{t.name}</a></th>
-                                        <td data-label="Slug"><code>{t.slug}</code></td>
-                                        <td data-label="Networks">{t.networks}</td>
-                                        <td data-label="Users">{t.users}</td>
-                                        <td data-label="Default action">{t.default_action}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = tenants
+            .into_iter()
+            .map(|t| Row {
+                key: t.slug.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: format!("/t/{}", t.slug),
+                        text: t.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Code(t.slug),
+                    Cell::Text(t.networks.to_string()),
+                    Cell::Text(t.users.to_string()),
+                    Cell::Text(t.default_action),
+                ],
+            })
+            .collect();
+        let cols = vec!["Tenant", "Slug", "Networks", "Users", "Default action"];
+        view! { <Table id="tenants" cols=cols rows=rows/> }.into_any()
     };
     let TenantForm {
         slug,
@@ -365,72 +352,71 @@ fn PlatformSection(
     let sites = if sites.is_empty() {
         view! { <p class="empty">"No sites yet."</p> }.into_any()
     } else {
-        view! {
-            <table id="sites" class="stack-on-phone">
-                <thead><tr><th scope="col">"Site"</th><th scope="col">"Public blocks"</th></tr></thead>
-                <tbody>
-                    {sites.into_iter().map(|s| view! {
-                        <tr><th scope="row">{s.name}</th>
-                            <td data-label="Public blocks"><code>{s.public_blocks.join(", ")}</code></td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any()
+        let rows = sites
+            .into_iter()
+            .map(|s| Row {
+                key: s.name.clone(),
+                cells: vec![Cell::Text(s.name), Cell::Code(s.public_blocks.join(", "))],
+            })
+            .collect();
+        view! { <Table id="sites" cols=vec!["Site", "Public blocks"] rows=rows/> }.into_any()
     };
     let routers = if routers.is_empty() {
         view! { <p class="empty">"No routers yet."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="routers" class="stack-on-phone">
-                    <thead><tr>
-                        <th scope="col">"Router"</th><th scope="col">"Site"</th><th scope="col">"VyOS"</th>
-                        <th scope="col">"Underlay"</th><th scope="col">"API"</th><th scope="col">"Revision"</th>
-                    </tr></thead>
-                    <tbody>
-                        {routers.into_iter().map(|r| view! {
-                            <tr data-router=r.name.clone()>
-                                <th scope="row"><a href=device_link("router", &r.name)>{r.name.clone()}</a></th>
-                                <td data-label="Site">{r.site}</td>
-                                <td data-label="VyOS">{r.version}</td>
-                                <td data-label="Underlay"><code>{r.underlay_address}</code></td>
-                                <td data-label="API"><code>{r.api_endpoint}</code></td>
-                                <td data-label="Revision">{revision_text(r.revision)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = routers
+            .into_iter()
+            .map(|r| Row {
+                key: r.name.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: device_link("router", &r.name),
+                        text: r.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(r.site),
+                    Cell::Text(r.version),
+                    Cell::Code(r.underlay_address),
+                    Cell::Code(r.api_endpoint),
+                    Cell::Text(revision_text(r.revision)),
+                ],
+            })
+            .collect();
+        let cols = vec!["Router", "Site", "VyOS", "Underlay", "API", "Revision"];
+        view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
     };
     let hypervisors = if hypervisors.is_empty() {
         view! { <p class="empty">"No hypervisors yet."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="hypervisors" class="stack-on-phone">
-                    <thead><tr>
-                        <th scope="col">"Hypervisor"</th><th scope="col">"Site"</th><th scope="col">"Underlay"</th>
-                        <th scope="col">"VTEP"</th><th scope="col">"Bridge"</th><th scope="col">"Revision"</th>
-                    </tr></thead>
-                    <tbody>
-                        {hypervisors.into_iter().map(|h| view! {
-                            <tr data-hypervisor=h.name.clone()>
-                                <th scope="row"><a href=device_link("hypervisor", &h.name)>{h.name.clone()}</a></th>
-                                <td data-label="Site">{h.site}</td>
-                                <td data-label="Underlay"><code>{h.underlay_address}</code></td>
-                                <td data-label="VTEP"><code>{h.vtep_address.unwrap_or_else(|| "allocated".into())}</code></td>
-                                <td data-label="Bridge"><code>{h.bridge}</code></td>
-                                <td data-label="Revision">{revision_text(h.revision)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = hypervisors
+            .into_iter()
+            .map(|h| Row {
+                key: h.name.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: device_link("hypervisor", &h.name),
+                        text: h.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(h.site),
+                    Cell::Code(h.underlay_address),
+                    Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
+                    Cell::Code(h.bridge),
+                    Cell::Text(revision_text(h.revision)),
+                ],
+            })
+            .collect();
+        let cols = vec![
+            "Hypervisor",
+            "Site",
+            "Underlay",
+            "VTEP",
+            "Bridge",
+            "Revision",
+        ];
+        view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()
     };
     view! {
         <div class="grid">
@@ -446,34 +432,28 @@ fn UsersSection(users: Vec<UserRow>) -> impl IntoView {
     let body = if users.is_empty() {
         view! { <p class="empty">"No users yet."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="users" class="stack-on-phone">
-                    <thead><tr>
-                        <th scope="col">"Email"</th><th scope="col">"Tenant"</th>
-                        <th scope="col">"Role"</th><th scope="col">"Since"</th>
-                    </tr></thead>
-                    <tbody>
-                        {users.into_iter().map(|u| {
-                            let tenant = match u.tenant {
-                                Some(t) => view! { <a href=format!("/t/{t}")>{t.clone()}</a> }.into_any(),
-                                None => view! { <span class="muted">"platform"</span> }.into_any(),
-                            };
-                            let key = u.email.clone();
-                            view! {
-                                <tr data-user=key>
-                                    <th scope="row">{u.email}</th>
-                                    <td data-label="Tenant">{tenant}</td>
-                                    <td data-label="Role">{u.role}</td>
-                                    <td data-label="Since">{u.created_at}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = users
+            .into_iter()
+            .map(|u| Row {
+                key: u.email.clone(),
+                cells: vec![
+                    Cell::Text(u.email),
+                    match u.tenant {
+                        Some(t) => Cell::Link {
+                            href: format!("/t/{t}"),
+                            text: t,
+                            label: None,
+                            danger: false,
+                        },
+                        None => Cell::Muted("platform".into()),
+                    },
+                    Cell::Text(u.role),
+                    Cell::Text(u.created_at),
+                ],
+            })
+            .collect();
+        view! { <Table id="users" cols=vec!["Email", "Tenant", "Role", "Since"] rows=rows/> }
+            .into_any()
     };
     view! {
         <section class="card wide" aria-labelledby="users-h"><h2 id="users-h">"Every user"</h2>{body}</section>
@@ -492,47 +472,48 @@ fn JobsSection(jobs: Vec<AdminJobRow>, older: Option<String>, newest: bool) -> i
     let body = if jobs.is_empty() {
         view! { <p class="empty">"No jobs yet: every change starts one."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="admin-jobs" class="stack-on-phone">
-                    <thead><tr>
-                        <th scope="col">"Job"</th><th scope="col">"State"</th><th scope="col">"Tenant"</th>
-                        <th scope="col">"Change"</th><th scope="col">"Who"</th><th scope="col">"When"</th>
-                        <th scope="col">"Devices changed"</th>
-                    </tr></thead>
-                    <tbody>
-                        {jobs.into_iter().map(|j| {
-                            let class = format!("badge {}", j.status);
-                            let devices = if j.devices.is_empty() {
-                                view! { <span class="muted">"none"</span> }.into_any()
-                            } else {
-                                view! {
-                                    <ul class="plain">
-                                        {j.devices.into_iter().map(|(k, n)| view! {
-                                            <li><a href=device_link(&k, &n)>{n.clone()}</a></li>
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any()
-                            };
-                            view! {
-                                <tr data-job=j.id.to_string()>
-                                    <th scope="row">"#" {j.id}</th>
-                                    <td data-label="State"><span class=class>{j.status}</span></td>
-                                    <td data-label="Tenant">{j.tenant.unwrap_or_else(|| "platform".into())}</td>
-                                    <td data-label="Change">{j.reason}</td>
-                                    <td data-label="Who">{j.created_by}</td>
-                                    <td data-label="When">{j.created_at}
-                                        {j.finished_at.map(|f| view! { <br/><small class="muted">"finished " {f}</small> })}
-                                    </td>
-                                    <td data-label="Devices changed">{devices}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = jobs
+            .into_iter()
+            .map(|j| {
+                let devices = if j.devices.is_empty() {
+                    Cell::Muted("none".into())
+                } else {
+                    Cell::Links(
+                        j.devices
+                            .into_iter()
+                            .map(|(k, n)| (device_link(&k, &n), n))
+                            .collect(),
+                    )
+                };
+                let mut when = vec![Cell::Text(j.created_at)];
+                when.extend(j.finished_at.map(|f| Cell::Note(format!("finished {f}"))));
+                Row {
+                    key: j.id.to_string(),
+                    cells: vec![
+                        Cell::Text(format!("#{}", j.id)),
+                        Cell::Badge {
+                            class: j.status.clone(),
+                            text: j.status,
+                        },
+                        Cell::Text(j.tenant.unwrap_or_else(|| "platform".into())),
+                        Cell::Text(j.reason),
+                        Cell::Text(j.created_by),
+                        Cell::Many(when),
+                        devices,
+                    ],
+                }
+            })
+            .collect();
+        let cols = vec![
+            "Job",
+            "State",
+            "Tenant",
+            "Change",
+            "Who",
+            "When",
+            "Devices changed",
+        ];
+        view! { <Table id="admin-jobs" cols=cols rows=rows/> }.into_any()
     };
     view! {
         <section class="card wide" aria-labelledby="jobs-h">
@@ -557,28 +538,25 @@ fn DeviceSection(d: DevicePage) -> impl IntoView {
         view! { <p class="empty">"No revisions yet: the device has not been compiled."</p> }
             .into_any()
     } else {
-        let base = base.clone();
-        view! {
-            <div class="scroll">
-                <table id="revisions" class="stack-on-phone">
-                    <thead><tr>
-                        <th scope="col">"Revision"</th><th scope="col">"Job"</th>
-                        <th scope="col">"When"</th><th scope="col">"Changed lines"</th>
-                    </tr></thead>
-                    <tbody>
-                        {revisions.into_iter().map(|r| view! {
-                            <tr data-revision=r.seq.to_string()>
-                                <th scope="row"><a href=format!("{base}/{}", r.seq)>"#" {r.seq}</a></th>
-                                <td data-label="Job">{r.job_id.map(|j| format!("#{j}")).unwrap_or_default()}</td>
-                                <td data-label="When">{r.created_at}</td>
-                                <td data-label="Changed lines">{r.changed_lines}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = revisions
+            .into_iter()
+            .map(|r| Row {
+                key: r.seq.to_string(),
+                cells: vec![
+                    Cell::Link {
+                        href: format!("{base}/{}", r.seq),
+                        text: format!("#{}", r.seq),
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(r.job_id.map(|j| format!("#{j}")).unwrap_or_default()),
+                    Cell::Text(r.created_at),
+                    Cell::Text(r.changed_lines.to_string()),
+                ],
+            })
+            .collect();
+        let cols = vec!["Revision", "Job", "When", "Changed lines"];
+        view! { <Table id="revisions" cols=cols rows=rows/> }.into_any()
     };
     view! {
         <p class="muted"><a href="/admin/platform">"← Sites, routers, hypervisors"</a></p>

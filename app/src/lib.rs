@@ -16,6 +16,7 @@ pub mod admin;
 pub mod members;
 pub mod model;
 mod pages;
+mod table;
 
 pub use model::*;
 pub use pages::App;

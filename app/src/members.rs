@@ -4,6 +4,7 @@
 
 use crate::model::FieldErrors;
 use crate::pages::{busy_submit, Field, SubmitButton};
+use crate::table::{Cell, Row, Table};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -234,43 +235,33 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
     let table = if members.is_empty() {
         view! { <p class="empty">"No members yet: add the first one below."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="members" class="stack-on-phone">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Email"</th>
-                            <th scope="col">"Role"</th>
-                            <th scope="col">"Since"</th>
-                            {can_write.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {members
-                            .into_iter()
-                            .map(|m| {
-                                let action = (can_write && m.email != me).then(|| {
-                                    let href = format!("/t/{slug}/members/{}/remove", m.id);
-                                    let label = format!("Remove {}", m.email);
-                                    view! { <a href=href aria-label=label class="danger">"Remove…"</a> }
-                                });
-                                let cell = can_write.then(|| view! { <td>{action}</td> });
-                                let key = m.email.clone();
-                                view! {
-                                    <tr data-member=key>
-                                        <th scope="row">{m.email}</th>
-                                        <td data-label="Role">{m.role}</td>
-                                        <td data-label="Since">{m.created_at}</td>
-                                        {cell}
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+        let mut cols = vec!["Email", "Role", "Since"];
+        if can_write {
+            cols.push("");
         }
-        .into_any()
+        let rows = members
+            .into_iter()
+            .map(|m| {
+                let mut cells = vec![
+                    Cell::Text(m.email.clone()),
+                    Cell::Text(m.role),
+                    Cell::Text(m.created_at),
+                ];
+                if can_write && m.email != me {
+                    cells.push(Cell::Link {
+                        href: format!("/t/{slug}/members/{}/remove", m.id),
+                        text: "Remove…".into(),
+                        label: Some(format!("Remove {}", m.email)),
+                        danger: true,
+                    });
+                }
+                Row {
+                    key: m.email,
+                    cells,
+                }
+            })
+            .collect();
+        view! { <Table id="members" cols=cols rows=rows/> }.into_any()
     };
     let add = can_write.then(|| {
         let MemberForm {
@@ -340,54 +331,47 @@ pub fn TokensView(p: TokensPage, csrf: String) -> impl IntoView {
         view! { <p class="empty">"No API tokens yet: create one for a script or CI job."</p> }
             .into_any()
     } else {
-        let csrf = csrf.clone();
-        let slug = slug.clone();
+        let rows = tokens
+            .into_iter()
+            .map(|t| {
+                let state = match t.revoked_at {
+                    Some(at) => vec![
+                        Cell::Badge {
+                            class: "failed".into(),
+                            text: "revoked".into(),
+                        },
+                        Cell::Note(at),
+                    ],
+                    None => vec![
+                        Cell::Badge {
+                            class: "done".into(),
+                            text: "active".into(),
+                        },
+                        Cell::Post {
+                            action: format!("/t/{slug}/tokens/{}/revoke", t.id),
+                            csrf: csrf.clone(),
+                            text: "Revoke",
+                            label: format!("Revoke token {}", t.name),
+                        },
+                    ],
+                };
+                Row {
+                    key: t.name.clone(),
+                    cells: vec![
+                        Cell::Text(t.name),
+                        Cell::Text(role_label(&t.role).into()),
+                        Cell::Text(t.created_at),
+                        match t.last_used_at {
+                            Some(at) => Cell::Text(at),
+                            None => Cell::Muted("never".into()),
+                        },
+                        Cell::Many(state),
+                    ],
+                }
+            })
+            .collect();
         view! {
-            <div class="scroll">
-                <table id="tokens" class="stack-on-phone">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Role"</th>
-                            <th scope="col">"Created"</th>
-                            <th scope="col">"Last used"</th>
-                            <th scope="col">"State"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {tokens
-                            .into_iter()
-                            .map(|t| {
-                                let state = match t.revoked_at {
-                                    Some(at) => view! { <span class="badge failed">"revoked"</span> " " <small class="muted">{at}</small> }.into_any(),
-                                    None => {
-                                        let action = format!("/t/{slug}/tokens/{}/revoke", t.id);
-                                        let label = format!("Revoke token {}", t.name);
-                                        view! {
-                                            <span class="badge done">"active"</span> " "
-                                            <form method="post" action=action class="inline">
-                                                <input type="hidden" name="csrf" value=csrf.clone()/>
-                                                <button type="submit" class="link danger" aria-label=label>"Revoke"</button>
-                                            </form>
-                                        }
-                                        .into_any()
-                                    }
-                                };
-                                let key = t.name.clone();
-                                view! {
-                                    <tr data-token=key>
-                                        <th scope="row">{t.name}</th>
-                                        <td data-label="Role">{role_label(&t.role)}</td>
-                                        <td data-label="Created">{t.created_at}</td>
-                                        <td data-label="Last used">{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
-                                        <td data-label="State">{state}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <Table id="tokens" cols=vec!["Name", "Role", "Created", "Last used", "State"] rows=rows/>
         }
         .into_any()
     };
@@ -435,36 +419,21 @@ pub fn AuditList(
     let list = if entries.is_empty() {
         view! { <p class="empty">"Nothing recorded yet."</p> }.into_any()
     } else {
-        view! {
-            <div class="scroll">
-                <table id="audit" class="stack-on-phone">
-                    <thead>
-                        <tr>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Action"</th>
-                            <th scope="col">"Object"</th>
-                            <th scope="col">"Who"</th>
-                            <th scope="col">"From"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {entries
-                            .into_iter()
-                            .map(|e| view! {
-                                <tr data-audit=e.id.to_string()>
-                                    <td data-label="When">{e.at}</td>
-                                    <th scope="row"><code>{e.action}</code></th>
-                                    <td data-label="Object"><code>{e.object}</code></td>
-                                    <td data-label="Who">{e.actor}</td>
-                                    <td data-label="From">{e.source}</td>
-                                </tr>
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-        .into_any()
+        let rows = entries
+            .into_iter()
+            .map(|e| Row {
+                key: e.id.to_string(),
+                cells: vec![
+                    Cell::Code(e.action),
+                    Cell::Code(e.object),
+                    Cell::Text(e.at),
+                    Cell::Text(e.actor),
+                    Cell::Text(e.source),
+                ],
+            })
+            .collect();
+        view! { <Table id="audit" cols=vec!["Action", "Object", "When", "Who", "From"] rows=rows/> }
+            .into_any()
     };
     let newer = (!newest).then(|| view! { <a href=base.clone()>"← Newest"</a> });
     let older = older.map(|h| view! { <a href=h rel="next" id="older">"Older entries →"</a> });

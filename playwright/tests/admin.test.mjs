@@ -45,7 +45,7 @@ test("an admin creates a tenant and its first admin, who sees an empty dashboard
   await page.getByLabel("Initial password").fill(PASSWORD);
   await Promise.all([page.waitForURL(/created=lab/), page.getByRole("button", { name: "Create tenant and admin" }).click()]);
   assert.match(await page.getByRole("status").innerText(), /Tenant lab created with its admin lab-admin@example\.com/);
-  const row = page.locator('tr[data-tenant="lab"]');
+  const row = page.locator('#tenants tr[data-key="lab"]');
   assert.match(await row.innerText(), /Research Lab/);
   assert.match(await row.innerText(), /reject/);
   await hydrated(page);
@@ -67,7 +67,7 @@ test("an admin creates a tenant and its first admin, who sees an empty dashboard
   await shot(lab, "22-new-tenant-dashboard");
   // Its members page lists the admin.
   await Promise.all([lab.waitForURL(/\/t\/lab\/members$/), nav.getByRole("link", { name: "Members" }).click()]);
-  assert.match(await lab.locator('tr[data-member="lab-admin@example.com"]').innerText(), /tenant admin/);
+  assert.match(await lab.locator('#members tr[data-key="lab-admin@example.com"]').innerText(), /tenant admin/);
   await lab.context().close();
 });
 
@@ -81,7 +81,7 @@ test("a tenant admin adds a member and removes them after confirming", async () 
   await page.getByLabel("Initial password").fill(PASSWORD);
   await Promise.all([page.waitForURL(/added=/), page.getByRole("button", { name: "Add member" }).click()]);
   assert.match(await page.getByRole("status").innerText(), /lab-member@example\.com was added/);
-  await page.locator('tr[data-member="lab-member@example.com"]').waitFor();
+  await page.locator('#members tr[data-key="lab-member@example.com"]').waitFor();
   // Nobody is offered to remove themselves.
   assert.equal(await page.getByRole("link", { name: "Remove lab-admin@example.com" }).count(), 0);
   await hydrated(page);
@@ -102,7 +102,7 @@ test("a tenant admin adds a member and removes them after confirming", async () 
   await hydrated(page);
   await shot(page, "24-member-remove");
   await Promise.all([page.waitForURL(/removed=/), page.getByRole("button", { name: "Remove the member" }).click()]);
-  assert.equal(await page.locator('tr[data-member="lab-member@example.com"]').count(), 0);
+  assert.equal(await page.locator('#members tr[data-key="lab-member@example.com"]').count(), 0);
   await page.context().close();
 });
 
@@ -130,13 +130,13 @@ test("a tenant admin creates an API token, sees its secret once, and revokes it"
   assert.equal(api.status, 200);
   // Shown once: the page again has no trace of it.
   await page.goto(`${BASE}/t/lab/tokens`);
-  await page.locator('tr[data-token="ci-deploy"]').waitFor();
+  await page.locator('#tokens tr[data-key="ci-deploy"]').waitFor();
   assert.equal(await page.locator("#token-secret").count(), 0);
   assert.ok(!(await page.content()).includes(secret));
   await hydrated(page);
   await Promise.all([page.waitForURL(/revoked=ci-deploy/), page.getByRole("button", { name: "Revoke token ci-deploy" }).click()]);
   assert.match(await page.getByRole("status").innerText(), /Token ci-deploy was revoked/);
-  assert.match(await page.locator('tr[data-token="ci-deploy"]').innerText(), /revoked/);
+  assert.match(await page.locator('#tokens tr[data-key="ci-deploy"]').innerText(), /revoked/);
   await hydrated(page);
   await shot(page, "27-token-revoked");
   await fitsPhone(page, "27-token-revoked");
@@ -171,13 +171,13 @@ test("an admin opens a router's revisions and sees the diff", async () => {
   let seq = 0;
   for (let i = 0; i < 75 && seq < 2; i++) {
     await page.goto(`${BASE}/admin/devices/router/vyos-dc2-01`);
-    seq = Number((await page.locator("#revisions tbody tr").first().getAttribute("data-revision").catch(() => "0")) ?? 0);
+    seq = Number((await page.locator("#revisions tbody tr").first().getAttribute("data-key").catch(() => "0")) ?? 0);
     if (seq < 2) await page.waitForTimeout(200);
   }
   assert.ok(seq >= 2, `vyos-dc2-01 has revision ${seq}`);
   await page.goto(`${BASE}/admin/platform`);
   await hydrated(page);
-  await page.locator('tr[data-router="vyos-dc2-01"]').waitFor();
+  await page.locator('#routers tr[data-key="vyos-dc2-01"]').waitFor();
   await shot(page, "29-admin-platform");
   await fitsPhone(page, "29-admin-platform");
   await Promise.all([page.waitForURL(/\/admin\/devices\/router\/vyos-dc2-01$/), page.getByRole("link", { name: "vyos-dc2-01", exact: true }).click()]);
@@ -208,7 +208,7 @@ test("the console's other sections, by keyboard", async () => {
   }
   assert.ok(reached, "the Users link is reachable by keyboard");
   await Promise.all([page.waitForURL(/\/admin\/users$/), page.keyboard.press("Enter")]);
-  assert.match(await page.locator('tr[data-user="lab-admin@example.com"]').innerText(), /lab[\s\S]*tenant admin/);
+  assert.match(await page.locator('#users tr[data-key="lab-admin@example.com"]').innerText(), /lab[\s\S]*tenant admin/);
   await hydrated(page);
   await shot(page, "32-admin-users");
   await fitsPhone(page, "32-admin-users");

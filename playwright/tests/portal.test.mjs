@@ -135,7 +135,7 @@ test("a platform admin sees every tenant", async () => {
   assert.equal(new URL(page.url()).pathname, "/admin");
   await hydrated(page);
   // The demo's three (admin.test.mjs may have added one before).
-  for (const t of ["finance", "acme", "globex"]) await page.locator(`#tenants tr[data-tenant="${t}"]`).waitFor();
+  for (const t of ["finance", "acme", "globex"]) await page.locator(`#tenants tr[data-key="${t}"]`).waitFor();
   await shot(page, "08-admin");
   await page.context().close();
 });

@@ -168,7 +168,7 @@ async fn an_admin_creates_a_tenant_with_its_first_admin_who_can_log_in() {
         "{to}"
     );
     let page = b.get(&to).await;
-    assert!(page.text.contains("data-tenant=\"lab\""), "{}", page.text);
+    assert!(page.text.contains("data-key=\"lab\""), "{}", page.text);
     assert!(page
         .text
         .contains("Tenant lab created with its admin lab-admin@example.com"));
@@ -191,7 +191,7 @@ async fn an_admin_creates_a_tenant_with_its_first_admin_who_can_log_in() {
     assert!(d.text.contains("No networks yet."), "{}", d.text);
     assert!(d.text.contains("href=\"/t/lab/members\""));
     let m = n.get("/t/lab/members").await;
-    assert!(m.text.contains("data-member=\"lab-admin@example.com\""));
+    assert!(m.text.contains("data-key=\"lab-admin@example.com\""));
     assert!(m.text.contains("tenant admin"));
     assert!(n
         .get("/t/lab/tokens")
@@ -325,14 +325,10 @@ async fn only_platform_admins_see_the_console() {
     let mut a = Browser::new(&env);
     a.login("admin@example.com").await;
     let u = a.get("/admin/users").await;
-    assert!(u.text.contains("data-user=\"finance-member@example.com\""));
+    assert!(u.text.contains("data-key=\"finance-member@example.com\""));
     let pl = a.get("/admin/platform").await;
-    assert!(
-        pl.text.contains("data-router=\"vyos-dc1-01\""),
-        "{}",
-        pl.text
-    );
-    assert!(pl.text.contains("data-hypervisor=\"hv-dc2-01\""));
+    assert!(pl.text.contains("data-key=\"vyos-dc1-01\""), "{}", pl.text);
+    assert!(pl.text.contains("data-key=\"hv-dc2-01\""));
     assert!(pl.text.contains("id=\"sites\""));
     let j = a.get("/admin/jobs").await;
     assert!(j.text.contains("id=\"admin-jobs\""), "{}", j.text);
@@ -377,7 +373,7 @@ async fn an_admin_sees_a_routers_revisions_and_the_diff() {
     a.login("admin@example.com").await;
     let l = a.get("/admin/devices/router/vyos-dc1-01").await;
     assert_eq!(l.status, StatusCode::OK);
-    assert!(l.text.contains("data-revision=\"2\""), "{}", l.text);
+    assert!(l.text.contains("data-key=\"2\""), "{}", l.text);
     assert!(l
         .text
         .contains("href=\"/admin/devices/router/vyos-dc1-01/2\""));
@@ -425,7 +421,7 @@ async fn a_token_secret_is_shown_once_and_revoking_ends_it() {
     assert_eq!(r.status, StatusCode::OK);
     // ... and is shown nowhere again, nor stored or audited in clear.
     let list = b.get("/t/finance/tokens").await;
-    assert!(list.text.contains("data-token=\"ci-deploy\""));
+    assert!(list.text.contains("data-key=\"ci-deploy\""));
     assert!(!list.text.contains(&secret));
     assert!(!list.text.contains("token-secret"));
     let leaked: i64 = sqlx::query_scalar(
@@ -520,7 +516,7 @@ async fn tenant_admins_add_and_remove_members_and_members_cannot() {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let page = b.get(&p.location.unwrap()).await;
-    assert!(page.text.contains("data-member=\"auditor@example.com\""));
+    assert!(page.text.contains("data-key=\"auditor@example.com\""));
     assert!(page.text.contains("auditor@example.com was added"));
     let mut new = Browser::new(&env);
     assert_eq!(
