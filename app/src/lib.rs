@@ -12,16 +12,22 @@
 //! Nothing here decides what is allowed or valid: the server does, and the
 //! pages show its answers (including per-field errors).
 
+pub mod admin;
+pub mod members;
 pub mod model;
 mod pages;
 pub mod policy;
+mod table;
 
 pub use model::*;
 pub use pages::App;
 pub use policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
 
 /// The portal's style sheet, served by the server at [`STYLE_PATH`].
-pub const STYLE: &str = include_str!("../style/portal.css");
+pub const STYLE: &str = concat!(
+    include_str!("../style/portal.css"),
+    include_str!("../style/admin.css")
+);
 pub const STYLE_PATH: &str = "/assets/portal.css";
 /// Loads the hydrate bundle; a separate file so that the content security
 /// policy can forbid inline scripts.

@@ -28,7 +28,14 @@ pub struct User {
 pub enum Page {
     Login(Login),
     Dashboard(Box<Dashboard>),
-    Admin(Admin),
+    /// The platform admins' console (one of its sections).
+    Admin(Box<crate::admin::Console>),
+    /// A tenant's members (admins add and remove them).
+    Members(Box<crate::members::MembersPage>),
+    /// A tenant's API tokens (tenant admins).
+    Tokens(Box<crate::members::TokensPage>),
+    /// A tenant's audit log.
+    TenantAudit(Box<crate::members::AuditPage>),
     /// Edit or delete one network (tenant admins).
     NetworkEdit(Box<NetworkEdit>),
     /// Change password (any signed-in user).
@@ -190,11 +197,6 @@ pub struct PasswordPage {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Admin {
-    pub tenants: Vec<TenantRow>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TenantRow {
     pub slug: String,
     pub name: String,
@@ -208,7 +210,10 @@ impl PageProps {
         match &self.page {
             Page::Login(_) => "Log in".into(),
             Page::Dashboard(d) => d.name.clone(),
-            Page::Admin(_) => "Platform".into(),
+            Page::Admin(c) => c.title(),
+            Page::Members(m) => format!("Members of {}", m.name),
+            Page::Tokens(t) => format!("API tokens of {}", t.name),
+            Page::TenantAudit(a) => format!("Audit log of {}", a.name),
             Page::Password(_) => "Change password".into(),
             Page::Policy(p) => format!("Policy · {}", p.name),
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),

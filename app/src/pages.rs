@@ -21,7 +21,14 @@ pub fn App(props: PageProps) -> impl IntoView {
     let main = match page {
         Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
         Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
-        Page::Admin(a) => view! { <AdminPage admin=a/> }.into_any(),
+        Page::Admin(c) => view! { <crate::admin::ConsoleView c=*c csrf=csrf.clone()/> }.into_any(),
+        Page::Members(m) => {
+            view! { <crate::members::MembersView p=*m csrf=csrf.clone()/> }.into_any()
+        }
+        Page::Tokens(t) => {
+            view! { <crate::members::TokensView p=*t csrf=csrf.clone()/> }.into_any()
+        }
+        Page::TenantAudit(a) => view! { <crate::members::AuditView p=*a/> }.into_any(),
         Page::NetworkEdit(e) => view! { <NetworkEditPage e=*e csrf=csrf.clone()/> }.into_any(),
         Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
         Page::Policy(p) => {
@@ -103,7 +110,7 @@ fn LoginPage(login: Login) -> impl IntoView {
 /// the form's `on:submit` (see [`busy_submit`]) sets `busy` and refuses a
 /// second submission. Without JavaScript the form simply posts.
 #[component]
-fn SubmitButton(
+pub(crate) fn SubmitButton(
     label: &'static str,
     busy_label: &'static str,
     busy: RwSignal<bool>,
@@ -153,6 +160,8 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         <div class="page-head">
             <h1>{name}</h1>
             <p class="muted">"Tenant " <code>{slug.clone()}</code> " · reaches " {sites_text}</p>
+            <crate::members::TenantNav slug=slug.clone() current=crate::members::TenantTab::Dashboard
+                can_write=can_write/>
         </div>
         {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         <div class="grid">
@@ -576,57 +585,6 @@ fn PasswordPageView(p: PasswordPage, csrf: String) -> impl IntoView {
                     autocomplete="new-password"/>
                 <SubmitButton label="Change password" busy_label="Changing…" busy=busy/>
             </form>
-        </section>
-    }
-}
-
-#[component]
-fn AdminPage(admin: Admin) -> impl IntoView {
-    view! {
-        <div class="page-head">
-            <h1>"Platform"</h1>
-            <p class="muted">"Every tenant on this platform."</p>
-        </div>
-        <section class="card wide" aria-labelledby="tenants-h">
-            <h2 id="tenants-h">"Tenants"</h2>
-            {if admin.tenants.is_empty() {
-                view! { <p class="empty">"No tenants yet."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="scroll">
-                        <table id="tenants" class="stack-on-phone">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Tenant"</th>
-                                    <th scope="col">"Slug"</th>
-                                    <th scope="col">"Networks"</th>
-                                    <th scope="col">"Users"</th>
-                                    <th scope="col">"Default action"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {admin
-                                    .tenants
-                                    .into_iter()
-                                    .map(|t| {
-                                        let href = format!("/t/{}", t.slug);
-                                        view! {
-                                            <tr>
-                                                <th scope="row"><a href=href>{t.name}</a></th>
-                                                <td data-label="Slug"><code>{t.slug}</code></td>
-                                                <td data-label="Networks">{t.networks}</td>
-                                                <td data-label="Users">{t.users}</td>
-                                                <td data-label="Default action">{t.default_action}</td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }
-                .into_any()
-            }}
         </section>
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bench;
 pub mod bench_api;
 pub mod compile_cmd;
+pub mod config_diff;
 pub mod db;
 pub mod demo;
 pub mod driver;

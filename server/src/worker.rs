@@ -220,20 +220,7 @@ fn router_diff(old_set: &str, new_set: &str, schema: &dyn Schema) -> String {
 /// Removed lines as `-`, added lines as `+`, in the new file's order
 /// (flow tables are sets: order carries no meaning).
 pub fn line_diff(old: &str, new: &str) -> String {
-    let o: std::collections::HashSet<&str> = old.lines().collect();
-    let n: std::collections::HashSet<&str> = new.lines().collect();
-    let mut s = String::new();
-    for l in old.lines().filter(|l| !n.contains(l)) {
-        s.push_str("-");
-        s.push_str(l);
-        s.push('\n');
-    }
-    for l in new.lines().filter(|l| !o.contains(l)) {
-        s.push_str("+");
-        s.push_str(l);
-        s.push('\n');
-    }
-    s
+    crate::config_diff::render(&crate::config_diff::changes(old, new))
 }
 
 /// Hides key material in configuration text before it leaves the server.

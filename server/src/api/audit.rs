@@ -39,7 +39,12 @@ pub struct AuditQuery {
     pub cursor: Option<i64>,
 }
 
-async fn list(st: &AppState, tenant: Option<Uuid>, q: AuditQuery) -> ApiResult<Page<AuditEntry>> {
+/// The log, newest first (one tenant's entries when `tenant` is given).
+pub async fn list(
+    st: &AppState,
+    tenant: Option<Uuid>,
+    q: AuditQuery,
+) -> ApiResult<Page<AuditEntry>> {
     let limit = super::page_limit(q.limit)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "SELECT id, at, actor, action, object, source, before, after FROM audit_log

@@ -26,7 +26,8 @@ pub struct JobQuery {
     pub cursor: Option<i64>,
 }
 
-async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
+/// Jobs, newest first (one tenant's when `tenant` is given).
+pub async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
     let limit = super::page_limit(q.limit)?;
     let rows: Vec<Job> = sqlx::query_as(&format!(
         "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)

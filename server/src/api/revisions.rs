@@ -56,15 +56,26 @@ pub async fn list(
     Q(q): Q<RevQuery>,
 ) -> ApiResult<Json<Page<Revision>>> {
     let P((kind, name)) = path;
+    list_revisions(&st, &who, &kind, &name, q).await.map(Json)
+}
+
+/// A device's revisions, newest first, without their configuration.
+pub async fn list_revisions(
+    st: &AppState,
+    who: &Principal,
+    kind: &str,
+    name: &str,
+    q: RevQuery,
+) -> ApiResult<Page<Revision>> {
     who.require_platform_admin()?;
-    check_kind(&kind)?;
+    check_kind(kind)?;
     let limit = super::page_limit(q.limit)?;
     let mut rows: Vec<Revision> = sqlx::query_as(
         "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions
          WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
     )
-    .bind(&kind)
-    .bind(&name)
+    .bind(kind)
+    .bind(name)
     .bind(q.cursor)
     .bind(limit)
     .fetch_all(&st.db)
@@ -72,7 +83,7 @@ pub async fn list(
     for r in &mut rows {
         r.diff = redact(&r.diff);
     }
-    Ok(Json(Page::new(rows, limit, |r| r.seq.to_string())))
+    Ok(Page::new(rows, limit, |r| r.seq.to_string()))
 }
 
 #[utoipa::path(get, path = "/api/v1/devices/{kind}/{name}/revisions/{seq}", tag = "revisions", operation_id = "get_revision",
@@ -84,20 +95,53 @@ pub async fn get_one(
     path: P<(String, String, i32)>,
 ) -> ApiResult<Json<Revision>> {
     let P((kind, name, seq)) = path;
+    get_revision(&st, &who, &kind, &name, seq).await.map(Json)
+}
+
+/// One revision with its configuration, key material redacted.
+pub async fn get_revision(
+    st: &AppState,
+    who: &Principal,
+    kind: &str,
+    name: &str,
+    seq: i32,
+) -> ApiResult<Revision> {
     who.require_platform_admin()?;
-    check_kind(&kind)?;
+    check_kind(kind)?;
     let r: Option<Revision> = sqlx::query_as(
         "SELECT device_kind, device, seq, job_id, created_at, diff, config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3",
     )
-    .bind(&kind)
-    .bind(&name)
+    .bind(kind)
+    .bind(name)
     .bind(seq)
     .fetch_optional(&st.db)
     .await?;
     let mut r = r.ok_or_else(Problem::not_found)?;
     r.diff = redact(&r.diff);
     r.config = r.config.as_deref().map(redact);
-    Ok(Json(r))
+    Ok(r)
+}
+
+/// The revision before `seq` and its configuration (redacted), if any: what
+/// a revision's line diff compares against.
+pub async fn previous_config(
+    st: &AppState,
+    who: &Principal,
+    kind: &str,
+    name: &str,
+    seq: i32,
+) -> ApiResult<Option<(i32, String)>> {
+    who.require_platform_admin()?;
+    check_kind(kind)?;
+    let c: Option<(i32, String)> = sqlx::query_as(
+        "SELECT seq, config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(name)
+    .bind(seq)
+    .fetch_optional(&st.db)
+    .await?;
+    Ok(c.map(|(seq, c)| (seq, redact(&c))))
 }
 
 pub fn routes() -> Router<AppState> {

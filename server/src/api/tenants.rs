@@ -1,6 +1,7 @@
 //! Tenants: platform admins create and delete them; a tenant's admins may
 //! rename it and set its policy's default action.
 
+use super::users::{self, UserOut};
 use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, Q};
 use crate::auth::{Principal, Role};
 use crate::problem::{ApiResult, Problem};
@@ -101,19 +102,47 @@ pub async fn create(
 ) -> ApiResult<Response> {
     who.require_platform_admin()?;
     let req: TenantCreate = super::typed(b)?;
+    let slug = check_create(&req)?;
+    let mut tx = st.db.begin().await?;
+    let (t, _, job) = insert_tenant(&mut tx, &who, &slug, &req).await?;
+    tx.commit().await?;
+    let mut r = with_etag(StatusCode::CREATED, t.version, &t);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tenants/{slug}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(with_job(r, job))
+}
+
+/// A new tenant's slug and name, checked.
+fn check_create(req: &TenantCreate) -> ApiResult<Name> {
     let slug = Name::new(&req.slug)
         .map_err(|e| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/slug", e.to_string()))?;
     check_name(&req.name)?;
-    let mut tx = st.db.begin().await?;
-    let mut loaded = change::begin(&mut tx).await?;
-    if loaded.intent.tenants.iter().any(|t| t.slug == slug) {
-        return Err(Problem::conflict(format!("tenant {slug} already exists")));
+    Ok(slug)
+}
+
+/// Creates a tenant inside the caller's transaction: the intent is checked
+/// and allocated, the tenant's job queued and audited. Returns the tenant,
+/// its id and the job.
+async fn insert_tenant(
+    tx: &mut sqlx::PgConnection,
+    who: &Principal,
+    slug: &Name,
+    req: &TenantCreate,
+) -> ApiResult<(TenantOut, Uuid, i64)> {
+    let mut loaded = change::begin(&mut *tx).await?;
+    if loaded.intent.tenants.iter().any(|t| &t.slug == slug) {
+        return Err(Problem::field(
+            StatusCode::CONFLICT,
+            "/slug",
+            format!("tenant {slug} already exists"),
+        ));
     }
     loaded
         .intent
         .tenants
-        .push(empty_tenant(&slug, &req.name, req.default_action));
-    let a = change::check_and_allocate(&mut tx, &loaded, None, &who).await?;
+        .push(empty_tenant(slug, &req.name, req.default_action));
+    let a = change::check_and_allocate(&mut *tx, &loaded, None, who).await?;
     let id = Uuid::new_v4();
     let t: TenantOut = sqlx::query_as(&format!(
         "INSERT INTO tenants (id, slug, name, default_action) VALUES ($1, $2, $3, $4) RETURNING {COLS}"
@@ -125,10 +154,10 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     let job = change::finish(
-        &mut tx,
+        &mut *tx,
         &loaded.intent,
         &a,
-        &who,
+        who,
         Some(id),
         "tenant.create",
         &format!("tenants/{slug}"),
@@ -136,12 +165,71 @@ pub async fn create(
         Some(serde_json::to_value(&t).map_err(anyhow::Error::from)?),
     )
     .await?;
-    tx.commit().await?;
-    let mut r = with_etag(StatusCode::CREATED, t.version, &t);
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tenants/{slug}")) {
-        r.headers_mut().insert(header::LOCATION, v);
+    Ok((t, id, job))
+}
+
+/// What creating a tenant with its first admin made.
+pub struct TenantWithAdmin {
+    pub tenant: TenantOut,
+    pub admin: UserOut,
+    /// The job that compiles the new tenant.
+    pub job: i64,
+}
+
+/// The first admin's fields, under `/admin` in problems.
+fn under_admin(mut p: Problem) -> Problem {
+    for e in &mut p.errors {
+        if let Some(ptr) = &mut e.pointer {
+            *ptr = format!("/admin{ptr}");
+        }
     }
-    Ok(with_job(r, job))
+    p
+}
+
+/// Creates a tenant and its first tenant admin in one transaction: both or
+/// neither (platform admins only). Every bad field of either is reported
+/// at once, the admin's under `/admin/...`.
+pub async fn create_with_admin(
+    st: &AppState,
+    who: &Principal,
+    req: TenantCreate,
+    admin_email: String,
+    admin_password: String,
+) -> ApiResult<TenantWithAdmin> {
+    who.require_platform_admin()?;
+    let slug = check_create(&req);
+    let user = users::prepare_user(
+        users::UserCreate {
+            email: admin_email,
+            password: admin_password,
+            role: Role::TenantAdmin,
+            tenant: None,
+        },
+        true,
+    )
+    .await
+    .map_err(under_admin);
+    let (slug, user) = match (slug, user) {
+        (Ok(s), Ok(u)) => (s, u),
+        (s, u) => {
+            let errors: Vec<_> = [s.err(), u.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p.errors)
+                .collect();
+            return Err(Problem::invalid(
+                "the tenant and its admin were not created",
+                errors,
+            ));
+        }
+    };
+    let mut tx = st.db.begin().await?;
+    let (tenant, id, job) = insert_tenant(&mut tx, who, &slug, &req).await?;
+    let admin = users::insert_user(&mut tx, who, user, Some(id))
+        .await
+        .map_err(under_admin)?;
+    tx.commit().await?;
+    Ok(TenantWithAdmin { tenant, admin, job })
 }
 
 /// The tenant as stored, checked against `If-Match`, and its index in the

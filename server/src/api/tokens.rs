@@ -53,6 +53,16 @@ pub async fn list(
     scope: TenantScope,
     Q(q): Q<PageQuery>,
 ) -> ApiResult<axum::Json<Page<TokenOut>>> {
+    list_tokens(&st, &scope, q).await.map(axum::Json)
+}
+
+/// The tenant's tokens, by name (tenant admins only: a token list tells
+/// who automates what).
+pub async fn list_tokens(
+    st: &AppState,
+    scope: &TenantScope,
+    q: PageQuery,
+) -> ApiResult<Page<TokenOut>> {
     scope.require_write()?;
     let limit = q.limit()?;
     let rows: Vec<TokenOut> = sqlx::query_as(&format!(
@@ -63,7 +73,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(&st.db)
     .await?;
-    Ok(axum::Json(Page::new(rows, limit, |t| t.name.clone())))
+    Ok(Page::new(rows, limit, |t| t.name.clone()))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens", operation_id = "create_token",
@@ -77,6 +87,18 @@ pub async fn create(
 ) -> ApiResult<Response> {
     scope.require_write()?;
     let req: TokenCreate = super::typed(b)?;
+    let created = create_token(&st, &scope, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+}
+
+/// Creates a token; the secret is in the answer and nowhere else (only its
+/// hash is stored, the audit entry holds the token's name and role).
+pub async fn create_token(
+    st: &AppState,
+    scope: &TenantScope,
+    req: TokenCreate,
+) -> ApiResult<TokenCreated> {
+    scope.require_write()?;
     if req.role == Role::PlatformAdmin {
         return Err(Problem::field(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,7 +126,15 @@ pub async fn create(
     .bind(secret::hash(&token))
     .bind(scope.who.user_id)
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| match Problem::from(e) {
+        p if p.status == 409 => Problem::field(
+            StatusCode::CONFLICT,
+            "/name",
+            "a token with this name exists",
+        ),
+        p => p,
+    })?;
     audit::append(
         &mut tx,
         audit::Entry::by(
@@ -118,11 +148,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenCreated { info, token }),
-    )
-        .into_response())
+    Ok(TokenCreated { info, token })
 }
 
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/tokens/{id}", tag = "tokens", operation_id = "revoke_token",
@@ -134,6 +160,13 @@ pub async fn revoke(
     path: P<(String, Uuid)>,
 ) -> ApiResult<Response> {
     let P((_, id)) = path;
+    revoke_token(&st, &scope, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Revokes one of the tenant's tokens (another tenant's is 404); revoking
+/// twice keeps the first time.
+pub async fn revoke_token(st: &AppState, scope: &TenantScope, id: Uuid) -> ApiResult<TokenOut> {
     scope.require_write()?;
     let mut tx = st.db.begin().await?;
     let t: Option<TokenOut> = sqlx::query_as(&format!(
@@ -157,7 +190,7 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(t)
 }
 
 pub fn routes() -> Router<AppState> {

@@ -72,47 +72,66 @@ fn check_email(e: &str) -> ApiResult<String> {
     }
 }
 
-/// Creates a user; `tenant` is forced for tenant-scoped callers.
-async fn create_user(
-    st: &AppState,
-    who: &Principal,
-    req: UserCreate,
-    tenant: Option<(Uuid, String)>,
-) -> ApiResult<Response> {
+/// A new user's checked fields and password hash, ready to insert (the
+/// slow hash is done before any transaction opens).
+pub struct NewUser {
+    email: String,
+    hash: String,
+    role: Role,
+}
+
+/// Checks a new user's email, password and role against the tenant they
+/// join (`tenant` is forced for tenant-scoped callers; `tenant_known` tells
+/// whether one will exist, for a tenant created in the same transaction),
+/// then hashes the password.
+pub async fn prepare_user(req: UserCreate, tenant_known: bool) -> ApiResult<NewUser> {
     let email = check_email(&req.email)?;
     password::check_strength(&req.password)
         .map_err(|r| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/password", r))?;
-    let tenant_id = match (req.role, &tenant) {
-        (Role::PlatformAdmin, None) => None,
-        (Role::PlatformAdmin, Some(_)) => {
+    match (req.role, tenant_known) {
+        (Role::PlatformAdmin, true) => {
             return Err(Problem::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "/role",
                 "a tenant cannot have platform admins",
             ))
         }
-        (_, Some((id, _))) => Some(*id),
-        (_, None) => {
+        (Role::TenantAdmin | Role::TenantMember, false) => {
             return Err(Problem::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "/tenant",
                 "tenant users need a tenant",
             ))
         }
-    };
+        _ => {}
+    }
     let pw = req.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))??;
-    let mut tx = st.db.begin().await?;
+    Ok(NewUser {
+        email,
+        hash,
+        role: req.role,
+    })
+}
+
+/// Inserts a prepared user (and its audit entry) inside the caller's
+/// transaction.
+pub async fn insert_user(
+    tx: &mut sqlx::PgConnection,
+    who: &Principal,
+    u: NewUser,
+    tenant_id: Option<Uuid>,
+) -> ApiResult<UserOut> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
-    .bind(&email)
-    .bind(&hash)
-    .bind(req.role.as_str())
+    .bind(&u.email)
+    .bind(&u.hash)
+    .bind(u.role.as_str())
     .bind(tenant_id)
     .execute(&mut *tx)
     .await
@@ -124,32 +143,48 @@ async fn create_user(
         ),
         p => p,
     })?;
-    let u: UserOut = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
+    let out: UserOut = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
     audit::append(
-        &mut tx,
+        tx,
         audit::Entry::by(
-            &who,
+            who,
             tenant_id,
             "user.create",
-            &format!("users/{email}"),
+            &format!("users/{}", u.email),
             None,
-            serde_json::to_value(&u).ok(),
+            serde_json::to_value(&out).ok(),
         ),
     )
     .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, axum::Json(u)).into_response())
+    Ok(out)
 }
 
-async fn delete_user(
+/// Creates a user; `tenant` is forced for tenant-scoped callers. The API's
+/// and the portal's way in.
+pub async fn create_user(
+    st: &AppState,
+    who: &Principal,
+    req: UserCreate,
+    tenant: Option<Uuid>,
+) -> ApiResult<UserOut> {
+    let new = prepare_user(req, tenant.is_some()).await?;
+    let mut tx = st.db.begin().await?;
+    let u = insert_user(&mut tx, who, new, tenant).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+/// Deletes a user (of `tenant`, when given: another tenant's is 404);
+/// nobody deletes themselves.
+pub async fn delete_user(
     st: &AppState,
     who: &Principal,
     id: Uuid,
     tenant: Option<Uuid>,
-) -> ApiResult<Response> {
+) -> ApiResult<UserOut> {
     if who.user_id == Some(id) {
         return Err(Problem::conflict("you cannot delete yourself"));
     }
@@ -169,7 +204,7 @@ async fn delete_user(
     audit::append(
         &mut tx,
         audit::Entry::by(
-            &who,
+            who,
             tenant,
             "user.delete",
             &format!("users/{}", u.email),
@@ -179,10 +214,18 @@ async fn delete_user(
     )
     .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(u)
 }
 
-async fn list_users(st: &AppState, tenant: Option<Uuid>, q: PageQuery) -> ApiResult<Page<UserOut>> {
+fn created(u: UserOut) -> Response {
+    (StatusCode::CREATED, axum::Json(u)).into_response()
+}
+
+pub async fn list_users(
+    st: &AppState,
+    tenant: Option<Uuid>,
+    q: PageQuery,
+) -> ApiResult<Page<UserOut>> {
     let limit = q.limit()?;
     let rows: Vec<UserOut> = sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1) AND ($2::text IS NULL OR u.email > $2) ORDER BY u.email LIMIT $3"
@@ -224,20 +267,17 @@ pub async fn create_any(
                 .bind(slug)
                 .fetch_optional(&st.db)
                 .await?;
-            Some((
-                id.ok_or_else(|| {
-                    Problem::field(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "/tenant",
-                        "no such tenant",
-                    )
-                })?,
-                slug.clone(),
-            ))
+            Some(id.ok_or_else(|| {
+                Problem::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "/tenant",
+                    "no such tenant",
+                )
+            })?)
         }
         None => None,
     };
-    create_user(&st, &who, req, tenant).await
+    create_user(&st, &who, req, tenant).await.map(created)
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", operation_id = "delete_user",
@@ -249,7 +289,9 @@ pub async fn delete_any(
     P(id): P<Uuid>,
 ) -> ApiResult<Response> {
     who.require_platform_admin()?;
-    delete_user(&st, &who, id, None).await
+    delete_user(&st, &who, id, None)
+        .await
+        .map(|_| StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users", operation_id = "list_tenant_users",
@@ -285,8 +327,9 @@ pub async fn create_member(
             "must be this tenant (or absent)",
         ));
     }
-    let t = (scope.id(), scope.tenant.slug.clone());
-    create_user(&st, &scope.who, req, Some(t)).await
+    create_user(&st, &scope.who, req, Some(scope.id()))
+        .await
+        .map(created)
 }
 
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{id}", tag = "users", operation_id = "delete_tenant_user",
@@ -299,7 +342,9 @@ pub async fn delete_member(
 ) -> ApiResult<Response> {
     let P((_, id)) = path;
     scope.require_write()?;
-    delete_user(&st, &scope.who, id, Some(scope.id())).await
+    delete_user(&st, &scope.who, id, Some(scope.id()))
+        .await
+        .map(|_| StatusCode::NO_CONTENT.into_response())
 }
 
 pub fn routes() -> Router<AppState> {

@@ -19,7 +19,7 @@ use vxguard_compiler::alloc::Allocation;
 const MAX: i64 = 500;
 pub const LATEST_JOBS: i64 = 10;
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 

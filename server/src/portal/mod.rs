@@ -9,13 +9,17 @@
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON) and
-//! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events), `/admin`,
-//! `/account/password` (change password, any signed-in user), and
-//! `/t/{tenant}/policy` (services and rules, with previews: `policy`).
+//! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events),
+//! `/t/{tenant}/members`, `/tokens` and `/audit` (`members`),
+//! `/t/{tenant}/policy` (services and rules, with previews: `policy`), the
+//! admin console under `/admin` (`admin`), and `/account/password` (change
+//! password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
+mod admin;
 mod data;
+mod members;
 mod pages;
 mod policy;
 pub mod session;
@@ -38,7 +42,31 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/", get(pages::index))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/admin", get(pages::admin))
+        .route("/admin", get(admin::index))
+        .route("/admin/tenants", post(admin::create_tenant))
+        .route("/admin/platform", get(admin::platform))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/devices/{kind}/{name}", get(admin::device))
+        .route("/admin/devices/{kind}/{name}/{seq}", get(admin::revision))
+        .route(
+            "/t/{tenant}/members",
+            get(members::members).post(members::add_member),
+        )
+        .route(
+            "/t/{tenant}/members/{id}/remove",
+            get(members::remove_member_form).post(members::remove_member),
+        )
+        .route(
+            "/t/{tenant}/tokens",
+            get(members::tokens).post(members::create_token),
+        )
+        .route(
+            "/t/{tenant}/tokens/{id}/revoke",
+            post(members::revoke_token),
+        )
+        .route("/t/{tenant}/audit", get(members::audit))
         .route(
             "/account/password",
             get(pages::password_form).post(pages::change_password),

@@ -248,24 +248,6 @@ pub async fn logout(
     r
 }
 
-pub async fn admin(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
-    let s = match session_or_login(&st, &h, &src, "/admin").await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    // Tenant users get the same not-found page as for any other path.
-    if s.who.require_platform_admin().is_err() {
-        return problem_page(Some(&s), &Problem::not_found());
-    }
-    match data::tenants(&st).await {
-        Ok(tenants) => html(
-            StatusCode::OK,
-            &props(Some(&s), Page::Admin(app::Admin { tenants })),
-        ),
-        Err(p) => problem_page(Some(&s), &p),
-    }
-}
-
 pub async fn dashboard(
     State(st): State<AppState>,
     Source(src): Source,

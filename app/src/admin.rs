@@ -1,0 +1,631 @@
+//! The platform admins' console: tenants (and creating one with its first
+//! admin), the platform's sites, routers and hypervisors, every user, the
+//! jobs of all tenants, each device's revisions with their diff, and the
+//! whole audit log.
+
+use crate::members::{AuditList, AuditRow, FormErrors};
+use crate::model::{FieldErrors, TenantRow};
+use crate::pages::{busy_submit, Field, SubmitButton};
+use crate::table::{Cell, Row, Table};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Console {
+    pub section: Section,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Section {
+    Tenants {
+        tenants: Vec<TenantRow>,
+        form: TenantForm,
+        notice: Option<String>,
+    },
+    Platform {
+        sites: Vec<SiteRow>,
+        routers: Vec<RouterRow>,
+        hypervisors: Vec<HypervisorRow>,
+    },
+    Users(Vec<UserRow>),
+    Jobs {
+        jobs: Vec<AdminJobRow>,
+        older: Option<String>,
+        newest: bool,
+    },
+    Device(DevicePage),
+    Revision(Box<RevisionPage>),
+    Audit {
+        entries: Vec<AuditRow>,
+        older: Option<String>,
+        newest: bool,
+    },
+}
+
+impl Console {
+    pub fn title(&self) -> String {
+        match &self.section {
+            Section::Tenants { .. } => "Platform".into(),
+            Section::Platform { .. } => "Sites, routers and hypervisors".into(),
+            Section::Users(_) => "Users".into(),
+            Section::Jobs { .. } => "Jobs".into(),
+            Section::Device(d) => format!("{} {}", d.kind, d.name),
+            Section::Revision(r) => format!("{} {} revision {}", r.kind, r.name, r.seq),
+            Section::Audit { .. } => "Audit log".into(),
+        }
+    }
+}
+
+/// The "new tenant" form: the tenant and its first admin. Never the password.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantForm {
+    pub slug: String,
+    pub name: String,
+    /// `drop`, `reject` or `accept`.
+    pub default_action: String,
+    pub admin_email: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteRow {
+    pub name: String,
+    pub public_blocks: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterRow {
+    pub name: String,
+    pub site: String,
+    pub version: String,
+    pub underlay_address: String,
+    pub api_endpoint: String,
+    /// The latest revision's number, if compiled yet.
+    pub revision: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HypervisorRow {
+    pub name: String,
+    pub site: String,
+    pub underlay_address: String,
+    pub vtep_address: Option<String>,
+    pub bridge: String,
+    pub revision: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub email: String,
+    pub role: String,
+    pub tenant: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminJobRow {
+    pub id: i64,
+    /// The tenant's slug; `None` for platform changes.
+    pub tenant: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Devices whose configuration the job changed: (`router`|`hypervisor`, name).
+    pub devices: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionRow {
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: String,
+    /// Lines of the stored change (commands or flow lines).
+    pub changed_lines: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DevicePage {
+    pub kind: String,
+    pub name: String,
+    pub revisions: Vec<RevisionRow>,
+    pub older: Option<String>,
+    pub newest: bool,
+}
+
+/// One line of a revision's diff against the previous one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub added: bool,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionPage {
+    pub kind: String,
+    pub name: String,
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: String,
+    /// The previous revision's number (`None` for the first).
+    pub previous: Option<i32>,
+    /// Removed and added lines against `previous` (or against nothing).
+    pub diff: Vec<DiffLine>,
+    /// The whole configuration (key material redacted).
+    pub config: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Tenants,
+    Platform,
+    Users,
+    Jobs,
+    Audit,
+}
+
+#[component]
+fn AdminNav(current: Tab) -> impl IntoView {
+    let links = [
+        (Tab::Tenants, "/admin", "Tenants"),
+        (
+            Tab::Platform,
+            "/admin/platform",
+            "Sites, routers, hypervisors",
+        ),
+        (Tab::Users, "/admin/users", "Users"),
+        (Tab::Jobs, "/admin/jobs", "Jobs"),
+        (Tab::Audit, "/admin/audit", "Audit log"),
+    ];
+    view! {
+        <nav class="subnav" aria-label="Admin console">
+            <ul>
+                {links
+                    .into_iter()
+                    .map(|(tab, href, label)| {
+                        let here = (tab == current).then_some("page");
+                        view! { <li><a href=href aria-current=here>{label}</a></li> }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+}
+
+#[component]
+pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
+    let title = c.title();
+    let (tab, body) = match c.section {
+        Section::Tenants {
+            tenants,
+            form,
+            notice,
+        } => (
+            Tab::Tenants,
+            view! { <TenantsSection tenants=tenants form=form notice=notice csrf=csrf/> }
+                .into_any(),
+        ),
+        Section::Platform {
+            sites,
+            routers,
+            hypervisors,
+        } => (
+            Tab::Platform,
+            view! { <PlatformSection sites=sites routers=routers hypervisors=hypervisors/> }
+                .into_any(),
+        ),
+        Section::Users(users) => (Tab::Users, view! { <UsersSection users=users/> }.into_any()),
+        Section::Jobs {
+            jobs,
+            older,
+            newest,
+        } => (
+            Tab::Jobs,
+            view! { <JobsSection jobs=jobs older=older newest=newest/> }.into_any(),
+        ),
+        Section::Device(d) => (Tab::Platform, view! { <DeviceSection d=d/> }.into_any()),
+        Section::Revision(r) => (Tab::Platform, view! { <RevisionSection r=*r/> }.into_any()),
+        Section::Audit {
+            entries,
+            older,
+            newest,
+        } => (
+            Tab::Audit,
+            view! {
+                <section class="card wide" aria-labelledby="audit-h">
+                    <h2 id="audit-h">"Everything recorded, newest first"</h2>
+                    <AuditList entries=entries older=older newest=newest base="/admin/audit".to_string()/>
+                </section>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <div class="page-head">
+            <h1>{title}</h1>
+            <AdminNav current=tab/>
+        </div>
+        {body}
+    }
+}
+
+#[component]
+fn TenantsSection(
+    tenants: Vec<TenantRow>,
+    form: TenantForm,
+    notice: Option<String>,
+    csrf: String,
+) -> impl IntoView {
+    let table = if tenants.is_empty() {
+        view! { <p class="empty">"No tenants yet: create the first one."</p> }.into_any()
+    } else {
+        let rows = tenants
+            .into_iter()
+            .map(|t| Row {
+                key: t.slug.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: format!("/t/{}", t.slug),
+                        text: t.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Code(t.slug),
+                    Cell::Text(t.networks.to_string()),
+                    Cell::Text(t.users.to_string()),
+                    Cell::Text(t.default_action),
+                ],
+            })
+            .collect();
+        let cols = vec!["Tenant", "Slug", "Networks", "Users", "Default action"];
+        view! { <Table id="tenants" cols=cols rows=rows/> }.into_any()
+    };
+    let TenantForm {
+        slug,
+        name,
+        default_action,
+        admin_email,
+        errors,
+    } = form;
+    let action_error = errors.get("default_action");
+    let action_invalid = action_error.is_some();
+    let busy = RwSignal::new(false);
+    view! {
+        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        <div class="grid">
+            <section class="card wide" aria-labelledby="tenants-h">
+                <h2 id="tenants-h">"Tenants"</h2>
+                {table}
+            </section>
+            <section class="card" aria-labelledby="new-tenant-h">
+                <h2 id="new-tenant-h">"Create a tenant"</h2>
+                <FormErrors failed="Nothing was created:" errors=errors.form.clone()/>
+                <form method="post" action="/admin/tenants" class="stack" id="tenant-form"
+                    on:submit=busy_submit(busy)>
+                    <input type="hidden" name="csrf" value=csrf/>
+                    <Field id="slug" label="Slug" value=slug error=errors.get("slug")
+                        hint="Lowercase letters, digits and dashes; never changes."/>
+                    <Field id="name" label="Name" value=name error=errors.get("name")
+                        hint="Shown to its users, e.g. Research Lab."/>
+                    <div class="field" class:has-error=action_invalid>
+                        <label for="default_action">"Traffic no rule matches"</label>
+                        <select id="default_action" name="default_action">
+                            {[("drop", "Drop (silently)"), ("reject", "Reject"), ("accept", "Accept")]
+                                .into_iter()
+                                .map(|(v, l)| view! { <option value=v selected={default_action == v}>{l}</option> })
+                                .collect_view()}
+                        </select>
+                        {action_error.map(|e| view! { <p class="field-error">{e}</p> })}
+                    </div>
+                    <fieldset class="field">
+                        <legend>"Its first admin"</legend>
+                        <Field id="admin_email" label="Admin email" value=admin_email
+                            error=errors.get("admin_email") hint="They log in with it." kind="email"/>
+                        <Field id="admin_password" label="Initial password" value=String::new()
+                            error=errors.get("admin_password")
+                            hint="At least 12 characters; tell them to change it." kind="password"
+                            autocomplete="new-password"/>
+                    </fieldset>
+                    <SubmitButton label="Create tenant and admin" busy_label="Creating…" busy=busy/>
+                </form>
+            </section>
+        </div>
+    }
+}
+
+fn device_link(kind: &str, name: &str) -> String {
+    format!("/admin/devices/{kind}/{name}")
+}
+
+fn revision_text(r: Option<i32>) -> String {
+    r.map(|r| format!("#{r}"))
+        .unwrap_or_else(|| "none yet".into())
+}
+
+#[component]
+fn PlatformSection(
+    sites: Vec<SiteRow>,
+    routers: Vec<RouterRow>,
+    hypervisors: Vec<HypervisorRow>,
+) -> impl IntoView {
+    let sites = if sites.is_empty() {
+        view! { <p class="empty">"No sites yet."</p> }.into_any()
+    } else {
+        let rows = sites
+            .into_iter()
+            .map(|s| Row {
+                key: s.name.clone(),
+                cells: vec![Cell::Text(s.name), Cell::Code(s.public_blocks.join(", "))],
+            })
+            .collect();
+        view! { <Table id="sites" cols=vec!["Site", "Public blocks"] rows=rows/> }.into_any()
+    };
+    let routers = if routers.is_empty() {
+        view! { <p class="empty">"No routers yet."</p> }.into_any()
+    } else {
+        let rows = routers
+            .into_iter()
+            .map(|r| Row {
+                key: r.name.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: device_link("router", &r.name),
+                        text: r.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(r.site),
+                    Cell::Text(r.version),
+                    Cell::Code(r.underlay_address),
+                    Cell::Code(r.api_endpoint),
+                    Cell::Text(revision_text(r.revision)),
+                ],
+            })
+            .collect();
+        let cols = vec!["Router", "Site", "VyOS", "Underlay", "API", "Revision"];
+        view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
+    };
+    let hypervisors = if hypervisors.is_empty() {
+        view! { <p class="empty">"No hypervisors yet."</p> }.into_any()
+    } else {
+        let rows = hypervisors
+            .into_iter()
+            .map(|h| Row {
+                key: h.name.clone(),
+                cells: vec![
+                    Cell::Link {
+                        href: device_link("hypervisor", &h.name),
+                        text: h.name,
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(h.site),
+                    Cell::Code(h.underlay_address),
+                    Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
+                    Cell::Code(h.bridge),
+                    Cell::Text(revision_text(h.revision)),
+                ],
+            })
+            .collect();
+        let cols = vec![
+            "Hypervisor",
+            "Site",
+            "Underlay",
+            "VTEP",
+            "Bridge",
+            "Revision",
+        ];
+        view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()
+    };
+    view! {
+        <div class="grid">
+            <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}</section>
+            <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}</section>
+            <section class="card wide" aria-labelledby="hvs-h"><h2 id="hvs-h">"Hypervisors"</h2>{hypervisors}</section>
+        </div>
+    }
+}
+
+#[component]
+fn UsersSection(users: Vec<UserRow>) -> impl IntoView {
+    let body = if users.is_empty() {
+        view! { <p class="empty">"No users yet."</p> }.into_any()
+    } else {
+        let rows = users
+            .into_iter()
+            .map(|u| Row {
+                key: u.email.clone(),
+                cells: vec![
+                    Cell::Text(u.email),
+                    match u.tenant {
+                        Some(t) => Cell::Link {
+                            href: format!("/t/{t}"),
+                            text: t,
+                            label: None,
+                            danger: false,
+                        },
+                        None => Cell::Muted("platform".into()),
+                    },
+                    Cell::Text(u.role),
+                    Cell::Text(u.created_at),
+                ],
+            })
+            .collect();
+        view! { <Table id="users" cols=vec!["Email", "Tenant", "Role", "Since"] rows=rows/> }
+            .into_any()
+    };
+    view! {
+        <section class="card wide" aria-labelledby="users-h"><h2 id="users-h">"Every user"</h2>{body}</section>
+    }
+}
+
+#[component]
+fn Pager(older: Option<String>, newest: bool, base: String) -> impl IntoView {
+    let newer = (!newest).then(|| view! { <a href=base>"← Newest"</a> });
+    let older = older.map(|h| view! { <a href=h rel="next" id="older">"Older →"</a> });
+    view! { <p class="pager">{newer} " " {older}</p> }
+}
+
+#[component]
+fn JobsSection(jobs: Vec<AdminJobRow>, older: Option<String>, newest: bool) -> impl IntoView {
+    let body = if jobs.is_empty() {
+        view! { <p class="empty">"No jobs yet: every change starts one."</p> }.into_any()
+    } else {
+        let rows = jobs
+            .into_iter()
+            .map(|j| {
+                let devices = if j.devices.is_empty() {
+                    Cell::Muted("none".into())
+                } else {
+                    Cell::Links(
+                        j.devices
+                            .into_iter()
+                            .map(|(k, n)| (device_link(&k, &n), n))
+                            .collect(),
+                    )
+                };
+                let mut when = vec![Cell::Text(j.created_at)];
+                when.extend(j.finished_at.map(|f| Cell::Note(format!("finished {f}"))));
+                Row {
+                    key: j.id.to_string(),
+                    cells: vec![
+                        Cell::Text(format!("#{}", j.id)),
+                        Cell::Badge {
+                            class: j.status.clone(),
+                            text: j.status,
+                        },
+                        Cell::Text(j.tenant.unwrap_or_else(|| "platform".into())),
+                        Cell::Text(j.reason),
+                        Cell::Text(j.created_by),
+                        Cell::Many(when),
+                        devices,
+                    ],
+                }
+            })
+            .collect();
+        let cols = vec![
+            "Job",
+            "State",
+            "Tenant",
+            "Change",
+            "Who",
+            "When",
+            "Devices changed",
+        ];
+        view! { <Table id="admin-jobs" cols=cols rows=rows/> }.into_any()
+    };
+    view! {
+        <section class="card wide" aria-labelledby="jobs-h">
+            <h2 id="jobs-h">"Jobs of every tenant, newest first"</h2>
+            {body}
+            <Pager older=older newest=newest base="/admin/jobs".to_string()/>
+        </section>
+    }
+}
+
+#[component]
+fn DeviceSection(d: DevicePage) -> impl IntoView {
+    let DevicePage {
+        kind,
+        name,
+        revisions,
+        older,
+        newest,
+    } = d;
+    let base = device_link(&kind, &name);
+    let body = if revisions.is_empty() {
+        view! { <p class="empty">"No revisions yet: the device has not been compiled."</p> }
+            .into_any()
+    } else {
+        let rows = revisions
+            .into_iter()
+            .map(|r| Row {
+                key: r.seq.to_string(),
+                cells: vec![
+                    Cell::Link {
+                        href: format!("{base}/{}", r.seq),
+                        text: format!("#{}", r.seq),
+                        label: None,
+                        danger: false,
+                    },
+                    Cell::Text(r.job_id.map(|j| format!("#{j}")).unwrap_or_default()),
+                    Cell::Text(r.created_at),
+                    Cell::Text(r.changed_lines.to_string()),
+                ],
+            })
+            .collect();
+        let cols = vec!["Revision", "Job", "When", "Changed lines"];
+        view! { <Table id="revisions" cols=cols rows=rows/> }.into_any()
+    };
+    view! {
+        <p class="muted"><a href="/admin/platform">"← Sites, routers, hypervisors"</a></p>
+        <section class="card wide" aria-labelledby="revs-h">
+            <h2 id="revs-h">"Revisions of " <code>{name}</code></h2>
+            {body}
+            <Pager older=older newest=newest base=base/>
+        </section>
+    }
+}
+
+#[component]
+fn RevisionSection(r: RevisionPage) -> impl IntoView {
+    let RevisionPage {
+        kind,
+        name,
+        seq,
+        job_id,
+        created_at,
+        previous,
+        diff,
+        config,
+    } = r;
+    let base = device_link(&kind, &name);
+    let against = match previous {
+        Some(p) => {
+            view! { "against " <a href=format!("{base}/{p}")>{format!("revision #{p}")}</a> }
+                .into_any()
+        }
+        None => view! { "against nothing: the first revision" }.into_any(),
+    };
+    let (removed, added) = (
+        diff.iter().filter(|d| !d.added).count(),
+        diff.iter().filter(|d| d.added).count(),
+    );
+    let diff_view = if diff.is_empty() {
+        view! { <p class="empty">"No line changed."</p> }.into_any()
+    } else {
+        view! {
+            <pre class="diff" id="diff" tabindex="0" aria-label="Removed and added lines">
+                {diff.into_iter().map(|d| {
+                    let (class, mark) = if d.added { ("add", "+ ") } else { ("del", "- ") };
+                    view! { <span class=class>{format!("{mark}{}\n", d.text)}</span> }
+                }).collect_view()}
+            </pre>
+        }
+        .into_any()
+    };
+    let what = if kind == "router" {
+        "VyOS configuration (set commands)"
+    } else {
+        "Open vSwitch flows, groups and meters"
+    };
+    view! {
+        <p class="muted"><a href=base.clone()>"← All revisions of " {name.clone()}</a></p>
+        <p class="muted">
+            {created_at} {job_id.map(|j| format!(" · job #{j}"))}
+        </p>
+        <div class="grid">
+            <section class="card wide" aria-labelledby="diff-h">
+                <h2 id="diff-h">"Changes " {against}</h2>
+                <p class="muted" id="diff-summary">{removed} " removed, " {added} " added"</p>
+                {diff_view}
+            </section>
+            <section class="card wide" aria-labelledby="config-h">
+                <h2 id="config-h">{what}</h2>
+                <p class="muted">"Key material is shown as '<secret>'. Revision #" {seq} "."</p>
+                <pre class="config" id="config" tabindex="0" aria-label="Configuration">{config}</pre>
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,521 @@
+//! The admin console (`/admin/...`, platform admins only; everyone else
+//! gets the not-found page, as for any path that is not theirs). Reads and
+//! writes go through the API's functions: `api::tenants::create_with_admin`
+//! (a tenant and its first admin in one transaction), `api::users`,
+//! `api::jobs`, `api::revisions` and `api::audit`.
+
+use super::data::{self, when};
+use super::html;
+use super::members::{audit_cursor, audit_rows};
+use super::pages::{
+    encode, field, forbidden_form, form_errors, parse_form, problem_page, props, see_other,
+    session_or_login,
+};
+use super::session::{self, WebSession};
+use crate::api::jobs::{self, JobQuery};
+use crate::api::revisions::{self, RevQuery};
+use crate::api::tenants::{self, TenantCreate};
+use crate::api::users;
+use crate::api::PageQuery;
+use crate::auth::principal::Source;
+use crate::config_diff::{self, Change};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::kind::Kind;
+use crate::store::objects;
+use app::admin::{
+    AdminJobRow, Console, DevicePage, DiffLine, HypervisorRow, RevisionPage, RevisionRow,
+    RouterRow, Section, SiteRow, TenantForm, UserRow,
+};
+use app::Page;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Jobs and revisions per page.
+const PAGE: i64 = 50;
+/// Users and platform objects shown (no paging below this).
+const MAX: i64 = 500;
+
+/// The session of a platform admin, or the login redirect / not-found page.
+async fn admin_session(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    path: &str,
+) -> Result<WebSession, Response> {
+    let s = session_or_login(st, h, src, path).await?;
+    // Tenant users get the same not-found page as for any other path.
+    if s.who.require_platform_admin().is_err() {
+        return Err(problem_page(Some(&s), &Problem::not_found()));
+    }
+    Ok(s)
+}
+
+fn console(s: &WebSession, status: StatusCode, section: Section) -> Response {
+    html(
+        status,
+        &props(Some(s), Page::Admin(Box::new(Console { section }))),
+    )
+}
+
+/// A section, or its problem as a page.
+fn finish(s: &WebSession, out: ApiResult<Section>) -> Response {
+    match out {
+        Ok(section) => console(s, StatusCode::OK, section),
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+macro_rules! admin_or_return {
+    ($st:expr, $h:expr, $src:expr, $path:expr) => {
+        match admin_session(&$st, &$h, &$src, $path).await {
+            Ok(s) => s,
+            Err(r) => return r,
+        }
+    };
+}
+
+fn default_tenant_form() -> TenantForm {
+    TenantForm {
+        default_action: "drop".into(),
+        ..Default::default()
+    }
+}
+
+async fn tenants_section(
+    st: &AppState,
+    form: TenantForm,
+    notice: Option<String>,
+) -> ApiResult<Section> {
+    Ok(Section::Tenants {
+        tenants: data::tenants(st).await?,
+        form,
+        notice,
+    })
+}
+
+/// `GET /admin`: the tenants and the form that creates one.
+pub async fn index(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let notice = match (q.get("created"), q.get("admin"), q.get("job")) {
+        (Some(t), Some(a), Some(j)) => Some(format!(
+            "Tenant {t} created with its admin {a}; job #{j} compiles it."
+        )),
+        _ => None,
+    };
+    let s = admin_or_return!(st, h, src, "/admin");
+    let out = tenants_section(&st, default_tenant_form(), notice).await;
+    finish(&s, out)
+}
+
+fn tenant_field(pointer: &str) -> Option<&'static str> {
+    match pointer {
+        "/slug" => Some("slug"),
+        "/name" => Some("name"),
+        "/default_action" => Some("default_action"),
+        "/admin/email" => Some("admin_email"),
+        "/admin/password" => Some("admin_password"),
+        _ => None,
+    }
+}
+
+/// `POST /admin/tenants`: creates a tenant and its first admin through
+/// `api::tenants::create_with_admin`: both or neither.
+pub async fn create_tenant(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s = match admin_session(&st, &h, &src, "/admin").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = parse_form(&body);
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    let form = TenantForm {
+        slug: field(&f, "slug").trim().to_string(),
+        name: field(&f, "name").trim().to_string(),
+        default_action: field(&f, "default_action").to_string(),
+        admin_email: field(&f, "admin_email").trim().to_string(),
+        errors: Default::default(),
+    };
+    let out = async {
+        let default_action =
+            serde_json::from_value(form.default_action.clone().into()).map_err(|_| {
+                Problem::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "/default_action",
+                    "choose drop, reject or accept",
+                )
+            })?;
+        let req = TenantCreate {
+            slug: form.slug.clone(),
+            name: form.name.clone(),
+            default_action,
+        };
+        tenants::create_with_admin(
+            &st,
+            &s.who,
+            req,
+            form.admin_email.clone(),
+            field(&f, "admin_password").to_string(),
+        )
+        .await
+    }
+    .await;
+    match out {
+        Ok(c) => see_other(&format!(
+            "/admin?created={}&admin={}&job={}",
+            encode(&c.tenant.slug),
+            encode(&c.admin.email),
+            c.job
+        )),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let form = TenantForm {
+                errors: form_errors(&p, tenant_field),
+                ..form
+            };
+            match tenants_section(&st, form, None).await {
+                Ok(section) => console(&s, status, section),
+                Err(p) => problem_page(Some(&s), &p),
+            }
+        }
+    }
+}
+
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        o => o.to_string(),
+    }
+}
+
+/// The latest revision number of every device, by (kind, name).
+async fn latest_revisions(st: &AppState) -> ApiResult<HashMap<(String, String), i32>> {
+    let rows: Vec<(String, String, i32)> = sqlx::query_as(
+        "SELECT device_kind, device, max(seq) FROM revisions GROUP BY device_kind, device",
+    )
+    .fetch_all(&st.db)
+    .await?;
+    Ok(rows.into_iter().map(|(k, d, s)| ((k, d), s)).collect())
+}
+
+/// `GET /admin/platform`: sites, routers and hypervisors.
+pub async fn platform(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
+    let s = admin_or_return!(st, h, src, "/admin/platform");
+    let out = async {
+        let latest = latest_revisions(&st).await?;
+        let rev = |k: &str, n: &str| latest.get(&(k.to_string(), n.to_string())).copied();
+        let sites = objects::list(&st.db, Kind::Site, None, None, MAX)
+            .await?
+            .into_iter()
+            .map(|o| SiteRow {
+                public_blocks: o.spec["public_blocks"]
+                    .as_array()
+                    .map(|a| a.iter().map(text).collect())
+                    .unwrap_or_default(),
+                name: o.name,
+            })
+            .collect();
+        let routers = objects::list(&st.db, Kind::Router, None, None, MAX)
+            .await?
+            .into_iter()
+            .map(|o| RouterRow {
+                site: text(&o.spec["site"]),
+                version: text(&o.spec["version"]),
+                underlay_address: text(&o.spec["underlay_address"]),
+                api_endpoint: text(&o.spec["api_endpoint"]),
+                revision: rev("router", &o.name),
+                name: o.name,
+            })
+            .collect();
+        let hypervisors = objects::list(&st.db, Kind::Hypervisor, None, None, MAX)
+            .await?
+            .into_iter()
+            .map(|o| HypervisorRow {
+                site: text(&o.spec["site"]),
+                underlay_address: text(&o.spec["underlay_address"]),
+                vtep_address: o.spec["vtep_address"].as_str().map(String::from),
+                bridge: o.spec["bridge"].as_str().unwrap_or("br-int").to_string(),
+                revision: rev("hypervisor", &o.name),
+                name: o.name,
+            })
+            .collect();
+        Ok::<_, Problem>(Section::Platform {
+            sites,
+            routers,
+            hypervisors,
+        })
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// `GET /admin/users`: every user, with tenant and role.
+pub async fn users(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
+    let s = admin_or_return!(st, h, src, "/admin/users");
+    let out = async {
+        let page = users::list_users(
+            &st,
+            None,
+            PageQuery {
+                limit: Some(MAX),
+                cursor: None,
+            },
+        )
+        .await?;
+        Ok::<_, Problem>(Section::Users(
+            page.items
+                .into_iter()
+                .map(|u| UserRow {
+                    email: u.email,
+                    role: u.role.as_str().replace('_', " "),
+                    tenant: u.tenant,
+                    created_at: when(u.created_at),
+                })
+                .collect(),
+        ))
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// A numeric cursor from the query string.
+fn cursor<T: std::str::FromStr>(q: &HashMap<String, String>) -> ApiResult<Option<T>> {
+    q.get("cursor")
+        .map(|c| {
+            c.parse()
+                .map_err(|_| Problem::field(StatusCode::BAD_REQUEST, "cursor", "must be a number"))
+        })
+        .transpose()
+}
+
+/// `GET /admin/jobs?cursor=`: every tenant's jobs, newest first.
+pub async fn jobs(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = admin_or_return!(st, h, src, "/admin/jobs");
+    let out = async {
+        let c: Option<i64> = cursor(&q)?;
+        let page = jobs::list_jobs(
+            &st,
+            None,
+            JobQuery {
+                limit: Some(PAGE),
+                cursor: c,
+            },
+        )
+        .await?;
+        let slugs: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, slug FROM tenants")
+            .fetch_all(&st.db)
+            .await?;
+        let slugs: HashMap<Uuid, String> = slugs.into_iter().collect();
+        let jobs = page
+            .items
+            .into_iter()
+            .map(|j| {
+                let mut devices = vec![];
+                if let Some(r) = &j.result {
+                    for kind in ["router", "hypervisor"] {
+                        for n in r[format!("{kind}s")].as_array().into_iter().flatten() {
+                            devices.push((kind.to_string(), text(n)));
+                        }
+                    }
+                }
+                AdminJobRow {
+                    id: j.id,
+                    tenant: j.tenant_id.and_then(|t| slugs.get(&t).cloned()),
+                    reason: j.reason,
+                    status: j.status,
+                    created_by: j.created_by,
+                    created_at: when(j.created_at),
+                    finished_at: j.finished_at.map(when),
+                    devices,
+                }
+            })
+            .collect();
+        Ok::<_, Problem>(Section::Jobs {
+            jobs,
+            older: page.next_cursor.map(|c| format!("/admin/jobs?cursor={c}")),
+            newest: c.is_none(),
+        })
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// The declared kind of a device kind in a path (404 for anything else).
+fn device_kind(kind: &str) -> ApiResult<Kind> {
+    match kind {
+        "router" => Ok(Kind::Router),
+        "hypervisor" => Ok(Kind::Hypervisor),
+        _ => Err(Problem::not_found()),
+    }
+}
+
+/// `GET /admin/devices/{kind}/{name}?cursor=`: a device's revisions.
+pub async fn device(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = format!("/admin/devices/{kind}/{name}");
+    let s = admin_or_return!(st, h, src, path.as_str());
+    let out = async {
+        let k = device_kind(&kind)?;
+        let c: Option<i32> = cursor(&q)?;
+        let page = revisions::list_revisions(
+            &st,
+            &s.who,
+            &kind,
+            &name,
+            RevQuery {
+                limit: Some(PAGE),
+                cursor: c,
+            },
+        )
+        .await?;
+        // A device neither declared nor ever compiled does not exist.
+        if page.items.is_empty() && objects::get(&st.db, k, None, &name).await?.is_none() {
+            return Err(Problem::not_found());
+        }
+        Ok::<_, Problem>(Section::Device(DevicePage {
+            revisions: page
+                .items
+                .into_iter()
+                .map(|r| RevisionRow {
+                    seq: r.seq,
+                    job_id: r.job_id,
+                    created_at: when(r.created_at),
+                    changed_lines: r.diff.lines().count(),
+                })
+                .collect(),
+            older: page.next_cursor.map(|c| format!("{path}?cursor={c}")),
+            newest: c.is_none(),
+            kind,
+            name,
+        }))
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// The line diff as the page shows it.
+fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    config_diff::changes(old, new)
+        .into_iter()
+        .map(|c| match c {
+            Change::Removed(l) => DiffLine {
+                added: false,
+                text: l.to_string(),
+            },
+            Change::Added(l) => DiffLine {
+                added: true,
+                text: l.to_string(),
+            },
+        })
+        .collect()
+}
+
+/// `GET /admin/devices/{kind}/{name}/{seq}`: one revision's configuration
+/// and its line diff against the previous revision.
+pub async fn revision(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name, seq)): Path<(String, String, String)>,
+) -> Response {
+    let path = format!("/admin/devices/{kind}/{name}/{seq}");
+    let s = admin_or_return!(st, h, src, path.as_str());
+    let out = async {
+        let seq: i32 = seq.parse().map_err(|_| Problem::not_found())?;
+        let r = revisions::get_revision(&st, &s.who, &kind, &name, seq).await?;
+        let prev = revisions::previous_config(&st, &s.who, &kind, &name, seq).await?;
+        let config = r.config.unwrap_or_default();
+        let (previous, old) = match prev {
+            Some((p, c)) => (Some(p), c),
+            None => (None, String::new()),
+        };
+        Ok::<_, Problem>(Section::Revision(Box::new(RevisionPage {
+            diff: diff_lines(&old, &config),
+            kind,
+            name,
+            seq,
+            job_id: r.job_id,
+            created_at: when(r.created_at),
+            previous,
+            config,
+        })))
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// `GET /admin/audit?cursor=`: the platform's whole audit log.
+pub async fn audit(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = admin_or_return!(st, h, src, "/admin/audit");
+    let out = async {
+        let c = audit_cursor(&q)?;
+        let (entries, older) = audit_rows(&st, None, c, "/admin/audit").await?;
+        Ok::<_, Problem>(Section::Audit {
+            entries,
+            older,
+            newest: c.is_none(),
+        })
+    }
+    .await;
+    finish(&s, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lines_mark_removed_and_added() {
+        let d = diff_lines("set a\nset b\n", "set b\nset c\n");
+        assert_eq!(
+            d,
+            vec![
+                DiffLine {
+                    added: false,
+                    text: "set a".into()
+                },
+                DiffLine {
+                    added: true,
+                    text: "set c".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn new_tenant_fields_map_to_the_form() {
+        assert_eq!(tenant_field("/admin/email"), Some("admin_email"));
+        assert_eq!(tenant_field("/slug"), Some("slug"));
+        assert_eq!(tenant_field("/other"), None);
+    }
+}

@@ -1,0 +1,537 @@
+//! A tenant's members, API tokens and audit log in the portal. The rules
+//! are the API's (`api::users`, `api::tokens`, `api::audit`, called here
+//! the same way): members may read the member list and the audit log;
+//! adding or removing members and anything about tokens needs a tenant
+//! admin (403 otherwise); another tenant's pages are 404 like missing ones.
+
+use super::data::when;
+use super::html;
+use super::pages::{
+    encode, field, form_errors, parse_form, problem_page, props, see_other, session_or_login,
+    write_scope,
+};
+use super::session::WebSession;
+use crate::api::audit::{self, AuditQuery};
+use crate::api::tokens::{self, TokenCreate};
+use crate::api::users::{self, UserCreate};
+use crate::api::PageQuery;
+use crate::auth::principal::Source;
+use crate::auth::Role;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::tenancy::{self, TenantScope};
+use app::members::{
+    AuditPage, AuditRow, CreatedToken, MemberForm, MemberRow, MembersPage, TokenForm, TokenRow,
+    TokensPage,
+};
+use app::Page;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Members and tokens shown on one page (no paging below this).
+const MAX: i64 = 500;
+/// Audit entries per page.
+pub const AUDIT_PAGE: i64 = 50;
+
+/// A signed-in user's view of a tenant (any role of it).
+async fn read_scope(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    slug: &str,
+    path: &str,
+) -> Result<(WebSession, TenantScope), Response> {
+    let s = session_or_login(st, h, src, path).await?;
+    match tenancy::resolve(st, s.who.clone(), slug).await {
+        Ok(scope) => Ok((s, scope)),
+        Err(p) => Err(problem_page(Some(&s), &p)),
+    }
+}
+
+async fn tenant_name(st: &AppState, scope: &TenantScope) -> ApiResult<String> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(scope.id())
+        .fetch_optional(&st.db)
+        .await?
+        .ok_or_else(Problem::not_found)
+}
+
+fn role_text(r: Role) -> String {
+    match r {
+        Role::PlatformAdmin => "platform admin",
+        Role::TenantAdmin => "tenant admin",
+        Role::TenantMember => "tenant member",
+    }
+    .into()
+}
+
+fn all() -> PageQuery {
+    PageQuery {
+        limit: Some(MAX),
+        cursor: None,
+    }
+}
+
+async fn members_page(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    form: MemberForm,
+    notice: Option<String>,
+    confirm: Option<Uuid>,
+) -> ApiResult<MembersPage> {
+    let rows = users::list_users(st, Some(scope.id()), all()).await?;
+    let members: Vec<MemberRow> = rows
+        .items
+        .into_iter()
+        .map(|u| MemberRow {
+            id: u.id.to_string(),
+            email: u.email,
+            role: role_text(u.role),
+            created_at: when(u.created_at),
+        })
+        .collect();
+    let confirm_remove = match confirm {
+        Some(id) => Some(
+            members
+                .iter()
+                .find(|m| m.id == id.to_string())
+                .cloned()
+                .ok_or_else(Problem::not_found)?,
+        ),
+        None => None,
+    };
+    Ok(MembersPage {
+        slug: scope.tenant.slug.clone(),
+        name: tenant_name(st, scope).await?,
+        can_write: scope.who.can_write_tenant(),
+        me: s.email.clone(),
+        members,
+        form,
+        notice,
+        confirm_remove,
+    })
+}
+
+async fn render_members(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    form: MemberForm,
+    notice: Option<String>,
+    confirm: Option<Uuid>,
+    status: StatusCode,
+) -> Response {
+    match members_page(st, s, scope, form, notice, confirm).await {
+        Ok(p) => html(status, &props(Some(s), Page::Members(Box::new(p)))),
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+/// `GET /t/{tenant}/members`.
+pub async fn members(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = format!("/t/{slug}/members");
+    let (s, scope) = match read_scope(&st, &h, &src, &slug, &path).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let notice = match (q.get("added"), q.get("removed")) {
+        (Some(e), _) => Some(format!("{e} was added; they can log in now.")),
+        (_, Some(e)) => Some(format!("{e} was removed.")),
+        _ => None,
+    };
+    let form = MemberForm {
+        role: "tenant_member".into(),
+        ..Default::default()
+    };
+    render_members(&st, &s, &scope, form, notice, None, StatusCode::OK).await
+}
+
+fn member_field(pointer: &str) -> Option<&'static str> {
+    match pointer {
+        "/email" => Some("email"),
+        "/password" => Some("password"),
+        "/role" | "/tenant" => Some("role"),
+        _ => None,
+    }
+}
+
+/// A tenant role from a form (`tenant_admin` or `tenant_member`).
+fn tenant_role(v: &str) -> ApiResult<Role> {
+    match Role::parse(v) {
+        Some(r @ (Role::TenantAdmin | Role::TenantMember)) => Ok(r),
+        _ => Err(Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/role",
+            "choose tenant member or tenant admin",
+        )),
+    }
+}
+
+/// `POST /t/{tenant}/members`: adds a user to the tenant through
+/// `api::users::create_user` (tenant admins).
+pub async fn add_member(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let email = field(&f, "email").trim().to_string();
+    let role = field(&f, "role").to_string();
+    let out = async {
+        let req = UserCreate {
+            email: email.clone(),
+            password: field(&f, "password").to_string(),
+            role: tenant_role(&role)?,
+            tenant: None,
+        };
+        users::create_user(&st, &scope.who, req, Some(scope.id())).await
+    }
+    .await;
+    match out {
+        Ok(u) => see_other(&format!(
+            "/t/{}/members?added={}",
+            scope.tenant.slug,
+            encode(&u.email)
+        )),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let form = MemberForm {
+                email,
+                role,
+                errors: form_errors(&p, member_field),
+            };
+            render_members(&st, &s, &scope, form, None, None, status).await
+        }
+    }
+}
+
+/// A member or token id from a path; anything else is a missing page.
+fn path_id(s: &WebSession, id: &str) -> Result<Uuid, Box<Response>> {
+    id.parse()
+        .map_err(|_| Box::new(problem_page(Some(s), &Problem::not_found())))
+}
+
+/// `GET /t/{tenant}/members/{id}/remove`: asks before removing.
+pub async fn remove_member_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+) -> Response {
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, None).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = match path_id(&s, &id) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    render_members(
+        &st,
+        &s,
+        &scope,
+        MemberForm::default(),
+        None,
+        Some(id),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /t/{tenant}/members/{id}/remove`: removes the member through
+/// `api::users::delete_user` (another tenant's user is 404).
+pub async fn remove_member(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = match path_id(&s, &id) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    match users::delete_user(&st, &scope.who, id, Some(scope.id())).await {
+        Ok(u) => see_other(&format!(
+            "/t/{}/members?removed={}",
+            scope.tenant.slug,
+            encode(&u.email)
+        )),
+        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+            let form = MemberForm {
+                errors: form_errors(&p, |_| None),
+                ..Default::default()
+            };
+            render_members(&st, &s, &scope, form, None, Some(id), status).await
+        }
+    }
+}
+
+async fn tokens_page(
+    st: &AppState,
+    scope: &TenantScope,
+    form: TokenForm,
+    created: Option<CreatedToken>,
+    notice: Option<String>,
+) -> ApiResult<TokensPage> {
+    let rows = tokens::list_tokens(st, scope, all()).await?;
+    Ok(TokensPage {
+        slug: scope.tenant.slug.clone(),
+        name: tenant_name(st, scope).await?,
+        tokens: rows
+            .items
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id.to_string(),
+                name: t.name,
+                role: t.role.as_str().into(),
+                created_at: when(t.created_at),
+                last_used_at: t.last_used_at.map(when),
+                revoked_at: t.revoked_at.map(when),
+            })
+            .collect(),
+        form,
+        created,
+        notice,
+    })
+}
+
+async fn render_tokens(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    form: TokenForm,
+    created: Option<CreatedToken>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    match tokens_page(st, scope, form, created, notice).await {
+        Ok(p) => html(status, &props(Some(s), Page::Tokens(Box::new(p)))),
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+fn member_token_form() -> TokenForm {
+    TokenForm {
+        role: "tenant_member".into(),
+        ..Default::default()
+    }
+}
+
+/// `GET /t/{tenant}/tokens` (tenant admins).
+pub async fn tokens(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, None).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let notice = q
+        .get("revoked")
+        .map(|n| format!("Token {n} was revoked: it no longer works."));
+    render_tokens(
+        &st,
+        &s,
+        &scope,
+        member_token_form(),
+        None,
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn token_field(pointer: &str) -> Option<&'static str> {
+    match pointer {
+        "/name" => Some("name"),
+        "/role" => Some("role"),
+        _ => None,
+    }
+}
+
+/// `POST /t/{tenant}/tokens`: creates a token through
+/// `api::tokens::create_token` and answers with the page showing its
+/// secret: the only time it is shown (not a redirect, so it is in no URL,
+/// and pages are `no-store`).
+pub async fn create_token(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let name = field(&f, "name").trim().to_string();
+    let role = field(&f, "role").to_string();
+    let out = async {
+        let req = TokenCreate {
+            name: name.clone(),
+            role: tenant_role(&role)?,
+        };
+        tokens::create_token(&st, &scope, req).await
+    }
+    .await;
+    match out {
+        Ok(t) => {
+            let created = CreatedToken {
+                name: t.info.name,
+                secret: t.token,
+            };
+            render_tokens(
+                &st,
+                &s,
+                &scope,
+                member_token_form(),
+                Some(created),
+                None,
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let form = TokenForm {
+                name,
+                role,
+                errors: form_errors(&p, token_field),
+            };
+            render_tokens(&st, &s, &scope, form, None, None, status).await
+        }
+    }
+}
+
+/// `POST /t/{tenant}/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = match path_id(&s, &id) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    match tokens::revoke_token(&st, &scope, id).await {
+        Ok(t) => see_other(&format!(
+            "/t/{}/tokens?revoked={}",
+            scope.tenant.slug,
+            encode(&t.name)
+        )),
+        Err(p) => problem_page(Some(&s), &p),
+    }
+}
+
+/// The audit cursor of a page's query string (`None`: the newest page).
+pub(super) fn audit_cursor(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
+    q.get("cursor")
+        .map(|c| {
+            c.parse().map_err(|_| {
+                Problem::field(StatusCode::BAD_REQUEST, "cursor", "must be an entry number")
+            })
+        })
+        .transpose()
+}
+
+/// One page of an audit log: its rows and the link to the older page.
+pub(super) async fn audit_rows(
+    st: &AppState,
+    tenant: Option<Uuid>,
+    cursor: Option<i64>,
+    base: &str,
+) -> ApiResult<(Vec<AuditRow>, Option<String>)> {
+    let page = audit::list(
+        st,
+        tenant,
+        AuditQuery {
+            limit: Some(AUDIT_PAGE),
+            cursor,
+        },
+    )
+    .await?;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|e| AuditRow {
+            id: e.id,
+            at: when(e.at),
+            actor: e.actor,
+            action: e.action,
+            object: e.object,
+            source: e.source,
+        })
+        .collect();
+    Ok((rows, page.next_cursor.map(|c| format!("{base}?cursor={c}"))))
+}
+
+/// `GET /t/{tenant}/audit?cursor=`: the tenant's audit log, newest first.
+pub async fn audit(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let base = format!("/t/{slug}/audit");
+    let (s, scope) = match read_scope(&st, &h, &src, &slug, &base).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let out = async {
+        let cursor = audit_cursor(&q)?;
+        let (entries, older) = audit_rows(&st, Some(scope.id()), cursor, &base).await?;
+        Ok::<_, Problem>(AuditPage {
+            slug: Some(scope.tenant.slug.clone()),
+            name: tenant_name(&st, &scope).await?,
+            can_write: scope.who.can_write_tenant(),
+            entries,
+            older,
+            newest: cursor.is_none(),
+        })
+    }
+    .await;
+    match out {
+        Ok(p) => html(
+            StatusCode::OK,
+            &props(Some(&s), Page::TenantAudit(Box::new(p))),
+        ),
+        Err(p) => problem_page(Some(&s), &p),
+    }
+}

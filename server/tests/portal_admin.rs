@@ -1,0 +1,705 @@
+//! The portal's tenant member, API token and audit pages and the admin
+//! console, in-process (playwright/tests/admin.test.mjs drives a browser):
+//! who may do what, CSRF, tenant isolation, the token secret shown once,
+//! and a tenant created with its first admin as one change.
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use harness::{Env, PASSWORD};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    text: String,
+}
+
+struct Browser {
+    app: axum::Router,
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser {
+            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
+            jar: vec![],
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        origin: Option<&str>,
+    ) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "portal.test");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        let req = match form {
+            Some(f) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish();
+                b.header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+            }
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let cookies: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &cookies {
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.jar.push((k.into(), v.into()));
+            }
+        }
+        let text =
+            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
+        Page {
+            status,
+            location,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form), Some("http://portal.test"))
+            .await
+    }
+
+    async fn login(&mut self, email: &str) -> Page {
+        let p = self.get("/login").await;
+        assert_eq!(p.status, StatusCode::OK);
+        let csrf = hidden(&p.text, "csrf");
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+
+    /// The session's CSRF token, from a page's logout form.
+    async fn csrf(&mut self, page: &str) -> String {
+        hidden(&self.get(page).await.text, "csrf")
+    }
+}
+
+/// The value of the first hidden input named `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// The value of the input with this id.
+fn input_value(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let rest = &html[at..];
+    let v = rest.find("value=\"").expect("a value") + 7;
+    rest[v..v + rest[v..].find('"').unwrap()].to_string()
+}
+
+async fn count(env: &Env, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&env.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_tenant_with_its_first_admin_who_can_log_in() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let csrf = b.csrf("/admin").await;
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "lab"),
+                ("name", "Research Lab"),
+                ("default_action", "drop"),
+                ("admin_email", "Lab-Admin@example.com"),
+                ("admin_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/admin?created=lab&admin=lab-admin%40example.com&job="),
+        "{to}"
+    );
+    let page = b.get(&to).await;
+    assert!(page.text.contains("data-key=\"lab\""), "{}", page.text);
+    assert!(page
+        .text
+        .contains("Tenant lab created with its admin lab-admin@example.com"));
+    // Both are audited, and the new tenant's job compiles.
+    let audited = count(
+        &env,
+        "SELECT count(*) FROM audit_log WHERE object IN ('tenants/lab', 'users/lab-admin@example.com')",
+    )
+    .await;
+    assert_eq!(audited, 2);
+    assert!(env.drain().await >= 1);
+
+    // The new admin logs in to an empty dashboard, with its own pages.
+    let mut n = Browser::new(&env);
+    let p = n.login("lab-admin@example.com").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(n.get("/").await.location.as_deref(), Some("/t/lab"));
+    let d = n.get("/t/lab").await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert!(d.text.contains("No networks yet."), "{}", d.text);
+    assert!(d.text.contains("href=\"/t/lab/members\""));
+    let m = n.get("/t/lab/members").await;
+    assert!(m.text.contains("data-key=\"lab-admin@example.com\""));
+    assert!(m.text.contains("tenant admin"));
+    assert!(n
+        .get("/t/lab/tokens")
+        .await
+        .text
+        .contains("No API tokens yet"));
+}
+
+#[tokio::test]
+async fn a_new_tenant_and_its_admin_are_created_both_or_neither() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let csrf = b.csrf("/admin").await;
+    let tenants = count(&env, "SELECT count(*) FROM tenants").await;
+    // Bad fields of both parts are named at once, next to their fields.
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "Not A Slug"),
+                ("name", "Lab"),
+                ("default_action", "drop"),
+                ("admin_email", "lab-admin@example.com"),
+                ("admin_password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"slug-error\""), "{}", p.text);
+    assert!(p.text.contains("id=\"admin_password-error\""));
+    assert!(p.text.contains("value=\"Not A Slug\""));
+    assert!(
+        !p.text.contains("value=\"short\""),
+        "passwords are not sent back"
+    );
+    // The admin's email is taken: the tenant is not created either.
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "lab"),
+                ("name", "Lab"),
+                ("default_action", "drop"),
+                ("admin_email", "finance-admin@example.com"),
+                ("admin_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.text);
+    assert!(p.text.contains("id=\"admin_email-error\""), "{}", p.text);
+    assert_eq!(count(&env, "SELECT count(*) FROM tenants").await, tenants);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM audit_log WHERE object = 'tenants/lab'"
+        )
+        .await,
+        0
+    );
+    // An existing slug is named too.
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "finance"),
+                ("name", "Again"),
+                ("default_action", "drop"),
+                ("admin_email", "again@example.com"),
+                ("admin_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.text);
+    assert!(p.text.contains("id=\"slug-error\""), "{}", p.text);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM users WHERE email = 'again@example.com'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn only_platform_admins_see_the_console() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let missing = b.get("/no-such-page").await;
+    for path in [
+        "/admin",
+        "/admin/platform",
+        "/admin/users",
+        "/admin/jobs",
+        "/admin/audit",
+        "/admin/devices/router/vyos-dc1-01",
+        "/admin/devices/router/vyos-dc1-01/1",
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(p.text, missing.text, "{path}");
+    }
+    let csrf = b.csrf("/t/finance").await;
+    let tenants = count(&env, "SELECT count(*) FROM tenants").await;
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "sneaky"),
+                ("name", "Sneaky"),
+                ("default_action", "accept"),
+                ("admin_email", "sneaky@example.com"),
+                ("admin_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(count(&env, "SELECT count(*) FROM tenants").await, tenants);
+    // Anonymous: to the login page.
+    let mut anon = Browser::new(&env);
+    let p = anon.get("/admin/users").await;
+    assert_eq!(p.location.as_deref(), Some("/login?next=%2Fadmin%2Fusers"));
+
+    // A platform admin sees every part of it.
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let u = a.get("/admin/users").await;
+    assert!(u.text.contains("data-key=\"finance-member@example.com\""));
+    let pl = a.get("/admin/platform").await;
+    assert!(pl.text.contains("data-key=\"vyos-dc1-01\""), "{}", pl.text);
+    assert!(pl.text.contains("data-key=\"hv-dc2-01\""));
+    assert!(pl.text.contains("id=\"sites\""));
+    let j = a.get("/admin/jobs").await;
+    assert!(j.text.contains("id=\"admin-jobs\""), "{}", j.text);
+    let au = a.get("/admin/audit").await;
+    assert!(au.text.contains("id=\"audit\""));
+    assert_eq!(
+        a.get("/admin/devices/switch/x").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.get("/admin/devices/router/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.get("/admin/jobs?cursor=x").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sees_a_routers_revisions_and_the_diff() {
+    let env = Env::demo().await;
+    env.drain().await;
+    // A finance network on vyos-dc1-01 makes its second revision.
+    let mut t = Browser::new(&env);
+    t.login("finance-admin@example.com").await;
+    let csrf = t.csrf("/t/finance").await;
+    let p = t
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "web2"),
+                ("cidr", "100.64.2.0/28"),
+                ("gateway", "dc1/vyos-dc1-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    env.drain().await;
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let l = a.get("/admin/devices/router/vyos-dc1-01").await;
+    assert_eq!(l.status, StatusCode::OK);
+    assert!(l.text.contains("data-key=\"2\""), "{}", l.text);
+    assert!(l
+        .text
+        .contains("href=\"/admin/devices/router/vyos-dc1-01/2\""));
+    let r = a.get("/admin/devices/router/vyos-dc1-01/2").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains(">revision #1</a>"), "{}", r.text);
+    assert!(r.text.contains("class=\"add\""), "{}", r.text);
+    assert!(
+        r.text.contains("100.64.2."),
+        "the new gateway address is added"
+    );
+    assert!(r.text.contains("id=\"config\""));
+    // Key material never reaches the page.
+    assert!(!r.text.contains("private-key '") || r.text.contains("private-key '&lt;secret&gt;'"));
+    let first = a.get("/admin/devices/router/vyos-dc1-01/1").await;
+    assert!(first.text.contains("the first revision"));
+    assert!(!first.text.contains("class=\"del\""));
+    assert_eq!(
+        a.get("/admin/devices/router/vyos-dc1-01/99").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_token_secret_is_shown_once_and_revoking_ends_it() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance/tokens").await;
+    let p = b
+        .post(
+            "/t/finance/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "ci-deploy"),
+                ("role", "tenant_member"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let secret = input_value(&p.text, "token-secret");
+    assert!(secret.starts_with("vxa_"), "{secret}");
+    // It works against the API ...
+    let r = env.get("/api/v1/tenants/finance/networks", &secret).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // ... and is shown nowhere again, nor stored or audited in clear.
+    let list = b.get("/t/finance/tokens").await;
+    assert!(list.text.contains("data-key=\"ci-deploy\""));
+    assert!(!list.text.contains(&secret));
+    assert!(!list.text.contains("token-secret"));
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM audit_log WHERE coalesce(after::text, '') LIKE '%' || $1 || '%')
+              + (SELECT count(*) FROM api_tokens WHERE encode(token_hash, 'escape') LIKE '%' || $1 || '%')",
+    )
+    .bind(&secret)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0);
+    // The same name again: the error sits next to the field.
+    let p = b
+        .post(
+            "/t/finance/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "ci-deploy"),
+                ("role", "tenant_member"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.text.contains("id=\"name-error\""), "{}", p.text);
+    assert!(!p.text.contains("token-secret"));
+
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'ci-deploy'")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    // Revoking needs the CSRF token.
+    let path = format!("/t/finance/tokens/{id}/revoke");
+    assert_eq!(
+        b.post(&path, &[("csrf", "nope")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let p = b.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/t/finance/tokens?revoked=ci-deploy")
+    );
+    let list = b.get("/t/finance/tokens?revoked=ci-deploy").await;
+    assert!(list.text.contains("Token ci-deploy was revoked"));
+    assert!(list.text.contains("revoked</span>"));
+    let r = env.get("/api/v1/tenants/finance/networks", &secret).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn tenant_admins_add_and_remove_members_and_members_cannot() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance/members").await;
+    // Bad input: the errors next to the fields, nothing added.
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &csrf),
+                ("email", "not-an-email"),
+                ("role", "tenant_member"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.text.contains("id=\"email-error\""), "{}", p.text);
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &csrf),
+                ("email", "auditor@example.com"),
+                ("role", "platform_admin"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.text.contains("id=\"role-error\""), "{}", p.text);
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &csrf),
+                ("email", "auditor@example.com"),
+                ("role", "tenant_member"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let page = b.get(&p.location.unwrap()).await;
+    assert!(page.text.contains("data-key=\"auditor@example.com\""));
+    assert!(page.text.contains("auditor@example.com was added"));
+    let mut new = Browser::new(&env);
+    assert_eq!(
+        new.login("auditor@example.com").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // A member reads the list and the audit log, but adds nobody and sees no tokens.
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    let list = m.get("/t/finance/members").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.text.contains("member-form"));
+    assert!(
+        !list.text.contains("/t/finance/tokens"),
+        "no token link for members"
+    );
+    let mcsrf = m.csrf("/t/finance/members").await;
+    let p = m
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &mcsrf),
+                ("email", "x@example.com"),
+                ("role", "tenant_admin"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM users WHERE email = 'x@example.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        m.get("/t/finance/tokens").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let a = m.get("/t/finance/audit").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text.contains("users/auditor@example.com"), "{}", a.text);
+
+    // Removing asks first, then removes (the admin is never offered themselves).
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'auditor@example.com'")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    let path = format!("/t/finance/members/{id}/remove");
+    let confirm = b.get(&path).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.text.contains("Remove auditor@example.com?"));
+    let p = m.post(&path, &[("csrf", &mcsrf)]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "members cannot remove");
+    assert_eq!(
+        b.post(&path, &[("csrf", "x")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let p = b.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/t/finance/members?removed=auditor%40example.com")
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM users WHERE email = 'auditor@example.com'"
+        )
+        .await,
+        0
+    );
+    let own = b.get("/t/finance/members").await;
+    assert!(!own
+        .text
+        .contains("aria-label=\"Remove finance-admin@example.com\""));
+}
+
+#[tokio::test]
+async fn another_tenants_member_pages_are_not_found_like_missing_ones() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("acme-admin@example.com").await;
+    for page in ["members", "tokens", "audit"] {
+        let theirs = b.get(&format!("/t/finance/{page}")).await;
+        let missing = b.get(&format!("/t/no-such-tenant/{page}")).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{page}");
+        assert_eq!(theirs.text, missing.text, "{page}");
+    }
+    // A finance user removed through acme's pages: not found, still there.
+    let csrf = b.csrf("/t/acme/members").await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'finance-member@example.com'")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    for path in [
+        format!("/t/acme/members/{id}/remove"),
+        format!("/t/finance/members/{id}/remove"),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+        let p = b.post(&path, &[("csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM users WHERE email = 'finance-member@example.com'"
+        )
+        .await,
+        1
+    );
+    // Nor a token in finance.
+    let p = b
+        .post(
+            "/t/finance/tokens",
+            &[("csrf", &csrf), ("name", "x"), ("role", "tenant_member")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn console_and_tenant_forms_need_the_csrf_token() {
+    let env = Env::demo().await;
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let csrf = a.csrf("/admin").await;
+    let form = |c: &str| {
+        vec![
+            ("csrf".to_string(), c.to_string()),
+            ("slug".into(), "lab".into()),
+            ("name".into(), "Lab".into()),
+            ("default_action".into(), "drop".into()),
+            ("admin_email".into(), "lab-admin@example.com".into()),
+            ("admin_password".into(), PASSWORD.into()),
+        ]
+    };
+    let f = form("");
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        a.post("/admin/tenants", &f).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The right token from another site is refused too.
+    let f = form(&csrf);
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = a
+        .send(
+            Method::POST,
+            "/admin/tenants",
+            Some(&f),
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM tenants WHERE slug = 'lab'").await,
+        0
+    );
+
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("email", "x@example.com"),
+                ("role", "tenant_member"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b
+        .post(
+            "/t/finance/tokens",
+            &[("name", "x"), ("role", "tenant_member")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&env, "SELECT count(*) FROM api_tokens").await, 0);
+}
