@@ -12,8 +12,10 @@
 //! Nothing here decides what is allowed or valid: the server does, and the
 //! pages show its answers (including per-field errors).
 
+pub mod clients;
 pub mod model;
 mod pages;
+pub mod wg;
 
 pub use model::*;
 pub use pages::App;

@@ -33,6 +33,10 @@ pub enum Page {
     NetworkEdit(Box<NetworkEdit>),
     /// Change password (any signed-in user).
     Password(PasswordPage),
+    /// The tenant's WireGuard clients (`crate::clients`).
+    Clients(Box<crate::clients::ClientsPage>),
+    /// Revoke one client (tenant admins).
+    ClientDelete(Box<crate::clients::ClientDelete>),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -208,6 +212,8 @@ impl PageProps {
             Page::Dashboard(d) => d.name.clone(),
             Page::Admin(_) => "Platform".into(),
             Page::Password(_) => "Change password".into(),
+            Page::Clients(c) => format!("WireGuard clients · {}", c.name),
+            Page::ClientDelete(d) => format!("Revoke client {}", d.client.name),
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
             Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::NotFound => "Not found".into(),

@@ -9,11 +9,13 @@
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON,
-//! polled by the dashboard), `/admin`, and
+//! polled by the dashboard), `/t/{tenant}/clients` (WireGuard clients, key
+//! pairs made in the browser; see `clients`), `/admin`, and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
+mod clients;
 mod data;
 mod pages;
 pub mod session;
@@ -44,6 +46,14 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/t/{tenant}", get(pages::dashboard))
         .route("/t/{tenant}/networks", post(pages::create_network))
         .route("/t/{tenant}/jobs", get(pages::latest_jobs))
+        .route(
+            "/t/{tenant}/clients",
+            get(clients::page).post(clients::create),
+        )
+        .route(
+            "/t/{tenant}/clients/{name}/delete",
+            get(clients::delete_form).post(clients::delete),
+        )
         .route(
             "/t/{tenant}/networks/{name}",
             get(pages::edit_network_form).post(pages::update_network),

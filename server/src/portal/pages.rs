@@ -19,20 +19,20 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
-type Form = Vec<(String, String)>;
+pub(super) type Form = Vec<(String, String)>;
 
-fn parse_form(body: &[u8]) -> Form {
+pub(super) fn parse_form(body: &[u8]) -> Form {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(f: &'a Form, name: &str) -> &'a str {
+pub(super) fn field<'a>(f: &'a Form, name: &str) -> &'a str {
     f.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -50,7 +50,7 @@ fn to_login(path: &str) -> Response {
     see_other(&format!("/login?next={next}"))
 }
 
-fn props(s: Option<&WebSession>, page: Page) -> PageProps {
+pub(super) fn props(s: Option<&WebSession>, page: Page) -> PageProps {
     PageProps {
         user: s.map(WebSession::user),
         csrf: s.map(|s| s.csrf.clone()).unwrap_or_default(),
@@ -59,7 +59,7 @@ fn props(s: Option<&WebSession>, page: Page) -> PageProps {
 }
 
 /// A problem as a page: 404 is the not-found page, whatever the cause.
-fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
+pub(super) fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let page = if status == StatusCode::NOT_FOUND {
         Page::NotFound
@@ -73,7 +73,7 @@ fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
     html(status, &props(s, page))
 }
 
-fn forbidden_form(s: Option<&WebSession>) -> Response {
+pub(super) fn forbidden_form(s: Option<&WebSession>) -> Response {
     problem_page(
         s,
         &Problem::forbidden(
@@ -83,7 +83,7 @@ fn forbidden_form(s: Option<&WebSession>) -> Response {
 }
 
 /// The session, or the response for a request without one.
-async fn session_or_login(
+pub(super) async fn session_or_login(
     st: &AppState,
     h: &HeaderMap,
     source: &str,
@@ -425,7 +425,7 @@ async fn write_scope(
 }
 
 /// The version the form was rendered from (for If-Match), or the error page.
-fn version_of(f: &Form, s: &WebSession) -> Result<i64, Response> {
+pub(super) fn version_of(f: &Form, s: &WebSession) -> Result<i64, Response> {
     field(f, "version").parse().map_err(|_| {
         problem_page(
             Some(s),
@@ -605,7 +605,7 @@ pub async fn delete_network(
     }
 }
 
-fn encode(s: &str) -> String {
+pub(super) fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
