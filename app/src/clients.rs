@@ -313,6 +313,7 @@ fn CreateForm(
                             });
                             name.set(String::new());
                             public_key.set(String::new());
+                            chosen.set(vec![]);
                             match created.0.config {
                                 Some(config) => {
                                     errors.set(FieldErrors::default());

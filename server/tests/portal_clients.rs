@@ -100,14 +100,26 @@ impl Browser {
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form), Some("http://portal.test"), false)
-            .await
+        self.send(
+            Method::POST,
+            path,
+            Some(form),
+            Some("http://portal.test"),
+            false,
+        )
+        .await
     }
 
     /// What the hydrated page's script sends.
     async fn post_json(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form), Some("http://portal.test"), true)
-            .await
+        self.send(
+            Method::POST,
+            path,
+            Some(form),
+            Some("http://portal.test"),
+            true,
+        )
+        .await
     }
 
     async fn login(&mut self, email: &str) {
@@ -156,7 +168,9 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     assert!(p.text.contains("data-client=\"cfo-laptop\""));
     assert!(p.text.contains("id=\"client-form\""));
-    assert!(p.text.contains("href=\"/t/finance/clients/cfo-laptop/delete\""));
+    assert!(p
+        .text
+        .contains("href=\"/t/finance/clients/cfo-laptop/delete\""));
     let csrf = hidden(&p.text, "csrf");
 
     // As the hydrated page sends it: the public key only.
@@ -184,7 +198,10 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     assert_eq!(config.address, address);
     let peer = &config.peers[0];
     assert_eq!(peer.allowed_ips, vec!["100.64.1.0/28".to_string()]);
-    assert!(peer.endpoint.contains(':') && peer.public_key.len() == 44, "{peer:?}");
+    assert!(
+        peer.endpoint.contains(':') && peer.public_key.len() == 44,
+        "{peer:?}"
+    );
     // The file the browser writes from it.
     let conf = config.wg_quick(&private);
     assert!(conf.contains(&format!("PrivateKey = {private}\nAddress = {address}/32\n")));
@@ -199,7 +216,9 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     // The stored client is the API's, with that public key, and the API's
     // config template is the same one.
     let token = env.token("finance-admin@example.com").await;
-    let api = env.get("/api/v1/tenants/finance/clients/phone", &token).await;
+    let api = env
+        .get("/api/v1/tenants/finance/clients/phone", &token)
+        .await;
     assert_eq!(api.status, StatusCode::OK);
     assert_eq!(api.body["spec"]["public_key"], public.as_str());
     let tpl = env
@@ -222,7 +241,10 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let to = p.location.unwrap();
-    assert!(to.starts_with("/t/finance/clients?created=desk&job="), "{to}");
+    assert!(
+        to.starts_with("/t/finance/clients?created=desk&job="),
+        "{to}"
+    );
     let p = b.get(&to).await;
     assert!(p.text.contains("Client desk created"), "{}", p.text);
     assert!(p.text.contains("PrivateKey = &lt;your private key&gt;"));
@@ -269,14 +291,22 @@ async fn members_read_only_and_other_tenants_get_not_found() {
     assert!(!p.text.contains("id=\"client-form\""));
     assert!(!p.text.contains("/delete\""));
     let csrf = m.csrf("/t/finance").await;
-    let form = [("csrf", csrf.as_str()), ("name", "mine"), ("public_key", &public)];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "mine"),
+        ("public_key", &public),
+    ];
     assert_eq!(
         m.post("/t/finance/clients", &form).await.status,
         StatusCode::FORBIDDEN
     );
     let r = m.post_json("/t/finance/clients", &form).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.content_type.starts_with("application/problem+json"), "{}", r.content_type);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
     assert_eq!(
         m.get("/t/finance/clients/cfo-laptop/delete").await.status,
         StatusCode::FORBIDDEN
@@ -291,7 +321,11 @@ async fn members_read_only_and_other_tenants_get_not_found() {
     assert_eq!(theirs.text, missing.text);
     assert!(!theirs.text.contains("cfo-laptop"));
     let csrf = a.csrf("/t/acme").await;
-    let form = [("csrf", csrf.as_str()), ("name", "spy"), ("public_key", &public)];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "spy"),
+        ("public_key", &public),
+    ];
     assert_eq!(
         a.post("/t/finance/clients", &form).await.status,
         StatusCode::NOT_FOUND
@@ -446,7 +480,10 @@ async fn the_template_writes_the_same_file_as_server_generated_keys() {
         .unwrap();
     let config: app::wg::ClientConfig = serde_json::from_value(r.body["config"].clone()).unwrap();
     assert_eq!(config.wg_quick(private), file);
-    assert_eq!(config.peers[0].allowed_ips, vec!["100.64.1.16/28".to_string()]);
+    assert_eq!(
+        config.peers[0].allowed_ips,
+        vec!["100.64.1.16/28".to_string()]
+    );
     // The template alone never holds a private key.
     assert!(!r.body["config"].to_string().contains(private));
     let tpl = env

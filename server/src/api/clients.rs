@@ -151,10 +151,10 @@ pub async fn create_with_key(
 pub async fn get_config(
     State(st): State<AppState>,
     scope: TenantScope,
-    Path((_, name)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> ApiResult<axum::Json<ClientConfig>> {
     Ok(axum::Json(
-        current_template(&st, &scope, &name)
+        current_template(&st, &scope, &path.1)
             .await?
             .ok_or_else(no_router)?,
     ))
