@@ -1,8 +1,8 @@
 // WireGuard clients in a real browser: the key pair is made in the page,
 // only the public key goes to the server, and the wg-quick file is built
 // and offered (download and QR code) in the browser. The downloaded file
-// is checked with wireguard-tools (`wg`, `wg-quick`), and the private key is
-// searched for in every request the page sent and in a dump of the
+// is checked with wireguard-tools (`wg`, `wg-quick`), the QR code decoded
+// with zbar-tools (`zbarimg`), and the private key is searched for in every request the page sent and in a dump of the
 // server's database (scripts/portal-e2e exports DATABASE_URL).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -72,6 +72,16 @@ test("a tenant admin creates a client whose private key never leaves the browser
   assert.equal(download.suggestedFilename(), "phone.conf");
   const conf = readFileSync(await download.path(), "utf8");
   assert.equal(conf, await page.locator("#client-config").innerText());
+  // The QR code holds the same file (decoded from what the page shows).
+  const qrDir = mkdtempSync(join(tmpdir(), "vxg-qr-"));
+  try {
+    const png = join(qrDir, "qr.png");
+    await qr.screenshot({ path: png });
+    const decoded = execFileSync("zbarimg", ["--raw", "-q", png], { encoding: "utf8" });
+    assert.equal(decoded.replace(/\n$/, ""), conf); // zbarimg ends what it prints with a newline
+  } finally {
+    rmSync(qrDir, { recursive: true, force: true });
+  }
   const privateKey = conf.match(/^PrivateKey = (\S+)$/m)?.[1];
   assert.ok(privateKey && privateKey.length === 44, conf);
 
