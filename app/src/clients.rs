@@ -221,7 +221,7 @@ fn CreatedCard(config: ClientConfig, private_key: Option<String>) -> impl IntoVi
         }
     });
     view! {
-        <section class="card created" aria-labelledby="created-h" id="created-client">
+        <section class="card created" aria-labelledby="created-h" id="created-client" tabindex="-1">
             <h2 id="created-h">"Client " <code>{client}</code> " created"</h2>
             {extras}
             {hint}
@@ -318,7 +318,11 @@ fn CreateForm(
                                 Some(config) => {
                                     errors.set(FieldErrors::default());
                                     result.set(Some((config, created.1)));
-                                    scroll_to("created-client");
+                                    // After the card is rendered (effects run as microtasks).
+                                    set_timeout(
+                                        || scroll_to("created-client"),
+                                        std::time::Duration::ZERO,
+                                    );
                                 }
                                 None => errors.set(FieldErrors {
                                     fields: vec![],
@@ -422,10 +426,16 @@ fn CreateForm(
 const NO_ROUTER: &str = "The client was added, but the tenant has no network yet, so no router \
                          terminates its clients: revoke it and create it again once a network exists.";
 
+/// Brings the new client's card into view and moves the keyboard focus to
+/// it, so the next Tab reaches its download link.
 #[cfg(feature = "hydrate")]
 fn scroll_to(id: &str) {
+    use leptos::wasm_bindgen::JsCast;
     if let Some(e) = document().get_element_by_id(id) {
         e.scroll_into_view();
+        if let Ok(h) = e.dyn_into::<leptos::web_sys::HtmlElement>() {
+            let _ = h.focus();
+        }
     }
 }
 

@@ -59,6 +59,8 @@ test("a tenant admin creates a client whose private key never leaves the browser
   // Still the same document: created by the script, not a form navigation.
   assert.equal(new URL(page.url()).pathname, "/t/finance/clients");
   assert.match(await page.locator("#private-key-warning").innerText(), /vxguard keeps no copy/);
+  // The keyboard focus moved to the result.
+  await page.waitForFunction(() => document.activeElement?.id === "created-client", null, { timeout: 5_000 });
   await page.locator('tr[data-client="phone"]').waitFor();
 
   // The QR code is an image the browser drew from the file.
