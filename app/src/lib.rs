@@ -13,11 +13,13 @@
 //! pages show its answers (including per-field errors).
 
 pub mod admin;
+pub mod clients;
 pub mod members;
 pub mod model;
 mod pages;
 pub mod policy;
 mod table;
+pub mod wg;
 
 pub use model::*;
 pub use pages::App;

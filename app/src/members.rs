@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TenantTab {
     Dashboard,
+    Policy,
+    Clients,
     Members,
     Tokens,
     Audit,
@@ -23,6 +25,12 @@ pub enum TenantTab {
 pub fn TenantNav(slug: String, current: TenantTab, can_write: bool) -> impl IntoView {
     let mut links = vec![
         (TenantTab::Dashboard, format!("/t/{slug}"), "Dashboard"),
+        (TenantTab::Policy, format!("/t/{slug}/policy"), "Policy"),
+        (
+            TenantTab::Clients,
+            format!("/t/{slug}/clients"),
+            "WireGuard clients",
+        ),
         (TenantTab::Members, format!("/t/{slug}/members"), "Members"),
     ];
     if can_write {

@@ -42,6 +42,10 @@ pub enum Page {
     Password(PasswordPage),
     /// The tenant's services and policy rules.
     Policy(Box<crate::policy::PolicyPage>),
+    /// The tenant's WireGuard clients (`crate::clients`).
+    Clients(Box<crate::clients::ClientsPage>),
+    /// Revoke one client (tenant admins).
+    ClientDelete(Box<crate::clients::ClientDelete>),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -216,6 +220,8 @@ impl PageProps {
             Page::TenantAudit(a) => format!("Audit log of {}", a.name),
             Page::Password(_) => "Change password".into(),
             Page::Policy(p) => format!("Policy · {}", p.name),
+            Page::Clients(c) => format!("WireGuard clients · {}", c.name),
+            Page::ClientDelete(d) => format!("Revoke client {}", d.client.name),
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
             Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::NotFound => "Not found".into(),

@@ -34,6 +34,12 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Policy(p) => {
             view! { <crate::policy::PolicyPageView p=*p csrf=csrf.clone()/> }.into_any()
         }
+        Page::Clients(c) => {
+            view! { <crate::clients::ClientsPageView p=*c csrf=csrf.clone()/> }.into_any()
+        }
+        Page::ClientDelete(d) => {
+            view! { <crate::clients::ClientDeleteView d=*d csrf=csrf.clone()/> }.into_any()
+        }
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
                 detail="There is nothing here, or it is not yours to see.".to_string()/>
@@ -187,6 +193,11 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
             <section class="card" aria-labelledby="clients-h">
                 <h2 id="clients-h">"WireGuard clients"</h2>
                 <ClientsTable clients=clients/>
+                <p class="actions">
+                    <a href=format!("/t/{slug}/clients") id="clients-link">
+                        {if can_write { "Manage clients" } else { "All clients" }}
+                    </a>
+                </p>
             </section>
         </div>
     }

@@ -184,6 +184,8 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
             <p class="muted">"Tenant " <code>{slug.clone()}</code>
                 " · rules apply in order, first match wins; traffic no rule matches: "
                 <code id="default-action">{default_action}</code></p>
+            <crate::members::TenantNav slug=slug.clone() current=crate::members::TenantTab::Policy
+                can_write=can_write/>
         </div>
         {notice.map(|n| view! { <p class="notice" role="status" id="policy-notice">{n}</p> })}
         {(!alerts.is_empty()).then(|| view! {

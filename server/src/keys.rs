@@ -2,7 +2,6 @@
 //! 0600 file next to the intent (`NAME.secrets.json`), never printed.
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use std::io::Read;
 use std::path::Path;
 use vxguard_compiler::intent::Intent;
@@ -17,14 +16,9 @@ fn random32() -> Result<[u8; 32]> {
 }
 
 /// A WireGuard key pair, base64 (private, public).
+/// The same derivation as the portal's browser-made client keys.
 pub fn wireguard_keypair() -> Result<(String, String)> {
-    let mut k = random32()?;
-    k[0] &= 248;
-    k[31] &= 127;
-    k[31] |= 64;
-    let public = x25519_dalek::x25519(k, x25519_dalek::X25519_BASEPOINT_BYTES);
-    let e = base64::engine::general_purpose::STANDARD;
-    Ok((e.encode(k), e.encode(public)))
+    Ok(app::wg::keypair(random32()?))
 }
 
 /// Loads the secrets file, adds keys for new devices, drops removed ones,

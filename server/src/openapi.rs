@@ -67,7 +67,7 @@ impl Modify for Bearer {
         api::objects::services::list, api::objects::services::create, api::objects::services::get_one, api::objects::services::put, api::objects::services::delete,
         api::objects::rules::list, api::objects::rules::create, api::objects::rules::get_one, api::objects::rules::put, api::objects::rules::delete,
         api::policy::reorder, api::policy::preview,
-        api::objects::clients_generic::list, api::clients::create, api::objects::clients_generic::get_one, api::objects::clients_generic::put, api::objects::clients_generic::delete,
+        api::objects::clients_generic::list, api::clients::create, api::clients::get_config, api::objects::clients_generic::get_one, api::objects::clients_generic::put, api::objects::clients_generic::delete,
         api::users::list_all, api::users::create_any, api::users::delete_any, api::users::list_members, api::users::create_member, api::users::delete_member,
         api::tokens::list, api::tokens::create, api::tokens::revoke,
         api::jobs::list_all, api::jobs::list_tenant, api::jobs::get_one, api::jobs::events,

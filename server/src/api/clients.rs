@@ -1,6 +1,8 @@
 //! Creating a WireGuard remote-access client. The caller either brings its
 //! public key, or lets the server generate the pair: then the private key is
 //! returned once, inside a ready `wg-quick` configuration, and never stored.
+//! Either way the answer holds the configuration template (everything but
+//! the private key), also at `GET .../clients/{name}/config`.
 
 use super::{with_etag, with_job, JsonBody};
 use crate::problem::{ApiResult, Problem};
@@ -10,13 +12,15 @@ use crate::store::intent as store_intent;
 use crate::store::kind::Kind;
 use crate::store::objects::Declared;
 use crate::tenancy::TenantScope;
-use axum::extract::State;
+use app::wg::{ClientConfig, ConfigPeer};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::model;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,6 +40,12 @@ pub struct ClientCreated {
     pub client: Declared,
     /// The client's address inside the tenant.
     pub address: String,
+    /// Everything the client's `wg-quick` file needs but its private key:
+    /// a caller that made its own key pair writes the file from this (the
+    /// portal does, in the browser). Absent while the tenant has no network
+    /// (then no router terminates its clients yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ClientConfig>,
     /// Only when the key pair was generated here: a `wg-quick` file holding
     /// the private key. Shown once; vxguard keeps no copy.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,18 +72,12 @@ pub async fn create(
             (Some(p), q)
         }
     };
-    let spec = serde_json::json!({
-        "name": req.name,
-        "public_key": public,
-        "allowed_networks": req.allowed_networks,
-    });
-    let out = change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Client,
-        Some(&scope.tenant),
-        None,
-        Op::Create(spec),
+    let (out, config) = create_with_key(
+        &st,
+        &scope,
+        &req.name,
+        &public,
+        &req.allowed_networks,
         super::if_match(&headers)?,
     )
     .await?;
@@ -84,24 +88,15 @@ pub async fn create(
         .get(&scope.tenant.slug)
         .ok_or_else(Problem::internal)?;
     let address = *ta.clients.get(&client.name).ok_or_else(Problem::internal)?;
-    let wireguard_config = match private {
-        Some(p) => Some(
-            wg_quick(
-                &st,
-                &out.intent,
-                &scope.tenant.slug,
-                &client.name,
-                &p,
-                address,
-                ta.id,
-            )
-            .await?,
-        ),
-        None => None,
+    let wireguard_config = match (private, &config) {
+        (Some(p), Some(c)) => Some(c.wg_quick(&p)),
+        (Some(_), None) => return Err(no_router()),
+        (None, _) => None,
     };
     let body = ClientCreated {
         address: address.to_string(),
         wireguard_config,
+        config,
         client,
     };
     Ok(with_job(
@@ -110,43 +105,125 @@ pub async fn create(
     ))
 }
 
-/// The `wg-quick` file for a client: its key and address, and the tenant's
-/// client router as the one peer, reaching the networks it may reach.
-async fn wg_quick(
+/// Creates a client with the given public key through `store::change` (the
+/// API's and the portal's one write path) and returns the change and the
+/// client's configuration template (`None` while no router terminates the
+/// tenant's clients).
+pub async fn create_with_key(
+    st: &AppState,
+    scope: &TenantScope,
+    name: &str,
+    public_key: &str,
+    allowed_networks: &[String],
+    if_match: Option<i64>,
+) -> ApiResult<(change::Outcome, Option<ClientConfig>)> {
+    let spec = serde_json::json!({
+        "name": name,
+        "public_key": public_key,
+        "allowed_networks": allowed_networks,
+    });
+    let out = change::apply(
+        &st.db,
+        &scope.who,
+        Kind::Client,
+        Some(&scope.tenant),
+        None,
+        Op::Create(spec),
+        if_match,
+    )
+    .await?;
+    let client = out.object.as_ref().ok_or_else(Problem::internal)?;
+    let config = template(
+        st,
+        &out.intent,
+        &out.allocation,
+        &scope.tenant.slug,
+        &client.name,
+    )
+    .await?;
+    Ok((out, config))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients/{name}/config", tag = "clients", operation_id = "get_client_config",
+    params(("tenant" = String, Path), ("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ClientConfig, description = "The client's `wg-quick` file without its private key"),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn get_config(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<axum::Json<ClientConfig>> {
+    Ok(axum::Json(
+        current_template(&st, &scope, &path.1)
+            .await?
+            .ok_or_else(no_router)?,
+    ))
+}
+
+fn no_router() -> Problem {
+    Problem::conflict("the tenant has no network, so no router terminates its clients")
+}
+
+/// A stored client's configuration template, from the current intent and
+/// allocation; 404 when the tenant has no such client.
+pub async fn current_template(
+    st: &AppState,
+    scope: &TenantScope,
+    name: &str,
+) -> ApiResult<Option<ClientConfig>> {
+    let mut conn = st.db.acquire().await?;
+    let loaded = store_intent::load(&mut conn).await?;
+    let doc: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    drop(conn);
+    let alloc: Allocation = match doc {
+        Some(d) => serde_json::from_value(d).map_err(|e| anyhow::anyhow!("allocation: {e}"))?,
+        None => Allocation::default(),
+    };
+    template(st, &loaded.intent, &alloc, &scope.tenant.slug, name).await
+}
+
+/// What a client's `wg-quick` file holds but its key: its address, and the
+/// tenant's client router as the one peer, reaching the networks it may
+/// reach (`app::wg::ClientConfig::wg_quick` writes the file). `None` when
+/// the tenant has no network, so no router for its clients.
+async fn template(
     st: &AppState,
     i: &vxguard_compiler::intent::Intent,
+    alloc: &Allocation,
     slug: &str,
     client: &str,
-    private: &str,
-    address: std::net::Ipv4Addr,
-    tenant_id: u32,
-) -> ApiResult<String> {
-    let secrets = store_intent::secrets(&mut *st.db.acquire().await?).await?;
+) -> ApiResult<Option<ClientConfig>> {
     let t = i
         .tenants
         .iter()
         .find(|t| t.slug.as_str() == slug)
-        .ok_or_else(Problem::internal)?;
+        .ok_or_else(Problem::not_found)?;
     let c = t
         .clients
         .iter()
         .find(|c| c.name.as_str() == client)
-        .ok_or_else(Problem::internal)?;
-    let router_name = model::client_router(t).ok_or_else(|| {
-        Problem::conflict("the tenant has no network, so no router terminates its clients")
-    })?;
+        .ok_or_else(Problem::not_found)?;
+    let ta = alloc.tenants.get(slug).ok_or_else(Problem::internal)?;
+    let address = *ta.clients.get(client).ok_or_else(Problem::internal)?;
+    let Some(router_name) = model::client_router(t) else {
+        return Ok(None);
+    };
     let router = i
         .platform
         .routers
         .iter()
         .find(|r| r.name.as_str() == router_name)
         .ok_or_else(Problem::internal)?;
+    let secrets = store_intent::secrets(&mut *st.db.acquire().await?).await?;
     let key = secrets
         .routers
         .get(&router_name)
         .map(|s| s.wireguard_public_key.clone())
         .unwrap_or_default();
-    let allowed: Vec<String> = t
+    let allowed_ips: Vec<String> = t
         .networks
         .iter()
         .filter(|n| {
@@ -154,21 +231,35 @@ async fn wg_quick(
         })
         .map(|n| n.cidr.to_string())
         .collect();
-    let endpoint = match router.underlay_address {
+    let host = match router.underlay_address {
         std::net::IpAddr::V4(a) => format!("{a}"),
         std::net::IpAddr::V6(a) => format!("[{a}]"),
     };
-    Ok(format!(
-        "# vxguard client {client} of tenant {slug}\n[Interface]\nPrivateKey = {private}\nAddress = {address}/32\n\n[Peer]\nPublicKey = {key}\nEndpoint = {endpoint}:{port}\nAllowedIPs = {allowed}\nPersistentKeepalive = {ka}\n",
-        port = model::client_port(i.platform.wireguard.port, tenant_id),
-        allowed = allowed.join(", "),
-        ka = i.platform.wireguard.keepalive,
-    ))
+    Ok(Some(ClientConfig {
+        tenant: slug.to_string(),
+        client: client.to_string(),
+        address: address.to_string(),
+        dns: vec![],
+        peers: vec![ConfigPeer {
+            public_key: key,
+            endpoint: format!(
+                "{host}:{}",
+                model::client_port(i.platform.wireguard.port, ta.id)
+            ),
+            allowed_ips,
+            persistent_keepalive: Some(i.platform.wireguard.keepalive),
+        }],
+    }))
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/tenants/{tenant}/clients",
-        get(super::objects::clients_generic::list).post(create),
-    )
+    Router::new()
+        .route(
+            "/api/v1/tenants/{tenant}/clients",
+            get(super::objects::clients_generic::list).post(create),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/clients/{name}/config",
+            get(get_config),
+        )
 }

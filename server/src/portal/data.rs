@@ -23,7 +23,7 @@ pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(super) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()
@@ -36,7 +36,7 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn allocation(st: &AppState) -> ApiResult<Allocation> {
+pub(super) async fn allocation(st: &AppState) -> ApiResult<Allocation> {
     let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
         .fetch_optional(&st.db)
         .await?;

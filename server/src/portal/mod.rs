@@ -11,13 +11,15 @@
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON) and
 //! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events),
 //! `/t/{tenant}/members`, `/tokens` and `/audit` (`members`),
-//! `/t/{tenant}/policy` (services and rules, with previews: `policy`), the
-//! admin console under `/admin` (`admin`), and `/account/password` (change
-//! password, any signed-in user).
+//! `/t/{tenant}/policy` (services and rules, with previews: `policy`),
+//! `/t/{tenant}/clients` (WireGuard clients, key pairs made in the browser:
+//! `clients`), the admin console under `/admin` (`admin`), and
+//! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
 mod admin;
+mod clients;
 mod data;
 mod members;
 mod pages;
@@ -75,6 +77,14 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/t/{tenant}/networks", post(pages::create_network))
         .route("/t/{tenant}/jobs", get(pages::latest_jobs))
         .route("/t/{tenant}/jobs/stream", get(pages::jobs_stream))
+        .route(
+            "/t/{tenant}/clients",
+            get(clients::page).post(clients::create),
+        )
+        .route(
+            "/t/{tenant}/clients/{name}/delete",
+            get(clients::delete_form).post(clients::delete),
+        )
         .route(
             "/t/{tenant}/networks/{name}",
             get(pages::edit_network_form).post(pages::update_network),

@@ -1,0 +1,370 @@
+//! The portal's WireGuard clients: `/t/{tenant}/clients` (the list and the
+//! create form), `POST /t/{tenant}/clients`, and revoking one at
+//! `/t/{tenant}/clients/{name}/delete` (confirm, then POST).
+//!
+//! The portal never generates a key pair: a client is created with a public
+//! key only, through the API's own `api::clients::create_with_key`
+//! (`store::change`). The hydrated page makes the pair in the browser and
+//! posts the public key with `Accept: application/json`; it gets back
+//! [`app::clients::ClientCreated`] (the config template) or the problem as
+//! JSON. A plain form post (no JavaScript) gets the page back instead.
+
+use super::data;
+use super::pages::{
+    encode, field, forbidden_form, parse_form, problem_page, props, see_other, session_or_login,
+    version_of, Form,
+};
+use super::session::{self, WebSession};
+use super::{html, pages::form_errors};
+use crate::api::clients::{create_with_key, current_template};
+use crate::auth::principal::Source;
+use crate::problem::{FieldError, Problem};
+use crate::state::AppState;
+use crate::store::change::{self, Op};
+use crate::store::kind::Kind;
+use crate::store::objects::{self, Declared};
+use crate::tenancy::{self, TenantScope};
+use app::clients::{
+    client_field, ClientCreated, ClientDelete, ClientEntry, ClientForm, ClientsPage,
+};
+use app::Page;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use vxguard_compiler::alloc::Allocation;
+
+/// Everything of one kind in a tenant (the page shows up to this many).
+const MAX: i64 = 500;
+
+fn wants_json(h: &HeaderMap) -> bool {
+    h.get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A problem as JSON (for the page's script) with no caching.
+fn problem_json(p: Problem) -> Response {
+    let mut r = p.into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn entry(c: Declared, alloc: &Allocation, slug: &str) -> ClientEntry {
+    ClientEntry {
+        address: alloc
+            .tenants
+            .get(slug)
+            .and_then(|t| t.clients.get(&c.name))
+            .map(|a| a.to_string()),
+        public_key: c.spec["public_key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        networks: data::strings(&c.spec["allowed_networks"]),
+        name: c.name,
+    }
+}
+
+/// A signed-in user's tenant scope for a client form: CSRF checked (when a
+/// form is given), another tenant's 404, members 403; each failure as a
+/// page, or as a problem document when the page's script asked (`json`).
+async fn write_scope(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    slug: &str,
+    form: Option<&Form>,
+    json: bool,
+) -> Result<(WebSession, TenantScope), Response> {
+    let s = if json {
+        match session::current(st, h, src).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(problem_json(Problem::unauthorized("no session"))),
+            Err(p) => return Err(problem_json(p)),
+        }
+    } else {
+        session_or_login(st, h, src, &format!("/t/{slug}/clients")).await?
+    };
+    if let Some(f) = form {
+        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
+            return Err(if json {
+                problem_json(Problem::forbidden(
+                    "This form was not sent from this site, or it has expired: reload the page and try again.",
+                ))
+            } else {
+                forbidden_form(Some(&s))
+            });
+        }
+    }
+    let checked = async {
+        let scope = tenancy::resolve(st, s.who.clone(), slug).await?;
+        scope.require_write()?;
+        Ok::<_, Problem>(scope)
+    }
+    .await;
+    match checked {
+        Ok(scope) => Ok((s, scope)),
+        Err(p) if json => Err(problem_json(p)),
+        Err(p) => Err(problem_page(Some(&s), &p)),
+    }
+}
+
+async fn page_data(
+    st: &AppState,
+    scope: &TenantScope,
+    form: ClientForm,
+    notice: Option<String>,
+    created: Option<&str>,
+) -> Result<ClientsPage, Problem> {
+    let id = scope.id();
+    let slug = scope.tenant.slug.clone();
+    let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&st.db)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let alloc = data::allocation(st).await?;
+    let clients = objects::list(&st.db, Kind::Client, Some(id), None, MAX)
+        .await?
+        .into_iter()
+        .map(|c| entry(c, &alloc, &slug))
+        .collect();
+    let networks = objects::list(&st.db, Kind::Network, Some(id), None, MAX)
+        .await?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    let can_write = scope.who.can_write_tenant();
+    // The file of a client just created without JavaScript (gone if it was
+    // revoked since): it needs no secret, the user holds the private key.
+    let created = match created {
+        Some(c) if can_write => current_template(st, scope, c).await.ok().flatten(),
+        _ => None,
+    };
+    Ok(ClientsPage {
+        slug,
+        name,
+        can_write,
+        clients,
+        networks,
+        form,
+        notice,
+        created,
+    })
+}
+
+async fn render(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    form: ClientForm,
+    notice: Option<String>,
+    created: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    match page_data(st, scope, form, notice, created).await {
+        Ok(p) => html(status, &props(Some(s), Page::Clients(Box::new(p)))),
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+/// `GET /t/{tenant}/clients`: everyone in the tenant reads; tenant admins
+/// also get the create form and revoke links.
+pub async fn page(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}/clients")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let scope = match tenancy::resolve(&st, s.who.clone(), &slug).await {
+        Ok(x) => x,
+        Err(p) => return problem_page(Some(&s), &p),
+    };
+    let notice = q.get("job").and_then(|j| {
+        let (n, what) = [("created", "created"), ("deleted", "revoked")]
+            .into_iter()
+            .find_map(|(k, w)| q.get(k).map(|n| (n, w)))?;
+        Some(format!("Client {n} {what}; job #{j} compiles the change."))
+    });
+    let created = q.get("created").map(String::as_str);
+    render(
+        &st,
+        &s,
+        &scope,
+        ClientForm::default(),
+        notice,
+        created,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /t/{tenant}/clients`: name, public key and networks (`network`,
+/// repeated). Refuses a missing public key: the portal never makes a key
+/// pair on the server.
+pub async fn create(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let json = wants_json(&h);
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f), json).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let name = field(&f, "name").trim().to_string();
+    let public_key = field(&f, "public_key").trim().to_string();
+    let networks: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| k == "network")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let out = if public_key.is_empty() {
+        Err(Problem::invalid(
+            "no public key",
+            vec![FieldError {
+                pointer: Some("/public_key".into()),
+                object: None,
+                detail: "required: paste the public key of your key pair (making one in the browser needs JavaScript)".into(),
+            }],
+        ))
+    } else {
+        create_with_key(&st, &scope, &name, &public_key, &networks, None).await
+    };
+    match out {
+        Ok((out, config)) if json => {
+            let Some(obj) = out.object else {
+                return problem_json(Problem::internal());
+            };
+            let alloc = out.allocation;
+            let created = ClientCreated {
+                client: entry(obj, &alloc, &scope.tenant.slug),
+                job: out.job,
+                config,
+            };
+            let mut r = (StatusCode::CREATED, axum::Json(created)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Ok((out, _)) => see_other(&format!(
+            "/t/{}/clients?created={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
+        Err(p) if json => problem_json(p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let form = ClientForm {
+                name,
+                public_key,
+                networks,
+                errors: form_errors(&p, client_field),
+            };
+            render(&st, &s, &scope, form, None, None, status).await
+        }
+    }
+}
+
+async fn delete_page(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    name: &str,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> Response {
+    let found = async {
+        let c = objects::get(&st.db, Kind::Client, Some(scope.id()), name)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let alloc = data::allocation(st).await?;
+        Ok::<_, Problem>((c.version, entry(c, &alloc, &scope.tenant.slug)))
+    }
+    .await;
+    match found {
+        Ok((version, client)) => {
+            let d = ClientDelete {
+                slug: scope.tenant.slug.clone(),
+                client,
+                version,
+                errors,
+            };
+            html(status, &props(Some(s), Page::ClientDelete(Box::new(d))))
+        }
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+/// `GET /t/{tenant}/clients/{name}/delete`: asks before revoking.
+pub async fn delete_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+) -> Response {
+    match write_scope(&st, &h, &src, &slug, None, false).await {
+        Ok((s, scope)) => delete_page(&st, &s, &scope, &name, vec![], StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /t/{tenant}/clients/{name}/delete`: revokes the client (at the
+/// version the confirmation showed) through `store::change::apply`.
+pub async fn delete(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((slug, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f), false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let version = match version_of(&f, &s) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match change::apply(
+        &st.db,
+        &scope.who,
+        Kind::Client,
+        Some(&scope.tenant),
+        Some(&name),
+        Op::Delete,
+        Some(version),
+    )
+    .await
+    {
+        Ok(out) => see_other(&format!(
+            "/t/{}/clients?deleted={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
+        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+            let msgs = if p.status == 412 {
+                vec!["Someone changed this client after you opened this page: check it and decide again.".into()]
+            } else {
+                form_errors(&p, |_| None).form
+            };
+            delete_page(&st, &s, &scope, &name, msgs, status).await
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! The portal's WireGuard clients in-process (playwright/tests/clients.test.mjs
+//! drives the browser side, where the key pair is made): creating one from a
+//! public key (the server never makes or sees a private key), the config
+//! template it answers, tenant isolation, CSRF, and revoking.
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use harness::{Env, PASSWORD};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    content_type: String,
+    text: String,
+}
+
+/// A cookie jar in front of the portal's router.
+struct Browser {
+    app: axum::Router,
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser {
+            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
+            jar: vec![],
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        origin: Option<&str>,
+        json: bool,
+    ) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "portal.test");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        if json {
+            b = b.header("accept", "application/json");
+        }
+        let req = match form {
+            Some(f) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish();
+                b.header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+            }
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.jar.push((k.into(), v.into()));
+            }
+        }
+        let text =
+            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
+        Page {
+            status,
+            location,
+            content_type,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, None, false).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(
+            Method::POST,
+            path,
+            Some(form),
+            Some("http://portal.test"),
+            false,
+        )
+        .await
+    }
+
+    /// What the hydrated page's script sends.
+    async fn post_json(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(
+            Method::POST,
+            path,
+            Some(form),
+            Some("http://portal.test"),
+            true,
+        )
+        .await
+    }
+
+    async fn login(&mut self, email: &str) {
+        let p = self.get("/login").await;
+        let csrf = hidden(&p.text, "csrf");
+        let p = self
+            .post(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    }
+
+    async fn csrf(&mut self, page: &str) -> String {
+        hidden(&self.get(page).await.text, "csrf")
+    }
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A key pair as the browser makes it (the same code, in `app::wg`).
+fn pair(seed: u8) -> (String, String) {
+    app::wg::keypair([seed; 32])
+}
+
+#[tokio::test]
+async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let d = b.get("/t/finance").await;
+    assert!(d.text.contains("href=\"/t/finance/clients\""));
+    let p = b.get("/t/finance/clients").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("data-client=\"cfo-laptop\""));
+    assert!(p.text.contains("id=\"client-form\""));
+    assert!(p
+        .text
+        .contains("href=\"/t/finance/clients/cfo-laptop/delete\""));
+    let csrf = hidden(&p.text, "csrf");
+
+    // As the hydrated page sends it: the public key only.
+    let (private, public) = pair(7);
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "phone"),
+                ("public_key", &public),
+                ("network", "web"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.content_type.starts_with("application/json"));
+    assert!(!r.text.contains("PrivateKey") && !r.text.contains(&private));
+    let created: app::clients::ClientCreated = serde_json::from_str(&r.text).unwrap();
+    let config = created.config.clone().expect("finance has networks");
+    assert_eq!(created.client.public_key, public);
+    assert_eq!(created.client.networks, vec!["web".to_string()]);
+    assert_eq!(config.client, "phone");
+    let address = created.client.address.clone().unwrap();
+    assert_eq!(config.address, address);
+    let peer = &config.peers[0];
+    assert_eq!(peer.allowed_ips, vec!["100.64.1.0/28".to_string()]);
+    assert!(
+        peer.endpoint.contains(':') && peer.public_key.len() == 44,
+        "{peer:?}"
+    );
+    // The file the browser writes from it.
+    let conf = config.wg_quick(&private);
+    assert!(conf.contains(&format!("PrivateKey = {private}\nAddress = {address}/32\n")));
+    // A job compiles it.
+    let reason: String = sqlx::query_scalar("SELECT reason FROM jobs WHERE id = $1")
+        .bind(created.job)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(reason, "client.create tenants/finance/clients/phone");
+
+    // The stored client is the API's, with that public key, and the API's
+    // config template is the same one.
+    let token = env.token("finance-admin@example.com").await;
+    let api = env
+        .get("/api/v1/tenants/finance/clients/phone", &token)
+        .await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert_eq!(api.body["spec"]["public_key"], public.as_str());
+    let tpl = env
+        .get("/api/v1/tenants/finance/clients/phone/config", &token)
+        .await;
+    assert_eq!(tpl.status, StatusCode::OK, "{}", tpl.text);
+    assert_eq!(
+        serde_json::from_value::<app::wg::ClientConfig>(tpl.body).unwrap(),
+        config
+    );
+
+    // Without JavaScript: a plain form post, then the page with the file
+    // and a place for the user's own private key.
+    let (_, public2) = pair(8);
+    let p = b
+        .post(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", "desk"), ("public_key", &public2)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/t/finance/clients?created=desk&job="),
+        "{to}"
+    );
+    let p = b.get(&to).await;
+    assert!(p.text.contains("Client desk created"), "{}", p.text);
+    assert!(p.text.contains("PrivateKey = &lt;your private key&gt;"));
+    assert!(p.text.contains(&public2));
+    assert!(!p.text.contains("id=\"client-qr\""));
+
+    // No public key: refused with the reason next to the field; the server
+    // makes no key pair for the portal.
+    let p = b
+        .post(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", "nokey"), ("public_key", "")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"public_key-error\""), "{}", p.text);
+    assert!(p.text.contains("value=\"nokey\""));
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", "badkey"), ("public_key", "abc")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let problem: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(problem["errors"][0]["pointer"], "/public_key", "{problem}");
+    for n in ["nokey", "badkey"] {
+        let r = env
+            .get(&format!("/api/v1/tenants/finance/clients/{n}"), &token)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn members_read_only_and_other_tenants_get_not_found() {
+    let env = Env::demo().await;
+    let (_, public) = pair(9);
+    let mut m = Browser::new(&env);
+    m.login("finance-member@example.com").await;
+    let p = m.get("/t/finance/clients").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("data-client=\"cfo-laptop\""));
+    assert!(!p.text.contains("id=\"client-form\""));
+    assert!(!p.text.contains("/delete\""));
+    let csrf = m.csrf("/t/finance").await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "mine"),
+        ("public_key", &public),
+    ];
+    assert_eq!(
+        m.post("/t/finance/clients", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = m.post_json("/t/finance/clients", &form).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(
+        m.get("/t/finance/clients/cfo-laptop/delete").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let mut a = Browser::new(&env);
+    a.login("acme-admin@example.com").await;
+    let theirs = a.get("/t/finance/clients").await;
+    let missing = a.get("/t/no-such-tenant/clients").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.text, missing.text);
+    assert!(!theirs.text.contains("cfo-laptop"));
+    let csrf = a.csrf("/t/acme").await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "spy"),
+        ("public_key", &public),
+    ];
+    assert_eq!(
+        a.post("/t/finance/clients", &form).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.post_json("/t/finance/clients", &form).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.get("/t/finance/clients/cfo-laptop/delete").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let p = a
+        .post(
+            "/t/finance/clients/cfo-laptop/delete",
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM objects WHERE kind = 'client' AND name IN ('mine', 'spy')",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn client_forms_need_the_csrf_token() {
+    let env = Env::demo().await;
+    let (_, public) = pair(10);
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance/clients").await;
+    let p = b
+        .post(
+            "/t/finance/clients",
+            &[("name", "x1"), ("public_key", &public)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[("csrf", "wrong"), ("name", "x1"), ("public_key", &public)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let p = b
+        .send(
+            Method::POST,
+            "/t/finance/clients",
+            Some(&[("csrf", &csrf), ("name", "x1"), ("public_key", &public)]),
+            Some("http://evil.example"),
+            true,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b
+        .post("/t/finance/clients/cfo-laptop/delete", &[("version", "1")])
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM objects WHERE kind = 'client' AND name IN ('x1', 'cfo-laptop')",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(count, 1, "nothing created, nothing deleted");
+    // Anonymous: the page sends to the login; the script gets a 401.
+    let mut anon = Browser::new(&env);
+    let p = anon.get("/t/finance/clients").await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/login?next=%2Ft%2Ffinance%2Fclients")
+    );
+    let r = anon
+        .post_json("/t/finance/clients", &[("csrf", &csrf), ("name", "x2")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn revoking_a_client_deletes_it_and_starts_a_job() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let p = b.get("/t/finance/clients/cfo-laptop/delete").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("id=\"confirm-delete\""));
+    let csrf = hidden(&p.text, "csrf");
+    let version = hidden(&p.text, "version");
+    // A stale version is refused and the question asked again.
+    let p = b
+        .post(
+            "/t/finance/clients/cfo-laptop/delete",
+            &[("csrf", &csrf), ("version", "999")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("id=\"form-errors\""));
+    let p = b
+        .post(
+            "/t/finance/clients/cfo-laptop/delete",
+            &[("csrf", &csrf), ("version", &version)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/t/finance/clients?deleted=cfo-laptop&job="),
+        "{to}"
+    );
+    let job: i64 = to.rsplit('=').next().unwrap().parse().unwrap();
+    let reason: String = sqlx::query_scalar("SELECT reason FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(reason, "client.delete tenants/finance/clients/cfo-laptop");
+    let p = b.get(&to).await;
+    assert!(p.text.contains("Client cfo-laptop revoked"));
+    assert!(!p.text.contains("data-client=\"cfo-laptop\""));
+    let token = env.token("finance-admin@example.com").await;
+    let r = env
+        .get("/api/v1/tenants/finance/clients/cfo-laptop", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/t/finance/clients/cfo-laptop/delete").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_template_writes_the_same_file_as_server_generated_keys() {
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/clients",
+            &token,
+            serde_json::json!({"name": "generated", "allowed_networks": ["db"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let file = r.body["wireguard_config"].as_str().unwrap();
+    let private = file
+        .lines()
+        .find_map(|l| l.strip_prefix("PrivateKey = "))
+        .unwrap();
+    let config: app::wg::ClientConfig = serde_json::from_value(r.body["config"].clone()).unwrap();
+    assert_eq!(config.wg_quick(private), file);
+    assert_eq!(
+        config.peers[0].allowed_ips,
+        vec!["100.64.1.16/28".to_string()]
+    );
+    // The template alone never holds a private key.
+    assert!(!r.body["config"].to_string().contains(private));
+    let tpl = env
+        .get("/api/v1/tenants/finance/clients/generated/config", &token)
+        .await;
+    assert_eq!(tpl.body, r.body["config"]);
+    // Another tenant's client config is not found, like a missing one.
+    let acme = env.token("acme-admin@example.com").await;
+    let theirs = env
+        .get("/api/v1/tenants/finance/clients/generated/config", &acme)
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let missing = env
+        .get("/api/v1/tenants/finance/clients/nope/config", &token)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
