@@ -12,6 +12,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod netns;
 pub mod realise;
 pub mod router;
 pub mod state;
