@@ -26,4 +26,95 @@
 //! Not realised yet: FRR (BGP EVPN, BFD), VRRP, the firewall; the plan
 //! lists such configuration in [`plan::Plan::not_realised`].
 
+pub mod apply;
 pub mod plan;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use vyos_tree::ConfigTree;
+
+use crate::realise::{BgpSession, Realiser, Unrealised};
+use apply::{ApplyError, RunDir};
+use plan::{Plan, PlanError};
+
+/// Why the realiser could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    #[error("router namespace {0:?} does not exist (the lab creates it)")]
+    NoRouterNs(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// Realises configurations of the router living in namespace `router_ns`.
+pub struct NetnsRealiser {
+    router_ns: String,
+    id: String,
+    run: RunDir,
+    /// What the host holds now (the last plan applied).
+    built: Mutex<Plan>,
+}
+
+impl NetnsRealiser {
+    /// `id`: 1-3 lowercase letters or digits, unique on the host; `run_dir`:
+    /// where wireguard-go's pid files and logs go.
+    pub fn new(router_ns: &str, id: &str, run_dir: &Path) -> Result<NetnsRealiser, NetnsError> {
+        if !apply::netns_exists(router_ns) {
+            return Err(NetnsError::NoRouterNs(router_ns.into()));
+        }
+        let empty = plan::plan(&ConfigTree::new(), router_ns, id)?;
+        Ok(NetnsRealiser {
+            router_ns: router_ns.into(),
+            id: id.into(),
+            run: RunDir::create(run_dir)?,
+            built: Mutex::new(empty),
+        })
+    }
+
+    /// The plan for `tree` on this router.
+    pub fn plan(&self, tree: &ConfigTree) -> Result<Plan, PlanError> {
+        plan::plan(tree, &self.router_ns, &self.id)
+    }
+
+    /// Removes everything the realiser built: wireguard-go processes, the
+    /// links it made in the router namespace, the VRF namespaces.
+    pub fn teardown(&self) -> Result<(), ApplyError> {
+        let mut built = self.built.lock().unwrap();
+        let empty = Plan {
+            router_ns: self.router_ns.clone(),
+            ..Plan::default()
+        };
+        apply::apply(&built, &empty, &self.run)?;
+        *built = empty;
+        Ok(())
+    }
+}
+
+impl Realiser for NetnsRealiser {
+    /// Applies the difference from what was last built to `new`'s plan.
+    /// On failure, goes back to what was built (best effort) and fails
+    /// the commit. `old` is not trusted: the realiser knows what it built.
+    fn realise(&self, _old: &ConfigTree, new: &ConfigTree) -> Result<(), String> {
+        let want = self.plan(new).map_err(|e| e.to_string())?;
+        let mut built = self.built.lock().unwrap();
+        match apply::apply(&built, &want, &self.run) {
+            Ok(()) => {
+                *built = want;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(back) = apply::apply(&want, &built, &self.run) {
+                    tracing::error!(error = %back, "restoring the previous build failed");
+                }
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn bgp_sessions(&self, running: &ConfigTree) -> Vec<BgpSession> {
+        Unrealised.bgp_sessions(running)
+    }
+}

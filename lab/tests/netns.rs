@@ -1,0 +1,363 @@
+//! The netns realiser on the real host: two lab routers in namespaces
+//! joined by a veth underlay, each given a configuration of the shape
+//! vxguard's compiler generates (WireGuard mesh, a tenant VXLAN in a
+//! bridge in a VRF), and tenant hosts (namespaces) on each router's
+//! bridge that must reach each other across VXLAN over WireGuard.
+//!
+//! Needs root and wireguard-go; skipped with a message otherwise. Uses
+//! addresses only inside the namespaces it creates, and removes every
+//! namespace and wireguard-go it started when it ends, failed or not.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vxguard_lab::netns::NetnsRealiser;
+use vxguard_lab::realise::Realiser;
+use vyos_tree::{ConfigTree, NoSchema};
+
+fn sh(args: &[&str]) -> Result<String, String> {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}`: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn must(args: &[&str]) -> String {
+    sh(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if sh(&["id", "-u"]).as_deref() != Ok("0") {
+        return Some("not root");
+    }
+    if sh(&["sh", "-c", "command -v wireguard-go && command -v wg"]).is_err() {
+        return Some("wireguard-go or wg is missing (scripts/setup installs them)");
+    }
+    None
+}
+
+/// Everything the test made; dropped last, also when a step panics.
+struct Lab {
+    realisers: Vec<Arc<NetnsRealiser>>,
+    namespaces: Vec<String>,
+    run_dir: std::path::PathBuf,
+}
+
+impl Lab {
+    fn netns(&mut self, name: &str) {
+        must(&["ip", "netns", "add", name]);
+        self.namespaces.push(name.into());
+        must(&["ip", "-n", name, "link", "set", "lo", "up"]);
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for r in &self.realisers {
+            if let Err(e) = r.teardown() {
+                eprintln!("teardown: {e}");
+            }
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = sh(&["ip", "netns", "del", ns]);
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+fn keypair() -> (String, String) {
+    let private = must(&["wg", "genkey"]);
+    let out = Command::new("sh")
+        .args(["-c", &format!("echo '{private}' | wg pubkey")])
+        .output()
+        .unwrap();
+    (
+        private,
+        String::from_utf8(out.stdout).unwrap().trim().into(),
+    )
+}
+
+/// A router's configuration as vxguard generates it, cut to one mesh peer
+/// and two tenants with the same CIDR (acme on VNI 10000, globex on 10003).
+fn config(me: u8, peer: u8, my_key: &str, peer_pub: &str) -> ConfigTree {
+    let text = format!(
+        "\
+set interfaces wireguard wg0 address '172.27.0.{me}/20'
+set interfaces wireguard wg0 description 'vxguard mesh'
+set interfaces wireguard wg0 mtu '1440'
+set interfaces wireguard wg0 peer r{peer} address '10.99.0.{peer}'
+set interfaces wireguard wg0 peer r{peer} allowed-ips '172.27.0.{peer}/32'
+set interfaces wireguard wg0 peer r{peer} persistent-keepalive '25'
+set interfaces wireguard wg0 peer r{peer} port '51820'
+set interfaces wireguard wg0 peer r{peer} public-key '{peer_pub}'
+set interfaces wireguard wg0 port '51820'
+set interfaces wireguard wg0 private-key '{my_key}'
+set interfaces vxlan vxlan10000 mtu '1390'
+set interfaces vxlan vxlan10000 remote '172.27.0.{peer}'
+set interfaces vxlan vxlan10000 source-address '172.27.0.{me}'
+set interfaces vxlan vxlan10000 vni '10000'
+set interfaces vxlan vxlan10003 mtu '1390'
+set interfaces vxlan vxlan10003 remote '172.27.0.{peer}'
+set interfaces vxlan vxlan10003 source-address '172.27.0.{me}'
+set interfaces vxlan vxlan10003 vni '10003'
+set interfaces bridge br10000 address '100.65.0.{me}/24'
+set interfaces bridge br10000 description 'vxguard tenant acme network app'
+set interfaces bridge br10000 member interface vxlan10000
+set interfaces bridge br10000 mtu '1390'
+set interfaces bridge br10000 vrf 'acme'
+set interfaces bridge br10003 address '100.65.0.{me}/24'
+set interfaces bridge br10003 member interface vxlan10003
+set interfaces bridge br10003 mtu '1390'
+set interfaces bridge br10003 vrf 'globex'
+set vrf name acme table '101'
+set vrf name globex table '103'
+"
+    );
+    ConfigTree::parse_set(&text, &NoSchema).unwrap()
+}
+
+/// Pings until the first reply (at most `within`); returns how long it took.
+fn first_reply(ns: &str, dst: &str, within: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < within {
+        if sh(&["ip", "netns", "exec", ns, "ping", "-c1", "-W1", "-q", dst]).is_ok() {
+            return Some(t.elapsed());
+        }
+    }
+    None
+}
+
+#[test]
+fn tenant_hosts_ping_across_vxlan_over_wireguard() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED tenant_hosts_ping_across_vxlan_over_wireguard: {why}");
+        return;
+    }
+    let started = Instant::now();
+    let tag = std::process::id() % 100;
+    let run_dir = std::env::temp_dir().join(format!("vxguard-netns-test-{}", std::process::id()));
+    let mut lab = Lab {
+        realisers: Vec::new(),
+        namespaces: Vec::new(),
+        run_dir: run_dir.clone(),
+    };
+    let ra = format!("vxt{tag}-ra");
+    let rb = format!("vxt{tag}-rb");
+    let (ha, hb, hg, hg2) = (
+        format!("vxt{tag}-ha"),
+        format!("vxt{tag}-hb"),
+        format!("vxt{tag}-hg"),
+        format!("vxt{tag}-h2"),
+    );
+    for ns in [&ra, &rb, &ha, &hb, &hg, &hg2] {
+        lab.netns(ns);
+    }
+    // The underlay: the lab's, not the configuration's.
+    must(&[
+        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
+    ]);
+    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
+        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
+        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
+    }
+
+    let (ka, pa) = keypair();
+    let (kb, pb) = keypair();
+    let ida = format!("a{tag}");
+    let idb = format!("b{tag}");
+    let rea = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
+    let reb = Arc::new(NetnsRealiser::new(&rb, &idb, &run_dir.join("b")).unwrap());
+    lab.realisers.push(rea.clone());
+    lab.realisers.push(reb.clone());
+    // Registered for cleanup before they exist, in case realise panics.
+    for (r, v) in [
+        (&ra, "acme"),
+        (&ra, "globex"),
+        (&rb, "acme"),
+        (&rb, "globex"),
+    ] {
+        lab.namespaces.push(format!("{r}-{v}"));
+    }
+
+    let ca = config(1, 2, &ka, &pb);
+    let cb = config(2, 1, &kb, &pa);
+    let t_build = Instant::now();
+    rea.realise(&ConfigTree::new(), &ca).unwrap();
+    reb.realise(&ConfigTree::new(), &cb).unwrap();
+    let build = t_build.elapsed();
+
+    // Tenant hosts: acme on each router's br10000, a globex host with
+    // the same address as acme host A on router A's br10003, another on B's.
+    let attach = |router: &str, id: &str, host: &str, br: &str, addr: &str| {
+        let port = format!("{id}{}", &host[host.len() - 2..]);
+        must(&[
+            "ip", "-n", router, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
+            "netns", host,
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            router,
+            "link",
+            "set",
+            &port,
+            "master",
+            &format!("{id}{br}"),
+        ]);
+        must(&["ip", "-n", router, "link", "set", &port, "up"]);
+        must(&["ip", "-n", host, "addr", "add", addr, "dev", "eth0"]);
+        must(&["ip", "-n", host, "link", "set", "eth0", "mtu", "1390", "up"]);
+    };
+    attach(&ra, &ida, &ha, "br10000", "100.65.0.10/24");
+    attach(&rb, &idb, &hb, "br10000", "100.65.0.11/24");
+    attach(&ra, &ida, &hg, "br10003", "100.65.0.10/24");
+    attach(&rb, &idb, &hg2, "br10003", "100.65.0.12/24");
+
+    let first = first_reply(&ha, "100.65.0.11", Duration::from_secs(15))
+        .expect("acme host A never reached acme host B across VXLAN over WireGuard");
+    let out = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ha,
+        "ping",
+        "-c5",
+        "-i0.2",
+        "-W2",
+        "100.65.0.11",
+    ]);
+    assert!(out.contains(" 0% packet loss"), "{out}");
+    let rtt = out.lines().last().unwrap_or_default().to_string();
+
+    // The gateway address lives in the VRF namespace, reached via the bridge.
+    must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ha,
+        "ping",
+        "-c1",
+        "-W2",
+        "100.65.0.1",
+    ]);
+    must(&[
+        "ip",
+        "netns",
+        "exec",
+        &hb,
+        "ping",
+        "-c1",
+        "-W2",
+        "100.65.0.1",
+    ]);
+    let vrf_ns = format!("{ra}-acme");
+    let addrs = must(&[
+        "ip",
+        "-n",
+        &vrf_ns,
+        "-br",
+        "addr",
+        "show",
+        "dev",
+        &format!("{ida}br10000"),
+    ]);
+    assert!(addrs.contains("100.65.0.1/24"), "{addrs}");
+
+    // The tunnel really is WireGuard: a handshake with the peer.
+    let hs = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "wg",
+        "show",
+        &format!("{ida}wg0"),
+        "latest-handshakes",
+    ]);
+    assert!(!hs.ends_with("\t0"), "no WireGuard handshake: {hs}");
+
+    // globex has the same CIDR on another VNI: its hosts (one with acme
+    // host A's address) reach each other, never acme's host on B.
+    first_reply(&hg, "100.65.0.12", Duration::from_secs(10))
+        .expect("globex host A never reached globex host B");
+    assert!(
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &hg,
+            "ping",
+            "-c2",
+            "-i0.2",
+            "-W1",
+            "100.65.0.11"
+        ])
+        .is_err(),
+        "a globex host reached an acme host"
+    );
+
+    // A change: B's acme network moves to VNI 10001 on both routers; the
+    // VXLAN and its bridge are rebuilt, WireGuard is left running.
+    let wg_pid_before =
+        std::fs::read_to_string(run_dir.join("b").join(format!("{idb}wg0.pid"))).unwrap();
+    let renumber = |t: &ConfigTree| {
+        let s = t
+            .render_set(&NoSchema)
+            .replace("vni '10000'", "vni '10001'");
+        ConfigTree::parse_set(&s, &NoSchema).unwrap()
+    };
+    let (ca2, cb2) = (renumber(&ca), renumber(&cb));
+    rea.realise(&ca, &ca2).unwrap();
+    reb.realise(&cb, &cb2).unwrap();
+    let wg_pid_after =
+        std::fs::read_to_string(run_dir.join("b").join(format!("{idb}wg0.pid"))).unwrap();
+    assert_eq!(
+        wg_pid_before, wg_pid_after,
+        "wireguard-go was restarted for a VXLAN change"
+    );
+    // The bridges did not change, so the hosts' ports stayed on them.
+    first_reply(&ha, "100.65.0.11", Duration::from_secs(10))
+        .expect("no reply after the VNI change");
+    let vx = must(&[
+        "ip",
+        "-n",
+        &ra,
+        "-d",
+        "link",
+        "show",
+        &format!("{ida}vxlan10000"),
+    ]);
+    assert!(vx.contains("vxlan id 10001"), "{vx}");
+
+    // Teardown leaves nothing of the realisers behind.
+    rea.teardown().unwrap();
+    assert!(!std::path::Path::new(&format!("/var/run/netns/{ra}-acme")).exists());
+    assert!(!std::path::Path::new(&format!("/var/run/wireguard/{ida}wg0.sock")).exists());
+    for dev in [
+        "wg0",
+        "vxlan10000",
+        "vxlan10003",
+        "br10000",
+        "br10000p",
+        "br10003",
+    ] {
+        let dev = format!("{ida}{dev}");
+        assert!(
+            sh(&["ip", "-n", &ra, "link", "show", &dev]).is_err(),
+            "{dev} left behind"
+        );
+    }
+    eprintln!(
+        "netns realiser: build {build:?}, first reply {first:?}, {rtt}, whole test {:?}",
+        started.elapsed()
+    );
+}
