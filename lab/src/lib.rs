@@ -119,11 +119,7 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
         source,
     })?;
     let realiser: Arc<dyn realise::Realiser> = match (&a.netns, &a.id) {
-        (Some(ns), Some(id)) => Arc::new(netns::NetnsRealiser::new(
-            ns,
-            id,
-            &a.state.join("run"),
-        )?),
+        (Some(ns), Some(id)) => Arc::new(netns::NetnsRealiser::new(ns, id, &a.state.join("run"))?),
         _ => Arc::new(realise::Unrealised),
     };
     let r = router::Router::open(

@@ -361,3 +361,178 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
         started.elapsed()
     );
 }
+
+/// Connects a host namespace to a router's bridge and gives it `addr`.
+fn attach(router: &str, port: &str, bridge: &str, host: &str, addr: &str) {
+    must(&[
+        "ip", "-n", router, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns",
+        host,
+    ]);
+    must(&["ip", "-n", router, "link", "set", port, "master", bridge]);
+    must(&["ip", "-n", router, "link", "set", port, "up"]);
+    must(&["ip", "-n", host, "addr", "add", addr, "dev", "eth0"]);
+    must(&["ip", "-n", host, "link", "set", "eth0", "mtu", "1390", "up"]);
+}
+
+/// As vxguard generates it for EVPN: no static remote, `nolearning`, iBGP
+/// l2vpn-evpn with BFD over the WireGuard mesh.
+fn evpn_config(me: u8, peer: u8, my_key: &str, peer_pub: &str) -> ConfigTree {
+    let text = format!(
+        "\
+set interfaces wireguard wg0 address '172.27.0.{me}/20'
+set interfaces wireguard wg0 peer r{peer} address '10.99.0.{peer}'
+set interfaces wireguard wg0 peer r{peer} allowed-ips '172.27.0.{peer}/32'
+set interfaces wireguard wg0 peer r{peer} port '51820'
+set interfaces wireguard wg0 peer r{peer} public-key '{peer_pub}'
+set interfaces wireguard wg0 port '51820'
+set interfaces wireguard wg0 private-key '{my_key}'
+set interfaces vxlan vxlan20000 mtu '1390'
+set interfaces vxlan vxlan20000 parameters nolearning
+set interfaces vxlan vxlan20000 source-address '172.27.0.{me}'
+set interfaces vxlan vxlan20000 vni '20000'
+set interfaces bridge br20000 address '100.66.0.{me}/24'
+set interfaces bridge br20000 member interface vxlan20000
+set interfaces bridge br20000 mtu '1390'
+set interfaces bridge br20000 vrf 'acme'
+set vrf name acme table '101'
+set protocols bgp address-family l2vpn-evpn advertise-all-vni
+set protocols bgp neighbor 172.27.0.{peer} address-family l2vpn-evpn
+set protocols bgp neighbor 172.27.0.{peer} bfd
+set protocols bgp neighbor 172.27.0.{peer} remote-as 'internal'
+set protocols bgp neighbor 172.27.0.{peer} update-source '172.27.0.{me}'
+set protocols bgp parameters router-id '172.27.0.{me}'
+set protocols bgp system-as '65000'
+set system host-name 'r{me}'
+"
+    );
+    ConfigTree::parse_set(&text, &NoSchema).unwrap()
+}
+
+#[test]
+fn evpn_sessions_establish_and_hosts_ping_without_static_remotes() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED evpn_sessions_establish_and_hosts_ping_without_static_remotes: {why}");
+        return;
+    }
+    if sh(&["test", "-x", "/usr/lib/frr/bgpd"]).is_err() {
+        eprintln!(
+            "SKIPPED evpn_sessions_establish_and_hosts_ping_without_static_remotes: FRR is missing"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let tag = std::process::id() % 100;
+    let run_dir = std::env::temp_dir().join(format!("vxguard-evpn-test-{}", std::process::id()));
+    let mut lab = Lab {
+        realisers: Vec::new(),
+        namespaces: Vec::new(),
+        run_dir: run_dir.clone(),
+    };
+    let [ra, rb, ha, hb] = ["ra", "rb", "ha", "hb"].map(|n| format!("vxe{tag}-{n}"));
+    for ns in [&ra, &rb, &ha, &hb] {
+        lab.netns(ns);
+    }
+    must(&[
+        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
+    ]);
+    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
+        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
+        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
+    }
+    let (ka, pa) = keypair();
+    let (kb, pb) = keypair();
+    let (ida, idb) = (format!("c{tag}"), format!("d{tag}"));
+    let rea = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
+    let reb = Arc::new(NetnsRealiser::new(&rb, &idb, &run_dir.join("b")).unwrap());
+    lab.realisers.push(rea.clone());
+    lab.realisers.push(reb.clone());
+    lab.namespaces.push(format!("{ra}-acme"));
+    lab.namespaces.push(format!("{rb}-acme"));
+
+    let ca = evpn_config(1, 2, &ka, &pb);
+    let cb = evpn_config(2, 1, &kb, &pa);
+    // Before any commit: no FRR, so no session may look established.
+    assert!(rea
+        .bgp_sessions(&ca)
+        .iter()
+        .all(|s| s.state == "Unrealised"));
+    rea.realise(&ConfigTree::new(), &ca).unwrap();
+    reb.realise(&ConfigTree::new(), &cb).unwrap();
+    attach(
+        &ra,
+        &format!("{ida}ha"),
+        &format!("{ida}br20000"),
+        &ha,
+        "100.66.0.10/24",
+    );
+    attach(
+        &rb,
+        &format!("{idb}hb"),
+        &format!("{idb}br20000"),
+        &hb,
+        "100.66.0.11/24",
+    );
+
+    let t = Instant::now();
+    let established = loop {
+        let s = rea.bgp_sessions(&ca);
+        if s.iter()
+            .any(|s| s.neighbor == "172.27.0.2" && s.state == "Established")
+        {
+            break t.elapsed();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no session after 30 s: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Only EVPN can have told each VTEP where the other is.
+    let first = first_reply(&ha, "100.66.0.11", Duration::from_secs(20))
+        .expect("hosts never reached each other over EVPN");
+    let fdb = must(&[
+        "bridge",
+        "-n",
+        &ra,
+        "fdb",
+        "show",
+        "dev",
+        &format!("{ida}vxlan20000"),
+    ]);
+    assert!(
+        fdb.contains("dst 172.27.0.2"),
+        "no remote VTEP learned from BGP: {fdb}"
+    );
+
+    // A change to BGP (BFD off) is reloaded in place: bgpd keeps its pid.
+    let pid = |d: &str| std::fs::read_to_string(format!("/var/run/frr/{ra}/{d}.pid")).unwrap();
+    let bgpd_before = pid("bgpd");
+    let ca2 = ConfigTree::parse_set(
+        &ca.render_set(&NoSchema)
+            .replace("set protocols bgp neighbor 172.27.0.2 bfd\n", ""),
+        &NoSchema,
+    )
+    .unwrap();
+    assert_ne!(ca, ca2);
+    rea.realise(&ca, &ca2).unwrap();
+    assert_eq!(bgpd_before, pid("bgpd"));
+    let run = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "vtysh",
+        "-N",
+        &ra,
+        "-c",
+        "show running-config",
+    ]);
+    assert!(!run.contains("neighbor 172.27.0.2 bfd"), "{run}");
+
+    rea.teardown().unwrap();
+    assert!(!std::path::Path::new(&format!("/var/run/frr/{ra}")).exists());
+    eprintln!(
+        "evpn: session established after {established:?}, first reply {first:?}, whole test {:?}",
+        started.elapsed()
+    );
+}

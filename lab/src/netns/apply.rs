@@ -15,6 +15,9 @@
 //!   change in place with `wg syncconf` (sessions of unchanged peers
 //!   survive, as on VyOS) and addresses are replaced.
 //!
+//! - FRR: started when `protocols bgp` appears, stopped when it goes,
+//!   changes applied with `frr-reload.py` (see [`super::frr`]).
+//!
 //! Every create first removes a leftover of the same name, so applying
 //! from an empty plan over a half-built host (after a crash) converges.
 
@@ -181,7 +184,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             ensure_wg(&ns, w, rd)?;
         }
     }
-    Ok(())
+    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref())
 }
 
 /// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover

@@ -23,10 +23,15 @@
 //! vrf exec`, the VRF's table number: a namespace has its own main
 //! table), kernel WireGuard, and that VyOS's scripts issue exactly these
 //! commands (they were written from vyos-1x's sources, not observed).
-//! Not realised yet: FRR (BGP EVPN, BFD), VRRP, the firewall; the plan
+//! - FRR (zebra, bgpd, bfdd) runs in the router namespace for `protocols
+//!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace).
+//!
+//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI), VRRP, the
+//! firewall; the plan
 //! lists such configuration in [`plan::Plan::not_realised`].
 
 pub mod apply;
+pub mod frr;
 pub mod plan;
 
 use std::path::Path;
@@ -114,7 +119,17 @@ impl Realiser for NetnsRealiser {
         }
     }
 
+    /// From FRR's `show bgp summary json` when FRR runs for this router;
+    /// otherwise (no `protocols bgp`, or FRR does not answer) every
+    /// configured neighbor as `Unrealised`, never `Established`.
     fn bgp_sessions(&self, running: &ConfigTree) -> Vec<BgpSession> {
+        let has_frr = self.built.lock().unwrap().frr.is_some();
+        if has_frr {
+            match frr::sessions(&self.router_ns) {
+                Ok(s) => return s,
+                Err(e) => tracing::warn!(error = %e, "asking FRR for BGP sessions"),
+            }
+        }
         Unrealised.bgp_sessions(running)
     }
 }

@@ -17,6 +17,8 @@
 //! - Bridge: members enslaved, `mtu` (default 1500), `address`es.
 //! - `description` becomes the link's alias, as VyOS sets `ifalias`.
 //!
+//! - `protocols bgp`: frr.conf text, see [`super::frr`].
+//!
 //! Subtrees and nodes this plan does not cover are listed in
 //! [`Plan::not_realised`] instead of being silently dropped.
 
@@ -151,6 +153,8 @@ pub struct Plan {
     pub wireguard: Vec<WgIf>,
     pub vxlans: Vec<VxlanIf>,
     pub bridges: Vec<BridgeIf>,
+    /// frr.conf for the router namespace (`protocols bgp`), if any.
+    pub frr: Option<String>,
     /// Configuration paths present but not realised by this plan (shown
     /// to the operator; never silently dropped).
     pub not_realised: Vec<String>,
@@ -427,11 +431,23 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
         match top {
             "interfaces" | "vrf" => {}
             // The API key is the lab router's own business; the host name
-            // has no effect on what is built.
+            // goes to FRR only.
             "service" | "system" => {}
+            "protocols" => {
+                for (proto, _) in root
+                    .get(&["protocols"])
+                    .into_iter()
+                    .flat_map(|n| n.children())
+                {
+                    if proto != "bgp" {
+                        p.not_realised.push(format!("protocols {proto}"));
+                    }
+                }
+            }
             other => p.not_realised.push(other.into()),
         }
     }
+    p.frr = super::frr::frr_conf(tree, &mut p.not_realised);
     Ok(p)
 }
 
@@ -593,7 +609,8 @@ set system host-name 'r1'
         let plain = p.bridges.iter().find(|b| b.vyos == "br20").unwrap();
         assert_eq!((plain.l3.is_none(), plain.mtu), (true, 1500));
 
-        assert_eq!(p.not_realised, vec!["vrf name acme protocols", "protocols"]);
+        assert_eq!(p.not_realised, vec!["vrf name acme protocols"]);
+        assert!(p.frr.as_deref().unwrap().contains("router bgp 65000\n"));
     }
 
     #[test]
@@ -672,7 +689,6 @@ set system host-name 'r1'
                 "vrf name globex protocols",
                 "firewall",
                 "high-availability",
-                "protocols",
             ]
         );
     }
