@@ -89,6 +89,7 @@ fn keypair() -> (String, String) {
 /// A router's configuration as vxguard generates it, cut to one mesh peer
 /// and two tenants with the same CIDR (acme on VNI 10000, globex on 10003).
 fn config(me: u8, peer: u8, my_key: &str, peer_pub: &str) -> ConfigTree {
+    let (gw, prio) = (me + 1, if me == 1 { 200 } else { 100 });
     let text = format!(
         "\
 set interfaces wireguard wg0 address '172.27.0.{me}/20'
@@ -109,17 +110,21 @@ set interfaces vxlan vxlan10003 mtu '1390'
 set interfaces vxlan vxlan10003 remote '172.27.0.{peer}'
 set interfaces vxlan vxlan10003 source-address '172.27.0.{me}'
 set interfaces vxlan vxlan10003 vni '10003'
-set interfaces bridge br10000 address '100.65.0.{me}/24'
+set interfaces bridge br10000 address '100.65.0.{gw}/24'
 set interfaces bridge br10000 description 'vxguard tenant acme network app'
 set interfaces bridge br10000 member interface vxlan10000
 set interfaces bridge br10000 mtu '1390'
 set interfaces bridge br10000 vrf 'acme'
-set interfaces bridge br10003 address '100.65.0.{me}/24'
+set interfaces bridge br10003 address '100.65.0.{gw}/24'
 set interfaces bridge br10003 member interface vxlan10003
 set interfaces bridge br10003 mtu '1390'
 set interfaces bridge br10003 vrf 'globex'
 set vrf name acme table '101'
 set vrf name globex table '103'
+set high-availability vrrp group acme-app address 100.65.0.1/24
+set high-availability vrrp group acme-app interface 'br10000'
+set high-availability vrrp group acme-app priority '{prio}'
+set high-availability vrrp group acme-app vrid '1'
 "
     );
     ConfigTree::parse_set(&text, &NoSchema).unwrap()
@@ -238,7 +243,31 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     assert!(out.contains(" 0% packet loss"), "{out}");
     let rtt = out.lines().last().unwrap_or_default().to_string();
 
-    // The gateway address lives in the VRF namespace, reached via the bridge.
+    // The gateway (VRRP, A has priority 200) lives in A's VRF namespace,
+    // reached through the bridge from both sides.
+    let vip_on = |r: &str, id: &str| {
+        sh(&[
+            "ip",
+            "-n",
+            &format!("{r}-acme"),
+            "-br",
+            "addr",
+            "show",
+            "dev",
+            &format!("{id}br10000"),
+        ])
+        .is_ok_and(|a| a.contains("100.65.0.1/24"))
+    };
+    let t = Instant::now();
+    while !vip_on(&ra, &ida) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "A never became VRRP master"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let elected = t.elapsed();
+    assert!(!vip_on(&rb, &idb), "both routers hold the gateway address");
     must(&[
         "ip",
         "netns",
@@ -259,18 +288,16 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
         "-W2",
         "100.65.0.1",
     ]);
-    let vrf_ns = format!("{ra}-acme");
-    let addrs = must(&[
+    must(&[
         "ip",
-        "-n",
-        &vrf_ns,
-        "-br",
-        "addr",
-        "show",
-        "dev",
-        &format!("{ida}br10000"),
+        "netns",
+        "exec",
+        &hb,
+        "ping",
+        "-c1",
+        "-W2",
+        "100.65.0.2",
     ]);
-    assert!(addrs.contains("100.65.0.1/24"), "{addrs}");
 
     // The tunnel really is WireGuard: a handshake with the peer.
     let hs = must(&[
@@ -338,6 +365,30 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     ]);
     assert!(vx.contains("vxlan id 10001"), "{vx}");
 
+    // Failover: the group leaves A's configuration; B takes the gateway.
+    let ca3 = ConfigTree::parse_set(
+        &ca2.render_set(&NoSchema)
+            .lines()
+            .filter(|l| !l.starts_with("set high-availability"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        &NoSchema,
+    )
+    .unwrap();
+    let t = Instant::now();
+    rea.realise(&ca2, &ca3).unwrap();
+    while !vip_on(&rb, &idb) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "B never took over the gateway"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let failover = t.elapsed();
+    assert!(!vip_on(&ra, &ida));
+    first_reply(&ha, "100.65.0.1", Duration::from_secs(5))
+        .expect("gateway unreachable after failover");
+
     // Teardown leaves nothing of the realisers behind.
     rea.teardown().unwrap();
     assert!(!std::path::Path::new(&format!("/var/run/netns/{ra}-acme")).exists());
@@ -357,7 +408,8 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
         );
     }
     eprintln!(
-        "netns realiser: build {build:?}, first reply {first:?}, {rtt}, whole test {:?}",
+        "netns realiser: build {build:?}, first reply {first:?}, {rtt}, VRRP master after \
+         {elected:?}, failover {failover:?}, whole test {:?}",
         started.elapsed()
     );
 }

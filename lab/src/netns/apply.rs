@@ -15,6 +15,8 @@
 //!   change in place with `wg syncconf` (sessions of unchanged peers
 //!   survive, as on VyOS) and addresses are replaced.
 //!
+//! - keepalived: one per namespace with VRRP groups, reloaded with
+//!   `SIGHUP` when its text changes (see [`super::vrrp`]);
 //! - FRR: started when `protocols bgp` appears, stopped when it goes,
 //!   changes applied with `frr-reload.py` (see [`super::frr`]).
 //!
@@ -128,6 +130,13 @@ fn del_link(ns: &str, dev: &str) -> Result<(), ApplyError> {
 pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     let r = &new.router_ns;
     // Removals first: names may be reused by what is created next.
+    // keepalived before the namespaces: a process would keep a deleted
+    // namespace alive.
+    for k in &old.keepalived {
+        if !new.keepalived.iter().any(|n| n.netns == k.netns) {
+            super::vrrp::stop(rd, &k.netns);
+        }
+    }
     for w in &old.wireguard {
         let same_place = new
             .wireguard
@@ -184,6 +193,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             ensure_wg(&ns, w, rd)?;
         }
     }
+    super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
     super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref())
 }
 
@@ -192,6 +202,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
 /// this realiser started in it.
 fn create_vrf_ns(ns: &str, wgs: &[WgIf], plan: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     if netns_exists(ns) {
+        super::vrrp::stop(rd, ns);
         for w in wgs {
             if plan.netns_of(&w.place) == ns {
                 remove_wg(ns, &w.dev, rd)?;

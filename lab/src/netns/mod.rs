@@ -26,13 +26,16 @@
 //! - FRR (zebra, bgpd, bfdd) runs in the router namespace for `protocols
 //!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace).
 //!
-//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI), VRRP, the
-//! firewall; the plan
+//! - keepalived runs VRRP where the group's interface has layer 3 (for a
+//!   bridge in a VRF: its veth in the VRF namespace).
+//!
+//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI), the firewall; the plan
 //! lists such configuration in [`plan::Plan::not_realised`].
 
 pub mod apply;
 pub mod frr;
 pub mod plan;
+pub mod vrrp;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -17,6 +17,7 @@
 //! - Bridge: members enslaved, `mtu` (default 1500), `address`es.
 //! - `description` becomes the link's alias, as VyOS sets `ifalias`.
 //!
+//! - `high-availability vrrp`: keepalived.conf texts, see [`super::vrrp`].
 //! - `protocols bgp`: frr.conf text, see [`super::frr`].
 //!
 //! Subtrees and nodes this plan does not cover are listed in
@@ -153,6 +154,8 @@ pub struct Plan {
     pub wireguard: Vec<WgIf>,
     pub vxlans: Vec<VxlanIf>,
     pub bridges: Vec<BridgeIf>,
+    /// keepalived per namespace holding VRRP groups.
+    pub keepalived: Vec<super::vrrp::Keepalived>,
     /// frr.conf for the router namespace (`protocols bgp`), if any.
     pub frr: Option<String>,
     /// Configuration paths present but not realised by this plan (shown
@@ -433,6 +436,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
             // The API key is the lab router's own business; the host name
             // goes to FRR only.
             "service" | "system" => {}
+            "high-availability" => {}
             "protocols" => {
                 for (proto, _) in root
                     .get(&["protocols"])
@@ -448,6 +452,9 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
         }
     }
     p.frr = super::frr::frr_conf(tree, &mut p.not_realised);
+    let mut nr = Vec::new();
+    p.keepalived = super::vrrp::keepalived(tree, &p, &mut nr)?;
+    p.not_realised.extend(nr);
     Ok(p)
 }
 
@@ -688,7 +695,6 @@ set system host-name 'r1'
                 "vrf name finance protocols",
                 "vrf name globex protocols",
                 "firewall",
-                "high-availability",
             ]
         );
     }
