@@ -15,6 +15,8 @@
 //!   change in place with `wg syncconf` (sessions of unchanged peers
 //!   survive, as on VyOS) and addresses are replaced.
 //!
+//! - the nftables ruleset: replaced atomically in every namespace when it
+//!   changes, loaded into a new VRF namespace;
 //! - keepalived: one per namespace with VRRP groups, reloaded with
 //!   `SIGHUP` when its text changes (see [`super::vrrp`]);
 //! - FRR: started when `protocols bgp` appears, stopped when it goes,
@@ -162,9 +164,19 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
 
+    let mut fresh = Vec::new();
     for v in &new.vrfs {
         if old.vrf(&v.vrf).is_none() || !netns_exists(&v.netns) {
             create_vrf_ns(&v.netns, &new.wireguard, new, rd)?;
+            fresh.push(v.netns.clone());
+        }
+    }
+    // The ruleset, into every namespace of the router (see firewall.rs).
+    let all_ns = std::iter::once(r.clone()).chain(new.vrfs.iter().map(|v| v.netns.clone()));
+    for ns in all_ns {
+        let changed = old.firewall != new.firewall || old.router_ns != new.router_ns;
+        if changed || (fresh.contains(&ns) && new.firewall.is_some()) {
+            super::firewall::load(&ns, new.firewall.as_deref(), rd)?;
         }
     }
     for v in &new.vxlans {

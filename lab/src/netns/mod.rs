@@ -29,10 +29,13 @@
 //! - keepalived runs VRRP where the group's interface has layer 3 (for a
 //!   bridge in a VRF: its veth in the VRF namespace).
 //!
-//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI), the firewall; the plan
+//! - `firewall ipv4` as nftables, the same ruleset in every namespace.
+//!
+//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI); the plan
 //! lists such configuration in [`plan::Plan::not_realised`].
 
 pub mod apply;
+pub mod firewall;
 pub mod frr;
 pub mod plan;
 pub mod vrrp;

@@ -18,6 +18,7 @@
 //! - `description` becomes the link's alias, as VyOS sets `ifalias`.
 //!
 //! - `high-availability vrrp`: keepalived.conf texts, see [`super::vrrp`].
+//! - `firewall ipv4`: an nftables ruleset, see [`super::firewall`].
 //! - `protocols bgp`: frr.conf text, see [`super::frr`].
 //!
 //! Subtrees and nodes this plan does not cover are listed in
@@ -156,6 +157,9 @@ pub struct Plan {
     pub bridges: Vec<BridgeIf>,
     /// keepalived per namespace holding VRRP groups.
     pub keepalived: Vec<super::vrrp::Keepalived>,
+    /// The nftables ruleset for `firewall ipv4`, loaded into the router's
+    /// namespace and every VRF namespace.
+    pub firewall: Option<String>,
     /// frr.conf for the router namespace (`protocols bgp`), if any.
     pub frr: Option<String>,
     /// Configuration paths present but not realised by this plan (shown
@@ -436,7 +440,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
             // The API key is the lab router's own business; the host name
             // goes to FRR only.
             "service" | "system" => {}
-            "high-availability" => {}
+            "high-availability" | "firewall" => {}
             "protocols" => {
                 for (proto, _) in root
                     .get(&["protocols"])
@@ -454,6 +458,8 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
     p.frr = super::frr::frr_conf(tree, &mut p.not_realised);
     let mut nr = Vec::new();
     p.keepalived = super::vrrp::keepalived(tree, &p, &mut nr)?;
+    let dev = |v: &str| devs.get(v).cloned().unwrap_or_else(|| v.to_string());
+    p.firewall = super::firewall::ruleset(tree, &dev, &mut nr)?;
     p.not_realised.extend(nr);
     Ok(p)
 }
@@ -665,7 +671,7 @@ set system host-name 'r1'
             "set interfaces ethernet eth0 address '10.0.0.1/24'\n\
              set interfaces vxlan vxlan1 vni '1'\n\
              set interfaces vxlan vxlan1 parameters ip df 'set'\n\
-             set firewall ipv4 forward filter default-action 'accept'\n",
+             set nat source rule 10 translation address 'masquerade'\n",
         );
         let p = plan(&t, "n", "r1").unwrap();
         assert_eq!(
@@ -673,7 +679,7 @@ set system host-name 'r1'
             vec![
                 "interfaces ethernet",
                 "interfaces vxlan vxlan1 parameters ip",
-                "firewall"
+                "nat"
             ]
         );
     }
@@ -694,7 +700,6 @@ set system host-name 'r1'
                 "vrf name acme protocols",
                 "vrf name finance protocols",
                 "vrf name globex protocols",
-                "firewall",
             ]
         );
     }
