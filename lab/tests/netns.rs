@@ -589,7 +589,30 @@ fn evpn_sessions_establish_and_hosts_ping_without_static_remotes() {
     ]);
     assert!(!run.contains("neighbor 172.27.0.2 bfd"), "{run}");
 
-    rea.teardown().unwrap();
+    // A restarted lab router (a new realiser, nothing known built) over
+    // the running host converges: links are rebuilt, FRR is reloaded,
+    // wireguard-go keeps running.
+    let wg_pid =
+        |d: &str| std::fs::read_to_string(run_dir.join("a").join(format!("{d}.pid"))).unwrap();
+    let wg_before = wg_pid(&format!("{ida}wg0"));
+    let rea2 = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
+    lab.realisers.push(rea2.clone());
+    rea2.realise(&ConfigTree::new(), &ca2).unwrap();
+    assert_eq!(wg_before, wg_pid(&format!("{ida}wg0")));
+    // The bridge was rebuilt: the test's host port goes back on it.
+    must(&[
+        "ip",
+        "-n",
+        &ra,
+        "link",
+        "set",
+        &format!("{ida}ha"),
+        "master",
+        &format!("{ida}br20000"),
+    ]);
+    first_reply(&ha, "100.66.0.11", Duration::from_secs(20)).expect("no reply after a restart");
+
+    rea2.teardown().unwrap();
     assert!(!std::path::Path::new(&format!("/var/run/frr/{ra}")).exists());
     eprintln!(
         "evpn: session established after {established:?}, first reply {first:?}, whole test {:?}",

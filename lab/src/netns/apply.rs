@@ -314,6 +314,15 @@ fn create_bridge(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
     Ok(())
 }
 
+/// Whether process `pid` still runs (a zombie waiting for its parent
+/// counts as gone).
+pub fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
 /// Stops the wireguard-go this realiser started for `dev` (by its pid
 /// file, checking the pid is still that program), deletes the link and
 /// the control socket.
@@ -325,9 +334,7 @@ pub fn remove_wg(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
         if comm.trim() == "wireguard-go" {
             let _ = run(&["kill", pid]);
             let t = Instant::now();
-            while Path::new(&format!("/proc/{pid}")).exists()
-                && t.elapsed() < Duration::from_secs(2)
-            {
+            while alive(pid) && t.elapsed() < Duration::from_secs(2) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }

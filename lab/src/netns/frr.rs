@@ -277,16 +277,20 @@ fn write_conf(dir: &Path, conf: &str) -> Result<(), ApplyError> {
 /// daemon) and removes the path space directory.
 pub fn stop(ns: &str) -> Result<(), ApplyError> {
     let dir = frr_dir(ns);
-    for d in DAEMONS.iter().rev() {
-        if let Some(pid) = running(&dir, d) {
-            let _ = run(Command::new("kill").arg(&pid));
-            let t = Instant::now();
-            while Path::new(&format!("/proc/{pid}")).exists()
-                && t.elapsed() < Duration::from_secs(3)
-            {
-                std::thread::sleep(Duration::from_millis(20));
+    let pids: Vec<String> = DAEMONS.iter().filter_map(|d| running(&dir, d)).collect();
+    for pid in &pids {
+        let _ = run(Command::new("kill").arg(pid));
+    }
+    let t = Instant::now();
+    while pids.iter().any(|p| super::apply::alive(p)) {
+        if t.elapsed() > Duration::from_secs(3) {
+            for pid in pids.iter().filter(|p| super::apply::alive(p)) {
+                tracing::warn!(pid, "FRR daemon ignored SIGTERM for 3 s: killing it");
+                let _ = run(Command::new("kill").args(["-KILL", pid]));
             }
+            break;
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|source| ApplyError::Io { path: dir, source })?;

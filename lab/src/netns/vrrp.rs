@@ -171,7 +171,7 @@ pub fn stop(rd: &RunDir, netns: &str) {
     if let Some(p) = pid_of(&pid) {
         let _ = run(&["kill", &p]);
         let t = Instant::now();
-        while Path::new(&format!("/proc/{p}")).exists() && t.elapsed() < Duration::from_secs(3) {
+        while super::apply::alive(&p) && t.elapsed() < Duration::from_secs(3) {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
