@@ -633,3 +633,96 @@ set vrf name finance table '102'
     assert!(listed.contains("tcp dport 22"), "{listed}");
     re.teardown().unwrap();
 }
+
+/// The compiler's own output for router vyos-dc1-01 of the example
+/// platform (three tenants, WireGuard mesh and client interfaces, static
+/// and EVPN VNIs, VRRP, the firewall, BGP) builds on one router.
+#[test]
+fn the_compilers_example_router_builds() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED the_compilers_example_router_builds: {why}");
+        return;
+    }
+    let tag = std::process::id() % 100;
+    let run_dir = std::env::temp_dir().join(format!("vxguard-example-test-{}", std::process::id()));
+    let mut lab = Lab {
+        children: Vec::new(),
+        realisers: Vec::new(),
+        namespaces: Vec::new(),
+        run_dir: run_dir.clone(),
+    };
+    let r = format!("vxx{tag}-r");
+    lab.netns(&r);
+    let id = format!("x{tag}");
+    let re = Arc::new(NetnsRealiser::new(&r, &id, &run_dir).unwrap());
+    lab.realisers.push(re.clone());
+    for v in ["acme", "finance", "globex"] {
+        lab.namespaces.push(format!("{r}-{v}"));
+    }
+    let cfg = ConfigTree::parse_set(
+        include_str!("../src/netns/testdata/vyos-dc1-01.set"),
+        &NoSchema,
+    )
+    .unwrap();
+    let t = Instant::now();
+    re.realise(&ConfigTree::new(), &cfg).unwrap();
+    let built = t.elapsed();
+    let plan = re.plan(&cfg).unwrap();
+    for w in &plan.wireguard {
+        let ns = plan.netns_of(&w.place);
+        let port = must(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "wg",
+            "show",
+            &w.dev,
+            "listen-port",
+        ]);
+        assert_eq!(
+            Some(port.as_str()),
+            w.port.map(|p| p.to_string()).as_deref()
+        );
+    }
+    for v in &plan.vxlans {
+        let d = must(&["ip", "-n", &r, "-d", "link", "show", &v.dev]);
+        assert!(d.contains(&format!("vxlan id {} ", v.vni)), "{d}");
+        assert!(d.contains(&format!("master {id}br{}", v.vni)), "{d}");
+    }
+    for v in ["acme", "finance", "globex"] {
+        let ns = format!("{r}-{v}");
+        let rules = must(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "nft",
+            "list",
+            "table",
+            "ip",
+            "vyos_filter",
+        ]);
+        assert!(rules.contains("chain NAME_VXG-finance"), "{rules}");
+        assert!(std::fs::read_to_string(run_dir.join(format!("keepalived-{ns}.pid"))).is_ok());
+    }
+    let finance = must(&["ip", "-n", &format!("{r}-finance"), "-br", "addr"]);
+    assert!(
+        finance.contains(&format!("{id}wg2")) && finance.contains("100.64.0.1/24"),
+        "{finance}"
+    );
+    assert!(finance.contains(&format!("{id}br10002")) && finance.contains("100.64.1.2/28"));
+    let bgp = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &r,
+        "vtysh",
+        "-N",
+        &r,
+        "-c",
+        "show bgp summary json",
+    ]);
+    assert!(bgp.contains("172.27.0.4"), "{bgp}");
+    eprintln!("example router built in {built:?}");
+}
