@@ -287,6 +287,59 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     ]);
     assert!(vx.contains("vxlan id 10001"), "{vx}");
 
+    // A new WireGuard peer changes wg0 in place: wireguard-go keeps
+    // running and the mesh address (VXLAN's source) is never removed.
+    let (_, client_pub) = keypair();
+    let with_peer = ConfigTree::parse_set(
+        &format!(
+            "{}\nset interfaces wireguard wg0 peer laptop allowed-ips '172.27.9.9/32'\n\
+             set interfaces wireguard wg0 peer laptop public-key '{client_pub}'\n",
+            ca2.render_set(&NoSchema)
+        ),
+        &NoSchema,
+    )
+    .unwrap();
+    let mut monitor = std::process::Command::new("ip")
+        .args(["-n", &ra, "monitor", "address"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    rea.realise(&ca2, &with_peer).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = monitor.kill();
+    let events = String::from_utf8_lossy(&monitor.wait_with_output().unwrap().stdout).into_owned();
+    assert!(
+        !events.contains("Deleted"),
+        "an address was removed for a new peer: {events}"
+    );
+    let peers = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "wg",
+        "show",
+        &format!("{ida}wg0"),
+        "peers",
+    ]);
+    assert!(peers.contains(&client_pub), "{peers}");
+    rea.realise(&with_peer, &ca2).unwrap();
+    let peers = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "wg",
+        "show",
+        &format!("{ida}wg0"),
+        "peers",
+    ]);
+    assert!(
+        !peers.contains(&client_pub),
+        "the removed peer stayed: {peers}"
+    );
+
     // Failover: the group leaves A's configuration; B takes the gateway.
     let ca3 = ConfigTree::parse_set(
         &ca2.render_set(&NoSchema)

@@ -13,7 +13,8 @@
 //! - a WireGuard interface: wireguard-go is started only when the
 //!   interface is new or moves namespace; otherwise keys, port and peers
 //!   change in place with `wg syncconf` (sessions of unchanged peers
-//!   survive, as on VyOS) and addresses are replaced.
+//!   survive, as on VyOS) and only addresses that differ are removed or
+//!   added.
 //!
 //! - the nftables ruleset: replaced atomically in every namespace when it
 //!   changes, loaded into a new VRF namespace;
@@ -357,16 +358,42 @@ fn ensure_wg(ns: &str, w: &WgIf, rd: &RunDir) -> Result<(), ApplyError> {
     let out = in_ns(ns, &["wg", "syncconf", &w.dev, &conf.to_string_lossy()]);
     let _ = std::fs::remove_file(&conf);
     out?;
-    ip(ns, &["addr", "flush", "dev", &w.dev])?;
-    for a in &w.addresses {
-        ip(ns, &["addr", "add", a, "dev", &w.dev])?;
-    }
+    sync_addresses(ns, &w.dev, &w.addresses)?;
     ip(
         ns,
         &["link", "set", "dev", &w.dev, "mtu", &w.mtu.to_string()],
     )?;
     set_alias(ns, &w.dev, &w.description)?;
     ip(ns, &["link", "set", "dev", &w.dev, "up"])?;
+    Ok(())
+}
+
+/// Makes `dev`'s global addresses exactly `want`, touching only those
+/// that differ: an address in use (the mesh address under VXLAN and BGP)
+/// is never taken away for a change elsewhere, e.g. a new peer.
+fn sync_addresses(ns: &str, dev: &str, want: &[String]) -> Result<(), ApplyError> {
+    let out = ip(ns, &["-j", "addr", "show", "dev", dev])?;
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let have: Vec<String> = json
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["scope"] != "link")
+        .filter_map(|a| {
+            Some(format!(
+                "{}/{}",
+                a["local"].as_str()?,
+                a["prefixlen"].as_u64()?
+            ))
+        })
+        .collect();
+    for a in have.iter().filter(|a| !want.contains(a)) {
+        ip(ns, &["addr", "del", a, "dev", dev])?;
+    }
+    for a in want.iter().filter(|a| !have.contains(a)) {
+        ip(ns, &["addr", "add", a, "dev", dev])?;
+    }
     Ok(())
 }
 
