@@ -511,9 +511,9 @@ fn evpn_sessions_establish_and_hosts_ping_without_static_remotes() {
     ]);
     assert!(!run.contains("neighbor 172.27.0.2 bfd"), "{run}");
 
-    // A restarted lab router (a new realiser, nothing known built) over
-    // the running host converges: links are rebuilt, FRR is reloaded,
-    // wireguard-go keeps running.
+    // A restarted lab router (a new realiser, reading what was built from
+    // its run directory) over the running host converges: nothing is
+    // rebuilt, wireguard-go keeps running.
     let wg_pid =
         |d: &str| std::fs::read_to_string(run_dir.join("a").join(format!("{d}.pid"))).unwrap();
     let wg_before = wg_pid(&format!("{ida}wg0"));
@@ -521,20 +521,25 @@ fn evpn_sessions_establish_and_hosts_ping_without_static_remotes() {
     lab.realisers.push(rea2.clone());
     rea2.realise(&ConfigTree::new(), &ca2).unwrap();
     assert_eq!(wg_before, wg_pid(&format!("{ida}wg0")));
-    // The bridge was rebuilt: the test's host port goes back on it.
-    must(&[
-        "ip",
-        "-n",
-        &ra,
-        "link",
-        "set",
-        &format!("{ida}ha"),
-        "master",
-        &format!("{ida}br20000"),
-    ]);
+    let master = must(&["ip", "-n", &ra, "link", "show", &format!("{ida}ha")]);
+    assert!(
+        master.contains(&format!("master {ida}br20000")),
+        "bridge rebuilt: {master}"
+    );
     first_reply(&ha, "100.66.0.11", Duration::from_secs(20)).expect("no reply after a restart");
 
-    rea2.teardown().unwrap();
+    // Without the record (lost run directory file), a new realiser still
+    // converges over what exists: every create replaces a leftover.
+    std::fs::remove_file(run_dir.join("a").join("built.boot")).unwrap();
+    let rea3 = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
+    lab.realisers.push(rea3.clone());
+    rea3.realise(&ConfigTree::new(), &ca2).unwrap();
+    // The bridge was rebuilt this time: the test's host port goes back on it.
+    let (port, br) = (format!("{ida}ha"), format!("{ida}br20000"));
+    must(&["ip", "-n", &ra, "link", "set", &port, "master", &br]);
+    first_reply(&ha, "100.66.0.11", Duration::from_secs(20)).expect("no reply after a rebuild");
+
+    rea3.teardown().unwrap();
     assert!(!std::path::Path::new(&format!("/var/run/frr/{ra}")).exists());
     eprintln!(
         "evpn: session established after {established:?}, first reply {first:?}, whole test {:?}",
@@ -684,7 +689,16 @@ set vrf name finance table '102'
         "NAME_VXG-finance",
     ]);
     assert!(listed.contains("tcp dport 22"), "{listed}");
-    re.teardown().unwrap();
+    // `lab down` after a crash: a new realiser removes what the run
+    // directory says was built.
+    drop(lab.realisers.pop());
+    drop(re);
+    NetnsRealiser::new(&r, &id, &run_dir)
+        .unwrap()
+        .teardown()
+        .unwrap();
+    assert!(sh(&["ip", "netns", "exec", &format!("{r}-finance"), "true"]).is_err());
+    assert!(sh(&["ip", "-n", &r, "link", "show", &format!("{id}br10002")]).is_err());
 }
 
 /// The compiler's own output for router vyos-dc1-01 of the example

@@ -404,7 +404,7 @@ fn running_pid(rd: &RunDir, dev: &str) -> bool {
         .is_some_and(|c| c.trim() == "wireguard-go")
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
+pub fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let io = |source| ApplyError::Io {

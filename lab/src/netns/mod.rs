@@ -60,6 +60,9 @@ pub enum NetnsError {
     Apply(#[from] ApplyError),
 }
 
+/// The file in the run directory holding the configuration last built.
+const BUILT: &str = "built.boot";
+
 /// Realises configurations of the router living in namespace `router_ns`.
 pub struct NetnsRealiser {
     router_ns: String,
@@ -71,18 +74,44 @@ pub struct NetnsRealiser {
 
 impl NetnsRealiser {
     /// `id`: 1-3 lowercase letters or digits, unique on the host; `run_dir`:
-    /// where wireguard-go's pid files and logs go.
+    /// where wireguard-go's pid files and logs go, and `built.boot`, the
+    /// configuration last built: a realiser started after a crash (or by
+    /// `lab down`) knows what exists and changes or removes exactly that.
     pub fn new(router_ns: &str, id: &str, run_dir: &Path) -> Result<NetnsRealiser, NetnsError> {
         if !apply::netns_exists(router_ns) {
             return Err(NetnsError::NoRouterNs(router_ns.into()));
         }
         let empty = plan::plan(&ConfigTree::new(), router_ns, id)?;
+        let run = RunDir::create(run_dir)?;
+        let built = std::fs::read_to_string(run.0.join(BUILT))
+            .ok()
+            .and_then(|text| ConfigTree::parse_boot(&text).ok())
+            .and_then(|tree| plan::plan(&tree, router_ns, id).ok())
+            .unwrap_or(empty);
         Ok(NetnsRealiser {
             router_ns: router_ns.into(),
             id: id.into(),
-            run: RunDir::create(run_dir)?,
-            built: Mutex::new(empty),
+            run,
+            built: Mutex::new(built),
         })
+    }
+
+    /// Records what is built (root-only file: it holds private keys, as
+    /// the router's config.boot does).
+    fn save_built(&self, tree: Option<&ConfigTree>) {
+        let path = self.run.0.join(BUILT);
+        let out = match tree {
+            Some(t) => apply::write_private(&path, &t.render_boot(&vyos_tree::NoSchema)),
+            None => std::fs::remove_file(&path)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .map_err(|source| ApplyError::Io { path, source }),
+        };
+        if let Err(e) = out {
+            tracing::error!(error = %e, "recording what the realiser built");
+        }
     }
 
     /// The plan for `tree` on this router.
@@ -100,6 +129,7 @@ impl NetnsRealiser {
         };
         apply::apply(&built, &empty, &self.run)?;
         *built = empty;
+        self.save_built(None);
         Ok(())
     }
 }
@@ -114,6 +144,7 @@ impl Realiser for NetnsRealiser {
         match apply::apply(&built, &want, &self.run) {
             Ok(()) => {
                 *built = want;
+                self.save_built(Some(new));
                 Ok(())
             }
             Err(e) => {
