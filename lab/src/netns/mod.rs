@@ -12,27 +12,34 @@
 //!   them. A bridge in a VRF gets its layer-3 side through a veth pair:
 //!   one end (`<dev>p`) is a port of the bridge, the other, named as the
 //!   bridge (`<id><vyos name>`), is moved into the VRF namespace and
-//!   carries the bridge's addresses (and later VRRP). WireGuard
+//!   carries the bridge's addresses and VRRP. WireGuard
 //!   interfaces with `vrf T` live in the VRF namespace.
 //! - Interface names are `<id><vyos name>` with a 1-3 character router
 //!   id, host-unique because wireguard-go's control socket path
 //!   (`/var/run/wireguard/<dev>.sock`) is shared by all namespaces.
 //! - WireGuard runs as wireguard-go (user space), configured with `wg`.
+//! - FRR (zebra, bgpd, bfdd) runs in the router namespace for `protocols
+//!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace).
+//! - keepalived runs VRRP where the group's interface has layer 3 (for a
+//!   bridge in a VRF: its veth in the VRF namespace).
+//! - `firewall ipv4` becomes nftables, the same ruleset in every namespace.
+//! - What was built is recorded (`built.boot` in the run directory), so a
+//!   restarted router, or `lab down` after a crash, diffs against what
+//!   really exists.
 //!
 //! What this does not prove: kernel VRF behaviour (route leaking, `ip
 //! vrf exec`, the VRF's table number: a namespace has its own main
 //! table), kernel WireGuard, and that VyOS's scripts issue exactly these
 //! commands (they were written from vyos-1x's sources, not observed).
-//! - FRR (zebra, bgpd, bfdd) runs in the router namespace for `protocols
-//!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace).
 //!
-//! - keepalived runs VRRP where the group's interface has layer 3 (for a
-//!   bridge in a VRF: its veth in the VRF namespace).
-//!
-//! - `firewall ipv4` as nftables, the same ruleset in every namespace.
-//!
-//! Not realised yet: per-VRF BGP (type-5 routes, L3 VNI); the plan
-//! lists such configuration in [`plan::Plan::not_realised`].
+//! Not realised yet (the plan lists such configuration in
+//! [`plan::Plan::not_realised`]): per-VRF BGP (type-5 routes, L3 VNI).
+//! FRR would have to see each VRF namespace as a VRF (zebra's netns VRF
+//! backend, `-n`) with the L3 VNI's VXLAN and bridge (the SVI) inside it.
+//! Verified here: a VXLAN interface created in the router namespace and
+//! moved into another keeps its underlay socket in the router namespace
+//! (`ip -d link` shows `link-netns`) and carries traffic, so the L3 VNI's
+//! VXLAN can live in the VRF namespace while its tunnel runs over the mesh.
 
 pub mod apply;
 pub mod firewall;
