@@ -40,6 +40,10 @@
 //! moved into another keeps its underlay socket in the router namespace
 //! (`ip -d link` shows `link-netns`) and carries traffic, so the L3 VNI's
 //! VXLAN can live in the VRF namespace while its tunnel runs over the mesh.
+//! Also verified: zebra with `-n` takes every namespace in `/run/netns`
+//! on the host as a VRF (other routers' and hosts' too), so each router's
+//! FRR would need its own mount namespace with a private `/run/netns`,
+//! and FRR's VRF names would be the namespace names (`<router ns>-T`).
 
 pub mod apply;
 pub mod firewall;
