@@ -4,7 +4,11 @@
 //! (`vxguard lab router`), with the running configuration in memory as a
 //! `vyos_tree::ConfigTree`, saved to a state directory on every commit.
 //!
-//! Where the next round hooks in: [`realise::Realiser`]. The router calls
+//! [`netns`]: a realiser that builds the committed configuration in
+//! network namespaces (`vxguard lab router --netns NS --id ID`): WireGuard
+//! (wireguard-go), VXLAN, bridges and VRF namespaces so far.
+//!
+//! The hook: [`realise::Realiser`]. The router calls
 //! it under the commit lock after a commit validated, with the old and new
 //! trees, and fails the commit if it fails; a realiser that builds the
 //! router's namespaces and drives wireguard-go, iproute2, FRR, keepalived
@@ -12,6 +16,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod netns;
 pub mod realise;
 pub mod router;
 pub mod state;
@@ -56,6 +61,15 @@ pub struct RouterArgs {
     /// Milliseconds each commit holds the commit lock beyond its work.
     #[arg(long, default_value_t = 0)]
     pub commit_delay_ms: u64,
+    /// Realise committed configuration in network namespaces: the
+    /// router's namespace (made by the lab). Without it, nothing is
+    /// realised (configuration is only stored).
+    #[arg(long, requires = "id")]
+    pub netns: Option<String>,
+    /// The router's host-unique id (1-3 lowercase letters or digits),
+    /// prefixed to its interface names; with `--netns`.
+    #[arg(long, requires = "netns")]
+    pub id: Option<String>,
 }
 
 fn parse_version(s: &str) -> Result<ApiVersion, String> {
@@ -74,6 +88,8 @@ pub enum LabError {
     Minute,
     #[error(transparent)]
     Router(#[from] router::RouterError),
+    #[error(transparent)]
+    Netns(#[from] netns::NetnsError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
@@ -102,6 +118,10 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
         dir: dir.clone(),
         source,
     })?;
+    let realiser: Arc<dyn realise::Realiser> = match (&a.netns, &a.id) {
+        (Some(ns), Some(id)) => Arc::new(netns::NetnsRealiser::new(ns, id, &a.state.join("run"))?),
+        _ => Arc::new(realise::Unrealised),
+    };
     let r = router::Router::open(
         router::Options {
             key: a.key,
@@ -111,7 +131,7 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
             commit_delay: Duration::from_millis(a.commit_delay_ms),
         },
         Arc::new(defs),
-        Arc::new(realise::Unrealised),
+        realiser,
     )?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await

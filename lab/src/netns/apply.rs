@@ -1,0 +1,468 @@
+//! Applying the difference between two [`Plan`]s to the host with
+//! iproute2, `wg` and wireguard-go.
+//!
+//! Granularity (what is rebuilt when something changes):
+//! - a VRF namespace: created when new, deleted (with everything in it)
+//!   when gone; never rebuilt for a change of `table`/`vni` (unused on
+//!   the host);
+//! - a VXLAN interface: deleted and created again on any change, as
+//!   VyOS's `interfaces_vxlan.py` does;
+//! - a bridge: deleted and created again on any change, with its layer-3
+//!   veth; members are (re)enslaved after every apply, so a member that
+//!   was rebuilt finds its bridge again;
+//! - a WireGuard interface: wireguard-go is started only when the
+//!   interface is new or moves namespace; otherwise keys, port and peers
+//!   change in place with `wg syncconf` (sessions of unchanged peers
+//!   survive, as on VyOS) and only addresses that differ are removed or
+//!   added.
+//!
+//! - the nftables ruleset: replaced atomically in every namespace when it
+//!   changes, loaded into a new VRF namespace;
+//! - keepalived: one per namespace with VRRP groups, reloaded with
+//!   `SIGHUP` when its text changes (see [`super::vrrp`]);
+//! - FRR: started when `protocols bgp` appears, stopped when it goes,
+//!   changes applied with `frr-reload.py` (see [`super::frr`]).
+//!
+//! Every create first removes a leftover of the same name, so applying
+//! from an empty plan over a half-built host (after a crash) converges.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::plan::{BridgeIf, Plan, VxlanIf, WgIf};
+
+/// wireguard-go's control socket directory (not per namespace).
+pub const WG_SOCKET_DIR: &str = "/var/run/wireguard";
+
+/// A command that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("`{cmd}` failed: {stderr}")]
+    Command { cmd: String, stderr: String },
+    #[error("`{cmd}` could not run: {source}")]
+    Spawn { cmd: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("wireguard-go for {dev} did not open its control socket within 5 s (log: {log})")]
+    WgStart { dev: String, log: PathBuf },
+}
+
+/// Where the realiser keeps wireguard-go's pid files, logs and the
+/// short-lived `wg` configuration files (root-only).
+#[derive(Clone, Debug)]
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn create(path: &Path) -> Result<RunDir, ApplyError> {
+        std::fs::create_dir_all(path).map_err(|source| ApplyError::Io {
+            path: path.into(),
+            source,
+        })?;
+        set_mode(path, 0o700)?;
+        Ok(RunDir(path.into()))
+    }
+
+    fn file(&self, dev: &str, ext: &str) -> PathBuf {
+        self.0.join(format!("{dev}.{ext}"))
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), ApplyError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
+        ApplyError::Io {
+            path: path.into(),
+            source,
+        }
+    })
+}
+
+/// Runs a command; its stderr is the error.
+fn run(args: &[&str]) -> Result<String, ApplyError> {
+    let cmd = args.join(" ");
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| ApplyError::Spawn {
+            cmd: cmd.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(ApplyError::Command {
+            cmd,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn ip(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
+    let mut a = vec!["ip", "-n", ns];
+    a.extend_from_slice(args);
+    run(&a)
+}
+
+fn in_ns(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
+    let mut a = vec!["ip", "netns", "exec", ns];
+    a.extend_from_slice(args);
+    run(&a)
+}
+
+pub fn netns_exists(ns: &str) -> bool {
+    Path::new("/var/run/netns").join(ns).exists()
+}
+
+fn link_exists(ns: &str, dev: &str) -> bool {
+    netns_exists(ns) && ip(ns, &["link", "show", "dev", dev]).is_ok()
+}
+
+/// Deletes a link if it exists (deleting one end of a veth deletes both).
+fn del_link(ns: &str, dev: &str) -> Result<(), ApplyError> {
+    if link_exists(ns, dev) {
+        ip(ns, &["link", "del", "dev", dev])?;
+    }
+    Ok(())
+}
+
+/// Makes the host match `new`, where it matched `old`.
+pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
+    let r = &new.router_ns;
+    // Removals first: names may be reused by what is created next.
+    // keepalived before the namespaces: a process would keep a deleted
+    // namespace alive.
+    for k in &old.keepalived {
+        if !new.keepalived.iter().any(|n| n.netns == k.netns) {
+            super::vrrp::stop(rd, &k.netns);
+        }
+    }
+    for w in &old.wireguard {
+        let same_place = new
+            .wireguard
+            .iter()
+            .any(|n| n.dev == w.dev && n.place == w.place);
+        if !same_place {
+            remove_wg(&old.netns_of(&w.place), &w.dev, rd)?;
+        }
+    }
+    for b in &old.bridges {
+        if new.bridges.iter().all(|n| n != b) {
+            remove_bridge(&old.router_ns, b)?;
+        }
+    }
+    for v in &old.vxlans {
+        if new.vxlans.iter().all(|n| n != v) {
+            del_link(&old.router_ns, &v.dev)?;
+        }
+    }
+    for v in &old.vrfs {
+        if new.vrf(&v.vrf).is_none() && netns_exists(&v.netns) {
+            run(&["ip", "netns", "del", &v.netns])?;
+        }
+    }
+
+    let mut fresh = Vec::new();
+    for v in &new.vrfs {
+        if old.vrf(&v.vrf).is_none() || !netns_exists(&v.netns) {
+            create_vrf_ns(&v.netns, &new.wireguard, new, rd)?;
+            fresh.push(v.netns.clone());
+        }
+    }
+    // The ruleset, into every namespace of the router (see firewall.rs).
+    let all_ns = std::iter::once(r.clone()).chain(new.vrfs.iter().map(|v| v.netns.clone()));
+    for ns in all_ns {
+        let changed = old.firewall != new.firewall || old.router_ns != new.router_ns;
+        if changed || (fresh.contains(&ns) && new.firewall.is_some()) {
+            super::firewall::load(&ns, new.firewall.as_deref(), rd)?;
+        }
+    }
+    for v in &new.vxlans {
+        if old.vxlans.iter().all(|o| o != v) || !link_exists(r, &v.dev) {
+            create_vxlan(r, v)?;
+        }
+    }
+    for b in &new.bridges {
+        if old.bridges.iter().all(|o| o != b) || !link_exists(r, &b.dev) {
+            create_bridge(r, b)?;
+        }
+    }
+    for b in &new.bridges {
+        for m in &b.members {
+            ip(r, &["link", "set", "dev", m, "master", &b.dev])?;
+            ip(r, &["link", "set", "dev", m, "up"])?;
+        }
+    }
+    for w in &new.wireguard {
+        let ns = new.netns_of(&w.place);
+        let prev = old
+            .wireguard
+            .iter()
+            .find(|o| o.dev == w.dev && o.place == w.place);
+        if prev != Some(w) || !link_exists(&ns, &w.dev) {
+            ensure_wg(&ns, w, rd)?;
+        }
+    }
+    super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
+    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref())
+}
+
+/// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover
+/// of the same name is deleted first, with the wireguard-go processes
+/// this realiser started in it.
+fn create_vrf_ns(ns: &str, wgs: &[WgIf], plan: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
+    if netns_exists(ns) {
+        super::vrrp::stop(rd, ns);
+        for w in wgs {
+            if plan.netns_of(&w.place) == ns {
+                remove_wg(ns, &w.dev, rd)?;
+            }
+        }
+        run(&["ip", "netns", "del", ns])?;
+    }
+    run(&["ip", "netns", "add", ns])?;
+    ip(ns, &["link", "set", "dev", "lo", "up"])?;
+    in_ns(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+    Ok(())
+}
+
+fn set_alias(ns: &str, dev: &str, description: &Option<String>) -> Result<(), ApplyError> {
+    if let Some(d) = description {
+        ip(ns, &["link", "set", "dev", dev, "alias", d])?;
+    }
+    Ok(())
+}
+
+fn create_vxlan(ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
+    del_link(ns, &v.dev)?;
+    let (vni, port) = (v.vni.to_string(), v.port.to_string());
+    let mut a = vec![
+        "link", "add", &v.dev, "type", "vxlan", "id", &vni, "dstport", &port, "ttl", "16",
+    ];
+    if let Some(s) = &v.source_address {
+        a.extend(["local", s.as_str()]);
+    }
+    if v.nolearning {
+        a.push("nolearning");
+    }
+    if let Some(first) = v.remotes.first() {
+        a.extend(["remote", first.as_str()]);
+    }
+    ip(ns, &a)?;
+    for rem in v.remotes.iter().skip(1) {
+        let mut b = vec!["bridge", "-n", ns, "fdb", "append", "00:00:00:00:00:00"];
+        b.extend([
+            "dev",
+            v.dev.as_str(),
+            "dst",
+            rem.as_str(),
+            "port",
+            port.as_str(),
+        ]);
+        run(&b)?;
+    }
+    ip(
+        ns,
+        &["link", "set", "dev", &v.dev, "mtu", &v.mtu.to_string()],
+    )?;
+    set_alias(ns, &v.dev, &v.description)?;
+    ip(ns, &["link", "set", "dev", &v.dev, "up"])?;
+    Ok(())
+}
+
+fn remove_bridge(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
+    if let Some(l3) = &b.l3 {
+        del_link(ns, &l3.port)?;
+    }
+    del_link(ns, &b.dev)
+}
+
+fn create_bridge(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
+    remove_bridge(ns, b)?;
+    let mtu = b.mtu.to_string();
+    ip(ns, &["link", "add", &b.dev, "type", "bridge"])?;
+    ip(ns, &["link", "set", "dev", &b.dev, "mtu", &mtu])?;
+    set_alias(ns, &b.dev, &b.description)?;
+    match &b.l3 {
+        None => {
+            for a in &b.addresses {
+                ip(ns, &["addr", "add", a, "dev", &b.dev])?;
+            }
+        }
+        Some(l3) => {
+            // A leftover of the VRF end (the namespace outlived a crash).
+            del_link(&l3.netns, &l3.dev)?;
+            ip(
+                ns,
+                &[
+                    "link", "add", &l3.port, "mtu", &mtu, "type", "veth", "peer", "name", &l3.dev,
+                    "mtu", &mtu, "netns", &l3.netns,
+                ],
+            )?;
+            ip(ns, &["link", "set", "dev", &l3.port, "master", &b.dev])?;
+            ip(ns, &["link", "set", "dev", &l3.port, "up"])?;
+            set_alias(&l3.netns, &l3.dev, &b.description)?;
+            for a in &b.addresses {
+                ip(&l3.netns, &["addr", "add", a, "dev", &l3.dev])?;
+            }
+            ip(&l3.netns, &["link", "set", "dev", &l3.dev, "up"])?;
+        }
+    }
+    ip(ns, &["link", "set", "dev", &b.dev, "up"])?;
+    Ok(())
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its parent
+/// counts as gone).
+pub fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Stops the wireguard-go this realiser started for `dev` (by its pid
+/// file, checking the pid is still that program), deletes the link and
+/// the control socket.
+pub fn remove_wg(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
+    let pidfile = rd.file(dev, "pid");
+    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+        let pid = pid.trim();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "wireguard-go" {
+            let _ = run(&["kill", pid]);
+            let t = Instant::now();
+            while alive(pid) && t.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    del_link(ns, dev)?;
+    let _ = std::fs::remove_file(Path::new(WG_SOCKET_DIR).join(format!("{dev}.sock")));
+    Ok(())
+}
+
+/// Starts wireguard-go for `w` unless it already runs in `ns`, then sets
+/// keys, port and peers (`wg syncconf`), addresses, MTU and alias.
+fn ensure_wg(ns: &str, w: &WgIf, rd: &RunDir) -> Result<(), ApplyError> {
+    if !link_exists(ns, &w.dev) || !running_pid(rd, &w.dev) {
+        remove_wg(ns, &w.dev, rd)?;
+        start_wireguard_go(ns, &w.dev, rd)?;
+    }
+    let conf = rd.file(&w.dev, "conf");
+    write_private(&conf, &w.wg_conf())?;
+    let out = in_ns(ns, &["wg", "syncconf", &w.dev, &conf.to_string_lossy()]);
+    let _ = std::fs::remove_file(&conf);
+    out?;
+    sync_addresses(ns, &w.dev, &w.addresses)?;
+    ip(
+        ns,
+        &["link", "set", "dev", &w.dev, "mtu", &w.mtu.to_string()],
+    )?;
+    set_alias(ns, &w.dev, &w.description)?;
+    ip(ns, &["link", "set", "dev", &w.dev, "up"])?;
+    Ok(())
+}
+
+/// Makes `dev`'s global addresses exactly `want`, touching only those
+/// that differ: an address in use (the mesh address under VXLAN and BGP)
+/// is never taken away for a change elsewhere, e.g. a new peer.
+fn sync_addresses(ns: &str, dev: &str, want: &[String]) -> Result<(), ApplyError> {
+    let out = ip(ns, &["-j", "addr", "show", "dev", dev])?;
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let have: Vec<String> = json
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["scope"] != "link")
+        .filter_map(|a| {
+            Some(format!(
+                "{}/{}",
+                a["local"].as_str()?,
+                a["prefixlen"].as_u64()?
+            ))
+        })
+        .collect();
+    for a in have.iter().filter(|a| !want.contains(a)) {
+        ip(ns, &["addr", "del", a, "dev", dev])?;
+    }
+    for a in want.iter().filter(|a| !have.contains(a)) {
+        ip(ns, &["addr", "add", a, "dev", dev])?;
+    }
+    Ok(())
+}
+
+fn running_pid(rd: &RunDir, dev: &str) -> bool {
+    std::fs::read_to_string(rd.file(dev, "pid"))
+        .ok()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{}/comm", pid.trim())).ok())
+        .is_some_and(|c| c.trim() == "wireguard-go")
+}
+
+pub fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| ApplyError::Io {
+        path: path.into(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)
+}
+
+/// wireguard-go in the foreground (`-f`), so its pid is known; a thread
+/// reaps it when it exits. It outlives this realiser's process, as a
+/// daemon does; [`remove_wg`] stops it.
+fn start_wireguard_go(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
+    let log = rd.file(dev, "log");
+    let io = |source| ApplyError::Io {
+        path: log.clone(),
+        source,
+    };
+    let out = std::fs::File::create(&log).map_err(io)?;
+    let err = out.try_clone().map_err(io)?;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "wireguard-go", "-f", dev])
+        .env("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|source| ApplyError::Spawn {
+            cmd: format!("ip netns exec {ns} wireguard-go -f {dev}"),
+            source,
+        })?;
+    let pidfile = rd.file(dev, "pid");
+    std::fs::write(&pidfile, child.id().to_string()).map_err(|source| ApplyError::Io {
+        path: pidfile,
+        source,
+    })?;
+    let sock = Path::new(WG_SOCKET_DIR).join(format!("{dev}.sock"));
+    let t = Instant::now();
+    while !(sock.exists() && link_exists(ns, dev)) {
+        if t.elapsed() > Duration::from_secs(5) || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ApplyError::WgStart {
+                dev: dev.into(),
+                log,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}

@@ -1,0 +1,706 @@
+//! The realisation plan: a pure function from a router's configuration
+//! tree to what must exist on the host (namespaces, links, addresses,
+//! WireGuard settings). No I/O here, so every mapping rule is unit-tested
+//! without root; [`super::apply`] turns the difference between two plans
+//! into commands.
+//!
+//! VyOS semantics kept (vyos-1x `interfaces_*.py`, `vyos/ifconfig/*.py`):
+//! - WireGuard: `private-key`, `port` (listen port), per peer `public-key`,
+//!   `allowed-ips`, endpoint `address`:`port`, `persistent-keepalive`;
+//!   interface `address`es and `mtu` (default 1420). Like VyOS (and unlike
+//!   wg-quick) no route is installed for a peer's allowed-ips: only the
+//!   connected routes of the interface's addresses.
+//! - VXLAN: `ip link add ... type vxlan id VNI dstport PORT(4789) local
+//!   SOURCE ttl 16 [nolearning] [remote FIRST]`, then one all-zero flood
+//!   entry (`bridge fdb append 00:00:00:00:00:00 dst R`) per further
+//!   remote, as `vyos/ifconfig/vxlan.py` does; `mtu` default 1450.
+//! - Bridge: members enslaved, `mtu` (default 1500), `address`es.
+//! - `description` becomes the link's alias, as VyOS sets `ifalias`.
+//!
+//! - `high-availability vrrp`: keepalived.conf texts, see [`super::vrrp`].
+//! - `firewall ipv4`: an nftables ruleset, see [`super::firewall`].
+//! - `protocols bgp`: frr.conf text, see [`super::frr`].
+//!
+//! Subtrees and nodes this plan does not cover are listed in
+//! [`Plan::not_realised`] instead of being silently dropped.
+
+use std::collections::BTreeMap;
+
+use vyos_tree::{ConfigTree, NodeRef};
+
+/// Longest Linux interface name (IFNAMSIZ - 1).
+pub const IFNAME_MAX: usize = 15;
+
+/// Where a link lives.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    /// The router's own namespace (VyOS's default VRF).
+    Router,
+    /// The namespace standing for VRF `vrf`.
+    Vrf(String),
+}
+
+/// A tenant VRF, realised as its own network namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrfNs {
+    pub vrf: String,
+    /// `<router namespace>-<vrf>`.
+    pub netns: String,
+    /// `vrf name T table N`: kept for the record; a namespace has its own
+    /// main table, so N is not used on the host.
+    pub table: Option<u32>,
+    /// `vrf name T vni N`: the L3 VNI (used by FRR, not by the links).
+    pub vni: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WgPeer {
+    /// The peer's tag value in the configuration.
+    pub name: String,
+    pub public_key: String,
+    /// `address:port` (`[v6]:port`), when the peer has both.
+    pub endpoint: Option<String>,
+    pub allowed_ips: Vec<String>,
+    pub keepalive: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WgIf {
+    /// The VyOS name (`wg0`).
+    pub vyos: String,
+    /// The host-unique Linux name (`<id>wg0`): wireguard-go's control
+    /// socket `/var/run/wireguard/<dev>.sock` is not per namespace.
+    pub dev: String,
+    pub place: Place,
+    pub description: Option<String>,
+    pub addresses: Vec<String>,
+    pub mtu: u32,
+    pub private_key: String,
+    pub port: Option<u16>,
+    pub peers: Vec<WgPeer>,
+}
+
+impl WgIf {
+    /// The settings in `wg setconf` format (holds the private key: write
+    /// it only to a file readable by root alone).
+    pub fn wg_conf(&self) -> String {
+        let mut s = format!("[Interface]\nPrivateKey = {}\n", self.private_key);
+        if let Some(p) = self.port {
+            s.push_str(&format!("ListenPort = {p}\n"));
+        }
+        for p in &self.peers {
+            s.push_str(&format!("\n[Peer]\nPublicKey = {}\n", p.public_key));
+            if !p.allowed_ips.is_empty() {
+                s.push_str(&format!("AllowedIPs = {}\n", p.allowed_ips.join(", ")));
+            }
+            if let Some(e) = &p.endpoint {
+                s.push_str(&format!("Endpoint = {e}\n"));
+            }
+            if let Some(k) = p.keepalive {
+                s.push_str(&format!("PersistentKeepalive = {k}\n"));
+            }
+        }
+        s
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VxlanIf {
+    pub vyos: String,
+    pub dev: String,
+    pub description: Option<String>,
+    pub vni: u32,
+    pub port: u16,
+    pub source_address: Option<String>,
+    /// In configuration order: the first goes into the link, the others
+    /// become flood entries.
+    pub remotes: Vec<String>,
+    pub nolearning: bool,
+    pub mtu: u32,
+}
+
+/// The layer-3 side of a bridge that is in a VRF: a veth pair, one end a
+/// port of the bridge (router namespace), the other in the VRF's
+/// namespace carrying the bridge's addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L3Port {
+    pub vrf: String,
+    pub netns: String,
+    /// The end enslaved to the bridge, in the router namespace.
+    pub port: String,
+    /// The end in the VRF namespace: the VyOS interface as layer 3 sees it.
+    pub dev: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgeIf {
+    pub vyos: String,
+    pub dev: String,
+    pub description: Option<String>,
+    /// Linux names of the member interfaces.
+    pub members: Vec<String>,
+    pub mtu: u32,
+    pub addresses: Vec<String>,
+    /// Set when the bridge is in a VRF: the addresses go on this port's
+    /// VRF-side end instead of the bridge.
+    pub l3: Option<L3Port>,
+}
+
+/// Everything the host must hold for one router's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The router's namespace (made by the lab, not by the plan).
+    pub router_ns: String,
+    pub vrfs: Vec<VrfNs>,
+    pub wireguard: Vec<WgIf>,
+    pub vxlans: Vec<VxlanIf>,
+    pub bridges: Vec<BridgeIf>,
+    /// keepalived per namespace holding VRRP groups.
+    pub keepalived: Vec<super::vrrp::Keepalived>,
+    /// The nftables ruleset for `firewall ipv4`, loaded into the router's
+    /// namespace and every VRF namespace.
+    pub firewall: Option<String>,
+    /// frr.conf for the router namespace (`protocols bgp`), if any.
+    pub frr: Option<String>,
+    /// Configuration paths present but not realised by this plan (shown
+    /// to the operator; never silently dropped).
+    pub not_realised: Vec<String>,
+}
+
+impl Plan {
+    pub fn vrf(&self, name: &str) -> Option<&VrfNs> {
+        self.vrfs.iter().find(|v| v.vrf == name)
+    }
+
+    /// The namespace of a place.
+    pub fn netns_of(&self, place: &Place) -> String {
+        match place {
+            Place::Router => self.router_ns.clone(),
+            Place::Vrf(v) => vrf_netns(&self.router_ns, v),
+        }
+    }
+}
+
+/// Why a configuration cannot be realised.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("router id {0:?}: expected 1-3 lowercase letters or digits")]
+    BadId(String),
+    #[error("{path}: Linux interface name {name:?} is longer than 15 characters")]
+    NameTooLong { path: String, name: String },
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+/// The namespace standing for VRF `vrf` of the router in `router_ns`.
+pub fn vrf_netns(router_ns: &str, vrf: &str) -> String {
+    format!("{router_ns}-{vrf}")
+}
+
+/// Builds the plan for `tree` on a router whose namespace is `router_ns`
+/// and whose interfaces get the host-unique prefix `id`.
+pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanError> {
+    if id.is_empty()
+        || id.len() > 3
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(PlanError::BadId(id.into()));
+    }
+    let mut p = Plan {
+        router_ns: router_ns.into(),
+        ..Plan::default()
+    };
+    let root = tree.root();
+    let r = Reader { tree };
+
+    if let Some(vrfs) = root.get(&["vrf", "name"]) {
+        for (name, v) in vrfs.children() {
+            let path = format!("vrf name {name}");
+            for (k, _) in v.children() {
+                if !matches!(k, "table" | "vni" | "description" | "protocols") {
+                    p.not_realised.push(format!("{path} {k}"));
+                }
+            }
+            if v.child("protocols").is_some() {
+                p.not_realised.push(format!("{path} protocols"));
+            }
+            p.vrfs.push(VrfNs {
+                vrf: name.into(),
+                netns: vrf_netns(router_ns, name),
+                table: r.num(&["vrf", "name", name, "table"])?,
+                vni: r.num(&["vrf", "name", name, "vni"])?,
+            });
+        }
+    }
+
+    let mut devs: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(ifaces) = root.get(&["interfaces"]) {
+        for (kind, tag) in ifaces.children() {
+            if !matches!(kind, "wireguard" | "vxlan" | "bridge") {
+                p.not_realised.push(format!("interfaces {kind}"));
+                continue;
+            }
+            for (name, _) in tag.children() {
+                let dev = format!("{id}{name}");
+                check_len(&format!("interfaces {kind} {name}"), &dev)?;
+                devs.insert(name.into(), dev);
+            }
+        }
+    }
+    let place_of = |kind: &str, name: &str, p: &Plan| -> Result<Place, PlanError> {
+        match r.one(&["interfaces", kind, name, "vrf"]) {
+            None => Ok(Place::Router),
+            Some(v) if p.vrf(&v).is_some() => Ok(Place::Vrf(v)),
+            Some(v) => Err(PlanError::Invalid {
+                path: format!("interfaces {kind} {name} vrf"),
+                reason: format!("VRF {v:?} is not configured under `vrf name`"),
+            }),
+        }
+    };
+
+    if let Some(wgs) = root.get(&["interfaces", "wireguard"]) {
+        for (name, n) in wgs.children() {
+            let base = ["interfaces", "wireguard", name];
+            let path = base.join(" ");
+            p.not_realised.extend(unknown(
+                n,
+                &path,
+                &[
+                    "address",
+                    "description",
+                    "mtu",
+                    "peer",
+                    "port",
+                    "private-key",
+                    "vrf",
+                ],
+            ));
+            let private_key = r
+                .one(&[&base[..], &["private-key"]].concat())
+                .ok_or_else(|| PlanError::Invalid {
+                    path: path.clone(),
+                    reason: "WireGuard private-key is required".into(),
+                })?;
+            let mut peers = Vec::new();
+            if let Some(ps) = n.child("peer") {
+                for (peer, pn) in ps.children() {
+                    let pb = [&base[..], &["peer", peer]].concat();
+                    let ppath = pb.join(" ");
+                    p.not_realised.extend(unknown(
+                        pn,
+                        &ppath,
+                        &[
+                            "address",
+                            "allowed-ips",
+                            "persistent-keepalive",
+                            "port",
+                            "public-key",
+                        ],
+                    ));
+                    let public_key =
+                        r.one(&[&pb[..], &["public-key"]].concat()).ok_or_else(|| {
+                            PlanError::Invalid {
+                                path: ppath.clone(),
+                                reason: "peer public-key is required".into(),
+                            }
+                        })?;
+                    let addr = r.one(&[&pb[..], &["address"]].concat());
+                    let port: Option<u16> = r.num(&[&pb[..], &["port"]].concat())?;
+                    let endpoint = match (addr, port) {
+                        (Some(a), Some(pt)) if a.contains(':') => Some(format!("[{a}]:{pt}")),
+                        (Some(a), Some(pt)) => Some(format!("{a}:{pt}")),
+                        (None, None) => None,
+                        _ => {
+                            return Err(PlanError::Invalid {
+                                path: ppath,
+                                reason: "peer address and port must be set together".into(),
+                            })
+                        }
+                    };
+                    peers.push(WgPeer {
+                        name: peer.into(),
+                        public_key,
+                        endpoint,
+                        allowed_ips: r.all(&[&pb[..], &["allowed-ips"]].concat()),
+                        keepalive: r.num(&[&pb[..], &["persistent-keepalive"]].concat())?,
+                    });
+                }
+            }
+            p.wireguard.push(WgIf {
+                vyos: name.into(),
+                dev: devs[name].clone(),
+                place: place_of("wireguard", name, &p)?,
+                description: r.one(&[&base[..], &["description"]].concat()),
+                addresses: r.all(&[&base[..], &["address"]].concat()),
+                mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1420),
+                private_key,
+                port: r.num(&[&base[..], &["port"]].concat())?,
+                peers,
+            });
+        }
+    }
+
+    if let Some(vxs) = root.get(&["interfaces", "vxlan"]) {
+        for (name, n) in vxs.children() {
+            let base = ["interfaces", "vxlan", name];
+            let path = base.join(" ");
+            p.not_realised.extend(unknown(
+                n,
+                &path,
+                &[
+                    "description",
+                    "mtu",
+                    "parameters",
+                    "port",
+                    "remote",
+                    "source-address",
+                    "vni",
+                ],
+            ));
+            if let Some(params) = n.child("parameters") {
+                p.not_realised.extend(unknown(
+                    params,
+                    &format!("{path} parameters"),
+                    &["nolearning"],
+                ));
+            }
+            if n.child("vrf").is_some() {
+                p.not_realised.push(format!("{path} vrf"));
+            }
+            let vni =
+                r.num(&[&base[..], &["vni"]].concat())?
+                    .ok_or_else(|| PlanError::Invalid {
+                        path: path.clone(),
+                        reason: "vni is required".into(),
+                    })?;
+            p.vxlans.push(VxlanIf {
+                vyos: name.into(),
+                dev: devs[name].clone(),
+                description: r.one(&[&base[..], &["description"]].concat()),
+                vni,
+                port: r.num(&[&base[..], &["port"]].concat())?.unwrap_or(4789),
+                source_address: r.one(&[&base[..], &["source-address"]].concat()),
+                remotes: r.all(&[&base[..], &["remote"]].concat()),
+                nolearning: n.get(&["parameters", "nolearning"]).is_some(),
+                mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1450),
+            });
+        }
+    }
+
+    if let Some(brs) = root.get(&["interfaces", "bridge"]) {
+        for (name, n) in brs.children() {
+            let base = ["interfaces", "bridge", name];
+            let path = base.join(" ");
+            p.not_realised.extend(unknown(
+                n,
+                &path,
+                &["address", "description", "member", "mtu", "vrf"],
+            ));
+            let mut members = Vec::new();
+            if let Some(ms) = n.get(&["member", "interface"]) {
+                for (m, _) in ms.children() {
+                    let dev = devs.get(m).ok_or_else(|| PlanError::Invalid {
+                        path: format!("{path} member interface {m}"),
+                        reason: "not an interface this router has".into(),
+                    })?;
+                    members.push(dev.clone());
+                }
+            }
+            let dev = devs[name].clone();
+            let l3 = match place_of("bridge", name, &p)? {
+                Place::Router => None,
+                Place::Vrf(vrf) => {
+                    let port = format!("{dev}p");
+                    check_len(&path, &port)?;
+                    Some(L3Port {
+                        netns: vrf_netns(router_ns, &vrf),
+                        vrf,
+                        port,
+                        dev: dev.clone(),
+                    })
+                }
+            };
+            p.bridges.push(BridgeIf {
+                vyos: name.into(),
+                dev,
+                description: r.one(&[&base[..], &["description"]].concat()),
+                members,
+                mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1500),
+                addresses: r.all(&[&base[..], &["address"]].concat()),
+                l3,
+            });
+        }
+    }
+
+    for (top, _) in root.children() {
+        match top {
+            "interfaces" | "vrf" => {}
+            // The API key is the lab router's own business; the host name
+            // goes to FRR only.
+            "service" | "system" => {}
+            "high-availability" | "firewall" => {}
+            "protocols" => {
+                for (proto, _) in root
+                    .get(&["protocols"])
+                    .into_iter()
+                    .flat_map(|n| n.children())
+                {
+                    if proto != "bgp" {
+                        p.not_realised.push(format!("protocols {proto}"));
+                    }
+                }
+            }
+            other => p.not_realised.push(other.into()),
+        }
+    }
+    p.frr = super::frr::frr_conf(tree, &mut p.not_realised);
+    let mut nr = Vec::new();
+    p.keepalived = super::vrrp::keepalived(tree, &p, &mut nr)?;
+    let dev = |v: &str| devs.get(v).cloned().unwrap_or_else(|| v.to_string());
+    p.firewall = super::firewall::ruleset(tree, &dev, &mut nr)?;
+    p.not_realised.extend(nr);
+    Ok(p)
+}
+
+fn check_len(path: &str, name: &str) -> Result<(), PlanError> {
+    if name.len() > IFNAME_MAX {
+        return Err(PlanError::NameTooLong {
+            path: path.into(),
+            name: name.into(),
+        });
+    }
+    Ok(())
+}
+
+/// `path child` for every child of `n` not in `known`.
+fn unknown(n: NodeRef<'_>, path: &str, known: &[&str]) -> Vec<String> {
+    n.children()
+        .filter(|(k, _)| !known.contains(k))
+        .map(|(k, _)| format!("{path} {k}"))
+        .collect()
+}
+
+/// Reads leaf values in configuration order.
+struct Reader<'a> {
+    tree: &'a ConfigTree,
+}
+
+impl Reader<'_> {
+    fn all(&self, path: &[&str]) -> Vec<String> {
+        let p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        self.tree
+            .children(&p)
+            .unwrap_or_default()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    fn one(&self, path: &[&str]) -> Option<String> {
+        self.all(path).into_iter().next()
+    }
+
+    fn num<T: std::str::FromStr>(&self, path: &[&str]) -> Result<Option<T>, PlanError> {
+        match self.one(path) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| PlanError::Invalid {
+                path: path.join(" "),
+                reason: format!("{v:?} is not a number in range"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vyos_tree::NoSchema;
+
+    fn tree(text: &str) -> ConfigTree {
+        ConfigTree::parse_set(text, &NoSchema).unwrap()
+    }
+
+    const R1: &str = "\
+set interfaces wireguard wg0 address '172.27.0.1/20'
+set interfaces wireguard wg0 description 'vxguard mesh'
+set interfaces wireguard wg0 mtu '1440'
+set interfaces wireguard wg0 peer b address '10.9.0.2'
+set interfaces wireguard wg0 peer b allowed-ips '172.27.0.2/32'
+set interfaces wireguard wg0 peer b allowed-ips '172.27.0.6/32'
+set interfaces wireguard wg0 peer b persistent-keepalive '25'
+set interfaces wireguard wg0 peer b port '51820'
+set interfaces wireguard wg0 peer b public-key 'PUB'
+set interfaces wireguard wg0 port '51820'
+set interfaces wireguard wg0 private-key 'PRIV'
+set interfaces wireguard wg1 address '100.64.0.1/24'
+set interfaces wireguard wg1 peer ops allowed-ips '100.64.0.2/32'
+set interfaces wireguard wg1 peer ops public-key 'OPS'
+set interfaces wireguard wg1 port '51821'
+set interfaces wireguard wg1 private-key 'PRIV'
+set interfaces wireguard wg1 vrf 'acme'
+set interfaces vxlan vxlan10000 mtu '1390'
+set interfaces vxlan vxlan10000 remote '172.27.0.6'
+set interfaces vxlan vxlan10000 remote '172.27.0.5'
+set interfaces vxlan vxlan10000 source-address '172.27.0.1'
+set interfaces vxlan vxlan10000 vni '10000'
+set interfaces vxlan vxlan9000001 parameters nolearning
+set interfaces vxlan vxlan9000001 source-address '172.27.0.1'
+set interfaces vxlan vxlan9000001 vni '9000001'
+set interfaces bridge br10000 address '100.65.0.2/24'
+set interfaces bridge br10000 member interface vxlan10000
+set interfaces bridge br10000 mtu '1390'
+set interfaces bridge br10000 vrf 'acme'
+set interfaces bridge br20 address '192.0.2.1/24'
+set interfaces bridge br20 member interface vxlan9000001
+set vrf name acme table '101'
+set vrf name acme vni '9000001'
+set vrf name acme protocols bgp system-as '65000'
+set protocols bgp system-as '65000'
+set system host-name 'r1'
+";
+
+    #[test]
+    fn maps_vyos_interfaces_to_host_links() {
+        let p = plan(&tree(R1), "lab-r1", "r1").unwrap();
+        assert_eq!(
+            p.vrfs,
+            vec![VrfNs {
+                vrf: "acme".into(),
+                netns: "lab-r1-acme".into(),
+                table: Some(101),
+                vni: Some(9000001),
+            }]
+        );
+        let wg0 = &p.wireguard[0];
+        assert_eq!((wg0.dev.as_str(), &wg0.place), ("r1wg0", &Place::Router));
+        assert_eq!(wg0.mtu, 1440);
+        assert_eq!(wg0.description.as_deref(), Some("vxguard mesh"));
+        assert_eq!(
+            wg0.peers[0],
+            WgPeer {
+                name: "b".into(),
+                public_key: "PUB".into(),
+                endpoint: Some("10.9.0.2:51820".into()),
+                allowed_ips: vec!["172.27.0.2/32".into(), "172.27.0.6/32".into()],
+                keepalive: Some(25),
+            }
+        );
+        let wg1 = &p.wireguard[1];
+        assert_eq!(wg1.place, Place::Vrf("acme".into()));
+        assert_eq!(p.netns_of(&wg1.place), "lab-r1-acme");
+        assert_eq!(wg1.mtu, 1420, "VyOS's default WireGuard MTU");
+        assert_eq!(wg1.peers[0].endpoint, None);
+
+        let vx = &p.vxlans[0];
+        assert_eq!(vx.dev, "r1vxlan10000");
+        assert_eq!(
+            vx.remotes,
+            vec!["172.27.0.6", "172.27.0.5"],
+            "configuration order"
+        );
+        assert_eq!((vx.port, vx.nolearning, vx.mtu), (4789, false, 1390));
+        let l3vni = &p.vxlans[1];
+        assert_eq!(
+            (l3vni.vni, l3vni.nolearning, l3vni.mtu),
+            (9000001, true, 1450)
+        );
+
+        let br = p.bridges.iter().find(|b| b.vyos == "br10000").unwrap();
+        assert_eq!(br.members, vec!["r1vxlan10000"]);
+        assert_eq!(br.addresses, vec!["100.65.0.2/24"]);
+        assert_eq!(
+            br.l3,
+            Some(L3Port {
+                vrf: "acme".into(),
+                netns: "lab-r1-acme".into(),
+                port: "r1br10000p".into(),
+                dev: "r1br10000".into(),
+            })
+        );
+        let plain = p.bridges.iter().find(|b| b.vyos == "br20").unwrap();
+        assert_eq!((plain.l3.is_none(), plain.mtu), (true, 1500));
+
+        assert_eq!(p.not_realised, vec!["vrf name acme protocols"]);
+        assert!(p.frr.as_deref().unwrap().contains("router bgp 65000\n"));
+    }
+
+    #[test]
+    fn wg_conf_carries_keys_peers_and_endpoints() {
+        let p = plan(&tree(R1), "lab-r1", "r1").unwrap();
+        assert_eq!(
+            p.wireguard[0].wg_conf(),
+            "[Interface]\nPrivateKey = PRIV\nListenPort = 51820\n\n[Peer]\nPublicKey = PUB\n\
+             AllowedIPs = 172.27.0.2/32, 172.27.0.6/32\nEndpoint = 10.9.0.2:51820\n\
+             PersistentKeepalive = 25\n"
+        );
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_built() {
+        let t = tree(R1);
+        assert_eq!(plan(&t, "n", "R1"), Err(PlanError::BadId("R1".into())));
+        assert_eq!(plan(&t, "n", "abcd"), Err(PlanError::BadId("abcd".into())));
+        // "abc" + "vxlan9000001" is 15 characters: fits; "br9000001p" too.
+        assert!(plan(&t, "n", "abc").is_ok());
+        let long = tree("set interfaces vxlan vxlan90000010 vni '90000010'\n");
+        assert!(matches!(
+            plan(&long, "n", "abc"),
+            Err(PlanError::NameTooLong { .. })
+        ));
+        let novrf = tree("set interfaces bridge br1 vrf 'ghost'\n");
+        assert_eq!(
+            plan(&novrf, "n", "r1").unwrap_err().to_string(),
+            "interfaces bridge br1 vrf: VRF \"ghost\" is not configured under `vrf name`"
+        );
+        let half = tree(
+            "set interfaces wireguard wg0 private-key 'K'\n\
+             set interfaces wireguard wg0 peer x public-key 'P'\n\
+             set interfaces wireguard wg0 peer x address '10.0.0.1'\n",
+        );
+        assert!(plan(&half, "n", "r1")
+            .unwrap_err()
+            .to_string()
+            .contains("address and port must be set together"));
+    }
+
+    #[test]
+    fn lists_what_it_does_not_realise() {
+        let t = tree(
+            "set interfaces ethernet eth0 address '10.0.0.1/24'\n\
+             set interfaces vxlan vxlan1 vni '1'\n\
+             set interfaces vxlan vxlan1 parameters ip df 'set'\n\
+             set nat source rule 10 translation address 'masquerade'\n",
+        );
+        let p = plan(&t, "n", "r1").unwrap();
+        assert_eq!(
+            p.not_realised,
+            vec![
+                "interfaces ethernet",
+                "interfaces vxlan vxlan1 parameters ip",
+                "nat"
+            ]
+        );
+    }
+
+    /// The compiler's own output for the example platform plans cleanly.
+    #[test]
+    fn plans_the_compilers_example_router() {
+        let text = include_str!("testdata/vyos-dc1-01.set");
+        let p = plan(&tree(text), "lab-dc1-01", "a1").unwrap();
+        assert_eq!(p.vrfs.len(), 3);
+        assert_eq!(p.wireguard.len(), 3);
+        assert_eq!(p.vxlans.len(), 6);
+        assert_eq!(p.bridges.len(), 6);
+        assert!(p.bridges.iter().all(|b| b.l3.is_some()));
+        assert_eq!(
+            p.not_realised,
+            vec![
+                "vrf name acme protocols",
+                "vrf name finance protocols",
+                "vrf name globex protocols",
+            ]
+        );
+    }
+}
