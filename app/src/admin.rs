@@ -6,6 +6,7 @@
 use crate::members::{AuditList, AuditRow, FormErrors};
 use crate::model::{FieldErrors, TenantRow};
 use crate::pages::{busy_submit, Field, SubmitButton};
+use crate::platform::{SpecEdit, SpecEditView};
 use crate::table::{Cell, Row, Table};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub enum Section {
     },
     Device(DevicePage),
     Revision(Box<RevisionPage>),
+    /// A site, router or hypervisor: edit, new or delete (see `platform`).
+    Spec(Box<SpecEdit>),
     Audit {
         entries: Vec<AuditRow>,
         older: Option<String>,
@@ -52,6 +55,7 @@ impl Console {
             Section::Device(d) => format!("{} {}", d.kind, d.name),
             Section::Revision(r) => format!("{} {} revision {}", r.kind, r.name, r.seq),
             Section::Audit { .. } => "Audit log".into(),
+            Section::Spec(e) => e.title(),
         }
     }
 }
@@ -226,6 +230,10 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
         ),
         Section::Device(d) => (Tab::Platform, view! { <DeviceSection d=d/> }.into_any()),
         Section::Revision(r) => (Tab::Platform, view! { <RevisionSection r=*r/> }.into_any()),
+        Section::Spec(e) => (
+            Tab::Platform,
+            view! { <SpecEditView e=*e csrf=csrf/> }.into_any(),
+        ),
         Section::Audit {
             entries,
             older,
@@ -338,6 +346,22 @@ fn device_link(kind: &str, name: &str) -> String {
     format!("/admin/devices/{kind}/{name}")
 }
 
+/// The link to a platform object's spec editor (`platform::SpecEditView`).
+fn edit_cell(kind: &str, name: String) -> Cell {
+    Cell::Link {
+        href: format!("/admin/platform/{kind}/{name}"),
+        text: "Edit".into(),
+        label: Some(format!("Edit {name}")),
+        danger: false,
+    }
+}
+
+fn new_link(kind: &'static str) -> impl IntoView {
+    view! {
+        <p class="actions"><a href=format!("/admin/platform/{kind}/new") id=format!("new-{kind}")>{format!("New {kind}…")}</a></p>
+    }
+}
+
 fn revision_text(r: Option<i32>) -> String {
     r.map(|r| format!("#{r}"))
         .unwrap_or_else(|| "none yet".into())
@@ -356,10 +380,15 @@ fn PlatformSection(
             .into_iter()
             .map(|s| Row {
                 key: s.name.clone(),
-                cells: vec![Cell::Text(s.name), Cell::Code(s.public_blocks.join(", "))],
+                cells: vec![
+                    Cell::Text(s.name.clone()),
+                    Cell::Code(s.public_blocks.join(", ")),
+                    edit_cell("site", s.name),
+                ],
             })
             .collect();
-        view! { <Table id="sites" cols=vec!["Site", "Public blocks"] rows=rows/> }.into_any()
+        view! { <Table id="sites" cols=vec!["Site", "Public blocks", "Spec"] rows=rows/> }
+            .into_any()
     };
     let routers = if routers.is_empty() {
         view! { <p class="empty">"No routers yet."</p> }.into_any()
@@ -371,7 +400,7 @@ fn PlatformSection(
                 cells: vec![
                     Cell::Link {
                         href: device_link("router", &r.name),
-                        text: r.name,
+                        text: r.name.clone(),
                         label: None,
                         danger: false,
                     },
@@ -380,10 +409,13 @@ fn PlatformSection(
                     Cell::Code(r.underlay_address),
                     Cell::Code(r.api_endpoint),
                     Cell::Text(revision_text(r.revision)),
+                    edit_cell("router", r.name),
                 ],
             })
             .collect();
-        let cols = vec!["Router", "Site", "VyOS", "Underlay", "API", "Revision"];
+        let cols = vec![
+            "Router", "Site", "VyOS", "Underlay", "API", "Revision", "Spec",
+        ];
         view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
     };
     let hypervisors = if hypervisors.is_empty() {
@@ -396,7 +428,7 @@ fn PlatformSection(
                 cells: vec![
                     Cell::Link {
                         href: device_link("hypervisor", &h.name),
-                        text: h.name,
+                        text: h.name.clone(),
                         label: None,
                         danger: false,
                     },
@@ -405,6 +437,7 @@ fn PlatformSection(
                     Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
                     Cell::Code(h.bridge),
                     Cell::Text(revision_text(h.revision)),
+                    edit_cell("hypervisor", h.name),
                 ],
             })
             .collect();
@@ -415,14 +448,15 @@ fn PlatformSection(
             "VTEP",
             "Bridge",
             "Revision",
+            "Spec",
         ];
         view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()
     };
     view! {
         <div class="grid">
-            <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}</section>
-            <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}</section>
-            <section class="card wide" aria-labelledby="hvs-h"><h2 id="hvs-h">"Hypervisors"</h2>{hypervisors}</section>
+            <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}{new_link("site")}</section>
+            <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}{new_link("router")}</section>
+            <section class="card wide" aria-labelledby="hvs-h"><h2 id="hvs-h">"Hypervisors"</h2>{hypervisors}{new_link("hypervisor")}</section>
         </div>
     }
 }

@@ -17,6 +17,7 @@ pub mod clients;
 pub mod members;
 pub mod model;
 mod pages;
+pub mod platform;
 pub mod policy;
 mod table;
 pub mod wg;

@@ -41,7 +41,7 @@ const PAGE: i64 = 50;
 const MAX: i64 = 500;
 
 /// The session of a platform admin, or the login redirect / not-found page.
-async fn admin_session(
+pub(super) async fn admin_session(
     st: &AppState,
     h: &HeaderMap,
     src: &str,
@@ -55,7 +55,7 @@ async fn admin_session(
     Ok(s)
 }
 
-fn console(s: &WebSession, status: StatusCode, section: Section) -> Response {
+pub(super) fn console(s: &WebSession, status: StatusCode, section: Section) -> Response {
     html(
         status,
         &props(Some(s), Page::Admin(Box::new(Console { section }))),

@@ -13,7 +13,8 @@
 //! `/t/{tenant}/members`, `/tokens` and `/audit` (`members`),
 //! `/t/{tenant}/policy` (services and rules, with previews: `policy`),
 //! `/t/{tenant}/clients` (WireGuard clients, key pairs made in the browser:
-//! `clients`), the admin console under `/admin` (`admin`), and
+//! `clients`), the admin console under `/admin` (`admin`; editing sites,
+//! routers and hypervisors under `/admin/platform/{kind}`: `platform`), and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
@@ -23,6 +24,7 @@ mod clients;
 mod data;
 mod members;
 mod pages;
+mod platform;
 mod policy;
 pub mod session;
 
@@ -47,6 +49,16 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/admin", get(admin::index))
         .route("/admin/tenants", post(admin::create_tenant))
         .route("/admin/platform", get(admin::platform))
+        .route("/admin/platform/{kind}", post(platform::create))
+        .route("/admin/platform/{kind}/new", get(platform::new_form))
+        .route(
+            "/admin/platform/{kind}/{name}",
+            get(platform::edit_form).post(platform::update),
+        )
+        .route(
+            "/admin/platform/{kind}/{name}/delete",
+            get(platform::delete_form).post(platform::delete),
+        )
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/audit", get(admin::audit))

@@ -1,0 +1,360 @@
+//! The admin console's editor for sites, routers and hypervisors
+//! (`/admin/platform/{kind}/...`, platform admins only): the spec as JSON,
+//! exactly as the API stores it, written through `store::change::apply`
+//! like the API's PUT, POST and DELETE (one transaction: check, allocate,
+//! job, audit), with the version the page was read at as its `If-Match`.
+
+use super::admin::{admin_session, console};
+use super::pages::{field, forbidden_form, parse_form, problem_page, see_other, Form};
+use super::session::{self, WebSession};
+use crate::auth::principal::Source;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+use crate::store::change::{self, Op};
+use crate::store::kind::Kind;
+use crate::store::objects::{self, Declared};
+use app::admin::Section;
+use app::platform::SpecEdit;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The platform kind a path names (404 for anything else).
+fn platform_kind(kind: &str) -> ApiResult<Kind> {
+    match kind {
+        "site" => Ok(Kind::Site),
+        "router" => Ok(Kind::Router),
+        "hypervisor" => Ok(Kind::Hypervisor),
+        _ => Err(Problem::not_found()),
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// The server's reasons, one line each: `/pointer: reason` when a field of
+/// the spec is at fault, `other/object: reason` when another object is.
+fn reasons(p: &Problem) -> Vec<String> {
+    let mut out: Vec<String> = p
+        .errors
+        .iter()
+        .map(|e| match (&e.pointer, &e.object) {
+            (Some(ptr), _) => format!("{ptr}: {}", e.detail),
+            (None, Some(o)) => format!("{o}: {}", e.detail),
+            (None, None) => e.detail.clone(),
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(p.detail.clone());
+    }
+    out
+}
+
+/// The textarea's JSON, or the reason it is malformed with its line:column.
+fn parse_spec(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let msg = msg.strip_suffix(&suffix).unwrap_or(&msg);
+        format!(
+            "The JSON is malformed at line {}:{}: {msg}.",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+fn render(s: &WebSession, status: StatusCode, e: SpecEdit) -> Response {
+    console(s, status, Section::Spec(Box::new(e)))
+}
+
+fn status_of(p: &Problem) -> StatusCode {
+    StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+fn edit_page(kind: &str, o: &Declared, confirm_delete: bool) -> SpecEdit {
+    SpecEdit {
+        kind: kind.to_string(),
+        name: Some(o.name.clone()),
+        version: o.version,
+        spec: pretty(&o.spec),
+        errors: vec![],
+        notice: None,
+        job: None,
+        confirm_delete,
+    }
+}
+
+/// A platform admin's session and the object, or the page to answer with.
+async fn load(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    kind: &str,
+    name: &str,
+    form: Option<&Form>,
+) -> Result<(WebSession, Kind, Option<Declared>), Response> {
+    let path = format!("/admin/platform/{kind}/{name}");
+    let s = admin_session(st, h, src, &path).await?;
+    if let Some(f) = form {
+        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
+            return Err(forbidden_form(Some(&s)));
+        }
+    }
+    let k = match platform_kind(kind) {
+        Ok(k) => k,
+        Err(p) => return Err(problem_page(Some(&s), &p)),
+    };
+    match objects::get(&st.db, k, None, name).await {
+        Ok(o) => Ok((s, k, o)),
+        Err(e) => Err(problem_page(Some(&s), &e.into())),
+    }
+}
+
+/// The "new" form's JSON: an existing object's spec with its name cleared
+/// (and, for a hypervisor, its VTEP address left to the allocator).
+async fn template(st: &AppState, kind: Kind) -> ApiResult<String> {
+    let first = objects::list(&st.db, kind, None, None, 1).await?;
+    let mut spec = first
+        .into_iter()
+        .next()
+        .map(|o| o.spec)
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(m) = spec.as_object_mut() {
+        m.insert(kind.name_field().into(), Value::String(String::new()));
+        if kind == Kind::Hypervisor {
+            m.remove("vtep_address");
+        }
+    }
+    Ok(pretty(&spec))
+}
+
+/// `GET /admin/platform/{kind}/new`: the form creating one, prefilled.
+pub async fn new_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(kind): Path<String>,
+) -> Response {
+    let s = match admin_session(&st, &h, &src, &format!("/admin/platform/{kind}/new")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let spec = match platform_kind(&kind) {
+        Ok(k) => template(&st, k).await,
+        Err(p) => Err(p),
+    };
+    match spec {
+        Ok(spec) => render(
+            &s,
+            StatusCode::OK,
+            SpecEdit {
+                kind,
+                name: None,
+                version: 0,
+                spec,
+                errors: vec![],
+                notice: None,
+                job: None,
+                confirm_delete: false,
+            },
+        ),
+        Err(p) => problem_page(Some(&s), &p),
+    }
+}
+
+/// `POST /admin/platform/{kind}`: creates one (`Op::Create`).
+pub async fn create(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(kind): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let s = match admin_session(&st, &h, &src, &format!("/admin/platform/{kind}/new")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
+        return forbidden_form(Some(&s));
+    }
+    let k = match platform_kind(&kind) {
+        Ok(k) => k,
+        Err(p) => return problem_page(Some(&s), &p),
+    };
+    let text = field(&f, "spec").to_string();
+    let again = |errors| SpecEdit {
+        kind: kind.clone(),
+        name: None,
+        version: 0,
+        spec: text.clone(),
+        errors,
+        notice: None,
+        job: None,
+        confirm_delete: false,
+    };
+    let body = match parse_spec(&text) {
+        Ok(v) => v,
+        Err(e) => return render(&s, StatusCode::BAD_REQUEST, again(vec![e])),
+    };
+    match change::apply(&st.db, &s.who, k, None, None, Op::Create(body), None).await {
+        Ok(out) => {
+            let name = out.object.map(|o| o.name).unwrap_or_default();
+            see_other(&format!(
+                "/admin/platform/{kind}/{name}?created={}",
+                out.job
+            ))
+        }
+        Err(p) => render(&s, status_of(&p), again(reasons(&p))),
+    }
+}
+
+/// `GET /admin/platform/{kind}/{name}[?saved=job|created=job]`: the editor.
+pub async fn edit_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (s, _, o) = match load(&st, &h, &src, &kind, &name, None).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(o) = o else {
+        return problem_page(Some(&s), &Problem::not_found());
+    };
+    let mut e = edit_page(&kind, &o, false);
+    let done = [("saved", "Saved."), ("created", "Created.")]
+        .into_iter()
+        .find_map(|(k, msg)| Some((msg, q.get(k)?.parse::<i64>().ok()?)));
+    if let Some((msg, job)) = done {
+        e.notice = Some(msg.into());
+        e.job = Some(job);
+    }
+    render(&s, StatusCode::OK, e)
+}
+
+/// What a stale version (someone else saved in between) tells the user.
+fn stale(kind: &str) -> String {
+    format!(
+        "Someone changed this {kind} after you opened it, so nothing was written. The page now \
+         shows the current {kind}: check it and apply your change again."
+    )
+}
+
+/// `POST /admin/platform/{kind}/{name}`: replaces the spec (`Op::Replace`),
+/// only if the object is still at the version the page was read at.
+pub async fn update(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, k, o) = match load(&st, &h, &src, &kind, &name, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(o) = o else {
+        return problem_page(Some(&s), &Problem::not_found());
+    };
+    let Ok(version) = field(&f, "version").parse::<i64>() else {
+        return problem_page(Some(&s), &Problem::bad_request("no version"));
+    };
+    let text = field(&f, "spec").to_string();
+    let typed = |errors| SpecEdit {
+        version,
+        spec: text.clone(),
+        errors,
+        ..edit_page(&kind, &o, false)
+    };
+    let body = match parse_spec(&text) {
+        Ok(v) => v,
+        Err(e) => return render(&s, StatusCode::BAD_REQUEST, typed(vec![e])),
+    };
+    let out = change::apply(
+        &st.db,
+        &s.who,
+        k,
+        None,
+        Some(&name),
+        Op::Replace(body),
+        Some(version),
+    )
+    .await;
+    match out {
+        Ok(out) => see_other(&format!("/admin/platform/{kind}/{name}?saved={}", out.job)),
+        Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
+            // The current spec (`o` was read after the stale version).
+            let mut e = edit_page(&kind, &o, false);
+            e.notice = Some(stale(&kind));
+            render(&s, StatusCode::PRECONDITION_FAILED, e)
+        }
+        Err(p) => render(&s, status_of(&p), typed(reasons(&p))),
+    }
+}
+
+/// `GET /admin/platform/{kind}/{name}/delete`: asks before deleting.
+pub async fn delete_form(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+) -> Response {
+    match load(&st, &h, &src, &kind, &name, None).await {
+        Ok((s, _, Some(o))) => render(&s, StatusCode::OK, edit_page(&kind, &o, true)),
+        Ok((s, _, None)) => problem_page(Some(&s), &Problem::not_found()),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/platform/{kind}/{name}/delete`: deletes it (`Op::Delete`);
+/// refused, with the server's reasons, while anything refers to it.
+pub async fn delete(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let (s, k, o) = match load(&st, &h, &src, &kind, &name, Some(&f)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(o) = o else {
+        return problem_page(Some(&s), &Problem::not_found());
+    };
+    let Ok(version) = field(&f, "version").parse::<i64>() else {
+        return problem_page(Some(&s), &Problem::bad_request("no version"));
+    };
+    let out = change::apply(
+        &st.db,
+        &s.who,
+        k,
+        None,
+        Some(&name),
+        Op::Delete,
+        Some(version),
+    )
+    .await;
+    let mut e = edit_page(&kind, &o, true);
+    match out {
+        Ok(_) => see_other("/admin/jobs"),
+        Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
+            e.notice = Some(stale(&kind));
+            render(&s, StatusCode::PRECONDITION_FAILED, e)
+        }
+        Err(p) => {
+            e.errors = reasons(&p);
+            render(&s, status_of(&p), e)
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The admin console's editor for sites, routers and hypervisors,
+//! in-process (playwright/tests/platform.test.mjs drives a browser): specs
+//! saved through the one write path (a job, nothing half-applied), JSON and
+//! field errors named, stale versions refused, deletes refused while
+//! something refers to the object, platform admins only, CSRF.
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use harness::{Env, PASSWORD};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    text: String,
+}
+
+struct Browser {
+    app: axum::Router,
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser {
+            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
+            jar: vec![],
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        origin: Option<&str>,
+    ) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "portal.test");
+        if !self.jar.is_empty() {
+            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        let req = match form {
+            Some(f) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(f)
+                    .finish();
+                b.header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+            }
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let cookies: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &cookies {
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                self.jar.push((k.into(), v.into()));
+            }
+        }
+        let text =
+            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
+        Page {
+            status,
+            location,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form), Some("http://portal.test"))
+            .await
+    }
+
+    async fn login(&mut self, email: &str) -> Page {
+        let p = self.get("/login").await;
+        assert_eq!(p.status, StatusCode::OK);
+        let csrf = hidden(&p.text, "csrf");
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+
+    /// The session's CSRF token, from a page's logout form.
+    async fn csrf(&mut self, page: &str) -> String {
+        hidden(&self.get(page).await.text, "csrf")
+    }
+}
+
+/// The value of the first hidden input named `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+async fn count(env: &Env, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&env.db).await.unwrap()
+}
+
+async fn jobs(env: &Env) -> i64 {
+    count(env, "SELECT count(*) FROM jobs").await
+}
+
+/// The stored spec and version of a platform object.
+async fn stored(env: &Env, kind: &str, name: &str) -> (serde_json::Value, i64) {
+    sqlx::query_as(
+        "SELECT spec, version FROM objects WHERE kind = $1 AND tenant_id IS NULL AND name = $2",
+    )
+    .bind(kind)
+    .bind(name)
+    .fetch_one(&env.db)
+    .await
+    .unwrap()
+}
+
+const ROUTER: &str = "/admin/platform/router/vyos-dc1-01";
+
+#[tokio::test]
+async fn an_admin_edits_a_routers_spec_and_a_job_compiles_it() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let list = b.get("/admin/platform").await;
+    assert!(
+        list.text.contains(&format!("href=\"{ROUTER}\"")),
+        "{}",
+        list.text
+    );
+    assert!(list.text.contains("href=\"/admin/platform/site/dc1\""));
+    assert!(list
+        .text
+        .contains("href=\"/admin/platform/hypervisor/new\""));
+    let p = b.get(ROUTER).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.text.contains("<textarea id=\"spec\" name=\"spec\""),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("<label for=\"spec\">"));
+    assert!(p.text.contains("underlay_interface"));
+    let (mut spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    assert_eq!(hidden(&p.text, "version"), version.to_string());
+    assert_eq!(spec["underlay_interface"], "eth0");
+    spec["underlay_interface"] = "eth1".into();
+    let csrf = hidden(&p.text, "csrf");
+    let before = jobs(&env).await;
+    let v = version.to_string();
+    let text = serde_json::to_string_pretty(&spec).unwrap();
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = r.location.unwrap();
+    assert!(to.starts_with(&format!("{ROUTER}?saved=")), "{to}");
+    assert_eq!(jobs(&env).await, before + 1);
+    let (now, v2) = stored(&env, "router", "vyos-dc1-01").await;
+    assert_eq!(now["underlay_interface"], "eth1");
+    assert_eq!(v2, version + 1);
+    let job = to.rsplit('=').next().unwrap();
+    let page = b.get(&to).await;
+    assert!(page.text.contains(&format!("Job #{job}")), "{}", page.text);
+    assert!(page.text.contains("eth1"));
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM audit_log WHERE object = 'routers/vyos-dc1-01' AND action = 'router.update'"
+        )
+        .await,
+        1
+    );
+    assert!(env.drain().await >= 1);
+}
+
+#[tokio::test]
+async fn bad_json_and_bad_fields_are_named_and_nothing_is_written() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get(ROUTER).await;
+    let csrf = hidden(&p.text, "csrf");
+    let (spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    let v = version.to_string();
+    let before = jobs(&env).await;
+    // A missing comma on line 3.
+    let bad = "{\n  \"name\": \"vyos-dc1-01\",\n  \"site\": \"dc1\"\n  \"version\": \"1.4\"\n}";
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", bad)])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("at line 4:3"), "{}", r.text);
+    assert!(r.text.contains("Nothing was saved"));
+    // What was typed is shown again.
+    assert!(
+        r.text.contains("\"site\": \"dc1\"\n  \"version\""),
+        "{}",
+        r.text
+    );
+    // A field the compiler refuses: its pointer is named.
+    let mut wrong = spec.clone();
+    wrong["underlay_address"] = "not-an-address".into();
+    let text = serde_json::to_string(&wrong).unwrap();
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("<li>/underlay_address: "), "{}", r.text);
+    // A site that does not exist: the reference is named.
+    let mut wrong = spec.clone();
+    wrong["site"] = "dc9".into();
+    let text = serde_json::to_string(&wrong).unwrap();
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("<li>/site: "), "{}", r.text);
+    // The name cannot change.
+    let mut wrong = spec.clone();
+    wrong["name"] = "vyos-dc1-09".into();
+    let text = serde_json::to_string(&wrong).unwrap();
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("<li>/name: "), "{}", r.text);
+    assert_eq!(jobs(&env).await, before);
+    assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec, version));
+}
+
+#[tokio::test]
+async fn a_stale_version_is_refused_and_the_current_spec_shown() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get(ROUTER).await;
+    let csrf = hidden(&p.text, "csrf");
+    let (mut spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    spec["api_endpoint"] = "https://5.254.54.12".into();
+    let text = serde_json::to_string(&spec).unwrap();
+    let v = version.to_string();
+    let ok = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    // The same form again, read at the old version.
+    spec["api_endpoint"] = "https://5.254.54.13".into();
+    let text = serde_json::to_string(&spec).unwrap();
+    let before = jobs(&env).await;
+    let r = b
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
+    assert!(r.text.contains("Someone changed this router"), "{}", r.text);
+    assert!(r.text.contains("https://5.254.54.12"));
+    assert!(!r.text.contains("https://5.254.54.13"));
+    assert_eq!(hidden(&r.text, "version"), (version + 1).to_string());
+    assert_eq!(jobs(&env).await, before);
+    let (now, _) = stored(&env, "router", "vyos-dc1-01").await;
+    assert_eq!(now["api_endpoint"], "https://5.254.54.12");
+}
+
+#[tokio::test]
+async fn a_site_in_use_is_not_deleted_and_an_unused_object_is() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get("/admin/platform/site/dc1/delete").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"confirm-delete\""), "{}", p.text);
+    let csrf = hidden(&p.text, "csrf");
+    let v = hidden(&p.text, "version");
+    let before = jobs(&env).await;
+    let r = b
+        .post(
+            "/admin/platform/site/dc1/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}: {}", r.status, r.text);
+    assert!(r.text.contains("It was not deleted"), "{}", r.text);
+    assert!(r.text.contains("vyos-dc1-01"), "{}", r.text);
+    assert_eq!(jobs(&env).await, before);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM objects WHERE kind = 'site' AND name = 'dc1'"
+        )
+        .await,
+        1
+    );
+
+    // A new hypervisor from the prefilled template, then deleted.
+    let n = b.get("/admin/platform/hypervisor/new").await;
+    assert_eq!(n.status, StatusCode::OK);
+    assert!(n.text.contains("<textarea id=\"spec\""), "{}", n.text);
+    assert!(n.text.contains("br-int"));
+    let spec = serde_json::json!({
+        "name": "hv-dc1-02", "site": "dc1", "underlay_address": "5.254.54.21"
+    })
+    .to_string();
+    let r = b
+        .post(
+            "/admin/platform/hypervisor",
+            &[("csrf", &csrf), ("spec", &spec)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = r.location.unwrap();
+    assert!(
+        to.starts_with("/admin/platform/hypervisor/hv-dc1-02?created="),
+        "{to}"
+    );
+    assert!(b.get(&to).await.text.contains("Created."));
+    assert_eq!(jobs(&env).await, before + 1);
+    // Created twice: refused.
+    let r = b
+        .post(
+            "/admin/platform/hypervisor",
+            &[("csrf", &csrf), ("spec", &spec)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("already exists"));
+    let (_, v) = stored(&env, "hypervisor", "hv-dc1-02").await;
+    let v = v.to_string();
+    let r = b
+        .post(
+            "/admin/platform/hypervisor/hv-dc1-02/delete",
+            &[("csrf", &csrf), ("version", &v)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(jobs(&env).await, before + 2);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM objects WHERE name = 'hv-dc1-02'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        b.get("/admin/platform/hypervisor/hv-dc1-02").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(env.drain().await >= 1);
+}
+
+#[tokio::test]
+async fn only_platform_admins_and_only_with_csrf() {
+    let env = Env::demo().await;
+    let mut t = Browser::new(&env);
+    t.login("finance-admin@example.com").await;
+    let missing = t.get("/no-such-page").await;
+    for path in [
+        ROUTER,
+        "/admin/platform/site/dc1",
+        "/admin/platform/site/dc1/delete",
+        "/admin/platform/hypervisor/new",
+    ] {
+        let p = t.get(path).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(p.text, missing.text, "{path}");
+    }
+    let csrf = t.csrf("/t/finance").await;
+    let (spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    let text = spec.to_string();
+    let v = version.to_string();
+    let before = jobs(&env).await;
+    let p = t
+        .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let p = t
+        .post(
+            "/admin/platform/site/dc2/delete",
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+
+    // An admin without the token, or from another origin: refused.
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let good = a.csrf(ROUTER).await;
+    let p = a
+        .post(
+            ROUTER,
+            &[("csrf", "forged"), ("version", &v), ("spec", &text)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = a
+        .send(
+            Method::POST,
+            ROUTER,
+            Some(&[("csrf", &good), ("version", &v), ("spec", &text)]),
+            Some("http://evil.test"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = a
+        .post(
+            "/admin/platform/hypervisor",
+            &[("csrf", ""), ("spec", &text)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(jobs(&env).await, before);
+    // Unknown kinds and objects: not found.
+    assert_eq!(
+        a.get("/admin/platform/switch/x").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.get("/admin/platform/router/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
