@@ -5,152 +5,9 @@
 
 mod harness;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use harness::{Env, PASSWORD};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    content_type: String,
-    text: String,
-}
-
-/// A cookie jar in front of the portal's router.
-struct Browser {
-    app: axum::Router,
-    jar: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(env: &Env) -> Self {
-        Browser {
-            app: vxguard::portal::app(env.st.clone(), "does-not-exist".into()),
-            jar: vec![],
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        origin: Option<&str>,
-        json: bool,
-    ) -> Page {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "portal.test");
-        if !self.jar.is_empty() {
-            let c: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            b = b.header("cookie", c.join("; "));
-        }
-        if let Some(o) = origin {
-            b = b.header("origin", o);
-        }
-        if json {
-            b = b.header("accept", "application/json");
-        }
-        let req = match form {
-            Some(f) => {
-                let body: String = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(f)
-                    .finish();
-                b.header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-            }
-            None => b.body(Body::empty()),
-        }
-        .unwrap();
-        let r = self.app.clone().oneshot(req).await.unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            let (kv, _) = c.split_once(';').unwrap();
-            let (k, v) = kv.split_once('=').unwrap();
-            self.jar.retain(|(n, _)| n != k);
-            if !v.is_empty() {
-                self.jar.push((k.into(), v.into()));
-            }
-        }
-        let text =
-            String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).to_string();
-        Page {
-            status,
-            location,
-            content_type,
-            text,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, None, None, false).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(
-            Method::POST,
-            path,
-            Some(form),
-            Some("http://portal.test"),
-            false,
-        )
-        .await
-    }
-
-    /// What the hydrated page's script sends.
-    async fn post_json(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(
-            Method::POST,
-            path,
-            Some(form),
-            Some("http://portal.test"),
-            true,
-        )
-        .await
-    }
-
-    async fn login(&mut self, email: &str) {
-        let p = self.get("/login").await;
-        let csrf = hidden(&p.text, "csrf");
-        let p = self
-            .post(
-                "/login",
-                &[
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("csrf", &csrf),
-                    ("next", "/"),
-                ],
-            )
-            .await;
-        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
-    }
-
-    async fn csrf(&mut self, page: &str) -> String {
-        hidden(&self.get(page).await.text, "csrf")
-    }
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
+use axum::http::{Method, StatusCode};
+use harness::browser::{hidden, Browser};
+use harness::Env;
 
 /// A key pair as the browser makes it (the same code, in `app::wg`).
 fn pair(seed: u8) -> (String, String) {
@@ -161,7 +18,7 @@ fn pair(seed: u8) -> (String, String) {
 async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     let env = Env::demo().await;
     let mut b = Browser::new(&env);
-    b.login("finance-admin@example.com").await;
+    b.login_ok("finance-admin@example.com").await;
     let d = b.get("/t/finance").await;
     assert!(d.text.contains("href=\"/t/finance/clients\""));
     let p = b.get("/t/finance/clients").await;
@@ -284,7 +141,7 @@ async fn members_read_only_and_other_tenants_get_not_found() {
     let env = Env::demo().await;
     let (_, public) = pair(9);
     let mut m = Browser::new(&env);
-    m.login("finance-member@example.com").await;
+    m.login_ok("finance-member@example.com").await;
     let p = m.get("/t/finance/clients").await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.text.contains("data-client=\"cfo-laptop\""));
@@ -313,7 +170,7 @@ async fn members_read_only_and_other_tenants_get_not_found() {
     );
 
     let mut a = Browser::new(&env);
-    a.login("acme-admin@example.com").await;
+    a.login_ok("acme-admin@example.com").await;
     let theirs = a.get("/t/finance/clients").await;
     let missing = a.get("/t/no-such-tenant/clients").await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
@@ -359,7 +216,7 @@ async fn client_forms_need_the_csrf_token() {
     let env = Env::demo().await;
     let (_, public) = pair(10);
     let mut b = Browser::new(&env);
-    b.login("finance-admin@example.com").await;
+    b.login_ok("finance-admin@example.com").await;
     let csrf = b.csrf("/t/finance/clients").await;
     let p = b
         .post(
@@ -376,7 +233,7 @@ async fn client_forms_need_the_csrf_token() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let p = b
-        .send(
+        .send_as(
             Method::POST,
             "/t/finance/clients",
             Some(&[("csrf", &csrf), ("name", "x1"), ("public_key", &public)]),
@@ -413,7 +270,7 @@ async fn client_forms_need_the_csrf_token() {
 async fn revoking_a_client_deletes_it_and_starts_a_job() {
     let env = Env::demo().await;
     let mut b = Browser::new(&env);
-    b.login("finance-admin@example.com").await;
+    b.login_ok("finance-admin@example.com").await;
     let p = b.get("/t/finance/clients/cfo-laptop/delete").await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     assert!(p.text.contains("id=\"confirm-delete\""));

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
