@@ -16,6 +16,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod inventory;
 pub mod netns;
 pub mod realise;
 pub mod router;
