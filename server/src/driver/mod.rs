@@ -1,11 +1,13 @@
-//! Device drivers: bring a device to a stored revision. This round: VyOS
-//! routers over the VyOS HTTP API ([`vyos`], pure parts in [`plan`]).
+//! Device drivers: bring a device to a stored revision: VyOS routers over
+//! the VyOS HTTP API ([`vyos`], pure parts in [`plan`]), hypervisors'
+//! Open vSwitch bridges with `ovs-ofctl` ([`ovs`]).
 //!
 //! Not yet wired into the worker (the worker only produces revisions):
 //! `vxguard apply` runs one apply by hand, and the worker's rollout (one
 //! router first, then small batches) is the next step, calling
 //! [`vyos::apply`] per router.
 
+pub mod ovs;
 pub mod plan;
 pub mod vyos;
 
