@@ -4,8 +4,9 @@
 //! `vxguard_lab::hypervisor` (OVS userspace datapath, wireguard-go) with
 //! its three VMs, joined by an underlay bridge. With hv-dc1-01's flows,
 //! groups and meters loaded, acme's VM pings acme's gateway (the VRRP
-//! address on the router) across OVS → VXLAN → WireGuard, and a capture
-//! on the hypervisor's underlay link sees only WireGuard's UDP.
+//! address on the router) across OVS → VXLAN → WireGuard, globex's VM
+//! with the same address reaches globex's gateway (another VRF), and a
+//! capture on the hypervisor's underlay link sees only WireGuard's UDP.
 //!
 //! Needs root, wireguard-go, FRR, keepalived, nft and Open vSwitch;
 //! skipped with a message otherwise (a failure under CI).
@@ -305,6 +306,41 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
         "ip", "netns", "exec", &acme_vm, "ping", "-c2", "-M", "do", "-s", &size, "-W2", &gw,
     ]);
     assert!(big.contains(" 0% packet loss"), "{big}");
+    // Globex's VM has the same address on another VNI: it reaches globex's
+    // gateway (the router's globex VRF), a different host from acme's.
+    let globex_vm = spec
+        .vms
+        .iter()
+        .find(|v| v.port == "globex-app1")
+        .unwrap()
+        .ns
+        .clone();
+    let ggw = gateway["globex-app1"].to_string();
+    let gvip = format!("{ggw}/");
+    let t = Instant::now();
+    while !sh(&["ip", "-n", &format!("{r}-globex"), "-br", "addr"]).is_ok_and(|a| a.contains(&gvip))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the router never took globex's gateway address {ggw}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    first_reply(&globex_vm, &ggw, Duration::from_secs(20))
+        .expect("globex-app1 never reached its gateway");
+    let mac = |vm: &str, gw: &str| {
+        must(&["ip", "-n", vm, "neigh", "show", gw])
+            .split_whitespace()
+            .skip_while(|w| *w != "lladdr")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (acme_mac, globex_mac) = (mac(&acme_vm, &gw), mac(&globex_vm, &ggw));
+    assert!(
+        !acme_mac.is_empty() && acme_mac != globex_mac,
+        "{acme_mac} / {globex_mac}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     drop(capture);
     let seen = lines.join().unwrap();
@@ -331,12 +367,13 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
         "not WireGuard on the underlay: {other:#?}"
     );
     assert!(
-        udp_wg >= 24,
-        "only {udp_wg} WireGuard packets for 12 pings: {seen:#?}"
+        udp_wg >= 26,
+        "only {udp_wg} WireGuard packets for 13 pings: {seen:#?}"
     );
     eprintln!(
         "router built in {router_built:?}, hypervisor in {hv_built:?}, flows loaded in {flows_loaded:?}; \
-         first reply after {first:?}; {rtt}; underlay capture: {udp_wg} WireGuard UDP packets, nothing else but ARP"
+         first reply after {first:?}; {rtt}; gateway MACs acme {acme_mac}, globex {globex_mac}; \
+         underlay capture: {udp_wg} WireGuard UDP packets, nothing else but ARP"
     );
 }
 
