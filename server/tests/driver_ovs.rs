@@ -5,7 +5,8 @@
 //! changes one rule changes one flow; the same revision again is
 //! `unchanged`; a bridge without the tunnel port fails and keeps its
 //! flows; a flow added by hand is drift; meters and groups come and go
-//! with the revision.
+//! with the revision; and the worker's own revision (the demo platform,
+//! keys from the secret store) applies to a lab hypervisor built from it.
 //!
 //! Needs root and Open vSwitch; skipped with a message otherwise, except
 //! under CI (`CI` set), where a missing part fails the test.
@@ -526,4 +527,98 @@ async fn meters_and_groups_come_and_go_with_the_revision() {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// Removes a lab hypervisor (from its record) and the host namespace made for it.
+struct LabHv {
+    run_dir: PathBuf,
+    host_ns: String,
+}
+
+impl Drop for LabHv {
+    fn drop(&mut self) {
+        if let Err(e) = vxguard_lab::hypervisor::teardown(&self.run_dir) {
+            eprintln!("hypervisor teardown: {e}");
+        }
+        let _ = sh(&["ip", "netns", "del", &self.host_ns]);
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+#[tokio::test]
+async fn the_workers_revision_applies_to_a_lab_hypervisor_built_from_it() {
+    use vxguard_lab::hypervisor::{self, HypervisorSpec, VmSpec};
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    if sh(&["sh", "-c", "command -v wireguard-go && command -v wg"]).is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "wireguard-go is missing under CI"
+        );
+        eprintln!("SKIPPED: wireguard-go is missing");
+        return;
+    }
+    let e = Env::demo().await;
+    e.drain().await;
+    let (rev, text): (i64, String) = sqlx::query_as(
+        "SELECT id, config FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(HV)
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    let config = HypervisorConfig::parse_text(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.wireguard.contains("PrivateKey = ") && config.wireguard.contains("[Peer]"));
+
+    // Every port the intent puts on this hypervisor becomes a VM.
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/two-dc.yaml"
+    ))
+    .unwrap();
+    let (intent, _) = vxguard_compiler::intent::yaml::parse_intent(&yaml).unwrap();
+    let tag = std::process::id() % 100;
+    let mut vms = Vec::new();
+    for t in &intent.tenants {
+        for n in &t.networks {
+            for p in n.ports.iter().filter(|p| p.hypervisor.as_str() == HV) {
+                vms.push(VmSpec {
+                    port: p.name.clone(),
+                    ns: format!("vxw{tag}-{}", p.name),
+                    address: ipnet::Ipv4Net::new(p.address.unwrap(), n.cidr.prefix_len()).unwrap(),
+                    gateway: n.cidr.hosts().next().unwrap(),
+                });
+            }
+        }
+    }
+    let host_ns = format!("vxw{tag}-h");
+    let run_dir = std::env::temp_dir().join(format!("vxguard-ovs-labhv-{}", std::process::id()));
+    must(&["ip", "netns", "add", &host_ns]);
+    let _guard = LabHv {
+        run_dir: run_dir.clone(),
+        host_ns: host_ns.clone(),
+    };
+    let spec = HypervisorSpec {
+        name: HV.into(),
+        id: format!("w{tag}"),
+        ns: host_ns,
+        ovs_ns: format!("vxw{tag}-o"),
+        run_dir,
+        bridge: config.bridge.clone(),
+        config: config.clone(),
+        mtu: 1390,
+        vms,
+    };
+    let built = hypervisor::build(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let target = OvsTarget {
+        name: HV.into(),
+        openflow: built.openflow.clone(),
+    };
+    let r = ovs::apply(&e.db, &target, rev).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);
+    assert!(ovs::drift(&target, &text).await.unwrap().is_empty());
+    let again = ovs::apply(&e.db, &target, rev).await.unwrap();
+    assert_eq!(again.outcome, Outcome::Unchanged);
 }
