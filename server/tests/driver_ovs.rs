@@ -616,8 +616,37 @@ async fn the_workers_revision_applies_to_a_lab_hypervisor_built_from_it() {
         name: HV.into(),
         openflow: built.openflow.clone(),
     };
-    let r = ovs::apply(&e.db, &target, rev).await.unwrap();
-    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);
+    // `vxguard apply-hypervisor` finds the bridge through the declared
+    // `openflow_endpoint`.
+    sqlx::query(
+        "UPDATE objects SET spec = jsonb_set(spec, '{openflow_endpoint}', to_jsonb($2::text)) WHERE kind = 'hypervisor' AND name = $1",
+    )
+    .bind(HV)
+    .bind(&built.openflow)
+    .execute(&e.db)
+    .await
+    .unwrap();
+    let args = |drift| vxguard::driver::ApplyHypervisorArgs {
+        hypervisor: HV.into(),
+        openflow: None,
+        revision: None,
+        drift,
+        database_url: e.url.clone(),
+    };
+    assert!(
+        !vxguard::driver::run_hypervisor(args(true)).await.unwrap(),
+        "an empty bridge drifts"
+    );
+    assert!(vxguard::driver::run_hypervisor(args(false)).await.unwrap());
+    let (outcome, kind): (String, String) = sqlx::query_as(
+        "SELECT outcome, device_kind FROM device_applies WHERE revision_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(rev)
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!((outcome.as_str(), kind.as_str()), ("applied", "hypervisor"));
+    assert!(vxguard::driver::run_hypervisor(args(true)).await.unwrap());
     assert!(ovs::drift(&target, &text).await.unwrap().is_empty());
     let again = ovs::apply(&e.db, &target, rev).await.unwrap();
     assert_eq!(again.outcome, Outcome::Unchanged);
