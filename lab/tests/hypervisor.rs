@@ -370,6 +370,24 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
         udp_wg >= 26,
         "only {udp_wg} WireGuard packets for 13 pings: {seen:#?}"
     );
+    // Teardown from the record alone: daemons, sockets and namespaces go.
+    hypervisor::teardown(&hv_dir).unwrap();
+    for pid in &built.pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| s.contains(") Z ")),
+            "process {pid} survived teardown"
+        );
+    }
+    for ns in &built.namespaces {
+        assert!(
+            sh(&["ip", "netns", "exec", ns, "true"]).is_err(),
+            "{ns} survived"
+        );
+    }
+    assert!(!std::path::Path::new(&format!("/var/run/wireguard/{}.sock", built.wg_dev)).exists());
+    assert!(sh(&["ip", "-n", &h, "link", "show", &format!("h{tag}vt")]).is_err());
     eprintln!(
         "router built in {router_built:?}, hypervisor in {hv_built:?}, flows loaded in {flows_loaded:?}; \
          first reply after {first:?}; {rtt}; gateway MACs acme {acme_mac}, globex {globex_mac}; \
