@@ -16,6 +16,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod check;
 pub mod inventory;
 pub mod netns;
 pub mod realise;
@@ -35,6 +36,10 @@ pub enum LabCmd {
     /// Run a stand-in VyOS router: the VyOS HTTP API subset vxguard's driver
     /// uses, over plain HTTP, configuration validated against vyos-1x.
     Router(RouterArgs),
+    /// Run real traffic through a lab `lab up` built and print a matrix
+    /// of what reached what against vxguard's intent; fails on any
+    /// difference.
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,6 +96,8 @@ pub enum LabError {
     Router(#[from] router::RouterError),
     #[error(transparent)]
     Netns(#[from] netns::NetnsError),
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
@@ -107,6 +114,10 @@ pub fn default_defs_dir(version: ApiVersion) -> PathBuf {
 pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
     match cmd {
         LabCmd::Router(a) => run_router(a).await,
+        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
+            .await
+            .expect("lab check panicked")
+            .map_err(LabError::from),
     }
 }
 
