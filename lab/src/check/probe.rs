@@ -364,12 +364,24 @@ pub fn start_capture(
     label: &str,
 ) -> Result<CaptureProc, ProbeError> {
     let cmd = format!(
-        "ip netns exec {ns} tcpdump -i {ifname} -U -s 0 -w {}",
+        "ip netns exec {ns} tcpdump -Z root -i {ifname} -U --immediate-mode -s 0 -w {}",
         file.display()
     );
     let mut child = Command::new("ip")
         .args([
-            "netns", "exec", ns, "tcpdump", "-i", ifname, "-U", "-s", "0", "-w",
+            "netns",
+            "exec",
+            ns,
+            "tcpdump",
+            "-Z",
+            "root",
+            "-i",
+            ifname,
+            "-U",
+            "--immediate-mode",
+            "-s",
+            "0",
+            "-w",
         ])
         .arg(file)
         .stdin(Stdio::null())
