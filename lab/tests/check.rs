@@ -361,3 +361,140 @@ fn probes_and_the_capture_judge_on_a_real_wireguard_link() {
     assert!(std::path::Path::new(&verdicts[0].file).exists());
     drop(listeners);
 }
+
+/// The fake lab's intent for `--no-api`: finance with web (a, dc1) and db
+/// (b, dc2), whose dc1 gateway is router `r-d`; tenant u elsewhere.
+const FAKE_INTENT: &str = r#"
+platform:
+  sites: [{ name: dc1 }, { name: dc2 }]
+  routers:
+    - { name: r-a, site: dc1, version: "1.5", underlay_address: 10.98.0.1, api_endpoint: "http://127.0.0.1:9" }
+    - { name: r-b, site: dc2, version: "1.5", underlay_address: 10.98.0.2, api_endpoint: "http://127.0.0.1:9" }
+    - { name: r-d, site: dc1, version: "1.5", underlay_address: 10.96.0.1, api_endpoint: "http://127.0.0.1:9" }
+tenants:
+  - slug: finance
+    name: Finance
+    networks:
+      - { name: web, cidr: 10.99.0.0/31, sites: [{ site: dc1, gateways: [r-d, r-a] }] }
+      - { name: db, cidr: 10.99.0.2/31, sites: [{ site: dc2, gateways: [r-b] }] }
+    services:
+      - { id: web-servers, addresses: [10.99.0.1/32] }
+      - { id: database-servers, addresses: [10.99.0.2/32] }
+    policy: { default_action: accept }
+  - slug: u
+    name: U
+    networks:
+      - { name: n, cidr: 10.99.0.0/24, sites: [] }
+    policy: { default_action: accept }
+"#;
+
+#[test]
+fn the_whole_check_runs_green_on_the_fake_lab() {
+    if let Some(why) = skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let p = format!("vcw{}", std::process::id() % 100_000);
+    let mut fake = Fake {
+        namespaces: vec![],
+        children: vec![],
+        socks: vec![],
+        dir: std::env::temp_dir().join(format!("{p}-state")),
+    };
+    std::fs::create_dir_all(&fake.dir).unwrap();
+    let mut inv = build(&p, &mut fake);
+    inv.vms[0].tenant = "finance".into();
+    inv.vms[0].network = "web".into();
+    inv.vms[1].tenant = "finance".into();
+    inv.vms[1].network = "db".into();
+    // r-d: a router off the path, with a link to take down and a
+    // keepalived configuration in its run directory.
+    let d = format!("{p}-d");
+    let _ = Command::new("ip")
+        .args(["netns", "del", &d])
+        .stderr(Stdio::null())
+        .status();
+    sh(&["ip", "netns", "add", &d]);
+    fake.namespaces.push(d.clone());
+    sh(&[
+        "ip", "-n", &d, "link", "add", "ud", "type", "veth", "peer", "name", "ud2",
+    ]);
+    sh(&["ip", "-n", &d, "link", "set", "ud", "up"]);
+    let rd_dir = fake.dir.join("r-d");
+    std::fs::create_dir_all(rd_dir.join("run")).unwrap();
+    std::fs::write(rd_dir.join("run/keepalived-x.conf"), "    advert_int 0.1\n").unwrap();
+    let router =
+        |name: &str, site: &str, ns: String, ifname: &str, addr: [u8; 4], dir: &std::path::Path| {
+            vxguard_lab::inventory::RouterNode {
+                name: name.into(),
+                site: site.into(),
+                ns,
+                id: "x".into(),
+                version: "1.5".into(),
+                api_url: "http://127.0.0.1:9".into(),
+                state_dir: dir.to_path_buf(),
+                underlay_if: ifname.into(),
+                underlay_address: Ipv4Addr::from(addr),
+            }
+        };
+    inv.routers = vec![
+        router(
+            "r-a",
+            "dc1",
+            format!("{p}-a"),
+            "ua",
+            [10, 98, 0, 1],
+            &fake.dir,
+        ),
+        router(
+            "r-b",
+            "dc2",
+            format!("{p}-b"),
+            "ub",
+            [10, 98, 0, 2],
+            &fake.dir,
+        ),
+        router("r-d", "dc1", d.clone(), "ud", [10, 96, 0, 1], &rd_dir),
+    ];
+    inv.save(&fake.dir).unwrap();
+    let topo = fake.dir.join("intent.yaml");
+    std::fs::write(&topo, FAKE_INTENT).unwrap();
+    let args = vxguard_lab::check::CheckArgs {
+        state: fake.dir.clone(),
+        json: true,
+        topology: topo,
+        no_api: true,
+        email: String::new(),
+        password: String::new(),
+        changes: 0,
+        skip: vec!["client".into(), "change".into()],
+        timeout_ms: 800,
+        parallel: 8,
+        outside_routed: false,
+        iperf_secs: 2,
+    };
+    let report = vxguard_lab::check::check(&inv, &args);
+    let text = report.to_text();
+    eprintln!("{text}");
+    assert_eq!(report.failures(), 0, "{text}");
+    let fig = |n: &str| {
+        report
+            .figures
+            .iter()
+            .find(|f| f.name.starts_with(n))
+            .unwrap_or_else(|| panic!("no figure {n}: {text}"))
+    };
+    // r-d is off the path: the stream barely notices.
+    let f = fig("7 failover interruption (r-d down)");
+    assert!(
+        f.value.unwrap() < 1.0 && f.detail.contains("advert_int 0.1 s"),
+        "{f:?}"
+    );
+    assert!(fig("throughput ratio").value.unwrap() > 0.0);
+    assert!(report.captures.iter().all(|c| c.ok()) && report.captures.len() == 1);
+    assert!(text.contains("== 2 across tenants:") && text.contains("lab check: all green"));
+    // The link came back.
+    assert!(sh(&["ip", "-n", &d, "link", "show", "ud"]).contains("UP"));
+    // And through the file and the printer, as the command runs it.
+    vxguard_lab::check::run(&args).unwrap();
+}

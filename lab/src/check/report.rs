@@ -105,6 +105,7 @@ impl Report {
                     pairs.push((&r.from, &r.to));
                 }
             }
+            probes.sort_by_key(|p| probe_order(p));
             let failed = rows.iter().filter(|r| !r.ok()).count();
             out.push_str(&format!(
                 "== {c}: {} probes, {}\n",
@@ -219,6 +220,15 @@ impl Report {
     }
 }
 
+/// Columns in a stable order: ICMP first, then TCP by port.
+fn probe_order(p: &str) -> (u8, u32, String) {
+    match p.strip_prefix("tcp/").and_then(|n| n.parse().ok()) {
+        Some(port) => (1, port, String::new()),
+        None if p == "icmp" => (0, 0, String::new()),
+        None => (2, 0, p.to_string()),
+    }
+}
+
 /// The median (upper middle for an even count) and maximum, or `None`.
 pub fn p50_max(values: &[f64]) -> Option<(f64, f64)> {
     if values.is_empty() {
@@ -251,8 +261,8 @@ mod tests {
         let r = Report {
             marker: "M".into(),
             rows: vec![
-                row("a", "b", "icmp", false, false),
                 row("a", "b", "tcp/443", true, true),
+                row("a", "b", "icmp", false, false),
                 row("b", "a", "tcp/443", true, false),
             ],
             ..Default::default()
