@@ -19,7 +19,7 @@ pub const SERVICE: &str = "web-servers";
 const PORT: u16 = 443;
 /// How long one change may take to show (or to be undone).
 const WAIT: Duration = Duration::from_secs(90);
-const DESCRIPTION: &str = "lab check: block 443 (temporary)";
+pub const DESCRIPTION: &str = "lab check: block 443 (temporary)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -90,7 +90,7 @@ fn rule_ids(api: &Api) -> Result<Vec<(u64, Value)>, ChangeError> {
 }
 
 /// Adds the blocking rule first; returns its number.
-fn add_rule(api: &Api) -> Result<u64, ChangeError> {
+pub fn add_rule(api: &Api) -> Result<u64, ChangeError> {
     let existing = rule_ids(api)?;
     let ids: Vec<u64> = existing.iter().map(|(i, _)| *i).collect();
     let (id, reorder) = placement(&ids);
@@ -122,7 +122,7 @@ fn add_rule(api: &Api) -> Result<u64, ChangeError> {
 }
 
 /// Leftovers of an interrupted run, removed before starting.
-fn remove_leftovers(api: &Api) -> Result<(), ChangeError> {
+pub fn remove_leftovers(api: &Api) -> Result<(), ChangeError> {
     for (id, d) in rule_ids(api)? {
         if d["spec"]["description"] == DESCRIPTION {
             api.call(

@@ -100,7 +100,7 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
 }
 
 /// `wg genkey` and `wg pubkey`: (private, public).
-fn keypair() -> Result<(String, String), String> {
+pub fn keypair() -> Result<(String, String), String> {
     let private = probe::run(&["wg", "genkey"]).map_err(|e| e.to_string())?;
     let mut c = Command::new("wg")
         .arg("pubkey")
