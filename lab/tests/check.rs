@@ -471,6 +471,7 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
         timeout_ms: 800,
         parallel: 8,
         outside_routed: false,
+        apply_wait_secs: 5,
         iperf_secs: 2,
     };
     let report = vxguard_lab::check::check(&inv, &args);

@@ -110,7 +110,7 @@ fn the_api_side_of_lab_check() {
     // Check 5's client: created with our key, configuration downloaded.
     let (private, public) = client::keypair().unwrap();
     assert_eq!((private.len(), public.len()), (44, 44));
-    let name = "labcheck-test";
+    let name = "chk-api-test";
     let _ = api.raw(
         "DELETE",
         &format!("/api/v1/tenants/finance/clients/{name}"),
@@ -148,4 +148,104 @@ fn the_api_side_of_lab_check() {
             None
         )
         .is_err());
+}
+
+/// Check 5's plumbing against the server with no lab behind it: the
+/// client namespace, masquerade, wireguard-go and `wg setconf` are built,
+/// the client never works (nothing terminates it), and everything is gone
+/// afterwards: namespace, NAT table, forwarding setting, socket, client.
+#[test]
+fn the_client_check_builds_its_namespace_and_leaves_nothing() {
+    let Some(api) = api() else { return };
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let sh = |a: &[&str]| {
+        let o = std::process::Command::new(a[0])
+            .args(&a[1..])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{a:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let p = format!("vca{}", std::process::id() % 100_000);
+    let outside = format!("{p}-outside");
+    sh(&["ip", "netns", "add", &outside]);
+    let _gone = vxguard_lab::check::probe::OnDrop(|| {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &outside])
+            .status();
+    });
+    let inv = vxguard_lab::inventory::Inventory {
+        prefix: p.clone(),
+        outside: vxguard_lab::inventory::Host {
+            ns: outside.clone(),
+            address: "198.51.100.10".parse().unwrap(),
+        },
+        vms: vec![vxguard_lab::inventory::Vm {
+            tenant: "finance".into(),
+            network: "web".into(),
+            port: "fin-web1".into(),
+            hypervisor: "hv-dc1-01".into(),
+            site: "dc1".into(),
+            ns: format!("{p}-nonexistent"),
+            address: "100.64.1.10".parse().unwrap(),
+            prefix_len: 28,
+            gateway: "100.64.1.1".parse().unwrap(),
+        }],
+        ..Default::default()
+    };
+    let listeners = vxguard_lab::check::probe::Listeners::new();
+    let out = client::check(
+        &inv,
+        &api,
+        &tenants::from_api(&api).unwrap(),
+        &listeners,
+        "VXGMARK-test",
+        std::time::Duration::from_millis(300),
+        std::time::Duration::from_secs(2),
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.figures.len(), 2);
+    assert!(!out.figures[0].ok, "nothing terminates the client here");
+    assert!(out.rows.iter().all(|r| !r.reached));
+    assert!(out.rows.iter().any(|r| r.check == "5 client revoked"));
+    // Nothing left.
+    assert!(!sh(&["ip", "netns", "list"]).contains(&format!("{p}-wgc")));
+    assert_eq!(
+        sh(&["ip", "netns", "exec", &outside, "nft", "list", "ruleset"]),
+        ""
+    );
+    assert_eq!(
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &outside,
+            "sysctl",
+            "-n",
+            "net.ipv4.ip_forward"
+        ]),
+        "0"
+    );
+    assert!(!sh(&["ip", "-n", &outside, "link"]).contains(&format!("{p}c")));
+    assert!(!std::fs::read_dir("/var/run/wireguard")
+        .map(|d| d.flatten().any(|e| e
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{p}wgc"))))
+        .unwrap_or(false));
+    let clients = api.list("/api/v1/tenants/finance/clients").unwrap();
+    assert!(
+        !clients
+            .iter()
+            .any(|c| c["name"].as_str().unwrap_or("").starts_with("labcheck-")),
+        "{clients:?}"
+    );
 }

@@ -17,8 +17,6 @@ use crate::inventory::{Inventory, Vm};
 pub const TENANT: &str = "finance";
 pub const SERVICE: &str = "web-servers";
 const PORT: u16 = 443;
-/// How long one change may take to show (or to be undone).
-const WAIT: Duration = Duration::from_secs(90);
 pub const DESCRIPTION: &str = "lab check: block 443 (temporary)";
 
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +135,16 @@ pub fn remove_leftovers(api: &Api) -> Result<(), ChangeError> {
 
 /// Polls `src -> dst:443` every 50 ms until `connected` matches `want`;
 /// the seconds from `t0` to the start of the first matching attempt.
-fn wait_for(src: &Vm, dst: &Vm, marker: &str, want: bool, t0: Instant) -> Option<f64> {
+fn wait_for(
+    src: &Vm,
+    dst: &Vm,
+    marker: &str,
+    want: bool,
+    t0: Instant,
+    wait: Duration,
+) -> Option<f64> {
     let addr = SocketAddr::from((dst.address, PORT));
-    while t0.elapsed() < WAIT {
+    while t0.elapsed() < wait {
         let start = t0.elapsed().as_secs_f64();
         let o = probe::connect(
             &src.ns,
@@ -162,6 +167,7 @@ pub fn check(
     tenants: &Tenants,
     marker: &str,
     n: usize,
+    wait: Duration,
 ) -> Result<Vec<Figure>, ChangeError> {
     let (src, dst) = pair(inv, tenants)?;
     remove_leftovers(api)?;
@@ -192,10 +198,10 @@ pub fn check(
                 None,
             );
         });
-        match wait_for(src, dst, marker, false, t0) {
+        match wait_for(src, dst, marker, false, t0, wait) {
             Some(s) => block.push(s),
             None => failed.push(format!(
-                "change {}: 443 still connects after {WAIT:?}",
+                "change {}: 443 still connects after {wait:?}",
                 i + 1
             )),
         }
@@ -206,11 +212,11 @@ pub fn check(
             None,
         )?;
         std::mem::forget(guard);
-        match wait_for(src, dst, marker, true, t1) {
+        match wait_for(src, dst, marker, true, t1, wait) {
             Some(s) => unblock.push(s),
             None => {
                 failed.push(format!(
-                    "change {}: 443 still blocked {WAIT:?} after removal",
+                    "change {}: 443 still blocked {wait:?} after removal",
                     i + 1
                 ));
                 break;

@@ -29,8 +29,6 @@ pub const TENANT: &str = "finance";
 const OUTSIDE_SIDE: &str = "192.0.2.1/30";
 const CLIENT_SIDE: &str = "192.0.2.2/30";
 const LINK_NET: &str = "192.0.2.0/30";
-/// How long a client (or its revocation) may take to be applied.
-const APPLY_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Default)]
 pub struct ClientOutcome {
@@ -180,14 +178,18 @@ pub fn check(
     listeners: &Listeners,
     marker: &str,
     timeout: Duration,
+    apply_wait: Duration,
 ) -> ClientOutcome {
     let mut out = ClientOutcome::default();
-    if let Err(e) = run(inv, api, tenants, listeners, marker, timeout, &mut out) {
+    if let Err(e) = run(
+        inv, api, tenants, listeners, marker, timeout, apply_wait, &mut out,
+    ) {
         out.errors.push(e);
     }
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     inv: &Inventory,
     api: &Api,
@@ -195,6 +197,7 @@ fn run(
     listeners: &Listeners,
     marker: &str,
     timeout: Duration,
+    apply_wait: Duration,
     out: &mut ClientOutcome,
 ) -> Result<(), String> {
     let tenant = tenants
@@ -422,7 +425,7 @@ fn run(
         .ok_or_else(|| err("expectations", "the client is expected to reach nothing"))?;
     let t0 = Instant::now();
     let mut ready = false;
-    while t0.elapsed() < APPLY_WAIT {
+    while t0.elapsed() < apply_wait {
         if reach::run_one(&first, 0, listeners, marker, timeout).reached {
             ready = true;
             break;
@@ -449,7 +452,7 @@ fn run(
     )
     .map_err(|e| err("revoking the client", e))?;
     let mut gone = false;
-    while t0.elapsed() < APPLY_WAIT {
+    while t0.elapsed() < apply_wait {
         if !reach::run_one(&first, 0, listeners, marker, timeout).reached {
             gone = true;
             break;

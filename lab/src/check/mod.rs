@@ -70,6 +70,10 @@ pub struct CheckArgs {
     /// has no such path, so by default the outside host must reach nothing).
     #[arg(long)]
     pub outside_routed: bool,
+    /// Seconds a change made through the API (a client, its revocation,
+    /// a rule) may take to reach the devices before a check gives up.
+    #[arg(long, default_value_t = 120)]
+    pub apply_wait_secs: u64,
     /// Seconds each iperf3 run lasts.
     #[arg(long, default_value_t = 5)]
     pub iperf_secs: u32,
@@ -177,7 +181,15 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         (_, true) => r.notes.push("check 5 (client) skipped".into()),
         (None, false) => r.notes.push("check 5 (client) needs the API".into()),
         (Some(c), false) => {
-            let out = client::check(inv, c, &tenants, &listeners, &r.marker, timeout);
+            let out = client::check(
+                inv,
+                c,
+                &tenants,
+                &listeners,
+                &r.marker,
+                timeout,
+                Duration::from_secs(a.apply_wait_secs),
+            );
             client_addrs.extend(out.address);
             r.rows.extend(out.rows);
             r.figures.extend(out.figures);
@@ -188,7 +200,14 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     match (&api, skipped(a, "change")) {
         (_, true) => r.notes.push("check 6 (change) skipped".into()),
         (None, false) => r.notes.push("check 6 (change) needs the API".into()),
-        (Some(c), false) => match change::check(inv, c, &tenants, &r.marker, a.changes) {
+        (Some(c), false) => match change::check(
+            inv,
+            c,
+            &tenants,
+            &r.marker,
+            a.changes,
+            Duration::from_secs(a.apply_wait_secs),
+        ) {
             Ok(f) => r.figures.extend(f),
             Err(e) => r.errors.push(format!("check 6: {e}")),
         },
