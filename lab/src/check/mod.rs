@@ -103,6 +103,12 @@ pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
     }
 }
 
+/// A progress line on stderr (stdout holds the report).
+fn progress(what: &str) -> Result<(), change::ChangeError> {
+    eprintln!("lab check: {what}");
+    Ok(())
+}
+
 fn skipped(a: &CheckArgs, what: &str) -> bool {
     a.skip.iter().any(|s| s == what)
 }
@@ -172,6 +178,7 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         address: inv.outside.address,
     });
     let jobs = reach::jobs(&vms, outside.as_ref(), &policies, a.outside_routed);
+    eprintln!("lab check: checks 1-3, {} probes", jobs.len());
     r.rows.extend(reach::run(
         &jobs, &listeners, &r.marker, timeout, a.parallel,
     ));
@@ -181,6 +188,7 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         (_, true) => r.notes.push("check 5 (client) skipped".into()),
         (None, false) => r.notes.push("check 5 (client) needs the API".into()),
         (Some(c), false) => {
+            eprintln!("lab check: check 5, a WireGuard client");
             let out = client::check(
                 inv,
                 c,
@@ -200,14 +208,14 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     match (&api, skipped(a, "change")) {
         (_, true) => r.notes.push("check 6 (change) skipped".into()),
         (None, false) => r.notes.push("check 6 (change) needs the API".into()),
-        (Some(c), false) => match change::check(
+        (Some(c), false) => match progress("check 6, API changes").and(change::check(
             inv,
             c,
             &tenants,
             &r.marker,
             a.changes,
             Duration::from_secs(a.apply_wait_secs),
-        ) {
+        )) {
             Ok(f) => r.figures.extend(f),
             Err(e) => r.errors.push(format!("check 6: {e}")),
         },
@@ -215,6 +223,7 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     if skipped(a, "failover") {
         r.notes.push("check 7 (failover) skipped".into());
     } else {
+        eprintln!("lab check: check 7, gateway failover");
         match failover::check(inv, &tenants, &r.marker) {
             Ok(f) => r.figures.extend(f),
             Err(e) => r.errors.push(format!("check 7: {e}")),
@@ -233,6 +242,7 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     if skipped(a, "throughput") {
         r.notes.push("throughput skipped".into());
     } else {
+        eprintln!("lab check: throughput");
         match throughput::check(inv, &policies, a.iperf_secs) {
             Ok(f) => r.figures.extend(f),
             Err(e) => r.errors.push(format!("throughput: {e}")),
