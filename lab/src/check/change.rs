@@ -144,7 +144,7 @@ fn wait_for(
     wait: Duration,
 ) -> Option<f64> {
     let addr = SocketAddr::from((dst.address, PORT));
-    while t0.elapsed() < wait {
+    while t0.elapsed() < wait && !super::interrupted() {
         let start = t0.elapsed().as_secs_f64();
         let o = probe::connect(
             &src.ns,
@@ -188,6 +188,10 @@ pub fn check(
     let mut unblock = Vec::new();
     let mut failed = Vec::new();
     for i in 0..n {
+        if super::interrupted() {
+            failed.push("interrupted".into());
+            break;
+        }
         let t0 = Instant::now();
         let id = add_rule(api)?;
         // Whatever happens next, the rule goes.

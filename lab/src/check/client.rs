@@ -425,7 +425,7 @@ fn run(
         .ok_or_else(|| err("expectations", "the client is expected to reach nothing"))?;
     let t0 = Instant::now();
     let mut ready = false;
-    while t0.elapsed() < apply_wait {
+    while t0.elapsed() < apply_wait && !super::interrupted() {
         if reach::run_one(&first, 0, listeners, marker, timeout).reached {
             ready = true;
             break;
@@ -452,7 +452,7 @@ fn run(
     )
     .map_err(|e| err("revoking the client", e))?;
     let mut gone = false;
-    while t0.elapsed() < apply_wait {
+    while t0.elapsed() < apply_wait && !super::interrupted() {
         if !reach::run_one(&first, 0, listeners, marker, timeout).reached {
             gone = true;
             break;

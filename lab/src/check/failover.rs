@@ -198,7 +198,7 @@ pub fn check(
     // Down until the stream has worked again for 2 s, or MAX_OUTAGE.
     let cut_at = Instant::now();
     std::thread::sleep((MAX_OUTAGE).min(Duration::from_secs(3)));
-    while cut_at.elapsed() < MAX_OUTAGE {
+    while cut_at.elapsed() < MAX_OUTAGE && !super::interrupted() {
         std::thread::sleep(Duration::from_millis(500));
         // The stream's results are only read at the end; probe separately.
         if probe::connect(

@@ -24,6 +24,7 @@ pub mod throughput;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::inventory::{Inventory, InventoryError};
@@ -88,9 +89,31 @@ pub enum CheckError {
     Failed(usize),
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C (or SIGTERM) came: loops stop early so that every guard
+/// runs (a router's link comes back up, the temporary rule and client go).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+    // SAFETY: signal() is async-signal-safe; a second signal ends the
+    // process at once.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
 /// Runs every check and prints the report; `Err(Failed)` on any failure.
 pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
     let inv = Inventory::load(&a.state)?;
+    // SAFETY: the handler only stores to an atomic and resets itself.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
     let report = check(&inv, a);
     if a.json {
         println!("{}", report.to_json());
@@ -101,6 +124,14 @@ pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
         0 => Ok(()),
         n => Err(CheckError::Failed(n)),
     }
+}
+
+/// An interrupted run: captures stopped and their files removed.
+fn stopped(mut r: Report, caps: Vec<probe::CaptureProc>, dir: &std::path::Path) -> Report {
+    drop(caps);
+    let _ = std::fs::remove_dir_all(dir);
+    r.errors.push("interrupted".into());
+    r
 }
 
 /// A progress line on stderr (stdout holds the report).
@@ -184,6 +215,9 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     ));
 
     let mut client_addrs = Vec::new();
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
     match (&api, skipped(a, "client")) {
         (_, true) => r.notes.push("check 5 (client) skipped".into()),
         (None, false) => r.notes.push("check 5 (client) needs the API".into()),
@@ -220,6 +254,9 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
             Err(e) => r.errors.push(format!("check 6: {e}")),
         },
     }
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
     if skipped(a, "failover") {
         r.notes.push("check 7 (failover) skipped".into());
     } else {
@@ -239,6 +276,9 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     ));
     r.captures = capture::finish(&mut caps, &policy);
 
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
     if skipped(a, "throughput") {
         r.notes.push("throughput skipped".into());
     } else {
