@@ -201,6 +201,9 @@ fn the_client_check_builds_its_namespace_and_leaves_nothing() {
         }],
         ..Default::default()
     };
+    // The inventory on disk gets the client's namespace while it exists.
+    let state = std::env::temp_dir().join(format!("{p}-state"));
+    inv.save(&state).unwrap();
     let listeners = vxguard_lab::check::probe::Listeners::new();
     let out = client::check(
         &inv,
@@ -210,6 +213,7 @@ fn the_client_check_builds_its_namespace_and_leaves_nothing() {
         "VXGMARK-test",
         std::time::Duration::from_millis(300),
         std::time::Duration::from_secs(2),
+        Some(&state),
     );
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(out.figures.len(), 2);
@@ -241,6 +245,9 @@ fn the_client_check_builds_its_namespace_and_leaves_nothing() {
             .to_string_lossy()
             .starts_with(&format!("{p}wgc"))))
         .unwrap_or(false));
+    let after = vxguard_lab::inventory::Inventory::load(&state).unwrap();
+    assert_eq!(after, inv, "the inventory is as before");
+    std::fs::remove_dir_all(&state).unwrap();
     let clients = api.list("/api/v1/tenants/finance/clients").unwrap();
     assert!(
         !clients

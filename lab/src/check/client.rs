@@ -49,9 +49,34 @@ struct ClientLab {
     forward_before: Option<String>,
     nft_table: Option<String>,
     wg: Option<ChildGuard>,
+    wg_pid: Option<u32>,
     dir: PathBuf,
     /// The client in vxguard, deleted on drop unless revoked already.
     api_client: Option<(Api, String)>,
+    /// The lab's state directory: the namespace and wireguard-go are
+    /// recorded in its inventory while they exist, so `lab down` removes
+    /// them after a crash of this check.
+    state: Option<PathBuf>,
+}
+
+/// Adds (or removes) the client's namespace and process in the lab's
+/// inventory on disk.
+fn record(state: &std::path::Path, ns: &str, pid: Option<u32>, add: bool) {
+    let Ok(mut inv) = Inventory::load(state) else {
+        return;
+    };
+    inv.namespaces.retain(|n| n != ns);
+    inv.processes.retain(|p| Some(p.pid) != pid);
+    if add {
+        inv.namespaces.push(ns.to_string());
+        if let Some(pid) = pid {
+            inv.processes.push(crate::inventory::Process {
+                pid,
+                what: format!("lab check client wireguard-go in {ns}"),
+            });
+        }
+    }
+    let _ = inv.save(state);
 }
 
 impl Drop for ClientLab {
@@ -90,6 +115,10 @@ impl Drop for ClientLab {
         ]);
         let _ = probe::run(&["ip", "netns", "del", &self.ns]);
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(state) = &self.state {
+            let pid = self.wg_pid;
+            record(state, &self.ns, pid, false);
+        }
     }
 }
 
@@ -171,6 +200,7 @@ pub fn address_and_routes(config: &Value) -> Result<(Ipv4Addr, Vec<Ipv4Net>), St
 }
 
 /// Runs check 5.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     inv: &Inventory,
     api: &Api,
@@ -179,10 +209,11 @@ pub fn check(
     marker: &str,
     timeout: Duration,
     apply_wait: Duration,
+    state: Option<&std::path::Path>,
 ) -> ClientOutcome {
     let mut out = ClientOutcome::default();
     if let Err(e) = run(
-        inv, api, tenants, listeners, marker, timeout, apply_wait, &mut out,
+        inv, api, tenants, listeners, marker, timeout, apply_wait, state, &mut out,
     ) {
         out.errors.push(e);
     }
@@ -198,6 +229,7 @@ fn run(
     marker: &str,
     timeout: Duration,
     apply_wait: Duration,
+    state: Option<&std::path::Path>,
     out: &mut ClientOutcome,
 ) -> Result<(), String> {
     let tenant = tenants
@@ -215,6 +247,8 @@ fn run(
         forward_before: None,
         nft_table: None,
         wg: None,
+        wg_pid: None,
+        state: state.map(|p| p.to_path_buf()),
         dir: std::env::temp_dir().join(format!("vxg-check-client-{}", std::process::id())),
         api_client: None,
     };
@@ -247,6 +281,9 @@ fn run(
     // Its namespace behind the outside host.
     let sh = |args: &[&str]| probe::run(args).map_err(|e| err("building the client", e));
     let _ = probe::run(&["ip", "netns", "del", &lab.ns]); // a leftover of a crash
+    if let Some(s) = state {
+        record(s, &lab.ns, None, true);
+    }
     sh(&["ip", "netns", "add", &lab.ns])?;
     sh(&["ip", "-n", &lab.ns, "link", "set", "lo", "up"])?;
     sh(&[
@@ -333,6 +370,10 @@ fn run(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| err("wireguard-go", e))?;
+    lab.wg_pid = Some(child.id());
+    if let Some(s) = state {
+        record(s, &lab.ns, lab.wg_pid, true);
+    }
     lab.wg = Some(ChildGuard {
         what: format!("wireguard-go {}", lab.dev),
         child: Some(child),

@@ -231,6 +231,7 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
                 &r.marker,
                 timeout,
                 Duration::from_secs(a.apply_wait_secs),
+                Some(&a.state),
             );
             client_addrs.extend(out.address);
             r.rows.extend(out.rows);
