@@ -498,4 +498,24 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
     assert!(sh(&["ip", "-n", &d, "link", "show", "ud"]).contains("UP"));
     // And through the file and the printer, as the command runs it.
     vxguard_lab::check::run(&args).unwrap();
+
+    // Captures on a link the tenant traffic does not take: "only
+    // WireGuard" holds vacuously, and that is an error.
+    let mut off = inv.clone();
+    off.underlay_links = vec![Link {
+        ns: d.clone(),
+        ifname: "ud".into(),
+        label: "off the path".into(),
+    }];
+    let mut quick = args.clone();
+    quick.skip = vec![
+        "client".into(),
+        "change".into(),
+        "failover".into(),
+        "throughput".into(),
+    ];
+    let report = vxguard_lab::check::check(&off, &quick);
+    assert!(report.captures.iter().all(|c| c.ok()));
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(report.errors[0].contains("no capture saw WireGuard"));
 }

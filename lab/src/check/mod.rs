@@ -276,6 +276,23 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         inv.wg_port.saturating_add(1024)
     ));
     r.captures = capture::finish(&mut caps, &policy);
+    // "Only WireGuard" must not pass because nothing was on the links.
+    let wireguard: usize = r
+        .captures
+        .iter()
+        .filter_map(|c| c.verdict.as_ref())
+        .map(|v| v.wireguard)
+        .sum();
+    let crossed = r
+        .rows
+        .iter()
+        .any(|x| x.reached && x.check.contains("across sites"));
+    if crossed && wireguard == 0 && !r.captures.is_empty() {
+        r.errors.push(
+            "check 4: tenant traffic crossed sites but no capture saw WireGuard: are the captures on the links it takes?"
+                .into(),
+        );
+    }
 
     if interrupted() {
         return stopped(r, caps, &dir);
