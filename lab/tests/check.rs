@@ -206,7 +206,7 @@ fn build(p: &str, fake: &mut Fake) -> Inventory {
         tenant: tenant.into(),
         network: "n".into(),
         port: port.into(),
-        hypervisor: "hv".into(),
+        hypervisor: format!("hv-{s}"),
         site: if s == "a" { "dc1" } else { "dc2" }.into(),
         ns: ns(s),
         address: addr.parse().unwrap(),

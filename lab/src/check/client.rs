@@ -427,6 +427,8 @@ fn run(
         name: format!("client {name}"),
         tenant: Some(TENANT.into()),
         site: "internet".into(),
+        network: String::new(),
+        hypervisor: String::new(),
         ns: lab.ns.clone(),
         address: addr,
     };

@@ -205,6 +205,8 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         name: "outside".into(),
         tenant: None,
         site: "internet".into(),
+        network: String::new(),
+        hypervisor: String::new(),
         ns: inv.outside.ns.clone(),
         address: inv.outside.address,
     });

@@ -28,6 +28,9 @@ pub struct Node {
     /// `None`: not a tenant's (the outside host).
     pub tenant: Option<String>,
     pub site: String,
+    /// The tenant network and hypervisor of a VM (empty otherwise).
+    pub network: String,
+    pub hypervisor: String,
     pub ns: String,
     pub address: Ipv4Addr,
 }
@@ -38,6 +41,8 @@ impl Node {
             name: v.port.clone(),
             tenant: Some(v.tenant.clone()),
             site: v.site.clone(),
+            network: v.network.clone(),
+            hypervisor: v.hypervisor.clone(),
             ns: v.ns.clone(),
             address: v.address,
         }
@@ -102,7 +107,10 @@ pub fn jobs(
                     let e = policies
                         .get(&tenant)
                         .map(|pol| evaluate(pol, a.address, b.address, p));
-                    let where_ = if a.site == b.site {
+                    let where_ = if a.network == b.network && a.hypervisor == b.hypervisor {
+                        // No router between them: only the OVS flows decide.
+                        "east-west on one hypervisor (OVS)"
+                    } else if a.site == b.site {
                         "same site"
                     } else {
                         "across sites"
@@ -248,6 +256,8 @@ mod tests {
             name: name.into(),
             tenant: Some(tenant.into()),
             site: site.into(),
+            network: name.trim_end_matches(char::is_numeric).into(),
+            hypervisor: format!("hv-{site}"),
             ns: format!("ns-{name}"),
             address: addr.parse().unwrap(),
         }
@@ -273,6 +283,7 @@ mod tests {
         let vms = vec![
             node("fin-web1", "finance", "dc1", "100.64.1.10"),
             node("fin-db1", "finance", "dc2", "100.64.1.20"),
+            node("fin-db2", "finance", "dc2", "100.64.1.21"),
             node("acme-app1", "acme", "dc1", "100.65.0.10"),
             node("globex-app2", "globex", "dc2", "100.65.0.11"),
             node("acme-app2", "acme", "dc2", "100.65.0.11"),
@@ -281,6 +292,8 @@ mod tests {
             name: "outside".into(),
             tenant: None,
             site: "internet".into(),
+            network: String::new(),
+            hypervisor: String::new(),
             ns: "ns-out".into(),
             address: "198.51.100.10".parse().unwrap(),
         };
@@ -307,6 +320,9 @@ mod tests {
                 .unwrap()
                 .expect_reach
         );
+        let ew = find("fin-db1", "fin-db2", Probe::Tcp(5432)).unwrap();
+        assert_eq!(ew.check, "1+3 finance east-west on one hypervisor (OVS)");
+        assert!(!ew.expect_reach);
         let x = find("acme-app1", "globex-app2", Probe::Tcp(8080)).unwrap();
         assert_eq!(
             (x.expect_reach, x.check.as_str()),
