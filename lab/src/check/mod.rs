@@ -134,12 +134,6 @@ fn stopped(mut r: Report, caps: Vec<probe::CaptureProc>, dir: &std::path::Path) 
     r
 }
 
-/// A progress line on stderr (stdout holds the report).
-fn progress(what: &str) -> Result<(), change::ChangeError> {
-    eprintln!("lab check: {what}");
-    Ok(())
-}
-
 fn skipped(a: &CheckArgs, what: &str) -> bool {
     a.skip.iter().any(|s| s == what)
 }
@@ -245,17 +239,14 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     match (&api, skipped(a, "change")) {
         (_, true) => r.notes.push("check 6 (change) skipped".into()),
         (None, false) => r.notes.push("check 6 (change) needs the API".into()),
-        (Some(c), false) => match progress("check 6, API changes").and(change::check(
-            inv,
-            c,
-            &tenants,
-            &r.marker,
-            a.changes,
-            Duration::from_secs(a.apply_wait_secs),
-        )) {
-            Ok(f) => r.figures.extend(f),
-            Err(e) => r.errors.push(format!("check 6: {e}")),
-        },
+        (Some(c), false) => {
+            eprintln!("lab check: check 6, {} API changes", a.changes);
+            let wait = Duration::from_secs(a.apply_wait_secs);
+            match change::check(inv, c, &tenants, &r.marker, a.changes, wait) {
+                Ok(f) => r.figures.extend(f),
+                Err(e) => r.errors.push(format!("check 6: {e}")),
+            }
+        }
     }
     if interrupted() {
         return stopped(r, caps, &dir);
