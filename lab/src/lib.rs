@@ -17,6 +17,7 @@
 //! [`realise::Realiser::bgp_sessions`].
 
 pub mod down;
+pub mod check;
 pub mod inventory;
 pub mod netns;
 pub mod realise;
@@ -44,6 +45,10 @@ pub enum LabCmd {
     /// Remove everything `lab up` made, from the inventory on disk (also
     /// after a crash).
     Down(DownArgs),
+    /// Run real traffic through a lab `lab up` built and print a matrix
+    /// of what reached what against vxguard's intent; fails on any
+    /// difference.
+    Check(check::CheckArgs),
 }
 
 /// Where a lab keeps its inventory, routers' state and daemons' files.
@@ -144,6 +149,8 @@ pub enum LabError {
     Down(down::DownError),
     #[error("`lab up` registers devices in vxguard: run it as `vxguard lab up`")]
     NeedsServer,
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
@@ -162,6 +169,10 @@ pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
         LabCmd::Router(a) => run_router(a).await,
         LabCmd::Down(a) => down::down(&a.state).map_err(LabError::Down),
         LabCmd::Up(_) => Err(LabError::NeedsServer),
+        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
+            .await
+            .expect("lab check panicked")
+            .map_err(LabError::from),
     }
 }
 
