@@ -19,6 +19,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod check;
 pub mod down;
 pub mod hypervisor;
 pub mod inventory;
@@ -48,6 +49,10 @@ pub enum LabCmd {
     /// Remove everything `lab up` made, from the inventory on disk (also
     /// after a crash).
     Down(DownArgs),
+    /// Run real traffic through a lab `lab up` built and print a matrix
+    /// of what reached what against vxguard's intent; fails on any
+    /// difference.
+    Check(check::CheckArgs),
 }
 
 /// Where a lab keeps its inventory, routers' state and daemons' files.
@@ -148,6 +153,8 @@ pub enum LabError {
     Down(down::DownError),
     #[error("`lab up` registers devices in vxguard: run it as `vxguard lab up`")]
     NeedsServer,
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
@@ -166,6 +173,10 @@ pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
         LabCmd::Router(a) => run_router(a).await,
         LabCmd::Down(a) => down::down(&a.state).map_err(LabError::Down),
         LabCmd::Up(_) => Err(LabError::NeedsServer),
+        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
+            .await
+            .expect("lab check panicked")
+            .map_err(LabError::from),
     }
 }
 
