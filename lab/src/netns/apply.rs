@@ -151,14 +151,22 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     }
     for b in &old.bridges {
         if new.bridges.iter().all(|n| n != b) {
-            remove_bridge(&old.router_ns, b)?;
+            remove_bridge(&old.netns_of(&b.place), b)?;
         }
     }
     for v in &old.vxlans {
         if new.vxlans.iter().all(|n| n != v) {
-            del_link(&old.router_ns, &v.dev)?;
+            del_link(&old.netns_of(&v.place), &v.dev)?;
         }
     }
+    // FRR lets go of the VRF namespaces that go or are made again.
+    let kept: Vec<_> = new
+        .vrfs
+        .iter()
+        .filter(|v| old.vrf(&v.vrf).is_some() && netns_exists(&v.netns))
+        .cloned()
+        .collect();
+    super::frr::map_vrfs(r, &kept)?;
     for v in &old.vrfs {
         if new.vrf(&v.vrf).is_none() && netns_exists(&v.netns) {
             run(&["ip", "netns", "del", &v.netns])?;
@@ -181,19 +189,22 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     for v in &new.vxlans {
-        if old.vxlans.iter().all(|o| o != v) || !link_exists(r, &v.dev) {
-            create_vxlan(r, v)?;
+        let ns = new.netns_of(&v.place);
+        if old.vxlans.iter().all(|o| o != v) || !link_exists(&ns, &v.dev) {
+            create_vxlan(r, &ns, v)?;
         }
     }
     for b in &new.bridges {
-        if old.bridges.iter().all(|o| o != b) || !link_exists(r, &b.dev) {
-            create_bridge(r, b)?;
+        let ns = new.netns_of(&b.place);
+        if old.bridges.iter().all(|o| o != b) || !link_exists(&ns, &b.dev) {
+            create_bridge(&ns, b)?;
         }
     }
     for b in &new.bridges {
+        let ns = new.netns_of(&b.place);
         for m in &b.members {
-            ip(r, &["link", "set", "dev", m, "master", &b.dev])?;
-            ip(r, &["link", "set", "dev", m, "up"])?;
+            ip(&ns, &["link", "set", "dev", m, "master", &b.dev])?;
+            ip(&ns, &["link", "set", "dev", m, "up"])?;
         }
     }
     for w in &new.wireguard {
@@ -207,7 +218,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
-    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref())
+    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)
 }
 
 /// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover
@@ -236,7 +247,10 @@ fn set_alias(ns: &str, dev: &str, description: &Option<String>) -> Result<(), Ap
     Ok(())
 }
 
-fn create_vxlan(ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
+/// Creates `v` in the router namespace `r` (where its underlay socket
+/// stays) and moves it to `ns` when that is another namespace.
+fn create_vxlan(r: &str, ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
+    del_link(r, &v.dev)?;
     del_link(ns, &v.dev)?;
     let (vni, port) = (v.vni.to_string(), v.port.to_string());
     let mut a = vec![
@@ -251,7 +265,10 @@ fn create_vxlan(ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
     if let Some(first) = v.remotes.first() {
         a.extend(["remote", first.as_str()]);
     }
-    ip(ns, &a)?;
+    ip(r, &a)?;
+    if ns != r {
+        ip(r, &["link", "set", "dev", &v.dev, "netns", ns])?;
+    }
     for rem in v.remotes.iter().skip(1) {
         let mut b = vec!["bridge", "-n", ns, "fdb", "append", "00:00:00:00:00:00"];
         b.extend([
