@@ -282,12 +282,52 @@ fn type5_routes_route_between_gateways_on_different_routers() {
             .collect();
         ConfigTree::parse_set(&text, &NoSchema).unwrap()
     };
-    if std::env::var_os("L3V_PAUSE").is_some() {
-        eprintln!("PAUSED");
-        std::thread::sleep(Duration::from_secs(200));
+    // A restarted lab router (a new realiser reading what was built)
+    // converges without rebuilding: FRR keeps running, traffic flows.
+    let pid = |d: &str| std::fs::read_to_string(format!("/var/run/frr/{r1}/{d}.pid")).unwrap();
+    let zebra_before = pid("zebra");
+    let re1r = Arc::new(NetnsRealiser::new(&r1, id1, &run_dir.join("1")).unwrap());
+    lab.realisers.push(re1r.clone());
+    re1r.realise(&ConfigTree::new(), &c1).unwrap();
+    assert_eq!(zebra_before, pid("zebra"));
+    first_reply(ba, "10.50.2.10", Duration::from_secs(10)).expect("no reply after a restart");
+
+    // Without the record, every VRF namespace is made again: FRR lets go
+    // of the old ones and binds the new ones, and type-5 routing returns.
+    std::fs::remove_file(run_dir.join("1").join("built.boot")).unwrap();
+    let re1n = Arc::new(NetnsRealiser::new(&r1, id1, &run_dir.join("1")).unwrap());
+    lab.realisers.push(re1n.clone());
+    re1n.realise(&ConfigTree::new(), &c1).unwrap();
+    for v in TENANTS.map(|t| t.vni[0]) {
+        // The bridges were rebuilt: the test's host ports go back on them.
+        must(&[
+            "ip",
+            "-n",
+            &r1,
+            "link",
+            "set",
+            &format!("q1h{v}"),
+            "master",
+            &format!("q1br{v}"),
+        ]);
     }
+    // The gateway's layer-3 end is new (new MAC): hosts ask again.
+    for h in [ba, ra] {
+        must(&["ip", "-n", h, "neigh", "flush", "all"]);
+    }
+    let t = Instant::now();
+    if first_reply(ba, "10.50.2.10", Duration::from_secs(30)).is_none() {
+        panic!(
+            "no reply after a rebuild: {}\n{}",
+            diagnose(&r1),
+            diagnose(&r2)
+        );
+    }
+    let after_rebuild = t.elapsed();
+    first_reply(ra, "10.50.2.20", Duration::from_secs(10)).expect("red after a rebuild");
+
     let c1b = strip(&c1);
-    re1.realise(&c1, &c1b).unwrap();
+    re1n.realise(&c1, &c1b).unwrap();
     assert!(!std::path::Path::new(&format!("/run/netns/{r1}-red")).exists());
     let zebra = std::fs::read_to_string(format!("/var/run/frr/{r1}/zebra.pid")).unwrap();
     let inside = must(&["ls", &format!("/proc/{}/root/run/netns", zebra.trim())]);
@@ -296,14 +336,15 @@ fn type5_routes_route_between_gateways_on_different_routers() {
         panic!("blue after red went: {}", diagnose(&r1));
     }
 
-    re1.teardown().unwrap();
+    re1n.teardown().unwrap();
     re2.teardown().unwrap();
     for r in [&r1, &r2] {
         assert!(!std::path::Path::new(&format!("/var/run/frr/{r}")).exists());
         assert!(!std::path::Path::new(&format!("/run/netns/{r}-blue")).exists());
     }
     eprintln!(
-        "l3vni: first reply across routers {first:?} ({since_commit:?} after both commits), whole test {:?}",
+        "l3vni: first reply across routers {first:?} ({since_commit:?} after both commits), \
+         {after_rebuild:?} after a rebuild without record, whole test {:?}",
         started.elapsed()
     );
 }
@@ -312,11 +353,12 @@ fn type5_routes_route_between_gateways_on_different_routers() {
 fn diagnose(r: &str) -> String {
     let vtysh = |c: &str| sh(&["ip", "netns", "exec", r, "vtysh", "-N", r, "-c", c]);
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         (vtysh("show vrf"), vtysh("show interface vrf blue brief")),
         vtysh("show evpn vni"),
         vtysh("show vrf vni"),
         sh(&["ip", "-n", &format!("{r}-blue"), "route"]),
+        sh(&["ip", "-n", &format!("{r}-blue"), "neigh"]),
         sh(&["ip", "-n", &format!("{r}-blue"), "-br", "link"]),
     )
 }

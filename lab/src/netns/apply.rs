@@ -6,7 +6,8 @@
 //!   when gone; never rebuilt for a change of `table`/`vni` (unused on
 //!   the host);
 //! - a VXLAN interface: deleted and created again on any change, as
-//!   VyOS's `interfaces_vxlan.py` does;
+//!   VyOS's `interfaces_vxlan.py` does (a VRF's L3 VNI is created in the
+//!   router namespace and then moved into the VRF's);
 //! - a bridge: deleted and created again on any change, with its layer-3
 //!   veth; members are (re)enslaved after every apply, so a member that
 //!   was rebuilt finds its bridge again;
@@ -21,7 +22,9 @@
 //! - keepalived: one per namespace with VRRP groups, reloaded with
 //!   `SIGHUP` when its text changes (see [`super::vrrp`]);
 //! - FRR: started when `protocols bgp` appears, stopped when it goes,
-//!   changes applied with `frr-reload.py` (see [`super::frr`]).
+//!   changes applied with `frr-reload.py` (see [`super::frr`]); a VRF
+//!   namespace that goes or is made again is first unbound from FRR's
+//!   private `/run/netns` (the binding would keep it alive).
 //!
 //! Every create first removes a leftover of the same name, so applying
 //! from an empty plan over a half-built host (after a crash) converges.
@@ -30,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::plan::{BridgeIf, Plan, VxlanIf, WgIf};
+use super::plan::{BridgeIf, Place, Plan, VxlanIf, WgIf};
 
 /// wireguard-go's control socket directory (not per namespace).
 pub const WG_SOCKET_DIR: &str = "/var/run/wireguard";
@@ -194,10 +197,14 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             create_vxlan(r, &ns, v)?;
         }
     }
+    let mut new_svis = Vec::new();
     for b in &new.bridges {
         let ns = new.netns_of(&b.place);
         if old.bridges.iter().all(|o| o != b) || !link_exists(&ns, &b.dev) {
             create_bridge(&ns, b)?;
+            if b.place != Place::Router {
+                new_svis.push((ns, b));
+            }
         }
     }
     for b in &new.bridges {
@@ -218,7 +225,23 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
-    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)
+    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)?;
+    // zebra that takes a VRF namespace made again finds its L3 VNI but
+    // not the SVI (seen with FRR 8.4: `show vrf vni` says SVI None, Down);
+    // taking the L3 VNI's links down and up again makes it look again.
+    if new.frr.is_some() {
+        for (ns, b) in new_svis {
+            for m in &b.members {
+                ip(&ns, &["link", "set", "dev", m, "down"])?;
+            }
+            ip(&ns, &["link", "set", "dev", &b.dev, "down"])?;
+            ip(&ns, &["link", "set", "dev", &b.dev, "up"])?;
+            for m in &b.members {
+                ip(&ns, &["link", "set", "dev", m, "up"])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover
@@ -230,6 +253,13 @@ fn create_vrf_ns(ns: &str, wgs: &[WgIf], plan: &Plan, rd: &RunDir) -> Result<(),
         for w in wgs {
             if plan.netns_of(&w.place) == ns {
                 remove_wg(ns, &w.dev, rd)?;
+            }
+        }
+        // An L3 VNI's VXLAN goes now, not with the namespace (freed later,
+        // when nothing holds it): its VNI is taken until then.
+        for v in &plan.vxlans {
+            if plan.netns_of(&v.place) == ns {
+                del_link(ns, &v.dev)?;
             }
         }
         run(&["ip", "netns", "del", ns])?;

@@ -14,12 +14,15 @@
 //!   SOURCE ttl 16 [nolearning] [remote FIRST]`, then one all-zero flood
 //!   entry (`bridge fdb append 00:00:00:00:00:00 dst R`) per further
 //!   remote, as `vyos/ifconfig/vxlan.py` does; `mtu` default 1450.
-//! - Bridge: members enslaved, `mtu` (default 1500), `address`es.
+//! - Bridge: members enslaved, `mtu` (default 1500), `address`es. The
+//!   bridge of a VRF's L3 VNI (in VRF `T`, a member is the VXLAN of `vrf
+//!   name T vni`) is built in the VRF's namespace with that VXLAN.
 //! - `description` becomes the link's alias, as VyOS sets `ifalias`.
 //!
 //! - `high-availability vrrp`: keepalived.conf texts, see [`super::vrrp`].
 //! - `firewall ipv4`: an nftables ruleset, see [`super::firewall`].
-//! - `protocols bgp`: frr.conf text, see [`super::frr`].
+//! - `protocols bgp`, `vrf name T protocols bgp`: frr.conf text, see
+//!   [`super::frr`].
 //!
 //! Subtrees and nodes this plan does not cover are listed in
 //! [`Plan::not_realised`] instead of being silently dropped.
