@@ -324,7 +324,14 @@ fn type5_routes_route_between_gateways_on_different_routers() {
         );
     }
     let after_rebuild = t.elapsed();
-    first_reply(ra, "10.50.2.20", Duration::from_secs(10)).expect("red after a rebuild");
+    if first_reply(ra, "10.50.2.20", Duration::from_secs(10)).is_none() {
+        panic!(
+            "red: no reply after a rebuild: {}\n{}\n{:?}",
+            diagnose_vrf(&r1, "red"),
+            diagnose_vrf(&r2, "red"),
+            sh(&["ip", "-n", ra, "neigh"])
+        );
+    }
 
     let c1b = strip(&c1);
     re1n.realise(&c1, &c1b).unwrap();
@@ -351,14 +358,22 @@ fn type5_routes_route_between_gateways_on_different_routers() {
 
 /// What FRR and the VRF namespace hold, for a failure message.
 fn diagnose(r: &str) -> String {
+    diagnose_vrf(r, "blue")
+}
+
+fn diagnose_vrf(r: &str, vrf: &str) -> String {
     let vtysh = |c: &str| sh(&["ip", "netns", "exec", r, "vtysh", "-N", r, "-c", c]);
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        (vtysh("show vrf"), vtysh("show interface vrf blue brief")),
+        (
+            vtysh("show vrf"),
+            vtysh(&format!("show interface vrf {vrf} brief")),
+            vtysh("show bgp l2vpn evpn route type prefix"),
+        ),
         vtysh("show evpn vni"),
         vtysh("show vrf vni"),
-        sh(&["ip", "-n", &format!("{r}-blue"), "route"]),
-        sh(&["ip", "-n", &format!("{r}-blue"), "neigh"]),
-        sh(&["ip", "-n", &format!("{r}-blue"), "-br", "link"]),
+        sh(&["ip", "-n", &format!("{r}-{vrf}"), "route"]),
+        sh(&["ip", "-n", &format!("{r}-{vrf}"), "neigh"]),
+        sh(&["ip", "-n", &format!("{r}-{vrf}"), "-br", "link"]),
     )
 }

@@ -197,14 +197,10 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             create_vxlan(r, &ns, v)?;
         }
     }
-    let mut new_svis = Vec::new();
     for b in &new.bridges {
         let ns = new.netns_of(&b.place);
         if old.bridges.iter().all(|o| o != b) || !link_exists(&ns, &b.dev) {
             create_bridge(&ns, b)?;
-            if b.place != Place::Router {
-                new_svis.push((ns, b));
-            }
         }
     }
     for b in &new.bridges {
@@ -226,22 +222,62 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
     super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)?;
-    // zebra that takes a VRF namespace made again finds its L3 VNI but
-    // not the SVI (seen with FRR 8.4: `show vrf vni` says SVI None, Down);
-    // taking the L3 VNI's links down and up again makes it look again.
     if new.frr.is_some() {
-        for (ns, b) in new_svis {
-            for m in &b.members {
-                ip(&ns, &["link", "set", "dev", m, "down"])?;
-            }
-            ip(&ns, &["link", "set", "dev", &b.dev, "down"])?;
-            ip(&ns, &["link", "set", "dev", &b.dev, "up"])?;
-            for m in &b.members {
-                ip(&ns, &["link", "set", "dev", m, "up"])?;
-            }
-        }
+        l3vnis_up(new)?;
     }
     Ok(())
+}
+
+/// Waits (at most 10 s) until zebra has every L3 VNI up with its SVI.
+/// zebra that takes a VRF namespace made again may find the L3 VNI but
+/// not its SVI (seen with FRR 8.4: `show vrf vni` says SVI None, Down);
+/// taking the L3 VNI's links down and up again makes it look again.
+fn l3vnis_up(plan: &Plan) -> Result<(), ApplyError> {
+    let svis: Vec<(String, &BridgeIf, String)> = plan
+        .bridges
+        .iter()
+        .filter_map(|b| match &b.place {
+            Place::Vrf(v) => Some((plan.netns_of(&b.place), b, v.clone())),
+            Place::Router => None,
+        })
+        .collect();
+    let t = Instant::now();
+    let mut flapped = Instant::now() - Duration::from_secs(10);
+    loop {
+        let states = super::frr::l3vni_states(&plan.router_ns)?;
+        let down: Vec<_> = svis
+            .iter()
+            .filter(|(_, b, vrf)| {
+                !states
+                    .iter()
+                    .any(|(v, svi, up)| v == vrf && svi == &b.dev && *up)
+            })
+            .collect();
+        if down.is_empty() {
+            return Ok(());
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            let names: Vec<_> = down.iter().map(|(_, _, v)| v.as_str()).collect();
+            return Err(ApplyError::Command {
+                cmd: format!("vtysh -N {} -c 'show vrf vni'", plan.router_ns),
+                stderr: format!("the L3 VNI of VRF {names:?} is not up after 10 s"),
+            });
+        }
+        if flapped.elapsed() > Duration::from_secs(2) {
+            for (ns, b, _) in &down {
+                for m in &b.members {
+                    ip(ns, &["link", "set", "dev", m, "down"])?;
+                }
+                ip(ns, &["link", "set", "dev", &b.dev, "down"])?;
+                ip(ns, &["link", "set", "dev", &b.dev, "up"])?;
+                for m in &b.members {
+                    ip(ns, &["link", "set", "dev", m, "up"])?;
+                }
+            }
+            flapped = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover
@@ -331,6 +367,9 @@ fn create_bridge(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
     remove_bridge(ns, b)?;
     let mtu = b.mtu.to_string();
     ip(ns, &["link", "add", &b.dev, "type", "bridge"])?;
+    if let Some(mac) = &b.mac {
+        ip(ns, &["link", "set", "dev", &b.dev, "address", mac])?;
+    }
     ip(ns, &["link", "set", "dev", &b.dev, "mtu", &mtu])?;
     set_alias(ns, &b.dev, &b.description)?;
     match &b.l3 {

@@ -512,6 +512,24 @@ fn wait_vrfs(ns: &str, vrfs: &[VrfNs]) -> Result<(), ApplyError> {
     }
 }
 
+/// zebra's L3 VNIs: (VRF, SVI, up) from `show vrf vni`.
+pub fn l3vni_states(ns: &str) -> Result<Vec<(String, String, bool)>, ApplyError> {
+    let out = run(Command::new("ip")
+        .args(["netns", "exec", ns, "vtysh", "-N", ns])
+        .args(["-c", "show vrf vni"]))?;
+    Ok(parse_vrf_vni(&out))
+}
+
+fn parse_vrf_vni(out: &str) -> Vec<(String, String, bool)> {
+    out.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5).then(|| (f[0].to_string(), f[3].to_string(), f[4] == "Up"))
+        })
+        .collect()
+}
+
 /// The namespace identity (nsfs inode) of a namespace file.
 fn ns_inode(path: &Path) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
@@ -718,6 +736,20 @@ mod tests {
             vec![
                 "protocols bgp address-family ipv4-unicast",
                 "protocols bgp neighbor 10.0.0.1 password",
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_l3vni_states() {
+        let out = "VRF                                   VNI        VxLAN IF             L3-SVI               State Rmac              \n\
+                   blue                                  9000101    q1vxlan9000101       q1br9000101          Up    26:98:f9:ad:2a:05 \n\
+                   red                                   9000102    q1vxlan9000102       None                 Down  None              \n";
+        assert_eq!(
+            parse_vrf_vni(out),
+            vec![
+                ("blue".into(), "q1br9000101".into(), true),
+                ("red".into(), "None".into(), false)
             ]
         );
     }

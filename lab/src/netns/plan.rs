@@ -155,6 +155,11 @@ pub struct BridgeIf {
     /// Set when the bridge is in a VRF: the addresses go on this port's
     /// VRF-side end instead of the bridge.
     pub l3: Option<L3Port>,
+    /// A fixed MAC for an L3 VNI's bridge (lab only): it is the router
+    /// MAC of the type-5 routes, so a bridge built again (a lab router
+    /// restarted without its record) keeps it, and the other routers'
+    /// FRR need not replace their next hop (FRR 8.4 was seen to lose it).
+    pub mac: Option<String>,
 }
 
 /// Everything the host must hold for one router's configuration.
@@ -446,6 +451,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
                     mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1500),
                     addresses: r.all(&[&base[..], &["address"]].concat()),
                     l3: None,
+                    mac: Some(lab_mac(router_ns, name)),
                 });
                 continue;
             }
@@ -471,6 +477,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
                 mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1500),
                 addresses: r.all(&[&base[..], &["address"]].concat()),
                 l3,
+                mac: None,
             });
         }
     }
@@ -503,6 +510,20 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
     p.firewall = super::firewall::ruleset(tree, &dev, &mut nr)?;
     p.not_realised.extend(nr);
     Ok(p)
+}
+
+/// A locally administered unicast MAC fixed by router and interface
+/// (FNV-1a of both).
+fn lab_mac(router_ns: &str, vyos: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in router_ns.bytes().chain([b'/']).chain(vyos.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    let b = h.to_be_bytes();
+    format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4]
+    )
 }
 
 /// The VRF whose L3 VNI this bridge carries: the bridge is in VRF `T`
@@ -757,6 +778,10 @@ set system host-name 'r1'
             (&l3.place, &l3.l3, &l3.members[..]),
             (&finance, &None, &["a1vxlan9000002".to_string()][..])
         );
+        let mac = l3.mac.as_deref().unwrap();
+        assert!(mac.starts_with("02:") && mac.len() == 17, "{mac}");
+        let again = plan(&tree(text), "lab-dc1-01", "a1").unwrap();
+        assert_eq!(again.bridges, p.bridges, "the router MAC is fixed");
         let vx = p.vxlans.iter().find(|v| v.vni == 9000002).unwrap();
         assert_eq!(vx.place, finance);
         assert_eq!(p.netns_of(&vx.place), "lab-dc1-01-finance");
