@@ -162,14 +162,19 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             del_link(&old.netns_of(&v.place), &v.dev)?;
         }
     }
-    // FRR lets go of the VRF namespaces that go or are made again.
-    let kept: Vec<_> = new
-        .vrfs
-        .iter()
-        .filter(|v| old.vrf(&v.vrf).is_some() && netns_exists(&v.netns))
-        .cloned()
-        .collect();
-    super::frr::map_vrfs(r, &kept)?;
+    // FRR lets go of the VRF namespaces that go or are made again (or
+    // stops now, when it goes: nothing then can keep it running).
+    if new.frr.is_none() {
+        super::frr::stop(r)?;
+    } else {
+        let kept: Vec<_> = new
+            .vrfs
+            .iter()
+            .filter(|v| old.vrf(&v.vrf).is_some() && netns_exists(&v.netns))
+            .cloned()
+            .collect();
+        super::frr::map_vrfs(r, &kept)?;
+    }
     for v in &old.vrfs {
         if new.vrf(&v.vrf).is_none() && netns_exists(&v.netns) {
             run(&["ip", "netns", "del", &v.netns])?;
