@@ -44,6 +44,7 @@ pub fn policy(inv: &Inventory, tenants: &Tenants, clients: &[Ipv4Addr], marker: 
         wireguard_ports: vec![inv.wg_port..=inv.wg_port.saturating_add(1024)],
         tenant_nets: nets,
         marker: marker.as_bytes().to_vec(),
+        internet: vec![inv.outside.address, crate::underlay::OUTSIDE_GATEWAY],
     }
 }
 

@@ -219,6 +219,11 @@ pub struct Policy {
     pub tenant_nets: Vec<Ipv4Net>,
     /// Bytes that must appear nowhere (the run's marker).
     pub marker: Vec<u8>,
+    /// The internet's own addresses (the outside host and the wan's side
+    /// of its link): what they send is the checks' probes from outside
+    /// and the wan's answers to them, not tenant traffic leaving a site.
+    /// Traffic *to* them from a tenant address is still a violation.
+    pub internet: Vec<Ipv4Addr>,
 }
 
 /// The verdict on one capture.
@@ -228,6 +233,9 @@ pub struct Verdict {
     pub wireguard: usize,
     pub arp: usize,
     pub ipv6_link_local: usize,
+    /// Frames sent by the internet (see [`Policy::internet`]).
+    #[serde(default)]
+    pub internet: usize,
     /// Distinct UDP ports seen (the lower of source and destination).
     pub udp_ports: Vec<u16>,
     /// Times the marker was found in the capture's bytes.
@@ -256,7 +264,25 @@ pub fn judge(bytes: &[u8], policy: &Policy) -> Result<Verdict, PcapError> {
     let wg = |p: u16| policy.wireguard_ports.iter().any(|r| r.contains(&p));
     let mut ports = BTreeMap::new();
     for (i, f) in cap.frames.iter().enumerate() {
-        let bad = match classify(cap.link_type, f.data) {
+        let kind = classify(cap.link_type, f.data);
+        // WireGuard from the internet (remote-access clients) counts as
+        // WireGuard; anything else it sends is its own probing.
+        let from_internet = match &kind {
+            Kind::Udp {
+                src,
+                sport,
+                dport,
+                wireguard,
+                ..
+            } => policy.internet.contains(src) && !(*wireguard && (wg(*sport) || wg(*dport))),
+            Kind::OtherIp { src, .. } => policy.internet.contains(src),
+            _ => false,
+        };
+        let bad = match kind {
+            _ if from_internet => {
+                v.internet += 1;
+                None
+            }
             Kind::Arp => {
                 v.arp += 1;
                 None
@@ -390,7 +416,24 @@ mod tests {
             wireguard_ports: vec![51820..=52844],
             tenant_nets: vec!["100.64.1.0/28".parse().unwrap()],
             marker: b"VXGMARK-1234".to_vec(),
+            internet: vec![a("198.51.100.10"), a("198.51.100.1")],
         }
+    }
+
+    #[test]
+    fn the_internet_probing_a_tenant_address_passes_but_a_tenant_answering_in_clear_does_not() {
+        let pcap = write_pcap(&[
+            // The outside host tries tcp/22 on a tenant address; the wan
+            // answers "unreachable".
+            ipv4_frame(a("198.51.100.10"), a("100.64.1.10"), 6, &[0; 20]),
+            ipv4_frame(a("198.51.100.1"), a("198.51.100.10"), 1, &[3; 8]),
+            // A tenant VM's packet to the internet, unencrypted.
+            ipv4_frame(a("100.64.1.10"), a("198.51.100.10"), 6, &[0; 20]),
+        ]);
+        let v = judge(&pcap, &policy()).unwrap();
+        assert_eq!(v.internet, 2, "{v:?}");
+        assert_eq!(v.violation_count, 1, "{:?}", v.violations);
+        assert!(v.violations[0].contains("tenant address"));
     }
 
     /// A WireGuard data message of `n` padded bytes.
