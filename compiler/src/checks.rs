@@ -95,10 +95,16 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         if !sites.contains(r.site.as_str()) {
             d.error(rp.join("site"), format!("unknown site `{}`", r.site));
         }
-        if !r.api_endpoint.starts_with("https://") {
+        if r.api_endpoint.starts_with("http://") {
+            // The lab router (and the driver, for now) speak plain HTTP.
+            d.warning(
+                rp.join("api_endpoint"),
+                "plain http:// sends the router's API key in clear: for lab routers only (VyOS serves its API over HTTPS)",
+            );
+        } else if !r.api_endpoint.starts_with("https://") {
             d.error(
                 rp.join("api_endpoint"),
-                "the VyOS API is served over HTTPS: the endpoint must start with https://",
+                "the VyOS API is served over HTTPS: the endpoint must start with https:// (http:// for lab routers)",
             );
         }
     }

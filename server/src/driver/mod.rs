@@ -1,12 +1,17 @@
 //! Device drivers: bring a device to a stored revision. This round: VyOS
 //! routers over the VyOS HTTP API ([`vyos`], pure parts in [`plan`]).
 //!
-//! Not yet wired into the worker (the worker only produces revisions):
-//! `vxguard apply` runs one apply by hand, and the worker's rollout (one
-//! router first, then small batches) is the next step, calling
-//! [`vyos::apply`] per router.
+//! The worker applies with `--apply` ([`reconcile`]: what is due, in the
+//! order of [`rollout`], health-checked by [`health`]), checks drift
+//! ([`drift`]), and [`status`] says where each device stands.
+//! `vxguard apply` runs one apply by hand.
 
+pub mod drift;
+pub mod health;
 pub mod plan;
+pub mod reconcile;
+pub mod rollout;
+pub mod status;
 pub mod vyos;
 
 use anyhow::{Context, Result};
