@@ -166,7 +166,11 @@ pub async fn finish(
 
 /// Keeps the compile's result on a job that stays running (its devices
 /// are applied next); false when the claim was lost.
-pub async fn keep_result(conn: &mut PgConnection, c: &Claimed, result: &Value) -> sqlx::Result<bool> {
+pub async fn keep_result(
+    conn: &mut PgConnection,
+    c: &Claimed,
+    result: &Value,
+) -> sqlx::Result<bool> {
     let n = sqlx::query(
         "UPDATE jobs SET result = $3 WHERE id = $1 AND claim = $2 AND status = 'running'",
     )

@@ -187,7 +187,9 @@ impl Worker {
                     match jobs::extend_lease(&db, id, claim).await {
                         Ok(true) => {}
                         Ok(false) => break,
-                        Err(e) => tracing::warn!(job = id, error = %e, "extending the lease failed"),
+                        Err(e) => {
+                            tracing::warn!(job = id, error = %e, "extending the lease failed")
+                        }
                     }
                 }
             })
@@ -199,10 +201,22 @@ impl Worker {
         {
             let mut conn = self.db.acquire().await?;
             for d in &summary.applied {
-                jobs::event(&mut conn, c.id, &self.name, &format!("applied {} {} #{}", d.kind.as_str(), d.name, d.seq)).await?;
+                jobs::event(
+                    &mut conn,
+                    c.id,
+                    &self.name,
+                    &format!("applied {} {} #{}", d.kind.as_str(), d.name, d.seq),
+                )
+                .await?;
             }
             for (d, _) in &summary.failed {
-                jobs::event(&mut conn, c.id, &self.name, &format!("apply failed {} {} #{}", d.kind.as_str(), d.name, d.seq)).await?;
+                jobs::event(
+                    &mut conn,
+                    c.id,
+                    &self.name,
+                    &format!("apply failed {} {} #{}", d.kind.as_str(), d.name, d.seq),
+                )
+                .await?;
             }
         }
         tracing::info!(

@@ -103,10 +103,12 @@ pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
         out.checked += 1;
         match found {
             Ok(d) if d.is_empty() => {
-                sqlx::query("DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1")
-                    .bind(&name)
-                    .execute(db)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
+                )
+                .bind(&name)
+                .execute(db)
+                .await?;
             }
             Ok(d) => {
                 store(db, &name, revision_id, &d, None).await?;
@@ -167,8 +169,14 @@ mod tests {
         let d = drift_lines(&want, &running, &NoSchema);
         let lines: Vec<&str> = d.lines().collect();
         assert_eq!(lines.len(), 2, "{d}");
-        assert!(lines[0].starts_with("-set system host-name") && lines[0].contains("r1"), "{d}");
-        assert!(lines[1].starts_with("+set system host-name") && lines[1].contains("evil"), "{d}");
+        assert!(
+            lines[0].starts_with("-set system host-name") && lines[0].contains("r1"),
+            "{d}"
+        );
+        assert!(
+            lines[1].starts_with("+set system host-name") && lines[1].contains("evil"),
+            "{d}"
+        );
         assert!(!d.contains("k1"), "{d}");
     }
 }

@@ -228,10 +228,12 @@ async fn apply_router(
     match report.outcome {
         Outcome::Applied | Outcome::Unchanged => {
             // A successful apply ends any drift recorded against the old state.
-            let _ = sqlx::query("DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1")
-                .bind(&d.name)
-                .execute(db)
-                .await;
+            let _ = sqlx::query(
+                "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
+            )
+            .bind(&d.name)
+            .execute(db)
+            .await;
             Ok(())
         }
         other => Err(other.error().unwrap_or_else(|| other.as_str().into())),

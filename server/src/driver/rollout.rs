@@ -212,10 +212,7 @@ mod tests {
     fn a_failure_stops_the_rollout_after_its_wave() {
         let names3 = ["a", "b", "c", "d", "e"];
         let p = plan(
-            names3
-                .iter()
-                .map(|n| due(DeviceKind::Router, n))
-                .collect(),
+            names3.iter().map(|n| due(DeviceKind::Router, n)).collect(),
             2,
         );
         let mut r = Rollout::new(p);

@@ -24,8 +24,8 @@ use crate::state::AppState;
 use crate::store::kind::Kind;
 use crate::store::objects;
 use app::admin::{
-    AdminJobRow, Console, DevicePage, DeviceStateRow, DiffLine, HypervisorRow, RevisionPage, RevisionRow,
-    RouterRow, Section, SiteRow, TenantForm, UserRow,
+    AdminJobRow, Console, DevicePage, DeviceStateRow, DiffLine, HypervisorRow, RevisionPage,
+    RevisionRow, RouterRow, Section, SiteRow, TenantForm, UserRow,
 };
 use app::Page;
 use axum::body::Bytes;
@@ -219,22 +219,21 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
     let out = async {
         let latest = latest_revisions(&st).await?;
         let rev = |k: &str, n: &str| latest.get(&(k.to_string(), n.to_string())).copied();
-        let states: HashMap<(String, String), DeviceStateRow> =
-            crate::driver::status::list(&st.db)
-                .await?
-                .into_iter()
-                .map(|d| {
-                    (
-                        (d.kind, d.name),
-                        DeviceStateRow {
-                            state: d.state.as_str().into(),
-                            applied: d.applied_seq,
-                            error: d.error,
-                            drift_lines: d.drift.len(),
-                        },
-                    )
-                })
-                .collect();
+        let states: HashMap<(String, String), DeviceStateRow> = crate::driver::status::list(&st.db)
+            .await?
+            .into_iter()
+            .map(|d| {
+                (
+                    (d.kind, d.name),
+                    DeviceStateRow {
+                        state: d.state.as_str().into(),
+                        applied: d.applied_seq,
+                        error: d.error,
+                        drift_lines: d.drift.len(),
+                    },
+                )
+            })
+            .collect();
         let state = |k: &str, n: &str| {
             states
                 .get(&(k.to_string(), n.to_string()))
