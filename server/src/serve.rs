@@ -38,6 +38,11 @@ pub struct ApplyFlags {
     /// 1.5 routers: commit-confirm minutes (0 = plain commit).
     #[arg(long, env = "VXGUARD_CONFIRM_MINUTES", default_value_t = 2)]
     pub confirm_minutes: u32,
+    /// Seconds after a commit before BGP sessions are first looked at
+    /// (when some were up before it): BFD or the hold timer must have had
+    /// time to notice a broken one.
+    #[arg(long, env = "VXGUARD_HEALTH_SETTLE_SECS", default_value_t = 3.0)]
+    pub health_settle_secs: f64,
     /// Seconds BGP sessions up before an apply may take to come back.
     #[arg(long, env = "VXGUARD_HEALTH_WAIT_SECS", default_value_t = 30.0)]
     pub health_wait_secs: f64,
@@ -52,16 +57,22 @@ impl ApplyFlags {
         if !self.apply {
             return Ok(None);
         }
-        anyhow::ensure!(
-            self.health_wait_secs.is_finite() && self.health_wait_secs >= 0.0,
-            "--health-wait-secs must be a number of seconds, 0 or more"
-        );
+        for (flag, v) in [
+            ("--health-wait-secs", self.health_wait_secs),
+            ("--health-settle-secs", self.health_settle_secs),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "{flag} must be a number of seconds, 0 or more (got {v})"
+            );
+        }
         Ok(Some(Arc::new(crate::driver::reconcile::Settings {
             batch: self.apply_batch as usize,
             policy: crate::driver::vyos::Policy {
                 confirm_minutes: self.confirm_minutes,
                 ..Default::default()
             },
+            health_settle: std::time::Duration::from_secs_f64(self.health_settle_secs),
             health_wait: std::time::Duration::from_secs_f64(self.health_wait_secs),
             health_poll: std::time::Duration::from_secs(1),
             drift_every: (self.drift_secs > 0)

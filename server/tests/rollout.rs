@@ -183,6 +183,7 @@ fn settings() -> Settings {
             lock_retries: 10,
             backoff: Duration::from_millis(50),
         },
+        health_settle: Duration::from_millis(500),
         health_wait: Duration::from_secs(2),
         health_poll: Duration::from_millis(200),
         drift_every: None,

@@ -66,6 +66,11 @@ pub async fn sessions(client: &Client) -> Result<BTreeSet<String>, String> {
 pub struct BgpKept {
     /// Established before the apply.
     pub before: BTreeSet<String>,
+    /// How long to wait before the first look when sessions were up: a
+    /// change that breaks a session (a WireGuard peer gone, an address
+    /// moved) takes it down only when BFD or the hold timer notices, so a
+    /// look right after the commit would still see it Established.
+    pub settle: Duration,
     /// How long sessions may take to come back after the commit.
     pub wait: Duration,
     pub poll: Duration,
@@ -75,15 +80,24 @@ impl BgpKept {
     /// Snapshots the sessions now. A router that cannot say (unreachable,
     /// op-mode refused) has no session to keep: the apply itself will
     /// report why it cannot reach it.
-    pub async fn snapshot(client: &Client, wait: Duration, poll: Duration) -> BgpKept {
+    pub async fn snapshot(
+        client: &Client,
+        settle: Duration,
+        wait: Duration,
+        poll: Duration,
+    ) -> BgpKept {
         BgpKept {
             before: sessions(client).await.unwrap_or_default(),
+            settle,
             wait,
             poll,
         }
     }
 
     async fn run(&self, client: &Client) -> Result<(), String> {
+        if !self.before.is_empty() {
+            tokio::time::sleep(self.settle).await;
+        }
         let deadline = Instant::now() + self.wait;
         loop {
             let why = match ApiReachable.check(client).await {

@@ -37,6 +37,9 @@ pub struct Settings {
     /// Routers applied at once after the canary.
     pub batch: usize,
     pub policy: Policy,
+    /// How long after a commit to look at BGP sessions first (when some
+    /// were up before it).
+    pub health_settle: Duration,
     /// How long BGP sessions may take to come back after a commit.
     pub health_wait: Duration,
     pub health_poll: Duration,
@@ -49,6 +52,7 @@ impl Default for Settings {
         Settings {
             batch: 2,
             policy: Policy::default(),
+            health_settle: Duration::from_secs(3),
             health_wait: Duration::from_secs(30),
             health_poll: Duration::from_secs(1),
             drift_every: Some(Duration::from_secs(60)),
@@ -216,7 +220,13 @@ async fn apply_router(
             return Err(e);
         }
     };
-    let health = BgpKept::snapshot(&client, settings.health_wait, settings.health_poll).await;
+    let health = BgpKept::snapshot(
+        &client,
+        settings.health_settle,
+        settings.health_wait,
+        settings.health_poll,
+    )
+    .await;
     let target = Target {
         name: &d.name,
         client: &client,
