@@ -661,3 +661,96 @@ async fn a_change_that_cuts_a_1_5_routers_api_off_is_reverted_by_commit_confirm(
         "apply + failed health check: {took:?}; API back on the old port after {reverted_after:?}"
     );
 }
+
+/// The command line: `vxguard worker --apply --drift-secs 1` as a process
+/// applies the demo load and then finds drift on its own.
+#[tokio::test]
+async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let base = vyos_defs::shared_dir().display().to_string();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _worker = Kill(
+        Command::new(env!("CARGO_BIN_EXE_vxguard"))
+            .args([
+                "worker",
+                "--name",
+                "cli-apply",
+                "--apply",
+                "--drift-secs",
+                "1",
+            ])
+            .args(["--health-settle-secs", "0", "--confirm-minutes", "0"])
+            .env("DATABASE_URL", &env.url)
+            .env(
+                "VXGUARD_VYOS_DEFS",
+                format!("1.4={base}/sagitta,1.5={base}/current"),
+            )
+            .env("VXGUARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker starts"),
+    );
+    let t = Instant::now();
+    loop {
+        let (status, ..) = job(env, 1).await;
+        if status == "done" {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "job 1 is {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let done = t.elapsed();
+    for r in &lab.routers {
+        assert!(runs_latest(env, r).await, "{}", r.name);
+    }
+    let r = &lab.routers[2];
+    let c = r.client(&r.key);
+    let a = c
+        .configure(&Configure::Batch {
+            commands: vec![ConfigureCommand {
+                op: ConfigureOp::Delete,
+                path: vec!["system".into(), "host-name".into()],
+                value: None,
+            }],
+            confirm_time: 0,
+        })
+        .await
+        .unwrap();
+    assert!(a.ok(), "{:?}", a.error());
+    let t = Instant::now();
+    loop {
+        let all = vxguard::driver::status::list(&env.db).await.unwrap();
+        let d = all.iter().find(|d| d.name == "vyos-dc2-01").unwrap();
+        if d.state == vxguard::driver::status::DeviceState::Drifted {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no drift seen: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = t.elapsed();
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc2-01"]["state"], "drifted");
+    // The lab keeps the emptied `system` node: `+set system`.
+    assert_eq!(
+        d["vyos-dc2-01"]["drift"][0],
+        "-set system host-name 'vyos-dc2-01'"
+    );
+    assert!(d["vyos-dc2-01"]["drift_checked_at"].is_string());
+    eprintln!(
+        "worker process: demo load compiled and applied to 4 routers in {done:?}; drift seen {seen:?} after the change"
+    );
+}
