@@ -714,6 +714,21 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
     for r in &lab.routers {
         assert!(runs_latest(env, r).await, "{}", r.name);
     }
+    let per_router: Vec<(String, f64)> = sqlx::query_as(
+        "SELECT device, extract(epoch FROM finished_at - started_at)::float8 * 1000 FROM device_applies ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let span: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM max(finished_at) - min(started_at))::float8 * 1000 FROM device_applies",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    eprintln!(
+        "apply per router (ms, from empty): {per_router:?}; rollout of 4 routers: {span:.0} ms"
+    );
     let r = &lab.routers[2];
     let c = r.client(&r.key);
     let a = c
