@@ -94,6 +94,28 @@ fn shadowed_rule_is_a_warning() {
 }
 
 #[test]
+fn plain_http_endpoints_are_a_warning_anything_else_an_error() {
+    let defs = Defs::load();
+    let mut i = example();
+    i.platform.routers[1].api_endpoint = "http://127.0.0.1:8443".into();
+    let out = compile(&i, &Allocation::default(), &secrets(&i), &defs.set()).unwrap();
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.pointer.0 == "/platform/routers/1/api_endpoint"
+                && w.message.contains("for lab routers only")),
+        "{:?}",
+        out.warnings
+    );
+    i.platform.routers[1].api_endpoint = "ftp://127.0.0.1".into();
+    assert_error(
+        &i,
+        "/platform/routers/1/api_endpoint",
+        "must start with https://",
+    );
+}
+
+#[test]
 fn references_are_checked() {
     let mut i = example();
     i.tenants[0].networks[0].sites[0].gateways[1] =

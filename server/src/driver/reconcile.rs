@@ -25,7 +25,7 @@ use vyos_api::{ApiVersion, Client};
 
 use super::health::BgpKept;
 use super::rollout::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
-use super::vyos::{self, Outcome, Policy, Target};
+use super::vyos::{self, DriverError, Outcome, Policy, Target};
 use crate::worker::Defs;
 
 /// The advisory lock class of rollouts (one key: the whole platform).
@@ -232,9 +232,22 @@ async fn apply_router(
         client: &client,
         defs: version_defs,
     };
-    let report = vyos::apply(db, &target, d.revision_id, &settings.policy, &health)
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = match vyos::apply(db, &target, d.revision_id, &settings.policy, &health).await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = e.to_string();
+            // The driver records nothing before it has a valid revision.
+            if matches!(
+                e,
+                DriverError::NoRevision(..) | DriverError::BadRevision { .. }
+            ) {
+                if let Err(db_err) = record_refusal(db, d, &why).await {
+                    tracing::warn!(router = %d.name, error = %db_err, "recording a refused apply failed");
+                }
+            }
+            return Err(why);
+        }
+    };
     match report.outcome {
         Outcome::Applied | Outcome::Unchanged => {
             // A successful apply ends any drift recorded against the old state.
