@@ -39,6 +39,27 @@ fn dup_names<'a>(
     }
 }
 
+/// HTTPS, or plain HTTP to this machine's loopback: the API key must never
+/// cross a wire in clear, but the lab's routers listen on 127.0.0.1.
+fn api_endpoint_ok(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
 pub fn check_intent(intent: &Intent, d: &mut Diagnostics) {
     check_intent_for(intent, None, d)
 }
@@ -95,16 +116,11 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         if !sites.contains(r.site.as_str()) {
             d.error(rp.join("site"), format!("unknown site `{}`", r.site));
         }
-        if r.api_endpoint.starts_with("http://") {
-            // The lab router (and the driver, for now) speak plain HTTP.
-            d.warning(
-                rp.join("api_endpoint"),
-                "plain http:// sends the router's API key in clear: for lab routers only (VyOS serves its API over HTTPS)",
-            );
-        } else if !r.api_endpoint.starts_with("https://") {
+        if !api_endpoint_ok(&r.api_endpoint) {
             d.error(
                 rp.join("api_endpoint"),
-                "the VyOS API is served over HTTPS: the endpoint must start with https:// (http:// for lab routers)",
+                "the VyOS API is served over HTTPS: the endpoint must start with https:// \
+                 (plain http:// only to a loopback address, where lab routers listen)",
             );
         }
     }
@@ -658,6 +674,31 @@ pub fn check_allocation(a: &Allocation, d: &mut Diagnostics) {
                     );
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_endpoints_are_https_or_loopback_http() {
+        for ok in [
+            "https://5.254.54.10",
+            "http://127.0.0.1:18441",
+            "http://[::1]:80/",
+            "http://localhost",
+        ] {
+            assert!(api_endpoint_ok(ok), "{ok}");
+        }
+        for bad in [
+            "http://5.254.54.10",
+            "http://127.0.0.1.example.com",
+            "ftp://127.0.0.1",
+            "127.0.0.1",
+        ] {
+            assert!(!api_endpoint_ok(bad), "{bad}");
         }
     }
 }

@@ -94,20 +94,15 @@ fn shadowed_rule_is_a_warning() {
 }
 
 #[test]
-fn plain_http_endpoints_are_a_warning_anything_else_an_error() {
-    let defs = Defs::load();
+fn plain_http_endpoints_only_to_loopback() {
     let mut i = example();
     i.platform.routers[1].api_endpoint = "http://127.0.0.1:8443".into();
-    let out = compile(&i, &Allocation::default(), &secrets(&i), &defs.set()).unwrap();
+    let errs = errors_of(&i);
     assert!(
-        out.warnings
-            .iter()
-            .any(|w| w.pointer.0 == "/platform/routers/1/api_endpoint"
-                && w.message.contains("for lab routers only")),
-        "{:?}",
-        out.warnings
+        !errs.iter().any(|d| d.pointer.0.ends_with("/api_endpoint")),
+        "{errs:?}"
     );
-    i.platform.routers[1].api_endpoint = "ftp://127.0.0.1".into();
+    i.platform.routers[1].api_endpoint = "http://5.254.54.11".into();
     assert_error(
         &i,
         "/platform/routers/1/api_endpoint",

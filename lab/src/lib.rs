@@ -16,11 +16,14 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod check;
+pub mod down;
 pub mod inventory;
 pub mod netns;
 pub mod realise;
 pub mod router;
 pub mod state;
+pub mod underlay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +38,57 @@ pub enum LabCmd {
     /// Run a stand-in VyOS router: the VyOS HTTP API subset vxguard's driver
     /// uses, over plain HTTP, configuration validated against vyos-1x.
     Router(RouterArgs),
+    /// Build the platform of a topology (an intent file) in network
+    /// namespaces, register its routers and hypervisors in vxguard, and
+    /// leave it running (needs root and vxguard's database).
+    Up(UpArgs),
+    /// Remove everything `lab up` made, from the inventory on disk (also
+    /// after a crash).
+    Down(DownArgs),
+    /// Run real traffic through a lab `lab up` built and print a matrix
+    /// of what reached what against vxguard's intent; fails on any
+    /// difference.
+    Check(check::CheckArgs),
+}
+
+/// Where a lab keeps its inventory, routers' state and daemons' files.
+pub const DEFAULT_STATE: &str = "/run/vxguard-lab";
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// The intent whose platform is built (its routers, hypervisors, sites
+    /// and tenant ports); loaded into vxguard when its database is empty.
+    #[arg(long, default_value = "examples/two-dc.yaml")]
+    pub topology: PathBuf,
+    #[arg(long, default_value = DEFAULT_STATE)]
+    pub state: PathBuf,
+    /// Prefix of every namespace the lab makes.
+    #[arg(long, default_value = "vxl")]
+    pub prefix: String,
+    /// vxguard's API, recorded for `lab check`.
+    #[arg(long, env = "VXGUARD_API", default_value = "http://127.0.0.1:3000")]
+    pub api: String,
+    /// The first lab router's API port on 127.0.0.1 (the next ones follow).
+    #[arg(long, default_value_t = 18441)]
+    pub base_port: u16,
+    /// Seconds one commit-confirm minute lasts on the lab's 1.5 routers.
+    #[arg(long, default_value_t = 60.0)]
+    pub minute_secs: f64,
+    /// Seconds to wait for vxguard to apply every device.
+    #[arg(long, default_value_t = 300)]
+    pub wait_secs: u64,
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/vxguard"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    #[arg(long, default_value = DEFAULT_STATE)]
+    pub state: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,6 +145,12 @@ pub enum LabError {
     Router(#[from] router::RouterError),
     #[error(transparent)]
     Netns(#[from] netns::NetnsError),
+    #[error("lab down: {0}")]
+    Down(down::DownError),
+    #[error("`lab up` registers devices in vxguard: run it as `vxguard lab up`")]
+    NeedsServer,
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
@@ -107,6 +167,12 @@ pub fn default_defs_dir(version: ApiVersion) -> PathBuf {
 pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
     match cmd {
         LabCmd::Router(a) => run_router(a).await,
+        LabCmd::Down(a) => down::down(&a.state).map_err(LabError::Down),
+        LabCmd::Up(_) => Err(LabError::NeedsServer),
+        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
+            .await
+            .expect("lab check panicked")
+            .map_err(LabError::from),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod driver;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;
+pub mod lab_up;
 pub mod openapi;
 pub mod portal;
 pub mod problem;

@@ -120,6 +120,9 @@ fn main() -> ExitCode {
             cmd: AuditCmd::Verify { database_url },
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
         Cmd::Apply(a) => runtime().and_then(|rt| rt.block_on(driver::run(a))),
+        Cmd::Lab {
+            cmd: vxguard_lab::LabCmd::Up(a),
+        } => runtime().and_then(|rt| rt.block_on(lab_up::up(a))),
         Cmd::Lab { cmd } => runtime().and_then(|rt| {
             rt.block_on(vxguard_lab::run(cmd))
                 .map(|_| true)

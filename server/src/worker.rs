@@ -25,7 +25,7 @@ use vxguard_compiler::{compile, DefinitionSet};
 use vyos_defs::Definitions;
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
-const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
+pub const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
 
 pub type Defs = Arc<BTreeMap<VyosVersion, Definitions>>;
 

@@ -82,7 +82,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), ApplyError> {
 }
 
 /// Runs a command; its stderr is the error.
-fn run(args: &[&str]) -> Result<String, ApplyError> {
+pub(crate) fn run(args: &[&str]) -> Result<String, ApplyError> {
     let cmd = args.join(" ");
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -101,13 +101,13 @@ fn run(args: &[&str]) -> Result<String, ApplyError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn ip(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
+pub(crate) fn ip(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
     let mut a = vec!["ip", "-n", ns];
     a.extend_from_slice(args);
     run(&a)
 }
 
-fn in_ns(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
+pub(crate) fn in_ns(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
     let mut a = vec!["ip", "netns", "exec", ns];
     a.extend_from_slice(args);
     run(&a)
@@ -117,12 +117,12 @@ pub fn netns_exists(ns: &str) -> bool {
     Path::new("/var/run/netns").join(ns).exists()
 }
 
-fn link_exists(ns: &str, dev: &str) -> bool {
+pub(crate) fn link_exists(ns: &str, dev: &str) -> bool {
     netns_exists(ns) && ip(ns, &["link", "show", "dev", dev]).is_ok()
 }
 
 /// Deletes a link if it exists (deleting one end of a veth deletes both).
-fn del_link(ns: &str, dev: &str) -> Result<(), ApplyError> {
+pub(crate) fn del_link(ns: &str, dev: &str) -> Result<(), ApplyError> {
     if link_exists(ns, dev) {
         ip(ns, &["link", "del", "dev", dev])?;
     }

@@ -1,0 +1,302 @@
+//! Check 7: one router of a gateway pair goes down (its underlay link, so
+//! its WireGuard, VXLAN and VRRP adverts go with it) while a stream of TCP
+//! connects runs through the gateways; the interruption is the gap between
+//! the last success before and the first success after. The link comes
+//! back up whatever happens.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::probe::{self, OnDrop};
+use super::report::Figure;
+use super::tenants::{self, Tenants};
+use crate::inventory::{Inventory, RouterNode, Vm};
+
+pub const TENANT: &str = "finance";
+const PORT: u16 = 5432;
+const EVERY: Duration = Duration::from_millis(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(200);
+/// How long the stream may stay broken before the check gives up.
+const MAX_OUTAGE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FailoverError {
+    #[error("no {what} in the lab: {why}")]
+    Missing { what: String, why: String },
+    #[error("{0}")]
+    Probe(#[from] probe::ProbeError),
+    #[error("before the failure, {0} did not connect at all")]
+    Baseline(String),
+}
+
+/// One attempt of the stream: when it ended (since the stream started) and
+/// whether it connected.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Attempt {
+    pub at: f64,
+    pub ok: bool,
+}
+
+/// The interruption around `cut` (seconds since the start): from the last
+/// success before it to the first success after it; `None` if the stream
+/// never came back (or never worked before).
+pub fn interruption(attempts: &[Attempt], cut: f64) -> Option<f64> {
+    let before = attempts
+        .iter()
+        .filter(|a| a.ok && a.at <= cut)
+        .map(|a| a.at)
+        .next_back()?;
+    let after = attempts.iter().find(|a| a.ok && a.at > cut)?.at;
+    // A first success after the cut with no failure in between is no
+    // interruption beyond the stream's own spacing.
+    Some(after - before)
+}
+
+/// The longest gap between consecutive successes in `[from, to]`.
+pub fn longest_gap(attempts: &[Attempt], from: f64, to: f64) -> f64 {
+    let ok: Vec<f64> = attempts
+        .iter()
+        .filter(|a| a.ok && a.at >= from && a.at <= to)
+        .map(|a| a.at)
+        .collect();
+    ok.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+}
+
+/// `advert_int` values of the router's keepalived configurations (its run
+/// directory), or VyOS's default when it has none written.
+pub fn advert_interval(state_dir: &Path) -> String {
+    let mut found = Vec::new();
+    let mut stack = vec![state_dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "conf") {
+                if let Ok(t) = std::fs::read_to_string(&p) {
+                    for l in t.lines() {
+                        if let Some(v) = l.trim().strip_prefix("advert_int ") {
+                            if !found.contains(&v.trim().to_string()) {
+                                found.push(v.trim().to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        "unknown (no keepalived configuration found)".into()
+    } else {
+        format!("{} s", found.join(", "))
+    }
+}
+
+/// The stream's source and target and the router to take down: the
+/// preferred gateway of the source's network in its site.
+pub fn plan<'a>(
+    inv: &'a Inventory,
+    tenants: &Tenants,
+) -> Result<(&'a Vm, &'a Vm, &'a RouterNode), FailoverError> {
+    let missing = |what: &str, why: String| FailoverError::Missing {
+        what: what.into(),
+        why,
+    };
+    let t = tenants
+        .get(TENANT)
+        .ok_or_else(|| missing("tenant", format!("{TENANT} is not in vxguard")))?;
+    let db = t
+        .services
+        .iter()
+        .find(|s| s.id.as_str() == "database-servers")
+        .ok_or_else(|| missing("service", "database-servers".into()))?;
+    let web = t
+        .services
+        .iter()
+        .find(|s| s.id.as_str() == "web-servers")
+        .ok_or_else(|| missing("service", "web-servers".into()))?;
+    let in_ = |v: &Vm, s: &vxguard_compiler::intent::Service| {
+        v.tenant == TENANT && s.addresses.iter().any(|a| a.contains(&v.address))
+    };
+    let dst = inv
+        .vms
+        .iter()
+        .find(|v| in_(v, db))
+        .ok_or_else(|| missing("database VM", format!("none of {TENANT}")))?;
+    // A web server in another network (so the stream is routed), another
+    // site if there is one.
+    let mut srcs: Vec<&Vm> = inv
+        .vms
+        .iter()
+        .filter(|v| in_(v, web) && v.network != dst.network)
+        .collect();
+    srcs.sort_by_key(|v| v.site == dst.site);
+    let src = *srcs
+        .first()
+        .ok_or_else(|| missing("web VM", "none outside the database network".into()))?;
+    let gw = tenants::first_gateway(t, &src.network, &src.site).ok_or_else(|| {
+        missing(
+            "gateway",
+            format!("{} has none in {}", src.network, src.site),
+        )
+    })?;
+    let router = inv
+        .router(&gw)
+        .ok_or_else(|| missing("router", format!("{gw} is not in the inventory")))?;
+    Ok((src, dst, router))
+}
+
+/// Runs check 7.
+pub fn check(
+    inv: &Inventory,
+    tenants: &Tenants,
+    marker: &str,
+) -> Result<Vec<Figure>, FailoverError> {
+    let (src, dst, router) = plan(inv, tenants)?;
+    let addr = SocketAddr::from((dst.address, PORT));
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let stream = {
+        let stop = stop.clone();
+        let ns = src.ns.clone();
+        let payload = format!("{marker} failover stream");
+        std::thread::spawn(move || -> Result<Vec<Attempt>, probe::ProbeError> {
+            probe::enter(&ns)?;
+            let mut v = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = probe::connect_here(addr, &payload, CONNECT_TIMEOUT).connected();
+                v.push(Attempt {
+                    at: start.elapsed().as_secs_f64(),
+                    ok,
+                });
+                if let Some(rest) = EVERY.checked_sub(t.elapsed()) {
+                    std::thread::sleep(rest);
+                }
+            }
+            Ok(v)
+        })
+    };
+    let stop_guard = {
+        let stop = stop.clone();
+        OnDrop(move || stop.store(true, Ordering::Relaxed))
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let ns = router.ns.clone();
+    let ifname = router.underlay_if.clone();
+    let cut = start.elapsed().as_secs_f64();
+    probe::run(&["ip", "-n", &ns, "link", "set", &ifname, "down"])?;
+    let link_guard = OnDrop(|| {
+        let _ = probe::run(&["ip", "-n", &ns, "link", "set", &ifname, "up"]);
+    });
+    // Down until the stream has worked again for 2 s, or MAX_OUTAGE.
+    let cut_at = Instant::now();
+    std::thread::sleep((MAX_OUTAGE).min(Duration::from_secs(3)));
+    while cut_at.elapsed() < MAX_OUTAGE && !super::interrupted() {
+        std::thread::sleep(Duration::from_millis(500));
+        // The stream's results are only read at the end; probe separately.
+        if probe::connect(
+            &src.ns,
+            addr,
+            &format!("{marker} failover probe"),
+            CONNECT_TIMEOUT,
+        )
+        .connected()
+        {
+            std::thread::sleep(Duration::from_secs(2));
+            break;
+        }
+    }
+    let restore = start.elapsed().as_secs_f64();
+    drop(link_guard);
+    // The router returns (and may take the address back): 5 s more.
+    std::thread::sleep(Duration::from_secs(5));
+    drop(stop_guard);
+    let attempts = stream.join().expect("stream thread")?;
+    let end = start.elapsed().as_secs_f64();
+    if !attempts.iter().any(|a| a.ok && a.at <= cut) {
+        return Err(FailoverError::Baseline(format!(
+            "{} -> {}:{PORT}",
+            src.port, dst.port
+        )));
+    }
+    let gap = interruption(&attempts, cut);
+    let back = longest_gap(&attempts, restore, end);
+    let fails = attempts.iter().filter(|a| !a.ok).count();
+    let detail = format!(
+        "{} -> {}:{PORT} every {} ms through {}'s pair, {} down ({} {}), VRRP advert_int {}; {} of {} connects failed",
+        src.port,
+        dst.port,
+        EVERY.as_millis(),
+        router.name,
+        router.name,
+        router.ns,
+        router.underlay_if,
+        advert_interval(&router.state_dir),
+        fails,
+        attempts.len()
+    );
+    Ok(vec![
+        Figure {
+            name: format!("7 failover interruption ({} down)", router.name),
+            value: gap,
+            unit: "s".into(),
+            detail,
+            ok: gap.is_some(),
+        },
+        Figure {
+            name: format!("7 longest gap after {} returned", router.name),
+            value: Some(back),
+            unit: "s".into(),
+            detail: "between successes, from the link's return to the end".into(),
+            ok: attempts.iter().any(|a| a.ok && a.at > restore),
+        },
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(at: f64, ok: bool) -> Attempt {
+        Attempt { at, ok }
+    }
+
+    #[test]
+    fn the_interruption_spans_the_last_success_before_to_the_first_after() {
+        let s = [
+            a(0.0, true),
+            a(0.5, true),
+            a(0.9, true),
+            a(1.1, false),
+            a(1.4, false),
+            a(1.6, true),
+            a(1.7, true),
+        ];
+        assert!((interruption(&s, 1.0).unwrap() - 0.7).abs() < 1e-9);
+        assert_eq!(interruption(&s[..5], 1.0), None);
+        assert_eq!(interruption(&s[3..], 1.0), None);
+        assert!((longest_gap(&s, 0.0, 2.0) - 0.7).abs() < 1e-9);
+        assert!((longest_gap(&s, 1.5, 2.0) - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_advert_interval_is_read_from_keepalived_configurations() {
+        let d = std::env::temp_dir().join(format!("vxg-adv-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("run/ka")).unwrap();
+        assert!(advert_interval(&d).starts_with("unknown"));
+        std::fs::write(
+            d.join("run/ka/x.conf"),
+            "vrrp_instance a {\n    advert_int 0.1\n}\n",
+        )
+        .unwrap();
+        assert_eq!(advert_interval(&d), "0.1 s");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

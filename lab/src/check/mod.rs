@@ -1,0 +1,304 @@
+//! `vxguard lab check`: real traffic through a lab that `lab up` built,
+//! judged against what vxguard holds (its API) — the checks 1-7
+//! and the throughput ratio — printed as a matrix (or JSON), failing on
+//! any difference.
+//!
+//! Each check is a function over the [`Inventory`] and the probes; the
+//! pure parts (pcap reading, policy expectations, the report) are apart
+//! and unit-tested. Everything started here (listeners, captures,
+//! wireguard-go, a client namespace, a rule, a link taken down) is undone
+//! by a guard, also when a step fails.
+
+pub mod api;
+pub mod capture;
+pub mod change;
+pub mod client;
+pub mod expect;
+pub mod failover;
+pub mod pcap;
+pub mod probe;
+pub mod reach;
+pub mod report;
+pub mod tenants;
+pub mod throughput;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::inventory::{Inventory, InventoryError};
+use report::Report;
+
+/// `vxguard lab check`
+#[derive(Clone, Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The lab's state directory (holding `inventory.json`).
+    #[arg(long, default_value = "/run/vxguard-lab")]
+    pub state: PathBuf,
+    /// Print the report as JSON instead of the text matrix.
+    #[arg(long)]
+    pub json: bool,
+    /// The intent file used for expectations when the API is not
+    /// (`--no-api`); the API is preferred, since a check must see changes.
+    #[arg(long, default_value = "examples/two-dc.yaml")]
+    pub topology: PathBuf,
+    /// Read expectations from `--topology`, and skip the checks that need
+    /// the API (5 client, 6 change).
+    #[arg(long)]
+    pub no_api: bool,
+    #[arg(long, default_value = "admin@example.com")]
+    pub email: String,
+    #[arg(
+        long,
+        env = "VXGUARD_DEMO_PASSWORD",
+        default_value = "vxguard-demo-password"
+    )]
+    pub password: String,
+    /// How many API changes check 6 makes (p50 and max reported).
+    #[arg(long, default_value_t = 20)]
+    pub changes: usize,
+    /// Checks to leave out: any of client, change, failover, throughput.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// TCP connect timeout of one probe, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub timeout_ms: u64,
+    /// Probes run at once.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
+    /// The lab routes the internet into tenant networks (vxguard's intent
+    /// has no such path, so by default the outside host must reach nothing).
+    #[arg(long)]
+    pub outside_routed: bool,
+    /// Seconds a change made through the API (a client, its revocation,
+    /// a rule) may take to reach the devices before a check gives up.
+    #[arg(long, default_value_t = 120)]
+    pub apply_wait_secs: u64,
+    /// Seconds each iperf3 run lasts.
+    #[arg(long, default_value_t = 5)]
+    pub iperf_secs: u32,
+}
+
+/// Why `lab check` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("lab check: {0} failure(s)")]
+    Failed(usize),
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C (or SIGTERM) came: loops stop early so that every guard
+/// runs (a router's link comes back up, the temporary rule and client go).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+    // SAFETY: signal() is async-signal-safe; a second signal ends the
+    // process at once.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
+/// Runs every check and prints the report; `Err(Failed)` on any failure.
+pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
+    let inv = Inventory::load(&a.state)?;
+    // SAFETY: the handler only stores to an atomic and resets itself.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    let report = check(&inv, a);
+    if a.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    match report.failures() {
+        0 => Ok(()),
+        n => Err(CheckError::Failed(n)),
+    }
+}
+
+/// An interrupted run: captures stopped and their files removed.
+fn stopped(mut r: Report, caps: Vec<probe::CaptureProc>, dir: &std::path::Path) -> Report {
+    drop(caps);
+    let _ = std::fs::remove_dir_all(dir);
+    r.errors.push("interrupted".into());
+    r
+}
+
+fn skipped(a: &CheckArgs, what: &str) -> bool {
+    a.skip.iter().any(|s| s == what)
+}
+
+/// Runs the checks against a running lab and returns the report.
+pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
+    let mut r = Report {
+        marker: format!("VXGMARK-{}", probe::random_hex(12)),
+        ..Default::default()
+    };
+    let timeout = Duration::from_millis(a.timeout_ms);
+
+    // The intent, preferably as vxguard holds it now.
+    let mut api = None;
+    let tenants = if a.no_api {
+        r.notes.push(format!(
+            "expectations from {} (--no-api)",
+            a.topology.display()
+        ));
+        tenants::from_file(&a.topology)
+    } else {
+        match api::Api::new(&inv.api).and_then(|mut c| c.login(&a.email, &a.password).map(|()| c)) {
+            Ok(c) => {
+                let t = tenants::from_api(&c);
+                api = Some(c);
+                t
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
+    let tenants = match tenants {
+        Ok(t) => t,
+        Err(e) => {
+            r.errors.push(format!("reading the tenants: {e}"));
+            return r;
+        }
+    };
+    let policies: BTreeMap<_, _> = tenants
+        .iter()
+        .map(|(k, t)| (k.clone(), tenants::compiled(t, None)))
+        .collect();
+
+    let mut listeners = probe::Listeners::new();
+    if let Err(e) = reach::listen_all(&inv.vms, &mut listeners) {
+        r.errors.push(format!("starting listeners: {e}"));
+        return r;
+    }
+
+    // Check 4 runs during every other check.
+    let dir = a.state.join(format!("check-{}", std::process::id()));
+    let caps = capture::start(inv, &dir);
+    let mut caps = match caps {
+        Ok(c) => c,
+        Err(e) => {
+            r.errors.push(format!("starting captures: {e}"));
+            return r;
+        }
+    };
+
+    // Checks 1-3.
+    let vms: Vec<reach::Node> = inv.vms.iter().map(reach::Node::vm).collect();
+    let outside = (!inv.outside.ns.is_empty()).then(|| reach::Node {
+        name: "outside".into(),
+        tenant: None,
+        site: "internet".into(),
+        network: String::new(),
+        hypervisor: String::new(),
+        ns: inv.outside.ns.clone(),
+        address: inv.outside.address,
+    });
+    let jobs = reach::jobs(&vms, outside.as_ref(), &policies, a.outside_routed);
+    eprintln!("lab check: checks 1-3, {} probes", jobs.len());
+    r.rows.extend(reach::run(
+        &jobs, &listeners, &r.marker, timeout, a.parallel,
+    ));
+
+    let mut client_addrs = Vec::new();
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
+    match (&api, skipped(a, "client")) {
+        (_, true) => r.notes.push("check 5 (client) skipped".into()),
+        (None, false) => r.notes.push("check 5 (client) needs the API".into()),
+        (Some(c), false) => {
+            eprintln!("lab check: check 5, a WireGuard client");
+            let out = client::check(
+                inv,
+                c,
+                &tenants,
+                &listeners,
+                &r.marker,
+                timeout,
+                Duration::from_secs(a.apply_wait_secs),
+                Some(&a.state),
+            );
+            client_addrs.extend(out.address);
+            r.rows.extend(out.rows);
+            r.figures.extend(out.figures);
+            r.errors.extend(out.errors);
+            r.notes.extend(out.notes);
+        }
+    }
+    match (&api, skipped(a, "change")) {
+        (_, true) => r.notes.push("check 6 (change) skipped".into()),
+        (None, false) => r.notes.push("check 6 (change) needs the API".into()),
+        (Some(c), false) => {
+            eprintln!("lab check: check 6, {} API changes", a.changes);
+            let wait = Duration::from_secs(a.apply_wait_secs);
+            match change::check(inv, c, &tenants, &r.marker, a.changes, wait) {
+                Ok(f) => r.figures.extend(f),
+                Err(e) => r.errors.push(format!("check 6: {e}")),
+            }
+        }
+    }
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
+    if skipped(a, "failover") {
+        r.notes.push("check 7 (failover) skipped".into());
+    } else {
+        eprintln!("lab check: check 7, gateway failover");
+        match failover::check(inv, &tenants, &r.marker) {
+            Ok(f) => r.figures.extend(f),
+            Err(e) => r.errors.push(format!("check 7: {e}")),
+        }
+    }
+
+    // Check 4: stop the captures and judge them.
+    let policy = capture::policy(inv, &tenants, &client_addrs, &r.marker);
+    r.notes.push(format!(
+        "check 4 allows UDP on ports {}-{} (the mesh port and any tenant client port: tenant ids are not known here)",
+        inv.wg_port,
+        inv.wg_port.saturating_add(1024)
+    ));
+    r.captures = capture::finish(&mut caps, &policy);
+    // "Only WireGuard" must not pass because nothing was on the links.
+    let wireguard: usize = r
+        .captures
+        .iter()
+        .filter_map(|c| c.verdict.as_ref())
+        .map(|v| v.wireguard)
+        .sum();
+    let crossed = r
+        .rows
+        .iter()
+        .any(|x| x.reached && x.check.contains("across sites"));
+    if crossed && wireguard == 0 && !r.captures.is_empty() {
+        r.errors.push(
+            "check 4: tenant traffic crossed sites but no capture saw WireGuard: are the captures on the links it takes?"
+                .into(),
+        );
+    }
+
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
+    if skipped(a, "throughput") {
+        r.notes.push("throughput skipped".into());
+    } else {
+        eprintln!("lab check: throughput");
+        match throughput::check(inv, &policies, a.iperf_secs) {
+            Ok(f) => r.figures.extend(f),
+            Err(e) => r.errors.push(format!("throughput: {e}")),
+        }
+    }
+    drop(listeners);
+    r
+}

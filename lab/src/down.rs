@@ -1,0 +1,85 @@
+//! `vxguard lab down`: removes what `lab up` made, working only from the
+//! inventory on disk (so it also cleans up after `lab up` crashed half-way,
+//! or after the host's processes were killed). Every step is attempted even
+//! when an earlier one fails; the errors are reported together at the end.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::inventory::{Inventory, FILE};
+use crate::netns::{apply, NetnsRealiser};
+use crate::underlay;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownError {
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
+    #[error("{} step(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
+    Steps(Vec<String>),
+}
+
+/// Tears the lab in `state` down; a missing inventory means nothing is up.
+pub fn down(state: &Path) -> Result<(), DownError> {
+    if !state.join(FILE).exists() {
+        eprintln!(
+            "lab down: no lab inventory in {}; nothing to do",
+            state.display()
+        );
+        return Ok(());
+    }
+    let inv = Inventory::load(state)?;
+    let mut failed = Vec::new();
+    for p in inv.processes.iter().rev() {
+        stop(p.pid, &p.what);
+    }
+    for r in &inv.routers {
+        // The realiser records what it built; tearing that down stops the
+        // daemons it started (wireguard-go, FRR, keepalived).
+        let run = r.state_dir.join("run");
+        match NetnsRealiser::new(&r.ns, &r.id, &run) {
+            Ok(real) => {
+                if let Err(e) = real.teardown() {
+                    failed.push(format!("router {}: {e}", r.name));
+                }
+            }
+            Err(e) => failed.push(format!("router {}: {e}", r.name)),
+        }
+    }
+    for ns in inv.namespaces.iter().rev() {
+        if let Err(e) = underlay::delete_ns(ns) {
+            failed.push(format!("namespace {ns}: {e}"));
+        }
+    }
+    if failed.is_empty() {
+        if let Err(e) = std::fs::remove_dir_all(state) {
+            failed.push(format!("{}: {e}", state.display()));
+        }
+    }
+    if failed.is_empty() {
+        eprintln!(
+            "lab down: {} namespaces, {} processes removed",
+            inv.namespaces.len(),
+            inv.processes.len()
+        );
+        Ok(())
+    } else {
+        Err(DownError::Steps(failed))
+    }
+}
+
+/// SIGTERM, then SIGKILL after 3 s; a pid that is gone is left alone.
+pub fn stop(pid: u32, what: &str) {
+    let p = pid.to_string();
+    if !apply::alive(&p) {
+        return;
+    }
+    let _ = apply::run(&["kill", &p]);
+    let t = Instant::now();
+    while apply::alive(&p) && t.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if apply::alive(&p) {
+        eprintln!("lab down: {what} (pid {pid}) ignored SIGTERM; killing it");
+        let _ = apply::run(&["kill", "-9", &p]);
+    }
+}

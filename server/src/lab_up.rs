@@ -1,0 +1,341 @@
+//! `vxguard lab up`: builds the platform vxguard knows in network
+//! namespaces on this machine and registers it, so the normal worker
+//! applies to it.
+//!
+//! The database is the truth: when it is empty, the topology file is loaded
+//! first (as `vxguard demo` does); then every router and hypervisor of the
+//! stored intent is built. Registration is an ordinary change through
+//! `store::change::apply` (audited, one job per device): each router's
+//! `api_endpoint` becomes its lab router's `http://127.0.0.1:PORT`, each
+//! hypervisor's `openflow_endpoint` its switch's management socket. The lab
+//! routers are started with the API key vxguard generated for them (read
+//! from the device secrets under the compile lock, so the worker and the
+//! lab never generate two different keys), passed in the environment, never
+//! on a command line.
+//!
+//! The management network of the lab is the host's loopback: routers'
+//! APIs listen on 127.0.0.1, switches on unix sockets; everything on the
+//! wires between machines is in the lab's namespaces.
+
+use crate::auth::principal::{Principal, Role};
+use crate::store::change::{self, Op};
+use crate::store::intent as store_intent;
+use crate::store::kind::Kind;
+use crate::{db, demo, worker};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use vxguard_compiler::intent::Intent;
+use vxguard_lab::inventory::{Inventory, Process, RouterNode, FILE};
+use vxguard_lab::underlay::{self, Site};
+use vxguard_lab::UpArgs;
+
+/// Runs `vxguard lab up`; true when every device ended applied.
+pub async fn up(a: UpArgs) -> Result<bool> {
+    let started = Instant::now();
+    preflight(&a)?;
+    let pool = db::connect(&a.database_url, 4).await?;
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM objects)")
+        .fetch_one(&pool)
+        .await?;
+    if empty {
+        let loaded = demo::run(demo::DemoArgs {
+            database_url: a.database_url.clone(),
+            file: a.topology.clone(),
+            password: std::env::var("VXGUARD_DEMO_PASSWORD")
+                .unwrap_or_else(|_| "vxguard-demo-password".into()),
+        })
+        .await?;
+        if !loaded {
+            bail!("{}: the topology does not load", a.topology.display());
+        }
+    }
+    let intent = register(&pool, &a).await?;
+    let keys = router_keys(&pool, &intent).await?;
+
+    let mut inv = Inventory {
+        prefix: a.prefix.clone(),
+        api: a.api.clone(),
+        wg_port: intent.platform.wireguard.port,
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&a.state).with_context(|| format!("creating {}", a.state.display()))?;
+    inv.save(&a.state)?;
+    let sites = sites(&intent);
+    underlay::build_wan(&mut inv, &a.state, &sites)?;
+    for (i, r) in intent.platform.routers.iter().enumerate() {
+        let std::net::IpAddr::V4(addr) = r.underlay_address else {
+            bail!("router {}: the lab builds an IPv4 underlay only", r.name);
+        };
+        let id = node_id(&a.prefix, "", i);
+        let ns = format!("{}-{}", a.prefix, r.name);
+        underlay::create_ns(&mut inv, &a.state, &ns)?;
+        underlay::attach(
+            &mut inv,
+            &a.state,
+            &sites,
+            r.site.as_str(),
+            r.name.as_str(),
+            &ns,
+            &r.underlay_interface,
+            &format!("u-{id}"),
+            addr,
+        )?;
+        let node = RouterNode {
+            name: r.name.to_string(),
+            site: r.site.to_string(),
+            ns,
+            id,
+            version: r.version.as_str().to_string(),
+            api_url: r.api_endpoint.clone(),
+            state_dir: a.state.join(r.name.as_str()),
+            underlay_if: r.underlay_interface.clone(),
+            underlay_address: addr,
+        };
+        let key = keys
+            .iter()
+            .find(|(n, _)| n == r.name.as_str())
+            .map(|(_, k)| k.clone())
+            .with_context(|| format!("router {}: no API key generated", r.name))?;
+        let pid = start_router(&node, &key, a.minute_secs)?;
+        inv.processes.push(Process {
+            pid,
+            what: format!("lab router {}", node.name),
+        });
+        inv.routers.push(node);
+        inv.save(&a.state)?;
+    }
+    for r in &inv.routers {
+        wait_api(r).await?;
+    }
+    eprintln!(
+        "lab up: {} routers answering after {:.1?}",
+        inv.routers.len(),
+        started.elapsed()
+    );
+    let ok = wait_applied(&pool, &intent, Duration::from_secs(a.wait_secs)).await?;
+    eprintln!(
+        "lab up: {} in {:.1?} (inventory {})",
+        if ok {
+            "every device applied"
+        } else {
+            "NOT every device applied"
+        },
+        started.elapsed(),
+        a.state.join(FILE).display()
+    );
+    Ok(ok)
+}
+
+/// A device's host-unique id (1-3 characters, prefixed to interface names
+/// whose sockets are host-wide): the prefix's last character, a kind letter
+/// (none for routers, `h` for hypervisors) and the device's number, so two
+/// labs with different prefixes never collide.
+fn node_id(prefix: &str, kind: &str, i: usize) -> String {
+    let c = prefix.chars().last().unwrap_or('x');
+    format!("{c}{kind}{}", i + 1)
+}
+
+fn preflight(a: &UpArgs) -> Result<()> {
+    let ok_prefix = !a.prefix.is_empty()
+        && a.prefix.len() <= 4
+        && a.prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !ok_prefix {
+        bail!("--prefix {:?}: 1-4 lowercase letters or digits", a.prefix);
+    }
+    if a.state.join(FILE).exists() {
+        bail!(
+            "a lab is up (inventory {}); run `vxguard lab down` first",
+            a.state.join(FILE).display()
+        );
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("running id")?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        bail!("lab up makes network namespaces: run it as root");
+    }
+    for p in [
+        "ip",
+        "wg",
+        "wireguard-go",
+        "keepalived",
+        "nft",
+        "ovs-vswitchd",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            bail!("{p} is missing: run scripts/setup (it installs the lab's packages)");
+        }
+    }
+    if !Path::new("/usr/lib/frr/bgpd").exists() {
+        bail!("FRR is missing: run scripts/setup (it installs the lab's packages)");
+    }
+    Ok(())
+}
+
+/// The platform operator who registers lab devices, for the audit log.
+fn lab_operator() -> Principal {
+    Principal {
+        subject: "lab:up".into(),
+        user_id: None,
+        role: Role::PlatformAdmin,
+        tenant_id: None,
+        source: "vxguard lab up".into(),
+    }
+}
+
+/// Points every router of the stored intent at its lab router (ports from
+/// `base_port` in name order); returns the intent as registered.
+async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
+    let mut conn = pool.acquire().await?;
+    let intent = store_intent::load(&mut conn).await?.intent;
+    drop(conn);
+    for (i, r) in intent.platform.routers.iter().enumerate() {
+        let port = a
+            .base_port
+            .checked_add(i as u16)
+            .context("--base-port: too high for this many routers")?;
+        let url = format!("http://127.0.0.1:{port}");
+        if r.api_endpoint == url {
+            continue;
+        }
+        let mut spec = serde_json::to_value(r)?;
+        spec["api_endpoint"] = url.into();
+        change::apply(
+            pool,
+            &lab_operator(),
+            Kind::Router,
+            None,
+            Some(r.name.as_str()),
+            Op::Replace(spec),
+            None,
+        )
+        .await
+        .map_err(|p| {
+            anyhow::anyhow!(
+                "registering router {}: {} {}",
+                r.name,
+                p.detail,
+                serde_json::to_string(&p.errors).unwrap_or_default()
+            )
+        })?;
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(store_intent::load(&mut conn).await?.intent)
+}
+
+/// Each router's generated API key (generated now when missing, under the
+/// worker's compile lock).
+async fn router_keys(pool: &sqlx::PgPool, intent: &Intent) -> Result<Vec<(String, String)>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(worker::COMPILE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let s = store_intent::reconcile_secrets(&mut tx, intent).await?;
+    tx.commit().await?;
+    Ok(s.routers
+        .iter()
+        .map(|(n, r)| (n.clone(), r.api_key.clone()))
+        .collect())
+}
+
+fn sites(intent: &Intent) -> Vec<Site> {
+    intent
+        .platform
+        .sites
+        .iter()
+        .map(|s| Site {
+            name: s.name.to_string(),
+            blocks: s.public_blocks.clone(),
+        })
+        .collect()
+}
+
+/// Starts `vxguard lab router` for `r` in its own process group (it
+/// outlives `lab up`), logging to `<state dir>.log`.
+fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().context("finding the vxguard binary")?;
+    let listen = r.api_url.trim_start_matches("http://");
+    let log_path = r.state_dir.with_extension("log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let child = Command::new(exe)
+        .args(["lab", "router", "--listen", listen, "--version", &r.version])
+        .arg("--state")
+        .arg(&r.state_dir)
+        .args(["--netns", &r.ns, "--id", &r.id])
+        .args(["--minute-secs", &minute_secs.to_string()])
+        .env("VXGUARD_LAB_KEY", key)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting lab router {}", r.name))?;
+    Ok(child.id())
+}
+
+/// Waits until the router's API accepts connections (it loads the VyOS
+/// definitions first).
+async fn wait_api(r: &RouterNode) -> Result<()> {
+    let addr = r.api_url.trim_start_matches("http://");
+    let t = Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if t.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "lab router {} did not answer on {addr} within 30 s (log {})",
+                r.name,
+                r.state_dir.with_extension("log").display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// Waits until every router's latest revision is the last one applied to
+/// it; false at the deadline.
+async fn wait_applied(pool: &sqlx::PgPool, intent: &Intent, limit: Duration) -> Result<bool> {
+    let t = Instant::now();
+    loop {
+        let mut pending = Vec::new();
+        for r in &intent.platform.routers {
+            let latest: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(r.name.as_str())
+            .fetch_optional(pool)
+            .await?;
+            let applied: Option<i64> = sqlx::query_scalar(
+                "SELECT revision_id FROM device_applies WHERE device_kind = 'router' AND device = $1
+                 AND outcome IN ('applied', 'unchanged') ORDER BY started_at DESC LIMIT 1",
+            )
+            .bind(r.name.as_str())
+            .fetch_optional(pool)
+            .await?
+            .flatten();
+            if latest.is_none() || latest != applied {
+                pending.push(r.name.to_string());
+            }
+        }
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        if t.elapsed() > limit {
+            eprintln!("lab up: still not applied: {}", pending.join(", "));
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
