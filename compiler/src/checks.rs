@@ -130,6 +130,17 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         if !sites.contains(h.site.as_str()) {
             d.error(hp.join("site"), format!("unknown site `{}`", h.site));
         }
+        if let Some(e) = &h.openflow_endpoint {
+            let rest = ["unix:", "tcp:", "ssl:"]
+                .iter()
+                .find_map(|p| e.strip_prefix(p));
+            if rest.is_none_or(str::is_empty) {
+                d.error(
+                    hp.join("openflow_endpoint"),
+                    format!("{e:?} is not an ovs-ofctl target: it must start with unix:, tcp: or ssl: and name a socket or address"),
+                );
+            }
+        }
         if let Some(a) = h.vtep_address {
             if !p.pools.control_plane.contains(&a) {
                 d.error(

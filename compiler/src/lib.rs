@@ -10,6 +10,7 @@
 pub mod alloc;
 pub mod checks;
 pub mod diag;
+pub mod hypervisor_config;
 pub mod ids;
 pub mod intent;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod paths;
 pub mod policy;
 pub mod preview;
 pub mod vyos;
+pub mod wireguard;
 
 use alloc::Allocation;
 use diag::{Diagnostic, Diagnostics, Pointer};
@@ -200,7 +202,7 @@ pub fn compile(
         .map(|h| h.name.as_str())
         .collect();
     let hypervisors: BTreeMap<String, ovs::OvsConfig> = par_map(&hv_names, |h| {
-        (h.to_string(), ovs::render(&ctx.hypervisor(h)))
+        (h.to_string(), render_hypervisor(&ctx.hypervisor(h)))
     })
     .into_iter()
     .collect();
@@ -217,6 +219,14 @@ pub fn compile(
         tenant_mtu,
         unvalidated,
     })
+}
+
+/// Everything one hypervisor is given: flows, groups, meters, WireGuard.
+fn render_hypervisor(m: &model::HypervisorModel) -> ovs::OvsConfig {
+    ovs::OvsConfig {
+        wireguard: wireguard::render(m),
+        ..ovs::render(m)
+    }
 }
 
 fn sorted(d: Diagnostics) -> Vec<Diagnostic> {
@@ -617,7 +627,7 @@ pub fn recompile_tenant(
                 return (cfg, true);
             }
         }
-        (ovs::render(&ctx.hypervisor(h)), false)
+        (render_hypervisor(&ctx.hypervisor(h)), false)
     });
     for ((h, _), (flows, in_place)) in jobs.into_iter().zip(rendered) {
         touched.in_place += in_place as usize;

@@ -29,20 +29,42 @@ use crate::model::{HvNetwork, HypervisorModel};
 use crate::policy::{Match, PortRange};
 use ipnet::Ipv4Net;
 use std::fmt::Write;
+use std::net::Ipv4Addr;
 
 /// The tunnel port every flow uses; created by the driver with
 /// `ovs-vsctl add-port BR vxg-tun -- set interface vxg-tun type=vxlan options:remote_ip=flow options:key=flow options:local_ip=VTEP`.
 pub const TUNNEL_PORT: &str = "vxg-tun";
 
-/// Files for one hypervisor: flows, groups and meters (one `ovs-ofctl` line each).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Files for one hypervisor: flows, groups and meters (one `ovs-ofctl` line
+/// each), and its WireGuard interface (`wg setconf` text, from
+/// [`crate::wireguard`]: it does not depend on tenants, so a one-tenant
+/// change keeps it as it is). [`crate::hypervisor_config`] makes them one text.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OvsConfig {
+    /// The integration bridge and the VTEP (tunnel source) address.
+    pub bridge: String,
+    pub vtep: Ipv4Addr,
     pub flows: String,
     pub groups: String,
     pub meters: String,
+    pub wireguard: String,
     /// Where each tenant's lines are, in the order rendered: a one-tenant
     /// change re-renders that tenant's lines alone and splices them in.
     pub tenants: Vec<TenantSpan>,
+}
+
+impl Default for OvsConfig {
+    fn default() -> Self {
+        OvsConfig {
+            bridge: String::new(),
+            vtep: Ipv4Addr::UNSPECIFIED,
+            flows: String::new(),
+            groups: String::new(),
+            meters: String::new(),
+            wireguard: String::new(),
+            tenants: Vec::new(),
+        }
+    }
 }
 
 /// One tenant's lines in an [`OvsConfig`] (byte ranges of each text).
@@ -58,8 +80,14 @@ pub struct TenantSpan {
     pub meter_count: usize,
 }
 
+/// The flows, groups and meters of one hypervisor (`wireguard` is left
+/// empty: see [`crate::wireguard::render`]).
 pub fn render(h: &HypervisorModel) -> OvsConfig {
-    let mut out = OvsConfig::default();
+    let mut out = OvsConfig {
+        bridge: h.bridge.clone(),
+        vtep: h.vtep,
+        ..OvsConfig::default()
+    };
     let f = &mut out.flows;
     let _ = writeln!(
         f,

@@ -65,6 +65,32 @@ fn mtu_budget_that_does_not_fit() {
 }
 
 #[test]
+fn openflow_endpoint_must_be_an_ovs_ofctl_target() {
+    let mut i = example();
+    i.platform.hypervisors[1].openflow_endpoint = Some("/run/ovs/br-int.mgmt".into());
+    assert_error(
+        &i,
+        "/platform/hypervisors/1/openflow_endpoint",
+        "must start with unix:, tcp: or ssl:",
+    );
+    i.platform.hypervisors[1].openflow_endpoint = Some("tcp:".into());
+    assert_error(&i, "/platform/hypervisors/1/openflow_endpoint", "\"tcp:\"");
+    for ok in [
+        "unix:/run/ovs/br-int.mgmt",
+        "tcp:192.0.2.5:6653",
+        "ssl:h:6653",
+    ] {
+        i.platform.hypervisors[1].openflow_endpoint = Some(ok.into());
+        assert!(errors_of(&i).is_empty(), "{ok}");
+    }
+    assert_eq!(
+        i.platform.hypervisors[0].openflow_target(),
+        "unix:/var/run/openvswitch/br-int.mgmt"
+    );
+    assert_eq!(i.platform.hypervisors[1].openflow_target(), "ssl:h:6653");
+}
+
+#[test]
 fn unknown_service_and_network_in_rules() {
     let text = example_text().replace("service: database-servers }", "service: nope }");
     let (i, _) = yaml::parse_intent(&text).unwrap();

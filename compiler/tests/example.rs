@@ -116,6 +116,7 @@ fn golden_files_match() {
         files.insert(format!("{n}.flows"), h.flows.clone());
         files.insert(format!("{n}.groups"), h.groups.clone());
         files.insert(format!("{n}.meters"), h.meters.clone());
+        files.insert(format!("{n}.wg"), h.wireguard.clone());
     }
     files.insert(
         "allocation.json".into(),
@@ -223,6 +224,42 @@ fn flows_parse_with_ovs_ofctl() {
             "meter lines need burst_size with burst"
         );
     }
+}
+
+/// The stored revision text of every hypervisor reads back as what was
+/// compiled (VTEP and bridge included), and its WireGuard section names
+/// the site's routers as peers with the right keys.
+#[test]
+fn hypervisor_revision_text_round_trips() {
+    use vxguard_compiler::hypervisor_config::HypervisorConfig;
+    let defs = Defs::load();
+    let intent = example();
+    let s = secrets(&intent);
+    let out = compile(&intent, &Allocation::default(), &s, &defs.set()).unwrap();
+    for (n, h) in &out.hypervisors {
+        let c = HypervisorConfig::from(h);
+        let back = HypervisorConfig::parse_text(&c.render_text()).unwrap();
+        assert_eq!(back, c, "{n}");
+        assert_eq!(back.vtep, out.allocation.hypervisors[n].vtep_address, "{n}");
+        assert_eq!(back.bridge, "br-int");
+        let wg = &c.wireguard;
+        assert!(wg.contains(&format!(
+            "PrivateKey = {}\n",
+            s.hypervisors[n].wireguard_private_key
+        )));
+        assert!(wg.contains("ListenPort = 51820\n"), "{wg}");
+    }
+    let wg = &out.hypervisors["hv-dc1-01"].wireguard;
+    // Two peers (the site's routers); the home router carries the pool.
+    assert_eq!(wg.matches("[Peer]").count(), 2, "{wg}");
+    assert!(
+        wg.contains("Endpoint = 5.254.54.10:51820\nAllowedIPs = 172.27.0.1/32, 172.27.0.0/20\n"),
+        "{wg}"
+    );
+    assert!(wg.contains(&format!(
+        "PublicKey = {}\n",
+        s.routers["vyos-dc1-02"].wireguard_public_key
+    )));
 }
 
 /// An incremental compile must equal the full one in everything it outputs.

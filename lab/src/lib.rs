@@ -8,6 +8,9 @@
 //! network namespaces (`vxguard lab router --netns NS --id ID`): WireGuard
 //! (wireguard-go), VXLAN, bridges and VRF namespaces so far.
 //!
+//! [`hypervisor`]: a hypervisor (Open vSwitch userspace datapath, VMs,
+//! wireguard-go) built in namespaces from its compiled configuration.
+//!
 //! The hook: [`realise::Realiser`]. The router calls
 //! it under the commit lock after a commit validated, with the old and new
 //! trees, and fails the commit if it fails; a realiser that builds the
@@ -18,6 +21,7 @@
 
 pub mod check;
 pub mod down;
+pub mod hypervisor;
 pub mod inventory;
 pub mod netns;
 pub mod realise;

@@ -89,6 +89,7 @@ pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secret
                 underlay_address: format!("198.19.{s}.{}", h + 1).parse().unwrap(),
                 vtep_address: None,
                 bridge: "br-int".into(),
+                openflow_endpoint: None,
             });
             secrets.hypervisors.insert(
                 n,

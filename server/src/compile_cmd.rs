@@ -99,6 +99,8 @@ pub fn run(intent_path: &Path, out: &Path, defs: &[String]) -> Result<bool> {
         std::fs::write(base.join(format!("{name}.flows")), &h.flows)?;
         std::fs::write(base.join(format!("{name}.groups")), &h.groups)?;
         std::fs::write(base.join(format!("{name}.meters")), &h.meters)?;
+        // `wg setconf` text: holds the hypervisor's private key.
+        keys::write_private(&base.join(format!("{name}.wg")), &h.wireguard)?;
     }
     let alloc_json = serde_json::to_string_pretty(&output.allocation)? + "\n";
     std::fs::write(out.join("allocation.json"), &alloc_json)?;

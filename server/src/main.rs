@@ -54,6 +54,8 @@ enum Cmd {
     Openapi,
     /// Apply a router's revision to the router now (the VyOS driver).
     Apply(driver::ApplyArgs),
+    /// Apply a hypervisor's revision to its OVS bridge now (the OVS driver).
+    ApplyHypervisor(driver::ApplyHypervisorArgs),
     /// The lab: stand-in devices on this machine.
     Lab {
         #[command(subcommand)]
@@ -120,6 +122,7 @@ fn main() -> ExitCode {
             cmd: AuditCmd::Verify { database_url },
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
         Cmd::Apply(a) => runtime().and_then(|rt| rt.block_on(driver::run(a))),
+        Cmd::ApplyHypervisor(a) => runtime().and_then(|rt| rt.block_on(driver::run_hypervisor(a))),
         Cmd::Lab {
             cmd: vxguard_lab::LabCmd::Up(a),
         } => runtime().and_then(|rt| rt.block_on(lab_up::up(a))),

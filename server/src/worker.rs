@@ -20,6 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::VyosVersion;
 use vxguard_compiler::{compile, DefinitionSet};
 use vyos_defs::Definitions;
@@ -247,13 +248,11 @@ impl Worker {
     }
 }
 
-/// One hypervisor's OVS configuration as one text: flows, then groups, then
-/// meters, each under a header line the driver splits on.
+/// One hypervisor's configuration as one revision text: flows, groups,
+/// meters and WireGuard, each under a header line (the format is the
+/// compiler's [`HypervisorConfig`], which the OVS driver parses back).
 pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
-    format!(
-        "## flows\n{}## groups\n{}## meters\n{}",
-        h.flows, h.groups, h.meters
-    )
+    HypervisorConfig::from(h).render_text()
 }
 
 /// The latest revision of a device: its number and configuration.
@@ -332,12 +331,22 @@ pub fn line_diff(old: &str, new: &str) -> String {
     crate::config_diff::render(&crate::config_diff::changes(old, new))
 }
 
-/// Hides key material in configuration text before it leaves the server.
+/// Hides key material in configuration text before it leaves the server:
+/// VyOS commands and `wg setconf` text (`PrivateKey = ...`).
 pub fn redact(config: &str) -> String {
     config
         .lines()
         .map(|l| {
             let mut out = l.to_string();
+            // A line of a diff starts with its mark (`+`/`-`).
+            let (mark, body) = match l.strip_prefix(['+', '-']) {
+                Some(b) => (&l[..1], b),
+                None => ("", l),
+            };
+            let key = body.split('=').next().unwrap_or("").trim();
+            if body.contains('=') && ["PrivateKey", "PresharedKey"].contains(&key) {
+                return format!("{mark}{key} = <secret>");
+            }
             for k in ["private-key ", "preshared-key ", " key "] {
                 if let Some(i) = out.find(k) {
                     let start = i + k.len();
@@ -366,6 +375,17 @@ mod tests {
         assert!(!r.contains("abc=") && !r.contains("k1"), "{r}");
         assert!(r.contains("host-name 'r1'"));
         assert!(r.ends_with('\n'));
+    }
+
+    #[test]
+    fn redact_hides_wireguard_private_keys() {
+        let t = "## wireguard\n[Interface]\nPrivateKey = aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28=\nListenPort = 51820\n\n[Peer]\nPublicKey = cHVi\nPresharedKey=c2VjcmV0\n";
+        let r = redact(t);
+        assert!(!r.contains("aGVsbG8") && !r.contains("c2VjcmV0"), "{r}");
+        assert!(r.contains("PrivateKey = <secret>\n") && r.contains("PresharedKey = <secret>\n"));
+        assert!(r.contains("PublicKey = cHVi\n") && r.contains("ListenPort = 51820"));
+        let d = redact("-PrivateKey = b2xk\n+PrivateKey = bmV3\n");
+        assert_eq!(d, "-PrivateKey = <secret>\n+PrivateKey = <secret>\n");
     }
 
     #[test]

@@ -52,6 +52,13 @@ fn compile_writes_every_file_and_a_lock_and_keeps_secrets_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "secrets must be owner-only");
+    // The hypervisor's WireGuard configuration holds its private key.
+    let wg = d.join("out/hypervisors/hv-dc1-01.wg");
+    let mode = std::fs::metadata(&wg).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "hv-dc1-01.wg must be owner-only");
+    assert!(std::fs::read_to_string(&wg)
+        .unwrap()
+        .contains("[Interface]\nPrivateKey = "));
     let lock = std::fs::read_to_string(d.join("two-dc.lock.json")).unwrap();
     // A second run keeps the lock as it is (stable allocation).
     let o = bin()

@@ -203,6 +203,21 @@ pub struct Hypervisor {
     /// The OVS integration bridge tenant ports attach to.
     #[serde(default = "default_bridge")]
     pub bridge: String,
+    /// Where the OVS driver reaches the integration bridge: an `ovs-ofctl`
+    /// target starting with `unix:`, `tcp:` or `ssl:`. Default
+    /// `unix:/var/run/openvswitch/<bridge>.mgmt`.
+    #[serde(default)]
+    pub openflow_endpoint: Option<String>,
+}
+
+impl Hypervisor {
+    /// The `ovs-ofctl` target of the integration bridge: the configured
+    /// endpoint, else OVS's management socket of the bridge.
+    pub fn openflow_target(&self) -> String {
+        self.openflow_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("unix:/var/run/openvswitch/{}.mgmt", self.bridge))
+    }
 }
 
 fn default_bridge() -> String {

@@ -424,7 +424,7 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
 /// wireguard-go in the foreground (`-f`), so its pid is known; a thread
 /// reaps it when it exits. It outlives this realiser's process, as a
 /// daemon does; [`remove_wg`] stops it.
-fn start_wireguard_go(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
+pub(crate) fn start_wireguard_go(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
     let log = rd.file(dev, "log");
     let io = |source| ApplyError::Io {
         path: log.clone(),

@@ -1,13 +1,17 @@
-//! Device drivers: bring a device to a stored revision. This round: VyOS
-//! routers over the VyOS HTTP API ([`vyos`], pure parts in [`plan`]).
+//! Device drivers: bring a device to a stored revision: VyOS routers over
+//! the VyOS HTTP API ([`vyos`], pure parts in [`plan`]), hypervisors'
+//! Open vSwitch bridges with `ovs-ofctl` ([`ovs`]).
 //!
-//! The worker applies with `--apply` ([`reconcile`]: what is due, in the
-//! order of [`rollout`], health-checked by [`health`]), checks drift
-//! ([`drift`]), and [`status`] says where each device stands.
-//! `vxguard apply` runs one apply by hand.
+//! The worker applies routers with `--apply` ([`reconcile`]: what is due,
+//! in the order of [`rollout`], health-checked by [`health`]), checks
+//! drift ([`drift`]), and [`status`] says where each device stands.
+//! Hypervisors are not applied by the worker yet (reported `pending`; the
+//! OVS driver plugs in at `rollout::DeviceKind::has_driver`).
+//! `vxguard apply` and `vxguard apply-hypervisor` run one apply by hand.
 
 pub mod drift;
 pub mod health;
+pub mod ovs;
 pub mod plan;
 pub mod reconcile;
 pub mod rollout;
@@ -95,5 +99,97 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
     Ok(matches!(
         r.outcome,
         vyos::Outcome::Applied | vyos::Outcome::Unchanged
+    ))
+}
+
+/// `vxguard apply-hypervisor`: apply one hypervisor revision now.
+#[derive(Debug, clap::Args)]
+pub struct ApplyHypervisorArgs {
+    /// The hypervisor's name (as in revisions).
+    #[arg(long)]
+    pub hypervisor: String,
+    /// `ovs-ofctl` target of its integration bridge; default: the
+    /// hypervisor's `openflow_endpoint`, else
+    /// `unix:/var/run/openvswitch/<bridge>.mgmt`.
+    #[arg(long)]
+    pub openflow: Option<String>,
+    /// The revision id; default: the hypervisor's latest.
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// Only print how the switch differs from the revision; change nothing.
+    #[arg(long)]
+    pub drift: bool,
+    #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
+    pub database_url: String,
+}
+
+/// Runs `vxguard apply-hypervisor`; true when the switch ends on the
+/// revision (with `--drift`: when it already holds it).
+pub async fn run_hypervisor(a: ApplyHypervisorArgs) -> Result<bool> {
+    let db = crate::db::connect(&a.database_url, 2).await?;
+    let openflow = match a.openflow {
+        Some(o) => o,
+        None => {
+            let spec: serde_json::Value = sqlx::query_scalar(
+                "SELECT spec FROM objects WHERE kind = 'hypervisor' AND tenant_id IS NULL AND name = $1",
+            )
+            .bind(&a.hypervisor)
+            .fetch_optional(&db)
+            .await?
+            .with_context(|| format!("hypervisor {:?} is not declared", a.hypervisor))?;
+            let h: vxguard_compiler::intent::Hypervisor = serde_json::from_value(spec)
+                .with_context(|| format!("the stored spec of hypervisor {:?}", a.hypervisor))?;
+            h.openflow_target()
+        }
+    };
+    let (revision, text): (i64, String) = match a.revision {
+        Some(r) => sqlx::query_as(
+            "SELECT id, config FROM revisions WHERE id = $1 AND device_kind = 'hypervisor' AND device = $2",
+        )
+        .bind(r)
+        .bind(&a.hypervisor),
+        None => sqlx::query_as(
+            "SELECT id, config FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(&a.hypervisor),
+    }
+    .fetch_optional(&db)
+    .await?
+    .with_context(|| format!("hypervisor {:?} has no such revision", a.hypervisor))?;
+    let target = ovs::OvsTarget {
+        name: a.hypervisor.clone(),
+        openflow,
+    };
+    if a.drift {
+        let lines = ovs::drift(&target, &text).await?;
+        for l in &lines {
+            println!("{l}");
+        }
+        println!(
+            "hypervisor {} revision {revision} at {}: {}",
+            a.hypervisor,
+            target.openflow,
+            if lines.is_empty() { "in sync" } else { "drift" }
+        );
+        return Ok(lines.is_empty());
+    }
+    let started = std::time::Instant::now();
+    let r = ovs::apply(&db, &target, revision).await?;
+    println!(
+        "hypervisor {} revision {revision} at {}: {} ({} changes, {} ovs-ofctl calls, {:.1?}, record {})",
+        a.hypervisor,
+        target.openflow,
+        r.outcome.as_str(),
+        r.changes.len(),
+        r.attempts,
+        started.elapsed(),
+        r.id
+    );
+    if let Some(e) = r.outcome.error() {
+        println!("  {e}");
+    }
+    Ok(matches!(
+        r.outcome,
+        ovs::Outcome::Applied | ovs::Outcome::Unchanged
     ))
 }
