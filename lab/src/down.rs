@@ -45,6 +45,14 @@ pub fn down(state: &Path) -> Result<(), DownError> {
             Err(e) => failed.push(format!("router {}: {e}", r.name)),
         }
     }
+    for h in &inv.hypervisors {
+        // Its own record lists the daemons, links and namespaces it made.
+        if h.run_dir.join(crate::hypervisor::RECORD).exists() {
+            if let Err(e) = crate::hypervisor::teardown(&h.run_dir) {
+                failed.push(format!("hypervisor {}: {e}", h.name));
+            }
+        }
+    }
     for ns in inv.namespaces.iter().rev() {
         if let Err(e) = underlay::delete_ns(ns) {
             failed.push(format!("namespace {ns}: {e}"));

@@ -25,7 +25,9 @@
 //!   VXLAN there, and the kernel (not OVS) receives it ("port
 //!   unreachable"), found while building this;
 //! - each VM is a namespace with `eth0` (MTU, address, default route to
-//!   the gateway), its veth peer in `ovs_ns` named as the intent's port.
+//!   the gateway, TX checksum offload off: OVS's userspace datapath does
+//!   not complete offloaded checksums), its veth peer in `ovs_ns` named as
+//!   the intent's port.
 //!
 //! So a tenant frame leaves OVS only VXLAN-encapsulated, and the VXLAN
 //! packet leaves the machine only inside WireGuard. What was made is
@@ -434,6 +436,13 @@ fn build_in(
             &v.ns,
             &["route", "add", "default", "via", &v.gateway.to_string()],
         )?;
+        // A veth hands TCP and UDP over with the checksum left to the
+        // hardware; OVS's userspace datapath never fills it in, so the
+        // receiver would drop every segment (ICMP, checksummed by the
+        // kernel, still passes). A VM's virtio NIC does this right.
+        run(&[
+            "ip", "netns", "exec", &v.ns, "ethtool", "-K", "eth0", "tx", "off",
+        ])?;
     }
 
     // WireGuard in the host namespace.

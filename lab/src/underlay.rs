@@ -96,6 +96,13 @@ pub fn delete_ns(ns: &str) -> Result<(), UnderlayError> {
     Ok(())
 }
 
+/// Turns IPv4 forwarding on in `ns`: a router namespace forwards, as VyOS
+/// does unless `system ip disable-forwarding` (which vxguard never sets);
+/// the mesh carries hypervisors' VXLAN from one WireGuard peer to another.
+pub fn enable_forwarding(ns: &str) -> Result<(), UnderlayError> {
+    sysctl(ns, "net.ipv4.ip_forward", "1")
+}
+
 fn sysctl(ns: &str, key: &str, value: &str) -> Result<(), UnderlayError> {
     apply::in_ns(ns, &["sysctl", "-qw", &format!("{key}={value}")])?;
     Ok(())

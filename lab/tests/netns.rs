@@ -747,7 +747,16 @@ fn the_compilers_example_router_builds() {
         );
     }
     for v in &plan.vxlans {
-        let d = must(&["ip", "-n", &r, "-d", "link", "show", &v.dev]);
+        // A VRF's L3 VNI is in the VRF's namespace, with its bridge.
+        let d = must(&[
+            "ip",
+            "-n",
+            &plan.netns_of(&v.place),
+            "-d",
+            "link",
+            "show",
+            &v.dev,
+        ]);
         assert!(d.contains(&format!("vxlan id {} ", v.vni)), "{d}");
         assert!(d.contains(&format!("master {id}br{}", v.vni)), "{d}");
     }
@@ -785,5 +794,24 @@ fn the_compilers_example_router_builds() {
         "show bgp summary json",
     ]);
     assert!(bgp.contains("172.27.0.4"), "{bgp}");
+    // FRR sees the three VRFs with their L3 VNIs (SVI in the VRF).
+    let vni = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &r,
+        "vtysh",
+        "-N",
+        &r,
+        "-c",
+        "show vrf vni",
+    ]);
+    for (v, n) in [("acme", 1), ("finance", 2), ("globex", 3)] {
+        let line = vni.lines().find(|l| l.starts_with(v)).unwrap_or_default();
+        assert!(
+            line.contains(&format!("900000{n}")) && line.contains(&format!("{id}br900000{n}")),
+            "{vni}"
+        );
+    }
     eprintln!("example router built in {built:?}");
 }

@@ -26,8 +26,10 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
-use vxguard_lab::inventory::{Inventory, Process, RouterNode, FILE};
+use vxguard_lab::hypervisor::{self, HypervisorSpec, VmSpec};
+use vxguard_lab::inventory::{HypervisorNode, Inventory, Process, RouterNode, Vm, FILE};
 use vxguard_lab::underlay::{self, Site};
 use vxguard_lab::UpArgs;
 
@@ -71,6 +73,7 @@ pub async fn up(a: UpArgs) -> Result<bool> {
         let id = node_id(&a.prefix, "", i);
         let ns = format!("{}-{}", a.prefix, r.name);
         underlay::create_ns(&mut inv, &a.state, &ns)?;
+        underlay::enable_forwarding(&ns)?;
         underlay::attach(
             &mut inv,
             &a.state,
@@ -114,6 +117,14 @@ pub async fn up(a: UpArgs) -> Result<bool> {
         inv.routers.len(),
         started.elapsed()
     );
+    for (i, h) in intent.platform.hypervisors.iter().enumerate() {
+        build_hypervisor(&pool, &a, &intent, &sites, &mut inv, i, h).await?;
+        eprintln!(
+            "lab up: hypervisor {} built after {:.1?}",
+            h.name,
+            started.elapsed()
+        );
+    }
     let ok = wait_applied(&pool, &intent, Duration::from_secs(a.wait_secs)).await?;
     eprintln!(
         "lab up: {} in {:.1?} (inventory {})",
@@ -229,8 +240,44 @@ async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
             )
         })?;
     }
+    for h in &intent.platform.hypervisors {
+        let target = format!(
+            "unix:{}",
+            hypervisor_run_dir(&a.state, h.name.as_str())
+                .join(format!("{}.mgmt", h.bridge))
+                .display()
+        );
+        if h.openflow_endpoint.as_deref() == Some(target.as_str()) {
+            continue;
+        }
+        let mut spec = serde_json::to_value(h)?;
+        spec["openflow_endpoint"] = target.into();
+        change::apply(
+            pool,
+            &lab_operator(),
+            Kind::Hypervisor,
+            None,
+            Some(h.name.as_str()),
+            Op::Replace(spec),
+            None,
+        )
+        .await
+        .map_err(|p| {
+            anyhow::anyhow!(
+                "registering hypervisor {}: {} {}",
+                h.name,
+                p.detail,
+                serde_json::to_string(&p.errors).unwrap_or_default()
+            )
+        })?;
+    }
     let mut conn = pool.acquire().await?;
     Ok(store_intent::load(&mut conn).await?.intent)
+}
+
+/// Where a lab hypervisor keeps its daemons' files and OVS's sockets.
+fn hypervisor_run_dir(state: &Path, name: &str) -> std::path::PathBuf {
+    state.join(name)
 }
 
 /// Each router's generated API key (generated now when missing, under the
@@ -259,6 +306,161 @@ fn sites(intent: &Intent) -> Vec<Site> {
             blocks: s.public_blocks.clone(),
         })
         .collect()
+}
+
+/// Builds hypervisor `h` (the `i`-th): its host namespace on the underlay,
+/// then OVS, WireGuard and its VMs from its latest revision (waiting for
+/// the worker to compile one). Its flows are the OVS driver's job.
+#[allow(clippy::too_many_arguments)]
+async fn build_hypervisor(
+    pool: &sqlx::PgPool,
+    a: &UpArgs,
+    intent: &Intent,
+    sites: &[Site],
+    inv: &mut Inventory,
+    i: usize,
+    h: &vxguard_compiler::intent::Hypervisor,
+) -> Result<()> {
+    let std::net::IpAddr::V4(addr) = h.underlay_address else {
+        bail!(
+            "hypervisor {}: the lab builds an IPv4 underlay only",
+            h.name
+        );
+    };
+    let id = node_id(&a.prefix, "h", i);
+    let ns = format!("{}-{}", a.prefix, h.name);
+    underlay::create_ns(inv, &a.state, &ns)?;
+    underlay::attach(
+        inv,
+        &a.state,
+        sites,
+        h.site.as_str(),
+        h.name.as_str(),
+        &ns,
+        "eth0",
+        &format!("u-{id}"),
+        addr,
+    )?;
+    let config = wait_hypervisor_revision(pool, h.name.as_str(), a.wait_secs).await?;
+    let alloc = {
+        let mut tx = pool.begin().await?;
+        let alloc = store_intent::allocation_for_update(&mut tx).await?;
+        tx.commit().await?;
+        alloc
+    };
+    let mut vms = Vec::new();
+    for t in &intent.tenants {
+        for n in &t.networks {
+            for p in n.ports.iter().filter(|p| p.hypervisor == h.name) {
+                let Some(address) = p.address else {
+                    eprintln!("lab up: port {} has no address; no VM made for it", p.name);
+                    continue;
+                };
+                let gateway = alloc
+                    .tenants
+                    .get(t.slug.as_str())
+                    .and_then(|ta| ta.networks.get(n.name.as_str()))
+                    .and_then(|na| na.sites.get(h.site.as_str()))
+                    .map(|g| g.virtual_address)
+                    .with_context(|| {
+                        format!(
+                            "tenant {} network {}: no gateway at site {} for port {}",
+                            t.slug, n.name, h.site, p.name
+                        )
+                    })?;
+                vms.push(Vm {
+                    tenant: t.slug.to_string(),
+                    network: n.name.to_string(),
+                    port: p.name.clone(),
+                    hypervisor: h.name.to_string(),
+                    site: h.site.to_string(),
+                    ns: format!("{}-{}", a.prefix, p.name),
+                    address,
+                    prefix_len: n.cidr.prefix_len(),
+                    gateway,
+                });
+            }
+        }
+    }
+    let run_dir = hypervisor_run_dir(&a.state, h.name.as_str());
+    let node = HypervisorNode {
+        name: h.name.to_string(),
+        site: h.site.to_string(),
+        ns: ns.clone(),
+        ovs_ns: format!("{ns}-ovs"),
+        id: id.clone(),
+        openflow: format!(
+            "unix:{}",
+            run_dir.join(format!("{}.mgmt", h.bridge)).display()
+        ),
+        run_dir: run_dir.clone(),
+        underlay_address: addr,
+        vtep: config.vtep,
+    };
+    // Recorded before it is built: `lab down` tears down from its run dir.
+    inv.hypervisors.push(node.clone());
+    inv.save(&a.state)?;
+    let spec = HypervisorSpec {
+        name: h.name.to_string(),
+        id,
+        ns,
+        ovs_ns: node.ovs_ns.clone(),
+        run_dir,
+        bridge: h.bridge.clone(),
+        config,
+        mtu: vxguard_compiler::checks::mtu_budget(intent).1,
+        vms: vms
+            .iter()
+            .map(|v| {
+                Ok(VmSpec {
+                    port: v.port.clone(),
+                    ns: v.ns.clone(),
+                    address: ipnet::Ipv4Net::new(v.address, v.prefix_len)?,
+                    gateway: v.gateway,
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let built = tokio::task::spawn_blocking(move || hypervisor::build(&spec))
+        .await
+        .context("building a hypervisor panicked")?
+        .with_context(|| format!("building hypervisor {}", h.name))?;
+    if built.openflow != node.openflow {
+        bail!(
+            "hypervisor {}: its switch listens on {}, but {} was registered",
+            h.name,
+            built.openflow,
+            node.openflow
+        );
+    }
+    inv.vms.extend(vms);
+    inv.save(&a.state)?;
+    Ok(())
+}
+
+/// The hypervisor's latest revision, once the worker has compiled one.
+async fn wait_hypervisor_revision(
+    pool: &sqlx::PgPool,
+    name: &str,
+    wait_secs: u64,
+) -> Result<HypervisorConfig> {
+    let t = Instant::now();
+    loop {
+        let text: Option<String> = sqlx::query_scalar(
+            "SELECT config FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+        if let Some(text) = text {
+            return HypervisorConfig::parse_text(&text)
+                .map_err(|e| anyhow::anyhow!("hypervisor {name}'s revision: {e}"));
+        }
+        if t.elapsed() > Duration::from_secs(wait_secs) {
+            bail!("hypervisor {name}: no revision after {wait_secs} s (is a worker running?)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Starts `vxguard lab router` for `r` in its own process group (it

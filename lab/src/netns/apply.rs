@@ -6,7 +6,8 @@
 //!   when gone; never rebuilt for a change of `table`/`vni` (unused on
 //!   the host);
 //! - a VXLAN interface: deleted and created again on any change, as
-//!   VyOS's `interfaces_vxlan.py` does;
+//!   VyOS's `interfaces_vxlan.py` does (a VRF's L3 VNI is created in the
+//!   router namespace and then moved into the VRF's);
 //! - a bridge: deleted and created again on any change, with its layer-3
 //!   veth; members are (re)enslaved after every apply, so a member that
 //!   was rebuilt finds its bridge again;
@@ -21,7 +22,9 @@
 //! - keepalived: one per namespace with VRRP groups, reloaded with
 //!   `SIGHUP` when its text changes (see [`super::vrrp`]);
 //! - FRR: started when `protocols bgp` appears, stopped when it goes,
-//!   changes applied with `frr-reload.py` (see [`super::frr`]).
+//!   changes applied with `frr-reload.py` (see [`super::frr`]); a VRF
+//!   namespace that goes or is made again is first unbound from FRR's
+//!   private `/run/netns` (the binding would keep it alive).
 //!
 //! Every create first removes a leftover of the same name, so applying
 //! from an empty plan over a half-built host (after a crash) converges.
@@ -30,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::plan::{BridgeIf, Plan, VxlanIf, WgIf};
+use super::plan::{BridgeIf, Place, Plan, VxlanIf, WgIf};
 
 /// wireguard-go's control socket directory (not per namespace).
 pub const WG_SOCKET_DIR: &str = "/var/run/wireguard";
@@ -151,13 +154,26 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     }
     for b in &old.bridges {
         if new.bridges.iter().all(|n| n != b) {
-            remove_bridge(&old.router_ns, b)?;
+            remove_bridge(&old.netns_of(&b.place), b)?;
         }
     }
     for v in &old.vxlans {
         if new.vxlans.iter().all(|n| n != v) {
-            del_link(&old.router_ns, &v.dev)?;
+            del_link(&old.netns_of(&v.place), &v.dev)?;
         }
+    }
+    // FRR lets go of the VRF namespaces that go or are made again (or
+    // stops now, when it goes: nothing then can keep it running).
+    if new.frr.is_none() {
+        super::frr::stop(r)?;
+    } else {
+        let kept: Vec<_> = new
+            .vrfs
+            .iter()
+            .filter(|v| old.vrf(&v.vrf).is_some() && netns_exists(&v.netns))
+            .cloned()
+            .collect();
+        super::frr::map_vrfs(r, &kept)?;
     }
     for v in &old.vrfs {
         if new.vrf(&v.vrf).is_none() && netns_exists(&v.netns) {
@@ -181,19 +197,22 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     for v in &new.vxlans {
-        if old.vxlans.iter().all(|o| o != v) || !link_exists(r, &v.dev) {
-            create_vxlan(r, v)?;
+        let ns = new.netns_of(&v.place);
+        if old.vxlans.iter().all(|o| o != v) || !link_exists(&ns, &v.dev) {
+            create_vxlan(r, &ns, v)?;
         }
     }
     for b in &new.bridges {
-        if old.bridges.iter().all(|o| o != b) || !link_exists(r, &b.dev) {
-            create_bridge(r, b)?;
+        let ns = new.netns_of(&b.place);
+        if old.bridges.iter().all(|o| o != b) || !link_exists(&ns, &b.dev) {
+            create_bridge(&ns, b)?;
         }
     }
     for b in &new.bridges {
+        let ns = new.netns_of(&b.place);
         for m in &b.members {
-            ip(r, &["link", "set", "dev", m, "master", &b.dev])?;
-            ip(r, &["link", "set", "dev", m, "up"])?;
+            ip(&ns, &["link", "set", "dev", m, "master", &b.dev])?;
+            ip(&ns, &["link", "set", "dev", m, "up"])?;
         }
     }
     for w in &new.wireguard {
@@ -207,7 +226,63 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
-    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref())
+    super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)?;
+    if new.frr.is_some() {
+        l3vnis_up(new)?;
+    }
+    Ok(())
+}
+
+/// Waits (at most 10 s) until zebra has every L3 VNI up with its SVI.
+/// zebra that takes a VRF namespace made again may find the L3 VNI but
+/// not its SVI (seen with FRR 8.4: `show vrf vni` says SVI None, Down);
+/// taking the L3 VNI's links down and up again makes it look again.
+fn l3vnis_up(plan: &Plan) -> Result<(), ApplyError> {
+    let svis: Vec<(String, &BridgeIf, String)> = plan
+        .bridges
+        .iter()
+        .filter_map(|b| match &b.place {
+            Place::Vrf(v) => Some((plan.netns_of(&b.place), b, v.clone())),
+            Place::Router => None,
+        })
+        .collect();
+    let t = Instant::now();
+    let mut flapped = Instant::now() - Duration::from_secs(10);
+    loop {
+        let states = super::frr::l3vni_states(&plan.router_ns)?;
+        let down: Vec<_> = svis
+            .iter()
+            .filter(|(_, b, vrf)| {
+                !states
+                    .iter()
+                    .any(|(v, svi, up)| v == vrf && svi == &b.dev && *up)
+            })
+            .collect();
+        if down.is_empty() {
+            return Ok(());
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            let names: Vec<_> = down.iter().map(|(_, _, v)| v.as_str()).collect();
+            return Err(ApplyError::Command {
+                cmd: format!("vtysh -N {} -c 'show vrf vni'", plan.router_ns),
+                stderr: format!("the L3 VNI of VRF {names:?} is not up after 10 s"),
+            });
+        }
+        if flapped.elapsed() > Duration::from_secs(2) {
+            for (ns, b, _) in &down {
+                for m in &b.members {
+                    ip(ns, &["link", "set", "dev", m, "down"])?;
+                }
+                ip(ns, &["link", "set", "dev", &b.dev, "down"])?;
+                ip(ns, &["link", "set", "dev", &b.dev, "up"])?;
+                for m in &b.members {
+                    ip(ns, &["link", "set", "dev", m, "up"])?;
+                }
+            }
+            flapped = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A fresh namespace for a VRF, forwarding on (a VRF routes). A leftover
@@ -219,6 +294,13 @@ fn create_vrf_ns(ns: &str, wgs: &[WgIf], plan: &Plan, rd: &RunDir) -> Result<(),
         for w in wgs {
             if plan.netns_of(&w.place) == ns {
                 remove_wg(ns, &w.dev, rd)?;
+            }
+        }
+        // An L3 VNI's VXLAN goes now, not with the namespace (freed later,
+        // when nothing holds it): its VNI is taken until then.
+        for v in &plan.vxlans {
+            if plan.netns_of(&v.place) == ns {
+                del_link(ns, &v.dev)?;
             }
         }
         run(&["ip", "netns", "del", ns])?;
@@ -236,7 +318,10 @@ fn set_alias(ns: &str, dev: &str, description: &Option<String>) -> Result<(), Ap
     Ok(())
 }
 
-fn create_vxlan(ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
+/// Creates `v` in the router namespace `r` (where its underlay socket
+/// stays) and moves it to `ns` when that is another namespace.
+fn create_vxlan(r: &str, ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
+    del_link(r, &v.dev)?;
     del_link(ns, &v.dev)?;
     let (vni, port) = (v.vni.to_string(), v.port.to_string());
     let mut a = vec![
@@ -251,7 +336,10 @@ fn create_vxlan(ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
     if let Some(first) = v.remotes.first() {
         a.extend(["remote", first.as_str()]);
     }
-    ip(ns, &a)?;
+    ip(r, &a)?;
+    if ns != r {
+        ip(r, &["link", "set", "dev", &v.dev, "netns", ns])?;
+    }
     for rem in v.remotes.iter().skip(1) {
         let mut b = vec!["bridge", "-n", ns, "fdb", "append", "00:00:00:00:00:00"];
         b.extend([
@@ -284,6 +372,9 @@ fn create_bridge(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
     remove_bridge(ns, b)?;
     let mtu = b.mtu.to_string();
     ip(ns, &["link", "add", &b.dev, "type", "bridge"])?;
+    if let Some(mac) = &b.mac {
+        ip(ns, &["link", "set", "dev", &b.dev, "address", mac])?;
+    }
     ip(ns, &["link", "set", "dev", &b.dev, "mtu", &mtu])?;
     set_alias(ns, &b.dev, &b.description)?;
     match &b.l3 {

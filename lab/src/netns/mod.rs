@@ -12,14 +12,24 @@
 //!   them. A bridge in a VRF gets its layer-3 side through a veth pair:
 //!   one end (`<dev>p`) is a port of the bridge, the other, named as the
 //!   bridge (`<id><vyos name>`), is moved into the VRF namespace and
-//!   carries the bridge's addresses and VRRP. WireGuard
-//!   interfaces with `vrf T` live in the VRF namespace.
+//!   carries the bridge's addresses and VRRP. The exception is the VRF's
+//!   L3 VNI (`vrf name T vni N`): its VXLAN is created in the router
+//!   namespace (the underlay socket stays there) and moved into the VRF
+//!   namespace, where its bridge (the SVI of symmetric IRB) is built.
+//!   WireGuard interfaces with `vrf T` live in the VRF namespace.
 //! - Interface names are `<id><vyos name>` with a 1-3 character router
 //!   id, host-unique because wireguard-go's control socket path
 //!   (`/var/run/wireguard/<dev>.sock`) is shared by all namespaces.
 //! - WireGuard runs as wireguard-go (user space), configured with `wg`.
 //! - FRR (zebra, bgpd, bfdd) runs in the router namespace for `protocols
-//!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace).
+//!   bgp` (EVPN type-2/3 routes for the VNIs in that namespace) and `vrf
+//!   name T protocols bgp` (type-5 routes over T's L3 VNI). zebra uses
+//!   its netns VRF backend (`-n`), which takes every namespace in
+//!   `/run/netns` as a VRF: the router's FRR runs in its own mount
+//!   namespace whose `/run/netns` is a private tmpfs holding only the
+//!   router's VRF namespaces, bound under their VyOS names (`finance`),
+//!   so frr.conf's `vrf finance` and `router bgp ASN vrf finance` are
+//!   VyOS's text. See [`frr`].
 //! - keepalived runs VRRP where the group's interface has layer 3 (for a
 //!   bridge in a VRF: its veth in the VRF namespace).
 //! - `firewall ipv4` becomes nftables, the same ruleset in every namespace.
@@ -32,18 +42,13 @@
 //! table), kernel WireGuard, and that VyOS's scripts issue exactly these
 //! commands (they were written from vyos-1x's sources, not observed).
 //!
-//! Not realised yet (the plan lists such configuration in
-//! [`plan::Plan::not_realised`]): per-VRF BGP (type-5 routes, L3 VNI).
-//! FRR would have to see each VRF namespace as a VRF (zebra's netns VRF
-//! backend, `-n`) with the L3 VNI's VXLAN and bridge (the SVI) inside it.
-//! Verified here: a VXLAN interface created in the router namespace and
-//! moved into another keeps its underlay socket in the router namespace
-//! (`ip -d link` shows `link-netns`) and carries traffic, so the L3 VNI's
-//! VXLAN can live in the VRF namespace while its tunnel runs over the mesh.
-//! Also verified: zebra with `-n` takes every namespace in `/run/netns`
-//! on the host as a VRF (other routers' and hosts' too), so each router's
-//! FRR would need its own mount namespace with a private `/run/netns`,
-//! and FRR's VRF names would be the namespace names (`<router ns>-T`).
+//! Verified here (`tests/netns_l3vni.rs`): a VXLAN interface created in
+//! the router namespace and moved into another keeps its underlay socket
+//! in the router namespace (`ip -d link` shows `link-netns`) and carries
+//! traffic; zebra with `-n` in the private mount namespace finds the L3
+//! VNI and its SVI in the VRF namespace, and bgpd exchanges type-5 routes
+//! that zebra installs there (route via the SVI, neighbour and FDB entry
+//! for the remote router MAC).
 
 pub mod apply;
 pub mod firewall;

@@ -14,12 +14,15 @@
 //!   SOURCE ttl 16 [nolearning] [remote FIRST]`, then one all-zero flood
 //!   entry (`bridge fdb append 00:00:00:00:00:00 dst R`) per further
 //!   remote, as `vyos/ifconfig/vxlan.py` does; `mtu` default 1450.
-//! - Bridge: members enslaved, `mtu` (default 1500), `address`es.
+//! - Bridge: members enslaved, `mtu` (default 1500), `address`es. The
+//!   bridge of a VRF's L3 VNI (in VRF `T`, a member is the VXLAN of `vrf
+//!   name T vni`) is built in the VRF's namespace with that VXLAN.
 //! - `description` becomes the link's alias, as VyOS sets `ifalias`.
 //!
 //! - `high-availability vrrp`: keepalived.conf texts, see [`super::vrrp`].
 //! - `firewall ipv4`: an nftables ruleset, see [`super::firewall`].
-//! - `protocols bgp`: frr.conf text, see [`super::frr`].
+//! - `protocols bgp`, `vrf name T protocols bgp`: frr.conf text, see
+//!   [`super::frr`].
 //!
 //! Subtrees and nodes this plan does not cover are listed in
 //! [`Plan::not_realised`] instead of being silently dropped.
@@ -108,6 +111,10 @@ impl WgIf {
 pub struct VxlanIf {
     pub vyos: String,
     pub dev: String,
+    /// Where the link ends up: a VRF's L3 VNI is created in the router
+    /// namespace (its underlay socket stays there) and moved into the
+    /// VRF's namespace, where FRR finds it with the VRF's SVI.
+    pub place: Place,
     pub description: Option<String>,
     pub vni: u32,
     pub port: u16,
@@ -136,6 +143,10 @@ pub struct L3Port {
 pub struct BridgeIf {
     pub vyos: String,
     pub dev: String,
+    /// Where the bridge itself lives: the router namespace, or for the
+    /// bridge of a VRF's L3 VNI (the SVI of symmetric IRB) the VRF's
+    /// namespace, with its VXLAN member and addresses.
+    pub place: Place,
     pub description: Option<String>,
     /// Linux names of the member interfaces.
     pub members: Vec<String>,
@@ -144,6 +155,11 @@ pub struct BridgeIf {
     /// Set when the bridge is in a VRF: the addresses go on this port's
     /// VRF-side end instead of the bridge.
     pub l3: Option<L3Port>,
+    /// A fixed MAC for an L3 VNI's bridge (lab only): it is the router
+    /// MAC of the type-5 routes, so a bridge built again (a lab router
+    /// restarted without its record) keeps it, and the other routers'
+    /// FRR need not replace their next hop (FRR 8.4 was seen to lose it).
+    pub mac: Option<String>,
 }
 
 /// Everything the host must hold for one router's configuration.
@@ -222,9 +238,6 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
                 if !matches!(k, "table" | "vni" | "description" | "protocols") {
                     p.not_realised.push(format!("{path} {k}"));
                 }
-            }
-            if v.child("protocols").is_some() {
-                p.not_realised.push(format!("{path} protocols"));
             }
             p.vrfs.push(VrfNs {
                 vrf: name.into(),
@@ -378,6 +391,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
             p.vxlans.push(VxlanIf {
                 vyos: name.into(),
                 dev: devs[name].clone(),
+                place: Place::Router,
                 description: r.one(&[&base[..], &["description"]].concat()),
                 vni,
                 port: r.num(&[&base[..], &["port"]].concat())?.unwrap_or(4789),
@@ -409,7 +423,39 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
                 }
             }
             let dev = devs[name].clone();
-            let l3 = match place_of("bridge", name, &p)? {
+            let place = place_of("bridge", name, &p)?;
+            if let Some(vrf) = l3vni_bridge(&p, &place, &members) {
+                // The SVI of the VRF's L3 VNI: the bridge and its VXLAN
+                // move into the VRF's namespace, as FRR's netns VRF
+                // backend wants them next to the VRF's routes.
+                for m in &members {
+                    match p.vxlans.iter_mut().find(|v| &v.dev == m) {
+                        Some(v) => v.place = Place::Vrf(vrf.clone()),
+                        None => {
+                            return Err(PlanError::Invalid {
+                                path: format!("{path} member"),
+                                reason: format!(
+                                    "{m:?}: the bridge of VRF {vrf:?}'s L3 VNI may only have \
+                                     VXLAN members"
+                                ),
+                            })
+                        }
+                    }
+                }
+                p.bridges.push(BridgeIf {
+                    vyos: name.into(),
+                    dev,
+                    place,
+                    description: r.one(&[&base[..], &["description"]].concat()),
+                    members,
+                    mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1500),
+                    addresses: r.all(&[&base[..], &["address"]].concat()),
+                    l3: None,
+                    mac: Some(lab_mac(router_ns, name)),
+                });
+                continue;
+            }
+            let l3 = match place {
                 Place::Router => None,
                 Place::Vrf(vrf) => {
                     let port = format!("{dev}p");
@@ -425,11 +471,13 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
             p.bridges.push(BridgeIf {
                 vyos: name.into(),
                 dev,
+                place: Place::Router,
                 description: r.one(&[&base[..], &["description"]].concat()),
                 members,
                 mtu: r.num(&[&base[..], &["mtu"]].concat())?.unwrap_or(1500),
                 addresses: r.all(&[&base[..], &["address"]].concat()),
                 l3,
+                mac: None,
             });
         }
     }
@@ -462,6 +510,33 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
     p.firewall = super::firewall::ruleset(tree, &dev, &mut nr)?;
     p.not_realised.extend(nr);
     Ok(p)
+}
+
+/// A locally administered unicast MAC fixed by router and interface
+/// (FNV-1a of both).
+fn lab_mac(router_ns: &str, vyos: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in router_ns.bytes().chain([b'/']).chain(vyos.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    let b = h.to_be_bytes();
+    format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4]
+    )
+}
+
+/// The VRF whose L3 VNI this bridge carries: the bridge is in VRF `T`
+/// and a member is the VXLAN of `vrf name T vni`.
+fn l3vni_bridge(p: &Plan, place: &Place, members: &[String]) -> Option<String> {
+    let Place::Vrf(vrf) = place else {
+        return None;
+    };
+    let vni = p.vrf(vrf)?.vni?;
+    p.vxlans
+        .iter()
+        .any(|v| v.vni == vni && members.contains(&v.dev))
+        .then(|| vrf.clone())
 }
 
 fn check_len(path: &str, name: &str) -> Result<(), PlanError> {
@@ -622,7 +697,8 @@ set system host-name 'r1'
         let plain = p.bridges.iter().find(|b| b.vyos == "br20").unwrap();
         assert_eq!((plain.l3.is_none(), plain.mtu), (true, 1500));
 
-        assert_eq!(p.not_realised, vec!["vrf name acme protocols"]);
+        assert!(p.not_realised.is_empty(), "{:?}", p.not_realised);
+        assert_eq!(p.vxlans[1].place, Place::Router, "br20 is in no VRF");
         assert!(p.frr.as_deref().unwrap().contains("router bgp 65000\n"));
     }
 
@@ -693,14 +769,45 @@ set system host-name 'r1'
         assert_eq!(p.wireguard.len(), 3);
         assert_eq!(p.vxlans.len(), 6);
         assert_eq!(p.bridges.len(), 6);
-        assert!(p.bridges.iter().all(|b| b.l3.is_some()));
+        assert!(p.not_realised.is_empty(), "{:?}", p.not_realised);
+        // Each tenant's L3 VNI and its bridge (the SVI) live in the VRF's
+        // namespace; the networks' bridges get a veth into it.
+        let finance = Place::Vrf("finance".into());
+        let l3 = p.bridges.iter().find(|b| b.vyos == "br9000002").unwrap();
         assert_eq!(
-            p.not_realised,
-            vec![
-                "vrf name acme protocols",
-                "vrf name finance protocols",
-                "vrf name globex protocols",
-            ]
+            (&l3.place, &l3.l3, &l3.members[..]),
+            (&finance, &None, &["a1vxlan9000002".to_string()][..])
         );
+        let mac = l3.mac.as_deref().unwrap();
+        assert!(mac.starts_with("02:") && mac.len() == 17, "{mac}");
+        let again = plan(&tree(text), "lab-dc1-01", "a1").unwrap();
+        assert_eq!(again.bridges, p.bridges, "the router MAC is fixed");
+        let vx = p.vxlans.iter().find(|v| v.vni == 9000002).unwrap();
+        assert_eq!(vx.place, finance);
+        assert_eq!(p.netns_of(&vx.place), "lab-dc1-01-finance");
+        let web = p.bridges.iter().find(|b| b.vyos == "br10002").unwrap();
+        assert_eq!(web.place, Place::Router);
+        assert!(web.l3.is_some());
+        assert_eq!(p.bridges.iter().filter(|b| b.l3.is_some()).count(), 3);
+        assert_eq!(
+            p.vxlans.iter().filter(|v| v.place != Place::Router).count(),
+            3
+        );
+    }
+
+    #[test]
+    fn an_l3vni_bridge_takes_only_vxlan_members() {
+        let t = tree(
+            "set interfaces vxlan vxlan9 vni '9'\n\
+             set interfaces wireguard wg1 private-key 'K'\n\
+             set interfaces bridge br9 member interface vxlan9\n\
+             set interfaces bridge br9 member interface wg1\n\
+             set interfaces bridge br9 vrf 'blue'\n\
+             set vrf name blue vni '9'\n",
+        );
+        assert!(plan(&t, "n", "r1")
+            .unwrap_err()
+            .to_string()
+            .contains("may only have VXLAN members"));
     }
 }

@@ -125,7 +125,8 @@ fn locate(plan: &Plan, vyos: &str) -> Option<(String, String)> {
     if let Some(b) = plan.bridges.iter().find(|b| b.vyos == vyos) {
         return Some(match &b.l3 {
             Some(l3) => (l3.netns.clone(), l3.dev.clone()),
-            None => (plan.router_ns.clone(), b.dev.clone()),
+            // In the router namespace, or an L3 VNI's bridge in its VRF's.
+            None => (plan.netns_of(&b.place), b.dev.clone()),
         });
     }
     if let Some(w) = plan.wireguard.iter().find(|w| w.vyos == vyos) {
@@ -134,7 +135,7 @@ fn locate(plan: &Plan, vyos: &str) -> Option<(String, String)> {
     plan.vxlans
         .iter()
         .find(|v| v.vyos == vyos)
-        .map(|v| (plan.router_ns.clone(), v.dev.clone()))
+        .map(|v| (plan.netns_of(&v.place), v.dev.clone()))
 }
 
 fn files(rd: &RunDir, netns: &str) -> [std::path::PathBuf; 3] {
