@@ -86,6 +86,20 @@ pub struct RouterRow {
     pub api_endpoint: String,
     /// The latest revision's number, if compiled yet.
     pub revision: Option<i32>,
+    pub state: DeviceStateRow,
+}
+
+/// Where a device stands (the server's `driver::status`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceStateRow {
+    /// `applied`, `pending`, `failed` or `drifted`.
+    pub state: String,
+    /// The revision last applied.
+    pub applied: Option<i32>,
+    /// The last failed apply's error, or why drift could not be checked.
+    pub error: Option<String>,
+    /// Lines of drift (shown as a count; the API has them).
+    pub drift_lines: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,6 +110,7 @@ pub struct HypervisorRow {
     pub vtep_address: Option<String>,
     pub bridge: String,
     pub revision: Option<i32>,
+    pub state: DeviceStateRow,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -367,6 +382,24 @@ fn revision_text(r: Option<i32>) -> String {
         .unwrap_or_else(|| "none yet".into())
 }
 
+/// The state badge, the applied revision and the last error or drift.
+fn state_cell(s: DeviceStateRow) -> Cell {
+    let mut cells = vec![Cell::Badge {
+        class: format!("device {}", s.state),
+        text: s.state.clone(),
+    }];
+    if let Some(a) = s.applied {
+        cells.push(Cell::Note(format!("applied #{a}")));
+    }
+    if s.drift_lines > 0 {
+        cells.push(Cell::Note(format!("{} lines differ", s.drift_lines)));
+    }
+    if let Some(e) = s.error {
+        cells.push(Cell::Note(e));
+    }
+    Cell::Many(cells)
+}
+
 #[component]
 fn PlatformSection(
     sites: Vec<SiteRow>,
@@ -409,12 +442,13 @@ fn PlatformSection(
                     Cell::Code(r.underlay_address),
                     Cell::Code(r.api_endpoint),
                     Cell::Text(revision_text(r.revision)),
+                    state_cell(r.state),
                     edit_cell("router", r.name),
                 ],
             })
             .collect();
         let cols = vec![
-            "Router", "Site", "VyOS", "Underlay", "API", "Revision", "Spec",
+            "Router", "Site", "VyOS", "Underlay", "API", "Revision", "State", "Spec",
         ];
         view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
     };
@@ -437,6 +471,7 @@ fn PlatformSection(
                     Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
                     Cell::Code(h.bridge),
                     Cell::Text(revision_text(h.revision)),
+                    state_cell(h.state),
                     edit_cell("hypervisor", h.name),
                 ],
             })
@@ -448,6 +483,7 @@ fn PlatformSection(
             "VTEP",
             "Bridge",
             "Revision",
+            "State",
             "Spec",
         ];
         view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()

@@ -120,6 +120,23 @@ fn shadowed_rule_is_a_warning() {
 }
 
 #[test]
+fn plain_http_endpoints_only_to_loopback() {
+    let mut i = example();
+    i.platform.routers[1].api_endpoint = "http://127.0.0.1:8443".into();
+    let errs = errors_of(&i);
+    assert!(
+        !errs.iter().any(|d| d.pointer.0.ends_with("/api_endpoint")),
+        "{errs:?}"
+    );
+    i.platform.routers[1].api_endpoint = "http://5.254.54.11".into();
+    assert_error(
+        &i,
+        "/platform/routers/1/api_endpoint",
+        "must start with https://",
+    );
+}
+
+#[test]
 fn references_are_checked() {
     let mut i = example();
     i.tenants[0].networks[0].sites[0].gateways[1] =

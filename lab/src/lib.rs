@@ -215,5 +215,7 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
         a.version.as_str(),
         listener.local_addr().map_err(LabError::Serve)?
     );
-    r.serve(listener).await.map_err(LabError::Serve)
+    r.serve_following(listener, a.listen)
+        .await
+        .map_err(LabError::Serve)
 }

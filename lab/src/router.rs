@@ -24,6 +24,8 @@
 //!   reload`; with `reboot`, VyOS would boot the saved configuration, which
 //!   in the lab is the same one). 1.4 ignores `confirm_time`, as its
 //!   pydantic models ignore unknown fields: the commit is permanent.
+//! - `vxguard lab router` moves its API where `service https listen-address`
+//!   and `port` say after a commit or a revert ([`Router::serve_following`]).
 //!
 //! Not emulated: HTTPS and nginx (503 when the API is unconfigured, 413),
 //! API keys taken from anything but the configuration or `--key` (see
@@ -80,6 +82,9 @@ struct Inner {
     /// The configuration system's commit lock.
     commit: tokio::sync::Mutex<()>,
     pending: Mutex<Option<Pending>>,
+    /// Bumped whenever the running configuration changes (commit or
+    /// revert), so the API listener can follow `service https`.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// A commit-confirm waiting for `confirm`.
@@ -141,6 +146,7 @@ impl Router {
                 running: Mutex::new(running),
                 commit: tokio::sync::Mutex::new(()),
                 pending: Mutex::new(None),
+                changed: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -197,6 +203,61 @@ impl Router {
     /// Serves on `listener` until the task is dropped.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.app()).await
+    }
+
+    /// Serves like [`Router::serve`], but moves the API where the running
+    /// configuration says, as VyOS reloads nginx after a commit: `service
+    /// https listen-address` and `port` ([`api_address`]; `default` is
+    /// the `--listen` address, standing in for VyOS's `*:443`). A commit
+    /// that moves it is answered first (the connection in flight ends
+    /// gracefully), then the old address is closed and the new one bound;
+    /// a commit-confirm revert moves it back. A bind that fails (address
+    /// in use) leaves the API unreachable until the next change, as nginx
+    /// would fail to start.
+    pub async fn serve_following(
+        self,
+        listener: tokio::net::TcpListener,
+        default: SocketAddr,
+    ) -> std::io::Result<()> {
+        let mut bound = listener.local_addr()?;
+        // `--listen ...:0`: the port the system chose is the default.
+        let default = if default.port() == 0 { bound } else { default };
+        let mut listener = Some(listener);
+        let mut changes = self.inner.changed.subscribe();
+        loop {
+            let want = api_address(&self.running(), default);
+            if want != bound || listener.is_none() {
+                listener = None;
+                match tokio::net::TcpListener::bind(want).await {
+                    Ok(l) => {
+                        tracing::info!(address = %want, "API listening (service https)");
+                        listener = Some(l);
+                    }
+                    Err(e) => tracing::error!(address = %want, error = %e, "cannot bind the API"),
+                }
+                bound = want;
+            }
+            let Some(l) = listener.take() else {
+                let _ = changes.changed().await;
+                continue;
+            };
+            let me = self.clone();
+            let mut rx = changes.clone();
+            let moved = async move {
+                loop {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    if api_address(&me.running(), default) != bound {
+                        return;
+                    }
+                }
+            };
+            axum::serve(l, self.app())
+                .with_graceful_shutdown(moved)
+                .await?;
+            changes.borrow_and_update();
+        }
     }
 
     fn version(&self) -> ApiVersion {
@@ -330,6 +391,7 @@ impl Router {
                 .starts_with(&["service".to_string(), "https".to_string()])
         });
         *self.inner.running.lock().unwrap() = work;
+        self.inner.changed.send_modify(|n| *n += 1);
         let mut msg = String::new();
         if confirm {
             if let Err(e) = self.inner.state.save_revert(&old, defs) {
@@ -382,6 +444,7 @@ impl Router {
         }
         let _ = self.inner.state.clear_revert();
         *self.inner.running.lock().unwrap() = previous;
+        self.inner.changed.send_modify(|n| *n += 1);
         tracing::info!("commit-confirm expired: previous configuration restored");
     }
 
@@ -444,6 +507,25 @@ impl Router {
         }
         Ok(Value::String(s))
     }
+}
+
+/// Where VyOS's API listens for `running`: the first `service https
+/// listen-address` and `service https port`, each defaulting to
+/// `default`'s part.
+pub fn api_address(running: &ConfigTree, default: SocketAddr) -> SocketAddr {
+    let https = running.root().get(&["service", "https"]);
+    let value = |leaf: &str| {
+        https
+            .and_then(|h| h.child(leaf))
+            .and_then(|n| n.children().next().map(|(v, _)| v.to_string()))
+    };
+    let ip = value("listen-address")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default.ip());
+    let port = value("port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(default.port());
+    SocketAddr::new(ip, port)
 }
 
 /// config.boot text of the subtree at `base`, as `showConfig` prints it
@@ -516,4 +598,27 @@ async fn method_not_allowed() -> Response {
         axum::Json(json!({"detail": "Method Not Allowed"})),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_follows_service_https_listen_address_and_port() {
+        let default: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        let t = |s: &str| ConfigTree::parse_set(s, &vyos_tree::NoSchema).unwrap();
+        assert_eq!(api_address(&t(""), default), default);
+        assert_eq!(
+            api_address(&t("set service https port '9443'\n"), default),
+            "127.0.0.1:9443".parse().unwrap()
+        );
+        assert_eq!(
+            api_address(
+                &t("set service https listen-address '127.0.0.2'\nset service https port '1'\n"),
+                default
+            ),
+            "127.0.0.2:1".parse().unwrap()
+        );
+    }
 }

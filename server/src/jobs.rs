@@ -164,6 +164,41 @@ pub async fn finish(
     Ok(n == 1)
 }
 
+/// Keeps the compile's result on a job that stays running (its devices
+/// are applied next); false when the claim was lost.
+pub async fn keep_result(
+    conn: &mut PgConnection,
+    c: &Claimed,
+    result: &Value,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET result = $3 WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(result)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Pushes the lease of a claimed job forward (a long apply phase); false
+/// when the claim is no longer the current one.
+pub async fn extend_lease(db: &PgPool, id: i64, claim: Uuid) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(claim)
+    .bind(lease_secs())
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// After an unexpected error (database gone, a bug): retry with backoff, or
 /// give up after `MAX_ATTEMPTS`.
 pub async fn retry_later(db: &PgPool, c: &Claimed, worker: &str, why: &str) -> sqlx::Result<()> {

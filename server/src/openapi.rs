@@ -72,6 +72,7 @@ impl Modify for Bearer {
         api::tokens::list, api::tokens::create, api::tokens::revoke,
         api::jobs::list_all, api::jobs::list_tenant, api::jobs::get_one, api::jobs::events,
         api::revisions::list, api::revisions::get_one,
+        api::devices::list,
         api::audit::list_all, api::audit::list_tenant,
     ),
 )]

@@ -24,10 +24,69 @@ pub struct DbArgs {
     pub vyos_defs: Vec<String>,
 }
 
+/// Applying revisions to devices (off by default: without devices to reach,
+/// jobs would only fail).
+#[derive(clap::Args, Clone, Debug)]
+pub struct ApplyFlags {
+    /// Apply each job's revisions to the routers (VyOS HTTP API, plain
+    /// http:// endpoints for now) before the job is done.
+    #[arg(long, env = "VXGUARD_APPLY", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub apply: bool,
+    /// Routers applied at once after the first (the canary).
+    #[arg(long, env = "VXGUARD_APPLY_BATCH", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub apply_batch: u16,
+    /// 1.5 routers: commit-confirm minutes (0 = plain commit).
+    #[arg(long, env = "VXGUARD_CONFIRM_MINUTES", default_value_t = 2)]
+    pub confirm_minutes: u32,
+    /// Seconds after a commit before BGP sessions are first looked at
+    /// (when some were up before it): BFD or the hold timer must have had
+    /// time to notice a broken one.
+    #[arg(long, env = "VXGUARD_HEALTH_SETTLE_SECS", default_value_t = 3.0)]
+    pub health_settle_secs: f64,
+    /// Seconds BGP sessions up before an apply may take to come back.
+    #[arg(long, env = "VXGUARD_HEALTH_WAIT_SECS", default_value_t = 30.0)]
+    pub health_wait_secs: f64,
+    /// With --apply: check applied routers for drift every N seconds (0 = off).
+    #[arg(long, env = "VXGUARD_DRIFT_SECS", default_value_t = 60)]
+    pub drift_secs: u64,
+}
+
+impl ApplyFlags {
+    /// The worker's apply settings, `None` without `--apply`.
+    pub fn settings(&self) -> Result<Option<Arc<crate::driver::reconcile::Settings>>> {
+        if !self.apply {
+            return Ok(None);
+        }
+        for (flag, v) in [
+            ("--health-wait-secs", self.health_wait_secs),
+            ("--health-settle-secs", self.health_settle_secs),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "{flag} must be a number of seconds, 0 or more (got {v})"
+            );
+        }
+        Ok(Some(Arc::new(crate::driver::reconcile::Settings {
+            batch: self.apply_batch as usize,
+            policy: crate::driver::vyos::Policy {
+                confirm_minutes: self.confirm_minutes,
+                ..Default::default()
+            },
+            health_settle: std::time::Duration::from_secs_f64(self.health_settle_secs),
+            health_wait: std::time::Duration::from_secs_f64(self.health_wait_secs),
+            health_poll: std::time::Duration::from_secs(1),
+            drift_every: (self.drift_secs > 0)
+                .then(|| std::time::Duration::from_secs(self.drift_secs)),
+        })))
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub apply: ApplyFlags,
     #[arg(long, env = "VXGUARD_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
     /// Run no worker in this process (run `vxguard worker` elsewhere).
@@ -43,6 +102,8 @@ pub struct ServeArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub apply: ApplyFlags,
     /// Name in job events; defaults to host and process id.
     #[arg(long)]
     pub name: Option<String>,
@@ -64,15 +125,25 @@ fn worker_name(given: Option<String>) -> String {
     })
 }
 
-async fn make_worker(a: &DbArgs, pool: sqlx::PgPool, name: Option<String>) -> Result<Worker> {
+async fn make_worker(
+    a: &DbArgs,
+    apply: &ApplyFlags,
+    pool: sqlx::PgPool,
+    name: Option<String>,
+) -> Result<Worker> {
     let defs = crate::compile_cmd::load_defs(&a.vyos_defs)?;
     if defs.is_empty() {
         tracing::warn!("no --vyos-defs given: VyOS output will not be validated");
+    }
+    let apply = apply.settings()?;
+    if apply.is_some() {
+        tracing::info!("--apply: jobs are done once their revisions are on the routers");
     }
     Ok(Worker {
         db: pool,
         name: worker_name(name),
         defs: Arc::new(defs),
+        apply,
     })
 }
 
@@ -83,7 +154,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let st = AppState::new(pool.clone(), &secret);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
-        let w = make_worker(&a.db, pool.clone(), None).await?;
+        let w = make_worker(&a.db, &a.apply, pool.clone(), None).await?;
         tokio::spawn(async move {
             if let Err(e) = w.run().await {
                 tracing::error!(error = format!("{e:#}"), "worker stopped");
@@ -112,8 +183,8 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
 
 pub async fn worker(a: WorkerArgs) -> Result<()> {
     init_tracing();
-    let pool = db::connect(&a.db.database_url, 4).await?;
-    let w = make_worker(&a.db, pool, a.name).await?;
+    let pool = db::connect(&a.db.database_url, 8).await?;
+    let w = make_worker(&a.db, &a.apply, pool, a.name).await?;
     tracing::info!(worker = %w.name, "worker started");
     w.run().await
 }

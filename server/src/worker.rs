@@ -4,8 +4,12 @@
 //! Compiles are serialised by an advisory lock so revision numbers never
 //! fork; any number of workers may run against one database.
 //!
-//! Applying revisions to devices is the drivers' job (the lab issue): they
-//! read `revisions` and report back; this module only produces them.
+//! With `apply` set (`--apply`), a job is done only once its revisions are
+//! on the devices: after the compile transaction commits, the apply phase
+//! (`driver::reconcile`) rolls out whatever is due, and a failed device
+//! sends the job back to the queue (`jobs::retry_later`) naming it. The
+//! claim's lease is extended while devices are applied. The same workers
+//! check applied routers for drift every `drift_every`.
 
 use crate::jobs::{self, Claimed};
 use crate::store::intent as store_intent;
@@ -31,6 +35,8 @@ pub struct Worker {
     pub db: PgPool,
     pub name: String,
     pub defs: Defs,
+    /// Apply revisions to devices (`--apply`); `None`: compile only.
+    pub apply: Option<Arc<crate::driver::reconcile::Settings>>,
 }
 
 impl Worker {
@@ -39,9 +45,18 @@ impl Worker {
     pub async fn run(self) -> Result<()> {
         let mut listener = PgListener::connect_with(&self.db).await?;
         listener.listen(jobs::CHANNEL).await?;
+        let mut last_drift = std::time::Instant::now();
         loop {
             if let Err(e) = self.drain().await {
                 tracing::warn!(error = %e, "claiming a job failed");
+            }
+            if let Some(every) = self.apply.as_ref().and_then(|a| a.drift_every) {
+                if last_drift.elapsed() >= every {
+                    last_drift = std::time::Instant::now();
+                    if let Err(e) = crate::driver::drift::round(&self.db, &self.defs).await {
+                        tracing::warn!(error = format!("{e:#}"), "drift check failed");
+                    }
+                }
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), listener.recv()).await;
         }
@@ -59,7 +74,12 @@ impl Worker {
 
     async fn process(&self, c: Claimed) {
         tracing::info!(job = c.id, attempt = c.attempts, worker = %self.name, "job claimed");
-        if let Err(e) = self.compile_job(&c).await {
+        let r = match self.compile_job(&c).await {
+            Ok(Some(result)) => self.apply_job(&c, result).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
             let why = format!("{e:#}");
             tracing::warn!(job = c.id, error = %why, "job failed; will retry");
             if let Err(e) = jobs::retry_later(&self.db, &c, &self.name, &why).await {
@@ -68,7 +88,11 @@ impl Worker {
         }
     }
 
-    async fn compile_job(&self, c: &Claimed) -> Result<()> {
+    /// Compiles and stores revisions. Without `apply` the job is finished
+    /// here; with it, the compile's result is kept on the job and returned
+    /// for the apply phase (`Some`). `None` also when the compile failed
+    /// (the job is finished as failed).
+    async fn compile_job(&self, c: &Claimed) -> Result<Option<serde_json::Value>> {
         let mut tx = self.db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(COMPILE_LOCK)
@@ -95,7 +119,7 @@ impl Worker {
                     anyhow::bail!("lost the claim on job {}", c.id);
                 }
                 tx.commit().await?;
-                return Ok(());
+                return Ok(None);
             }
         };
         store_intent::store_allocation(&mut tx, &out.allocation).await?;
@@ -125,6 +149,19 @@ impl Worker {
             "warnings": out.warnings,
             "tenant_mtu": out.tenant_mtu,
         });
+        if self.apply.is_some() {
+            if !jobs::keep_result(&mut tx, c, &result).await? {
+                anyhow::bail!("lost the claim on job {}", c.id);
+            }
+            tx.commit().await?;
+            tracing::info!(
+                job = c.id,
+                routers = changed_routers.len(),
+                hypervisors = changed_hvs.len(),
+                "job compiled; applying"
+            );
+            return Ok(Some(result));
+        }
         if !jobs::finish(&mut tx, c, &self.name, "done", None, Some(result)).await? {
             anyhow::bail!("lost the claim on job {}", c.id);
         }
@@ -135,6 +172,78 @@ impl Worker {
             hypervisors = changed_hvs.len(),
             "job done"
         );
+        Ok(None)
+    }
+
+    /// The apply phase of a compiled job: roll out what is due, then finish
+    /// the job (done, with what was applied) or fail it for a retry.
+    async fn apply_job(&self, c: &Claimed, mut result: serde_json::Value) -> Result<()> {
+        let settings = self.apply.clone().expect("apply phase without settings");
+        let heartbeat = {
+            let (db, id, claim) = (self.db.clone(), c.id, c.claim);
+            tokio::spawn(async move {
+                let every = Duration::from_secs_f64((jobs::lease_secs() / 3.0).max(0.2));
+                loop {
+                    tokio::time::sleep(every).await;
+                    match jobs::extend_lease(&db, id, claim).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!(job = id, error = %e, "extending the lease failed")
+                        }
+                    }
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let summary = crate::driver::reconcile::run(&self.db, &self.defs, &settings).await;
+        heartbeat.abort();
+        let summary = summary?;
+        {
+            let mut conn = self.db.acquire().await?;
+            for d in &summary.applied {
+                jobs::event(
+                    &mut conn,
+                    c.id,
+                    &self.name,
+                    &format!("applied {} {} #{}", d.kind.as_str(), d.name, d.seq),
+                )
+                .await?;
+            }
+            for (d, _) in &summary.failed {
+                jobs::event(
+                    &mut conn,
+                    c.id,
+                    &self.name,
+                    &format!("apply failed {} {} #{}", d.kind.as_str(), d.name, d.seq),
+                )
+                .await?;
+            }
+        }
+        tracing::info!(
+            job = c.id,
+            applied = summary.applied.len(),
+            failed = summary.failed.len(),
+            untouched = summary.untouched.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "rollout finished"
+        );
+        if let Some(why) = summary.error() {
+            anyhow::bail!("apply failed: {why}");
+        }
+        let names = |v: &[crate::driver::rollout::Due]| -> serde_json::Value {
+            v.iter()
+                .map(|d| json!({"kind": d.kind.as_str(), "name": d.name, "seq": d.seq}))
+                .collect()
+        };
+        result["applied"] = names(&summary.applied);
+        result["pending"] = names(&summary.waiting);
+        let mut tx = self.db.begin().await?;
+        if !jobs::finish(&mut tx, c, &self.name, "done", None, Some(result)).await? {
+            anyhow::bail!("lost the claim on job {}", c.id);
+        }
+        tx.commit().await?;
+        tracing::info!(job = c.id, "job done (applied)");
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod devices;
 pub mod health;
 pub mod jobs;
 pub mod objects;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tokens::routes())
         .merge(jobs::routes())
         .merge(revisions::routes())
+        .merge(devices::routes())
         .merge(audit::routes())
         .merge(crate::openapi::routes())
 }

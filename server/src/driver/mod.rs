@@ -2,13 +2,20 @@
 //! the VyOS HTTP API ([`vyos`], pure parts in [`plan`]), hypervisors'
 //! Open vSwitch bridges with `ovs-ofctl` ([`ovs`]).
 //!
-//! Not yet wired into the worker (the worker only produces revisions):
-//! `vxguard apply` and `vxguard apply-hypervisor` run one apply by hand, and the worker's rollout (one
-//! router first, then small batches) is the next step, calling
-//! [`vyos::apply`] per router.
+//! The worker applies routers with `--apply` ([`reconcile`]: what is due,
+//! in the order of [`rollout`], health-checked by [`health`]), checks
+//! drift ([`drift`]), and [`status`] says where each device stands.
+//! Hypervisors are not applied by the worker yet (reported `pending`; the
+//! OVS driver plugs in at `rollout::DeviceKind::has_driver`).
+//! `vxguard apply` and `vxguard apply-hypervisor` run one apply by hand.
 
+pub mod drift;
+pub mod health;
 pub mod ovs;
 pub mod plan;
+pub mod reconcile;
+pub mod rollout;
+pub mod status;
 pub mod vyos;
 
 use anyhow::{Context, Result};

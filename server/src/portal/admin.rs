@@ -24,8 +24,8 @@ use crate::state::AppState;
 use crate::store::kind::Kind;
 use crate::store::objects;
 use app::admin::{
-    AdminJobRow, Console, DevicePage, DiffLine, HypervisorRow, RevisionPage, RevisionRow,
-    RouterRow, Section, SiteRow, TenantForm, UserRow,
+    AdminJobRow, Console, DevicePage, DeviceStateRow, DiffLine, HypervisorRow, RevisionPage,
+    RevisionRow, RouterRow, Section, SiteRow, TenantForm, UserRow,
 };
 use app::Page;
 use axum::body::Bytes;
@@ -219,6 +219,27 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
     let out = async {
         let latest = latest_revisions(&st).await?;
         let rev = |k: &str, n: &str| latest.get(&(k.to_string(), n.to_string())).copied();
+        let states: HashMap<(String, String), DeviceStateRow> = crate::driver::status::list(&st.db)
+            .await?
+            .into_iter()
+            .map(|d| {
+                (
+                    (d.kind, d.name),
+                    DeviceStateRow {
+                        state: d.state.as_str().into(),
+                        applied: d.applied_seq,
+                        error: d.error,
+                        drift_lines: d.drift.len(),
+                    },
+                )
+            })
+            .collect();
+        let state = |k: &str, n: &str| {
+            states
+                .get(&(k.to_string(), n.to_string()))
+                .cloned()
+                .unwrap_or_default()
+        };
         let sites = objects::list(&st.db, Kind::Site, None, None, MAX)
             .await?
             .into_iter()
@@ -239,6 +260,7 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
                 underlay_address: text(&o.spec["underlay_address"]),
                 api_endpoint: text(&o.spec["api_endpoint"]),
                 revision: rev("router", &o.name),
+                state: state("router", &o.name),
                 name: o.name,
             })
             .collect();
@@ -251,6 +273,7 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
                 vtep_address: o.spec["vtep_address"].as_str().map(String::from),
                 bridge: o.spec["bridge"].as_str().unwrap_or("br-int").to_string(),
                 revision: rev("hypervisor", &o.name),
+                state: state("hypervisor", &o.name),
                 name: o.name,
             })
             .collect();

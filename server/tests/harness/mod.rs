@@ -105,6 +105,7 @@ impl Env {
             db: self.db.clone(),
             name: name.into(),
             defs: defs(),
+            apply: None,
         }
     }
 

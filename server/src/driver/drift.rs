@@ -1,0 +1,182 @@
+//! Drift: a router whose running configuration is no longer the revision
+//! it last applied (someone changed it by hand, or it reverted by itself).
+//! The worker checks every applied router periodically (`--drift-secs`)
+//! and keeps the difference in `device_drift`; a matching check deletes
+//! the row, as does a later successful apply. Drift is reported, never
+//! repaired here: repairing is the next rollout's job, and the operator's
+//! change may be one to keep.
+//!
+//! A check takes the rollout lock without waiting: while a rollout runs,
+//! routers are between revisions by design, so that round is skipped.
+
+use anyhow::Result;
+use sqlx::PgPool;
+use vyos_api::config_json::tree_from_json;
+use vyos_api::{Client, ConfigFormat, Retrieve, RetrieveOp};
+use vyos_defs::Definitions;
+use vyos_tree::{ConfigTree, Schema};
+
+use super::reconcile::{self, ROLLOUT_LOCK};
+use crate::worker::Defs;
+
+/// The difference as lines: `-` what the revision has and the router
+/// lacks, `+` what the router runs beyond it; keys redacted. Empty when
+/// they match.
+pub fn drift_lines(revision: &ConfigTree, running: &ConfigTree, schema: &dyn Schema) -> String {
+    if revision == running {
+        return String::new();
+    }
+    crate::worker::redact(&crate::worker::line_diff(
+        &revision.render_set(schema),
+        &running.render_set(schema),
+    ))
+}
+
+/// The router's running configuration (`/retrieve` `showConfig`, JSON).
+pub async fn read_running(client: &Client, defs: &Definitions) -> Result<ConfigTree, String> {
+    let r = Retrieve {
+        op: RetrieveOp::ShowConfig,
+        path: vec![],
+        config_format: Some(ConfigFormat::Json),
+    };
+    let a = client.retrieve(&r).await.map_err(|e| e.to_string())?;
+    if !a.ok() {
+        return Err(format!(
+            "reading the running configuration: router answered {}: {}",
+            a.status,
+            a.error().unwrap_or("(no error text)")
+        ));
+    }
+    tree_from_json(&a.envelope.data, &[], defs)
+        .map_err(|e| format!("the running configuration is not VyOS JSON: {e}"))
+}
+
+/// What one round found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// False when a rollout held the lock (nothing checked).
+    pub ran: bool,
+    pub checked: usize,
+    pub drifted: Vec<String>,
+    /// Routers that could not be read, with why.
+    pub errors: Vec<(String, String)>,
+}
+
+/// Checks every router whose last apply succeeded against that revision.
+pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
+    let mut lock = db.begin().await?;
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(ROLLOUT_LOCK)
+        .fetch_one(&mut *lock)
+        .await?;
+    if !got {
+        return Ok(Round::default());
+    }
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT o.name, la.revision_id, r.config FROM objects o
+         JOIN LATERAL (SELECT revision_id, outcome FROM device_applies
+                       WHERE device_kind = 'router' AND device = o.name AND finished_at IS NOT NULL
+                       ORDER BY id DESC LIMIT 1) la ON la.outcome IN ('applied', 'unchanged')
+         JOIN revisions r ON r.id = la.revision_id
+         WHERE o.kind = 'router' AND o.tenant_id IS NULL ORDER BY o.name",
+    )
+    .fetch_all(db)
+    .await?;
+    let access = reconcile::routers(db).await?;
+    let mut out = Round {
+        ran: true,
+        ..Round::default()
+    };
+    for (name, revision_id, config) in rows {
+        let found = async {
+            let a = access.get(&name).ok_or("not in the intent any more")?;
+            let schema = defs
+                .get(&a.version)
+                .ok_or_else(|| format!("no VyOS {} definitions loaded", a.version.as_str()))?;
+            let client = a.client()?;
+            let want = ConfigTree::parse_set(&config, schema)
+                .map_err(|e| format!("revision {revision_id} does not parse: {e}"))?;
+            let running = read_running(&client, schema).await?;
+            Ok::<_, String>(drift_lines(&want, &running, schema))
+        }
+        .await;
+        out.checked += 1;
+        match found {
+            Ok(d) if d.is_empty() => {
+                sqlx::query(
+                    "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
+                )
+                .bind(&name)
+                .execute(db)
+                .await?;
+            }
+            Ok(d) => {
+                store(db, &name, revision_id, &d, None).await?;
+                out.drifted.push(name);
+            }
+            Err(e) => {
+                store(db, &name, revision_id, "", Some(&e)).await?;
+                out.errors.push((name, e));
+            }
+        }
+    }
+    lock.commit().await?;
+    if !out.drifted.is_empty() {
+        tracing::warn!(routers = ?out.drifted, "drift: routers no longer run their applied revision");
+    }
+    Ok(out)
+}
+
+async fn store(
+    db: &PgPool,
+    name: &str,
+    revision_id: i64,
+    drift: &str,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO device_drift (device_kind, device, revision_id, checked_at, drift, error)
+         VALUES ('router', $1, $2, now(), $3, $4)
+         ON CONFLICT (device_kind, device) DO UPDATE
+           SET revision_id = EXCLUDED.revision_id, checked_at = EXCLUDED.checked_at,
+               drift = EXCLUDED.drift, error = EXCLUDED.error",
+    )
+    .bind(name)
+    .bind(revision_id)
+    .bind(drift)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vyos_tree::NoSchema;
+
+    #[test]
+    fn drift_lines_name_both_sides_and_hide_keys() {
+        let want = ConfigTree::parse_set(
+            "set system host-name 'r1'\nset service https api keys id vxguard key 'k1'\n",
+            &NoSchema,
+        )
+        .unwrap();
+        assert_eq!(drift_lines(&want, &want.clone(), &NoSchema), "");
+        let mut running = want.clone();
+        running.delete(&["system".to_string(), "host-name".to_string()]);
+        running.set_words(&["system", "host-name", "evil"], &NoSchema);
+        let d = drift_lines(&want, &running, &NoSchema);
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines.len(), 2, "{d}");
+        assert!(
+            lines[0].starts_with("-set system host-name") && lines[0].contains("r1"),
+            "{d}"
+        );
+        assert!(
+            lines[1].starts_with("+set system host-name") && lines[1].contains("evil"),
+            "{d}"
+        );
+        assert!(!d.contains("k1"), "{d}");
+    }
+}

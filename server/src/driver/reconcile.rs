@@ -1,0 +1,324 @@
+//! The worker's apply phase: brings every device whose latest revision is
+//! not its last successfully applied one to that revision, in the order
+//! [`super::rollout`] decides, with the VyOS driver for routers.
+//!
+//! What is due is read from the database each time (latest revision vs the
+//! last `applied`/`unchanged` row of `device_applies`), not from what the
+//! job compiled: a retried job whose compile changed nothing still applies
+//! what an earlier attempt left undone. One rollout at a time across all
+//! workers (a transaction-scoped advisory lock, released if the worker
+//! dies), so two jobs cannot apply an older revision over a newer one.
+//!
+//! Each router's endpoint is its intent's `api_endpoint`, its key the one
+//! the compiler puts in its configuration (`service https api keys id
+//! vxguard key ...`, from the stored device secrets), its definitions
+//! those of its VyOS version.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use sqlx::PgPool;
+use vxguard_compiler::intent::VyosVersion;
+use vyos_api::{ApiVersion, Client};
+
+use super::health::BgpKept;
+use super::rollout::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
+use super::vyos::{self, DriverError, Outcome, Policy, Target};
+use crate::worker::Defs;
+
+/// The advisory lock class of rollouts (one key: the whole platform).
+pub const ROLLOUT_LOCK: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"
+
+/// How the worker applies (`--apply`, `--apply-batch`, `--drift-secs`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Routers applied at once after the canary.
+    pub batch: usize,
+    pub policy: Policy,
+    /// How long after a commit to look at BGP sessions first (when some
+    /// were up before it).
+    pub health_settle: Duration,
+    /// How long BGP sessions may take to come back after a commit.
+    pub health_wait: Duration,
+    pub health_poll: Duration,
+    /// Drift check period; `None` = off.
+    pub drift_every: Option<Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch: 2,
+            policy: Policy::default(),
+            health_settle: Duration::from_secs(3),
+            health_wait: Duration::from_secs(30),
+            health_poll: Duration::from_secs(1),
+            drift_every: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// The API URL the client takes (`http://HOST:PORT`) from an intent's
+/// `api_endpoint`; `Err` says why the driver cannot use it.
+pub fn router_url(endpoint: &str) -> Result<String, String> {
+    if endpoint.starts_with("https://") {
+        return Err(format!(
+            "api_endpoint {endpoint:?}: HTTPS is not supported by the driver yet (plain http:// only, as the lab router serves)"
+        ));
+    }
+    let rest = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("api_endpoint {endpoint:?}: expected http://HOST[:PORT]"))?
+        .trim_end_matches('/');
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "api_endpoint {endpoint:?}: expected http://HOST[:PORT] without a path"
+        ));
+    }
+    let has_port = match rest.rsplit_once(':') {
+        Some((host, port)) => !host.ends_with(':') && port.parse::<u16>().is_ok(),
+        None => false,
+    };
+    Ok(if has_port {
+        format!("http://{rest}")
+    } else {
+        format!("http://{rest}:80")
+    })
+}
+
+/// How to reach one router.
+#[derive(Clone, Debug)]
+pub struct Access {
+    pub endpoint: String,
+    pub version: VyosVersion,
+    /// `None` when the secrets hold no key for it (not compiled yet).
+    pub key: Option<String>,
+}
+
+fn api_version(v: VyosVersion) -> ApiVersion {
+    match v {
+        VyosVersion::V1_4 => ApiVersion::V1_4,
+        VyosVersion::V1_5 => ApiVersion::V1_5,
+    }
+}
+
+impl Access {
+    /// A client for the router, or why there is none.
+    pub fn client(&self) -> Result<Client, String> {
+        let url = router_url(&self.endpoint)?;
+        let key = self.key.as_deref().ok_or_else(|| {
+            "no API key in the device secrets (the router was never compiled)".to_string()
+        })?;
+        Client::new(&url, key, api_version(self.version)).map_err(|e| e.to_string())
+    }
+}
+
+/// Every router of the intent with its endpoint, version and key.
+pub async fn routers(db: &PgPool) -> Result<BTreeMap<String, Access>> {
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT name, spec FROM objects WHERE kind = 'router' AND tenant_id IS NULL ORDER BY name",
+    )
+    .fetch_all(db)
+    .await?;
+    let secrets: Option<Value> = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
+        .fetch_optional(db)
+        .await?;
+    let mut out = BTreeMap::new();
+    for (name, spec) in rows {
+        let endpoint = spec["api_endpoint"].as_str().unwrap_or("").to_string();
+        let version = spec["version"]
+            .as_str()
+            .and_then(VyosVersion::parse)
+            .with_context(|| format!("router {name}: stored spec has no valid version"))?;
+        let key = secrets
+            .as_ref()
+            .and_then(|s| s["routers"][&name]["api_key"].as_str())
+            .map(String::from);
+        out.insert(
+            name,
+            Access {
+                endpoint,
+                version,
+                key,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Devices of the intent whose latest revision is not their last
+/// successfully applied one.
+pub async fn due(db: &PgPool) -> Result<Vec<Due>> {
+    let rows: Vec<(String, String, i64, i32)> = sqlx::query_as(
+        "SELECT o.kind, o.name, lr.id, lr.seq FROM objects o
+         JOIN LATERAL (SELECT id, seq FROM revisions
+                       WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
+         WHERE o.kind IN ('router', 'hypervisor') AND o.tenant_id IS NULL
+           AND lr.id IS DISTINCT FROM (
+               SELECT revision_id FROM device_applies a
+               WHERE a.device_kind = o.kind AND a.device = o.name AND a.outcome IN ('applied', 'unchanged')
+               ORDER BY a.id DESC LIMIT 1)",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, name, revision_id, seq)| {
+            Some(Due {
+                kind: DeviceKind::parse(&kind)?,
+                name,
+                revision_id,
+                seq,
+            })
+        })
+        .collect())
+}
+
+/// Records an apply that could not start (no usable endpoint, no key, no
+/// definitions), so the device shows as failed with the reason.
+async fn record_refusal(db: &PgPool, d: &Due, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO device_applies (device_kind, device, revision_id, finished_at, outcome, error)
+         VALUES ($1, $2, $3, now(), 'failed', $4)",
+    )
+    .bind(d.kind.as_str())
+    .bind(&d.name)
+    .bind(d.revision_id)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Applies one router; `Err` is why it is not on the revision.
+async fn apply_router(
+    db: &PgPool,
+    defs: &Defs,
+    access: Option<&Access>,
+    settings: &Settings,
+    d: &Due,
+) -> DeviceResult {
+    let prepared = (|| {
+        let a = access.ok_or_else(|| "not in the intent any more".to_string())?;
+        let client = a.client()?;
+        let defs = defs.get(&a.version).ok_or_else(|| {
+            format!(
+                "no VyOS {} definitions loaded (--vyos-defs)",
+                a.version.as_str()
+            )
+        })?;
+        Ok::<_, String>((client, defs))
+    })();
+    let (client, version_defs) = match prepared {
+        Ok(x) => x,
+        Err(e) => {
+            if let Err(db_err) = record_refusal(db, d, &e).await {
+                tracing::warn!(router = %d.name, error = %db_err, "recording a refused apply failed");
+            }
+            return Err(e);
+        }
+    };
+    let health = BgpKept::snapshot(
+        &client,
+        settings.health_settle,
+        settings.health_wait,
+        settings.health_poll,
+    )
+    .await;
+    let target = Target {
+        name: &d.name,
+        client: &client,
+        defs: version_defs,
+    };
+    let report = match vyos::apply(db, &target, d.revision_id, &settings.policy, &health).await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = e.to_string();
+            // The driver records nothing before it has a valid revision.
+            if matches!(
+                e,
+                DriverError::NoRevision(..) | DriverError::BadRevision { .. }
+            ) {
+                if let Err(db_err) = record_refusal(db, d, &why).await {
+                    tracing::warn!(router = %d.name, error = %db_err, "recording a refused apply failed");
+                }
+            }
+            return Err(why);
+        }
+    };
+    match report.outcome {
+        Outcome::Applied | Outcome::Unchanged => {
+            // A successful apply ends any drift recorded against the old state.
+            let _ = sqlx::query(
+                "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
+            )
+            .bind(&d.name)
+            .execute(db)
+            .await;
+            Ok(())
+        }
+        other => Err(other.error().unwrap_or_else(|| other.as_str().into())),
+    }
+}
+
+/// One rollout of everything due. Devices' failures are in the summary;
+/// `Err` only when the database failed.
+pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summary> {
+    let mut lock = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ROLLOUT_LOCK)
+        .execute(&mut *lock)
+        .await?;
+    let due = due(db).await?;
+    let access = routers(db).await?;
+    let mut r = Rollout::new(rollout::plan(due, settings.batch));
+    while let Some(wave) = r.next_wave() {
+        let results = futures::future::join_all(wave.iter().map(|d| async {
+            let started = std::time::Instant::now();
+            let res = match d.kind {
+                DeviceKind::Router => {
+                    apply_router(db, defs, access.get(&d.name), settings, d).await
+                }
+                // No driver yet: `plan` never puts these in a wave.
+                DeviceKind::Hypervisor => Err("no hypervisor driver yet".into()),
+            };
+            tracing::info!(
+                device = %d.name,
+                seq = d.seq,
+                ok = res.is_ok(),
+                ms = started.elapsed().as_millis() as u64,
+                "rollout: device done"
+            );
+            res
+        }))
+        .await;
+        for (d, res) in wave.into_iter().zip(results) {
+            r.record(d, res);
+        }
+    }
+    lock.commit().await?;
+    Ok(r.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_http_only_with_a_port() {
+        assert_eq!(
+            router_url("http://127.0.0.1:8443/").unwrap(),
+            "http://127.0.0.1:8443"
+        );
+        assert_eq!(router_url("http://r1").unwrap(), "http://r1:80");
+        let e = router_url("https://5.254.54.10").unwrap_err();
+        assert!(
+            e.contains("HTTPS is not supported by the driver yet"),
+            "{e}"
+        );
+        assert!(router_url("ftp://x").unwrap_err().contains("http://HOST"));
+        assert!(router_url("http://x:1/api").is_err());
+    }
+}

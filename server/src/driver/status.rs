@@ -1,0 +1,178 @@
+//! Where each device of the intent stands: its latest revision, the one it
+//! last applied, and one state word, as the API (`GET /api/v1/devices`)
+//! and the admin console show it. Read from `revisions`,
+//! `device_applies` and `device_drift`; [`state`] is the rule.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+/// One word for a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceState {
+    /// Runs its latest revision (as far as the last check saw).
+    Applied,
+    /// Its latest revision is not applied yet (or it has no driver yet).
+    Pending,
+    /// Its last apply failed: it stays on its previous revision.
+    Failed,
+    /// Applied, but its running configuration differs since.
+    Drifted,
+}
+
+impl DeviceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Applied => "applied",
+            DeviceState::Pending => "pending",
+            DeviceState::Failed => "failed",
+            DeviceState::Drifted => "drifted",
+        }
+    }
+}
+
+/// The rule: a failed last attempt wins (the operator must see it), then
+/// drift of the applied revision, then whether the latest is applied.
+pub fn state(
+    latest: Option<i64>,
+    applied: Option<i64>,
+    last_attempt_failed: bool,
+    drifted: bool,
+) -> DeviceState {
+    if last_attempt_failed {
+        DeviceState::Failed
+    } else if latest.is_some() && latest == applied {
+        if drifted {
+            DeviceState::Drifted
+        } else {
+            DeviceState::Applied
+        }
+    } else {
+        DeviceState::Pending
+    }
+}
+
+/// One device's state.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DeviceStatus {
+    /// `router` or `hypervisor`.
+    pub kind: String,
+    pub name: String,
+    /// The latest revision's `seq`; none before the first compile.
+    pub latest_seq: Option<i32>,
+    /// The `seq` of the revision last applied successfully.
+    pub applied_seq: Option<i32>,
+    pub state: DeviceState,
+    /// The last failed apply's error, or why the last drift check could
+    /// not read the device.
+    pub error: Option<String>,
+    /// When the last apply attempt finished.
+    pub last_apply_at: Option<DateTime<Utc>>,
+    /// When drift was last checked.
+    pub drift_checked_at: Option<DateTime<Utc>>,
+    /// Drift: `-` lines of the applied revision the device lacks, `+`
+    /// lines it runs beyond it (keys redacted); empty unless drifted.
+    pub drift: Vec<String>,
+}
+
+type Row = (
+    String,
+    String,
+    Option<i64>,
+    Option<i32>,
+    Option<i64>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+/// Every router and hypervisor of the intent, routers first, by name.
+pub async fn list(db: &PgPool) -> sqlx::Result<Vec<DeviceStatus>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT o.kind, o.name, lr.id, lr.seq, ok.revision_id, ar.seq,
+                la.outcome, la.error, la.finished_at,
+                CASE WHEN d.revision_id = ok.revision_id THEN d.drift END,
+                d.error, d.checked_at
+         FROM objects o
+         LEFT JOIN LATERAL (SELECT id, seq FROM revisions
+                            WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
+         LEFT JOIN LATERAL (SELECT revision_id FROM device_applies
+                            WHERE device_kind = o.kind AND device = o.name AND outcome IN ('applied', 'unchanged')
+                            ORDER BY id DESC LIMIT 1) ok ON true
+         LEFT JOIN revisions ar ON ar.id = ok.revision_id
+         LEFT JOIN LATERAL (SELECT outcome, error, finished_at FROM device_applies
+                            WHERE device_kind = o.kind AND device = o.name AND finished_at IS NOT NULL
+                            ORDER BY id DESC LIMIT 1) la ON true
+         LEFT JOIN device_drift d ON d.device_kind = o.kind AND d.device = o.name
+         WHERE o.kind IN ('router', 'hypervisor') AND o.tenant_id IS NULL
+         ORDER BY o.kind = 'hypervisor', o.name",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                kind,
+                name,
+                latest,
+                latest_seq,
+                applied,
+                applied_seq,
+                outcome,
+                apply_error,
+                last_apply_at,
+                drift,
+                drift_error,
+                drift_checked_at,
+            )| {
+                let failed = outcome
+                    .as_deref()
+                    .is_some_and(|o| !matches!(o, "applied" | "unchanged"));
+                let drift: Vec<String> = drift
+                    .unwrap_or_default()
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                let st = state(latest, applied, failed, !drift.is_empty());
+                DeviceStatus {
+                    kind,
+                    name,
+                    latest_seq,
+                    applied_seq,
+                    state: st,
+                    error: if failed { apply_error } else { drift_error },
+                    last_apply_at,
+                    drift_checked_at,
+                    drift: if st == DeviceState::Drifted {
+                        drift
+                    } else {
+                        Vec::new()
+                    },
+                }
+            },
+        )
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeviceState::*;
+
+    #[test]
+    fn the_state_rule() {
+        assert_eq!(state(None, None, false, false), Pending);
+        assert_eq!(state(Some(2), Some(1), false, false), Pending);
+        assert_eq!(state(Some(2), Some(2), false, false), Applied);
+        assert_eq!(state(Some(2), Some(2), false, true), Drifted);
+        assert_eq!(state(Some(2), Some(1), true, false), Failed);
+        assert_eq!(state(Some(2), Some(2), true, true), Failed);
+    }
+}

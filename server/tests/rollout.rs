@@ -1,0 +1,771 @@
+//! The worker's apply phase against real `vxguard lab router` processes
+//! (plain HTTP on 127.0.0.1, ephemeral ports) and a real PostgreSQL: the
+//! demo platform's four routers (two 1.4, two 1.5) with `api_endpoint`s
+//! pointing at them. A router killed inside its commit; a wrong API key;
+//! a rollout that stops at its first failure; drift found and cleared;
+//! the per-device state in the API and the admin console.
+
+mod harness;
+
+use axum::http::StatusCode;
+use harness::browser::Browser;
+use harness::Env;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vxguard::driver::reconcile::Settings;
+use vxguard::driver::vyos::Policy;
+use vxguard::worker::Worker;
+use vyos_api::{ApiVersion, Client, Configure, ConfigureCommand, ConfigureOp};
+
+const ROUTERS: [(&str, &str, &str); 4] = [
+    ("vyos-dc1-01", "1.4", "https://5.254.54.10"),
+    ("vyos-dc1-02", "1.5", "https://5.254.54.11"),
+    ("vyos-dc2-01", "1.4", "https://5.254.43.170"),
+    ("vyos-dc2-02", "1.5", "https://5.254.43.171"),
+];
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `vxguard lab router` process; killed (and its state removed) on drop.
+struct LabRouter {
+    name: &'static str,
+    version: &'static str,
+    port: u16,
+    key: String,
+    dir: PathBuf,
+    commit_delay_ms: u64,
+    child: Option<Child>,
+}
+
+impl LabRouter {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_vxguard"))
+            .args(["lab", "router", "--listen"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["--version", self.version, "--state"])
+            .arg(&self.dir)
+            .args(["--minute-secs", "5", "--commit-delay-ms"])
+            .arg(self.commit_delay_ms.to_string())
+            .env("VXGUARD_LAB_KEY", &self.key)
+            .env("VXGUARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vxguard lab router starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "lab router {} did not listen",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no chance to answer or tidy up.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn client(&self, key: &str) -> Client {
+        let v = ApiVersion::parse(self.version).unwrap();
+        Client::new(&self.url(), key, v).unwrap()
+    }
+
+    fn boot_mtime(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.dir.join("config.boot"))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+}
+
+impl Drop for LabRouter {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The demo platform with its routers' endpoints on lab routers (not
+/// started yet), and their keys from the stored device secrets.
+struct Lab {
+    env: Env,
+    routers: Vec<LabRouter>,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn lab() -> Lab {
+    let dir = TempDir(
+        std::env::temp_dir().join(format!("vxguard-rollout-{}", uuid::Uuid::new_v4().simple())),
+    );
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/two-dc.yaml"
+    ))
+    .unwrap();
+    let mut ports = Vec::new();
+    for (_, _, endpoint) in ROUTERS {
+        let port = free_port();
+        yaml = yaml.replace(
+            &format!("api_endpoint: {endpoint}\n"),
+            &format!("api_endpoint: http://127.0.0.1:{port}\n"),
+        );
+        ports.push(port);
+    }
+    let file = dir.0.join("lab.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let env = Env::empty().await;
+    assert!(vxguard::demo::run(vxguard::demo::DemoArgs {
+        database_url: env.url.clone(),
+        file,
+        password: harness::PASSWORD.into(),
+    })
+    .await
+    .unwrap());
+    let secrets: Value = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    let routers = ROUTERS
+        .iter()
+        .zip(ports)
+        .map(|((name, version, _), port)| LabRouter {
+            name,
+            version,
+            port,
+            key: secrets["routers"][name]["api_key"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            dir: dir.0.join(name),
+            commit_delay_ms: 0,
+            child: None,
+        })
+        .collect();
+    Lab {
+        env,
+        routers,
+        _dir: dir,
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        batch: 2,
+        policy: Policy {
+            confirm_minutes: 1,
+            lock_retries: 10,
+            backoff: Duration::from_millis(50),
+        },
+        health_settle: Duration::from_millis(500),
+        health_wait: Duration::from_secs(2),
+        health_poll: Duration::from_millis(200),
+        drift_every: None,
+    }
+}
+
+fn applying_worker(env: &Env) -> Worker {
+    let mut w = env.worker("rollout-worker");
+    w.apply = Some(Arc::new(settings()));
+    w
+}
+
+async fn job(env: &Env, id: i64) -> (String, i32, Option<Value>, Option<Value>) {
+    sqlx::query_as("SELECT status, attempts, errors, result FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
+async fn applies(env: &Env, router: &str) -> Vec<(Option<String>, Option<String>)> {
+    sqlx::query_as("SELECT outcome, error FROM device_applies WHERE device = $1 ORDER BY id")
+        .bind(router)
+        .fetch_all(&env.db)
+        .await
+        .unwrap()
+}
+
+/// `GET /api/v1/devices` as the platform admin, by device name.
+async fn devices(env: &Env) -> std::collections::BTreeMap<String, Value> {
+    let t = env.token("admin@example.com").await;
+    let r = env.get("/api/v1/devices", &t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap().to_string(), d.clone()))
+        .collect()
+}
+
+/// The router's running configuration equals its latest revision.
+async fn runs_latest(env: &Env, r: &LabRouter) -> bool {
+    let config: String = sqlx::query_scalar(
+        "SELECT config FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(r.name)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let defs = harness::defs();
+    let v = vxguard_compiler::intent::VyosVersion::parse(r.version).unwrap();
+    let d = &defs[&v];
+    let want = vyos_tree::ConfigTree::parse_set(&config, d).unwrap();
+    let running = vxguard::driver::drift::read_running(&r.client(&r.key), d)
+        .await
+        .unwrap();
+    running == want
+}
+
+async fn wait_due(env: &Env, id: i64) {
+    // The retry's backoff (2 s after the first attempt) must pass.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let due: bool = sqlx::query_scalar(
+            "SELECT status = 'queued' AND run_after <= now() FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+        if due {
+            return;
+        }
+        assert!(Instant::now() < deadline, "job {id} never became due");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_router_killed_inside_its_commit_fails_the_job_cleanly_and_the_retry_applies() {
+    let mut lab = lab().await;
+    // vyos-dc1-02 (1.5, second wave) holds each commit for 3 s after
+    // saving it: the kill lands between the commit and its answer.
+    lab.routers[1].commit_delay_ms = 3000;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let job_id: i64 = sqlx::query_scalar("SELECT id FROM jobs ORDER BY id LIMIT 1")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    let worker = applying_worker(env);
+    let started = Instant::now();
+    let run = tokio::spawn({
+        let w = worker.clone();
+        async move { w.drain().await.unwrap() }
+    });
+    let before = lab.routers[1].boot_mtime();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lab.routers[1].boot_mtime() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the commit never reached vyos-dc1-02"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    lab.routers[1].kill();
+    assert_eq!(run.await.unwrap(), 1);
+    let first_attempt = started.elapsed();
+
+    // The job goes back to the queue, naming the router and its error.
+    let (status, attempts, errors, _) = job(env, job_id).await;
+    assert_eq!((status.as_str(), attempts), ("queued", 1));
+    let msg = errors.unwrap()[0]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.starts_with("apply failed: router vyos-dc1-02: ") && msg.contains("127.0.0.1"),
+        "{msg}"
+    );
+    assert!(msg.contains("not attempted: vyos-dc2-02"), "{msg}");
+    // Nothing half-recorded: every attempt finished, with an outcome.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM device_applies WHERE finished_at IS NULL OR outcome IS NULL",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    let a = applies(env, "vyos-dc1-02").await;
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0.as_deref(), Some("failed"));
+    assert!(applies(env, "vyos-dc2-02").await.is_empty(), "untouched");
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc1-01"]["state"], "applied");
+    assert_eq!(d["vyos-dc2-01"]["state"], "applied");
+    assert_eq!(d["vyos-dc1-02"]["state"], "failed");
+    assert!(d["vyos-dc1-02"]["applied_seq"].is_null());
+    assert_eq!(d["vyos-dc2-02"]["state"], "pending");
+    assert_eq!(d["hv-dc1-01"]["state"], "pending");
+
+    // Restarted: the unconfirmed commit-confirm is undone at boot (1.5),
+    // and the retried job applies the rest.
+    lab.routers[1].commit_delay_ms = 0;
+    lab.routers[1].start();
+    let r1 = &lab.routers[1];
+    let after_boot = vxguard::driver::drift::read_running(
+        &r1.client(&r1.key),
+        &harness::defs()[&vxguard_compiler::intent::VyosVersion::V1_5],
+    )
+    .await
+    .unwrap();
+    assert!(
+        after_boot.is_empty(),
+        "the unconfirmed commit was undone at boot"
+    );
+    wait_due(env, job_id).await;
+    let t = Instant::now();
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let second_attempt = t.elapsed();
+    let (status, attempts, _, result) = job(env, job_id).await;
+    assert_eq!((status.as_str(), attempts), ("done", 2));
+    let result = result.unwrap();
+    let applied: Vec<&str> = result["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ["vyos-dc1-02", "vyos-dc2-02"]);
+    let pending: Vec<&str> = result["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, ["hv-dc1-01", "hv-dc2-01"]);
+    for r in &lab.routers {
+        assert!(
+            runs_latest(env, r).await,
+            "{} runs its latest revision",
+            r.name
+        );
+    }
+    let a = applies(env, "vyos-dc1-02").await;
+    let outcomes: Vec<&str> = a.iter().map(|x| x.0.as_deref().unwrap()).collect();
+    assert_eq!(outcomes, ["failed", "applied"]);
+    let d = devices(env).await;
+    for (name, _, _) in ROUTERS {
+        assert_eq!(d[name]["state"], "applied", "{name}: {}", d[name]);
+        assert_eq!(d[name]["applied_seq"], d[name]["latest_seq"]);
+    }
+    eprintln!(
+        "first attempt (canary + a wave with a 3 s commit killed): {first_attempt:?}; retry (2 routers, one wave): {second_attempt:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_refused_and_nothing_is_applied() {
+    let mut lab = lab().await;
+    // The canary was provisioned with another key.
+    lab.routers[0].key = "not-the-generated-key".into();
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let (status, _, errors, _) = job(env, 1).await;
+    assert_eq!(status, "queued");
+    let msg = errors.unwrap()[0]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.starts_with(
+            "apply failed: router vyos-dc1-01: reading the running configuration: router answered 401: Valid API key is required"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("not attempted: vyos-dc1-02, vyos-dc2-01, vyos-dc2-02"),
+        "{msg}"
+    );
+    // Nothing on the canary, nothing anywhere else.
+    let canary = &lab.routers[0];
+    let running = vxguard::driver::drift::read_running(
+        &canary.client(&canary.key),
+        &harness::defs()[&vxguard_compiler::intent::VyosVersion::V1_4],
+    )
+    .await
+    .unwrap();
+    assert!(running.is_empty());
+    for r in &lab.routers[1..] {
+        assert!(
+            applies(env, r.name).await.is_empty(),
+            "{} untouched",
+            r.name
+        );
+    }
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc1-01"]["state"], "failed");
+    assert!(d["vyos-dc1-01"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("401: Valid API key is required"));
+    assert!(d["vyos-dc1-01"]["last_apply_at"].is_string());
+    assert_eq!(d["vyos-dc1-02"]["state"], "pending");
+
+    // Tenant users do not see devices (API 403, console 404).
+    let t = env.token("finance-admin@example.com").await;
+    assert_eq!(
+        env.get("/api/v1/devices", &t).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut b = Browser::new(env);
+    b.login("finance-admin@example.com").await;
+    assert_eq!(b.get("/admin/platform").await.status, StatusCode::NOT_FOUND);
+    // The admin console shows the state and the error.
+    let mut a = Browser::new(env);
+    a.login("admin@example.com").await;
+    let p = a.get("/admin/platform").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.text
+            .contains("<span class=\"badge device failed\">failed</span>"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Valid API key is required"));
+    assert!(p
+        .text
+        .contains("<span class=\"badge device pending\">pending</span>"));
+}
+
+#[tokio::test]
+async fn the_rollout_stops_at_the_first_failed_batch_and_drift_is_found_and_cleared() {
+    let mut lab = lab().await;
+    // Waves: [dc1-01] [dc1-02, dc2-01] [dc2-02]; dc2-01 refuses the key.
+    lab.routers[2].key = "not-the-generated-key".into();
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    let t = Instant::now();
+    worker.drain().await.unwrap();
+    eprintln!("rollout to 3 routers, the third refused: {:?}", t.elapsed());
+    let (status, _, errors, _) = job(env, 1).await;
+    assert_eq!(status, "queued");
+    let msg = errors.unwrap()[0]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.starts_with("apply failed: router vyos-dc2-01: "),
+        "{msg}"
+    );
+    assert!(msg.ends_with("; not attempted: vyos-dc2-02"), "{msg}");
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc1-01"]["state"], "applied");
+    assert_eq!(d["vyos-dc1-02"]["state"], "applied");
+    assert_eq!(d["vyos-dc2-01"]["state"], "failed");
+    assert_eq!(d["vyos-dc2-02"]["state"], "pending");
+    assert!(applies(env, "vyos-dc2-02").await.is_empty());
+    assert!(runs_latest(env, &lab.routers[0]).await);
+    assert!(runs_latest(env, &lab.routers[1]).await);
+
+    // Drift: someone changes vyos-dc1-02 by hand.
+    let r1 = &lab.routers[1];
+    let c = r1.client(&r1.key);
+    let set = |v: &str| Configure::Batch {
+        commands: vec![ConfigureCommand {
+            op: ConfigureOp::Set,
+            path: vec!["system".into(), "host-name".into()],
+            value: Some(v.into()),
+        }],
+        confirm_time: 0,
+    };
+    assert!(c.configure(&set("changed-by-hand")).await.unwrap().ok());
+    let round = vxguard::driver::drift::round(&env.db, &harness::defs())
+        .await
+        .unwrap();
+    assert!(round.ran);
+    assert_eq!(round.drifted, ["vyos-dc1-02"]);
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc1-02"]["state"], "drifted", "{}", d["vyos-dc1-02"]);
+    let drift: Vec<&str> = d["vyos-dc1-02"]["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert!(
+        drift[0].starts_with("-set system host-name 'vyos-dc1-02'"),
+        "{drift:?}"
+    );
+    assert_eq!(drift[1], "+set system host-name 'changed-by-hand'");
+    assert_eq!(d["vyos-dc1-01"]["state"], "applied");
+    let mut a = Browser::new(env);
+    a.login("admin@example.com").await;
+    let p = a.get("/admin/platform").await;
+    assert!(p
+        .text
+        .contains("<span class=\"badge device drifted\">drifted</span>"));
+    assert!(p.text.contains("2 lines differ"));
+    // Put back by hand: a matching check clears it.
+    assert!(c.configure(&set("vyos-dc1-02")).await.unwrap().ok());
+    vxguard::driver::drift::round(&env.db, &harness::defs())
+        .await
+        .unwrap();
+    assert_eq!(devices(env).await["vyos-dc1-02"]["state"], "applied");
+    // Drifted again, then a new revision applied clears it too.
+    assert!(c.configure(&set("changed-again")).await.unwrap().ok());
+    vxguard::driver::drift::round(&env.db, &harness::defs())
+        .await
+        .unwrap();
+    assert_eq!(devices(env).await["vyos-dc1-02"]["state"], "drifted");
+
+    // The failed router gets its key fixed (restarted with the generated
+    // one): the retried job applies the rest, and a rule change reaches
+    // every router with a new revision.
+    lab.routers[2].kill();
+    let secrets: Value = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    lab.routers[2].key = secrets["routers"]["vyos-dc2-01"]["api_key"]
+        .as_str()
+        .unwrap()
+        .into();
+    lab.routers[2].start();
+    let tok = env.token("acme-admin@example.com").await;
+    let r = env
+        .post(
+            "/api/v1/tenants/acme/rules",
+            &tok,
+            serde_json::json!({"id": 40, "action": "accept", "protocol": "tcp", "destination_port": 8443}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let rule_job: i64 = r.header("x-job").unwrap().parse().unwrap();
+    wait_due(env, 1).await;
+    let t = Instant::now();
+    assert_eq!(worker.drain().await.unwrap(), 2);
+    eprintln!("retry + rule change, 4 routers: {:?}", t.elapsed());
+    assert_eq!(job(env, 1).await.0, "done");
+    assert_eq!(job(env, rule_job).await.0, "done");
+    let d = devices(env).await;
+    for r in &lab.routers {
+        assert_eq!(d[r.name]["state"], "applied", "{}", d[r.name]);
+        assert_eq!(d[r.name]["applied_seq"], 2, "{}", d[r.name]);
+        assert!(runs_latest(env, r).await, "{}", r.name);
+    }
+}
+
+#[tokio::test]
+async fn a_change_that_cuts_a_1_5_routers_api_off_is_reverted_by_commit_confirm() {
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    assert_eq!(job(env, 1).await.0, "done");
+    // A revision that moves vyos-dc1-02's API to another port: the router
+    // commits it, moves its API there, and the driver (still on the old
+    // address) cannot reach it.
+    let r1 = &lab.routers[1];
+    let (seq, config): (i32, String) = sqlx::query_as(
+        "SELECT seq, config FROM revisions WHERE device_kind = 'router' AND device = 'vyos-dc1-02' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let moved = free_port();
+    sqlx::query(
+        "INSERT INTO revisions (device_kind, device, seq, config, diff) VALUES ('router', 'vyos-dc1-02', $1, $2, '')",
+    )
+    .bind(seq + 1)
+    .bind(format!("{config}set service https port '{moved}'\n"))
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let t = Instant::now();
+    let s = vxguard::driver::reconcile::run(&env.db, &harness::defs(), &settings())
+        .await
+        .unwrap();
+    let took = t.elapsed();
+    assert!(s.applied.is_empty(), "{s:?}");
+    let (d, why) = &s.failed[0];
+    assert_eq!(d.name, "vyos-dc1-02");
+    assert!(
+        why.starts_with("health check failed (the API does not answer: cannot reach 127.0.0.1:"),
+        "{why}"
+    );
+    assert!(
+        why.contains("not confirmed: the router reverts within 1 min"),
+        "{why}"
+    );
+    // Meanwhile the API really is on the new port, with the new revision.
+    let there = Client::new(
+        &format!("http://127.0.0.1:{moved}"),
+        &r1.key,
+        ApiVersion::V1_5,
+    )
+    .unwrap();
+    let defs = harness::defs();
+    let d15 = &defs[&vxguard_compiler::intent::VyosVersion::V1_5];
+    let running = vxguard::driver::drift::read_running(&there, d15)
+        .await
+        .unwrap();
+    let port_path: Vec<String> = ["service", "https", "port"].map(String::from).into();
+    assert!(running.contains(&port_path));
+    // Unconfirmed, the router goes back by itself (1 minute = 5 s here)
+    // and its API with it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let back = loop {
+        if let Ok(t) = vxguard::driver::drift::read_running(&r1.client(&r1.key), d15).await {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "the API never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reverted_after = t.elapsed();
+    let previous = vyos_tree::ConfigTree::parse_set(&config, d15).unwrap();
+    assert_eq!(back, previous, "the previous revision runs again");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", moved)).is_err(),
+        "nothing listens on the new port any more"
+    );
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc1-02"]["state"], "failed");
+    assert_eq!(d["vyos-dc1-02"]["applied_seq"], seq);
+    assert_eq!(d["vyos-dc1-02"]["latest_seq"], seq + 1);
+    let (outcome, _) = applies(env, "vyos-dc1-02").await.pop().unwrap();
+    assert_eq!(outcome.as_deref(), Some("reverted"));
+    eprintln!(
+        "apply + failed health check: {took:?}; API back on the old port after {reverted_after:?}"
+    );
+}
+
+/// The command line: `vxguard worker --apply --drift-secs 1` as a process
+/// applies the demo load and then finds drift on its own.
+#[tokio::test]
+async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let base = vyos_defs::shared_dir().display().to_string();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _worker = Kill(
+        Command::new(env!("CARGO_BIN_EXE_vxguard"))
+            .args([
+                "worker",
+                "--name",
+                "cli-apply",
+                "--apply",
+                "--drift-secs",
+                "1",
+            ])
+            .args(["--health-settle-secs", "0", "--confirm-minutes", "0"])
+            .env("DATABASE_URL", &env.url)
+            .env(
+                "VXGUARD_VYOS_DEFS",
+                format!("1.4={base}/sagitta,1.5={base}/current"),
+            )
+            .env("VXGUARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker starts"),
+    );
+    let t = Instant::now();
+    loop {
+        let (status, ..) = job(env, 1).await;
+        if status == "done" {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "job 1 is {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let done = t.elapsed();
+    for r in &lab.routers {
+        assert!(runs_latest(env, r).await, "{}", r.name);
+    }
+    let per_router: Vec<(String, f64)> = sqlx::query_as(
+        "SELECT device, extract(epoch FROM finished_at - started_at)::float8 * 1000 FROM device_applies ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let span: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM max(finished_at) - min(started_at))::float8 * 1000 FROM device_applies",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    eprintln!(
+        "apply per router (ms, from empty): {per_router:?}; rollout of 4 routers: {span:.0} ms"
+    );
+    let r = &lab.routers[2];
+    let c = r.client(&r.key);
+    let a = c
+        .configure(&Configure::Batch {
+            commands: vec![ConfigureCommand {
+                op: ConfigureOp::Delete,
+                path: vec!["system".into(), "host-name".into()],
+                value: None,
+            }],
+            confirm_time: 0,
+        })
+        .await
+        .unwrap();
+    assert!(a.ok(), "{:?}", a.error());
+    let t = Instant::now();
+    loop {
+        let all = vxguard::driver::status::list(&env.db).await.unwrap();
+        let d = all.iter().find(|d| d.name == "vyos-dc2-01").unwrap();
+        if d.state == vxguard::driver::status::DeviceState::Drifted {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no drift seen: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = t.elapsed();
+    let d = devices(env).await;
+    assert_eq!(d["vyos-dc2-01"]["state"], "drifted");
+    // The lab keeps the emptied `system` node: `+set system`.
+    assert_eq!(
+        d["vyos-dc2-01"]["drift"][0],
+        "-set system host-name 'vyos-dc2-01'"
+    );
+    assert!(d["vyos-dc2-01"]["drift_checked_at"].is_string());
+    eprintln!(
+        "worker process: demo load compiled and applied to 4 routers in {done:?}; drift seen {seen:?} after the change"
+    );
+}
