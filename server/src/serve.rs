@@ -28,8 +28,9 @@ pub struct DbArgs {
 /// jobs would only fail).
 #[derive(clap::Args, Clone, Debug)]
 pub struct ApplyFlags {
-    /// Apply each job's revisions to the routers (VyOS HTTP API, plain
-    /// http:// endpoints for now) before the job is done.
+    /// Apply each job's revisions to the devices before the job is done:
+    /// routers over the VyOS HTTP API (plain http:// to loopback only, for
+    /// now), hypervisors over OpenFlow (`ovs-ofctl`).
     #[arg(long, env = "VXGUARD_APPLY", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub apply: bool,
     /// Routers applied at once after the first (the canary).
@@ -46,6 +47,10 @@ pub struct ApplyFlags {
     /// Seconds BGP sessions up before an apply may take to come back.
     #[arg(long, env = "VXGUARD_HEALTH_WAIT_SECS", default_value_t = 30.0)]
     pub health_wait_secs: f64,
+    /// With --apply: also apply hypervisors' flows (false where another
+    /// agent loads them; they then stay `pending`).
+    #[arg(long, env = "VXGUARD_APPLY_HYPERVISORS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = true, action = clap::ArgAction::Set)]
+    pub apply_hypervisors: bool,
     /// With --apply: check applied routers for drift every N seconds (0 = off).
     #[arg(long, env = "VXGUARD_DRIFT_SECS", default_value_t = 60)]
     pub drift_secs: u64,
@@ -75,6 +80,7 @@ impl ApplyFlags {
             health_settle: std::time::Duration::from_secs_f64(self.health_settle_secs),
             health_wait: std::time::Duration::from_secs_f64(self.health_wait_secs),
             health_poll: std::time::Duration::from_secs(1),
+            hypervisors: self.apply_hypervisors,
             drift_every: (self.drift_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.drift_secs)),
         })))

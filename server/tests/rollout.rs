@@ -186,6 +186,8 @@ fn settings() -> Settings {
         health_settle: Duration::from_millis(500),
         health_wait: Duration::from_secs(2),
         health_poll: Duration::from_millis(200),
+        // These routers-only tests have no switches: hypervisors stay pending.
+        hypervisors: false,
         drift_every: None,
     }
 }
@@ -690,6 +692,7 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
                 "1",
             ])
             .args(["--health-settle-secs", "0", "--confirm-minutes", "0"])
+            .args(["--apply-hypervisors", "false"])
             .env("DATABASE_URL", &env.url)
             .env(
                 "VXGUARD_VYOS_DEFS",

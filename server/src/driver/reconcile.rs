@@ -24,6 +24,7 @@ use vxguard_compiler::intent::VyosVersion;
 use vyos_api::{ApiVersion, Client};
 
 use super::health::BgpKept;
+use super::ovs;
 use super::rollout::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
 use super::vyos::{self, DriverError, Outcome, Policy, Target};
 use crate::worker::Defs;
@@ -43,6 +44,9 @@ pub struct Settings {
     /// How long BGP sessions may take to come back after a commit.
     pub health_wait: Duration,
     pub health_poll: Duration,
+    /// Whether hypervisors are applied (the OVS driver); when not, they
+    /// are reported pending.
+    pub hypervisors: bool,
     /// Drift check period; `None` = off.
     pub drift_every: Option<Duration>,
 }
@@ -55,6 +59,7 @@ impl Default for Settings {
             health_settle: Duration::from_secs(3),
             health_wait: Duration::from_secs(30),
             health_poll: Duration::from_secs(1),
+            hypervisors: true,
             drift_every: Some(Duration::from_secs(60)),
         }
     }
@@ -263,6 +268,33 @@ async fn apply_router(
     }
 }
 
+/// Applies one hypervisor's flows over its OpenFlow endpoint (the stored
+/// spec's `openflow_endpoint`, or OVS's default socket for its bridge).
+async fn apply_hypervisor(db: &PgPool, d: &Due) -> DeviceResult {
+    let spec: Option<Value> = sqlx::query_scalar(
+        "SELECT spec FROM objects WHERE kind = 'hypervisor' AND tenant_id IS NULL AND name = $1",
+    )
+    .bind(&d.name)
+    .fetch_optional(db)
+    .await
+    .map_err(|e| e.to_string())?;
+    let target = match spec.map(serde_json::from_value::<vxguard_compiler::intent::Hypervisor>) {
+        Some(Ok(h)) => ovs::OvsTarget {
+            name: d.name.clone(),
+            openflow: h.openflow_target(),
+        },
+        Some(Err(e)) => return Err(format!("its stored spec does not parse: {e}")),
+        None => return Err("not in the intent any more".into()),
+    };
+    let record = ovs::apply(db, &target, d.revision_id)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    match record.outcome.error() {
+        None => Ok(()),
+        Some(e) => Err(e.to_string()),
+    }
+}
+
 /// One rollout of everything due. Devices' failures are in the summary;
 /// `Err` only when the database failed.
 pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summary> {
@@ -271,9 +303,14 @@ pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summar
         .bind(ROLLOUT_LOCK)
         .execute(&mut *lock)
         .await?;
-    let due = due(db).await?;
+    let (due, skipped): (Vec<Due>, Vec<Due>) = due(db)
+        .await?
+        .into_iter()
+        .partition(|d| settings.hypervisors || d.kind != DeviceKind::Hypervisor);
     let access = routers(db).await?;
-    let mut r = Rollout::new(rollout::plan(due, settings.batch));
+    let mut plan = rollout::plan(due, settings.batch);
+    plan.waiting.extend(skipped);
+    let mut r = Rollout::new(plan);
     while let Some(wave) = r.next_wave() {
         let results = futures::future::join_all(wave.iter().map(|d| async {
             let started = std::time::Instant::now();
@@ -281,8 +318,7 @@ pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summar
                 DeviceKind::Router => {
                     apply_router(db, defs, access.get(&d.name), settings, d).await
                 }
-                // No driver yet: `plan` never puts these in a wave.
-                DeviceKind::Hypervisor => Err("no hypervisor driver yet".into()),
+                DeviceKind::Hypervisor => apply_hypervisor(db, d).await,
             };
             tracing::info!(
                 device = %d.name,

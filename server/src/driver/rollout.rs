@@ -11,8 +11,9 @@
 //!   cannot be interrupted halfway), no later batch starts. The failed
 //!   router stays on its previous revision (the driver's commit-confirm or
 //!   inverse batch sees to that); the untouched ones stay where they were.
-//! - Kinds without a driver (hypervisors, for now) are not applied: they
-//!   are reported as waiting, and never fail a rollout.
+//! - Routers first, then hypervisors (the OVS driver), each kind with its
+//!   own canary. A kind without a driver would be reported as waiting and
+//!   never fail a rollout.
 
 use std::collections::VecDeque;
 
@@ -44,7 +45,7 @@ impl DeviceKind {
     /// Whether the worker can apply this kind yet (the OVS driver for
     /// hypervisors plugs in here).
     pub fn has_driver(self) -> bool {
-        matches!(self, DeviceKind::Router)
+        matches!(self, DeviceKind::Router | DeviceKind::Hypervisor)
     }
 }
 
@@ -68,21 +69,23 @@ pub struct Plan {
     pub waiting: Vec<Due>,
 }
 
-/// Orders `due` into waves: the first drivable device alone, then
-/// batches of `batch` (at least 1).
+/// Orders `due` into waves, kind by kind (routers, then hypervisors):
+/// each kind's first device alone, then batches of `batch` (at least 1).
+/// Hypervisors go last: their flows send tenant frames to VTEPs the
+/// routers' revisions make, and a bad router revision stops the rollout
+/// before any switch is touched.
 pub fn plan(mut due: Vec<Due>, batch: usize) -> Plan {
     due.sort();
     due.dedup_by(|a, b| a.kind == b.kind && a.name == b.name);
     let (drivable, waiting): (Vec<Due>, Vec<Due>) =
         due.into_iter().partition(|d| d.kind.has_driver());
     let mut waves = Vec::new();
-    let mut rest = drivable.into_iter();
-    if let Some(canary) = rest.next() {
-        waves.push(vec![canary]);
-    }
-    let rest: Vec<Due> = rest.collect();
-    for chunk in rest.chunks(batch.max(1)) {
-        waves.push(chunk.to_vec());
+    for kind in drivable.chunk_by(|a, b| a.kind == b.kind) {
+        let (canary, rest) = kind.split_at(1);
+        waves.push(canary.to_vec());
+        for chunk in rest.chunks(batch.max(1)) {
+            waves.push(chunk.to_vec());
+        }
     }
     Plan { waves, waiting }
 }
@@ -191,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn canary_alone_then_batches_in_name_order_hypervisors_waiting() {
+    fn canary_alone_then_batches_in_name_order_hypervisors_after_routers() {
         let p = plan(
             vec![
                 due(DeviceKind::Router, "r4"),
@@ -204,8 +207,11 @@ mod tests {
             2,
         );
         let waves: Vec<Vec<&str>> = p.waves.iter().map(|w| names(w)).collect();
-        assert_eq!(waves, [vec!["r1"], vec!["r2", "r3"], vec!["r4", "r5"]]);
-        assert_eq!(names(&p.waiting), ["hv1"]);
+        assert_eq!(
+            waves,
+            [vec!["r1"], vec!["r2", "r3"], vec!["r4", "r5"], vec!["hv1"]]
+        );
+        assert!(p.waiting.is_empty());
     }
 
     #[test]
