@@ -396,10 +396,24 @@ impl<'a> Ctx<'a> {
                     continue;
                 };
                 let g = &na.sites[s.site.as_str()];
+                // Every other VTEP of the network: hypervisors hosting it and
+                // the other gateway routers of all its sites. The routers must
+                // be listed too: with a unicast `remote` on the device, FRR's
+                // zebra takes it as the device's BUM group and installs no
+                // EVPN head-end flood entries, so VRRP adverts and ARP would
+                // never reach the other gateways (seen in the lab: two
+                // masters per group).
                 let mut remotes: Vec<Ipv4Addr> = n
                     .ports
                     .iter()
                     .filter_map(|p| self.hv_addr.get(p.hypervisor.as_str()).copied())
+                    .chain(
+                        n.sites
+                            .iter()
+                            .flat_map(|s| &s.gateways)
+                            .filter(|g| g.as_str() != router)
+                            .filter_map(|g| self.router_addr.get(g.as_str()).copied()),
+                    )
                     .collect();
                 remotes.sort();
                 remotes.dedup();

@@ -261,6 +261,9 @@ interfaces {
     }
     vxlan vxlan10000 {
         mtu 1390
+        remote 172.27.0.2
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.1
@@ -268,6 +271,9 @@ interfaces {
     }
     vxlan vxlan10002 {
         mtu 1390
+        remote 172.27.0.2
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.1
@@ -275,6 +281,9 @@ interfaces {
     }
     vxlan vxlan10003 {
         mtu 1390
+        remote 172.27.0.2
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.1

@@ -259,6 +259,9 @@ interfaces {
     }
     vxlan vxlan10000 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.2
@@ -266,6 +269,9 @@ interfaces {
     }
     vxlan vxlan10002 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.2
@@ -273,6 +279,9 @@ interfaces {
     }
     vxlan vxlan10003 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.3
+        remote 172.27.0.4
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.2

@@ -277,6 +277,9 @@ interfaces {
     }
     vxlan vxlan10000 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.2
+        remote 172.27.0.3
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.4
@@ -284,12 +287,16 @@ interfaces {
     }
     vxlan vxlan10001 {
         mtu 1390
+        remote 172.27.0.3
         remote 172.27.0.6
         source-address 172.27.0.4
         vni 10001
     }
     vxlan vxlan10002 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.2
+        remote 172.27.0.3
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.4
@@ -297,6 +304,9 @@ interfaces {
     }
     vxlan vxlan10003 {
         mtu 1390
+        remote 172.27.0.1
+        remote 172.27.0.2
+        remote 172.27.0.3
         remote 172.27.0.5
         remote 172.27.0.6
         source-address 172.27.0.4
