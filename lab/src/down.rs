@@ -34,7 +34,9 @@ pub fn down(state: &Path) -> Result<(), DownError> {
     }
     for r in &inv.routers {
         // The realiser records what it built; tearing that down stops the
-        // daemons it started (wireguard-go, FRR, keepalived).
+        // daemons it started (wireguard-go, FRR, keepalived). A router
+        // killed in the middle of a commit may have started more than its
+        // record says: `sweep` finds those by their pid files.
         let run = r.state_dir.join("run");
         match NetnsRealiser::new(&r.ns, &r.id, &run) {
             Ok(real) => {
@@ -44,6 +46,7 @@ pub fn down(state: &Path) -> Result<(), DownError> {
             }
             Err(e) => failed.push(format!("router {}: {e}", r.name)),
         }
+        sweep(&r.ns, &r.id, &run, &mut failed);
     }
     for h in &inv.hypervisors {
         // Its own record lists the daemons, links and namespaces it made.
@@ -72,6 +75,65 @@ pub fn down(state: &Path) -> Result<(), DownError> {
         Ok(())
     } else {
         Err(DownError::Steps(failed))
+    }
+}
+
+/// What a router's realiser may have made beyond its record (it records
+/// a build after it finished): daemons by the pid files in its run
+/// directory and in FRR's per-namespace directory, wireguard-go sockets
+/// named with its id, and its VRF namespaces (`<router ns>-<vrf>`).
+fn sweep(ns: &str, id: &str, run: &Path, failed: &mut Vec<String>) {
+    let daemons = [
+        "wireguard-go",
+        "keepalived",
+        "zebra",
+        "bgpd",
+        "bfdd",
+        "watchfrr",
+    ];
+    let frr_dir = Path::new("/var/run/frr").join(ns);
+    for dir in [run, frr_dir.as_path()] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "pid") {
+                continue;
+            }
+            let Some(pid) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok())
+            else {
+                continue;
+            };
+            // Only a daemon the realiser starts, never a reused pid.
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if daemons.contains(&comm.trim()) {
+                stop(pid, comm.trim());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&frr_dir);
+    let wg_prefix = format!("{id}wg");
+    if let Ok(entries) = std::fs::read_dir(apply::WG_SOCKET_DIR) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&wg_prefix) && name.ends_with(".sock") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let vrf_prefix = format!("{ns}-");
+    if let Ok(entries) = std::fs::read_dir("/var/run/netns") {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&vrf_prefix) {
+                if let Err(e) = underlay::delete_ns(&name) {
+                    failed.push(format!("namespace {name}: {e}"));
+                }
+            }
+        }
     }
 }
 

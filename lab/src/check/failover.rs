@@ -191,9 +191,18 @@ pub fn check(
     let ns = router.ns.clone();
     let ifname = router.underlay_if.clone();
     let cut = start.elapsed().as_secs_f64();
+    // The kernel drops a link's routes when it goes down; the default
+    // route (the underlay gateway) must come back with the link, or the
+    // router stays cut off from the other site after the check.
+    let routes = probe::run(&["ip", "-n", &ns, "route", "show", "default"])?;
     probe::run(&["ip", "-n", &ns, "link", "set", &ifname, "down"])?;
     let link_guard = OnDrop(|| {
         let _ = probe::run(&["ip", "-n", &ns, "link", "set", &ifname, "up"]);
+        for r in routes.lines().filter(|l| !l.trim().is_empty()) {
+            let mut args = vec!["ip", "-n", &ns, "route", "replace"];
+            args.extend(r.split_whitespace());
+            let _ = probe::run(&args);
+        }
     });
     // Down until the stream has worked again for 2 s, or MAX_OUTAGE.
     let cut_at = Instant::now();

@@ -346,11 +346,35 @@ fn nft(ns: &str, args: &[&str], stdin: Option<&str>) -> Result<(), ApplyError> {
 /// Replaces the ruleset of `ns` in one nft transaction (the table is
 /// created, deleted and defined anew atomically), or removes it.
 pub fn load(ns: &str, ruleset: Option<&str>, _rd: &RunDir) -> Result<(), ApplyError> {
+    bridged_traffic_unfiltered(ns)?;
     let mut text = String::from("add table ip vyos_filter\ndelete table ip vyos_filter\n");
     if let Some(r) = ruleset {
         text.push_str(r);
     }
     nft(ns, &["-f", "-"], Some(&text))
+}
+
+/// VyOS filters bridged frames only with `firewall global-options
+/// apply-to-bridged-traffic ipv4` (1.5; vxguard never sets it). A host with
+/// `br_netfilter` loaded (Docker loads it) defaults every new namespace to
+/// `bridge-nf-call-iptables=1`, which would send each frame a router's
+/// bridges switch (VRRP adverts, ARP, tenant traffic inside a network)
+/// through the tenant's forward chain: seen here as two VRRP masters per
+/// finance group. `-e`: without `br_netfilter` the keys do not exist.
+fn bridged_traffic_unfiltered(ns: &str) -> Result<(), ApplyError> {
+    super::apply::in_ns(
+        ns,
+        &[
+            "sysctl",
+            "-e",
+            "-q",
+            "-w",
+            "net.bridge.bridge-nf-call-iptables=0",
+            "net.bridge.bridge-nf-call-ip6tables=0",
+            "net.bridge.bridge-nf-call-arptables=0",
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
