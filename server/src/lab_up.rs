@@ -506,29 +506,43 @@ async fn wait_api(r: &RouterNode) -> Result<()> {
     Ok(())
 }
 
-/// Waits until every router's latest revision is the last one applied to
-/// it; false at the deadline.
+/// Waits until every router's and hypervisor's latest revision is the last
+/// one applied to it; false at the deadline.
 async fn wait_applied(pool: &sqlx::PgPool, intent: &Intent, limit: Duration) -> Result<bool> {
     let t = Instant::now();
     loop {
         let mut pending = Vec::new();
-        for r in &intent.platform.routers {
+        let devices = intent
+            .platform
+            .routers
+            .iter()
+            .map(|r| ("router", r.name.as_str()))
+            .chain(
+                intent
+                    .platform
+                    .hypervisors
+                    .iter()
+                    .map(|h| ("hypervisor", h.name.as_str())),
+            );
+        for (kind, name) in devices {
             let latest: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
+                "SELECT id FROM revisions WHERE device_kind = $1 AND device = $2 ORDER BY seq DESC LIMIT 1",
             )
-            .bind(r.name.as_str())
+            .bind(kind)
+            .bind(name)
             .fetch_optional(pool)
             .await?;
             let applied: Option<i64> = sqlx::query_scalar(
-                "SELECT revision_id FROM device_applies WHERE device_kind = 'router' AND device = $1
-                 AND outcome IN ('applied', 'unchanged') ORDER BY started_at DESC LIMIT 1",
+                "SELECT revision_id FROM device_applies WHERE device_kind = $1 AND device = $2
+                 AND outcome IN ('applied', 'unchanged') ORDER BY id DESC LIMIT 1",
             )
-            .bind(r.name.as_str())
+            .bind(kind)
+            .bind(name)
             .fetch_optional(pool)
             .await?
             .flatten();
             if latest.is_none() || latest != applied {
-                pending.push(r.name.to_string());
+                pending.push(name.to_string());
             }
         }
         if pending.is_empty() {
