@@ -113,6 +113,15 @@ pub enum Kind {
         /// The payload has WireGuard's message shape.
         wireguard: bool,
     },
+    /// An ICMP error (unreachable, time exceeded) about a UDP packet: the
+    /// ports of the packet it quotes (its payload is not quoted far enough
+    /// to carry tenant data: 8 bytes of UDP header).
+    IcmpAboutUdp {
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        sport: u16,
+        dport: u16,
+    },
     /// IPv4 other than UDP (protocol number).
     OtherIp {
         src: Ipv4Addr,
@@ -176,6 +185,20 @@ fn ipv4(p: &[u8]) -> Kind {
             wireguard: l4.get(8..).is_some_and(is_wireguard),
         };
     }
+    if proto == 1 && frag_offset == 0 && p.len() >= ihl + 8 + 20 {
+        let icmp = &p[ihl..];
+        let inner = &icmp[8..];
+        let inner_ihl = usize::from(inner[0] & 0x0f) * 4;
+        if matches!(icmp[0], 3 | 11) && inner[9] == 17 && inner.len() >= inner_ihl + 4 {
+            let u = &inner[inner_ihl..];
+            return Kind::IcmpAboutUdp {
+                src,
+                dst,
+                sport: u16::from_be_bytes([u[0], u[1]]),
+                dport: u16::from_be_bytes([u[2], u[3]]),
+            };
+        }
+    }
     Kind::OtherIp { src, dst, proto }
 }
 
@@ -233,6 +256,9 @@ pub struct Verdict {
     pub wireguard: usize,
     pub arp: usize,
     pub ipv6_link_local: usize,
+    /// ICMP errors about WireGuard packets (see [`Kind::IcmpAboutUdp`]).
+    #[serde(default)]
+    pub icmp_about_wireguard: usize,
     /// Frames sent by the internet (see [`Policy::internet`]).
     #[serde(default)]
     pub internet: usize,
@@ -320,6 +346,21 @@ pub fn judge(bytes: &[u8], policy: &Policy) -> Result<Verdict, PcapError> {
                     ))
                 }
             }
+            // A host or the wan saying a WireGuard packet could not be
+            // delivered (a peer cut off by check 7, a revoked client's
+            // interface gone): about WireGuard, carrying none of its data.
+            Kind::IcmpAboutUdp { sport, dport, .. } if wg(sport) || wg(dport) => {
+                v.icmp_about_wireguard += 1;
+                None
+            }
+            Kind::IcmpAboutUdp {
+                src,
+                dst,
+                sport,
+                dport,
+            } => Some(format!(
+                "ICMP {src} -> {dst} about UDP port {sport} -> {dport}: not WireGuard"
+            )),
             Kind::OtherIp { src, dst, proto } => Some(format!(
                 "IPv4 protocol {proto} {src} -> {dst}{}",
                 if tenant(&src) || tenant(&dst) {
@@ -418,6 +459,39 @@ mod tests {
             marker: b"VXGMARK-1234".to_vec(),
             internet: vec![a("198.51.100.10"), a("198.51.100.1")],
         }
+    }
+
+    fn icmp_unreachable_about_udp(dport: u16) -> Vec<u8> {
+        let mut m = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        let mut inner = vec![0x45, 0, 0, 36, 0, 0, 0, 0, 64, 17, 0, 0];
+        inner.extend_from_slice(&[198, 51, 100, 10, 5, 254, 43, 171]);
+        m.extend_from_slice(&inner);
+        m.extend_from_slice(&40000u16.to_be_bytes());
+        m.extend_from_slice(&dport.to_be_bytes());
+        m.extend_from_slice(&[0, 16, 0, 0]);
+        m
+    }
+
+    #[test]
+    fn icmp_errors_about_wireguard_pass_and_others_do_not() {
+        let pcap = write_pcap(&[
+            ipv4_frame(
+                a("5.254.43.171"),
+                a("5.254.54.10"),
+                1,
+                &icmp_unreachable_about_udp(51822),
+            ),
+            ipv4_frame(
+                a("5.254.43.171"),
+                a("5.254.54.10"),
+                1,
+                &icmp_unreachable_about_udp(53),
+            ),
+        ]);
+        let v = judge(&pcap, &policy()).unwrap();
+        assert_eq!(v.icmp_about_wireguard, 1, "{v:?}");
+        assert_eq!(v.violation_count, 1, "{:?}", v.violations);
+        assert!(v.violations[0].contains("not WireGuard"));
     }
 
     #[test]
