@@ -38,6 +38,11 @@ pub fn down(state: &Path) -> Result<(), DownError> {
         // killed in the middle of a commit may have started more than its
         // record says: `sweep` finds those by their pid files.
         let run = r.state_dir.join("run");
+        if !apply::netns_exists(&r.ns) {
+            // Gone already (an earlier, interrupted `down`): only leftovers.
+            sweep(&r.ns, &r.id, &run, &mut failed);
+            continue;
+        }
         match NetnsRealiser::new(&r.ns, &r.id, &run) {
             Ok(real) => {
                 if let Err(e) = real.teardown() {
