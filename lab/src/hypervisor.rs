@@ -36,7 +36,6 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
@@ -44,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::ovs::TUNNEL_PORT;
 
-use crate::netns::apply::{self, ApplyError, RunDir};
+use crate::netns::apply::{self, ip, run, run_env, ApplyError, RunDir};
 
 /// The record's file name in the run directory.
 pub const RECORD: &str = "hypervisor.json";
@@ -144,36 +143,6 @@ impl Record {
         apply::write_private(&path, &text)?;
         Ok(())
     }
-}
-
-fn run(args: &[&str]) -> Result<String, ApplyError> {
-    run_env(args, &[])
-}
-
-fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<String, ApplyError> {
-    let cmd = args.join(" ");
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ApplyError::Spawn {
-            cmd: cmd.clone(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(ApplyError::Command {
-            cmd,
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn ip(ns: &str, args: &[&str]) -> Result<String, ApplyError> {
-    let mut a = vec!["ip", "-n", ns];
-    a.extend_from_slice(args);
-    run(&a)
 }
 
 fn sysctl(ns: &str, setting: &str) -> Result<String, ApplyError> {

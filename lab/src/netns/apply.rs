@@ -86,9 +86,15 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), ApplyError> {
 
 /// Runs a command; its stderr is the error.
 pub(crate) fn run(args: &[&str]) -> Result<String, ApplyError> {
+    run_env(args, &[])
+}
+
+/// [`run`] with extra environment variables (OVS's `OVS_RUNDIR` and such).
+pub(crate) fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<String, ApplyError> {
     let cmd = args.join(" ");
     let out = Command::new(args[0])
         .args(&args[1..])
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .map_err(|source| ApplyError::Spawn {
