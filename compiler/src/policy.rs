@@ -42,6 +42,11 @@ pub struct CompiledPolicy {
     pub rules: Vec<CompiledRule>,
     /// The tenant's own prefixes (what `external` excludes).
     pub internal: Vec<Ipv4Net>,
+    /// The tenant's networks: every address in them is a VM port behind a
+    /// hypervisor, whose OVS flows judge the whole policy statefully in
+    /// both directions (`ovs`). Routers leave internal traffic to and from
+    /// these to the hypervisors (`vyos::render_chain` says why).
+    pub networks: Vec<Ipv4Net>,
 }
 
 /// Group name of a service or network: `VXG-<tenant>-S-<service>` / `-N-`.
@@ -98,12 +103,15 @@ pub fn compile(t: &Tenant, client_subnet: Option<Ipv4Net>) -> CompiledPolicy {
             destination: resolve(&r.destination),
         })
         .collect();
-    let mut internal: Vec<Ipv4Net> = t.networks.iter().map(|n| n.cidr).collect();
+    let mut networks: Vec<Ipv4Net> = t.networks.iter().map(|n| n.cidr).collect();
+    networks.sort();
+    let mut internal = networks.clone();
     internal.extend(client_subnet);
     internal.sort();
     CompiledPolicy {
         default_action: t.policy.default_action,
         rules,
         internal,
+        networks,
     }
 }

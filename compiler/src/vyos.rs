@@ -370,6 +370,10 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
     for n in &t.policy.internal {
         g(o, "network-group", &internal, "network", &n.to_string());
     }
+    let networks = format!("{chain}-NET");
+    for n in &t.policy.networks {
+        g(o, "network-group", &networks, "network", &n.to_string());
+    }
     let mut groups_done = std::collections::BTreeSet::new();
     for r in &t.policy.rules {
         for m in [&r.source, &r.destination] {
@@ -382,7 +386,7 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
             }
         }
     }
-    render_chain(o, &chain, &internal, &t.policy);
+    render_chain(o, &chain, &internal, &networks, &t.policy);
     // Traffic delivered into any of the tenant's interfaces passes its chain.
     let fwd = t.id.to_string();
     set!(o, "firewall", "ipv4", "forward", "filter", "rule", fwd, "action", "jump");
@@ -422,7 +426,22 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
     );
 }
 
-fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
+/// A tenant's chain. Traffic between the tenant's networks, or between
+/// them and its remote-access clients, is accepted before the state
+/// checks (rules 2 and 3) and judged by the hypervisors instead: a
+/// tenant's networks at one site may have their VRRP primaries on
+/// different routers, and a client's tunnel ends on one router while
+/// the network it reaches has its gateway on another, so the two
+/// directions of one connection cross different routers and neither sees
+/// it whole: its conntrack calls the reply `invalid`, and a real VyOS
+/// drops it as the lab did. The hypervisor's OVS flows sit on the one
+/// path both directions share (the VM's port) and check the same
+/// compiled policy with conntrack, where the packet enters the switch
+/// from the VM or from a tunnel. Source addresses are authenticated
+/// there (anti-spoofing per port) and on the client interface
+/// (WireGuard's allowed-ips), so a packet cannot claim to be internal.
+/// Client-to-client and external traffic stay the routers' to judge.
+fn render_chain(o: &mut Out, chain: &str, internal: &str, networks: &str, p: &CompiledPolicy) {
     let base = ["firewall", "ipv4", "name", chain];
     let at = |o: &mut Out, tail: &[&str]| o.words(base.iter().chain(tail));
     at(o, &["default-action", p.default_action.as_str()]);
@@ -431,8 +450,24 @@ fn render_chain(o: &mut Out, chain: &str, internal: &str, p: &CompiledPolicy) {
     at(o, &["rule", "1", "action", "accept"]);
     at(o, &["rule", "1", "state", "established"]);
     at(o, &["rule", "1", "state", "related"]);
-    at(o, &["rule", "2", "action", "drop"]);
-    at(o, &["rule", "2", "state", "invalid"]);
+    if !p.networks.is_empty() {
+        for (n, from, to) in [("2", internal, networks), ("3", networks, internal)] {
+            at(o, &["rule", n, "action", "accept"]);
+            at(
+                o,
+                &[
+                    "rule",
+                    n,
+                    "description",
+                    "tenant-internal: judged by the hypervisors",
+                ],
+            );
+            at(o, &["rule", n, "source", "group", "network-group", from]);
+            at(o, &["rule", n, "destination", "group", "network-group", to]);
+        }
+    }
+    at(o, &["rule", "4", "action", "drop"]);
+    at(o, &["rule", "4", "state", "invalid"]);
     let not_internal = format!("!{internal}");
     for r in &p.rules {
         let n = r.number.to_string();

@@ -457,3 +457,60 @@ fn path_checker_agrees_with_validating_each_path() {
         "the variants are invalid: {errors}"
     );
 }
+
+/// Finding 4 of the lab (README): the two directions of a tenant-internal
+/// connection may cross different routers, so routers accept it before
+/// their state checks and the hypervisors judge it. Only the tenant's
+/// networks (behind OVS) qualify, never client-to-client traffic.
+#[test]
+fn tenant_internal_traffic_is_accepted_before_the_state_checks() {
+    let defs = Defs::load();
+    let intent = example();
+    let out = compile(
+        &intent,
+        &Allocation::default(),
+        &secrets(&intent),
+        &defs.set(),
+    )
+    .unwrap();
+    let set = &out.routers["vyos-dc1-01"].set;
+    let lines = |prefix: &str| -> Vec<&str> {
+        set.lines().filter_map(|l| l.strip_prefix(prefix)).collect()
+    };
+    let finance = intent
+        .tenants
+        .iter()
+        .find(|t| t.slug.as_str() == "finance")
+        .unwrap();
+    let mut nets: Vec<String> = finance
+        .networks
+        .iter()
+        .map(|n| format!(" '{}'", n.cidr))
+        .collect();
+    nets.sort();
+    assert_eq!(
+        lines("set firewall group network-group VXG-finance-NET network"),
+        nets.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let int = lines("set firewall group network-group VXG-finance-INT network");
+    assert_eq!(
+        int.len(),
+        nets.len() + 1,
+        "the client subnet is internal: {int:?}"
+    );
+    let chain = lines("set firewall ipv4 name VXG-finance rule ");
+    let pos = |l: &str| {
+        chain
+            .iter()
+            .position(|c| *c == l)
+            .unwrap_or_else(|| panic!("no `{l}` in {chain:#?}"))
+    };
+    let a = pos("2 source group network-group 'VXG-finance-INT'");
+    let b = pos("2 destination group network-group 'VXG-finance-NET'");
+    let c = pos("3 source group network-group 'VXG-finance-NET'");
+    let d = pos("3 destination group network-group 'VXG-finance-INT'");
+    let inv = pos("4 state 'invalid'");
+    assert!(a.max(b).max(c).max(d) < inv);
+    assert!(chain.contains(&"2 action 'accept'") && chain.contains(&"3 action 'accept'"));
+    assert!(chain.contains(&"4 action 'drop'"));
+}

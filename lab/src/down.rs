@@ -14,8 +14,28 @@ use crate::underlay;
 pub enum DownError {
     #[error(transparent)]
     Inventory(#[from] crate::inventory::InventoryError),
+    #[error("--prefix {0:?}: 1-4 lowercase letters or digits")]
+    BadPrefix(String),
     #[error("{} step(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
     Steps(Vec<String>),
+}
+
+/// `vxguard lab down`: the lab in the state directory (the default one
+/// unless only `--prefix` is given), then what carries the prefix.
+pub fn run(a: &crate::DownArgs) -> Result<(), DownError> {
+    let state = match (&a.state, &a.prefix) {
+        (Some(s), _) => Some(s.clone()),
+        (None, None) => Some(crate::DEFAULT_STATE.into()),
+        (None, Some(_)) => None,
+    };
+    if let Some(s) = state {
+        down(&s)?;
+    }
+    if let Some(p) = &a.prefix {
+        let n = sweep_prefix(p)?;
+        eprintln!("lab down: {n} namespaces named {p}-* removed");
+    }
+    Ok(())
 }
 
 /// Tears the lab in `state` down; a missing inventory means nothing is up.
@@ -66,6 +86,11 @@ pub fn down(state: &Path) -> Result<(), DownError> {
             failed.push(format!("namespace {ns}: {e}"));
         }
     }
+    // The prefix is the lab's: whatever still carries it (a hypervisor
+    // killed before it wrote its record, say) is this lab's leftover.
+    if let Err(DownError::Steps(s)) = sweep_prefix(&inv.prefix) {
+        failed.extend(s);
+    }
     if failed.is_empty() {
         if let Err(e) = std::fs::remove_dir_all(state) {
             failed.push(format!("{}: {e}", state.display()));
@@ -81,6 +106,96 @@ pub fn down(state: &Path) -> Result<(), DownError> {
     } else {
         Err(DownError::Steps(failed))
     }
+}
+
+/// Removes every namespace named `<prefix>-*`, the processes in them and
+/// the lab routers serving them, and stale wireguard-go sockets of the
+/// prefix's devices: what a lab with that prefix left behind when its
+/// state directory is lost (an interrupted run of another session, say).
+/// Returns how many namespaces it removed.
+pub fn sweep_prefix(prefix: &str) -> Result<usize, DownError> {
+    if !crate::inventory::valid_prefix(prefix) {
+        return Err(DownError::BadPrefix(prefix.into()));
+    }
+    let owned = format!("{prefix}-");
+    let mut failed = Vec::new();
+    // Lab routers listen on the host's loopback, outside their namespace:
+    // found by the namespace they serve (`--netns <prefix>-...`).
+    for pid in lab_routers(&owned) {
+        stop(pid, "lab router");
+    }
+    let names = namespaces_of(prefix);
+    for ns in &names {
+        if let Ok(pids) = apply::run(&["ip", "netns", "pids", ns]) {
+            for pid in pids.split_whitespace().filter_map(|p| p.parse().ok()) {
+                stop(pid, &format!("a process in {ns}"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(Path::new("/var/run/frr").join(ns));
+    }
+    for ns in &names {
+        if let Err(e) = underlay::delete_ns(ns) {
+            failed.push(format!("namespace {ns}: {e}"));
+        }
+    }
+    // Device ids start with the prefix's last character (`node_id`); a
+    // socket nobody answers on any more is a dead wireguard-go's.
+    if let (Some(c), Ok(entries)) = (
+        prefix.chars().last(),
+        std::fs::read_dir(apply::WG_SOCKET_DIR),
+    ) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(c)
+                && name.ends_with(".sock")
+                && std::os::unix::net::UnixStream::connect(e.path()).is_err()
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(names.len())
+    } else {
+        Err(DownError::Steps(failed))
+    }
+}
+
+/// The namespaces named `<prefix>-*` on this host, sorted.
+pub fn namespaces_of(prefix: &str) -> Vec<String> {
+    let owned = format!("{prefix}-");
+    let mut names: Vec<String> = std::fs::read_dir("/var/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Pids of `vxguard lab router` processes whose `--netns` starts with `owned`.
+fn lab_routers(owned: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+            let is_router = args.windows(2).any(|w| w[0] == b"lab" && w[1] == b"router");
+            is_router
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == b"--netns" && w[1].starts_with(owned.as_bytes()))
+        })
+        .collect()
 }
 
 /// What a router's realiser may have made beyond its record (it records

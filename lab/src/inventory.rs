@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 /// The file's name inside the lab's state directory.
 pub const FILE: &str = "inventory.json";
 
+/// A lab's prefix: 1-4 lowercase letters or digits, so that namespace and
+/// interface names built from it stay within the kernel's 15 characters.
+pub fn valid_prefix(prefix: &str) -> bool {
+    (1..=4).contains(&prefix.len())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     /// Prefix of every namespace and host-wide name the lab made.

@@ -91,8 +91,15 @@ pub struct UpArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DownArgs {
-    #[arg(long, default_value = DEFAULT_STATE)]
-    pub state: PathBuf,
+    /// The lab's state directory (its inventory); default
+    /// /run/vxguard-lab, unless only `--prefix` is given.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Also remove, without an inventory, every namespace named
+    /// `PREFIX-*`, the processes in it and the lab routers serving it:
+    /// a lab whose state directory is lost.
+    #[arg(long)]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,7 +178,7 @@ pub fn default_defs_dir(version: ApiVersion) -> PathBuf {
 pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
     match cmd {
         LabCmd::Router(a) => run_router(a).await,
-        LabCmd::Down(a) => down::down(&a.state).map_err(LabError::Down),
+        LabCmd::Down(a) => down::run(&a).map_err(LabError::Down),
         LabCmd::Up(_) => Err(LabError::NeedsServer),
         LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
             .await

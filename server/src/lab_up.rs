@@ -149,18 +149,26 @@ fn node_id(prefix: &str, kind: &str, i: usize) -> String {
 }
 
 fn preflight(a: &UpArgs) -> Result<()> {
-    let ok_prefix = !a.prefix.is_empty()
-        && a.prefix.len() <= 4
-        && a.prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !ok_prefix {
+    if !vxguard_lab::inventory::valid_prefix(&a.prefix) {
         bail!("--prefix {:?}: 1-4 lowercase letters or digits", a.prefix);
     }
     if a.state.join(FILE).exists() {
         bail!(
             "a lab is up (inventory {}); run `vxguard lab down` first",
             a.state.join(FILE).display()
+        );
+    }
+    let taken = vxguard_lab::down::namespaces_of(&a.prefix);
+    if !taken.is_empty() {
+        bail!(
+            "--prefix {}: {} namespaces named {}-* exist already ({}): another lab with this \
+             prefix, or one whose state is lost; `vxguard lab down --prefix {}` removes them",
+            a.prefix,
+            taken.len(),
+            a.prefix,
+            taken.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+                + if taken.len() > 4 { ", ..." } else { "" },
+            a.prefix
         );
     }
     let uid = Command::new("id")

@@ -17,8 +17,15 @@ firewall {
             network 100.64.0.0/24
             network 100.65.0.0/24
         }
+        network-group VXG-acme-NET {
+            network 100.65.0.0/24
+        }
         network-group VXG-finance-INT {
             network 100.64.0.0/24
+            network 100.64.1.0/28
+            network 100.64.1.16/28
+        }
+        network-group VXG-finance-NET {
             network 100.64.1.0/28
             network 100.64.1.16/28
         }
@@ -34,6 +41,9 @@ firewall {
             network 100.65.0.0/24
         }
         network-group VXG-globex-N-app {
+            network 100.65.0.0/24
+        }
+        network-group VXG-globex-NET {
             network 100.65.0.0/24
         }
     }
@@ -76,6 +86,34 @@ firewall {
                 state related
             }
             rule 2 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-acme-NET
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-acme-INT
+                    }
+                }
+            }
+            rule 3 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-acme-INT
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-acme-NET
+                    }
+                }
+            }
+            rule 4 {
                 action drop
                 state invalid
             }
@@ -97,6 +135,34 @@ firewall {
                 state related
             }
             rule 2 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-finance-NET
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-finance-INT
+                    }
+                }
+            }
+            rule 3 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-finance-INT
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-finance-NET
+                    }
+                }
+            }
+            rule 4 {
                 action drop
                 state invalid
             }
@@ -150,6 +216,34 @@ firewall {
                 state related
             }
             rule 2 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-globex-NET
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-globex-INT
+                    }
+                }
+            }
+            rule 3 {
+                action accept
+                description "tenant-internal: judged by the hypervisors"
+                destination {
+                    group {
+                        network-group VXG-globex-INT
+                    }
+                }
+                source {
+                    group {
+                        network-group VXG-globex-NET
+                    }
+                }
+            }
+            rule 4 {
                 action drop
                 state invalid
             }

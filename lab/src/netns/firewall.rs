@@ -395,7 +395,7 @@ mod tests {
             "    set N_VXG-finance-S-web-servers {\n        type ipv4_addr; flags interval; auto-merge\n        elements = { 100.64.1.10/32, 100.64.1.11/32 }\n    }\n",
             "    chain VYOS_FORWARD_filter {\n        type filter hook forward priority filter; policy accept;\n        oifname @I_VXG-acme counter jump NAME_VXG-acme\n",
             "        counter accept comment \"VYOS_FORWARD_filter default-action accept\"\n",
-            "        ct state { established, related } counter accept\n        ct state { invalid } counter drop\n",
+            "        ct state { established, related } counter accept\n        ip saddr @N_VXG-finance-INT ip daddr @N_VXG-finance-NET counter accept\n        ip saddr @N_VXG-finance-NET ip daddr @N_VXG-finance-INT counter accept\n        ct state { invalid } counter drop\n",
             "        meta l4proto tcp tcp dport { 23, 2300-2399 } counter reject\n",
             "        meta l4proto tcp ip saddr != @N_VXG-finance-INT tcp dport { 22 } counter drop\n",
             "        meta l4proto tcp ip saddr @N_VXG-finance-S-web-servers ip daddr @N_VXG-finance-S-database-servers tcp dport { 5432 } counter accept\n",
