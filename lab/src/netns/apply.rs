@@ -228,7 +228,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             .iter()
             .find(|o| o.dev == w.dev && o.place == w.place);
         if prev != Some(w) || !link_exists(&ns, &w.dev) {
-            ensure_wg(&ns, w, rd)?;
+            ensure_wg(&new.router_ns, &ns, w, rd)?;
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
@@ -443,12 +443,17 @@ pub fn remove_wg(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
     Ok(())
 }
 
-/// Starts wireguard-go for `w` unless it already runs in `ns`, then sets
-/// keys, port and peers (`wg syncconf`), addresses, MTU and alias.
-fn ensure_wg(ns: &str, w: &WgIf, rd: &RunDir) -> Result<(), ApplyError> {
+/// Starts wireguard-go for `w` unless its link is in `ns` and it runs,
+/// then sets keys, port and peers (`wg syncconf`), addresses, MTU and
+/// alias. It starts in the router namespace `home` (see [`move_link`]
+/// for a `w` in a VRF).
+fn ensure_wg(home: &str, ns: &str, w: &WgIf, rd: &RunDir) -> Result<(), ApplyError> {
     if !link_exists(ns, &w.dev) || !running_pid(rd, &w.dev) {
         remove_wg(ns, &w.dev, rd)?;
-        start_wireguard_go(ns, &w.dev, rd)?;
+        start_wireguard_go(home, &w.dev, rd)?;
+        if ns != home {
+            move_link(home, ns, &w.dev)?;
+        }
     }
     let conf = rd.file(&w.dev, "conf");
     write_private(&conf, &w.wg_conf())?;
@@ -521,6 +526,31 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
 /// wireguard-go in the foreground (`-f`), so its pid is known; a thread
 /// reaps it when it exits. It outlives this realiser's process, as a
 /// daemon does; [`remove_wg`] stops it.
+/// Moves `dev` from namespace `from` into `to`, waiting until it is there.
+///
+/// A VyOS WireGuard interface with `vrf T` carries T's traffic, but its
+/// UDP socket stays in the default VRF, on the underlay: a remote-access
+/// client reaches the router's public address. wireguard-go opens its
+/// socket in the namespace it runs in and keeps it when its TUN device is
+/// moved (verified here: a peer in a third namespace handshakes with the
+/// socket in the first and pings the interface in the second), so it is
+/// started in the router namespace and its link moved, as the realiser
+/// does for an L3 VNI's VXLAN.
+fn move_link(from: &str, to: &str, dev: &str) -> Result<(), ApplyError> {
+    ip(from, &["link", "set", "dev", dev, "netns", to])?;
+    let t = Instant::now();
+    while !link_exists(to, dev) {
+        if t.elapsed() > Duration::from_secs(5) {
+            return Err(ApplyError::Command {
+                cmd: format!("ip -n {from} link set dev {dev} netns {to}"),
+                stderr: format!("{dev} did not appear in {to} within 5 s"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 pub(crate) fn start_wireguard_go(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
     let log = rd.file(dev, "log");
     let io = |source| ApplyError::Io {

@@ -16,7 +16,9 @@
 //!   L3 VNI (`vrf name T vni N`): its VXLAN is created in the router
 //!   namespace (the underlay socket stays there) and moved into the VRF
 //!   namespace, where its bridge (the SVI of symmetric IRB) is built.
-//!   WireGuard interfaces with `vrf T` live in the VRF namespace.
+//!   WireGuard interfaces with `vrf T` live in the VRF namespace, with
+//!   their UDP socket in the router namespace (wireguard-go is started
+//!   there and its link moved: [`apply`]).
 //! - Interface names are `<id><vyos name>` with a 1-3 character router
 //!   id, host-unique because wireguard-go's control socket path
 //!   (`/var/run/wireguard/<dev>.sock`) is shared by all namespaces.
