@@ -232,9 +232,26 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
+    // An L3 VNI made in this apply, or FRR (re)started, may have received
+    // type-5 routes before zebra had the L3 VNI up: zebra then keeps the
+    // routes but never installs their router MACs (FRR 8.4, seen in the
+    // lab: a route via a peer whose neighbour entry stays FAILED). Once
+    // every L3 VNI is up, the sessions are reset so every route arrives
+    // again; later applies that add no L3 VNI touch no session.
+    let fresh_l3vni = new.bridges.iter().any(|b| {
+        matches!(b.place, Place::Vrf(_))
+            && !old
+                .bridges
+                .iter()
+                .any(|o| o.dev == b.dev && o.place == b.place)
+    });
+    let frr_was_up = super::frr::daemons_up(r);
     super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)?;
     if new.frr.is_some() {
         l3vnis_up(new)?;
+        if fresh_l3vni || !frr_was_up {
+            super::frr::reset_sessions(r)?;
+        }
     }
     Ok(())
 }

@@ -513,6 +513,21 @@ fn wait_vrfs(ns: &str, vrfs: &[VrfNs]) -> Result<(), ApplyError> {
 }
 
 /// zebra's L3 VNIs: (VRF, SVI, up) from `show vrf vni`.
+/// Whether every FRR daemon of router namespace `ns` runs.
+pub fn daemons_up(ns: &str) -> bool {
+    let dir = frr_dir(ns);
+    DAEMONS.iter().all(|d| running(&dir, d).is_some())
+}
+
+/// Resets every BGP session of router namespace `ns` (`clear bgp *`):
+/// the peers send every route again.
+pub fn reset_sessions(ns: &str) -> Result<(), ApplyError> {
+    run(Command::new("ip")
+        .args(["netns", "exec", ns, "vtysh", "-N", ns])
+        .args(["-c", "clear bgp *"]))?;
+    Ok(())
+}
+
 pub fn l3vni_states(ns: &str) -> Result<Vec<(String, String, bool)>, ApplyError> {
     let out = run(Command::new("ip")
         .args(["netns", "exec", ns, "vtysh", "-N", ns])
