@@ -129,14 +129,17 @@ pub fn plan<'a>(
         .iter()
         .find(|v| in_(v, db))
         .ok_or_else(|| missing("database VM", format!("none of {TENANT}")))?;
-    // A web server in another network (so the stream is routed), another
-    // site if there is one.
+    // A web server in another network (so the stream is routed by the
+    // gateway pair), in the database's site if there is one: a hypervisor
+    // reaches other sites through its site's home router alone (README,
+    // "What the lab found" 5), so a stream across sites measures that
+    // router's return, not the pair's failover.
     let mut srcs: Vec<&Vm> = inv
         .vms
         .iter()
         .filter(|v| in_(v, web) && v.network != dst.network)
         .collect();
-    srcs.sort_by_key(|v| v.site == dst.site);
+    srcs.sort_by_key(|v| v.site != dst.site);
     let src = *srcs
         .first()
         .ok_or_else(|| missing("web VM", "none outside the database network".into()))?;
