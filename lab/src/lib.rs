@@ -222,6 +222,7 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
         a.version.as_str(),
         listener.local_addr().map_err(LabError::Serve)?
     );
+    tokio::spawn(r.clone().maintain_forever());
     r.serve_following(listener, a.listen)
         .await
         .map_err(LabError::Serve)

@@ -27,6 +27,10 @@ pub trait Realiser: Send + Sync {
 
     /// Per-session BGP state for `/show ["bgp", ...]`.
     fn bgp_sessions(&self, running: &ConfigTree) -> Vec<BgpSession>;
+
+    /// Called about once a second between commits: repairs what the
+    /// daemons are known to lose on their own (see the netns realiser).
+    fn maintain(&self) {}
 }
 
 /// Realises nothing: commits only change the stored configuration, and

@@ -151,6 +151,19 @@ impl Router {
         })
     }
 
+    /// Lets the realiser repair what its daemons lose on their own, once
+    /// a second, never during a commit (it skips a second instead).
+    pub async fn maintain_forever(self) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Ok(_commit) = self.inner.commit.try_lock() else {
+                continue;
+            };
+            let realiser = self.inner.realiser.clone();
+            let _ = tokio::task::spawn_blocking(move || realiser.maintain()).await;
+        }
+    }
+
     /// The running configuration (a copy).
     pub fn running(&self) -> ConfigTree {
         self.inner.running.lock().unwrap().clone()

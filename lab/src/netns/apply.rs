@@ -232,28 +232,101 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     super::vrrp::apply(&old.keepalived, &new.keepalived, rd)?;
-    // An L3 VNI made in this apply, or FRR (re)started, may have received
-    // type-5 routes before zebra had the L3 VNI up: zebra then keeps the
-    // routes but never installs their router MACs (FRR 8.4, seen in the
-    // lab: a route via a peer whose neighbour entry stays FAILED). Once
-    // every L3 VNI is up, the sessions are reset so every route arrives
-    // again; later applies that add no L3 VNI touch no session.
-    let fresh_l3vni = new.bridges.iter().any(|b| {
-        matches!(b.place, Place::Vrf(_))
-            && !old
-                .bridges
-                .iter()
-                .any(|o| o.dev == b.dev && o.place == b.place)
-    });
-    let frr_was_up = super::frr::daemons_up(r);
     super::frr::apply(r, old.frr.as_deref(), new.frr.as_deref(), &new.vrfs)?;
     if new.frr.is_some() {
         l3vnis_up(new)?;
-        if fresh_l3vni || !frr_was_up {
-            super::frr::reset_sessions(r)?;
-        }
+        repair_rmacs(new)?;
     }
     Ok(())
+}
+
+/// Installs, for every route through a VRF's L3 VNI, the router MAC of
+/// its next hop when zebra has not: the neighbour entry on the SVI and
+/// the FDB entries on the L3 VNI's VXLAN, as zebra makes them. Returns
+/// the next hops repaired (`vrf/address`).
+///
+/// Why: FRR 8.4's zebra counts a next hop's routes per prefix, so when a
+/// prefix's route gains a path (`{A}` becomes `{A, B}`, the second
+/// gateway's type-5 route arriving) it adds A again (no change), then
+/// removes the old route's A: the route via A stays, A's router MAC goes
+/// (seen in the lab on most start-ups: one site's routers lost the other
+/// site's first router, its neighbour entry `FAILED`, and routing between
+/// a tenant's networks across sites broke). VyOS ships a later FRR; the
+/// lab puts back what zebra removed, from the route's own `Rmac`
+/// extended community in BGP.
+pub fn repair_rmacs(plan: &Plan) -> Result<Vec<String>, ApplyError> {
+    let mut repaired = Vec::new();
+    for b in &plan.bridges {
+        let Place::Vrf(vrf) = &b.place else {
+            continue;
+        };
+        let ns = plan.netns_of(&b.place);
+        let Some(vxlan) = b.members.first() else {
+            continue;
+        };
+        // Next hop -> one prefix routed through it on the SVI.
+        let routes = ip(&ns, &["-j", "route", "show"])?;
+        let routes: serde_json::Value = serde_json::from_str(&routes).unwrap_or_default();
+        let mut hops = std::collections::BTreeMap::new();
+        for r in routes.as_array().into_iter().flatten() {
+            let Some(dst) = r["dst"].as_str() else {
+                continue;
+            };
+            let nhs = match r["nexthops"].as_array() {
+                Some(n) => n.clone(),
+                None => vec![r.clone()],
+            };
+            for nh in nhs {
+                if let (Some(gw), Some(dev)) = (nh["gateway"].as_str(), nh["dev"].as_str()) {
+                    if dev == b.dev {
+                        hops.entry(gw.to_string())
+                            .or_insert_with(|| dst.to_string());
+                    }
+                }
+            }
+        }
+        if hops.is_empty() {
+            continue;
+        }
+        let neigh = ip(&ns, &["neigh", "show", "dev", &b.dev])?;
+        let lost = hops.iter().filter(|(h, _)| {
+            !neigh.lines().any(|l| {
+                l.split_whitespace().next() == Some(h.as_str()) && l.contains("extern_learn")
+            })
+        });
+        for (h, prefix) in lost {
+            let h = h.as_str();
+            let Some(mac) = super::frr::route_rmac(&plan.router_ns, vrf, prefix, h)? else {
+                continue;
+            };
+            let mac = mac.as_str();
+            ip(
+                &ns,
+                &[
+                    "neigh",
+                    "replace",
+                    h,
+                    "lladdr",
+                    mac,
+                    "dev",
+                    &b.dev,
+                    "nud",
+                    "noarp",
+                    "extern_learn",
+                ],
+            )?;
+            run(&[
+                "bridge", "-n", &ns, "fdb", "replace", mac, "dev", vxlan, "master", "static",
+            ])?;
+            run(&[
+                "bridge", "-n", &ns, "fdb", "replace", mac, "dev", vxlan, "dst", h, "self",
+                "static",
+            ])?;
+            tracing::warn!(vrf, next_hop = h, rmac = %mac, "installed a router MAC zebra lost");
+            repaired.push(format!("{vrf}/{h}"));
+        }
+    }
+    Ok(repaired)
 }
 
 /// Waits (at most 10 s) until zebra has every L3 VNI up with its SVI.

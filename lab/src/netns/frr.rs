@@ -513,19 +513,39 @@ fn wait_vrfs(ns: &str, vrfs: &[VrfNs]) -> Result<(), ApplyError> {
 }
 
 /// zebra's L3 VNIs: (VRF, SVI, up) from `show vrf vni`.
-/// Whether every FRR daemon of router namespace `ns` runs.
-pub fn daemons_up(ns: &str) -> bool {
-    let dir = frr_dir(ns);
-    DAEMONS.iter().all(|d| running(&dir, d).is_some())
+/// The router MAC BGP holds for `prefix` in VRF `vrf` via next hop
+/// `next_hop`: the `Rmac:` among that path's extended communities.
+pub fn route_rmac(
+    ns: &str,
+    vrf: &str,
+    prefix: &str,
+    next_hop: &str,
+) -> Result<Option<String>, ApplyError> {
+    let out = run(Command::new("ip")
+        .args(["netns", "exec", ns, "vtysh", "-N", ns])
+        .args([
+            "-c",
+            &format!("show bgp vrf {vrf} ipv4 unicast {prefix} json"),
+        ]))?;
+    Ok(parse_rmac(&out, next_hop))
 }
 
-/// Resets every BGP session of router namespace `ns` (`clear bgp *`):
-/// the peers send every route again.
-pub fn reset_sessions(ns: &str) -> Result<(), ApplyError> {
-    run(Command::new("ip")
-        .args(["netns", "exec", ns, "vtysh", "-N", ns])
-        .args(["-c", "clear bgp *"]))?;
-    Ok(())
+fn parse_rmac(json: &str, next_hop: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v["paths"].as_array()?.iter().find_map(|p| {
+        let via = p["nexthops"]
+            .as_array()?
+            .iter()
+            .any(|n| n["ip"].as_str() == Some(next_hop));
+        if !via {
+            return None;
+        }
+        p["extendedCommunity"]["string"]
+            .as_str()?
+            .split_whitespace()
+            .find_map(|c| c.strip_prefix("Rmac:"))
+            .map(str::to_string)
+    })
 }
 
 pub fn l3vni_states(ns: &str) -> Result<Vec<(String, String, bool)>, ApplyError> {
@@ -652,6 +672,25 @@ pub fn sessions(ns: &str) -> Result<Vec<BgpSession>, ApplyError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_router_mac_is_read_from_the_path_via_the_next_hop() {
+        let json = r#"{"prefix":"100.64.1.16/28","paths":[
+            {"extendedCommunity":{"string":"RT:65000:2 ET:8 Rmac:02:40:72:23:dd:f8"},
+             "nexthops":[{"ip":"172.27.0.4"}]},
+            {"extendedCommunity":{"string":"RT:65000:2 ET:8 Rmac:02:dd:37:87:06:69"},
+             "nexthops":[{"ip":"172.27.0.3"}]}]}"#;
+        assert_eq!(
+            parse_rmac(json, "172.27.0.3").as_deref(),
+            Some("02:dd:37:87:06:69")
+        );
+        assert_eq!(
+            parse_rmac(json, "172.27.0.4").as_deref(),
+            Some("02:40:72:23:dd:f8")
+        );
+        assert_eq!(parse_rmac(json, "172.27.0.9"), None);
+        assert_eq!(parse_rmac("% no such route", "172.27.0.3"), None);
+    }
     use super::*;
     use vyos_tree::NoSchema;
 

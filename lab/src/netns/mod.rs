@@ -187,4 +187,17 @@ impl Realiser for NetnsRealiser {
         }
         Unrealised.bgp_sessions(running)
     }
+
+    /// Installs the router MACs zebra lost ([`apply::repair_rmacs`]);
+    /// skipped while a commit holds the build.
+    fn maintain(&self) {
+        let Ok(built) = self.built.try_lock() else {
+            return;
+        };
+        if built.frr.is_some() {
+            if let Err(e) = apply::repair_rmacs(&built) {
+                tracing::warn!(error = %e, "repairing EVPN router MACs");
+            }
+        }
+    }
 }
