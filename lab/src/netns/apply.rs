@@ -613,9 +613,6 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), ApplyError> {
     f.write_all(text.as_bytes()).map_err(io)
 }
 
-/// wireguard-go in the foreground (`-f`), so its pid is known; a thread
-/// reaps it when it exits. It outlives this realiser's process, as a
-/// daemon does; [`remove_wg`] stops it.
 /// Moves `dev` from namespace `from` into `to`, waiting until it is there.
 ///
 /// A VyOS WireGuard interface with `vrf T` carries T's traffic, but its
@@ -641,6 +638,9 @@ fn move_link(from: &str, to: &str, dev: &str) -> Result<(), ApplyError> {
     Ok(())
 }
 
+/// wireguard-go in the foreground (`-f`), so its pid is known; a thread
+/// reaps it when it exits. It outlives this realiser's process, as a
+/// daemon does; [`remove_wg`] stops it.
 pub(crate) fn start_wireguard_go(ns: &str, dev: &str, rd: &RunDir) -> Result<(), ApplyError> {
     let log = rd.file(dev, "log");
     let io = |source| ApplyError::Io {
