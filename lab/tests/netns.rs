@@ -745,6 +745,18 @@ fn the_compilers_example_router_builds() {
             Some(port.as_str()),
             w.port.map(|p| p.to_string()).as_deref()
         );
+        // The UDP socket is on the underlay, in the router namespace, also
+        // for an interface in a VRF (as VyOS's): clients reach it there.
+        let sport = format!("sport = :{port}");
+        let listening = |ns: &str| {
+            !must(&["ip", "netns", "exec", ns, "ss", "-Hlun", &sport])
+                .trim()
+                .is_empty()
+        };
+        assert!(listening(&r), "{} does not listen in {r}", w.dev);
+        if ns != r {
+            assert!(!listening(&ns), "{} listens in {ns}", w.dev);
+        }
     }
     for v in &plan.vxlans {
         // A VRF's L3 VNI is in the VRF's namespace, with its bridge.
