@@ -437,10 +437,11 @@ fn firewall(o: &mut Out, t: &TenantOnRouter, members: &[String]) {
 /// drops it as the lab did. The hypervisor's OVS flows sit on the one
 /// path both directions share (the VM's port) and check the same
 /// compiled policy with conntrack, where the packet enters the switch
-/// from the VM or from a tunnel. Source addresses are authenticated
-/// there (anti-spoofing per port) and on the client interface
-/// (WireGuard's allowed-ips), so a packet cannot claim to be internal.
-/// Client-to-client and external traffic stay the routers' to judge.
+/// from the VM or from a tenant's tunnel. The tenant's own endpoints
+/// cannot forge an internal source (anti-spoofing per port, WireGuard's
+/// allowed-ips per client); a forged one from elsewhere still meets that
+/// policy and conntrack at the VM's switch. Client-to-client and external
+/// traffic stay the routers' to judge.
 fn render_chain(o: &mut Out, chain: &str, internal: &str, networks: &str, p: &CompiledPolicy) {
     let base = ["firewall", "ipv4", "name", chain];
     let at = |o: &mut Out, tail: &[&str]| o.words(base.iter().chain(tail));
