@@ -6,32 +6,19 @@
 
 mod common;
 
-use common::{must, sh, skip_reason};
+use common::{sh, skip_reason, Lab};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use vxguard_lab::down;
 
-/// Removes what the test made, also when an assertion fails.
-struct Guard {
-    children: Vec<Child>,
-    namespaces: Vec<String>,
-    sockets: Vec<std::path::PathBuf>,
-}
+/// Files removed on drop, also when an assertion fails.
+struct Files(Vec<std::path::PathBuf>);
 
-impl Drop for Guard {
+impl Drop for Files {
     fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in &self.namespaces {
-            if Path::new("/var/run/netns").join(ns).exists() {
-                let _ = sh(&["ip", "netns", "del", ns]);
-            }
-        }
-        for s in &self.sockets {
-            let _ = std::fs::remove_file(s);
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
         }
     }
 }
@@ -59,15 +46,17 @@ fn a_lost_lab_is_swept_by_its_prefix_and_only_it() {
     // `<prefix>0` shares every character but the dash.
     let prefix = format!("z{:03}", std::process::id() % 1000);
     let neighbour = format!("{prefix}0-keep");
-    let mut g = Guard {
+    // Namespaces and processes go when `g` drops, sockets with `files`.
+    let mut g = Lab {
         children: Vec::new(),
+        realisers: Vec::new(),
         namespaces: Vec::new(),
-        sockets: Vec::new(),
+        run_dir: std::env::temp_dir().join(format!("vxguard-down-test-{}", std::process::id())),
     };
+    let mut files = Files(Vec::new());
     let lost = [format!("{prefix}-hv-ovs"), format!("{prefix}-vm1")];
     for ns in lost.iter().chain([&neighbour]) {
-        must(&["ip", "netns", "add", ns]);
-        g.namespaces.push(ns.clone());
+        g.netns(ns);
     }
     let spawn = |args: &[&str]| {
         Command::new(args[0])
@@ -101,7 +90,7 @@ fn a_lost_lab_is_swept_by_its_prefix_and_only_it() {
     let live = Path::new("/var/run/wireguard").join(format!("{c}t{}wg1.sock", std::process::id()));
     drop(UnixListener::bind(&dead).unwrap());
     let _listening = UnixListener::bind(&live).unwrap();
-    g.sockets.extend([dead.clone(), live.clone()]);
+    files.0.extend([dead.clone(), live.clone()]);
     assert_eq!(down::namespaces_of(&prefix), {
         let mut l = lost.to_vec();
         l.sort();

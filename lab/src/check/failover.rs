@@ -132,7 +132,7 @@ pub fn plan<'a>(
     // A web server in another network (so the stream is routed by the
     // gateway pair), in the database's site if there is one: a hypervisor
     // reaches other sites through its site's home router alone (README,
-    // "What the lab found" 5), so a stream across sites measures that
+    // "What the lab found" 7), so a stream across sites measures that
     // router's return, not the pair's failover.
     let mut srcs: Vec<&Vm> = inv
         .vms

@@ -242,8 +242,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
 
 /// Installs, for every route through a VRF's L3 VNI, the router MAC of
 /// its next hop when zebra has not: the neighbour entry on the SVI and
-/// the FDB entries on the L3 VNI's VXLAN, as zebra makes them. Returns
-/// the next hops repaired (`vrf/address`).
+/// the FDB entries on the L3 VNI's VXLAN, as zebra makes them.
 ///
 /// Why: FRR 8.4's zebra counts a next hop's routes per prefix, so when a
 /// prefix's route gains a path (`{A}` becomes `{A, B}`, the second
@@ -254,8 +253,7 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
 /// a tenant's networks across sites broke). VyOS ships a later FRR; the
 /// lab puts back what zebra removed, from the route's own `Rmac`
 /// extended community in BGP.
-pub fn repair_rmacs(plan: &Plan) -> Result<Vec<String>, ApplyError> {
-    let mut repaired = Vec::new();
+pub fn repair_rmacs(plan: &Plan) -> Result<(), ApplyError> {
     for b in &plan.bridges {
         let Place::Vrf(vrf) = &b.place else {
             continue;
@@ -323,10 +321,9 @@ pub fn repair_rmacs(plan: &Plan) -> Result<Vec<String>, ApplyError> {
                 "static",
             ])?;
             tracing::warn!(vrf, next_hop = h, rmac = %mac, "installed a router MAC zebra lost");
-            repaired.push(format!("{vrf}/{h}"));
         }
     }
-    Ok(repaired)
+    Ok(())
 }
 
 /// Waits (at most 10 s) until zebra has every L3 VNI up with its SVI.

@@ -512,7 +512,6 @@ fn wait_vrfs(ns: &str, vrfs: &[VrfNs]) -> Result<(), ApplyError> {
     }
 }
 
-/// zebra's L3 VNIs: (VRF, SVI, up) from `show vrf vni`.
 /// The router MAC BGP holds for `prefix` in VRF `vrf` via next hop
 /// `next_hop`: the `Rmac:` among that path's extended communities.
 pub fn route_rmac(
@@ -548,6 +547,7 @@ fn parse_rmac(json: &str, next_hop: &str) -> Option<String> {
     })
 }
 
+/// zebra's L3 VNIs: (VRF, SVI, up) from `show vrf vni`.
 pub fn l3vni_states(ns: &str) -> Result<Vec<(String, String, bool)>, ApplyError> {
     let out = run(Command::new("ip")
         .args(["netns", "exec", ns, "vtysh", "-N", ns])
@@ -672,6 +672,8 @@ pub fn sessions(ns: &str) -> Result<Vec<BgpSession>, ApplyError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use vyos_tree::NoSchema;
 
     #[test]
     fn the_router_mac_is_read_from_the_path_via_the_next_hop() {
@@ -691,8 +693,6 @@ mod tests {
         assert_eq!(parse_rmac(json, "172.27.0.9"), None);
         assert_eq!(parse_rmac("% no such route", "172.27.0.3"), None);
     }
-    use super::*;
-    use vyos_tree::NoSchema;
 
     #[test]
     fn renders_vyos_bgp_evpn_as_frr_text() {
