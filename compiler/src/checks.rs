@@ -123,6 +123,12 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
                  (plain http:// only to a loopback address, where lab routers listen)",
             );
         }
+        if r.api_certificate_sha256.is_some() && !r.api_endpoint.starts_with("https://") {
+            d.error(
+                rp.join("api_certificate_sha256"),
+                "a pinned certificate needs an https:// api_endpoint",
+            );
+        }
     }
     let mut vteps = HashSet::new();
     for (i, h) in p.hypervisors.iter().enumerate() {

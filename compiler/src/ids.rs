@@ -117,9 +117,99 @@ impl schemars::JsonSchema for Name {
     }
 }
 
+/// The SHA-256 fingerprint of a router's TLS certificate (of its DER
+/// encoding, as `openssl x509 -noout -fingerprint -sha256` prints it):
+/// VyOS serves its API with a self-signed certificate unless given one,
+/// and pinning it is how the driver knows it talks to that router.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CertSha256([u8; 32]);
+
+impl CertSha256 {
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        Self(b)
+    }
+    /// 64 hex digits, either case, optionally in `:`-separated pairs.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let hex: String = s.chars().filter(|c| *c != ':').collect();
+        let pairs_ok = !s.contains(':') || s.split(':').all(|p| p.len() == 2);
+        if hex.len() != 64 || !pairs_ok || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "`{s}` is not a SHA-256 fingerprint: expected 64 hex digits, optionally as AB:CD:... pairs"
+            ));
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("checked hex");
+        }
+        Ok(Self(out))
+    }
+    pub fn bytes(&self) -> [u8; 32] {
+        self.0
+    }
+}
+impl fmt::Display for CertSha256 {
+    /// `AB:CD:...`, as openssl prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+impl fmt::Debug for CertSha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertSha256({self})")
+    }
+}
+impl Serialize for CertSha256 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+impl<'de> Deserialize<'de> for CertSha256 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CertSha256::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+impl schemars::JsonSchema for CertSha256 {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CertSha256".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$",
+            "description": "SHA-256 of the certificate's DER encoding: 64 hex digits, optionally as AB:CD:... pairs"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_parse_in_both_spellings_and_print_as_openssl_does() {
+        let colons = "AB:".repeat(31) + "0f";
+        let plain = "ab".repeat(31) + "0F";
+        let a = CertSha256::parse(&colons).unwrap();
+        assert_eq!(a, CertSha256::parse(&plain).unwrap());
+        assert_eq!(a.to_string(), "AB:".repeat(31) + "0F");
+        assert_eq!(a.bytes()[31], 0x0f);
+        for bad in [
+            "",
+            "AB",
+            &"ab".repeat(33),
+            &("A:BA".repeat(16)),
+            &"zz".repeat(32),
+        ] {
+            assert!(CertSha256::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn ranges_are_enforced() {

@@ -137,6 +137,25 @@ fn plain_http_endpoints_only_to_loopback() {
 }
 
 #[test]
+fn a_pinned_certificate_needs_https() {
+    let mut i = example();
+    let pin = vxguard_compiler::ids::CertSha256::parse(&"ab".repeat(32)).unwrap();
+    i.platform.routers[1].api_certificate_sha256 = Some(pin);
+    assert!(
+        !errors_of(&i)
+            .iter()
+            .any(|d| d.pointer.0.ends_with("/api_certificate_sha256")),
+        "https with a pin is fine"
+    );
+    i.platform.routers[1].api_endpoint = "http://127.0.0.1:8443".into();
+    assert_error(
+        &i,
+        "/platform/routers/1/api_certificate_sha256",
+        "needs an https:// api_endpoint",
+    );
+}
+
+#[test]
 fn references_are_checked() {
     let mut i = example();
     i.tenants[0].networks[0].sites[0].gateways[1] =

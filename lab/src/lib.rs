@@ -4,6 +4,9 @@
 //! (`vxguard lab router`), with the running configuration in memory as a
 //! `vyos_tree::ConfigTree`, saved to a state directory on every commit.
 //!
+//! [`tls`]: the router's HTTPS: a self-signed certificate kept in its state
+//! directory (the driver pins it), served as VyOS's nginx serves the API.
+//!
 //! [`netns`]: a realiser that builds the committed configuration in
 //! network namespaces (`vxguard lab router --netns NS --id ID`): WireGuard
 //! (wireguard-go), VXLAN, bridges and VRF namespaces so far.
@@ -27,6 +30,7 @@ pub mod netns;
 pub mod realise;
 pub mod router;
 pub mod state;
+pub mod tls;
 pub mod underlay;
 
 use std::net::SocketAddr;
@@ -104,7 +108,8 @@ pub struct DownArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RouterArgs {
-    /// Address to listen on (plain HTTP; see the crate docs for why).
+    /// Address to listen on (HTTPS, with the self-signed certificate kept
+    /// in the state directory, made on first start).
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
     /// The API key accepted until the configuration has
@@ -164,6 +169,8 @@ pub enum LabError {
     Check(#[from] check::CheckError),
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The vyos-1x definitions directory for a release.
@@ -196,6 +203,8 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
         dir: dir.clone(),
         source,
     })?;
+    let identity = tls::ensure_identity(&a.state)?;
+    let tls = identity.server_config()?;
     let realiser: Arc<dyn realise::Realiser> = match (&a.netns, &a.id) {
         (Some(ns), Some(id)) => Arc::new(netns::NetnsRealiser::new(ns, id, &a.state.join("run"))?),
         _ => Arc::new(realise::Unrealised),
@@ -218,12 +227,13 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
             source,
         })?;
     eprintln!(
-        "lab router (VyOS {}) on http://{}",
+        "lab router (VyOS {}) on https://{} (certificate SHA-256 {})",
         a.version.as_str(),
-        listener.local_addr().map_err(LabError::Serve)?
+        listener.local_addr().map_err(LabError::Serve)?,
+        vyos_api::tls::fingerprint_text(&identity.fingerprint()),
     );
     tokio::spawn(r.clone().maintain_forever());
-    r.serve_following(listener, a.listen)
+    r.serve_following(listener, a.listen, tls)
         .await
         .map_err(LabError::Serve)
 }

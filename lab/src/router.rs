@@ -213,12 +213,22 @@ impl Router {
             .with_state(self.clone())
     }
 
-    /// Serves on `listener` until the task is dropped.
+    /// Serves plain HTTP on `listener` until the task is dropped (tests
+    /// of the protocol alone; `vxguard lab router` serves HTTPS).
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.app()).await
     }
 
-    /// Serves like [`Router::serve`], but moves the API where the running
+    /// Serves HTTPS on `listener` with `tls` until the task is dropped.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<()> {
+        axum::serve(crate::tls::TlsListener::new(listener, tls), self.app()).await
+    }
+
+    /// Serves like [`Router::serve_tls`], but moves the API where the running
     /// configuration says, as VyOS reloads nginx after a commit: `service
     /// https listen-address` and `port` ([`api_address`]; `default` is
     /// the `--listen` address, standing in for VyOS's `*:443`). A commit
@@ -231,6 +241,7 @@ impl Router {
         self,
         listener: tokio::net::TcpListener,
         default: SocketAddr,
+        tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<()> {
         let mut bound = listener.local_addr()?;
         // `--listen ...:0`: the port the system chose is the default.
@@ -266,7 +277,7 @@ impl Router {
                     }
                 }
             };
-            axum::serve(l, self.app())
+            axum::serve(crate::tls::TlsListener::new(l, tls.clone()), self.app())
                 .with_graceful_shutdown(moved)
                 .await?;
             changes.borrow_and_update();

@@ -67,6 +67,7 @@ pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secret
                 },
                 underlay_address: format!("198.18.{s}.{}", r + 1).parse().unwrap(),
                 api_endpoint: format!("https://198.18.{s}.{}", r + 1),
+                api_certificate_sha256: None,
                 underlay_interface: "eth0".into(),
             });
             secrets.routers.insert(

@@ -6,7 +6,9 @@
 //! first (as `vxguard demo` does); then every router and hypervisor of the
 //! stored intent is built. Registration is an ordinary change through
 //! `store::change::apply` (audited, one job per device): each router's
-//! `api_endpoint` becomes its lab router's `http://127.0.0.1:PORT`, each
+//! `api_endpoint` becomes its lab router's `https://127.0.0.1:PORT` and its
+//! `api_certificate_sha256` the lab router's self-signed certificate (made
+//! here, in the router's state directory, before the router starts), each
 //! hypervisor's `openflow_endpoint` its switch's management socket. The lab
 //! routers are started with the API key vxguard generated for them (read
 //! from the device secrets under the compile lock, so the worker and the
@@ -27,6 +29,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
+use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::Intent;
 use vxguard_lab::hypervisor::{self, HypervisorSpec, VmSpec};
 use vxguard_lab::inventory::{HypervisorNode, Inventory, Process, RouterNode, Vm, FILE};
@@ -223,12 +226,17 @@ async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
             .base_port
             .checked_add(i as u16)
             .context("--base-port: too high for this many routers")?;
-        let url = format!("http://127.0.0.1:{port}");
-        if r.api_endpoint == url {
+        let url = format!("https://127.0.0.1:{port}");
+        // The router's certificate, made now (the lab router serves the
+        // one in its state directory) so that it is pinned from the start.
+        let identity = vxguard_lab::tls::ensure_identity(&a.state.join(r.name.as_str()))?;
+        let pin = CertSha256::from_bytes(identity.fingerprint());
+        if r.api_endpoint == url && r.api_certificate_sha256 == Some(pin) {
             continue;
         }
         let mut spec = serde_json::to_value(r)?;
         spec["api_endpoint"] = url.into();
+        spec["api_certificate_sha256"] = pin.to_string().into();
         change::apply(
             pool,
             &lab_operator(),
@@ -473,10 +481,15 @@ async fn wait_hypervisor_revision(
 
 /// Starts `vxguard lab router` for `r` in its own process group (it
 /// outlives `lab up`), logging to `<state dir>.log`.
+/// `HOST:PORT` of a lab router's `https://HOST:PORT`.
+fn listen_addr(r: &RouterNode) -> &str {
+    r.api_url.trim_start_matches("https://")
+}
+
 fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the vxguard binary")?;
-    let listen = r.api_url.trim_start_matches("http://");
+    let listen = listen_addr(r);
     let log_path = r.state_dir.with_extension("log");
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
@@ -499,7 +512,7 @@ fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
 /// Waits until the router's API accepts connections (it loads the VyOS
 /// definitions first).
 async fn wait_api(r: &RouterNode) -> Result<()> {
-    let addr = r.api_url.trim_start_matches("http://");
+    let addr = listen_addr(r);
     let t = Instant::now();
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         if t.elapsed() > Duration::from_secs(30) {

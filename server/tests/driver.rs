@@ -1,5 +1,7 @@
 //! The VyOS driver against the lab router, over real HTTP on 127.0.0.1
-//! (ephemeral ports), recording in a real PostgreSQL database: a compiled
+//! (ephemeral ports), recording in a real PostgreSQL database: HTTPS with a
+//! pinned certificate (and a certificate not pinned refused before the key
+//! is sent); a compiled
 //! revision applied to a fresh router; a wrong key; an invalid command;
 //! commit in progress; 1.5 commit-confirm revert; 1.4 inverse-batch
 //! rollback; the state file across a restart; one apply per router at once.
@@ -17,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vxguard::driver::vyos::{self, ApiReachable, HealthCheck, Outcome, Policy, Target};
 use vxguard_lab::realise::Unrealised;
 use vxguard_lab::router::{Options, Router};
-use vyos_api::{texts, ApiVersion, Client};
+use vyos_api::{texts, ApiVersion, Client, ClientError, Trust};
 use vyos_defs::Definitions;
 use vyos_tree::ConfigTree;
 
@@ -263,6 +265,115 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
         "applied {} commands to {name} in {took:?}",
         r.commands.len()
     );
+}
+
+fn show_config() -> vyos_api::Retrieve {
+    vyos_api::Retrieve {
+        op: vyos_api::RetrieveOp::ShowConfig,
+        path: vec![],
+        config_format: None,
+    }
+}
+
+/// A lab router serving HTTPS with the self-signed certificate made in
+/// its state directory, as `vxguard lab router` does; and its fingerprint.
+async fn lab_tls(v: ApiVersion) -> (Lab, [u8; 32]) {
+    let dir = state_dir();
+    let identity = vxguard_lab::tls::ensure_identity(&dir).unwrap();
+    let router = Router::open(options(v, dir.clone()), defs(v), Arc::new(Unrealised)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let r = router.clone();
+    let tls = identity.server_config().unwrap();
+    let server = tokio::spawn(async move {
+        let _ = r.serve_tls(listener, tls).await;
+    });
+    let lab = Lab {
+        router,
+        url,
+        dir,
+        server,
+    };
+    (lab, identity.fingerprint())
+}
+
+#[tokio::test]
+async fn over_https_only_the_pinned_certificate_is_trusted() {
+    let e = Env::empty().await;
+    let (lab, pin) = lab_tls(ApiVersion::V1_5).await;
+    let rev = revision(&e.db, "r1", REV1).await;
+    let d = defs(ApiVersion::V1_5);
+
+    // Pinned to another certificate (a man in the middle, or a router
+    // reinstalled): the handshake fails, so the key is never sent.
+    let mut other = pin;
+    other[0] ^= 0xff;
+    for (trust, why) in [
+        (Trust::Pinned(other), "not the pinned"),
+        // VyOS's self-signed certificate is not vouched for by a public root.
+        (Trust::PublicRoots, "UnknownIssuer"),
+    ] {
+        let client = Client::new(&lab.url, KEY, ApiVersion::V1_5)
+            .unwrap()
+            .trusting(trust)
+            .unwrap();
+        let err = client.retrieve(&show_config()).await.unwrap_err();
+        assert!(matches!(err, ClientError::Tls { .. }), "{err}");
+        assert!(err.to_string().contains(why), "{err}");
+        let target = Target {
+            name: "r1",
+            client: &client,
+            defs: &d,
+        };
+        let r = vyos::apply(&e.db, &target, rev, &fast(), &ApiReachable)
+            .await
+            .unwrap();
+        let Outcome::Failed { error } = &r.outcome else {
+            panic!("{:?}", r.outcome)
+        };
+        assert!(error.contains("TLS with 127.0.0.1:"), "{error}");
+        assert!(lab.router.running().is_empty(), "nothing applied");
+    }
+    let err = Client::new(&lab.url, KEY, ApiVersion::V1_5)
+        .unwrap()
+        .trusting(Trust::Pinned(other))
+        .unwrap()
+        .retrieve(&show_config())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(&format!(
+            "the router's certificate has SHA-256 {}, not the pinned {}",
+            vyos_api::tls::fingerprint_text(&pin),
+            vyos_api::tls::fingerprint_text(&other)
+        )),
+        "the error names both fingerprints: {err}"
+    );
+
+    // Pinned to the router's own certificate: the revision applies.
+    let client = Client::new(&lab.url, KEY, ApiVersion::V1_5)
+        .unwrap()
+        .trusting(Trust::Pinned(pin))
+        .unwrap();
+    let target = Target {
+        name: "r1",
+        client: &client,
+        defs: &d,
+    };
+    let r = vyos::apply(&e.db, &target, rev, &fast(), &ApiReachable)
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);
+    assert_eq!(lab.router.running(), tree(ApiVersion::V1_5, REV1));
+    // Plain HTTP to an HTTPS port gets no VyOS answer.
+    let plain = Client::new(
+        &lab.url.replace("https://", "http://"),
+        KEY,
+        ApiVersion::V1_5,
+    )
+    .unwrap();
+    assert!(plain.retrieve(&show_config()).await.is_err());
 }
 
 #[tokio::test]

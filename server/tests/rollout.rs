@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use vxguard::driver::reconcile::Settings;
 use vxguard::driver::vyos::Policy;
 use vxguard::worker::Worker;
-use vyos_api::{ApiVersion, Client, Configure, ConfigureCommand, ConfigureOp};
+use vyos_api::{ApiVersion, Client, Configure, ConfigureCommand, ConfigureOp, Trust};
 
 const ROUTERS: [(&str, &str, &str); 4] = [
     ("vyos-dc1-01", "1.4", "https://5.254.54.10"),
@@ -48,7 +48,17 @@ struct LabRouter {
 
 impl LabRouter {
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// The certificate the router serves (made in its state directory
+    /// before it first starts, kept across restarts).
+    fn pin(&self) -> Trust {
+        Trust::Pinned(
+            vxguard_lab::tls::ensure_identity(&self.dir)
+                .unwrap()
+                .fingerprint(),
+        )
     }
 
     fn start(&mut self) {
@@ -87,7 +97,10 @@ impl LabRouter {
 
     fn client(&self, key: &str) -> Client {
         let v = ApiVersion::parse(self.version).unwrap();
-        Client::new(&self.url(), key, v).unwrap()
+        Client::new(&self.url(), key, v)
+            .unwrap()
+            .trusting(self.pin())
+            .unwrap()
     }
 
     fn boot_mtime(&self) -> Option<std::time::SystemTime> {
@@ -130,11 +143,17 @@ async fn lab() -> Lab {
     ))
     .unwrap();
     let mut ports = Vec::new();
-    for (_, _, endpoint) in ROUTERS {
+    for (name, _, endpoint) in ROUTERS {
         let port = free_port();
+        let pin = vxguard_lab::tls::ensure_identity(&dir.0.join(name))
+            .unwrap()
+            .fingerprint();
         yaml = yaml.replace(
             &format!("api_endpoint: {endpoint}\n"),
-            &format!("api_endpoint: http://127.0.0.1:{port}\n"),
+            &format!(
+                "api_endpoint: https://127.0.0.1:{port}\n      api_certificate_sha256: \"{}\"\n",
+                vyos_api::tls::fingerprint_text(&pin)
+            ),
         );
         ports.push(port);
     }
@@ -624,10 +643,12 @@ async fn a_change_that_cuts_a_1_5_routers_api_off_is_reverted_by_commit_confirm(
     );
     // Meanwhile the API really is on the new port, with the new revision.
     let there = Client::new(
-        &format!("http://127.0.0.1:{moved}"),
+        &format!("https://127.0.0.1:{moved}"),
         &r1.key,
         ApiVersion::V1_5,
     )
+    .unwrap()
+    .trusting(r1.pin())
     .unwrap();
     let defs = harness::defs();
     let d15 = &defs[&vxguard_compiler::intent::VyosVersion::V1_5];

@@ -2,31 +2,45 @@
 //! status and envelope kept whole (VyOS's error text is the most useful
 //! thing a failed apply can show, so it is never dropped).
 //!
-//! Plain HTTP only, for now: the lab router listens on HTTP inside its
-//! namespace. A real VyOS serves the API through nginx over HTTPS; talking
-//! to one needs a TLS connector here (not done: see the crate docs).
+//! HTTPS as a real VyOS serves it (nginx), with the trust of [`crate::tls`];
+//! plain HTTP too, for tests that look at the protocol alone (the callers
+//! decide which URLs they allow: vxguard's checks allow `http://` only to a
+//! loopback address).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::Request;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::encoding::{encode, Encoding};
+use crate::tls::{client_config, Trust};
 use crate::wire::{ApiVersion, Configure, Envelope, Retrieve, Show};
 
 /// Why a call did not produce a VyOS answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("bad router URL {0:?}: expected http://HOST:PORT")]
+    #[error(
+        "bad router URL {0:?}: expected https://HOST[:PORT] or http://HOST[:PORT], without a path"
+    )]
     Url(String),
+    #[error("router URL {0:?}: a certificate can only be pinned for an https:// URL")]
+    PinWithoutTls(String),
     #[error("cannot reach {addr}: {source}")]
     Connect {
         addr: String,
         source: std::io::Error,
     },
+    /// The TLS handshake failed: most often the certificate is not the
+    /// one trusted (the text says which it was).
+    #[error("TLS with {addr} failed: {reason}")]
+    Tls { addr: String, reason: String },
     #[error("HTTP exchange with {addr} failed: {source}")]
     Http { addr: String, source: hyper::Error },
     #[error("no answer from {addr} within {0:?}", .timeout)]
@@ -61,8 +75,11 @@ impl Answer {
 /// Where a router's API is and how to talk to it.
 #[derive(Clone, Debug)]
 pub struct Client {
+    url: String,
     host: String,
     port: u16,
+    /// `None` for plain HTTP.
+    tls: Option<Arc<rustls::ClientConfig>>,
     key: String,
     pub version: ApiVersion,
     pub encoding: Encoding,
@@ -70,19 +87,47 @@ pub struct Client {
 }
 
 impl Client {
-    /// `url` is `http://HOST:PORT` (a trailing `/` is fine).
+    /// `url` is `https://HOST[:PORT]` (certificates checked against the
+    /// public roots until [`Client::trusting`] says otherwise) or
+    /// `http://HOST[:PORT]`; a trailing `/` is fine, a path is not.
     pub fn new(url: &str, key: &str, version: ApiVersion) -> Result<Client, ClientError> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| ClientError::Url(url.into()))?
-            .trim_end_matches('/');
-        let (host, port) = rest
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
-            .ok_or_else(|| ClientError::Url(url.into()))?;
+        let bad = || ClientError::Url(url.into());
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("https://") {
+            (r, Some(client_config(Trust::PublicRoots)), 443)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (r, None, 80)
+        } else {
+            return Err(bad());
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.is_empty() || rest.contains('/') {
+            return Err(bad());
+        }
+        let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad);
+        // `[v6]:port`, `[v6]`, `host:port`, `host`.
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+            if h.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(bad());
+            }
+            match after {
+                "" => (h, default_port),
+                p => (h, port(p.strip_prefix(':').ok_or_else(bad)?)?),
+            }
+        } else {
+            match rest.split_once(':') {
+                Some((h, p)) => (h, port(p)?),
+                None => (rest, default_port),
+            }
+        };
+        if host.is_empty() || ServerName::try_from(host).is_err() {
+            return Err(bad());
+        }
         Ok(Client {
-            host,
+            url: url.into(),
+            host: host.into(),
             port,
+            tls,
             key: key.into(),
             version,
             encoding: Encoding::Json,
@@ -90,8 +135,21 @@ impl Client {
         })
     }
 
+    /// The same client accepting the certificates `trust` allows.
+    pub fn trusting(mut self, trust: Trust) -> Result<Client, ClientError> {
+        if self.tls.is_none() {
+            return Err(ClientError::PinWithoutTls(self.url));
+        }
+        self.tls = Some(client_config(trust));
+        Ok(self)
+    }
+
     fn addr(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// POSTs `body` (without the key) to `endpoint`.
@@ -120,20 +178,29 @@ impl Client {
                 addr: addr.into(),
                 source,
             })?;
-        let http = |source| ClientError::Http {
-            addr: addr.into(),
-            source,
-        };
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http)?;
-        tokio::spawn(conn);
         let req = Request::post(endpoint)
             .header("host", addr)
             .header("content-type", enc.content_type)
             .body(Full::new(Bytes::from(enc.body)))
             .expect("valid request");
-        let resp = send.send_request(req).await.map_err(http)?;
+        let http = |source| ClientError::Http {
+            addr: addr.into(),
+            source,
+        };
+        let resp = match &self.tls {
+            None => exchange(stream, req).await.map_err(http)?,
+            Some(config) => {
+                let name = ServerName::try_from(self.host.clone()).expect("checked in new");
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| ClientError::Tls {
+                        addr: addr.into(),
+                        reason: crate::tls::handshake_failure(&e),
+                    })?;
+                exchange(tls, req).await.map_err(http)?
+            }
+        };
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.map_err(http)?.to_bytes();
         match serde_json::from_slice::<Envelope>(&bytes) {
@@ -151,6 +218,11 @@ impl Client {
         }
     }
 
+    /// The URL the client was made for.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub async fn retrieve(&self, r: &Retrieve) -> Result<Answer, ClientError> {
         self.post("/retrieve", &serde_json::to_value(r).expect("serialises"))
             .await
@@ -165,6 +237,16 @@ impl Client {
     }
 }
 
+/// One HTTP/1.1 request over `io`.
+async fn exchange<S>(io: S, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(conn);
+    send.send_request(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,11 +254,49 @@ mod tests {
     #[test]
     fn urls_are_checked() {
         let c = Client::new("http://127.0.0.1:8443/", "k", ApiVersion::V1_4).unwrap();
-        assert_eq!(c.addr(), "127.0.0.1:8443");
+        assert_eq!(
+            (c.addr(), c.tls.is_some()),
+            ("127.0.0.1:8443".into(), false)
+        );
+        let c = Client::new("https://r1.example.net", "k", ApiVersion::V1_4).unwrap();
+        assert_eq!(
+            (c.addr(), c.tls.is_some()),
+            ("r1.example.net:443".into(), true)
+        );
+        let c = Client::new("https://[2001:db8::1]:8443", "k", ApiVersion::V1_5).unwrap();
+        assert_eq!(c.addr(), "[2001:db8::1]:8443");
+        let c = Client::new("http://[::1]", "k", ApiVersion::V1_5).unwrap();
+        assert_eq!(c.addr(), "[::1]:80");
+        for bad in [
+            "ftp://r1",
+            "r1:443",
+            "https://",
+            "https://r1/retrieve",
+            "https://r1:https",
+            "https://r1:99999",
+            "https://[::1",
+            "https://2001:db8::1",
+            "https://r1:0",
+            "http://[r1]:80",
+        ] {
+            assert!(
+                matches!(
+                    Client::new(bad, "k", ApiVersion::V1_4),
+                    Err(ClientError::Url(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_https_clients_take_a_pin() {
+        let plain = Client::new("http://127.0.0.1:1", "k", ApiVersion::V1_4).unwrap();
         assert!(matches!(
-            Client::new("https://r1", "k", ApiVersion::V1_4),
-            Err(ClientError::Url(_))
+            plain.trusting(Trust::Pinned([0; 32])),
+            Err(ClientError::PinWithoutTls(_))
         ));
-        assert!(Client::new("http://r1", "k", ApiVersion::V1_4).is_err());
+        let tls = Client::new("https://127.0.0.1:1", "k", ApiVersion::V1_4).unwrap();
+        assert!(tls.trusting(Trust::Pinned([0; 32])).is_ok());
     }
 }

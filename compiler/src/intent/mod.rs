@@ -4,7 +4,7 @@
 
 pub mod yaml;
 
-use crate::ids::{Asn, Name};
+use crate::ids::{Asn, CertSha256, Name};
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,12 @@ pub struct Router {
     pub underlay_address: IpAddr,
     /// Base URL of the VyOS HTTPS API, e.g. `https://5.254.54.10`.
     pub api_endpoint: String,
+    /// The SHA-256 fingerprint of the certificate the router's API serves
+    /// (VyOS's own self-signed one, typically). When set, the driver
+    /// accepts that certificate and no other; when absent, the certificate
+    /// must chain to a public root and name the endpoint's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_certificate_sha256: Option<CertSha256>,
     /// The router's underlay interface (where `underlay_address` lives).
     #[serde(default = "default_underlay_interface")]
     pub underlay_interface: String,

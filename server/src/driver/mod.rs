@@ -26,9 +26,14 @@ pub struct ApplyArgs {
     /// The router's name (as in revisions).
     #[arg(long)]
     pub router: String,
-    /// Its API, `http://HOST:PORT`.
+    /// Its API, `https://HOST[:PORT]` (or `http://` for a router on this
+    /// machine's loopback).
     #[arg(long)]
     pub url: String,
+    /// The SHA-256 fingerprint of the certificate the router must show
+    /// (`AB:CD:...`); default: one a public root vouches for.
+    #[arg(long, value_parser = parse_pin)]
+    pub pin: Option<vxguard_compiler::ids::CertSha256>,
     /// Its API key.
     #[arg(long, env = "VXGUARD_ROUTER_KEY")]
     pub key: String,
@@ -46,6 +51,10 @@ pub struct ApplyArgs {
     pub vyos_defs: Option<std::path::PathBuf>,
     #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
     pub database_url: String,
+}
+
+fn parse_pin(s: &str) -> Result<vxguard_compiler::ids::CertSha256, String> {
+    vxguard_compiler::ids::CertSha256::parse(s)
 }
 
 /// Runs `vxguard apply`; true when the router ends on the revision.
@@ -71,7 +80,10 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
         .await?
         .with_context(|| format!("router {:?} has no revision", a.router))?,
     };
-    let client = vyos_api::Client::new(&a.url, &a.key, version)?;
+    let mut client = vyos_api::Client::new(&a.url, &a.key, version)?;
+    if let Some(pin) = a.pin {
+        client = client.trusting(vyos_api::Trust::Pinned(pin.bytes()))?;
+    }
     let policy = vyos::Policy {
         confirm_minutes: a.confirm_minutes,
         ..Default::default()

@@ -20,8 +20,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::Value;
 use sqlx::PgPool;
+use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::VyosVersion;
-use vyos_api::{ApiVersion, Client};
+use vyos_api::{ApiVersion, Client, Trust};
 
 use super::health::BgpKept;
 use super::ovs;
@@ -65,38 +66,13 @@ impl Default for Settings {
     }
 }
 
-/// The API URL the client takes (`http://HOST:PORT`) from an intent's
-/// `api_endpoint`; `Err` says why the driver cannot use it.
-pub fn router_url(endpoint: &str) -> Result<String, String> {
-    if endpoint.starts_with("https://") {
-        return Err(format!(
-            "api_endpoint {endpoint:?}: HTTPS is not supported by the driver yet (plain http:// only, as the lab router serves)"
-        ));
-    }
-    let rest = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("api_endpoint {endpoint:?}: expected http://HOST[:PORT]"))?
-        .trim_end_matches('/');
-    if rest.is_empty() || rest.contains('/') {
-        return Err(format!(
-            "api_endpoint {endpoint:?}: expected http://HOST[:PORT] without a path"
-        ));
-    }
-    let has_port = match rest.rsplit_once(':') {
-        Some((host, port)) => !host.ends_with(':') && port.parse::<u16>().is_ok(),
-        None => false,
-    };
-    Ok(if has_port {
-        format!("http://{rest}")
-    } else {
-        format!("http://{rest}:80")
-    })
-}
-
 /// How to reach one router.
 #[derive(Clone, Debug)]
 pub struct Access {
     pub endpoint: String,
+    /// The certificate the endpoint must show (`api_certificate_sha256`);
+    /// `None`: one a public root vouches for.
+    pub pin: Option<CertSha256>,
     pub version: VyosVersion,
     /// `None` when the secrets hold no key for it (not compiled yet).
     pub key: Option<String>,
@@ -112,11 +88,17 @@ fn api_version(v: VyosVersion) -> ApiVersion {
 impl Access {
     /// A client for the router, or why there is none.
     pub fn client(&self) -> Result<Client, String> {
-        let url = router_url(&self.endpoint)?;
         let key = self.key.as_deref().ok_or_else(|| {
             "no API key in the device secrets (the router was never compiled)".to_string()
         })?;
-        Client::new(&url, key, api_version(self.version)).map_err(|e| e.to_string())
+        let client = Client::new(&self.endpoint, key, api_version(self.version))
+            .map_err(|e| format!("api_endpoint: {e}"))?;
+        match self.pin {
+            Some(pin) => client
+                .trusting(Trust::Pinned(pin.bytes()))
+                .map_err(|e| format!("api_certificate_sha256: {e}")),
+            None => Ok(client),
+        }
     }
 }
 
@@ -133,6 +115,13 @@ pub async fn routers(db: &PgPool) -> Result<BTreeMap<String, Access>> {
     let mut out = BTreeMap::new();
     for (name, spec) in rows {
         let endpoint = spec["api_endpoint"].as_str().unwrap_or("").to_string();
+        let pin = match spec["api_certificate_sha256"].as_str() {
+            Some(p) => Some(
+                CertSha256::parse(p)
+                    .map_err(|e| anyhow::anyhow!("router {name}: api_certificate_sha256: {e}"))?,
+            ),
+            None => None,
+        };
         let version = spec["version"]
             .as_str()
             .and_then(VyosVersion::parse)
@@ -145,6 +134,7 @@ pub async fn routers(db: &PgPool) -> Result<BTreeMap<String, Access>> {
             name,
             Access {
                 endpoint,
+                pin,
                 version,
                 key,
             },
@@ -342,19 +332,29 @@ pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summar
 mod tests {
     use super::*;
 
+    fn access(endpoint: &str, pin: Option<CertSha256>) -> Access {
+        Access {
+            endpoint: endpoint.into(),
+            pin,
+            version: VyosVersion::V1_5,
+            key: Some("k".into()),
+        }
+    }
+
     #[test]
-    fn endpoints_http_only_with_a_port() {
-        assert_eq!(
-            router_url("http://127.0.0.1:8443/").unwrap(),
-            "http://127.0.0.1:8443"
-        );
-        assert_eq!(router_url("http://r1").unwrap(), "http://r1:80");
-        let e = router_url("https://5.254.54.10").unwrap_err();
-        assert!(
-            e.contains("HTTPS is not supported by the driver yet"),
-            "{e}"
-        );
-        assert!(router_url("ftp://x").unwrap_err().contains("http://HOST"));
-        assert!(router_url("http://x:1/api").is_err());
+    fn clients_follow_the_endpoint_and_its_pin() {
+        let pin = CertSha256::parse(&"ab".repeat(32)).unwrap();
+        let c = access("https://5.254.54.10", Some(pin)).client().unwrap();
+        assert_eq!(c.url(), "https://5.254.54.10");
+        assert!(access("http://127.0.0.1:8443/", None).client().is_ok());
+        let e = access("http://127.0.0.1:8443", Some(pin))
+            .client()
+            .unwrap_err();
+        assert!(e.starts_with("api_certificate_sha256: "), "{e}");
+        let e = access("ftp://x", None).client().unwrap_err();
+        assert!(e.starts_with("api_endpoint: bad router URL"), "{e}");
+        let mut no_key = access("https://r1", None);
+        no_key.key = None;
+        assert!(no_key.client().unwrap_err().contains("no API key"));
     }
 }
