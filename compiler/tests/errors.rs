@@ -226,6 +226,29 @@ fn yaml_errors_have_line_and_column() {
 }
 
 #[test]
+fn a_bad_certificate_fingerprint_is_located_and_explained() {
+    let text = example_text().replace(
+        "api_endpoint: https://5.254.54.11\n",
+        "api_endpoint: https://5.254.54.11\n      api_certificate_sha256: \"AB:CD\"\n",
+    );
+    let errs = yaml::parse_intent(&text).unwrap_err();
+    let line = text
+        .lines()
+        .position(|l| l.contains("api_certificate_sha256"))
+        .unwrap()
+        + 1;
+    assert_eq!(errs[0].0.line, line, "{errs:?}");
+    assert_eq!(
+        errs[0].1.pointer.0,
+        "/platform/routers/1/api_certificate_sha256"
+    );
+    assert!(
+        errs[0].1.message.contains("expected 64 hex digits"),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn all_errors_are_reported_together() {
     let mut i = example();
     i.tenants[1].networks[0].cidr = "10.0.0.0/24".parse().unwrap();
