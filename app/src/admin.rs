@@ -84,6 +84,9 @@ pub struct RouterRow {
     pub version: String,
     pub underlay_address: String,
     pub api_endpoint: String,
+    /// How the driver trusts the API's certificate: `pinned AB:CD:...`,
+    /// `public roots`, or `plain HTTP (loopback)`.
+    pub api_trust: String,
     /// The latest revision's number, if compiled yet.
     pub revision: Option<i32>,
     pub state: DeviceStateRow,
@@ -441,6 +444,7 @@ fn PlatformSection(
                     Cell::Text(r.version),
                     Cell::Code(r.underlay_address),
                     Cell::Code(r.api_endpoint),
+                    Cell::Code(r.api_trust),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
@@ -448,7 +452,15 @@ fn PlatformSection(
             })
             .collect();
         let cols = vec![
-            "Router", "Site", "VyOS", "Underlay", "API", "Revision", "State", "Spec",
+            "Router",
+            "Site",
+            "VyOS",
+            "Underlay",
+            "API",
+            "Certificate",
+            "Revision",
+            "State",
+            "Spec",
         ];
         view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
     };

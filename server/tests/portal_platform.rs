@@ -60,6 +60,8 @@ async fn an_admin_edits_a_routers_spec_and_a_job_compiles_it() {
     assert_eq!(hidden(&p.text, "version"), version.to_string());
     assert_eq!(spec["underlay_interface"], "eth0");
     spec["underlay_interface"] = "eth1".into();
+    // Its certificate pinned (plain hex, stored as given, shown as openssl prints it).
+    spec["api_certificate_sha256"] = "ab".repeat(32).into();
     let csrf = hidden(&p.text, "csrf");
     let before = jobs(&env).await;
     let v = version.to_string();
@@ -78,6 +80,14 @@ async fn an_admin_edits_a_routers_spec_and_a_job_compiles_it() {
     let page = b.get(&to).await;
     assert!(page.text.contains(&format!("Job #{job}")), "{}", page.text);
     assert!(page.text.contains("eth1"));
+    let list = b.get("/admin/platform").await;
+    let pinned = format!("pinned {}", "AB:".repeat(31) + "AB");
+    assert!(list.text.contains(&pinned), "{}", list.text);
+    assert_eq!(
+        list.text.matches(">public roots<").count(),
+        3,
+        "the other routers trust public roots"
+    );
     assert_eq!(
         count(
             &env,

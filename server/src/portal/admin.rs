@@ -195,6 +195,18 @@ pub async fn create_tenant(
     }
 }
 
+/// How the driver trusts a router's API certificate, for the console.
+fn api_trust(spec: &serde_json::Value) -> String {
+    match (
+        spec["api_certificate_sha256"].as_str(),
+        spec["api_endpoint"].as_str(),
+    ) {
+        (Some(pin), _) => format!("pinned {pin}"),
+        (None, Some(e)) if e.starts_with("https://") => "public roots".into(),
+        _ => "plain HTTP (loopback)".into(),
+    }
+}
+
 fn text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
@@ -259,6 +271,7 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
                 version: text(&o.spec["version"]),
                 underlay_address: text(&o.spec["underlay_address"]),
                 api_endpoint: text(&o.spec["api_endpoint"]),
+                api_trust: api_trust(&o.spec),
                 revision: rev("router", &o.name),
                 state: state("router", &o.name),
                 name: o.name,
