@@ -12,7 +12,7 @@ use crate::intent::{Intent, Tenant, VyosVersion};
 use crate::policy::{self, CompiledPolicy};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Key material, kept apart from the intent: private keys and API keys are
@@ -117,7 +117,7 @@ pub struct HypervisorModel {
     pub vtep: Ipv4Addr,
     pub tenant_mtu: u16,
     pub networks: Vec<HvNetwork>,
-    /// WireGuard peers: the site's routers (the first carries all other VTEPs).
+    /// WireGuard peers: every other VTEP (routers and hypervisors, all sites).
     pub wg_peers: Vec<WgPeer>,
     pub wg_port: u16,
     pub private_key: String,
@@ -227,8 +227,6 @@ pub struct Ctx<'a> {
     pub router_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_site: BTreeMap<&'a str, &'a str>,
-    /// Home router per site, computed once: asked for every router pair.
-    home: BTreeMap<&'a str, &'a str>,
 }
 
 impl<'a> Ctx<'a> {
@@ -256,16 +254,6 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|h| (h.name.as_str(), h.site.as_str()))
                 .collect(),
-            home: {
-                let mut m: BTreeMap<&str, &str> = BTreeMap::new();
-                for r in &intent.platform.routers {
-                    let e = m.entry(r.site.as_str()).or_insert(r.name.as_str());
-                    if r.name.as_str() < *e {
-                        *e = r.name.as_str();
-                    }
-                }
-                m
-            },
         }
     }
 
@@ -282,16 +270,6 @@ impl<'a> Ctx<'a> {
             .find(|r| r.name.as_str() == name)
             .expect("router exists");
         let me = self.router_addr[name];
-        // Hypervisors reach the mesh through the first router of their site.
-        let mut carried: HashMap<&str, Vec<Ipv4Net>> = HashMap::new();
-        for h in &p.hypervisors {
-            if let Some(home) = self.home_router_str(h.site.as_str()) {
-                carried
-                    .entry(home)
-                    .or_default()
-                    .push(Self::host32(self.hv_addr[h.name.as_str()]));
-            }
-        }
         let mut mesh_peers = Vec::new();
         let mut bgp_neighbors = Vec::new();
         for o in &p.routers {
@@ -299,49 +277,14 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let addr = self.router_addr[o.name.as_str()];
-            let mut allowed = vec![Self::host32(addr)];
-            if let Some(hvs) = carried.get(o.name.as_str()) {
-                allowed.extend(hvs);
-            }
-            mesh_peers.push(WgPeer {
-                name: o.name.to_string(),
-                public_key: self.router_public_key(o.name.as_str()),
-                endpoint: Some((o.underlay_address, p.wireguard.port)),
-                allowed_ips: allowed,
-                keepalive: Some(p.wireguard.keepalive),
-            });
+            mesh_peers.push(self.router_peer(o));
             bgp_neighbors.push((o.name.to_string(), addr));
         }
-        // Hypervisors of this site are direct peers of every router of the site.
-        for h in p.hypervisors.iter().filter(|h| h.site == r.site) {
-            mesh_peers.push(WgPeer {
-                name: h.name.to_string(),
-                public_key: self
-                    .secrets
-                    .hypervisors
-                    .get(h.name.as_str())
-                    .map(|s| s.wireguard_public_key.clone())
-                    .unwrap_or_default(),
-                endpoint: Some((h.underlay_address, p.wireguard.port)),
-                allowed_ips: vec![Self::host32(self.hv_addr[h.name.as_str()])],
-                keepalive: Some(p.wireguard.keepalive),
-            });
-        }
-        // A hypervisor /32 may only belong to one peer: the direct one wins.
-        let hypervisors: HashSet<&str> = p.hypervisors.iter().map(|h| h.name.as_str()).collect();
-        let direct: HashSet<Ipv4Net> = mesh_peers
-            .iter()
-            .filter(|pr| hypervisors.contains(pr.name.as_str()))
-            .flat_map(|pr| pr.allowed_ips.iter().copied())
-            .collect();
-        for pr in mesh_peers.iter_mut() {
-            if self.router_addr.contains_key(pr.name.as_str()) {
-                pr.allowed_ips.retain(|a| {
-                    a.prefix_len() != 32
-                        || !direct.contains(a)
-                        || *a == Self::host32(self.router_addr[pr.name.as_str()])
-                });
-            }
+        // Every hypervisor, of every site, is a direct peer: its VTEP is
+        // never reached through another router, so no single router's loss
+        // cuts it off from the other sites.
+        for h in &p.hypervisors {
+            mesh_peers.push(self.hypervisor_peer(h));
         }
         mesh_peers.sort_by(|a, b| a.name.cmp(&b.name));
         bgp_neighbors.sort_by_key(|(_, a)| *a);
@@ -374,14 +317,34 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
-    /// The router of a site that carries its hypervisors' traffic to the rest
-    /// of the mesh: the first by name.
-    pub fn home_router(&self, site: &str) -> Option<String> {
-        self.home.get(site).map(|s| s.to_string())
+    /// A router as a WireGuard peer, at its underlay address: its mesh
+    /// address alone.
+    fn router_peer(&self, r: &crate::intent::Router) -> WgPeer {
+        let p = &self.intent.platform;
+        WgPeer {
+            name: r.name.to_string(),
+            public_key: self.router_public_key(r.name.as_str()),
+            endpoint: Some((r.underlay_address, p.wireguard.port)),
+            allowed_ips: vec![Self::host32(self.router_addr[r.name.as_str()])],
+            keepalive: Some(p.wireguard.keepalive),
+        }
     }
 
-    fn home_router_str(&self, site: &str) -> Option<&str> {
-        self.home.get(site).copied()
+    /// A hypervisor as a WireGuard peer: its VTEP alone.
+    fn hypervisor_peer(&self, h: &crate::intent::Hypervisor) -> WgPeer {
+        let p = &self.intent.platform;
+        WgPeer {
+            name: h.name.to_string(),
+            public_key: self
+                .secrets
+                .hypervisors
+                .get(h.name.as_str())
+                .map(|s| s.wireguard_public_key.clone())
+                .unwrap_or_default(),
+            endpoint: Some((h.underlay_address, p.wireguard.port)),
+            allowed_ips: vec![Self::host32(self.hv_addr[h.name.as_str()])],
+            keepalive: Some(p.wireguard.keepalive),
+        }
     }
 
     /// One tenant's part on one router, or None when the router is not its gateway.
@@ -491,24 +454,20 @@ impl<'a> Ctx<'a> {
             .iter()
             .find(|h| h.name.as_str() == name)
             .expect("hypervisor exists");
-        let site_routers: Vec<_> = p.routers.iter().filter(|r| r.site == h.site).collect();
-        let home = self.home_router_str(h.site.as_str());
-        let mut wg_peers: Vec<WgPeer> = site_routers
+        // Every other VTEP, routers and hypervisors of every site, is a
+        // direct peer (a full mesh): with a VTEP reachable only through a
+        // router of the site, that router's loss would cut the hypervisor
+        // off from the other sites (WireGuard gives a prefix to one peer).
+        let mut wg_peers: Vec<WgPeer> = p
+            .routers
             .iter()
-            .map(|r| {
-                let mut allowed = vec![Self::host32(self.router_addr[r.name.as_str()])];
-                if home == Some(r.name.as_str()) {
-                    // Every other VTEP is reached through the home router.
-                    allowed.push(p.pools.control_plane);
-                }
-                WgPeer {
-                    name: r.name.to_string(),
-                    public_key: self.router_public_key(r.name.as_str()),
-                    endpoint: Some((r.underlay_address, p.wireguard.port)),
-                    allowed_ips: allowed,
-                    keepalive: Some(p.wireguard.keepalive),
-                }
-            })
+            .map(|r| self.router_peer(r))
+            .chain(
+                p.hypervisors
+                    .iter()
+                    .filter(|o| o.name != h.name)
+                    .map(|o| self.hypervisor_peer(o)),
+            )
             .collect();
         wg_peers.sort_by(|a, b| a.name.cmp(&b.name));
         let mut networks = Vec::new();

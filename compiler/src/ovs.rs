@@ -5,14 +5,14 @@
 //! address is its WireGuard address. Tenant frames leave the integration
 //! bridge only through the flow-based VXLAN port `vxg-tun`, addressed to
 //! the other VTEPs of the network (its gateway routers in every site and the
-//! other hypervisors hosting it). Every VTEP address lives in the
-//! control-plane pool, which the hypervisor routes only into its WireGuard
-//! interface: to a router of its site directly, to anything else through the
-//! site's home router, which forwards the still-encapsulated packet over the
-//! mesh, again inside WireGuard. So a VXLAN packet is encrypted before it
-//! touches a link between two machines, even when a router VM runs on
-//! another hypervisor; when it runs on this one, the packet never leaves the
-//! machine. Replication of broadcast and unknown frames is head-end, from
+//! other hypervisors hosting it). Every VTEP is a WireGuard peer of every
+//! other (a full mesh, each peer holding its own VTEP address alone), and the
+//! hypervisor routes each VTEP address only into its WireGuard interface. So
+//! a VXLAN packet is encrypted before it touches a link between two
+//! machines, even when a router VM runs on another hypervisor (when it runs
+//! on this one, the packet never leaves the machine), and no VTEP depends on
+//! a third one to reach another: losing one router costs only what went
+//! through that router. Replication of broadcast and unknown frames is head-end, from
 //! the sender to every other VTEP of the network, so no VTEP re-floods
 //! (Linux VXLAN split horizon on the routers, `reg4` below on hypervisors).
 //!

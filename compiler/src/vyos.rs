@@ -5,8 +5,10 @@
 //! the output is byte-for-byte deterministic.
 //!
 //! WireGuard mesh design: one multipoint interface `wg0` per router, with
-//! every other router as a peer whose `allowed-ips` are only that router's
-//! own /32 (plus the /32s of hypervisors it carries). Allowed-ips must be
+//! every other router and every hypervisor (of every site) as a peer whose
+//! `allowed-ips` are only that peer's own /32: no VTEP is reached through a
+//! third device, so losing one router cuts only what went through it
+//! (README, "What the lab found" 7). Allowed-ips must be
 //! disjoint per interface, which the plan's `allowed-ips 172.27.0.0/20` on
 //! every peer violates. One interface (instead of one per link) keeps the
 //! mesh to one address per router in the control-plane pool (a /20 holds

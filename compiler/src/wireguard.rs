@@ -1,8 +1,8 @@
 //! Rendering a hypervisor's WireGuard interface as `wg setconf` text.
 //!
-//! The hypervisor's VTEP address is its WireGuard address (see `ovs`): its
-//! site's routers are its peers, the home router's peer also carries the
-//! whole control-plane pool. `wg setconf` knows neither addresses nor
+//! The hypervisor's VTEP address is its WireGuard address (see `ovs`):
+//! every other VTEP (each router and hypervisor of every site) is a peer
+//! holding its own address alone. `wg setconf` knows neither addresses nor
 //! routes, so the host adds a route into the interface for every peer's
 //! AllowedIPs; this text is only the keys, the port and the peers.
 

@@ -250,16 +250,42 @@ fn hypervisor_revision_text_round_trips() {
         assert!(wg.contains("ListenPort = 51820\n"), "{wg}");
     }
     let wg = &out.hypervisors["hv-dc1-01"].wireguard;
-    // Two peers (the site's routers); the home router carries the pool.
-    assert_eq!(wg.matches("[Peer]").count(), 2, "{wg}");
+    // Every other VTEP is a direct peer, each with its own address alone:
+    // the four routers of both sites and the other hypervisor.
+    assert_eq!(wg.matches("[Peer]").count(), 5, "{wg}");
     assert!(
-        wg.contains("Endpoint = 5.254.54.10:51820\nAllowedIPs = 172.27.0.1/32, 172.27.0.0/20\n"),
+        wg.contains("Endpoint = 5.254.54.10:51820\nAllowedIPs = 172.27.0.1/32\n"),
         "{wg}"
     );
+    assert!(
+        wg.contains("Endpoint = 5.254.43.170:51820\nAllowedIPs = 172.27.0.3/32\n"),
+        "a router of the other site, directly: {wg}"
+    );
+    assert!(
+        wg.contains(&format!(
+            "Endpoint = 5.254.43.180:51820\nAllowedIPs = {}/32\n",
+            out.allocation.hypervisors["hv-dc2-01"].vtep_address
+        )),
+        "the other site's hypervisor, directly: {wg}"
+    );
+    assert!(!wg.contains("/20"), "no pool through one router: {wg}");
     assert!(wg.contains(&format!(
         "PublicKey = {}\n",
         s.routers["vyos-dc1-02"].wireguard_public_key
     )));
+    // And every router has every hypervisor as a direct peer, its VTEP on
+    // that peer alone.
+    for (n, r) in &out.routers {
+        for (hv, a) in &out.allocation.hypervisors {
+            let line = format!("allowed-ips '{}/32'", a.vtep_address);
+            assert_eq!(r.set.matches(&line).count(), 1, "{n}: {hv}");
+            assert!(
+                r.set
+                    .contains(&format!("peer {hv} allowed-ips '{}/32'", a.vtep_address)),
+                "{n}: {hv}"
+            );
+        }
+    }
 }
 
 /// An incremental compile must equal the full one in everything it outputs.

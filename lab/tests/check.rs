@@ -486,7 +486,7 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
             .unwrap_or_else(|| panic!("no figure {n}: {text}"))
     };
     // r-d is off the path: the stream barely notices.
-    let f = fig("7 failover interruption (r-d down)");
+    let f = fig("7 failover interruption (r-d down, across sites)");
     assert!(
         f.value.unwrap() < 1.0 && f.detail.contains("advert_int 0.1 s"),
         "{f:?}"

@@ -418,6 +418,13 @@ interfaces {
             port 51820
             public-key bHIpYGc1KTQ1BAQEBAQEBAQEBAQEBAQEBAQEBAQEBEA=
         }
+        peer hv-dc2-01 {
+            address 5.254.43.180
+            allowed-ips 172.27.0.6/32
+            persistent-keepalive 25
+            port 51820
+            public-key bHIpYGc2KTQ1BAQEBAQEBAQEBAQEBAQEBAQEBAQEBEA=
+        }
         peer vyos-dc1-02 {
             address 5.254.54.11
             allowed-ips 172.27.0.2/32
@@ -428,7 +435,6 @@ interfaces {
         peer vyos-dc2-01 {
             address 5.254.43.170
             allowed-ips 172.27.0.3/32
-            allowed-ips 172.27.0.6/32
             persistent-keepalive 25
             port 51820
             public-key dHttcS9mYTAvMjMCAgICAgICAgICAgICAgICAgICAkA=

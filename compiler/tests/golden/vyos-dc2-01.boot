@@ -434,6 +434,13 @@ interfaces {
         address 172.27.0.3/20
         description "vxguard mesh"
         mtu 1440
+        peer hv-dc1-01 {
+            address 5.254.54.20
+            allowed-ips 172.27.0.5/32
+            persistent-keepalive 25
+            port 51820
+            public-key bHIpYGc1KTQ1BAQEBAQEBAQEBAQEBAQEBAQEBAQEBEA=
+        }
         peer hv-dc2-01 {
             address 5.254.43.180
             allowed-ips 172.27.0.6/32
@@ -444,7 +451,6 @@ interfaces {
         peer vyos-dc1-01 {
             address 5.254.54.10
             allowed-ips 172.27.0.1/32
-            allowed-ips 172.27.0.5/32
             persistent-keepalive 25
             port 51820
             public-key dHttcS9mYTMvMjMCAgICAgICAgICAgICAgICAgICAkA=

@@ -2,7 +2,10 @@
 //! its WireGuard, VXLAN and VRRP adverts go with it) while a stream of TCP
 //! connects runs through the gateways; the interruption is the gap between
 //! the last success before and the first success after. The link comes
-//! back up whatever happens.
+//! back up whatever happens. Two rounds where the lab has the VMs for
+//! them: the stream inside the database's site (the gateway pair's VRRP),
+//! then from another site with that site's gateway down (the mesh: the
+//! other sites keep reaching the hypervisor through its direct peers).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -98,12 +101,23 @@ pub fn advert_interval(state_dir: &Path) -> String {
     }
 }
 
-/// The stream's source and target and the router to take down: the
-/// preferred gateway of the source's network in its site.
-pub fn plan<'a>(
-    inv: &'a Inventory,
-    tenants: &Tenants,
-) -> Result<(&'a Vm, &'a Vm, &'a RouterNode), FailoverError> {
+/// One failover round: a stream from `src` to `dst` while `router` (the
+/// preferred gateway of the source's network in its site) is down.
+#[derive(Clone, Debug)]
+pub struct Round<'a> {
+    pub src: &'a Vm,
+    pub dst: &'a Vm,
+    pub router: &'a RouterNode,
+    /// `inside a site` or `across sites`.
+    pub scope: &'static str,
+}
+
+/// The rounds the lab allows, each from a web server to a database in
+/// another network (so the stream is routed by the gateway pair): one
+/// inside the database's site (the pair's VRRP failover), one from
+/// another site (the mesh: every VTEP is a direct peer of every other,
+/// so the other site must not lose the hypervisor with the router).
+pub fn plan<'a>(inv: &'a Inventory, tenants: &Tenants) -> Result<Vec<Round<'a>>, FailoverError> {
     let missing = |what: &str, why: String| FailoverError::Missing {
         what: what.into(),
         why,
@@ -111,16 +125,14 @@ pub fn plan<'a>(
     let t = tenants
         .get(TENANT)
         .ok_or_else(|| missing("tenant", format!("{TENANT} is not in vxguard")))?;
-    let db = t
-        .services
-        .iter()
-        .find(|s| s.id.as_str() == "database-servers")
-        .ok_or_else(|| missing("service", "database-servers".into()))?;
-    let web = t
-        .services
-        .iter()
-        .find(|s| s.id.as_str() == "web-servers")
-        .ok_or_else(|| missing("service", "web-servers".into()))?;
+    let service = |id: &str| {
+        t.services
+            .iter()
+            .find(|s| s.id.as_str() == id)
+            .ok_or_else(|| missing("service", id.into()))
+    };
+    let db = service("database-servers")?;
+    let web = service("web-servers")?;
     let in_ = |v: &Vm, s: &vxguard_compiler::intent::Service| {
         v.tenant == TENANT && s.addresses.iter().any(|a| a.contains(&v.address))
     };
@@ -129,39 +141,58 @@ pub fn plan<'a>(
         .iter()
         .find(|v| in_(v, db))
         .ok_or_else(|| missing("database VM", format!("none of {TENANT}")))?;
-    // A web server in another network (so the stream is routed by the
-    // gateway pair), in the database's site if there is one: a hypervisor
-    // reaches other sites through its site's home router alone (README,
-    // "What the lab found" 7), so a stream across sites measures that
-    // router's return, not the pair's failover.
-    let mut srcs: Vec<&Vm> = inv
-        .vms
-        .iter()
-        .filter(|v| in_(v, web) && v.network != dst.network)
-        .collect();
-    srcs.sort_by_key(|v| v.site != dst.site);
-    let src = *srcs
-        .first()
-        .ok_or_else(|| missing("web VM", "none outside the database network".into()))?;
-    let gw = tenants::first_gateway(t, &src.network, &src.site).ok_or_else(|| {
-        missing(
-            "gateway",
-            format!("{} has none in {}", src.network, src.site),
-        )
-    })?;
-    let router = inv
-        .router(&gw)
-        .ok_or_else(|| missing("router", format!("{gw} is not in the inventory")))?;
-    Ok((src, dst, router))
+    let mut rounds = Vec::new();
+    for (scope, same_site) in [("inside a site", true), ("across sites", false)] {
+        let Some(src) = inv
+            .vms
+            .iter()
+            .find(|v| in_(v, web) && v.network != dst.network && (v.site == dst.site) == same_site)
+        else {
+            continue;
+        };
+        let gw = tenants::first_gateway(t, &src.network, &src.site).ok_or_else(|| {
+            missing(
+                "gateway",
+                format!("{} has none in {}", src.network, src.site),
+            )
+        })?;
+        let router = inv
+            .router(&gw)
+            .ok_or_else(|| missing("router", format!("{gw} is not in the inventory")))?;
+        rounds.push(Round {
+            src,
+            dst,
+            router,
+            scope,
+        });
+    }
+    if rounds.is_empty() {
+        return Err(missing(
+            "web VM",
+            "none outside the database network".into(),
+        ));
+    }
+    Ok(rounds)
 }
 
-/// Runs check 7.
+/// Runs check 7: every round of [`plan`], one after the other.
 pub fn check(
     inv: &Inventory,
     tenants: &Tenants,
     marker: &str,
 ) -> Result<Vec<Figure>, FailoverError> {
-    let (src, dst, router) = plan(inv, tenants)?;
+    let mut figures = Vec::new();
+    for r in plan(inv, tenants)? {
+        if super::interrupted() {
+            break;
+        }
+        figures.extend(round(&r, marker)?);
+    }
+    Ok(figures)
+}
+
+fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
+    let (src, dst, router) = (r.src, r.dst, r.router);
     let addr = SocketAddr::from((dst.address, PORT));
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
@@ -242,9 +273,10 @@ pub fn check(
     let back = longest_gap(&attempts, restore, end);
     let fails = attempts.iter().filter(|a| !a.ok).count();
     let detail = format!(
-        "{} -> {}:{PORT} every {} ms through {}'s pair, {} down ({} {}), VRRP advert_int {}; {} of {} connects failed",
+        "{} -> {}:{PORT} ({}) every {} ms through {}'s pair, {} down ({} {}), VRRP advert_int {}; {} of {} connects failed",
         src.port,
         dst.port,
+        r.scope,
         EVERY.as_millis(),
         router.name,
         router.name,
@@ -256,14 +288,17 @@ pub fn check(
     );
     Ok(vec![
         Figure {
-            name: format!("7 failover interruption ({} down)", router.name),
+            name: format!(
+                "7 failover interruption ({} down, {})",
+                router.name, r.scope
+            ),
             value: gap,
             unit: "s".into(),
             detail,
             ok: gap.is_some(),
         },
         Figure {
-            name: format!("7 longest gap after {} returned", router.name),
+            name: format!("7 longest gap after {} returned ({})", router.name, r.scope),
             value: Some(back),
             unit: "s".into(),
             detail: "between successes, from the link's return to the end".into(),
