@@ -304,66 +304,53 @@ async fn over_https_only_the_pinned_certificate_is_trusted() {
     let rev = revision(&e.db, "r1", REV1).await;
     let d = defs(ApiVersion::V1_5);
 
+    let client = |trust| {
+        Client::new(&lab.url, KEY, ApiVersion::V1_5)
+            .unwrap()
+            .trusting(trust)
+            .unwrap()
+    };
+    let apply = |client: Client| {
+        let (db, d) = (e.db.clone(), d.clone());
+        async move {
+            let target = Target {
+                name: "r1",
+                client: &client,
+                defs: &d,
+            };
+            vyos::apply(&db, &target, rev, &fast(), &ApiReachable)
+                .await
+                .unwrap()
+        }
+    };
+
     // Pinned to another certificate (a man in the middle, or a router
     // reinstalled): the handshake fails, so the key is never sent.
     let mut other = pin;
     other[0] ^= 0xff;
+    let mismatch = format!(
+        "the router's certificate has SHA-256 {}, not the pinned {}",
+        vyos_api::tls::fingerprint_text(&pin),
+        vyos_api::tls::fingerprint_text(&other)
+    );
     for (trust, why) in [
-        (Trust::Pinned(other), "not the pinned"),
+        (Trust::Pinned(other), mismatch.as_str()),
         // VyOS's self-signed certificate is not vouched for by a public root.
         (Trust::PublicRoots, "UnknownIssuer"),
     ] {
-        let client = Client::new(&lab.url, KEY, ApiVersion::V1_5)
-            .unwrap()
-            .trusting(trust)
-            .unwrap();
-        let err = client.retrieve(&show_config()).await.unwrap_err();
+        let err = client(trust).retrieve(&show_config()).await.unwrap_err();
         assert!(matches!(err, ClientError::Tls { .. }), "{err}");
-        assert!(err.to_string().contains(why), "{err}");
-        let target = Target {
-            name: "r1",
-            client: &client,
-            defs: &d,
-        };
-        let r = vyos::apply(&e.db, &target, rev, &fast(), &ApiReachable)
-            .await
-            .unwrap();
+        assert!(err.to_string().ends_with(why), "{err}");
+        let r = apply(client(trust)).await;
         let Outcome::Failed { error } = &r.outcome else {
             panic!("{:?}", r.outcome)
         };
         assert!(error.contains("TLS with 127.0.0.1:"), "{error}");
         assert!(lab.router.running().is_empty(), "nothing applied");
     }
-    let err = Client::new(&lab.url, KEY, ApiVersion::V1_5)
-        .unwrap()
-        .trusting(Trust::Pinned(other))
-        .unwrap()
-        .retrieve(&show_config())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.ends_with(&format!(
-            "the router's certificate has SHA-256 {}, not the pinned {}",
-            vyos_api::tls::fingerprint_text(&pin),
-            vyos_api::tls::fingerprint_text(&other)
-        )),
-        "the error names both fingerprints: {err}"
-    );
 
     // Pinned to the router's own certificate: the revision applies.
-    let client = Client::new(&lab.url, KEY, ApiVersion::V1_5)
-        .unwrap()
-        .trusting(Trust::Pinned(pin))
-        .unwrap();
-    let target = Target {
-        name: "r1",
-        client: &client,
-        defs: &d,
-    };
-    let r = vyos::apply(&e.db, &target, rev, &fast(), &ApiReachable)
-        .await
-        .unwrap();
+    let r = apply(client(Trust::Pinned(pin))).await;
     assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);
     assert_eq!(lab.router.running(), tree(ApiVersion::V1_5, REV1));
     // Plain HTTP to an HTTPS port gets no VyOS answer.
