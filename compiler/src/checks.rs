@@ -40,15 +40,23 @@ fn dup_names<'a>(
 }
 
 /// HTTPS, or plain HTTP to this machine's loopback: the API key must never
-/// cross a wire in clear, but the lab's routers listen on 127.0.0.1.
+/// cross a wire in clear, but the lab's routers listen on 127.0.0.1. A
+/// base URL only: the driver appends the API's paths.
 fn api_endpoint_ok(url: &str) -> bool {
-    if url.starts_with("https://") {
-        return true;
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
+    let (rest, https) = if let Some(r) = url.strip_prefix("https://") {
+        (r, true)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (r, false)
+    } else {
         return false;
     };
-    let host = rest.split('/').next().unwrap_or("");
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty() || host.contains('/') {
+        return false;
+    }
+    if https {
+        return true;
+    }
     let host = match host.rsplit_once(':') {
         Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
         _ => host,
@@ -119,8 +127,8 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         if !api_endpoint_ok(&r.api_endpoint) {
             d.error(
                 rp.join("api_endpoint"),
-                "the VyOS API is served over HTTPS: the endpoint must start with https:// \
-                 (plain http:// only to a loopback address, where lab routers listen)",
+                "the VyOS API is served over HTTPS: the endpoint must be https://HOST[:PORT], \
+                 without a path (plain http:// only to a loopback address, where lab routers listen)",
             );
         }
         if r.api_certificate_sha256.is_some() && !r.api_endpoint.starts_with("https://") {
@@ -712,6 +720,8 @@ mod tests {
         for bad in [
             "http://5.254.54.10",
             "http://127.0.0.1.example.com",
+            "https://5.254.54.10/retrieve",
+            "https://",
             "ftp://127.0.0.1",
             "127.0.0.1",
         ] {

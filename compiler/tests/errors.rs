@@ -132,7 +132,7 @@ fn plain_http_endpoints_only_to_loopback() {
     assert_error(
         &i,
         "/platform/routers/1/api_endpoint",
-        "must start with https://",
+        "must be https://HOST[:PORT]",
     );
 }
 
