@@ -61,6 +61,9 @@ pub struct RouterModel {
     pub mesh_prefix_len: u8,
     pub wg_port: u16,
     pub wg_mtu: u16,
+    /// The interface the underlay (and so the mesh) runs on: the gateway
+    /// groups track it.
+    pub underlay_interface: String,
     pub private_key: String,
     pub mesh_peers: Vec<WgPeer>,
     /// iBGP l2vpn-evpn neighbours (every other router's mesh address).
@@ -298,6 +301,7 @@ impl<'a> Ctx<'a> {
             mesh_prefix_len: p.pools.control_plane.prefix_len(),
             wg_port: p.wireguard.port,
             wg_mtu: self.wg_mtu,
+            underlay_interface: r.underlay_interface.clone(),
             private_key: sec
                 .map(|s| s.wireguard_private_key.clone())
                 .unwrap_or_default(),

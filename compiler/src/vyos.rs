@@ -22,6 +22,11 @@ use crate::model::{RouterModel, TenantOnRouter, WgPeer};
 use crate::paths::PathList;
 use crate::policy::{CompiledPolicy, Match, PortRange};
 
+/// Seconds a returning gateway waits before it takes the group back from a
+/// lower-priority master: BGP sessions (with BFD) came back within 2 s in
+/// the lab; the rest is margin.
+pub const VRRP_PREEMPT_DELAY_SECS: u32 = 5;
+
 /// One `set` path (leaf value included).
 pub type Path = Vec<String>;
 
@@ -292,6 +297,14 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
             &["address", &format!("{}/{plen}", s.virtual_address)],
         );
         gp(&mut o, &["priority", &s.priority.to_string()]);
+        // A router cut off from the underlay gives the gateway up at once
+        // (FAULT), and back, waits before taking it from its peer again, so
+        // that BGP has brought the other sites' routes back first.
+        gp(&mut o, &["track", "interface", &r.underlay_interface]);
+        gp(
+            &mut o,
+            &["preempt-delay", &VRRP_PREEMPT_DELAY_SECS.to_string()],
+        );
         members.push(br);
     }
     if let Some(c) = &t.clients {

@@ -276,21 +276,33 @@ high-availability {
             address 100.65.0.1/24 {
             }
             interface br10000
+            preempt-delay 5
             priority 200
+            track {
+                interface eth0
+            }
             vrid 1
         }
         group finance-web {
             address 100.64.1.1/28 {
             }
             interface br10002
+            preempt-delay 5
             priority 200
+            track {
+                interface eth0
+            }
             vrid 1
         }
         group globex-app {
             address 100.65.0.1/24 {
             }
             interface br10003
+            preempt-delay 5
             priority 100
+            track {
+                interface eth0
+            }
             vrid 1
         }
     }

@@ -275,28 +275,44 @@ high-availability {
             address 100.65.0.4/24 {
             }
             interface br10000
+            preempt-delay 5
             priority 200
+            track {
+                interface eth0
+            }
             vrid 2
         }
         group finance-db {
             address 100.64.1.17/28 {
             }
             interface br10001
+            preempt-delay 5
             priority 100
+            track {
+                interface eth0
+            }
             vrid 1
         }
         group finance-web {
             address 100.64.1.4/28 {
             }
             interface br10002
+            preempt-delay 5
             priority 200
+            track {
+                interface eth0
+            }
             vrid 2
         }
         group globex-app {
             address 100.65.0.4/24 {
             }
             interface br10003
+            preempt-delay 5
             priority 100
+            track {
+                interface eth0
+            }
             vrid 2
         }
     }

@@ -43,19 +43,27 @@ pub struct Attempt {
     pub ok: bool,
 }
 
-/// The interruption around `cut` (seconds since the start): from the last
-/// success before it to the first success after it; `None` if the stream
-/// never came back (or never worked before).
-pub fn interruption(attempts: &[Attempt], cut: f64) -> Option<f64> {
+/// The interruption the cut caused (seconds since the start): the longest
+/// gap between consecutive successes from the last success before `cut`
+/// on, among gaps that began before `restore` (the link's return). Not
+/// simply "the first success after the cut": connects already on their way
+/// when the link goes down (or before the router notices) still succeed.
+/// `None` if the stream never came back (or never worked before).
+pub fn interruption(attempts: &[Attempt], cut: f64, restore: f64) -> Option<f64> {
     let before = attempts
         .iter()
         .filter(|a| a.ok && a.at <= cut)
         .map(|a| a.at)
         .next_back()?;
-    let after = attempts.iter().find(|a| a.ok && a.at > cut)?.at;
-    // A first success after the cut with no failure in between is no
-    // interruption beyond the stream's own spacing.
-    Some(after - before)
+    let ok: Vec<f64> = attempts
+        .iter()
+        .filter(|a| a.ok && a.at >= before)
+        .map(|a| a.at)
+        .collect();
+    ok.windows(2)
+        .filter(|w| w[0] < restore)
+        .map(|w| w[1] - w[0])
+        .reduce(f64::max)
 }
 
 /// The longest gap between consecutive successes in `[from, to]`.
@@ -68,9 +76,9 @@ pub fn longest_gap(attempts: &[Attempt], from: f64, to: f64) -> f64 {
     ok.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
 }
 
-/// `advert_int` values of the router's keepalived configurations (its run
-/// directory), or VyOS's default when it has none written.
-pub fn advert_interval(state_dir: &Path) -> String {
+/// The values of `key` (e.g. `advert_int`) in the router's keepalived
+/// configurations (its run directory), each once, in the order found.
+pub fn keepalived_values(state_dir: &Path, key: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![state_dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -84,21 +92,42 @@ pub fn advert_interval(state_dir: &Path) -> String {
             } else if p.extension().is_some_and(|x| x == "conf") {
                 if let Ok(t) = std::fs::read_to_string(&p) {
                     for l in t.lines() {
-                        if let Some(v) = l.trim().strip_prefix("advert_int ") {
-                            if !found.contains(&v.trim().to_string()) {
-                                found.push(v.trim().to_string());
-                            }
+                        let Some(v) = l.trim().strip_prefix(key) else {
+                            continue;
+                        };
+                        if !v.starts_with(' ') {
+                            continue;
+                        }
+                        if !found.contains(&v.trim().to_string()) {
+                            found.push(v.trim().to_string());
                         }
                     }
                 }
             }
         }
     }
+    found
+}
+
+/// `advert_int` values of the router's keepalived configurations, or a
+/// note that it has none written.
+pub fn advert_interval(state_dir: &Path) -> String {
+    let found = keepalived_values(state_dir, "advert_int");
     if found.is_empty() {
         "unknown (no keepalived configuration found)".into()
     } else {
         format!("{} s", found.join(", "))
     }
+}
+
+/// The longest `preempt_delay` of the router's groups: how long after its
+/// return it may still take a gateway back.
+pub fn preempt_delay(state_dir: &Path) -> Duration {
+    keepalived_values(state_dir, "preempt_delay")
+        .iter()
+        .filter_map(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .fold(Duration::ZERO, |a, v| a.max(Duration::from_secs_f64(v)))
 }
 
 /// One failover round: a stream from `src` to `dst` while `router` (the
@@ -258,8 +287,10 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
     }
     let restore = start.elapsed().as_secs_f64();
     drop(link_guard);
-    // The router returns (and may take the address back): 5 s more.
-    std::thread::sleep(Duration::from_secs(5));
+    // The router returns and takes its gateways back after its preempt
+    // delay: watch that too, and 5 s more.
+    let preempt = preempt_delay(&router.state_dir);
+    std::thread::sleep(preempt + Duration::from_secs(5));
     drop(stop_guard);
     let attempts = stream.join().expect("stream thread")?;
     let end = start.elapsed().as_secs_f64();
@@ -269,11 +300,11 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
             src.port, dst.port
         )));
     }
-    let gap = interruption(&attempts, cut);
+    let gap = interruption(&attempts, cut, restore);
     let back = longest_gap(&attempts, restore, end);
     let fails = attempts.iter().filter(|a| !a.ok).count();
     let detail = format!(
-        "{} -> {}:{PORT} ({}) every {} ms through {}'s pair, {} down ({} {}), VRRP advert_int {}; {} of {} connects failed",
+        "{} -> {}:{PORT} ({}) every {} ms through {}'s pair, {} down ({} {}), VRRP advert_int {}, preempt delay {:?}; {} of {} connects failed",
         src.port,
         dst.port,
         r.scope,
@@ -283,6 +314,7 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
         router.ns,
         router.underlay_if,
         advert_interval(&router.state_dir),
+        preempt,
         fails,
         attempts.len()
     );
@@ -316,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn the_interruption_spans_the_last_success_before_to_the_first_after() {
+    fn the_interruption_is_the_longest_gap_while_the_router_is_down() {
         let s = [
             a(0.0, true),
             a(0.5, true),
@@ -326,15 +358,31 @@ mod tests {
             a(1.6, true),
             a(1.7, true),
         ];
-        assert!((interruption(&s, 1.0).unwrap() - 0.7).abs() < 1e-9);
-        assert_eq!(interruption(&s[..5], 1.0), None);
-        assert_eq!(interruption(&s[3..], 1.0), None);
+        assert!((interruption(&s, 1.0, 2.0).unwrap() - 0.7).abs() < 1e-9);
+        assert_eq!(interruption(&s[..5], 1.0, 2.0), None);
+        assert_eq!(interruption(&s[3..], 1.0, 2.0), None);
+        // A connect that was on its way at the cut still succeeds: the
+        // outage is the gap after it.
+        let late = [
+            a(0.9, true),
+            a(1.05, true),
+            a(1.1, false),
+            a(1.4, false),
+            a(1.6, true),
+            a(1.7, true),
+            a(1.9, true),
+            a(2.1, true),
+            // After the return: another gap, not the cut's.
+            a(2.2, false),
+            a(2.9, true),
+        ];
+        assert!((interruption(&late, 1.0, 2.0).unwrap() - 0.55).abs() < 1e-9);
         assert!((longest_gap(&s, 0.0, 2.0) - 0.7).abs() < 1e-9);
         assert!((longest_gap(&s, 1.5, 2.0) - 0.1).abs() < 1e-9);
     }
 
     #[test]
-    fn the_advert_interval_is_read_from_keepalived_configurations() {
+    fn advert_interval_and_preempt_delay_are_read_from_keepalived_configurations() {
         let d = std::env::temp_dir().join(format!("vxg-adv-{}", std::process::id()));
         std::fs::create_dir_all(d.join("run/ka")).unwrap();
         assert!(advert_interval(&d).starts_with("unknown"));
@@ -344,6 +392,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(advert_interval(&d), "0.1 s");
+        assert_eq!(preempt_delay(&d), Duration::ZERO);
+        std::fs::write(
+            d.join("run/ka/y.conf"),
+            "vrrp_instance b {\n    advert_int 1\n    preempt_delay 5\n}\n\
+             vrrp_instance c {\n    preempt_delay 2\n}\n",
+        )
+        .unwrap();
+        assert_eq!(preempt_delay(&d), Duration::from_secs(5));
+        let mut adverts = keepalived_values(&d, "advert_int");
+        adverts.sort();
+        assert_eq!(adverts, ["0.1", "1"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

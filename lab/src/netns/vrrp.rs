@@ -6,7 +6,8 @@
 //! The text follows VyOS's `keepalived.conf.j2` for the nodes vxguard
 //! generates (`interface`, `vrid`, `priority` default 100, `address`,
 //! `advertise-interval` default 1, `preempt-delay`, `no-preempt`,
-//! `description`): every instance starts as `state BACKUP` and the
+//! `description`, `track interface`): every instance starts as `state
+//! BACKUP` and the
 //! election decides. Not emitted: VyOS's notify FIFO and its transition
 //! scripts (`/usr/libexec/vyos/...` does not exist here), and every group
 //! option vxguard does not generate (listed in `not_realised`). A change
@@ -70,9 +71,17 @@ pub fn keepalived(
                     | "no-preempt"
                     | "preempt-delay"
                     | "priority"
+                    | "track"
                     | "vrid"
             ) {
                 not_realised.push(format!("{path} {k}"));
+            }
+        }
+        if let Some(t) = g.child("track") {
+            for (k, _) in t.children() {
+                if k != "interface" {
+                    not_realised.push(format!("{path} track {k}"));
+                }
             }
         }
         let invalid = |reason: &str| PlanError::Invalid {
@@ -98,6 +107,43 @@ pub fn keepalived(
             s.push_str("    nopreempt\n");
         } else if let Some(d) = val("preempt-delay") {
             s.push_str(&format!("    preempt_delay {d}\n"));
+        }
+        let tracked: Vec<String> = g
+            .get(&["track", "interface"])
+            .map(|t| t.children().map(|(i, _)| i.to_string()).collect())
+            .unwrap_or_default();
+        let (same_ns, other_ns): (Vec<_>, Vec<_>) = tracked
+            .iter()
+            .map(|i| locate(plan, i).unwrap_or_else(|| (plan.router_ns.clone(), i.clone())))
+            .partition(|(ns, _)| *ns == netns);
+        if !same_ns.is_empty() {
+            s.push_str("    track_interface {\n");
+            for (_, dev) in &same_ns {
+                s.push_str(&format!("        {dev}\n"));
+            }
+            s.push_str("    }\n");
+        }
+        if !other_ns.is_empty() {
+            s.push_str("    track_script {\n");
+            for i in 0..other_ns.len() {
+                s.push_str(&format!("        vxg_track_{name}_{i}\n"));
+            }
+            s.push_str("    }\n");
+            // keepalived sees only its own namespace's links: an interface
+            // of another one (the underlay, in the router's namespace) is
+            // tracked by a script that reads its carrier there, once a
+            // second, FAULT at the first failure (`track_interface`'s
+            // semantics, a second late at most).
+            let scripts: String = other_ns
+                .iter()
+                .enumerate()
+                .map(|(i, (ns, dev))| {
+                    format!(
+                        "vrrp_script vxg_track_{name}_{i} {{\n    script \"/bin/sh -c 'ip -n {ns} -o link show dev {dev} | grep -q LOWER_UP'\"\n    interval 1\n    fall 1\n    rise 1\n}}\n"
+                    )
+                })
+                .collect();
+            s = scripts + &s;
         }
         if let Some(addrs) = g.child("address") {
             s.push_str("    virtual_ipaddress {\n");
@@ -250,8 +296,12 @@ mod tests {
         assert_eq!(
             p.keepalived[0].conf,
             "global_defs {\n    dynamic_interfaces\n    script_user root\n}\n\
+             vrrp_script vxg_track_acme-app_0 {\n    \
+             script \"/bin/sh -c 'ip -n lab1 -o link show dev eth0 | grep -q LOWER_UP'\"\n    \
+             interval 1\n    fall 1\n    rise 1\n}\n\
              vrrp_instance acme-app {\n    state BACKUP\n    interface a1br10000\n    \
              virtual_router_id 1\n    priority 200\n    advert_int 1\n    \
+             preempt_delay 5\n    track_script {\n        vxg_track_acme-app_0\n    }\n    \
              virtual_ipaddress {\n        100.65.0.1/24\n    }\n}\n"
         );
     }
