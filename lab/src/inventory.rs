@@ -59,7 +59,7 @@ pub struct RouterNode {
     pub id: String,
     /// "1.4" or "1.5".
     pub version: String,
-    /// Its API as registered in vxguard (`http://127.0.0.1:PORT`).
+    /// Its API as registered in vxguard (`https://127.0.0.1:PORT`).
     pub api_url: String,
     /// The lab router's state directory (config.boot, run/).
     pub state_dir: PathBuf,

@@ -44,7 +44,8 @@ use vyos_api::ApiVersion;
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCmd {
     /// Run a stand-in VyOS router: the VyOS HTTP API subset vxguard's driver
-    /// uses, over plain HTTP, configuration validated against vyos-1x.
+    /// uses, over HTTPS (a self-signed certificate kept in its state
+    /// directory), configuration validated against vyos-1x.
     Router(RouterArgs),
     /// Build the platform of a topology (an intent file) in network
     /// namespaces, register its routers and hypervisors in vxguard, and

@@ -29,8 +29,8 @@ pub struct DbArgs {
 #[derive(clap::Args, Clone, Debug)]
 pub struct ApplyFlags {
     /// Apply each job's revisions to the devices before the job is done:
-    /// routers over the VyOS HTTP API (plain http:// to loopback only, for
-    /// now), hypervisors over OpenFlow (`ovs-ofctl`).
+    /// routers over the VyOS HTTP API (HTTPS; plain http:// to loopback
+    /// only), hypervisors over OpenFlow (`ovs-ofctl`).
     #[arg(long, env = "VXGUARD_APPLY", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub apply: bool,
     /// Routers applied at once after the first (the canary).

@@ -18,8 +18,8 @@
 //!
 //! What is proven against the lab router only (see `vxguard-lab`): paths,
 //! bodies, status codes and texts come from vyos-1x's sources, but no real
-//! VyOS has answered this driver yet, and it speaks plain HTTP (a real
-//! router needs HTTPS).
+//! VyOS has answered this driver yet; its HTTPS (rustls, a pinned
+//! certificate) is proven against the lab router's rustls, not nginx.
 
 use std::future::Future;
 use std::pin::Pin;
