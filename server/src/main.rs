@@ -56,6 +56,8 @@ enum Cmd {
     Apply(driver::ApplyArgs),
     /// Apply a hypervisor's revision to its OVS bridge now (the OVS driver).
     ApplyHypervisor(driver::ApplyHypervisorArgs),
+    /// Print the SHA-256 of the certificate a router's API shows, to pin it.
+    RouterCertificate(driver::CertificateArgs),
     /// The lab: stand-in devices on this machine.
     Lab {
         #[command(subcommand)]
@@ -123,6 +125,9 @@ fn main() -> ExitCode {
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
         Cmd::Apply(a) => runtime().and_then(|rt| rt.block_on(driver::run(a))),
         Cmd::ApplyHypervisor(a) => runtime().and_then(|rt| rt.block_on(driver::run_hypervisor(a))),
+        Cmd::RouterCertificate(a) => {
+            runtime().and_then(|rt| rt.block_on(driver::run_certificate(a)))
+        }
         Cmd::Lab {
             cmd: vxguard_lab::LabCmd::Up(a),
         } => runtime().and_then(|rt| rt.block_on(lab_up::up(a))),

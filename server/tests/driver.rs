@@ -349,6 +349,25 @@ async fn over_https_only_the_pinned_certificate_is_trusted() {
         assert!(lab.router.running().is_empty(), "nothing applied");
     }
 
+    // What an operator reads before pinning: the router's certificate,
+    // whatever it is; plain http:// has none.
+    assert_eq!(
+        Client::new(&lab.url, "", ApiVersion::V1_5)
+            .unwrap()
+            .server_certificate()
+            .await
+            .unwrap(),
+        pin
+    );
+    let plain = lab.url.replace("https://", "http://");
+    assert!(matches!(
+        Client::new(&plain, "", ApiVersion::V1_5)
+            .unwrap()
+            .server_certificate()
+            .await,
+        Err(ClientError::PinWithoutTls(_))
+    ));
+
     // Pinned to the router's own certificate: the revision applies.
     let r = apply(client(Trust::Pinned(pin))).await;
     assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);

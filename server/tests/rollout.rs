@@ -694,6 +694,26 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
         r.start();
     }
     let env = &lab.env;
+    // `vxguard router-certificate` reads what a lab router process serves:
+    // the certificate its state directory holds, the one its intent pins.
+    let r0 = &lab.routers[0];
+    let out = Command::new(env!("CARGO_BIN_EXE_vxguard"))
+        .args(["router-certificate", "--url", &r0.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let Trust::Pinned(pin) = r0.pin() else {
+        unreachable!()
+    };
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "{}: certificate SHA-256 {}\n",
+            r0.url(),
+            vyos_api::tls::fingerprint_text(&pin)
+        )),
+        "{text}"
+    );
     let base = vyos_defs::shared_dir().display().to_string();
     struct Kill(Child);
     impl Drop for Kill {

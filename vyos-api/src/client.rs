@@ -30,7 +30,7 @@ pub enum ClientError {
         "bad router URL {0:?}: expected https://HOST[:PORT] or http://HOST[:PORT], without a path"
     )]
     Url(String),
-    #[error("router URL {0:?}: a certificate can only be pinned for an https:// URL")]
+    #[error("router URL {0:?} is plain http://: there is no certificate to pin")]
     PinWithoutTls(String),
     #[error("cannot reach {addr}: {source}")]
     Connect {
@@ -216,6 +216,46 @@ impl Client {
                 body: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             }),
         }
+    }
+
+    /// The SHA-256 of the certificate the router shows, trusted or not:
+    /// for an operator to compare with the router's own (`show pki` or
+    /// `openssl x509 -fingerprint -sha256` on it) before pinning it. The
+    /// handshake is completed and the connection closed; nothing is sent.
+    pub async fn server_certificate(&self) -> Result<[u8; 32], ClientError> {
+        let addr = self.addr();
+        if self.tls.is_none() {
+            return Err(ClientError::PinWithoutTls(self.url.clone()));
+        }
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let config = crate::tls::recording_config(seen.clone());
+        let handshake = async {
+            let stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let name = ServerName::try_from(self.host.clone()).expect("checked in new");
+            tokio_rustls::TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(|e| ClientError::Tls {
+                    addr: addr.clone(),
+                    reason: crate::tls::handshake_failure(&e),
+                })
+        };
+        match tokio::time::timeout(self.timeout, handshake).await {
+            Ok(r) => drop(r?),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    addr,
+                    timeout: self.timeout,
+                })
+            }
+        }
+        let got = *seen.lock().expect("not poisoned");
+        Ok(got.expect("a completed handshake saw a certificate"))
     }
 
     /// The URL the client was made for.

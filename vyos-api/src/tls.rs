@@ -66,13 +66,31 @@ pub fn client_config(trust: Trust) -> Arc<ClientConfig> {
         Trust::Pinned(sha256) => Arc::new(
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Pinned {
-                    sha256,
+                .with_custom_certificate_verifier(Arc::new(ByFingerprint {
+                    check: Check::Pin(sha256),
                     provider: provider(),
                 }))
                 .with_no_client_auth(),
         ),
     }
+}
+
+/// The rustls configuration that accepts any certificate and records its
+/// fingerprint: to read a router's certificate so an operator can check
+/// it and pin it. Nothing is sent over such a connection.
+pub fn recording_config(seen: Arc<std::sync::Mutex<Option<[u8; 32]>>>) -> Arc<ClientConfig> {
+    let provider = provider();
+    Arc::new(
+        ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ByFingerprint {
+                check: Check::Record(seen),
+                provider,
+            }))
+            .with_no_client_auth(),
+    )
 }
 
 /// The certificate the router showed is not the pinned one.
@@ -98,15 +116,25 @@ pub fn handshake_failure(e: &std::io::Error) -> String {
     pin.unwrap_or_else(|| e.to_string())
 }
 
-/// Accepts one certificate, by fingerprint; the name in it does not matter
-/// (VyOS's self-signed certificate names `vyos`, not the endpoint).
+/// What a [`ByFingerprint`] verifier does with the router's certificate.
 #[derive(Debug)]
-struct Pinned {
-    sha256: [u8; 32],
+enum Check {
+    /// Accepts the certificate with this fingerprint and no other.
+    Pin([u8; 32]),
+    /// Accepts any, remembering its fingerprint (to show an operator).
+    Record(Arc<std::sync::Mutex<Option<[u8; 32]>>>),
+}
+
+/// Judges the certificate by its fingerprint alone; the names in it do not
+/// matter (VyOS's self-signed certificate names `vyos`, not the endpoint).
+/// The handshake signature is still checked: the server holds the key.
+#[derive(Debug)]
+struct ByFingerprint {
+    check: Check,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for Pinned {
+impl ServerCertVerifier for ByFingerprint {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -116,15 +144,19 @@ impl ServerCertVerifier for Pinned {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let got = fingerprint(end_entity.as_ref());
-        if got == self.sha256 {
-            return Ok(ServerCertVerified::assertion());
+        match &self.check {
+            Check::Pin(want) if got == *want => Ok(ServerCertVerified::assertion()),
+            Check::Pin(want) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                OtherError(Arc::new(PinMismatch {
+                    got: fingerprint_text(&got),
+                    want: fingerprint_text(want),
+                })),
+            ))),
+            Check::Record(seen) => {
+                *seen.lock().expect("not poisoned") = Some(got);
+                Ok(ServerCertVerified::assertion())
+            }
         }
-        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-            OtherError(Arc::new(PinMismatch {
-                got: fingerprint_text(&got),
-                want: fingerprint_text(&self.sha256),
-            })),
-        )))
     }
 
     fn verify_tls12_signature(

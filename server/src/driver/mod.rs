@@ -114,6 +114,33 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
     ))
 }
 
+/// `vxguard router-certificate`: the certificate a router's API shows.
+#[derive(Debug, clap::Args)]
+pub struct CertificateArgs {
+    /// The router's API, `https://HOST[:PORT]`.
+    #[arg(long)]
+    pub url: String,
+}
+
+/// Runs `vxguard router-certificate`: prints the SHA-256 of the
+/// certificate the router shows, for the operator to compare with the
+/// router's own before pinning it (`api_certificate_sha256`).
+pub async fn run_certificate(a: CertificateArgs) -> Result<bool> {
+    let client = vyos_api::Client::new(&a.url, "", vyos_api::ApiVersion::V1_5)?;
+    let sha256 = client.server_certificate().await?;
+    println!(
+        "{}: certificate SHA-256 {}",
+        a.url,
+        vyos_api::tls::fingerprint_text(&sha256)
+    );
+    println!(
+        "Not verified: compare it with the router's own certificate (on the router: \
+         openssl x509 -noout -fingerprint -sha256 -in <its certificate>) before setting \
+         the router's api_certificate_sha256 to it."
+    );
+    Ok(true)
+}
+
 /// `vxguard apply-hypervisor`: apply one hypervisor revision now.
 #[derive(Debug, clap::Args)]
 pub struct ApplyHypervisorArgs {
