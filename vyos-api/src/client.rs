@@ -155,14 +155,49 @@ impl Client {
     /// POSTs `body` (without the key) to `endpoint`.
     pub async fn post(&self, endpoint: &str, body: &Value) -> Result<Answer, ClientError> {
         let addr = self.addr();
-        let fut = self.post_inner(endpoint, body, &addr);
+        self.within_timeout(&addr, self.post_inner(endpoint, body, &addr))
+            .await
+    }
+
+    /// `fut`, or [`ClientError::Timeout`] after the client's timeout.
+    async fn within_timeout<T>(
+        &self,
+        addr: &str,
+        fut: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(r) => r,
             Err(_) => Err(ClientError::Timeout {
-                addr,
+                addr: addr.into(),
                 timeout: self.timeout,
             }),
         }
+    }
+
+    async fn connect(&self, addr: &str) -> Result<tokio::net::TcpStream, ClientError> {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: addr.into(),
+                source,
+            })
+    }
+
+    /// The TLS handshake over `stream` with `config`'s trust.
+    async fn handshake(
+        &self,
+        config: Arc<rustls::ClientConfig>,
+        stream: tokio::net::TcpStream,
+        addr: &str,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, ClientError> {
+        let name = ServerName::try_from(self.host.clone()).expect("checked in new");
+        tokio_rustls::TlsConnector::from(config)
+            .connect(name, stream)
+            .await
+            .map_err(|e| ClientError::Tls {
+                addr: addr.into(),
+                reason: crate::tls::handshake_failure(&e),
+            })
     }
 
     async fn post_inner(
@@ -172,12 +207,7 @@ impl Client {
         addr: &str,
     ) -> Result<Answer, ClientError> {
         let enc = encode(self.encoding, &self.key, body);
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|source| ClientError::Connect {
-                addr: addr.into(),
-                source,
-            })?;
+        let stream = self.connect(addr).await?;
         let req = Request::post(endpoint)
             .header("host", addr)
             .header("content-type", enc.content_type)
@@ -190,14 +220,7 @@ impl Client {
         let resp = match &self.tls {
             None => exchange(stream, req).await.map_err(http)?,
             Some(config) => {
-                let name = ServerName::try_from(self.host.clone()).expect("checked in new");
-                let tls = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name, stream)
-                    .await
-                    .map_err(|e| ClientError::Tls {
-                        addr: addr.into(),
-                        reason: crate::tls::handshake_failure(&e),
-                    })?;
+                let tls = self.handshake(config.clone(), stream, addr).await?;
                 exchange(tls, req).await.map_err(http)?
             }
         };
@@ -223,37 +246,17 @@ impl Client {
     /// `openssl x509 -fingerprint -sha256` on it) before pinning it. The
     /// handshake is completed and the connection closed; nothing is sent.
     pub async fn server_certificate(&self) -> Result<[u8; 32], ClientError> {
-        let addr = self.addr();
         if self.tls.is_none() {
             return Err(ClientError::PinWithoutTls(self.url.clone()));
         }
+        let addr = self.addr();
         let seen = Arc::new(std::sync::Mutex::new(None));
         let config = crate::tls::recording_config(seen.clone());
-        let handshake = async {
-            let stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    addr: addr.clone(),
-                    source,
-                })?;
-            let name = ServerName::try_from(self.host.clone()).expect("checked in new");
-            tokio_rustls::TlsConnector::from(config)
-                .connect(name, stream)
-                .await
-                .map_err(|e| ClientError::Tls {
-                    addr: addr.clone(),
-                    reason: crate::tls::handshake_failure(&e),
-                })
-        };
-        match tokio::time::timeout(self.timeout, handshake).await {
-            Ok(r) => drop(r?),
-            Err(_) => {
-                return Err(ClientError::Timeout {
-                    addr,
-                    timeout: self.timeout,
-                })
-            }
-        }
+        self.within_timeout(&addr, async {
+            let stream = self.connect(&addr).await?;
+            self.handshake(config, stream, &addr).await
+        })
+        .await?;
         let got = *seen.lock().expect("not poisoned");
         Ok(got.expect("a completed handshake saw a certificate"))
     }
