@@ -173,6 +173,46 @@ async fn login_is_rate_limited_per_account() {
     );
 }
 
+/// Issue 14: the lockout was checked before the password and counted after
+/// it, so 20 parallel wrong logins were all checked. Now at most 5 are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_logins_check_at_most_five_passwords() {
+    let e = Env::demo().await;
+    let tries = (0..20).map(|_| e.login_pair("finance-member@example.com", "wrong password!"));
+    let answers = futures::future::join_all(tries).await;
+    let wrong = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(wrong <= 5, "{wrong} password checks answered 401");
+    assert_eq!(
+        wrong + locked,
+        20,
+        "every other attempt is refused as locked"
+    );
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'login.failed'")
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        failed, wrong as i64,
+        "one audited failure per password check"
+    );
+    // Locked: even the right password is refused until the window ends.
+    let right = e.login_pair("finance-member@example.com", PASSWORD).await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        right.text
+    );
+}
+
 #[tokio::test]
 async fn api_tokens_are_shown_once_scoped_and_revocable() {
     let e = Env::demo().await;

@@ -1,5 +1,9 @@
 //! A fixed-window counter per key (an account or an address), in memory:
 //! good enough for one API process; several processes each enforce their own.
+//!
+//! Checking and counting are one step (`try_hit`, under the lock): a check
+//! followed later by a count lets parallel requests all pass the check
+//! before any of them is counted (20 parallel logins, 20 password checks).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,30 +24,25 @@ impl RateLimiter {
         }
     }
 
-    /// `Err(seconds)` to wait when `key` has used up its window.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
+    /// Counts one event against `key` unless its window is used up, in
+    /// one step: `Err(seconds)` to wait when it is (nothing counted). A
+    /// caller that counts an attempt before its outcome is known (a
+    /// password check) and then learns it succeeded calls `clear`.
+    pub fn try_hit(&self, key: &str) -> Result<(), u64> {
         let mut m = self.hits.lock().expect("rate limiter lock");
         let now = Instant::now();
         if m.len() > 100_000 {
             m.retain(|_, (start, _)| now.duration_since(*start) < self.window);
         }
-        match m.get(key) {
-            Some((start, n)) if now.duration_since(*start) < self.window && *n >= self.max => {
-                Err((self.window - now.duration_since(*start)).as_secs().max(1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts one event against `key`.
-    pub fn hit(&self, key: &str) {
-        let mut m = self.hits.lock().expect("rate limiter lock");
-        let now = Instant::now();
         let e = m.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(e.0) >= self.window {
+        let age = now.duration_since(e.0);
+        if age >= self.window {
             *e = (now, 0);
+        } else if e.1 >= self.max {
+            return Err((self.window - age).as_secs().max(1));
         }
         e.1 += 1;
+        Ok(())
     }
 
     pub fn clear(&self, key: &str) {
@@ -58,12 +57,26 @@ mod tests {
     #[test]
     fn blocks_after_max_and_clears() {
         let l = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(l.check("a").is_ok());
-        l.hit("a");
-        l.hit("a");
-        assert!(l.check("a").is_err());
-        assert!(l.check("b").is_ok());
+        assert!(l.try_hit("a").is_ok());
+        assert!(l.try_hit("a").is_ok());
+        assert!(l.try_hit("a").is_err());
+        assert!(l.try_hit("b").is_ok());
         l.clear("a");
-        assert!(l.check("a").is_ok());
+        assert!(l.try_hit("a").is_ok());
+    }
+
+    #[test]
+    fn parallel_callers_pass_at_most_max() {
+        let l = std::sync::Arc::new(RateLimiter::new(5, Duration::from_secs(60)));
+        let passed: usize = (0..20)
+            .map(|_| {
+                let l = l.clone();
+                std::thread::spawn(move || l.try_hit("a").is_ok())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(passed, 5);
     }
 }

@@ -75,13 +75,14 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     let email = req.email.trim().to_lowercase();
     let by_addr = format!("addr:{source}");
     let by_acct = format!("acct:{email}");
-    if let Err(s) = st.login_by_address.check(&by_addr) {
-        return Err(Problem::too_many(s));
-    }
-    if let Err(s) = st.login_failures.check(&by_acct) {
-        return Err(Problem::too_many(s));
-    }
-    st.login_by_address.hit(&by_addr);
+    st.login_by_address
+        .try_hit(&by_addr)
+        .map_err(Problem::too_many)?;
+    // Counted as a failure before the password is checked, and cleared on
+    // success: parallel attempts cannot all pass the lockout check first.
+    st.login_failures
+        .try_hit(&by_acct)
+        .map_err(Problem::too_many)?;
     let row: Option<(Uuid, String, String, Option<Uuid>)> =
         sqlx::query_as("SELECT id, password_hash, role, tenant_id FROM users WHERE email = $1")
             .bind(&email)
@@ -97,7 +98,6 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
     let mut tx = st.db.begin().await?;
     let Some((id, _, role, tenant)) = row.filter(|_| ok) else {
-        st.login_failures.hit(&by_acct);
         audit::append(
             &mut tx,
             audit::Entry {
@@ -239,9 +239,10 @@ pub async fn change_password(
             .await?;
     let (email, stored, tenant) = row.ok_or_else(Problem::not_found)?;
     let by_acct = format!("acct:{email}");
-    if let Err(s) = st.login_failures.check(&by_acct) {
-        return Err(Problem::too_many(s));
-    }
+    // As in `login`: counted before the check, cleared when it passes.
+    st.login_failures
+        .try_hit(&by_acct)
+        .map_err(Problem::too_many)?;
     let current = c.current.to_string();
     let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
         .await
@@ -254,8 +255,9 @@ pub async fn change_password(
             detail: detail.into(),
         })
     };
-    if !ok {
-        st.login_failures.hit(&by_acct);
+    if ok {
+        st.login_failures.clear(&by_acct);
+    } else {
         err("/current_password", "is not your current password");
     }
     if let Err(e) = password::check_strength(c.new) {
@@ -269,7 +271,6 @@ pub async fn change_password(
     if !errors.is_empty() {
         return Err(Problem::invalid("the password was not changed", errors));
     }
-    st.login_failures.clear(&by_acct);
     let new = c.new.to_string();
     let hash = tokio::task::spawn_blocking(move || password::hash(&new))
         .await
