@@ -106,6 +106,63 @@ async fn login_sets_a_strict_session_cookie_and_logout_ends_it() {
     assert_eq!(revoked, 1);
 }
 
+/// Issue 14: `next` must stay on this site. `/\t/evil.example` was taken,
+/// and browsers read it as `//evil.example`.
+#[tokio::test]
+async fn login_redirects_only_to_this_sites_paths() {
+    let env = Env::demo().await;
+    let vectors = [
+        "//evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "https://evil.example",
+        "/%2F/evil.example",
+        "/%5C/evil.example",
+        "/\0/evil.example",
+        "/%00/evil.example",
+    ];
+    for next in vectors {
+        let mut b = Browser::new(&env);
+        let q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let p = b.get(&format!("/login?next={q}")).await;
+        assert_eq!(p.status, StatusCode::OK, "{next:?}");
+        assert_eq!(hidden(&p.text, "next"), "/", "{next:?}: the form's next");
+        // Posted straight, the form's field is refused the same way.
+        let csrf = hidden(&p.text, "csrf");
+        let p = b
+            .post(
+                "/login",
+                &[
+                    ("email", "acme-member@example.com"),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{next:?}: {}", p.text);
+        assert_eq!(p.location.as_deref(), Some("/"), "{next:?}");
+    }
+    // A path of this site is kept.
+    let mut b = Browser::new(&env);
+    let p = b.get("/login?next=%2Ft%2Facme%2Fmembers").await;
+    assert_eq!(hidden(&p.text, "next"), "/t/acme/members");
+    let csrf = hidden(&p.text, "csrf");
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("email", "acme-member@example.com"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/t/acme/members"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/t/acme/members"));
+}
+
 #[tokio::test]
 async fn another_tenants_page_is_not_found_like_a_missing_one() {
     let env = Env::demo().await;

@@ -40,9 +40,48 @@ pub(super) fn see_other(to: &str) -> Response {
     r
 }
 
-/// Only local paths: `/x` but not `//host` or `/\host`.
+/// Where to go after logging in: a path on this site, or `None`. Browsers
+/// drop tabs and newlines inside URLs and read `\` as `/`, so `/\t/evil`
+/// and `/\evil` are `//evil`, another host: only printable ASCII without
+/// `\` is taken, the second character must not be `/`, and the same holds
+/// after each round of percent-decoding (`/%09/evil`, `/%2F/evil`).
 fn local_path(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\")).then_some(next)
+    fn plain(s: &[u8]) -> bool {
+        s.first() == Some(&b'/')
+            && s.get(1) != Some(&b'/')
+            && s.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+    }
+    let mut s = next.as_bytes().to_vec();
+    for _ in 0..4 {
+        if !plain(&s) {
+            return None;
+        }
+        let decoded = percent_decode(&s);
+        if decoded == s {
+            return Some(next);
+        }
+        s = decoded;
+    }
+    None // still encoded after four rounds: no page of ours needs that
+}
+
+/// `%XX` to the byte it stands for; anything else as it is.
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
 }
 
 fn to_login(path: &str) -> Response {
@@ -783,9 +822,29 @@ mod tests {
     #[test]
     fn only_local_next() {
         assert_eq!(local_path("/t/acme"), Some("/t/acme"));
-        assert_eq!(local_path("//evil.example"), None);
-        assert_eq!(local_path("/\\evil.example"), None);
-        assert_eq!(local_path("https://evil.example"), None);
+        assert_eq!(local_path("/t/acme?x=%2Fy#z"), Some("/t/acme?x=%2Fy#z"));
+        assert_eq!(local_path("/"), Some("/"));
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/t/a%20b",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5Cevil.example",
+            "/%252F/evil.example",
+            "/\0",
+            "/%00",
+            "/t/\u{e9}",
+            "/%25252525252F",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
