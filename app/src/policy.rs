@@ -17,8 +17,18 @@ pub struct PolicyPage {
     pub can_write: bool,
     pub default_action: String,
     pub services: Vec<ServiceRow>,
-    /// In evaluation order (by number).
+    /// This page's share of the rules ([`RULES_PER_PAGE`] at most), in
+    /// evaluation order (by number): a tenant may hold thousands, and the
+    /// page, its embedded JSON and what the browser hydrates must stay
+    /// bounded whatever their count.
     pub rules: Vec<RuleRow>,
+    /// Where `rules` sit in the whole policy.
+    pub pager: RulePager,
+    /// The version of the whole order (the server's digest of every rule's
+    /// number and version). Move forms carry it, so that a move made from
+    /// a page older than any change to the rules is refused (412), as the
+    /// whole order with each rule's version used to be.
+    pub order_version: String,
     /// Choices for a rule's source and destination.
     pub networks: Vec<String>,
     /// The add or edit form (tenant admins).
@@ -29,6 +39,38 @@ pub struct PolicyPage {
     pub notice: Option<String>,
     /// Errors of a change made without the form (move, delete, enable).
     pub alerts: Vec<String>,
+}
+
+/// Rules per page of the policy page.
+pub const RULES_PER_PAGE: usize = 100;
+
+/// One page of the rules: page `page` of `pages` (from 1), whose first rule
+/// is at index `first` (from 0) of all `total`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulePager {
+    pub page: usize,
+    pub pages: usize,
+    pub first: usize,
+    pub total: usize,
+}
+
+impl RulePager {
+    /// Page `page` (clamped to the pages there are) of `total` rules.
+    pub fn new(total: usize, page: usize) -> Self {
+        let pages = total.div_ceil(RULES_PER_PAGE).max(1);
+        let page = page.clamp(1, pages);
+        RulePager {
+            page,
+            pages,
+            first: (page - 1) * RULES_PER_PAGE,
+            total,
+        }
+    }
+
+    /// The page that shows the rule at `index` (from 0).
+    pub fn page_of(index: usize) -> usize {
+        index / RULES_PER_PAGE + 1
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,9 +125,18 @@ pub struct DeviceChange {
     /// `router` or `hypervisor`.
     pub kind: String,
     pub device: String,
+    /// The first lines that would go and come ([`PREVIEW_LINES`] each at
+    /// most: a move across 2,000 rules rewrites thousands of lines per
+    /// device, megabytes the page would carry twice, as HTML and as JSON).
     pub removed: Vec<String>,
     pub added: Vec<String>,
+    /// How many more lines would go and come than `removed` and `added` show.
+    pub more_removed: usize,
+    pub more_added: usize,
 }
+
+/// Lines a preview shows per device, of those that go and of those that come.
+pub const PREVIEW_LINES: usize = 100;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfirmForm {
@@ -157,6 +208,8 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         default_action,
         services,
         rules,
+        pager,
+        order_version,
         networks,
         form,
         preview,
@@ -170,7 +223,6 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         Some(pv) if pv.confirm.is_some() => (Some(pv), None),
         other => (None, other),
     };
-    let order: Vec<(u32, i64)> = rules.iter().map(|r| (r.id, r.version)).collect();
     let form_view = can_write.then(|| {
         view! {
             <RuleFormView slug=slug.clone() csrf=csrf.clone() form=form choices=choices
@@ -202,7 +254,8 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
             <section class="card wide" aria-labelledby="rules-h">
                 <h2 id="rules-h">"Rules"</h2>
                 <RulesTable rules=rules slug=slug.clone() csrf=csrf.clone() can_write=can_write
-                    order=order/>
+                    pager=pager order_version=order_version/>
+                <Pager pager=pager slug=slug.clone()/>
             </section>
             {form_view}
             <section class="card" aria-labelledby="services-h">
@@ -225,34 +278,25 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
     }
 }
 
-/// The order with the rule at `i` swapped with the one at `j`, as the
-/// `order` fields of a reorder form (`id@version`).
-fn swapped(order: &[(u32, i64)], i: usize, j: usize) -> Vec<(String, String)> {
-    let mut o = order.to_vec();
-    o.swap(i, j);
-    o.into_iter()
-        .map(|(id, v)| ("order".to_string(), format!("{id}@{v}")))
-        .collect()
-}
-
 #[component]
 fn RulesTable(
     rules: Vec<RuleRow>,
     slug: String,
     csrf: String,
     can_write: bool,
-    order: Vec<(u32, i64)>,
+    pager: RulePager,
+    order_version: String,
 ) -> impl IntoView {
     if rules.is_empty() {
         return view! { <p class="empty">"No rules yet: all traffic gets the default action."</p> }
             .into_any();
     }
-    let n = rules.len();
     view! {
         <div class="scroll">
             <table id="rules" class="stack-on-phone">
                 <thead>
                     <tr>
+                        <th scope="col">"#"</th>
                         <th scope="col">"Rule"</th>
                         <th scope="col">"Action"</th>
                         <th scope="col">"Traffic"</th>
@@ -283,17 +327,20 @@ fn RulesTable(
                             } else {
                                 view! { <span class="badge on">"active"</span> }.into_any()
                             };
+                            let position = pager.first + i + 1;
                             let actions = can_write.then(|| {
                                 view! {
                                     <td class="rule-actions">
-                                        <RuleActions r=r.clone() i=i n=n slug=slug.clone()
-                                            csrf=csrf.clone() order=order.clone()/>
+                                        <RuleActions r=r.clone() position=position total=pager.total
+                                            slug=slug.clone() csrf=csrf.clone()
+                                            order_version=order_version.clone()/>
                                     </td>
                                 }
                             });
                             let class = if r.disabled { "disabled" } else { "" };
                             view! {
                                 <tr data-rule=r.id.to_string() class=class>
+                                    <td data-label="Position" class="rule-pos">{position}</td>
                                     <th scope="row">
                                         <span class="rule-id">{r.id}</span> " "
                                         <span class="rule-desc">{r.description}</span>
@@ -315,42 +362,110 @@ fn RulesTable(
     .into_any()
 }
 
-/// Edit, move up/down (previewed first), enable/disable, delete (previewed
-/// first) for one rule.
+/// Which rules this page shows, the links to the pages around it and a
+/// "go to page" form (a plain GET: no JavaScript needed).
+#[component]
+fn Pager(pager: RulePager, slug: String) -> impl IntoView {
+    let RulePager {
+        page,
+        pages,
+        first,
+        total,
+    } = pager;
+    let base = format!("/t/{slug}/policy");
+    let link = |to: usize, text: &'static str, rel: &'static str, id: &'static str| {
+        let href = format!("{base}?page={to}");
+        view! { <a href=href rel=rel id=id>{text}</a> }
+    };
+    let prev = (page > 1).then(|| {
+        view! { {link(1, "« First", "first", "rules-first")} " " {link(page - 1, "‹ Previous", "prev", "rules-prev")} }
+    });
+    let next = (page < pages).then(|| {
+        view! { {link(page + 1, "Next ›", "next", "rules-next")} " " {link(pages, "Last »", "last", "rules-last")} }
+    });
+    let shown = if total == 0 {
+        String::new()
+    } else {
+        let last = (first + RULES_PER_PAGE).min(total);
+        format!(
+            "Rules {}–{last} of {total} · page {page} of {pages}",
+            first + 1
+        )
+    };
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager rule-pager" aria-label="Pages of rules">
+                <span>{prev}</span>
+                <span id="rules-shown">{shown}</span>
+                <form method="get" action=base.clone() class="inline">
+                    <label for="rules-page">"Page"</label> " "
+                    <input type="number" id="rules-page" name="page" class="position" min="1"
+                        max=pages.to_string() value=page.to_string() required/>
+                    " " <button type="submit" class="small">"Go"</button>
+                </form>
+                <span>{next}</span>
+            </nav>
+        }
+    })
+}
+
+/// Edit, move up/down or to a position (previewed first), enable/disable,
+/// delete (previewed first) for one rule. A move form names only the rule,
+/// where it goes (`to`, a position from 1 among all the rules, so a rule
+/// can go to another page) and the version of the order the page showed:
+/// the server works out the new order, so each row stays the same size
+/// whatever the number of rules.
 #[component]
 fn RuleActions(
     r: RuleRow,
-    i: usize,
-    n: usize,
+    position: usize,
+    total: usize,
     slug: String,
     csrf: String,
-    order: Vec<(u32, i64)>,
+    order_version: String,
 ) -> impl IntoView {
     let preview = format!("/t/{slug}/policy/preview");
     let edit = format!("/t/{slug}/policy?edit={}#rule-form", r.id);
     let toggle = format!("/t/{slug}/policy/rules/{}/toggle", r.id);
-    let move_form = |j: usize, label: &'static str, aria: String| {
-        let fields = swapped(&order, i, j);
+    let move_fields = || {
+        view! {
+            <input type="hidden" name="csrf" value=csrf.clone()/>
+            <input type="hidden" name="op" value="move"/>
+            <input type="hidden" name="rule" value=r.id.to_string()/>
+            <input type="hidden" name="order_version" value=order_version.clone()/>
+        }
+    };
+    let step = |to: usize, label: &'static str, aria: String| {
         view! {
             <form method="post" action=preview.clone() class="inline">
-                <input type="hidden" name="csrf" value=csrf.clone()/>
-                <input type="hidden" name="op" value="order"/>
-                {fields
-                    .into_iter()
-                    .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
-                    .collect_view()}
+                {move_fields()}
+                <input type="hidden" name="to" value=to.to_string()/>
                 <button type="submit" class="small" aria-label=aria>{label}</button>
             </form>
         }
     };
-    let up = (i > 0).then(|| move_form(i - 1, "↑ Up", format!("Move rule {} up", r.id)));
-    let down = (i + 1 < n).then(|| move_form(i + 1, "↓ Down", format!("Move rule {} down", r.id)));
+    let up = (position > 1).then(|| step(position - 1, "↑ Up", format!("Move rule {} up", r.id)));
+    let down = (position < total)
+        .then(|| step(position + 1, "↓ Down", format!("Move rule {} down", r.id)));
+    let to_anywhere = (total > 1).then(|| {
+        view! {
+            <form method="post" action=preview.clone() class="inline move-to">
+                {move_fields()}
+                <input type="number" name="to" class="position" min="1" max=total.to_string()
+                    value=position.to_string() required
+                    aria-label=format!("New position of rule {} (1 to {total})", r.id)/>
+                <button type="submit" class="small"
+                    aria-label=format!("Move rule {} to that position", r.id)>"Move"</button>
+            </form>
+        }
+    });
     let toggle_label = if r.disabled { "Enable" } else { "Disable" };
     view! {
         <div class="row-actions">
             <a href=edit class="edit" aria-label=format!("Edit rule {}", r.id)>"Edit"</a>
             {up}
             {down}
+            {to_anywhere}
             <form method="post" action=toggle class="inline">
                 <input type="hidden" name="csrf" value=csrf.clone()/>
                 <input type="hidden" name="version" value=r.version.to_string()/>
@@ -572,7 +687,21 @@ fn PreviewBody(pv: PreviewView) -> impl IntoView {
                         .into_iter()
                         .map(|d| {
                             let what = if d.kind == "router" { "VyOS router" } else { "OVS hypervisor" };
-                            let summary = format!("{what} {}: −{} +{}", d.device, d.removed.len(), d.added.len());
+                            let summary = format!(
+                                "{what} {}: −{} +{}",
+                                d.device,
+                                d.removed.len() + d.more_removed,
+                                d.added.len() + d.more_added
+                            );
+                            let more = (d.more_removed + d.more_added > 0).then(|| {
+                                let text = format!(
+                                    "… and {} more lines (−{} +{}), not shown here.",
+                                    d.more_removed + d.more_added,
+                                    d.more_removed,
+                                    d.more_added
+                                );
+                                view! { <p class="muted more-lines">{text}</p> }
+                            });
                             view! {
                                 <details class="device-diff" data-device=d.device.clone() data-kind=d.kind open=true>
                                     <summary>{summary}</summary>
@@ -586,6 +715,7 @@ fn PreviewBody(pv: PreviewView) -> impl IntoView {
                                             .map(|l| view! { <span class="add">"+ " {l}</span> })
                                             .collect_view()}
                                     </code></pre>
+                                    {more}
                                 </details>
                             }
                         })

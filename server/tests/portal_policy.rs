@@ -193,43 +193,43 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
     let csrf = b.login("finance-admin@example.com").await;
     let p = b.get("/t/finance/policy").await;
     assert!(p.text.contains("aria-label=\"Move rule 2 up\""));
+    // A move form names the rule, its new position and the version of the
+    // order, never the whole order.
+    assert!(!p.text.contains("name=\"order\""));
+    assert!(p
+        .text
+        .contains("aria-label=\"Move rule 3 to that position\""));
+    let version = hidden(&p.text, "order_version");
     let jobs = count(&env, "SELECT count(*) FROM jobs").await;
     let audits = count(&env, "SELECT count(*) FROM audit_log").await;
     let (_, v1) = rule(&env, &token, 1).await;
-    let (_, v2) = rule(&env, &token, 2).await;
     let (_, v3) = rule(&env, &token, 3).await;
-    let (o1, o2, o3) = (format!("2@{v2}"), format!("1@{v1}"), format!("3@{v3}"));
+    let move_2_up: &[(&str, &str)] = &[
+        ("csrf", &csrf),
+        ("rule", "2"),
+        ("to", "1"),
+        ("order_version", &version),
+    ];
 
     // The preview of the move writes nothing and offers the change.
     let p = b
         .post(
             "/t/finance/policy/preview",
-            &[
-                ("csrf", &csrf),
-                ("op", "order"),
-                ("order", &o1),
-                ("order", &o2),
-                ("order", &o3),
-            ],
+            &[&[("op", "move")], move_2_up].concat(),
         )
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    assert!(p.text.contains("move rule 2 above rule 1"), "{}", p.text);
+    assert!(
+        p.text
+            .contains("move rule 2 above rule 1 (position 2 → 1 of 3)"),
+        "{}",
+        p.text
+    );
     assert!(p.text.contains("id=\"confirm-change\""));
     assert!(p.text.contains("class=\"add\""));
     assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
 
-    let p = b
-        .post(
-            "/t/finance/policy/order",
-            &[
-                ("csrf", &csrf),
-                ("order", &o1),
-                ("order", &o2),
-                ("order", &o3),
-            ],
-        )
-        .await;
+    let p = b.post("/t/finance/policy/order", move_2_up).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let to = p.location.unwrap();
     assert!(
@@ -260,21 +260,37 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
     assert_eq!(nv1, v1 + 1);
     assert_eq!(rule(&env, &token, 3).await.1, v3);
 
-    // The same form again is stale now: refused, nothing written.
+    // The same form again is stale now: refused, nothing written; and so
+    // is a fresh one once another rule changed.
+    let p = b.post("/t/finance/policy/order", move_2_up).await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("id=\"policy-errors\""));
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 1);
+    let fresh = hidden(&b.get("/t/finance/policy").await.text, "order_version");
+    assert_ne!(fresh, version);
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules",
+            &token,
+            json!({"id": 7, "action": "drop", "protocol": "udp", "destination_port": 7}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let p = b
         .post(
             "/t/finance/policy/order",
             &[
                 ("csrf", &csrf),
-                ("order", &o1),
-                ("order", &o2),
-                ("order", &o3),
+                ("rule", "3"),
+                ("to", "1"),
+                ("order_version", &fresh),
             ],
         )
         .await;
     assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
-    assert!(p.text.contains("id=\"policy-errors\""));
-    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 1);
+    let r = env.delete("/api/v1/tenants/finance/rules/7", &token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let jobs = jobs + 2;
 
     // The API: the same operation, and its errors name the entry.
     let r = env
@@ -301,7 +317,7 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
     );
     assert_eq!(r.body["items"][0]["spec"]["id"], 1);
     assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 2);
-    // The worker compiles it.
+    // The worker compiles them.
     assert!(env.drain().await >= 1);
     let failed = count(&env, "SELECT count(*) FROM jobs WHERE status <> 'done'").await;
     assert_eq!(failed, 0);
@@ -518,7 +534,7 @@ async fn rules_are_added_toggled_and_deleted_through_the_forms() {
 async fn members_are_refused_other_tenants_get_not_found_and_csrf_is_checked() {
     let env = Env::demo().await;
     let jobs = count(&env, "SELECT count(*) FROM jobs").await;
-    let order: &[(&str, &str)] = &[("order", "2"), ("order", "1"), ("order", "3")];
+    let order: &[(&str, &str)] = &[("rule", "2"), ("to", "1"), ("order_version", "x")];
     let with = |csrf: &str, op: Option<&'static str>| {
         let mut v: Vec<(String, String)> = vec![("csrf".into(), csrf.into())];
         if let Some(op) = op {
@@ -537,7 +553,7 @@ async fn members_are_refused_other_tenants_get_not_found_and_csrf_is_checked() {
     let mcsrf = m.login("finance-member@example.com").await;
     for (path, op) in [
         ("/t/finance/policy/order", None),
-        ("/t/finance/policy/preview", Some("order")),
+        ("/t/finance/policy/preview", Some("move")),
         ("/t/finance/policy/rules", Some("create")),
         ("/t/finance/policy/rules/1/toggle", None),
         ("/t/finance/policy/rules/1/delete", None),
@@ -559,7 +575,7 @@ async fn members_are_refused_other_tenants_get_not_found_and_csrf_is_checked() {
     let acsrf = a.login("acme-admin@example.com").await;
     for (path, op) in [
         ("/t/finance/policy/order", None),
-        ("/t/finance/policy/preview", Some("order")),
+        ("/t/finance/policy/preview", Some("move")),
     ] {
         let status = post(&mut a, path, pairs(&with(&acsrf, op))).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "other tenant {path}");
@@ -583,10 +599,157 @@ async fn members_are_refused_other_tenants_get_not_found_and_csrf_is_checked() {
         let status = post(
             &mut b,
             "/t/finance/policy/preview",
-            pairs(&with(csrf, Some("order"))),
+            pairs(&with(csrf, Some("move"))),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
     assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
+}
+
+/// Adds finance rules `from..=to` ("Bulk N", tcp port 10000 + N, not
+/// shadowing each other) straight into the table, in one statement: one by
+/// one through `change::apply`, each would check the whole policy again
+/// (shadowing compares every pair of rules), which takes minutes at 2,000.
+async fn bulk_rules(env: &Env, from: i32, to: i32) {
+    sqlx::query(
+        "INSERT INTO objects (id, kind, tenant_id, name, spec)
+         SELECT gen_random_uuid(), 'rule', t.id, g::text, jsonb_build_object(
+             'id', g, 'description', 'Bulk ' || g, 'action', 'accept', 'protocol', 'tcp',
+             'destination_port', 10000 + g, 'source', jsonb_build_object('type', 'any'),
+             'destination', jsonb_build_object('type', 'any'))
+         FROM tenants t, generate_series($1::int, $2::int) g WHERE t.slug = 'finance'",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&env.db)
+    .await
+    .unwrap();
+}
+
+/// The props the page embeds for hydration.
+fn props_json(html: &str) -> &str {
+    let start = html.find("id=\"vx-props\">").unwrap() + 14;
+    &html[start..start + html[start..].find("</script>").unwrap()]
+}
+
+#[tokio::test]
+async fn thousands_of_rules_are_paged_and_a_rule_moves_across_pages_by_number() {
+    use std::time::Instant;
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    // The demo's rules 1-3, then up to 200 and to 2,000.
+    bulk_rules(&env, 4, 200).await;
+    let small = b.get("/t/finance/policy").await;
+    assert_eq!(small.status, StatusCode::OK, "{}", small.text);
+    assert!(small.text.contains("Rules 1–100 of 200 · page 1 of 2"));
+    bulk_rules(&env, 201, 2000).await;
+    let t = Instant::now();
+    let big = b.get("/t/finance/policy").await;
+    eprintln!(
+        "policy page with 2000 rules: {} bytes (200 rules: {}) in {:?}",
+        big.text.len(),
+        small.text.len(),
+        t.elapsed()
+    );
+    assert_eq!(big.status, StatusCode::OK);
+    // Bounded: one page of rows, each without a copy of the order, so ten
+    // times the rules make (almost) the same page.
+    assert!(big.text.len() < 1_000_000, "{} bytes", big.text.len());
+    assert!(
+        big.text.len() < small.text.len() * 11 / 10,
+        "200 rules: {} bytes, 2000: {}",
+        small.text.len(),
+        big.text.len()
+    );
+    assert_eq!(big.text.matches("<tr data-rule=").count(), 100);
+    assert!(big.text.contains("Rules 1–100 of 2000 · page 1 of 20"));
+    assert!(big.text.contains("href=\"/t/finance/policy?page=20\""));
+    // The JSON the browser hydrates from holds the same page of rules.
+    let props: serde_json::Value = serde_json::from_str(props_json(&big.text)).unwrap();
+    let shown = &props["page"]["Policy"];
+    assert_eq!(shown["rules"].as_array().unwrap().len(), 100);
+    assert_eq!(shown["pager"]["total"], 2000);
+    assert!(props_json(&big.text).len() < 100_000);
+
+    // The last page; a page past it is the last one.
+    let last = b.get("/t/finance/policy?page=20").await;
+    assert!(last.text.contains("data-rule=\"2000\""));
+    assert!(!last.text.contains("data-rule=\"1900\""));
+    assert!(last.text.contains("Rules 1901–2000 of 2000"));
+    assert_eq!(
+        b.get("/t/finance/policy?page=99")
+            .await
+            .text
+            .matches("data-rule=\"1901\"")
+            .count(),
+        1
+    );
+
+    // Rule 1450, on page 15, to position 50, on page 1: its form holds
+    // only its number, the position and the order's version.
+    let p15 = b.get("/t/finance/policy?page=15").await;
+    assert!(p15
+        .text
+        .contains("aria-label=\"Move rule 1450 to that position\""));
+    assert!(!p15.text.contains("data-rule=\"1501\""));
+    let version = hidden(&p15.text, "order_version");
+    let form: &[(&str, &str)] = &[
+        ("csrf", &csrf),
+        ("rule", "1450"),
+        ("to", "50"),
+        ("order_version", &version),
+    ];
+    let t = Instant::now();
+    let p = b
+        .post(
+            "/t/finance/policy/preview",
+            &[&[("op", "move")], form].concat(),
+        )
+        .await;
+    eprintln!(
+        "preview of the move: {:?}, {} bytes",
+        t.elapsed(),
+        p.text.len()
+    );
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(
+        p.text
+            .contains("move rule 1450 above rule 50 (position 1450 → 50 of 2000)"),
+        "{}",
+        &p.text[..2000]
+    );
+    let confirm = &p.text[p.text.find("id=\"confirm-form\"").unwrap()..];
+    let confirm = &confirm[..confirm.find("</form>").unwrap()];
+    assert!(confirm.contains("name=\"to\" value=\"50\""), "{confirm}");
+    assert!(
+        confirm.contains("name=\"rule\" value=\"1450\""),
+        "{confirm}"
+    );
+    // The preview shows the first lines per device and counts the rest:
+    // 1,401 rules rewritten would be megabytes of lines.
+    assert!(p.text.len() < 1_000_000, "{} bytes", p.text.len());
+    assert!(p.text.contains(" more lines (−"));
+    assert!(p.text.matches("<span class=\"add\">").count() <= 6 * 100);
+    let t = Instant::now();
+    let p = b.post("/t/finance/policy/order", form).await;
+    eprintln!("the move: {:?}", t.elapsed());
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(to.ends_with("&page=1"), "{to}");
+    // The numbers stay and the contents move: 50 holds what was 1450, the
+    // rules between shift down one, the rest stay.
+    for (number, was) in [(49, 49), (50, 1450), (51, 50), (1450, 1449), (1451, 1451)] {
+        assert_eq!(rule(&env, &token, number).await.0, format!("Bulk {was}"));
+    }
+    let landed = b.get(&to).await;
+    assert!(landed.text.contains("Rules reordered; job #"));
+    let row = &landed.text[landed.text.find("data-rule=\"50\"").unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("Bulk 1450"));
+    // The same form again is stale: refused, nothing moves.
+    let p = b.post("/t/finance/policy/order", form).await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(rule(&env, &token, 50).await.0, "Bulk 1450");
 }

@@ -1,10 +1,18 @@
 //! The services and policy page, `/t/{tenant}/policy`: the rules in order
 //! with shadowed ones flagged (`checks::shadowed_rules`, the compiler's own
 //! rule), and for tenant admins the rule form, enable/disable, delete and
-//! move up/down. Every change goes through the API's service layer
-//! (`store::change::apply`, `store::policy::reorder`), and every change can
-//! be previewed first (`store::policy::preview`): the page then shows, per
-//! device, the lines the change would remove and add.
+//! move up/down or to a position. Every change goes through the API's
+//! service layer (`store::change::apply`, `store::policy::reorder`), and
+//! every change can be previewed first (`store::policy::preview`): the page
+//! then shows, per device, the lines the change would remove and add.
+//!
+//! A tenant may hold thousands of rules, so the page shows them
+//! [`RULES_PER_PAGE`] at a time (`?page=N`), and a move form names only the
+//! rule, its new position and the version of the order
+//! ([`order_version`]): the server works out the new order. Both keep the
+//! page, its embedded JSON and what the browser hydrates the same size
+//! whatever the number of rules (each row used to carry the whole order
+//! twice: 224 M characters for 1,660 rules).
 
 use super::html;
 use super::pages::{
@@ -21,6 +29,7 @@ use crate::store::kind::Kind;
 use crate::store::objects;
 use crate::store::policy::{self, Edit, Placed};
 use crate::tenancy::{self, TenantScope};
+use app::policy::{RulePager, PREVIEW_LINES, RULES_PER_PAGE};
 use app::{
     ConfirmForm, DeviceChange, FieldErrors, Page, PolicyPage, PreviewView, RuleForm, RuleRow,
     ServiceRow,
@@ -235,12 +244,63 @@ async fn rules(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<(Rule, i64)>
         .collect()
 }
 
+/// The version of the whole order: a digest of every rule's number and
+/// version, in order. Any change to the rules (a move, an edit, a rule
+/// added or deleted) changes it, so a move form carrying it is refused once
+/// the rules changed, as a form carrying every rule's version was.
+fn order_version(stored: &[(Rule, i64)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (r, v) in stored {
+        h.update(format!("{}@{v},", r.id));
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Which page of the rules to show: `page` when asked for, else the one
+/// with rule `near` (or where it would be: the rule just deleted, the one
+/// being added), else the one with the rule being edited, else the first.
+#[derive(Clone, Copy, Debug, Default)]
+struct At {
+    edit: Option<u32>,
+    page: Option<usize>,
+    near: Option<u32>,
+}
+
+impl At {
+    fn near(rule: Option<u32>) -> Self {
+        At {
+            near: rule,
+            ..At::default()
+        }
+    }
+
+    fn pager(&self, stored: &[(Rule, i64)]) -> RulePager {
+        let total = stored.len();
+        let page = match (self.page, self.near.or(self.edit)) {
+            (Some(p), _) => p,
+            (None, Some(n)) => RulePager::page_of(
+                stored
+                    .iter()
+                    .position(|(r, _)| r.id >= n)
+                    .unwrap_or(total.saturating_sub(1)),
+            ),
+            (None, None) => 1,
+        };
+        RulePager::new(total, page)
+    }
+}
+
 /// Everything the page shows besides the form, the preview and messages.
 async fn load(
     st: &AppState,
     scope: &TenantScope,
-    edit: Option<u32>,
+    at: At,
 ) -> ApiResult<(PolicyPage, Vec<(Rule, i64)>)> {
+    let edit = at.edit;
     let id = scope.id();
     let (name, default_action): (String, String) =
         sqlx::query_as("SELECT name, default_action FROM tenants WHERE id = $1")
@@ -270,10 +330,17 @@ async fn load(
         .collect();
     let stored = rules(st, scope).await?;
     let plain: Vec<Rule> = stored.iter().map(|(r, _)| r.clone()).collect();
-    let shadowed = shadowed_rules(&plain);
+    // Over all the rules: an earlier page's rule can shadow this page's.
+    let shadowed: HashMap<usize, String> = shadowed_rules(&plain)
+        .into_iter()
+        .map(|s| (s.index, s.reason()))
+        .collect();
+    let pager = at.pager(&stored);
     let rows = stored
         .iter()
         .enumerate()
+        .skip(pager.first)
+        .take(RULES_PER_PAGE)
         .map(|(i, (r, v))| RuleRow {
             id: r.id,
             version: *v,
@@ -287,7 +354,7 @@ async fn load(
             source: endpoint_text(&r.source),
             destination: endpoint_text(&r.destination),
             disabled: r.disabled,
-            shadowed: shadowed.iter().find(|s| s.index == i).map(|s| s.reason()),
+            shadowed: shadowed.get(&i).cloned(),
         })
         .collect();
     let can_write = scope.who.can_write_tenant();
@@ -302,6 +369,8 @@ async fn load(
         default_action,
         services,
         rules: rows,
+        pager,
+        order_version: order_version(&stored),
         networks,
         form,
         preview: None,
@@ -315,11 +384,11 @@ async fn render(
     st: &AppState,
     s: &WebSession,
     scope: &TenantScope,
-    edit: Option<u32>,
+    at: At,
     status: StatusCode,
     adjust: impl FnOnce(&mut PolicyPage, &[(Rule, i64)]),
 ) -> Response {
-    match load(st, scope, edit).await {
+    match load(st, scope, at).await {
         Ok((mut page, stored)) => {
             adjust(&mut page, &stored);
             html(status, &props(Some(s), Page::Policy(Box::new(page))))
@@ -332,8 +401,9 @@ fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-/// `GET /t/{tenant}/policy`: everyone of the tenant reads it; `?edit=N`
-/// fills the form with rule N (tenant admins).
+/// `GET /t/{tenant}/policy`: everyone of the tenant reads it; `?page=N`
+/// shows the Nth page of rules; `?edit=N` fills the form with rule N
+/// (tenant admins) and, without `page`, shows the page with it.
 pub async fn page(
     State(st): State<AppState>,
     Source(src): Source,
@@ -362,8 +432,12 @@ pub async fn page(
         let rule = q.get("rule")?;
         Some(format!("Rule {rule} {what}; job #{j} compiles the change."))
     });
-    let edit = q.get("edit").and_then(|e| e.parse().ok());
-    render(&st, &s, &scope, edit, StatusCode::OK, |p, _| {
+    let at = At {
+        edit: q.get("edit").and_then(|e| e.parse().ok()),
+        page: q.get("page").and_then(|p| p.parse().ok()),
+        near: q.get("rule").and_then(|r| r.parse().ok()),
+    };
+    render(&st, &s, &scope, at, StatusCode::OK, |p, _| {
         p.notice = notice
     })
     .await
@@ -422,7 +496,8 @@ async fn form_failed(
     p: &Problem,
 ) -> Response {
     form.errors = form_errors(p, rule_field);
-    render(st, s, scope, None, status_of(p), |page, _| page.form = form).await
+    let at = At::near(form.id.parse().ok());
+    render(st, s, scope, at, status_of(p), |page, _| page.form = form).await
 }
 
 /// `POST /t/{tenant}/policy/rules/{id}`: replaces the rule, only if it is
@@ -463,12 +538,15 @@ pub async fn update(
         Ok(out) => done(&scope.tenant.slug, "updated", id.parse().ok(), out.job),
         Err(p) if p.status == 404 => problem_page(Some(&s), &p),
         Err(p) if p.status == 412 => {
-            let edit = id.parse().ok();
+            let at = At {
+                edit: id.parse().ok(),
+                ..At::default()
+            };
             render(
                 &st,
                 &s,
                 &scope,
-                edit,
+                at,
                 StatusCode::PRECONDITION_FAILED,
                 |page, _| page.form.errors.form.push(STALE.into()),
             )
@@ -478,9 +556,16 @@ pub async fn update(
     }
 }
 
-/// The page with the rules as they are now and, above them, why a change
-/// made without the form (toggle, delete, reorder) was refused.
-async fn refused(st: &AppState, s: &WebSession, scope: &TenantScope, p: &Problem) -> Response {
+/// The page with the rules as they are now (the page with rule `near`)
+/// and, above them, why a change made without the form (toggle, delete,
+/// move) was refused.
+async fn refused(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    near: Option<u32>,
+    p: &Problem,
+) -> Response {
     if p.status == 404 {
         return problem_page(Some(s), p);
     }
@@ -489,7 +574,7 @@ async fn refused(st: &AppState, s: &WebSession, scope: &TenantScope, p: &Problem
     } else {
         form_errors(p, |_| None).form
     };
-    render(st, s, scope, None, status_of(p), |page, _| {
+    render(st, s, scope, At::near(near), status_of(p), |page, _| {
         page.alerts = msgs
     })
     .await
@@ -538,7 +623,7 @@ pub async fn toggle(
             id.parse().ok(),
             out.job,
         ),
-        Err(p) => refused(&st, &s, &scope, &p).await,
+        Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
     }
 }
 
@@ -572,34 +657,78 @@ pub async fn delete(
     .await
     {
         Ok(out) => done(&scope.tenant.slug, "deleted", id.parse().ok(), out.job),
-        Err(p) => refused(&st, &s, &scope, &p).await,
+        Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
     }
 }
 
-/// The `order` fields of a reorder form: `id@version`, in the new order.
-fn order_of(f: &Form) -> Result<Vec<Placed>, Problem> {
-    f.iter()
-        .filter(|(k, _)| k == "order")
-        .enumerate()
-        .map(|(i, (_, v))| {
-            let (id, version) = v.split_once('@').unwrap_or((v, ""));
-            let id = id.trim().parse().map_err(|_| {
-                Problem::field(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("/order/{i}"),
-                    "not a rule number",
-                )
-            })?;
-            Ok(Placed {
-                id,
-                version: version.parse().ok(),
-            })
-        })
-        .collect()
+/// A move a form asks for: rule `rule` (its number now) from index `from`
+/// to position `to` (from 1), and the whole new order that makes it.
+#[derive(Debug)]
+struct Move {
+    rule: u32,
+    from: usize,
+    to: usize,
+    /// Every rule in its new place, with the version it was read at, so
+    /// that `store::policy::reorder` refuses the change (412) if a rule
+    /// changed between this read and its transaction.
+    order: Vec<Placed>,
 }
 
-/// `POST /t/{tenant}/policy/order`: puts the rules in the order of the
-/// form's `order` fields, in one change (`store::policy::reorder`).
+/// Reads a move form (`rule`, `to`, `order_version`) against the rules as
+/// they are now (`stored`, in order): a form from a page older than the
+/// last change to the rules is stale (412), as other edits are.
+fn move_of(f: &Form, stored: &[(Rule, i64)]) -> Result<Move, Problem> {
+    if field(f, "order_version") != order_version(stored) {
+        return Err(Problem::stale());
+    }
+    let bad = |ptr: &str, msg: String| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, ptr, msg);
+    let rule: u32 = field(f, "rule")
+        .trim()
+        .parse()
+        .map_err(|_| bad("/rule", "not a rule number".into()))?;
+    let from = stored
+        .iter()
+        .position(|(r, _)| r.id == rule)
+        .ok_or_else(|| bad("/rule", format!("there is no rule {rule}")))?;
+    let n = stored.len();
+    let to = field(f, "to")
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|t| (1..=n).contains(t))
+        .ok_or_else(|| {
+            bad(
+                "/to",
+                format!("the position must be a number from 1 to {n}"),
+            )
+        })?;
+    if to == from + 1 {
+        return Err(bad(
+            "/to",
+            format!("rule {rule} is at position {to} already: nothing to change"),
+        ));
+    }
+    let mut order: Vec<Placed> = stored
+        .iter()
+        .map(|(r, v)| Placed {
+            id: r.id,
+            version: Some(*v),
+        })
+        .collect();
+    let moved = order.remove(from);
+    order.insert(to - 1, moved);
+    Ok(Move {
+        rule,
+        from,
+        to,
+        order,
+    })
+}
+
+/// `POST /t/{tenant}/policy/order`: moves rule `rule` to position `to`
+/// (the fields of a move form, after its preview), in one change
+/// (`store::policy::reorder`: the numbers stay, the contents move). Then
+/// the page with the rule's new place.
 pub async fn reorder(
     State(st): State<AppState>,
     Source(src): Source,
@@ -612,28 +741,48 @@ pub async fn reorder(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let result = match order_of(&f) {
-        Ok(order) => policy::reorder(&st.db, &scope.who, &scope.tenant, &order).await,
-        Err(p) => Err(p),
-    };
+    let result = async {
+        let stored = rules(&st, &scope).await?;
+        let m = move_of(&f, &stored)?;
+        let out = policy::reorder(&st.db, &scope.who, &scope.tenant, &m.order).await?;
+        Ok::<_, Problem>((out.job, m.to))
+    }
+    .await;
     match result {
-        Ok(out) => done(&scope.tenant.slug, "reordered", None, out.job),
-        Err(p) => refused(&st, &s, &scope, &p).await,
+        Ok((job, to)) => see_other(&format!(
+            "/t/{}/policy?done=reordered&job={job}&page={}",
+            encode(&scope.tenant.slug),
+            RulePager::page_of(to - 1)
+        )),
+        Err(p) => refused(&st, &s, &scope, field(&f, "rule").parse().ok(), &p).await,
     }
 }
 
-/// The preview as the page shows it.
+/// The preview as the page shows it: per device, the first
+/// [`PREVIEW_LINES`] lines that go and that come, and how many more (the
+/// API's preview has them all).
 fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -> PreviewView {
+    let first = |mut v: Vec<String>| {
+        let more = v.len().saturating_sub(PREVIEW_LINES);
+        v.truncate(PREVIEW_LINES);
+        (v, more)
+    };
     PreviewView {
         title,
         devices: p
             .devices
             .into_iter()
-            .map(|d| DeviceChange {
-                kind: d.kind,
-                device: d.device,
-                removed: d.removed,
-                added: d.added,
+            .map(|d| {
+                let (removed, more_removed) = first(d.removed);
+                let (added, more_added) = first(d.added);
+                DeviceChange {
+                    kind: d.kind,
+                    device: d.device,
+                    removed,
+                    added,
+                    more_removed,
+                    more_added,
+                }
             })
             .collect(),
         warnings: p.warnings,
@@ -642,10 +791,10 @@ fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -
 }
 
 /// `POST /t/{tenant}/policy/preview`: what a change (`op`: `create`,
-/// `replace`, `delete` or `order`, with the fields of its form) would do on
+/// `replace`, `delete` or `move`, with the fields of its form) would do on
 /// the devices. Writes nothing; the page comes back with the form as typed
-/// and the preview below it, or, for a delete or a new order, the preview
-/// with the button that makes the change.
+/// and the preview below it, or, for a delete or a move, the preview with
+/// the button that makes the change.
 pub async fn preview(
     State(st): State<AppState>,
     Source(src): Source,
@@ -674,7 +823,8 @@ pub async fn preview(
                         _ => format!("change rule {}", form.id),
                     };
                     let pv = preview_view(p.into(), title, None);
-                    render(&st, &s, &scope, None, StatusCode::OK, |page, _| {
+                    let at = At::near(form.id.parse().ok());
+                    render(&st, &s, &scope, at, StatusCode::OK, |page, _| {
                         page.form = form;
                         page.preview = Some(pv);
                     })
@@ -697,59 +847,68 @@ pub async fn preview(
                         fields: vec![("version".into(), version)],
                     };
                     let pv = preview_view(p.into(), format!("delete rule {id}"), Some(confirm));
-                    render(&st, &s, &scope, None, StatusCode::OK, |page, _| {
+                    let at = At::near(id.parse().ok());
+                    render(&st, &s, &scope, at, StatusCode::OK, |page, _| {
                         page.preview = Some(pv)
                     })
                     .await
                 }
-                Err(p) => refused(&st, &s, &scope, &p).await,
+                Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
             }
         }
-        "order" => {
-            let order = match order_of(&f) {
-                Ok(o) => o,
-                Err(p) => return refused(&st, &s, &scope, &p).await,
+        "move" => {
+            let near = field(&f, "rule").parse().ok();
+            let stored = match rules(&st, &scope).await {
+                Ok(r) => r,
+                Err(p) => return problem_page(Some(&s), &p),
             };
-            let ids: Vec<u32> = order.iter().map(|p| p.id).collect();
-            match policy::preview(
-                &st.db,
-                &scope.who,
-                &scope.tenant,
-                Edit::Reorder(ids.clone()),
-            )
-            .await
-            {
+            let m = match move_of(&f, &stored) {
+                Ok(m) => m,
+                Err(p) => return refused(&st, &s, &scope, near, &p).await,
+            };
+            let ids: Vec<u32> = m.order.iter().map(|p| p.id).collect();
+            match policy::preview(&st.db, &scope.who, &scope.tenant, Edit::Reorder(ids)).await {
                 Ok(p) => {
-                    let fields = f.iter().filter(|(k, _)| k == "order").cloned().collect();
                     let confirm = ConfirmForm {
                         action: format!("/t/{tslug}/policy/order"),
                         label: "Save the new order".into(),
                         danger: false,
-                        fields,
+                        fields: ["rule", "to", "order_version"]
+                            .map(|k| (k.to_string(), field(&f, k).trim().to_string()))
+                            .into(),
                     };
-                    let pv = preview_view(p.into(), String::new(), Some(confirm));
-                    render(&st, &s, &scope, None, StatusCode::OK, |page, stored| {
-                        let mut pv = pv;
-                        pv.title = move_title(stored, &ids);
-                        page.preview = Some(pv);
-                    })
+                    let title = move_title(&stored, &m);
+                    let pv = preview_view(p.into(), title, Some(confirm));
+                    render(
+                        &st,
+                        &s,
+                        &scope,
+                        At::near(near),
+                        StatusCode::OK,
+                        |page, _| page.preview = Some(pv),
+                    )
                     .await
                 }
-                Err(p) => refused(&st, &s, &scope, &p).await,
+                Err(p) => refused(&st, &s, &scope, near, &p).await,
             }
         }
         _ => problem_page(Some(&s), &Problem::bad_request("unknown change to preview")),
     }
 }
 
-/// "move rule 3 above rule 2": the first rule whose place changes, in the
-/// current numbering.
-fn move_title(stored: &[(Rule, i64)], order: &[u32]) -> String {
-    let now: Vec<u32> = stored.iter().map(|(r, _)| r.id).collect();
-    match now.iter().zip(order).find(|(a, b)| a != b) {
-        Some((was, moved)) => format!("move rule {moved} above rule {was}"),
-        None => "the same order".into(),
-    }
+/// "move rule 7 above rule 3 (position 7 → 3 of 2000)": where the rule
+/// goes, next to the rule now at its new position, in the current
+/// numbering.
+fn move_title(stored: &[(Rule, i64)], m: &Move) -> String {
+    let other = stored[m.to - 1].0.id;
+    let how = if m.to <= m.from { "above" } else { "below" };
+    format!(
+        "move rule {} {how} rule {other} (position {} → {} of {})",
+        m.rule,
+        m.from + 1,
+        m.to,
+        stored.len()
+    )
 }
 
 #[cfg(test)]
@@ -811,22 +970,104 @@ mod tests {
         assert_eq!(rule_field("/disabled"), None);
     }
 
+    fn stored(ids: &[u32]) -> Vec<(Rule, i64)> {
+        ids.iter()
+            .map(|id| {
+                let r = serde_json::from_value(json!({"id": id, "action": "accept"})).unwrap();
+                (r, i64::from(*id) + 100)
+            })
+            .collect()
+    }
+
     #[test]
-    fn order_fields_parse_with_versions() {
-        let o = order_of(&form(&[("order", "2@5"), ("order", "1")])).unwrap();
+    fn a_move_form_makes_the_whole_order_with_versions() {
+        let now = stored(&[10, 20, 30, 40]);
+        let v = order_version(&now);
+        let ids = |m: &Move| m.order.iter().map(|p| p.id).collect::<Vec<_>>();
+        // Rule 40 to the top, then rule 10 to the bottom.
+        let m = move_of(
+            &form(&[("rule", "40"), ("to", "1"), ("order_version", &v)]),
+            &now,
+        )
+        .unwrap();
+        assert_eq!(ids(&m), vec![40, 10, 20, 30]);
+        assert_eq!(m.order[0].version, Some(140));
         assert_eq!(
-            o,
-            vec![
-                Placed {
-                    id: 2,
-                    version: Some(5)
-                },
-                Placed {
-                    id: 1,
-                    version: None
-                }
-            ]
+            move_title(&now, &m),
+            "move rule 40 above rule 10 (position 4 → 1 of 4)"
         );
-        assert!(order_of(&form(&[("order", "x@1")])).is_err());
+        let m = move_of(
+            &form(&[("rule", "10"), ("to", "4"), ("order_version", &v)]),
+            &now,
+        )
+        .unwrap();
+        assert_eq!(ids(&m), vec![20, 30, 40, 10]);
+        assert!(move_title(&now, &m).starts_with("move rule 10 below rule 40"));
+        // Out of range, where it is already, an unknown rule: named.
+        for (rule, to, ptr) in [
+            ("10", "5", "/to"),
+            ("10", "0", "/to"),
+            ("20", "2", "/to"),
+            ("7", "1", "/rule"),
+        ] {
+            let e = move_of(
+                &form(&[("rule", rule), ("to", to), ("order_version", &v)]),
+                &now,
+            )
+            .unwrap_err();
+            assert_eq!(
+                (e.status, e.errors[0].pointer.as_deref()),
+                (422, Some(ptr)),
+                "{rule} to {to}"
+            );
+        }
+        // Any change to any rule makes the form stale.
+        let mut changed = now.clone();
+        changed[2].1 += 1;
+        assert_ne!(order_version(&changed), v);
+        let e = move_of(
+            &form(&[("rule", "40"), ("to", "1"), ("order_version", &v)]),
+            &changed,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 412);
+        assert_ne!(order_version(&stored(&[10, 20, 30])), v);
+    }
+
+    #[test]
+    fn the_page_shown_is_the_one_asked_for_or_the_one_with_the_rule() {
+        let now = stored(&(1..=250).collect::<Vec<_>>());
+        assert_eq!(At::default().pager(&now).page, 1);
+        let asked = At {
+            page: Some(3),
+            ..At::default()
+        }
+        .pager(&now);
+        assert_eq!(
+            (asked.page, asked.pages, asked.first, asked.total),
+            (3, 3, 200, 250)
+        );
+        assert_eq!(
+            At {
+                page: Some(99),
+                ..At::default()
+            }
+            .pager(&now)
+            .page,
+            3
+        );
+        assert_eq!(At::near(Some(101)).pager(&now).page, 2);
+        assert_eq!(
+            At {
+                edit: Some(100),
+                ..At::default()
+            }
+            .pager(&now)
+            .page,
+            1
+        );
+        // A rule past the last one (being added): the last page.
+        assert_eq!(At::near(Some(900)).pager(&now).page, 3);
+        assert_eq!(At::near(Some(5)).pager(&[]).page, 1);
     }
 }
