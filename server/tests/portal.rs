@@ -163,6 +163,70 @@ async fn login_redirects_only_to_this_sites_paths() {
     assert_eq!(p.location.as_deref(), Some("/t/acme/members"));
 }
 
+/// Issue 14: the Origin check compared the host only; `https://portal.test`
+/// is another origin than this `http://portal.test`.
+#[tokio::test]
+async fn posts_from_another_scheme_are_refused() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    let p = b.get("/login").await;
+    let csrf = hidden(&p.text, "csrf");
+    let form = [
+        ("email", "acme-admin@example.com"),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+        ("next", "/"),
+    ];
+    let p = b
+        .send(
+            Method::POST,
+            "/login",
+            Some(&form),
+            Some("https://portal.test"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.text);
+    assert!(!b.jar.iter().any(|(k, _)| k == "vxg_session"));
+    // The form again (it sets a new login CSRF cookie), from this origin:
+    // logged in.
+    let csrf = hidden(&p.text, "csrf");
+    let form = [
+        ("email", "acme-admin@example.com"),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+        ("next", "/"),
+    ];
+    let p = b
+        .send(
+            Method::POST,
+            "/login",
+            Some(&form),
+            Some("http://portal.test"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    // Signed in, a write from the other scheme is refused too.
+    let csrf = b.csrf("/t/acme").await;
+    let p = b
+        .send(
+            Method::POST,
+            "/t/acme/networks",
+            Some(&[
+                ("csrf", &csrf),
+                ("name", "from-https"),
+                ("cidr", "100.64.9.0/28"),
+            ]),
+            Some("https://portal.test"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.text);
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM objects WHERE name = 'from-https'")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(made, 0);
+}
+
 #[tokio::test]
 async fn another_tenants_page_is_not_found_like_a_missing_one() {
     let env = Env::demo().await;

@@ -120,8 +120,11 @@ pub fn csrf_matches(expected: &str, given: &str) -> bool {
 }
 
 /// False when the browser tells us the request comes from another site:
-/// `Origin` not this host, or `Sec-Fetch-Site` cross-site. Requests that
-/// carry neither (not from a browser) still need the CSRF token.
+/// `Origin` not this origin (scheme, host and port: `https://host` posting
+/// to `http://host` is another origin, whose script could read a page it
+/// gets the user to submit), or `Sec-Fetch-Site` cross-site. Our own origin
+/// is the `Host` header with the scheme `is_https` derives. Requests that
+/// carry neither header (not from a browser) still need the CSRF token.
 pub fn same_origin(h: &HeaderMap) -> bool {
     if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = h
@@ -131,11 +134,12 @@ pub fn same_origin(h: &HeaderMap) -> bool {
         let Ok(u) = url::Url::parse(origin) else {
             return false; // includes "null"
         };
-        let origin_host = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
-            None => u.host_str().unwrap_or("").to_string(),
+        let scheme = if is_https(h) { "https" } else { "http" };
+        let Ok(ours) = url::Url::parse(&format!("{scheme}://{host}")) else {
+            return false;
         };
-        if !origin_host.eq_ignore_ascii_case(host) {
+        // `Origin` compares scheme, host and port (default ports filled in).
+        if !ours.origin().is_tuple() || u.origin() != ours.origin() {
             return false;
         }
     }
@@ -271,6 +275,33 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h));
+        // Same host and port, another scheme: another origin.
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://127.0.0.1:3000"),
+        );
+        assert!(!same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3001"),
+        );
+        assert!(!same_origin(&h));
+        // Behind a proxy that terminates TLS, https is ours and http is not.
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert!(!same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://127.0.0.1:3000"),
+        );
+        assert!(same_origin(&h));
+        h.remove("x-forwarded-proto");
+        // Default ports are the same origin as none.
+        h.insert(header::HOST, HeaderValue::from_static("portal.test:80"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://portal.test"),
+        );
+        assert!(same_origin(&h));
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h));
