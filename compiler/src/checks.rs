@@ -226,6 +226,47 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
     for td in found {
         d.0.extend(td.0);
     }
+    check_port_owners(intent, d);
+}
+
+/// A port of a hypervisor belongs to one network of one tenant: a second
+/// network naming it would put its flows on another's VM. Both sides are
+/// reported (each caller sees the one in its own object); the message
+/// names no tenant, since the other side may be another tenant's.
+fn check_port_owners(intent: &Intent, d: &mut Diagnostics) {
+    let mut owners: HashMap<(&str, &str), Vec<(usize, usize, usize)>> = HashMap::new();
+    for (ti, t) in intent.tenants.iter().enumerate() {
+        for (ni, n) in t.networks.iter().enumerate() {
+            for (pi, p) in n.ports.iter().enumerate() {
+                let v = owners
+                    .entry((p.hypervisor.as_str(), p.name.as_str()))
+                    .or_default();
+                // The same port twice in one network is that network's own error.
+                if !v.iter().any(|&(a, b, _)| (a, b) == (ti, ni)) {
+                    v.push((ti, ni, pi));
+                }
+            }
+        }
+    }
+    let mut clashes: Vec<_> = owners.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    clashes.sort();
+    for ((hv, name), v) in clashes {
+        for (ti, ni, pi) in v {
+            d.conflict(
+                Pointer::root()
+                    .join("tenants")
+                    .join(ti)
+                    .join("networks")
+                    .join(ni)
+                    .join("ports")
+                    .join(pi)
+                    .join("name"),
+                format!(
+                    "port `{name}` on hypervisor `{hv}` is already attached to another network"
+                ),
+            );
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -364,20 +405,14 @@ fn check_tenant(
                 ),
                 _ => {}
             }
-            if port.name.is_empty()
-                || port.name.len() > 15
-                || !port
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-            {
-                d.error(
-                    pp.join("name"),
-                    format!(
-                        "`{}` is not a valid OVS interface name (1-15 of [A-Za-z0-9._-])",
-                        port.name
-                    ),
-                );
+            let bridge = intent
+                .platform
+                .hypervisors
+                .iter()
+                .find(|h| h.name == port.hypervisor)
+                .map_or("", |h| h.bridge.as_str());
+            if let Some(why) = crate::ovs::port_name_problem(&port.name, bridge) {
+                d.error(pp.join("name"), why);
             }
             if !port_names.insert((port.hypervisor.as_str(), port.name.as_str())) {
                 d.error(
@@ -401,11 +436,17 @@ fn check_tenant(
     let services: HashSet<&str> = t.services.iter().map(|s| s.id.as_str()).collect();
     let networks: HashSet<&str> = t.networks.iter().map(|s| s.name.as_str()).collect();
     for (si, s) in t.services.iter().enumerate() {
+        let sp = tp.join("services").join(si);
         if s.addresses.is_empty() {
-            d.error(
-                tp.join("services").join(si).join("addresses"),
-                "a service needs at least one address",
-            );
+            d.error(sp.join("addresses"), "a service needs at least one address");
+        }
+        for (ai, a) in s.addresses.iter().enumerate() {
+            if let Some(why) = host_bits(a) {
+                d.error(sp.join("addresses").join(ai), why);
+            }
+        }
+        if let Some(why) = s.description.as_deref().and_then(description_problem) {
+            d.error(sp.join("description"), why);
         }
     }
     let mut ids = HashSet::new();
@@ -414,7 +455,15 @@ fn check_tenant(
         if !ids.insert(r.id) {
             d.error(rp.join("id"), format!("duplicate rule id {}", r.id));
         }
+        if let Some(why) = r.description.as_deref().and_then(description_problem) {
+            d.error(rp.join("description"), why);
+        }
         for (side, ep) in [("source", &r.source), ("destination", &r.destination)] {
+            if let Endpoint::Cidr { cidr } = ep {
+                if let Some(why) = host_bits(cidr) {
+                    d.error(rp.join(side).join("cidr"), why);
+                }
+            }
             match ep {
                 Endpoint::Service { service } if !services.contains(service.as_str()) => d.error(
                     rp.join(side).join("service"),
@@ -446,12 +495,20 @@ fn check_tenant(
         }
     }
     check_shadowing(&t.policy.rules, &tp, d);
+    let mut client_keys: HashMap<&str, &str> = HashMap::new();
     for (ci, c) in t.clients.iter().enumerate() {
         let cp = tp.join("clients").join(ci);
         if !is_wg_key(&c.public_key) {
             d.error(
                 cp.join("public_key"),
                 "not a WireGuard public key (44 characters of base64 encoding 32 bytes)",
+            );
+        } else if let Some(other) = client_keys.insert(c.public_key.as_str(), c.name.as_str()) {
+            // All of a tenant's clients are peers of one WireGuard interface,
+            // where VyOS refuses a key twice.
+            d.conflict(
+                cp.join("public_key"),
+                format!("client `{other}` already has this public key; each device needs its own key pair"),
             );
         }
         for (ai, a) in c.allowed_networks.iter().enumerate() {
@@ -483,6 +540,44 @@ fn check_tenant(
             "clients need at least one network to terminate on",
         );
     }
+}
+
+/// Longest free text a tenant may give a rule or service: VyOS keeps 255
+/// characters of a description, and vxguard prefixes `policy rule ID: `.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+
+/// Why `s` cannot be a description, or `None`. Descriptions reach the
+/// devices inside VyOS `set` lines, so only what VyOS's `.{0,255}` takes
+/// and what cannot change how the line reads: no control characters (a
+/// newline would start another command), no line or paragraph separators
+/// (Python's `splitlines()` splits on them), no bidirectional controls
+/// (which make a line display differently from what it holds).
+pub fn description_problem(s: &str) -> Option<String> {
+    let n = s.chars().count();
+    if n > MAX_DESCRIPTION_CHARS {
+        return Some(format!(
+            "is {n} characters long; at most {MAX_DESCRIPTION_CHARS} are allowed"
+        ));
+    }
+    let bad = s.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    });
+    bad.map(|c| {
+        format!(
+            "holds the character U+{:04X}, which is not allowed (control, line-separator or text-direction characters)",
+            c as u32
+        )
+    })
+}
+
+/// `Some(reason)` when a prefix has bits set after its length (VyOS
+/// refuses `10.1.2.3/8` where a network is expected).
+pub fn host_bits(n: &ipnet::Ipv4Net) -> Option<String> {
+    (n.network() != n.addr()).then(|| format!("{n} has host bits set; did you mean {}?", n.trunc()))
 }
 
 /// The port ranges of a `destination_port`, checked.

@@ -41,6 +41,10 @@ pub struct Diagnostic {
     pub severity: Severity,
     pub pointer: Pointer,
     pub message: String,
+    /// The value is fine on its own but taken by another object (a name,
+    /// a port): the API answers 409 rather than 422.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
 }
 
 impl Diagnostic {
@@ -49,6 +53,7 @@ impl Diagnostic {
             severity: Severity::Error,
             pointer,
             message: message.into(),
+            conflict: false,
         }
     }
     pub fn warning(pointer: Pointer, message: impl Into<String>) -> Self {
@@ -56,6 +61,7 @@ impl Diagnostic {
             severity: Severity::Warning,
             pointer,
             message: message.into(),
+            conflict: false,
         }
     }
     pub fn is_error(&self) -> bool {
@@ -80,6 +86,12 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 impl Diagnostics {
     pub fn error(&mut self, p: Pointer, msg: impl Into<String>) {
         self.0.push(Diagnostic::error(p, msg));
+    }
+    /// An error whose value another object already holds (see [`Diagnostic::conflict`]).
+    pub fn conflict(&mut self, p: Pointer, msg: impl Into<String>) {
+        let mut x = Diagnostic::error(p, msg);
+        x.conflict = true;
+        self.0.push(x);
     }
     pub fn warning(&mut self, p: Pointer, msg: impl Into<String>) {
         self.0.push(Diagnostic::warning(p, msg));

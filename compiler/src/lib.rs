@@ -135,6 +135,7 @@ pub fn compile(
         return Err(sorted(d));
     }
     check_secrets(intent, secrets, &mut d);
+    check_client_keys(intent, None, secrets, &mut d);
     let ctx = Ctx::new(intent, &allocation, secrets);
     let mut unvalidated = Vec::new();
     for r in &intent.platform.routers {
@@ -324,8 +325,26 @@ fn commit_errors(
 ) {
     let platform = parts.get("").map(|p| p.owner.clone()).unwrap_or_default();
     for e in vyos_defs::commit_check(tree) {
+        // The error is the tenant's when its node is one of the tenant's
+        // commands (and no one else's): one tenant's bad value then fails
+        // that tenant, not the platform.
+        let mut owners = parts.iter().filter(|(k, part)| {
+            !k.is_empty() && {
+                let mut hit = false;
+                part.paths.for_each(|p| {
+                    hit = hit
+                        || (p.len() >= e.path.len()
+                            && p.iter().zip(&e.path).all(|(a, b)| *a == b.as_str()));
+                });
+                hit
+            }
+        });
+        let owner = match (owners.next(), owners.next()) {
+            (Some((_, part)), None) => part.owner.clone(),
+            _ => platform.clone(),
+        };
         d.error(
-            platform.clone(),
+            owner,
             format!(
                 "router {name}: VyOS would refuse the commit at `{}`: {}",
                 e.path.join(" "),
@@ -651,6 +670,111 @@ fn prev_hypervisors_of(prev: &Output, slug: &str) -> Vec<String> {
         .filter(|(_, h)| h.tenants.iter().any(|s| s.tenant == slug))
         .map(|(n, _)| n.clone())
         .collect()
+}
+
+/// A client's key may not be one of the platform's own: a tenant's clients
+/// are peers of an interface that holds its router's key (VyOS refuses a
+/// peer with the interface's own key), and a device key as a client would
+/// let that device's holder into the tenant. `only`: one tenant's clients.
+fn check_client_keys(intent: &Intent, only: Option<usize>, s: &Secrets, d: &mut Diagnostics) {
+    let platform: std::collections::HashSet<&str> = s
+        .routers
+        .values()
+        .map(|r| r.wireguard_public_key.as_str())
+        .chain(
+            s.hypervisors
+                .values()
+                .map(|h| h.wireguard_public_key.as_str()),
+        )
+        .collect();
+    for (ti, t) in intent.tenants.iter().enumerate() {
+        if only.is_some_and(|o| o != ti) {
+            continue;
+        }
+        for (ci, c) in t.clients.iter().enumerate() {
+            if platform.contains(c.public_key.as_str()) {
+                d.error(
+                    Pointer::root()
+                        .join("tenants")
+                        .join(ti)
+                        .join("clients")
+                        .join(ci)
+                        .join("public_key"),
+                    "is the key of one of the platform's own devices; a client needs its own key pair",
+                );
+            }
+        }
+    }
+}
+
+/// Checks what a change to tenant `ti` makes the routers do, before it is
+/// stored: the tenant's commands on each of its routers against VyOS's
+/// definitions, and VyOS's commit rules on the platform's commands and the
+/// tenant's together (the same checks [`compile`] runs, for one tenant).
+/// So a value the devices would refuse is refused where it is written, and
+/// never fails the worker's compile for every tenant. `intent` must pass
+/// [`checks::check_intent`] and `allocation` must be its allocation.
+pub fn validate_tenant(
+    intent: &Intent,
+    ti: usize,
+    allocation: &Allocation,
+    secrets: &Secrets,
+    defs: &DefinitionSet,
+) -> Vec<Diagnostic> {
+    let mut d = Diagnostics::default();
+    let Some(t) = intent.tenants.get(ti) else {
+        return Vec::new();
+    };
+    check_client_keys(intent, Some(ti), secrets, &mut d);
+    let ctx = Ctx::new(intent, allocation, secrets);
+    let owner = Pointer::root().join("tenants").join(ti);
+    let routers = model::tenant_routers(t);
+    let found = par_map(&routers, |name| {
+        let mut d = Diagnostics::default();
+        let Some((ri, r)) = intent
+            .platform
+            .routers
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.name.as_str() == name)
+        else {
+            return d;
+        };
+        let model = ctx.router(name);
+        let Some(tm) = ctx.tenant_on_router(t, name) else {
+            return d;
+        };
+        let dfs = defs.by_version.get(&r.version).copied();
+        let mut parts = BTreeMap::new();
+        parts.insert(
+            String::new(),
+            Part {
+                owner: Pointer::root().join("platform").join("routers").join(ri),
+                paths: vyos::render_platform(&model),
+            },
+        );
+        let tenant = Part {
+            owner: owner.clone(),
+            paths: vyos::render_tenant(&model, &tm),
+        };
+        validate_paths(
+            name,
+            r.version,
+            &owner,
+            &tenant.paths,
+            dfs,
+            |_| true,
+            &mut d,
+        );
+        parts.insert(t.slug.to_string(), tenant);
+        let tree = build_tree(parts.values(), schema_of(dfs));
+        commit_errors(name, &tree, &parts, &mut d);
+        d
+    });
+    for x in found {
+        d.0.extend(x.0);
+    }
+    sorted(d)
 }
 
 fn check_secrets(intent: &Intent, s: &Secrets, d: &mut Diagnostics) {

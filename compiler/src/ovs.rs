@@ -35,6 +35,70 @@ use std::net::Ipv4Addr;
 /// `ovs-vsctl add-port BR vxg-tun -- set interface vxg-tun type=vxlan options:remote_ip=flow options:key=flow options:local_ip=VTEP`.
 pub const TUNNEL_PORT: &str = "vxg-tun";
 
+/// Names `ovs-ofctl` reads as OpenFlow's reserved ports rather than as a
+/// port of the bridge (OVS's `OFPUTIL_NAMED_PORTS`, compared without case
+/// by `ofputil_port_from_string`): a tenant port named `NORMAL` would put
+/// the switch's own forwarding into that tenant's flows.
+pub const RESERVED_PORT_NAMES: [&str; 9] = [
+    "IN_PORT",
+    "TABLE",
+    "NORMAL",
+    "FLOOD",
+    "ALL",
+    "CONTROLLER",
+    "LOCAL",
+    "ANY",
+    "NONE",
+];
+
+/// Ports vxguard itself puts on a bridge start with this (compared without
+/// case), so no tenant port can name the tunnel or a later platform port.
+pub const PLATFORM_PORT_PREFIX: &str = "vxg";
+
+/// Why `name` cannot be a tenant's port on a hypervisor whose integration
+/// bridge is `bridge`, or `None` when it can. Port names go into flows as
+/// they are (`in_port=NAME`, `output:NAME`), so a name must denote one
+/// ordinary port of the bridge and nothing else: a Linux interface name
+/// (1-15 of `[A-Za-z0-9._-]`) starting with a letter (`ovs-ofctl` reads
+/// digits as a port number), not a reserved port, not the platform's and
+/// not the bridge's own internal port (which bears the bridge's name).
+pub fn port_name_problem(name: &str, bridge: &str) -> Option<String> {
+    let shown: String = name.escape_debug().collect();
+    if name.is_empty()
+        || name.len() > 15
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Some(format!(
+            "`{shown}` is not a valid OVS interface name (1-15 of [A-Za-z0-9._-])"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Some(format!(
+            "`{name}` must start with a letter (OpenFlow tools read a leading digit or `-` as a port number)"
+        ));
+    }
+    if let Some(r) = RESERVED_PORT_NAMES
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+    {
+        return Some(format!("`{name}` is OpenFlow's reserved port {r}"));
+    }
+    if name
+        .get(..PLATFORM_PORT_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PLATFORM_PORT_PREFIX))
+    {
+        return Some(format!(
+            "`{name}` is reserved for the platform's own ports (names starting with `{PLATFORM_PORT_PREFIX}`)"
+        ));
+    }
+    if name == bridge {
+        return Some(format!("`{name}` is the integration bridge's own port"));
+    }
+    None
+}
+
 /// Files for one hypervisor: flows, groups and meters (one `ovs-ofctl` line
 /// each), and its WireGuard interface (`wg setconf` text, from
 /// [`crate::wireguard`]: it does not depend on tenants, so a one-tenant
@@ -374,6 +438,41 @@ pub fn port_masks(r: PortRange) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn port_names_that_could_reach_beyond_one_port_are_refused() {
+        use super::port_name_problem as p;
+        for ok in ["fin-web1", "tap0a1b2c3d-4e", "vnet0", "eth.100", "a"] {
+            assert_eq!(p(ok, "br-int"), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "NORMAL",
+            "local",
+            "In_Port",
+            "any",
+            "none",
+            "table",
+            "controller",
+            "flood",
+            "all",
+            "vxg-tun",
+            "VXG-x",
+            "vxgfoo",
+            "br-int",
+            "123",
+            "0x1f",
+            "-x",
+            ".x",
+            "a b",
+            "a,b",
+            "a\u{0}",
+            "sixteen-chars-xx",
+            "eth0\n",
+        ] {
+            assert!(p(bad, "br-int").is_some(), "{bad:?} accepted");
+        }
+    }
+
     use super::*;
 
     #[test]

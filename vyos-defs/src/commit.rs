@@ -239,9 +239,26 @@ fn interfaces_vxlan(t: &Trie, out: &mut Vec<CommitError>) {
     }
 }
 
-/// interfaces_wireguard.py: `private-key`; per peer `public-key` (unique)
-/// and `allowed-ips`; an allowed-ips prefix may not be on two peers.
+/// A WireGuard key's 32 bytes, from its base64 text.
+fn wg_key_bytes(k: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let v = base64::engine::general_purpose::STANDARD.decode(k).ok()?;
+    v.try_into().ok()
+}
+
+/// The public key of a WireGuard private key (Curve25519), as bytes.
+fn wg_public_of(private: &str) -> Option<[u8; 32]> {
+    let secret = x25519_dalek::StaticSecret::from(wg_key_bytes(private)?);
+    Some(x25519_dalek::PublicKey::from(&secret).to_bytes())
+}
+
+/// interfaces_wireguard.py: `private-key`; at least one peer; per peer
+/// `public-key` (unique, and not the interface's own unless the peer is
+/// disabled) and `allowed-ips`; an allowed-ips prefix may not be on two
+/// peers; the listen `port` must be free (VyOS asks the kernel; a second
+/// interface of the same configuration on it is what a generator can cause).
 fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
+    let mut ports: HashMap<&str, &str> = HashMap::new();
     for name in t.keys(&["interfaces", "wireguard"]) {
         let p = ["interfaces", "wireguard", name];
         if !t.has(&["interfaces", "wireguard", name, "private-key"]) {
@@ -252,9 +269,31 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                 format!("wireguard private-key not defined on `{name}`"),
             );
         }
+        let peers = t.keys(&["interfaces", "wireguard", name, "peer"]);
+        if peers.is_empty() {
+            e(
+                out,
+                &p,
+                "interfaces_wireguard.py",
+                format!("at least one WireGuard peer is required on `{name}`"),
+            );
+        }
+        if let Some(port) = t.value(&["interfaces", "wireguard", name, "port"]) {
+            if let Some(other) = ports.insert(port, name) {
+                e(
+                    out,
+                    &cat(&p, &["port"]),
+                    "interfaces_wireguard.py",
+                    format!("UDP port {port} is busy: interface `{other}` listens on it"),
+                );
+            }
+        }
+        let own = t
+            .value(&["interfaces", "wireguard", name, "private-key"])
+            .and_then(wg_public_of);
         let mut keys: HashMap<&str, &str> = HashMap::new();
         let mut ips: HashMap<IpNet, &str> = HashMap::new();
-        for peer in t.keys(&["interfaces", "wireguard", name, "peer"]) {
+        for peer in peers {
             let pp = ["interfaces", "wireguard", name, "peer", peer];
             let sub = |k: &'static str| [pp[0], pp[1], pp[2], pp[3], pp[4], k];
             match t.value(&sub("public-key")) {
@@ -265,6 +304,17 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                     format!("wireguard public-key required for peer `{peer}`"),
                 ),
                 Some(k) => {
+                    let disabled = t.has(&sub("disable"));
+                    if !disabled && own.is_some() && own == wg_key_bytes(k) {
+                        e(
+                            out,
+                            &pp,
+                            "interfaces_wireguard.py",
+                            format!(
+                                "peer `{peer}` has the same public key as the interface `{name}`"
+                            ),
+                        );
+                    }
                     if let Some(other) = keys.insert(k, peer) {
                         e(
                             out,
@@ -303,8 +353,28 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
     }
 }
 
+/// Addresses of the interfaces in `vrf` (`None`: the default VRF), as
+/// `is_addr_assigned(peer, vrf)` sees them after the commit.
+fn local_addresses(t: &Trie, vrf: Option<&str>) -> std::collections::HashSet<std::net::IpAddr> {
+    let mut out = std::collections::HashSet::new();
+    for ty in t.keys(&["interfaces"]) {
+        for ifname in t.keys(&["interfaces", ty]) {
+            if t.value(&["interfaces", ty, ifname, "vrf"]) != vrf {
+                continue;
+            }
+            for a in t.keys(&["interfaces", ty, ifname, "address"]) {
+                if let Ok(net) = a.parse::<IpNet>() {
+                    out.insert(net.addr());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// protocols_bgp.py: `system-as` required (also per VRF instance); each
-/// neighbor needs `remote-as`, `interface remote-as`, or a peer-group that has one.
+/// neighbor needs `remote-as`, `interface remote-as`, or a peer-group that has one,
+/// and may not be one of the router's own addresses in that VRF.
 fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
     let mut bases: Vec<Vec<&str>> = Vec::new();
     if t.has(&["protocols", "bgp"]) {
@@ -324,8 +394,20 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
                 "BGP system-as number must be defined".into(),
             );
         }
+        let vrf = (b[0] == "vrf").then(|| b[2]);
+        let local = local_addresses(t, vrf);
         for n in t.keys(&cat(&b, &["neighbor"])) {
             let np = cat(&b, &["neighbor", n]);
+            if n.parse::<std::net::IpAddr>()
+                .is_ok_and(|a| local.contains(&a))
+            {
+                e(
+                    out,
+                    &np,
+                    "protocols_bgp.py",
+                    format!("can not configure local address as neighbor `{n}`"),
+                );
+            }
             if t.has(&cat(&np, &["remote-as"])) || t.has(&cat(&np, &["interface", "remote-as"])) {
                 continue;
             }
@@ -352,9 +434,17 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
 }
 
 /// firewall.py verify_rule(): every rule needs an `action`; `action jump`
-/// needs `jump-target`, and `jump-target` only goes with `action jump`.
+/// needs `jump-target`, and `jump-target` only goes with `action jump`;
+/// the jump-target chain exists (verify_jump_target()), and so does every
+/// group a rule matches on (`Invalid ... group "X" on firewall rule`).
 fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
-    fn walk<'a>(t: Trie<'a>, path: &mut Vec<&'a str>, out: &mut Vec<CommitError>, depth: usize) {
+    fn walk<'a>(
+        root: &Trie<'a>,
+        t: Trie<'a>,
+        path: &mut Vec<&'a str>,
+        out: &mut Vec<CommitError>,
+        depth: usize,
+    ) {
         if depth > 4 {
             return;
         }
@@ -388,17 +478,71 @@ fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
                         ),
                         _ => {}
                     }
+                    let fam = path[1];
+                    if let Some(target) = rule.value(&["jump-target"]) {
+                        if !root.has(&["firewall", fam, "name", target]) {
+                            e(
+                                out,
+                                &cat(&rp(), &["jump-target"]),
+                                "firewall.py",
+                                format!("invalid jump-target: firewall {fam} name `{target}` does not exist"),
+                            );
+                        }
+                    }
+                    for side in ["source", "destination"] {
+                        for (kind, name) in rule
+                            .get(&[side, "group"])
+                            .map(|g| g.children().collect::<Vec<_>>())
+                            .unwrap_or_default()
+                        {
+                            let Some(name) = name.0.children().next().map(|(k, _)| k) else {
+                                continue;
+                            };
+                            let group = match (fam, kind) {
+                                ("ipv6", "address-group" | "network-group") => {
+                                    format!("ipv6-{kind}")
+                                }
+                                ("bridge", "ipv4-address-group") => "address-group".into(),
+                                ("bridge", "ipv4-network-group") => "network-group".into(),
+                                _ => kind.to_string(),
+                            };
+                            let bare = name.strip_prefix('!').unwrap_or(name);
+                            if !root.has(&["firewall", "group", &group, bare]) {
+                                e(
+                                    out,
+                                    &cat(&rp(), &[side, "group", kind]),
+                                    "firewall.py",
+                                    format!("invalid {group} `{bare}` on firewall rule {n}"),
+                                );
+                            }
+                        }
+                    }
+                    for dir in ["inbound-interface", "outbound-interface"] {
+                        if let Some(g) = rule.value(&[dir, "group"]) {
+                            let bare = g.strip_prefix('!').unwrap_or(g);
+                            if !root.has(&["firewall", "group", "interface-group", bare]) {
+                                e(
+                                    out,
+                                    &cat(&rp(), &[dir, "group"]),
+                                    "firewall.py",
+                                    format!(
+                                        "invalid interface group `{bare}` on firewall rule {n}"
+                                    ),
+                                );
+                            }
+                        }
+                    }
                 }
             } else {
                 path.push(k);
-                walk(child, path, out, depth + 1);
+                walk(root, child, path, out, depth + 1);
                 path.pop();
             }
         }
     }
     for fam in ["ipv4", "ipv6", "bridge"] {
         if let Some(sub) = t.get(&["firewall", fam]) {
-            walk(sub, &mut vec!["firewall", fam], out, 0);
+            walk(t, sub, &mut vec!["firewall", fam], out, 0);
         }
     }
 }
