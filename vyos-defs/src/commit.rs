@@ -786,4 +786,101 @@ mod tests {
         ));
         assert!(run(&["service https listen-address 192.0.2.1"]).is_empty());
     }
+
+    /// A real key pair (RFC 7748's Alice), base64 as `wg` prints it.
+    const PRIV: &str = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=";
+    const PUB: &str = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+
+    #[test]
+    fn wireguard_verify_rules() {
+        let base = [
+            "interfaces wireguard wg0 private-key PRIVATE",
+            "interfaces wireguard wg0 port 51820",
+        ];
+        let peer = |k: &str| {
+            vec![
+                format!("interfaces wireguard wg0 peer p public-key {k}"),
+                "interfaces wireguard wg0 peer p allowed-ips 10.0.0.1/32".to_string(),
+            ]
+        };
+        let with = |extra: Vec<String>| {
+            let mut v: Vec<String> = base.iter().map(|l| l.replace("PRIVATE", PRIV)).collect();
+            v.extend(extra);
+            v
+        };
+        let r = |v: Vec<String>| run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(has(&r(with(vec![])), "at least one WireGuard peer"));
+        assert!(r(with(peer("Yg=="))).is_empty());
+        assert!(has(&r(with(peer(PUB))), "same public key as the interface"));
+        // A disabled peer may hold it (VyOS skips the check).
+        let mut disabled = peer(PUB);
+        disabled.push("interfaces wireguard wg0 peer p disable".into());
+        assert!(r(with(disabled)).is_empty());
+        let mut two = peer("Yg==");
+        two.extend([
+            format!("interfaces wireguard wg1 private-key {PRIV}"),
+            "interfaces wireguard wg1 port 51820".into(),
+            "interfaces wireguard wg1 peer q public-key Yw==".into(),
+            "interfaces wireguard wg1 peer q allowed-ips 10.0.0.2/32".into(),
+        ]);
+        assert!(has(&r(with(two)), "UDP port 51820 is busy"));
+    }
+
+    #[test]
+    fn firewall_references_must_exist() {
+        let ok = [
+            "firewall group network-group N network 10.0.0.0/8",
+            "firewall group interface-group I interface br1",
+            "firewall ipv4 name C rule 1 action accept",
+            "firewall ipv4 name C rule 1 source group network-group N",
+            "firewall ipv4 name C rule 2 action accept",
+            "firewall ipv4 name C rule 2 destination group network-group !N",
+            "firewall ipv4 forward filter rule 5 action jump",
+            "firewall ipv4 forward filter rule 5 jump-target C",
+            "firewall ipv4 forward filter rule 5 outbound-interface group I",
+        ];
+        assert!(run(&ok).is_empty(), "{:?}", run(&ok));
+        let drop_line = |gone: &str| -> Vec<CommitError> {
+            run(&ok
+                .iter()
+                .copied()
+                .filter(|l| !l.starts_with(gone))
+                .collect::<Vec<_>>())
+        };
+        assert!(has(
+            &drop_line("firewall ipv4 name C"),
+            "invalid jump-target"
+        ));
+        assert!(has(
+            &drop_line("firewall group network-group"),
+            "invalid network-group `N`"
+        ));
+        assert!(has(
+            &drop_line("firewall group interface-group"),
+            "invalid interface group `I`"
+        ));
+    }
+
+    #[test]
+    fn bgp_neighbour_may_not_be_a_local_address() {
+        let base = [
+            "interfaces dummy dum0 address 172.27.0.1/32",
+            "protocols bgp system-as 65000",
+        ];
+        let mut v: Vec<&str> = base.to_vec();
+        v.extend(["protocols bgp neighbor 172.27.0.2 remote-as internal"]);
+        assert!(run(&v).is_empty());
+        let mut v: Vec<&str> = base.to_vec();
+        v.extend(["protocols bgp neighbor 172.27.0.1 remote-as internal"]);
+        assert!(has(&run(&v), "local address as neighbor `172.27.0.1`"));
+        // An address in a VRF is local to that VRF only.
+        let v = [
+            "interfaces dummy dum0 address 172.27.0.1/32",
+            "interfaces dummy dum0 vrf red",
+            "vrf name red table 100",
+            "protocols bgp system-as 65000",
+            "protocols bgp neighbor 172.27.0.1 remote-as internal",
+        ];
+        assert!(run(&v).is_empty(), "{:?}", run(&v));
+    }
 }
