@@ -80,21 +80,31 @@ pub struct Claimed {
     pub id: i64,
     pub claim: Uuid,
     pub attempts: i32,
+    /// The tenant whose change the job carries (`None`: the platform's).
+    pub tenant_id: Option<Uuid>,
 }
 
-/// Claims the oldest runnable job: queued and due, or running with an
-/// expired lease (its worker died).
+/// Claims a runnable job (queued and due, or running with an expired
+/// lease: its worker died), taking tenants in turn: a job's turn is its
+/// place among its tenant's pending (queued or running) jobs, and lower
+/// turns go first, oldest first among equals.
+/// So one tenant's backlog delays another tenant's job by at most one
+/// job per tenant, however many it queued.
 pub async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<Claimed>> {
     let mut tx = db.begin().await?;
-    let row: Option<(i64, i32)> = sqlx::query_as(
-        "SELECT id, attempts FROM jobs
-         WHERE (status = 'queued' AND run_after <= now())
-            OR (status = 'running' AND locked_until < now())
-         ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+    let row: Option<(i64, i32, Option<Uuid>)> = sqlx::query_as(
+        "WITH pending AS (
+             SELECT id, status, run_after, locked_until,
+                    row_number() OVER (PARTITION BY tenant_id ORDER BY id) AS turn
+             FROM jobs WHERE status IN ('queued', 'running'))
+         SELECT j.id, j.attempts, j.tenant_id FROM jobs j JOIN pending p ON p.id = j.id
+         WHERE (p.status = 'queued' AND p.run_after <= now())
+            OR (p.status = 'running' AND p.locked_until < now())
+         ORDER BY p.turn, j.id FOR UPDATE OF j SKIP LOCKED LIMIT 1",
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, attempts)) = row else {
+    let Some((id, attempts, tenant_id)) = row else {
         return Ok(None);
     };
     let claim = Uuid::new_v4();
@@ -114,6 +124,7 @@ pub async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<Claimed>> {
         id,
         claim,
         attempts: attempts + 1,
+        tenant_id,
     }))
 }
 
@@ -164,6 +175,21 @@ pub async fn finish(
     Ok(n == 1)
 }
 
+/// Keeps what went wrong in the operators' words on a job (see
+/// [`retry_later`]); never shown to tenants.
+pub async fn set_operator_errors(
+    conn: &mut PgConnection,
+    id: i64,
+    errors: &Value,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET operator_errors = $2 WHERE id = $1")
+        .bind(id)
+        .bind(errors)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Keeps the compile's result on a job that stays running (its devices
 /// are applied next); false when the claim was lost.
 pub async fn keep_result(
@@ -201,14 +227,26 @@ pub async fn extend_lease(db: &PgPool, id: i64, claim: Uuid) -> sqlx::Result<boo
 
 /// After an unexpected error (database gone, a bug): retry with backoff, or
 /// give up after `MAX_ATTEMPTS`.
-pub async fn retry_later(db: &PgPool, c: &Claimed, worker: &str, why: &str) -> sqlx::Result<()> {
+///
+/// `why` may hold device answers and other tenants' commands: it is kept
+/// for operators (`operator_errors`), and a tenant's job shows only that
+/// applying failed and where.
+pub async fn retry_later(
+    db: &PgPool,
+    c: &Claimed,
+    worker: &str,
+    why: &str,
+    tenant_safe: &str,
+) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     let give_up = c.attempts >= MAX_ATTEMPTS;
     let backoff = 2f64.powi(c.attempts.min(8));
     let n = sqlx::query(
         "UPDATE jobs SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
              run_after = now() + make_interval(secs => $4), locked_until = NULL,
-             errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
+             errors = jsonb_build_array(jsonb_build_object('message',
+                 CASE WHEN tenant_id IS NULL THEN $5::text ELSE $6::text END)),
+             operator_errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
              finished_at = CASE WHEN $3 THEN now() END
          WHERE id = $1 AND claim = $2 AND status = 'running'",
     )
@@ -217,6 +255,7 @@ pub async fn retry_later(db: &PgPool, c: &Claimed, worker: &str, why: &str) -> s
     .bind(give_up)
     .bind(backoff)
     .bind(why)
+    .bind(tenant_safe)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -63,6 +63,7 @@ impl Modify for Bearer {
         api::objects::routers::list, api::objects::routers::create, api::objects::routers::get_one, api::objects::routers::put, api::objects::routers::delete,
         api::objects::hypervisors::list, api::objects::hypervisors::create, api::objects::hypervisors::get_one, api::objects::hypervisors::put, api::objects::hypervisors::delete,
         api::tenants::list, api::tenants::create, api::tenants::get_one, api::tenants::update, api::tenants::delete,
+        api::quotas::get_quotas, api::quotas::set_quotas,
         api::objects::networks::list, api::objects::networks::create, api::objects::networks::get_one, api::objects::networks::put, api::objects::networks::delete,
         api::objects::services::list, api::objects::services::create, api::objects::services::get_one, api::objects::services::put, api::objects::services::delete,
         api::objects::rules::list, api::objects::rules::create, api::objects::rules::get_one, api::objects::rules::put, api::objects::rules::delete,

@@ -131,16 +131,23 @@ fn worker_name(given: Option<String>) -> String {
     })
 }
 
+/// Loads and installs the process's VyOS definitions (the write path and
+/// the worker judge with the same ones).
+fn load_definitions(a: &DbArgs) -> Result<crate::definitions::Defs> {
+    let defs = crate::compile_cmd::load_defs(&a.vyos_defs)?;
+    if defs.is_empty() {
+        tracing::warn!("no --vyos-defs given: VyOS output will not be validated");
+    }
+    Ok(crate::definitions::install(Arc::new(defs)))
+}
+
 async fn make_worker(
     a: &DbArgs,
     apply: &ApplyFlags,
     pool: sqlx::PgPool,
     name: Option<String>,
 ) -> Result<Worker> {
-    let defs = crate::compile_cmd::load_defs(&a.vyos_defs)?;
-    if defs.is_empty() {
-        tracing::warn!("no --vyos-defs given: VyOS output will not be validated");
-    }
+    let defs = load_definitions(a)?;
     let apply = apply.settings()?;
     if apply.is_some() {
         tracing::info!("--apply: jobs are done once their revisions are on the routers");
@@ -148,7 +155,7 @@ async fn make_worker(
     Ok(Worker {
         db: pool,
         name: worker_name(name),
-        defs: Arc::new(defs),
+        defs,
         apply,
     })
 }
@@ -159,7 +166,9 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let secret = db::jwt_secret(&pool).await?;
     let st = AppState::new(pool.clone(), &secret);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
-    if !a.no_worker {
+    if a.no_worker {
+        load_definitions(&a.db)?;
+    } else {
         let w = make_worker(&a.db, &a.apply, pool.clone(), None).await?;
         tokio::spawn(async move {
             if let Err(e) = w.run().await {

@@ -17,6 +17,8 @@ pub struct AppState {
     /// Bumped whenever a job is queued or changes state, once
     /// `job_feed::spawn` feeds it (`vxguard serve` does).
     pub job_changes: tokio::sync::watch::Sender<u64>,
+    /// Request budgets per tenant and token; the bound on expensive calls.
+    pub fairness: Arc<crate::fairness::Fairness>,
 }
 
 /// Logins allowed per client address per minute: 30, or
@@ -41,6 +43,7 @@ impl AppState {
             )),
             login_failures: Arc::new(RateLimiter::new(5, Duration::from_secs(15 * 60))),
             job_changes: tokio::sync::watch::Sender::new(0),
+            fairness: Arc::new(crate::fairness::Fairness::default()),
         }
     }
 }

@@ -48,14 +48,24 @@ impl FromRequestParts<AppState> for TenantScope {
 /// it; else 404, the same answer for a missing tenant and another's. The
 /// portal uses this too.
 pub async fn resolve(st: &AppState, who: Principal, slug: &str) -> Result<TenantScope, Problem> {
-    let row: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&st.db)
-            .await?;
-    let (id, slug) = row.ok_or_else(Problem::not_found)?;
+    let row: Option<(Uuid, String, Option<i32>)> = sqlx::query_as(
+        "SELECT t.id, t.slug, q.requests_per_minute FROM tenants t
+         LEFT JOIN tenant_quotas q ON q.tenant_id = t.id WHERE t.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(&st.db)
+    .await?;
+    let (id, slug, rpm) = row.ok_or_else(Problem::not_found)?;
     if who.role != Role::PlatformAdmin && who.tenant_id != Some(id) {
         return Err(Problem::not_found());
+    }
+    // The tenant's own calls spend its budget; platform admins' do not.
+    if who.role != Role::PlatformAdmin {
+        let per_minute = rpm
+            .map(|n| n.max(1) as u32)
+            .unwrap_or(crate::store::quotas::Quotas::default().requests_per_minute);
+        let token = who.subject.strip_prefix("token:");
+        st.fairness.admit(id, token, per_minute, 1)?;
     }
     Ok(TenantScope {
         tenant: TenantRef { id, slug },

@@ -13,22 +13,28 @@
 
 use crate::jobs::{self, Claimed};
 use crate::store::intent as store_intent;
+use crate::store::intent::Loaded;
 use anyhow::{Context, Result};
 use serde_json::json;
+use serde_json::Value;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
+use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::compile;
+use vxguard_compiler::diag::{Diagnostic, Severity};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
-use vxguard_compiler::intent::VyosVersion;
-use vxguard_compiler::{compile, DefinitionSet};
-use vyos_defs::Definitions;
+use vxguard_compiler::intent::Intent;
+use vxguard_compiler::model::Secrets;
+use vxguard_compiler::Output;
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
 pub const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
 
-pub type Defs = Arc<BTreeMap<VyosVersion, Definitions>>;
+pub type Defs = crate::definitions::Defs;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -75,14 +81,19 @@ impl Worker {
     async fn process(&self, c: Claimed) {
         tracing::info!(job = c.id, attempt = c.attempts, worker = %self.name, "job claimed");
         let r = match self.compile_job(&c).await {
-            Ok(Some(result)) => self.apply_job(&c, result).await,
+            Ok(Some(compiled)) => self.apply_job(&c, compiled).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
         if let Err(e) = r {
             let why = format!("{e:#}");
             tracing::warn!(job = c.id, error = %why, "job failed; will retry");
-            if let Err(e) = jobs::retry_later(&self.db, &c, &self.name, &why).await {
+            let tenant_safe = format!(
+                "the change could not be put on the devices yet (attempt {} of {}); the platform's operators can see why",
+                c.attempts,
+                jobs::MAX_ATTEMPTS
+            );
+            if let Err(e) = jobs::retry_later(&self.db, &c, &self.name, &why, &tenant_safe).await {
                 tracing::warn!(job = c.id, error = %e, "could not reschedule job");
             }
         }
@@ -92,7 +103,7 @@ impl Worker {
     /// here; with it, the compile's result is kept on the job and returned
     /// for the apply phase (`Some`). `None` also when the compile failed
     /// (the job is finished as failed).
-    async fn compile_job(&self, c: &Claimed) -> Result<Option<serde_json::Value>> {
+    async fn compile_job(&self, c: &Claimed) -> Result<Option<Compiled>> {
         let mut tx = self.db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(COMPILE_LOCK)
@@ -101,27 +112,45 @@ impl Worker {
         let loaded = store_intent::load(&mut tx).await?;
         let prev = store_intent::allocation_for_update(&mut tx).await?;
         let secrets = store_intent::reconcile_secrets(&mut tx, &loaded.intent).await?;
-        let defs = self.defs.clone();
-        let intent = loaded.intent;
-        let result = tokio::task::spawn_blocking(move || {
-            let set = DefinitionSet {
-                by_version: defs.iter().map(|(k, v)| (*k, v)).collect(),
-            };
-            compile(&intent, &prev, &secrets, &set)
-        })
-        .await
-        .context("compiler panicked")?;
-        let out = match result {
-            Ok(o) => o,
-            Err(diags) => {
-                let errors = serde_json::to_value(&diags)?;
-                if !jobs::finish(&mut tx, c, &self.name, "failed", Some(errors), None).await? {
-                    anyhow::bail!("lost the claim on job {}", c.id);
+        let first = self
+            .compile_blocking(loaded.intent.clone(), prev.clone(), secrets.clone())
+            .await?;
+        let (compiled, out, held_back) = match first {
+            Ok(out) => (loaded, out, BTreeMap::new()),
+            Err(diags) => match self
+                .compile_without_failing_tenants(&mut tx, &loaded, &diags, prev, secrets)
+                .await?
+            {
+                Some(x) => x,
+                None => {
+                    // Not one tenant's doing (or its last good spec fails
+                    // too): the job fails, telling its tenant only its own.
+                    let errors = scoped(&diags, &loaded, c.tenant_id, Severity::Error);
+                    let errors = match (c.tenant_id, errors.is_empty()) {
+                        (Some(_), true) => {
+                            json!([{"message": "the platform's configuration does not compile; its operators can see why"}])
+                        }
+                        _ => Value::Array(errors),
+                    };
+                    jobs::set_operator_errors(&mut tx, c.id, &serde_json::to_value(&diags)?)
+                        .await?;
+                    if !jobs::finish(&mut tx, c, &self.name, "failed", Some(errors), None).await? {
+                        anyhow::bail!("lost the claim on job {}", c.id);
+                    }
+                    tx.commit().await?;
+                    return Ok(None);
                 }
-                tx.commit().await?;
-                return Ok(None);
-            }
+            },
         };
+        let good: Vec<(uuid::Uuid, &vxguard_compiler::intent::Tenant)> = compiled
+            .tenant_ids
+            .iter()
+            .copied()
+            .zip(&compiled.intent.tenants)
+            .filter(|(id, _)| !held_back.contains_key(id))
+            .collect();
+        store_intent::record_compiled(&mut tx, &good).await?;
+        drop(good);
         store_intent::store_allocation(&mut tx, &out.allocation).await?;
         let mut changed_routers = Vec::new();
         for (name, r) in &out.routers {
@@ -146,11 +175,27 @@ impl Worker {
         let result = json!({
             "routers": changed_routers,
             "hypervisors": changed_hvs,
-            "warnings": out.warnings,
+            "warnings": scoped(&out.warnings, &compiled, c.tenant_id, Severity::Warning),
             "tenant_mtu": out.tenant_mtu,
         });
+        // The job's own tenant held back: its change is refused with its
+        // own errors; the other tenants' changes went ahead.
+        let refused = c
+            .tenant_id
+            .and_then(|t| held_back.get(&t))
+            .map(|e| Value::Array(e.clone()));
+        if !held_back.is_empty() {
+            let all: Vec<&Value> = held_back.values().flatten().collect();
+            jobs::set_operator_errors(&mut tx, c.id, &serde_json::to_value(&all)?).await?;
+            tracing::warn!(
+                job = c.id,
+                tenants = held_back.len(),
+                "tenants whose change does not compile kept their last good configuration"
+            );
+        }
+        let compiled_job = Compiled { result, refused };
         if self.apply.is_some() {
-            if !jobs::keep_result(&mut tx, c, &result).await? {
+            if !jobs::keep_result(&mut tx, c, &compiled_job.result).await? {
                 anyhow::bail!("lost the claim on job {}", c.id);
             }
             tx.commit().await?;
@@ -160,9 +205,22 @@ impl Worker {
                 hypervisors = changed_hvs.len(),
                 "job compiled; applying"
             );
-            return Ok(Some(result));
+            return Ok(Some(compiled_job));
         }
-        if !jobs::finish(&mut tx, c, &self.name, "done", None, Some(result)).await? {
+        let (status, errors) = match compiled_job.refused {
+            Some(e) => ("failed", Some(e)),
+            None => ("done", None),
+        };
+        if !jobs::finish(
+            &mut tx,
+            c,
+            &self.name,
+            status,
+            errors,
+            Some(compiled_job.result),
+        )
+        .await?
+        {
             anyhow::bail!("lost the claim on job {}", c.id);
         }
         tx.commit().await?;
@@ -177,7 +235,11 @@ impl Worker {
 
     /// The apply phase of a compiled job: roll out what is due, then finish
     /// the job (done, with what was applied) or fail it for a retry.
-    async fn apply_job(&self, c: &Claimed, mut result: serde_json::Value) -> Result<()> {
+    async fn apply_job(&self, c: &Claimed, compiled: Compiled) -> Result<()> {
+        let Compiled {
+            mut result,
+            refused,
+        } = compiled;
         let settings = self.apply.clone().expect("apply phase without settings");
         let heartbeat = {
             let (db, id, claim) = (self.db.clone(), c.id, c.claim);
@@ -239,13 +301,139 @@ impl Worker {
         result["applied"] = names(&summary.applied);
         result["pending"] = names(&summary.waiting);
         let mut tx = self.db.begin().await?;
-        if !jobs::finish(&mut tx, c, &self.name, "done", None, Some(result)).await? {
+        let status = if refused.is_some() { "failed" } else { "done" };
+        if !jobs::finish(&mut tx, c, &self.name, status, refused, Some(result)).await? {
             anyhow::bail!("lost the claim on job {}", c.id);
         }
         tx.commit().await?;
-        tracing::info!(job = c.id, "job done (applied)");
+        tracing::info!(job = c.id, status, "job finished (applied)");
         Ok(())
     }
+}
+
+/// A compiled job on its way to the devices.
+struct Compiled {
+    /// What changed: devices, warnings (the job's tenant's own), MTU.
+    result: Value,
+    /// The job's tenant's errors when its change was held back (the job
+    /// fails with them once the others' changes are applied).
+    refused: Option<Value>,
+}
+
+impl Worker {
+    async fn compile_blocking(
+        &self,
+        intent: Intent,
+        prev: Allocation,
+        secrets: Secrets,
+    ) -> Result<Result<Output, Vec<Diagnostic>>> {
+        let defs = self.defs.clone();
+        tokio::task::spawn_blocking(move || {
+            compile(&intent, &prev, &secrets, &crate::definitions::set(&defs))
+        })
+        .await
+        .context("compiler panicked")
+    }
+
+    /// When every error of a compile lies in some tenants, compiles again
+    /// with each of those tenants as it last compiled (or without it, if
+    /// it never did): the devices keep its last good configuration and
+    /// the other tenants' changes go ahead. Gives the intent compiled, its
+    /// output, and each held-back tenant's errors as that tenant may read
+    /// them; `None` when some error is the platform's or the second
+    /// compile fails too.
+    async fn compile_without_failing_tenants(
+        &self,
+        conn: &mut PgConnection,
+        loaded: &Loaded,
+        diags: &[Diagnostic],
+        prev: Allocation,
+        secrets: Secrets,
+    ) -> Result<Option<(Loaded, Output, BTreeMap<Uuid, Vec<Value>>)>> {
+        let mut failing = BTreeSet::new();
+        for x in diags.iter().filter(|x| x.is_error()) {
+            match tenant_index(&x.pointer.0).filter(|i| *i < loaded.tenant_ids.len()) {
+                Some(i) => failing.insert(i),
+                None => return Ok(None),
+            };
+        }
+        if failing.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<Uuid> = failing.iter().map(|&i| loaded.tenant_ids[i]).collect();
+        let good = store_intent::last_compiled(conn, &ids).await?;
+        let mut next = Loaded {
+            intent: Intent {
+                platform: loaded.intent.platform.clone(),
+                tenants: Vec::with_capacity(loaded.intent.tenants.len()),
+            },
+            tenant_ids: Vec::with_capacity(loaded.tenant_ids.len()),
+        };
+        let mut held_back = BTreeMap::new();
+        for (i, (t, id)) in loaded
+            .intent
+            .tenants
+            .iter()
+            .zip(&loaded.tenant_ids)
+            .enumerate()
+        {
+            if failing.contains(&i) {
+                held_back.insert(*id, scoped(diags, loaded, Some(*id), Severity::Error));
+                match good.get(id) {
+                    Some(g) => next.intent.tenants.push(g.clone()),
+                    None => continue,
+                }
+            } else {
+                next.intent.tenants.push(t.clone());
+            }
+            next.tenant_ids.push(*id);
+        }
+        match self
+            .compile_blocking(next.intent.clone(), prev, secrets)
+            .await?
+        {
+            Ok(out) => Ok(Some((next, out, held_back))),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// `/tenants/3/...` → 3.
+fn tenant_index(pointer: &str) -> Option<usize> {
+    pointer
+        .strip_prefix("/tenants/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The diagnostics of one severity a job's viewers may read: for a
+/// tenant's job, that tenant's alone; for a platform job, all. Each names
+/// its object by path (`tenants/acme/policy/rules/60/description`), not
+/// by an index that changes as tenants come and go.
+fn scoped(
+    diags: &[Diagnostic],
+    loaded: &Loaded,
+    tenant: Option<Uuid>,
+    sev: Severity,
+) -> Vec<Value> {
+    let mine = tenant.map(|t| loaded.tenant_index(t));
+    diags
+        .iter()
+        .filter(|x| x.severity == sev)
+        .filter(|x| match mine {
+            None => true,
+            Some(None) => false,
+            Some(Some(i)) => tenant_index(&x.pointer.0) == Some(i),
+        })
+        .map(|x| {
+            json!({
+                "object": crate::store::change::describe(&loaded.intent, &x.pointer.0),
+                "message": x.message,
+            })
+        })
+        .collect()
 }
 
 /// One hypervisor's configuration as one revision text: flows, groups,

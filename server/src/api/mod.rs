@@ -9,6 +9,7 @@ pub mod health;
 pub mod jobs;
 pub mod objects;
 pub mod policy;
+pub mod quotas;
 pub mod revisions;
 pub mod tenants;
 pub mod tokens;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(clients::routes())
         .merge(policy::routes())
         .merge(tenants::routes())
+        .merge(quotas::routes())
         .merge(users::routes())
         .merge(tokens::routes())
         .merge(jobs::routes())

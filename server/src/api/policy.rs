@@ -190,10 +190,33 @@ pub async fn preview(
     } else {
         (Edit::Reorder(c.reorder.unwrap_or_default()), "/reorder")
     };
+    // A preview compiles the platform twice: it costs more of the budget,
+    // and runs one at a time per tenant.
+    let _running = expensive_call(&st, &scope).await?;
     let p = policy::preview(&st.db, &scope.who, &scope.tenant, edit)
         .await
         .map_err(|p| under(p, prefix))?;
     Ok(axum::Json(p.into()))
+}
+
+/// Admits an expensive call (a preview) of the scope's tenant: it spends
+/// [`crate::fairness::EXPENSIVE_COST`] of the tenant's request budget
+/// (platform admins excepted) and holds the tenant's one expensive slot.
+pub async fn expensive_call(
+    st: &AppState,
+    scope: &TenantScope,
+) -> ApiResult<crate::fairness::Expensive> {
+    if scope.who.role != crate::auth::Role::PlatformAdmin {
+        let mut conn = st.db.acquire().await?;
+        let q = crate::store::quotas::of(&mut conn, scope.id()).await?;
+        st.fairness.admit(
+            scope.id(),
+            scope.who.subject.strip_prefix("token:"),
+            q.requests_per_minute,
+            crate::fairness::EXPENSIVE_COST,
+        )?;
+    }
+    st.fairness.expensive(scope.id()).await
 }
 
 pub fn routes() -> Router<AppState> {

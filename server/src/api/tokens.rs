@@ -116,6 +116,20 @@ pub async fn create_token(
     }
     let token = secret::new_token(secret::API_PREFIX);
     let mut tx = st.db.begin().await?;
+    // Counted under the tenant's row lock: parallel creations cannot all
+    // pass the count.
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(scope.id())
+        .execute(&mut *tx)
+        .await?;
+    let have: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(scope.id())
+    .fetch_one(&mut *tx)
+    .await?;
+    let q = crate::store::quotas::of(&mut tx, scope.id()).await?;
+    crate::store::quotas::check_one_more(&q, "api_tokens", have as usize)?;
     let info: TokenOut = sqlx::query_as(&format!(
         "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLS}"
     ))
@@ -124,7 +138,9 @@ pub async fn create_token(
     .bind(name)
     .bind(req.role.as_str())
     .bind(secret::hash(&token))
-    .bind(scope.who.user_id)
+    // The user behind the caller, also when a token makes a token, so
+    // that deleting them revokes both.
+    .bind(scope.who.owner)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match Problem::from(e) {

@@ -545,15 +545,17 @@ fn parse_ports(show: &str) -> BTreeMap<String, u32> {
 /// Where a port name can stand in flow and group text.
 const PORT_KEYS: [&str; 2] = ["in_port=", "output:"];
 
-/// Port names used by `in_port=` and `output:` (not the reserved ports).
+/// Every port named by `in_port=` and `output:`. None is exempt: the
+/// compiler names ports only (never a number or a reserved port such as
+/// `LOCAL` or `NORMAL`), so each must be a port the switch has, and
+/// anything else in a revision is refused before the switch is touched.
 fn port_names(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
         for key in PORT_KEYS {
             for (i, _) in l.match_indices(key) {
                 let v = token(&l[i + key.len()..]);
-                let reserved = ["LOCAL", "IN_PORT", "NORMAL", "FLOOD", "ALL", "CONTROLLER"];
-                if !v.is_empty() && v.parse::<u32>().is_err() && !reserved.contains(&v) {
+                if !v.is_empty() {
                     out.push(v.trim_matches('"').to_string());
                 }
             }
@@ -729,7 +731,12 @@ OFPST_PORT_DESC reply (OF1.3) (xid=0x3):
             "# port fin-web1\ntable=0,in_port=1,actions=drop\ngroup_id=1,type=all,bucket=actions=output:1,bucket=actions=set_field:5->tun_id,output:4\n"
         );
         assert_eq!(port_names(f), vec!["fin-web1", "fin-web1", "vxg-tun"]);
-        assert!(port_names("table=0,in_port=LOCAL,actions=output:3").is_empty());
+        // Reserved ports and numbers are checked like any name: a switch
+        // has no port called `LOCAL` or `3` by name, so they are refused.
+        assert_eq!(
+            port_names("table=0,in_port=LOCAL,actions=output:3,output:NORMAL"),
+            vec!["LOCAL", "3", "NORMAL"]
+        );
     }
 
     #[test]

@@ -63,15 +63,19 @@ pub async fn check_and_allocate(
     let intent = &loaded.intent;
     let mut d = Diagnostics::default();
     checks::check_intent(intent, &mut d);
+    let d = concerning(d, own);
     if d.has_errors() {
         return Err(Problem::invalid(
             "the change is not valid",
             field_errors(loaded, &d, own, viewer),
-        ));
+        )
+        .with_status(status_of(&d, own)));
     }
     let prev = store_intent::allocation_for_update(conn).await?;
+    let mut d = d;
     let a = alloc::allocate(intent, &prev, &mut d);
     checks::check_allocation(&a, &mut d);
+    let d = concerning(d, own);
     if d.has_errors() {
         return Err(Problem::invalid(
             "the change cannot be allocated",
@@ -79,7 +83,60 @@ pub async fn check_and_allocate(
         )
         .with_status(axum::http::StatusCode::CONFLICT));
     }
+    // What the devices would make of the tenant's part, judged now rather
+    // than by the worker (where it would stop every tenant's changes).
+    if let Some(ti) = own.and_then(|p| tenant_of(&p.0)) {
+        let secrets = store_intent::secrets(conn).await?;
+        let defs = crate::definitions::installed();
+        let found = vxguard_compiler::validate_tenant(
+            intent,
+            ti,
+            &a,
+            &secrets,
+            &crate::definitions::set(&defs),
+        );
+        let d = Diagnostics(found);
+        if d.has_errors() {
+            return Err(Problem::invalid(
+                "the devices would refuse the change",
+                field_errors(loaded, &d, own, viewer),
+            )
+            .with_status(status_of(&d, own)));
+        }
+    }
     Ok(a)
+}
+
+/// The diagnostics a change is judged by. A tenant's change is refused for
+/// what is wrong in that tenant or the platform, never for what is wrong
+/// in another tenant (stored before a check existed, say): that tenant's
+/// own state is the worker's to hold back, and no tenant can stop
+/// another's writes. (A clash between two tenants is reported on both
+/// sides, so the writer's side remains.) Other changes see everything.
+fn concerning(d: Diagnostics, own: Option<&Pointer>) -> Diagnostics {
+    let Some(mine) = own.and_then(|p| tenant_of(&p.0)) else {
+        return d;
+    };
+    Diagnostics(
+        d.0.into_iter()
+            .filter(|x| tenant_of(&x.pointer.0).is_none_or(|t| t == mine))
+            .collect(),
+    )
+}
+
+/// 409 when every error about the caller's object is a conflict (a name or
+/// port another object holds), else 422.
+fn status_of(d: &Diagnostics, own: Option<&Pointer>) -> axum::http::StatusCode {
+    let mine = |p: &str| own.is_none_or(|o| p == o.0 || p.starts_with(&format!("{}/", o.0)));
+    let errors: Vec<_> =
+        d.0.iter()
+            .filter(|x| x.is_error() && mine(&x.pointer.0))
+            .collect();
+    if !errors.is_empty() && errors.iter().all(|x| x.conflict) {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// Writes what every accepted change writes besides its own rows.
@@ -159,6 +216,7 @@ pub async fn apply(
         Some(t) => Some(loaded.tenant_index(t.id).ok_or_else(Problem::not_found)?),
         None => None,
     };
+    let before = ti.map(|i| loaded.intent.tenants[i].clone());
     let own = match &spec {
         Some(s) => Some(kind.put(&mut loaded.intent, ti, s)?),
         None => {
@@ -166,6 +224,11 @@ pub async fn apply(
             None
         }
     };
+    if let (Some(t), Some(i)) = (tenant, ti) {
+        let q = super::quotas::of(&mut tx, t.id).await?;
+        super::quotas::check_growth(&q, before.as_ref(), &loaded.intent.tenants[i])?;
+    }
+    drop(before);
     let a = check_and_allocate(&mut tx, &loaded, own.as_ref(), who).await?;
     let object = match &spec {
         Some(s) => Some(

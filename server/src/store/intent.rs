@@ -166,3 +166,60 @@ pub async fn reconcile_secrets(conn: &mut PgConnection, intent: &Intent) -> Resu
     }
     Ok(s)
 }
+
+/// The specs tenants last compiled with, for those of `ids` that have one.
+pub async fn last_compiled(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, vxguard_compiler::intent::Tenant>> {
+    let rows: Vec<(Uuid, Value)> =
+        sqlx::query_as("SELECT tenant_id, spec FROM tenant_compiled WHERE tenant_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, spec)| {
+            let t = serde_json::from_value(spec).context("a tenant's last compiled spec")?;
+            Ok((id, t))
+        })
+        .collect()
+}
+
+/// Records the tenants' specs as compiled; only those that changed since
+/// their last record are written (a digest tells).
+pub async fn record_compiled(
+    conn: &mut PgConnection,
+    tenants: &[(Uuid, &vxguard_compiler::intent::Tenant)],
+) -> Result<usize> {
+    use sha2::Digest;
+    let have: std::collections::HashMap<Uuid, String> =
+        sqlx::query_as::<_, (Uuid, String)>("SELECT tenant_id, digest FROM tenant_compiled")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    let (mut ids, mut digests, mut specs) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, t) in tenants {
+        let spec = serde_json::to_value(t)?;
+        let digest = hex::encode(sha2::Sha256::digest(spec.to_string().as_bytes()));
+        if have.get(id) != Some(&digest) {
+            ids.push(*id);
+            digests.push(digest);
+            specs.push(spec);
+        }
+    }
+    if !ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO tenant_compiled (tenant_id, digest, spec)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[])
+             ON CONFLICT (tenant_id) DO UPDATE
+               SET digest = EXCLUDED.digest, spec = EXCLUDED.spec, updated_at = now()",
+        )
+        .bind(&ids)
+        .bind(&digests)
+        .bind(&specs)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ids.len())
+}

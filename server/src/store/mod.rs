@@ -6,3 +6,4 @@ pub mod intent;
 pub mod kind;
 pub mod objects;
 pub mod policy;
+pub mod quotas;

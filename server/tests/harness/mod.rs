@@ -31,13 +31,14 @@ pub fn defs() -> Arc<BTreeMap<VyosVersion, Definitions>> {
     static D: OnceLock<Arc<BTreeMap<VyosVersion, Definitions>>> = OnceLock::new();
     D.get_or_init(|| {
         let base = vyos_defs::shared_dir().display().to_string();
-        Arc::new(
+        // The write path judges with the same definitions as the worker.
+        vxguard::definitions::install(Arc::new(
             vxguard::compile_cmd::load_defs(&[
                 format!("1.4={base}/sagitta"),
                 format!("1.5={base}/current"),
             ])
             .expect("VyOS definitions load"),
-        )
+        ))
     })
     .clone()
 }
@@ -69,6 +70,8 @@ impl Resp {
 impl Env {
     /// An empty, migrated database.
     pub async fn empty() -> Env {
+        // Writes validate with the definitions the workers use.
+        defs();
         let name = format!("vxguard_test_{}", uuid::Uuid::new_v4().simple());
         let url = format!("{}/{name}", server_url());
         let db = db::connect(&url, 8).await.expect("test database");
