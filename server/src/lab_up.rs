@@ -209,6 +209,7 @@ fn lab_operator() -> Principal {
     Principal {
         subject: "lab:up".into(),
         user_id: None,
+        owner: None,
         role: Role::PlatformAdmin,
         tenant_id: None,
         source: "vxguard lab up".into(),

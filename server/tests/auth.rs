@@ -6,6 +6,7 @@ mod harness;
 use axum::http::{Method, StatusCode};
 use harness::{Env, PASSWORD};
 use serde_json::json;
+use vxguard::auth::principal::Subject;
 
 async fn refresh(e: &Env, token: &str) -> harness::Resp {
     e.call(
@@ -108,31 +109,26 @@ async fn wrong_password_expired_and_forged_tokens_are_refused() {
             .await
             .unwrap();
     let past = chrono::Utc::now().timestamp() - 16 * 60;
-    let expired = e.st.jwt.issue_at(
-        id,
-        "acme-admin@example.com",
-        vxguard::auth::Role::TenantAdmin,
+    let subject = Subject {
+        user: id,
+        email: "acme-admin@example.com",
+        role: vxguard::auth::Role::TenantAdmin,
         tenant,
-        past,
-    );
+        generation: 0,
+    };
+    let expired = e.st.jwt.issue_at(&subject, past);
     assert_eq!(
         e.get("/api/v1/me", &expired).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let fresh = e.st.jwt.issue(
-        id,
-        "acme-admin@example.com",
-        vxguard::auth::Role::TenantAdmin,
-        tenant,
-    );
+    let fresh = e.st.jwt.issue(&subject);
     assert_eq!(e.get("/api/v1/me", &fresh).await.status, StatusCode::OK);
     let forged = vxguard::auth::principal::JwtKeys::new(b"some other secret that is long enough")
-        .issue(
-            id,
-            "acme-admin@example.com",
-            vxguard::auth::Role::PlatformAdmin,
-            None,
-        );
+        .issue(&Subject {
+            role: vxguard::auth::Role::PlatformAdmin,
+            tenant: None,
+            ..subject
+        });
     assert_eq!(
         e.get("/api/v1/me", &forged).await.status,
         StatusCode::UNAUTHORIZED
@@ -272,4 +268,209 @@ async fn api_tokens_are_shown_once_scoped_and_revocable() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn user_id(e: &Env, email: &str) -> uuid::Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&e.db)
+        .await
+        .unwrap()
+}
+
+fn service(id: &str) -> serde_json::Value {
+    json!({"id": id, "addresses": ["100.65.0.1/32"]})
+}
+
+/// Issue 14: a deleted user's 15-minute access token kept writing, and the
+/// API tokens they made kept working.
+#[tokio::test]
+async fn a_deleted_users_tokens_stop_at_once() {
+    let e = Env::demo().await;
+    let pair = e.login_pair("acme-admin@example.com", PASSWORD).await;
+    let access = pair.body["access_token"].as_str().unwrap().to_string();
+    let refresh_token = pair.body["refresh_token"].as_str().unwrap().to_string();
+    let svc = "/api/v1/tenants/acme/services";
+    assert_eq!(
+        e.post(svc, &access, service("before")).await.status,
+        StatusCode::CREATED
+    );
+    let made = e
+        .post(
+            "/api/v1/tenants/acme/tokens",
+            &access,
+            json!({"name": "ci", "role": "tenant_admin"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let api = made.body["token"].as_str().unwrap().to_string();
+    // A token made by that token answers to the same user.
+    let made2 = e
+        .post(
+            "/api/v1/tenants/acme/tokens",
+            &api,
+            json!({"name": "ci-reader", "role": "tenant_member"}),
+        )
+        .await;
+    assert_eq!(made2.status, StatusCode::CREATED, "{}", made2.text);
+    let api2 = made2.body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &api2).await.status,
+        StatusCode::OK
+    );
+
+    let admin = e.token("admin@example.com").await;
+    let id = user_id(&e, "acme-admin@example.com").await;
+    let del = e.delete(&format!("/api/v1/users/{id}"), &admin).await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT, "{}", del.text);
+
+    let w = e.post(svc, &access, service("after")).await;
+    assert_eq!(w.status, StatusCode::UNAUTHORIZED, "{}", w.text);
+    assert_eq!(
+        e.get("/api/v1/me", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&e, &refresh_token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for t in [&api, &api2] {
+        assert_eq!(
+            e.get("/api/v1/tenants/acme/networks", t).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            e.post(svc, t, service("by-token")).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The tenant sees them revoked, and the audit log says so.
+    let list = e.get("/api/v1/tenants/acme/tokens", &admin).await;
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items.iter().all(|t| !t["revoked_at"].is_null()),
+        "{}",
+        list.text
+    );
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'token.revoke'")
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM objects WHERE name = 'after'")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+}
+
+/// Issue 14: a demoted admin's access token kept its admin role until it
+/// expired, and the admin tokens they made kept theirs.
+#[tokio::test]
+async fn a_demoted_admins_tokens_lose_admin_writes_at_once() {
+    let e = Env::demo().await;
+    let access = e.token("acme-admin@example.com").await;
+    let make = |name: &'static str, role: &'static str| {
+        e.post(
+            "/api/v1/tenants/acme/tokens",
+            &access,
+            json!({"name": name, "role": role}),
+        )
+    };
+    let admin_api = make("deploy", "tenant_admin").await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let member_api = make("read", "tenant_member").await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let svc = "/api/v1/tenants/acme/services";
+    assert_eq!(
+        e.post(svc, &admin_api, service("before")).await.status,
+        StatusCode::CREATED
+    );
+
+    // No API changes a role yet; an operator does it in the database.
+    sqlx::query("UPDATE users SET role = 'tenant_member' WHERE email = 'acme-admin@example.com'")
+        .execute(&e.db)
+        .await
+        .unwrap();
+
+    let w = e.post(svc, &access, service("old-token")).await;
+    assert_eq!(w.status, StatusCode::UNAUTHORIZED, "{}", w.text);
+    let w = e.post(svc, &admin_api, service("admin-api")).await;
+    assert_eq!(w.status, StatusCode::UNAUTHORIZED, "{}", w.text);
+    // What a member may do, their member token still does.
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &member_api)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Logged in again, they are a member: reads, no writes.
+    let fresh = e.token("acme-admin@example.com").await;
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &fresh).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        e.post(svc, &fresh, service("member")).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Moved to another tenant: the token for acme stops too.
+    let globex: uuid::Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = 'globex'")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET tenant_id = $1 WHERE email = 'acme-admin@example.com'")
+        .bind(globex)
+        .execute(&e.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &fresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        e.get("/api/v1/tenants/acme/networks", &member_api)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A password change ends every access token issued before it (the user's
+/// token generation), not 15 minutes later.
+#[tokio::test]
+async fn a_password_change_ends_earlier_access_tokens() {
+    let e = Env::demo().await;
+    let old = e.token("globex-member@example.com").await;
+    assert_eq!(e.get("/api/v1/me", &old).await.status, StatusCode::OK);
+    let id = user_id(&e, "globex-member@example.com").await;
+    vxguard::auth::session::change_password(
+        &e.st,
+        id,
+        None,
+        vxguard::auth::session::PasswordChange {
+            current: PASSWORD,
+            new: "a brand new passphrase",
+            confirm: "a brand new passphrase",
+        },
+        "test",
+    )
+    .await
+    .expect("password changed");
+    assert_eq!(
+        e.get("/api/v1/me", &old).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = e
+        .login_pair("globex-member@example.com", "a brand new passphrase")
+        .await;
+    let new = r.body["access_token"].as_str().unwrap();
+    assert_eq!(e.get("/api/v1/me", new).await.status, StatusCode::OK);
 }

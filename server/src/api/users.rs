@@ -197,10 +197,36 @@ pub async fn delete_user(
     .fetch_optional(&mut *tx)
     .await?;
     let u = u.ok_or_else(Problem::not_found)?;
+    // The API tokens the user made go with them: a token is its maker's
+    // authority handed to a script, and nobody is left to answer for it.
+    // (Refresh tokens and portal sessions are deleted with the row; the
+    // principal refuses the user's access tokens once the row is gone.)
+    let revoked: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "UPDATE api_tokens a SET revoked_at = now() FROM tenants t
+         WHERE a.created_by = $1 AND a.revoked_at IS NULL AND t.id = a.tenant_id
+         RETURNING a.tenant_id, t.slug, a.name",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    for (tenant_id, slug, name) in &revoked {
+        audit::append(
+            &mut tx,
+            audit::Entry::by(
+                who,
+                Some(*tenant_id),
+                "token.revoke",
+                &format!("tenants/{slug}/tokens/{name}"),
+                None,
+                Some(serde_json::json!({"reason": format!("user {} deleted", u.email)})),
+            ),
+        )
+        .await?;
+    }
     audit::append(
         &mut tx,
         audit::Entry::by(

@@ -43,6 +43,10 @@ pub struct Principal {
     /// For the audit log: `user:alice@example.com` or `token:ci`.
     pub subject: String,
     pub user_id: Option<Uuid>,
+    /// The user whose authority the caller carries: the user, or the user
+    /// who made the API token (a token made by a token passes its maker
+    /// on), so deleting that user revokes the tokens.
+    pub owner: Option<Uuid>,
     pub role: Role,
     /// `None` only for platform admins.
     pub tenant_id: Option<Uuid>,
@@ -64,7 +68,8 @@ impl Principal {
     }
 }
 
-/// Lifetime of access tokens: short, since they cannot be revoked.
+/// Lifetime of access tokens. They are checked against the user's row on
+/// every request (`Claims::generation`), so revoking them needs no wait.
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,8 +79,22 @@ pub struct Claims {
     pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tenant: Option<Uuid>,
+    /// The user's `token_generation` when this was issued: a password
+    /// change or a new role bumps it, and older tokens stop working.
+    #[serde(rename = "gen", default)]
+    pub generation: i64,
     pub iat: i64,
     pub exp: i64,
+}
+
+/// Whom an access token is for.
+pub struct Subject<'a> {
+    pub user: Uuid,
+    pub email: &'a str,
+    pub role: Role,
+    pub tenant: Option<Uuid>,
+    /// `users.token_generation`.
+    pub generation: i64,
 }
 
 pub struct JwtKeys {
@@ -90,23 +109,17 @@ impl JwtKeys {
             dec: DecodingKey::from_secret(secret),
         }
     }
-    pub fn issue(&self, user: Uuid, email: &str, role: Role, tenant: Option<Uuid>) -> String {
-        self.issue_at(user, email, role, tenant, chrono::Utc::now().timestamp())
+    pub fn issue(&self, s: &Subject<'_>) -> String {
+        self.issue_at(s, chrono::Utc::now().timestamp())
     }
     /// As `issue`, as if it were `now` (tests use it to make expired tokens).
-    pub fn issue_at(
-        &self,
-        user: Uuid,
-        email: &str,
-        role: Role,
-        tenant: Option<Uuid>,
-        now: i64,
-    ) -> String {
+    pub fn issue_at(&self, s: &Subject<'_>, now: i64) -> String {
         let c = Claims {
-            sub: user,
-            email: email.into(),
-            role,
-            tenant,
+            sub: s.user,
+            email: s.email.into(),
+            role: s.role,
+            tenant: s.tenant,
+            generation: s.generation,
             iat: now,
             exp: now + ACCESS_TTL_SECS,
         };
@@ -144,19 +157,30 @@ impl FromRequestParts<AppState> for Principal {
             .trim();
         let source = source_of(parts);
         if token.starts_with(secret::API_PREFIX) {
-            let row: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
-                "UPDATE api_tokens SET last_used_at = now()
-                 WHERE token_hash = $1 AND revoked_at IS NULL
-                 RETURNING id, tenant_id, name, role",
+            // A token never carries more than its maker may do now: the
+            // maker must still exist, in the token's tenant (or as a
+            // platform admin), and still be an admin for an admin token.
+            // Deleting a user revokes their tokens besides; this also
+            // covers a demotion. One read by the unique hash, one by key.
+            let row: Option<(Uuid, Uuid, String, String, Option<Uuid>)> = sqlx::query_as(
+                "UPDATE api_tokens a SET last_used_at = now()
+                 WHERE a.token_hash = $1 AND a.revoked_at IS NULL
+                   AND (a.created_by IS NULL OR EXISTS (
+                        SELECT 1 FROM users u WHERE u.id = a.created_by
+                          AND (u.role = 'platform_admin'
+                               OR (u.tenant_id = a.tenant_id
+                                   AND (u.role = 'tenant_admin' OR a.role = 'tenant_member')))))
+                 RETURNING a.id, a.tenant_id, a.name, a.role, a.created_by",
             )
             .bind(secret::hash(token))
             .fetch_optional(&st.db)
             .await?;
-            let (_, tenant, name, role) =
+            let (_, tenant, name, role, maker) =
                 row.ok_or_else(|| Problem::unauthorized("unknown or revoked API token"))?;
             return Ok(Principal {
                 subject: format!("token:{name}"),
                 user_id: None,
+                owner: maker,
                 role: Role::parse(&role).ok_or_else(Problem::internal)?,
                 tenant_id: Some(tenant),
                 source,
@@ -166,9 +190,27 @@ impl FromRequestParts<AppState> for Principal {
             .jwt
             .verify(token)
             .ok_or_else(|| Problem::unauthorized("invalid or expired access token"))?;
+        // The token is good only while it still tells the truth about its
+        // user: deleted, moved to another role or tenant, or a password
+        // changed since (generation bumped), and it is refused at once,
+        // not when it expires. One read by primary key.
+        let row: Option<(String, Option<Uuid>, i64)> =
+            sqlx::query_as("SELECT role, tenant_id, token_generation FROM users WHERE id = $1")
+                .bind(c.sub)
+                .fetch_optional(&st.db)
+                .await?;
+        let current = row.is_some_and(|(role, tenant, generation)| {
+            Role::parse(&role) == Some(c.role) && tenant == c.tenant && generation == c.generation
+        });
+        if !current {
+            return Err(Problem::unauthorized(
+                "access token revoked (the account changed); log in again",
+            ));
+        }
         Ok(Principal {
             subject: format!("user:{}", c.email),
             user_id: Some(c.sub),
+            owner: Some(c.sub),
             role: c.role,
             tenant_id: c.tenant,
             source,

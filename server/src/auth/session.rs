@@ -44,6 +44,7 @@ struct UserRow {
     email: String,
     role: Role,
     tenant: Option<Uuid>,
+    generation: i64,
 }
 
 async fn issue(
@@ -64,7 +65,13 @@ async fn issue(
     .execute(&mut *conn)
     .await?;
     Ok(TokenPair {
-        access_token: st.jwt.issue(u.id, &u.email, u.role, u.tenant),
+        access_token: st.jwt.issue(&super::principal::Subject {
+            user: u.id,
+            email: &u.email,
+            role: u.role,
+            tenant: u.tenant,
+            generation: u.generation,
+        }),
         token_type: "Bearer".into(),
         expires_in: super::principal::ACCESS_TTL_SECS,
         refresh_token: refresh,
@@ -83,11 +90,12 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     st.login_failures
         .try_hit(&by_acct)
         .map_err(Problem::too_many)?;
-    let row: Option<(Uuid, String, String, Option<Uuid>)> =
-        sqlx::query_as("SELECT id, password_hash, role, tenant_id FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&st.db)
-            .await?;
+    let row: Option<(Uuid, String, String, Option<Uuid>, i64)> = sqlx::query_as(
+        "SELECT id, password_hash, role, tenant_id, token_generation FROM users WHERE email = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&st.db)
+    .await?;
     let stored = row.as_ref().map(|r| r.1.clone());
     let pw = req.password;
     let ok = tokio::task::spawn_blocking(move || {
@@ -97,7 +105,7 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     .await
     .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
     let mut tx = st.db.begin().await?;
-    let Some((id, _, role, tenant)) = row.filter(|_| ok) else {
+    let Some((id, _, role, tenant, generation)) = row.filter(|_| ok) else {
         audit::append(
             &mut tx,
             audit::Entry {
@@ -120,6 +128,7 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
         email,
         role: Role::parse(&role).ok_or_else(Problem::internal)?,
         tenant,
+        generation,
     };
     let pair = issue(st, &mut tx, &u, Uuid::new_v4()).await?;
     audit_user(&mut *tx, &u.email, u.tenant, "login", source).await?;
@@ -129,16 +138,18 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
 
 pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<TokenPair> {
     let mut tx = st.db.begin().await?;
-    let row: Option<(Uuid, Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>)> = sqlx::query_as(
+    #[allow(clippy::type_complexity)]
+    let row: Option<(Uuid, Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>, i64)> = sqlx::query_as(
         "SELECT r.id, r.user_id, r.family, r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, r.expires_at < now(),
-                u.email, u.role, u.tenant_id
+                u.email, u.role, u.tenant_id, u.token_generation
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id
          WHERE r.token_hash = $1 FOR UPDATE OF r",
     )
     .bind(secret::hash(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, user_id, family, used, revoked, expired, email, role, tenant)) = row else {
+    let Some((id, user_id, family, used, revoked, expired, email, role, tenant, generation)) = row
+    else {
         return Err(Problem::unauthorized("unknown refresh token"));
     };
     if revoked {
@@ -169,6 +180,7 @@ pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<Toke
         email,
         role: Role::parse(&role).ok_or_else(Problem::internal)?,
         tenant,
+        generation,
     };
     let pair = issue(st, &mut tx, &u, family).await?;
     tx.commit().await?;
@@ -224,7 +236,9 @@ pub struct PasswordChange<'a> {
 /// current password counts against the account's login rate limit, so this
 /// is no way around it. On success every other login of the user (refresh
 /// families, and with them portal sessions) is revoked; `keep` (the login
-/// that made the change) stays. Audited as `user.password_changed`.
+/// that made the change) stays. Every access token issued before ends at
+/// once (the token generation is bumped; `keep` refreshes to a new one).
+/// Audited as `user.password_changed`.
 pub async fn change_password(
     st: &AppState,
     user: Uuid,
@@ -276,7 +290,9 @@ pub async fn change_password(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))??;
     let mut tx = st.db.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1",
+    )
         .bind(user)
         .bind(&hash)
         .execute(&mut *tx)

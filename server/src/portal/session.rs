@@ -227,6 +227,7 @@ pub async fn current(st: &AppState, h: &HeaderMap, source: &str) -> ApiResult<Op
         who: Principal {
             subject: format!("user:{email}"),
             user_id: Some(user_id),
+            owner: Some(user_id),
             role,
             tenant_id,
             source: source.to_string(),
