@@ -124,7 +124,7 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
     }
     let hash = password::hash(&a.password)?;
     let admin = "admin@example.com";
-    sqlx::query("INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, 'platform_admin') ON CONFLICT (email) DO NOTHING")
+    sqlx::query("INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, 'platform_admin') ON CONFLICT (email) WHERE signs_in DO NOTHING")
         .bind(Uuid::new_v4())
         .bind(admin)
         .bind(&hash)

@@ -474,3 +474,136 @@ async fn a_password_change_ends_earlier_access_tokens() {
     let new = r.body["access_token"].as_str().unwrap();
     assert_eq!(e.get("/api/v1/me", new).await.status, StatusCode::OK);
 }
+
+/// Issue 14: adding another tenant's user answered 409 "exists", so a
+/// tenant admin could probe every tenant's accounts. Now the answer is
+/// the same as for a new email, and the other account is untouched.
+#[tokio::test]
+async fn adding_another_tenants_email_answers_like_a_new_one() {
+    let e = Env::demo().await;
+    let acme = e.token("acme-admin@example.com").await;
+    let add = |email: &'static str| {
+        e.post(
+            "/api/v1/tenants/acme/users",
+            &acme,
+            json!({"email": email, "password": "chosen by acme admin", "role": "tenant_member"}),
+        )
+    };
+    let elsewhere = add("finance-admin@example.com").await;
+    let fresh = add("newcomer@example.com").await;
+    assert_eq!(elsewhere.status, StatusCode::CREATED, "{}", elsewhere.text);
+    assert_eq!(elsewhere.status, fresh.status);
+    assert_eq!(
+        elsewhere.header("content-type"),
+        fresh.header("content-type")
+    );
+    // Byte for byte, once the id, the time and the email itself are masked.
+    let masked = |r: &harness::Resp| {
+        let mut t = r.text.clone();
+        for k in ["id", "created_at", "email"] {
+            t = t.replace(r.body[k].as_str().unwrap(), k);
+        }
+        t
+    };
+    assert_eq!(masked(&elsewhere), masked(&fresh));
+
+    // Both are on acme's list, alike.
+    let list = e.get("/api/v1/tenants/acme/users", &acme).await;
+    let items = list.body["items"].as_array().unwrap();
+    let keys = |email: &str| {
+        let u = items.iter().find(|u| u["email"] == email).unwrap();
+        let mut k: Vec<String> = u.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        (k, u["role"].clone(), u["tenant"].clone())
+    };
+    assert_eq!(
+        keys("finance-admin@example.com"),
+        keys("newcomer@example.com")
+    );
+
+    // The finance account is untouched: its own password, its own tenant;
+    // acme's password opens nothing. The new email's account works.
+    let me = e
+        .get("/api/v1/me", &e.token("finance-admin@example.com").await)
+        .await;
+    assert_eq!(me.body["tenant"], "finance");
+    assert_eq!(
+        e.login_pair("finance-admin@example.com", "chosen by acme admin")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        e.login_pair("newcomer@example.com", "chosen by acme admin")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Adding either again to acme: the same 409 (acme's own list says so).
+    let again1 = add("finance-admin@example.com").await;
+    let again2 = add("newcomer@example.com").await;
+    assert_eq!(again1.status, StatusCode::CONFLICT);
+    assert_eq!(again1.text, again2.text);
+
+    // Platform admins see every account: a taken email is a 409 for them.
+    let admin = e.token("admin@example.com").await;
+    let p = e
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"email": "finance-admin@example.com", "password": PASSWORD,
+                   "role": "tenant_member", "tenant": "globex"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.text);
+    assert_eq!(p.body["errors"][0]["pointer"], "/email");
+
+    // The platform-wide list pages through both rows of that email.
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!(
+                "/api/v1/users?limit=1&cursor={}",
+                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+            ),
+            None => "/api/v1/users?limit=1".into(),
+        };
+        let page = e.get(&path, &admin).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        for u in page.body["items"].as_array().unwrap() {
+            seen.push(u["email"].as_str().unwrap().to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total);
+    assert_eq!(
+        seen.iter()
+            .filter(|s| *s == "finance-admin@example.com")
+            .count(),
+        2
+    );
+
+    // Acme removes its member; the finance account still signs in.
+    let id = elsewhere.body["id"].as_str().unwrap();
+    assert_eq!(
+        e.delete(&format!("/api/v1/tenants/acme/users/{id}"), &acme)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        e.login_pair("finance-admin@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

@@ -118,6 +118,14 @@ pub async fn prepare_user(req: UserCreate, tenant_known: bool) -> ApiResult<NewU
 
 /// Inserts a prepared user (and its audit entry) inside the caller's
 /// transaction.
+///
+/// Whether an email has an account in another tenant is none of a tenant
+/// admin's business, so they get the same answer either way: for an email
+/// that signs in elsewhere the user is made in their tenant all the same,
+/// with `signs_in = false` (the email keeps signing in to the account that
+/// had it first; this one is never linked to it). Platform admins see every
+/// account and get a 409 naming `/email`; everyone gets it for an email
+/// already in the same tenant.
 pub async fn insert_user(
     tx: &mut sqlx::PgConnection,
     who: &Principal,
@@ -125,17 +133,13 @@ pub async fn insert_user(
     tenant_id: Option<Uuid>,
 ) -> ApiResult<UserOut> {
     let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, role, tenant_id) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(&u.email)
-    .bind(&u.hash)
-    .bind(u.role.as_str())
-    .bind(tenant_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match Problem::from(e) {
+    let private = who.role != Role::PlatformAdmin;
+    let made = insert_row(tx, id, &u, tenant_id, true, private).await;
+    let made = match made {
+        Ok(0) => insert_row(tx, id, &u, tenant_id, false, false).await,
+        r => r,
+    };
+    made.map_err(|e| match Problem::from(e) {
         p if p.status == 409 => Problem::field(
             StatusCode::CONFLICT,
             "/email",
@@ -160,6 +164,37 @@ pub async fn insert_user(
     )
     .await?;
     Ok(out)
+}
+
+/// One user row; `quiet`: an email that signs in elsewhere inserts
+/// nothing (0 rows) instead of failing.
+async fn insert_row(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    u: &NewUser,
+    tenant_id: Option<Uuid>,
+    signs_in: bool,
+    quiet: bool,
+) -> sqlx::Result<u64> {
+    let sql = format!(
+        "INSERT INTO users (id, email, password_hash, role, tenant_id, signs_in)
+         VALUES ($1, $2, $3, $4, $5, $6) {}",
+        if quiet {
+            "ON CONFLICT (email) WHERE signs_in DO NOTHING"
+        } else {
+            ""
+        }
+    );
+    let r = sqlx::query(&sql)
+        .bind(id)
+        .bind(&u.email)
+        .bind(&u.hash)
+        .bind(u.role.as_str())
+        .bind(tenant_id)
+        .bind(signs_in)
+        .execute(&mut *tx)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// Creates a user; `tenant` is forced for tenant-scoped callers. The API's
@@ -253,15 +288,37 @@ pub async fn list_users(
     q: PageQuery,
 ) -> ApiResult<Page<UserOut>> {
     let limit = q.limit()?;
+    // An email may be in several tenants, so the cursor is `email id`
+    // (emails hold no spaces); a bare email (older cursors) means after
+    // every row with that email.
+    let (after_email, after_id) = match q.cursor.as_deref() {
+        Some(c) => match c.rsplit_once(' ') {
+            Some((e, id)) => (
+                Some(e),
+                Some(id.parse::<Uuid>().map_err(|_| {
+                    Problem::field(
+                        StatusCode::BAD_REQUEST,
+                        "cursor",
+                        "is not a cursor of this list",
+                    )
+                })?),
+            ),
+            None => (Some(c), None),
+        },
+        None => (None, None),
+    };
     let rows: Vec<UserOut> = sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1) AND ($2::text IS NULL OR u.email > $2) ORDER BY u.email LIMIT $3"
+        "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1)
+           AND ($2::text IS NULL OR (u.email, u.id) > ($2, coalesce($3, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)))
+         ORDER BY u.email, u.id LIMIT $4"
     ))
     .bind(tenant)
-    .bind(q.cursor.as_deref())
+    .bind(after_email)
+    .bind(after_id)
     .bind(limit)
     .fetch_all(&st.db)
     .await?;
-    Ok(Page::new(rows, limit, |u| u.email.clone()))
+    Ok(Page::new(rows, limit, |u| format!("{} {}", u.email, u.id)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "list_users",

@@ -91,7 +91,8 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
         .try_hit(&by_acct)
         .map_err(Problem::too_many)?;
     let row: Option<(Uuid, String, String, Option<Uuid>, i64)> = sqlx::query_as(
-        "SELECT id, password_hash, role, tenant_id, token_generation FROM users WHERE email = $1",
+        "SELECT id, password_hash, role, tenant_id, token_generation FROM users
+         WHERE email = $1 AND signs_in",
     )
     .bind(&email)
     .fetch_optional(&st.db)
