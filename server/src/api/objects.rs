@@ -1,11 +1,12 @@
 //! Declared objects over HTTP: sites, routers and hypervisors (platform;
-//! everyone signed in may read, platform admins write) and networks,
+//! everyone signed in may read their names, platform admins read all and
+//! write) and networks,
 //! services, rules and clients (inside a tenant). One generic
 //! implementation; the macro below only gives each kind its documented
 //! routes.
 
 use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, P, Q};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::openapi::specs;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -51,6 +52,58 @@ pub async fn read(
         .await?
         .ok_or_else(Problem::not_found)?;
     Ok(with_etag(StatusCode::OK, o.version, &o))
+}
+
+/// What a caller who is not a platform admin sees of a platform object:
+/// the names a tenant picks (sites, gateway routers with their site,
+/// hypervisors for ports), not how the platform is reached or built
+/// (addresses, API endpoints and certificate pins, OpenFlow targets,
+/// public blocks, VyOS versions).
+fn for_caller(who: &Principal, kind: Kind, mut o: Declared) -> Declared {
+    if who.role == Role::PlatformAdmin {
+        return o;
+    }
+    let keep: &[&str] = match kind {
+        Kind::Router | Kind::Hypervisor => &["name", "site"],
+        _ => &["name"],
+    };
+    if let serde_json::Value::Object(m) = &mut o.spec {
+        m.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    o
+}
+
+/// A page of platform objects, as `who` may see them.
+pub async fn list_platform(
+    st: &AppState,
+    who: &Principal,
+    kind: Kind,
+    q: PageQuery,
+) -> ApiResult<Page<Declared>> {
+    let mut page = list(st, kind, None, q).await?;
+    page.items = page
+        .items
+        .into_iter()
+        .map(|o| for_caller(who, kind, o))
+        .collect();
+    Ok(page)
+}
+
+/// One platform object, as `who` may see it.
+pub async fn read_platform(
+    st: &AppState,
+    who: &Principal,
+    kind: Kind,
+    name: &str,
+) -> ApiResult<Response> {
+    let o = objects::get(&st.db, kind, None, name)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    Ok(with_etag(
+        StatusCode::OK,
+        o.version,
+        &for_caller(who, kind, o),
+    ))
 }
 
 pub async fn write(
@@ -105,6 +158,10 @@ pub async fn write(
     Ok(with_job(r, out.job))
 }
 
+/// The documented answer of a platform read.
+const PLATFORM_READ: &str = "Platform admins get the whole spec; everyone else only what a tenant \
+    picks by: `name`, and `site` for routers and hypervisors.";
+
 macro_rules! platform_kind {
     ($m:ident, $kind:expr, $spec:ty, $coll:literal, $item:literal, $tag:literal,
      $list:literal, $create:literal, $get:literal, $put:literal, $del:literal) => {
@@ -113,9 +170,9 @@ macro_rules! platform_kind {
 
             #[utoipa::path(get, path = $coll, tag = $tag, operation_id = $list,
                 params(PageQuery), security(("bearer" = [])),
-                responses((status = 200, body = Page<Declared>), (status = 401, body = Problem)))]
-            pub async fn list(State(st): State<AppState>, _who: Principal, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Declared>>> {
-                super::list(&st, $kind, None, q).await.map(axum::Json)
+                responses((status = 200, body = Page<Declared>, description = PLATFORM_READ), (status = 401, body = Problem)))]
+            pub async fn list(State(st): State<AppState>, who: Principal, Q(q): Q<PageQuery>) -> ApiResult<axum::Json<Page<Declared>>> {
+                super::list_platform(&st, &who, $kind, q).await.map(axum::Json)
             }
 
             #[utoipa::path(post, path = $coll, tag = $tag, operation_id = $create,
@@ -130,9 +187,9 @@ macro_rules! platform_kind {
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = $get,
                 params(("name" = String, Path)), security(("bearer" = [])),
-                responses((status = 200, body = Declared, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
-            pub async fn get_one(State(st): State<AppState>, _who: Principal, P(name): P<String>) -> ApiResult<Response> {
-                super::read(&st, $kind, None, &name).await
+                responses((status = 200, body = Declared, headers(("ETag" = String)), description = PLATFORM_READ), (status = 401, body = Problem), (status = 404, body = Problem)))]
+            pub async fn get_one(State(st): State<AppState>, who: Principal, P(name): P<String>) -> ApiResult<Response> {
+                super::read_platform(&st, &who, $kind, &name).await
             }
 
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = $put,
