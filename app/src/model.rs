@@ -125,6 +125,9 @@ pub struct JobRow {
     pub status: String,
     pub created_by: String,
     pub created_at: String,
+    /// Why a failed job failed, as its tenant may read it (one line each).
+    #[serde(default)]
+    pub why: Vec<String>,
 }
 
 /// The "create network" form: what was typed, and the server's errors.

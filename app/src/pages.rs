@@ -288,6 +288,13 @@ fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
                     .into_iter()
                     .map(|j| {
                         let class = format!("badge {}", j.status);
+                        let why = (!j.why.is_empty()).then(|| {
+                            view! {
+                                <ul class="job-why">
+                                    {j.why.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+                                </ul>
+                            }
+                        });
                         view! {
                             <li data-job=j.id.to_string()>
                                 <span class=class>{j.status}</span>
@@ -295,6 +302,7 @@ fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
                                 " " {j.reason}
                                 <br/>
                                 <small class="muted">{j.created_at} " · " {j.created_by}</small>
+                                {why}
                             </li>
                         }
                     })

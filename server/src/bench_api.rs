@@ -40,6 +40,16 @@ pub struct BenchApiArgs {
     /// Sequential rule changes to time.
     #[arg(long, default_value_t = 200)]
     changes: u32,
+    /// A second tenant's admin (e.g. `finance-admin@example.com`) that
+    /// floods the API with previews and rule writes from `--noisy-tasks`
+    /// connections: the figures are then taken twice in one run, idle and
+    /// under that load, so that the two can be compared (issue 14).
+    #[arg(long)]
+    noisy_email: Option<String>,
+    #[arg(long, default_value = "finance")]
+    noisy_tenant: String,
+    #[arg(long, default_value_t = 16)]
+    noisy_tasks: u32,
 }
 
 struct Conn {
@@ -119,17 +129,71 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-pub async fn run(a: BenchApiArgs) -> Result<bool> {
-    let mut c = Conn::open(&a.addr).await?;
-    let login = serde_json::json!({"email": a.email, "password": a.password}).to_string();
+async fn login(c: &mut Conn, email: &str, password: &str) -> Result<String> {
+    let login = serde_json::json!({"email": email, "password": password}).to_string();
     let (s, b, _) = c
         .send("POST", "/api/v1/auth/login", None, Some(&login))
         .await?;
     if s != 200 {
-        bail!("login failed: {s} {b}");
+        bail!("login {email} failed: {s} {b}");
     }
     let v: serde_json::Value = serde_json::from_str(&b)?;
-    let token = v["access_token"].as_str().context("no token")?.to_string();
+    Ok(v["access_token"].as_str().context("no token")?.to_string())
+}
+
+pub async fn run(a: BenchApiArgs) -> Result<bool> {
+    let Some(noisy) = a.noisy_email.clone() else {
+        return measure(&a, "").await;
+    };
+    measure(&a, "idle: ").await?;
+    let mut c = Conn::open(&a.addr).await?;
+    let token = login(&mut c, &noisy, &a.password).await?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for k in 0..a.noisy_tasks {
+        let (addr, token, tenant, stop) = (
+            a.addr.clone(),
+            token.clone(),
+            a.noisy_tenant.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(&addr).await?;
+            let mut seen: std::collections::BTreeMap<u16, usize> = Default::default();
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let id = 900_000 + k * 10_000 + i % 10_000;
+                let rule = serde_json::json!({"id": id, "action": "accept", "protocol": "tcp", "destination_port": 1 + i % 60_000});
+                let (path, body) = if i % 2 == 0 {
+                    (format!("/api/v1/tenants/{tenant}/rules/preview"), serde_json::json!({"create": rule}))
+                } else {
+                    (format!("/api/v1/tenants/{tenant}/rules"), rule)
+                };
+                let (s, _, _) = conn.send("POST", &path, Some(&token), Some(&body.to_string())).await?;
+                *seen.entry(s).or_default() += 1;
+            }
+            Ok::<_, anyhow::Error>(seen)
+        }));
+    }
+    let r = measure(&a, "under load: ").await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen: std::collections::BTreeMap<u16, usize> = Default::default();
+    for t in tasks {
+        for (k, v) in t.await?? {
+            *seen.entry(k).or_default() += v;
+        }
+    }
+    println!(
+        "load: {noisy} on {} connections, answers by status: {seen:?}",
+        a.noisy_tasks
+    );
+    r
+}
+
+async fn measure(a: &BenchApiArgs, label: &str) -> Result<bool> {
+    let mut c = Conn::open(&a.addr).await?;
+    let token = login(&mut c, &a.email, &a.password).await?;
     let path = format!("/api/v1/tenants/{}/networks", a.tenant);
 
     // Reads at a fixed rate, spread over connections.
@@ -168,7 +232,7 @@ pub async fn run(a: BenchApiArgs) -> Result<bool> {
     let wall = start.elapsed();
     lat.sort();
     println!(
-        "reads: GET {path} at {} req/s for {} s: {} requests in {:.2} s ({:.0} req/s achieved), {errors} errors; p50 {}, p90 {}, p99 {}, max {}",
+        "{label}reads: GET {path} at {} req/s for {} s: {} requests in {:.2} s ({:.0} req/s achieved), {errors} errors; p50 {}, p90 {}, p99 {}, max {}",
         a.rate,
         a.seconds,
         lat.len(),
@@ -182,7 +246,13 @@ pub async fn run(a: BenchApiArgs) -> Result<bool> {
 
     // Changes: POST a rule, then wait for its job to be done.
     let mut ch = Vec::new();
-    let base = 50_000 + (std::process::id() % 1000) * 1000;
+    let base = 50_000
+        + (std::process::id() % 1000) * 1000
+        + if label.is_empty() || label.starts_with("idle") {
+            0
+        } else {
+            500
+        };
     for i in 0..a.changes {
         let rule = serde_json::json!({"id": base + i, "action": "accept", "protocol": "tcp", "destination_port": 10_000 + i % 50_000}).to_string();
         let t0 = Instant::now();
@@ -213,7 +283,7 @@ pub async fn run(a: BenchApiArgs) -> Result<bool> {
     }
     ch.sort();
     println!(
-        "changes: POST rule → revision stored, {} sequential changes: p50 {}, p90 {}, p99 {}, max {}",
+        "{label}changes: POST rule → revision stored, {} sequential changes: p50 {}, p90 {}, p99 {}, max {}",
         ch.len(),
         ms(pct(&ch, 0.50)),
         ms(pct(&ch, 0.90)),

@@ -381,7 +381,16 @@ impl Worker {
                 held_back.insert(*id, scoped(diags, loaded, Some(*id), Severity::Error));
                 match good.get(id) {
                     Some(g) => next.intent.tenants.push(g.clone()),
-                    None => continue,
+                    // Never compiled here: nothing of it to keep, unless it
+                    // is on the devices from before last good specs were
+                    // kept (then leaving it out would remove it: give up).
+                    None => {
+                        let chain = vxguard_compiler::vyos::chain_name(t.slug.as_str());
+                        if store_intent::on_routers(conn, &format!(" {chain} ")).await? {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
                 }
             } else {
                 next.intent.tenants.push(t.clone());

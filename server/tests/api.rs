@@ -595,6 +595,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
             _ => TenantAdmin,
         },
         p if p.starts_with("/api/v1/tenants/{tenant}/tokens") => TenantAdmin,
+        // Quotas: the tenant reads its own; only platform admins set them.
+        "/api/v1/tenants/{tenant}/quotas" if !read => Platform,
         p if p.starts_with("/api/v1/tenants/{tenant}/") => {
             if read {
                 TenantRead

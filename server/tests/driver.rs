@@ -136,6 +136,8 @@ impl HealthCheck for Unhealthy {
 
 const REV1: &str = "\
 set interfaces wireguard wg0 address '172.27.0.1/32'
+set interfaces wireguard wg0 peer r2 allowed-ips '172.27.0.2/32'
+set interfaces wireguard wg0 peer r2 public-key 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg='
 set interfaces wireguard wg0 port '51820'
 set interfaces wireguard wg0 private-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='
 set protocols bgp system-as '65000'
@@ -145,6 +147,8 @@ set system host-name 'r1'
 const REV2: &str = "\
 set interfaces wireguard wg0 address '172.27.0.1/32'
 set interfaces wireguard wg0 description 'mesh'
+set interfaces wireguard wg0 peer r2 allowed-ips '172.27.0.2/32'
+set interfaces wireguard wg0 peer r2 public-key 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg='
 set interfaces wireguard wg0 port '51821'
 set interfaces wireguard wg0 private-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='
 set protocols bgp system-as '65000'

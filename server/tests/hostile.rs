@@ -260,6 +260,18 @@ async fn one_tenants_broken_spec_fails_only_its_own_jobs() {
             aj.text
         );
     }
+    // The portal's dashboard says why, not only "failed".
+    let mut b = harness::browser::Browser::new(&e);
+    b.login_ok("acme-admin@example.com").await;
+    let page = b.get("/t/acme").await;
+    assert!(
+        page.text.contains("class=\"job-why\"")
+            && page
+                .text
+                .contains("tenants/acme/policy/rules/1/description"),
+        "{}",
+        page.text
+    );
     // globex's rule is on the routers; acme's last good rule 1 still is.
     let admin = e.token("admin@example.com").await;
     let rev = e

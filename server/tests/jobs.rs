@@ -98,9 +98,10 @@ async fn a_rule_change_becomes_router_revisions_with_a_diff() {
 async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
     let e = Env::demo().await;
     e.drain().await;
-    // A network on a router that does not exist, written around the API (as
-    // a corrupted store would hold it): the compile must fail, not guess.
-    sqlx::query("UPDATE objects SET spec = jsonb_set(spec, '{sites,0,gateways}', '[\"vyos-gone-01\", \"vyos-dc1-02\"]') WHERE kind = 'network' AND name = 'app'")
+    // A router in a site that does not exist, written around the API (as
+    // a corrupted store would hold it): the platform's own error, so the
+    // compile must fail, not guess.
+    sqlx::query("UPDATE objects SET spec = jsonb_set(spec, '{site}', '\"gone\"') WHERE kind = 'router' AND name = 'vyos-dc1-01'")
         .execute(&e.db)
         .await
         .unwrap();
@@ -115,7 +116,37 @@ async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
             .await
             .unwrap();
     assert_eq!(status, "failed");
-    assert!(errors.to_string().contains("vyos-gone-01"), "{errors}");
+    assert!(
+        errors.to_string().contains("unknown site `gone`"),
+        "{errors}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_that_cannot_compile_is_held_back_and_the_platform_job_is_done() {
+    let e = Env::demo().await;
+    e.drain().await;
+    // acme's network on a router that does not exist (around the API): the
+    // error is acme's alone, so acme keeps its last good configuration and
+    // the platform's job goes ahead; operators see why.
+    sqlx::query("UPDATE objects SET spec = jsonb_set(spec, '{sites,0,gateways}', '[\"vyos-gone-01\", \"vyos-dc1-02\"]') WHERE kind = 'network' AND name = 'app'")
+        .execute(&e.db)
+        .await
+        .unwrap();
+    let mut tx = e.db.begin().await.unwrap();
+    let job = jobs::enqueue(&mut tx, None, "test", "test").await.unwrap();
+    tx.commit().await.unwrap();
+    e.drain().await;
+    let (status, operator): (String, Option<serde_json::Value>) =
+        sqlx::query_as("SELECT status, operator_errors FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "done");
+    let operator = operator.expect("operators are told").to_string();
+    assert!(operator.contains("vyos-gone-01"), "{operator}");
+    assert!(operator.contains("tenants/acme/networks/app"), "{operator}");
 }
 
 fn spawn_worker(e: &Env, name: &str) -> Child {

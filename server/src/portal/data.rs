@@ -164,12 +164,27 @@ pub async fn latest_jobs(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<Jo
 }
 
 pub fn job_row(j: Job) -> JobRow {
+    // A job's `errors` are already its tenant's own (see `worker::scoped`).
+    let why = match (&j.status[..], &j.errors) {
+        ("failed", Some(serde_json::Value::Array(errors))) => errors
+            .iter()
+            .map(|e| {
+                let msg = e["message"].as_str().unwrap_or("failed");
+                match e["object"].as_str() {
+                    Some(o) => format!("{o}: {msg}"),
+                    None => msg.to_string(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     JobRow {
         id: j.id,
         reason: j.reason,
         status: j.status,
         created_by: j.created_by,
         created_at: when(j.created_at),
+        why,
     }
 }
 

@@ -223,3 +223,21 @@ pub async fn record_compiled(
     }
     Ok(ids.len())
 }
+
+/// Whether a router's latest configuration holds `needle` (a tenant's
+/// chain name, say): the worker asks before leaving a tenant out of a
+/// compile, so that a tenant already on the devices is never removed from
+/// them for want of a recorded last good spec. A scan of the latest
+/// revisions, on that rare path only.
+pub async fn on_routers(conn: &mut PgConnection, needle: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM (
+                 SELECT DISTINCT ON (device) config FROM revisions
+                 WHERE device_kind = 'router' ORDER BY device, seq DESC) latest
+             WHERE strpos(config, $1) > 0)",
+    )
+    .bind(needle)
+    .fetch_one(&mut *conn)
+    .await?)
+}
