@@ -339,6 +339,56 @@ async fn a_jobs_warnings_are_its_tenants_own() {
         .await;
     assert_eq!(gj.body["status"], "done");
     assert!(!gj.text.contains("acme"), "{}", gj.text);
+    // A job of every kind acme can start reads only of acme.
+    let mut own = Vec::new();
+    for (m, url, body) in [
+        (
+            "POST",
+            "/api/v1/tenants/acme/networks",
+            Some(
+                json!({"name": "n2", "cidr": "100.65.9.0/24", "sites": [{"site": "dc1", "gateways": ["vyos-dc1-01"]}]}),
+            ),
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/services",
+            Some(json!({"id": "s2", "addresses": ["100.65.9.0/28"]})),
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/clients",
+            Some(
+                json!({"name": "c2", "public_key": "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28="}),
+            ),
+        ),
+        (
+            "PUT",
+            "/api/v1/tenants/acme",
+            Some(json!({"name": "ACME", "default_action": "drop"})),
+        ),
+        ("DELETE", "/api/v1/tenants/acme/rules/50", None),
+        ("DELETE", "/api/v1/tenants/acme/networks/n2", None),
+    ] {
+        let r = match m {
+            "POST" => e.post(url, &acme, body.unwrap()).await,
+            "PUT" => e.put(url, &acme, body.unwrap(), None).await,
+            _ => e.delete(url, &acme).await,
+        };
+        assert!(r.status.is_success(), "{m} {url}: {}", r.text);
+        own.push(r.header("x-job").expect("a job").to_string());
+    }
+    e.drain().await;
+    for id in own {
+        let j = e.get(&format!("/api/v1/jobs/{id}"), &acme).await;
+        assert_eq!(j.status, StatusCode::OK);
+        for other in ["globex", "finance"] {
+            assert!(
+                !j.text.contains(other),
+                "job {id} shows {other}: {}",
+                j.text
+            );
+        }
+    }
     // Every job, as every other tenant: not found.
     let ids: Vec<(i64, String)> =
         sqlx::query_as("SELECT j.id, t.slug FROM jobs j JOIN tenants t ON t.id = j.tenant_id")
