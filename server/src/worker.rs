@@ -153,13 +153,39 @@ impl Worker {
         drop(good);
         store_intent::store_allocation(&mut tx, &out.allocation).await?;
         let mut changed_routers = Vec::new();
+        let mut refused_in_place = Vec::new();
         for (name, r) in &out.routers {
             let last = latest(&mut tx, "router", name).await?;
-            let Some((seq, diff)) = self.router_change(last, r) else {
+            let Some((seq, diff, refusals)) = self.router_change(last, r) else {
                 continue;
             };
+            for x in refusals {
+                refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
+            }
             insert_revision(&mut tx, "router", name, seq, &r.set, &diff, c.id).await?;
             changed_routers.push(name.clone());
+        }
+        if !refused_in_place.is_empty() {
+            // What a router cannot change in place fails the job whole:
+            // nothing of this compile is stored.
+            drop(tx);
+            let mut tx = self.db.begin().await?;
+            let errors = json!([{"message": "a router cannot make this change in place; the platform's operators can see why"}]);
+            let operator = json!(refused_in_place
+                .iter()
+                .map(|m| json!({"message": m}))
+                .collect::<Vec<_>>());
+            let shown = if c.tenant_id.is_some() {
+                errors
+            } else {
+                operator.clone()
+            };
+            jobs::set_operator_errors(&mut tx, c.id, &operator).await?;
+            if !jobs::finish(&mut tx, c, &self.name, "failed", Some(shown), None).await? {
+                anyhow::bail!("lost the claim on job {}", c.id);
+            }
+            tx.commit().await?;
+            return Ok(None);
         }
         let mut changed_hvs = Vec::new();
         for (name, h) in &out.hypervisors {
@@ -492,26 +518,38 @@ async fn insert_revision(
 
 impl Worker {
     /// The next revision number and the diff, when the router's
-    /// configuration changed.
+    /// configuration changed, with what VyOS would refuse to change in
+    /// place (`vyos_defs::transition_check` against the last revision).
     fn router_change(
         &self,
         last: Option<(i32, String)>,
         r: &vxguard_compiler::RouterOutput,
-    ) -> Option<(i32, String)> {
+    ) -> Option<(i32, String, Vec<vyos_defs::CommitError>)> {
         let schema: &dyn Schema = match self.defs.get(&r.version) {
             Some(d) => d,
             None => &NoSchema,
         };
         match last {
             Some((_, old)) if old == r.set => None,
-            Some((seq, old)) => Some((seq + 1, router_diff(&old, &r.set, schema))),
-            None => Some((1, router_diff("", &r.set, schema))),
+            Some((seq, old)) => {
+                let (diff, refused) = router_diff(&old, &r.set, schema);
+                Some((seq + 1, diff, refused))
+            }
+            None => {
+                let (diff, refused) = router_diff("", &r.set, schema);
+                Some((1, diff, refused))
+            }
         }
     }
 }
 
-/// The VyOS commands that turn the previous configuration into the new one.
-fn router_diff(old_set: &str, new_set: &str, schema: &dyn Schema) -> String {
+/// The VyOS commands that turn the previous configuration into the new
+/// one, and what of it VyOS would refuse to do in place.
+fn router_diff(
+    old_set: &str,
+    new_set: &str,
+    schema: &dyn Schema,
+) -> (String, Vec<vyos_defs::CommitError>) {
     let old = ConfigTree::parse_set(old_set, schema).unwrap_or_default();
     let new = ConfigTree::parse_set(new_set, schema).unwrap_or_default();
     let mut s = String::new();
@@ -519,7 +557,7 @@ fn router_diff(old_set: &str, new_set: &str, schema: &dyn Schema) -> String {
         s.push_str(&c.to_cli(schema));
         s.push('\n');
     }
-    s
+    (s, vyos_defs::transition_check(&old, &new))
 }
 
 /// Removed lines as `-`, added lines as `+`, in the new file's order

@@ -392,3 +392,57 @@ async fn the_audit_chain_detects_tampering() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("entry {id}")));
 }
+
+/// VyOS cannot change a VRF's table in place: a compile that would is
+/// refused whole, before anything is stored for a router.
+#[tokio::test]
+async fn a_vrf_table_change_in_place_fails_the_job() {
+    let e = Env::demo().await;
+    e.drain().await;
+    // The router runs other tables than the compiler now gives (as after a
+    // lost allocation): the next revision would move them.
+    let n = sqlx::query(
+        r#"UPDATE revisions SET config = regexp_replace(config, '(vrf name \S+ table )''\d+''', '\1''9999''', 'g')
+           WHERE device = 'vyos-dc1-01'"#,
+    )
+    .execute(&e.db)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(n, 1);
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM revisions")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    let t = e.token("acme-admin@example.com").await;
+    let r = e
+        .post(
+            "/api/v1/tenants/acme/rules",
+            &t,
+            json!({"id": 44, "action": "accept", "protocol": "icmp"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    e.drain().await;
+    let job: i64 = r.header("x-job").unwrap().parse().unwrap();
+    let (status, errors, operator): (String, serde_json::Value, serde_json::Value) =
+        sqlx::query_as("SELECT status, errors, operator_errors FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(
+        operator
+            .to_string()
+            .contains("table id modification not possible"),
+        "{operator}"
+    );
+    // The tenant is told that, and nothing of other tenants' VRFs.
+    assert!(!errors.to_string().contains("VRF"), "{errors}");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM revisions")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "no revision stored");
+}

@@ -39,6 +39,35 @@ pub fn commit_check_paths(paths: &[Vec<String>]) -> Vec<CommitError> {
     commit_check(&tree)
 }
 
+/// The rules that depend on the running configuration as well as the
+/// proposed one: what VyOS refuses to change in place. `old` is what the
+/// router runs (its last applied configuration), `new` what a commit
+/// would make of it.
+pub fn transition_check(
+    old: &vyos_tree::ConfigTree,
+    new: &vyos_tree::ConfigTree,
+) -> Vec<CommitError> {
+    let (o, n) = (Trie(old.root()), Trie(new.root()));
+    let mut out = Vec::new();
+    // vrf.py: "VRF X table id modification not possible!" (the kernel
+    // keeps a VRF device's table for its life; VyOS checks the running one).
+    for name in n.keys(&["vrf", "name"]) {
+        let was = o.value(&["vrf", "name", name, "table"]);
+        let now = n.value(&["vrf", "name", name, "table"]);
+        if let (Some(was), Some(now)) = (was, now) {
+            if was != now {
+                e(
+                    &mut out,
+                    &["vrf", "name", name, "table"],
+                    "vrf.py",
+                    format!("VRF `{name}` table id modification not possible ({was} to {now}): the VRF must be removed first"),
+                );
+            }
+        }
+    }
+    out
+}
+
 type Rule = fn(&Trie, &mut Vec<CommitError>);
 const RULES: &[Rule] = &[
     vrf,
@@ -882,5 +911,27 @@ mod tests {
             "protocols bgp neighbor 172.27.0.1 remote-as internal",
         ];
         assert!(run(&v).is_empty(), "{:?}", run(&v));
+    }
+
+    #[test]
+    fn a_vrf_table_cannot_change_in_place() {
+        let tree = |lines: &[&str]| {
+            let mut t = vyos_tree::ConfigTree::new();
+            for l in lines {
+                let w: Vec<String> = l.split_whitespace().map(str::to_string).collect();
+                t.set(&w, &vyos_tree::NoSchema);
+            }
+            t
+        };
+        let old = tree(&["vrf name red table 100", "vrf name blue table 101"]);
+        let same = tree(&["vrf name red table 100", "vrf name green table 102"]);
+        assert!(transition_check(&old, &same).is_empty());
+        let moved = tree(&["vrf name red table 105"]);
+        let errs = transition_check(&old, &moved);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0]
+            .reason
+            .contains("table id modification not possible"));
+        assert_eq!(errs[0].path, vec!["vrf", "name", "red", "table"]);
     }
 }
