@@ -122,13 +122,22 @@ impl IntoResponse for Problem {
     }
 }
 
-/// Database errors: unique violations become 409, everything else is logged
-/// and answered 500 without detail.
+/// Database errors: unique violations become 409; a NUL character that
+/// reached PostgreSQL (22021 in text, 22P05 as `\u0000` in jsonb) is the
+/// client's input, 400 (the extractors name the field first, when they
+/// can: `api::check_nul`); everything else is logged and answered 500
+/// without detail.
 impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
-            if db.code().as_deref() == Some("23505") {
-                return Problem::conflict("an object with this name already exists");
+            match db.code().as_deref() {
+                Some("23505") => {
+                    return Problem::conflict("an object with this name already exists")
+                }
+                Some("22021" | "22P05") => {
+                    return Problem::bad_request("a text contains a NUL character (\\0)")
+                }
+                _ => {}
             }
         }
         tracing::error!(error = %e, "database error");

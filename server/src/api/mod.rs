@@ -27,8 +27,120 @@ use utoipa::{IntoParams, ToSchema};
 /// The API alone, with its JSON 404 for unknown paths.
 pub fn router(st: AppState) -> Router {
     routes()
+        .route_layer(axum::middleware::from_fn(refuse_nul))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(st)
+}
+
+/// Refuses a request whose path or query (or form body) holds a NUL byte,
+/// with a problem naming where; see `check_nul`.
+pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
+    match check_nul(req).await {
+        Ok(req) => next.run(req).await,
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Largest form body read here, as axum's own default limit.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+/// PostgreSQL refuses NUL in text (and `\u0000` in jsonb), so a NUL that
+/// reaches a query is a 500; this names it as the client's mistake first:
+/// a path parameter (`{name}`, from the matched route), a query parameter
+/// (`cursor`) or a form field (`email`): 400. JSON bodies are checked by
+/// `JsonBody` (422 with the field's pointer). Form bodies are read here
+/// and handed on.
+pub async fn check_nul(req: Request) -> Result<Request, Problem> {
+    let bad = |name: &str, what: &str| {
+        Problem::field(
+            StatusCode::BAD_REQUEST,
+            &name.replace('\0', "\\0"),
+            format!("the {what} contains a NUL character"),
+        )
+    };
+    let template = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let mut names = template.split('/');
+    for seg in req.uri().path().split('/') {
+        let name = names.next().unwrap_or("");
+        if percent_decoded(seg).contains(&0) {
+            let name = if name.starts_with('{') { name } else { "path" };
+            return Err(bad(name, "path parameter"));
+        }
+    }
+    if let Some(q) = req.uri().query() {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if k.contains('\0') || v.contains('\0') {
+                return Err(bad(&k, "query parameter"));
+            }
+        }
+    }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"))?;
+    for (k, v) in url::form_urlencoded::parse(&bytes) {
+        if k.contains('\0') || v.contains('\0') {
+            return Err(bad(&k, "form field"));
+        }
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// `%XX` decoded, for finding a NUL in a raw path segment.
+fn percent_decoded(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The JSON pointer of the first string or key in `v` that holds a NUL
+/// (`at` is where `v` is).
+fn nul_pointer(v: &serde_json::Value, at: &mut String) -> bool {
+    use serde_json::Value;
+    let step = |at: &mut String, key: &str, child: &Value| {
+        let len = at.len();
+        at.push('/');
+        at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        if key.contains('\0') || nul_pointer(child, at) {
+            return true;
+        }
+        at.truncate(len);
+        false
+    };
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .any(|(i, x)| step(at, &i.to_string(), x)),
+        Value::Object(m) => m.iter().any(|(k, x)| step(at, k, x)),
+        _ => false,
+    }
 }
 
 /// The API's routes, without a fallback (the portal adds its own).
@@ -72,9 +184,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let bytes = axum::body::Bytes::from_request(req, st)
             .await
             .map_err(|e| Problem::bad_request(format!("reading the body: {e}")))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+        let mut at = String::new();
+        if nul_pointer(&v, &mut at) {
+            return Err(Problem::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &at.replace('\0', "\\0"),
+                "contains a NUL character",
+            ));
+        }
+        Ok(JsonBody(v))
     }
 }
 

@@ -112,6 +112,7 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/t/{tenant}/policy/rules/{id}/delete", post(policy::delete))
         .route("/t/{tenant}/policy/order", post(policy::reorder))
         .route("/t/{tenant}/policy/preview", post(policy::preview))
+        .route_layer(axum::middleware::from_fn(refuse_nul))
         .route(app::STYLE_PATH, get(style))
         .route(app::BOOT_PATH, get(boot))
         .nest_service(
@@ -125,6 +126,17 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         )
         .fallback(fallback)
         .with_state(st)
+}
+
+/// `api::check_nul` for the portal's routes and the API's: a page for
+/// the portal, a problem for the API.
+async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    match api::check_nul(req).await {
+        Ok(req) => next.run(req).await,
+        Err(p) if api => p.into_response(),
+        Err(p) => pages::problem_page(None, &p),
+    }
 }
 
 async fn fallback(st: axum::extract::State<AppState>, req: Request) -> Response {
