@@ -436,7 +436,7 @@ async fn quotas_limit_one_tenant_and_name_the_limit() {
         .put(
             "/api/v1/tenants/acme/quotas",
             &admin,
-            json!({"rules": 2, "api_tokens": 1, "members": null}),
+            json!({"rules": 2, "api_tokens": 1, "members": 3}),
             None,
         )
         .await;
@@ -477,6 +477,17 @@ async fn quotas_limit_one_tenant_and_name_the_limit() {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
+    // Members: acme has two; a third is fine, a fourth is over.
+    let member = |n: &str| json!({"email": format!("{n}@acme.example"), "password": "a-long-enough-password", "role": "tenant_member"});
+    let r = e
+        .post("/api/v1/tenants/acme/users", &acme, member("m3"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = e
+        .post("/api/v1/tenants/acme/users", &acme, member("m4"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("quota `members`"), "{}", r.text);
     // API tokens: one allowed.
     let tok = |n: &str| json!({"name": n, "role": "tenant_member"});
     let r = e.post("/api/v1/tenants/acme/tokens", &acme, tok("a")).await;

@@ -132,6 +132,20 @@ pub async fn insert_user(
     u: NewUser,
     tenant_id: Option<Uuid>,
 ) -> ApiResult<UserOut> {
+    if let Some(t) = tenant_id {
+        // Counted under the tenant's row lock, so parallel additions
+        // cannot all pass the count.
+        sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        let have: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1")
+            .bind(t)
+            .fetch_one(&mut *tx)
+            .await?;
+        let q = crate::store::quotas::of(tx, t).await?;
+        crate::store::quotas::check_one_more(&q, "members", have as usize)?;
+    }
     let id = Uuid::new_v4();
     let private = who.role != Role::PlatformAdmin;
     let made = insert_row(tx, id, &u, tenant_id, true, private).await;
