@@ -1,8 +1,8 @@
 // The services and policy page in a real browser: a tenant admin adds a
 // rule after previewing what it does on the routers and hypervisors, waits
-// for its job, moves it up, disables it and deletes it; a member only reads.
-// Shares the demo database with the other files: it leaves three rules, as it
-// found them (the last one renumbered by the move).
+// for its job, moves it up and back down by its position field, disables it
+// and deletes it; a member only reads. Shares the demo database with the other
+// files: it leaves three rules, as it found them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, problems, newPage, shot, login, hydrated } from "../lib.mjs";
@@ -85,8 +85,25 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   const moved = await ruleOrder(page);
   const idx = moved.indexOf(await row().getAttribute("data-rule"));
   assert.equal(idx, before.length - 1, `order now ${moved}`);
+  const upId = await row().getAttribute("data-rule");
+  assert.notEqual(upId, id, "the rule took its predecessor's number");
+  await jobDone(page, jobOf(await page.locator("#policy-notice").innerText()));
+
+  // Back to the end by its position field (a move form names only the rule
+  // and where it goes, so it reaches any position, on any page).
+  const position = row().getByRole("spinbutton", { name: `New position of rule ${upId} (1 to ${before.length + 1})` });
+  assert.equal(await position.inputValue(), String(before.length));
+  await position.fill(String(before.length + 1));
+  await Promise.all([
+    page.waitForURL(/\/policy\/preview$/),
+    row().getByRole("button", { name: `Move rule ${upId} to that position` }).click(),
+  ]);
+  await hydrated(page);
+  assert.match(await page.locator("#preview-h").innerText(), new RegExp(`move rule ${upId} below rule ${id} \\(position ${before.length} → ${before.length + 1} of`));
+  await Promise.all([page.waitForURL(/done=reordered/), page.getByRole("button", { name: "Save the new order" }).click()]);
   const newId = await row().getAttribute("data-rule");
-  assert.notEqual(newId, id, "the rule took its predecessor's number");
+  assert.equal(newId, id, "back at the end, under its first number");
+  assert.deepEqual(await ruleOrder(page), [...before, id]);
   await jobDone(page, jobOf(await page.locator("#policy-notice").innerText()));
 
   // Disable it: marked, still listed.
