@@ -156,13 +156,7 @@ pub fn compile(
         let name = r.name.as_str();
         let model = ctx.router(name);
         let mut parts = BTreeMap::new();
-        parts.insert(
-            String::new(),
-            Part {
-                owner: Pointer::root().join("platform").join("routers").join(ri),
-                paths: vyos::render_platform(&model),
-            },
-        );
+        parts.insert(String::new(), platform_part(ri, &model));
         for &ti in serves.get(name).map_or(&[][..], |v| &v[..]) {
             let t = &intent.tenants[ti];
             if let Some(tm) = ctx.tenant_on_router(t, name) {
@@ -220,6 +214,14 @@ pub fn compile(
         tenant_mtu,
         unvalidated,
     })
+}
+
+/// Router `ri`'s platform commands (mesh, BGP, API), owned by the router.
+fn platform_part(ri: usize, model: &model::RouterModel) -> Part {
+    Part {
+        owner: Pointer::root().join("platform").join("routers").join(ri),
+        paths: vyos::render_platform(model),
+    }
 }
 
 /// Everything one hypervisor is given: flows, groups, meters, WireGuard.
@@ -746,13 +748,7 @@ pub fn validate_tenant(
         };
         let dfs = defs.by_version.get(&r.version).copied();
         let mut parts = BTreeMap::new();
-        parts.insert(
-            String::new(),
-            Part {
-                owner: Pointer::root().join("platform").join("routers").join(ri),
-                paths: vyos::render_platform(&model),
-            },
-        );
+        parts.insert(String::new(), platform_part(ri, &model));
         let tenant = Part {
             owner: owner.clone(),
             paths: vyos::render_tenant(&model, &tm),

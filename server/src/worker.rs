@@ -4,6 +4,12 @@
 //! Compiles are serialised by an advisory lock so revision numbers never
 //! fork; any number of workers may run against one database.
 //!
+//! One tenant's failure stays that tenant's: when a compile fails only in
+//! some tenants, they are compiled as they last compiled and the others'
+//! changes go ahead (`compile_without_failing_tenants`); a job shows its
+//! own tenant's errors and warnings alone (`scoped`), and what only
+//! operators may read goes to `operator_errors`.
+//!
 //! With `apply` set (`--apply`), a job is done only once its revisions are
 //! on the devices: after the compile transaction commits, the apply phase
 //! (`driver::reconcile`) rolls out whatever is due, and a failed device

@@ -94,27 +94,38 @@ async fn a_rule_change_becomes_router_revisions_with_a_diff() {
     );
 }
 
-#[tokio::test]
-async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
+/// Writes `corrupt` around the API (as a corrupted store or a new check
+/// would hold it), runs a platform job and gives its status, errors and
+/// operator errors.
+async fn platform_job_after(corrupt: &str) -> (String, serde_json::Value, serde_json::Value) {
     let e = Env::demo().await;
     e.drain().await;
-    // A router in a site that does not exist, written around the API (as
-    // a corrupted store would hold it): the platform's own error, so the
-    // compile must fail, not guess.
-    sqlx::query("UPDATE objects SET spec = jsonb_set(spec, '{site}', '\"gone\"') WHERE kind = 'router' AND name = 'vyos-dc1-01'")
-        .execute(&e.db)
-        .await
-        .unwrap();
+    sqlx::query(corrupt).execute(&e.db).await.unwrap();
     let mut tx = e.db.begin().await.unwrap();
     let job = jobs::enqueue(&mut tx, None, "test", "test").await.unwrap();
     tx.commit().await.unwrap();
     e.drain().await;
-    let (status, errors): (String, serde_json::Value) =
-        sqlx::query_as("SELECT status, errors FROM jobs WHERE id = $1")
+    let (status, errors, operator): (String, Option<serde_json::Value>, Option<serde_json::Value>) =
+        sqlx::query_as("SELECT status, errors, operator_errors FROM jobs WHERE id = $1")
             .bind(job)
             .fetch_one(&e.db)
             .await
             .unwrap();
+    (
+        status,
+        errors.unwrap_or_default(),
+        operator.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
+    // A router in a site that does not exist: the platform's own error,
+    // so the compile must fail, not guess.
+    let (status, errors, _) = platform_job_after(
+        "UPDATE objects SET spec = jsonb_set(spec, '{site}', '\"gone\"') WHERE kind = 'router' AND name = 'vyos-dc1-01'",
+    )
+    .await;
     assert_eq!(status, "failed");
     assert!(
         errors.to_string().contains("unknown site `gone`"),
@@ -124,27 +135,15 @@ async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
 
 #[tokio::test]
 async fn a_tenant_that_cannot_compile_is_held_back_and_the_platform_job_is_done() {
-    let e = Env::demo().await;
-    e.drain().await;
-    // acme's network on a router that does not exist (around the API): the
-    // error is acme's alone, so acme keeps its last good configuration and
-    // the platform's job goes ahead; operators see why.
-    sqlx::query("UPDATE objects SET spec = jsonb_set(spec, '{sites,0,gateways}', '[\"vyos-gone-01\", \"vyos-dc1-02\"]') WHERE kind = 'network' AND name = 'app'")
-        .execute(&e.db)
-        .await
-        .unwrap();
-    let mut tx = e.db.begin().await.unwrap();
-    let job = jobs::enqueue(&mut tx, None, "test", "test").await.unwrap();
-    tx.commit().await.unwrap();
-    e.drain().await;
-    let (status, operator): (String, Option<serde_json::Value>) =
-        sqlx::query_as("SELECT status, operator_errors FROM jobs WHERE id = $1")
-            .bind(job)
-            .fetch_one(&e.db)
-            .await
-            .unwrap();
+    // acme's network on a router that does not exist: the error is acme's
+    // alone, so acme keeps its last good configuration and the platform's
+    // job goes ahead; operators see why.
+    let (status, _, operator) = platform_job_after(
+        "UPDATE objects SET spec = jsonb_set(spec, '{sites,0,gateways}', '[\"vyos-gone-01\", \"vyos-dc1-02\"]') WHERE kind = 'network' AND name = 'app'",
+    )
+    .await;
     assert_eq!(status, "done");
-    let operator = operator.expect("operators are told").to_string();
+    let operator = operator.to_string();
     assert!(operator.contains("vyos-gone-01"), "{operator}");
     assert!(operator.contains("tenants/acme/networks/app"), "{operator}");
 }

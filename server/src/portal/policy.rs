@@ -807,6 +807,11 @@ pub async fn preview(
         Ok(x) => x,
         Err(r) => return r,
     };
+    // The API's bound on previews: budget, one at a time per tenant.
+    let _running = match crate::api::policy::expensive_call(&st, &scope).await {
+        Ok(g) => g,
+        Err(p) => return problem_page(Some(&s), &p),
+    };
     let tslug = scope.tenant.slug.clone();
     match field(&f, "op") {
         op @ ("create" | "replace") => {
