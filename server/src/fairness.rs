@@ -17,9 +17,16 @@ pub const EXPENSIVE_COST: u32 = 10;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// How long a tenant's request budget is taken as read (a quota change
+/// applies within this, or at once in the process that made it).
+const RATE_TTL: Duration = Duration::from_secs(10);
+
 pub struct Fairness {
     /// Per key (`tenant:ID`, `token:ID:NAME`): window start and requests.
     used: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Each tenant's requests per minute, as read from its quota, and when:
+    /// a refused request then costs no database round trip.
+    rates: Mutex<HashMap<Uuid, (Instant, u32)>>,
     /// Tenants with an expensive call running.
     busy: Arc<Mutex<HashSet<Uuid>>>,
     expensive: Arc<Semaphore>,
@@ -30,6 +37,7 @@ impl Default for Fairness {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             used: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
             busy: Arc::new(Mutex::new(HashSet::new())),
             expensive: Arc::new(Semaphore::new(cores)),
         }
@@ -53,6 +61,27 @@ impl Drop for Expensive {
 }
 
 impl Fairness {
+    /// The tenant's requests per minute if read in the last [`RATE_TTL`].
+    pub fn cached_rate(&self, tenant: Uuid) -> Option<u32> {
+        let m = self.rates.lock().expect("fairness lock");
+        m.get(&tenant)
+            .filter(|(at, _)| at.elapsed() < RATE_TTL)
+            .map(|(_, r)| *r)
+    }
+
+    pub fn cache_rate(&self, tenant: Uuid, per_minute: u32) {
+        let mut m = self.rates.lock().expect("fairness lock");
+        if m.len() > 100_000 {
+            m.retain(|_, (at, _)| at.elapsed() < RATE_TTL);
+        }
+        m.insert(tenant, (Instant::now(), per_minute));
+    }
+
+    /// Forgets a tenant's cached rate (its quota changed).
+    pub fn forget_rate(&self, tenant: Uuid) {
+        self.rates.lock().expect("fairness lock").remove(&tenant);
+    }
+
     /// Counts `cost` requests of `tenant` (and of its API token `token`,
     /// which may use half the tenant's budget, so one leaked or runaway
     /// token cannot starve the tenant's people) against `per_minute`; 429

@@ -40,35 +40,72 @@ impl FromRequestParts<AppState> for TenantScope {
             .await
             .map_err(|_| Problem::not_found())?;
         let slug = params.get("tenant").ok_or_else(Problem::not_found)?;
-        resolve(st, who, slug).await
+        let counted = parts.extensions.get::<Admitted>().is_some();
+        resolve_counted(st, who, slug, counted).await
     }
+}
+
+/// Marks a request whose principal has already spent its tenant's budget
+/// (the API's extractor admits before it reads the database).
+#[derive(Clone, Copy)]
+pub struct Admitted;
+
+/// Spends one request of `tenant`'s budget (and of its API token's), or
+/// refuses with 429 naming the quota.
+pub async fn admit(st: &AppState, tenant: Uuid, token: Option<&str>) -> Result<(), Problem> {
+    let per_minute = request_rate(st, tenant).await?;
+    st.fairness.admit(tenant, token, per_minute, 1)
 }
 
 /// Resolves `slug` for `who`: the tenant, if it exists and `who` may see
 /// it; else 404, the same answer for a missing tenant and another's. The
 /// portal uses this too.
 pub async fn resolve(st: &AppState, who: Principal, slug: &str) -> Result<TenantScope, Problem> {
-    let row: Option<(Uuid, String, Option<i32>)> = sqlx::query_as(
-        "SELECT t.id, t.slug, q.requests_per_minute FROM tenants t
-         LEFT JOIN tenant_quotas q ON q.tenant_id = t.id WHERE t.slug = $1",
-    )
-    .bind(slug)
-    .fetch_optional(&st.db)
-    .await?;
-    let (id, slug, rpm) = row.ok_or_else(Problem::not_found)?;
+    resolve_counted(st, who, slug, false).await
+}
+
+async fn resolve_counted(
+    st: &AppState,
+    who: Principal,
+    slug: &str,
+    counted: bool,
+) -> Result<TenantScope, Problem> {
+    // A tenant's own calls spend its budget (platform admins' do not),
+    // counted before anything else is read: a tenant flooding the API is
+    // refused from memory, without a database round trip.
+    if who.role != Role::PlatformAdmin {
+        let Some(mine) = who.tenant_id else {
+            return Err(Problem::not_found());
+        };
+        if !counted {
+            admit(st, mine, who.subject.strip_prefix("token:")).await?;
+        }
+    }
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&st.db)
+            .await?;
+    let (id, slug) = row.ok_or_else(Problem::not_found)?;
     if who.role != Role::PlatformAdmin && who.tenant_id != Some(id) {
         return Err(Problem::not_found());
-    }
-    // The tenant's own calls spend its budget; platform admins' do not.
-    if who.role != Role::PlatformAdmin {
-        let per_minute = rpm
-            .map(|n| n.max(1) as u32)
-            .unwrap_or(crate::store::quotas::Quotas::default().requests_per_minute);
-        let token = who.subject.strip_prefix("token:");
-        st.fairness.admit(id, token, per_minute, 1)?;
     }
     Ok(TenantScope {
         tenant: TenantRef { id, slug },
         who,
     })
+}
+
+/// A tenant's requests per minute: its quota, read at most every few
+/// seconds (see `fairness`).
+pub async fn request_rate(st: &AppState, tenant: Uuid) -> Result<u32, Problem> {
+    if let Some(r) = st.fairness.cached_rate(tenant) {
+        return Ok(r);
+    }
+    let mut conn = st.db.acquire().await?;
+    let r = crate::store::quotas::of(&mut conn, tenant)
+        .await?
+        .requests_per_minute;
+    st.fairness.cache_rate(tenant, r);
+    Ok(r)
 }

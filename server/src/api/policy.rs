@@ -207,12 +207,11 @@ pub async fn expensive_call(
     scope: &TenantScope,
 ) -> ApiResult<crate::fairness::Expensive> {
     if scope.who.role != crate::auth::Role::PlatformAdmin {
-        let mut conn = st.db.acquire().await?;
-        let q = crate::store::quotas::of(&mut conn, scope.id()).await?;
+        let per_minute = crate::tenancy::request_rate(st, scope.id()).await?;
         st.fairness.admit(
             scope.id(),
             scope.who.subject.strip_prefix("token:"),
-            q.requests_per_minute,
+            per_minute,
             crate::fairness::EXPENSIVE_COST,
         )?;
     }

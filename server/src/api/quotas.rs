@@ -68,6 +68,7 @@ pub async fn set_quotas(
     )
     .await?;
     tx.commit().await?;
+    st.fairness.forget_rate(scope.id());
     read(&st, &scope).await.map(Json)
 }
 

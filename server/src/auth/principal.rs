@@ -177,6 +177,9 @@ impl FromRequestParts<AppState> for Principal {
             .await?;
             let (_, tenant, name, role, maker) =
                 row.ok_or_else(|| Problem::unauthorized("unknown or revoked API token"))?;
+            // Every call of a tenant's token spends the tenant's budget.
+            crate::tenancy::admit(st, tenant, Some(&name)).await?;
+            parts.extensions.insert(crate::tenancy::Admitted);
             return Ok(Principal {
                 subject: format!("token:{name}"),
                 user_id: None,
@@ -190,6 +193,15 @@ impl FromRequestParts<AppState> for Principal {
             .jwt
             .verify(token)
             .ok_or_else(|| Problem::unauthorized("invalid or expired access token"))?;
+        // Every call of a tenant's user spends the tenant's budget, counted
+        // from the signed claims before the database is read, so a flood
+        // is refused from memory.
+        if c.role != Role::PlatformAdmin {
+            if let Some(t) = c.tenant {
+                crate::tenancy::admit(st, t, None).await?;
+                parts.extensions.insert(crate::tenancy::Admitted);
+            }
+        }
         // The token is good only while it still tells the truth about its
         // user: deleted, moved to another role or tenant, or a password
         // changed since (generation bumped), and it is refused at once,
