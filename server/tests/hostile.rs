@@ -217,6 +217,26 @@ async fn one_tenants_broken_spec_fails_only_its_own_jobs() {
         )
         .await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
+    // Deletions and tenant settings are globex's own changes too.
+    let r = e
+        .post(
+            "/api/v1/tenants/globex/rules",
+            &globex,
+            json!({"id": 78, "action": "accept", "protocol": "icmp"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = e.delete("/api/v1/tenants/globex/rules/78", &globex).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = e
+        .put(
+            "/api/v1/tenants/globex",
+            &globex,
+            json!({"name": "Globex", "default_action": "drop"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // acme's next change is refused at once: its own state is invalid.
     let a = e
         .post(

@@ -281,11 +281,8 @@ pub async fn update(
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants[ti].name = req.name.clone();
     loaded.intent.tenants[ti].policy.default_action = req.default_action;
-    // Judged as this tenant's change (see `change::check_and_allocate`).
-    let own = vxguard_compiler::diag::Pointer::root()
-        .join("tenants")
-        .join(ti);
-    let a = change::check_and_allocate(&mut tx, &loaded, Some(&own), &scope.who).await?;
+    // Judged as this tenant's change (see `change::check_and_allocate_in`).
+    let a = change::check_and_allocate_in(&mut tx, &loaded, None, Some(ti), &scope.who).await?;
     let t: TenantOut = sqlx::query_as(&format!(
         "UPDATE tenants SET name = $2, default_action = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLS}"
     ))

@@ -54,16 +54,32 @@ pub async fn begin(conn: &mut PgConnection) -> ApiResult<Loaded> {
 
 /// Checks the edited intent and allocates; errors name the body field when
 /// they lie in the object being written (`own`), else the other object.
+/// A change under a tenant's object is that tenant's change.
 pub async fn check_and_allocate(
     conn: &mut PgConnection,
     loaded: &Loaded,
     own: Option<&Pointer>,
     viewer: &Principal,
 ) -> ApiResult<Allocation> {
+    let tenant = own.and_then(|p| tenant_of(&p.0));
+    check_and_allocate_in(conn, loaded, own, tenant, viewer).await
+}
+
+/// [`check_and_allocate`] for a change of tenant `tenant` (its index in
+/// the intent) that has no object of its own (a deletion, the tenant's
+/// settings): it is judged on that tenant and the platform, and the
+/// tenant's commands are checked as the devices would check them.
+pub async fn check_and_allocate_in(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    own: Option<&Pointer>,
+    tenant: Option<usize>,
+    viewer: &Principal,
+) -> ApiResult<Allocation> {
     let intent = &loaded.intent;
     let mut d = Diagnostics::default();
     checks::check_intent(intent, &mut d);
-    let d = concerning(d, own);
+    let d = concerning(d, tenant);
     if d.has_errors() {
         return Err(Problem::invalid(
             "the change is not valid",
@@ -75,7 +91,7 @@ pub async fn check_and_allocate(
     let mut d = d;
     let a = alloc::allocate(intent, &prev, &mut d);
     checks::check_allocation(&a, &mut d);
-    let d = concerning(d, own);
+    let d = concerning(d, tenant);
     if d.has_errors() {
         return Err(Problem::invalid(
             "the change cannot be allocated",
@@ -85,7 +101,7 @@ pub async fn check_and_allocate(
     }
     // What the devices would make of the tenant's part, judged now rather
     // than by the worker (where it would stop every tenant's changes).
-    if let Some(ti) = own.and_then(|p| tenant_of(&p.0)) {
+    if let Some(ti) = tenant {
         let secrets = store_intent::secrets(conn).await?;
         let defs = crate::definitions::installed();
         let found = vxguard_compiler::validate_tenant(
@@ -113,8 +129,8 @@ pub async fn check_and_allocate(
 /// own state is the worker's to hold back, and no tenant can stop
 /// another's writes. (A clash between two tenants is reported on both
 /// sides, so the writer's side remains.) Other changes see everything.
-fn concerning(d: Diagnostics, own: Option<&Pointer>) -> Diagnostics {
-    let Some(mine) = own.and_then(|p| tenant_of(&p.0)) else {
+fn concerning(d: Diagnostics, tenant: Option<usize>) -> Diagnostics {
+    let Some(mine) = tenant else {
         return d;
     };
     Diagnostics(
@@ -229,7 +245,7 @@ pub async fn apply(
         super::quotas::check_growth(&q, before.as_ref(), &loaded.intent.tenants[i])?;
     }
     drop(before);
-    let a = check_and_allocate(&mut tx, &loaded, own.as_ref(), who).await?;
+    let a = check_and_allocate_in(&mut tx, &loaded, own.as_ref(), ti, who).await?;
     let object = match &spec {
         Some(s) => Some(
             sqlx::query_as::<_, Declared>(
