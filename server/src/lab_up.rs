@@ -528,8 +528,10 @@ async fn wait_api(r: &RouterNode) -> Result<()> {
     Ok(())
 }
 
-/// Waits until every router's and hypervisor's latest revision is the last
-/// one applied to it; false at the deadline.
+/// Waits until no job is queued or running and every router's and
+/// hypervisor's latest revision is the last one applied to it; false at
+/// the deadline. (Without the jobs, a change still waiting for its compile
+/// would land during the checks that follow.)
 async fn wait_applied(pool: &sqlx::PgPool, intent: &Intent, limit: Duration) -> Result<bool> {
     let t = Instant::now();
     loop {
@@ -566,6 +568,15 @@ async fn wait_applied(pool: &sqlx::PgPool, intent: &Intent, limit: Duration) -> 
             if latest.is_none() || latest != applied {
                 pending.push(name.to_string());
             }
+        }
+        // A change whose job is not compiled yet has no revision yet: the
+        // latest revisions being applied means nothing until no job waits.
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+                .fetch_one(pool)
+                .await?;
+        if waiting > 0 {
+            pending.push(format!("{waiting} job(s) not done"));
         }
         if pending.is_empty() {
             return Ok(true);
