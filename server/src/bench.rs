@@ -10,7 +10,7 @@ use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::ids::Name;
 use vxguard_compiler::intent::*;
 use vxguard_compiler::model::{HypervisorSecrets, RouterSecrets, Secrets};
-use vxguard_compiler::{compile, recompile_tenant, DefinitionSet};
+use vxguard_compiler::{compile, recompile_tenant};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -238,9 +238,7 @@ fn rss_mib(field: &str) -> f64 {
 
 pub fn run(a: BenchArgs) -> Result<bool> {
     let loaded = crate::compile_cmd::load_defs(&a.vyos_defs)?;
-    let defs = DefinitionSet {
-        by_version: loaded.iter().map(|(k, v)| (*k, v)).collect(),
-    };
+    let defs = crate::definitions::set(&loaded);
     if defs.by_version.is_empty() {
         eprintln!("warning: no --vyos-defs: validation is not measured");
     }

@@ -5,8 +5,8 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::compile;
 use vxguard_compiler::intent::{yaml, VyosVersion};
-use vxguard_compiler::{compile, DefinitionSet};
 use vyos_defs::Definitions;
 
 /// `1.4=DIR` pairs to loaded definitions.
@@ -52,9 +52,7 @@ pub fn run(intent_path: &Path, out: &Path, defs: &[String]) -> Result<bool> {
         }
     };
     let loaded = load_defs(defs)?;
-    let set = DefinitionSet {
-        by_version: loaded.iter().map(|(k, v)| (*k, v)).collect(),
-    };
+    let set = crate::definitions::set(&loaded);
     let (lock_path, secrets_path) = side_files(intent_path);
     let prev: Allocation = match std::fs::read_to_string(&lock_path) {
         Ok(t) => serde_json::from_str(&t)

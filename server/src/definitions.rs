@@ -26,8 +26,8 @@ pub fn installed() -> Defs {
     INSTALLED.get().cloned().unwrap_or_default()
 }
 
-/// The compiler's view of `defs`.
-pub fn set(defs: &Defs) -> DefinitionSet<'_> {
+/// The compiler's view of loaded definitions.
+pub fn set(defs: &BTreeMap<VyosVersion, Definitions>) -> DefinitionSet<'_> {
     DefinitionSet {
         by_version: defs.iter().map(|(k, v)| (*k, v)).collect(),
     }
