@@ -69,10 +69,11 @@ impl Defs {
         DEFS.get_or_init(Self::read)
     }
     fn read() -> Self {
-        let shared = vyos_defs::shared_dir();
+        // The schemas built into vxguard (vyos-defs checks them against
+        // vyos-1x's XML where that is at hand).
         Self {
-            v14: Definitions::load(&shared.join("sagitta")).unwrap(),
-            v15: Definitions::load(&shared.join("current")).unwrap(),
+            v14: vyos_defs::builtin::definitions("1.4").unwrap().clone(),
+            v15: vyos_defs::builtin::definitions("1.5").unwrap().clone(),
         }
     }
     pub fn set(&self) -> DefinitionSet<'_> {

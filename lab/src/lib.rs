@@ -124,7 +124,7 @@ pub struct RouterArgs {
     #[arg(long)]
     pub state: PathBuf,
     /// vyos-1x definitions for that release (a checkout or its
-    /// `interface-definitions/`); default: the shared `sagitta`/`current`.
+    /// `interface-definitions/`); default: the release's built-in ones.
     #[arg(long = "vyos-defs")]
     pub vyos_defs: Option<PathBuf>,
     /// Seconds one `confirm_time` minute lasts (tests shorten it).
@@ -174,12 +174,11 @@ pub enum LabError {
     Tls(#[from] tls::TlsError),
 }
 
-/// The vyos-1x definitions directory for a release.
-pub fn default_defs_dir(version: ApiVersion) -> PathBuf {
-    vyos_defs::shared_dir().join(match version {
-        ApiVersion::V1_4 => "sagitta",
-        ApiVersion::V1_5 => "current",
-    })
+/// The built-in definitions of a release (a copy: callers own theirs).
+pub fn builtin_defs(version: ApiVersion) -> vyos_defs::Definitions {
+    vyos_defs::builtin::definitions(version.as_str())
+        .unwrap_or_else(|| panic!("VyOS {} has no built-in definitions", version.as_str()))
+        .clone()
 }
 
 /// Runs a lab command to its end.
@@ -199,11 +198,13 @@ async fn run_router(a: RouterArgs) -> Result<(), LabError> {
     if !(a.minute_secs.is_finite() && a.minute_secs > 0.0) {
         return Err(LabError::Minute);
     }
-    let dir = a.vyos_defs.unwrap_or_else(|| default_defs_dir(a.version));
-    let defs = vyos_defs::Definitions::load(&dir).map_err(|source| LabError::Defs {
-        dir: dir.clone(),
-        source,
-    })?;
+    let defs = match &a.vyos_defs {
+        Some(dir) => vyos_defs::Definitions::load(dir).map_err(|source| LabError::Defs {
+            dir: dir.clone(),
+            source,
+        })?,
+        None => builtin_defs(a.version),
+    };
     let identity = tls::ensure_identity(&a.state)?;
     let tls = identity.server_config()?;
     let realiser: Arc<dyn realise::Realiser> = match (&a.netns, &a.id) {

@@ -77,9 +77,7 @@ async fn commits_through_the_api_are_realised() {
     }
     lab.namespaces.push(format!("{ra}-acme"));
     lab.namespaces.push(format!("{rb}-acme"));
-    let defs = Arc::new(
-        vyos_defs::Definitions::load(&vxguard_lab::default_defs_dir(ApiVersion::V1_5)).unwrap(),
-    );
+    let defs = Arc::new(vxguard_lab::builtin_defs(ApiVersion::V1_5));
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let mut clients = Vec::new();

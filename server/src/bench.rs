@@ -23,6 +23,8 @@ pub struct BenchArgs {
     /// One-tenant changes to time.
     #[arg(long, default_value_t = 50)]
     changes: usize,
+    /// A vyos-1x tree to judge one VyOS release with instead of its
+    /// built-in definitions (`VERSION=DIR`, repeatable).
     #[arg(long = "vyos-defs", value_name = "VERSION=DIR")]
     vyos_defs: Vec<String>,
 }
@@ -237,7 +239,7 @@ fn rss_mib(field: &str) -> f64 {
 }
 
 pub fn run(a: BenchArgs) -> Result<bool> {
-    let loaded = crate::compile_cmd::load_defs(&a.vyos_defs)?;
+    let loaded = crate::definitions::load(&a.vyos_defs)?;
     let defs = crate::definitions::set(&loaded);
     if defs.by_version.is_empty() {
         eprintln!("warning: no --vyos-defs: validation is not measured");

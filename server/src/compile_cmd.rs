@@ -1,29 +1,11 @@
 //! `vxguard compile`: intent file → configuration files, lock file updated.
 
 use crate::keys;
-use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::compile;
-use vxguard_compiler::intent::{yaml, VyosVersion};
-use vyos_defs::Definitions;
-
-/// `1.4=DIR` pairs to loaded definitions.
-pub fn load_defs(specs: &[String]) -> Result<BTreeMap<VyosVersion, Definitions>> {
-    let mut out = BTreeMap::new();
-    for s in specs {
-        let Some((v, dir)) = s.split_once('=') else {
-            bail!("--vyos-defs {s}: expected VERSION=DIR, e.g. 1.4=../vyos-1x/sagitta");
-        };
-        let Some(version) = VyosVersion::parse(v) else {
-            bail!("--vyos-defs {s}: unknown VyOS version `{v}` (1.4 or 1.5)");
-        };
-        let d = Definitions::load(Path::new(dir)).with_context(|| format!("--vyos-defs {s}"))?;
-        out.insert(version, d);
-    }
-    Ok(out)
-}
+use vxguard_compiler::intent::yaml;
 
 /// Paths of the lock and secrets files that sit next to an intent file.
 pub fn side_files(intent: &Path) -> (PathBuf, PathBuf) {
@@ -51,7 +33,7 @@ pub fn run(intent_path: &Path, out: &Path, defs: &[String]) -> Result<bool> {
             return Ok(false);
         }
     };
-    let loaded = load_defs(defs)?;
+    let loaded = crate::definitions::load(defs)?;
     let set = crate::definitions::set(&loaded);
     let (lock_path, secrets_path) = side_files(intent_path);
     let prev: Allocation = match std::fs::read_to_string(&lock_path) {

@@ -24,7 +24,8 @@ enum Cmd {
         intent: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        /// VyOS definitions per version, e.g. `1.4=../vyos-1x/sagitta` (repeatable).
+        /// A vyos-1x tree to judge one VyOS release with instead of its
+        /// built-in definitions, e.g. `1.4=../vyos-1x/sagitta` (repeatable).
         #[arg(long = "vyos-defs", value_name = "VERSION=DIR")]
         vyos_defs: Vec<String>,
     },

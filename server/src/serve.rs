@@ -12,9 +12,9 @@ pub struct DbArgs {
     /// PostgreSQL URL; the database is created when missing.
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
     pub database_url: String,
-    /// VyOS definitions per version, e.g. `1.4=../vyos-1x/sagitta` (repeatable,
-    /// or comma-separated in VXGUARD_VYOS_DEFS). Without them, VyOS output
-    /// is not validated and jobs say so.
+    /// A vyos-1x tree to judge one VyOS release with instead of its
+    /// built-in definitions, e.g. `1.4=../vyos-1x/sagitta` (repeatable, or
+    /// comma-separated in VXGUARD_VYOS_DEFS).
     #[arg(
         long = "vyos-defs",
         env = "VXGUARD_VYOS_DEFS",
@@ -134,10 +134,7 @@ fn worker_name(given: Option<String>) -> String {
 /// Loads and installs the process's VyOS definitions (the write path and
 /// the worker judge with the same ones).
 fn load_definitions(a: &DbArgs) -> Result<crate::definitions::Defs> {
-    let defs = crate::compile_cmd::load_defs(&a.vyos_defs)?;
-    if defs.is_empty() {
-        tracing::warn!("no --vyos-defs given: VyOS output will not be validated");
-    }
+    let defs = crate::definitions::load(&a.vyos_defs)?;
     Ok(crate::definitions::install(Arc::new(defs)))
 }
 

@@ -1,19 +1,24 @@
-//! `vxguard vyos validate|diff`.
+//! `vxguard vyos validate|diff|defs`.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use vyos_defs::Definitions;
-use vyos_tree::{ConfigTree, NoSchema, Schema};
+use vxguard_compiler::intent::VyosVersion;
+use vyos_defs::{Definitions, Origin};
+use vyos_tree::{ConfigTree, Schema};
 
 #[derive(Subcommand)]
 pub enum VyosCmd {
     /// Check `set` lines (as `show configuration commands` prints them).
     Validate {
-        /// A definitions directory holding `interface-definitions/`.
-        #[arg(long)]
-        defs: PathBuf,
+        /// The VyOS release whose built-in definitions judge the lines.
+        #[arg(long, default_value = "1.5", value_parser = parse_version)]
+        version: VyosVersion,
+        /// A vyos-1x checkout (or its `interface-definitions/`) to judge
+        /// with instead of the built-in definitions.
+        #[arg(long, value_name = "DIR")]
+        defs: Option<PathBuf>,
         /// The file to check, or `-` for standard input.
         #[arg(default_value = "-")]
         file: String,
@@ -22,10 +27,125 @@ pub enum VyosCmd {
     Diff {
         old: PathBuf,
         new: PathBuf,
-        /// Definitions, for exact single-value replacement and rendering.
-        #[arg(long)]
+        /// The VyOS release whose definitions shape the diff (exact
+        /// single-value replacement and rendering).
+        #[arg(long, default_value = "1.5", value_parser = parse_version)]
+        version: VyosVersion,
+        /// A vyos-1x checkout to use instead of the built-in definitions.
+        #[arg(long, value_name = "DIR")]
         defs: Option<PathBuf>,
     },
+    /// The compact definitions built into vxguard.
+    Defs {
+        #[command(subcommand)]
+        cmd: DefsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DefsCmd {
+    /// Derive a compact schema from a vyos-1x `interface-definitions` tree
+    /// (vyos-defs/schemas/ holds the ones built in).
+    Build {
+        /// A vyos-1x checkout or its `interface-definitions/` directory.
+        dir: PathBuf,
+        /// Where to write the schema.
+        #[arg(long)]
+        out: PathBuf,
+        /// The VyOS release these definitions are (e.g. 1.4).
+        #[arg(long)]
+        version: String,
+        /// The vyos-1x branch; default: the checkout's (git).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The vyos-1x commit id; default: the checkout's HEAD (git).
+        #[arg(long)]
+        commit: Option<String>,
+    },
+    /// List the built-in schemas and where each came from.
+    List,
+}
+
+fn parse_version(s: &str) -> Result<VyosVersion, String> {
+    VyosVersion::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?}: expected one of {}",
+            crate::definitions::versions_text()
+        )
+    })
+}
+
+/// The definitions a single-release command judges with: `dir` when
+/// given, else the release's built-in schema.
+fn one(version: VyosVersion, dir: Option<&Path>) -> Result<Definitions> {
+    let spec = dir.map(|d| format!("{}={}", version.as_str(), d.display()));
+    let mut all = crate::definitions::load(spec.as_slice())?;
+    Ok(all
+        .remove(&version)
+        .expect("every release has built-in definitions"))
+}
+
+/// `git -C dir ARGS`, trimmed; `None` unless `dir` (or the checkout whose
+/// `interface-definitions/` it is) is the top of a git checkout: a folder
+/// copied into another repository must not take that repository's commit.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let top = PathBuf::from(run(&["rev-parse", "--show-toplevel"])?)
+        .canonicalize()
+        .ok()?;
+    let me = dir.canonicalize().ok()?;
+    (me == top || (me.ends_with("interface-definitions") && me.parent() == Some(&top)))
+        .then_some(())?;
+    run(args)
+}
+
+fn build(
+    dir: &Path,
+    out: &Path,
+    version: String,
+    branch: Option<String>,
+    commit: Option<String>,
+) -> Result<()> {
+    if VyosVersion::parse(&version).is_none() {
+        eprintln!("note: VyOS {version} is not a release vxguard compiles for; the schema is written all the same");
+    }
+    let commit = match commit.or_else(|| git(dir, &["rev-parse", "HEAD"])) {
+        Some(c) => c,
+        None => bail!(
+            "{}: not a git checkout: say which vyos-1x commit it is with --commit",
+            dir.display()
+        ),
+    };
+    if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("--commit {commit:?}: expected a full commit id (40 hex digits)");
+    }
+    let branch = match branch.or_else(|| git(dir, &["rev-parse", "--abbrev-ref", "HEAD"])) {
+        Some(b) if !b.is_empty() && !b.contains(char::is_whitespace) => b,
+        Some(b) => bail!("--branch {b:?}: expected one word"),
+        None => bail!(
+            "{}: not a git checkout: say which vyos-1x branch it is with --branch",
+            dir.display()
+        ),
+    };
+    let defs = Definitions::load(dir).with_context(|| format!("loading {}", dir.display()))?;
+    let text = defs.to_schema(&Origin {
+        version,
+        branch,
+        commit,
+    });
+    std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("{}: {} bytes", out.display(), text.len());
+    Ok(())
 }
 
 fn read(file: &str) -> Result<String> {
@@ -40,9 +160,40 @@ fn read(file: &str) -> Result<String> {
 
 pub fn run(cmd: VyosCmd) -> Result<bool> {
     match cmd {
-        VyosCmd::Validate { defs, file } => {
-            let d =
-                Definitions::load(&defs).with_context(|| format!("loading {}", defs.display()))?;
+        VyosCmd::Defs {
+            cmd:
+                DefsCmd::Build {
+                    dir,
+                    out,
+                    version,
+                    branch,
+                    commit,
+                },
+        } => {
+            build(&dir, &out, version, branch, commit)?;
+            Ok(true)
+        }
+        VyosCmd::Defs { cmd: DefsCmd::List } => {
+            for b in vyos_defs::builtin::BUILTIN {
+                let d = vyos_defs::builtin::parse(b)
+                    .with_context(|| format!("built-in VyOS {}", b.version))?;
+                let o = d.origin().expect("a schema has an origin");
+                println!(
+                    "{}\tvyos-1x {} {}\t{} bytes",
+                    o.version,
+                    o.branch,
+                    o.commit,
+                    b.text.len()
+                );
+            }
+            Ok(true)
+        }
+        VyosCmd::Validate {
+            version,
+            defs,
+            file,
+        } => {
+            let d = one(version, defs.as_deref())?;
             let text = read(&file)?;
             let name = if file == "-" {
                 "<stdin>"
@@ -63,7 +214,7 @@ pub fn run(cmd: VyosCmd) -> Result<bool> {
                     continue;
                 }
                 // The line parser is the configuration tree's own.
-                let path = match ConfigTree::parse_set(l, &NoSchema) {
+                let path = match ConfigTree::parse_set(l, &vyos_tree::NoSchema) {
                     Ok(t) => match t.commands().into_iter().next() {
                         Some(c) => c.path,
                         None => continue,
@@ -85,17 +236,14 @@ pub fn run(cmd: VyosCmd) -> Result<bool> {
             eprintln!("{total} commands, {bad} invalid");
             Ok(bad == 0)
         }
-        VyosCmd::Diff { old, new, defs } => {
-            let loaded = match &defs {
-                Some(d) => {
-                    Some(Definitions::load(d).with_context(|| format!("loading {}", d.display()))?)
-                }
-                None => None,
-            };
-            let schema: &dyn Schema = match &loaded {
-                Some(d) => d,
-                None => &NoSchema,
-            };
+        VyosCmd::Diff {
+            old,
+            new,
+            version,
+            defs,
+        } => {
+            let loaded = one(version, defs.as_deref())?;
+            let schema: &dyn Schema = &loaded;
             let parse = |p: &Path| -> Result<ConfigTree> {
                 let t = std::fs::read_to_string(p)
                     .with_context(|| format!("reading {}", p.display()))?;

@@ -32,10 +32,8 @@ fn defs(v: ApiVersion) -> Arc<Definitions> {
         ApiVersion::V1_4 => &D14,
         ApiVersion::V1_5 => &D15,
     };
-    cell.get_or_init(|| {
-        Arc::new(Definitions::load(&vxguard_lab::default_defs_dir(v)).expect("definitions"))
-    })
-    .clone()
+    cell.get_or_init(|| Arc::new(vxguard_lab::builtin_defs(v)))
+        .clone()
 }
 
 /// A running lab router: its handle, URL and state directory (removed on drop).

@@ -77,9 +77,7 @@ async fn bgp_sessions_up_before_an_apply_must_be_up_after_it() {
     lab.namespaces.push(format!("{rb}-acme"));
     let defs = harness::defs();
     let d15 = &defs[&vxguard_compiler::intent::VyosVersion::V1_5];
-    let shared = Arc::new(
-        vyos_defs::Definitions::load(&vxguard_lab::default_defs_dir(ApiVersion::V1_5)).unwrap(),
-    );
+    let shared = Arc::new(vxguard_lab::builtin_defs(ApiVersion::V1_5));
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let mut clients = Vec::new();

@@ -149,14 +149,9 @@ async fn a_tenant_that_cannot_compile_is_held_back_and_the_platform_job_is_done(
 }
 
 fn spawn_worker(e: &Env, name: &str) -> Child {
-    let base = vyos_defs::shared_dir().display().to_string();
     Command::new(env!("CARGO_BIN_EXE_vxguard"))
         .args(["worker", "--name", name])
         .env("DATABASE_URL", &e.url)
-        .env(
-            "VXGUARD_VYOS_DEFS",
-            format!("1.4={base}/sagitta,1.5={base}/current"),
-        )
         .env("VXGUARD_JOB_LEASE_SECS", "3")
         .env("VXGUARD_LOG", "warn")
         .stdout(Stdio::null())

@@ -714,7 +714,6 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
         )),
         "{text}"
     );
-    let base = vyos_defs::shared_dir().display().to_string();
     struct Kill(Child);
     impl Drop for Kill {
         fn drop(&mut self) {
@@ -735,10 +734,6 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
             .args(["--health-settle-secs", "0", "--confirm-minutes", "0"])
             .args(["--apply-hypervisors", "false"])
             .env("DATABASE_URL", &env.url)
-            .env(
-                "VXGUARD_VYOS_DEFS",
-                format!("1.4={base}/sagitta,1.5={base}/current"),
-            )
             .env("VXGUARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -166,7 +166,9 @@ mod tests {
     use vyos_tree::NoSchema;
 
     fn defs() -> vyos_defs::Definitions {
-        vyos_defs::Definitions::load(&vyos_defs::shared_dir().join("current")).expect("defs")
+        vyos_defs::builtin::definitions("1.5")
+            .expect("built in")
+            .clone()
     }
 
     const CONFIG: &str = "\

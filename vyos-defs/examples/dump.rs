@@ -23,7 +23,7 @@ fn show(n: &DefNode, path: &mut Vec<String>, depth: usize) {
             .chain(&c.constraint_groups)
             .flat_map(|k| &k.checks)
             .map(|ch| match ch {
-                vyos_defs::Check::Regex { src, .. } => format!("re:{src}"),
+                vyos_defs::Check::Regex(re) => format!("re:{}", re.source()),
                 vyos_defs::Check::Validator { name, argument } => format!(
                     "v:{name}{}",
                     argument

