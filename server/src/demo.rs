@@ -55,6 +55,15 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
         .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
     if !loaded.intent.tenants.is_empty() || !loaded.intent.platform.routers.is_empty() {
         println!("demo: the database already holds a platform; nothing loaded");
+        let mut accounts = vec!["admin@example.com".to_string()];
+        for t in &intent.tenants {
+            accounts.push(format!("{}-admin@example.com", t.slug));
+            accounts.push(format!("{}-member@example.com", t.slug));
+        }
+        println!(
+            "demo accounts, if an earlier `vxguard demo` loaded it (the password it was given then): {}",
+            accounts.join(", ")
+        );
         return Ok(true);
     }
     // The committed lock file keeps the demo's numbers equal to the CLI's.
