@@ -68,16 +68,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The token-signing secret: from the environment if given, else generated
-/// once and kept in the database, so every API process agrees. Never printed.
-pub async fn jwt_secret(pool: &PgPool) -> Result<Vec<u8>> {
-    if let Ok(s) = std::env::var("VXGUARD_JWT_SECRET") {
-        anyhow::ensure!(
-            s.len() >= 32,
-            "VXGUARD_JWT_SECRET must be at least 32 characters"
-        );
-        return Ok(s.into_bytes());
+/// The token-signing secret given in `VXGUARD_JWT_SECRET` (environment
+/// only: a flag would show it in the process list), checked at start.
+pub fn jwt_secret_from_env() -> Result<Option<Vec<u8>>> {
+    match std::env::var("VXGUARD_JWT_SECRET") {
+        Ok(s) => {
+            anyhow::ensure!(
+                s.len() >= 32,
+                "VXGUARD_JWT_SECRET: must be at least 32 characters (it has {})",
+                s.len()
+            );
+            Ok(Some(s.into_bytes()))
+        }
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("VXGUARD_JWT_SECRET: not valid UTF-8")
+        }
     }
+}
+
+/// The token-signing secret kept in the database: generated once, so
+/// every API process agrees. Never printed.
+pub async fn jwt_secret(pool: &PgPool) -> Result<Vec<u8>> {
     let fresh = crate::auth::secret::new_token("");
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT DO NOTHING",

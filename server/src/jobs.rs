@@ -16,17 +16,17 @@ pub const CHANNEL: &str = "vxguard_jobs";
 /// state; live pages follow it (`job_feed`).
 pub const CHANGES: &str = "vxguard_job_changes";
 
+static LEASE_SECS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+/// Sets [`lease_secs`] for this process (`--job-lease-secs`, at start).
+pub fn set_lease_secs(secs: f64) {
+    let _ = LEASE_SECS.set(secs);
+}
+
 /// How long a claim lasts before another worker may take the job over
-/// (`VXGUARD_JOB_LEASE_SECS`, default 30; tests shorten it).
+/// (default 30 s; tests shorten it).
 pub fn lease_secs() -> f64 {
-    static L: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *L.get_or_init(|| {
-        std::env::var("VXGUARD_JOB_LEASE_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|v: &f64| *v > 0.0)
-            .unwrap_or(30.0)
-    })
+    LEASE_SECS.get().copied().unwrap_or(30.0)
 }
 pub const MAX_ATTEMPTS: i32 = 5;
 

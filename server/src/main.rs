@@ -41,6 +41,13 @@ enum Cmd {
     /// Load-test a running server: reads at a fixed rate, and change-to-revision latency.
     BenchApi(bench_api::BenchApiArgs),
     /// Run the API (and, unless --no-worker, a worker).
+    #[command(
+        after_help = "Environment only (a flag would show it in the process list):\n  \
+        VXGUARD_JWT_SECRET  the secret API tokens are signed with, at least 32 characters; \
+        default: one generated once and kept in the database\n\n\
+        Every setting is also read from the environment variable shown with it; \
+        a bad value stops the start, naming the variable and the reason."
+    )]
     Serve(serve::ServeArgs),
     /// Run a worker alone: claims jobs and compiles them.
     Worker(serve::WorkerArgs),
@@ -95,8 +102,57 @@ async fn audit_verify(url: &str) -> Result<bool> {
     }
 }
 
+/// Parses the command line; a bad value taken from the environment is
+/// reported with the variable's name (clap names only the flag).
+fn parse() -> Cli {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let e = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(e) => e,
+    };
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        e.exit();
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        e.exit();
+    };
+    let long = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("--")
+        .to_string();
+    let on_line =
+        std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    let mut from_env = None;
+    let mut todo = vec![Cli::command()];
+    while let Some(c) = todo.pop() {
+        for a in c.get_arguments() {
+            if let (Some(l), Some(var)) = (a.get_long(), a.get_env()) {
+                if l == long && std::env::var_os(var).is_some() {
+                    from_env = Some(var.to_string_lossy().into_owned());
+                }
+            }
+        }
+        todo.extend(c.get_subcommands().cloned());
+    }
+    match from_env {
+        Some(var) if !on_line => {
+            let text = e.render().to_string();
+            let text = text.trim_start_matches("error: ");
+            eprintln!("error: environment variable {var}: {}", text.trim_end());
+            std::process::exit(2);
+        }
+        _ => e.exit(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let r: Result<bool> = match cli.cmd {
         Cmd::Compile {
             intent,

@@ -22,6 +22,36 @@ pub struct DbArgs {
         value_name = "VERSION=DIR"
     )]
     pub vyos_defs: Vec<String>,
+    /// Seconds a worker's claim on a job lasts before another worker may
+    /// take the job over (it renews the claim every third of that).
+    #[arg(long, env = "VXGUARD_JOB_LEASE_SECS", default_value_t = 30.0, value_parser = positive_secs)]
+    pub job_lease_secs: f64,
+    /// What is logged (to standard error), in tracing's filter syntax:
+    /// a level, or `target=level` pairs such as `info,sqlx=warn`.
+    #[arg(long, env = "VXGUARD_LOG", default_value = "info,sqlx=warn", value_parser = log_filter)]
+    pub log: String,
+}
+
+/// A number of seconds above 0.
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("expected a number of seconds above 0".into()),
+    }
+}
+
+/// A number of seconds, 0 or more.
+fn secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("expected a number of seconds, 0 or more".into()),
+    }
+}
+
+fn log_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("not a log filter ({e}); e.g. `info` or `info,sqlx=warn`"))
 }
 
 /// Applying revisions to devices (off by default: without devices to reach,
@@ -42,10 +72,10 @@ pub struct ApplyFlags {
     /// Seconds after a commit before BGP sessions are first looked at
     /// (when some were up before it): BFD or the hold timer must have had
     /// time to notice a broken one.
-    #[arg(long, env = "VXGUARD_HEALTH_SETTLE_SECS", default_value_t = 3.0)]
+    #[arg(long, env = "VXGUARD_HEALTH_SETTLE_SECS", default_value_t = 3.0, value_parser = secs)]
     pub health_settle_secs: f64,
     /// Seconds BGP sessions up before an apply may take to come back.
-    #[arg(long, env = "VXGUARD_HEALTH_WAIT_SECS", default_value_t = 30.0)]
+    #[arg(long, env = "VXGUARD_HEALTH_WAIT_SECS", default_value_t = 30.0, value_parser = secs)]
     pub health_wait_secs: f64,
     /// With --apply: also apply hypervisors' flows (false where another
     /// agent loads them; they then stay `pending`).
@@ -61,15 +91,6 @@ impl ApplyFlags {
     pub fn settings(&self) -> Result<Option<Arc<crate::driver::reconcile::Settings>>> {
         if !self.apply {
             return Ok(None);
-        }
-        for (flag, v) in [
-            ("--health-wait-secs", self.health_wait_secs),
-            ("--health-settle-secs", self.health_settle_secs),
-        ] {
-            anyhow::ensure!(
-                v.is_finite() && v >= 0.0,
-                "{flag} must be a number of seconds, 0 or more (got {v})"
-            );
         }
         Ok(Some(Arc::new(crate::driver::reconcile::Settings {
             batch: self.apply_batch as usize,
@@ -93,8 +114,17 @@ pub struct ServeArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub apply: ApplyFlags,
+    /// Address and port the API and the portal listen on.
     #[arg(long, env = "VXGUARD_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
+    /// Sign-in attempts allowed per client address per minute.
+    #[arg(long, env = "VXGUARD_LOGIN_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_per_minute: u32,
+    /// Mark session cookies `Secure` even when requests arrive over plain
+    /// http (behind a TLS-terminating proxy that sends no
+    /// `X-Forwarded-Proto`).
+    #[arg(long, env = "VXGUARD_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: bool,
     /// Run no worker in this process (run `vxguard worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
@@ -115,8 +145,9 @@ pub struct WorkerArgs {
     pub name: Option<String>,
 }
 
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VXGUARD_LOG")
+/// Logs to standard error with `filter` (checked by clap already).
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -134,17 +165,16 @@ fn worker_name(given: Option<String>) -> String {
 /// Loads and installs the process's VyOS definitions (the write path and
 /// the worker judge with the same ones).
 fn load_definitions(a: &DbArgs) -> Result<crate::definitions::Defs> {
-    let defs = crate::definitions::load(&a.vyos_defs)?;
+    let defs = crate::definitions::load(&a.vyos_defs).context("--vyos-defs / VXGUARD_VYOS_DEFS")?;
     Ok(crate::definitions::install(Arc::new(defs)))
 }
 
 async fn make_worker(
-    a: &DbArgs,
+    defs: crate::definitions::Defs,
     apply: &ApplyFlags,
     pool: sqlx::PgPool,
     name: Option<String>,
 ) -> Result<Worker> {
-    let defs = load_definitions(a)?;
     let apply = apply.settings()?;
     if apply.is_some() {
         tracing::info!("--apply: jobs are done once their revisions are on the routers");
@@ -158,15 +188,22 @@ async fn make_worker(
 }
 
 pub async fn serve(a: ServeArgs) -> Result<()> {
-    init_tracing();
+    init_tracing(&a.db.log);
+    // Everything configured is checked before anything starts.
+    crate::jobs::set_lease_secs(a.db.job_lease_secs);
+    crate::portal::session::set_secure_cookies(a.secure_cookies);
+    let env_secret = db::jwt_secret_from_env()?;
+    let defs = load_definitions(&a.db)?;
+    a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 16).await?;
-    let secret = db::jwt_secret(&pool).await?;
-    let st = AppState::new(pool.clone(), &secret);
+    let secret = match env_secret {
+        Some(s) => s,
+        None => db::jwt_secret(&pool).await?,
+    };
+    let st = AppState::new(pool.clone(), &secret, a.login_per_minute);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
-    if a.no_worker {
-        load_definitions(&a.db)?;
-    } else {
-        let w = make_worker(&a.db, &a.apply, pool.clone(), None).await?;
+    if !a.no_worker {
+        let w = make_worker(defs, &a.apply, pool.clone(), None).await?;
         tokio::spawn(async move {
             if let Err(e) = w.run().await {
                 tracing::error!(error = format!("{e:#}"), "worker stopped");
@@ -194,9 +231,12 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
 }
 
 pub async fn worker(a: WorkerArgs) -> Result<()> {
-    init_tracing();
+    init_tracing(&a.db.log);
+    crate::jobs::set_lease_secs(a.db.job_lease_secs);
+    let defs = load_definitions(&a.db)?;
+    a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 8).await?;
-    let w = make_worker(&a.db, &a.apply, pool, a.name).await?;
+    let w = make_worker(defs, &a.apply, pool, a.name).await?;
     tracing::info!(worker = %w.name, "worker started");
     w.run().await
 }

@@ -21,26 +21,13 @@ pub struct AppState {
     pub fairness: Arc<crate::fairness::Fairness>,
 }
 
-/// Logins allowed per client address per minute: 30, or
-/// `VXGUARD_LOGIN_PER_MINUTE` (the browser tests log in more often than
-/// that from one address).
-fn login_per_minute() -> u32 {
-    std::env::var("VXGUARD_LOGIN_PER_MINUTE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(30)
-}
-
 impl AppState {
-    pub fn new(db: PgPool, jwt_secret: &[u8]) -> Self {
+    /// `login_per_minute`: sign-ins allowed per client address per minute.
+    pub fn new(db: PgPool, jwt_secret: &[u8], login_per_minute: u32) -> Self {
         Self {
             db,
             jwt: Arc::new(JwtKeys::new(jwt_secret)),
-            login_by_address: Arc::new(RateLimiter::new(
-                login_per_minute(),
-                Duration::from_secs(60),
-            )),
+            login_by_address: Arc::new(RateLimiter::new(login_per_minute, Duration::from_secs(60))),
             login_failures: Arc::new(RateLimiter::new(5, Duration::from_secs(15 * 60))),
             job_changes: tokio::sync::watch::Sender::new(0),
             fairness: Arc::new(crate::fairness::Fairness::default()),

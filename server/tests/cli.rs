@@ -190,7 +190,7 @@ fn vyos_defs_flag_names_the_release_and_the_directory() {
         .current_dir(root())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("unknown VyOS version `1.6`") && err.contains("1.4, 1.5"),
@@ -203,7 +203,7 @@ fn vyos_defs_flag_names_the_release_and_the_directory() {
         .current_dir(root())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("--vyos-defs 1.4=/nonexistent/vyos-1x"),
@@ -267,7 +267,82 @@ fn vyos_defs_build_regenerates_the_committed_schema() {
         .args(["--version", "1.5"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--commit"), "{err}");
+}
+
+/// A bad setting stops the start before anything is touched, naming the
+/// environment variable it came from and the reason.
+#[test]
+fn bad_settings_name_the_variable_and_the_reason() {
+    for (var, value, want) in [
+        ("VXGUARD_APPLY_BATCH", "0", "0 is not in 1..=65535"),
+        ("VXGUARD_LISTEN", "nowhere", "invalid socket address"),
+        ("VXGUARD_JOB_LEASE_SECS", "-1", "above 0"),
+        ("VXGUARD_LOG", "info,[", "not a log filter"),
+        ("VXGUARD_HEALTH_WAIT_SECS", "NaN", "number of seconds"),
+        ("VXGUARD_LOGIN_PER_MINUTE", "0", "0 is not in 1.."),
+        ("VXGUARD_SECURE_COOKIES", "maybe", "maybe"),
+        ("VXGUARD_JWT_SECRET", "short", "at least 32 characters"),
+        ("VXGUARD_VYOS_DEFS", "1.6=/x", "unknown VyOS version `1.6`"),
+    ] {
+        let o = bin()
+            .arg("serve")
+            // Nothing answers here: a start that got as far as the
+            // database would fail differently.
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{var}={value} was accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(var) && err.contains(want),
+            "{var}={value}: {err}"
+        );
+        assert!(
+            !err.contains("127.0.0.1:1"),
+            "{var}={value}: reached the database: {err}"
+        );
+    }
+    // The same value as a flag is reported as the flag.
+    let o = bin()
+        .args(["worker", "--apply-batch", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--apply-batch") && !err.contains("VXGUARD_APPLY_BATCH"),
+        "{err}"
+    );
+}
+
+/// `serve --help` documents every setting with its variable.
+#[test]
+fn serve_help_names_every_variable() {
+    let o = bin().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    for var in [
+        "DATABASE_URL",
+        "VXGUARD_VYOS_DEFS",
+        "VXGUARD_JOB_LEASE_SECS",
+        "VXGUARD_LOG",
+        "VXGUARD_APPLY",
+        "VXGUARD_APPLY_BATCH",
+        "VXGUARD_CONFIRM_MINUTES",
+        "VXGUARD_HEALTH_SETTLE_SECS",
+        "VXGUARD_HEALTH_WAIT_SECS",
+        "VXGUARD_APPLY_HYPERVISORS",
+        "VXGUARD_DRIFT_SECS",
+        "VXGUARD_LISTEN",
+        "VXGUARD_LOGIN_PER_MINUTE",
+        "VXGUARD_SECURE_COOKIES",
+        "VXGUARD_JWT_SECRET",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")) || help.contains(var),
+            "{var} missing from serve --help:\n{help}"
+        );
+    }
 }

@@ -18,7 +18,7 @@
 //!   login is revoked (logout here or through the API, or reuse detection).
 //! - Cookie: `HttpOnly; SameSite=Strict; Path=/`, plus `Secure` when the
 //!   request came over https (`X-Forwarded-Proto: https` from a proxy, or
-//!   `VXGUARD_SECURE_COOKIES=1`), so plain http on localhost works.
+//!   `VXGUARD_SECURE_COOKIES=true`), so plain http on localhost works.
 //! - CSRF: every form that changes something carries the session's CSRF
 //!   token (random, per session) and the server compares it in constant
 //!   time; besides, a mutation whose `Origin` (or `Sec-Fetch-Site`) says it
@@ -84,9 +84,16 @@ pub fn cookie<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+static SECURE_COOKIES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Treats every request as https (`--secure-cookies`, at start).
+pub fn set_secure_cookies(on: bool) {
+    SECURE_COOKIES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether the browser reached us over https (directly or via a proxy).
 pub fn is_https(h: &HeaderMap) -> bool {
-    if std::env::var("VXGUARD_SECURE_COOKIES").is_ok_and(|v| v == "1") {
+    if SECURE_COOKIES.load(std::sync::atomic::Ordering::Relaxed) {
         return true;
     }
     h.get("x-forwarded-proto")

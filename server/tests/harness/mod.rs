@@ -72,7 +72,7 @@ impl Env {
         let url = format!("{}/{name}", server_url());
         let db = db::connect(&url, 8).await.expect("test database");
         let secret = db::jwt_secret(&db).await.expect("secret");
-        let st = AppState::new(db.clone(), &secret);
+        let st = AppState::new(db.clone(), &secret, 30);
         let app = api::router(st.clone());
         Env {
             name,
