@@ -1,5 +1,5 @@
 //! Shared test fixtures: the example intent, fixed key material and the
-//! definitions from ../shared/vyos-1x.
+//! built-in VyOS definitions.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
