@@ -128,8 +128,10 @@ pub struct ServeArgs {
     /// Run no worker in this process (run `vxguard worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
-    /// The portal's built browser bundle (scripts/build-portal writes
-    /// `<dir>/pkg`); pages work without it, unhydrated.
+    /// Where to read the portal's browser bundle (`<dir>/pkg`, as
+    /// scripts/build-portal writes it) when the binary has none built in
+    /// (debug builds made before it); the built-in one wins. Pages work
+    /// without either, unhydrated.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "site")]
     pub site_root: std::path::PathBuf,
 }
@@ -210,14 +212,17 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
             }
         });
     }
-    let app = crate::portal::app(st, a.site_root.clone())
+    let bundle = crate::portal::bundle::Bundle::load(&a.site_root);
+    if let crate::portal::bundle::Source::None(_) = bundle.source() {
+        tracing::warn!("portal bundle: {}", bundle.describe());
+    } else {
+        tracing::info!("portal bundle: {}", bundle.describe());
+    }
+    let app = crate::portal::app_with_bundle(st, bundle)
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;
-    if !a.site_root.join("pkg/app_bg.wasm").exists() {
-        tracing::warn!(site = %a.site_root.display(), "no portal bundle (run scripts/build-portal): pages are served without hydration");
-    }
     tracing::info!(address = %a.listen, "vxguard API and portal listening; docs at /api/docs");
     axum::serve(
         listener,

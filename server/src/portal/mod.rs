@@ -2,8 +2,8 @@
 //! port. Each route loads its data through the same service layer as the
 //! API (`auth::session`, `store::*`, `tenancy::resolve`), renders
 //! `app::App` to HTML with it, and embeds the same data for the browser
-//! bundle to hydrate (built by scripts/build-portal into
-//! `$LEPTOS_SITE_ROOT/pkg`, served at `/pkg/`).
+//! bundle to hydrate (built by scripts/build-portal, embedded in the binary
+//! and served at `/pkg/` under content-hashed names: `bundle`).
 //!
 //! Pages: `/` (where the user starts), `/login`, `/logout` (POST),
 //! `/t/{tenant}` (dashboard) with `POST /t/{tenant}/networks`,
@@ -20,6 +20,7 @@
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 
 mod admin;
+pub mod bundle;
 mod clients;
 mod data;
 mod members;
@@ -36,12 +37,19 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use bundle::Bundle;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// The API and the portal on one router; `site_root` holds the hydrate
-/// bundle (`$LEPTOS_SITE_ROOT`, default `site`, as scripts/build-portal writes it).
+/// The API and the portal on one router, with [`Bundle::load`]'s bundle:
+/// the embedded one, else `<site_root>/pkg` (`$LEPTOS_SITE_ROOT`).
 pub fn app(st: AppState, site_root: PathBuf) -> Router {
-    let pkg = tower_http::services::ServeDir::new(site_root.join("pkg"));
+    app_with_bundle(st, Bundle::load(&site_root))
+}
+
+/// [`app`] serving `bundle` at `/pkg/` and its boot script.
+pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
+    let pkg = bundle.clone();
     api::routes()
         .route("/", get(pages::index))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -114,15 +122,17 @@ pub fn app(st: AppState, site_root: PathBuf) -> Router {
         .route("/t/{tenant}/policy/preview", post(policy::preview))
         .route_layer(axum::middleware::from_fn(refuse_nul))
         .route(app::STYLE_PATH, get(style))
-        .route(app::BOOT_PATH, get(boot))
-        .nest_service(
-            "/pkg",
-            tower::ServiceBuilder::new()
-                .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                ))
-                .service(pkg),
+        .route(
+            app::BOOT_PATH,
+            get(move |headers: axum::http::HeaderMap| async move { bundle.boot(&headers) }),
+        )
+        .route(
+            "/pkg/{*file}",
+            get(
+                move |axum::extract::Path(file): axum::extract::Path<String>| async move {
+                    pkg.file(&file)
+                },
+            ),
         )
         .fallback(fallback)
         .with_state(st)
@@ -165,10 +175,6 @@ fn asset(ct: &'static str, body: &'static str) -> Response {
 
 async fn style() -> Response {
     asset("text/css; charset=utf-8", app::STYLE)
-}
-
-async fn boot() -> Response {
-    asset("text/javascript; charset=utf-8", app::BOOT_JS)
 }
 
 /// A rendered page with the headers every page gets: no caching (pages
