@@ -327,3 +327,25 @@ proptest! {
         }
     }
 }
+
+/// A router may name only a release whose definitions are built in.
+#[test]
+fn a_vyos_release_without_definitions_is_refused_where_it_is_named() {
+    let text = example_text();
+    let at = text
+        .find("version: \"1.5\"")
+        .expect("the example names 1.5");
+    let bad = format!(
+        "{}version: \"1.6\"{}",
+        &text[..at],
+        &text[at + "version: \"1.5\"".len()..]
+    );
+    let errs = yaml::parse_intent(&bad).expect_err("1.6 is refused");
+    let line = text[..at].matches('\n').count() + 1;
+    assert!(
+        errs.iter().any(|(pos, d)| pos.line == line
+            && d.message.contains("VyOS `1.6` has no built-in definitions")
+            && d.message.contains("1.4 and 1.5")),
+        "{errs:?}"
+    );
+}

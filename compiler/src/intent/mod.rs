@@ -143,14 +143,26 @@ pub struct Site {
     pub public_blocks: Vec<Ipv4Net>,
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+// A VyOS release vxguard compiles for: one whose definitions are built
+// in (vyos-defs/schemas/); anything else is refused when read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 pub enum VyosVersion {
     #[serde(rename = "1.4")]
     V1_4,
     #[serde(rename = "1.5")]
     V1_5,
+}
+
+impl<'de> Deserialize<'de> for VyosVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        VyosVersion::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "VyOS `{s}` has no built-in definitions: the releases vxguard compiles for are {}",
+                VyosVersion::ALL.map(|v| v.as_str()).join(" and ")
+            ))
+        })
+    }
 }
 
 impl VyosVersion {
