@@ -9,6 +9,7 @@
 
 pub mod alloc;
 pub mod checks;
+pub mod device;
 pub mod diag;
 pub mod hypervisor_config;
 pub mod ids;

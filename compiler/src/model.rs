@@ -148,30 +148,21 @@ pub const PRIORITY_SECONDARY: u8 = 100;
 /// VRF name of a tenant: its slug when it fits Linux's 15-character
 /// interface names (a VRF is a device), else `vxg-<tenant id>`; both are stable.
 pub fn vrf_name(slug: &str, id: u32) -> String {
-    if vyos_defs::validators::vrf_name(slug) && !RESERVED_VRF_NAMES.contains(&slug) {
+    if vyos_defs::validators::vrf_name(slug)
+        && !vyos_defs::validators::VRF_RESERVED.contains(&slug)
+        && !AVOIDED_VRF_NAMES.contains(&slug)
+    {
         slug.to_string()
     } else {
         format!("vxg-{id}")
     }
 }
 
-/// Names VyOS refuses for a VRF.
-const RESERVED_VRF_NAMES: &[&str] = &[
-    "add",
-    "all",
-    "broadcast",
-    "default",
-    "delete",
-    "dev",
-    "get",
-    "inet",
-    "mtu",
-    "link",
-    "type",
-    "vrf",
-    "mgmt",
-    "lo",
-];
+/// Names VyOS accepts for a VRF but a tenant's VRF must not take: `mgmt`
+/// is the management VRF operators conventionally configure on VyOS. (The
+/// names VyOS refuses are `vyos_defs::validators::VRF_RESERVED`, with
+/// vrf.py, and `lo`, with the `vrf-name` validator.)
+const AVOIDED_VRF_NAMES: &[&str] = &["mgmt"];
 
 /// Where a tenant's WireGuard clients terminate: the configured router, else
 /// the first gateway of its first network.

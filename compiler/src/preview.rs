@@ -12,11 +12,7 @@ use crate::model::Secrets;
 use crate::{compile, recompile_tenant, DefinitionSet, Output, Touched};
 use std::collections::HashSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum DeviceKind {
-    Router,
-    Hypervisor,
-}
+pub use crate::device::DeviceKind;
 
 /// One device's change: lines that go and lines that come.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! in the order of [`rollout`], health-checked by [`health`]), checks
 //! drift ([`drift`]), and [`status`] says where each device stands.
 //! Hypervisors are not applied by the worker yet (reported `pending`; the
-//! OVS driver plugs in at `rollout::DeviceKind::has_driver`).
+//! OVS driver plugs in at `rollout::has_driver`).
 //! `vxguard apply` and `vxguard apply-hypervisor` run one apply by hand.
 
 pub mod drift;

@@ -17,36 +17,15 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// What a device is; decides which driver applies it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceKind {
-    Router,
-    Hypervisor,
-}
+pub use vxguard_compiler::device::DeviceKind;
 
-impl DeviceKind {
-    /// The `device_kind` column's value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceKind::Router => "router",
-            DeviceKind::Hypervisor => "hypervisor",
-        }
-    }
-    pub fn parse(s: &str) -> Option<DeviceKind> {
-        match s {
-            "router" => Some(DeviceKind::Router),
-            "hypervisor" => Some(DeviceKind::Hypervisor),
-            _ => None,
-        }
-    }
-    /// Whether the worker can apply this kind yet (the OVS driver for
-    /// hypervisors plugs in here).
-    pub fn has_driver(self) -> bool {
-        matches!(self, DeviceKind::Router | DeviceKind::Hypervisor)
-    }
+/// Whether the worker can apply this kind yet (a new kind's driver plugs
+/// in here).
+fn has_driver(kind: DeviceKind) -> bool {
+    matches!(kind, DeviceKind::Router | DeviceKind::Hypervisor)
 }
 
 /// A device whose latest revision is not the one it last applied.
@@ -78,7 +57,7 @@ pub fn plan(mut due: Vec<Due>, batch: usize) -> Plan {
     due.sort();
     due.dedup_by(|a, b| a.kind == b.kind && a.name == b.name);
     let (drivable, waiting): (Vec<Due>, Vec<Due>) =
-        due.into_iter().partition(|d| d.kind.has_driver());
+        due.into_iter().partition(|d| has_driver(d.kind));
     let mut waves = Vec::new();
     for kind in drivable.chunk_by(|a, b| a.kind == b.kind) {
         let (canary, rest) = kind.split_at(1);
