@@ -1,5 +1,6 @@
 //! `vxguard demo`: loads an intent file (by default the plan's two
-//! datacenters and three tenants, `examples/two-dc.yaml`) into the database
+//! datacenters and three tenants, `examples/two-dc.yaml`, built into the
+//! binary so that an installed vxguard has it too) into the database
 //! through the same validation as the API, and creates demo accounts.
 
 use crate::auth::password;
@@ -16,8 +17,10 @@ use vxguard_compiler::intent::yaml;
 pub struct DemoArgs {
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
     pub database_url: String,
-    #[arg(long, default_value = "examples/two-dc.yaml")]
-    pub file: PathBuf,
+    /// An intent file to load (its `NAME.lock.json` beside it keeps its
+    /// numbers); default: the built-in `examples/two-dc.yaml`.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
     /// Password of the demo accounts (admin@example.com and <tenant>-admin@example.com).
     #[arg(
         long,
@@ -27,20 +30,37 @@ pub struct DemoArgs {
     pub password: String,
 }
 
+/// The plan's example and its committed lock file (which keeps the demo's
+/// numbers equal to the CLI's).
+const EXAMPLE: &str = include_str!("../../examples/two-dc.yaml");
+const EXAMPLE_LOCK: &str = include_str!("../../examples/two-dc.lock.json");
+
 pub async fn run(a: DemoArgs) -> Result<bool> {
-    let text = std::fs::read_to_string(&a.file)
-        .with_context(|| format!("reading {}", a.file.display()))?;
+    let (name, text, lock) = match &a.file {
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let (lock, _) = crate::compile_cmd::side_files(f);
+            (
+                f.display().to_string(),
+                text,
+                std::fs::read_to_string(&lock).ok().map(|t| (lock, t)),
+            )
+        }
+        None => (
+            "examples/two-dc.yaml (built in)".to_string(),
+            EXAMPLE.to_string(),
+            Some((
+                "examples/two-dc.lock.json (built in)".into(),
+                EXAMPLE_LOCK.to_string(),
+            )),
+        ),
+    };
     let (intent, _) = match yaml::parse_intent(&text) {
         Ok(x) => x,
         Err(errs) => {
             for (pos, d) in errs {
-                eprintln!(
-                    "{}:{}:{}: {}",
-                    a.file.display(),
-                    pos.line,
-                    pos.column,
-                    d.message
-                );
+                eprintln!("{name}:{}:{}: {}", pos.line, pos.column, d.message);
             }
             return Ok(false);
         }
@@ -66,12 +86,11 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
         );
         return Ok(true);
     }
-    // The committed lock file keeps the demo's numbers equal to the CLI's.
-    let (lock, _) = crate::compile_cmd::side_files(&a.file);
-    let prev: Allocation = match std::fs::read_to_string(&lock) {
-        Ok(t) => serde_json::from_str(&t)
-            .with_context(|| format!("{}: not a lock file", lock.display()))?,
-        Err(_) => Allocation::default(),
+    // The lock file keeps the demo's numbers equal to the CLI's.
+    let prev: Allocation = match lock {
+        Some((path, t)) => serde_json::from_str(&t)
+            .with_context(|| format!("{}: not a lock file", path.display()))?,
+        None => Allocation::default(),
     };
     let mut d = Diagnostics::default();
     vxguard_compiler::checks::check_intent(&intent, &mut d);
@@ -79,7 +98,7 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
     vxguard_compiler::checks::check_allocation(&alloc, &mut d);
     if d.has_errors() {
         for x in d.0.iter().filter(|x| x.is_error()) {
-            eprintln!("{}: {x}", a.file.display());
+            eprintln!("{name}: {x}");
         }
         return Ok(false);
     }
@@ -211,7 +230,7 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
             actor: "system:demo",
             tenant_id: None,
             action: "demo.load",
-            object: &a.file.display().to_string(),
+            object: &name,
             source: "local",
             before: None,
             after: None,

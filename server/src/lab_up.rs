@@ -47,7 +47,7 @@ pub async fn up(a: UpArgs) -> Result<bool> {
     if empty {
         let loaded = demo::run(demo::DemoArgs {
             database_url: a.database_url.clone(),
-            file: a.topology.clone(),
+            file: Some(a.topology.clone()),
             password: std::env::var("VXGUARD_DEMO_PASSWORD")
                 .unwrap_or_else(|_| "vxguard-demo-password".into()),
         })

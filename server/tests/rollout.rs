@@ -162,7 +162,7 @@ async fn lab() -> Lab {
     let env = Env::empty().await;
     assert!(vxguard::demo::run(vxguard::demo::DemoArgs {
         database_url: env.url.clone(),
-        file,
+        file: Some(file),
         password: harness::PASSWORD.into(),
     })
     .await

@@ -90,7 +90,7 @@ impl Env {
         let e = Env::empty().await;
         let ok = demo::run(demo::DemoArgs {
             database_url: e.url.clone(),
-            file: concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/two-dc.yaml").into(),
+            file: None,
             password: PASSWORD.into(),
         })
         .await
