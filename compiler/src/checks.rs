@@ -4,26 +4,10 @@
 
 use crate::alloc::Allocation;
 use crate::diag::{Diagnostics, Pointer};
-use crate::intent::{Endpoint, Intent, IpVersion, PortItem, PortSpec, Rule, Tenant};
-use crate::policy::PortRange;
+use crate::intent::{Endpoint, Intent, Rule, Tenant};
+use crate::mtu::{mtu_budget, MIN_TENANT_MTU, VXLAN_OVERHEAD};
+use crate::policy::port_ranges;
 use std::collections::{HashMap, HashSet};
-
-/// WireGuard's overhead with an IPv4 / IPv6 outer header, and VXLAN's.
-pub const WG_OVERHEAD_V4: u16 = 60;
-pub const WG_OVERHEAD_V6: u16 = 80;
-pub const VXLAN_OVERHEAD: u16 = 50;
-/// The smallest tenant MTU we accept (IPv6's minimum link MTU).
-pub const MIN_TENANT_MTU: u16 = 1280;
-
-/// The MTU budget: (WireGuard interface MTU, tenant MTU).
-pub fn mtu_budget(intent: &Intent) -> (u16, u16) {
-    let u = &intent.platform.underlay;
-    let wg = u.mtu.saturating_sub(match u.ip_version {
-        IpVersion::V4 => WG_OVERHEAD_V4,
-        IpVersion::V6 => WG_OVERHEAD_V6,
-    });
-    (wg, wg.saturating_sub(VXLAN_OVERHEAD))
-}
 
 fn dup_names<'a>(
     d: &mut Diagnostics,
@@ -578,34 +562,6 @@ pub fn description_problem(s: &str) -> Option<String> {
 /// refuses `10.1.2.3/8` where a network is expected).
 pub fn host_bits(n: &ipnet::Ipv4Net) -> Option<String> {
     (n.network() != n.addr()).then(|| format!("{n} has host bits set; did you mean {}?", n.trunc()))
-}
-
-/// The port ranges of a `destination_port`, checked.
-pub fn port_ranges(spec: &PortSpec) -> Result<Vec<PortRange>, String> {
-    fn range(s: &str) -> Result<PortRange, String> {
-        let (a, b) = s.split_once('-').unwrap_or((s, s));
-        let parse = |x: &str| {
-            x.trim()
-                .parse::<u16>()
-                .map_err(|_| format!("`{s}` is not a port or a range like 8000-8080"))
-        };
-        let (a, b) = (parse(a)?, parse(b)?);
-        if a == 0 || a > b {
-            return Err(format!("`{s}` is not a valid range (1-65535, low-high)"));
-        }
-        Ok(PortRange(a, b))
-    }
-    let item = |i: &PortItem| match i {
-        PortItem::Single(0) => Err("port 0 is not a valid port".to_string()),
-        PortItem::Single(p) => Ok(PortRange(*p, *p)),
-        PortItem::Range(s) => range(s),
-    };
-    match spec {
-        PortSpec::Single(p) => item(&PortItem::Single(*p)).map(|r| vec![r]),
-        PortSpec::Range(s) => range(s).map(|r| vec![r]),
-        PortSpec::List(items) if items.is_empty() => Err("the port list is empty".into()),
-        PortSpec::List(items) => items.iter().map(item).collect(),
-    }
 }
 
 fn is_wg_key(k: &str) -> bool {

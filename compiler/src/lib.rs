@@ -15,6 +15,7 @@ pub mod hypervisor_config;
 pub mod ids;
 pub mod intent;
 pub mod model;
+pub mod mtu;
 pub mod ovs;
 pub mod paths;
 pub mod policy;

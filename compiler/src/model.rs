@@ -7,8 +7,8 @@
 //! parts on the routers and hypervisors the tenant touches.
 
 use crate::alloc::{Allocation, TenantAlloc};
-use crate::checks::mtu_budget;
 use crate::intent::{Intent, Tenant, VyosVersion};
+use crate::mtu::mtu_budget;
 use crate::policy::{self, CompiledPolicy};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};

@@ -2,8 +2,7 @@
 //! one form both the VyOS firewall and the OVS security-group flows are
 //! rendered from, so the two enforcement points cannot disagree.
 
-use crate::checks::port_ranges;
-use crate::intent::{Action, Endpoint, Protocol, Tenant};
+use crate::intent::{Action, Endpoint, PortItem, PortSpec, Protocol, Tenant};
 use ipnet::Ipv4Net;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,5 +112,33 @@ pub fn compile(t: &Tenant, client_subnet: Option<Ipv4Net>) -> CompiledPolicy {
         rules,
         internal,
         networks,
+    }
+}
+
+/// The port ranges of a `destination_port`, checked.
+pub fn port_ranges(spec: &PortSpec) -> Result<Vec<PortRange>, String> {
+    fn range(s: &str) -> Result<PortRange, String> {
+        let (a, b) = s.split_once('-').unwrap_or((s, s));
+        let parse = |x: &str| {
+            x.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("`{s}` is not a port or a range like 8000-8080"))
+        };
+        let (a, b) = (parse(a)?, parse(b)?);
+        if a == 0 || a > b {
+            return Err(format!("`{s}` is not a valid range (1-65535, low-high)"));
+        }
+        Ok(PortRange(a, b))
+    }
+    let item = |i: &PortItem| match i {
+        PortItem::Single(0) => Err("port 0 is not a valid port".to_string()),
+        PortItem::Single(p) => Ok(PortRange(*p, *p)),
+        PortItem::Range(s) => range(s),
+    };
+    match spec {
+        PortSpec::Single(p) => item(&PortItem::Single(*p)).map(|r| vec![r]),
+        PortSpec::Range(s) => range(s).map(|r| vec![r]),
+        PortSpec::List(items) if items.is_empty() => Err("the port list is empty".into()),
+        PortSpec::List(items) => items.iter().map(item).collect(),
     }
 }

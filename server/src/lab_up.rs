@@ -425,7 +425,7 @@ async fn build_hypervisor(
         run_dir,
         bridge: h.bridge.clone(),
         config,
-        mtu: vxguard_compiler::checks::mtu_budget(intent).1,
+        mtu: vxguard_compiler::mtu::mtu_budget(intent).1,
         vms: vms
             .iter()
             .map(|v| {
