@@ -1,7 +1,7 @@
 //! What every request handler shares.
 
-use crate::auth::principal::JwtKeys;
 use crate::auth::ratelimit::RateLimiter;
+use crate::auth::token::JwtKeys;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,9 @@
 pub mod password;
 pub mod principal;
 pub mod ratelimit;
+pub mod role;
 pub mod secret;
 pub mod session;
+pub mod token;
 
 pub use principal::{Principal, Role};
