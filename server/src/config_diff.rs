@@ -46,9 +46,20 @@ pub fn render(changes: &[Change]) -> String {
     s
 }
 
+/// Removed lines as `-`, added lines as `+`, in the new file's order
+/// (flow tables are sets: order carries no meaning).
+pub fn line_diff(old: &str, new: &str) -> String {
+    render(&changes(old, new))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_diff_marks_removed_and_added() {
+        assert_eq!(line_diff("a\nb\n", "b\nc\n"), "-a\n+c\n");
+    }
 
     #[test]
     fn removed_then_added_in_file_order() {

@@ -21,6 +21,7 @@ pub mod lab_up;
 pub mod openapi;
 pub mod portal;
 pub mod problem;
+pub mod redact;
 pub mod serve;
 pub mod state;
 pub mod store;

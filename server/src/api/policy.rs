@@ -109,7 +109,7 @@ impl From<Preview> for PolicyPreview {
     fn from(p: Preview) -> Self {
         // Key material never leaves the server, even in a diff.
         let redact = |v: Vec<String>| -> Vec<String> {
-            v.into_iter().map(|l| crate::worker::redact(&l)).collect()
+            v.into_iter().map(|l| crate::redact::redact(&l)).collect()
         };
         PolicyPreview {
             devices: p

@@ -5,8 +5,8 @@
 use super::{Page, P, Q};
 use crate::auth::Principal;
 use crate::problem::{ApiResult, Problem};
+use crate::redact::redact;
 use crate::state::AppState;
-use crate::worker::redact;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -17,7 +17,7 @@ use vyos_defs::Definitions;
 use vyos_tree::{ConfigTree, Schema};
 
 use super::reconcile::{self, ROLLOUT_LOCK};
-use crate::worker::Defs;
+use crate::definitions::Defs;
 
 /// The difference as lines: `-` what the revision has and the router
 /// lacks, `+` what the router runs beyond it; keys redacted. Empty when
@@ -26,7 +26,7 @@ pub fn drift_lines(revision: &ConfigTree, running: &ConfigTree, schema: &dyn Sch
     if revision == running {
         return String::new();
     }
-    crate::worker::redact(&crate::worker::line_diff(
+    crate::redact::redact(&crate::config_diff::line_diff(
         &revision.render_set(schema),
         &running.render_set(schema),
     ))

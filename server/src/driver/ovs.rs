@@ -138,7 +138,7 @@ pub async fn apply(db: &PgPool, target: &OvsTarget, revision_id: i64) -> Result<
     )
     .bind(id)
     .bind(outcome.as_str())
-    .bind(crate::worker::redact(&changes.join("\n")))
+    .bind(crate::redact::redact(&changes.join("\n")))
     .bind(run.attempts as i32)
     .bind(Value::Array(run.answers.clone()))
     .bind(outcome.error())

@@ -28,7 +28,7 @@ use super::health::BgpKept;
 use super::ovs;
 use super::rollout::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
 use super::vyos::{self, DriverError, Outcome, Policy, Target};
-use crate::worker::Defs;
+use crate::definitions::Defs;
 
 /// The advisory lock class of rollouts (one key: the whole platform).
 pub const ROLLOUT_LOCK: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"

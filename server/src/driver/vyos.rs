@@ -221,7 +221,7 @@ pub async fn apply(
         answers: Vec::new(),
     };
     let (outcome, commands) = run.go(&desired, health).await;
-    let redacted = crate::worker::redact(&commands.join("\n"));
+    let redacted = crate::redact::redact(&commands.join("\n"));
     sqlx::query(
         "UPDATE device_applies SET finished_at = now(), outcome = $2, commands = $3, attempts = $4, answers = $5, error = $6 WHERE id = $1",
     )
