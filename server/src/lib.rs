@@ -18,7 +18,8 @@ pub mod job_feed;
 pub mod jobs;
 pub mod keys;
 pub mod lab_up;
-pub mod openapi;
+/// The OpenAPI document (it lives with the API it describes).
+pub use api::openapi;
 pub mod portal;
 pub mod problem;
 pub mod redact;

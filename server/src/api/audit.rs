@@ -1,7 +1,7 @@
 //! The audit log over HTTP: all of it for platform admins, a tenant's own
 //! entries for its users.
 
-use super::{Page, Q};
+use super::extract::{Page, Q};
 use crate::auth::Principal;
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -45,7 +45,7 @@ pub async fn list(
     tenant: Option<Uuid>,
     q: AuditQuery,
 ) -> ApiResult<Page<AuditEntry>> {
-    let limit = super::page_limit(q.limit)?;
+    let limit = super::extract::page_limit(q.limit)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "SELECT id, at, actor, action, object, source, before, after FROM audit_log
          WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",

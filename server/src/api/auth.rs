@@ -1,6 +1,6 @@
 //! `/auth`: log in, refresh, log out, and who am I.
 
-use super::JsonBody;
+use super::extract::JsonBody;
 use crate::auth::principal::Source;
 use crate::auth::session::{self, LoginRequest, RefreshRequest, TokenPair};
 use crate::auth::{Principal, Role};
@@ -23,7 +23,7 @@ pub async fn login(
     Source(source): Source,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Json<TokenPair>> {
-    let req: LoginRequest = super::typed(b)?;
+    let req: LoginRequest = super::extract::typed(b)?;
     session::login(&st, req, &source).await.map(Json)
 }
 
@@ -35,7 +35,7 @@ pub async fn refresh(
     Source(source): Source,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Json<TokenPair>> {
-    let req: RefreshRequest = super::typed(b)?;
+    let req: RefreshRequest = super::extract::typed(b)?;
     session::refresh(&st, &req.refresh_token, &source)
         .await
         .map(Json)
@@ -45,7 +45,7 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses((status = 204), (status = 400, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn logout(State(st): State<AppState>, JsonBody(b): JsonBody) -> ApiResult<Response> {
-    let req: RefreshRequest = super::typed(b)?;
+    let req: RefreshRequest = super::extract::typed(b)?;
     session::logout(&st, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,7 +4,7 @@
 //! Either way the answer holds the configuration template (everything but
 //! the private key), also at `GET .../clients/{name}/config`.
 
-use super::{with_etag, with_job, JsonBody};
+use super::extract::{with_etag, with_job, JsonBody};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::change::{self, Op};
@@ -64,7 +64,7 @@ pub async fn create(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     scope.require_write()?;
-    let req: ClientCreate = super::typed(b)?;
+    let req: ClientCreate = super::extract::typed(b)?;
     let (private, public) = match req.public_key {
         Some(k) => (None, k),
         None => {
@@ -78,7 +78,7 @@ pub async fn create(
         &req.name,
         &public,
         &req.allowed_networks,
-        super::if_match(&headers)?,
+        super::extract::if_match(&headers)?,
     )
     .await?;
     let client = out.object.ok_or_else(Problem::internal)?;

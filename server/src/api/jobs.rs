@@ -1,6 +1,6 @@
 //! Jobs over HTTP, and a server-sent event stream of one job's progress.
 
-use super::{Page, P, Q};
+use super::extract::{Page, P, Q};
 use crate::auth::{Principal, Role};
 use crate::jobs::{Job, JOB_COLS};
 use crate::problem::{ApiResult, Problem};
@@ -28,7 +28,7 @@ pub struct JobQuery {
 
 /// Jobs, newest first (one tenant's when `tenant` is given).
 pub async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
-    let limit = super::page_limit(q.limit)?;
+    let limit = super::extract::page_limit(q.limit)?;
     let rows: Vec<Job> = sqlx::query_as(&format!(
         "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
          ORDER BY id DESC LIMIT $3"

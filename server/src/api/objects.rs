@@ -5,9 +5,9 @@
 //! implementation; the macro below only gives each kind its documented
 //! routes.
 
-use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, P, Q};
+use super::extract::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, P, Q};
+use super::specs;
 use crate::auth::{Principal, Role};
-use crate::openapi::specs;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::change::{self, Op};

@@ -2,8 +2,8 @@
 //! change), and previewing a change to its rules on the devices before it
 //! is made (`store::policy`).
 
-use super::{typed, with_job, JsonBody, Page};
-use crate::openapi::specs;
+use super::extract::{typed, with_job, JsonBody, Page};
+use super::specs;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::objects::Declared;

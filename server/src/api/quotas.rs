@@ -1,7 +1,7 @@
 //! A tenant's quotas: everyone in the tenant reads them (to know why a
 //! change was refused); platform admins set them.
 
-use super::{typed, JsonBody};
+use super::extract::{typed, JsonBody};
 use crate::audit;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;

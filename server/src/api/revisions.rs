@@ -2,7 +2,7 @@
 //! from the previous revision. Platform admins only (a router's
 //! configuration holds every tenant on it); key material is redacted.
 
-use super::{Page, P, Q};
+use super::extract::{Page, P, Q};
 use crate::auth::Principal;
 use crate::problem::{ApiResult, Problem};
 use crate::redact::redact;
@@ -69,7 +69,7 @@ pub async fn list_revisions(
 ) -> ApiResult<Page<Revision>> {
     who.require_platform_admin()?;
     check_kind(kind)?;
-    let limit = super::page_limit(q.limit)?;
+    let limit = super::extract::page_limit(q.limit)?;
     let mut rows: Vec<Revision> = sqlx::query_as(
         "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions
          WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",

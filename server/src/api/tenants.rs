@@ -1,8 +1,8 @@
 //! Tenants: platform admins create and delete them; a tenant's admins may
 //! rename it and set its policy's default action.
 
+use super::extract::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, Q};
 use super::users::{self, UserOut};
-use super::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, Q};
 use crate::auth::{Principal, Role};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -101,7 +101,7 @@ pub async fn create(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     who.require_platform_admin()?;
-    let req: TenantCreate = super::typed(b)?;
+    let req: TenantCreate = super::extract::typed(b)?;
     let slug = check_create(&req)?;
     let mut tx = st.db.begin().await?;
     let (t, _, job) = insert_tenant(&mut tx, &who, &slug, &req).await?;
@@ -273,7 +273,7 @@ pub async fn update(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     scope.require_write()?;
-    let req: TenantUpdate = super::typed(b)?;
+    let req: TenantUpdate = super::extract::typed(b)?;
     check_name(&req.name)?;
     let want = if_match(&headers)?;
     let mut tx = st.db.begin().await?;

@@ -1,7 +1,7 @@
 //! API tokens for OpenAPI clients: scoped to one tenant and a role, shown
 //! once at creation, stored as a hash, revocable, with their last use.
 
-use super::{JsonBody, Page, PageQuery, P, Q};
+use super::extract::{JsonBody, Page, PageQuery, P, Q};
 use crate::audit;
 use crate::auth::{secret, Role};
 use crate::problem::{ApiResult, Problem};
@@ -86,7 +86,7 @@ pub async fn create(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     scope.require_write()?;
-    let req: TokenCreate = super::typed(b)?;
+    let req: TokenCreate = super::extract::typed(b)?;
     let created = create_token(&st, &scope, req).await?;
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }

@@ -1,7 +1,7 @@
 //! Users: platform admins manage everyone; a tenant's admins manage their
 //! tenant's members. Password hashes never leave the database.
 
-use super::{JsonBody, Page, PageQuery, P, Q};
+use super::extract::{JsonBody, Page, PageQuery, P, Q};
 use crate::audit;
 use crate::auth::{password, Principal, Role};
 use crate::problem::{ApiResult, Problem};
@@ -357,7 +357,7 @@ pub async fn create_any(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     who.require_platform_admin()?;
-    let req: UserCreate = super::typed(b)?;
+    let req: UserCreate = super::extract::typed(b)?;
     let tenant = match &req.tenant {
         Some(slug) => {
             let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
@@ -412,7 +412,7 @@ pub async fn create_member(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     scope.require_write()?;
-    let req: UserCreate = super::typed(b)?;
+    let req: UserCreate = super::extract::typed(b)?;
     if req
         .tenant
         .as_deref()

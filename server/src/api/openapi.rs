@@ -4,7 +4,6 @@
 //! JSON Schema 2020-12), so the document describes exactly what the API
 //! accepts. `openapi/openapi.json` is this document, kept in sync by a test.
 
-use crate::api;
 use crate::state::AppState;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -14,26 +13,6 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-
-/// Placeholders named like the compiler's types: utoipa refers to them by
-/// name, and `document` replaces their schemas with the compiler's own.
-pub mod specs {
-    use utoipa::ToSchema;
-    #[derive(ToSchema)]
-    pub struct Site {}
-    #[derive(ToSchema)]
-    pub struct Router {}
-    #[derive(ToSchema)]
-    pub struct Hypervisor {}
-    #[derive(ToSchema)]
-    pub struct Network {}
-    #[derive(ToSchema)]
-    pub struct Service {}
-    #[derive(ToSchema)]
-    pub struct Rule {}
-    #[derive(ToSchema)]
-    pub struct Client {}
-}
 
 struct Bearer;
 
@@ -57,24 +36,24 @@ impl Modify for Bearer {
     info(title = "vxguard API", description = "Multi-tenant WireGuard/EVPN overlay control plane: declare tenants' networks, policies and clients; every change is validated, allocated and compiled by a worker into VyOS and Open vSwitch configuration."),
     modifiers(&Bearer),
     paths(
-        api::health::healthz, api::health::readyz,
-        api::auth::login, api::auth::refresh, api::auth::logout, api::auth::me,
-        api::objects::sites::list, api::objects::sites::create, api::objects::sites::get_one, api::objects::sites::put, api::objects::sites::delete,
-        api::objects::routers::list, api::objects::routers::create, api::objects::routers::get_one, api::objects::routers::put, api::objects::routers::delete,
-        api::objects::hypervisors::list, api::objects::hypervisors::create, api::objects::hypervisors::get_one, api::objects::hypervisors::put, api::objects::hypervisors::delete,
-        api::tenants::list, api::tenants::create, api::tenants::get_one, api::tenants::update, api::tenants::delete,
-        api::quotas::get_quotas, api::quotas::set_quotas,
-        api::objects::networks::list, api::objects::networks::create, api::objects::networks::get_one, api::objects::networks::put, api::objects::networks::delete,
-        api::objects::services::list, api::objects::services::create, api::objects::services::get_one, api::objects::services::put, api::objects::services::delete,
-        api::objects::rules::list, api::objects::rules::create, api::objects::rules::get_one, api::objects::rules::put, api::objects::rules::delete,
-        api::policy::reorder, api::policy::preview,
-        api::objects::clients_generic::list, api::clients::create, api::clients::get_config, api::objects::clients_generic::get_one, api::objects::clients_generic::put, api::objects::clients_generic::delete,
-        api::users::list_all, api::users::create_any, api::users::delete_any, api::users::list_members, api::users::create_member, api::users::delete_member,
-        api::tokens::list, api::tokens::create, api::tokens::revoke,
-        api::jobs::list_all, api::jobs::list_tenant, api::jobs::get_one, api::jobs::events,
-        api::revisions::list, api::revisions::get_one,
-        api::devices::list,
-        api::audit::list_all, api::audit::list_tenant,
+        super::health::healthz, super::health::readyz,
+        super::auth::login, super::auth::refresh, super::auth::logout, super::auth::me,
+        super::objects::sites::list, super::objects::sites::create, super::objects::sites::get_one, super::objects::sites::put, super::objects::sites::delete,
+        super::objects::routers::list, super::objects::routers::create, super::objects::routers::get_one, super::objects::routers::put, super::objects::routers::delete,
+        super::objects::hypervisors::list, super::objects::hypervisors::create, super::objects::hypervisors::get_one, super::objects::hypervisors::put, super::objects::hypervisors::delete,
+        super::tenants::list, super::tenants::create, super::tenants::get_one, super::tenants::update, super::tenants::delete,
+        super::quotas::get_quotas, super::quotas::set_quotas,
+        super::objects::networks::list, super::objects::networks::create, super::objects::networks::get_one, super::objects::networks::put, super::objects::networks::delete,
+        super::objects::services::list, super::objects::services::create, super::objects::services::get_one, super::objects::services::put, super::objects::services::delete,
+        super::objects::rules::list, super::objects::rules::create, super::objects::rules::get_one, super::objects::rules::put, super::objects::rules::delete,
+        super::policy::reorder, super::policy::preview,
+        super::objects::clients_generic::list, super::clients::create, super::clients::get_config, super::objects::clients_generic::get_one, super::objects::clients_generic::put, super::objects::clients_generic::delete,
+        super::users::list_all, super::users::create_any, super::users::delete_any, super::users::list_members, super::users::create_member, super::users::delete_member,
+        super::tokens::list, super::tokens::create, super::tokens::revoke,
+        super::jobs::list_all, super::jobs::list_tenant, super::jobs::get_one, super::jobs::events,
+        super::revisions::list, super::revisions::get_one,
+        super::devices::list,
+        super::audit::list_all, super::audit::list_tenant,
     ),
 )]
 struct ApiDoc;
