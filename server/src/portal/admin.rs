@@ -5,7 +5,7 @@
 //! `api::jobs`, `api::revisions` and `api::audit`.
 
 use super::data::{self, when};
-use super::html;
+use super::document::html;
 use super::members::{audit_cursor, audit_rows};
 use super::pages::{
     encode, field, forbidden_form, form_errors, parse_form, problem_page, props, see_other,

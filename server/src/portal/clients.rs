@@ -10,12 +10,13 @@
 //! JSON. A plain form post (no JavaScript) gets the page back instead.
 
 use super::data;
+use super::document::html;
+use super::pages::form_errors;
 use super::pages::{
     encode, field, forbidden_form, parse_form, problem_page, props, see_other, session_or_login,
     version_of, Form,
 };
 use super::session::{self, WebSession};
-use super::{html, pages::form_errors};
 use crate::api::clients::{create_with_key, current_template};
 use crate::auth::principal::Source;
 use crate::problem::{FieldError, Problem};

@@ -5,7 +5,7 @@
 //! admin (403 otherwise); another tenant's pages are 404 like missing ones.
 
 use super::data::when;
-use super::html;
+use super::document::html;
 use super::pages::{
     encode, field, form_errors, parse_form, problem_page, props, see_other, session_or_login,
     write_scope,

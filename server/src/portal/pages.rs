@@ -2,8 +2,9 @@
 //! may see (`tenancy::resolve`, the API's rule), what the page shows
 //! (`data`), and, for forms, the API's own write path (`store::change`).
 
+use super::data;
+use super::document::html;
 use super::session::{self, WebSession};
-use super::{data, html};
 use crate::auth::principal::Source;
 use crate::auth::session::{self as auth_session, LoginRequest};
 use crate::problem::Problem;

@@ -14,7 +14,7 @@
 //! whatever the number of rules (each row used to carry the whole order
 //! twice: 224 M characters for 1,660 rules).
 
-use super::html;
+use super::document::html;
 use super::pages::{
     encode, field, form_errors, parse_form, problem_page, props, see_other, session_or_login,
     version_of, write_scope, Form,
