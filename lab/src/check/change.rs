@@ -148,7 +148,7 @@ fn wait_for(
     wait: Duration,
 ) -> Option<f64> {
     let addr = SocketAddr::from((dst.address, PORT));
-    while t0.elapsed() < wait && !super::interrupted() {
+    while t0.elapsed() < wait && !super::signal::interrupted() {
         let start = t0.elapsed().as_secs_f64();
         let o = probe::connect(
             &src.ns,
@@ -192,7 +192,7 @@ pub fn check(
     let mut unblock = Vec::new();
     let mut failed = Vec::new();
     for i in 0..n {
-        if super::interrupted() {
+        if super::signal::interrupted() {
             failed.push("interrupted".into());
             break;
         }

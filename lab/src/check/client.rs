@@ -468,7 +468,7 @@ fn run(
         .ok_or_else(|| err("expectations", "the client is expected to reach nothing"))?;
     let t0 = Instant::now();
     let mut ready = false;
-    while t0.elapsed() < apply_wait && !super::interrupted() {
+    while t0.elapsed() < apply_wait && !super::signal::interrupted() {
         if reach::run_one(&first, 0, listeners, marker, timeout).reached {
             ready = true;
             break;
@@ -495,7 +495,7 @@ fn run(
     )
     .map_err(|e| err("revoking the client", e))?;
     let mut gone = false;
-    while t0.elapsed() < apply_wait && !super::interrupted() {
+    while t0.elapsed() < apply_wait && !super::signal::interrupted() {
         if !reach::run_one(&first, 0, listeners, marker, timeout).reached {
             gone = true;
             break;

@@ -212,7 +212,7 @@ pub fn check(
 ) -> Result<Vec<Figure>, FailoverError> {
     let mut figures = Vec::new();
     for r in plan(inv, tenants)? {
-        if super::interrupted() {
+        if super::signal::interrupted() {
             break;
         }
         figures.extend(round(&r, marker)?);
@@ -270,7 +270,7 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
     // Down until the stream has worked again for 2 s, or MAX_OUTAGE.
     let cut_at = Instant::now();
     std::thread::sleep((MAX_OUTAGE).min(Duration::from_secs(3)));
-    while cut_at.elapsed() < MAX_OUTAGE && !super::interrupted() {
+    while cut_at.elapsed() < MAX_OUTAGE && !super::signal::interrupted() {
         std::thread::sleep(Duration::from_millis(500));
         // The stream's results are only read at the end; probe separately.
         if probe::connect(

@@ -19,12 +19,14 @@ pub mod pcap;
 pub mod probe;
 pub mod reach;
 pub mod report;
+pub mod signal;
+
+use signal::interrupted;
 pub mod tenants;
 pub mod throughput;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::inventory::{Inventory, InventoryError};
@@ -89,31 +91,10 @@ pub enum CheckError {
     Failed(usize),
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether Ctrl-C (or SIGTERM) came: loops stop early so that every guard
-/// runs (a router's link comes back up, the temporary rule and client go).
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
-}
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
-    // SAFETY: signal() is async-signal-safe; a second signal ends the
-    // process at once.
-    unsafe {
-        libc::signal(sig, libc::SIG_DFL);
-    }
-}
-
 /// Runs every check and prints the report; `Err(Failed)` on any failure.
 pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
     let inv = Inventory::load(&a.state)?;
-    // SAFETY: the handler only stores to an atomic and resets itself.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    signal::catch();
     let report = check(&inv, a);
     if a.json {
         println!("{}", report.to_json());

@@ -192,7 +192,7 @@ pub fn run(
                     i
                 };
                 let Some(j) = jobs.get(i) else { break };
-                if super::interrupted() {
+                if super::signal::interrupted() {
                     break;
                 }
                 let row = run_one(j, i, listeners, marker, timeout);
