@@ -56,14 +56,20 @@ pub fn load(specs: &[String]) -> Result<BTreeMap<VyosVersion, Definitions>> {
     }
     let mut out = BTreeMap::new();
     for version in VyosVersion::ALL {
-        let d = match dirs.get(&version) {
-            Some(dir) => Definitions::load(Path::new(dir))
-                .with_context(|| format!("--vyos-defs {}={dir}", version.as_str()))?,
-            None => builtin(version)?,
-        };
-        out.insert(version, d);
+        out.insert(version, one(version, dirs.get(&version).map(Path::new))?);
     }
     Ok(out)
+}
+
+/// The definitions of one release: the vyos-1x tree at `dir` when given,
+/// else the built-in schema (commands that judge one router's release
+/// read only that one).
+pub fn one(version: VyosVersion, dir: Option<&Path>) -> Result<Definitions> {
+    match dir {
+        Some(dir) => Definitions::load(dir)
+            .with_context(|| format!("--vyos-defs {}={}", version.as_str(), dir.display())),
+        None => builtin(version),
+    }
 }
 
 /// The built-in definitions of `version`.

@@ -171,22 +171,21 @@ fn load_definitions(a: &DbArgs) -> Result<crate::definitions::Defs> {
     Ok(crate::definitions::install(Arc::new(defs)))
 }
 
-async fn make_worker(
+fn make_worker(
     defs: crate::definitions::Defs,
-    apply: &ApplyFlags,
+    apply: Option<Arc<crate::driver::reconcile::Settings>>,
     pool: sqlx::PgPool,
     name: Option<String>,
-) -> Result<Worker> {
-    let apply = apply.settings()?;
+) -> Worker {
     if apply.is_some() {
         tracing::info!("--apply: jobs are done once their revisions are on the routers");
     }
-    Ok(Worker {
+    Worker {
         db: pool,
         name: worker_name(name),
         defs,
         apply,
-    })
+    }
 }
 
 pub async fn serve(a: ServeArgs) -> Result<()> {
@@ -196,7 +195,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     crate::portal::session::set_secure_cookies(a.secure_cookies);
     let env_secret = db::jwt_secret_from_env()?;
     let defs = load_definitions(&a.db)?;
-    a.apply.settings()?;
+    let apply = a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 16).await?;
     let secret = match env_secret {
         Some(s) => s,
@@ -205,7 +204,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let st = AppState::new(pool.clone(), &secret, a.login_per_minute);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
-        let w = make_worker(defs, &a.apply, pool.clone(), None).await?;
+        let w = make_worker(defs, apply, pool.clone(), None);
         tokio::spawn(async move {
             if let Err(e) = w.run().await {
                 tracing::error!(error = format!("{e:#}"), "worker stopped");
@@ -239,9 +238,9 @@ pub async fn worker(a: WorkerArgs) -> Result<()> {
     init_tracing(&a.db.log);
     crate::jobs::set_lease_secs(a.db.job_lease_secs);
     let defs = load_definitions(&a.db)?;
-    a.apply.settings()?;
+    let apply = a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 8).await?;
-    let w = make_worker(defs, &a.apply, pool, a.name).await?;
+    let w = make_worker(defs, apply, pool, a.name);
     tracing::info!(worker = %w.name, "worker started");
     w.run().await
 }

@@ -75,16 +75,6 @@ fn parse_version(s: &str) -> Result<VyosVersion, String> {
     })
 }
 
-/// The definitions a single-release command judges with: `dir` when
-/// given, else the release's built-in schema.
-fn one(version: VyosVersion, dir: Option<&Path>) -> Result<Definitions> {
-    let spec = dir.map(|d| format!("{}={}", version.as_str(), d.display()));
-    let mut all = crate::definitions::load(spec.as_slice())?;
-    Ok(all
-        .remove(&version)
-        .expect("every release has built-in definitions"))
-}
-
 /// `git -C dir ARGS`, trimmed; `None` unless `dir` (or the checkout whose
 /// `interface-definitions/` it is) is the top of a git checkout: a folder
 /// copied into another repository must not take that repository's commit.
@@ -193,7 +183,7 @@ pub fn run(cmd: VyosCmd) -> Result<bool> {
             defs,
             file,
         } => {
-            let d = one(version, defs.as_deref())?;
+            let d = crate::definitions::one(version, defs.as_deref())?;
             let text = read(&file)?;
             let name = if file == "-" {
                 "<stdin>"
@@ -242,7 +232,7 @@ pub fn run(cmd: VyosCmd) -> Result<bool> {
             version,
             defs,
         } => {
-            let loaded = one(version, defs.as_deref())?;
+            let loaded = crate::definitions::one(version, defs.as_deref())?;
             let schema: &dyn Schema = &loaded;
             let parse = |p: &Path| -> Result<ConfigTree> {
                 let t = std::fs::read_to_string(p)

@@ -183,32 +183,27 @@ fn schema_is_json_schema_of_the_intent() {
 #[test]
 fn vyos_defs_flag_names_the_release_and_the_directory() {
     let d = tmp("defs-flag");
-    let o = bin()
-        .args(["compile", "examples/two-dc.yaml", "--out"])
-        .arg(d.join("out"))
-        .args(["--vyos-defs", "1.6=/nonexistent"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("unknown VyOS version `1.6`") && err.contains("1.4, 1.5"),
-        "{err}"
-    );
-    let o = bin()
-        .args(["compile", "examples/two-dc.yaml", "--out"])
-        .arg(d.join("out"))
-        .args(["--vyos-defs", "1.4=/nonexistent/vyos-1x"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("--vyos-defs 1.4=/nonexistent/vyos-1x"),
-        "{err}"
-    );
+    for (spec, want) in [
+        (
+            "1.6=/nonexistent",
+            "unknown VyOS version `1.6` (expected one of 1.4, 1.5)",
+        ),
+        (
+            "1.4=/nonexistent/vyos-1x",
+            "--vyos-defs 1.4=/nonexistent/vyos-1x",
+        ),
+    ] {
+        let o = bin()
+            .args(["compile", "examples/two-dc.yaml", "--out"])
+            .arg(d.join("out"))
+            .args(["--vyos-defs", spec])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{err}");
+    }
     assert!(!d.join("out").exists(), "nothing may be written on error");
 }
 

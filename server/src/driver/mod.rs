@@ -63,14 +63,7 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
         .with_context(|| format!("--version {:?}: expected 1.4 or 1.5", a.version))?;
     let release = vxguard_compiler::intent::VyosVersion::parse(version.as_str())
         .expect("the API's releases are the compiler's");
-    let specs: Vec<String> = a
-        .vyos_defs
-        .iter()
-        .map(|d| format!("{}={}", release.as_str(), d.display()))
-        .collect();
-    let defs = crate::definitions::load(&specs)?
-        .remove(&release)
-        .expect("every release has definitions");
+    let defs = crate::definitions::one(release, a.vyos_defs.as_deref())?;
     let db = crate::db::connect(&a.database_url, 2).await?;
     let revision = match a.revision {
         Some(r) => r,
