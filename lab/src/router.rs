@@ -405,8 +405,20 @@ impl Router {
             .realiser
             .realise(&old, &work)
             .map_err(|e| Fail(400, texts::commit_failed(&[e])))?;
+        // The revert point is on disk before the new configuration is, so
+        // a crash between the two still boots the old one.
+        if confirm {
+            if let Err(e) = self.inner.state.save_revert(&old, defs) {
+                tracing::error!(error = %e, "saving the revert point failed");
+                let _ = self.inner.realiser.realise(&work, &old);
+                return Err(Fail(500, texts::INTERNAL_ERROR.into()));
+            }
+        }
         if let Err(e) = self.inner.state.save_running(&work, defs) {
             tracing::error!(error = %e, "saving the running configuration failed");
+            if confirm {
+                let _ = self.inner.state.clear_revert();
+            }
             let _ = self.inner.realiser.realise(&work, &old);
             return Err(Fail(500, texts::INTERNAL_ERROR.into()));
         }
@@ -418,9 +430,6 @@ impl Router {
         self.inner.changed.send_modify(|n| *n += 1);
         let mut msg = String::new();
         if confirm {
-            if let Err(e) = self.inner.state.save_revert(&old, defs) {
-                tracing::error!(error = %e, "saving the revert point failed");
-            }
             self.arm(old, confirm_time);
             msg.push_str(&texts::commit_confirm_started(confirm_time));
         }
