@@ -27,8 +27,8 @@ use std::process::{Command, Stdio};
 
 use vyos_tree::{ConfigTree, NodeRef};
 
-use super::apply::{ApplyError, RunDir};
-use super::plan::PlanError;
+use super::run::{in_ns, ApplyError, RunDir};
+use super::types::PlanError;
 
 /// The ruleset for `firewall ipv4`, or `None` without one. `dev` maps a
 /// VyOS interface name to its Linux name.
@@ -362,7 +362,7 @@ pub fn load(ns: &str, ruleset: Option<&str>, _rd: &RunDir) -> Result<(), ApplyEr
 /// through the tenant's forward chain: seen here as two VRRP masters per
 /// finance group. `-e`: without `br_netfilter` the keys do not exist.
 fn bridged_traffic_unfiltered(ns: &str) -> Result<(), ApplyError> {
-    super::apply::in_ns(
+    in_ns(
         ns,
         &[
             "sysctl",

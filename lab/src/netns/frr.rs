@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vyos_tree::{ConfigTree, NodeRef};
 
-use super::apply::ApplyError;
-use super::plan::VrfNs;
+use super::run::{alive, ApplyError};
+use super::types::VrfNs;
 use crate::realise::BgpSession;
 
 /// The daemons started per router, in start order.
@@ -635,9 +635,9 @@ pub fn stop(ns: &str) -> Result<(), ApplyError> {
         let _ = run(Command::new("kill").arg(pid));
     }
     let t = Instant::now();
-    while pids.iter().any(|p| super::apply::alive(p)) {
+    while pids.iter().any(|p| alive(p)) {
         if t.elapsed() > Duration::from_secs(3) {
-            for pid in pids.iter().filter(|p| super::apply::alive(p)) {
+            for pid in pids.iter().filter(|p| alive(p)) {
                 tracing::warn!(pid, "FRR daemon ignored SIGTERM for 3 s: killing it");
                 let _ = run(Command::new("kill").args(["-KILL", pid]));
             }

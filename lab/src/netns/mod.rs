@@ -56,6 +56,8 @@ pub mod apply;
 pub mod firewall;
 pub mod frr;
 pub mod plan;
+pub mod run;
+pub mod types;
 pub mod vrrp;
 
 use std::path::Path;

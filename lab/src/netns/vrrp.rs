@@ -19,15 +19,9 @@ use std::time::{Duration, Instant};
 
 use vyos_tree::ConfigTree;
 
-use super::apply::{ApplyError, RunDir};
-use super::plan::{Plan, PlanError};
-
-/// One keepalived: the namespace it runs in and its configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Keepalived {
-    pub netns: String,
-    pub conf: String,
-}
+use super::run::{alive, ApplyError, RunDir};
+pub use super::types::Keepalived;
+use super::types::{Plan, PlanError};
 
 /// Groups by namespace, in the order of the namespaces' first group.
 /// `plan` must already hold the interfaces.
@@ -218,7 +212,7 @@ pub fn stop(rd: &RunDir, netns: &str) {
     if let Some(p) = pid_of(&pid) {
         let _ = run(&["kill", &p]);
         let t = Instant::now();
-        while super::apply::alive(&p) && t.elapsed() < Duration::from_secs(3) {
+        while alive(&p) && t.elapsed() < Duration::from_secs(3) {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
