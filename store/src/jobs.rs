@@ -1,0 +1,302 @@
+//! Jobs: written in the same transaction as the change that causes them,
+//! claimed by workers with `FOR UPDATE SKIP LOCKED` under a lease, so a
+//! worker that dies mid-job leaves it to be claimed again once the lease
+//! expires. A job finishes only while its claim is still the current one,
+//! so a job is never finished twice.
+
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+pub const CHANNEL: &str = "vxguard_jobs";
+/// Notified (payload: the job id) whenever a job is queued or changes
+/// state; live pages follow it ([`follow_changes`]).
+pub const CHANGES: &str = "vxguard_job_changes";
+
+static LEASE_SECS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+/// Sets [`lease_secs`] for this process (`--job-lease-secs`, at start).
+pub fn set_lease_secs(secs: f64) {
+    let _ = LEASE_SECS.set(secs);
+}
+
+/// How long a claim lasts before another worker may take the job over
+/// (default 30 s; tests shorten it).
+pub fn lease_secs() -> f64 {
+    LEASE_SECS.get().copied().unwrap_or(30.0)
+}
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// A job as stored (the API describes its own copy of this shape).
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub tenant_id: Option<Uuid>,
+    pub reason: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The compiler's errors when the job failed.
+    pub errors: Option<Value>,
+    /// Devices whose configuration changed.
+    pub result: Option<Value>,
+}
+
+const JOB_COLS: &str = "id, tenant_id, reason, status, attempts, created_by, created_at, started_at, finished_at, errors, result";
+
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant: Option<Uuid>,
+    reason: &str,
+    by: &str,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (tenant_id, reason, created_by) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(reason)
+    .bind(by)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $3), pg_notify($2, $3)")
+        .bind(CHANNEL)
+        .bind(CHANGES)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// A claimed job: `claim` proves the lease when finishing.
+pub struct Claimed {
+    pub id: i64,
+    pub claim: Uuid,
+    pub attempts: i32,
+    /// The tenant whose change the job carries (`None`: the platform's).
+    pub tenant_id: Option<Uuid>,
+}
+
+/// Claims a runnable job (queued and due, or running with an expired
+/// lease: its worker died), taking tenants in turn: a job's turn is its
+/// place among its tenant's pending (queued or running) jobs, and lower
+/// turns go first, oldest first among equals.
+/// So one tenant's backlog delays another tenant's job by at most one
+/// job per tenant, however many it queued.
+pub async fn claim(db: &PgPool, worker: &str) -> Result<Option<Claimed>> {
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, i32, Option<Uuid>)> = sqlx::query_as(
+        "WITH pending AS (
+             SELECT id, status, run_after, locked_until,
+                    row_number() OVER (PARTITION BY tenant_id ORDER BY id) AS turn
+             FROM jobs WHERE status IN ('queued', 'running'))
+         SELECT j.id, j.attempts, j.tenant_id FROM jobs j JOIN pending p ON p.id = j.id
+         WHERE (p.status = 'queued' AND p.run_after <= now())
+            OR (p.status = 'running' AND p.locked_until < now())
+         ORDER BY p.turn, j.id FOR UPDATE OF j SKIP LOCKED LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, attempts, tenant_id)) = row else {
+        return Ok(None);
+    };
+    let claim = Uuid::new_v4();
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', claim = $2, attempts = attempts + 1,
+             locked_until = now() + make_interval(secs => $3), started_at = coalesce(started_at, now())
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(claim)
+    .bind(lease_secs())
+    .execute(&mut *tx)
+    .await?;
+    event(&mut tx, id, worker, "claimed").await?;
+    tx.commit().await?;
+    Ok(Some(Claimed {
+        id,
+        claim,
+        attempts: attempts + 1,
+        tenant_id,
+    }))
+}
+
+pub async fn event(conn: &mut PgConnection, job: i64, worker: &str, what: &str) -> Result<()> {
+    sqlx::query(
+        "WITH e AS (INSERT INTO job_events (job_id, worker, event) VALUES ($1, $2, $3))
+         SELECT pg_notify($4, $1::text)",
+    )
+    .bind(job)
+    .bind(worker)
+    .bind(what)
+    .bind(CHANGES)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the job finished inside the transaction that stored its results;
+/// false when the claim was lost (the caller must roll back).
+pub async fn finish(
+    conn: &mut PgConnection,
+    c: &Claimed,
+    worker: &str,
+    status: &str,
+    errors: Option<Value>,
+    result: Option<Value>,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET status = $3, errors = $4, result = $5, finished_at = now(), locked_until = NULL
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(status)
+    .bind(errors)
+    .bind(result)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        event(conn, c.id, worker, status).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Keeps what went wrong in the operators' words on a job (see
+/// [`retry_later`]); never shown to tenants.
+pub async fn set_operator_errors(conn: &mut PgConnection, id: i64, errors: &Value) -> Result<()> {
+    sqlx::query("UPDATE jobs SET operator_errors = $2 WHERE id = $1")
+        .bind(id)
+        .bind(errors)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps the compile's result on a job that stays running (its devices
+/// are applied next); false when the claim was lost.
+pub async fn keep_result(conn: &mut PgConnection, c: &Claimed, result: &Value) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET result = $3 WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(result)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Pushes the lease of a claimed job forward (a long apply phase); false
+/// when the claim is no longer the current one.
+pub async fn extend_lease(db: &PgPool, id: i64, claim: Uuid) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(claim)
+    .bind(lease_secs())
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// After an unexpected error (database gone, a bug): retry with backoff, or
+/// give up after `MAX_ATTEMPTS`.
+///
+/// `why` may hold device answers and other tenants' commands: it is kept
+/// for operators (`operator_errors`), and a tenant's job shows only that
+/// applying failed and where.
+pub async fn retry_later(
+    db: &PgPool,
+    c: &Claimed,
+    worker: &str,
+    why: &str,
+    tenant_safe: &str,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let give_up = c.attempts >= MAX_ATTEMPTS;
+    let backoff = 2f64.powi(c.attempts.min(8));
+    let n = sqlx::query(
+        "UPDATE jobs SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
+             run_after = now() + make_interval(secs => $4), locked_until = NULL,
+             errors = jsonb_build_array(jsonb_build_object('message',
+                 CASE WHEN tenant_id IS NULL THEN $5::text ELSE $6::text END)),
+             operator_errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
+             finished_at = CASE WHEN $3 THEN now() END
+         WHERE id = $1 AND claim = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.claim)
+    .bind(give_up)
+    .bind(backoff)
+    .bind(why)
+    .bind(tenant_safe)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        event(
+            &mut tx,
+            c.id,
+            worker,
+            if give_up { "failed" } else { "retry" },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Jobs, newest first: one tenant's when `tenant` is given, those before
+/// id `before` when given, at most `limit`.
+pub async fn list(
+    db: &PgPool,
+    tenant: Option<Uuid>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Job>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// One job by id.
+pub async fn get(db: &PgPool, id: i64) -> Result<Option<Job>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Listens on [`CHANGES`] and calls `changed` once on connecting (anything
+/// may have changed while nobody listened) and once per notification.
+/// Returns only when the connection fails; the caller reconnects.
+pub async fn follow_changes(db: &PgPool, mut changed: impl FnMut()) -> Result<()> {
+    let mut l = PgListener::connect_with(db).await?;
+    l.listen(CHANGES).await?;
+    changed();
+    loop {
+        l.recv().await?;
+        changed();
+    }
+}

@@ -1,0 +1,90 @@
+//! Every PostgreSQL advisory lock of the project, in one place, so two
+//! subsystems never pick the same key by accident and a reader sees at a
+//! glance what is serialised against what. All are transaction-scoped
+//! (`pg_advisory_xact_lock`): released by commit, rollback or a lost
+//! connection, so a crashed process never leaves one held.
+//!
+//! The values are ASCII tags ("xgcompil", …) and must not change: processes
+//! of different versions share a database during a rolling upgrade.
+
+use sqlx::PgConnection;
+
+/// Compiles: one worker at a time turns the intent into revisions, so
+/// revision numbers never fork. `lab up` takes it too while it generates
+/// the routers' API keys (same secrets table as the compile).
+pub const COMPILE: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
+
+/// Writes of declared state: validity and allocation span objects, so one
+/// change is checked and allocated at a time.
+pub const WRITE: i64 = 0x7867_7772_6974_65; // "xgwrite"
+
+/// Rollouts: one worker at a time walks the platform's devices to their
+/// latest revisions (one key: the whole platform).
+pub const ROLLOUT: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"
+
+/// Audit appends: one at a time, so the hash chain has no forks.
+pub const CHAIN: i64 = 0x7867_6175_6469_74; // "xgaudit"
+
+/// Class of router applies (two-key lock: this class and the router's name
+/// hashed): one apply per router across all workers.
+pub const APPLY_VYOS: i32 = 0x7867_6170; // "xgap"
+
+/// Class of hypervisor applies (two-key lock: this class and the
+/// hypervisor's name hashed): one apply per hypervisor across all workers.
+pub const APPLY_OVS: i32 = 0x7867_6168; // "xgah"
+
+/// Every single-key lock, with its name (for tests and diagnostics).
+pub const SINGLE: [(&str, i64); 4] = [
+    ("compile", COMPILE),
+    ("write", WRITE),
+    ("rollout", ROLLOUT),
+    ("audit chain", CHAIN),
+];
+
+/// Every two-key lock class, with its name.
+pub const CLASSES: [(&str, i32); 2] = [("apply vyos", APPLY_VYOS), ("apply ovs", APPLY_OVS)];
+
+/// Takes the single-key lock `key` until the transaction on `conn` ends.
+pub async fn xact_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the lock of `class` for `name` (hashed by PostgreSQL's
+/// `hashtext`) until the transaction on `conn` ends.
+pub async fn xact_lock_named(conn: &mut PgConnection, class: i32, name: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(class)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_distinct() {
+        let singles: HashSet<i64> = SINGLE.iter().map(|(_, k)| *k).collect();
+        assert_eq!(singles.len(), SINGLE.len());
+        let classes: HashSet<i32> = CLASSES.iter().map(|(_, k)| *k).collect();
+        assert_eq!(classes.len(), CLASSES.len());
+    }
+
+    #[test]
+    fn keys_spell_their_tags() {
+        let tag = |k: i64| String::from_utf8(k.to_be_bytes().to_vec()).unwrap();
+        assert_eq!(tag(COMPILE), "xgcompil");
+        assert_eq!(tag(ROLLOUT), "xgrollou");
+        assert_eq!(tag(WRITE).trim_start_matches('\0'), "xgwrite");
+        assert_eq!(tag(CHAIN).trim_start_matches('\0'), "xgaudit");
+        assert_eq!(&APPLY_VYOS.to_be_bytes(), b"xgap");
+        assert_eq!(&APPLY_OVS.to_be_bytes(), b"xgah");
+    }
+}
