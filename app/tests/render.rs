@@ -1,0 +1,626 @@
+//! The portal's HTML, page by page, against stored snapshots
+//! (`tests/render/*.html`): moving code between modules (issue 16) must not
+//! change what the server renders. `UPDATE_SNAPSHOTS=1` rewrites them.
+#![cfg(feature = "ssr")]
+
+use app::admin::*;
+use app::clients::*;
+use app::members::*;
+use app::platform::SpecEdit;
+use app::policy::RulePager;
+use app::wg::{ClientConfig, ConfigPeer};
+use app::*;
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+fn errors() -> FieldErrors {
+    FieldErrors {
+        fields: vec![(s("name"), s("bad <name>")), (s("cidr"), s("not a prefix"))],
+        form: vec![s("it failed & why")],
+    }
+}
+
+fn user(admin: bool) -> User {
+    User {
+        email: s("a@example.com"),
+        role: s(if admin {
+            "platform admin"
+        } else {
+            "tenant admin"
+        }),
+        tenant: (!admin).then(|| s("acme")),
+        platform_admin: admin,
+    }
+}
+
+fn network_form(errs: bool) -> NetworkForm {
+    NetworkForm {
+        name: s("web"),
+        cidr: s("100.64.2.0/28"),
+        gateways: vec![s("s1/r1")],
+        routers: vec![
+            RouterChoice {
+                site: s("s1"),
+                name: s("r1"),
+            },
+            RouterChoice {
+                site: s("s2"),
+                name: s("r2"),
+            },
+        ],
+        errors: if errs {
+            errors()
+        } else {
+            FieldErrors::default()
+        },
+    }
+}
+
+fn state() -> DeviceStateRow {
+    DeviceStateRow {
+        state: s("failed"),
+        applied: Some(3),
+        error: Some(s("boom")),
+        drift_lines: 2,
+    }
+}
+
+fn audit() -> Vec<AuditRow> {
+    vec![AuditRow {
+        id: 7,
+        at: s("2026-01-01 10:00"),
+        actor: s("a@example.com"),
+        action: s("network.create"),
+        object: s("web"),
+        source: s("portal"),
+    }]
+}
+
+fn client(n: &str) -> ClientEntry {
+    ClientEntry {
+        name: s(n),
+        address: Some(s("100.65.0.2")),
+        public_key: s("KEY="),
+        networks: vec![s("web")],
+    }
+}
+
+fn config() -> ClientConfig {
+    ClientConfig {
+        tenant: s("acme"),
+        client: s("laptop"),
+        address: s("100.65.0.2"),
+        dns: vec![s("100.64.0.53")],
+        peers: vec![ConfigPeer {
+            public_key: s("K"),
+            endpoint: s("[2001:db8::1]:51821"),
+            allowed_ips: vec![s("100.64.1.0/28")],
+            persistent_keepalive: Some(25),
+        }],
+    }
+}
+
+fn spec(name: Option<&str>, del: bool) -> Page {
+    Page::Admin(Box::new(Console {
+        section: Section::Spec(Box::new(SpecEdit {
+            kind: s("router"),
+            name: name.map(s),
+            version: 4,
+            spec: s("{\"name\": \"r1\"}"),
+            errors: vec![s("`/site`: no such site")],
+            notice: Some(s("saved")),
+            job: Some(9),
+            confirm_delete: del,
+        })),
+    }))
+}
+
+fn rule(id: u32, disabled: bool, shadowed: bool) -> RuleRow {
+    RuleRow {
+        id,
+        version: 2,
+        description: s("web in"),
+        action: s("accept"),
+        protocol: s("tcp"),
+        ports: s("443"),
+        source: s("any"),
+        destination: s("network:web"),
+        disabled,
+        shadowed: shadowed.then(|| s("rule 1 covers it")),
+    }
+}
+
+fn policy(edit: bool, confirm: bool) -> Page {
+    let preview = PreviewView {
+        title: s("Move rule 3 above rule 2"),
+        devices: vec![DeviceChange {
+            kind: s("router"),
+            device: s("r1"),
+            removed: vec![s("set a")],
+            added: vec![s("set b")],
+            more_removed: 1,
+            more_added: 0,
+        }],
+        warnings: vec![s("careful")],
+        confirm: confirm.then(|| ConfirmForm {
+            action: s("/t/acme/policy/rules/3/delete"),
+            label: s("Delete rule 3"),
+            danger: true,
+            fields: vec![(s("version"), s("2"))],
+        }),
+    };
+    Page::Policy(Box::new(PolicyPage {
+        slug: s("acme"),
+        name: s("Acme"),
+        can_write: true,
+        default_action: s("drop"),
+        services: vec![ServiceRow {
+            id: s("dns"),
+            addresses: vec![s("100.64.0.53")],
+        }],
+        rules: vec![
+            rule(1, false, false),
+            rule(2, true, false),
+            rule(3, false, true),
+        ],
+        pager: RulePager::new(250, 2),
+        order_version: s("abc"),
+        networks: vec![s("web")],
+        form: RuleForm {
+            editing: edit.then_some((3, 2)),
+            id: s("4"),
+            description: s("d"),
+            action: s("drop"),
+            protocol: s("udp"),
+            port: s("53"),
+            source: s("cidr"),
+            source_cidr: s("10.0.0.0/8"),
+            destination: s("service:dns"),
+            destination_cidr: s(""),
+            disabled: true,
+            errors: errors(),
+        },
+        preview: Some(preview),
+        notice: Some(s("Saved")),
+        alerts: vec![s("stale")],
+    }))
+}
+
+fn pages() -> Vec<(&'static str, Option<User>, Page)> {
+    let tenant = Some(user(false));
+    let admin = Some(user(true));
+    let dashboard = |write: bool| Dashboard {
+        slug: s("acme"),
+        name: s("Acme"),
+        can_write: write,
+        default_action: s("drop"),
+        networks: vec![NetworkRow {
+            name: s("web"),
+            cidr: s("100.64.2.0/28"),
+            vni: Some(10),
+            sites: vec![NetworkSiteRow {
+                site: s("s1"),
+                gateways: vec![s("r1")],
+                virtual_address: None,
+            }],
+            ports: 2,
+        }],
+        services: vec![ServiceRow {
+            id: s("dns"),
+            addresses: vec![s("100.64.0.53")],
+        }],
+        rules: 1,
+        clients: vec![ClientRow {
+            name: s("laptop"),
+            address: None,
+            networks: vec![s("web")],
+        }],
+        jobs: vec![JobRow {
+            id: 5,
+            reason: s("network web"),
+            status: s("failed"),
+            created_by: s("a@example.com"),
+            created_at: s("2026-01-01"),
+            why: vec![s("r1 unreachable")],
+        }],
+        sites: vec![s("s1")],
+        form: network_form(write),
+        notice: Some(s("Created")),
+    };
+    let edit = |del: bool| NetworkEdit {
+        slug: s("acme"),
+        name: s("web"),
+        version: 3,
+        cidr: s("100.64.2.0/28"),
+        vni: None,
+        form: network_form(true),
+        confirm_delete: del,
+    };
+    let members = |confirm: bool, write: bool| MembersPage {
+        slug: s("acme"),
+        name: s("Acme"),
+        can_write: write,
+        me: s("a@example.com"),
+        members: vec![
+            MemberRow {
+                id: s("1"),
+                email: s("a@example.com"),
+                role: s("tenant admin"),
+                created_at: s("x"),
+            },
+            MemberRow {
+                id: s("2"),
+                email: s("b@example.com"),
+                role: s("tenant member"),
+                created_at: s("y"),
+            },
+        ],
+        form: MemberForm {
+            email: s("c@example.com"),
+            role: s("tenant_admin"),
+            errors: errors(),
+        },
+        notice: Some(s("Added")),
+        confirm_remove: confirm.then(|| MemberRow {
+            id: s("2"),
+            email: s("b@example.com"),
+            role: s("tenant member"),
+            created_at: s("y"),
+        }),
+    };
+    vec![
+        (
+            "login",
+            None,
+            Page::Login(Login {
+                email: s("a@example.com"),
+                next: s("/t/acme"),
+                error: Some(s("wrong")),
+                csrf: s("c"),
+            }),
+        ),
+        (
+            "login-clean",
+            None,
+            Page::Login(Login {
+                email: s(""),
+                next: s("/"),
+                error: None,
+                csrf: s("c"),
+            }),
+        ),
+        (
+            "dashboard",
+            tenant.clone(),
+            Page::Dashboard(Box::new(dashboard(true))),
+        ),
+        (
+            "dashboard-ro",
+            tenant.clone(),
+            Page::Dashboard(Box::new(dashboard(false))),
+        ),
+        (
+            "network-edit",
+            tenant.clone(),
+            Page::NetworkEdit(Box::new(edit(false))),
+        ),
+        (
+            "network-delete",
+            tenant.clone(),
+            Page::NetworkEdit(Box::new(edit(true))),
+        ),
+        (
+            "password",
+            tenant.clone(),
+            Page::Password(PasswordPage {
+                errors: errors(),
+                changed: true,
+            }),
+        ),
+        (
+            "members",
+            tenant.clone(),
+            Page::Members(Box::new(members(false, true))),
+        ),
+        (
+            "members-ro",
+            tenant.clone(),
+            Page::Members(Box::new(members(false, false))),
+        ),
+        (
+            "member-remove",
+            tenant.clone(),
+            Page::Members(Box::new(members(true, true))),
+        ),
+        (
+            "tokens",
+            tenant.clone(),
+            Page::Tokens(Box::new(TokensPage {
+                slug: s("acme"),
+                name: s("Acme"),
+                tokens: vec![
+                    TokenRow {
+                        id: s("1"),
+                        name: s("ci"),
+                        role: s("tenant_admin"),
+                        created_at: s("x"),
+                        last_used_at: None,
+                        revoked_at: None,
+                    },
+                    TokenRow {
+                        id: s("2"),
+                        name: s("old"),
+                        role: s("tenant_member"),
+                        created_at: s("x"),
+                        last_used_at: Some(s("y")),
+                        revoked_at: Some(s("z")),
+                    },
+                ],
+                form: TokenForm {
+                    name: s("n"),
+                    role: s("tenant_member"),
+                    errors: errors(),
+                },
+                created: Some(CreatedToken {
+                    name: s("ci"),
+                    secret: s("vxg_secret"),
+                }),
+                notice: None,
+            })),
+        ),
+        (
+            "audit",
+            tenant.clone(),
+            Page::TenantAudit(Box::new(AuditPage {
+                slug: Some(s("acme")),
+                name: s("Acme"),
+                can_write: false,
+                entries: audit(),
+                older: Some(s("/t/acme/audit?before=7")),
+                newest: false,
+            })),
+        ),
+        ("policy", tenant.clone(), policy(false, false)),
+        ("policy-edit", tenant.clone(), policy(true, false)),
+        ("policy-confirm", tenant.clone(), policy(false, true)),
+        (
+            "clients",
+            tenant.clone(),
+            Page::Clients(Box::new(ClientsPage {
+                slug: s("acme"),
+                name: s("Acme"),
+                can_write: true,
+                clients: vec![client("laptop"), client("phone")],
+                networks: vec![s("web"), s("db")],
+                form: ClientForm {
+                    name: s("x"),
+                    public_key: s("P"),
+                    networks: vec![s("db")],
+                    errors: errors(),
+                },
+                notice: Some(s("Revoked")),
+                created: Some(config()),
+            })),
+        ),
+        (
+            "clients-empty",
+            tenant.clone(),
+            Page::Clients(Box::new(ClientsPage {
+                slug: s("acme"),
+                name: s("Acme"),
+                can_write: false,
+                clients: vec![],
+                networks: vec![],
+                form: ClientForm::default(),
+                notice: None,
+                created: None,
+            })),
+        ),
+        (
+            "client-delete",
+            tenant.clone(),
+            Page::ClientDelete(Box::new(ClientDelete {
+                slug: s("acme"),
+                client: client("laptop"),
+                version: 2,
+                errors: vec![s("stale")],
+            })),
+        ),
+        (
+            "admin-tenants",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Tenants {
+                    tenants: vec![TenantRow {
+                        slug: s("acme"),
+                        name: s("Acme"),
+                        networks: 2,
+                        users: 3,
+                        default_action: s("drop"),
+                    }],
+                    form: TenantForm {
+                        slug: s("x"),
+                        name: s("X"),
+                        default_action: s("reject"),
+                        admin_email: s("e"),
+                        errors: errors(),
+                    },
+                    notice: Some(s("Created")),
+                },
+            })),
+        ),
+        (
+            "admin-platform",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Platform {
+                    sites: vec![SiteRow {
+                        name: s("s1"),
+                        public_blocks: vec![s("192.0.2.0/24")],
+                    }],
+                    routers: vec![RouterRow {
+                        name: s("r1"),
+                        site: s("s1"),
+                        version: s("1.4"),
+                        underlay_address: s("192.0.2.1"),
+                        api_endpoint: s("https://r1"),
+                        api_trust: s("public roots"),
+                        revision: Some(3),
+                        state: state(),
+                    }],
+                    hypervisors: vec![HypervisorRow {
+                        name: s("h1"),
+                        site: s("s1"),
+                        underlay_address: s("192.0.2.9"),
+                        vtep_address: None,
+                        bridge: s("br0"),
+                        revision: None,
+                        state: DeviceStateRow::default(),
+                    }],
+                },
+            })),
+        ),
+        (
+            "admin-platform-empty",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Platform {
+                    sites: vec![],
+                    routers: vec![],
+                    hypervisors: vec![],
+                },
+            })),
+        ),
+        (
+            "admin-users",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Users(vec![
+                    UserRow {
+                        email: s("a"),
+                        role: s("platform admin"),
+                        tenant: None,
+                        created_at: s("x"),
+                    },
+                    UserRow {
+                        email: s("b"),
+                        role: s("tenant admin"),
+                        tenant: Some(s("acme")),
+                        created_at: s("y"),
+                    },
+                ]),
+            })),
+        ),
+        (
+            "admin-jobs",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Jobs {
+                    jobs: vec![AdminJobRow {
+                        id: 4,
+                        tenant: None,
+                        reason: s("r"),
+                        status: s("done"),
+                        created_by: s("a"),
+                        created_at: s("x"),
+                        finished_at: Some(s("y")),
+                        devices: vec![(s("router"), s("r1"))],
+                    }],
+                    older: Some(s("/admin/jobs?before=4")),
+                    newest: false,
+                },
+            })),
+        ),
+        (
+            "admin-device",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Device(DevicePage {
+                    kind: s("router"),
+                    name: s("r1"),
+                    revisions: vec![RevisionRow {
+                        seq: 2,
+                        job_id: Some(4),
+                        created_at: s("x"),
+                        changed_lines: 7,
+                    }],
+                    older: None,
+                    newest: true,
+                }),
+            })),
+        ),
+        (
+            "admin-revision",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Revision(Box::new(RevisionPage {
+                    kind: s("router"),
+                    name: s("r1"),
+                    seq: 2,
+                    job_id: Some(4),
+                    created_at: s("x"),
+                    previous: Some(1),
+                    diff: vec![
+                        DiffLine {
+                            added: false,
+                            text: s("set a"),
+                        },
+                        DiffLine {
+                            added: true,
+                            text: s("set b"),
+                        },
+                    ],
+                    config: s("set b <secret>"),
+                })),
+            })),
+        ),
+        (
+            "admin-audit",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Audit {
+                    entries: audit(),
+                    older: None,
+                    newest: true,
+                },
+            })),
+        ),
+        ("spec-new", admin.clone(), spec(None, false)),
+        ("spec-edit", admin.clone(), spec(Some("r1"), false)),
+        ("spec-delete", admin.clone(), spec(Some("r1"), true)),
+        ("not-found", tenant.clone(), Page::NotFound),
+        (
+            "error",
+            None,
+            Page::Error(ErrorPage {
+                status: 500,
+                title: s("Oops"),
+                detail: s("<bad>"),
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn pages_render_as_stored() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render");
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| !v.is_empty());
+    let mut differ = vec![];
+    for (name, user, page) in pages() {
+        let html = render_document(&PageProps {
+            user,
+            csrf: s("tok"),
+            page,
+        });
+        let path = dir.join(format!("{name}.html"));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &html).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(html.as_str()) {
+            differ.push(name);
+        }
+    }
+    assert!(differ.is_empty(), "pages render differently: {differ:?}");
+}
