@@ -1,5 +1,5 @@
-//! `vxguard bench`: a generated platform (default 200 routers in 10 sites,
-//! 5,000 tenants with 2 networks on 2 sites, 10 rules and 5 clients each),
+//! `vxguard bench`: a generated platform (default 200 routers and 20
+//! hypervisors in 10 sites, 5,000 tenants with 2 networks on 2 sites, 10 rules and 5 clients each),
 //! timed for a full compile with validation and for one-tenant changes.
 //! Figures are printed, never asserted: timings here are noisy.
 
@@ -18,6 +18,9 @@ pub struct BenchArgs {
     sites: usize,
     #[arg(long, default_value_t = 200)]
     routers: usize,
+    /// Hypervisors, spread evenly over the sites (at least one a site).
+    #[arg(long, default_value_t = 20)]
+    hypervisors: usize,
     #[arg(long, default_value_t = 5000)]
     tenants: usize,
     /// One-tenant changes to time.
@@ -40,9 +43,20 @@ fn key(i: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// The generated platform and its key material.
-pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secrets) {
+/// The generated platform and its key material: `routers` and
+/// `hypervisors` spread evenly over `sites` (at least 2 routers and 1
+/// hypervisor a site); each tenant has 2 networks on 2 neighbouring sites
+/// (2 gateways each, a port on a hypervisor of each site), 2 services,
+/// 10 rules and 5 clients. Shared by `vxguard bench` (in memory) and
+/// `vxguard bench-api load` (into PostgreSQL), so both measure one shape.
+pub fn generate(
+    sites: usize,
+    routers: usize,
+    hypervisors: usize,
+    tenants: usize,
+) -> (Intent, Secrets) {
     let per_site = (routers / sites).max(2);
+    let hv_per_site = (hypervisors / sites).max(1);
     let mut secrets = Secrets::default();
     let mut k = 0u64;
     let mut nk = || {
@@ -84,7 +98,7 @@ pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secret
     }
     let mut hvs = Vec::new();
     for s in 0..sites {
-        for h in 0..2 {
+        for h in 0..hv_per_site {
             let n = format!("h{s}-{h}");
             hvs.push(Hypervisor {
                 name: name(n.clone()),
@@ -123,12 +137,12 @@ pub fn generate(sites: usize, routers: usize, tenants: usize) -> (Intent, Secret
                 mtu: None,
                 ports: vec![
                     Port {
-                        hypervisor: name(format!("h{s1}-{}", t % 2)),
+                        hypervisor: name(format!("h{s1}-{}", t % hv_per_site)),
                         name: format!("t{t}n{n}a"),
                         address: Some(format!("100.65.{n}.10").parse().unwrap()),
                     },
                     Port {
-                        hypervisor: name(format!("h{s2}-{}", t % 2)),
+                        hypervisor: name(format!("h{s2}-{}", t % hv_per_site)),
                         name: format!("t{t}n{n}b"),
                         address: Some(format!("100.65.{n}.11").parse().unwrap()),
                     },
@@ -243,7 +257,7 @@ pub fn run(a: BenchArgs) -> Result<bool> {
     let defs = crate::definitions::set(&loaded);
     println!("definitions loaded: RSS {:.0} MiB", rss_mib("VmRSS:"));
     let t0 = Instant::now();
-    let (mut intent, secrets) = generate(a.sites, a.routers, a.tenants);
+    let (mut intent, secrets) = generate(a.sites, a.routers, a.hypervisors, a.tenants);
     let gen = t0.elapsed();
     let t1 = Instant::now();
     let out = compile(&intent, &Allocation::default(), &secrets, &defs).map_err(|e| {

@@ -1,21 +1,36 @@
 //! `vxguard bench-api`: a load generator, run as its own process against a
-//! running server (see `scripts/bench-api`). Two figures:
+//! running server (see `scripts/bench-api`). Figures, printed and never
+//! asserted (timings here are noisy):
 //! - reads: `GET` of a tenant's networks at a fixed rate, open loop (each
 //!   latency counts from the request's scheduled time, so a stalled server
 //!   cannot hide its queue), p50 and p99;
 //! - changes: `POST` of a policy rule, then the time until its job is done
-//!   (its revisions stored), p50 and p99 over sequential changes.
+//!   (its revisions stored), p50 and p99 over sequential changes; with
+//!   `DATABASE_URL`, the database's growth per change around them;
+//! - writers: `--writers` tenants' admins posting rule changes at once for
+//!   `--write-seconds`, with the reads running meanwhile: changes accepted
+//!   and compiled per second, and how every accepted change's job ended.
+//!
+//! `vxguard bench-api load` writes a generated platform (`bench::generate`,
+//! the compile benchmark's) into the database, so that all of this can be
+//! measured at the platform's real size and not only on the demo.
 //!
 //! A tiny HTTP/1.1 client over keep-alive connections keeps the generator
-//! cheap and free of extra dependencies; figures are printed, never asserted.
+//! cheap and free of extra dependencies.
 
 use anyhow::{bail, Context, Result};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchApiArgs {
+    #[command(subcommand)]
+    cmd: Option<BenchApiCmd>,
     /// Server address (host:port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: String,
@@ -40,6 +55,27 @@ pub struct BenchApiArgs {
     /// Sequential rule changes to time.
     #[arg(long, default_value_t = 200)]
     changes: u32,
+    /// Tenants writing at once after the sequential changes: the first
+    /// ones the platform admin lists, each as `<slug>-admin@example.com`
+    /// (0: skip). The reads run again meanwhile.
+    #[arg(long, default_value_t = 10)]
+    writers: u32,
+    /// Seconds the writers post changes for.
+    #[arg(long, default_value_t = 10)]
+    write_seconds: u32,
+    /// Changes a writer may have waiting for their job before it posts
+    /// another. 1 (a closed loop, as a person works) keeps the queue at
+    /// most `--writers` deep: a job compiles the whole platform today, so
+    /// an open loop would mostly measure how long the backlog takes.
+    #[arg(long, default_value_t = 1)]
+    writer_inflight: u32,
+    /// Seconds to wait for the writers' jobs once they stop posting.
+    #[arg(long, default_value_t = 900)]
+    drain_seconds: u32,
+    /// The database the server uses: with it, its growth per change is
+    /// measured around the sequential changes.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
     /// A second tenant's admin (e.g. `finance-admin@example.com`) that
     /// floods the API with previews and rule writes from `--noisy-tasks`
     /// connections: the figures are then taken twice in one run, idle and
@@ -50,11 +86,44 @@ pub struct BenchApiArgs {
     noisy_tenant: String,
     #[arg(long, default_value_t = 16)]
     noisy_tasks: u32,
-    /// With `--noisy-email`: the platform admin that lifts the measured
-    /// tenant's request budget, so that only the noisy tenant is held to
-    /// its quota (the measured one would otherwise spend its own).
+    /// The platform admin that lifts the measured tenants' request
+    /// budgets, so that the load generator measures the server and not
+    /// the quota (with `--noisy-email`, the noisy tenant keeps its own).
     #[arg(long, default_value = "admin@example.com")]
     admin_email: String,
+}
+
+#[derive(clap::Subcommand)]
+enum BenchApiCmd {
+    /// Load a generated platform into an empty database (as `vxguard
+    /// demo` loads the demo): tenant admins `<slug>-admin@example.com`
+    /// for the first `--users` tenants by slug, and one job compiling it.
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
+    database_url: String,
+    #[arg(long, default_value_t = 10)]
+    sites: usize,
+    #[arg(long, default_value_t = 200)]
+    routers: usize,
+    #[arg(long, default_value_t = 20)]
+    hypervisors: usize,
+    #[arg(long, default_value_t = 5000)]
+    tenants: usize,
+    /// Tenants given an admin account (the first ones by slug, which the
+    /// API lists first: the bench's writers take them).
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    /// Password of admin@example.com and the tenant admins.
+    #[arg(
+        long,
+        env = "VXGUARD_DEMO_PASSWORD",
+        default_value = "vxguard-demo-password"
+    )]
+    password: String,
 }
 
 struct Conn {
@@ -146,27 +215,146 @@ async fn login(c: &mut Conn, email: &str, password: &str) -> Result<String> {
     Ok(v["access_token"].as_str().context("no token")?.to_string())
 }
 
-pub async fn run(a: BenchApiArgs) -> Result<bool> {
-    let Some(noisy) = a.noisy_email.clone() else {
-        return measure(&a, "").await;
+/// Writes a generated platform through the demo's loader, in one
+/// transaction.
+async fn load(a: LoadArgs) -> Result<bool> {
+    let t0 = Instant::now();
+    let (intent, _) = crate::bench::generate(a.sites, a.routers, a.hypervisors, a.tenants);
+    let gen = t0.elapsed();
+    let t1 = Instant::now();
+    let alloc = match crate::demo::check_and_allocate(
+        &intent,
+        &vxguard_compiler::alloc::Allocation::default(),
+    ) {
+        Ok(x) => x,
+        Err(errors) => {
+            for e in errors.iter().take(20) {
+                eprintln!("generated platform: {e}");
+            }
+            return Ok(false);
+        }
     };
+    let checked = t1.elapsed();
+    let hash = crate::auth::password::hash(&a.password)?;
+    let mut by_slug: Vec<(String, usize)> = intent
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.slug.to_string(), i))
+        .collect();
+    by_slug.sort();
+    let mut with_users = vec![false; intent.tenants.len()];
+    for (_, i) in by_slug.iter().take(a.users) {
+        with_users[*i] = true;
+    }
+    let t2 = Instant::now();
+    let pool = crate::db::connect(&a.database_url, 2).await?;
+    let mut tx = pool.begin().await?;
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM objects")
+        .fetch_one(&mut *tx)
+        .await?;
+    if existing > 0 {
+        bail!("the database already holds a platform ({existing} objects); load into an empty one");
+    }
+    let object = format!(
+        "generated: {} sites, {} routers, {} hypervisors, {} tenants",
+        a.sites, a.routers, a.hypervisors, a.tenants
+    );
+    let loaded = crate::demo::load_intent(
+        &mut tx,
+        &crate::demo::Load {
+            intent: &intent,
+            alloc: &alloc,
+            password_hash: &hash,
+            users: &|i| with_users[i],
+            members: false,
+            actor: "system:bench",
+            reason: "bench load",
+            action: "bench.load",
+            object: &object,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let written = t2.elapsed();
+    let objects: usize = intent
+        .tenants
+        .iter()
+        .map(|t| t.networks.len() + t.services.len() + t.policy.rules.len() + t.clients.len())
+        .sum();
+    let p = &intent.platform;
+    println!(
+        "bench-api load: {} sites, {} routers, {} hypervisors, {} tenants with {objects} objects; job {} compiles them",
+        p.sites.len(),
+        p.routers.len(),
+        p.hypervisors.len(),
+        intent.tenants.len(),
+        loaded.job
+    );
+    println!(
+        "bench-api load: generate {:.2} s, check and allocate {:.2} s, write (one transaction) {:.2} s",
+        gen.as_secs_f64(),
+        checked.as_secs_f64(),
+        written.as_secs_f64()
+    );
+    let shown: Vec<&String> = loaded.emails.iter().take(4).collect();
+    println!(
+        "bench-api load: {} accounts ({:?}, ...), password from --password / VXGUARD_DEMO_PASSWORD",
+        loaded.emails.len(),
+        shown
+    );
+    Ok(true)
+}
+
+/// Figures for the summary block printed at the end.
+#[derive(Default)]
+struct Summary(Vec<String>);
+
+impl Summary {
+    fn add(&mut self, line: String) {
+        println!("{line}");
+        self.0.push(line);
+    }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+pub async fn run(a: BenchApiArgs) -> Result<bool> {
+    if let Some(BenchApiCmd::Load(l)) = a.cmd {
+        return load(l).await;
+    }
+    let mut sum = Summary::default();
+    sum.add(format!(
+        "load average (1, 5, 15 min) at start: {}",
+        loadavg()
+    ));
     let mut c = Conn::open(&a.addr).await?;
     let admin = login(&mut c, &a.admin_email, &a.password).await?;
-    let lift = serde_json::json!({"requests_per_minute": 1_000_000}).to_string();
-    let (s, b, _) = c
-        .send(
-            "PUT",
-            &format!("/api/v1/tenants/{}/quotas", a.tenant),
-            Some(&admin),
-            Some(&lift),
-        )
-        .await?;
-    if s != 200 {
-        bail!("lifting {}'s request budget: {s} {b}", a.tenant);
-    }
-    measure(&a, "idle: ").await?;
+    lift_budget(&mut c, &admin, &a.tenant).await?;
+    let db = match &a.database_url {
+        Some(u) => Some(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(u)
+                .await
+                .context("connecting to DATABASE_URL")?,
+        ),
+        None => None,
+    };
+    let Some(noisy) = a.noisy_email.clone() else {
+        measure(&a, "", db.as_ref(), &mut sum).await?;
+        writers(&a, &mut c, &admin, &mut sum).await?;
+        sum.add(format!("load average (1, 5, 15 min) at end: {}", loadavg()));
+        print_summary(&sum);
+        return Ok(true);
+    };
+    measure(&a, "idle: ", db.as_ref(), &mut sum).await?;
     let token = login(&mut c, &noisy, &a.password).await?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for k in 0..a.noisy_tasks {
         let (addr, token, tenant, stop) = (
@@ -177,9 +365,9 @@ pub async fn run(a: BenchApiArgs) -> Result<bool> {
         );
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(&addr).await?;
-            let mut seen: std::collections::BTreeMap<u16, usize> = Default::default();
+            let mut seen: BTreeMap<u16, usize> = Default::default();
             let mut i = 0u32;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 i += 1;
                 let id = 900_000 + k * 10_000 + i % 10_000;
                 let rule = serde_json::json!({"id": id, "action": "accept", "protocol": "tcp", "destination_port": 1 + i % 60_000});
@@ -194,34 +382,61 @@ pub async fn run(a: BenchApiArgs) -> Result<bool> {
             Ok::<_, anyhow::Error>(seen)
         }));
     }
-    let r = measure(&a, "under load: ").await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut seen: std::collections::BTreeMap<u16, usize> = Default::default();
+    let r = measure(&a, "under load: ", None, &mut sum).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut seen: BTreeMap<u16, usize> = Default::default();
     for t in tasks {
         for (k, v) in t.await?? {
             *seen.entry(k).or_default() += v;
         }
     }
-    println!(
+    sum.add(format!(
         "load: {noisy} on {} connections, answers by status: {seen:?}",
         a.noisy_tasks
-    );
-    r
+    ));
+    r?;
+    writers(&a, &mut c, &admin, &mut sum).await?;
+    sum.add(format!("load average (1, 5, 15 min) at end: {}", loadavg()));
+    print_summary(&sum);
+    Ok(true)
 }
 
-async fn measure(a: &BenchApiArgs, label: &str) -> Result<bool> {
-    let mut c = Conn::open(&a.addr).await?;
-    let token = login(&mut c, &a.email, &a.password).await?;
-    let path = format!("/api/v1/tenants/{}/networks", a.tenant);
+fn print_summary(sum: &Summary) {
+    println!("--- bench-api summary ---");
+    for l in &sum.0 {
+        println!("{l}");
+    }
+}
 
-    // Reads at a fixed rate, spread over connections.
-    let total = (a.rate * a.seconds) as usize;
+/// Lifts a tenant's request budget (its quota would otherwise refuse
+/// most of a 1,000 req/s read load).
+async fn lift_budget(c: &mut Conn, admin: &str, tenant: &str) -> Result<()> {
+    let lift = serde_json::json!({"requests_per_minute": 1_000_000}).to_string();
+    let (s, b, _) = c
+        .send(
+            "PUT",
+            &format!("/api/v1/tenants/{tenant}/quotas"),
+            Some(admin),
+            Some(&lift),
+        )
+        .await?;
+    if s != 200 {
+        bail!("lifting {tenant}'s request budget: {s} {b}");
+    }
+    Ok(())
+}
+
+/// The open-loop reads: `a.rate` per second for `seconds`, spread over
+/// `a.connections` connections.
+async fn reads(a: &BenchApiArgs, token: &str, seconds: u32, label: &str) -> Result<String> {
+    let path = format!("/api/v1/tenants/{}/networks", a.tenant);
+    let total = (a.rate * seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
     let start = Instant::now() + Duration::from_millis(100);
     let mut tasks = Vec::new();
     for k in 0..a.connections as usize {
         let addr = a.addr.clone();
-        let token = token.clone();
+        let token = token.to_string();
         let path = path.clone();
         let n = a.connections as usize;
         tasks.push(tokio::spawn(async move {
@@ -249,10 +464,10 @@ async fn measure(a: &BenchApiArgs, label: &str) -> Result<bool> {
     }
     let wall = start.elapsed();
     lat.sort();
-    println!(
+    Ok(format!(
         "{label}reads: GET {path} at {} req/s for {} s: {} requests in {:.2} s ({:.0} req/s achieved), {errors} errors; p50 {}, p90 {}, p99 {}, max {}",
         a.rate,
-        a.seconds,
+        seconds,
         lat.len(),
         wall.as_secs_f64(),
         lat.len() as f64 / wall.as_secs_f64(),
@@ -260,9 +475,53 @@ async fn measure(a: &BenchApiArgs, label: &str) -> Result<bool> {
         ms(pct(&lat, 0.90)),
         ms(pct(&lat, 0.99)),
         ms(*lat.last().unwrap_or(&Duration::ZERO)),
-    );
+    ))
+}
+
+/// The database's size now: the whole database, each table (with its
+/// indexes and TOAST), and the revisions' rows and text. A plain
+/// `VACUUM` first, so that space freed by updated rows is reused rather
+/// than counted as growth.
+async fn db_sizes(db: &sqlx::PgPool) -> Result<(i64, BTreeMap<String, i64>, i64, i64)> {
+    use sqlx::Executor;
+    db.execute("VACUUM").await.context("VACUUM")?;
+    let total: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(db)
+        .await?;
+    let tables: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_total_relation_size(c.oid)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND n.nspname = 'public'",
+    )
+    .fetch_all(db)
+    .await?;
+    let (revs, text): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(octet_length(config) + octet_length(diff)), 0)::bigint FROM revisions",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((total, tables.into_iter().collect(), revs, text))
+}
+
+fn kib(b: i64) -> String {
+    format!("{:.1} KiB", b as f64 / 1024.0)
+}
+
+async fn measure(
+    a: &BenchApiArgs,
+    label: &str,
+    db: Option<&sqlx::PgPool>,
+    sum: &mut Summary,
+) -> Result<bool> {
+    let mut c = Conn::open(&a.addr).await?;
+    let token = login(&mut c, &a.email, &a.password).await?;
+    sum.add(reads(a, &token, a.seconds, label).await?);
 
     // Changes: POST a rule, then wait for its job to be done.
+    let before = match db {
+        Some(db) => Some(db_sizes(db).await?),
+        None => None,
+    };
     let mut ch = Vec::new();
     let base = 50_000
         + (std::process::id() % 1000) * 1000
@@ -300,13 +559,210 @@ async fn measure(a: &BenchApiArgs, label: &str) -> Result<bool> {
         ch.push(t0.elapsed());
     }
     ch.sort();
-    println!(
+    sum.add(format!(
         "{label}changes: POST rule → revision stored, {} sequential changes: p50 {}, p90 {}, p99 {}, max {}",
         ch.len(),
         ms(pct(&ch, 0.50)),
         ms(pct(&ch, 0.90)),
         ms(pct(&ch, 0.99)),
         ms(*ch.last().unwrap_or(&Duration::ZERO)),
-    );
+    ));
+    if let (Some(db), Some((t0, tables0, r0, x0))) = (db, before) {
+        let (t1, tables1, r1, x1) = db_sizes(db).await?;
+        let k = a.changes.max(1) as i64;
+        let mut grown: Vec<(i64, &String)> = tables1
+            .iter()
+            .map(|(n, s)| (s - tables0.get(n).copied().unwrap_or(0), n))
+            .filter(|(d, _)| *d != 0)
+            .collect();
+        grown.sort_by(|x, y| y.cmp(x));
+        let by_table: Vec<String> = grown
+            .iter()
+            .take(6)
+            .map(|(d, n)| format!("{n} {}", kib(d / k)))
+            .collect();
+        sum.add(format!(
+            "{label}database growth per one-rule change (after VACUUM, over {k} changes): {} (database {} → {}); {:.1} revisions per change carrying {} of text; by table: {}",
+            kib((t1 - t0) / k),
+            mib(t0),
+            mib(t1),
+            (r1 - r0) as f64 / k as f64,
+            kib((x1 - x0) / k),
+            by_table.join(", "),
+        ));
+    }
     Ok(true)
+}
+
+fn mib(b: i64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+/// How one writer's change ended.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    refused: BTreeMap<u16, usize>,
+    /// Done, with revisions stored by the job itself.
+    done: usize,
+    /// Done, with no revision of its own: an earlier job (claimed after
+    /// this change was written) compiled it already.
+    done_carried: usize,
+    failed: usize,
+    /// Not finished within `--drain-seconds`.
+    unfinished: usize,
+    post: Vec<Duration>,
+    job: Vec<Duration>,
+    last_done: Option<Instant>,
+}
+
+/// `--writers` tenants posting rule changes at once for
+/// `--write-seconds`, with the reads at `--rate` meanwhile.
+async fn writers(a: &BenchApiArgs, c: &mut Conn, admin: &str, sum: &mut Summary) -> Result<()> {
+    if a.writers == 0 {
+        return Ok(());
+    }
+    let (s, b, _) = c
+        .send(
+            "GET",
+            &format!("/api/v1/tenants?limit={}", a.writers.min(500)),
+            Some(admin),
+            None,
+        )
+        .await?;
+    if s != 200 {
+        bail!("listing tenants: {s} {b}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&b)?;
+    let slugs: Vec<String> = v["items"]
+        .as_array()
+        .context("no items")?
+        .iter()
+        .filter_map(|t| t["slug"].as_str().map(String::from))
+        .collect();
+    let mut tokens = Vec::new();
+    for slug in &slugs {
+        lift_budget(c, admin, slug).await?;
+        let t = login(c, &format!("{slug}-admin@example.com"), &a.password).await?;
+        tokens.push((slug.clone(), t));
+    }
+    let reader = login(c, &a.email, &a.password).await?;
+    let window = Duration::from_secs(a.write_seconds as u64);
+    let drain = Duration::from_secs(a.drain_seconds as u64);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (k, (slug, token)) in tokens.into_iter().enumerate() {
+        let addr = a.addr.clone();
+        let inflight = a.writer_inflight.max(1) as usize;
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(&addr).await?;
+            let mut t = Tally::default();
+            let mut waiting: VecDeque<(i64, Instant)> = VecDeque::new();
+            let base = 200_000 + (std::process::id() % 1000) * 1000 + k as u32 * 100_000;
+            let mut i = 0u32;
+            loop {
+                let posting = start.elapsed() < window;
+                if posting && waiting.len() < inflight {
+                    let rule = serde_json::json!({"id": base + i % 1000, "action": "accept", "protocol": "tcp", "destination_port": 20_000 + i % 40_000}).to_string();
+                    i += 1;
+                    let t0 = Instant::now();
+                    let (s, _, job) = conn
+                        .send("POST", &format!("/api/v1/tenants/{slug}/rules"), Some(&token), Some(&rule))
+                        .await?;
+                    t.post.push(t0.elapsed());
+                    match (s, job) {
+                        (201, Some(job)) => {
+                            t.accepted += 1;
+                            waiting.push_back((job, t0));
+                        }
+                        _ => *t.refused.entry(s).or_default() += 1,
+                    }
+                    continue;
+                }
+                let Some(&(job, t0)) = waiting.front() else {
+                    if posting {
+                        continue;
+                    }
+                    break;
+                };
+                if start.elapsed() > window + drain {
+                    t.unfinished += waiting.len();
+                    break;
+                }
+                let (_, jb, _) = conn
+                    .send("GET", &format!("/api/v1/jobs/{job}"), Some(&token), None)
+                    .await?;
+                let v: serde_json::Value = serde_json::from_str(&jb)?;
+                let own = |k: &str| v["result"][k].as_array().is_some_and(|x| !x.is_empty());
+                match v["status"].as_str() {
+                    Some("done") => {
+                        if own("routers") || own("hypervisors") {
+                            t.done += 1;
+                        } else {
+                            t.done_carried += 1;
+                        }
+                    }
+                    Some("failed") => t.failed += 1,
+                    _ => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                }
+                t.job.push(t0.elapsed());
+                t.last_done = Some(Instant::now());
+                waiting.pop_front();
+            }
+            Ok::<_, anyhow::Error>(t)
+        }));
+    }
+    let read_line = reads(a, &reader, a.write_seconds, "during writes: ").await?;
+    let mut all = Tally::default();
+    for task in tasks {
+        let t = task.await??;
+        all.accepted += t.accepted;
+        for (k, v) in t.refused {
+            *all.refused.entry(k).or_default() += v;
+        }
+        all.done += t.done;
+        all.done_carried += t.done_carried;
+        all.failed += t.failed;
+        all.unfinished += t.unfinished;
+        all.post.extend(t.post);
+        all.job.extend(t.job);
+        all.last_done = all.last_done.max(t.last_done);
+    }
+    all.post.sort();
+    all.job.sort();
+    let compiled_in = all
+        .last_done
+        .map(|l| l.duration_since(start))
+        .unwrap_or(window)
+        .as_secs_f64();
+    let n = slugs.len();
+    sum.add(format!(
+        "writers: {n} tenants ({}) posting rule changes for {} s, at most {} waiting each: {} accepted ({:.2}/s), refused by status {:?}; POST p50 {}, p99 {}",
+        slugs.join(", "),
+        a.write_seconds,
+        a.writer_inflight.max(1),
+        all.accepted,
+        all.accepted as f64 / a.write_seconds as f64,
+        all.refused,
+        ms(pct(&all.post, 0.50)),
+        ms(pct(&all.post, 0.99)),
+    ));
+    sum.add(format!(
+        "writers: {} changes compiled in {:.1} s ({:.2}/s); their jobs: {} done with their own revisions, {} done already compiled by an earlier job, {} failed, {} unfinished after {} s; POST → job done p50 {}, p99 {}",
+        all.done + all.done_carried,
+        compiled_in,
+        (all.done + all.done_carried) as f64 / compiled_in,
+        all.done,
+        all.done_carried,
+        all.failed,
+        all.unfinished,
+        a.drain_seconds,
+        ms(pct(&all.job, 0.50)),
+        ms(pct(&all.job, 0.99)),
+    ));
+    sum.add(read_line);
+    Ok(())
 }
