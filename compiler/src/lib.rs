@@ -11,6 +11,7 @@ pub mod alloc;
 pub mod checks;
 pub mod device;
 pub mod diag;
+pub mod engine;
 pub mod hypervisor_config;
 pub mod ids;
 pub mod intent;
@@ -480,6 +481,20 @@ pub fn recompile_tenant(
     secrets: &Secrets,
     defs: &DefinitionSet,
 ) -> Result<(Output, Touched), Vec<Diagnostic>> {
+    recompile_tenant_or_keep(intent, slug, prev, secrets, defs).map_err(|(d, _)| d)
+}
+
+/// [`recompile_tenant`] that gives `prev` back unchanged when the change
+/// does not compile, so that a long-lived output (the worker's
+/// [`engine::Engine`]) survives a tenant's bad change without a full
+/// compile. Only the devices the tenant touches are copied, to be put back.
+pub fn recompile_tenant_or_keep(
+    intent: &Intent,
+    slug: &str,
+    prev: Output,
+    secrets: &Secrets,
+    defs: &DefinitionSet,
+) -> Result<(Output, Touched), (Vec<Diagnostic>, Box<Output>)> {
     let mut d = Diagnostics::default();
     let found = intent
         .tenants
@@ -518,19 +533,25 @@ pub fn recompile_tenant(
         checks::check_intent(intent, &mut d);
     }
     if d.has_errors() {
-        return Err(sorted(d));
+        return Err((sorted(d), Box::new(prev)));
     }
     let mut prev = prev;
     let prev_alloc = std::mem::take(&mut prev.allocation);
     // In place, only this tenant needs allocating (unless it needs new numbers).
+    let kept_entry = prev_alloc.tenants.get(slug).cloned();
     let fast = match in_place {
         true => alloc::reallocate_tenant(intent, ti, prev_alloc, &mut d),
         false => Err(prev_alloc),
     };
-    let allocation = fast.unwrap_or_else(|pa| alloc::allocate(intent, &pa, &mut d));
+    // What puts the previous allocation back if the change fails.
+    let (allocation, mut undo_alloc) = match fast {
+        Ok(a) => (a, UndoAlloc::Entry(kept_entry)),
+        Err(pa) => (alloc::allocate(intent, &pa, &mut d), UndoAlloc::Whole(pa)),
+    };
     checks::check_allocation(&allocation, &mut d);
     if d.has_errors() {
-        return Err(sorted(d));
+        prev.allocation = undo_alloc.undo(allocation, slug);
+        return Err((sorted(d), Box::new(prev)));
     }
     let prev_hvs = prev_hypervisors_of(&prev, slug);
     let mut out = Output { ..prev };
@@ -548,6 +569,7 @@ pub fn recompile_tenant(
     routers.sort();
     routers.dedup();
     let mut jobs = Vec::new();
+    let mut kept_routers = Vec::new();
     for name in routers {
         let Some(r) = intent
             .platform
@@ -560,7 +582,9 @@ pub fn recompile_tenant(
         let Some(ro) = out.routers.remove(&name) else {
             continue;
         };
-        // Each worker takes its router out: nothing is copied.
+        // Each worker takes its router out; a copy stays to be put back
+        // should the change fail.
+        kept_routers.push((name.clone(), ro.clone()));
         jobs.push((name, r.version, std::sync::Mutex::new(Some(ro))));
     }
     let owner = Pointer::root().join("tenants").join(ti);
@@ -634,10 +658,14 @@ pub fn recompile_tenant(
             .any(|x| x.name.as_str() == h)
     });
     // Each hypervisor's previous flows, taken out so that workers own them.
+    let mut kept_hvs = Vec::new();
     let jobs: Vec<(String, std::sync::Mutex<Option<ovs::OvsConfig>>)> = hvs
         .into_iter()
         .map(|h| {
             let prev = out.hypervisors.remove(&h);
+            if let Some(p) = &prev {
+                kept_hvs.push((h.clone(), p.clone()));
+            }
             (h, std::sync::Mutex::new(prev))
         })
         .collect();
@@ -659,12 +687,61 @@ pub fn recompile_tenant(
     }
     drop(ctx);
     if d.has_errors() {
-        return Err(sorted(d));
+        for (name, ro) in kept_routers {
+            out.routers.insert(name, ro);
+        }
+        for (name, h) in kept_hvs {
+            out.hypervisors.insert(name, h);
+        }
+        out.allocation = undo_alloc.undo(allocation, slug);
+        return Err((sorted(d), Box::new(out)));
+    }
+    drop((kept_routers, kept_hvs));
+    if !in_place {
+        // Tenants after this one moved up or down a place: their parts
+        // name them by index, as a full compile does.
+        let index: std::collections::HashMap<&str, usize> = intent
+            .tenants
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.slug.as_str(), i))
+            .collect();
+        for ro in out.routers.values_mut() {
+            for (key, part) in ro.parts.iter_mut() {
+                if let Some(&i) = index.get(key.as_str()) {
+                    part.owner = Pointer::root().join("tenants").join(i);
+                }
+            }
+        }
     }
     out.allocation = allocation;
     d.0.extend(carried);
     out.warnings = sorted(d);
     Ok((out, touched))
+}
+
+/// How a failed one-tenant change gets the previous allocation back.
+enum UndoAlloc {
+    /// Only the tenant's entry changed: its previous one (or none).
+    Entry(Option<alloc::TenantAlloc>),
+    /// A full run: the whole previous allocation.
+    Whole(Allocation),
+}
+
+impl UndoAlloc {
+    fn undo(&mut self, mut new: Allocation, slug: &str) -> Allocation {
+        match std::mem::replace(self, UndoAlloc::Entry(None)) {
+            UndoAlloc::Entry(Some(e)) => {
+                new.tenants.insert(slug.to_string(), e);
+                new
+            }
+            UndoAlloc::Entry(None) => {
+                new.tenants.remove(slug);
+                new
+            }
+            UndoAlloc::Whole(a) => a,
+        }
+    }
 }
 
 /// Hypervisors that had lines of a tenant.

@@ -1,0 +1,170 @@
+//! The incremental engine against full compiles: after any sequence of
+//! one-tenant changes (edits, new tenants, removals, and changes that do
+//! not compile), the engine's output is byte for byte a full compile of
+//! the same intent from the same allocation, and a rejected change leaves
+//! the engine exactly as it was.
+
+mod common;
+
+use common::{example, secrets, Defs};
+use proptest::prelude::*;
+use vxguard_compiler::compile;
+use vxguard_compiler::engine::{Change, Engine};
+use vxguard_compiler::ids::Name;
+use vxguard_compiler::intent::{Action, Intent, PortSpec, Tenant};
+use vxguard_compiler::Output;
+
+/// One step: which tenant (modulo the count), what, and a number to vary it.
+#[derive(Clone, Debug)]
+struct Step {
+    tenant: usize,
+    what: u8,
+    n: u16,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec(
+        (0usize..8, 0u8..10, 0u16..200).prop_map(|(tenant, what, n)| Step { tenant, what, n }),
+        1..7,
+    )
+}
+
+/// The change a step makes, on the intent as it stands.
+fn change(intent: &Intent, s: &Step) -> Change {
+    let t = &intent.tenants[s.tenant % intent.tenants.len()];
+    let mut t: Tenant = t.clone();
+    match s.what {
+        0 => {
+            if let Some(r) = t.policy.rules.first_mut() {
+                r.destination_port = Some(PortSpec::Single(1024 + s.n));
+            }
+        }
+        1 => {
+            if let Some(mut r) = t.policy.rules.first().cloned() {
+                r.id = 500 + u32::from(s.n);
+                if t.policy.rules.iter().all(|x| x.id != r.id) {
+                    t.policy.rules.push(r);
+                }
+            }
+        }
+        2 => {
+            t.policy.rules.pop();
+        }
+        3 => t.policy.rules.reverse(),
+        4 => {
+            t.policy.default_action = match t.policy.default_action {
+                Action::Drop => Action::Reject,
+                _ => Action::Drop,
+            }
+        }
+        5 => {
+            if let Some(mut n) = t.networks.first().cloned() {
+                n.name = Name::new(&format!("extra{}", s.n)).unwrap();
+                n.cidr = format!("100.66.{}.0/24", s.n).parse().unwrap();
+                n.ports.clear();
+                if t.networks.iter().all(|x| x.name != n.name) {
+                    t.networks.push(n);
+                }
+            }
+        }
+        // Removing a network the rules may name: rejected then.
+        6 => {
+            t.networks.pop();
+        }
+        7 => return Change::Remove(t.slug.to_string()),
+        8 => {
+            t.slug = Name::new(&format!("new{}", s.n)).unwrap();
+            t.name = format!("New {}", s.n);
+            for n in &mut t.networks {
+                n.ports.clear();
+            }
+            t.clients.clear();
+            t.client_router = None;
+        }
+        // A value the devices refuse: rejected.
+        _ => {
+            if let Some(r) = t.policy.rules.first_mut() {
+                r.description = Some("two\nlines".into());
+            }
+        }
+    }
+    Change::Upsert(t)
+}
+
+/// The intent with the change made, tenants in slug order.
+fn changed(intent: &Intent, c: &Change) -> Intent {
+    let mut next = intent.clone();
+    next.tenants.retain(|t| t.slug.as_str() != c.slug());
+    if let Change::Upsert(t) = c {
+        next.tenants.push(t.clone());
+    }
+    vxguard_compiler::engine::sort_tenants(&mut next);
+    next
+}
+
+fn assert_same(full: &Output, inc: &Output) {
+    assert_eq!(
+        full.routers.keys().collect::<Vec<_>>(),
+        inc.routers.keys().collect::<Vec<_>>()
+    );
+    for (n, r) in &full.routers {
+        assert_eq!(r.set, inc.routers[n].set, "{n}");
+        assert_eq!(r.boot, inc.routers[n].boot, "{n}");
+    }
+    assert_eq!(full.hypervisors, inc.hypervisors);
+    assert_eq!(full.warnings, inc.warnings);
+    assert_eq!(full.allocation, inc.allocation);
+    for (n, r) in &full.routers {
+        let owners = |o: &Output| -> Vec<(String, String)> {
+            o.routers[n]
+                .parts
+                .iter()
+                .map(|(k, p)| (k.clone(), p.owner.0.clone()))
+                .collect()
+        };
+        assert_eq!(owners(full), owners(inc), "{n}: owners");
+        assert!(r == &inc.routers[n], "{n}: bookkeeping differs");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_equals_full_compiles_over_random_changes(steps in steps()) {
+        let defs = Defs::load();
+        let start = example();
+        let s = secrets(&start);
+        let mut engine = Engine::compile(
+            start,
+            &Default::default(),
+            &s,
+            &defs.set(),
+        )
+        .unwrap();
+        for step in &steps {
+            if engine.intent().tenants.is_empty() {
+                break;
+            }
+            let c = change(engine.intent(), step);
+            let tried = changed(engine.intent(), &c);
+            let before_alloc = engine.output().allocation.clone();
+            let before = engine.output().clone();
+            let before_intent = engine.intent().clone();
+            let full = compile(&tried, &before_alloc, &s, &defs.set());
+            match engine.apply(c, &s, &defs.set()) {
+                Ok(_) => {
+                    let full = full.unwrap_or_else(|e| panic!("{step:?}: engine accepted what a full compile refuses: {e:?}"));
+                    prop_assert_eq!(engine.intent(), &tried);
+                    assert_same(&full, engine.output());
+                }
+                Err(rejected) => {
+                    prop_assert!(full.is_err(), "{:?}: engine refused what a full compile accepts: {:?}", step, rejected.diagnostics);
+                    prop_assert!(!rejected.diagnostics.is_empty());
+                    prop_assert_eq!(engine.intent(), &before_intent);
+                    prop_assert_eq!(engine.output(), &before);
+                }
+            }
+        }
+    }
+}
