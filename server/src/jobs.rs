@@ -1,36 +1,20 @@
-//! Jobs: written in the same transaction as the change that causes them,
-//! claimed by workers with `FOR UPDATE SKIP LOCKED` under a lease, so a
-//! worker that dies mid-job leaves it to be claimed again once the lease
-//! expires. A job finishes only while its claim is still the current one,
-//! so a job is never finished twice.
+//! Jobs: the queue lives in the store (`vxguard_store::jobs`: enqueue,
+//! claim under a lease, finish, retry); this module keeps the `crate::jobs`
+//! path the worker and the write path use, and the API's description of a
+//! job (the OpenAPI schema belongs to the HTTP layer, not to the store).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub const CHANNEL: &str = "vxguard_jobs";
-/// Notified (payload: the job id) whenever a job is queued or changes
-/// state; live pages follow it (`job_feed`).
-pub const CHANGES: &str = "vxguard_job_changes";
+pub use vxguard_store::jobs::{
+    claim, enqueue, event, extend_lease, finish, keep_result, lease_secs, retry_later,
+    set_lease_secs, set_operator_errors, Claimed, CHANGES, CHANNEL, MAX_ATTEMPTS,
+};
 
-static LEASE_SECS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-
-/// Sets [`lease_secs`] for this process (`--job-lease-secs`, at start).
-pub fn set_lease_secs(secs: f64) {
-    let _ = LEASE_SECS.set(secs);
-}
-
-/// How long a claim lasts before another worker may take the job over
-/// (default 30 s; tests shorten it).
-pub fn lease_secs() -> f64 {
-    LEASE_SECS.get().copied().unwrap_or(30.0)
-}
-pub const MAX_ATTEMPTS: i32 = 5;
-
-#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Job {
     pub id: i64,
     pub tenant_id: Option<Uuid>,
@@ -50,223 +34,20 @@ pub struct Job {
     pub result: Option<Value>,
 }
 
-pub const JOB_COLS: &str = "id, tenant_id, reason, status, attempts, created_by, created_at, started_at, finished_at, errors, result";
-
-pub async fn enqueue(
-    conn: &mut PgConnection,
-    tenant: Option<Uuid>,
-    reason: &str,
-    by: &str,
-) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO jobs (tenant_id, reason, created_by) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(tenant)
-    .bind(reason)
-    .bind(by)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("SELECT pg_notify($1, $3), pg_notify($2, $3)")
-        .bind(CHANNEL)
-        .bind(CHANGES)
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(id)
-}
-
-/// A claimed job: `claim` proves the lease when finishing.
-pub struct Claimed {
-    pub id: i64,
-    pub claim: Uuid,
-    pub attempts: i32,
-    /// The tenant whose change the job carries (`None`: the platform's).
-    pub tenant_id: Option<Uuid>,
-}
-
-/// Claims a runnable job (queued and due, or running with an expired
-/// lease: its worker died), taking tenants in turn: a job's turn is its
-/// place among its tenant's pending (queued or running) jobs, and lower
-/// turns go first, oldest first among equals.
-/// So one tenant's backlog delays another tenant's job by at most one
-/// job per tenant, however many it queued.
-pub async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<Claimed>> {
-    let mut tx = db.begin().await?;
-    let row: Option<(i64, i32, Option<Uuid>)> = sqlx::query_as(
-        "WITH pending AS (
-             SELECT id, status, run_after, locked_until,
-                    row_number() OVER (PARTITION BY tenant_id ORDER BY id) AS turn
-             FROM jobs WHERE status IN ('queued', 'running'))
-         SELECT j.id, j.attempts, j.tenant_id FROM jobs j JOIN pending p ON p.id = j.id
-         WHERE (p.status = 'queued' AND p.run_after <= now())
-            OR (p.status = 'running' AND p.locked_until < now())
-         ORDER BY p.turn, j.id FOR UPDATE OF j SKIP LOCKED LIMIT 1",
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id, attempts, tenant_id)) = row else {
-        return Ok(None);
-    };
-    let claim = Uuid::new_v4();
-    sqlx::query(
-        "UPDATE jobs SET status = 'running', claim = $2, attempts = attempts + 1,
-             locked_until = now() + make_interval(secs => $3), started_at = coalesce(started_at, now())
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(claim)
-    .bind(lease_secs())
-    .execute(&mut *tx)
-    .await?;
-    event(&mut tx, id, worker, "claimed").await?;
-    tx.commit().await?;
-    Ok(Some(Claimed {
-        id,
-        claim,
-        attempts: attempts + 1,
-        tenant_id,
-    }))
-}
-
-pub async fn event(
-    conn: &mut PgConnection,
-    job: i64,
-    worker: &str,
-    what: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "WITH e AS (INSERT INTO job_events (job_id, worker, event) VALUES ($1, $2, $3))
-         SELECT pg_notify($4, $1::text)",
-    )
-    .bind(job)
-    .bind(worker)
-    .bind(what)
-    .bind(CHANGES)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Marks the job finished inside the transaction that stored its results;
-/// false when the claim was lost (the caller must roll back).
-pub async fn finish(
-    conn: &mut PgConnection,
-    c: &Claimed,
-    worker: &str,
-    status: &str,
-    errors: Option<Value>,
-    result: Option<Value>,
-) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "UPDATE jobs SET status = $3, errors = $4, result = $5, finished_at = now(), locked_until = NULL
-         WHERE id = $1 AND claim = $2 AND status = 'running'",
-    )
-    .bind(c.id)
-    .bind(c.claim)
-    .bind(status)
-    .bind(errors)
-    .bind(result)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if n == 1 {
-        event(conn, c.id, worker, status).await?;
+impl From<vxguard_store::jobs::Job> for Job {
+    fn from(j: vxguard_store::jobs::Job) -> Self {
+        Job {
+            id: j.id,
+            tenant_id: j.tenant_id,
+            reason: j.reason,
+            status: j.status,
+            attempts: j.attempts,
+            created_by: j.created_by,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            errors: j.errors,
+            result: j.result,
+        }
     }
-    Ok(n == 1)
-}
-
-/// Keeps what went wrong in the operators' words on a job (see
-/// [`retry_later`]); never shown to tenants.
-pub async fn set_operator_errors(
-    conn: &mut PgConnection,
-    id: i64,
-    errors: &Value,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET operator_errors = $2 WHERE id = $1")
-        .bind(id)
-        .bind(errors)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// Keeps the compile's result on a job that stays running (its devices
-/// are applied next); false when the claim was lost.
-pub async fn keep_result(
-    conn: &mut PgConnection,
-    c: &Claimed,
-    result: &Value,
-) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "UPDATE jobs SET result = $3 WHERE id = $1 AND claim = $2 AND status = 'running'",
-    )
-    .bind(c.id)
-    .bind(c.claim)
-    .bind(result)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Pushes the lease of a claimed job forward (a long apply phase); false
-/// when the claim is no longer the current one.
-pub async fn extend_lease(db: &PgPool, id: i64, claim: Uuid) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
-         WHERE id = $1 AND claim = $2 AND status = 'running'",
-    )
-    .bind(id)
-    .bind(claim)
-    .bind(lease_secs())
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// After an unexpected error (database gone, a bug): retry with backoff, or
-/// give up after `MAX_ATTEMPTS`.
-///
-/// `why` may hold device answers and other tenants' commands: it is kept
-/// for operators (`operator_errors`), and a tenant's job shows only that
-/// applying failed and where.
-pub async fn retry_later(
-    db: &PgPool,
-    c: &Claimed,
-    worker: &str,
-    why: &str,
-    tenant_safe: &str,
-) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
-    let give_up = c.attempts >= MAX_ATTEMPTS;
-    let backoff = 2f64.powi(c.attempts.min(8));
-    let n = sqlx::query(
-        "UPDATE jobs SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
-             run_after = now() + make_interval(secs => $4), locked_until = NULL,
-             errors = jsonb_build_array(jsonb_build_object('message',
-                 CASE WHEN tenant_id IS NULL THEN $5::text ELSE $6::text END)),
-             operator_errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
-             finished_at = CASE WHEN $3 THEN now() END
-         WHERE id = $1 AND claim = $2 AND status = 'running'",
-    )
-    .bind(c.id)
-    .bind(c.claim)
-    .bind(give_up)
-    .bind(backoff)
-    .bind(why)
-    .bind(tenant_safe)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 1 {
-        event(
-            &mut tx,
-            c.id,
-            worker,
-            if give_up { "failed" } else { "retry" },
-        )
-        .await?;
-    }
-    tx.commit().await
 }

@@ -145,6 +145,32 @@ impl From<sqlx::Error> for Problem {
     }
 }
 
+/// Store errors: what each means over HTTP. A missing row is 404, a
+/// clash 409 naming the field, a stale version 412; database errors as
+/// above; anything else (corrupt data, no database) is logged and 500.
+impl From<vxguard_store::StoreError> for Problem {
+    fn from(e: vxguard_store::StoreError) -> Self {
+        use vxguard_store::StoreError as E;
+        match e {
+            E::NotFound => Problem::not_found(),
+            E::Conflict { what } => Problem::field(
+                StatusCode::CONFLICT,
+                &format!("/{what}"),
+                format!("an object with this {what} exists"),
+            ),
+            E::Stale => Problem::stale(),
+            E::Database(e) => Problem::from(e),
+            e => {
+                tracing::error!(
+                    error = format!("{:#}", anyhow::Error::from(e)),
+                    "store error"
+                );
+                Problem::internal()
+            }
+        }
+    }
+}
+
 /// A body that does not deserialise: 422 naming the field as a JSON
 /// pointer into the body (`/sites/0/site`) and serde's reason.
 impl From<serde_path_to_error::Error<serde_json::Error>> for Problem {

@@ -81,11 +81,7 @@ async fn resolve_counted(
             admit(st, mine, who.subject.strip_prefix("token:")).await?;
         }
     }
-    let row: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&st.db)
-            .await?;
+    let row = vxguard_store::tenants::by_slug(st.store.pool(), slug).await?;
     let (id, slug) = row.ok_or_else(Problem::not_found)?;
     if who.role != Role::PlatformAdmin && who.tenant_id != Some(id) {
         return Err(Problem::not_found());

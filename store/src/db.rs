@@ -24,7 +24,7 @@ pub async fn ensure_database(url: &str) -> Result<()> {
         .connect()
         .await
         .map_err(|source| StoreError::Connect {
-            url: redact(url),
+            target: format!("PostgreSQL at {}", redact(url)),
             source,
         })?;
     if !exists(&mut admin, &name).await? {
@@ -55,7 +55,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
         .connect(url)
         .await
         .map_err(|source| StoreError::Connect {
-            url: redact(url),
+            target: redact(url),
             source,
         })?;
     MIGRATOR.run(&pool).await?;

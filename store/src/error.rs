@@ -20,10 +20,11 @@ pub enum StoreError {
     /// know, a document that does not deserialise): a bug or a hand edit.
     #[error("corrupt stored data: {what}")]
     Corrupt { what: String },
-    /// PostgreSQL could not be reached at `url` (password redacted).
-    #[error("connecting to PostgreSQL at {url}")]
+    /// PostgreSQL could not be reached: `target` names the server or the
+    /// database (password redacted).
+    #[error("connecting to {target}")]
     Connect {
-        url: String,
+        target: String,
         #[source]
         source: sqlx::Error,
     },

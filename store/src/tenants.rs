@@ -172,3 +172,11 @@ pub async fn summaries(db: &PgPool) -> Result<Vec<Summary>> {
         })
         .collect())
 }
+
+/// The tenant's display name, by id.
+pub async fn name(db: &PgPool, id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}

@@ -15,7 +15,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-#[derive(Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -27,6 +27,21 @@ pub struct AuditEntry {
     pub before: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
+}
+
+impl From<vxguard_store::audit::Listed> for AuditEntry {
+    fn from(e: vxguard_store::audit::Listed) -> Self {
+        AuditEntry {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            object: e.object,
+            source: e.source,
+            before: e.before,
+            after: e.after,
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -46,15 +61,12 @@ pub async fn list(
     q: AuditQuery,
 ) -> ApiResult<Page<AuditEntry>> {
     let limit = super::extract::page_limit(q.limit)?;
-    let rows: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, at, actor, action, object, source, before, after FROM audit_log
-         WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-    )
-    .bind(tenant)
-    .bind(q.cursor)
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let rows: Vec<AuditEntry> =
+        vxguard_store::audit::list(st.store.pool(), tenant, q.cursor, limit)
+            .await?
+            .into_iter()
+            .map(AuditEntry::from)
+            .collect();
     Ok(Page::new(rows, limit, |e| e.id.to_string()))
 }
 

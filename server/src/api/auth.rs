@@ -63,12 +63,7 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 pub async fn me(State(st): State<AppState>, who: Principal) -> ApiResult<Json<Me>> {
     let tenant: Option<String> = match who.tenant_id {
-        Some(id) => {
-            sqlx::query_scalar("SELECT slug FROM tenants WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&st.db)
-                .await?
-        }
+        Some(id) => vxguard_store::tenants::slug(st.store.pool(), id).await?,
         None => None,
     };
     if who.tenant_id.is_some() && tenant.is_none() {

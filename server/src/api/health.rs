@@ -1,6 +1,5 @@
 //! Liveness and readiness.
 
-use crate::db::MIGRATOR;
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::extract::State;
@@ -18,13 +17,8 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "health", operation_id = "readyz",
     responses((status = 200, description = "database reachable and migrated", body = String), (status = 503, body = Problem)))]
 pub async fn readyz(State(st): State<AppState>) -> Response {
-    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&st.db)
-            .await;
-    match applied {
-        Ok(Some(v)) if v >= latest => "ready".into_response(),
+    match vxguard_store::db::migrated(st.store.pool()).await {
+        Ok(true) => "ready".into_response(),
         Ok(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "migrations are not applied",

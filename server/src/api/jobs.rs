@@ -2,7 +2,7 @@
 
 use super::extract::{Page, P, Q};
 use crate::auth::{Principal, Role};
-use crate::jobs::{Job, JOB_COLS};
+use crate::jobs::Job;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use std::time::Duration;
 use utoipa::IntoParams;
 use uuid::Uuid;
+use vxguard_store::jobs as store_jobs;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,15 +30,11 @@ pub struct JobQuery {
 /// Jobs, newest first (one tenant's when `tenant` is given).
 pub async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
     let limit = super::extract::page_limit(q.limit)?;
-    let rows: Vec<Job> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3"
-    ))
-    .bind(tenant)
-    .bind(q.cursor)
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let rows: Vec<Job> = store_jobs::list(st.store.pool(), tenant, q.cursor, limit)
+        .await?
+        .into_iter()
+        .map(Job::from)
+        .collect();
     Ok(Page::new(rows, limit, |j| j.id.to_string()))
 }
 
@@ -66,10 +63,7 @@ pub async fn list_tenant(
 
 /// A job, if the caller may see it: tenant users only see their tenant's.
 async fn visible(st: &AppState, who: &Principal, id: i64) -> ApiResult<Job> {
-    let j: Option<Job> = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&st.db)
-        .await?;
+    let j = store_jobs::get(st.store.pool(), id).await?.map(Job::from);
     match j {
         Some(j)
             if who.role == Role::PlatformAdmin
@@ -121,12 +115,11 @@ pub async fn events(
                     ));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                job = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&st.db)
+                job = store_jobs::get(st.store.pool(), id)
                     .await
                     .ok()
-                    .flatten()?;
+                    .flatten()
+                    .map(Job::from)?;
             }
         },
     );

@@ -20,8 +20,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vxguard_compiler::ids::Name;
 use vxguard_compiler::intent::Action;
+use vxguard_store::tenants as store_tenants;
 
-#[derive(Serialize, sqlx::FromRow, ToSchema, Clone)]
+#[derive(Serialize, ToSchema, Clone)]
 pub struct TenantOut {
     pub slug: String,
     pub name: String,
@@ -33,7 +34,18 @@ pub struct TenantOut {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLS: &str = "slug, name, default_action, version, created_at, updated_at";
+impl From<store_tenants::Tenant> for TenantOut {
+    fn from(t: store_tenants::Tenant) -> Self {
+        TenantOut {
+            slug: t.slug,
+            name: t.name,
+            default_action: t.default_action,
+            version: t.version,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,15 +91,17 @@ pub async fn list(
 ) -> ApiResult<axum::Json<Page<TenantOut>>> {
     let limit = q.limit()?;
     // Tenant users see their own tenant only.
-    let rows: Vec<TenantOut> = sqlx::query_as(&format!(
-        "SELECT {COLS} FROM tenants WHERE ($1::uuid IS NULL OR id = $1) AND ($2::text IS NULL OR slug > $2)
-         ORDER BY slug LIMIT $3"
-    ))
-    .bind(if who.role == Role::PlatformAdmin { None } else { Some(who.tenant_id.unwrap_or_default()) })
-    .bind(q.cursor.as_deref())
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let only = if who.role == Role::PlatformAdmin {
+        None
+    } else {
+        Some(who.tenant_id.unwrap_or_default())
+    };
+    let rows: Vec<TenantOut> =
+        store_tenants::list(st.store.pool(), only, q.cursor.as_deref(), limit)
+            .await?
+            .into_iter()
+            .map(TenantOut::from)
+            .collect();
     Ok(axum::Json(Page::new(rows, limit, |t| t.slug.clone())))
 }
 
@@ -103,9 +117,9 @@ pub async fn create(
     who.require_platform_admin()?;
     let req: TenantCreate = super::extract::typed(b)?;
     let slug = check_create(&req)?;
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     let (t, _, job) = insert_tenant(&mut tx, &who, &slug, &req).await?;
-    tx.commit().await?;
+    vxguard_store::Store::commit(tx).await?;
     let mut r = with_etag(StatusCode::CREATED, t.version, &t);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tenants/{slug}")) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -144,15 +158,15 @@ async fn insert_tenant(
         .push(empty_tenant(slug, &req.name, req.default_action));
     let a = change::check_and_allocate(&mut *tx, &loaded, None, who).await?;
     let id = Uuid::new_v4();
-    let t: TenantOut = sqlx::query_as(&format!(
-        "INSERT INTO tenants (id, slug, name, default_action) VALUES ($1, $2, $3, $4) RETURNING {COLS}"
-    ))
-    .bind(id)
-    .bind(slug.as_str())
-    .bind(&req.name)
-    .bind(req.default_action.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
+    let t: TenantOut = store_tenants::insert(
+        &mut *tx,
+        id,
+        slug.as_str(),
+        &req.name,
+        req.default_action.as_str(),
+    )
+    .await?
+    .into();
     let job = change::finish(
         &mut *tx,
         &loaded.intent,
@@ -223,12 +237,12 @@ pub async fn create_with_admin(
             ));
         }
     };
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     let (tenant, id, job) = insert_tenant(&mut tx, who, &slug, &req).await?;
     let admin = users::insert_user(&mut tx, who, user, Some(id))
         .await
         .map_err(under_admin)?;
-    tx.commit().await?;
+    vxguard_store::Store::commit(tx).await?;
     Ok(TenantWithAdmin { tenant, admin, job })
 }
 
@@ -240,10 +254,10 @@ async fn current(
     id: Uuid,
     want: Option<i64>,
 ) -> ApiResult<(TenantOut, usize)> {
-    let t: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let t: TenantOut = store_tenants::get(&mut *tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .into();
     if want.is_some_and(|v| v != t.version) {
         return Err(Problem::stale());
     }
@@ -255,10 +269,11 @@ async fn current(
     params(("tenant" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TenantOut, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_one(State(st): State<AppState>, scope: TenantScope) -> ApiResult<Response> {
-    let t: TenantOut = sqlx::query_as(&format!("SELECT {COLS} FROM tenants WHERE id = $1"))
-        .bind(scope.id())
-        .fetch_one(&st.db)
-        .await?;
+    let mut conn = st.store.pool().acquire().await?;
+    let t: TenantOut = store_tenants::get(&mut conn, scope.id())
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .into();
     Ok(with_etag(StatusCode::OK, t.version, &t))
 }
 
@@ -276,21 +291,17 @@ pub async fn update(
     let req: TenantUpdate = super::extract::typed(b)?;
     check_name(&req.name)?;
     let want = if_match(&headers)?;
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     let mut loaded = change::begin(&mut tx).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants[ti].name = req.name.clone();
     loaded.intent.tenants[ti].policy.default_action = req.default_action;
     // Judged as this tenant's change (see `change::check_and_allocate_in`).
     let a = change::check_and_allocate_in(&mut tx, &loaded, None, Some(ti), &scope.who).await?;
-    let t: TenantOut = sqlx::query_as(&format!(
-        "UPDATE tenants SET name = $2, default_action = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLS}"
-    ))
-    .bind(scope.id())
-    .bind(&req.name)
-    .bind(req.default_action.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
+    let t: TenantOut =
+        store_tenants::update(&mut tx, scope.id(), &req.name, req.default_action.as_str())
+            .await?
+            .into();
     let to_json = |t: &TenantOut| serde_json::to_value(t).ok();
     let job = change::finish(
         &mut tx,
@@ -304,7 +315,7 @@ pub async fn update(
         to_json(&t),
     )
     .await?;
-    tx.commit().await?;
+    vxguard_store::Store::commit(tx).await?;
     Ok(with_job(with_etag(StatusCode::OK, t.version, &t), job))
 }
 
@@ -318,16 +329,13 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     scope.who.require_platform_admin()?;
     let want = if_match(&headers)?;
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     let mut loaded = change::begin(&mut tx).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants.remove(ti);
     loaded.tenant_ids.remove(ti);
     let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
-    sqlx::query("DELETE FROM tenants WHERE id = $1")
-        .bind(scope.id())
-        .execute(&mut *tx)
-        .await?;
+    store_tenants::delete(&mut tx, scope.id()).await?;
     let job = change::finish(
         &mut tx,
         &loaded.intent,
@@ -340,7 +348,7 @@ pub async fn delete(
         None,
     )
     .await?;
-    tx.commit().await?;
+    vxguard_store::Store::commit(tx).await?;
     Ok(with_job(StatusCode::NO_CONTENT.into_response(), job))
 }
 

@@ -16,8 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vxguard_store::tokens as store_tokens;
+use vxguard_store::{Store, StoreError};
 
-#[derive(Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenOut {
     pub id: Uuid,
     pub name: String,
@@ -43,7 +45,19 @@ pub struct TokenCreated {
     pub token: String,
 }
 
-const COLS: &str = "id, name, role, created_at, last_used_at, revoked_at";
+impl TryFrom<store_tokens::Token> for TokenOut {
+    type Error = Problem;
+    fn try_from(t: store_tokens::Token) -> ApiResult<Self> {
+        Ok(TokenOut {
+            id: t.id,
+            name: t.name,
+            role: Role::parse(&t.role).ok_or_else(Problem::internal)?,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        })
+    }
+}
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/tokens", tag = "tokens", operation_id = "list_tokens",
     params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
@@ -65,14 +79,11 @@ pub async fn list_tokens(
 ) -> ApiResult<Page<TokenOut>> {
     scope.require_write()?;
     let limit = q.limit()?;
-    let rows: Vec<TokenOut> = sqlx::query_as(&format!(
-        "SELECT {COLS} FROM api_tokens WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3"
-    ))
-    .bind(scope.id())
-    .bind(q.cursor.as_deref())
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let rows = store_tokens::list(st.store.pool(), scope.id(), q.cursor.as_deref(), limit)
+        .await?
+        .into_iter()
+        .map(TokenOut::try_from)
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Page::new(rows, limit, |t| t.name.clone()))
 }
 
@@ -115,42 +126,32 @@ pub async fn create_token(
         ));
     }
     let token = secret::new_token(secret::API_PREFIX);
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     // Counted under the tenant's row lock: parallel creations cannot all
     // pass the count.
-    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(scope.id())
-        .execute(&mut *tx)
-        .await?;
-    let have: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(scope.id())
-    .fetch_one(&mut *tx)
-    .await?;
+    let have = store_tokens::lock_tenant_and_count(&mut tx, scope.id()).await?;
     let q = crate::store::quotas::of(&mut tx, scope.id()).await?;
     crate::store::quotas::check_one_more(&q, "api_tokens", have as usize)?;
-    let info: TokenOut = sqlx::query_as(&format!(
-        "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(scope.id())
-    .bind(name)
-    .bind(req.role.as_str())
-    .bind(secret::hash(&token))
-    // The user behind the caller, also when a token makes a token, so
-    // that deleting them revokes both.
-    .bind(scope.who.owner)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match Problem::from(e) {
-        p if p.status == 409 => Problem::field(
-            StatusCode::CONFLICT,
-            "/name",
-            "a token with this name exists",
-        ),
-        p => p,
-    })?;
+    let new = store_tokens::NewToken {
+        tenant_id: scope.id(),
+        name,
+        role: req.role.as_str(),
+        token_hash: &secret::hash(&token),
+        // The user behind the caller, also when a token makes a token, so
+        // that deleting them revokes both.
+        maker: scope.who.owner,
+    };
+    let info: TokenOut = store_tokens::insert(&mut tx, &new)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => Problem::field(
+                StatusCode::CONFLICT,
+                "/name",
+                "a token with this name exists",
+            ),
+            e => Problem::from(e),
+        })?
+        .try_into()?;
     audit::append(
         &mut tx,
         audit::Entry::by(
@@ -163,7 +164,7 @@ pub async fn create_token(
         ),
     )
     .await?;
-    tx.commit().await?;
+    Store::commit(tx).await?;
     Ok(TokenCreated { info, token })
 }
 
@@ -184,15 +185,11 @@ pub async fn revoke(
 /// twice keeps the first time.
 pub async fn revoke_token(st: &AppState, scope: &TenantScope, id: Uuid) -> ApiResult<TokenOut> {
     scope.require_write()?;
-    let mut tx = st.db.begin().await?;
-    let t: Option<TokenOut> = sqlx::query_as(&format!(
-        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND tenant_id = $2 RETURNING {COLS}"
-    ))
-    .bind(id)
-    .bind(scope.id())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let t = t.ok_or_else(Problem::not_found)?;
+    let mut tx = st.store.begin().await?;
+    let t: TokenOut = store_tokens::revoke(&mut tx, scope.id(), id)
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .try_into()?;
     audit::append(
         &mut tx,
         audit::Entry::by(
@@ -205,7 +202,7 @@ pub async fn revoke_token(st: &AppState, scope: &TenantScope, id: Uuid) -> ApiRe
         ),
     )
     .await?;
-    tx.commit().await?;
+    Store::commit(tx).await?;
     Ok(t)
 }
 

@@ -16,8 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vxguard_store::users as store_users;
+use vxguard_store::{Store, StoreError};
 
-#[derive(Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct UserOut {
     pub id: Uuid,
     pub email: String,
@@ -39,18 +41,16 @@ pub struct UserCreate {
     pub tenant: Option<String>,
 }
 
-const SELECT: &str = "SELECT u.id, u.email, u.role, t.slug AS tenant, u.created_at FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id";
-
-impl sqlx::Type<sqlx::Postgres> for Role {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <String as sqlx::Type<sqlx::Postgres>>::type_info()
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Role {
-    fn decode(v: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(v)?;
-        Role::parse(s).ok_or_else(|| format!("unknown role {s}").into())
+impl TryFrom<store_users::User> for UserOut {
+    type Error = Problem;
+    fn try_from(u: store_users::User) -> ApiResult<Self> {
+        Ok(UserOut {
+            id: u.id,
+            email: u.email,
+            role: Role::parse(&u.role).ok_or_else(Problem::internal)?,
+            tenant: u.tenant,
+            created_at: u.created_at,
+        })
     }
 }
 
@@ -135,36 +135,27 @@ pub async fn insert_user(
     if let Some(t) = tenant_id {
         // Counted under the tenant's row lock, so parallel additions
         // cannot all pass the count.
-        sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
-            .bind(t)
-            .execute(&mut *tx)
-            .await?;
-        let have: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1")
-            .bind(t)
-            .fetch_one(&mut *tx)
-            .await?;
+        let have = store_users::lock_tenant_and_count(tx, t).await?;
         let q = crate::store::quotas::of(tx, t).await?;
         crate::store::quotas::check_one_more(&q, "members", have as usize)?;
     }
-    let id = Uuid::new_v4();
-    let private = who.role != Role::PlatformAdmin;
-    let made = insert_row(tx, id, &u, tenant_id, true, private).await;
-    let made = match made {
-        Ok(0) => insert_row(tx, id, &u, tenant_id, false, false).await,
-        r => r,
+    let new = store_users::NewUser {
+        email: &u.email,
+        password_hash: &u.hash,
+        role: u.role.as_str(),
+        tenant_id,
     };
-    made.map_err(|e| match Problem::from(e) {
-        p if p.status == 409 => Problem::field(
-            StatusCode::CONFLICT,
-            "/email",
-            "a user with this email exists",
-        ),
-        p => p,
-    })?;
-    let out: UserOut = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let out: UserOut = store_users::insert(tx, &new, who.role != Role::PlatformAdmin)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => Problem::field(
+                StatusCode::CONFLICT,
+                "/email",
+                "a user with this email exists",
+            ),
+            e => Problem::from(e),
+        })?
+        .try_into()?;
     audit::append(
         tx,
         audit::Entry::by(
@@ -180,37 +171,6 @@ pub async fn insert_user(
     Ok(out)
 }
 
-/// One user row; `quiet`: an email that signs in elsewhere inserts
-/// nothing (0 rows) instead of failing.
-async fn insert_row(
-    tx: &mut sqlx::PgConnection,
-    id: Uuid,
-    u: &NewUser,
-    tenant_id: Option<Uuid>,
-    signs_in: bool,
-    quiet: bool,
-) -> sqlx::Result<u64> {
-    let sql = format!(
-        "INSERT INTO users (id, email, password_hash, role, tenant_id, signs_in)
-         VALUES ($1, $2, $3, $4, $5, $6) {}",
-        if quiet {
-            "ON CONFLICT (email) WHERE signs_in DO NOTHING"
-        } else {
-            ""
-        }
-    );
-    let r = sqlx::query(&sql)
-        .bind(id)
-        .bind(&u.email)
-        .bind(&u.hash)
-        .bind(u.role.as_str())
-        .bind(tenant_id)
-        .bind(signs_in)
-        .execute(&mut *tx)
-        .await?;
-    Ok(r.rows_affected())
-}
-
 /// Creates a user; `tenant` is forced for tenant-scoped callers. The API's
 /// and the portal's way in.
 pub async fn create_user(
@@ -220,9 +180,9 @@ pub async fn create_user(
     tenant: Option<Uuid>,
 ) -> ApiResult<UserOut> {
     let new = prepare_user(req, tenant.is_some()).await?;
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.store.begin().await?;
     let u = insert_user(&mut tx, who, new, tenant).await?;
-    tx.commit().await?;
+    Store::commit(tx).await?;
     Ok(u)
 }
 
@@ -237,32 +197,20 @@ pub async fn delete_user(
     if who.user_id == Some(id) {
         return Err(Problem::conflict("you cannot delete yourself"));
     }
-    let mut tx = st.db.begin().await?;
-    let u: Option<UserOut> = sqlx::query_as(&format!(
-        "{SELECT} WHERE u.id = $1 AND ($2::uuid IS NULL OR u.tenant_id = $2)"
-    ))
-    .bind(id)
-    .bind(tenant)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let u = u.ok_or_else(Problem::not_found)?;
-    // The API tokens the user made go with them: a token is its maker's
-    // authority handed to a script, and nobody is left to answer for it.
-    // (Refresh tokens and portal sessions are deleted with the row; the
-    // principal refuses the user's access tokens once the row is gone.)
-    let revoked: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "UPDATE api_tokens a SET revoked_at = now() FROM tenants t
-         WHERE a.created_by = $1 AND a.revoked_at IS NULL AND t.id = a.tenant_id
-         RETURNING a.tenant_id, t.slug, a.name",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for (tenant_id, slug, name) in &revoked {
+    let mut tx = st.store.begin().await?;
+    let u: UserOut = store_users::get_in(&mut tx, id, tenant)
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .try_into()?;
+    // The API tokens the user made go with them (the store revokes them
+    // with the row); each revocation is audited.
+    let revoked = store_users::delete(&mut tx, id).await?;
+    for store_users::RevokedToken {
+        tenant_id,
+        tenant_slug: slug,
+        name,
+    } in &revoked
+    {
         audit::append(
             &mut tx,
             audit::Entry::by(
@@ -288,7 +236,7 @@ pub async fn delete_user(
         ),
     )
     .await?;
-    tx.commit().await?;
+    Store::commit(tx).await?;
     Ok(u)
 }
 
@@ -321,17 +269,11 @@ pub async fn list_users(
         },
         None => (None, None),
     };
-    let rows: Vec<UserOut> = sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1)
-           AND ($2::text IS NULL OR (u.email, u.id) > ($2, coalesce($3, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)))
-         ORDER BY u.email, u.id LIMIT $4"
-    ))
-    .bind(tenant)
-    .bind(after_email)
-    .bind(after_id)
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let rows = store_users::list(st.store.pool(), tenant, after_email, after_id, limit)
+        .await?
+        .into_iter()
+        .map(UserOut::try_from)
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Page::new(rows, limit, |u| format!("{} {}", u.email, u.id)))
 }
 
@@ -360,10 +302,9 @@ pub async fn create_any(
     let req: UserCreate = super::extract::typed(b)?;
     let tenant = match &req.tenant {
         Some(slug) => {
-            let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
-                .bind(slug)
-                .fetch_optional(&st.db)
-                .await?;
+            let id = vxguard_store::tenants::by_slug(st.store.pool(), slug)
+                .await?
+                .map(|(id, _)| id);
             Some(id.ok_or_else(|| {
                 Problem::field(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -69,22 +69,11 @@ impl FromRequestParts<AppState> for Principal {
             // maker must still exist, in the token's tenant (or as a
             // platform admin), and still be an admin for an admin token.
             // Deleting a user revokes their tokens besides; this also
-            // covers a demotion. One read by the unique hash, one by key.
-            let row: Option<(Uuid, Uuid, String, String, Option<Uuid>)> = sqlx::query_as(
-                "UPDATE api_tokens a SET last_used_at = now()
-                 WHERE a.token_hash = $1 AND a.revoked_at IS NULL
-                   AND (a.created_by IS NULL OR EXISTS (
-                        SELECT 1 FROM users u WHERE u.id = a.created_by
-                          AND (u.role = 'platform_admin'
-                               OR (u.tenant_id = a.tenant_id
-                                   AND (u.role = 'tenant_admin' OR a.role = 'tenant_member')))))
-                 RETURNING a.id, a.tenant_id, a.name, a.role, a.created_by",
-            )
-            .bind(secret::hash(token))
-            .fetch_optional(&st.db)
-            .await?;
-            let (_, tenant, name, role, maker) =
-                row.ok_or_else(|| Problem::unauthorized("unknown or revoked API token"))?;
+            // covers a demotion (the store checks it in one statement).
+            let t = vxguard_store::tokens::authenticate(st.store.pool(), &secret::hash(token))
+                .await?
+                .ok_or_else(|| Problem::unauthorized("unknown or revoked API token"))?;
+            let (tenant, name, role, maker) = (t.tenant_id, t.name, t.role, t.maker);
             // Every call of a tenant's token spends the tenant's budget.
             crate::tenancy::admit(st, tenant, Some(&name)).await?;
             parts.extensions.insert(crate::tenancy::Admitted);
@@ -114,11 +103,7 @@ impl FromRequestParts<AppState> for Principal {
         // user: deleted, moved to another role or tenant, or a password
         // changed since (generation bumped), and it is refused at once,
         // not when it expires. One read by primary key.
-        let row: Option<(String, Option<Uuid>, i64)> =
-            sqlx::query_as("SELECT role, tenant_id, token_generation FROM users WHERE id = $1")
-                .bind(c.sub)
-                .fetch_optional(&st.db)
-                .await?;
+        let row = vxguard_store::users::token_state(st.store.pool(), c.sub).await?;
         let current = row.is_some_and(|(role, tenant, generation)| {
             Role::parse(&role) == Some(c.role) && tenant == c.tenant && generation == c.generation
         });

@@ -5,13 +5,14 @@
 
 use super::principal::Role;
 use super::{password, secret};
-use crate::audit;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vxguard_store::sessions::{self, LoginUser, Refreshed};
+use vxguard_store::users;
 
 pub const REFRESH_TTL_DAYS: i64 = 7;
 
@@ -39,43 +40,25 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-struct UserRow {
-    id: Uuid,
-    email: String,
-    role: Role,
-    tenant: Option<Uuid>,
-    generation: i64,
-}
-
-async fn issue(
-    st: &AppState,
-    conn: &mut sqlx::PgConnection,
-    u: &UserRow,
-    family: Uuid,
-) -> ApiResult<TokenPair> {
-    let refresh = secret::new_token(secret::REFRESH_PREFIX);
-    sqlx::query(
-        "INSERT INTO refresh_tokens (id, user_id, family, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(u.id)
-    .bind(family)
-    .bind(secret::hash(&refresh))
-    .bind(Utc::now() + Duration::days(REFRESH_TTL_DAYS))
-    .execute(&mut *conn)
-    .await?;
+/// The token pair for `u`: the refresh token's secret (already stored,
+/// hashed, by the store) and a fresh access token.
+fn pair(st: &AppState, u: &LoginUser, refresh: String) -> ApiResult<TokenPair> {
     Ok(TokenPair {
         access_token: st.jwt.issue(&super::principal::Subject {
             user: u.id,
             email: &u.email,
-            role: u.role,
-            tenant: u.tenant,
-            generation: u.generation,
+            role: Role::parse(&u.role).ok_or_else(Problem::internal)?,
+            tenant: u.tenant_id,
+            generation: u.token_generation,
         }),
         token_type: "Bearer".into(),
         expires_in: super::principal::ACCESS_TTL_SECS,
         refresh_token: refresh,
     })
+}
+
+fn refresh_expiry() -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::days(REFRESH_TTL_DAYS)
 }
 
 pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<TokenPair> {
@@ -90,14 +73,8 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     st.login_failures
         .try_hit(&by_acct)
         .map_err(Problem::too_many)?;
-    let row: Option<(Uuid, String, String, Option<Uuid>, i64)> = sqlx::query_as(
-        "SELECT id, password_hash, role, tenant_id, token_generation FROM users
-         WHERE email = $1 AND signs_in",
-    )
-    .bind(&email)
-    .fetch_optional(&st.db)
-    .await?;
-    let stored = row.as_ref().map(|r| r.1.clone());
+    let row = users::signing_in(st.store.pool(), &email).await?;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
     let pw = req.password;
     let ok = tokio::task::spawn_blocking(move || {
         password::verify(&pw, stored.as_deref().unwrap_or(password::dummy_hash()))
@@ -105,122 +82,67 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     })
     .await
     .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
-    let mut tx = st.db.begin().await?;
-    let Some((id, _, role, tenant, generation)) = row.filter(|_| ok) else {
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                actor: "anonymous",
-                tenant_id: None,
-                action: "login.failed",
-                object: &format!("users/{email}"),
-                source,
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
-        tx.commit().await?;
+    let Some(u) = row.filter(|_| ok) else {
+        st.store.login_failed(&email, source).await?;
         return Err(Problem::unauthorized("wrong email or password"));
     };
     st.login_failures.clear(&by_acct);
-    let u = UserRow {
-        id,
-        email,
-        role: Role::parse(&role).ok_or_else(Problem::internal)?,
-        tenant,
-        generation,
-    };
-    let pair = issue(st, &mut tx, &u, Uuid::new_v4()).await?;
-    audit_user(&mut *tx, &u.email, u.tenant, "login", source).await?;
-    tx.commit().await?;
-    Ok(pair)
+    Role::parse(&u.role).ok_or_else(Problem::internal)?;
+    let refresh = secret::new_token(secret::REFRESH_PREFIX);
+    st.store
+        .logged_in(&u, &secret::hash(&refresh), refresh_expiry(), source)
+        .await?;
+    pair(
+        st,
+        &LoginUser {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            tenant_id: u.tenant_id,
+            token_generation: u.token_generation,
+        },
+        refresh,
+    )
 }
 
 pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<TokenPair> {
-    let mut tx = st.db.begin().await?;
-    #[allow(clippy::type_complexity)]
-    let row: Option<(Uuid, Uuid, Uuid, bool, bool, bool, String, String, Option<Uuid>, i64)> = sqlx::query_as(
-        "SELECT r.id, r.user_id, r.family, r.used_at IS NOT NULL, r.revoked_at IS NOT NULL, r.expires_at < now(),
-                u.email, u.role, u.tenant_id, u.token_generation
-         FROM refresh_tokens r JOIN users u ON u.id = r.user_id
-         WHERE r.token_hash = $1 FOR UPDATE OF r",
-    )
-    .bind(secret::hash(token))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id, user_id, family, used, revoked, expired, email, role, tenant, generation)) = row
-    else {
-        return Err(Problem::unauthorized("unknown refresh token"));
-    };
-    if revoked {
-        return Err(Problem::unauthorized("refresh token revoked"));
-    }
-    if used {
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
+    let fresh = secret::new_token(secret::REFRESH_PREFIX);
+    let r = st
+        .store
+        .refresh(
+            &secret::hash(token),
+            &secret::hash(&fresh),
+            refresh_expiry(),
+            source,
         )
-        .bind(family)
-        .execute(&mut *tx)
         .await?;
-        audit_user(&mut *tx, &email, tenant, "refresh.reuse_detected", source).await?;
-        tx.commit().await?;
-        return Err(Problem::unauthorized(
+    match r {
+        Refreshed::Unknown => Err(Problem::unauthorized("unknown refresh token")),
+        Refreshed::Revoked => Err(Problem::unauthorized("refresh token revoked")),
+        Refreshed::Reused => Err(Problem::unauthorized(
             "refresh token already used: every session of this login is revoked; log in again",
-        ));
+        )),
+        Refreshed::Expired => Err(Problem::unauthorized("refresh token expired")),
+        Refreshed::Rotated { user, .. } => pair(st, &user, fresh),
     }
-    if expired {
-        return Err(Problem::unauthorized("refresh token expired"));
-    }
-    sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let u = UserRow {
-        id: user_id,
-        email,
-        role: Role::parse(&role).ok_or_else(Problem::internal)?,
-        tenant,
-        generation,
-    };
-    let pair = issue(st, &mut tx, &u, family).await?;
-    tx.commit().await?;
-    Ok(pair)
 }
 
 /// Revokes the refresh token's whole family (this login on every device
 /// that shares it). Unknown tokens are ignored: logging out is idempotent.
 pub async fn logout(st: &AppState, token: &str) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now()
-         WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL",
-    )
-    .bind(secret::hash(token))
-    .execute(&st.db)
-    .await?;
+    sessions::revoke_family_of(st.store.pool(), &secret::hash(token)).await?;
     Ok(())
 }
 
 /// The login (refresh-token family) a refresh token belongs to.
 pub async fn family_of(st: &AppState, token: &str) -> ApiResult<Option<Uuid>> {
-    Ok(
-        sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE token_hash = $1")
-            .bind(secret::hash(token))
-            .fetch_optional(&st.db)
-            .await?,
-    )
+    Ok(sessions::family_of(st.store.pool(), &secret::hash(token)).await?)
 }
 
 /// Revokes one login: every refresh token of the family (and with them the
 /// portal sessions that belong to it). Idempotent.
 pub async fn revoke_family(st: &AppState, family: Uuid) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
-    )
-    .bind(family)
-    .execute(&st.db)
-    .await?;
-    Ok(())
+    Ok(st.store.revoke_login(family).await?)
 }
 
 /// A password change: the current password (proof that the person at the
@@ -247,12 +169,10 @@ pub async fn change_password(
     c: PasswordChange<'_>,
     source: &str,
 ) -> ApiResult<()> {
-    let row: Option<(String, String, Option<Uuid>)> =
-        sqlx::query_as("SELECT email, password_hash, tenant_id FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_optional(&st.db)
-            .await?;
-    let (email, stored, tenant) = row.ok_or_else(Problem::not_found)?;
+    let user = users::credentials(st.store.pool(), user)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let (email, stored) = (user.email.clone(), user.password_hash.clone());
     let by_acct = format!("acct:{email}");
     // As in `login`: counted before the check, cleared when it passes.
     st.login_failures
@@ -290,54 +210,8 @@ pub async fn change_password(
     let hash = tokio::task::spawn_blocking(move || password::hash(&new))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))??;
-    let mut tx = st.db.begin().await?;
-    sqlx::query(
-        "UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1",
-    )
-        .bind(user)
-        .bind(&hash)
-        .execute(&mut *tx)
+    st.store
+        .password_changed(&user, &hash, keep, source)
         .await?;
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now()
-         WHERE user_id = $1 AND revoked_at IS NULL AND family IS DISTINCT FROM $2",
-    )
-    .bind(user)
-    .bind(keep)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE web_sessions SET revoked_at = now()
-         WHERE user_id = $1 AND revoked_at IS NULL AND family IS DISTINCT FROM $2",
-    )
-    .bind(user)
-    .bind(keep)
-    .execute(&mut *tx)
-    .await?;
-    audit_user(&mut *tx, &email, tenant, "user.password_changed", source).await?;
-    tx.commit().await?;
     Ok(())
-}
-
-/// An audit entry for something a user did to their own account.
-async fn audit_user(
-    tx: &mut sqlx::PgConnection,
-    email: &str,
-    tenant_id: Option<Uuid>,
-    action: &str,
-    source: &str,
-) -> sqlx::Result<()> {
-    audit::append(
-        tx,
-        audit::Entry {
-            actor: &format!("user:{email}"),
-            tenant_id,
-            action,
-            object: &format!("users/{email}"),
-            source,
-            before: None,
-            after: None,
-        },
-    )
-    .await
 }

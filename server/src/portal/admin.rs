@@ -217,11 +217,7 @@ fn text(v: &serde_json::Value) -> String {
 
 /// The latest revision number of every device, by (kind, name).
 async fn latest_revisions(st: &AppState) -> ApiResult<HashMap<(String, String), i32>> {
-    let rows: Vec<(String, String, i32)> = sqlx::query_as(
-        "SELECT device_kind, device, max(seq) FROM revisions GROUP BY device_kind, device",
-    )
-    .fetch_all(&st.db)
-    .await?;
+    let rows = vxguard_store::revisions::latest(st.store.pool()).await?;
     Ok(rows.into_iter().map(|(k, d, s)| ((k, d), s)).collect())
 }
 
@@ -358,9 +354,7 @@ pub async fn jobs(
             },
         )
         .await?;
-        let slugs: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, slug FROM tenants")
-            .fetch_all(&st.db)
-            .await?;
+        let slugs = vxguard_store::tenants::slugs(st.store.pool()).await?;
         let slugs: HashMap<Uuid, String> = slugs.into_iter().collect();
         let jobs = page
             .items

@@ -1,7 +1,7 @@
 //! What the portal's pages show, read from the store (the same reads as the
 //! API's list endpoints, scoped by a resolved `TenantScope`).
 
-use crate::jobs::{Job, JOB_COLS};
+use crate::jobs::Job;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::kind::Kind;
@@ -37,9 +37,7 @@ pub(super) fn strings(v: &Value) -> Vec<String> {
 }
 
 pub(super) async fn allocation(st: &AppState) -> ApiResult<Allocation> {
-    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
-        .fetch_optional(&st.db)
-        .await?;
+    let doc = vxguard_store::allocation::document(st.store.pool()).await?;
     Ok(match doc {
         Some(d) => serde_json::from_value(d).map_err(|e| anyhow::anyhow!("allocation: {e}"))?,
         None => Allocation::default(),
@@ -67,12 +65,9 @@ pub async fn dashboard(
     notice: Option<String>,
 ) -> ApiResult<Dashboard> {
     let id = scope.id();
-    let (name, default_action): (String, String) =
-        sqlx::query_as("SELECT name, default_action FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&st.db)
-            .await?
-            .ok_or_else(Problem::not_found)?;
+    let (name, default_action) = vxguard_store::tenants::name_and_default(st.store.pool(), id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     let alloc = allocation(st).await?;
     let ta = alloc.tenants.get(&scope.tenant.slug);
     let mut sites = BTreeSet::new();
@@ -115,12 +110,7 @@ pub async fn dashboard(
             id: s.name,
         })
         .collect();
-    let rules: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM objects WHERE kind = $1 AND tenant_id = $2")
-            .bind(Kind::Rule.as_str())
-            .bind(id)
-            .fetch_one(&st.db)
-            .await?;
+    let rules = vxguard_store::objects::count(st.store.pool(), Kind::Rule.as_str(), id).await?;
     let clients = objects::list(&st.db, Kind::Client, Some(id), None, MAX)
         .await?
         .into_iter()
@@ -153,14 +143,9 @@ pub async fn dashboard(
 /// The tenant's latest jobs, newest first (the dashboard's list, and what
 /// its live refresh fetches).
 pub async fn latest_jobs(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<JobRow>> {
-    let jobs: Vec<Job> = sqlx::query_as(&format!(
-        "SELECT {JOB_COLS} FROM jobs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(scope.id())
-    .bind(LATEST_JOBS)
-    .fetch_all(&st.db)
-    .await?;
-    Ok(jobs.into_iter().map(job_row).collect())
+    let jobs =
+        vxguard_store::jobs::list(st.store.pool(), Some(scope.id()), None, LATEST_JOBS).await?;
+    Ok(jobs.into_iter().map(Job::from).map(job_row).collect())
 }
 
 pub fn job_row(j: Job) -> JobRow {
@@ -189,22 +174,15 @@ pub fn job_row(j: Job) -> JobRow {
 }
 
 pub async fn tenants(st: &AppState) -> ApiResult<Vec<TenantRow>> {
-    let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT t.slug, t.name, t.default_action,
-                (SELECT count(*) FROM objects o WHERE o.tenant_id = t.id AND o.kind = 'network'),
-                (SELECT count(*) FROM users u WHERE u.tenant_id = t.id)
-         FROM tenants t ORDER BY t.slug",
-    )
-    .fetch_all(&st.db)
-    .await?;
-    Ok(rows
+    Ok(vxguard_store::tenants::summaries(st.store.pool())
+        .await?
         .into_iter()
-        .map(|(slug, name, default_action, networks, users)| TenantRow {
-            slug,
-            name,
-            networks,
-            users,
-            default_action,
+        .map(|t| TenantRow {
+            slug: t.slug,
+            name: t.name,
+            networks: t.networks,
+            users: t.users,
+            default_action: t.default_action,
         })
         .collect())
 }

@@ -53,9 +53,7 @@ async fn read_scope(
 }
 
 async fn tenant_name(st: &AppState, scope: &TenantScope) -> ApiResult<String> {
-    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-        .bind(scope.id())
-        .fetch_optional(&st.db)
+    vxguard_store::tenants::name(st.store.pool(), scope.id())
         .await?
         .ok_or_else(Problem::not_found)
 }

@@ -32,6 +32,7 @@ use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::{Duration, Utc};
 use uuid::Uuid;
+use vxguard_store::sessions;
 
 pub const COOKIE: &str = "vxg_session";
 pub const LOGIN_CSRF_COOKIE: &str = "vxg_login_csrf";
@@ -162,32 +163,20 @@ pub async fn start(st: &AppState, user: Uuid, family: Uuid) -> ApiResult<String>
     let token = secret::new_token(PREFIX);
     let cap = Utc::now() + Duration::days(crate::auth::session::REFRESH_TTL_DAYS);
     let idle = (Utc::now() + Duration::minutes(IDLE_MINUTES)).min(cap);
-    sqlx::query(
-        "INSERT INTO web_sessions (id, token_hash, user_id, family, csrf, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let csrf = new_csrf();
+    sessions::start_web(
+        st.store.pool(),
+        sessions::NewWebSession {
+            token_hash: &secret::hash(&token),
+            user,
+            family,
+            csrf: &csrf,
+            expires_at: idle,
+        },
     )
-    .bind(Uuid::new_v4())
-    .bind(secret::hash(&token))
-    .bind(user)
-    .bind(family)
-    .bind(new_csrf())
-    .bind(idle)
-    .execute(&st.db)
     .await?;
     Ok(token)
 }
-
-type Row = (
-    Uuid,
-    Uuid,
-    String,
-    Uuid,
-    String,
-    String,
-    Option<Uuid>,
-    Option<String>,
-    bool,
-);
 
 /// The session of this request, if its cookie names a live one; extends
 /// its idle deadline (at most once a minute).
@@ -195,38 +184,33 @@ pub async fn current(st: &AppState, h: &HeaderMap, source: &str) -> ApiResult<Op
     let Some(token) = cookie(h, COOKIE).filter(|t| t.starts_with(PREFIX)) else {
         return Ok(None);
     };
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT s.id, s.family, s.csrf, u.id, u.email, u.role, u.tenant_id, t.slug,
-                s.expires_at < now() + make_interval(mins => $2) - interval '1 minute'
-         FROM web_sessions s
-         JOIN users u ON u.id = s.user_id
-         LEFT JOIN tenants t ON t.id = u.tenant_id
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-           AND EXISTS (SELECT 1 FROM refresh_tokens r
-                       WHERE r.family = s.family AND r.revoked_at IS NULL AND r.expires_at > now())",
-    )
-    .bind(secret::hash(token))
-    .bind(IDLE_MINUTES as i32)
-    .fetch_optional(&st.db)
-    .await?;
-    let Some((id, family, csrf, user_id, email, role, tenant_id, slug, stale)) = row else {
+    let Some(row) =
+        sessions::web(st.store.pool(), &secret::hash(token), IDLE_MINUTES as i32).await?
+    else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&role) else {
+    let Some(role) = Role::parse(&row.role) else {
         return Ok(None);
     };
-    if stale {
-        sqlx::query(
-            "UPDATE web_sessions SET expires_at = least(now() + make_interval(mins => $2),
-                 created_at + make_interval(days => $3))
-             WHERE id = $1",
+    if row.stale {
+        sessions::extend_web(
+            st.store.pool(),
+            row.id,
+            IDLE_MINUTES as i32,
+            crate::auth::session::REFRESH_TTL_DAYS as i32,
         )
-        .bind(id)
-        .bind(IDLE_MINUTES as i32)
-        .bind(crate::auth::session::REFRESH_TTL_DAYS as i32)
-        .execute(&st.db)
         .await?;
     }
+    let sessions::WebSession {
+        id,
+        family,
+        csrf,
+        user_id,
+        email,
+        tenant_id,
+        tenant_slug: slug,
+        ..
+    } = row;
     Ok(Some(WebSession {
         id,
         family,
@@ -247,12 +231,7 @@ pub async fn current(st: &AppState, h: &HeaderMap, source: &str) -> ApiResult<Op
 /// Ends the session and the login it belongs to.
 pub async fn end(st: &AppState, s: &WebSession) -> ApiResult<()> {
     crate::auth::session::revoke_family(st, s.family).await?;
-    sqlx::query(
-        "UPDATE web_sessions SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
-    )
-    .bind(s.family)
-    .execute(&st.db)
-    .await?;
+    sessions::end_web(st.store.pool(), s.family).await?;
     Ok(())
 }
 
