@@ -12,19 +12,29 @@
 //! Nothing here decides what is allowed or valid: the server does, and the
 //! pages show its answers (including per-field errors).
 
-pub mod admin;
-pub mod clients;
-pub mod members;
-pub mod model;
+// Layers, each importing only those below it (no import cycle, see
+// `scripts/check-cycles`): `shell` picks the page; `pages` render one page
+// each and import `widgets` and `data`, never another page; `widgets` are
+// what several pages share; `data` is what the server hands a page.
+pub mod data;
 mod pages;
-pub mod platform;
-pub mod policy;
-mod table;
+mod shell;
 pub mod wg;
+mod widgets;
 
-pub use model::*;
-pub use pages::App;
-pub use policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
+// The server's paths to the pages' data (`app::admin::Console`, ...).
+pub use data::{admin, clients, members, platform, policy};
+
+pub use data::account::{ErrorPage, Login, PasswordPage};
+pub use data::admin::TenantRow;
+pub use data::dashboard::{
+    ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, NetworkSiteRow,
+    RouterChoice, ServiceRow,
+};
+pub use data::form::FieldErrors;
+pub use data::policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
+pub use data::props::{Page, PageProps, User};
+pub use shell::App;
 
 /// The portal's style sheet, served by the server at [`STYLE_PATH`].
 pub const STYLE: &str = concat!(

@@ -2,9 +2,9 @@
 //! both sides: the server fills a [`ClientConfig`] (everything but the
 //! private key) and the browser, which generated the key pair, writes the
 //! file with [`ClientConfig::wg_quick`]. The API's server-generated keys use
-//! the same code, so the two files cannot differ.
+//! the same code, so the two files cannot differ. (The key pairs themselves
+//! come from `vxguard_wg_keys`.)
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// What a client's `wg-quick` file holds, except its private key.
@@ -61,17 +61,9 @@ impl ClientConfig {
     }
 }
 
-/// A WireGuard key pair (base64 private, base64 public) from 32 random
-/// bytes: clamped as Curve25519 secret keys are, then multiplied by the
-/// base point.
-pub fn keypair(mut secret: [u8; 32]) -> (String, String) {
-    secret[0] &= 248;
-    secret[31] &= 127;
-    secret[31] |= 64;
-    let public = x25519_dalek::x25519(secret, x25519_dalek::X25519_BASEPOINT_BYTES);
-    let e = base64::engine::general_purpose::STANDARD;
-    (e.encode(secret), e.encode(public))
-}
+/// The key derivation lives in `vxguard_wg_keys` (shared with the
+/// server, no leptos); re-exported for the callers that named it here.
+pub use vxguard_wg_keys::keypair;
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for
 /// form bodies and `data:` URLs.
@@ -90,28 +82,6 @@ pub fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keypair_matches_rfc7748() {
-        // RFC 7748 section 6.1: Alice's private key and public key.
-        let hex = |s: &str| -> [u8; 32] {
-            let v: Vec<u8> = (0..32)
-                .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-                .collect();
-            v.try_into().unwrap()
-        };
-        let alice = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-        let (private, public) = keypair(alice);
-        let e = base64::engine::general_purpose::STANDARD;
-        assert_eq!(
-            e.decode(public).unwrap(),
-            hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
-        );
-        // The private key is stored clamped, as `wg genkey` prints it.
-        let p = e.decode(private).unwrap();
-        assert_eq!(p[0] & 7, 0);
-        assert_eq!(p[31] & 0xc0, 0x40);
-    }
 
     #[test]
     fn wg_quick_file() {

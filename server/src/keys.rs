@@ -18,7 +18,7 @@ fn random32() -> Result<[u8; 32]> {
 /// A WireGuard key pair, base64 (private, public).
 /// The same derivation as the portal's browser-made client keys.
 pub fn wireguard_keypair() -> Result<(String, String)> {
-    Ok(app::wg::keypair(random32()?))
+    Ok(vxguard_wg_keys::keypair(random32()?))
 }
 
 /// Loads the secrets file, adds keys for new devices, drops removed ones,

@@ -10,83 +10,17 @@
 //! that needs the user's own public key; the page then shows the file with a
 //! place for their private key.
 
-use crate::model::FieldErrors;
-use crate::wg::{self, ClientConfig};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// `/t/{tenant}/clients`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClientsPage {
-    pub slug: String,
-    /// The tenant's display name.
-    pub name: String,
-    /// Tenant admins (and platform admins) create and revoke clients.
-    pub can_write: bool,
-    pub clients: Vec<ClientEntry>,
-    /// The tenant's networks, which a client may be limited to.
-    pub networks: Vec<String>,
-    pub form: ClientForm,
-    /// Shown once after a change.
-    pub notice: Option<String>,
-    /// After a create without JavaScript: the new client's configuration
-    /// (the user adds their own private key).
-    pub created: Option<ClientConfig>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClientEntry {
-    pub name: String,
-    /// Allocated by the server; `None` until allocated.
-    pub address: Option<String>,
-    pub public_key: String,
-    /// Empty: every network of the tenant.
-    pub networks: Vec<String>,
-}
-
-/// The create form: what was typed and the server's errors.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClientForm {
-    pub name: String,
-    pub public_key: String,
-    pub networks: Vec<String>,
-    pub errors: FieldErrors,
-}
-
-/// What `POST /t/{tenant}/clients` answers a script (`Accept:
-/// application/json`): the stored client, its job and its configuration
-/// without the private key (`None` while the tenant has no network, so no
-/// router terminates its clients).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClientCreated {
-    pub client: ClientEntry,
-    pub job: i64,
-    pub config: Option<ClientConfig>,
-}
-
-/// The question whether to revoke a client (tenant admins).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClientDelete {
-    pub slug: String,
-    pub client: ClientEntry,
-    /// The version shown, so that a client changed since is not deleted blindly.
-    pub version: i64,
-    pub errors: Vec<String>,
-}
-
-/// Which form field a problem's JSON pointer (into the client body) names.
-pub fn client_field(pointer: &str) -> Option<&'static str> {
-    match pointer.trim_start_matches('/').split('/').next()? {
-        "name" => Some("name"),
-        "public_key" => Some("public_key"),
-        "allowed_networks" => Some("networks"),
-        _ => None,
-    }
-}
-
-/// Stands for the private key in a file the server helped write: it never
-/// has the key.
-pub const PRIVATE_KEY_PLACEHOLDER: &str = "<your private key>";
+#[cfg(feature = "hydrate")]
+use crate::data::clients::Submission;
+use crate::data::clients::{
+    ClientDelete, ClientEntry, ClientForm, ClientsPage, PRIVATE_KEY_PLACEHOLDER,
+};
+#[cfg(feature = "hydrate")]
+use crate::data::form::FieldErrors;
+use crate::wg::{self, ClientConfig};
+use crate::widgets::nav::{TenantNav, TenantTab};
 
 #[component]
 pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
@@ -117,7 +51,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
             <p class="muted"><a href=back>"← " {name}</a></p>
             <h1>"WireGuard clients"</h1>
             <p class="muted">"Laptops and phones that reach the tenant's networks over WireGuard."</p>
-            <crate::members::TenantNav slug=slug.clone() current=crate::members::TenantTab::Clients
+            <TenantNav slug=slug.clone() current=TenantTab::Clients
                 can_write=can_write/>
         </div>
         {notice.map(|n| view! { <p class="notice" role="status" id="client-notice">{n}</p> })}
@@ -439,108 +373,6 @@ fn scroll_to(id: &str) {
             let _ = h.focus();
         }
     }
-}
-
-/// What the hydrated form sends: never a private key.
-#[cfg(feature = "hydrate")]
-struct Submission {
-    action: String,
-    csrf: String,
-    name: String,
-    /// Typed by the user; empty: generate a pair here.
-    public_key: String,
-    networks: Vec<String>,
-}
-
-#[cfg(feature = "hydrate")]
-#[derive(Deserialize)]
-struct ProblemDoc {
-    #[serde(default)]
-    detail: String,
-    #[serde(default)]
-    errors: Vec<ProblemField>,
-}
-
-#[cfg(feature = "hydrate")]
-#[derive(Deserialize)]
-struct ProblemField {
-    pointer: Option<String>,
-    object: Option<String>,
-    detail: String,
-}
-
-#[cfg(feature = "hydrate")]
-impl Submission {
-    /// Generates the key pair if needed, posts the public half, and returns
-    /// the server's answer with the private key (if made here), or the
-    /// errors to show.
-    async fn send(self) -> Result<(ClientCreated, Option<String>), FieldErrors> {
-        let fail = |m: String| FieldErrors {
-            fields: vec![],
-            form: vec![m],
-        };
-        let (private, public) = if self.public_key.is_empty() {
-            let (p, q) = wg::keypair(random32().map_err(fail)?);
-            (Some(p), q)
-        } else {
-            (None, self.public_key.clone())
-        };
-        let mut body = format!(
-            "csrf={}&name={}&public_key={}",
-            wg::percent_encode(&self.csrf),
-            wg::percent_encode(&self.name),
-            wg::percent_encode(&public)
-        );
-        for n in &self.networks {
-            body.push_str(&format!("&network={}", wg::percent_encode(n)));
-        }
-        let r = gloo_net::http::Request::post(&self.action)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .map_err(|e| fail(e.to_string()))?
-            .send()
-            .await
-            .map_err(|e| fail(format!("the server could not be reached ({e})")))?;
-        if r.status() == 201 {
-            let c: ClientCreated = r
-                .json()
-                .await
-                .map_err(|e| fail(format!("unreadable answer ({e})")))?;
-            return Ok((c, private));
-        }
-        let status = r.status();
-        let p: ProblemDoc = r.json().await.map_err(|_| {
-            fail(format!(
-                "the server answered {status}; reload the page and try again"
-            ))
-        })?;
-        let mut e = FieldErrors::default();
-        for f in p.errors {
-            match f.pointer.as_deref().and_then(client_field) {
-                Some(field) => e.fields.push((field.to_string(), f.detail)),
-                None => e.form.push(match f.object {
-                    Some(o) => format!("{o}: {}", f.detail),
-                    None => f.detail,
-                }),
-            }
-        }
-        if e.is_empty() {
-            e.form.push(p.detail);
-        }
-        Err(e)
-    }
-}
-
-/// 32 random bytes from the browser's cryptographic generator.
-#[cfg(feature = "hydrate")]
-fn random32() -> Result<[u8; 32], String> {
-    let mut b = [0u8; 32];
-    window()
-        .crypto()
-        .and_then(|c| c.get_random_values_with_u8_array(&mut b))
-        .map_err(|_| "this browser has no cryptographic random generator".to_string())?;
-    Ok(b)
 }
 
 #[component]

@@ -1,146 +1,19 @@
-//! The pages. Each takes plain data (see `model`) and renders it; the only
-//! client-side state is presentation (a form's "busy" state).
+//! A tenant's dashboard (networks, latest jobs, policy and clients at a
+//! glance, the "create network" form) and one network's edit and delete
+//! pages, which share the network form.
 
-use crate::model::*;
 use leptos::prelude::*;
 
-/// The root of every page: the header (with the user and a logout button)
-/// and the page itself.
-#[component]
-pub fn App(props: PageProps) -> impl IntoView {
-    let PageProps { user, csrf, page } = props;
-    let home = match &user {
-        Some(u) if u.platform_admin => "/admin".to_string(),
-        Some(u) => u
-            .tenant
-            .as_ref()
-            .map(|t| format!("/t/{t}"))
-            .unwrap_or_else(|| "/".into()),
-        None => "/login".to_string(),
-    };
-    let main = match page {
-        Page::Login(l) => view! { <LoginPage login=l/> }.into_any(),
-        Page::Dashboard(d) => view! { <DashboardPage d=*d csrf=csrf.clone()/> }.into_any(),
-        Page::Admin(c) => view! { <crate::admin::ConsoleView c=*c csrf=csrf.clone()/> }.into_any(),
-        Page::Members(m) => {
-            view! { <crate::members::MembersView p=*m csrf=csrf.clone()/> }.into_any()
-        }
-        Page::Tokens(t) => {
-            view! { <crate::members::TokensView p=*t csrf=csrf.clone()/> }.into_any()
-        }
-        Page::TenantAudit(a) => view! { <crate::members::AuditView p=*a/> }.into_any(),
-        Page::NetworkEdit(e) => view! { <NetworkEditPage e=*e csrf=csrf.clone()/> }.into_any(),
-        Page::Password(p) => view! { <PasswordPageView p=p csrf=csrf.clone()/> }.into_any(),
-        Page::Policy(p) => {
-            view! { <crate::policy::PolicyPageView p=*p csrf=csrf.clone()/> }.into_any()
-        }
-        Page::Clients(c) => {
-            view! { <crate::clients::ClientsPageView p=*c csrf=csrf.clone()/> }.into_any()
-        }
-        Page::ClientDelete(d) => {
-            view! { <crate::clients::ClientDeleteView d=*d csrf=csrf.clone()/> }.into_any()
-        }
-        Page::NotFound => view! {
-            <ErrorView status=404 title="Not found".to_string()
-                detail="There is nothing here, or it is not yours to see.".to_string()/>
-        }
-        .into_any(),
-        Page::Error(e) => {
-            view! { <ErrorView status=e.status title=e.title detail=e.detail/> }.into_any()
-        }
-    };
-    view! {
-        <a class="skip" href="#main">"Skip to content"</a>
-        <header class="top">
-            <a class="brand" href=home>"vxguard"</a>
-            {user.map(|u| view! { <UserBox user=u csrf=csrf/> })}
-        </header>
-        <main id="main" tabindex="-1">{main}</main>
-    }
-}
+#[cfg(feature = "hydrate")]
+use crate::data::dashboard::follow_jobs;
+use crate::data::dashboard::{
+    ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, ServiceRow,
+};
+use crate::widgets::form::{busy_submit, Field, SubmitButton};
+use crate::widgets::nav::{TenantNav, TenantTab};
 
 #[component]
-fn UserBox(user: User, csrf: String) -> impl IntoView {
-    view! {
-        <div class="who">
-            <span class="email">{user.email}</span>
-            " "
-            <span class="role">{user.role}</span>
-            " "
-            <a href="/account/password" class="link">"Change password"</a>
-            <form method="post" action="/logout" class="inline">
-                <input type="hidden" name="csrf" value=csrf/>
-                <button type="submit" class="link">"Log out"</button>
-            </form>
-        </div>
-    }
-}
-
-#[component]
-fn ErrorView(status: u16, title: String, detail: String) -> impl IntoView {
-    view! {
-        <section class="card narrow error-page">
-            <p class="status">{status}</p>
-            <h1>{title}</h1>
-            <p>{detail}</p>
-            <p><a href="/">"Back to the start"</a></p>
-        </section>
-    }
-}
-
-#[component]
-fn LoginPage(login: Login) -> impl IntoView {
-    let has_error = login.error.is_some();
-    let busy = RwSignal::new(false);
-    view! {
-        <section class="card narrow">
-            <h1>"Log in"</h1>
-            {login.error.map(|e| view! { <p class="alert" role="alert" id="login-error">{e}</p> })}
-            <form method="post" action="/login" class="stack" on:submit=busy_submit(busy)>
-                <input type="hidden" name="csrf" value=login.csrf/>
-                <input type="hidden" name="next" value=login.next/>
-                <label for="email">"Email"</label>
-                <input id="email" name="email" type="email" autocomplete="username" required
-                    value=login.email autofocus=!has_error
-                    aria-describedby=has_error.then_some("login-error")/>
-                <label for="password">"Password"</label>
-                <input id="password" name="password" type="password"
-                    autocomplete="current-password" required autofocus=has_error/>
-                <SubmitButton label="Log in" busy_label="Logging in…" busy=busy/>
-            </form>
-        </section>
-    }
-}
-
-/// A submit button that, once hydrated, shows that its form is on its way;
-/// the form's `on:submit` (see [`busy_submit`]) sets `busy` and refuses a
-/// second submission. Without JavaScript the form simply posts.
-#[component]
-pub(crate) fn SubmitButton(
-    label: &'static str,
-    busy_label: &'static str,
-    busy: RwSignal<bool>,
-) -> impl IntoView {
-    view! {
-        <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
-            {move || if busy.get() { busy_label } else { label }}
-        </button>
-    }
-}
-
-/// The submit handler that goes with [`SubmitButton`].
-pub(crate) fn busy_submit(busy: RwSignal<bool>) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
-    move |ev| {
-        if busy.get_untracked() {
-            ev.prevent_default();
-        } else {
-            busy.set(true);
-        }
-    }
-}
-
-#[component]
-fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
+pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
     let Dashboard {
         slug,
         name,
@@ -166,7 +39,7 @@ fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         <div class="page-head">
             <h1>{name}</h1>
             <p class="muted">"Tenant " <code>{slug.clone()}</code> " · reaches " {sites_text}</p>
-            <crate::members::TenantNav slug=slug.clone() current=crate::members::TenantTab::Dashboard
+            <TenantNav slug=slug.clone() current=TenantTab::Dashboard
                 can_write=can_write/>
         </div>
         {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
@@ -313,30 +186,6 @@ fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
     }
 }
 
-#[cfg(feature = "hydrate")]
-fn follow_jobs(url: &str, jobs: RwSignal<Vec<JobRow>>) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        return;
-    };
-    let on_jobs =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            let Some(text) = e.data().as_string() else {
-                return;
-            };
-            if let Ok(v) = leptos::serde_json::from_str::<Vec<JobRow>>(&text) {
-                if jobs.with_untracked(|j| *j != v) {
-                    jobs.set(v);
-                }
-            }
-        });
-    let _ = source.add_event_listener_with_callback("jobs", on_jobs.as_ref().unchecked_ref());
-    // Both live as long as the page: every navigation is a full page load.
-    on_jobs.forget();
-    std::mem::forget(source);
-}
-
 #[component]
 fn ServicesList(services: Vec<ServiceRow>) -> impl IntoView {
     if services.is_empty() {
@@ -377,40 +226,6 @@ fn ClientsTable(clients: Vec<ClientRow>) -> impl IntoView {
         </ul>
     }
     .into_any()
-}
-
-/// One labelled text field with its server-side error right below it.
-#[component]
-pub(crate) fn Field(
-    id: &'static str,
-    label: &'static str,
-    value: String,
-    error: Option<String>,
-    hint: &'static str,
-    /// The input type (`text`, or `password`).
-    #[prop(default = "text")]
-    kind: &'static str,
-    #[prop(default = "off")] autocomplete: &'static str,
-) -> impl IntoView {
-    let err_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described = if error.is_some() {
-        format!("{err_id} {hint_id}")
-    } else {
-        hint_id.clone()
-    };
-    let invalid = error.is_some().then_some("true");
-    let has_error = error.is_some();
-    view! {
-        <div class="field" class:has-error=has_error>
-            <label for=id>{label}</label>
-            <input id=id name=id type=kind value=value required autofocus=has_error
-                autocomplete=autocomplete spellcheck="false"
-                aria-invalid=invalid aria-describedby=described/>
-            {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
-            <small class="muted" id=hint_id>{hint}</small>
-        </div>
-    }
 }
 
 /// The network form: creating one (`edit` is `None`) or editing the named
@@ -516,7 +331,7 @@ fn NetworkFormView(
 }
 
 #[component]
-fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
+pub fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
     let NetworkEdit {
         slug,
         name,
@@ -570,40 +385,4 @@ fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-#[component]
-fn PasswordPageView(p: PasswordPage, csrf: String) -> impl IntoView {
-    let PasswordPage { errors, changed } = p;
-    let form_errors = errors.form.clone();
-    let busy = RwSignal::new(false);
-    view! {
-        <section class="card narrow">
-            <h1>"Change password"</h1>
-            {changed.then(|| view! {
-                <p class="notice" role="status" id="password-changed">
-                    "Your password was changed. Every other session of yours was logged out; this one stays."
-                </p>
-            })}
-            {(!form_errors.is_empty()).then(|| view! {
-                <div class="alert" role="alert" id="form-errors">
-                    <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-                </div>
-            })}
-            <form method="post" action="/account/password" class="stack" id="password-form"
-                on:submit=busy_submit(busy)>
-                <input type="hidden" name="csrf" value=csrf/>
-                <Field id="current_password" label="Current password" value=String::new()
-                    error=errors.get("current_password") hint="" kind="password"
-                    autocomplete="current-password"/>
-                <Field id="new_password" label="New password" value=String::new()
-                    error=errors.get("new_password") hint="At least 12 characters." kind="password"
-                    autocomplete="new-password"/>
-                <Field id="confirm_password" label="New password again" value=String::new()
-                    error=errors.get("confirm_password") hint="" kind="password"
-                    autocomplete="new-password"/>
-                <SubmitButton label="Change password" busy_label="Changing…" busy=busy/>
-            </form>
-        </section>
-    }
 }

@@ -1,149 +1,14 @@
 //! A tenant's people and automation: its members (users with a role), its
 //! API tokens (the secret shown once, on the page that created it) and its
-//! audit history; and the navigation between a tenant's pages.
+//! audit history.
 
-use crate::model::FieldErrors;
-use crate::pages::{busy_submit, Field, SubmitButton};
-use crate::table::{Cell, Row, Table};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// Which of a tenant's pages is shown (for the navigation's current link).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TenantTab {
-    Dashboard,
-    Policy,
-    Clients,
-    Members,
-    Tokens,
-    Audit,
-}
-
-/// The links between a tenant's pages. `can_write`: tenant admins also
-/// see API tokens (members may not list them).
-#[component]
-pub fn TenantNav(slug: String, current: TenantTab, can_write: bool) -> impl IntoView {
-    let mut links = vec![
-        (TenantTab::Dashboard, format!("/t/{slug}"), "Dashboard"),
-        (TenantTab::Policy, format!("/t/{slug}/policy"), "Policy"),
-        (
-            TenantTab::Clients,
-            format!("/t/{slug}/clients"),
-            "WireGuard clients",
-        ),
-        (TenantTab::Members, format!("/t/{slug}/members"), "Members"),
-    ];
-    if can_write {
-        links.push((TenantTab::Tokens, format!("/t/{slug}/tokens"), "API tokens"));
-    }
-    links.push((TenantTab::Audit, format!("/t/{slug}/audit"), "Audit log"));
-    view! {
-        <nav class="subnav" aria-label="Tenant">
-            <ul>
-                {links
-                    .into_iter()
-                    .map(|(tab, href, label)| {
-                        let here = (tab == current).then_some("page");
-                        view! { <li><a href=href aria-current=here>{label}</a></li> }
-                    })
-                    .collect_view()}
-            </ul>
-        </nav>
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MemberRow {
-    pub id: String,
-    pub email: String,
-    /// `tenant admin` or `tenant member`.
-    pub role: String,
-    pub created_at: String,
-}
-
-/// The "add a member" form: what was typed (never the password) and the
-/// server's errors.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MemberForm {
-    pub email: String,
-    /// `tenant_member` or `tenant_admin`.
-    pub role: String,
-    pub errors: FieldErrors,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MembersPage {
-    pub slug: String,
-    pub name: String,
-    /// Tenant admins (and platform admins) add and remove members.
-    pub can_write: bool,
-    /// The viewer's email (nobody removes themselves).
-    pub me: String,
-    pub members: Vec<MemberRow>,
-    pub form: MemberForm,
-    pub notice: Option<String>,
-    /// Set on the page that asks whether to remove this member.
-    pub confirm_remove: Option<MemberRow>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TokenRow {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TokenForm {
-    pub name: String,
-    /// `tenant_member` or `tenant_admin`.
-    pub role: String,
-    pub errors: FieldErrors,
-}
-
-/// A token just created: its secret, on this one page only.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CreatedToken {
-    pub name: String,
-    pub secret: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TokensPage {
-    pub slug: String,
-    pub name: String,
-    pub tokens: Vec<TokenRow>,
-    pub form: TokenForm,
-    pub created: Option<CreatedToken>,
-    pub notice: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub object: String,
-    pub source: String,
-}
-
-/// One page of an audit log, newest first. `slug` is the tenant's, `None`
-/// for the platform's whole log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditPage {
-    pub slug: Option<String>,
-    pub name: String,
-    pub can_write: bool,
-    pub entries: Vec<AuditRow>,
-    /// The link to the next (older) page, if there is one.
-    pub older: Option<String>,
-    /// Whether this is the newest page (else a link back to it is shown).
-    pub newest: bool,
-}
+use crate::data::members::{AuditPage, MemberForm, MembersPage, TokenForm, TokensPage};
+use crate::widgets::audit::AuditList;
+use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
+use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::table::{Cell, Row, Table};
 
 fn role_label(role: &str) -> &'static str {
     match role {
@@ -170,19 +35,6 @@ fn RoleSelect(id: &'static str, value: String, error: Option<String>) -> impl In
             {error.map(|e| view! { <p class="field-error" id=err_id>{e}</p> })}
         </div>
     }
-}
-
-/// Errors that name no field, above a form.
-#[component]
-pub fn FormErrors(failed: &'static str, errors: Vec<String>) -> impl IntoView {
-    (!errors.is_empty()).then(|| {
-        view! {
-            <div class="alert" role="alert" id="form-errors">
-                <p>{failed}</p>
-                <ul>{errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-            </div>
-        }
-    })
 }
 
 #[component]
@@ -412,42 +264,6 @@ pub fn TokensView(p: TokensPage, csrf: String) -> impl IntoView {
                 </form>
             </section>
         </div>
-    }
-}
-
-/// An audit log page's entries and its older/newer links (`base`: the
-/// page's path without a cursor).
-#[component]
-pub fn AuditList(
-    entries: Vec<AuditRow>,
-    older: Option<String>,
-    newest: bool,
-    base: String,
-) -> impl IntoView {
-    let list = if entries.is_empty() {
-        view! { <p class="empty">"Nothing recorded yet."</p> }.into_any()
-    } else {
-        let rows = entries
-            .into_iter()
-            .map(|e| Row {
-                key: e.id.to_string(),
-                cells: vec![
-                    Cell::Code(e.action),
-                    Cell::Code(e.object),
-                    Cell::Text(e.at),
-                    Cell::Text(e.actor),
-                    Cell::Text(e.source),
-                ],
-            })
-            .collect();
-        view! { <Table id="audit" cols=vec!["Action", "Object", "When", "Who", "From"] rows=rows/> }
-            .into_any()
-    };
-    let newer = (!newest).then(|| view! { <a href=base.clone()>"← Newest"</a> });
-    let older = older.map(|h| view! { <a href=h rel="next" id="older">"Older entries →"</a> });
-    view! {
-        {list}
-        <p class="pager">{newer} " " {older}</p>
     }
 }
 

@@ -1,0 +1,183 @@
+//! The platform admins' console: its sections and their rows.
+
+use serde::{Deserialize, Serialize};
+
+use super::form::FieldErrors;
+use super::members::AuditRow;
+use super::platform::SpecEdit;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Console {
+    pub section: Section,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Section {
+    Tenants {
+        tenants: Vec<TenantRow>,
+        form: TenantForm,
+        notice: Option<String>,
+    },
+    Platform {
+        sites: Vec<SiteRow>,
+        routers: Vec<RouterRow>,
+        hypervisors: Vec<HypervisorRow>,
+    },
+    Users(Vec<UserRow>),
+    Jobs {
+        jobs: Vec<AdminJobRow>,
+        older: Option<String>,
+        newest: bool,
+    },
+    Device(DevicePage),
+    Revision(Box<RevisionPage>),
+    /// A site, router or hypervisor: edit, new or delete (see `platform`).
+    Spec(Box<SpecEdit>),
+    Audit {
+        entries: Vec<AuditRow>,
+        older: Option<String>,
+        newest: bool,
+    },
+}
+
+impl Console {
+    pub fn title(&self) -> String {
+        match &self.section {
+            Section::Tenants { .. } => "Platform".into(),
+            Section::Platform { .. } => "Sites, routers and hypervisors".into(),
+            Section::Users(_) => "Users".into(),
+            Section::Jobs { .. } => "Jobs".into(),
+            Section::Device(d) => format!("{} {}", d.kind, d.name),
+            Section::Revision(r) => format!("{} {} revision {}", r.kind, r.name, r.seq),
+            Section::Audit { .. } => "Audit log".into(),
+            Section::Spec(e) => e.title(),
+        }
+    }
+}
+
+/// The "new tenant" form: the tenant and its first admin. Never the password.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantForm {
+    pub slug: String,
+    pub name: String,
+    /// `drop`, `reject` or `accept`.
+    pub default_action: String,
+    pub admin_email: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteRow {
+    pub name: String,
+    pub public_blocks: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterRow {
+    pub name: String,
+    pub site: String,
+    pub version: String,
+    pub underlay_address: String,
+    pub api_endpoint: String,
+    /// How the driver trusts the API's certificate: `pinned AB:CD:...`,
+    /// `public roots`, or `plain HTTP (loopback)`.
+    pub api_trust: String,
+    /// The latest revision's number, if compiled yet.
+    pub revision: Option<i32>,
+    pub state: DeviceStateRow,
+}
+
+/// Where a device stands (the server's `driver::status`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceStateRow {
+    /// `applied`, `pending`, `failed` or `drifted`.
+    pub state: String,
+    /// The revision last applied.
+    pub applied: Option<i32>,
+    /// The last failed apply's error, or why drift could not be checked.
+    pub error: Option<String>,
+    /// Lines of drift (shown as a count; the API has them).
+    pub drift_lines: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HypervisorRow {
+    pub name: String,
+    pub site: String,
+    pub underlay_address: String,
+    pub vtep_address: Option<String>,
+    pub bridge: String,
+    pub revision: Option<i32>,
+    pub state: DeviceStateRow,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub email: String,
+    pub role: String,
+    pub tenant: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminJobRow {
+    pub id: i64,
+    /// The tenant's slug; `None` for platform changes.
+    pub tenant: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Devices whose configuration the job changed: (`router`|`hypervisor`, name).
+    pub devices: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionRow {
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: String,
+    /// Lines of the stored change (commands or flow lines).
+    pub changed_lines: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DevicePage {
+    pub kind: String,
+    pub name: String,
+    pub revisions: Vec<RevisionRow>,
+    pub older: Option<String>,
+    pub newest: bool,
+}
+
+/// One line of a revision's diff against the previous one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub added: bool,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionPage {
+    pub kind: String,
+    pub name: String,
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: String,
+    /// The previous revision's number (`None` for the first).
+    pub previous: Option<i32>,
+    /// Removed and added lines against `previous` (or against nothing).
+    pub diff: Vec<DiffLine>,
+    /// The whole configuration (key material redacted).
+    pub config: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantRow {
+    pub slug: String,
+    pub name: String,
+    pub networks: i64,
+    pub users: i64,
+    pub default_action: String,
+}

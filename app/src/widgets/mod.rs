@@ -1,0 +1,10 @@
+//! Widgets several pages share: form pieces (fields, submit buttons, error
+//! lists), the table, the tenant navigation, the audit list and the error
+//! page. A widget imports data (`crate::data`) but never a page, so that
+//! pages import widgets and no page imports another (`scripts/check-cycles`).
+
+pub mod audit;
+pub mod error;
+pub mod form;
+pub mod nav;
+pub mod table;

@@ -1,0 +1,48 @@
+//! The links between a tenant's pages.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Which of a tenant's pages is shown (for the navigation's current link).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TenantTab {
+    Dashboard,
+    Policy,
+    Clients,
+    Members,
+    Tokens,
+    Audit,
+}
+
+/// The links between a tenant's pages. `can_write`: tenant admins also
+/// see API tokens (members may not list them).
+#[component]
+pub fn TenantNav(slug: String, current: TenantTab, can_write: bool) -> impl IntoView {
+    let mut links = vec![
+        (TenantTab::Dashboard, format!("/t/{slug}"), "Dashboard"),
+        (TenantTab::Policy, format!("/t/{slug}/policy"), "Policy"),
+        (
+            TenantTab::Clients,
+            format!("/t/{slug}/clients"),
+            "WireGuard clients",
+        ),
+        (TenantTab::Members, format!("/t/{slug}/members"), "Members"),
+    ];
+    if can_write {
+        links.push((TenantTab::Tokens, format!("/t/{slug}/tokens"), "API tokens"));
+    }
+    links.push((TenantTab::Audit, format!("/t/{slug}/audit"), "Audit log"));
+    view! {
+        <nav class="subnav" aria-label="Tenant">
+            <ul>
+                {links
+                    .into_iter()
+                    .map(|(tab, href, label)| {
+                        let here = (tab == current).then_some("page");
+                        view! { <li><a href=href aria-current=here>{label}</a></li> }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+}
