@@ -16,6 +16,7 @@ pub const COMPILE: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
 
 /// Writes of declared state: validity and allocation span objects, so one
 /// change is checked and allocated at a time.
+#[allow(clippy::unusual_byte_groupings)] // grouped by the tag's letters, as it always was
 pub const WRITE: i64 = 0x7867_7772_6974_65; // "xgwrite"
 
 /// Rollouts: one worker at a time walks the platform's devices to their
@@ -23,6 +24,7 @@ pub const WRITE: i64 = 0x7867_7772_6974_65; // "xgwrite"
 pub const ROLLOUT: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"
 
 /// Audit appends: one at a time, so the hash chain has no forks.
+#[allow(clippy::unusual_byte_groupings)] // grouped by the tag's letters, as it always was
 pub const CHAIN: i64 = 0x7867_6175_6469_74; // "xgaudit"
 
 /// Class of router applies (two-key lock: this class and the router's name

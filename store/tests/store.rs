@@ -1,0 +1,192 @@
+//! The store against a real PostgreSQL (a fresh database per test, on the
+//! server named by `VXGUARD_TEST_PG`, default the local one the project's
+//! `scripts/postgres` starts; dropped at the end).
+
+use sqlx::{Connection, PgPool};
+use vxguard_store::{audit, jobs, locks, sessions, tenants, tokens, users, Store, StoreError};
+
+fn server_url() -> String {
+    std::env::var("VXGUARD_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+struct Db {
+    name: String,
+    pool: PgPool,
+}
+
+impl Db {
+    async fn new() -> Db {
+        let name = format!("vxguard_store_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = vxguard_store::db::connect(&format!("{}/{name}", server_url()), 4)
+            .await
+            .expect("test database");
+        Db { name, pool }
+    }
+
+    async fn drop(self) {
+        self.pool.close().await;
+        let mut c = sqlx::PgConnection::connect(&format!("{}/postgres", server_url()))
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_job_is_claimed_once_and_finished_once() {
+    let db = Db::new().await;
+    let store = Store::new(db.pool.clone());
+    let mut tx = store.begin().await.unwrap();
+    let id = jobs::enqueue(&mut tx, None, "test", "test").await.unwrap();
+    Store::commit(tx).await.unwrap();
+
+    let c = jobs::claim(&db.pool, "w1").await.unwrap().expect("a job");
+    assert_eq!((c.id, c.attempts), (id, 1));
+    // Leased: nobody else gets it.
+    assert!(jobs::claim(&db.pool, "w2").await.unwrap().is_none());
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(jobs::finish(&mut tx, &c, "w1", "done", None, None)
+        .await
+        .unwrap());
+    Store::commit(tx).await.unwrap();
+    // A second finish with the same claim does nothing.
+    let mut tx = store.begin().await.unwrap();
+    assert!(!jobs::finish(&mut tx, &c, "w1", "failed", None, None)
+        .await
+        .unwrap());
+    drop(tx);
+
+    let j = jobs::get(&db.pool, id).await.unwrap().unwrap();
+    assert_eq!(j.status, "done");
+    assert_eq!(jobs::list(&db.pool, None, None, 10).await.unwrap().len(), 1);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_failed_job_is_retried_later() {
+    let db = Db::new().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let id = jobs::enqueue(&mut conn, None, "test", "test")
+        .await
+        .unwrap();
+    let c = jobs::claim(&db.pool, "w1").await.unwrap().unwrap();
+    jobs::retry_later(&db.pool, &c, "w1", "database gone", "applying failed")
+        .await
+        .unwrap();
+    let j = jobs::get(&db.pool, id).await.unwrap().unwrap();
+    assert_eq!(j.status, "queued");
+    // Backed off: not due yet.
+    assert!(jobs::claim(&db.pool, "w2").await.unwrap().is_none());
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_the_lock_is_taken_in_transactions() {
+    let db = Db::new().await;
+    let store = Store::new(db.pool.clone());
+    let mut tx = store.begin().await.unwrap();
+    locks::xact_lock(&mut tx, locks::WRITE).await.unwrap();
+    for i in 0..3 {
+        audit::own_account(
+            &mut tx,
+            &format!("u{i}@example.com"),
+            None,
+            "login",
+            "local",
+        )
+        .await
+        .unwrap();
+    }
+    Store::commit(tx).await.unwrap();
+    assert_eq!(audit::verify(&db.pool).await.unwrap().unwrap(), 3);
+    let listed = audit::list(&db.pool, None, None, 2).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].object, "users/u2@example.com");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn users_tokens_and_logins() {
+    let db = Db::new().await;
+    let store = Store::new(db.pool.clone());
+    let t = uuid::Uuid::new_v4();
+    let mut tx = store.begin().await.unwrap();
+    tenants::insert(&mut tx, t, "acme", "Acme", "drop")
+        .await
+        .unwrap();
+    assert_eq!(users::lock_tenant_and_count(&mut tx, t).await.unwrap(), 0);
+    let new = users::NewUser {
+        email: "a@example.com",
+        password_hash: "x",
+        role: "tenant_admin",
+        tenant_id: Some(t),
+    };
+    let u = users::insert(&mut tx, &new, true).await.unwrap();
+    assert_eq!(u.tenant.as_deref(), Some("acme"));
+    Store::commit(tx).await.unwrap();
+    // Same email, same tenant: a conflict on the email (and the
+    // transaction is void, as any failed statement leaves it).
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        users::insert(&mut tx, &new, true).await,
+        Err(StoreError::Conflict { what: "email" })
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let tok = tokens::NewToken {
+        tenant_id: t,
+        name: "ci",
+        role: "tenant_member",
+        token_hash: b"hash",
+        maker: Some(u.id),
+    };
+    tokens::insert(&mut tx, &tok).await.unwrap();
+    Store::commit(tx).await.unwrap();
+    let a = tokens::authenticate(&db.pool, b"hash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.tenant_id, a.name.as_str()), (t, "ci"));
+
+    let creds = users::signing_in(&db.pool, "a@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let expires = chrono::Utc::now() + chrono::Duration::days(1);
+    store
+        .logged_in(&creds, b"r1", expires, "local")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.refresh(b"r1", b"r2", expires, "local").await.unwrap(),
+        sessions::Refreshed::Rotated { .. }
+    ));
+    // The used token again: the whole login is revoked.
+    assert!(matches!(
+        store.refresh(b"r1", b"r3", expires, "local").await.unwrap(),
+        sessions::Refreshed::Reused
+    ));
+    assert!(matches!(
+        store.refresh(b"r2", b"r4", expires, "local").await.unwrap(),
+        sessions::Refreshed::Revoked
+    ));
+
+    // Deleting the maker revokes the token.
+    let mut tx = store.begin().await.unwrap();
+    let revoked = users::delete(&mut tx, u.id).await.unwrap();
+    Store::commit(tx).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert!(tokens::authenticate(&db.pool, b"hash")
+        .await
+        .unwrap()
+        .is_none());
+    db.drop().await;
+}
