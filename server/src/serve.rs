@@ -180,12 +180,7 @@ fn make_worker(
     if apply.is_some() {
         tracing::info!("--apply: jobs are done once their revisions are on the routers");
     }
-    Worker {
-        db: pool,
-        name: worker_name(name),
-        defs,
-        apply,
-    }
+    Worker::new(pool, worker_name(name), defs, apply)
 }
 
 pub async fn serve(a: ServeArgs) -> Result<()> {

@@ -35,7 +35,7 @@ use vxguard_compiler::diag::{Diagnostic, Severity};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
 use vxguard_compiler::model::Secrets;
-use vxguard_compiler::Output;
+use vxguard_compiler::{Output, Touched};
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
 pub const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
@@ -49,6 +49,26 @@ pub struct Worker {
     pub defs: Defs,
     /// Apply revisions to devices (`--apply`); `None`: compile only.
     pub apply: Option<Arc<crate::driver::reconcile::Settings>>,
+    /// The compile engine between jobs (`None` until the first job, and
+    /// after any job that did not commit).
+    engine: Arc<tokio::sync::Mutex<Option<EngineState>>>,
+}
+
+impl Worker {
+    pub fn new(
+        db: PgPool,
+        name: impl Into<String>,
+        defs: Defs,
+        apply: Option<Arc<crate::driver::reconcile::Settings>>,
+    ) -> Worker {
+        Worker {
+            db,
+            name: name.into(),
+            defs,
+            apply,
+            engine: Default::default(),
+        }
+    }
 }
 
 impl Worker {
@@ -109,58 +129,59 @@ impl Worker {
     /// here; with it, the compile's result is kept on the job and returned
     /// for the apply phase (`Some`). `None` also when the compile failed
     /// (the job is finished as failed).
+    ///
+    /// The engine is taken out for the job and put back only once the
+    /// job's revisions are committed: any failure in between leaves none,
+    /// and the next job starts from the database.
     async fn compile_job(&self, c: &Claimed) -> Result<Option<Compiled>> {
         let mut tx = self.db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(COMPILE_LOCK)
             .execute(&mut *tx)
             .await?;
-        let loaded = store_intent::load(&mut tx).await?;
-        let prev = store_intent::allocation_for_update(&mut tx).await?;
-        let secrets = store_intent::reconcile_secrets(&mut tx, &loaded.intent).await?;
-        let first = self
-            .compile_blocking(loaded.intent.clone(), prev.clone(), secrets.clone())
-            .await?;
-        let (compiled, out, held_back) = match first {
-            Ok(out) => (loaded, out, BTreeMap::new()),
-            Err(diags) => match self
-                .compile_without_failing_tenants(&mut tx, &loaded, &diags, prev, secrets)
-                .await?
-            {
-                Some(x) => x,
+        let revs = store_intent::revs(&mut tx).await?;
+        let kept = self.engine.lock().await.take();
+        let step = match kept {
+            Some(st) if st.platform_rev == revs.platform => {
+                self.compile_changed(&mut tx, st, &revs, c).await?
+            }
+            _ => match self.compile_all(&mut tx, &revs, c).await? {
+                Some(step) => step,
                 None => {
-                    // Not one tenant's doing (or its last good spec fails
-                    // too): the job fails, telling its tenant only its own.
-                    let errors = scoped(&diags, &loaded, c.tenant_id, Severity::Error);
-                    let errors = match (c.tenant_id, errors.is_empty()) {
-                        (Some(_), true) => {
-                            json!([{"message": "the platform's configuration does not compile; its operators can see why"}])
-                        }
-                        _ => Value::Array(errors),
-                    };
-                    jobs::set_operator_errors(&mut tx, c.id, &serde_json::to_value(&diags)?)
-                        .await?;
-                    if !jobs::finish(&mut tx, c, &self.name, "failed", Some(errors), None).await? {
-                        anyhow::bail!("lost the claim on job {}", c.id);
-                    }
                     tx.commit().await?;
                     return Ok(None);
                 }
             },
         };
-        let good: Vec<(uuid::Uuid, &vxguard_compiler::intent::Tenant)> = compiled
-            .tenant_ids
-            .iter()
-            .copied()
-            .zip(&compiled.intent.tenants)
-            .filter(|(id, _)| !held_back.contains_key(id))
-            .collect();
-        store_intent::record_compiled(&mut tx, &good).await?;
-        drop(good);
-        store_intent::store_allocation(&mut tx, &out.allocation).await?;
+        let Step {
+            state,
+            touched,
+            held_back,
+            recorded,
+            allocation_changed,
+        } = step;
+        let out = state.engine.output();
+        let view = state.view();
+        {
+            let intent = state.engine.intent();
+            let good: Vec<(Uuid, &vxguard_compiler::intent::Tenant)> = recorded
+                .iter()
+                .filter_map(|id| {
+                    let i = view.index(*id)?;
+                    Some((*id, &intent.tenants[i]))
+                })
+                .collect();
+            store_intent::record_compiled(&mut tx, &good).await?;
+        }
+        if allocation_changed {
+            store_intent::store_allocation(&mut tx, &out.allocation).await?;
+        }
         let mut changed_routers = Vec::new();
         let mut refused_in_place = Vec::new();
         for (name, r) in &out.routers {
+            if touched.as_ref().is_some_and(|t| !t.routers.contains(name)) {
+                continue;
+            }
             let last = latest(&mut tx, "router", name).await?;
             let Some((seq, diff, refusals)) = self.router_change(last, r) else {
                 continue;
@@ -173,7 +194,8 @@ impl Worker {
         }
         if !refused_in_place.is_empty() {
             // What a router cannot change in place fails the job whole:
-            // nothing of this compile is stored.
+            // nothing of this compile is stored (and the engine, which
+            // holds it, is dropped).
             drop(tx);
             let mut tx = self.db.begin().await?;
             let errors = json!([{"message": "a router cannot make this change in place; the platform's operators can see why"}]);
@@ -195,6 +217,12 @@ impl Worker {
         }
         let mut changed_hvs = Vec::new();
         for (name, h) in &out.hypervisors {
+            if touched
+                .as_ref()
+                .is_some_and(|t| !t.hypervisors.contains(name))
+            {
+                continue;
+            }
             let text = ovs_text(h);
             let (seq, diff) = match latest(&mut tx, "hypervisor", name).await? {
                 Some((_, old)) if old == text => continue,
@@ -207,7 +235,7 @@ impl Worker {
         let result = json!({
             "routers": changed_routers,
             "hypervisors": changed_hvs,
-            "warnings": scoped(&out.warnings, &compiled, c.tenant_id, Severity::Warning),
+            "warnings": scoped(&out.warnings, &view, c.tenant_id, Severity::Warning),
             "tenant_mtu": out.tenant_mtu,
         });
         // The job's own tenant held back: its change is refused with its
@@ -225,44 +253,231 @@ impl Worker {
                 "tenants whose change does not compile kept their last good configuration"
             );
         }
+        drop(view);
         let compiled_job = Compiled { result, refused };
-        if self.apply.is_some() {
-            if !jobs::keep_result(&mut tx, c, &compiled_job.result).await? {
-                anyhow::bail!("lost the claim on job {}", c.id);
-            }
-            tx.commit().await?;
-            tracing::info!(
-                job = c.id,
-                routers = changed_routers.len(),
-                hypervisors = changed_hvs.len(),
-                "job compiled; applying"
-            );
-            return Ok(Some(compiled_job));
-        }
-        let (status, errors) = match compiled_job.refused {
-            Some(e) => ("failed", Some(e)),
-            None => ("done", None),
+        let (status, errors) = match (&self.apply, &compiled_job.refused) {
+            (Some(_), _) => ("", None),
+            (None, Some(e)) => ("failed", Some(e.clone())),
+            (None, None) => ("done", None),
         };
-        if !jobs::finish(
-            &mut tx,
-            c,
-            &self.name,
-            status,
-            errors,
-            Some(compiled_job.result),
-        )
-        .await?
-        {
+        let claimed = if self.apply.is_some() {
+            jobs::keep_result(&mut tx, c, &compiled_job.result).await?
+        } else {
+            jobs::finish(
+                &mut tx,
+                c,
+                &self.name,
+                status,
+                errors,
+                Some(compiled_job.result.clone()),
+            )
+            .await?
+        };
+        if !claimed {
             anyhow::bail!("lost the claim on job {}", c.id);
         }
         tx.commit().await?;
+        *self.engine.lock().await = Some(state);
         tracing::info!(
             job = c.id,
             routers = changed_routers.len(),
             hypervisors = changed_hvs.len(),
-            "job done"
+            incremental = touched.is_some(),
+            "job compiled"
         );
-        Ok(None)
+        Ok(self.apply.is_some().then_some(compiled_job))
+    }
+
+    /// The whole intent from the database, compiled in full (a cold start,
+    /// a platform change). `None` when the job failed (and is finished).
+    async fn compile_all(
+        &self,
+        tx: &mut PgConnection,
+        revs: &store_intent::Revs,
+        c: &Claimed,
+    ) -> Result<Option<Step>> {
+        let loaded = store_intent::load(tx).await?;
+        let prev = store_intent::allocation_for_update(tx).await?;
+        let secrets = store_intent::reconcile_secrets(tx, &loaded.intent).await?;
+        let first = self
+            .compile_blocking(loaded.intent.clone(), prev.clone(), secrets.clone())
+            .await?;
+        let (compiled, out, held_back) = match first {
+            Ok(out) => (loaded, out, BTreeMap::new()),
+            Err(diags) => match self
+                .compile_without_failing_tenants(tx, &loaded, &diags, prev, secrets.clone())
+                .await?
+            {
+                Some(x) => x,
+                None => {
+                    // Not one tenant's doing (or its last good spec fails
+                    // too): the job fails, telling its tenant only its own.
+                    let view = View::of(&loaded.intent, &loaded.tenant_ids);
+                    let errors = scoped(&diags, &view, c.tenant_id, Severity::Error);
+                    let errors = match (c.tenant_id, errors.is_empty()) {
+                        (Some(_), true) => {
+                            json!([{"message": "the platform's configuration does not compile; its operators can see why"}])
+                        }
+                        _ => Value::Array(errors),
+                    };
+                    jobs::set_operator_errors(tx, c.id, &serde_json::to_value(&diags)?).await?;
+                    if !jobs::finish(tx, c, &self.name, "failed", Some(errors), None).await? {
+                        anyhow::bail!("lost the claim on job {}", c.id);
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        let recorded: Vec<Uuid> = compiled
+            .tenant_ids
+            .iter()
+            .copied()
+            .filter(|id| !held_back.contains_key(id))
+            .collect();
+        let ids = compiled
+            .intent
+            .tenants
+            .iter()
+            .zip(&compiled.tenant_ids)
+            .map(|(t, id)| (t.slug.to_string(), *id))
+            .collect();
+        let state = EngineState {
+            engine: vxguard_compiler::engine::Engine::from_compiled(compiled.intent, out),
+            secrets,
+            ids,
+            revs: revs.tenants.iter().map(|(id, _, r)| (*id, *r)).collect(),
+            platform_rev: revs.platform,
+            held: held_back.clone(),
+        };
+        Ok(Some(Step {
+            state,
+            touched: None,
+            held_back,
+            recorded,
+            allocation_changed: true,
+        }))
+    }
+
+    /// Only the tenants whose intent changed since the engine last saw
+    /// them: each is reloaded and recompiled where it is; one that does
+    /// not compile keeps its last good configuration.
+    async fn compile_changed(
+        &self,
+        tx: &mut PgConnection,
+        mut st: EngineState,
+        revs: &store_intent::Revs,
+        c: &Claimed,
+    ) -> Result<Step> {
+        use vxguard_compiler::engine::Change;
+        let now: BTreeMap<Uuid, (&str, i64)> = revs
+            .tenants
+            .iter()
+            .map(|(id, slug, r)| (*id, (slug.as_str(), *r)))
+            .collect();
+        let gone: Vec<(String, Uuid)> = st
+            .ids
+            .iter()
+            .filter(|(_, id)| !now.contains_key(id))
+            .map(|(s, id)| (s.clone(), *id))
+            .collect();
+        let dirty: Vec<Uuid> = revs
+            .tenants
+            .iter()
+            .filter(|(id, _, r)| st.revs.get(id) != Some(r))
+            .map(|(id, _, _)| *id)
+            .collect();
+        let fresh = store_intent::load_tenants(tx, &dirty).await?;
+        let mut touched = Touched::default();
+        let mut recorded = Vec::new();
+        let before: BTreeMap<Uuid, Option<vxguard_compiler::alloc::TenantAlloc>> = dirty
+            .iter()
+            .chain(gone.iter().map(|(_, id)| id))
+            .map(|id| {
+                let slug = st.slug_of(*id);
+                let a = slug.and_then(|s| st.engine.output().allocation.tenants.get(s).cloned());
+                (*id, a)
+            })
+            .collect();
+        let mut changes: Vec<(Uuid, Change)> = Vec::new();
+        for (slug, id) in gone {
+            changes.push((id, Change::Remove(slug)));
+        }
+        for (id, t) in fresh {
+            // A renamed tenant: out under its old slug, in under its new.
+            if let Some(old) = st.slug_of(id).filter(|s| *s != t.slug.as_str()) {
+                changes.push((id, Change::Remove(old.to_string())));
+            }
+            changes.push((id, Change::Upsert(t)));
+        }
+        let defs = self.defs.clone();
+        let secrets = st.secrets.clone();
+        // The engine runs on a blocking thread (a change takes milliseconds
+        // to tens of milliseconds at the benchmark platform's size).
+        let (st_back, outcomes) = tokio::task::spawn_blocking(move || {
+            let set = crate::definitions::set(&defs);
+            let mut outcomes = Vec::with_capacity(changes.len());
+            for (id, ch) in changes {
+                let slug = ch.slug().to_string();
+                let upsert = matches!(ch, Change::Upsert(_));
+                let r = st.engine.apply(ch, &secrets, &set);
+                if r.is_ok() {
+                    if upsert {
+                        st.ids.insert(slug.clone(), id);
+                    } else if st.ids.get(&slug) == Some(&id) {
+                        st.ids.remove(&slug);
+                    }
+                }
+                outcomes.push((id, r));
+            }
+            (st, outcomes)
+        })
+        .await
+        .context("compile engine panicked")?;
+        st = st_back;
+        for (id, r) in outcomes {
+            match r {
+                Ok(t) => {
+                    touched.routers.extend(t.routers);
+                    touched.hypervisors.extend(t.hypervisors);
+                    if now.contains_key(&id) {
+                        recorded.push(id);
+                    }
+                    st.held.remove(&id);
+                }
+                Err(rejected) => {
+                    let errors = rejected_errors(&st, &rejected);
+                    st.held.insert(id, errors);
+                }
+            }
+        }
+        for id in &dirty {
+            st.revs.insert(*id, now[id].1);
+        }
+        st.revs.retain(|id, _| now.contains_key(id));
+        st.held.retain(|id, _| now.contains_key(id));
+        let held_back = st.held.clone();
+        let allocation_changed = before.iter().any(|(id, a)| {
+            let slug = st.slug_of(*id).or(now.get(id).map(|x| x.0));
+            slug.and_then(|s| st.engine.output().allocation.tenants.get(s)) != a.as_ref()
+        });
+        touched.routers.sort();
+        touched.routers.dedup();
+        touched.hypervisors.sort();
+        touched.hypervisors.dedup();
+        tracing::debug!(
+            job = c.id,
+            tenants = dirty.len(),
+            routers = touched.routers.len(),
+            hypervisors = touched.hypervisors.len(),
+            "recompiled the changed tenants"
+        );
+        Ok(Step {
+            state: st,
+            touched: Some(touched),
+            held_back,
+            recorded,
+            allocation_changed,
+        })
     }
 
     /// The apply phase of a compiled job: roll out what is due, then finish
@@ -343,6 +558,99 @@ impl Worker {
     }
 }
 
+/// The worker's compile engine and what it was built from: kept between
+/// jobs so that a job recompiles only the tenants that changed.
+pub(crate) struct EngineState {
+    engine: vxguard_compiler::engine::Engine,
+    secrets: Secrets,
+    /// Tenant ids by slug, for the tenants in the engine.
+    ids: BTreeMap<String, Uuid>,
+    /// The intent revision each tenant was last compiled (or held back) at.
+    revs: std::collections::HashMap<Uuid, i64>,
+    platform_rev: i64,
+    /// Tenants held back at their last good configuration, with the errors
+    /// each may read: every job tells them (a tenant's own job fails with
+    /// them) until the tenant compiles again.
+    held: BTreeMap<Uuid, Vec<Value>>,
+}
+
+impl EngineState {
+    fn slug_of(&self, id: Uuid) -> Option<&str> {
+        self.ids
+            .iter()
+            .find(|(_, x)| **x == id)
+            .map(|(s, _)| s.as_str())
+    }
+
+    fn view(&self) -> View<'_> {
+        let intent = self.engine.intent();
+        let ids = intent
+            .tenants
+            .iter()
+            .map(|t| self.ids.get(t.slug.as_str()).copied().unwrap_or_default())
+            .collect();
+        View { intent, ids }
+    }
+}
+
+/// An intent with its tenants' ids, index for index: what diagnostics are
+/// scoped and described with.
+struct View<'a> {
+    intent: &'a Intent,
+    ids: Vec<Uuid>,
+}
+
+impl<'a> View<'a> {
+    fn of(intent: &'a Intent, ids: &[Uuid]) -> View<'a> {
+        View {
+            intent,
+            ids: ids.to_vec(),
+        }
+    }
+
+    fn index(&self, id: Uuid) -> Option<usize> {
+        self.ids.iter().position(|x| *x == id)
+    }
+}
+
+/// What a compile gives the rest of the job.
+struct Step {
+    state: EngineState,
+    /// The devices the change re-rendered; `None`: all (a full compile).
+    touched: Option<Touched>,
+    /// Tenants held back at their last good configuration, with the errors
+    /// each may read.
+    held_back: BTreeMap<Uuid, Vec<Value>>,
+    /// Tenants whose spec compiled now (recorded as their last good one).
+    recorded: Vec<Uuid>,
+    allocation_changed: bool,
+}
+
+/// A held-back tenant's errors, named in its own objects' words.
+fn rejected_errors(st: &EngineState, r: &vxguard_compiler::engine::Rejected) -> Vec<Value> {
+    let Some(t) = &r.tenant else {
+        return vec![];
+    };
+    let alone = Intent {
+        platform: st.engine.intent().platform.clone(),
+        tenants: vec![t.clone()],
+    };
+    let mine = format!("/tenants/{}", r.index);
+    r.diagnostics
+        .iter()
+        .filter(|x| x.severity == Severity::Error)
+        .filter_map(|x| {
+            let rest = x.pointer.0.strip_prefix(&mine)?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| {
+                json!({
+                    "object": crate::store::change::describe(&alone, &format!("/tenants/0{rest}")),
+                    "message": x.message,
+                })
+            })
+        })
+        .collect()
+}
+
 /// A compiled job on its way to the devices.
 struct Compiled {
     /// What changed: devices, warnings (the job's tenant's own), MTU.
@@ -410,7 +718,8 @@ impl Worker {
             .enumerate()
         {
             if failing.contains(&i) {
-                held_back.insert(*id, scoped(diags, loaded, Some(*id), Severity::Error));
+                let view = View::of(&loaded.intent, &loaded.tenant_ids);
+                held_back.insert(*id, scoped(diags, &view, Some(*id), Severity::Error));
                 match good.get(id) {
                     Some(g) => next.intent.tenants.push(g.clone()),
                     // Never compiled here: nothing of it to keep, unless it
@@ -453,13 +762,8 @@ fn tenant_index(pointer: &str) -> Option<usize> {
 /// tenant's job, that tenant's alone; for a platform job, all. Each names
 /// its object by path (`tenants/acme/policy/rules/60/description`), not
 /// by an index that changes as tenants come and go.
-fn scoped(
-    diags: &[Diagnostic],
-    loaded: &Loaded,
-    tenant: Option<Uuid>,
-    sev: Severity,
-) -> Vec<Value> {
-    let mine = tenant.map(|t| loaded.tenant_index(t));
+fn scoped(diags: &[Diagnostic], view: &View, tenant: Option<Uuid>, sev: Severity) -> Vec<Value> {
+    let mine = tenant.map(|t| view.index(t));
     diags
         .iter()
         .filter(|x| x.severity == sev)
@@ -470,7 +774,7 @@ fn scoped(
         })
         .map(|x| {
             json!({
-                "object": crate::store::change::describe(&loaded.intent, &x.pointer.0),
+                "object": crate::store::change::describe(view.intent, &x.pointer.0),
                 "message": x.message,
             })
         })

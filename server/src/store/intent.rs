@@ -40,38 +40,63 @@ pub async fn load(conn: &mut PgConnection) -> Result<Loaded> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    let tenants: Vec<(Uuid, String, String, String)> =
-        sqlx::query_as("SELECT id, slug, name, default_action FROM tenants ORDER BY slug")
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut tenant_docs: Vec<Value> = tenants
-        .iter()
-        .map(|(_, slug, name, _)| serde_json::json!({"slug": slug, "name": name}))
-        .collect();
-    let index: HashMap<Uuid, usize> = tenants.iter().enumerate().map(|(i, t)| (t.0, i)).collect();
-    let mut rules: Vec<Vec<Value>> = vec![Vec::new(); tenants.len()];
+    let tenants: Vec<TenantRow> = sqlx::query_as(
+        "SELECT id, slug, name, default_action FROM tenants ORDER BY slug COLLATE \"C\"",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut tenant_rows = Vec::with_capacity(rows.len());
     for (kind, tenant, spec) in rows {
         match (kind.as_str(), tenant) {
             ("site" | "router" | "hypervisor", None) => {
                 let k = format!("{kind}s");
                 platform_doc[k].as_array_mut().expect("array").push(spec);
             }
-            ("rule", Some(t)) => rules[index[&t]].push(spec),
-            (k @ ("network" | "service" | "client"), Some(t)) => {
-                let doc = &mut tenant_docs[index[&t]];
+            (_, Some(t)) => tenant_rows.push((kind, t, spec)),
+            (k, _) => anyhow::bail!("stored object of unknown kind {k}"),
+        }
+    }
+    let platform: Platform =
+        serde_json::from_value(platform_doc).context("stored platform does not parse")?;
+    let out = assemble(&tenants, tenant_rows)?;
+    Ok(Loaded {
+        intent: Intent {
+            platform,
+            tenants: out,
+        },
+        tenant_ids: tenants.iter().map(|t| t.0).collect(),
+    })
+}
+
+/// A tenant row: id, slug, name, default action.
+type TenantRow = (Uuid, String, String, String);
+
+/// Tenants as the compiler sees them, from their rows and their objects'
+/// rows (kind, tenant, spec) in the order [`load`] reads them.
+fn assemble(tenants: &[TenantRow], rows: Vec<(String, Uuid, Value)>) -> Result<Vec<Tenant>> {
+    let mut tenant_docs: Vec<Value> = tenants
+        .iter()
+        .map(|(_, slug, name, _)| serde_json::json!({"slug": slug, "name": name}))
+        .collect();
+    let index: HashMap<Uuid, usize> = tenants.iter().enumerate().map(|(i, t)| (t.0, i)).collect();
+    let mut rules: Vec<Vec<Value>> = vec![Vec::new(); tenants.len()];
+    for (kind, t, spec) in rows {
+        let Some(&i) = index.get(&t) else { continue };
+        match kind.as_str() {
+            "rule" => rules[i].push(spec),
+            k @ ("network" | "service" | "client") => {
+                let doc = &mut tenant_docs[i];
                 let key = format!("{k}s");
                 if doc.get(&key).is_none() {
                     doc[&key] = Value::Array(vec![]);
                 }
                 doc[key].as_array_mut().expect("array").push(spec);
             }
-            (k, _) => anyhow::bail!("stored object of unknown kind {k}"),
+            k => anyhow::bail!("stored object of unknown kind {k}"),
         }
     }
-    let platform: Platform =
-        serde_json::from_value(platform_doc).context("stored platform does not parse")?;
     let mut out = Vec::with_capacity(tenants.len());
-    for ((doc, (_, slug, _, action)), rules) in tenant_docs.into_iter().zip(&tenants).zip(rules) {
+    for ((doc, (_, slug, _, action)), rules) in tenant_docs.into_iter().zip(tenants).zip(rules) {
         let mut t: Tenant = serde_json::from_value(doc)
             .with_context(|| format!("stored tenant {slug} does not parse"))?;
         t.policy = Policy {
@@ -84,13 +109,47 @@ pub async fn load(conn: &mut PgConnection) -> Result<Loaded> {
         };
         out.push(t);
     }
-    Ok(Loaded {
-        intent: Intent {
-            platform,
-            tenants: out,
-        },
-        tenant_ids: tenants.iter().map(|t| t.0).collect(),
-    })
+    Ok(out)
+}
+
+/// Where each tenant's intent and the platform's stand: the numbers the
+/// writes' triggers hand out (migration 0008). Read before the intent it
+/// describes, so a write in between is seen again, never missed.
+pub struct Revs {
+    pub platform: i64,
+    /// Id, slug and number of every tenant, in slug (byte) order.
+    pub tenants: Vec<(Uuid, String, i64)>,
+}
+
+pub async fn revs(conn: &mut PgConnection) -> Result<Revs> {
+    let platform: i64 = sqlx::query_scalar("SELECT intent_rev FROM platform_intent WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let tenants =
+        sqlx::query_as("SELECT id, slug, intent_rev FROM tenants ORDER BY slug COLLATE \"C\"")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Revs { platform, tenants })
+}
+
+/// Some tenants, assembled as [`load`] does (absent ids are left out).
+pub async fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, Tenant)>> {
+    let tenants: Vec<TenantRow> = sqlx::query_as(
+        "SELECT id, slug, name, default_action FROM tenants WHERE id = ANY($1)
+         ORDER BY slug COLLATE \"C\"",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows: Vec<(String, Uuid, Value)> = sqlx::query_as(
+        "SELECT kind, tenant_id, spec FROM objects WHERE tenant_id = ANY($1)
+         ORDER BY kind, CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let out = assemble(&tenants, rows)?;
+    Ok(tenants.iter().map(|t| t.0).zip(out).collect())
 }
 
 pub fn parse_action(s: &str) -> Action {
@@ -192,12 +251,15 @@ pub async fn record_compiled(
     tenants: &[(Uuid, &vxguard_compiler::intent::Tenant)],
 ) -> Result<usize> {
     use sha2::Digest;
-    let have: std::collections::HashMap<Uuid, String> =
-        sqlx::query_as::<_, (Uuid, String)>("SELECT tenant_id, digest FROM tenant_compiled")
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
+    let asked: Vec<Uuid> = tenants.iter().map(|(id, _)| *id).collect();
+    let have: std::collections::HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT tenant_id, digest FROM tenant_compiled WHERE tenant_id = ANY($1)",
+    )
+    .bind(&asked)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     let (mut ids, mut digests, mut specs) = (Vec::new(), Vec::new(), Vec::new());
     for (id, t) in tenants {
         let spec = serde_json::to_value(t)?;

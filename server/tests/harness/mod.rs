@@ -45,6 +45,10 @@ pub struct Env {
     pub db: PgPool,
     pub st: AppState,
     pub app: Router,
+    /// The worker [`Env::drain`] runs jobs with: one for the whole test,
+    /// so that every job after the first goes through its compile engine
+    /// (what changed since the last job), as in a running server.
+    drainer: std::sync::OnceLock<Worker>,
 }
 
 pub struct Resp {
@@ -80,6 +84,7 @@ impl Env {
             db,
             st,
             app,
+            drainer: Default::default(),
         }
     }
 
@@ -100,17 +105,16 @@ impl Env {
     }
 
     pub fn worker(&self, name: &str) -> Worker {
-        Worker {
-            db: self.db.clone(),
-            name: name.into(),
-            defs: defs(),
-            apply: None,
-        }
+        Worker::new(self.db.clone(), name, defs(), None)
     }
 
     /// Runs every runnable job in this process.
     pub async fn drain(&self) -> usize {
-        self.worker("test-worker").drain().await.expect("drain")
+        self.drainer
+            .get_or_init(|| self.worker("test-worker"))
+            .drain()
+            .await
+            .expect("drain")
     }
 
     pub async fn call(
