@@ -1,6 +1,6 @@
 //! A tenant's WireGuard clients: the page's data and forms, and what the
-//! hydrated create form sends to the server ([`Submission`]: never the
-//! private key, which it makes with `vxguard_wg_keys`).
+//! hydrated create form sends to the server (`Submission`, browser build
+//! only: never the private key, which it makes with `vxguard_wg_keys`).
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,8 @@
 //! jobs of all tenants, each device's revisions with their diff, and the
 //! whole audit log.
 
+// The spec editor is one of the console's sections (`Section::Spec`), so a
+// part of this page rather than a page of its own.
 mod spec;
 
 use leptos::prelude::*;
