@@ -33,6 +33,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+// The command helpers live in `run` (the renderers use them too); the lab's
+// hypervisors, underlay and checks keep reaching them through `apply`.
 pub use super::run::{alive, netns_exists, write_private, ApplyError, RunDir};
 pub(crate) use super::run::{del_link, in_ns, ip, link_exists, run, run_env};
 use super::types::{BridgeIf, Place, Plan, VxlanIf, WgIf};

@@ -32,6 +32,8 @@ use std::collections::BTreeMap;
 use vyos_tree::{ConfigTree, NodeRef};
 
 pub use super::types::vrf_netns;
+// The plan's types live in `types` (shared with the renderers and `apply`);
+// re-exported here, where they have always been named.
 pub use super::types::{
     BridgeIf, Keepalived, L3Port, Place, Plan, PlanError, VrfNs, VxlanIf, WgIf, WgPeer, IFNAME_MAX,
 };
