@@ -31,12 +31,13 @@ use std::collections::BTreeMap;
 
 use vyos_tree::{ConfigTree, NodeRef};
 
-pub use super::types::vrf_netns;
 // The plan's types live in `types` (shared with the renderers and `apply`);
 // re-exported here, where they have always been named.
+pub use super::types::vrf_netns;
 pub use super::types::{
     BridgeIf, Keepalived, L3Port, Place, Plan, PlanError, VrfNs, VxlanIf, WgIf, WgPeer, IFNAME_MAX,
 };
+
 /// Builds the plan for `tree` on a router whose namespace is `router_ns`
 /// and whose interfaces get the host-unique prefix `id`.
 pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanError> {
