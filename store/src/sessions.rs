@@ -134,6 +134,16 @@ pub async fn family_of(db: &PgPool, token_hash: &[u8]) -> Result<Option<Uuid>> {
     )
 }
 
+/// The user a login (refresh-token family) belongs to.
+pub async fn user_of_family(db: &PgPool, family: Uuid) -> Result<Option<Uuid>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE family = $1 LIMIT 1")
+            .bind(family)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// A new portal session of the login `family`.
 pub struct NewWebSession<'a> {
     pub token_hash: &'a [u8],
