@@ -18,6 +18,18 @@ pub struct LoginUser {
     pub token_generation: i64,
 }
 
+impl From<crate::users::Credentials> for LoginUser {
+    fn from(c: crate::users::Credentials) -> Self {
+        LoginUser {
+            id: c.id,
+            email: c.email,
+            role: c.role,
+            tenant_id: c.tenant_id,
+            token_generation: c.token_generation,
+        }
+    }
+}
+
 /// Stores a new refresh token of `family` inside the caller's transaction.
 pub async fn insert_refresh(
     conn: &mut PgConnection,

@@ -92,17 +92,7 @@ pub async fn login(st: &AppState, req: LoginRequest, source: &str) -> ApiResult<
     st.store
         .logged_in(&u, &secret::hash(&refresh), refresh_expiry(), source)
         .await?;
-    pair(
-        st,
-        &LoginUser {
-            id: u.id,
-            email: u.email,
-            role: u.role,
-            tenant_id: u.tenant_id,
-            token_generation: u.token_generation,
-        },
-        refresh,
-    )
+    pair(st, &u.into(), refresh)
 }
 
 pub async fn refresh(st: &AppState, token: &str, source: &str) -> ApiResult<TokenPair> {
