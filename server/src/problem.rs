@@ -203,3 +203,27 @@ impl From<anyhow::Error> for Problem {
 }
 
 pub type ApiResult<T> = Result<T, Problem>;
+
+#[cfg(test)]
+mod tests {
+    use super::Problem;
+    use vxguard_store::StoreError;
+
+    #[test]
+    fn store_errors_map_to_statuses() {
+        let p = |e: StoreError| Problem::from(e);
+        assert_eq!(p(StoreError::NotFound).status, 404);
+        let c = p(StoreError::Conflict { what: "email" });
+        assert_eq!(c.status, 409);
+        assert_eq!(c.errors[0].pointer.as_deref(), Some("/email"));
+        assert_eq!(p(StoreError::Stale).status, 412);
+        let corrupt = StoreError::Corrupt {
+            what: "role".into(),
+        };
+        assert_eq!(p(corrupt).status, 500);
+        assert_eq!(
+            p(StoreError::Database(sqlx::Error::RowNotFound)).status,
+            500
+        );
+    }
+}
