@@ -315,6 +315,102 @@ pub fn reallocate_tenant(
     Ok(prev)
 }
 
+/// Numbers other tenants hold: what a tenant allocated on its own (a
+/// write that loads no other tenant) may not take.
+#[derive(Clone, Debug, Default)]
+pub struct Taken {
+    /// Tenant ids (each also fixes a VRF table and an L3 VNI).
+    pub ids: BTreeSet<u32>,
+    /// L2 VNIs of networks.
+    pub vnis: HashSet<u32>,
+}
+
+/// Allocates tenant `ti` of `intent` alone: what `prev` gives it is kept
+/// while valid (as [`allocate`] keeps it), and a new number is the lowest
+/// that neither `taken` nor the tenant itself holds. The full [`allocate`]
+/// run afterwards with this entry in its previous allocation keeps it all,
+/// so a write can allocate without loading every tenant.
+pub fn allocate_tenant(
+    intent: &Intent,
+    ti: usize,
+    prev: Option<&TenantAlloc>,
+    taken: &Taken,
+    diags: &mut Diagnostics,
+) -> Option<TenantAlloc> {
+    let t = &intent.tenants[ti];
+    let tp = Pointer::root().join("tenants").join(ti);
+    let prev_t = prev.filter(|pt| valid_tenant_numbers(pt) && !taken.ids.contains(&pt.id));
+    let (id, vrf_table, l3_vni) = match prev_t {
+        Some(pt) => (pt.id, pt.vrf_table, pt.l3_vni),
+        None => {
+            let Some(id) = (1..=MAX_TENANT_ID).find(|i| !taken.ids.contains(i)) else {
+                diags.error(
+                    tp.join("slug"),
+                    format!(
+                        "pool `tenant ids` is exhausted: VRF tables allow at most {MAX_TENANT_ID} tenants"
+                    ),
+                );
+                return None;
+            };
+            (
+                id,
+                VrfTable::new(TABLE_BASE + id).expect("in range"),
+                Vni::new(L3_VNI_BASE + id).expect("in range"),
+            )
+        }
+    };
+    let mut used_vnis = taken.vnis.clone();
+    used_vnis.insert(l3_vni.get());
+    if let Some(pt) = prev_t {
+        for (name, na) in &pt.networks {
+            if t.networks.iter().any(|n| n.name.as_str() == name)
+                && !taken.vnis.contains(&na.vni.get())
+            {
+                used_vnis.insert(na.vni.get());
+            }
+        }
+    }
+    let mut ta = TenantAlloc {
+        id,
+        vrf_table,
+        l3_vni,
+        networks: BTreeMap::new(),
+        client_subnet: None,
+        clients: BTreeMap::new(),
+    };
+    let mut next_vni = L2_VNI_FIRST;
+    let mut nets: Vec<_> = t.networks.iter().enumerate().collect();
+    nets.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (ni, n) in nets {
+        let np = tp.join("networks").join(ni);
+        let prev_n = prev_t
+            .and_then(|pt| pt.networks.get(n.name.as_str()))
+            .filter(|pn| !taken.vnis.contains(&pn.vni.get()));
+        let vni = match prev_n {
+            Some(pn) => pn.vni,
+            None => {
+                while used_vnis.contains(&next_vni) {
+                    next_vni += 1;
+                }
+                if next_vni > L2_VNI_LAST {
+                    diags.error(
+                        np.join("name"),
+                        format!("pool `VNIs` ({L2_VNI_FIRST}-{L2_VNI_LAST}) is exhausted"),
+                    );
+                    continue;
+                }
+                used_vnis.insert(next_vni);
+                Vni::new(next_vni).expect("in range")
+            }
+        };
+        let sites = allocate_gateways(n, prev_n, &np, diags);
+        ta.networks
+            .insert(n.name.to_string(), NetworkAlloc { vni, sites });
+    }
+    allocate_clients(intent, t, prev_t, &mut ta, &tp, diags);
+    Some(ta)
+}
+
 fn valid_tenant_numbers(t: &TenantAlloc) -> bool {
     (1..=MAX_TENANT_ID).contains(&t.id)
 }

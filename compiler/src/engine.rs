@@ -11,7 +11,7 @@
 //! A change that does not compile leaves the engine as it was (the tenant
 //! keeps its last good configuration; its errors are its own).
 
-use crate::alloc::Allocation;
+use crate::alloc::{Allocation, TenantAlloc};
 use crate::diag::Diagnostic;
 use crate::intent::{Intent, Tenant};
 use crate::model::Secrets;
@@ -95,7 +95,27 @@ impl Engine {
         secrets: &Secrets,
         defs: &DefinitionSet,
     ) -> Result<Touched, Box<Rejected>> {
+        self.apply_allocated(change, None, secrets, defs)
+    }
+
+    /// [`Engine::apply`] with the tenant's allocation as its write stored
+    /// it (`seed`): a write allocates its tenant's new numbers on its own
+    /// (`alloc::allocate_tenant`), and the compile keeps them, as a full
+    /// compile from the stored allocation would.
+    pub fn apply_allocated(
+        &mut self,
+        change: Change,
+        seed: Option<TenantAlloc>,
+        secrets: &Secrets,
+        defs: &DefinitionSet,
+    ) -> Result<Touched, Box<Rejected>> {
         let slug = change.slug().to_string();
+        let unseeded = match (&change, seed) {
+            (Change::Upsert(_), Some(entry)) => {
+                Some(self.output.allocation.tenants.insert(slug.clone(), entry))
+            }
+            _ => None,
+        };
         let at = self
             .intent
             .tenants
@@ -125,6 +145,15 @@ impl Engine {
             }
             Err((diagnostics, output)) => {
                 self.output = *output;
+                match unseeded {
+                    Some(Some(before)) => {
+                        self.output.allocation.tenants.insert(slug.clone(), before);
+                    }
+                    Some(None) => {
+                        self.output.allocation.tenants.remove(&slug);
+                    }
+                    None => {}
+                }
                 let tenant = match &undo {
                     Undo::Remove(..) => None,
                     _ => Some(self.intent.tenants[index].clone()),

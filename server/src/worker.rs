@@ -36,6 +36,7 @@ use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
 use vxguard_compiler::model::Secrets;
 use vxguard_compiler::{Output, Touched};
+use vxguard_store::revisions;
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
 pub const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
@@ -173,8 +174,18 @@ impl Worker {
                 .collect();
             store_intent::record_compiled(&mut tx, &good).await?;
         }
-        if allocation_changed {
-            store_intent::store_allocation(&mut tx, &out.allocation).await?;
+        match &allocation_changed {
+            AllocWrite::All => store_intent::store_allocation(&mut tx, &out.allocation).await?,
+            AllocWrite::Tenants(ids) => {
+                let rows: Vec<(Uuid, &vxguard_compiler::alloc::TenantAlloc)> = ids
+                    .iter()
+                    .filter_map(|id| {
+                        let slug = state.slug_of(*id)?;
+                        Some((*id, out.allocation.tenants.get(slug)?))
+                    })
+                    .collect();
+                store_intent::store_tenant_allocations(&mut tx, &rows).await?;
+            }
         }
         let mut changed_routers = Vec::new();
         let mut refused_in_place = Vec::new();
@@ -182,14 +193,19 @@ impl Worker {
             if touched.as_ref().is_some_and(|t| !t.routers.contains(name)) {
                 continue;
             }
-            let last = latest(&mut tx, "router", name).await?;
-            let Some((seq, diff, refusals)) = self.router_change(last, r) else {
+            let Some(last) = last_if_changed(&mut tx, "router", name, &r.set).await? else {
+                continue;
+            };
+            let Some((seq, diff, refusals)) =
+                self.router_change(last.as_ref().map(|(s, c)| (*s, c.as_str())), r)
+            else {
                 continue;
             };
             for x in refusals {
                 refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
             }
-            insert_revision(&mut tx, "router", name, seq, &r.set, &diff, c.id).await?;
+            let previous = last.as_ref().map(|(_, c)| c.as_str());
+            revisions::insert(&mut tx, "router", name, seq, &r.set, previous, &diff, c.id).await?;
             changed_routers.push(name.clone());
         }
         if !refused_in_place.is_empty() {
@@ -224,12 +240,25 @@ impl Worker {
                 continue;
             }
             let text = ovs_text(h);
-            let (seq, diff) = match latest(&mut tx, "hypervisor", name).await? {
-                Some((_, old)) if old == text => continue,
-                Some((seq, old)) => (seq + 1, crate::config_diff::line_diff(&old, &text)),
+            let Some(last) = last_if_changed(&mut tx, "hypervisor", name, &text).await? else {
+                continue;
+            };
+            let (seq, diff) = match &last {
+                Some((seq, old)) => (seq + 1, crate::config_diff::line_diff(old, &text)),
                 None => (1, crate::config_diff::line_diff("", &text)),
             };
-            insert_revision(&mut tx, "hypervisor", name, seq, &text, &diff, c.id).await?;
+            let previous = last.as_ref().map(|(_, c)| c.as_str());
+            revisions::insert(
+                &mut tx,
+                "hypervisor",
+                name,
+                seq,
+                &text,
+                previous,
+                &diff,
+                c.id,
+            )
+            .await?;
             changed_hvs.push(name.clone());
         }
         let result = json!({
@@ -354,7 +383,7 @@ impl Worker {
             touched: None,
             held_back,
             recorded,
-            allocation_changed: true,
+            allocation_changed: AllocWrite::All,
         }))
     }
 
@@ -387,6 +416,8 @@ impl Worker {
             .map(|(id, _, _)| *id)
             .collect();
         let fresh = store_intent::load_tenants(tx, &dirty).await?;
+        // The numbers the tenants' writes took (each allocated its own).
+        let mut seeds = store_intent::tenant_allocations(tx, &dirty).await?;
         let mut touched = Touched::default();
         let mut recorded = Vec::new();
         let before: BTreeMap<Uuid, Option<vxguard_compiler::alloc::TenantAlloc>> = dirty
@@ -398,16 +429,17 @@ impl Worker {
                 (*id, a)
             })
             .collect();
-        let mut changes: Vec<(Uuid, Change)> = Vec::new();
+        let mut changes: Vec<(Uuid, Change, Option<vxguard_compiler::alloc::TenantAlloc>)> =
+            Vec::new();
         for (slug, id) in gone {
-            changes.push((id, Change::Remove(slug)));
+            changes.push((id, Change::Remove(slug), None));
         }
         for (id, t) in fresh {
             // A renamed tenant: out under its old slug, in under its new.
             if let Some(old) = st.slug_of(id).filter(|s| *s != t.slug.as_str()) {
-                changes.push((id, Change::Remove(old.to_string())));
+                changes.push((id, Change::Remove(old.to_string()), None));
             }
-            changes.push((id, Change::Upsert(t)));
+            changes.push((id, Change::Upsert(t), seeds.remove(&id)));
         }
         let defs = self.defs.clone();
         let secrets = st.secrets.clone();
@@ -416,10 +448,10 @@ impl Worker {
         let (st_back, outcomes) = tokio::task::spawn_blocking(move || {
             let set = crate::definitions::set(&defs);
             let mut outcomes = Vec::with_capacity(changes.len());
-            for (id, ch) in changes {
+            for (id, ch, seed) in changes {
                 let slug = ch.slug().to_string();
                 let upsert = matches!(ch, Change::Upsert(_));
-                let r = st.engine.apply(ch, &secrets, &set);
+                let r = st.engine.apply_allocated(ch, seed, &secrets, &set);
                 if r.is_ok() {
                     if upsert {
                         st.ids.insert(slug.clone(), id);
@@ -456,10 +488,16 @@ impl Worker {
         st.revs.retain(|id, _| now.contains_key(id));
         st.held.retain(|id, _| now.contains_key(id));
         let held_back = st.held.clone();
-        let allocation_changed = before.iter().any(|(id, a)| {
-            let slug = st.slug_of(*id).or(now.get(id).map(|x| x.0));
-            slug.and_then(|s| st.engine.output().allocation.tenants.get(s)) != a.as_ref()
-        });
+        let allocation_changed = AllocWrite::Tenants(
+            before
+                .iter()
+                .filter(|(id, a)| {
+                    let slug = st.slug_of(**id);
+                    slug.and_then(|s| st.engine.output().allocation.tenants.get(s)) != a.as_ref()
+                })
+                .map(|(id, _)| *id)
+                .collect(),
+        );
         touched.routers.sort();
         touched.routers.dedup();
         touched.hypervisors.sort();
@@ -623,7 +661,15 @@ struct Step {
     held_back: BTreeMap<Uuid, Vec<Value>>,
     /// Tenants whose spec compiled now (recorded as their last good one).
     recorded: Vec<Uuid>,
-    allocation_changed: bool,
+    allocation_changed: AllocWrite,
+}
+
+/// Which allocation rows a job stores.
+enum AllocWrite {
+    /// Every row (a full compile).
+    All,
+    /// These tenants' rows, whose allocation the job changed.
+    Tenants(Vec<Uuid>),
 }
 
 /// A held-back tenant's errors, named in its own objects' words.
@@ -708,6 +754,7 @@ impl Worker {
                 tenants: Vec::with_capacity(loaded.intent.tenants.len()),
             },
             tenant_ids: Vec::with_capacity(loaded.tenant_ids.len()),
+            partial: false,
         };
         let mut held_back = BTreeMap::new();
         for (i, (t, id)) in loaded
@@ -788,42 +835,25 @@ pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
     HypervisorConfig::from(h).render_text()
 }
 
-/// The latest revision of a device: its number and configuration.
-async fn latest(
+/// `None` when the device's latest revision already holds `text` (its
+/// digest tells, without rebuilding it); else `Some` of the latest
+/// revision's number and configuration, if it has one.
+async fn last_if_changed(
     conn: &mut PgConnection,
     kind: &str,
     device: &str,
-) -> Result<Option<(i32, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT seq, config FROM revisions WHERE device_kind = $1 AND device = $2 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(kind)
-    .bind(device)
-    .fetch_optional(&mut *conn)
-    .await?)
-}
-
-async fn insert_revision(
-    conn: &mut PgConnection,
-    kind: &str,
-    device: &str,
-    seq: i32,
-    config: &str,
-    diff: &str,
-    job: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO revisions (device_kind, device, seq, job_id, config, diff) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(kind)
-    .bind(device)
-    .bind(seq)
-    .bind(job)
-    .bind(config)
-    .bind(diff)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    text: &str,
+) -> Result<Option<Option<(i32, String)>>> {
+    let Some(head) = revisions::head(conn, kind, device).await? else {
+        return Ok(Some(None));
+    };
+    if head.digest == revisions::digest(text) {
+        return Ok(None);
+    }
+    let old = revisions::config_at(conn, kind, device, head.seq)
+        .await?
+        .with_context(|| format!("revision {} of {kind} {device}", head.seq))?;
+    Ok(Some(Some((head.seq, old))))
 }
 
 impl Worker {
@@ -832,7 +862,7 @@ impl Worker {
     /// place (`vyos_defs::transition_check` against the last revision).
     fn router_change(
         &self,
-        last: Option<(i32, String)>,
+        last: Option<(i32, &str)>,
         r: &vxguard_compiler::RouterOutput,
     ) -> Option<(i32, String, Vec<vyos_defs::CommitError>)> {
         let schema: &dyn Schema = match self.defs.get(&r.version) {
@@ -842,7 +872,7 @@ impl Worker {
         match last {
             Some((_, old)) if old == r.set => None,
             Some((seq, old)) => {
-                let (diff, refused) = router_diff(&old, &r.set, schema);
+                let (diff, refused) = router_diff(old, &r.set, schema);
                 Some((seq + 1, diff, refused))
             }
             None => {

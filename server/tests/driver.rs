@@ -199,13 +199,20 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
     .fetch_one(&e.db)
     .await
     .unwrap();
-    let (rev, config): (i64, String) = sqlx::query_as(
-        "SELECT id, config FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
+    let rev: i64 = sqlx::query_scalar(
+        "SELECT id FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
     )
     .bind(&name)
     .fetch_one(&e.db)
     .await
     .unwrap();
+    let (_, config) = {
+        let mut conn = e.db.acquire().await.unwrap();
+        vxguard_store::revisions::config_by_id(&mut conn, rev, "router", &name)
+            .await
+            .unwrap()
+            .unwrap()
+    };
     let d = defs(ApiVersion::V1_5);
     let desired = ConfigTree::parse_set(&config, &*d).unwrap();
     // The router's own API key is in its revision; a fresh router starts with it.

@@ -70,11 +70,11 @@ async fn a_rule_change_becomes_router_revisions_with_a_diff() {
         config.contains("private-key '<secret>'"),
         "keys are redacted"
     );
-    let stored: String =
-        sqlx::query_scalar("SELECT config FROM revisions WHERE device = 'vyos-dc1-01' AND seq = 2")
-            .fetch_one(&e.db)
-            .await
-            .unwrap();
+    let mut conn = e.db.acquire().await.unwrap();
+    let stored = vxguard_store::revisions::config_at(&mut conn, "router", "vyos-dc1-01", 2)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         !stored.contains("'<secret>'"),
         "the stored revision keeps the real keys for the driver"

@@ -98,8 +98,14 @@ pub async fn claim(db: &PgPool, worker: &str) -> Result<Option<Claimed>> {
                     row_number() OVER (PARTITION BY tenant_id ORDER BY id) AS turn
              FROM jobs WHERE status IN ('queued', 'running'))
          SELECT j.id, j.attempts, j.tenant_id FROM jobs j JOIN pending p ON p.id = j.id
-         WHERE (p.status = 'queued' AND p.run_after <= now())
-            OR (p.status = 'running' AND p.locked_until < now())
+         WHERE ((p.status = 'queued' AND p.run_after <= now())
+             OR (p.status = 'running' AND p.locked_until < now()))
+           -- Again on the row itself: when another worker claimed (and even
+           -- finished) it since this statement's snapshot, the lock waits
+           -- for that commit and PostgreSQL re-checks these against the
+           -- row's latest version (the CTE's copy is not re-read).
+           AND ((j.status = 'queued' AND j.run_after <= now())
+             OR (j.status = 'running' AND j.locked_until < now()))
          ORDER BY p.turn, j.id FOR UPDATE OF j SKIP LOCKED LIMIT 1",
     )
     .fetch_optional(&mut *tx)

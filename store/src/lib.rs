@@ -18,6 +18,7 @@
 pub mod allocation;
 pub mod audit;
 pub mod db;
+pub mod delta;
 pub mod error;
 pub mod jobs;
 pub mod locks;

@@ -1,8 +1,9 @@
 //! Device revisions (what the worker compiled for each router and
-//! hypervisor): the summaries the platform page shows.
+//! hypervisor): stored as edit scripts with a whole configuration now and
+//! then (migration 0010, [`crate::delta`]), rebuilt exactly on reading.
 
-use crate::error::Result;
-use sqlx::PgPool;
+use crate::error::{Result, StoreError};
+use sqlx::{PgConnection, PgPool};
 
 /// The latest revision number of every device: `(kind, device, seq)`.
 pub async fn latest(db: &PgPool) -> Result<Vec<(String, String, i32)>> {
@@ -11,4 +12,162 @@ pub async fn latest(db: &PgPool) -> Result<Vec<(String, String, i32)>> {
     )
     .fetch_all(db)
     .await?)
+}
+
+/// Scripts a revision may sit behind before one stores the whole
+/// configuration again: rebuilding reads at most this many.
+pub const MAX_CHAIN: i64 = 500;
+
+/// SHA-256 of a configuration, hex: what `revisions.digest` holds.
+pub fn digest(config: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(config.as_bytes()))
+}
+
+/// A device's latest revision: its number and digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i32,
+    pub digest: String,
+}
+
+pub async fn head(conn: &mut PgConnection, kind: &str, device: &str) -> Result<Option<Head>> {
+    let row: Option<(i32, String)> = sqlx::query_as(
+        "SELECT seq, digest FROM revisions WHERE device_kind = $1 AND device = $2
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(seq, digest)| Head { seq, digest }))
+}
+
+/// Stores revision `seq` of a device. `previous` is revision `seq - 1`'s
+/// configuration (when there is one): the revision then holds the script
+/// from it, unless the chain since the last whole configuration is long
+/// ([`MAX_CHAIN`]) or its scripts outweigh a whole configuration, when it
+/// holds the whole configuration again.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+    seq: i32,
+    config: &str,
+    previous: Option<&str>,
+    diff: &str,
+    job: i64,
+) -> Result<()> {
+    let script = match previous {
+        Some(p) if seq > 1 => {
+            let (count, bytes): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), COALESCE(sum(length(delta)), 0)::bigint FROM revisions
+                 WHERE device_kind = $1 AND device = $2 AND seq > (
+                     SELECT COALESCE(max(seq), 0) FROM revisions
+                     WHERE device_kind = $1 AND device = $2 AND config IS NOT NULL)",
+            )
+            .bind(kind)
+            .bind(device)
+            .fetch_one(&mut *conn)
+            .await?;
+            let s = crate::delta::encode(p, config);
+            let short = count < MAX_CHAIN && bytes + (s.len() as i64) < config.len() as i64;
+            short.then_some(s)
+        }
+        _ => None,
+    };
+    let whole = script.is_none().then_some(config);
+    sqlx::query(
+        "INSERT INTO revisions (device_kind, device, seq, job_id, config, delta, digest, diff)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(kind)
+    .bind(device)
+    .bind(seq)
+    .bind(job)
+    .bind(whole)
+    .bind(script)
+    .bind(digest(config))
+    .bind(diff)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A device's configuration at revision `seq`, rebuilt from the last whole
+/// configuration at or before it and the scripts since, and checked
+/// against the revision's digest. `None`: no such revision.
+pub async fn config_at(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+    seq: i32,
+) -> Result<Option<String>> {
+    let rows: Vec<(i32, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT seq, config, delta, digest FROM revisions
+         WHERE device_kind = $1 AND device = $2 AND seq <= $3 AND seq >= (
+             SELECT COALESCE(max(seq), 0) FROM revisions
+             WHERE device_kind = $1 AND device = $2 AND seq <= $3 AND config IS NOT NULL)
+         ORDER BY seq",
+    )
+    .bind(kind)
+    .bind(device)
+    .bind(seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    if last.0 != seq {
+        return Ok(None);
+    }
+    let corrupt = |why: String| StoreError::Corrupt {
+        what: format!("revision {seq} of {kind} {device}: {why}"),
+    };
+    let Some(base) = rows[0].1.as_deref() else {
+        return Err(corrupt("no whole configuration before it".into()));
+    };
+    let scripts = rows[1..].iter().map(|r| r.2.as_deref().unwrap_or_default());
+    let text = crate::delta::apply_all(base, scripts).map_err(|e| corrupt(e.to_string()))?;
+    if digest(&text) != last.3 {
+        return Err(corrupt(
+            "the rebuilt configuration does not match its digest".into(),
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// A device's latest revision: its number and configuration.
+pub async fn latest_config(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+) -> Result<Option<(i32, String)>> {
+    let Some(h) = head(conn, kind, device).await? else {
+        return Ok(None);
+    };
+    Ok(config_at(conn, kind, device, h.seq)
+        .await?
+        .map(|c| (h.seq, c)))
+}
+
+/// The revision with id `id` if it is `device`'s: its number and
+/// configuration.
+pub async fn config_by_id(
+    conn: &mut PgConnection,
+    id: i64,
+    kind: &str,
+    device: &str,
+) -> Result<Option<(i32, String)>> {
+    let seq: Option<i32> = sqlx::query_scalar(
+        "SELECT seq FROM revisions WHERE id = $1 AND device_kind = $2 AND device = $3",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(seq) = seq else { return Ok(None) };
+    Ok(config_at(conn, kind, device, seq).await?.map(|c| (seq, c)))
 }

@@ -172,16 +172,9 @@ pub async fn current_template(
     name: &str,
 ) -> ApiResult<Option<ClientConfig>> {
     let mut conn = st.db.acquire().await?;
-    let loaded = store_intent::load(&mut conn).await?;
-    let doc: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+    let loaded = store_intent::load_scope(&mut conn, scope.tenant.id).await?;
+    let alloc = store_intent::scope_allocation(&mut conn, &loaded).await?;
     drop(conn);
-    let alloc: Allocation = match doc {
-        Some(d) => serde_json::from_value(d).map_err(|e| anyhow::anyhow!("allocation: {e}"))?,
-        None => Allocation::default(),
-    };
     template(st, &loaded.intent, &alloc, &scope.tenant.slug, name).await
 }
 

@@ -109,7 +109,7 @@ pub async fn get_revision(
     who.require_platform_admin()?;
     check_kind(kind)?;
     let r: Option<Revision> = sqlx::query_as(
-        "SELECT device_kind, device, seq, job_id, created_at, diff, config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3",
+        "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3",
     )
     .bind(kind)
     .bind(name)
@@ -117,6 +117,8 @@ pub async fn get_revision(
     .fetch_optional(&st.db)
     .await?;
     let mut r = r.ok_or_else(Problem::not_found)?;
+    let mut conn = st.db.acquire().await?;
+    r.config = vxguard_store::revisions::config_at(&mut conn, kind, name, seq).await?;
     r.diff = redact(&r.diff);
     r.config = r.config.as_deref().map(redact);
     Ok(r)
@@ -133,14 +135,23 @@ pub async fn previous_config(
 ) -> ApiResult<Option<(i32, String)>> {
     who.require_platform_admin()?;
     check_kind(kind)?;
-    let c: Option<(i32, String)> = sqlx::query_as(
-        "SELECT seq, config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1",
+    let before: Option<i32> = sqlx::query_scalar(
+        "SELECT seq FROM revisions WHERE device_kind = $1 AND device = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1",
     )
     .bind(kind)
     .bind(name)
     .bind(seq)
     .fetch_optional(&st.db)
     .await?;
+    let c = match before {
+        Some(b) => {
+            let mut conn = st.db.acquire().await?;
+            vxguard_store::revisions::config_at(&mut conn, kind, name, b)
+                .await?
+                .map(|c| (b, c))
+        }
+        None => None,
+    };
     Ok(c.map(|(seq, c)| (seq, redact(&c))))
 }
 

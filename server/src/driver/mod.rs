@@ -176,20 +176,26 @@ pub async fn run_hypervisor(a: ApplyHypervisorArgs) -> Result<bool> {
             h.openflow_target()
         }
     };
-    let (revision, text): (i64, String) = match a.revision {
-        Some(r) => sqlx::query_as(
-            "SELECT id, config FROM revisions WHERE id = $1 AND device_kind = 'hypervisor' AND device = $2",
+    let revision: Option<i64> = match a.revision {
+        Some(r) => Some(r),
+        None => sqlx::query_scalar(
+            "SELECT id FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
         )
-        .bind(r)
-        .bind(&a.hypervisor),
-        None => sqlx::query_as(
-            "SELECT id, config FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(&a.hypervisor),
-    }
-    .fetch_optional(&db)
-    .await?
-    .with_context(|| format!("hypervisor {:?} has no such revision", a.hypervisor))?;
+        .bind(&a.hypervisor)
+        .fetch_optional(&db)
+        .await?,
+    };
+    let found = match revision {
+        Some(r) => {
+            let mut conn = db.acquire().await?;
+            vxguard_store::revisions::config_by_id(&mut conn, r, "hypervisor", &a.hypervisor)
+                .await?
+                .map(|(_, text)| (r, text))
+        }
+        None => None,
+    };
+    let (revision, text) =
+        found.with_context(|| format!("hypervisor {:?} has no such revision", a.hypervisor))?;
     let target = ovs::OvsTarget {
         name: a.hypervisor.clone(),
         openflow,

@@ -92,13 +92,12 @@ pub struct Record {
 /// recorded (no such revision, the database); a switch that refuses is a
 /// `failed` record.
 pub async fn apply(db: &PgPool, target: &OvsTarget, revision_id: i64) -> Result<Record> {
-    let config: String = sqlx::query_scalar(
-        "SELECT config FROM revisions WHERE id = $1 AND device_kind = 'hypervisor' AND device = $2",
-    )
-    .bind(revision_id)
-    .bind(&target.name)
-    .fetch_optional(db)
-    .await?
+    let config: String = {
+        let mut conn = db.acquire().await?;
+        vxguard_store::revisions::config_by_id(&mut conn, revision_id, "hypervisor", &target.name)
+            .await?
+            .map(|(_, c)| c)
+    }
     .with_context(|| {
         format!(
             "revision {revision_id} of hypervisor {:?} not found",

@@ -160,6 +160,8 @@ pub struct Report {
 pub enum DriverError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("store: {0}")]
+    Store(#[from] vxguard_store::error::StoreError),
     #[error("revision {0} of router {1:?} not found")]
     NoRevision(i64, String),
     #[error("revision {id} is not valid configuration: {source}")]
@@ -186,14 +188,13 @@ pub async fn apply(
     policy: &Policy,
     health: &dyn HealthCheck,
 ) -> Result<Report, DriverError> {
-    let config: String = sqlx::query_scalar(
-        "SELECT config FROM revisions WHERE id = $1 AND device_kind = 'router' AND device = $2",
-    )
-    .bind(revision_id)
-    .bind(target.name)
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| DriverError::NoRevision(revision_id, target.name.into()))?;
+    let config: String = {
+        let mut conn = db.acquire().await?;
+        vxguard_store::revisions::config_by_id(&mut conn, revision_id, "router", target.name)
+            .await?
+            .map(|(_, c)| c)
+            .ok_or_else(|| DriverError::NoRevision(revision_id, target.name.into()))?
+    };
     let desired =
         ConfigTree::parse_set(&config, target.defs).map_err(|source| DriverError::BadRevision {
             id: revision_id,

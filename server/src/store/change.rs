@@ -43,13 +43,36 @@ pub struct Outcome {
     pub intent: Intent,
 }
 
-/// Starts a write: takes the lock and loads the intent.
+/// Two-key advisory lock class of one tenant's writes (the second key is
+/// a hash of the tenant id).
+const TENANT_WRITE_CLASS: i32 = 0x7867_7477; // "xgtw"
+
+/// Starts a platform-wide write: waits for every write in progress, keeps
+/// all others out, and loads the whole intent.
 pub async fn begin(conn: &mut PgConnection) -> ApiResult<Loaded> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(WRITE_LOCK)
         .execute(&mut *conn)
         .await?;
     Ok(store_intent::load(conn).await?)
+}
+
+/// Starts one tenant's write: it waits only for that tenant's other
+/// writes (and platform-wide ones), and loads the platform and that
+/// tenant alone, so tenants' writes run side by side whatever their
+/// number. What spans tenants is checked against the database: ports by
+/// `port_claims`, shared numbers under [`store_intent::ALLOC_LOCK`].
+pub async fn begin_tenant(conn: &mut PgConnection, tenant: Uuid) -> ApiResult<Loaded> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(TENANT_WRITE_CLASS)
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(store_intent::load_scope(conn, tenant).await?)
 }
 
 /// Checks the edited intent and allocates; errors name the body field when
@@ -79,6 +102,11 @@ pub async fn check_and_allocate_in(
     let intent = &loaded.intent;
     let mut d = Diagnostics::default();
     checks::check_intent(intent, &mut d);
+    if loaded.partial {
+        if let Some(&id) = loaded.tenant_ids.first() {
+            other_tenants_ports(conn, id, intent, &mut d).await?;
+        }
+    }
     let d = concerning(d, tenant);
     if d.has_errors() {
         return Err(Problem::invalid(
@@ -87,9 +115,13 @@ pub async fn check_and_allocate_in(
         )
         .with_status(status_of(&d, own)));
     }
-    let prev = store_intent::allocation_for_update(conn).await?;
     let mut d = d;
-    let a = alloc::allocate(intent, &prev, &mut d);
+    let a = if loaded.partial {
+        allocate_scope(conn, loaded, &mut d).await?
+    } else {
+        let prev = store_intent::allocation_for_update(conn).await?;
+        alloc::allocate(intent, &prev, &mut d)
+    };
     checks::check_allocation(&a, &mut d);
     let d = concerning(d, tenant);
     if d.has_errors() {
@@ -155,6 +187,126 @@ fn status_of(d: &Diagnostics, own: Option<&Pointer>) -> axum::http::StatusCode {
     }
 }
 
+/// Ports of this tenant's networks that another tenant's network holds
+/// (`port_claims`, kept by a trigger): reported as the compiler reports a
+/// clash between two networks, naming no tenant. A write racing for the
+/// same port is stopped by the claims' key at its insert.
+async fn other_tenants_ports(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    intent: &Intent,
+    d: &mut Diagnostics,
+) -> ApiResult<()> {
+    let Some(t) = intent.tenants.first() else {
+        return Ok(());
+    };
+    let (mut hvs, mut names) = (Vec::new(), Vec::new());
+    for n in &t.networks {
+        for p in &n.ports {
+            hvs.push(p.hypervisor.to_string());
+            names.push(p.name.to_string());
+        }
+    }
+    if hvs.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.hypervisor, c.port FROM port_claims c
+         JOIN UNNEST($1::text[], $2::text[]) AS w(hypervisor, port)
+           ON w.hypervisor = c.hypervisor AND w.port = c.port
+         WHERE c.tenant_id <> $3",
+    )
+    .bind(&hvs)
+    .bind(&names)
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held: std::collections::HashSet<(String, String)> = held.into_iter().collect();
+    for (ni, n) in t.networks.iter().enumerate() {
+        for (pi, p) in n.ports.iter().enumerate() {
+            if held.contains(&(p.hypervisor.to_string(), p.name.to_string())) {
+                d.conflict(
+                    Pointer::root()
+                        .join("tenants")
+                        .join(0)
+                        .join("networks")
+                        .join(ni)
+                        .join("ports")
+                        .join(pi)
+                        .join("name"),
+                    format!(
+                        "port `{}` on hypervisor `{}` is already attached to another network",
+                        p.name, p.hypervisor
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One tenant's allocation, from its own row and the platform's: its
+/// numbers kept (the common case, no lock); a new tenant or network takes
+/// the lowest numbers no other tenant holds, under the allocation lock.
+async fn allocate_scope(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    d: &mut Diagnostics,
+) -> ApiResult<Allocation> {
+    let intent = &loaded.intent;
+    let (Some(&id), Some(t)) = (loaded.tenant_ids.first(), intent.tenants.first()) else {
+        return Ok(store_intent::platform_allocation(conn).await?);
+    };
+    let slug = t.slug.to_string();
+    let mut prev = store_intent::platform_allocation(conn).await?;
+    if let Some(e) = store_intent::tenant_allocation(conn, id).await? {
+        prev.tenants.insert(slug.clone(), e);
+    }
+    Ok(match alloc::reallocate_tenant(intent, 0, prev, d) {
+        Ok(a) => a,
+        Err(mut prev) => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(store_intent::ALLOC_LOCK)
+                .execute(&mut *conn)
+                .await?;
+            let taken = store_intent::taken_numbers(conn, id).await?;
+            let entry = prev.tenants.remove(&slug);
+            if let Some(ta) = alloc::allocate_tenant(intent, 0, entry.as_ref(), &taken, d) {
+                prev.tenants.insert(slug, ta);
+            }
+            prev
+        }
+    })
+}
+
+/// [`finish`] for a write begun with [`begin_tenant`]: only the tenant's
+/// allocation row is written, and device keys are the platform's business.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_tenant(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    a: &Allocation,
+    who: &Principal,
+    action: &str,
+    object: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ApiResult<i64> {
+    let (Some(&id), Some(t)) = (loaded.tenant_ids.first(), loaded.intent.tenants.first()) else {
+        return Err(Problem::not_found());
+    };
+    if let Some(ta) = a.tenants.get(t.slug.as_str()) {
+        store_intent::store_tenant_allocations(conn, &[(id, ta)]).await?;
+    }
+    let job = jobs::enqueue(conn, Some(id), &format!("{action} {object}"), &who.subject).await?;
+    audit::append(
+        conn,
+        audit::Entry::by(&who, Some(id), action, object, before, after),
+    )
+    .await?;
+    Ok(job)
+}
+
 /// Writes what every accepted change writes besides its own rows.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish(
@@ -211,7 +363,10 @@ pub async fn apply(
         .unwrap_or_default()
         .to_string();
     let mut tx = db.begin().await?;
-    let mut loaded = begin(&mut tx).await?;
+    let mut loaded = match tenant_id {
+        Some(t) => begin_tenant(&mut tx, t).await?,
+        None => begin(&mut tx).await?,
+    };
     let existing = objects::get(&mut *tx, kind, tenant_id, &name).await?;
     match (&op, &existing) {
         (Op::Create(_), Some(_)) => {
@@ -260,7 +415,8 @@ pub async fn apply(
             .bind(&name)
             .bind(s)
             .fetch_one(&mut *tx)
-            .await?,
+            .await
+            .map_err(port_taken)?,
         ),
         None => {
             sqlx::query("DELETE FROM objects WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND name = $3")
@@ -278,18 +434,24 @@ pub async fn apply(
         Op::Replace(_) => "update",
         Op::Delete => "delete",
     };
-    let job = finish(
-        &mut tx,
-        &loaded.intent,
-        &a,
-        who,
-        tenant_id,
-        &format!("{}.{action}", kind.as_str()),
-        &path,
-        existing.map(|o| o.spec),
-        spec,
-    )
-    .await?;
+    let action = format!("{}.{action}", kind.as_str());
+    let before = existing.map(|o| o.spec);
+    let job = if loaded.partial {
+        finish_tenant(&mut tx, &loaded, &a, who, &action, &path, before, spec).await?
+    } else {
+        finish(
+            &mut tx,
+            &loaded.intent,
+            &a,
+            who,
+            tenant_id,
+            &action,
+            &path,
+            before,
+            spec,
+        )
+        .await?
+    };
     tx.commit().await?;
     Ok(Outcome {
         object,
@@ -297,6 +459,20 @@ pub async fn apply(
         allocation: a,
         intent: loaded.intent,
     })
+}
+
+/// Another write took a port of this network between this write's check
+/// and its insert (the claims' key refused it): a conflict, as the check
+/// would have said.
+fn port_taken(e: sqlx::Error) -> Problem {
+    match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("port_claims_pkey") => Problem::field(
+            axum::http::StatusCode::CONFLICT,
+            "/ports",
+            "a port of this network is already attached to another network".to_string(),
+        ),
+        _ => e.into(),
+    }
 }
 
 pub fn object_path(kind: Kind, tenant: Option<&str>, name: &str) -> String {

@@ -18,6 +18,9 @@ use vxguard_compiler::model::Secrets;
 pub struct Loaded {
     pub intent: Intent,
     pub tenant_ids: Vec<Uuid>,
+    /// Only the platform and one tenant ([`load_scope`]): checks that span
+    /// tenants are the database's, and allocation is that tenant's.
+    pub partial: bool,
 }
 
 impl Loaded {
@@ -65,6 +68,7 @@ pub async fn load(conn: &mut PgConnection) -> Result<Loaded> {
             tenants: out,
         },
         tenant_ids: tenants.iter().map(|t| t.0).collect(),
+        partial: false,
     })
 }
 
@@ -110,6 +114,41 @@ fn assemble(tenants: &[TenantRow], rows: Vec<(String, Uuid, Value)>) -> Result<V
         out.push(t);
     }
     Ok(out)
+}
+
+/// The platform and one tenant (index 0), as [`load`] gives them: what a
+/// tenant's write or read needs, without every other tenant's objects.
+/// `tenant_ids` is empty when the tenant does not exist.
+pub async fn load_scope(conn: &mut PgConnection, tenant: Uuid) -> Result<Loaded> {
+    let settings: Option<Value> = sqlx::query_scalar("SELECT spec FROM platform WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut platform_doc = settings.unwrap_or_else(|| serde_json::json!({}));
+    for k in [Kind::Site, Kind::Router, Kind::Hypervisor] {
+        platform_doc[k.plural()] = Value::Array(vec![]);
+    }
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT kind, spec FROM objects WHERE tenant_id IS NULL ORDER BY kind, name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (kind, spec) in rows {
+        match kind.as_str() {
+            "site" | "router" | "hypervisor" => {
+                let k = format!("{kind}s");
+                platform_doc[k].as_array_mut().expect("array").push(spec);
+            }
+            k => anyhow::bail!("stored object of unknown kind {k}"),
+        }
+    }
+    let platform: Platform =
+        serde_json::from_value(platform_doc).context("stored platform does not parse")?;
+    let (tenant_ids, tenants) = load_tenants(conn, &[tenant]).await?.into_iter().unzip();
+    Ok(Loaded {
+        intent: Intent { platform, tenants },
+        tenant_ids,
+        partial: true,
+    })
 }
 
 /// Where each tenant's intent and the platform's stand: the numbers the
@@ -176,24 +215,171 @@ pub fn empty_tenant(slug: &Name, name: &str, action: Action) -> Tenant {
     }
 }
 
-/// The allocation lock, locked for update until the transaction ends.
+/// The allocation, locked for update until the transaction ends: the
+/// platform's row (routers, hypervisors) and every tenant's.
 pub async fn allocation_for_update(conn: &mut PgConnection) -> Result<Allocation> {
     let doc: Option<Value> =
         sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1 FOR UPDATE")
             .fetch_optional(&mut *conn)
             .await?;
+    let mut a = platform_doc(doc)?;
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT t.slug, a.doc FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (slug, doc) in rows {
+        let ta = serde_json::from_value(doc)
+            .with_context(|| format!("stored allocation of tenant {slug} does not parse"))?;
+        a.tenants.insert(slug, ta);
+    }
+    Ok(a)
+}
+
+/// The platform's part of the allocation (routers, hypervisors), no tenant.
+pub async fn platform_allocation(conn: &mut PgConnection) -> Result<Allocation> {
+    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    platform_doc(doc)
+}
+
+fn platform_doc(doc: Option<Value>) -> Result<Allocation> {
     Ok(match doc {
-        Some(d) => serde_json::from_value(d).context("stored allocation does not parse")?,
+        Some(mut d) => {
+            d["tenants"] = serde_json::json!({});
+            serde_json::from_value(d).context("stored allocation does not parse")?
+        }
         None => Allocation::default(),
     })
 }
 
+/// The allocation of a [`load_scope`] intent: the platform's and that
+/// tenant's.
+pub async fn scope_allocation(conn: &mut PgConnection, loaded: &Loaded) -> Result<Allocation> {
+    let mut a = platform_allocation(conn).await?;
+    if let (Some(&id), Some(t)) = (loaded.tenant_ids.first(), loaded.intent.tenants.first()) {
+        if let Some(e) = tenant_allocation(conn, id).await? {
+            a.tenants.insert(t.slug.to_string(), e);
+        }
+    }
+    Ok(a)
+}
+
+/// One tenant's allocation, if it has one.
+pub async fn tenant_allocation(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+) -> Result<Option<vxguard_compiler::alloc::TenantAlloc>> {
+    let doc: Option<Value> =
+        sqlx::query_scalar("SELECT doc FROM tenant_allocations WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut *conn)
+            .await?;
+    doc.map(|d| serde_json::from_value(d).context("stored tenant allocation does not parse"))
+        .transpose()
+}
+
+/// Some tenants' stored allocations, by tenant id.
+pub async fn tenant_allocations(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, vxguard_compiler::alloc::TenantAlloc>> {
+    let rows: Vec<(Uuid, Value)> =
+        sqlx::query_as("SELECT tenant_id, doc FROM tenant_allocations WHERE tenant_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, d)| {
+            let a = serde_json::from_value(d).context("stored tenant allocation does not parse")?;
+            Ok((id, a))
+        })
+        .collect()
+}
+
+/// The numbers every tenant but `except` holds: what a new tenant or
+/// network may not take. Read on the rare write that needs a new number,
+/// under [`ALLOC_LOCK`].
+pub async fn taken_numbers(
+    conn: &mut PgConnection,
+    except: Uuid,
+) -> Result<vxguard_compiler::alloc::Taken> {
+    let ids: Vec<i32> = sqlx::query_scalar(
+        "SELECT number FROM tenant_allocations WHERE tenant_id <> $1 AND number IS NOT NULL",
+    )
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await?;
+    let vnis: Vec<i64> = sqlx::query_scalar(
+        "SELECT (n.value->>'vni')::bigint FROM tenant_allocations a, jsonb_each(a.doc->'networks') n
+         WHERE a.tenant_id <> $1",
+    )
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(vxguard_compiler::alloc::Taken {
+        ids: ids.into_iter().map(|i| i as u32).collect(),
+        vnis: vnis.into_iter().map(|v| v as u32).collect(),
+    })
+}
+
+/// Serialises writes that take new shared numbers (tenant ids, VNIs): held
+/// from reading what is taken to the commit. Rare: most writes keep their
+/// tenant's numbers and never take it.
+pub const ALLOC_LOCK: i64 = 0x7867_616c_6c6f_63; // "xgalloc"
+
+/// Stores the whole allocation: the platform's row, and each tenant's row
+/// where it changed.
 pub async fn store_allocation(conn: &mut PgConnection, a: &Allocation) -> Result<()> {
+    let mut platform = serde_json::to_value(Allocation {
+        routers: a.routers.clone(),
+        hypervisors: a.hypervisors.clone(),
+        tenants: Default::default(),
+    })?;
+    platform["tenants"] = serde_json::json!({});
     sqlx::query(
         "INSERT INTO allocation (id, doc) VALUES (1, $1)
-         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()",
+         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()
+         WHERE allocation.doc IS DISTINCT FROM EXCLUDED.doc",
     )
-    .bind(serde_json::to_value(a)?)
+    .bind(platform)
+    .execute(&mut *conn)
+    .await?;
+    let slugs: Vec<&str> = a.tenants.keys().map(String::as_str).collect();
+    let ids: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, slug FROM tenants WHERE slug = ANY($1)")
+            .bind(&slugs)
+            .fetch_all(&mut *conn)
+            .await?;
+    let rows: Vec<(Uuid, &vxguard_compiler::alloc::TenantAlloc)> = ids
+        .iter()
+        .map(|(id, slug)| (*id, &a.tenants[slug]))
+        .collect();
+    store_tenant_allocations(conn, &rows).await
+}
+
+/// Stores some tenants' allocations (only rows that changed are written).
+pub async fn store_tenant_allocations(
+    conn: &mut PgConnection,
+    rows: &[(Uuid, &vxguard_compiler::alloc::TenantAlloc)],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let docs: Vec<Value> = rows
+        .iter()
+        .map(|(_, ta)| serde_json::to_value(ta))
+        .collect::<Result<_, _>>()?;
+    sqlx::query(
+        "INSERT INTO tenant_allocations (tenant_id, doc)
+         SELECT * FROM UNNEST($1::uuid[], $2::jsonb[])
+         ON CONFLICT (tenant_id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()
+         WHERE tenant_allocations.doc IS DISTINCT FROM EXCLUDED.doc",
+    )
+    .bind(&ids)
+    .bind(&docs)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -292,14 +478,16 @@ pub async fn record_compiled(
 /// them for want of a recorded last good spec. A scan of the latest
 /// revisions, on that rare path only.
 pub async fn on_routers(conn: &mut PgConnection, needle: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (
-             SELECT 1 FROM (
-                 SELECT DISTINCT ON (device) config FROM revisions
-                 WHERE device_kind = 'router' ORDER BY device, seq DESC) latest
-             WHERE strpos(config, $1) > 0)",
+    let routers: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT device FROM revisions WHERE device_kind = 'router' ORDER BY device",
     )
-    .bind(needle)
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in routers {
+        let latest = vxguard_store::revisions::latest_config(conn, "router", &r).await?;
+        if latest.is_some_and(|(_, c)| c.contains(needle)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

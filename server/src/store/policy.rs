@@ -20,7 +20,6 @@ use crate::problem::{ApiResult, Problem};
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::collections::HashSet;
-use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::checks;
 use vxguard_compiler::diag::{Diagnostics, Pointer};
 use vxguard_compiler::intent::Rule;
@@ -100,7 +99,7 @@ pub async fn reorder(
     order: &[Placed],
 ) -> ApiResult<Reordered> {
     let mut tx = db.begin().await?;
-    let mut loaded = change::begin(&mut tx).await?;
+    let mut loaded = change::begin_tenant(&mut tx, tenant.id).await?;
     let ti = loaded
         .tenant_index(tenant.id)
         .ok_or_else(Problem::not_found)?;
@@ -135,12 +134,11 @@ pub async fn reorder(
         .await?;
     }
     let object = format!("tenants/{}/policy", tenant.slug);
-    let job = change::finish(
+    let job = change::finish_tenant(
         &mut tx,
-        &loaded.intent,
+        &loaded,
         &a,
         who,
-        Some(tenant.id),
         "policy.reorder",
         &object,
         Some(serde_json::to_value(&before).map_err(|e| anyhow::anyhow!(e))?),
@@ -178,14 +176,10 @@ pub async fn preview(
     sqlx::query("SET TRANSACTION READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let mut loaded = store_intent::load(&mut tx).await?;
-    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")
-        .fetch_optional(&mut *tx)
-        .await?;
-    let allocation: Allocation = match doc {
-        Some(d) => serde_json::from_value(d).map_err(|e| anyhow::anyhow!("allocation: {e}"))?,
-        None => Allocation::default(),
-    };
+    // The platform and this tenant alone: a preview's diff is the tenant's
+    // lines, the same whatever other tenants the devices carry.
+    let mut loaded = store_intent::load_scope(&mut tx, tenant.id).await?;
+    let allocation = store_intent::scope_allocation(&mut tx, &loaded).await?;
     let secrets = store_intent::secrets(&mut tx).await?;
     tx.rollback().await?;
     let ti = loaded
