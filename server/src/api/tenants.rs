@@ -292,7 +292,7 @@ pub async fn update(
     check_name(&req.name)?;
     let want = if_match(&headers)?;
     let mut tx = st.store.begin().await?;
-    let mut loaded = change::begin(&mut tx).await?;
+    let mut loaded = change::begin_tenant(&mut tx, scope.id()).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants[ti].name = req.name.clone();
     loaded.intent.tenants[ti].policy.default_action = req.default_action;
@@ -303,12 +303,11 @@ pub async fn update(
             .await?
             .into();
     let to_json = |t: &TenantOut| serde_json::to_value(t).ok();
-    let job = change::finish(
+    let job = change::finish_tenant(
         &mut tx,
-        &loaded.intent,
+        &loaded,
         &a,
         &scope.who,
-        Some(scope.id()),
         "tenant.update",
         &format!("tenants/{}", t.slug),
         to_json(&before),
