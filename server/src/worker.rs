@@ -39,7 +39,8 @@ use vxguard_compiler::{Output, Touched};
 use vxguard_store::revisions;
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
-pub const COMPILE_LOCK: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
+/// One compile at a time (see `vxguard_store::locks::COMPILE`).
+pub const COMPILE_LOCK: i64 = vxguard_store::locks::COMPILE;
 
 pub type Defs = crate::definitions::Defs;
 

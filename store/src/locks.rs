@@ -14,14 +14,22 @@ use sqlx::PgConnection;
 /// the routers' API keys (same secrets table as the compile).
 pub const COMPILE: i64 = 0x7867_636f_6d70_696c; // "xgcompil"
 
-/// Writes of declared state: validity and allocation span objects, so one
-/// change is checked and allocated at a time.
+/// Writes of declared state. A platform-wide write (sites, routers,
+/// tenants created or removed) takes it exclusively; a tenant's write takes
+/// it shared, with its [`TENANT_WRITE`] lock, so tenants write side by side
+/// and a platform write waits for them all.
 #[allow(clippy::unusual_byte_groupings)] // grouped by the tag's letters, as it always was
 pub const WRITE: i64 = 0x7867_7772_6974_65; // "xgwrite"
 
 /// Rollouts: one worker at a time walks the platform's devices to their
 /// latest revisions (one key: the whole platform).
 pub const ROLLOUT: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"
+
+/// New shared numbers (tenant ids, VNIs): a tenant's write that needs one
+/// holds it from reading the numbers taken to its commit. Rare: a write
+/// that keeps its tenant's numbers never takes it.
+#[allow(clippy::unusual_byte_groupings)] // grouped by the tag's letters
+pub const ALLOC: i64 = 0x7867_616c_6c6f_63; // "xgalloc"
 
 /// Audit appends: one at a time, so the hash chain has no forks.
 #[allow(clippy::unusual_byte_groupings)] // grouped by the tag's letters, as it always was
@@ -35,16 +43,25 @@ pub const APPLY_VYOS: i32 = 0x7867_6170; // "xgap"
 /// hypervisor's name hashed): one apply per hypervisor across all workers.
 pub const APPLY_OVS: i32 = 0x7867_6168; // "xgah"
 
+/// Class of one tenant's writes (two-key lock: this class and the tenant's
+/// id hashed): one write per tenant at a time, any number of tenants.
+pub const TENANT_WRITE: i32 = 0x7867_7477; // "xgtw"
+
 /// Every single-key lock, with its name (for tests and diagnostics).
-pub const SINGLE: [(&str, i64); 4] = [
+pub const SINGLE: [(&str, i64); 5] = [
     ("compile", COMPILE),
     ("write", WRITE),
+    ("allocation", ALLOC),
     ("rollout", ROLLOUT),
     ("audit chain", CHAIN),
 ];
 
 /// Every two-key lock class, with its name.
-pub const CLASSES: [(&str, i32); 2] = [("apply vyos", APPLY_VYOS), ("apply ovs", APPLY_OVS)];
+pub const CLASSES: [(&str, i32); 3] = [
+    ("apply vyos", APPLY_VYOS),
+    ("apply ovs", APPLY_OVS),
+    ("tenant write", TENANT_WRITE),
+];
 
 /// Takes the single-key lock `key` until the transaction on `conn` ends.
 pub async fn xact_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {

@@ -31,7 +31,7 @@ use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::ovs::TUNNEL_PORT;
 
 /// The advisory lock class of hypervisor applies (the key is the name hashed).
-const APPLY_LOCK_CLASS: i32 = 0x7867_6168; // "xgah"
+const APPLY_LOCK_CLASS: i32 = vxguard_store::locks::APPLY_OVS;
 
 /// How long one `ovs-ofctl` call may take before the bridge counts as not answering.
 const OFCTL_TIMEOUT: Duration = Duration::from_secs(20);

@@ -31,7 +31,7 @@ use super::vyos::{self, DriverError, Outcome, Policy, Target};
 use crate::definitions::Defs;
 
 /// The advisory lock class of rollouts (one key: the whole platform).
-pub const ROLLOUT_LOCK: i64 = 0x7867_726f_6c6c_6f75; // "xgrollou"
+pub const ROLLOUT_LOCK: i64 = vxguard_store::locks::ROLLOUT;
 
 /// How the worker applies (`--apply`, `--apply-batch`, `--drift-secs`).
 #[derive(Clone, Debug)]

@@ -35,7 +35,7 @@ use vyos_tree::{Command, ConfigTree};
 use super::plan;
 
 /// The advisory lock class of router applies (the key is the router's name hashed).
-const APPLY_LOCK_CLASS: i32 = 0x7867_6170; // "xgap"
+const APPLY_LOCK_CLASS: i32 = vxguard_store::locks::APPLY_VYOS;
 
 /// How an apply behaves; defaults suit a real router.
 #[derive(Clone, Debug)]

@@ -20,7 +20,7 @@ use vxguard_compiler::checks;
 use vxguard_compiler::diag::{Diagnostics, Pointer};
 use vxguard_compiler::intent::Intent;
 
-const WRITE_LOCK: i64 = 0x7867_7772_6974_65; // "xgwrite"
+use vxguard_store::locks::{TENANT_WRITE as TENANT_WRITE_CLASS, WRITE as WRITE_LOCK};
 
 pub enum Op {
     Create(Value),
@@ -42,10 +42,6 @@ pub struct Outcome {
     /// The intent as it now stands.
     pub intent: Intent,
 }
-
-/// Two-key advisory lock class of one tenant's writes (the second key is
-/// a hash of the tenant id).
-const TENANT_WRITE_CLASS: i32 = 0x7867_7477; // "xgtw"
 
 /// Starts a platform-wide write: waits for every write in progress, keeps
 /// all others out, and loads the whole intent.
@@ -266,7 +262,7 @@ async fn allocate_scope(
         Ok(a) => a,
         Err(mut prev) => {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(store_intent::ALLOC_LOCK)
+                .bind(vxguard_store::locks::ALLOC)
                 .execute(&mut *conn)
                 .await?;
             let taken = store_intent::taken_numbers(conn, id).await?;

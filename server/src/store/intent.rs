@@ -300,7 +300,7 @@ pub async fn tenant_allocations(
 
 /// The numbers every tenant but `except` holds: what a new tenant or
 /// network may not take. Read on the rare write that needs a new number,
-/// under [`ALLOC_LOCK`].
+/// under `vxguard_store::locks::ALLOC`.
 pub async fn taken_numbers(
     conn: &mut PgConnection,
     except: Uuid,
@@ -323,11 +323,6 @@ pub async fn taken_numbers(
         vnis: vnis.into_iter().map(|v| v as u32).collect(),
     })
 }
-
-/// Serialises writes that take new shared numbers (tenant ids, VNIs): held
-/// from reading what is taken to the commit. Rare: most writes keep their
-/// tenant's numbers and never take it.
-pub const ALLOC_LOCK: i64 = 0x7867_616c_6c6f_63; // "xgalloc"
 
 /// Stores the whole allocation: the platform's row, and each tenant's row
 /// where it changed.
