@@ -1,4 +1,4 @@
-//! `vxguard lab down`: removes what `lab up` made, working only from the
+//! `vxguard-lab down`: removes what `lab up` made, working only from the
 //! inventory on disk (so it also cleans up after `lab up` crashed half-way,
 //! or after the host's processes were killed). Every step is attempted even
 //! when an earlier one fails; the errors are reported together at the end.
@@ -20,7 +20,7 @@ pub enum DownError {
     Steps(Vec<String>),
 }
 
-/// `vxguard lab down`: the lab in the state directory (the default one
+/// `vxguard-lab down`: the lab in the state directory (the default one
 /// unless only `--prefix` is given), then what carries the prefix.
 pub fn run(a: &crate::DownArgs) -> Result<(), DownError> {
     let state = match (&a.state, &a.prefix) {
@@ -176,7 +176,10 @@ pub fn namespaces_of(prefix: &str) -> Vec<String> {
     names
 }
 
-/// Pids of `vxguard lab router` processes whose `--netns` starts with `owned`.
+/// Pids of lab router processes whose `--netns` starts with `owned`:
+/// `vxguard-lab router ...` (the lab binary, issue 16), and `... lab router
+/// ...` as the production binary ran them before, so a lab started by an
+/// older build is still taken down.
 fn lab_routers(owned: &str) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -189,7 +192,9 @@ fn lab_routers(owned: &str) -> Vec<u32> {
                 return false;
             };
             let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
-            let is_router = args.windows(2).any(|w| w[0] == b"lab" && w[1] == b"router");
+            let is_router = args
+                .windows(2)
+                .any(|w| w[1] == b"router" && (w[0] == b"lab" || w[0].ends_with(b"vxguard-lab")));
             is_router
                 && args
                     .windows(2)

@@ -1,4 +1,4 @@
-//! The inventory of a running lab: everything `vxguard lab up` built,
+//! The inventory of a running lab: everything `vxguard-lab up` built,
 //! written to `<state dir>/inventory.json` before the first namespace is
 //! made and rewritten as parts come up, so that `lab check` knows where the
 //! endpoints are and `lab down` can remove every namespace, process and

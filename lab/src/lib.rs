@@ -1,14 +1,14 @@
 //! vxguard's lab: stand-ins for the devices vxguard drives, on one machine.
 //!
 //! This round: [`router`], a VyOS router as seen through its HTTP API
-//! (`vxguard lab router`), with the running configuration in memory as a
+//! (`vxguard-lab router`), with the running configuration in memory as a
 //! `vyos_tree::ConfigTree`, saved to a state directory on every commit.
 //!
 //! [`tls`]: the router's HTTPS: a self-signed certificate kept in its state
 //! directory (the driver pins it), served as VyOS's nginx serves the API.
 //!
 //! [`netns`]: a realiser that builds the committed configuration in
-//! network namespaces (`vxguard lab router --netns NS --id ID`): WireGuard
+//! network namespaces (`vxguard-lab router --netns NS --id ID`): WireGuard
 //! (wireguard-go), VXLAN, bridges and VRF namespaces so far.
 //!
 //! [`hypervisor`]: a hypervisor (Open vSwitch userspace datapath, VMs,
@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use vyos_api::ApiVersion;
 
-/// `vxguard lab ...`
+/// `vxguard-lab ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCmd {
     /// Run a stand-in VyOS router: the VyOS HTTP API subset vxguard's driver
@@ -164,7 +164,7 @@ pub enum LabError {
     Netns(#[from] netns::NetnsError),
     #[error("lab down: {0}")]
     Down(down::DownError),
-    #[error("`lab up` registers devices in vxguard: run it as `vxguard lab up`")]
+    #[error("`lab up` registers devices in vxguard: run it as `vxguard-lab up`")]
     NeedsServer,
     #[error(transparent)]
     Check(#[from] check::CheckError),

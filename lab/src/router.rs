@@ -1,4 +1,4 @@
-//! `vxguard lab router`: a stand-in VyOS router that speaks the subset of
+//! `vxguard-lab router`: a stand-in VyOS router that speaks the subset of
 //! the VyOS HTTP API this project's driver uses, faithfully enough that
 //! the driver cannot tell it from a router:
 //!
@@ -24,7 +24,7 @@
 //!   reload`; with `reboot`, VyOS would boot the saved configuration, which
 //!   in the lab is the same one). 1.4 ignores `confirm_time`, as its
 //!   pydantic models ignore unknown fields: the commit is permanent.
-//! - `vxguard lab router` moves its API where `service https listen-address`
+//! - `vxguard-lab router` moves its API where `service https listen-address`
 //!   and `port` say after a commit or a revert ([`Router::serve_following`]).
 //!
 //! Not emulated: HTTPS and nginx (503 when the API is unconfigured, 413),
@@ -53,7 +53,7 @@ use vyos_tree::{ConfigTree, NodeKind, Schema};
 use crate::realise::Realiser;
 use crate::state::{StateDir, StateError};
 
-/// How the router is set up (the `vxguard lab router` flags).
+/// How the router is set up (the `vxguard-lab router` flags).
 #[derive(Clone, Debug)]
 pub struct Options {
     /// The key accepted while the configuration holds no
@@ -214,7 +214,7 @@ impl Router {
     }
 
     /// Serves plain HTTP on `listener` until the task is dropped (tests
-    /// of the protocol alone; `vxguard lab router` serves HTTPS).
+    /// of the protocol alone; `vxguard-lab router` serves HTTPS).
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.app()).await
     }

@@ -17,7 +17,6 @@ pub mod fairness;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;
-pub mod lab_up;
 /// The OpenAPI document (it lives with the API it describes).
 pub use api::openapi;
 pub mod portal;

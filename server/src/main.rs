@@ -66,10 +66,13 @@ enum Cmd {
     ApplyHypervisor(driver::ApplyHypervisorArgs),
     /// Print the SHA-256 of the certificate a router's API shows, to pin it.
     RouterCertificate(driver::CertificateArgs),
-    /// The lab: stand-in devices on this machine.
+    /// Not here: the lab is the separate `vxguard-lab` binary (issue 16:
+    /// the production binary does not link the lab). Kept, hidden, so that
+    /// `vxguard lab ...` says where it went instead of "unrecognized".
+    #[command(hide = true, disable_help_flag = true)]
     Lab {
-        #[command(subcommand)]
-        cmd: vxguard_lab::LabCmd,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -185,14 +188,11 @@ fn main() -> ExitCode {
         Cmd::RouterCertificate(a) => {
             runtime().and_then(|rt| rt.block_on(driver::run_certificate(a)))
         }
-        Cmd::Lab {
-            cmd: vxguard_lab::LabCmd::Up(a),
-        } => runtime().and_then(|rt| rt.block_on(lab_up::up(a))),
-        Cmd::Lab { cmd } => runtime().and_then(|rt| {
-            rt.block_on(vxguard_lab::run(cmd))
-                .map(|_| true)
-                .map_err(Into::into)
-        }),
+        Cmd::Lab { args } => Err(anyhow::anyhow!(
+            "the lab is the separate `vxguard-lab` binary (package vxguard-lab-cli): \
+             run `vxguard-lab {}`",
+            args.join(" ")
+        )),
         Cmd::Openapi => {
             println!(
                 "{}",

@@ -1,4 +1,4 @@
-//! The worker's apply phase against real `vxguard lab router` processes
+//! The worker's apply phase against real `vxguard-lab router` processes
 //! (plain HTTP on 127.0.0.1, ephemeral ports) and a real PostgreSQL: the
 //! demo platform's four routers (two 1.4, two 1.5) with `api_endpoint`s
 //! pointing at them. A router killed inside its commit; a wrong API key;
@@ -35,7 +35,22 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One `vxguard lab router` process; killed (and its state removed) on drop.
+/// The lab binary, `vxguard-lab` (package vxguard-lab-cli), next to
+/// `vxguard` in the same target directory: it is another package's binary
+/// (the production package does not depend on the lab, issue 16), so
+/// cargo does not build it for these tests; scripts/test builds it first
+/// (`cargo build -p vxguard-lab-cli`).
+fn lab_binary() -> PathBuf {
+    let lab = std::path::Path::new(env!("CARGO_BIN_EXE_vxguard")).with_file_name("vxguard-lab");
+    assert!(
+        lab.exists(),
+        "{} is missing: build it first with `cargo build -p vxguard-lab-cli` (scripts/test does)",
+        lab.display()
+    );
+    lab
+}
+
+/// One `vxguard-lab router` process; killed (and its state removed) on drop.
 struct LabRouter {
     name: &'static str,
     version: &'static str,
@@ -62,8 +77,8 @@ impl LabRouter {
     }
 
     fn start(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_vxguard"))
-            .args(["lab", "router", "--listen"])
+        let child = Command::new(lab_binary())
+            .args(["router", "--listen"])
             .arg(format!("127.0.0.1:{}", self.port))
             .args(["--version", self.version, "--state"])
             .arg(&self.dir)
@@ -74,7 +89,7 @@ impl LabRouter {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("vxguard lab router starts");
+            .expect("vxguard-lab router starts");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {

@@ -1,4 +1,4 @@
-//! `vxguard lab check`: real traffic through a lab that `lab up` built,
+//! `vxguard-lab check`: real traffic through a lab that `lab up` built,
 //! judged against what vxguard holds (its API) — the checks 1-7
 //! and the throughput ratio — printed as a matrix (or JSON), failing on
 //! any difference.
@@ -32,7 +32,7 @@ use std::time::Duration;
 use crate::inventory::{Inventory, InventoryError};
 use report::Report;
 
-/// `vxguard lab check`
+/// `vxguard-lab check`
 #[derive(Clone, Debug, clap::Args)]
 pub struct CheckArgs {
     /// The lab's state directory (holding `inventory.json`).

@@ -1,6 +1,10 @@
-//! `vxguard lab up`: builds the platform vxguard knows in network
+//! `vxguard-lab up`: builds the platform vxguard knows in network
 //! namespaces on this machine and registers it, so the normal worker
 //! applies to it.
+//!
+//! It lives in the lab binary, not in the server (issue 16): it needs the
+//! server library (the store, the worker's compile lock, changes, demo)
+//! and the lab, and the production binary must not link the lab.
 //!
 //! The database is the truth: when it is empty, the topology file is loaded
 //! first (as `vxguard demo` does); then every router and hypervisor of the
@@ -19,15 +23,15 @@
 //! APIs listen on 127.0.0.1, switches on unix sockets; everything on the
 //! wires between machines is in the lab's namespaces.
 
-use crate::auth::principal::{Principal, Role};
-use crate::store::change::{self, Op};
-use crate::store::intent as store_intent;
-use crate::store::kind::Kind;
-use crate::{db, demo, worker};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vxguard::auth::principal::{Principal, Role};
+use vxguard::store::change::{self, Op};
+use vxguard::store::intent as store_intent;
+use vxguard::store::kind::Kind;
+use vxguard::{db, demo, worker};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::Intent;
@@ -36,7 +40,7 @@ use vxguard_lab::inventory::{HypervisorNode, Inventory, Process, RouterNode, Vm,
 use vxguard_lab::underlay::{self, Site};
 use vxguard_lab::UpArgs;
 
-/// Runs `vxguard lab up`; true when every device ended applied.
+/// Runs `vxguard-lab up`; true when every device ended applied.
 pub async fn up(a: UpArgs) -> Result<bool> {
     let started = Instant::now();
     preflight(&a)?;
@@ -157,7 +161,7 @@ fn preflight(a: &UpArgs) -> Result<()> {
     }
     if a.state.join(FILE).exists() {
         bail!(
-            "a lab is up (inventory {}); run `vxguard lab down` first",
+            "a lab is up (inventory {}); run `vxguard-lab down` first",
             a.state.join(FILE).display()
         );
     }
@@ -165,7 +169,7 @@ fn preflight(a: &UpArgs) -> Result<()> {
     if !taken.is_empty() {
         bail!(
             "--prefix {}: {} namespaces named {}-* exist already ({}): another lab with this \
-             prefix, or one whose state is lost; `vxguard lab down --prefix {}` removes them",
+             prefix, or one whose state is lost; `vxguard-lab down --prefix {}` removes them",
             a.prefix,
             taken.len(),
             a.prefix,
@@ -212,7 +216,7 @@ fn lab_operator() -> Principal {
         owner: None,
         role: Role::PlatformAdmin,
         tenant_id: None,
-        source: "vxguard lab up".into(),
+        source: "vxguard-lab up".into(),
     }
 }
 
@@ -463,12 +467,12 @@ async fn wait_hypervisor_revision(
 ) -> Result<HypervisorConfig> {
     let t = Instant::now();
     loop {
-        let text: Option<String> = sqlx::query_scalar(
-            "SELECT config FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
+        let text: Option<String> = {
+            let mut conn = pool.acquire().await?;
+            vxguard_store::revisions::latest_config(&mut conn, "hypervisor", name)
+                .await?
+                .map(|(_, c)| c)
+        };
         if let Some(text) = text {
             return HypervisorConfig::parse_text(&text)
                 .map_err(|e| anyhow::anyhow!("hypervisor {name}'s revision: {e}"));
@@ -480,22 +484,23 @@ async fn wait_hypervisor_revision(
     }
 }
 
-/// Starts `vxguard lab router` for `r` in its own process group (it
-/// outlives `lab up`), logging to `<state dir>.log`.
 /// `HOST:PORT` of a lab router's `https://HOST:PORT`.
 fn listen_addr(r: &RouterNode) -> &str {
     r.api_url.trim_start_matches("https://")
 }
 
+/// Starts `vxguard-lab router` for `r` in its own process group (it
+/// outlives `lab up`), logging to `<state dir>.log`. The router is this
+/// very binary (`router` is its subcommand), so the two never disagree.
 fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().context("finding the vxguard binary")?;
+    let exe = std::env::current_exe().context("finding the vxguard-lab binary")?;
     let listen = listen_addr(r);
     let log_path = r.state_dir.with_extension("log");
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let child = Command::new(exe)
-        .args(["lab", "router", "--listen", listen, "--version", &r.version])
+        .args(["router", "--listen", listen, "--version", &r.version])
         .arg("--state")
         .arg(&r.state_dir)
         .args(["--netns", &r.ns, "--id", &r.id])
