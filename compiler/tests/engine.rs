@@ -168,3 +168,70 @@ proptest! {
         }
     }
 }
+
+/// A write allocates its tenant alone (`allocate_tenant`, against the
+/// numbers the other tenants hold): a new tenant and a new network get
+/// numbers no one holds, and a full allocation from the stored allocation
+/// keeps them all, so the worker's compile puts the same numbers on the
+/// devices.
+#[test]
+fn a_tenant_allocated_alone_is_kept_by_a_full_allocation() {
+    use vxguard_compiler::alloc::{allocate, allocate_tenant, Taken};
+    use vxguard_compiler::diag::Diagnostics;
+    let mut intent = example();
+    let mut d = Diagnostics::default();
+    let stored = allocate(&intent, &Default::default(), &mut d);
+    assert!(!d.has_errors());
+    // A new tenant (a copy of the first, its ports and clients left out)
+    // and a new network in an existing tenant.
+    let mut t = intent.tenants[0].clone();
+    t.slug = Name::new("aaa-new").unwrap();
+    for n in &mut t.networks {
+        n.ports.clear();
+    }
+    t.clients.clear();
+    t.client_router = None;
+    intent.tenants.insert(0, t);
+    let mut extra = intent.tenants[1].networks[0].clone();
+    extra.name = Name::new("extra").unwrap();
+    extra.cidr = "100.66.9.0/24".parse().unwrap();
+    extra.ports.clear();
+    intent.tenants[1].networks.push(extra);
+    let mut a = stored.clone();
+    for ti in [0, 1] {
+        let slug = intent.tenants[ti].slug.to_string();
+        let mut taken = Taken::default();
+        for (s, ta) in &a.tenants {
+            if *s != slug {
+                taken.ids.insert(ta.id);
+                taken.vnis.extend(ta.networks.values().map(|n| n.vni.get()));
+                taken.vnis.insert(ta.l3_vni.get());
+            }
+        }
+        let ta = allocate_tenant(&intent, ti, a.tenants.get(&slug), &taken, &mut d).unwrap();
+        assert!(!d.has_errors(), "{:?}", d.0);
+        assert!(
+            !taken.ids.contains(&ta.id),
+            "{slug}: a number another holds"
+        );
+        for n in ta.networks.values() {
+            assert!(
+                !taken.vnis.contains(&n.vni.get()),
+                "{slug}: a VNI another holds"
+            );
+        }
+        if let Some(before) = a.tenants.get(&slug) {
+            assert_eq!(before.id, ta.id, "{slug} keeps its number");
+            for (name, n) in &before.networks {
+                assert_eq!(n.vni, ta.networks[name].vni, "{slug}/{name} keeps its VNI");
+            }
+        }
+        a.tenants.insert(slug, ta);
+    }
+    let full = allocate(&intent, &a, &mut d);
+    assert!(!d.has_errors(), "{:?}", d.0);
+    assert_eq!(
+        full, a,
+        "the full allocation keeps every number the writes took"
+    );
+}
