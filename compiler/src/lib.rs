@@ -466,6 +466,12 @@ pub struct Touched {
     /// How many of them were updated in place (only the tenant's lines
     /// re-rendered) rather than rendered whole.
     pub in_place: usize,
+    /// The routers' `set` texts before the change (copied anyway, to undo
+    /// a change that fails): what a caller diffs against without reading
+    /// its stored copy back.
+    pub before_routers: BTreeMap<String, String>,
+    /// The hypervisors' configurations before the change.
+    pub before_hypervisors: BTreeMap<String, ovs::OvsConfig>,
 }
 
 /// Recompiles after a change to one tenant only (added, changed or removed):
@@ -696,7 +702,11 @@ pub fn recompile_tenant_or_keep(
         out.allocation = undo_alloc.undo(allocation, slug);
         return Err((sorted(d), Box::new(out)));
     }
-    drop((kept_routers, kept_hvs));
+    touched.before_routers = kept_routers
+        .into_iter()
+        .map(|(name, ro)| (name, ro.set))
+        .collect();
+    touched.before_hypervisors = kept_hvs.into_iter().collect();
     if !in_place {
         // Tenants after this one moved up or down a place: their parts
         // name them by index, as a full compile does.

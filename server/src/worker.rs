@@ -194,7 +194,11 @@ impl Worker {
             if touched.as_ref().is_some_and(|t| !t.routers.contains(name)) {
                 continue;
             }
-            let Some(last) = last_if_changed(&mut tx, "router", name, &r.set).await? else {
+            let before = touched
+                .as_ref()
+                .and_then(|t| t.before_routers.get(name))
+                .map(String::as_str);
+            let Some(last) = last_if_changed(&mut tx, "router", name, &r.set, before).await? else {
                 continue;
             };
             let Some((seq, diff, refusals)) =
@@ -241,7 +245,13 @@ impl Worker {
                 continue;
             }
             let text = ovs_text(h);
-            let Some(last) = last_if_changed(&mut tx, "hypervisor", name, &text).await? else {
+            let before = touched
+                .as_ref()
+                .and_then(|t| t.before_hypervisors.get(name))
+                .map(ovs_text);
+            let Some(last) =
+                last_if_changed(&mut tx, "hypervisor", name, &text, before.as_deref()).await?
+            else {
                 continue;
             };
             let (seq, diff) = match &last {
@@ -472,6 +482,14 @@ impl Worker {
                 Ok(t) => {
                     touched.routers.extend(t.routers);
                     touched.hypervisors.extend(t.hypervisors);
+                    // The first change of the job to touch a device saw
+                    // it as it was before the job.
+                    for (n, text) in t.before_routers {
+                        touched.before_routers.entry(n).or_insert(text);
+                    }
+                    for (n, h) in t.before_hypervisors {
+                        touched.before_hypervisors.entry(n).or_insert(h);
+                    }
                     if now.contains_key(&id) {
                         recorded.push(id);
                     }
@@ -838,18 +856,24 @@ pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
 
 /// `None` when the device's latest revision already holds `text` (its
 /// digest tells, without rebuilding it); else `Some` of the latest
-/// revision's number and configuration, if it has one.
+/// revision's number and configuration, if it has one. `before` is what
+/// the engine held for the device: when its digest is the latest
+/// revision's, it is that revision, and nothing is read back.
 async fn last_if_changed(
     conn: &mut PgConnection,
     kind: &str,
     device: &str,
     text: &str,
+    before: Option<&str>,
 ) -> Result<Option<Option<(i32, String)>>> {
     let Some(head) = revisions::head(conn, kind, device).await? else {
         return Ok(Some(None));
     };
     if head.digest == revisions::digest(text) {
         return Ok(None);
+    }
+    if let Some(b) = before.filter(|b| revisions::digest(b) == head.digest) {
+        return Ok(Some(Some((head.seq, b.to_string()))));
     }
     let old = revisions::config_at(conn, kind, device, head.seq)
         .await?
