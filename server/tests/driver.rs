@@ -285,7 +285,7 @@ fn show_config() -> vyos_api::Retrieve {
 }
 
 /// A lab router serving HTTPS with the self-signed certificate made in
-/// its state directory, as `vxguard lab router` does; and its fingerprint.
+/// its state directory, as `vxguard-lab router` does; and its fingerprint.
 async fn lab_tls(v: ApiVersion) -> (Lab, [u8; 32]) {
     let dir = state_dir();
     let identity = vxguard_lab::tls::ensure_identity(&dir).unwrap();
