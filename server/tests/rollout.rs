@@ -263,13 +263,11 @@ async fn devices(env: &Env) -> std::collections::BTreeMap<String, Value> {
 
 /// The router's running configuration equals its latest revision.
 async fn runs_latest(env: &Env, r: &LabRouter) -> bool {
-    let config: String = sqlx::query_scalar(
-        "SELECT config FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(r.name)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    let mut conn = env.db.acquire().await.unwrap();
+    let (_, config) = vxguard_store::revisions::latest_config(&mut conn, "router", r.name)
+        .await
+        .unwrap()
+        .unwrap();
     let defs = harness::defs();
     let v = vxguard_compiler::intent::VyosVersion::parse(r.version).unwrap();
     let d = &defs[&v];
@@ -625,12 +623,13 @@ async fn a_change_that_cuts_a_1_5_routers_api_off_is_reverted_by_commit_confirm(
     // commits it, moves its API there, and the driver (still on the old
     // address) cannot reach it.
     let r1 = &lab.routers[1];
-    let (seq, config): (i32, String) = sqlx::query_as(
-        "SELECT seq, config FROM revisions WHERE device_kind = 'router' AND device = 'vyos-dc1-02' ORDER BY seq DESC LIMIT 1",
-    )
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    let (seq, config) = {
+        let mut conn = env.db.acquire().await.unwrap();
+        vxguard_store::revisions::latest_config(&mut conn, "router", "vyos-dc1-02")
+            .await
+            .unwrap()
+            .unwrap()
+    };
     let moved = free_port();
     sqlx::query(
         "INSERT INTO revisions (device_kind, device, seq, config, diff) VALUES ('router', 'vyos-dc1-02', $1, $2, '')",
