@@ -171,3 +171,80 @@ pub async fn config_by_id(
     let Some(seq) = seq else { return Ok(None) };
     Ok(config_at(conn, kind, device, seq).await?.map(|c| (seq, c)))
 }
+
+/// A revision as listed: what the worker compiled and the diff it showed,
+/// without the configuration (rebuilding it costs a chain of scripts; ask
+/// [`config_at`] for the one revision that needs it).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Summary {
+    pub device_kind: String,
+    pub device: String,
+    pub seq: i32,
+    pub job_id: Option<i64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub diff: String,
+}
+
+const SUMMARY_COLS: &str = "device_kind, device, seq, job_id, created_at, diff";
+
+/// A device's revisions, newest first, those before `before` (a keyset
+/// cursor: the last `seq` of the previous page) when given, at most
+/// `limit`.
+pub async fn list(
+    db: &PgPool,
+    kind: &str,
+    device: &str,
+    before: Option<i32>,
+    limit: i64,
+) -> Result<Vec<Summary>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLS} FROM revisions
+         WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3)
+         ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(kind)
+    .bind(device)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Revision `seq` of a device, without its configuration.
+pub async fn get_summary(
+    db: &PgPool,
+    kind: &str,
+    device: &str,
+    seq: i32,
+) -> Result<Option<Summary>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLS} FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3"
+    ))
+    .bind(kind)
+    .bind(device)
+    .bind(seq)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The number of the device's last revision before `seq` (what a
+/// revision's line diff compares against), if any: asked of the table
+/// rather than assumed to be `seq - 1`.
+pub async fn seq_before(db: &PgPool, kind: &str, device: &str, seq: i32) -> Result<Option<i32>> {
+    Ok(sqlx::query_scalar(
+        "SELECT seq FROM revisions WHERE device_kind = $1 AND device = $2 AND seq < $3
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(device)
+    .bind(seq)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// [`config_at`] on a connection of the pool: for readers that hold no
+/// transaction (the API and the portal showing one revision).
+pub async fn config(db: &PgPool, kind: &str, device: &str, seq: i32) -> Result<Option<String>> {
+    let mut conn = db.acquire().await?;
+    config_at(&mut conn, kind, device, seq).await
+}

@@ -3,7 +3,9 @@
 //! `scripts/postgres` starts; dropped at the end).
 
 use sqlx::{Connection, PgPool};
-use vxguard_store::{audit, jobs, locks, sessions, tenants, tokens, users, Store, StoreError};
+use vxguard_store::{
+    audit, jobs, locks, revisions, sessions, tenants, tokens, users, Store, StoreError,
+};
 
 fn server_url() -> String {
     std::env::var("VXGUARD_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
@@ -185,6 +187,85 @@ async fn users_tokens_and_logins() {
     Store::commit(tx).await.unwrap();
     assert_eq!(revoked.len(), 1);
     assert!(tokens::authenticate(&db.pool, b"hash")
+        .await
+        .unwrap()
+        .is_none());
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn revisions_are_listed_newest_first_and_read_one_by_one() {
+    let db = Db::new().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let job = jobs::enqueue(&mut conn, None, "test", "test")
+        .await
+        .unwrap();
+    let configs = ["a\n", "a\nb\n", "a\nc\n"];
+    let mut previous = None;
+    for (i, c) in configs.iter().enumerate() {
+        let seq = i as i32 + 1;
+        revisions::insert(
+            &mut conn,
+            "router",
+            "r1",
+            seq,
+            c,
+            previous,
+            &format!("d{seq}"),
+            job,
+        )
+        .await
+        .unwrap();
+        previous = Some(*c);
+    }
+    drop(conn);
+
+    let all = revisions::list(&db.pool, "router", "r1", None, 10)
+        .await
+        .unwrap();
+    let seqs: Vec<i32> = all.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [3, 2, 1]);
+    assert_eq!((all[0].diff.as_str(), all[0].job_id), ("d3", Some(job)));
+    // The cursor is the last number of the previous page.
+    let page = revisions::list(&db.pool, "router", "r1", Some(3), 1)
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [2]);
+    assert!(revisions::list(&db.pool, "hypervisor", "r1", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let one = revisions::get_summary(&db.pool, "router", "r1", 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(one, all[1]);
+    assert!(revisions::get_summary(&db.pool, "router", "r1", 4)
+        .await
+        .unwrap()
+        .is_none());
+
+    assert_eq!(
+        revisions::seq_before(&db.pool, "router", "r1", 3)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        revisions::seq_before(&db.pool, "router", "r1", 1)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        revisions::config(&db.pool, "router", "r1", 3)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a\nc\n")
+    );
+    assert!(revisions::config(&db.pool, "router", "r1", 9)
         .await
         .unwrap()
         .is_none());
