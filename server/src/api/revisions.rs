@@ -13,8 +13,9 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use vxguard_store::revisions as store_revisions;
 
-#[derive(Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Revision {
     pub device_kind: String,
     pub device: String,
@@ -26,6 +27,22 @@ pub struct Revision {
     /// The whole configuration (only when one revision is asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+}
+
+/// A stored revision as the API shows it; the configuration is filled in
+/// (redacted) only where one revision is asked for.
+impl From<store_revisions::Summary> for Revision {
+    fn from(r: store_revisions::Summary) -> Self {
+        Revision {
+            device_kind: r.device_kind,
+            device: r.device,
+            seq: r.seq,
+            job_id: r.job_id,
+            created_at: r.created_at,
+            diff: r.diff,
+            config: None,
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -70,16 +87,12 @@ pub async fn list_revisions(
     who.require_platform_admin()?;
     check_kind(kind)?;
     let limit = super::extract::page_limit(q.limit)?;
-    let mut rows: Vec<Revision> = sqlx::query_as(
-        "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions
-         WHERE device_kind = $1 AND device = $2 AND ($3::int IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(q.cursor)
-    .bind(limit)
-    .fetch_all(&st.db)
-    .await?;
+    let mut rows: Vec<Revision> =
+        store_revisions::list(st.store.pool(), kind, name, q.cursor, limit)
+            .await?
+            .into_iter()
+            .map(Revision::from)
+            .collect();
     for r in &mut rows {
         r.diff = redact(&r.diff);
     }
@@ -108,17 +121,11 @@ pub async fn get_revision(
 ) -> ApiResult<Revision> {
     who.require_platform_admin()?;
     check_kind(kind)?;
-    let r: Option<Revision> = sqlx::query_as(
-        "SELECT device_kind, device, seq, job_id, created_at, diff, NULL::text AS config FROM revisions WHERE device_kind = $1 AND device = $2 AND seq = $3",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(seq)
-    .fetch_optional(&st.db)
-    .await?;
-    let mut r = r.ok_or_else(Problem::not_found)?;
-    let mut conn = st.db.acquire().await?;
-    r.config = vxguard_store::revisions::config_at(&mut conn, kind, name, seq).await?;
+    let mut r: Revision = store_revisions::get_summary(st.store.pool(), kind, name, seq)
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .into();
+    r.config = store_revisions::config(st.store.pool(), kind, name, seq).await?;
     r.diff = redact(&r.diff);
     r.config = r.config.as_deref().map(redact);
     Ok(r)
@@ -135,21 +142,11 @@ pub async fn previous_config(
 ) -> ApiResult<Option<(i32, String)>> {
     who.require_platform_admin()?;
     check_kind(kind)?;
-    let before: Option<i32> = sqlx::query_scalar(
-        "SELECT seq FROM revisions WHERE device_kind = $1 AND device = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(seq)
-    .fetch_optional(&st.db)
-    .await?;
+    let before = store_revisions::seq_before(st.store.pool(), kind, name, seq).await?;
     let c = match before {
-        Some(b) => {
-            let mut conn = st.db.acquire().await?;
-            vxguard_store::revisions::config_at(&mut conn, kind, name, b)
-                .await?
-                .map(|c| (b, c))
-        }
+        Some(b) => store_revisions::config(st.store.pool(), kind, name, b)
+            .await?
+            .map(|c| (b, c)),
         None => None,
     };
     Ok(c.map(|(seq, c)| (seq, redact(&c))))

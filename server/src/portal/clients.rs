@@ -122,9 +122,7 @@ async fn page_data(
 ) -> Result<ClientsPage, Problem> {
     let id = scope.id();
     let slug = scope.tenant.slug.clone();
-    let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&st.db)
+    let name = vxguard_store::tenants::name(st.store.pool(), id)
         .await?
         .ok_or_else(Problem::not_found)?;
     let alloc = data::allocation(st).await?;

@@ -229,11 +229,11 @@ pub async fn login(
         let family = auth_session::family_of(&st, &pair.refresh_token)
             .await?
             .ok_or_else(Problem::internal)?;
-        let user: uuid::Uuid =
-            sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE family = $1 LIMIT 1")
-                .bind(family)
-                .fetch_one(&st.db)
-                .await?;
+        // The login just made this family, so its user is there; a
+        // missing row is a 500, as it was when this read its own SQL.
+        let user = vxguard_store::sessions::user_of_family(st.store.pool(), family)
+            .await?
+            .ok_or_else(Problem::internal)?;
         session::start(&st, user, family).await
     }
     .await;

@@ -302,12 +302,9 @@ async fn load(
 ) -> ApiResult<(PolicyPage, Vec<(Rule, i64)>)> {
     let edit = at.edit;
     let id = scope.id();
-    let (name, default_action): (String, String) =
-        sqlx::query_as("SELECT name, default_action FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&st.db)
-            .await?
-            .ok_or_else(Problem::not_found)?;
+    let (name, default_action) = vxguard_store::tenants::name_and_default(st.store.pool(), id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     let services = objects::list(&st.db, Kind::Service, Some(id), None, MAX)
         .await?
         .into_iter()
