@@ -108,11 +108,31 @@ impl Worker {
 
     async fn process(&self, c: Claimed) {
         tracing::info!(job = c.id, attempt = c.attempts, worker = %self.name, "job claimed");
+        // The lease is extended while the job runs: a cold compile at the
+        // benchmark platform's size (or a slow rollout) outlasts it, and
+        // another worker must not take a job that is still being worked.
+        let heartbeat = {
+            let (db, id, claim) = (self.db.clone(), c.id, c.claim);
+            tokio::spawn(async move {
+                let every = Duration::from_secs_f64((jobs::lease_secs() / 3.0).max(0.2));
+                loop {
+                    tokio::time::sleep(every).await;
+                    match jobs::extend_lease(&db, id, claim).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!(job = id, error = %e, "extending the lease failed")
+                        }
+                    }
+                }
+            })
+        };
         let r = match self.compile_job(&c).await {
             Ok(Some(compiled)) => self.apply_job(&c, compiled).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
+        heartbeat.abort();
         if let Err(e) = r {
             let why = format!("{e:#}");
             tracing::warn!(job = c.id, error = %why, "job failed; will retry");
@@ -545,25 +565,8 @@ impl Worker {
             refused,
         } = compiled;
         let settings = self.apply.clone().expect("apply phase without settings");
-        let heartbeat = {
-            let (db, id, claim) = (self.db.clone(), c.id, c.claim);
-            tokio::spawn(async move {
-                let every = Duration::from_secs_f64((jobs::lease_secs() / 3.0).max(0.2));
-                loop {
-                    tokio::time::sleep(every).await;
-                    match jobs::extend_lease(&db, id, claim).await {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(e) => {
-                            tracing::warn!(job = id, error = %e, "extending the lease failed")
-                        }
-                    }
-                }
-            })
-        };
         let started = std::time::Instant::now();
         let summary = crate::driver::reconcile::run(&self.db, &self.defs, &settings).await;
-        heartbeat.abort();
         let summary = summary?;
         {
             let mut conn = self.db.acquire().await?;

