@@ -22,6 +22,7 @@ pub use api::openapi;
 pub mod portal;
 pub mod problem;
 pub mod redact;
+pub mod rollout;
 pub mod serve;
 pub mod state;
 pub mod store;

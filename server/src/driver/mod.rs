@@ -1,22 +1,18 @@
-//! Device drivers: bring a device to a stored revision: VyOS routers over
-//! the VyOS HTTP API ([`vyos`], pure parts in [`plan`]), hypervisors'
-//! Open vSwitch bridges with `ovs-ofctl` ([`ovs`]).
+//! Device drivers from the command line: `vxguard apply` and `vxguard
+//! apply-hypervisor` run one apply by hand, `vxguard router-certificate`
+//! shows a router's certificate.
 //!
-//! The worker applies routers with `--apply` ([`reconcile`]: what is due,
-//! in the order of [`rollout`], health-checked by [`health`]), checks
-//! drift ([`drift`]), and [`status`] says where each device stands.
-//! Hypervisors are not applied by the worker yet (reported `pending`; the
-//! OVS driver plugs in at `rollout::has_driver`).
-//! `vxguard apply` and `vxguard apply-hypervisor` run one apply by hand.
+//! The drivers themselves (VyOS over its HTTP API, Open vSwitch with
+//! `ovs-ofctl`) are the `vxguard-drivers` crate, which has no database;
+//! the record of each apply, the rollout and drift checks are
+//! [`crate::rollout`]. The modules here re-export both under their old
+//! `vxguard::driver::...` paths.
 
-pub mod drift;
-pub mod health;
 pub mod ovs;
-pub mod plan;
-pub mod reconcile;
-pub mod rollout;
-pub mod status;
 pub mod vyos;
+pub use crate::rollout::waves as rollout;
+pub use crate::rollout::{drift, reconcile, status};
+pub use vxguard_drivers::{health, plan};
 
 use anyhow::{Context, Result};
 
@@ -103,10 +99,7 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
     if let Some(e) = r.outcome.error() {
         println!("  {e}");
     }
-    Ok(matches!(
-        r.outcome,
-        vyos::Outcome::Applied | vyos::Outcome::Unchanged
-    ))
+    Ok(r.outcome.ok())
 }
 
 /// `vxguard router-certificate`: the certificate a router's API shows.
@@ -228,8 +221,5 @@ pub async fn run_hypervisor(a: ApplyHypervisorArgs) -> Result<bool> {
     if let Some(e) = r.outcome.error() {
         println!("  {e}");
     }
-    Ok(matches!(
-        r.outcome,
-        ovs::Outcome::Applied | ovs::Outcome::Unchanged
-    ))
+    Ok(r.outcome.ok())
 }

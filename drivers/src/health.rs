@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use vyos_api::{Client, Show};
 
-use super::vyos::{ApiReachable, HealthCheck};
+use crate::vyos::{ApiReachable, HealthCheck};
 
 /// The neighbors an op-mode `show bgp summary` text reports Established
 /// (every address family's table; a neighbor Established in any).

@@ -11,9 +11,6 @@
 
 use anyhow::Result;
 use sqlx::PgPool;
-use vyos_api::config_json::tree_from_json;
-use vyos_api::{Client, ConfigFormat, Retrieve, RetrieveOp};
-use vyos_defs::Definitions;
 use vyos_tree::{ConfigTree, Schema};
 
 use super::reconcile::{self, ROLLOUT_LOCK};
@@ -32,24 +29,8 @@ pub fn drift_lines(revision: &ConfigTree, running: &ConfigTree, schema: &dyn Sch
     ))
 }
 
-/// The router's running configuration (`/retrieve` `showConfig`, JSON).
-pub async fn read_running(client: &Client, defs: &Definitions) -> Result<ConfigTree, String> {
-    let r = Retrieve {
-        op: RetrieveOp::ShowConfig,
-        path: vec![],
-        config_format: Some(ConfigFormat::Json),
-    };
-    let a = client.retrieve(&r).await.map_err(|e| e.to_string())?;
-    if !a.ok() {
-        return Err(format!(
-            "reading the running configuration: router answered {}: {}",
-            a.status,
-            a.error().unwrap_or("(no error text)")
-        ));
-    }
-    tree_from_json(&a.envelope.data, &[], defs)
-        .map_err(|e| format!("the running configuration is not VyOS JSON: {e}"))
-}
+/// The router's running configuration (the VyOS driver reads it).
+pub use vxguard_drivers::vyos::read_running;
 
 /// What one round found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The worker's apply phase: brings every device whose latest revision is
 //! not its last successfully applied one to that revision, in the order
-//! [`super::rollout`] decides, with the VyOS driver for routers.
+//! [`super::waves`] decides, with the VyOS driver for routers and the OVS
+//! driver for hypervisors, each call recorded by [`super::record`].
 //!
 //! What is due is read from the database each time (latest revision vs the
 //! last `applied`/`unchanged` row of `device_applies`), not from what the
@@ -24,10 +25,13 @@ use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::VyosVersion;
 use vyos_api::{ApiVersion, Client, Trust};
 
-use super::health::BgpKept;
-use super::ovs;
-use super::rollout::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
-use super::vyos::{self, DriverError, Outcome, Policy, Target};
+use vxguard_drivers::health::BgpKept;
+use vxguard_drivers::ovs::OvsTarget;
+use vxguard_drivers::vyos::{Policy, Target};
+use vxguard_drivers::Outcome;
+
+use super::record::{self, ApplyError};
+use super::waves::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
 use crate::definitions::Defs;
 
 /// The advisory lock class of rollouts (one key: the whole platform).
@@ -227,14 +231,16 @@ async fn apply_router(
         client: &client,
         defs: version_defs,
     };
-    let report = match vyos::apply(db, &target, d.revision_id, &settings.policy, &health).await {
+    let report = match record::apply_router(db, &target, d.revision_id, &settings.policy, &health)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             let why = e.to_string();
             // The driver records nothing before it has a valid revision.
             if matches!(
                 e,
-                DriverError::NoRevision(..) | DriverError::BadRevision { .. }
+                ApplyError::NoRevision(..) | ApplyError::BadRevision { .. }
             ) {
                 if let Err(db_err) = record_refusal(db, d, &why).await {
                     tracing::warn!(router = %d.name, error = %db_err, "recording a refused apply failed");
@@ -269,19 +275,19 @@ async fn apply_hypervisor(db: &PgPool, d: &Due) -> DeviceResult {
     .await
     .map_err(|e| e.to_string())?;
     let target = match spec.map(serde_json::from_value::<vxguard_compiler::intent::Hypervisor>) {
-        Some(Ok(h)) => ovs::OvsTarget {
+        Some(Ok(h)) => OvsTarget {
             name: d.name.clone(),
             openflow: h.openflow_target(),
         },
         Some(Err(e)) => return Err(format!("its stored spec does not parse: {e}")),
         None => return Err("not in the intent any more".into()),
     };
-    let record = ovs::apply(db, &target, d.revision_id)
+    let record = record::apply_hypervisor(db, &target, d.revision_id)
         .await
         .map_err(|e| format!("{e:#}"))?;
     match record.outcome.error() {
         None => Ok(()),
-        Some(e) => Err(e.to_string()),
+        Some(e) => Err(e),
     }
 }
 
@@ -298,7 +304,7 @@ pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summar
         .into_iter()
         .partition(|d| settings.hypervisors || d.kind != DeviceKind::Hypervisor);
     let access = routers(db).await?;
-    let mut plan = rollout::plan(due, settings.batch);
+    let mut plan = waves::plan(due, settings.batch);
     plan.waiting.extend(skipped);
     let mut r = Rollout::new(plan);
     while let Some(wave) = r.next_wave() {

@@ -1,0 +1,12 @@
+//! Rollout and record-keeping, above the device drivers
+//! (`vxguard-drivers`, which talk to devices and have no database): which
+//! revisions are due ([`reconcile`]), in which waves ([`waves`]), the
+//! `device_applies` row and the per-device lock around each driver call
+//! ([`record`]), drift checks ([`drift`]) and where each device stands
+//! ([`status`]).
+
+pub mod drift;
+pub mod reconcile;
+pub mod record;
+pub mod status;
+pub mod waves;
