@@ -127,3 +127,54 @@ pub trait Driver: Sync {
     /// Whether the device answers and is healthy now.
     fn health(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The strings are the `outcome` column's: records written before the
+    /// split must read the same.
+    #[test]
+    fn outcomes_keep_their_column_values() {
+        let f = |s: &str| s.to_string();
+        let all = [
+            (Outcome::Applied, "applied", None),
+            (Outcome::Unchanged, "unchanged", None),
+            (Outcome::Failed { error: f("e") }, "failed", Some("e")),
+            (Outcome::Reverted { reason: f("r") }, "reverted", Some("r")),
+            (
+                Outcome::RolledBack { reason: f("r") },
+                "rolled_back",
+                Some("r"),
+            ),
+            (
+                Outcome::RollbackFailed {
+                    reason: f("r"),
+                    error: f("e"),
+                },
+                "rollback_failed",
+                Some("r; rollback refused: e"),
+            ),
+        ];
+        for (o, s, e) in all {
+            assert_eq!(o.as_str(), s);
+            assert_eq!(o.error().as_deref(), e);
+            assert_eq!(o.ok(), e.is_none());
+        }
+    }
+
+    /// A bridge that does not answer is an error of `health` and
+    /// `running`, never a panic.
+    #[tokio::test]
+    async fn an_absent_bridge_is_unhealthy() {
+        let d = OvsDriver {
+            target: OvsTarget {
+                name: "hv1".into(),
+                openflow: "unix:/nonexistent/vxguard-test.mgmt".into(),
+            },
+        };
+        assert_eq!((d.kind(), d.name()), ("hypervisor", "hv1"));
+        assert!(matches!(d.health().await, Err(DriverError::Device(_))));
+        assert!(matches!(d.running().await, Err(DriverError::Device(_))));
+    }
+}
