@@ -99,3 +99,42 @@ pub async fn migrated(pool: &PgPool) -> Result<bool> {
             .await?;
     Ok(applied.is_some_and(|v| v >= latest))
 }
+
+/// How big the database is (the API benchmark's growth figures).
+pub struct Sizes {
+    /// The whole database, bytes.
+    pub total: i64,
+    /// Each table with its indexes and TOAST, bytes.
+    pub tables: std::collections::BTreeMap<String, i64>,
+    /// Revisions stored, and the bytes of their configurations and diffs.
+    pub revisions: i64,
+    pub revision_bytes: i64,
+}
+
+/// The database's size now. A plain `VACUUM` first, so that space freed
+/// by updated rows is reused rather than counted as growth.
+pub async fn sizes(db: &PgPool) -> Result<Sizes> {
+    use sqlx::Executor;
+    db.execute("VACUUM").await?;
+    let total: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(db)
+        .await?;
+    let tables: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_total_relation_size(c.oid)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND n.nspname = 'public'",
+    )
+    .fetch_all(db)
+    .await?;
+    let (revisions, revision_bytes): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(octet_length(config) + octet_length(diff)), 0)::bigint FROM revisions",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Sizes {
+        total,
+        tables: tables.into_iter().collect(),
+        revisions,
+        revision_bytes,
+    })
+}

@@ -284,6 +284,15 @@ pub async fn list(
     .await?)
 }
 
+/// How many jobs are queued or running.
+pub async fn unfinished(db: &PgPool) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// One job by id.
 pub async fn get(db: &PgPool, id: i64) -> Result<Option<Job>> {
     Ok(

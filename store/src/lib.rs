@@ -1,8 +1,9 @@
-//! vxguard's store: every SQL statement of the control plane's identity,
-//! access, audit and job domains, their transactions, and every advisory
-//! lock of the project ([`locks`]), behind one error type ([`StoreError`]).
-//! It knows nothing of HTTP: the API, the portal, the worker and the
-//! command line call it and say what its errors mean to their users.
+//! vxguard's store: every SQL statement of the control plane (identity,
+//! access, audit, jobs, declared state, revisions, what was applied where),
+//! their transactions, and every advisory lock of the project ([`locks`]),
+//! behind one error type ([`StoreError`]). It knows nothing of HTTP: the
+//! API, the portal, the worker and the command line call it and say what
+//! its errors mean to their users.
 //!
 //! Shape, and why: each domain module (`users`, `sessions`, `tokens`,
 //! `tenants`, `audit`, `jobs`, …) is a set of functions over a connection.
@@ -14,38 +15,83 @@
 //! rotating a refresh token, changing a password, claiming a job), there
 //! is one function or [`Store`] method doing all of it, so a caller cannot
 //! commit half. [`Store`] owns the pool and opens transactions.
+//!
+//! Declared state (the intent) is written through one path ([`write`]),
+//! whose refusals are a [`WriteError`] naming the fields; it is read back
+//! as the compiler's `Intent` ([`intent`]).
 
 pub mod allocation;
+pub mod applies;
 pub mod audit;
 pub mod db;
 pub mod delta;
+pub mod demo;
+pub mod device_keys;
 pub mod error;
+pub mod intent;
 pub mod jobs;
+pub mod kind;
 pub mod locks;
 pub mod objects;
+pub mod policy;
+pub mod quotas;
 pub mod revisions;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod write;
 
-pub use error::{Result, StoreError};
+pub use error::{Result, StoreError, WriteError};
 pub use sqlx::PgPool;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use vxguard_compiler::intent::VyosVersion;
+use vxguard_compiler::DefinitionSet;
+use vyos_defs::Definitions;
 
 /// A transaction on the store, opened by [`Store::begin`]; pass `&mut tx`
 /// to the domain functions and commit it with [`Store::commit`].
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
 /// The store: the connection pool, and the operations that own their
-/// transaction. Cheap to clone (the pool is shared).
-#[derive(Clone, Debug)]
+/// transaction. Cheap to clone (the pool and the definitions are shared).
+#[derive(Clone)]
 pub struct Store {
     pool: PgPool,
+    /// What a tenant's write is judged with: the VyOS definitions the
+    /// worker compiles with, so that what the API accepts the devices
+    /// accept ([`write::check_and_allocate_in`]).
+    defs: Arc<BTreeMap<VyosVersion, Definitions>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("pool", &self.pool)
+            .field("defs", &self.defs.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Store {
+    /// A store that judges tenants' writes with no VyOS definitions (the
+    /// command line's platform writes need none).
     pub fn new(pool: PgPool) -> Self {
-        Store { pool }
+        Self::judging_with(pool, Arc::default())
+    }
+
+    /// A store that judges tenants' writes with `defs`.
+    pub fn judging_with(pool: PgPool, defs: Arc<BTreeMap<VyosVersion, Definitions>>) -> Self {
+        Store { pool, defs }
+    }
+
+    /// The definitions writes are judged with, as the compiler takes them.
+    pub fn definitions(&self) -> DefinitionSet<'_> {
+        DefinitionSet {
+            by_version: self.defs.iter().map(|(k, v)| (*k, v)).collect(),
+        }
     }
 
     /// The pool, for the domain functions' plain reads.

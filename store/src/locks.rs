@@ -72,6 +72,31 @@ pub async fn xact_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Takes the single-key lock `key` shared (any number of holders, none
+/// while it is held exclusively) until the transaction on `conn` ends.
+pub async fn xact_lock_shared(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the single-key lock `key` if no one holds it, without waiting;
+/// false when someone does.
+pub async fn try_xact_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
+
+/// Takes [`COMPILE`] until the transaction on `conn` ends: a worker's
+/// compile, or `lab up` generating the routers' keys.
+pub async fn compile(conn: &mut PgConnection) -> sqlx::Result<()> {
+    xact_lock(conn, COMPILE).await
+}
+
 /// Takes the lock of `class` for `name` (hashed by PostgreSQL's
 /// `hashtext`) until the transaction on `conn` ends.
 pub async fn xact_lock_named(conn: &mut PgConnection, class: i32, name: &str) -> sqlx::Result<()> {

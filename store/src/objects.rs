@@ -1,9 +1,100 @@
-//! Declared objects (networks, rules, clients, …): the counts the overview
-//! pages show. Writing objects is the write path's.
+//! Declared objects (sites, routers, networks, rules, …). Every query takes
+//! the tenant id explicitly (`None` for platform kinds): there is no query
+//! that spans tenants. Writing them is the write path's ([`crate::write`]).
 
 use crate::error::Result;
-use sqlx::PgPool;
+use crate::kind::Kind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
+
+/// A declared object as stored.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Declared {
+    pub name: String,
+    /// Increases with every change.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The object itself, as it was accepted (defaults filled in).
+    pub spec: Value,
+}
+
+const COLS: &str = "name, version, created_at, updated_at, spec";
+
+/// One page, ordered by name; `after` is the cursor (the last name seen).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    kind: Kind,
+    tenant: Option<Uuid>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Declared>> {
+    // Rules sort by number, everything else by name.
+    let order = if kind == Kind::Rule {
+        "(spec->>'id')::bigint, name"
+    } else {
+        "name"
+    };
+    let cursor = if kind == Kind::Rule {
+        "($3::text IS NULL OR (spec->>'id')::bigint > $3::bigint)"
+    } else {
+        "($3::text IS NULL OR name > $3)"
+    };
+    let owner = owner_is(tenant);
+    let q = format!(
+        "SELECT {COLS} FROM objects
+         WHERE kind = $1 AND {owner} AND {cursor}
+         ORDER BY {order} LIMIT $4"
+    );
+    Ok(sqlx::query_as(&q)
+        .bind(kind.as_str())
+        .bind(tenant)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    kind: Kind,
+    tenant: Option<Uuid>,
+    name: &str,
+) -> Result<Option<Declared>> {
+    let owner = owner_is(tenant);
+    let q = format!("SELECT {COLS} FROM objects WHERE kind = $1 AND {owner} AND name = $3");
+    Ok(sqlx::query_as(&q)
+        .bind(kind.as_str())
+        .bind(tenant)
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// The platform's objects of `kind` (routers, hypervisors), name and spec,
+/// by name.
+pub async fn platform_specs(db: &PgPool, kind: Kind) -> Result<Vec<(String, Value)>> {
+    Ok(sqlx::query_as(
+        "SELECT name, spec FROM objects WHERE kind = $1 AND tenant_id IS NULL ORDER BY name",
+    )
+    .bind(kind.as_str())
+    .fetch_all(db)
+    .await?)
+}
+
+/// The spec of the platform's object `name` of `kind`.
+pub async fn platform_spec(db: &PgPool, kind: Kind, name: &str) -> Result<Option<Value>> {
+    Ok(sqlx::query_scalar(
+        "SELECT spec FROM objects WHERE kind = $1 AND tenant_id IS NULL AND name = $2",
+    )
+    .bind(kind.as_str())
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
 
 /// How many objects of `kind` (`rule`, `network`, …) the tenant declares.
 pub async fn count(db: &PgPool, kind: &str, tenant: Uuid) -> Result<i64> {
@@ -14,4 +105,129 @@ pub async fn count(db: &PgPool, kind: &str, tenant: Uuid) -> Result<i64> {
             .fetch_one(db)
             .await?,
     )
+}
+
+/// How many objects are declared at all (zero: an empty platform).
+pub async fn total(conn: &mut PgConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM objects")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Creates or replaces one object; the version goes up on a replace.
+/// Another write's claim on a port of a network refuses it
+/// (`port_claims_pkey`): see [`crate::write`].
+pub(crate) async fn upsert(
+    conn: &mut PgConnection,
+    kind: Kind,
+    tenant: Option<Uuid>,
+    name: &str,
+    spec: &Value,
+) -> sqlx::Result<Declared> {
+    sqlx::query_as::<_, Declared>(
+        "INSERT INTO objects (id, kind, tenant_id, name, spec) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (kind, tenant_id, name) DO UPDATE
+           SET spec = EXCLUDED.spec, version = objects.version + 1, updated_at = now()
+         RETURNING name, version, created_at, updated_at, spec",
+    )
+    .bind(Uuid::new_v4())
+    .bind(kind.as_str())
+    .bind(tenant)
+    .bind(name)
+    .bind(spec)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Deletes one object.
+pub(crate) async fn delete(
+    conn: &mut PgConnection,
+    kind: Kind,
+    tenant: Option<Uuid>,
+    name: &str,
+) -> Result<()> {
+    let owner = owner_is(tenant);
+    sqlx::query(&format!(
+        "DELETE FROM objects WHERE kind = $1 AND {owner} AND name = $3"
+    ))
+    .bind(kind.as_str())
+    .bind(tenant)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a tenant's object's spec, bumping its version (rules moved by
+/// a reorder).
+pub(crate) async fn replace_spec(
+    conn: &mut PgConnection,
+    kind: Kind,
+    tenant: Uuid,
+    name: &str,
+    spec: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE objects SET spec = $1, version = version + 1, updated_at = now()
+         WHERE kind = $2 AND tenant_id = $3 AND name = $4",
+    )
+    .bind(spec)
+    .bind(kind.as_str())
+    .bind(tenant)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Object rows gathered column by column, for one `UNNEST` insert
+/// ([`Bulk::insert`]): how a whole intent is loaded ([`crate::demo`]).
+#[derive(Default)]
+pub(crate) struct Bulk {
+    ids: Vec<Uuid>,
+    kinds: Vec<String>,
+    tenants: Vec<Option<Uuid>>,
+    names: Vec<String>,
+    specs: Vec<Value>,
+}
+
+impl Bulk {
+    pub(crate) fn push(&mut self, kind: Kind, tenant: Option<Uuid>, name: String, spec: Value) {
+        self.ids.push(Uuid::new_v4());
+        self.kinds.push(kind.as_str().to_string());
+        self.tenants.push(tenant);
+        self.names.push(name);
+        self.specs.push(spec);
+    }
+
+    /// In chunks, so that no one statement carries hundreds of megabytes.
+    pub(crate) async fn insert(&self, tx: &mut PgConnection) -> Result<()> {
+        const CHUNK: usize = 10_000;
+        for start in (0..self.ids.len()).step_by(CHUNK) {
+            let end = (start + CHUNK).min(self.ids.len());
+            sqlx::query(
+                "INSERT INTO objects (id, kind, tenant_id, name, spec)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[])",
+            )
+            .bind(&self.ids[start..end])
+            .bind(&self.kinds[start..end])
+            .bind(&self.tenants[start..end])
+            .bind(&self.names[start..end])
+            .bind(&self.specs[start..end])
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The condition on `$2` (the owning tenant, or none for the platform's
+/// objects). Not `IS NOT DISTINCT FROM`: PostgreSQL uses no index for it,
+/// so one tenant's list would scan every tenant's rows (12 ms instead of
+/// 0.05 ms at 5,000 tenants).
+fn owner_is(tenant: Option<Uuid>) -> &'static str {
+    match tenant {
+        Some(_) => "tenant_id = $2",
+        None => "(tenant_id IS NULL AND $2::uuid IS NULL)",
+    }
 }

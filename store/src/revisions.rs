@@ -14,6 +14,17 @@ pub async fn latest(db: &PgPool) -> Result<Vec<(String, String, i32)>> {
     .await?)
 }
 
+/// The id of a device's latest revision.
+pub async fn latest_id(db: &PgPool, kind: &str, device: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM revisions WHERE device_kind = $1 AND device = $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(device)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Scripts a revision may sit behind before one stores the whole
 /// configuration again: rebuilding reads at most this many.
 pub const MAX_CHAIN: i64 = 500;

@@ -1,0 +1,227 @@
+//! The kinds of declared objects. Each stores the compiler's own type as its
+//! spec, so the API accepts exactly what the compiler understands, and each
+//! knows where it lives inside an `Intent`.
+
+use crate::error::StoreError;
+use crate::error::WriteError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use vxguard_compiler::diag::Pointer;
+use vxguard_compiler::intent::{self as i, Intent};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Site,
+    Router,
+    Hypervisor,
+    Network,
+    Service,
+    Rule,
+    Client,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Site => "site",
+            Kind::Router => "router",
+            Kind::Hypervisor => "hypervisor",
+            Kind::Network => "network",
+            Kind::Service => "service",
+            Kind::Rule => "rule",
+            Kind::Client => "client",
+        }
+    }
+
+    /// The URL segment.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Site => "sites",
+            Kind::Router => "routers",
+            Kind::Hypervisor => "hypervisors",
+            Kind::Network => "networks",
+            Kind::Service => "services",
+            Kind::Rule => "rules",
+            Kind::Client => "clients",
+        }
+    }
+
+    /// The field of the spec that names the object.
+    pub fn name_field(self) -> &'static str {
+        match self {
+            Kind::Service | Kind::Rule => "id",
+            _ => "name",
+        }
+    }
+
+    /// Parses a request body as this kind's compiler type; the error names
+    /// the field (as a JSON pointer) and the reason. Returns the normalised
+    /// spec (defaults filled in) and its name.
+    pub fn parse(self, body: &Value) -> Result<(Value, String), WriteError> {
+        fn go<T: DeserializeOwned + Serialize>(body: &Value) -> Result<Value, WriteError> {
+            let t: T = serde_path_to_error::deserialize(body).map_err(WriteError::from)?;
+            Ok(serde_json::to_value(t).expect("compiler types serialise"))
+        }
+        let v = match self {
+            Kind::Site => go::<i::Site>(body)?,
+            Kind::Router => go::<i::Router>(body)?,
+            Kind::Hypervisor => go::<i::Hypervisor>(body)?,
+            Kind::Network => go::<i::Network>(body)?,
+            Kind::Service => go::<i::Service>(body)?,
+            Kind::Rule => go::<i::Rule>(body)?,
+            Kind::Client => go::<i::Client>(body)?,
+        };
+        let name = name_of(&v[self.name_field()]);
+        Ok((v, name))
+    }
+
+    /// Puts `spec` into the intent (replacing an object of the same name)
+    /// and returns its pointer there. `tenant` is the tenant's index.
+    pub fn put(
+        self,
+        intent: &mut Intent,
+        tenant: Option<usize>,
+        spec: &Value,
+    ) -> Result<Pointer, StoreError> {
+        let root = Pointer::root();
+        let p = root.join("platform");
+        Ok(match (self, tenant) {
+            (Kind::Site, _) => {
+                p.join("sites")
+                    .join(upsert(&mut intent.platform.sites, spec, |x| {
+                        x.name.to_string()
+                    })?)
+            }
+            (Kind::Router, _) => {
+                p.join("routers")
+                    .join(upsert(&mut intent.platform.routers, spec, |x| {
+                        x.name.to_string()
+                    })?)
+            }
+            (Kind::Hypervisor, _) => {
+                p.join("hypervisors")
+                    .join(upsert(&mut intent.platform.hypervisors, spec, |x| {
+                        x.name.to_string()
+                    })?)
+            }
+            (k, Some(ti)) => {
+                let t = &mut intent.tenants[ti];
+                let tp = root.join("tenants").join(ti);
+                match k {
+                    Kind::Network => {
+                        tp.join("networks")
+                            .join(upsert(&mut t.networks, spec, |x| x.name.to_string())?)
+                    }
+                    Kind::Service => {
+                        tp.join("services")
+                            .join(upsert(&mut t.services, spec, |x| x.id.to_string())?)
+                    }
+                    Kind::Client => tp
+                        .join("clients")
+                        .join(upsert(&mut t.clients, spec, |x| x.name.to_string())?),
+                    Kind::Rule => {
+                        let r: i::Rule = serde_json::from_value(spec.clone())?;
+                        t.policy.rules.retain(|x| x.id != r.id);
+                        let at = t.policy.rules.partition_point(|x| x.id < r.id);
+                        t.policy.rules.insert(at, r);
+                        tp.join("policy").join("rules").join(at)
+                    }
+                    _ => unreachable!("platform kinds are matched above"),
+                }
+            }
+            (k, None) => {
+                return Err(StoreError::Corrupt {
+                    what: format!("{} needs a tenant", k.as_str()),
+                })
+            }
+        })
+    }
+
+    /// Removes the named object from the intent; false when it was absent.
+    pub fn remove(self, intent: &mut Intent, tenant: Option<usize>, name: &str) -> bool {
+        fn rm<T>(v: &mut Vec<T>, f: impl Fn(&T) -> bool) -> bool {
+            let n = v.len();
+            v.retain(|x| !f(x));
+            v.len() != n
+        }
+        match (self, tenant) {
+            (Kind::Site, _) => rm(&mut intent.platform.sites, |x| x.name.as_str() == name),
+            (Kind::Router, _) => rm(&mut intent.platform.routers, |x| x.name.as_str() == name),
+            (Kind::Hypervisor, _) => rm(&mut intent.platform.hypervisors, |x| {
+                x.name.as_str() == name
+            }),
+            (k, Some(ti)) => {
+                let t = &mut intent.tenants[ti];
+                match k {
+                    Kind::Network => rm(&mut t.networks, |x| x.name.as_str() == name),
+                    Kind::Service => rm(&mut t.services, |x| x.id.as_str() == name),
+                    Kind::Client => rm(&mut t.clients, |x| x.name.as_str() == name),
+                    Kind::Rule => rm(&mut t.policy.rules, |x| x.id.to_string() == name),
+                    _ => false,
+                }
+            }
+            (_, None) => false,
+        }
+    }
+}
+
+fn name_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn upsert<T: DeserializeOwned>(
+    v: &mut Vec<T>,
+    spec: &Value,
+    key: impl Fn(&T) -> String,
+) -> Result<usize, StoreError> {
+    let item: T = serde_json::from_value(spec.clone())?;
+    let k = key(&item);
+    Ok(match v.iter().position(|x| key(x) == k) {
+        Some(i) => {
+            v[i] = item;
+            i
+        }
+        None => {
+            v.push(item);
+            v.len() - 1
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::error::Refusal;
+
+    fn pointer(e: WriteError) -> (Refusal, String) {
+        match e {
+            WriteError::Field {
+                refusal, pointer, ..
+            } => (refusal, pointer),
+            e => panic!("not a field error: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn nested_errors_point_into_the_body() {
+        let body = serde_json::json!({"name": "web", "cidr": "100.65.1.0/28", "sites": [{"site": "dc1", "gateways": [7]}]});
+        let e = Kind::Network.parse(&body).unwrap_err();
+        assert_eq!(pointer(e).1, "/sites/0/gateways/0");
+    }
+
+    #[test]
+    fn parse_names_the_bad_field() {
+        let body = serde_json::json!({"name": "web", "cidr": "100.65.1.0/33", "sites": []});
+        let e = Kind::Network.parse(&body).unwrap_err();
+        assert_eq!(pointer(e), (Refusal::Invalid, "/cidr".to_string()));
+        let ok = serde_json::json!({"name": "web", "cidr": "100.65.1.0/28", "sites": []});
+        let (spec, name) = Kind::Network.parse(&ok).unwrap();
+        assert_eq!(name, "web");
+        assert_eq!(spec["ports"], serde_json::json!([]));
+    }
+}

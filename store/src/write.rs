@@ -1,0 +1,559 @@
+//! The one write path for declared state. A change is checked against the
+//! whole intent (names, references, overlaps, pools, ports), allocated, and
+//! then written together with the new allocation, a job for the worker and
+//! an audit entry, in one transaction: either all of it lands or none.
+//! Writes are serialised by advisory locks ([`crate::locks`]), since
+//! validity and allocation span objects.
+//!
+//! Refusals are [`WriteError`]s in the domain's words (which field, a
+//! conflict or an invalid value); the callers say what they mean to their
+//! users (the API turns them into problems).
+
+use crate::audit::{self, Actor};
+use crate::error::{FieldError, Refusal, WriteError};
+use crate::intent::{self as store_intent, Loaded};
+use crate::kind::Kind;
+use crate::objects::{self, Declared};
+use crate::{jobs, locks, quotas};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use vxguard_compiler::alloc::{self, Allocation};
+use vxguard_compiler::checks;
+use vxguard_compiler::diag::{Diagnostics, Pointer};
+use vxguard_compiler::intent::Intent;
+use vxguard_compiler::DefinitionSet;
+
+pub type Result<T, E = WriteError> = std::result::Result<T, E>;
+
+/// Who makes a change: their name on the job and in the audit log
+/// ([`Actor`]), and the tenant they belong to (`None`: the platform's
+/// operators), which decides what a refusal may say about other tenants'
+/// objects.
+pub trait Writer: Actor {
+    fn tenant(&self) -> Option<Uuid>;
+}
+
+pub enum Op {
+    Create(Value),
+    Replace(Value),
+    Delete,
+}
+
+/// The tenant a change happens in.
+#[derive(Clone, Debug)]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub slug: String,
+}
+
+pub struct Outcome {
+    pub object: Option<Declared>,
+    pub job: i64,
+    pub allocation: Allocation,
+    /// The intent as it now stands.
+    pub intent: Intent,
+}
+
+/// Starts a platform-wide write: waits for every write in progress, keeps
+/// all others out, and loads the whole intent.
+pub async fn begin(conn: &mut PgConnection) -> Result<Loaded> {
+    locks::xact_lock(conn, locks::WRITE).await?;
+    Ok(store_intent::load(conn).await?)
+}
+
+/// Starts one tenant's write: it waits only for that tenant's other
+/// writes (and platform-wide ones), and loads the platform and that
+/// tenant alone, so tenants' writes run side by side whatever their
+/// number. What spans tenants is checked against the database: ports by
+/// `port_claims`, shared numbers under [`locks::ALLOC`].
+pub async fn begin_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<Loaded> {
+    locks::xact_lock_shared(conn, locks::WRITE).await?;
+    locks::xact_lock_named(conn, locks::TENANT_WRITE, &tenant.to_string()).await?;
+    Ok(store_intent::load_scope(conn, tenant).await?)
+}
+
+/// Checks the edited intent and allocates; errors name the body field when
+/// they lie in the object being written (`own`), else the other object.
+/// A change under a tenant's object is that tenant's change.
+pub async fn check_and_allocate(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    own: Option<&Pointer>,
+    viewer: &impl Writer,
+    defs: &DefinitionSet<'_>,
+) -> Result<Allocation> {
+    let tenant = own.and_then(|p| tenant_of(&p.0));
+    check_and_allocate_in(conn, loaded, own, tenant, viewer, defs).await
+}
+
+/// [`check_and_allocate`] for a change of tenant `tenant` (its index in
+/// the intent) that has no object of its own (a deletion, the tenant's
+/// settings): it is judged on that tenant and the platform, and the
+/// tenant's commands are checked as the devices would check them (with
+/// `defs`, the definitions the worker compiles with).
+pub async fn check_and_allocate_in(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    own: Option<&Pointer>,
+    tenant: Option<usize>,
+    viewer: &impl Writer,
+    defs: &DefinitionSet<'_>,
+) -> Result<Allocation> {
+    let intent = &loaded.intent;
+    let mut d = Diagnostics::default();
+    checks::check_intent(intent, &mut d);
+    if loaded.partial {
+        if let Some(&id) = loaded.tenant_ids.first() {
+            other_tenants_ports(conn, id, intent, &mut d).await?;
+        }
+    }
+    let d = concerning(d, tenant);
+    if d.has_errors() {
+        return Err(WriteError::Invalid {
+            refusal: refusal_of(&d, own),
+            detail: "the change is not valid".into(),
+            errors: field_errors(loaded, &d, own, viewer.tenant()),
+        });
+    }
+    let mut d = d;
+    let a = if loaded.partial {
+        allocate_scope(conn, loaded, &mut d).await?
+    } else {
+        let prev = store_intent::allocation_for_update(conn).await?;
+        alloc::allocate(intent, &prev, &mut d)
+    };
+    checks::check_allocation(&a, &mut d);
+    let d = concerning(d, tenant);
+    if d.has_errors() {
+        return Err(WriteError::Invalid {
+            refusal: Refusal::Conflict,
+            detail: "the change cannot be allocated".into(),
+            errors: field_errors(loaded, &d, own, viewer.tenant()),
+        });
+    }
+    // What the devices would make of the tenant's part, judged now rather
+    // than by the worker (where it would stop every tenant's changes).
+    if let Some(ti) = tenant {
+        let secrets = store_intent::secrets(conn).await?;
+        let found = vxguard_compiler::validate_tenant(intent, ti, &a, &secrets, defs);
+        let d = Diagnostics(found);
+        if d.has_errors() {
+            return Err(WriteError::Invalid {
+                refusal: refusal_of(&d, own),
+                detail: "the devices would refuse the change".into(),
+                errors: field_errors(loaded, &d, own, viewer.tenant()),
+            });
+        }
+    }
+    Ok(a)
+}
+
+/// The diagnostics a change is judged by. A tenant's change is refused for
+/// what is wrong in that tenant or the platform, never for what is wrong
+/// in another tenant (stored before a check existed, say): that tenant's
+/// own state is the worker's to hold back, and no tenant can stop
+/// another's writes. (A clash between two tenants is reported on both
+/// sides, so the writer's side remains.) Other changes see everything.
+fn concerning(d: Diagnostics, tenant: Option<usize>) -> Diagnostics {
+    let Some(mine) = tenant else {
+        return d;
+    };
+    Diagnostics(
+        d.0.into_iter()
+            .filter(|x| tenant_of(&x.pointer.0).is_none_or(|t| t == mine))
+            .collect(),
+    )
+}
+
+/// A conflict when every error about the caller's object is one (a name or
+/// port another object holds), else invalid.
+fn refusal_of(d: &Diagnostics, own: Option<&Pointer>) -> Refusal {
+    let mine = |p: &str| own.is_none_or(|o| p == o.0 || p.starts_with(&format!("{}/", o.0)));
+    let errors: Vec<_> =
+        d.0.iter()
+            .filter(|x| x.is_error() && mine(&x.pointer.0))
+            .collect();
+    if !errors.is_empty() && errors.iter().all(|x| x.conflict) {
+        Refusal::Conflict
+    } else {
+        Refusal::Invalid
+    }
+}
+
+/// Ports of this tenant's networks that another tenant's network holds
+/// (`port_claims`, kept by a trigger): reported as the compiler reports a
+/// clash between two networks, naming no tenant. A write racing for the
+/// same port is stopped by the claims' key at its insert.
+async fn other_tenants_ports(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    intent: &Intent,
+    d: &mut Diagnostics,
+) -> Result<()> {
+    let Some(t) = intent.tenants.first() else {
+        return Ok(());
+    };
+    let (mut hvs, mut names) = (Vec::new(), Vec::new());
+    for n in &t.networks {
+        for p in &n.ports {
+            hvs.push(p.hypervisor.to_string());
+            names.push(p.name.to_string());
+        }
+    }
+    if hvs.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.hypervisor, c.port FROM port_claims c
+         JOIN UNNEST($1::text[], $2::text[]) AS w(hypervisor, port)
+           ON w.hypervisor = c.hypervisor AND w.port = c.port
+         WHERE c.tenant_id <> $3",
+    )
+    .bind(&hvs)
+    .bind(&names)
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held: std::collections::HashSet<(String, String)> = held.into_iter().collect();
+    for (ni, n) in t.networks.iter().enumerate() {
+        for (pi, p) in n.ports.iter().enumerate() {
+            if held.contains(&(p.hypervisor.to_string(), p.name.to_string())) {
+                d.conflict(
+                    Pointer::root()
+                        .join("tenants")
+                        .join(0)
+                        .join("networks")
+                        .join(ni)
+                        .join("ports")
+                        .join(pi)
+                        .join("name"),
+                    format!(
+                        "port `{}` on hypervisor `{}` is already attached to another network",
+                        p.name, p.hypervisor
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One tenant's allocation, from its own row and the platform's: its
+/// numbers kept (the common case, no lock); a new tenant or network takes
+/// the lowest numbers no other tenant holds, under the allocation lock.
+async fn allocate_scope(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    d: &mut Diagnostics,
+) -> Result<Allocation> {
+    let intent = &loaded.intent;
+    let (Some(&id), Some(t)) = (loaded.tenant_ids.first(), intent.tenants.first()) else {
+        return Ok(store_intent::platform_allocation(conn).await?);
+    };
+    let slug = t.slug.to_string();
+    let mut prev = store_intent::platform_allocation(conn).await?;
+    if let Some(e) = store_intent::tenant_allocation(conn, id).await? {
+        prev.tenants.insert(slug.clone(), e);
+    }
+    Ok(match alloc::reallocate_tenant(intent, 0, prev, d) {
+        Ok(a) => a,
+        Err(mut prev) => {
+            locks::xact_lock(conn, locks::ALLOC).await?;
+            let taken = store_intent::taken_numbers(conn, id).await?;
+            let entry = prev.tenants.remove(&slug);
+            if let Some(ta) = alloc::allocate_tenant(intent, 0, entry.as_ref(), &taken, d) {
+                prev.tenants.insert(slug, ta);
+            }
+            prev
+        }
+    })
+}
+
+/// [`finish`] for a write begun with [`begin_tenant`]: only the tenant's
+/// allocation row is written, and device keys are the platform's business.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_tenant(
+    conn: &mut PgConnection,
+    loaded: &Loaded,
+    a: &Allocation,
+    who: &impl Actor,
+    action: &str,
+    object: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<i64> {
+    let (Some(&id), Some(t)) = (loaded.tenant_ids.first(), loaded.intent.tenants.first()) else {
+        return Err(WriteError::NotFound);
+    };
+    if let Some(ta) = a.tenants.get(t.slug.as_str()) {
+        store_intent::store_tenant_allocations(conn, &[(id, ta)]).await?;
+    }
+    let job = jobs::enqueue(conn, Some(id), &format!("{action} {object}"), who.subject()).await?;
+    audit::append(
+        conn,
+        audit::Entry::by(who, Some(id), action, object, before, after),
+    )
+    .await?;
+    Ok(job)
+}
+
+/// Writes what every accepted change writes besides its own rows.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish(
+    conn: &mut PgConnection,
+    intent: &Intent,
+    a: &Allocation,
+    who: &impl Actor,
+    tenant: Option<Uuid>,
+    action: &str,
+    object: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<i64> {
+    store_intent::store_allocation(conn, a).await?;
+    store_intent::reconcile_secrets(conn, intent).await?;
+    let job = jobs::enqueue(conn, tenant, &format!("{action} {object}"), who.subject()).await?;
+    audit::append(
+        conn,
+        audit::Entry::by(who, tenant, action, object, before, after),
+    )
+    .await?;
+    Ok(job)
+}
+
+impl crate::Store {
+    /// Creates, replaces or deletes one declared object: checked, allocated
+    /// and written with its job and audit entry in one transaction.
+    /// `if_match` is the version the caller read (a newer one: `Stale`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change(
+        &self,
+        who: &impl Writer,
+        kind: Kind,
+        tenant: Option<&TenantRef>,
+        name: Option<&str>,
+        op: Op,
+        if_match: Option<i64>,
+    ) -> Result<Outcome> {
+        let tenant_id = tenant.map(|t| t.id);
+        let (spec, spec_name) = match &op {
+            Op::Create(b) | Op::Replace(b) => {
+                let (s, n) = kind.parse(b)?;
+                (Some(s), Some(n))
+            }
+            Op::Delete => (None, None),
+        };
+        if let (Some(path), Some(body)) = (name, spec_name.as_deref()) {
+            if path != body {
+                return Err(WriteError::Field {
+                    refusal: Refusal::Invalid,
+                    pointer: format!("/{}", kind.name_field()),
+                    detail: format!("is {body:?} but the URL names {path:?}; names cannot change (create a new object instead)"),
+                });
+            }
+        }
+        let name = name
+            .or(spec_name.as_deref())
+            .unwrap_or_default()
+            .to_string();
+        let mut tx = self.pool().begin().await?;
+        let mut loaded = match tenant_id {
+            Some(t) => begin_tenant(&mut tx, t).await?,
+            None => begin(&mut tx).await?,
+        };
+        let existing = objects::get(&mut *tx, kind, tenant_id, &name).await?;
+        match (&op, &existing) {
+            (Op::Create(_), Some(_)) => {
+                return Err(WriteError::Exists(format!(
+                    "{} {name:?} already exists",
+                    kind.as_str()
+                )))
+            }
+            (Op::Replace(_) | Op::Delete, None) => return Err(WriteError::NotFound),
+            _ => {}
+        }
+        if let (Some(want), Some(have)) = (if_match, &existing) {
+            if want != have.version {
+                return Err(WriteError::Stale);
+            }
+        }
+        let ti = match tenant {
+            Some(t) => Some(loaded.tenant_index(t.id).ok_or(WriteError::NotFound)?),
+            None => None,
+        };
+        let before = ti.map(|i| loaded.intent.tenants[i].clone());
+        let own = match &spec {
+            Some(s) => Some(kind.put(&mut loaded.intent, ti, s)?),
+            None => {
+                kind.remove(&mut loaded.intent, ti, &name);
+                None
+            }
+        };
+        if let (Some(t), Some(i)) = (tenant, ti) {
+            let q = quotas::of(&mut tx, t.id).await?;
+            quotas::check_growth(&q, before.as_ref(), &loaded.intent.tenants[i])?;
+        }
+        drop(before);
+        let a = check_and_allocate_in(&mut tx, &loaded, own.as_ref(), ti, who, &self.definitions())
+            .await?;
+        let object = match &spec {
+            Some(s) => Some(
+                objects::upsert(&mut tx, kind, tenant_id, &name, s)
+                    .await
+                    .map_err(port_taken)?,
+            ),
+            None => {
+                objects::delete(&mut tx, kind, tenant_id, &name).await?;
+                None
+            }
+        };
+        let path = object_path(kind, tenant.map(|t| t.slug.as_str()), &name);
+        let action = match op {
+            Op::Create(_) => "create",
+            Op::Replace(_) => "update",
+            Op::Delete => "delete",
+        };
+        let action = format!("{}.{action}", kind.as_str());
+        let before = existing.map(|o| o.spec);
+        let job = if loaded.partial {
+            finish_tenant(&mut tx, &loaded, &a, who, &action, &path, before, spec).await?
+        } else {
+            finish(
+                &mut tx,
+                &loaded.intent,
+                &a,
+                who,
+                tenant_id,
+                &action,
+                &path,
+                before,
+                spec,
+            )
+            .await?
+        };
+        tx.commit().await?;
+        Ok(Outcome {
+            object,
+            job,
+            allocation: a,
+            intent: loaded.intent,
+        })
+    }
+}
+
+/// A port of this network taken by another write since the check: a
+/// conflict, as the check would have said.
+fn port_taken(e: sqlx::Error) -> WriteError {
+    match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("port_claims_pkey") => {
+            WriteError::PortTaken
+        }
+        _ => e.into(),
+    }
+}
+
+pub fn object_path(kind: Kind, tenant: Option<&str>, name: &str) -> String {
+    match tenant {
+        Some(t) => format!("tenants/{t}/{}/{name}", kind.plural()),
+        None => format!("{}/{name}", kind.plural()),
+    }
+}
+
+/// Turns the compiler's diagnostics into field errors. A tenant's user
+/// (`viewer` is their tenant) never learns about another tenant's objects.
+pub fn field_errors(
+    loaded: &Loaded,
+    d: &Diagnostics,
+    own: Option<&Pointer>,
+    viewer: Option<Uuid>,
+) -> Vec<FieldError> {
+    let viewer_ti = viewer.and_then(|t| loaded.tenant_index(t));
+    let mut out = Vec::new();
+    for x in d.0.iter().filter(|x| x.is_error()) {
+        let p = &x.pointer.0;
+        if let Some(own) = own {
+            if p == &own.0 || p.starts_with(&format!("{}/", own.0)) {
+                out.push(FieldError {
+                    pointer: Some(p[own.0.len()..].to_string()),
+                    object: None,
+                    detail: x.message.clone(),
+                });
+                continue;
+            }
+        }
+        let foreign = viewer.is_some() && p.starts_with("/tenants/") && tenant_of(p) != viewer_ti;
+        out.push(if foreign {
+            FieldError {
+                pointer: None,
+                object: None,
+                detail: "conflicts with platform state you cannot see; ask a platform admin".into(),
+            }
+        } else {
+            FieldError {
+                pointer: None,
+                object: Some(describe(&loaded.intent, p)),
+                detail: x.message.clone(),
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+fn tenant_of(p: &str) -> Option<usize> {
+    p.strip_prefix("/tenants/")?.split('/').next()?.parse().ok()
+}
+
+/// `/tenants/2/networks/0/cidr` → `tenants/acme/networks/web/cidr`.
+pub fn describe(intent: &Intent, pointer: &str) -> String {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    let mut out: Vec<String> = Vec::new();
+    let idx = |i: usize| segs.get(i).and_then(|s| s.parse::<usize>().ok());
+    let mut i = 0;
+    while i < segs.len() {
+        let s = segs[i];
+        out.push(s.to_string());
+        let name: Option<String> = match (out.len(), s) {
+            (1, "tenants") => idx(i + 1)
+                .and_then(|n| intent.tenants.get(n))
+                .map(|t| t.slug.to_string()),
+            _ => {
+                let t = (out.first().map(String::as_str) == Some("tenants"))
+                    .then(|| idx(1).and_then(|n| intent.tenants.get(n)))
+                    .flatten();
+                let p = &intent.platform;
+                match s {
+                    "networks" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.networks.get(n)))
+                        .map(|x| x.name.to_string()),
+                    "services" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.services.get(n)))
+                        .map(|x| x.id.to_string()),
+                    "clients" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.clients.get(n)))
+                        .map(|x| x.name.to_string()),
+                    "rules" => t
+                        .and_then(|t| idx(i + 1).and_then(|n| t.policy.rules.get(n)))
+                        .map(|x| x.id.to_string()),
+                    "sites" if t.is_none() => idx(i + 1)
+                        .and_then(|n| p.sites.get(n))
+                        .map(|x| x.name.to_string()),
+                    "routers" => idx(i + 1)
+                        .and_then(|n| p.routers.get(n))
+                        .map(|x| x.name.to_string()),
+                    "hypervisors" => idx(i + 1)
+                        .and_then(|n| p.hypervisors.get(n))
+                        .map(|x| x.name.to_string()),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(n) = name {
+            out.push(n);
+            i += 1;
+        }
+        i += 1;
+    }
+    out.join("/")
+}
