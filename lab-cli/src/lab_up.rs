@@ -3,13 +3,13 @@
 //! applies to it.
 //!
 //! It lives in the lab binary, not in the server (issue 16): it needs the
-//! server library (the store, the worker's compile lock, changes, demo)
-//! and the lab, and the production binary must not link the lab.
+//! server library (demo), the store (changes, the compile lock) and the
+//! lab, and the production binary must not link the lab.
 //!
 //! The database is the truth: when it is empty, the topology file is loaded
 //! first (as `vxguard demo` does); then every router and hypervisor of the
 //! stored intent is built. Registration is an ordinary change through
-//! `store::change::apply` (audited, one job per device): each router's
+//! `Store::change` (audited, one job per device): each router's
 //! `api_endpoint` becomes its lab router's `https://127.0.0.1:PORT` and its
 //! `api_certificate_sha256` the lab router's self-signed certificate (made
 //! here, in the router's state directory, before the router starts), each
@@ -28,10 +28,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vxguard::auth::principal::{Principal, Role};
-use vxguard::store::change::{self, Op};
-use vxguard::store::intent as store_intent;
-use vxguard::store::kind::Kind;
-use vxguard::{db, demo, worker};
+use vxguard::{db, demo};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::Intent;
@@ -39,15 +36,17 @@ use vxguard_lab::hypervisor::{self, HypervisorSpec, VmSpec};
 use vxguard_lab::inventory::{HypervisorNode, Inventory, Process, RouterNode, Vm, FILE};
 use vxguard_lab::underlay::{self, Site};
 use vxguard_lab::UpArgs;
+use vxguard_store::intent as store_intent;
+use vxguard_store::kind::Kind;
+use vxguard_store::write::Op;
+use vxguard_store::{applies, jobs, locks, objects, revisions, Store};
 
 /// Runs `vxguard-lab up`; true when every device ended applied.
 pub async fn up(a: UpArgs) -> Result<bool> {
     let started = Instant::now();
     preflight(&a)?;
     let pool = db::connect(&a.database_url, 4).await?;
-    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM objects)")
-        .fetch_one(&pool)
-        .await?;
+    let empty = objects::total(&mut *pool.acquire().await?).await? == 0;
     if empty {
         let loaded = demo::run(demo::DemoArgs {
             database_url: a.database_url.clone(),
@@ -223,6 +222,7 @@ fn lab_operator() -> Principal {
 /// Points every router of the stored intent at its lab router (ports from
 /// `base_port` in name order); returns the intent as registered.
 async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
+    let store = Store::new(pool.clone());
     let mut conn = pool.acquire().await?;
     let intent = store_intent::load(&mut conn).await?.intent;
     drop(conn);
@@ -242,24 +242,17 @@ async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
         let mut spec = serde_json::to_value(r)?;
         spec["api_endpoint"] = url.into();
         spec["api_certificate_sha256"] = pin.to_string().into();
-        change::apply(
-            pool,
-            &lab_operator(),
-            Kind::Router,
-            None,
-            Some(r.name.as_str()),
-            Op::Replace(spec),
-            None,
-        )
-        .await
-        .map_err(|p| {
-            anyhow::anyhow!(
-                "registering router {}: {} {}",
-                r.name,
-                p.detail,
-                serde_json::to_string(&p.errors).unwrap_or_default()
+        store
+            .change(
+                &lab_operator(),
+                Kind::Router,
+                None,
+                Some(r.name.as_str()),
+                Op::Replace(spec),
+                None,
             )
-        })?;
+            .await
+            .map_err(|e| refused(&format!("registering router {}", r.name), e))?;
     }
     for h in &intent.platform.hypervisors {
         let target = format!(
@@ -273,27 +266,30 @@ async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
         }
         let mut spec = serde_json::to_value(h)?;
         spec["openflow_endpoint"] = target.into();
-        change::apply(
-            pool,
-            &lab_operator(),
-            Kind::Hypervisor,
-            None,
-            Some(h.name.as_str()),
-            Op::Replace(spec),
-            None,
-        )
-        .await
-        .map_err(|p| {
-            anyhow::anyhow!(
-                "registering hypervisor {}: {} {}",
-                h.name,
-                p.detail,
-                serde_json::to_string(&p.errors).unwrap_or_default()
+        store
+            .change(
+                &lab_operator(),
+                Kind::Hypervisor,
+                None,
+                Some(h.name.as_str()),
+                Op::Replace(spec),
+                None,
             )
-        })?;
+            .await
+            .map_err(|e| refused(&format!("registering hypervisor {}", h.name), e))?;
     }
     let mut conn = pool.acquire().await?;
     Ok(store_intent::load(&mut conn).await?.intent)
+}
+
+/// A refused registration, with the reasons as the API would give them.
+fn refused(what: &str, e: vxguard_store::WriteError) -> anyhow::Error {
+    let p = vxguard::problem::Problem::from(e);
+    anyhow::anyhow!(
+        "{what}: {} {}",
+        p.detail,
+        serde_json::to_string(&p.errors).unwrap_or_default()
+    )
 }
 
 /// Where a lab hypervisor keeps its daemons' files and OVS's sockets.
@@ -305,10 +301,7 @@ fn hypervisor_run_dir(state: &Path, name: &str) -> std::path::PathBuf {
 /// worker's compile lock).
 async fn router_keys(pool: &sqlx::PgPool, intent: &Intent) -> Result<Vec<(String, String)>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(worker::COMPILE_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    locks::compile(&mut tx).await?;
     let s = store_intent::reconcile_secrets(&mut tx, intent).await?;
     tx.commit().await?;
     Ok(s.routers
@@ -469,7 +462,7 @@ async fn wait_hypervisor_revision(
     loop {
         let text: Option<String> = {
             let mut conn = pool.acquire().await?;
-            vxguard_store::revisions::latest_config(&mut conn, "hypervisor", name)
+            revisions::latest_config(&mut conn, "hypervisor", name)
                 .await?
                 .map(|(_, c)| c)
         };
@@ -554,32 +547,15 @@ async fn wait_applied(pool: &sqlx::PgPool, intent: &Intent, limit: Duration) -> 
                     .map(|h| ("hypervisor", h.name.as_str())),
             );
         for (kind, name) in devices {
-            let latest: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM revisions WHERE device_kind = $1 AND device = $2 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(kind)
-            .bind(name)
-            .fetch_optional(pool)
-            .await?;
-            let applied: Option<i64> = sqlx::query_scalar(
-                "SELECT revision_id FROM device_applies WHERE device_kind = $1 AND device = $2
-                 AND outcome IN ('applied', 'unchanged') ORDER BY id DESC LIMIT 1",
-            )
-            .bind(kind)
-            .bind(name)
-            .fetch_optional(pool)
-            .await?
-            .flatten();
+            let latest = revisions::latest_id(pool, kind, name).await?;
+            let applied = applies::last_applied(pool, kind, name).await?;
             if latest.is_none() || latest != applied {
                 pending.push(name.to_string());
             }
         }
         // A change whose job is not compiled yet has no revision yet: the
         // latest revisions being applied means nothing until no job waits.
-        let waiting: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
-                .fetch_one(pool)
-                .await?;
+        let waiting = jobs::unfinished(pool).await?;
         if waiting > 0 {
             pending.push(format!("{waiting} job(s) not done"));
         }

@@ -250,9 +250,7 @@ async fn load(a: LoadArgs) -> Result<bool> {
     let t2 = Instant::now();
     let pool = crate::db::connect(&a.database_url, 2).await?;
     let mut tx = pool.begin().await?;
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM objects")
-        .fetch_one(&mut *tx)
-        .await?;
+    let existing = vxguard_store::objects::total(&mut tx).await?;
     if existing > 0 {
         bail!("the database already holds a platform ({existing} objects); load into an empty one");
     }
@@ -260,9 +258,9 @@ async fn load(a: LoadArgs) -> Result<bool> {
         "generated: {} sites, {} routers, {} hypervisors, {} tenants",
         a.sites, a.routers, a.hypervisors, a.tenants
     );
-    let loaded = crate::demo::load_intent(
+    let loaded = vxguard_store::demo::load_intent(
         &mut tx,
-        &crate::demo::Load {
+        &vxguard_store::demo::Load {
             intent: &intent,
             alloc: &alloc,
             password_hash: &hash,
@@ -483,24 +481,10 @@ async fn reads(a: &BenchApiArgs, token: &str, seconds: u32, label: &str) -> Resu
 /// `VACUUM` first, so that space freed by updated rows is reused rather
 /// than counted as growth.
 async fn db_sizes(db: &sqlx::PgPool) -> Result<(i64, BTreeMap<String, i64>, i64, i64)> {
-    use sqlx::Executor;
-    db.execute("VACUUM").await.context("VACUUM")?;
-    let total: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-        .fetch_one(db)
-        .await?;
-    let tables: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT c.relname::text, pg_total_relation_size(c.oid)
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r' AND n.nspname = 'public'",
-    )
-    .fetch_all(db)
-    .await?;
-    let (revs, text): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(octet_length(config) + octet_length(diff)), 0)::bigint FROM revisions",
-    )
-    .fetch_one(db)
-    .await?;
-    Ok((total, tables.into_iter().collect(), revs, text))
+    let s = vxguard_store::db::sizes(db)
+        .await
+        .context("database sizes")?;
+    Ok((s.total, s.tables, s.revisions, s.revision_bytes))
 }
 
 fn kib(b: i64) -> String {

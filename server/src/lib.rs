@@ -1,5 +1,5 @@
-//! vxguard's server: the API, the worker, the store and the command-line
-//! tools around the compiler. A library so that integration tests can drive
+//! vxguard's server: the API, the portal, the worker and the command-line
+//! tools around the compiler and the store (`vxguard-store`). A library so that integration tests can drive
 //! the API in-process; `main.rs` is the command line.
 
 pub mod api;
@@ -25,7 +25,6 @@ pub mod redact;
 pub mod rollout;
 pub mod serve;
 pub mod state;
-pub mod store;
 pub mod tenancy;
 pub mod vyos_cmd;
 pub mod worker;

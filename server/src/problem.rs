@@ -6,6 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use vxguard_store::error::{Refusal, WriteError};
 
 /// One bad field: where (a JSON pointer into the request body, or the path
 /// of another object the change conflicts with) and why.
@@ -171,27 +172,55 @@ impl From<vxguard_store::StoreError> for Problem {
     }
 }
 
+/// The write path's refusals (`vxguard_store::WriteError`): a missing object
+/// 404, a stale version 412, a taken name, port or number 409, a bad value
+/// or a quota 422, each naming its fields; store errors as above.
+impl From<WriteError> for Problem {
+    fn from(e: WriteError) -> Self {
+        let status = |r: Refusal| match r {
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let fields = |errors: Vec<vxguard_store::error::FieldError>| {
+            errors.into_iter().map(FieldError::from).collect()
+        };
+        // The store's words, where the problem's detail is them.
+        let text = e.to_string();
+        match e {
+            WriteError::NotFound => Problem::not_found(),
+            WriteError::Stale => Problem::stale(),
+            WriteError::Exists(_) => Problem::conflict(text),
+            WriteError::Field {
+                refusal,
+                pointer,
+                detail,
+            } => Problem::field(status(refusal), &pointer, detail),
+            WriteError::PortTaken => Problem::field(StatusCode::CONFLICT, "/ports", text),
+            WriteError::Invalid {
+                refusal, errors, ..
+            } => Problem::invalid(text, fields(errors)).with_status(status(refusal)),
+            WriteError::OverQuota(errors) => Problem::invalid(text, fields(errors)),
+            WriteError::Store(e) => Problem::from(e),
+        }
+    }
+}
+
+impl From<vxguard_store::error::FieldError> for FieldError {
+    fn from(e: vxguard_store::error::FieldError) -> Self {
+        FieldError {
+            pointer: e.pointer,
+            object: e.object,
+            detail: e.detail,
+        }
+    }
+}
+
 /// A body that does not deserialise: 422 naming the field as a JSON
-/// pointer into the body (`/sites/0/site`) and serde's reason.
+/// pointer into the body (`/sites/0/site`) and serde's reason (the write
+/// path's reading of it).
 impl From<serde_path_to_error::Error<serde_json::Error>> for Problem {
     fn from(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
-        use serde_path_to_error::Segment;
-        let mut pointer = String::new();
-        for seg in e.path().iter() {
-            let s = match seg {
-                Segment::Seq { index } => index.to_string(),
-                Segment::Map { key } => key.clone(),
-                Segment::Enum { variant } => variant.clone(),
-                Segment::Unknown => continue,
-            };
-            pointer.push('/');
-            pointer.push_str(&s.replace('~', "~0").replace('/', "~1"));
-        }
-        Problem::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &pointer,
-            e.inner().to_string(),
-        )
+        Problem::from(WriteError::from(e))
     }
 }
 
@@ -225,5 +254,48 @@ mod tests {
             p(StoreError::Database(sqlx::Error::RowNotFound)).status,
             500
         );
+    }
+
+    #[test]
+    fn write_errors_keep_their_answers() {
+        use vxguard_store::error::{FieldError, Refusal, WriteError};
+        let p = |e: WriteError| Problem::from(e);
+        assert_eq!(p(WriteError::NotFound).status, 404);
+        assert_eq!(p(WriteError::Stale).status, 412);
+        let e = p(WriteError::Exists("rule \"7\" already exists".into()));
+        assert_eq!(
+            (e.status, e.detail.as_str()),
+            (409, "rule \"7\" already exists")
+        );
+        assert!(e.errors.is_empty());
+        let e = p(WriteError::PortTaken);
+        assert_eq!(e.status, 409);
+        assert_eq!(
+            e.detail,
+            "/ports: a port of this network is already attached to another network"
+        );
+        assert_eq!(e.errors[0].pointer.as_deref(), Some("/ports"));
+        let e = p(WriteError::Field {
+            refusal: Refusal::Invalid,
+            pointer: "/cidr".into(),
+            detail: "bad".into(),
+        });
+        assert_eq!((e.status, e.detail.as_str()), (422, "/cidr: bad"));
+        let one = FieldError {
+            pointer: None,
+            object: Some("quotas/rules".into()),
+            detail: "over".into(),
+        };
+        let e = p(WriteError::Invalid {
+            refusal: Refusal::Conflict,
+            detail: "the change cannot be allocated".into(),
+            errors: vec![one.clone()],
+        });
+        assert_eq!((e.status, e.title.as_str()), (409, "Conflict"));
+        assert_eq!(e.detail, "the change cannot be allocated");
+        assert_eq!(e.errors[0].object.as_deref(), Some("quotas/rules"));
+        let e = p(WriteError::OverQuota(vec![one]));
+        assert_eq!(e.status, 422);
+        assert_eq!(e.detail, "the change is over the tenant's quota");
     }
 }

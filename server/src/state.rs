@@ -9,7 +9,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
-    /// The same pool as the store: handlers call the store, never SQL.
+    /// The same pool as the store: handlers call the store, never SQL. It
+    /// judges tenants' writes with the process's VyOS definitions.
     pub store: vxguard_store::Store,
     pub jwt: Arc<JwtKeys>,
     /// Login attempts per client address.
@@ -27,7 +28,7 @@ impl AppState {
     /// `login_per_minute`: sign-ins allowed per client address per minute.
     pub fn new(db: PgPool, jwt_secret: &[u8], login_per_minute: u32) -> Self {
         Self {
-            store: vxguard_store::Store::new(db.clone()),
+            store: vxguard_store::Store::judging_with(db.clone(), crate::definitions::installed()),
             db,
             jwt: Arc::new(JwtKeys::new(jwt_secret)),
             login_by_address: Arc::new(RateLimiter::new(login_per_minute, Duration::from_secs(60))),

@@ -6,11 +6,11 @@
 use crate::auth::{Principal, Role};
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::store::change::TenantRef;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use std::collections::HashMap;
 use uuid::Uuid;
+use vxguard_store::write::TenantRef;
 
 pub struct TenantScope {
     pub tenant: TenantRef,
@@ -98,8 +98,8 @@ pub async fn request_rate(st: &AppState, tenant: Uuid) -> Result<u32, Problem> {
     if let Some(r) = st.fairness.cached_rate(tenant) {
         return Ok(r);
     }
-    let mut conn = st.db.acquire().await?;
-    let r = crate::store::quotas::of(&mut conn, tenant)
+    let mut conn = st.store.pool().acquire().await?;
+    let r = vxguard_store::quotas::of(&mut conn, tenant)
         .await?
         .requests_per_minute;
     st.fairness.cache_rate(tenant, r);

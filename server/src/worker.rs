@@ -18,8 +18,6 @@
 //! check applied routers for drift every `drift_every`.
 
 use crate::jobs::{self, Claimed};
-use crate::store::intent as store_intent;
-use crate::store::intent::Loaded;
 use anyhow::{Context, Result};
 use serde_json::json;
 use serde_json::Value;
@@ -36,6 +34,8 @@ use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
 use vxguard_compiler::model::Secrets;
 use vxguard_compiler::{Output, Touched};
+use vxguard_store::intent as store_intent;
+use vxguard_store::intent::Loaded;
 use vxguard_store::revisions;
 use vyos_tree::{ConfigTree, NoSchema, Schema};
 
@@ -157,10 +157,7 @@ impl Worker {
     /// and the next job starts from the database.
     async fn compile_job(&self, c: &Claimed) -> Result<Option<Compiled>> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(COMPILE_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        vxguard_store::locks::compile(&mut tx).await?;
         let revs = store_intent::revs(&mut tx).await?;
         let kept = self.engine.lock().await.take();
         let step = match kept {
@@ -711,7 +708,7 @@ fn rejected_errors(st: &EngineState, r: &vxguard_compiler::engine::Rejected) -> 
             let rest = x.pointer.0.strip_prefix(&mine)?;
             (rest.is_empty() || rest.starts_with('/')).then(|| {
                 json!({
-                    "object": crate::store::change::describe(&alone, &format!("/tenants/0{rest}")),
+                    "object": vxguard_store::write::describe(&alone, &format!("/tenants/0{rest}")),
                     "message": x.message,
                 })
             })
@@ -843,7 +840,7 @@ fn scoped(diags: &[Diagnostic], view: &View, tenant: Option<Uuid>, sev: Severity
         })
         .map(|x| {
             json!({
-                "object": crate::store::change::describe(view.intent, &x.pointer.0),
+                "object": vxguard_store::write::describe(view.intent, &x.pointer.0),
                 "message": x.message,
             })
         })

@@ -109,7 +109,7 @@ fn example_and_benchmark_platform_are_judged_the_same() {
         .unwrap()
         .0;
     let mut secrets = Secrets::default();
-    vxguard::keys::reconcile(&mut secrets, &intent).unwrap();
+    vxguard_store::device_keys::reconcile(&mut secrets, &intent).unwrap();
     same_judgement("example", &intent, &secrets, &xml, 1, 1);
     let (intent, secrets) = vxguard::bench::generate(10, 200, 20, 5000);
     same_judgement("benchmark platform", &intent, &secrets, &xml, 10, 97);

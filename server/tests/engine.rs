@@ -10,7 +10,7 @@ mod harness;
 use axum::http::StatusCode;
 use harness::Env;
 use serde_json::{json, Value};
-use vxguard::store::intent as store_intent;
+use vxguard_store::intent as store_intent;
 
 async fn job_result(e: &Env, job: i64) -> (String, Value, Value) {
     sqlx::query_as::<_, (String, Option<Value>, Option<Value>)>(
@@ -178,7 +178,7 @@ async fn one_worker_recompiles_only_what_changed_and_matches_a_full_compile() {
     assert_revisions_are_a_full_compile(&e).await;
     let mut conn = e.db.acquire().await.unwrap();
     assert!(
-        !vxguard::store::intent::on_routers(&mut conn, "aardvark")
+        !vxguard_store::intent::on_routers(&mut conn, "aardvark")
             .await
             .unwrap(),
         "aardvark is on no router"

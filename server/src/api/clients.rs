@@ -5,12 +5,9 @@
 //! the private key), also at `GET .../clients/{name}/config`.
 
 use super::extract::{with_etag, with_job, JsonBody};
+use super::objects::Declared;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::intent as store_intent;
-use crate::store::kind::Kind;
-use crate::store::objects::Declared;
 use crate::tenancy::TenantScope;
 use app::wg::{ClientConfig, ConfigPeer};
 use axum::extract::{Path, State};
@@ -22,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::model;
+use vxguard_store::intent as store_intent;
+use vxguard_store::kind::Kind;
+use vxguard_store::write::{self, Op};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +68,7 @@ pub async fn create(
     let (private, public) = match req.public_key {
         Some(k) => (None, k),
         None => {
-            let (p, q) = crate::keys::wireguard_keypair()?;
+            let (p, q) = vxguard_store::device_keys::wireguard_keypair()?;
             (Some(p), q)
         }
     };
@@ -81,7 +81,7 @@ pub async fn create(
         super::extract::if_match(&headers)?,
     )
     .await?;
-    let client = out.object.ok_or_else(Problem::internal)?;
+    let client = Declared::from(out.object.ok_or_else(Problem::internal)?);
     let ta = out
         .allocation
         .tenants
@@ -105,7 +105,7 @@ pub async fn create(
     ))
 }
 
-/// Creates a client with the given public key through `store::change` (the
+/// Creates a client with the given public key through `Store::change` (the
 /// API's and the portal's one write path) and returns the change and the
 /// client's configuration template (`None` while no router terminates the
 /// tenant's clients).
@@ -116,22 +116,23 @@ pub async fn create_with_key(
     public_key: &str,
     allowed_networks: &[String],
     if_match: Option<i64>,
-) -> ApiResult<(change::Outcome, Option<ClientConfig>)> {
+) -> ApiResult<(write::Outcome, Option<ClientConfig>)> {
     let spec = serde_json::json!({
         "name": name,
         "public_key": public_key,
         "allowed_networks": allowed_networks,
     });
-    let out = change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Client,
-        Some(&scope.tenant),
-        None,
-        Op::Create(spec),
-        if_match,
-    )
-    .await?;
+    let out = st
+        .store
+        .change(
+            &scope.who,
+            Kind::Client,
+            Some(&scope.tenant),
+            None,
+            Op::Create(spec),
+            if_match,
+        )
+        .await?;
     let client = out.object.as_ref().ok_or_else(Problem::internal)?;
     let config = template(
         st,
@@ -171,7 +172,7 @@ pub async fn current_template(
     scope: &TenantScope,
     name: &str,
 ) -> ApiResult<Option<ClientConfig>> {
-    let mut conn = st.db.acquire().await?;
+    let mut conn = st.store.pool().acquire().await?;
     let loaded = store_intent::load_scope(&mut conn, scope.tenant.id).await?;
     let alloc = store_intent::scope_allocation(&mut conn, &loaded).await?;
     drop(conn);
@@ -210,7 +211,7 @@ async fn template(
         .iter()
         .find(|r| r.name.as_str() == router_name)
         .ok_or_else(Problem::internal)?;
-    let secrets = store_intent::secrets(&mut *st.db.acquire().await?).await?;
+    let secrets = store_intent::secrets(&mut *st.store.pool().acquire().await?).await?;
     let key = secrets
         .routers
         .get(&router_name)

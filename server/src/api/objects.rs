@@ -10,15 +10,44 @@ use super::specs;
 use crate::auth::{Principal, Role};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::kind::Kind;
-use crate::store::objects::{self, Declared};
 use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
+use vxguard_store::write::Op;
+
+/// A declared object as the API returns it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Declared {
+    pub name: String,
+    /// Increases with every change; the ETag is `"<version>"`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The object itself, as it was accepted (defaults filled in).
+    #[schema(value_type = Object)]
+    pub spec: Value,
+}
+
+impl From<objects::Declared> for Declared {
+    fn from(o: objects::Declared) -> Self {
+        Declared {
+            name: o.name,
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            spec: o.spec,
+        }
+    }
+}
 
 pub async fn list(
     st: &AppState,
@@ -38,7 +67,11 @@ pub async fn list(
             "must be a rule number",
         ));
     }
-    let items = objects::list(&st.db, kind, tenant, q.cursor.as_deref(), limit).await?;
+    let items = objects::list(st.store.pool(), kind, tenant, q.cursor.as_deref(), limit)
+        .await?
+        .into_iter()
+        .map(Declared::from)
+        .collect();
     Ok(Page::new(items, limit, |o| o.name.clone()))
 }
 
@@ -48,9 +81,11 @@ pub async fn read(
     tenant: Option<uuid::Uuid>,
     name: &str,
 ) -> ApiResult<Response> {
-    let o = objects::get(&st.db, kind, tenant, name)
-        .await?
-        .ok_or_else(Problem::not_found)?;
+    let o = Declared::from(
+        objects::get(st.store.pool(), kind, tenant, name)
+            .await?
+            .ok_or_else(Problem::not_found)?,
+    );
     Ok(with_etag(StatusCode::OK, o.version, &o))
 }
 
@@ -96,9 +131,11 @@ pub async fn read_platform(
     kind: Kind,
     name: &str,
 ) -> ApiResult<Response> {
-    let o = objects::get(&st.db, kind, None, name)
-        .await?
-        .ok_or_else(Problem::not_found)?;
+    let o = Declared::from(
+        objects::get(st.store.pool(), kind, None, name)
+            .await?
+            .ok_or_else(Problem::not_found)?,
+    );
     Ok(with_etag(
         StatusCode::OK,
         o.version,
@@ -116,17 +153,18 @@ pub async fn write(
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let creating = matches!(op, Op::Create(_));
-    let out = change::apply(
-        &st.db,
-        who,
-        kind,
-        scope.map(|s| &s.tenant),
-        name,
-        op,
-        if_match(headers)?,
-    )
-    .await?;
-    let r = match out.object {
+    let out = st
+        .store
+        .change(
+            who,
+            kind,
+            scope.map(|s| &s.tenant),
+            name,
+            op,
+            if_match(headers)?,
+        )
+        .await?;
+    let r = match out.object.map(Declared::from) {
         Some(o) => {
             let mut r = with_etag(
                 if creating {

@@ -1,13 +1,12 @@
 //! A tenant's policy as a whole: putting its rules in a new order (one
 //! change), and previewing a change to its rules on the devices before it
-//! is made (`store::policy`).
+//! is made (`vxguard_store::policy`).
 
 use super::extract::{typed, with_job, JsonBody, Page};
+use super::objects::Declared;
 use super::specs;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::objects::Declared;
-use crate::store::policy::{self, Edit, Placed};
 use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use vxguard_compiler::preview::{DeviceKind, Preview};
+use vxguard_store::policy::{Edit, Placed};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,9 +58,12 @@ pub async fn reorder(
             version: p.version,
         })
         .collect();
-    let out = policy::reorder(&st.db, &scope.who, &scope.tenant, &order).await?;
+    let out = st
+        .store
+        .reorder_rules(&scope.who, &scope.tenant, &order)
+        .await?;
     let page = Page {
-        items: out.rules,
+        items: out.rules.into_iter().map(Declared::from).collect(),
         next_cursor: None,
     };
     Ok(with_job(axum::Json(page).into_response(), out.job))
@@ -193,9 +196,11 @@ pub async fn preview(
     // A preview compiles the platform twice: it costs more of the budget,
     // and runs one at a time per tenant.
     let _running = expensive_call(&st, &scope).await?;
-    let p = policy::preview(&st.db, &scope.who, &scope.tenant, edit)
+    let p = st
+        .store
+        .preview_rules(&scope.who, &scope.tenant, edit)
         .await
-        .map_err(|p| under(p, prefix))?;
+        .map_err(|e| under(e.into(), prefix))?;
     Ok(axum::Json(p.into()))
 }
 

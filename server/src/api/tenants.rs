@@ -6,8 +6,6 @@ use super::users::{self, UserOut};
 use crate::auth::{Principal, Role};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::change;
-use crate::store::intent::empty_tenant;
 use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -20,7 +18,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vxguard_compiler::ids::Name;
 use vxguard_compiler::intent::Action;
+use vxguard_store::intent::{empty_tenant, Loaded};
 use vxguard_store::tenants as store_tenants;
+use vxguard_store::write;
 
 #[derive(Serialize, ToSchema, Clone)]
 pub struct TenantOut {
@@ -118,7 +118,7 @@ pub async fn create(
     let req: TenantCreate = super::extract::typed(b)?;
     let slug = check_create(&req)?;
     let mut tx = st.store.begin().await?;
-    let (t, _, job) = insert_tenant(&mut tx, &who, &slug, &req).await?;
+    let (t, _, job) = insert_tenant(&st, &mut tx, &who, &slug, &req).await?;
     vxguard_store::Store::commit(tx).await?;
     let mut r = with_etag(StatusCode::CREATED, t.version, &t);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tenants/{slug}")) {
@@ -139,12 +139,13 @@ fn check_create(req: &TenantCreate) -> ApiResult<Name> {
 /// and allocated, the tenant's job queued and audited. Returns the tenant,
 /// its id and the job.
 async fn insert_tenant(
+    st: &AppState,
     tx: &mut sqlx::PgConnection,
     who: &Principal,
     slug: &Name,
     req: &TenantCreate,
 ) -> ApiResult<(TenantOut, Uuid, i64)> {
-    let mut loaded = change::begin(&mut *tx).await?;
+    let mut loaded = write::begin(&mut *tx).await?;
     if loaded.intent.tenants.iter().any(|t| &t.slug == slug) {
         return Err(Problem::field(
             StatusCode::CONFLICT,
@@ -156,7 +157,8 @@ async fn insert_tenant(
         .intent
         .tenants
         .push(empty_tenant(slug, &req.name, req.default_action));
-    let a = change::check_and_allocate(&mut *tx, &loaded, None, who).await?;
+    let a =
+        write::check_and_allocate(&mut *tx, &loaded, None, who, &st.store.definitions()).await?;
     let id = Uuid::new_v4();
     let t: TenantOut = store_tenants::insert(
         &mut *tx,
@@ -167,7 +169,7 @@ async fn insert_tenant(
     )
     .await?
     .into();
-    let job = change::finish(
+    let job = write::finish(
         &mut *tx,
         &loaded.intent,
         &a,
@@ -238,7 +240,7 @@ pub async fn create_with_admin(
         }
     };
     let mut tx = st.store.begin().await?;
-    let (tenant, id, job) = insert_tenant(&mut tx, who, &slug, &req).await?;
+    let (tenant, id, job) = insert_tenant(st, &mut tx, who, &slug, &req).await?;
     let admin = users::insert_user(&mut tx, who, user, Some(id))
         .await
         .map_err(under_admin)?;
@@ -250,7 +252,7 @@ pub async fn create_with_admin(
 /// loaded intent (inside the write transaction).
 async fn current(
     tx: &mut sqlx::PgConnection,
-    loaded: &crate::store::intent::Loaded,
+    loaded: &Loaded,
     id: Uuid,
     want: Option<i64>,
 ) -> ApiResult<(TenantOut, usize)> {
@@ -292,18 +294,26 @@ pub async fn update(
     check_name(&req.name)?;
     let want = if_match(&headers)?;
     let mut tx = st.store.begin().await?;
-    let mut loaded = change::begin_tenant(&mut tx, scope.id()).await?;
+    let mut loaded = write::begin_tenant(&mut tx, scope.id()).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants[ti].name = req.name.clone();
     loaded.intent.tenants[ti].policy.default_action = req.default_action;
-    // Judged as this tenant's change (see `change::check_and_allocate_in`).
-    let a = change::check_and_allocate_in(&mut tx, &loaded, None, Some(ti), &scope.who).await?;
+    // Judged as this tenant's change (see `write::check_and_allocate_in`).
+    let a = write::check_and_allocate_in(
+        &mut tx,
+        &loaded,
+        None,
+        Some(ti),
+        &scope.who,
+        &st.store.definitions(),
+    )
+    .await?;
     let t: TenantOut =
         store_tenants::update(&mut tx, scope.id(), &req.name, req.default_action.as_str())
             .await?
             .into();
     let to_json = |t: &TenantOut| serde_json::to_value(t).ok();
-    let job = change::finish_tenant(
+    let job = write::finish_tenant(
         &mut tx,
         &loaded,
         &a,
@@ -329,13 +339,14 @@ pub async fn delete(
     scope.who.require_platform_admin()?;
     let want = if_match(&headers)?;
     let mut tx = st.store.begin().await?;
-    let mut loaded = change::begin(&mut tx).await?;
+    let mut loaded = write::begin(&mut tx).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants.remove(ti);
     loaded.tenant_ids.remove(ti);
-    let a = change::check_and_allocate(&mut tx, &loaded, None, &scope.who).await?;
+    let a = write::check_and_allocate(&mut tx, &loaded, None, &scope.who, &st.store.definitions())
+        .await?;
     store_tenants::delete(&mut tx, scope.id()).await?;
-    let job = change::finish(
+    let job = write::finish(
         &mut tx,
         &loaded.intent,
         &a,

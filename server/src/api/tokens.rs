@@ -130,8 +130,8 @@ pub async fn create_token(
     // Counted under the tenant's row lock: parallel creations cannot all
     // pass the count.
     let have = store_tokens::lock_tenant_and_count(&mut tx, scope.id()).await?;
-    let q = crate::store::quotas::of(&mut tx, scope.id()).await?;
-    crate::store::quotas::check_one_more(&q, "api_tokens", have as usize)?;
+    vxguard_store::quotas::room_for_one_more(&mut tx, scope.id(), "api_tokens", have as usize)
+        .await?;
     let new = store_tokens::NewToken {
         tenant_id: scope.id(),
         name,

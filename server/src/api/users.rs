@@ -136,8 +136,7 @@ pub async fn insert_user(
         // Counted under the tenant's row lock, so parallel additions
         // cannot all pass the count.
         let have = store_users::lock_tenant_and_count(tx, t).await?;
-        let q = crate::store::quotas::of(tx, t).await?;
-        crate::store::quotas::check_one_more(&q, "members", have as usize)?;
+        vxguard_store::quotas::room_for_one_more(tx, t, "members", have as usize).await?;
     }
     let new = store_users::NewUser {
         email: &u.email,

@@ -63,13 +63,9 @@ pub async fn run(a: ApplyArgs) -> Result<bool> {
     let db = crate::db::connect(&a.database_url, 2).await?;
     let revision = match a.revision {
         Some(r) => r,
-        None => sqlx::query_scalar(
-            "SELECT id FROM revisions WHERE device_kind = 'router' AND device = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(&a.router)
-        .fetch_optional(&db)
-        .await?
-        .with_context(|| format!("router {:?} has no revision", a.router))?,
+        None => vxguard_store::revisions::latest_id(&db, "router", &a.router)
+            .await?
+            .with_context(|| format!("router {:?} has no revision", a.router))?,
     };
     let mut client = vyos_api::Client::new(&a.url, &a.key, version)?;
     if let Some(pin) = a.pin {
@@ -157,11 +153,11 @@ pub async fn run_hypervisor(a: ApplyHypervisorArgs) -> Result<bool> {
     let openflow = match a.openflow {
         Some(o) => o,
         None => {
-            let spec: serde_json::Value = sqlx::query_scalar(
-                "SELECT spec FROM objects WHERE kind = 'hypervisor' AND tenant_id IS NULL AND name = $1",
+            let spec = vxguard_store::objects::platform_spec(
+                &db,
+                vxguard_store::kind::Kind::Hypervisor,
+                &a.hypervisor,
             )
-            .bind(&a.hypervisor)
-            .fetch_optional(&db)
             .await?
             .with_context(|| format!("hypervisor {:?} is not declared", a.hypervisor))?;
             let h: vxguard_compiler::intent::Hypervisor = serde_json::from_value(spec)
@@ -171,12 +167,7 @@ pub async fn run_hypervisor(a: ApplyHypervisorArgs) -> Result<bool> {
     };
     let revision: Option<i64> = match a.revision {
         Some(r) => Some(r),
-        None => sqlx::query_scalar(
-            "SELECT id FROM revisions WHERE device_kind = 'hypervisor' AND device = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(&a.hypervisor)
-        .fetch_optional(&db)
-        .await?,
+        None => vxguard_store::revisions::latest_id(&db, "hypervisor", &a.hypervisor).await?,
     };
     let found = match revision {
         Some(r) => {

@@ -21,8 +21,6 @@ use crate::auth::principal::Source;
 use crate::config_diff::{self, Change};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::kind::Kind;
-use crate::store::objects;
 use app::admin::{
     AdminJobRow, Console, DevicePage, DeviceStateRow, DiffLine, HypervisorRow, RevisionPage,
     RevisionRow, RouterRow, Section, SiteRow, TenantForm, UserRow,
@@ -34,6 +32,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
 use uuid::Uuid;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
 
 /// Jobs and revisions per page.
 const PAGE: i64 = 50;

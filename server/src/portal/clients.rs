@@ -4,7 +4,7 @@
 //!
 //! The portal never generates a key pair: a client is created with a public
 //! key only, through the API's own `api::clients::create_with_key`
-//! (`store::change`). The hydrated page makes the pair in the browser and
+//! (`Store::change`). The hydrated page makes the pair in the browser and
 //! posts the public key with `Accept: application/json`; it gets back
 //! [`app::clients::ClientCreated`] (the config template) or the problem as
 //! JSON. A plain form post (no JavaScript) gets the page back instead.
@@ -21,9 +21,6 @@ use crate::api::clients::{create_with_key, current_template};
 use crate::auth::principal::Source;
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::kind::Kind;
-use crate::store::objects::{self, Declared};
 use crate::tenancy::{self, TenantScope};
 use app::clients::{
     client_field, ClientCreated, ClientDelete, ClientEntry, ClientForm, ClientsPage,
@@ -35,6 +32,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use vxguard_compiler::alloc::Allocation;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects::{self, Declared};
+use vxguard_store::write::Op;
 
 /// Everything of one kind in a tenant (the page shows up to this many).
 const MAX: i64 = 500;
@@ -321,7 +321,7 @@ pub async fn delete_form(
 }
 
 /// `POST /t/{tenant}/clients/{name}/delete`: revokes the client (at the
-/// version the confirmation showed) through `store::change::apply`.
+/// version the confirmation showed) through `Store::change`.
 pub async fn delete(
     State(st): State<AppState>,
     Source(src): Source,
@@ -338,16 +338,18 @@ pub async fn delete(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Client,
-        Some(&scope.tenant),
-        Some(&name),
-        Op::Delete,
-        Some(version),
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Client,
+            Some(&scope.tenant),
+            Some(&name),
+            Op::Delete,
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => see_other(&format!(
             "/t/{}/clients?deleted={}&job={}",

@@ -4,8 +4,6 @@
 use crate::jobs::Job;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::kind::Kind;
-use crate::store::objects;
 use crate::tenancy::TenantScope;
 use app::{
     ClientRow, Dashboard, JobRow, NetworkForm, NetworkRow, NetworkSiteRow, RouterChoice,
@@ -14,6 +12,8 @@ use app::{
 use serde_json::Value;
 use std::collections::BTreeSet;
 use vxguard_compiler::alloc::Allocation;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
 
 /// Everything of one kind in a tenant (the portal shows up to this many).
 const MAX: i64 = 500;

@@ -1,6 +1,6 @@
 //! The portal: server-rendered Leptos pages (crate `app`) on the API's
 //! port. Each route loads its data through the same service layer as the
-//! API (`auth::session`, `store::*`, `tenancy::resolve`), renders
+//! API (`auth::session`, `vxguard_store`, `tenancy::resolve`), renders
 //! `app::App` to HTML with it, and embeds the same data for the browser
 //! bundle to hydrate (built by scripts/build-portal, embedded in the binary
 //! and served at `/pkg/` under content-hashed names: `bundle`).

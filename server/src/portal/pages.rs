@@ -1,6 +1,6 @@
 //! The portal's request handlers: who is asking (the session), what they
 //! may see (`tenancy::resolve`, the API's rule), what the page shows
-//! (`data`), and, for forms, the API's own write path (`store::change`).
+//! (`data`), and, for forms, the API's own write path (`Store::change`).
 
 use super::data;
 use super::document::html;
@@ -9,9 +9,6 @@ use crate::auth::principal::Source;
 use crate::auth::session::{self as auth_session, LoginRequest};
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::kind::Kind;
-use crate::store::objects;
 use crate::tenancy;
 use app::{ErrorPage, FieldErrors, Login, NetworkForm, Page, PageProps};
 use axum::body::Bytes;
@@ -19,6 +16,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
+use vxguard_store::write::Op;
 
 pub(super) type Form = Vec<(String, String)>;
 
@@ -578,7 +578,7 @@ const STALE: &str = "Someone changed this network after you opened it. The form 
                      current network: check it and apply your change again.";
 
 /// `POST /t/{tenant}/networks/{name}`: replaces the network's CIDR and
-/// gateways through `store::change::apply`, only if it is still at the
+/// gateways through `Store::change`, only if it is still at the
 /// version the form was rendered from (the API's `If-Match`).
 pub async fn update_network(
     State(st): State<AppState>,
@@ -606,16 +606,18 @@ pub async fn update_network(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Network,
-        Some(&scope.tenant),
-        Some(&name),
-        Op::Replace(spec),
-        Some(version),
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Network,
+            Some(&scope.tenant),
+            Some(&name),
+            Op::Replace(spec),
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => see_other(&format!(
             "/t/{}?updated={}&job={}",
@@ -650,7 +652,7 @@ pub async fn update_network(
 }
 
 /// `POST /t/{tenant}/networks/{name}/delete`: deletes the network (at the
-/// version the confirmation showed) through `store::change::apply`.
+/// version the confirmation showed) through `Store::change`.
 pub async fn delete_network(
     State(st): State<AppState>,
     Source(src): Source,
@@ -667,16 +669,18 @@ pub async fn delete_network(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Network,
-        Some(&scope.tenant),
-        Some(&name),
-        Op::Delete,
-        Some(version),
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Network,
+            Some(&scope.tenant),
+            Some(&name),
+            Op::Delete,
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => see_other(&format!(
             "/t/{}?deleted={}&job={}",
@@ -719,16 +723,18 @@ pub async fn create_network(
     let name = field(&f, "name").trim().to_string();
     let (cidr, gateways, sites) = network_fields(&f);
     let body = serde_json::json!({"name": name, "cidr": cidr, "sites": sites});
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Network,
-        Some(&scope.tenant),
-        None,
-        Op::Create(body),
-        None,
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Network,
+            Some(&scope.tenant),
+            None,
+            Op::Create(body),
+            None,
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => see_other(&format!(
             "/t/{}?created={}&job={}",

@@ -1,6 +1,6 @@
 //! The admin console's editor for sites, routers and hypervisors
 //! (`/admin/platform/{kind}/...`, platform admins only): the spec as JSON,
-//! exactly as the API stores it, written through `store::change::apply`
+//! exactly as the API stores it, written through `Store::change`
 //! like the API's PUT, POST and DELETE (one transaction: check, allocate,
 //! job, audit), with the version the page was read at as its `If-Match`.
 
@@ -10,9 +10,6 @@ use super::session::{self, WebSession};
 use crate::auth::principal::Source;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::kind::Kind;
-use crate::store::objects::{self, Declared};
 use app::admin::Section;
 use app::platform::SpecEdit;
 use axum::body::Bytes;
@@ -21,6 +18,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 use std::collections::HashMap;
+use vxguard_store::kind::Kind;
+use vxguard_store::objects::{self, Declared};
+use vxguard_store::write::Op;
 
 /// The platform kind a path names (404 for anything else).
 fn platform_kind(kind: &str) -> ApiResult<Kind> {
@@ -202,7 +202,12 @@ pub async fn create(
         Ok(v) => v,
         Err(e) => return render(&s, StatusCode::BAD_REQUEST, again(vec![e])),
     };
-    match change::apply(&st.db, &s.who, k, None, None, Op::Create(body), None).await {
+    match st
+        .store
+        .change(&s.who, k, None, None, Op::Create(body), None)
+        .await
+        .map_err(Problem::from)
+    {
         Ok(out) => {
             let name = out.object.map(|o| o.name).unwrap_or_default();
             see_other(&format!(
@@ -279,16 +284,18 @@ pub async fn update(
         Ok(v) => v,
         Err(e) => return render(&s, StatusCode::BAD_REQUEST, typed(vec![e])),
     };
-    let out = change::apply(
-        &st.db,
-        &s.who,
-        k,
-        None,
-        Some(&name),
-        Op::Replace(body),
-        Some(version),
-    )
-    .await;
+    let out = st
+        .store
+        .change(
+            &s.who,
+            k,
+            None,
+            Some(&name),
+            Op::Replace(body),
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from);
     match out {
         Ok(out) => see_other(&format!("/admin/platform/{kind}/{name}?saved={}", out.job)),
         Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
@@ -335,16 +342,11 @@ pub async fn delete(
     let Ok(version) = field(&f, "version").parse::<i64>() else {
         return problem_page(Some(&s), &Problem::bad_request("no version"));
     };
-    let out = change::apply(
-        &st.db,
-        &s.who,
-        k,
-        None,
-        Some(&name),
-        Op::Delete,
-        Some(version),
-    )
-    .await;
+    let out = st
+        .store
+        .change(&s.who, k, None, Some(&name), Op::Delete, Some(version))
+        .await
+        .map_err(Problem::from);
     let mut e = edit_page(&kind, &o, true);
     match out {
         Ok(_) => see_other("/admin/jobs"),

@@ -2,8 +2,8 @@
 //! with shadowed ones flagged (`checks::shadowed_rules`, the compiler's own
 //! rule), and for tenant admins the rule form, enable/disable, delete and
 //! move up/down or to a position. Every change goes through the API's
-//! service layer (`store::change::apply`, `store::policy::reorder`), and
-//! every change can be previewed first (`store::policy::preview`): the page
+//! service layer (`Store::change`, `Store::reorder_rules`), and every
+//! change can be previewed first (`Store::preview_rules`): the page
 //! then shows, per device, the lines the change would remove and add.
 //!
 //! A tenant may hold thousands of rules, so the page shows them
@@ -24,10 +24,6 @@ use crate::api::policy::PolicyPreview;
 use crate::auth::principal::Source;
 use crate::problem::{ApiResult, FieldError, Problem};
 use crate::state::AppState;
-use crate::store::change::{self, Op};
-use crate::store::kind::Kind;
-use crate::store::objects;
-use crate::store::policy::{self, Edit, Placed};
 use crate::tenancy::{self, TenantScope};
 use app::policy::{RulePager, PREVIEW_LINES, RULES_PER_PAGE};
 use app::{
@@ -42,6 +38,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use vxguard_compiler::checks::shadowed_rules;
 use vxguard_compiler::intent::{Endpoint, PortItem, PortSpec, Rule};
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
+use vxguard_store::policy::{Edit, Placed};
+use vxguard_store::write::Op;
 
 const MAX: i64 = 10_000;
 
@@ -463,9 +463,9 @@ pub async fn create(
     };
     let (form, rule) = rule_from_form(&f);
     let result = match rule {
-        Ok(b) => {
-            change::apply(
-                &st.db,
+        Ok(b) => st
+            .store
+            .change(
                 &scope.who,
                 Kind::Rule,
                 Some(&scope.tenant),
@@ -474,7 +474,7 @@ pub async fn create(
                 None,
             )
             .await
-        }
+            .map_err(Problem::from),
         Err(p) => Err(p),
     };
     match result {
@@ -517,9 +517,9 @@ pub async fn update(
     };
     let (form, rule) = rule_from_form(&f);
     let result = match rule {
-        Ok(b) => {
-            change::apply(
-                &st.db,
+        Ok(b) => st
+            .store
+            .change(
                 &scope.who,
                 Kind::Rule,
                 Some(&scope.tenant),
@@ -528,7 +528,7 @@ pub async fn update(
                 Some(version),
             )
             .await
-        }
+            .map_err(Problem::from),
         Err(p) => Err(p),
     };
     match result {
@@ -603,16 +603,18 @@ pub async fn toggle(
     let mut spec = current.spec;
     let disable = !spec["disabled"].as_bool().unwrap_or(false);
     spec["disabled"] = disable.into();
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Rule,
-        Some(&scope.tenant),
-        Some(&id),
-        Op::Replace(spec),
-        Some(version),
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Rule,
+            Some(&scope.tenant),
+            Some(&id),
+            Op::Replace(spec),
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => done(
             &scope.tenant.slug,
@@ -642,16 +644,18 @@ pub async fn delete(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match change::apply(
-        &st.db,
-        &scope.who,
-        Kind::Rule,
-        Some(&scope.tenant),
-        Some(&id),
-        Op::Delete,
-        Some(version),
-    )
-    .await
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Rule,
+            Some(&scope.tenant),
+            Some(&id),
+            Op::Delete,
+            Some(version),
+        )
+        .await
+        .map_err(Problem::from)
     {
         Ok(out) => done(&scope.tenant.slug, "deleted", id.parse().ok(), out.job),
         Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
@@ -666,7 +670,7 @@ struct Move {
     from: usize,
     to: usize,
     /// Every rule in its new place, with the version it was read at, so
-    /// that `store::policy::reorder` refuses the change (412) if a rule
+    /// that `Store::reorder_rules` refuses the change (412) if a rule
     /// changed between this read and its transaction.
     order: Vec<Placed>,
 }
@@ -724,7 +728,7 @@ fn move_of(f: &Form, stored: &[(Rule, i64)]) -> Result<Move, Problem> {
 
 /// `POST /t/{tenant}/policy/order`: moves rule `rule` to position `to`
 /// (the fields of a move form, after its preview), in one change
-/// (`store::policy::reorder`: the numbers stay, the contents move). Then
+/// (`Store::reorder_rules`: the numbers stay, the contents move). Then
 /// the page with the rule's new place.
 pub async fn reorder(
     State(st): State<AppState>,
@@ -741,7 +745,10 @@ pub async fn reorder(
     let result = async {
         let stored = rules(&st, &scope).await?;
         let m = move_of(&f, &stored)?;
-        let out = policy::reorder(&st.db, &scope.who, &scope.tenant, &m.order).await?;
+        let out = st
+            .store
+            .reorder_rules(&scope.who, &scope.tenant, &m.order)
+            .await?;
         Ok::<_, Problem>((out.job, m.to))
     }
     .await;
@@ -818,7 +825,12 @@ pub async fn preview(
                 ("create", Ok(b)) => Edit::Create(b),
                 (_, Ok(b)) => Edit::Replace(form.id.clone(), b),
             };
-            match policy::preview(&st.db, &scope.who, &scope.tenant, edit).await {
+            match st
+                .store
+                .preview_rules(&scope.who, &scope.tenant, edit)
+                .await
+                .map_err(Problem::from)
+            {
                 Ok(p) => {
                     let title = match op {
                         "create" => format!("add rule {}", form.id),
@@ -839,7 +851,11 @@ pub async fn preview(
         "delete" => {
             let id = field(&f, "rule").to_string();
             let version = field(&f, "version").to_string();
-            match policy::preview(&st.db, &scope.who, &scope.tenant, Edit::Delete(id.clone())).await
+            match st
+                .store
+                .preview_rules(&scope.who, &scope.tenant, Edit::Delete(id.clone()))
+                .await
+                .map_err(Problem::from)
             {
                 Ok(p) => {
                     let confirm = ConfirmForm {
@@ -869,7 +885,12 @@ pub async fn preview(
                 Err(p) => return refused(&st, &s, &scope, near, &p).await,
             };
             let ids: Vec<u32> = m.order.iter().map(|p| p.id).collect();
-            match policy::preview(&st.db, &scope.who, &scope.tenant, Edit::Reorder(ids)).await {
+            match st
+                .store
+                .preview_rules(&scope.who, &scope.tenant, Edit::Reorder(ids))
+                .await
+                .map_err(Problem::from)
+            {
                 Ok(p) => {
                     let confirm = ConfirmForm {
                         action: format!("/t/{tslug}/policy/order"),

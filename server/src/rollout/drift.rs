@@ -11,6 +11,7 @@
 
 use anyhow::Result;
 use sqlx::PgPool;
+use vxguard_store::{applies, locks};
 use vyos_tree::{ConfigTree, Schema};
 
 use super::reconcile::{self, ROLLOUT_LOCK};
@@ -46,23 +47,10 @@ pub struct Round {
 /// Checks every router whose last apply succeeded against that revision.
 pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
     let mut lock = db.begin().await?;
-    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(ROLLOUT_LOCK)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !got {
+    if !locks::try_xact_lock(&mut lock, ROLLOUT_LOCK).await? {
         return Ok(Round::default());
     }
-    let rows: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT o.name, la.revision_id, r.config FROM objects o
-         JOIN LATERAL (SELECT revision_id, outcome FROM device_applies
-                       WHERE device_kind = 'router' AND device = o.name AND finished_at IS NOT NULL
-                       ORDER BY id DESC LIMIT 1) la ON la.outcome IN ('applied', 'unchanged')
-         JOIN revisions r ON r.id = la.revision_id
-         WHERE o.kind = 'router' AND o.tenant_id IS NULL ORDER BY o.name",
-    )
-    .fetch_all(db)
-    .await?;
+    let rows = applies::applied_routers(db).await?;
     let access = reconcile::routers(db).await?;
     let mut out = Round {
         ran: true,
@@ -83,20 +71,13 @@ pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
         .await;
         out.checked += 1;
         match found {
-            Ok(d) if d.is_empty() => {
-                sqlx::query(
-                    "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
-                )
-                .bind(&name)
-                .execute(db)
-                .await?;
-            }
+            Ok(d) if d.is_empty() => applies::clear_drift(db, &name).await?,
             Ok(d) => {
-                store(db, &name, revision_id, &d, None).await?;
+                applies::store_drift(db, &name, revision_id, &d, None).await?;
                 out.drifted.push(name);
             }
             Err(e) => {
-                store(db, &name, revision_id, "", Some(&e)).await?;
+                applies::store_drift(db, &name, revision_id, "", Some(&e)).await?;
                 out.errors.push((name, e));
             }
         }
@@ -106,29 +87,6 @@ pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
         tracing::warn!(routers = ?out.drifted, "drift: routers no longer run their applied revision");
     }
     Ok(out)
-}
-
-async fn store(
-    db: &PgPool,
-    name: &str,
-    revision_id: i64,
-    drift: &str,
-    error: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO device_drift (device_kind, device, revision_id, checked_at, drift, error)
-         VALUES ('router', $1, $2, now(), $3, $4)
-         ON CONFLICT (device_kind, device) DO UPDATE
-           SET revision_id = EXCLUDED.revision_id, checked_at = EXCLUDED.checked_at,
-               drift = EXCLUDED.drift, error = EXCLUDED.error",
-    )
-    .bind(name)
-    .bind(revision_id)
-    .bind(drift)
-    .bind(error)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 use sqlx::PgPool;
 use vxguard_compiler::ids::CertSha256;
 use vxguard_compiler::intent::VyosVersion;
@@ -33,6 +32,8 @@ use vxguard_drivers::Outcome;
 use super::record::{self, ApplyError};
 use super::waves::{self, DeviceKind, DeviceResult, Due, Rollout, Summary};
 use crate::definitions::Defs;
+use vxguard_store::kind::Kind;
+use vxguard_store::{applies, intent, locks, objects};
 
 /// The advisory lock class of rollouts (one key: the whole platform).
 pub const ROLLOUT_LOCK: i64 = vxguard_store::locks::ROLLOUT;
@@ -108,14 +109,8 @@ impl Access {
 
 /// Every router of the intent with its endpoint, version and key.
 pub async fn routers(db: &PgPool) -> Result<BTreeMap<String, Access>> {
-    let rows: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT name, spec FROM objects WHERE kind = 'router' AND tenant_id IS NULL ORDER BY name",
-    )
-    .fetch_all(db)
-    .await?;
-    let secrets: Option<Value> = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-        .fetch_optional(db)
-        .await?;
+    let rows = objects::platform_specs(db, Kind::Router).await?;
+    let secrets = intent::secrets_doc(db).await?;
     let mut out = BTreeMap::new();
     for (name, spec) in rows {
         let endpoint = spec["api_endpoint"].as_str().unwrap_or("").to_string();
@@ -150,26 +145,15 @@ pub async fn routers(db: &PgPool) -> Result<BTreeMap<String, Access>> {
 /// Devices of the intent whose latest revision is not their last
 /// successfully applied one.
 pub async fn due(db: &PgPool) -> Result<Vec<Due>> {
-    let rows: Vec<(String, String, i64, i32)> = sqlx::query_as(
-        "SELECT o.kind, o.name, lr.id, lr.seq FROM objects o
-         JOIN LATERAL (SELECT id, seq FROM revisions
-                       WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
-         WHERE o.kind IN ('router', 'hypervisor') AND o.tenant_id IS NULL
-           AND lr.id IS DISTINCT FROM (
-               SELECT revision_id FROM device_applies a
-               WHERE a.device_kind = o.kind AND a.device = o.name AND a.outcome IN ('applied', 'unchanged')
-               ORDER BY a.id DESC LIMIT 1)",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
+    Ok(applies::due(db)
+        .await?
         .into_iter()
-        .filter_map(|(kind, name, revision_id, seq)| {
+        .filter_map(|r| {
             Some(Due {
-                kind: DeviceKind::parse(&kind)?,
-                name,
-                revision_id,
-                seq,
+                kind: DeviceKind::parse(&r.kind)?,
+                name: r.name,
+                revision_id: r.revision_id,
+                seq: r.seq,
             })
         })
         .collect())
@@ -177,18 +161,8 @@ pub async fn due(db: &PgPool) -> Result<Vec<Due>> {
 
 /// Records an apply that could not start (no usable endpoint, no key, no
 /// definitions), so the device shows as failed with the reason.
-async fn record_refusal(db: &PgPool, d: &Due, error: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO device_applies (device_kind, device, revision_id, finished_at, outcome, error)
-         VALUES ($1, $2, $3, now(), 'failed', $4)",
-    )
-    .bind(d.kind.as_str())
-    .bind(&d.name)
-    .bind(d.revision_id)
-    .bind(error)
-    .execute(db)
-    .await?;
-    Ok(())
+async fn record_refusal(db: &PgPool, d: &Due, error: &str) -> vxguard_store::Result<()> {
+    applies::record_refusal(db, d.kind.as_str(), &d.name, d.revision_id, error).await
 }
 
 /// Applies one router; `Err` is why it is not on the revision.
@@ -252,12 +226,7 @@ async fn apply_router(
     match report.outcome {
         Outcome::Applied | Outcome::Unchanged => {
             // A successful apply ends any drift recorded against the old state.
-            let _ = sqlx::query(
-                "DELETE FROM device_drift WHERE device_kind = 'router' AND device = $1",
-            )
-            .bind(&d.name)
-            .execute(db)
-            .await;
+            let _ = applies::clear_drift(db, &d.name).await;
             Ok(())
         }
         other => Err(other.error().unwrap_or_else(|| other.as_str().into())),
@@ -267,13 +236,9 @@ async fn apply_router(
 /// Applies one hypervisor's flows over its OpenFlow endpoint (the stored
 /// spec's `openflow_endpoint`, or OVS's default socket for its bridge).
 async fn apply_hypervisor(db: &PgPool, d: &Due) -> DeviceResult {
-    let spec: Option<Value> = sqlx::query_scalar(
-        "SELECT spec FROM objects WHERE kind = 'hypervisor' AND tenant_id IS NULL AND name = $1",
-    )
-    .bind(&d.name)
-    .fetch_optional(db)
-    .await
-    .map_err(|e| e.to_string())?;
+    let spec = objects::platform_spec(db, Kind::Hypervisor, &d.name)
+        .await
+        .map_err(|e| e.to_string())?;
     let target = match spec.map(serde_json::from_value::<vxguard_compiler::intent::Hypervisor>) {
         Some(Ok(h)) => OvsTarget {
             name: d.name.clone(),
@@ -295,10 +260,7 @@ async fn apply_hypervisor(db: &PgPool, d: &Due) -> DeviceResult {
 /// `Err` only when the database failed.
 pub async fn run(db: &PgPool, defs: &Defs, settings: &Settings) -> Result<Summary> {
     let mut lock = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(ROLLOUT_LOCK)
-        .execute(&mut *lock)
-        .await?;
+    locks::xact_lock(&mut lock, ROLLOUT_LOCK).await?;
     let (due, skipped): (Vec<Due>, Vec<Due>) = due(db)
         .await?
         .into_iter()

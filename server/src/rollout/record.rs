@@ -3,7 +3,8 @@
 //! is written, takes the device's advisory lock, writes the
 //! `device_applies` row and finishes it with the driver's [`Outcome`].
 //! The drivers (`vxguard-drivers`) only talk to devices; keeping this here
-//! means a new driver gets the same records and locking for free.
+//! means a new driver gets the same records and locking for free (the rows
+//! and the lock themselves are the store's, `vxguard_store::applies`).
 //!
 //! One apply per device across all workers: a transaction-scoped
 //! PostgreSQL advisory lock on (driver class, device name hashed),
@@ -15,6 +16,7 @@ use sqlx::PgPool;
 use vxguard_drivers::ovs::{OvsDriver, OvsTarget};
 use vxguard_drivers::vyos::{HealthCheck, Policy, Target, VyosDriver};
 use vxguard_drivers::{Driver, DriverError, Outcome};
+use vxguard_store::applies;
 
 /// What one apply did.
 #[derive(Clone, Debug)]
@@ -45,14 +47,6 @@ pub enum ApplyError {
     BadRevision { id: i64, reason: String },
 }
 
-/// The advisory lock class of a device kind's applies.
-fn lock_class(kind: &str) -> i32 {
-    match kind {
-        "hypervisor" => vxguard_store::locks::APPLY_OVS,
-        _ => vxguard_store::locks::APPLY_VYOS,
-    }
-}
-
 /// Brings `driver`'s device to revision `revision_id` (a row of
 /// `revisions` for that device) and records the attempt.
 pub async fn apply<D: Driver>(
@@ -76,31 +70,21 @@ pub async fn apply<D: Driver>(
     })?;
 
     let mut lock = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(lock_class(kind))
-        .bind(name)
-        .execute(&mut *lock)
-        .await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO device_applies (device_kind, device, revision_id) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(revision_id)
-    .fetch_one(db)
-    .await?;
+    applies::lock_device(&mut lock, kind, name).await?;
+    let id = applies::start(db, kind, name, revision_id).await?;
 
     let done = driver.apply(&desired).await;
-    sqlx::query(
-        "UPDATE device_applies SET finished_at = now(), outcome = $2, commands = $3, attempts = $4, answers = $5, error = $6 WHERE id = $1",
+    applies::finish(
+        db,
+        id,
+        applies::Finished {
+            outcome: done.outcome.as_str(),
+            commands: &crate::redact::redact(&done.commands.join("\n")),
+            attempts: done.attempts as i32,
+            answers: Value::Array(done.answers.clone()),
+            error: done.outcome.error(),
+        },
     )
-    .bind(id)
-    .bind(done.outcome.as_str())
-    .bind(crate::redact::redact(&done.commands.join("\n")))
-    .bind(done.attempts as i32)
-    .bind(Value::Array(done.answers.clone()))
-    .bind(done.outcome.error())
-    .execute(db)
     .await?;
     lock.commit().await?;
     tracing::info!(

@@ -1,7 +1,8 @@
 //! Where each device of the intent stands: its latest revision, the one it
 //! last applied, and one state word, as the API (`GET /api/v1/devices`)
 //! and the admin console show it. Read from `revisions`,
-//! `device_applies` and `device_drift`; [`state`] is the rule.
+//! `device_applies` and `device_drift` (`vxguard_store::applies::devices`);
+//! [`state`] is the rule.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -77,87 +78,39 @@ pub struct DeviceStatus {
     pub drift: Vec<String>,
 }
 
-type Row = (
-    String,
-    String,
-    Option<i64>,
-    Option<i32>,
-    Option<i64>,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-);
-
 /// Every router and hypervisor of the intent, routers first, by name.
-pub async fn list(db: &PgPool) -> sqlx::Result<Vec<DeviceStatus>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.kind, o.name, lr.id, lr.seq, ok.revision_id, ar.seq,
-                la.outcome, la.error, la.finished_at,
-                CASE WHEN d.revision_id = ok.revision_id THEN d.drift END,
-                d.error, d.checked_at
-         FROM objects o
-         LEFT JOIN LATERAL (SELECT id, seq FROM revisions
-                            WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
-         LEFT JOIN LATERAL (SELECT revision_id FROM device_applies
-                            WHERE device_kind = o.kind AND device = o.name AND outcome IN ('applied', 'unchanged')
-                            ORDER BY id DESC LIMIT 1) ok ON true
-         LEFT JOIN revisions ar ON ar.id = ok.revision_id
-         LEFT JOIN LATERAL (SELECT outcome, error, finished_at FROM device_applies
-                            WHERE device_kind = o.kind AND device = o.name AND finished_at IS NOT NULL
-                            ORDER BY id DESC LIMIT 1) la ON true
-         LEFT JOIN device_drift d ON d.device_kind = o.kind AND d.device = o.name
-         WHERE o.kind IN ('router', 'hypervisor') AND o.tenant_id IS NULL
-         ORDER BY o.kind = 'hypervisor', o.name",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
+pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
+    Ok(vxguard_store::applies::devices(db)
+        .await?
         .into_iter()
-        .map(
-            |(
-                kind,
-                name,
-                latest,
-                latest_seq,
-                applied,
-                applied_seq,
-                outcome,
-                apply_error,
-                last_apply_at,
-                drift,
-                drift_error,
-                drift_checked_at,
-            )| {
-                let failed = outcome
-                    .as_deref()
-                    .is_some_and(|o| !matches!(o, "applied" | "unchanged"));
-                let drift: Vec<String> = drift
-                    .unwrap_or_default()
-                    .lines()
-                    .map(String::from)
-                    .collect();
-                let st = state(latest, applied, failed, !drift.is_empty());
-                DeviceStatus {
-                    kind,
-                    name,
-                    latest_seq,
-                    applied_seq,
-                    state: st,
-                    error: if failed { apply_error } else { drift_error },
-                    last_apply_at,
-                    drift_checked_at,
-                    drift: if st == DeviceState::Drifted {
-                        drift
-                    } else {
-                        Vec::new()
-                    },
-                }
-            },
-        )
+        .map(|r| {
+            let failed = r
+                .outcome
+                .as_deref()
+                .is_some_and(|o| !matches!(o, "applied" | "unchanged"));
+            let drift: Vec<String> = r
+                .drift
+                .unwrap_or_default()
+                .lines()
+                .map(String::from)
+                .collect();
+            let st = state(r.latest, r.applied, failed, !drift.is_empty());
+            DeviceStatus {
+                kind: r.kind,
+                name: r.name,
+                latest_seq: r.latest_seq,
+                applied_seq: r.applied_seq,
+                state: st,
+                error: if failed { r.apply_error } else { r.drift_error },
+                last_apply_at: r.last_apply_at,
+                drift_checked_at: r.drift_checked_at,
+                drift: if st == DeviceState::Drifted {
+                    drift
+                } else {
+                    Vec::new()
+                },
+            }
+        })
         .collect())
 }
 
