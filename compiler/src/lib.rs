@@ -21,6 +21,7 @@ pub mod ovs;
 pub mod paths;
 pub mod policy;
 pub mod preview;
+pub mod router_diff;
 pub mod vyos;
 pub mod wireguard;
 
@@ -367,7 +368,8 @@ fn commit_errors(
 /// (the tests compare). Commit rules are checked on the platform's and this
 /// owner's commands together: rules that span tenants (unique tables, VNIs,
 /// ports) are the compiler's own allocation checks. `Err` gives the part
-/// back: not applicable, nothing changed, render the router again.
+/// back: not applicable, nothing changed, render the router again. `Ok`
+/// says where the `set` text changed ([`Spliced`]).
 fn splice_owner(
     name: &str,
     ro: &mut RouterOutput,
@@ -375,7 +377,7 @@ fn splice_owner(
     new: Part,
     schema: &dyn Schema,
     d: &mut Diagnostics,
-) -> Result<(), Box<Part>> {
+) -> Result<Spliced, Box<Part>> {
     let Some(index) = ro.parts.keys().position(|k| k == key) else {
         return Err(Box::new(new));
     };
@@ -419,12 +421,8 @@ fn splice_owner(
         }
     }
     drop(tree);
-    let mut checked = BTreeMap::new();
-    if let Some(p) = ro.parts.get("") {
-        checked.insert(String::new(), p.clone());
-    }
-    checked.insert(key.to_string(), new.clone());
-    commit_errors(name, &build_tree(checked.values(), schema), &ro.parts, d);
+    let checked = ro.parts.get("").into_iter().chain([&new]);
+    commit_errors(name, &build_tree(checked, schema), &ro.parts, d);
     drop(roots);
     let mut set =
         String::with_capacity(ro.set.len() + pieces.iter().map(|p| p.0.len()).sum::<usize>());
@@ -432,13 +430,16 @@ fn splice_owner(
         String::with_capacity(ro.boot.len() + pieces.iter().map(|p| p.1.len()).sum::<usize>());
     let (mut set_at, mut boot_at) = (0, 0);
     let mut pieces = pieces.into_iter();
+    let mut spliced = Spliced::default();
     for g in ro.segments.iter_mut() {
         if g.owner == owner {
             let (piece_set, piece_boot) = pieces.next().expect("one piece per root");
             set.push_str(&ro.set[set_at..g.set.start]);
             boot.push_str(&ro.boot[boot_at..g.boot.start]);
             (set_at, boot_at) = (g.set.end, g.boot.end);
+            spliced.before.push(g.set.clone());
             g.set = set.len()..set.len() + piece_set.len();
+            spliced.after.push(g.set.clone());
             g.boot = boot.len()..boot.len() + piece_boot.len();
             set.push_str(&piece_set);
             boot.push_str(&piece_boot);
@@ -455,7 +456,20 @@ fn splice_owner(
     ro.set = set;
     ro.boot = boot;
     ro.parts.insert(key.to_string(), new);
-    Ok(())
+    Ok(spliced)
+}
+
+/// Where a one-tenant change spliced into a router's `set` text (see
+/// `splice_owner`): the tenant's subtrees, as byte ranges of the text
+/// before the change ([`Touched::before_routers`]) and after it, in text
+/// order. Every byte outside them is unchanged and the subtrees' roots are
+/// in both texts, so the commands between the two whole texts are those
+/// between these pieces ([`router_diff::commands`]): a one-rule change at
+/// 5,000 tenants then parses a few kilobytes, not two 900 KB texts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Spliced {
+    pub before: Vec<std::ops::Range<usize>>,
+    pub after: Vec<std::ops::Range<usize>>,
 }
 
 /// Devices a one-tenant change re-rendered.
@@ -466,6 +480,8 @@ pub struct Touched {
     /// How many of them were updated in place (only the tenant's lines
     /// re-rendered) rather than rendered whole.
     pub in_place: usize,
+    /// The routers updated in place, with where their text changed.
+    pub spliced: BTreeMap<String, Spliced>,
     /// The routers' `set` texts before the change (copied anyway, to undo
     /// a change that fails): what a caller diffs against without reading
     /// its stored copy back.
@@ -630,7 +646,7 @@ pub fn recompile_tenant_or_keep(
         drop(old);
         if let Some(p) = new_part {
             match splice_owner(name, &mut ro, slug, p, schema_of(dfs), &mut d) {
-                Ok(()) => return (ro, d, true),
+                Ok(spliced) => return (ro, d, Some(spliced)),
                 Err(p) => ro.parts.insert(slug.to_string(), *p),
             };
         } else {
@@ -639,13 +655,16 @@ pub fn recompile_tenant_or_keep(
         (
             render_router(name, *version, ro.parts, dfs, &mut d),
             d,
-            false,
+            None,
         )
     });
     drop(ctx);
-    for ((name, _, _), (ro, rd, in_place)) in jobs.into_iter().zip(rebuilt) {
+    for ((name, _, _), (ro, rd, spliced)) in jobs.into_iter().zip(rebuilt) {
         d.0.extend(rd.0);
-        touched.in_place += in_place as usize;
+        if let Some(s) = spliced {
+            touched.in_place += 1;
+            touched.spliced.insert(name.clone(), s);
+        }
         out.routers.insert(name.clone(), ro);
         touched.routers.push(name);
     }

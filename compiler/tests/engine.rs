@@ -12,7 +12,7 @@ use vxguard_compiler::compile;
 use vxguard_compiler::engine::{Change, Engine};
 use vxguard_compiler::ids::Name;
 use vxguard_compiler::intent::{Action, Intent, PortSpec, Tenant};
-use vxguard_compiler::Output;
+use vxguard_compiler::{router_diff, Output, Touched};
 
 /// One step: which tenant (modulo the count), what, and a number to vary it.
 #[derive(Clone, Debug)]
@@ -127,6 +127,21 @@ fn assert_same(full: &Output, inc: &Output) {
     }
 }
 
+/// Where the engine spliced a change in, the commands read from the
+/// pieces are the commands read from the whole texts.
+fn assert_spliced_diffs(t: &Touched, out: &Output, defs: &Defs) {
+    let set = defs.set();
+    for (name, spliced) in &t.spliced {
+        let r = &out.routers[name];
+        let schema = set.by_version[&r.version];
+        let before = &t.before_routers[name];
+        let whole = router_diff::commands(before, &r.set, None, schema);
+        let pieces = router_diff::commands(before, &r.set, Some(spliced), schema);
+        assert_eq!(whole.0, pieces.0, "{name}: commands");
+        assert_eq!(whole.1, pieces.1, "{name}: refusals");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -153,10 +168,11 @@ proptest! {
             let before_intent = engine.intent().clone();
             let full = compile(&tried, &before_alloc, &s, &defs.set());
             match engine.apply(c, &s, &defs.set()) {
-                Ok(_) => {
+                Ok(touched) => {
                     let full = full.unwrap_or_else(|e| panic!("{step:?}: engine accepted what a full compile refuses: {e:?}"));
                     prop_assert_eq!(engine.intent(), &tried);
                     assert_same(&full, engine.output());
+                    assert_spliced_diffs(&touched, engine.output(), &defs);
                 }
                 Err(rejected) => {
                     prop_assert!(full.is_err(), "{:?}: engine refused what a full compile accepts: {:?}", step, rejected.diagnostics);

@@ -15,19 +15,46 @@ pub enum Change<'a> {
 /// The removed lines (in the old text's order), then the added ones (in the
 /// new text's order). A line present in both, however often, is unchanged;
 /// a repeated changed line is reported once.
+///
+/// A revision's texts are mostly the same (one tenant's lines changed in a
+/// device of megabytes): the lines before the first difference and after
+/// the last are shared, and only a line from between them can be changed.
+/// It still is not if a shared line repeats it, so the shared lines are
+/// looked through, hashing only those as long as a candidate.
 pub fn changes<'a>(old: &'a str, new: &'a str) -> Vec<Change<'a>> {
-    let o: HashSet<&str> = old.lines().collect();
-    let n: HashSet<&str> = new.lines().collect();
+    let o: Vec<&str> = old.lines().collect();
+    let n: Vec<&str> = new.lines().collect();
+    let head = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+    let tail = o[head..]
+        .iter()
+        .rev()
+        .zip(n[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (mid_old, mid_new) = (&o[head..o.len() - tail], &n[head..n.len() - tail]);
+    let in_old: HashSet<&str> = mid_old.iter().copied().collect();
+    let in_new: HashSet<&str> = mid_new.iter().copied().collect();
+    let candidates: HashSet<&str> = in_old.symmetric_difference(&in_new).copied().collect();
+    let mut length = vec![false; candidates.iter().map(|l| l.len() + 1).max().unwrap_or(0)];
+    for l in &candidates {
+        length[l.len()] = true;
+    }
+    let shared: HashSet<&str> = o[..head]
+        .iter()
+        .chain(&o[o.len() - tail..])
+        .filter(|l| length.get(l.len()).copied().unwrap_or(false) && candidates.contains(*l))
+        .copied()
+        .collect();
     let mut seen = HashSet::new();
-    let removed = old
-        .lines()
-        .filter(|l| !n.contains(l) && seen.insert(("-", *l)))
-        .map(Change::Removed);
+    let removed = mid_old
+        .iter()
+        .filter(|l| !in_new.contains(*l) && !shared.contains(*l) && seen.insert(("-", **l)))
+        .map(|l| Change::Removed(l));
     let removed: Vec<Change> = removed.collect();
-    let added = new
-        .lines()
-        .filter(|l| !o.contains(l) && seen.insert(("+", *l)))
-        .map(Change::Added);
+    let added = mid_new
+        .iter()
+        .filter(|l| !in_old.contains(*l) && !shared.contains(*l) && seen.insert(("+", **l)))
+        .map(|l| Change::Added(l));
     removed.into_iter().chain(added).collect()
 }
 
@@ -79,6 +106,80 @@ mod tests {
             vec![Change::Added("set a"), Change::Added("set b")]
         );
         assert_eq!(changes("set a\n", ""), vec![Change::Removed("set a")]);
+    }
+
+    /// The definition: every line of one text against every line of the
+    /// other.
+    fn by_sets<'a>(old: &'a str, new: &'a str) -> Vec<Change<'a>> {
+        let o: HashSet<&str> = old.lines().collect();
+        let n: HashSet<&str> = new.lines().collect();
+        let mut seen = HashSet::new();
+        let removed: Vec<Change> = old
+            .lines()
+            .filter(|l| !n.contains(l) && seen.insert(("-", *l)))
+            .map(Change::Removed)
+            .collect();
+        let added = new
+            .lines()
+            .filter(|l| !o.contains(l) && seen.insert(("+", *l)))
+            .map(Change::Added);
+        removed.into_iter().chain(added).collect()
+    }
+
+    proptest::proptest! {
+        /// Texts over few distinct lines (so that lines repeat, inside and
+        /// outside the changed middle) and edits of a few lines.
+        #[test]
+        fn same_as_comparing_whole_sets(
+            old in proptest::collection::vec(0u8..6, 0..40),
+            edits in proptest::collection::vec((0usize..40, proptest::option::of(0u8..8)), 0..4),
+        ) {
+            let mut new = old.clone();
+            for (at, line) in edits {
+                let at = at.min(new.len());
+                match line {
+                    Some(l) => new.insert(at, l),
+                    None if at < new.len() => { new.remove(at); }
+                    None => {}
+                }
+            }
+            let text = |v: &[u8]| v.iter().map(|x| format!("line {x}\n")).collect::<String>();
+            let (a, b) = (text(&old), text(&new));
+            proptest::prop_assert_eq!(changes(&a, &b), by_sets(&a, &b));
+        }
+    }
+
+    #[test]
+    fn a_changed_line_that_a_shared_line_repeats_is_unchanged() {
+        // "x" leaves the middle of the old text, but the shared head has it.
+        assert_eq!(
+            changes(
+                "x
+a
+x
+b
+", "x
+a
+b
+"
+            ),
+            vec![]
+        );
+        assert_eq!(
+            changes(
+                "x
+a
+b
+",
+                "x
+a
+x
+c
+b
+"
+            ),
+            vec![Change::Added("c")]
+        );
     }
 
     #[test]

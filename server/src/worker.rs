@@ -17,7 +17,6 @@
 //! claim's lease is extended while devices are applied. The same workers
 //! check applied routers for drift every `drift_every`.
 
-use crate::jobs::{self, Claimed};
 use anyhow::{Context, Result};
 use serde_json::json;
 use serde_json::Value;
@@ -33,14 +32,12 @@ use vxguard_compiler::diag::{Diagnostic, Severity};
 use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
 use vxguard_compiler::model::Secrets;
-use vxguard_compiler::{Output, Touched};
+use vxguard_compiler::{router_diff, Output, Touched};
 use vxguard_store::intent as store_intent;
 use vxguard_store::intent::Loaded;
+use vxguard_store::jobs::{self, Claimed};
 use vxguard_store::revisions;
-use vyos_tree::{ConfigTree, NoSchema, Schema};
-
-/// One compile at a time (see `vxguard_store::locks::COMPILE`).
-pub const COMPILE_LOCK: i64 = vxguard_store::locks::COMPILE;
+use vyos_tree::{NoSchema, Schema};
 
 pub type Defs = crate::definitions::Defs;
 
@@ -111,23 +108,28 @@ impl Worker {
         // The lease is extended while the job runs: a cold compile at the
         // benchmark platform's size (or a slow rollout) outlasts it, and
         // another worker must not take a job that is still being worked.
+        let leases: Arc<Leases> = Arc::new(std::sync::Mutex::new(vec![c.clone()]));
         let heartbeat = {
-            let (db, id, claim) = (self.db.clone(), c.id, c.claim);
+            let (db, leases) = (self.db.clone(), leases.clone());
             tokio::spawn(async move {
                 let every = Duration::from_secs_f64((jobs::lease_secs() / 3.0).max(0.2));
                 loop {
                     tokio::time::sleep(every).await;
-                    match jobs::extend_lease(&db, id, claim).await {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(e) => {
-                            tracing::warn!(job = id, error = %e, "extending the lease failed")
+                    let claims = leases.lock().expect("leases").clone();
+                    for (i, k) in claims.iter().enumerate() {
+                        match jobs::extend_lease(&db, k.id, k.claim).await {
+                            Ok(true) => {}
+                            Ok(false) if i == 0 => return,
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::warn!(job = k.id, error = %e, "extending the lease failed")
+                            }
                         }
                     }
                 }
             })
         };
-        let r = match self.compile_job(&c).await {
+        let r = match self.compile_job(&c, &leases).await {
             Ok(Some(compiled)) => self.apply_job(&c, compiled).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
@@ -135,14 +137,19 @@ impl Worker {
         heartbeat.abort();
         if let Err(e) = r {
             let why = format!("{e:#}");
-            tracing::warn!(job = c.id, error = %why, "job failed; will retry");
-            let tenant_safe = format!(
-                "the change could not be put on the devices yet (attempt {} of {}); the platform's operators can see why",
-                c.attempts,
-                jobs::MAX_ATTEMPTS
-            );
-            if let Err(e) = jobs::retry_later(&self.db, &c, &self.name, &why, &tenant_safe).await {
-                tracing::warn!(job = c.id, error = %e, "could not reschedule job");
+            // The jobs this one's compile carried share its fate.
+            let claims = leases.lock().expect("leases").clone();
+            for k in &claims {
+                tracing::warn!(job = k.id, error = %why, "job failed; will retry");
+                let tenant_safe = format!(
+                    "the change could not be put on the devices yet (attempt {} of {}); the platform's operators can see why",
+                    k.attempts,
+                    jobs::MAX_ATTEMPTS
+                );
+                if let Err(e) = jobs::retry_later(&self.db, k, &self.name, &why, &tenant_safe).await
+                {
+                    tracing::warn!(job = k.id, error = %e, "could not reschedule job");
+                }
             }
         }
     }
@@ -155,9 +162,13 @@ impl Worker {
     /// The engine is taken out for the job and put back only once the
     /// job's revisions are committed: any failure in between leaves none,
     /// and the next job starts from the database.
-    async fn compile_job(&self, c: &Claimed) -> Result<Option<Compiled>> {
+    async fn compile_job(&self, c: &Claimed, leases: &Leases) -> Result<Option<Compiled>> {
         let mut tx = self.db.begin().await?;
         vxguard_store::locks::compile(&mut tx).await?;
+        // Other tenants' queued jobs, carried out by this compile (it
+        // reads their changes): a busy platform's jobs are compiled in
+        // batches rather than one compile each.
+        let carry = jobs::lock_carried(&mut tx, c.id, MAX_CARRIED).await?;
         let revs = store_intent::revs(&mut tx).await?;
         let kept = self.engine.lock().await.take();
         let step = match kept {
@@ -173,7 +184,7 @@ impl Worker {
             },
         };
         let Step {
-            state,
+            mut state,
             touched,
             held_back,
             recorded,
@@ -181,6 +192,9 @@ impl Worker {
         } = step;
         let out = state.engine.output();
         let view = state.view();
+        // The digests of what this job stores (or finds stored), to put in
+        // the engine's memo once the job is committed.
+        let mut digests: Vec<(String, String)> = Vec::new();
         {
             let intent = state.engine.intent();
             let good: Vec<(Uuid, &vxguard_compiler::intent::Tenant)> = recorded
@@ -211,23 +225,38 @@ impl Worker {
             if touched.as_ref().is_some_and(|t| !t.routers.contains(name)) {
                 continue;
             }
+            let key = memo_key("router", name);
+            let digest = revisions::digest(&r.set);
             let before = touched
                 .as_ref()
                 .and_then(|t| t.before_routers.get(name))
-                .map(String::as_str);
-            let Some(last) = last_if_changed(&mut tx, "router", name, &r.set, before).await? else {
+                .map(|b| (b.as_str(), state.digests.get(&key).map(String::as_str)));
+            let last = last_if_changed(&mut tx, "router", name, &digest, before).await?;
+            let Some(last) = last else {
+                digests.push((key, digest));
                 continue;
             };
+            // The splice's ranges hold only between the engine's text
+            // before the job and now: when that is what is stored.
+            let spliced = match &last {
+                Some(l) if l.is_before => touched.as_ref().and_then(|t| t.spliced.get(name)),
+                _ => None,
+            };
+            let previous = last.as_ref().map(|l| &*l.config);
             let Some((seq, diff, refusals)) =
-                self.router_change(last.as_ref().map(|(s, c)| (*s, c.as_str())), r)
+                self.router_change(last.as_ref().map(|l| (l.seq, &*l.config)), r, spliced)
             else {
+                digests.push((key, digest));
                 continue;
             };
             for x in refusals {
                 refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
             }
-            let previous = last.as_ref().map(|(_, c)| c.as_str());
-            revisions::insert(&mut tx, "router", name, seq, &r.set, previous, &diff, c.id).await?;
+            revisions::insert(
+                &mut tx, "router", name, seq, &r.set, &digest, previous, &diff, c.id,
+            )
+            .await?;
+            digests.push((key, digest));
             changed_routers.push(name.clone());
         }
         if !refused_in_place.is_empty() {
@@ -261,46 +290,57 @@ impl Worker {
             {
                 continue;
             }
+            let key = memo_key("hypervisor", name);
             let text = ovs_text(h);
-            let before = touched
+            let digest = revisions::digest(&text);
+            let before_text = touched
                 .as_ref()
                 .and_then(|t| t.before_hypervisors.get(name))
                 .map(ovs_text);
-            let Some(last) =
-                last_if_changed(&mut tx, "hypervisor", name, &text, before.as_deref()).await?
+            let before = before_text
+                .as_deref()
+                .map(|b| (b, state.digests.get(&key).map(String::as_str)));
+            let Some(last) = last_if_changed(&mut tx, "hypervisor", name, &digest, before).await?
             else {
+                digests.push((key, digest));
                 continue;
             };
             let (seq, diff) = match &last {
-                Some((seq, old)) => (seq + 1, crate::config_diff::line_diff(old, &text)),
+                Some(l) => (l.seq + 1, crate::config_diff::line_diff(&l.config, &text)),
                 None => (1, crate::config_diff::line_diff("", &text)),
             };
-            let previous = last.as_ref().map(|(_, c)| c.as_str());
+            let previous = last.as_ref().map(|l| &*l.config);
             revisions::insert(
                 &mut tx,
                 "hypervisor",
                 name,
                 seq,
                 &text,
+                &digest,
                 previous,
                 &diff,
                 c.id,
             )
             .await?;
+            digests.push((key, digest));
             changed_hvs.push(name.clone());
         }
-        let result = json!({
-            "routers": changed_routers,
-            "hypervisors": changed_hvs,
-            "warnings": scoped(&out.warnings, &view, c.tenant_id, Severity::Warning),
-            "tenant_mtu": out.tenant_mtu,
-        });
-        // The job's own tenant held back: its change is refused with its
-        // own errors; the other tenants' changes went ahead.
-        let refused = c
-            .tenant_id
-            .and_then(|t| held_back.get(&t))
-            .map(|e| Value::Array(e.clone()));
+        // Each job's result: the devices this compile changed, and its own
+        // tenant's warnings; a job whose tenant was held back is refused
+        // with its tenant's own errors (the other tenants' changes went
+        // ahead).
+        let compiled_for = |tenant: Option<Uuid>| Compiled {
+            result: json!({
+                "routers": changed_routers,
+                "hypervisors": changed_hvs,
+                "warnings": scoped(&out.warnings, &view, tenant, Severity::Warning),
+                "tenant_mtu": out.tenant_mtu,
+            }),
+            refused: tenant
+                .and_then(|t| held_back.get(&t))
+                .map(|e| Value::Array(e.clone())),
+            carried: Vec::new(),
+        };
         if !held_back.is_empty() {
             let all: Vec<&Value> = held_back.values().flatten().collect();
             jobs::set_operator_errors(&mut tx, c.id, &serde_json::to_value(&all)?).await?;
@@ -310,33 +350,48 @@ impl Worker {
                 "tenants whose change does not compile kept their last good configuration"
             );
         }
+        let carried = jobs::take_carried(&mut tx, &carry, &self.name, c.id).await?;
+        let mut compiled_job = compiled_for(c.tenant_id);
+        compiled_job.carried = carried
+            .into_iter()
+            .map(|k| {
+                let own = compiled_for(k.tenant_id);
+                (k, own)
+            })
+            .collect();
         drop(view);
-        let compiled_job = Compiled { result, refused };
-        let (status, errors) = match (&self.apply, &compiled_job.refused) {
-            (Some(_), _) => ("", None),
-            (None, Some(e)) => ("failed", Some(e.clone())),
-            (None, None) => ("done", None),
-        };
-        let claimed = if self.apply.is_some() {
-            jobs::keep_result(&mut tx, c, &compiled_job.result).await?
-        } else {
-            jobs::finish(
-                &mut tx,
-                c,
-                &self.name,
-                status,
-                errors,
-                Some(compiled_job.result.clone()),
-            )
-            .await?
-        };
-        if !claimed {
-            anyhow::bail!("lost the claim on job {}", c.id);
+        let everyone = std::iter::once((c, &compiled_job))
+            .chain(compiled_job.carried.iter().map(|(k, own)| (k, own)));
+        for (job, own) in everyone {
+            let claimed = match (&self.apply, &own.refused) {
+                (Some(_), _) => jobs::keep_result(&mut tx, job, &own.result).await?,
+                (None, refused) => {
+                    let status = if refused.is_some() { "failed" } else { "done" };
+                    jobs::finish(
+                        &mut tx,
+                        job,
+                        &self.name,
+                        status,
+                        refused.clone(),
+                        Some(own.result.clone()),
+                    )
+                    .await?
+                }
+            };
+            if !claimed {
+                anyhow::bail!("lost the claim on job {}", job.id);
+            }
         }
         tx.commit().await?;
+        leases
+            .lock()
+            .expect("leases")
+            .extend(compiled_job.carried.iter().map(|(k, _)| k.clone()));
+        state.digests.extend(digests);
         *self.engine.lock().await = Some(state);
         tracing::info!(
             job = c.id,
+            carried = compiled_job.carried.len(),
             routers = changed_routers.len(),
             hypervisors = changed_hvs.len(),
             incremental = touched.is_some(),
@@ -405,6 +460,7 @@ impl Worker {
             revs: revs.tenants.iter().map(|(id, _, r)| (*id, *r)).collect(),
             platform_rev: revs.platform,
             held: held_back.clone(),
+            digests: Default::default(),
         };
         Ok(Some(Step {
             state,
@@ -448,6 +504,7 @@ impl Worker {
         let mut seeds = store_intent::tenant_allocations(tx, &dirty).await?;
         let mut touched = Touched::default();
         let mut recorded = Vec::new();
+        let mut multi = BTreeSet::new();
         let before: BTreeMap<Uuid, Option<vxguard_compiler::alloc::TenantAlloc>> = dirty
             .iter()
             .chain(gone.iter().map(|(_, id)| id))
@@ -497,6 +554,14 @@ impl Worker {
         for (id, r) in outcomes {
             match r {
                 Ok(t) => {
+                    // A router two changes of the job touched: its splice
+                    // ranges do not span both, so it is diffed whole.
+                    for n in &t.routers {
+                        if touched.routers.contains(n) {
+                            multi.insert(n.clone());
+                        }
+                    }
+                    touched.spliced.extend(t.spliced);
                     touched.routers.extend(t.routers);
                     touched.hypervisors.extend(t.hypervisors);
                     // The first change of the job to touch a device saw
@@ -517,6 +582,9 @@ impl Worker {
                     st.held.insert(id, errors);
                 }
             }
+        }
+        for n in &multi {
+            touched.spliced.remove(n);
         }
         for id in &dirty {
             st.revs.insert(*id, now[id].1);
@@ -560,6 +628,7 @@ impl Worker {
         let Compiled {
             mut result,
             refused,
+            carried,
         } = compiled;
         let settings = self.apply.clone().expect("apply phase without settings");
         let started = std::time::Instant::now();
@@ -602,15 +671,26 @@ impl Worker {
                 .map(|d| json!({"kind": d.kind.as_str(), "name": d.name, "seq": d.seq}))
                 .collect()
         };
-        result["applied"] = names(&summary.applied);
-        result["pending"] = names(&summary.waiting);
+        let (applied, pending) = (names(&summary.applied), names(&summary.waiting));
+        result["applied"] = applied.clone();
+        result["pending"] = pending.clone();
         let mut tx = self.db.begin().await?;
-        let status = if refused.is_some() { "failed" } else { "done" };
-        if !jobs::finish(&mut tx, c, &self.name, status, refused, Some(result)).await? {
-            anyhow::bail!("lost the claim on job {}", c.id);
+        let everyone = std::iter::once((c.clone(), result, refused)).chain(
+            carried.into_iter().map(|(k, own)| {
+                let mut r = own.result;
+                r["applied"] = applied.clone();
+                r["pending"] = pending.clone();
+                (k, r, own.refused)
+            }),
+        );
+        for (job, result, refused) in everyone {
+            let status = if refused.is_some() { "failed" } else { "done" };
+            if !jobs::finish(&mut tx, &job, &self.name, status, refused, Some(result)).await? {
+                anyhow::bail!("lost the claim on job {}", job.id);
+            }
+            tracing::info!(job = job.id, status, "job finished (applied)");
         }
         tx.commit().await?;
-        tracing::info!(job = c.id, status, "job finished (applied)");
         Ok(())
     }
 }
@@ -629,6 +709,10 @@ pub(crate) struct EngineState {
     /// each may read: every job tells them (a tenant's own job fails with
     /// them) until the tenant compiles again.
     held: BTreeMap<Uuid, Vec<Value>>,
+    /// The digest of each device's text in the engine's output, by
+    /// [`memo_key`], where a job has stored or checked it: a large
+    /// router's text is not hashed again to compare it with the database.
+    digests: std::collections::HashMap<String, String>,
 }
 
 impl EngineState {
@@ -723,7 +807,16 @@ struct Compiled {
     /// The job's tenant's errors when its change was held back (the job
     /// fails with them once the others' changes are applied).
     refused: Option<Value>,
+    /// The other jobs this compile carried out, each with its own.
+    carried: Vec<(Claimed, Compiled)>,
 }
+
+/// The most queued jobs one compile carries out.
+const MAX_CARRIED: i64 = 500;
+
+/// The claims whose leases the heartbeat extends: the job's, and those of
+/// the jobs its compile carried.
+type Leases = std::sync::Mutex<Vec<Claimed>>;
 
 impl Worker {
     async fn compile_blocking(
@@ -854,73 +947,82 @@ pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
     HypervisorConfig::from(h).render_text()
 }
 
-/// `None` when the device's latest revision already holds `text` (its
-/// digest tells, without rebuilding it); else `Some` of the latest
-/// revision's number and configuration, if it has one. `before` is what
-/// the engine held for the device: when its digest is the latest
-/// revision's, it is that revision, and nothing is read back.
-async fn last_if_changed(
+/// A device's latest stored revision, when the job must store another.
+struct Last<'a> {
+    seq: i32,
+    config: std::borrow::Cow<'a, str>,
+    /// `config` is the engine's text from before the job (not read back).
+    is_before: bool,
+}
+
+/// `None` when the device's latest revision already holds the text whose
+/// digest is `digest`; else `Some` of the latest revision, if it has one.
+/// `before` is what the engine held for the device, with its digest when
+/// the engine's memo knows it: when that digest is the latest revision's,
+/// it is that revision, and nothing is read back.
+async fn last_if_changed<'a>(
     conn: &mut PgConnection,
     kind: &str,
     device: &str,
-    text: &str,
-    before: Option<&str>,
-) -> Result<Option<Option<(i32, String)>>> {
+    digest: &str,
+    before: Option<(&'a str, Option<&str>)>,
+) -> Result<Option<Option<Last<'a>>>> {
     let Some(head) = revisions::head(conn, kind, device).await? else {
         return Ok(Some(None));
     };
-    if head.digest == revisions::digest(text) {
+    if head.digest == digest {
         return Ok(None);
     }
-    if let Some(b) = before.filter(|b| revisions::digest(b) == head.digest) {
-        return Ok(Some(Some((head.seq, b.to_string()))));
+    if let Some((text, known)) = before {
+        let matches = match known {
+            Some(d) => d == head.digest,
+            None => revisions::digest(text) == head.digest,
+        };
+        if matches {
+            return Ok(Some(Some(Last {
+                seq: head.seq,
+                config: text.into(),
+                is_before: true,
+            })));
+        }
     }
     let old = revisions::config_at(conn, kind, device, head.seq)
         .await?
         .with_context(|| format!("revision {} of {kind} {device}", head.seq))?;
-    Ok(Some(Some((head.seq, old))))
+    Ok(Some(Some(Last {
+        seq: head.seq,
+        config: old.into(),
+        is_before: false,
+    })))
+}
+
+/// The engine's memo of device digests is keyed by kind and name.
+fn memo_key(kind: &str, name: &str) -> String {
+    format!("{kind}/{name}")
 }
 
 impl Worker {
-    /// The next revision number and the diff, when the router's
+    /// The next revision number and the commands, when the router's
     /// configuration changed, with what VyOS would refuse to change in
     /// place (`vyos_defs::transition_check` against the last revision).
+    /// `spliced`: where the text changed, when `last` is the engine's text
+    /// the change was spliced into.
     fn router_change(
         &self,
         last: Option<(i32, &str)>,
         r: &vxguard_compiler::RouterOutput,
+        spliced: Option<&vxguard_compiler::Spliced>,
     ) -> Option<(i32, String, Vec<vyos_defs::CommitError>)> {
         let schema: &dyn Schema = match self.defs.get(&r.version) {
             Some(d) => d,
             None => &NoSchema,
         };
-        match last {
-            Some((_, old)) if old == r.set => None,
-            Some((seq, old)) => {
-                let (diff, refused) = router_diff(old, &r.set, schema);
-                Some((seq + 1, diff, refused))
-            }
-            None => {
-                let (diff, refused) = router_diff("", &r.set, schema);
-                Some((1, diff, refused))
-            }
-        }
+        let (seq, old, spliced) = match last {
+            Some((_, old)) if old == r.set => return None,
+            Some((seq, old)) => (seq + 1, old, spliced),
+            None => (1, "", None),
+        };
+        let (diff, refused) = router_diff::commands(old, &r.set, spliced, schema);
+        Some((seq, diff, refused))
     }
-}
-
-/// The VyOS commands that turn the previous configuration into the new
-/// one, and what of it VyOS would refuse to do in place.
-fn router_diff(
-    old_set: &str,
-    new_set: &str,
-    schema: &dyn Schema,
-) -> (String, Vec<vyos_defs::CommitError>) {
-    let old = ConfigTree::parse_set(old_set, schema).unwrap_or_default();
-    let new = ConfigTree::parse_set(new_set, schema).unwrap_or_default();
-    let mut s = String::new();
-    for c in vyos_tree::diff(&old, &new, schema) {
-        s.push_str(&c.to_cli(schema));
-        s.push('\n');
-    }
-    (s, vyos_defs::transition_check(&old, &new))
 }

@@ -440,3 +440,85 @@ async fn a_vrf_table_change_in_place_fails_the_job() {
         .unwrap();
     assert_eq!(after, before, "no revision stored");
 }
+
+/// Jobs queued while the worker was busy are carried out by the next
+/// compile: one claim finishes them all, each with its own tenant's
+/// result, and a tenant whose change does not compile fails its own job
+/// with its own errors while the others are done.
+#[tokio::test]
+async fn one_compile_carries_out_the_queued_jobs_of_other_tenants() {
+    let e = Env::demo().await;
+    e.drain().await;
+    let mut posted = Vec::new();
+    for (tenant, port) in [("acme", 8443), ("globex", 8444)] {
+        let t = e.token(&format!("{tenant}-admin@example.com")).await;
+        let r = e
+            .post(
+                &format!("/api/v1/tenants/{tenant}/rules"),
+                &t,
+                json!({"id": 41, "action": "accept", "protocol": "tcp", "destination_port": port}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        posted.push((
+            tenant,
+            t,
+            r.header("x-job").unwrap().parse::<i64>().unwrap(),
+        ));
+    }
+    // finance's network on a router that does not exist (around the API),
+    // and a job for it.
+    sqlx::query(
+        "UPDATE objects SET spec = jsonb_set(spec, '{sites,0,gateways}', '[\"vyos-gone-01\"]')
+         WHERE kind = 'network' AND tenant_id = (SELECT id FROM tenants WHERE slug = 'finance')",
+    )
+    .execute(&e.db)
+    .await
+    .unwrap();
+    let finance: uuid::Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = 'finance'")
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+    let mut tx = e.db.begin().await.unwrap();
+    let finance_job = jobs::enqueue(&mut tx, Some(finance), "test", "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(e.drain().await, 1, "one claim, one compile");
+    let (first, second) = (posted[0].2, posted[1].2);
+    for (tenant, t, job) in &posted {
+        let j = e.get(&format!("/api/v1/jobs/{job}"), t).await;
+        assert_eq!(j.body["status"], "done", "{tenant}: {}", j.text);
+        let routers = j.body["result"]["routers"].as_array().unwrap();
+        assert!(!routers.is_empty(), "{tenant}: {}", j.text);
+        assert!(!j.text.contains("finance"), "{tenant}: {}", j.text);
+    }
+    let carried: Vec<String> = sqlx::query_scalar(
+        "SELECT event FROM job_events WHERE job_id = ANY($1) AND event LIKE 'claimed%' ORDER BY job_id",
+    )
+    .bind(vec![second, finance_job])
+    .fetch_all(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        carried,
+        vec![
+            format!("claimed with job {first}"),
+            format!("claimed with job {first}")
+        ]
+    );
+    let (status, errors): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, errors FROM jobs WHERE id = $1")
+            .bind(finance_job)
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    let errors = errors.to_string();
+    assert!(errors.contains("vyos-gone-01"), "{errors}");
+    assert!(
+        !errors.contains("acme") && !errors.contains("globex"),
+        "{errors}"
+    );
+}

@@ -76,6 +76,7 @@ pub async fn enqueue(
 }
 
 /// A claimed job: `claim` proves the lease when finishing.
+#[derive(Clone, Debug)]
 pub struct Claimed {
     pub id: i64,
     pub claim: Uuid,
@@ -200,6 +201,63 @@ pub async fn keep_result(conn: &mut PgConnection, c: &Claimed, result: &Value) -
     .await?
     .rows_affected();
     Ok(n == 1)
+}
+
+/// Locks the tenants' queued jobs that a compile starting now will carry
+/// out too (see [`take_carried`]): due, not the claimed job itself, and of
+/// a tenant with no job running (its jobs stay in order). Called before
+/// the compile reads the intent, so every change these jobs were queued
+/// for is in what it reads (a job is queued in its change's transaction).
+/// The locks are the transaction's: another worker's [`claim`] skips these
+/// jobs until it ends, and nothing changes if it does not take them.
+pub async fn lock_carried(conn: &mut PgConnection, claimed: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT j.id FROM jobs j
+         WHERE j.status = 'queued' AND j.run_after <= now() AND j.tenant_id IS NOT NULL
+           AND j.id <> $1
+           AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.tenant_id = j.tenant_id
+                           AND r.status = 'running' AND r.id <> $1)
+         ORDER BY j.id LIMIT $2 FOR UPDATE OF j SKIP LOCKED",
+    )
+    .bind(claimed)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Claims the jobs [`lock_carried`] locked, for `by` (the job whose
+/// compile carried them out): each is then finished as a claimed job is.
+pub async fn take_carried(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    worker: &str,
+    by: i64,
+) -> Result<Vec<Claimed>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, Uuid, i32, Option<Uuid>)> = sqlx::query_as(
+        "UPDATE jobs SET status = 'running', claim = gen_random_uuid(), attempts = attempts + 1,
+             locked_until = now() + make_interval(secs => $2), started_at = coalesce(started_at, now())
+         WHERE id = ANY($1) AND status = 'queued'
+         RETURNING id, claim, attempts, tenant_id",
+    )
+    .bind(ids)
+    .bind(lease_secs())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, claim, attempts, tenant_id) in rows {
+        event(conn, id, worker, &format!("claimed with job {by}")).await?;
+        out.push(Claimed {
+            id,
+            claim,
+            attempts,
+            tenant_id,
+        });
+    }
+    out.sort_by_key(|c| c.id);
+    Ok(out)
 }
 
 /// Pushes the lease of a claimed job forward (a long apply phase); false

@@ -58,7 +58,9 @@ pub async fn head(conn: &mut PgConnection, kind: &str, device: &str) -> Result<O
 /// configuration (when there is one): the revision then holds the script
 /// from it, unless the chain since the last whole configuration is long
 /// ([`MAX_CHAIN`]) or its scripts outweigh a whole configuration, when it
-/// holds the whole configuration again.
+/// holds the whole configuration again. `config_digest` is
+/// [`digest`]`(config)`, which the caller has already computed (hashing a
+/// large router's text is not free); reading a revision back checks it.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut PgConnection,
@@ -66,6 +68,7 @@ pub async fn insert(
     device: &str,
     seq: i32,
     config: &str,
+    config_digest: &str,
     previous: Option<&str>,
     diff: &str,
     job: i64,
@@ -99,7 +102,7 @@ pub async fn insert(
     .bind(job)
     .bind(whole)
     .bind(script)
-    .bind(digest(config))
+    .bind(config_digest)
     .bind(diff)
     .execute(&mut *conn)
     .await?;

@@ -210,6 +210,7 @@ async fn revisions_are_listed_newest_first_and_read_one_by_one() {
             "r1",
             seq,
             c,
+            &revisions::digest(c),
             previous,
             &format!("d{seq}"),
             job,
