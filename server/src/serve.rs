@@ -199,12 +199,8 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let st = AppState::new(pool.clone(), &secret, a.login_per_minute);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
-        let w = make_worker(defs, apply, pool.clone(), None);
-        tokio::spawn(async move {
-            if let Err(e) = w.run().await {
-                tracing::error!(error = format!("{e:#}"), "worker stopped");
-            }
-        });
+        let url = a.db.database_url.clone();
+        crate::worker::spawn_background(url, 8, move |pool| make_worker(defs, apply, pool, None))?;
     }
     let bundle = crate::portal::bundle::Bundle::load(&a.site_root);
     if let crate::portal::bundle::Source::None(_) = bundle.source() {

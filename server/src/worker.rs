@@ -1009,26 +1009,70 @@ async fn in_background<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static
     std::thread::Builder::new()
         .name("vxguard-compile".into())
         .spawn(move || {
-            // PRIO_PROCESS with 0: the calling thread (Linux); raising
-            // one's own nice value needs no privilege. A failure leaves
-            // the thread at normal priority, which is only slower for reads.
-            #[cfg(target_os = "linux")]
-            {
-                extern "C" {
-                    fn setpriority(which: i32, who: u32, prio: i32) -> i32;
-                }
-                /// `<sys/resource.h>`.
-                const PRIO_PROCESS: i32 = 0;
-                // SAFETY: the C library's setpriority(2) takes plain
-                // integers and touches no memory of ours.
-                unsafe {
-                    setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE);
-                }
-            }
+            lower_priority();
             let _ = tx.send(f());
         })
         .context("starting a compile thread")?;
     rx.await.context("the compile thread panicked")
+}
+
+/// Lowers the calling thread to [`BACKGROUND_NICE`]; threads it starts
+/// inherit it. PRIO_PROCESS with 0 is the calling thread (Linux); raising
+/// one's own nice value needs no privilege. A failure leaves the thread at
+/// normal priority, which is only slower for reads.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" {
+            fn setpriority(which: i32, who: u32, prio: i32) -> i32;
+        }
+        /// `<sys/resource.h>`.
+        const PRIO_PROCESS: i32 = 0;
+        // SAFETY: the C library's setpriority(2) takes plain integers and
+        // touches no memory of ours.
+        unsafe {
+            setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE);
+        }
+    }
+}
+
+/// Runs a worker until the process ends on a thread of its own, with its
+/// own runtime and connection pool, below request serving: the worker's
+/// work between compiles (hashing, diffing and storing revisions of
+/// devices of megabytes) then never holds one of the threads that answer
+/// requests, and a burst of changes slows the queue, not the reads.
+/// `make` builds the worker on that thread's pool.
+pub fn spawn_background(
+    database_url: String,
+    connections: u32,
+    make: impl FnOnce(PgPool) -> Worker + Send + 'static,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("vxguard-worker".into())
+        .spawn(move || {
+            lower_priority();
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "worker stopped: no runtime");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let run = async {
+                    let pool = vxguard_store::db::connect(&database_url, connections).await?;
+                    make(pool).run().await
+                };
+                if let Err(e) = run.await {
+                    tracing::error!(error = format!("{e:#}"), "worker stopped");
+                }
+            });
+        })
+        .context("starting the worker thread")?;
+    Ok(())
 }
 
 /// The engine's memo of device digests is keyed by kind and name.
