@@ -130,9 +130,9 @@ impl FileMasterKey {
         }
         let key = Key::random()?;
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".new-{}", std::process::id()));
+        tmp.push(format!(".new-{}", hex::encode(random_bytes::<8>()?)));
         let tmp = std::path::PathBuf::from(tmp);
-        let written = (|| {
+        let write = || -> std::io::Result<()> {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -140,20 +140,21 @@ impl FileMasterKey {
                 .open(&tmp)?;
             let text = Zeroizing::new(format!("{}\n", hex::encode(key.as_bytes())));
             f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            // No-clobber: a file another process made first stays.
-            std::fs::hard_link(&tmp, path)
-        })();
+            f.sync_all()
+        };
+        let written = write();
+        // No-clobber: a file another process made first stays.
+        let linked = written.map(|()| std::fs::hard_link(&tmp, path));
         let _ = std::fs::remove_file(&tmp);
-        match written {
-            Ok(()) => Ok((
+        match linked {
+            Ok(Ok(())) => Ok((
                 Self::from_key(key, format!("file {}", path.display())),
                 true,
             )),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Ok((Self::load(path)?, false))
             }
-            Err(e) => Err(create(e)),
+            Ok(Err(e)) | Err(e) => Err(create(e)),
         }
     }
 
@@ -262,6 +263,26 @@ mod tests {
         // Debug names the key, never shows it.
         let dbg = format!("{k:?}");
         assert!(dbg.contains(k.id()) && !dbg.contains(text.trim()), "{dbg}");
+    }
+
+    #[test]
+    fn made_once_under_a_race() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let got: Vec<(String, bool)> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let (k, made) = FileMasterKey::create_or_load(&path).unwrap();
+                        (k.id().to_string(), made)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(got.iter().filter(|(_, made)| *made).count(), 1, "{got:?}");
+        assert!(got.iter().all(|(id, _)| *id == got[0].0), "{got:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod envelope;
 mod error;
 mod file;
 mod keyring;
+pub mod leaks;
 
 pub use envelope::{open, rewrap, seal, Sealed};
 pub use error::{Error, Result};

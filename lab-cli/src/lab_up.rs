@@ -46,6 +46,10 @@ pub async fn up(a: UpArgs) -> Result<bool> {
     let started = Instant::now();
     preflight(&a)?;
     let pool = db::connect(&a.database_url, 4).await?;
+    // The device keys are sealed: the same master key file as the server's
+    // (VXGUARD_MASTER_KEY_FILE, or the default).
+    let master_key = vxguard::master_key::MasterKeyArgs::from_env();
+    vxguard::master_key::open(&pool, &master_key, vxguard::master_key::Start::Command).await?;
     let empty = objects::total(&mut *pool.acquire().await?).await? == 0;
     if empty {
         let loaded = demo::run(demo::DemoArgs {
@@ -53,6 +57,7 @@ pub async fn up(a: UpArgs) -> Result<bool> {
             file: Some(a.topology.clone()),
             password: std::env::var("VXGUARD_DEMO_PASSWORD")
                 .unwrap_or_else(|_| "vxguard-demo-password".into()),
+            master_key,
         })
         .await?;
         if !loaded {

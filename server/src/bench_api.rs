@@ -124,6 +124,8 @@ pub struct LoadArgs {
         default_value = "vxguard-demo-password"
     )]
     password: String,
+    #[command(flatten)]
+    master_key: crate::master_key::MasterKeyArgs,
 }
 
 struct Conn {
@@ -249,6 +251,7 @@ async fn load(a: LoadArgs) -> Result<bool> {
     }
     let t2 = Instant::now();
     let pool = crate::db::connect(&a.database_url, 2).await?;
+    crate::master_key::open(&pool, &a.master_key, crate::master_key::Start::Command).await?;
     let mut tx = pool.begin().await?;
     let existing = vxguard_store::objects::total(&mut tx).await?;
     if existing > 0 {

@@ -28,6 +28,8 @@ pub struct DemoArgs {
         default_value = "vxguard-demo-password"
     )]
     pub password: String,
+    #[command(flatten)]
+    pub master_key: crate::master_key::MasterKeyArgs,
 }
 
 /// The plan's example and its committed lock file (which keeps the demo's
@@ -69,6 +71,7 @@ pub async fn run(a: DemoArgs) -> Result<bool> {
         bail!("--password must be at least 12 characters");
     }
     let pool = db::connect(&a.database_url, 2).await?;
+    crate::master_key::open(&pool, &a.master_key, crate::master_key::Start::Command).await?;
     let mut tx = pool.begin().await?;
     let loaded = write::begin(&mut tx).await?;
     if !loaded.intent.tenants.is_empty() || !loaded.intent.platform.routers.is_empty() {

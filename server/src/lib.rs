@@ -17,6 +17,8 @@ pub mod fairness;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;
+pub mod keys_cmd;
+pub mod master_key;
 /// The OpenAPI document (it lives with the API it describes).
 pub use api::openapi;
 pub mod portal;

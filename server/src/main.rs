@@ -53,6 +53,11 @@ enum Cmd {
     Worker(serve::WorkerArgs),
     /// Load the example platform and tenants into the database.
     Demo(demo::DemoArgs),
+    /// The master key the stored secrets are sealed under: rotate it.
+    Keys {
+        #[command(subcommand)]
+        cmd: keys_cmd::KeysCmd,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -180,6 +185,7 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(serve::worker(a)))
             .map(|_| true),
         Cmd::Demo(a) => runtime().and_then(|rt| rt.block_on(demo::run(a))),
+        Cmd::Keys { cmd } => runtime().and_then(|rt| rt.block_on(keys_cmd::run(cmd))),
         Cmd::Audit {
             cmd: AuditCmd::Verify { database_url },
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),

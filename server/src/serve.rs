@@ -30,6 +30,8 @@ pub struct DbArgs {
     /// a level, or `target=level` pairs such as `info,sqlx=warn`.
     #[arg(long, env = "VXGUARD_LOG", default_value = "info,sqlx=warn", value_parser = log_filter)]
     pub log: String,
+    #[command(flatten)]
+    pub master_key: crate::master_key::MasterKeyArgs,
 }
 
 /// A number of seconds above 0.
@@ -192,6 +194,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let defs = load_definitions(&a.db)?;
     let apply = a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 16).await?;
+    crate::master_key::open(&pool, &a.db.master_key, crate::master_key::Start::Service).await?;
     let secret = match env_secret {
         Some(s) => s,
         None => db::jwt_secret(&pool).await?,
@@ -231,6 +234,7 @@ pub async fn worker(a: WorkerArgs) -> Result<()> {
     let defs = load_definitions(&a.db)?;
     let apply = a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 8).await?;
+    crate::master_key::open(&pool, &a.db.master_key, crate::master_key::Start::Service).await?;
     let w = make_worker(defs, apply, pool, a.name);
     tracing::info!(worker = %w.name, "worker started");
     w.run().await

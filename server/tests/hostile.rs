@@ -166,10 +166,10 @@ async fn values_the_devices_would_refuse_are_refused_when_written() {
 async fn a_client_with_a_routers_key_is_refused() {
     let e = Env::demo().await;
     e.drain().await;
-    let doc: Value = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-        .fetch_one(&e.db)
+    let doc: Value = vxguard_store::intent::secrets_doc(&e.db)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("device secrets");
     let key = doc["routers"]["vyos-dc1-01"]["wireguard_public_key"]
         .as_str()
         .expect("stored router key")

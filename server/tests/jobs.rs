@@ -152,6 +152,10 @@ fn spawn_worker(e: &Env, name: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_vxguard"))
         .args(["worker", "--name", name])
         .env("DATABASE_URL", &e.url)
+        .env(
+            "VXGUARD_MASTER_KEY_FILE",
+            harness::master_key_args().master_key_file.unwrap(),
+        )
         .env("VXGUARD_JOB_LEASE_SECS", "3")
         .env("VXGUARD_LOG", "warn")
         .stdout(Stdio::null())

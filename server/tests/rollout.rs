@@ -179,13 +179,14 @@ async fn lab() -> Lab {
         database_url: env.url.clone(),
         file: Some(file),
         password: harness::PASSWORD.into(),
+        master_key: harness::master_key_args(),
     })
     .await
     .unwrap());
-    let secrets: Value = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-        .fetch_one(&env.db)
+    let secrets: Value = vxguard_store::intent::secrets_doc(&env.db)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("device secrets");
     let routers = ROUTERS
         .iter()
         .zip(ports)
@@ -576,10 +577,10 @@ async fn the_rollout_stops_at_the_first_failed_batch_and_drift_is_found_and_clea
     // one): the retried job applies the rest, and a rule change reaches
     // every router with a new revision.
     lab.routers[2].kill();
-    let secrets: Value = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-        .fetch_one(&env.db)
+    let secrets: Value = vxguard_store::intent::secrets_doc(&env.db)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("device secrets");
     lab.routers[2].key = secrets["routers"]["vyos-dc2-01"]["api_key"]
         .as_str()
         .unwrap()
@@ -748,6 +749,10 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
             .args(["--health-settle-secs", "0", "--confirm-minutes", "0"])
             .args(["--apply-hypervisors", "false"])
             .env("DATABASE_URL", &env.url)
+            .env(
+                "VXGUARD_MASTER_KEY_FILE",
+                harness::master_key_args().master_key_file.unwrap(),
+            )
             .env("VXGUARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

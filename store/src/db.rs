@@ -1,6 +1,7 @@
 //! Connecting to PostgreSQL: creates the database when it is missing and
 //! applies the migrations in the workspace's `migrations/` (embedded in the
-//! binary); the settings the processes share (the token-signing secret);
+//! binary); the settings the processes share (the token-signing secret,
+//! sealed);
 //! whether the schema is current (readiness).
 
 use crate::error::{Result, StoreError};
@@ -75,19 +76,11 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The token-signing secret kept in the database: `fresh` is stored the
-/// first time, so every API process agrees on whichever came first.
+/// The token-signing secret kept in the database, sealed
+/// ([`crate::sealed`]): `fresh` is stored the first time, so every API
+/// process agrees on whichever came first.
 pub async fn jwt_secret(pool: &PgPool, fresh: &str) -> Result<Vec<u8>> {
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT DO NOTHING",
-    )
-    .bind(fresh)
-    .execute(pool)
-    .await?;
-    let s: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'")
-        .fetch_one(pool)
-        .await?;
-    Ok(s.into_bytes())
+    crate::sealed::signing_secret(pool, fresh).await
 }
 
 /// Whether every migration this binary knows is applied (readiness).

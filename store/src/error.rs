@@ -49,6 +49,37 @@ pub enum StoreError {
     /// Applying the migrations in `migrations/` failed.
     #[error("applying migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The master key given is not the one the database's secrets are
+    /// sealed under (nor a previous one with a rotation's bridge to it).
+    #[error(
+        "{origin} holds master key {given}, but this database's secrets are sealed \
+         under master key {expected}: a wrong master key file (restore the right one \
+         from its backup)"
+    )]
+    WrongMasterKey {
+        origin: String,
+        given: String,
+        expected: String,
+    },
+    /// A sealed record's master key is not one this process holds (it
+    /// opened none, or another one).
+    #[error(
+        "the secrets are sealed under master key {id}, which this process has not \
+         opened (it holds: {held})"
+    )]
+    NoMasterKey { id: String, held: String },
+    /// Secrets are to be written before the database has a master key.
+    #[error(
+        "the database has no master key yet: open one first (any start of `vxguard serve` does)"
+    )]
+    NotSealed,
+    /// A rotation to the key the secrets are sealed under already.
+    #[error("the secrets are sealed under master key {id} already")]
+    SameMasterKey { id: String },
+    /// Sealing or opening a secret failed (a record altered or moved, a
+    /// wrong key): the message names the record.
+    #[error(transparent)]
+    Keystore(#[from] vxguard_keystore::Error),
     /// Any other database error (unique violations included, for callers
     /// that did not ask for a [`StoreError::Conflict`]).
     #[error(transparent)]

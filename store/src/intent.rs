@@ -384,42 +384,29 @@ pub async fn store_tenant_allocations(
     Ok(())
 }
 
+/// Every device's key material (sealed at rest: [`crate::sealed`]).
 pub async fn secrets(conn: &mut PgConnection) -> Result<Secrets> {
-    let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match doc {
-        Some(d) => {
-            serde_json::from_value(d).map_err(corrupt("stored device secrets do not parse"))?
-        }
-        None => Secrets::default(),
-    })
+    crate::sealed::devices(conn).await
 }
 
-/// The device secrets' document as stored, unparsed (the rollout reads
-/// the routers' API keys from it).
+/// The device secrets as a JSON document (`{"routers": {NAME: {...}},
+/// "hypervisors": ...}`: the rollout reads the routers' API keys from it),
+/// `None` when no device has keys yet.
 pub async fn secrets_doc(db: &PgPool) -> Result<Option<Value>> {
-    Ok(
-        sqlx::query_scalar("SELECT doc FROM device_secrets WHERE id = 1")
-            .fetch_optional(db)
-            .await?,
-    )
+    let s = secrets(&mut *db.acquire().await?).await?;
+    if s == Secrets::default() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_value(&s)?))
 }
 
-/// Generates key material for new devices (inside the caller's transaction).
+/// Generates key material for new devices and drops that of removed ones
+/// (inside the caller's transaction).
 pub async fn reconcile_secrets(conn: &mut PgConnection, intent: &Intent) -> Result<Secrets> {
     let mut s = secrets(conn).await?;
     let before = s.clone();
     crate::device_keys::reconcile(&mut s, intent)?;
-    if s != before {
-        sqlx::query(
-            "INSERT INTO device_secrets (id, doc) VALUES (1, $1)
-             ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
-        )
-        .bind(serde_json::to_value(&s)?)
-        .execute(&mut *conn)
-        .await?;
-    }
+    crate::sealed::store_devices(conn, &before, &s).await?;
     Ok(s)
 }
 

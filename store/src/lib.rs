@@ -36,6 +36,7 @@ pub mod objects;
 pub mod policy;
 pub mod quotas;
 pub mod revisions;
+pub mod sealed;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

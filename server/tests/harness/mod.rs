@@ -39,6 +39,17 @@ pub fn defs() -> Arc<BTreeMap<VyosVersion, Definitions>> {
     .clone()
 }
 
+/// The master key file of this test process: the secrets of every test
+/// database are sealed under it (made once, kept in cargo's temporary
+/// directory for integration tests).
+pub fn master_key_args() -> vxguard::master_key::MasterKeyArgs {
+    vxguard::master_key::MasterKeyArgs {
+        master_key_file: Some(
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vxguard-test-master.key"),
+        ),
+    }
+}
+
 pub struct Env {
     pub name: String,
     pub url: String,
@@ -75,6 +86,9 @@ impl Env {
         let name = format!("vxguard_test_{}", uuid::Uuid::new_v4().simple());
         let url = format!("{}/{name}", server_url());
         let db = db::connect(&url, 8).await.expect("test database");
+        vxguard::master_key::open(&db, &master_key_args(), vxguard::master_key::Start::Command)
+            .await
+            .expect("the test master key opens the test database");
         let secret = db::jwt_secret(&db).await.expect("secret");
         let st = AppState::new(db.clone(), &secret, 30);
         let app = api::router(st.clone());
@@ -97,6 +111,7 @@ impl Env {
             database_url: e.url.clone(),
             file: None,
             password: PASSWORD.into(),
+            master_key: master_key_args(),
         })
         .await
         .expect("demo loads");
