@@ -132,7 +132,7 @@ async fn status(a: StatusArgs) -> Result<bool> {
     let file = master_key::id_of(&path);
     match &file {
         Ok(id) => println!("file {}: master key {id}", path.display()),
-        Err(e) => println!("file {}: {e:#}", path.display()),
+        Err(e) => println!("{e:#}"),
     }
     Ok(match (file, s.master_key) {
         (Ok(f), Some(db)) => f == db,

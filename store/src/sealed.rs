@@ -532,12 +532,19 @@ pub async fn status(db: &PgPool) -> Result<Status> {
         sqlx::query_scalar("SELECT name FROM sealed_secrets WHERE scope = 'bridge' ORDER BY name")
             .fetch_all(db)
             .await?;
-    let unsealed_left: bool = sqlx::query_scalar(
-        "SELECT to_regclass('unsealed_device_secrets') IS NOT NULL
-             OR EXISTS (SELECT 1 FROM settings WHERE key = 'jwt_secret')",
-    )
-    .fetch_one(db)
-    .await?;
+    let plain_table: bool =
+        sqlx::query_scalar("SELECT to_regclass('unsealed_device_secrets') IS NOT NULL")
+            .fetch_one(db)
+            .await?;
+    let plain_rows: bool = plain_table
+        && sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM unsealed_device_secrets)")
+            .fetch_one(db)
+            .await?;
+    let plain_jwt: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM settings WHERE key = 'jwt_secret')")
+            .fetch_one(db)
+            .await?;
+    let unsealed_left = plain_rows || plain_jwt;
     Ok(Status {
         master_key: row.as_ref().map(|r| r.0.clone()),
         since: row.map(|r| r.1),

@@ -102,6 +102,7 @@ async fn device_secrets(db: &PgPool) -> Secrets {
 #[tokio::test]
 async fn a_dump_holds_no_secret_in_any_encoding() {
     let db = Db::new().await;
+    assert!(!sealed::status(&db.pool).await.unwrap().unsealed_left);
     let o = sealed::open(&db.pool, new_key("dump test"), true)
         .await
         .unwrap();
