@@ -185,7 +185,7 @@ pub async fn store_drift(
 }
 
 /// Where one device stands, as recorded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeviceRow {
     /// `router` or `hypervisor`.
     pub kind: String,
@@ -207,28 +207,14 @@ pub struct DeviceRow {
     pub drift_checked_at: Option<DateTime<Utc>>,
 }
 
-type Row = (
-    String,
-    String,
-    Option<i64>,
-    Option<i32>,
-    Option<i64>,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-);
-
 /// Every router and hypervisor of the intent, routers first, by name.
 pub async fn devices(db: &PgPool) -> Result<Vec<DeviceRow>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.kind, o.name, lr.id, lr.seq, ok.revision_id, ar.seq,
-                la.outcome, la.error, la.finished_at,
-                CASE WHEN d.revision_id = ok.revision_id THEN d.drift END,
-                d.error, d.checked_at
+    Ok(sqlx::query_as(
+        "SELECT o.kind, o.name, lr.id AS latest, lr.seq AS latest_seq,
+                ok.revision_id AS applied, ar.seq AS applied_seq,
+                la.outcome, la.error AS apply_error, la.finished_at AS last_apply_at,
+                CASE WHEN d.revision_id = ok.revision_id THEN d.drift END AS drift,
+                d.error AS drift_error, d.checked_at AS drift_checked_at
          FROM objects o
          LEFT JOIN LATERAL (SELECT id, seq FROM revisions
                             WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
@@ -244,37 +230,5 @@ pub async fn devices(db: &PgPool) -> Result<Vec<DeviceRow>> {
          ORDER BY o.kind = 'hypervisor', o.name",
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                kind,
-                name,
-                latest,
-                latest_seq,
-                applied,
-                applied_seq,
-                outcome,
-                apply_error,
-                last_apply_at,
-                drift,
-                drift_error,
-                drift_checked_at,
-            )| DeviceRow {
-                kind,
-                name,
-                latest,
-                latest_seq,
-                applied,
-                applied_seq,
-                outcome,
-                apply_error,
-                last_apply_at,
-                drift,
-                drift_error,
-                drift_checked_at,
-            },
-        )
-        .collect())
+    .await?)
 }
