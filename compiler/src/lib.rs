@@ -22,6 +22,7 @@ pub mod paths;
 pub mod policy;
 pub mod preview;
 pub mod router_diff;
+pub mod sealed;
 pub mod vyos;
 pub mod wireguard;
 

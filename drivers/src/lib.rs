@@ -79,8 +79,9 @@ impl Outcome {
 pub struct Applied {
     pub outcome: Outcome,
     /// What was (to be) changed, one line each: a router's batch as CLI
-    /// lines (secrets included: do not log), a bridge's difference as
-    /// `-`/`+` lines. Empty when unchanged.
+    /// lines (keys as their placeholders: the real ones are put in only
+    /// as the batch is sent), a bridge's difference as `-`/`+` lines.
+    /// Empty when unchanged.
     pub commands: Vec<String>,
     /// Requests that changed (or tried to change) the device, retries included.
     pub attempts: u32,

@@ -14,6 +14,13 @@
 //!    `confirm_time`, so none is sent): a failing check sends the inverse
 //!    batch, which restores the previous configuration exactly.
 //!
+//! Secrets (issue 17, item 8): revisions name keys by placeholder
+//! (`vxguard_compiler::sealed`). The running configuration is sealed the
+//! moment it is read (its real keys kept in memory for this apply), so
+//! the plan, the lines returned and the drift compare placeholders; the
+//! real value is put back into each command right before the batch is
+//! sent, from the device's keys the caller opened from the sealed store.
+//!
 //! What is proven against the lab router only (see `vxguard-lab`): paths,
 //! bodies, status codes and texts come from vyos-1x's sources, but no real
 //! VyOS has answered this driver yet; its HTTPS (rustls, a pinned
@@ -24,6 +31,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use vxguard_compiler::sealed::{self, Vault};
 use vyos_api::config_json::tree_from_json;
 use vyos_api::{texts, Answer, Client, ClientError, ConfigFormat, Configure, Retrieve, RetrieveOp};
 use vyos_defs::Definitions;
@@ -108,6 +116,9 @@ pub struct VyosDriver<'a> {
     pub target: Target<'a>,
     pub policy: &'a Policy,
     pub health: &'a dyn HealthCheck,
+    /// The router's keys by placeholder (from the sealed store), filled
+    /// into what is sent.
+    pub keys: &'a Vault,
 }
 
 impl Driver for VyosDriver<'_> {
@@ -132,6 +143,7 @@ impl Driver for VyosDriver<'_> {
             policy: self.policy,
             attempts: 0,
             answers: Vec::new(),
+            keys: self.keys.clone(),
         };
         let (outcome, commands) = run.go(desired, self.health).await;
         Applied {
@@ -157,8 +169,19 @@ impl Driver for VyosDriver<'_> {
     }
 }
 
-/// The router's running configuration (`/retrieve` `showConfig`, JSON).
+/// The router's running configuration (`/retrieve` `showConfig`, JSON),
+/// its keys replaced by their placeholders (`sealed::seal_tree`): what
+/// drift checks compare and what may be shown or stored.
 pub async fn read_running(client: &Client, defs: &Definitions) -> Result<ConfigTree, String> {
+    read_running_into(client, defs, &mut Vault::default()).await
+}
+
+/// [`read_running`], keeping the real keys it read in `keys`.
+async fn read_running_into(
+    client: &Client,
+    defs: &Definitions,
+    keys: &mut Vault,
+) -> Result<ConfigTree, String> {
     let r = Retrieve {
         op: RetrieveOp::ShowConfig,
         path: vec![],
@@ -171,8 +194,10 @@ pub async fn read_running(client: &Client, defs: &Definitions) -> Result<ConfigT
             refused(&a)
         ));
     }
-    tree_from_json(&a.envelope.data, &[], defs)
-        .map_err(|e| format!("the running configuration is not VyOS JSON: {e}"))
+    let mut tree = tree_from_json(&a.envelope.data, &[], defs)
+        .map_err(|e| format!("the running configuration is not VyOS JSON: {e}"))?;
+    sealed::seal_tree(&mut tree, defs, keys);
+    Ok(tree)
 }
 
 /// The state of one apply in progress.
@@ -181,6 +206,9 @@ struct Run<'a, 'b> {
     policy: &'a Policy,
     attempts: u32,
     answers: Vec<Value>,
+    /// The device's keys, and those read from it: every placeholder a
+    /// batch (or its inverse) may hold.
+    keys: Vault,
 }
 
 fn client_failure(e: ClientError) -> Outcome {
@@ -208,6 +236,11 @@ impl Run<'_, '_> {
             Ok(t) => t,
             Err(o) => return (o, Vec::new()),
         };
+        // A revision stored with a real key (by hand, or a test's) is
+        // compared sealed as well.
+        let mut desired = desired.clone();
+        sealed::seal_tree(&mut desired, defs, &mut self.keys);
+        let desired = &desired;
         let cmds = plan::plan(&running, desired, defs);
         let lines: Vec<String> = cmds.iter().map(|c| c.to_cli(defs)).collect();
         if cmds.is_empty() {
@@ -256,8 +289,8 @@ impl Run<'_, '_> {
         (outcome, lines)
     }
 
-    async fn read_running(&self) -> Result<ConfigTree, Outcome> {
-        read_running(self.target.client, self.target.defs)
+    async fn read_running(&mut self) -> Result<ConfigTree, Outcome> {
+        read_running_into(self.target.client, self.target.defs, &mut self.keys)
             .await
             .map_err(|error| Outcome::Failed { error })
     }
@@ -295,8 +328,15 @@ impl Run<'_, '_> {
 
     /// Sends `cmds` as one batch; `Err` is the outcome of a refusal.
     async fn send(&mut self, cmds: &[Command], confirm_time: u32) -> Result<Answer, Outcome> {
+        // The only place real keys are in a command: right before sending.
+        let mut filled = cmds.to_vec();
+        for c in &mut filled {
+            sealed::fill_path(&mut c.path, &self.keys).map_err(|e| Outcome::Failed {
+                error: e.to_string(),
+            })?;
+        }
         let batch = Configure::Batch {
-            commands: plan::to_api(cmds, self.target.defs),
+            commands: plan::to_api(&filled, self.target.defs),
             confirm_time,
         };
         let a = self.configure(&batch).await.map_err(client_failure)?;

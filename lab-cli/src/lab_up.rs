@@ -457,7 +457,8 @@ async fn build_hypervisor(
     Ok(())
 }
 
-/// The hypervisor's latest revision, once the worker has compiled one.
+/// The hypervisor's latest revision, once the worker has compiled one,
+/// with its real WireGuard key.
 async fn wait_hypervisor_revision(
     pool: &sqlx::PgPool,
     name: &str,
@@ -472,8 +473,19 @@ async fn wait_hypervisor_revision(
                 .map(|(_, c)| c)
         };
         if let Some(text) = text {
-            return HypervisorConfig::parse_text(&text)
-                .map_err(|e| anyhow::anyhow!("hypervisor {name}'s revision: {e}"));
+            let mut c = HypervisorConfig::parse_text(&text)
+                .map_err(|e| anyhow::anyhow!("hypervisor {name}'s revision: {e}"))?;
+            // The revision names the key by placeholder: the host gets the
+            // real one, from the sealed store.
+            let secrets = store_intent::secrets(&mut *pool.acquire().await?).await?;
+            let keys = secrets
+                .hypervisors
+                .get(name)
+                .map(vxguard_compiler::sealed::Vault::hypervisor)
+                .unwrap_or_default();
+            c.wireguard = vxguard_compiler::sealed::fill_wireguard(&c.wireguard, &keys)
+                .with_context(|| format!("hypervisor {name}'s revision"))?;
+            return Ok(c);
         }
         if t.elapsed() > Duration::from_secs(wait_secs) {
             bail!("hypervisor {name}: no revision after {wait_secs} s (is a worker running?)");

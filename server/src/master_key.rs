@@ -164,6 +164,16 @@ pub async fn open(pool: &PgPool, a: &MasterKeyArgs, start: Start) -> Result<Path
             ),
         );
     }
+    if opened.sealed_revisions > 0 {
+        tell(
+            true,
+            &format!(
+                "took the keys out of the stored revisions of {} devices (one-time upgrade: \
+                 revisions name keys by placeholder)",
+                opened.sealed_revisions
+            ),
+        );
+    }
     if opened.through_bridge {
         tell(
             true,

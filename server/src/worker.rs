@@ -410,7 +410,11 @@ impl Worker {
     ) -> Result<Option<Step>> {
         let loaded = store_intent::load(tx).await?;
         let prev = store_intent::allocation_for_update(tx).await?;
-        let secrets = store_intent::reconcile_secrets(tx, &loaded.intent).await?;
+        // Placeholders, not keys: revisions never hold a secret (issue 17,
+        // item 8; `vxguard_compiler::sealed`), the drivers fill them in.
+        let secrets = vxguard_compiler::sealed::placeholder_secrets(
+            &store_intent::reconcile_secrets(tx, &loaded.intent).await?,
+        );
         let first = self
             .compile_blocking(loaded.intent.clone(), prev.clone(), secrets.clone())
             .await?;

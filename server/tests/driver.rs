@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vxguard::driver::vyos::{self, ApiReachable, HealthCheck, Outcome, Policy, Target};
+use vxguard_compiler::sealed;
 use vxguard_lab::realise::Unrealised;
 use vxguard_lab::router::{Options, Router};
 use vyos_api::{texts, ApiVersion, Client, ClientError, Trust};
@@ -215,8 +216,10 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
     };
     let d = defs(ApiVersion::V1_5);
     let desired = ConfigTree::parse_set(&config, &*d).unwrap();
-    // The router's own API key is in its revision; a fresh router starts with it.
-    let key = desired
+    // The router's own API key is in its revision by placeholder (issue
+    // 17, item 8); a fresh router starts with the real one, from the
+    // sealed store.
+    let in_revision = desired
         .root()
         .get(&["service", "https", "api", "keys", "id"])
         .and_then(|ids| ids.children().next())
@@ -224,6 +227,16 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
         .and_then(|k| k.children().next())
         .map(|(k, _)| k.to_string())
         .expect("the revision configures an API key");
+    let secrets = vxguard_store::intent::secrets(&mut *e.db.acquire().await.unwrap())
+        .await
+        .unwrap();
+    let real = &secrets.routers[&name];
+    let key = real.api_key.clone();
+    assert_eq!(
+        in_revision,
+        sealed::placeholder(sealed::SecretKind::ApiKey, &key)
+    );
+    assert!(!config.contains(&key) && !config.contains(&real.wireguard_private_key));
     let mut opts = options(ApiVersion::V1_5, state_dir());
     opts.key = key.clone();
     let lab = lab_with(opts).await;
@@ -240,11 +253,13 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
         .unwrap();
     let took = started.elapsed();
     assert_eq!(r.outcome, Outcome::Applied, "{:?}", r.outcome);
-    assert_eq!(
-        lab.router.running(),
-        desired,
-        "the router runs the revision"
-    );
+    // The router runs the revision with the real keys put back.
+    let mut running = lab.router.running();
+    let shown = running.render_set(&*d);
+    assert!(shown.contains(&format!("private-key '{}'", real.wireguard_private_key)));
+    assert!(shown.contains(&format!("key '{key}'")));
+    sealed::seal_tree(&mut running, &*d, &mut Default::default());
+    assert_eq!(running, desired, "the router runs the revision");
     assert!(!lab.router.confirm_pending(), "the commit was confirmed");
     // Batch + confirm, no retries.
     assert_eq!(r.attempts, 2);
@@ -252,6 +267,12 @@ async fn a_compiled_revision_applies_to_a_fresh_router_and_a_second_diff_is_empt
     assert_eq!((outcome.as_str(), attempts, error), ("applied", 2, None));
     assert_eq!(commands.lines().count(), r.commands.len());
     assert!(!commands.contains(&key), "the key is not recorded");
+    for c in &r.commands {
+        assert!(
+            !c.contains(&key) && !c.contains(&real.wireguard_private_key),
+            "{c}"
+        );
+    }
     assert!(r.commands.iter().any(|c| c.contains("private-key")));
     assert!(!commands.contains("private-key '") || commands.contains("'<secret>'"));
     assert_eq!(answers[0]["status"], 200);

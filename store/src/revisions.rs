@@ -262,3 +262,89 @@ pub async fn config(db: &PgPool, kind: &str, device: &str, seq: i32) -> Result<O
     let mut conn = db.acquire().await?;
     config_at(&mut conn, kind, device, seq).await
 }
+
+/// Rewrites the revisions stored before placeholders (issue 17, item 8;
+/// migration 0012 lists their devices): each device's configurations,
+/// edit scripts, digests and diffs get placeholders in place of keys
+/// (`vxguard_compiler::sealed::seal_text`, the same names the worker now
+/// compiles with, so the next compile finds nothing changed). One device
+/// per transaction under the compile lock, so no revision is inserted
+/// against a text being rewritten; a start that finds the list empty
+/// does nothing. Returns the devices rewritten.
+pub async fn seal_stored(db: &PgPool) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        crate::locks::xact_lock(&mut tx, crate::locks::COMPILE).await?;
+        let next: Option<(String, String)> = sqlx::query_as(
+            "SELECT device_kind, device FROM revisions_to_seal
+             ORDER BY device_kind, device LIMIT 1 FOR UPDATE",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((kind, device)) = next else {
+            tx.commit().await?;
+            return Ok(done);
+        };
+        seal_device(&mut tx, &kind, &device).await?;
+        sqlx::query("DELETE FROM revisions_to_seal WHERE device_kind = $1 AND device = $2")
+            .bind(&kind)
+            .bind(&device)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        done += 1;
+    }
+}
+
+type StoredRow = (i64, i32, Option<String>, Option<String>, String);
+
+/// One device's revisions rewritten with placeholders, keeping each row's
+/// shape (a whole configuration stays whole, a script a script).
+async fn seal_device(conn: &mut PgConnection, kind: &str, device: &str) -> Result<()> {
+    use vxguard_compiler::sealed::{seal_text, Vault};
+    let rows: Vec<StoredRow> = sqlx::query_as(
+        "SELECT id, seq, config, delta, diff FROM revisions
+         WHERE device_kind = $1 AND device = $2 ORDER BY seq FOR UPDATE",
+    )
+    .bind(kind)
+    .bind(device)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut prev: Option<(String, String)> = None; // (as stored, sealed)
+    for (id, seq, config, delta, diff) in rows {
+        let corrupt = |why: String| StoreError::Corrupt {
+            what: format!("revision {seq} of {kind} {device}: {why}"),
+        };
+        let text = match (&config, &delta, &prev) {
+            (Some(c), _, _) => c.clone(),
+            (None, Some(d), Some((p, _))) => {
+                crate::delta::apply_all(p, [d.as_str()]).map_err(|e| corrupt(e.to_string()))?
+            }
+            _ => return Err(corrupt("no whole configuration before it".into())),
+        };
+        let mut vault = Vault::default();
+        let sealed = seal_text(&text, &mut vault);
+        let new_diff = seal_text(&diff, &mut vault);
+        let new_config = config.as_ref().map(|_| sealed.clone());
+        let new_delta = match (&delta, &prev) {
+            (Some(_), Some((_, p))) if config.is_none() => Some(crate::delta::encode(p, &sealed)),
+            _ => delta.clone(),
+        };
+        if new_config != config || new_delta != delta || new_diff != diff {
+            sqlx::query(
+                "UPDATE revisions SET config = $2, delta = $3, digest = $4, diff = $5
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&new_config)
+            .bind(&new_delta)
+            .bind(digest(&sealed))
+            .bind(&new_diff)
+            .execute(&mut *conn)
+            .await?;
+        }
+        prev = Some((text, sealed));
+    }
+    Ok(())
+}

@@ -36,7 +36,9 @@
 //! **Upgrade**: a database from before kept the device keys in
 //! `device_secrets` (renamed `unsealed_device_secrets` by the migration)
 //! and the signing secret in `settings`; the first [`open`] seals them and
-//! drops the plain text, once ([`Opened`] counts what it sealed).
+//! drops the plain text, once ([`Opened`] counts what it sealed). It also
+//! rewrites the revisions stored before they named keys by placeholder
+//! ([`crate::revisions::seal_stored`]).
 
 use crate::error::{Result, StoreError};
 use sqlx::{PgConnection, PgPool};
@@ -223,6 +225,9 @@ pub struct Opened {
     pub sealed_devices: usize,
     /// The token-signing secret was stored in plain text, now sealed.
     pub sealed_signing_secret: bool,
+    /// Devices whose revisions held real keys, rewritten with
+    /// placeholders (the one-time upgrade of migration 0012).
+    pub sealed_revisions: usize,
     /// The key given is a previous one: the database was rotated to
     /// `master_key` and this process opens it through the bridge.
     pub through_bridge: bool,
@@ -299,6 +304,9 @@ pub async fn open(db: &PgPool, key: Arc<dyn MasterKey>, remove_bridges: bool) ->
             KEYRING.add(k);
         }
     }
+    // After the commit: it takes the compile lock, which a worker holds
+    // while it reads `master_key` (no lock order to get wrong).
+    opened.sealed_revisions = crate::revisions::seal_stored(db).await?;
     Ok(opened)
 }
 

@@ -396,3 +396,135 @@ async fn rewrap_leaves_the_previous_key_needed_by_nothing() {
     );
     db.drop().await;
 }
+
+/// Issue 17, item 8: revisions stored before placeholders hold real keys;
+/// the first start rewrites them (configurations, edit scripts, digests
+/// and diffs), so the dump holds none, every revision still rebuilds
+/// (its digest checked) to the text with placeholders, and a second start
+/// rewrites nothing.
+#[tokio::test]
+async fn revisions_with_keys_are_rewritten_on_the_first_start() {
+    use vxguard_compiler::sealed::{seal_text, wireguard_placeholder, Vault};
+    use vxguard_store::{jobs, revisions};
+    let db = Db::new().await;
+    let key = new_key("revisions test");
+    assert_eq!(
+        sealed::open(&db.pool, key.clone(), true)
+            .await
+            .unwrap()
+            .sealed_revisions,
+        0
+    );
+    let s = device_secrets(&db.pool).await;
+    let (rname, r) = s.routers.iter().next().unwrap();
+    let (hname, h) = s.hypervisors.iter().next().unwrap();
+    let filler: String = (0..60)
+        .map(|i| format!("set firewall group network-group N{i} network '10.{i}.0.0/16'\n"))
+        .collect();
+    let router = |host: &str| {
+        format!(
+            "set interfaces wireguard wg0 private-key '{}'\nset service https api keys id vxguard key '{}'\n{filler}set system host-name '{host}'\n",
+            r.wireguard_private_key, r.api_key
+        )
+    };
+    let hv = format!(
+        "## flows\n# vxguard flows for hypervisor {hname} (site dc1), bridge br-int, VTEP 172.27.0.9\n{}## groups\n## meters\n## wireguard\n[Interface]\nPrivateKey = {}\nListenPort = 51820\n",
+        "table=0,priority=0,actions=drop\n".repeat(40),
+        h.wireguard_private_key
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    let job = jobs::enqueue(&mut conn, None, "test", "test")
+        .await
+        .unwrap();
+    let texts = [
+        (
+            "router",
+            rname.as_str(),
+            vec![router("a"), router("b"), router("c")],
+        ),
+        ("hypervisor", hname.as_str(), vec![hv.clone()]),
+    ];
+    for (kind, name, configs) in &texts {
+        let mut previous: Option<&str> = None;
+        for (i, c) in configs.iter().enumerate() {
+            let seq = i as i32 + 1;
+            let diff = match previous {
+                None => c.clone(),
+                Some(_) => format!(
+                    "set interfaces wireguard wg0 private-key '{}'\n",
+                    r.wireguard_private_key
+                ),
+            };
+            revisions::insert(
+                &mut conn,
+                kind,
+                name,
+                seq,
+                c,
+                &revisions::digest(c),
+                previous,
+                &diff,
+                job,
+            )
+            .await
+            .unwrap();
+            previous = Some(c);
+        }
+        sqlx::query("INSERT INTO revisions_to_seal (device_kind, device) VALUES ($1, $2)")
+            .bind(kind)
+            .bind(name)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let scripts: i64 = sqlx::query_scalar("SELECT count(*) FROM revisions WHERE delta IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(scripts, 2, "the router's later revisions are edit scripts");
+    drop(conn);
+    let secrets = named(&s, "not stored");
+    assert!(!leaks::find(&db.dump(), &secrets).is_empty(), "the control");
+
+    let o = sealed::open(&db.pool, key.clone(), true).await.unwrap();
+    assert_eq!(o.sealed_revisions, 2);
+    let found = leaks::find(&db.dump(), &secrets);
+    assert!(
+        found.is_empty(),
+        "after the rewrite the dump betrays: {found:?}"
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    for (kind, name, configs) in &texts {
+        for (i, c) in configs.iter().enumerate() {
+            let seq = i as i32 + 1;
+            let back = revisions::config_at(&mut conn, kind, name, seq)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, seal_text(c, &mut Vault::default()));
+        }
+    }
+    let (_, latest) = revisions::latest_config(&mut conn, "hypervisor", hname)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(latest.contains(&format!(
+        "PrivateKey = {}\n",
+        wireguard_placeholder(&h.wireguard_public_key)
+    )));
+    drop(conn);
+    let list = revisions::list(&db.pool, "router", rname, None, 10)
+        .await
+        .unwrap();
+    assert!(list
+        .iter()
+        .all(|l| !l.diff.contains(&r.wireguard_private_key)));
+    assert_eq!(
+        sealed::open(&db.pool, key, true)
+            .await
+            .unwrap()
+            .sealed_revisions,
+        0
+    );
+    db.drop().await;
+}

@@ -30,7 +30,8 @@ pub fn drift_lines(revision: &ConfigTree, running: &ConfigTree, schema: &dyn Sch
     ))
 }
 
-/// The router's running configuration (the VyOS driver reads it).
+/// The router's running configuration (the VyOS driver reads it), keys
+/// replaced by their placeholders.
 pub use vxguard_drivers::vyos::read_running;
 
 /// What one round found.
@@ -63,8 +64,11 @@ pub async fn round(db: &PgPool, defs: &Defs) -> Result<Round> {
                 .get(&a.version)
                 .ok_or_else(|| format!("no VyOS {} definitions loaded", a.version.as_str()))?;
             let client = a.client()?;
-            let want = ConfigTree::parse_set(&config, schema)
+            let mut want = ConfigTree::parse_set(&config, schema)
                 .map_err(|e| format!("revision {revision_id} does not parse: {e}"))?;
+            // Both sides name keys by placeholder (the running one is read
+            // so): a revision stored with a real key compares the same.
+            vxguard_compiler::sealed::seal_tree(&mut want, schema, &mut Default::default());
             let running = read_running(&client, schema).await?;
             Ok::<_, String>(drift_lines(&want, &running, schema))
         }

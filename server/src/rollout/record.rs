@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 use sqlx::PgPool;
+use vxguard_compiler::sealed::Vault;
 use vxguard_drivers::ovs::{OvsDriver, OvsTarget};
 use vxguard_drivers::vyos::{HealthCheck, Policy, Target, VyosDriver};
 use vxguard_drivers::{Driver, DriverError, Outcome};
@@ -24,8 +25,8 @@ pub struct Report {
     /// `device_applies.id`
     pub id: i64,
     pub outcome: Outcome,
-    /// The driver's lines (secrets included: do not log; the table keeps
-    /// a redacted copy).
+    /// The driver's lines (keys as placeholders; the table keeps a
+    /// redacted copy all the same).
     pub commands: Vec<String>,
     /// Requests that changed (or tried to change) the device, retries included.
     pub attempts: u32,
@@ -111,10 +112,22 @@ pub async fn apply_router(
     policy: &Policy,
     health: &dyn HealthCheck,
 ) -> Result<Report, ApplyError> {
+    // The router's keys, opened from the sealed store, for the driver to
+    // put in place of the revision's placeholders as it sends.
+    let secrets = {
+        let mut conn = db.acquire().await?;
+        vxguard_store::intent::secrets(&mut conn).await?
+    };
+    let keys = secrets
+        .routers
+        .get(target.name)
+        .map(Vault::router)
+        .unwrap_or_default();
     let driver = VyosDriver {
         target: *target,
         policy,
         health,
+        keys: &keys,
     };
     apply(db, &driver, revision_id).await
 }
