@@ -540,3 +540,52 @@ fn tenant_internal_traffic_is_accepted_before_the_state_checks() {
     assert!(chain.contains(&"2 action 'accept'") && chain.contains(&"3 action 'accept'"));
     assert!(chain.contains(&"4 action 'drop'"));
 }
+
+/// Issue 17, item 8: compiled with placeholder secrets, every command
+/// still validates (the placeholders are keys to VyOS), no private or API
+/// key is in any text, and each text is the real compile's with its keys
+/// sealed: what rewriting a stored revision gives, so an upgraded
+/// database's next compile finds nothing changed.
+#[test]
+fn placeholder_secrets_compile_to_the_real_texts_sealed() {
+    use vxguard_compiler::hypervisor_config::HypervisorConfig;
+    use vxguard_compiler::sealed::{placeholder_secrets, seal_text, Vault};
+    let defs = Defs::load();
+    let intent = example();
+    let real = secrets(&intent);
+    let compiled = |s| compile(&intent, &Allocation::default(), s, &defs.set()).unwrap();
+    let (with_keys, sealed) = (compiled(&real), compiled(&placeholder_secrets(&real)));
+    let mut keys: Vec<&str> = real
+        .routers
+        .values()
+        .flat_map(|r| [r.wireguard_private_key.as_str(), r.api_key.as_str()])
+        .collect();
+    keys.extend(
+        real.hypervisors
+            .values()
+            .map(|h| h.wireguard_private_key.as_str()),
+    );
+    for (name, r) in &sealed.routers {
+        for k in &keys {
+            assert!(
+                !r.set.contains(k) && !r.boot.contains(k),
+                "{name} holds a key"
+            );
+        }
+        assert_eq!(
+            r.set,
+            seal_text(&with_keys.routers[name].set, &mut Vault::default()),
+            "{name}"
+        );
+        assert!(r.set.contains("private-key 'vxguardSealedKey"), "{name}");
+    }
+    for (name, h) in &sealed.hypervisors {
+        let text = HypervisorConfig::from(h).render_text();
+        for k in &keys {
+            assert!(!text.contains(k), "{name} holds a key");
+        }
+        let before = HypervisorConfig::from(&with_keys.hypervisors[name]).render_text();
+        assert_ne!(before, text);
+        assert_eq!(text, seal_text(&before, &mut Vault::default()), "{name}");
+    }
+}
