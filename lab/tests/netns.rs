@@ -255,7 +255,7 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     );
 
     // A change: B's acme network moves to VNI 10001 on both routers; the
-    // VXLAN and its bridge are rebuilt, WireGuard is left running.
+    // VXLAN is rebuilt (its bridge kept), WireGuard is left running.
     let wg_pid_before =
         std::fs::read_to_string(run_dir.join("b").join(format!("{idb}wg0.pid"))).unwrap();
     let renumber = |t: &ConfigTree| {
@@ -287,8 +287,11 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     ]);
     assert!(vx.contains("vxlan id 10001"), "{vx}");
 
-    // A new WireGuard peer changes wg0 in place: wireguard-go keeps
-    // running and the mesh address (VXLAN's source) is never removed.
+    // A new WireGuard peer rebuilds wg0, as VyOS does (any change under
+    // `peer`, T4702): wireguard-go starts again and the mesh address
+    // (VXLAN's source) goes and comes back; traffic returns.
+    let wg_pid_before =
+        std::fs::read_to_string(run_dir.join("a").join(format!("{ida}wg0.pid"))).unwrap();
     let (_, client_pub) = keypair();
     let with_peer = ConfigTree::parse_set(
         &format!(
@@ -310,9 +313,14 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     let _ = monitor.kill();
     let events = String::from_utf8_lossy(&monitor.wait_with_output().unwrap().stdout).into_owned();
     assert!(
-        !events.contains("Deleted"),
-        "an address was removed for a new peer: {events}"
+        events.contains("Deleted") && events.contains("172.27.0.1/20"),
+        "wg0 was not rebuilt for a new peer (its address stayed): {events}"
     );
+    let wg_pid_after =
+        std::fs::read_to_string(run_dir.join("a").join(format!("{ida}wg0.pid"))).unwrap();
+    assert_ne!(wg_pid_before, wg_pid_after, "wireguard-go kept running");
+    first_reply(&ha, "100.65.0.11", Duration::from_secs(10))
+        .expect("no reply after wg0 was rebuilt");
     let peers = must(&[
         "ip",
         "netns",

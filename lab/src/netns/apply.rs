@@ -1,21 +1,29 @@
 //! Applying the difference between two [`Plan`]s to the host with
 //! iproute2, `wg` and wireguard-go.
 //!
-//! Granularity (what is rebuilt when something changes):
+//! Granularity: an interface is deleted and created again exactly when
+//! VyOS's commit scripts do it (`rebuilt_by` in [`super::types`] cites
+//! them), and changed in place otherwise, so that a change's effects on
+//! real VyOS (sessions dropped, a bridge losing its carrier, VRRP going to
+//! FAULT) happen in the lab too, and only there:
 //! - a VRF namespace: created when new, deleted (with everything in it)
 //!   when gone; never rebuilt for a change of `table`/`vni` (unused on
 //!   the host);
-//! - a VXLAN interface: deleted and created again on any change, as
-//!   VyOS's `interfaces_vxlan.py` does (a VRF's L3 VNI is created in the
-//!   router namespace and then moved into the VRF's);
-//! - a bridge: deleted and created again on any change, with its layer-3
-//!   veth; members are (re)enslaved after every apply, so a member that
-//!   was rebuilt finds its bridge again;
-//! - a WireGuard interface: wireguard-go is started only when the
-//!   interface is new or moves namespace; otherwise keys, port and peers
-//!   change in place with `wg syncconf` (sessions of unchanged peers
-//!   survive, as on VyOS) and only addresses that differ are removed or
-//!   added.
+//! - a VXLAN interface: rebuilt for a change of its VNI, port, remotes,
+//!   source address or parameters; MTU and description in place (a VRF's
+//!   L3 VNI is created in the router namespace and then moved into the
+//!   VRF's);
+//! - a bridge: changed in place (addresses, members, MTU, description);
+//!   members are (re)enslaved after every apply, so a member that was
+//!   rebuilt finds its bridge again, as VyOS's `update` puts it back. A
+//!   bridge in a VRF has one more port, the lab's layer-3 veth, which
+//!   would keep its carrier on: [`follow_carrier`] keeps that veth down
+//!   while no other port has carrier, so keepalived, running on its VRF
+//!   end, sees what it sees on VyOS's bridge;
+//! - a WireGuard interface: rebuilt (wireguard-go stopped and started
+//!   again) when anything under `peer` changes; keys, port, addresses,
+//!   MTU and description in place (`wg syncconf`; only addresses that
+//!   differ are removed or added).
 //!
 //! - the nftables ruleset: replaced atomically in every namespace when it
 //!   changes, loaded into a new VRF namespace;
@@ -54,23 +62,35 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         }
     }
     for w in &old.wireguard {
-        let same_place = new
+        if !new
             .wireguard
             .iter()
-            .any(|n| n.dev == w.dev && n.place == w.place);
-        if !same_place {
+            .any(|n| n.dev == w.dev && !w.rebuilt_by(n))
+        {
             remove_wg(&old.netns_of(&w.place), &w.dev, rd)?;
         }
     }
     for b in &old.bridges {
-        if new.bridges.iter().all(|n| n != b) {
+        if !new
+            .bridges
+            .iter()
+            .any(|n| n.dev == b.dev && !b.rebuilt_by(n))
+        {
             remove_bridge(&old.netns_of(&b.place), b)?;
         }
     }
     for v in &old.vxlans {
-        if new.vxlans.iter().all(|n| n != v) {
+        if !new
+            .vxlans
+            .iter()
+            .any(|n| n.dev == v.dev && !v.rebuilt_by(n))
+        {
             del_link(&old.netns_of(&v.place), &v.dev)?;
         }
+    }
+    // A bridge kept whose VXLAN just went has no carrier now, as on VyOS.
+    for b in &new.bridges {
+        follow_carrier(&new.netns_of(&b.place), b)?;
     }
     // FRR lets go of the VRF namespaces that go or are made again (or
     // stops now, when it goes: nothing then can keep it running).
@@ -108,14 +128,32 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
     }
     for v in &new.vxlans {
         let ns = new.netns_of(&v.place);
-        if old.vxlans.iter().all(|o| o != v) || !link_exists(&ns, &v.dev) {
-            create_vxlan(r, &ns, v)?;
+        let kept = old
+            .vxlans
+            .iter()
+            .find(|o| o.dev == v.dev && !o.rebuilt_by(v));
+        match kept {
+            Some(o) if link_exists(&ns, &v.dev) => {
+                if o != v {
+                    set_mtu_alias(&ns, &v.dev, v.mtu, &v.description)?;
+                }
+            }
+            _ => create_vxlan(r, &ns, v)?,
         }
     }
     for b in &new.bridges {
         let ns = new.netns_of(&b.place);
-        if old.bridges.iter().all(|o| o != b) || !link_exists(&ns, &b.dev) {
-            create_bridge(&ns, b)?;
+        let kept = old
+            .bridges
+            .iter()
+            .find(|o| o.dev == b.dev && !o.rebuilt_by(b));
+        match kept {
+            Some(o) if link_exists(&ns, &b.dev) => {
+                if o != b {
+                    update_bridge(&ns, o, b)?;
+                }
+            }
+            _ => create_bridge(&ns, b)?,
         }
     }
     for b in &new.bridges {
@@ -124,13 +162,11 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             ip(&ns, &["link", "set", "dev", m, "master", &b.dev])?;
             ip(&ns, &["link", "set", "dev", m, "up"])?;
         }
+        follow_carrier(&ns, b)?;
     }
     for w in &new.wireguard {
         let ns = new.netns_of(&w.place);
-        let prev = old
-            .wireguard
-            .iter()
-            .find(|o| o.dev == w.dev && o.place == w.place);
+        let prev = old.wireguard.iter().find(|o| o.dev == w.dev);
         if prev != Some(w) || !link_exists(&ns, &w.dev) {
             ensure_wg(&new.router_ns, &ns, w, rd)?;
         }
@@ -355,6 +391,87 @@ fn create_vxlan(r: &str, ns: &str, v: &VxlanIf) -> Result<(), ApplyError> {
     )?;
     set_alias(ns, &v.dev, &v.description)?;
     ip(ns, &["link", "set", "dev", &v.dev, "up"])?;
+    Ok(())
+}
+
+fn set_mtu_alias(
+    ns: &str,
+    dev: &str,
+    mtu: u32,
+    description: &Option<String>,
+) -> Result<(), ApplyError> {
+    ip(ns, &["link", "set", "dev", dev, "mtu", &mtu.to_string()])?;
+    set_alias(ns, dev, description)
+}
+
+/// Changes a bridge in place, as VyOS's `BridgeIf.update` does: members
+/// that left are released, addresses that differ between the two plans
+/// removed or added (never the host's others: keepalived's virtual
+/// address is on the same interface), MTU and alias set. The veth's MTU
+/// follows the bridge's.
+fn update_bridge(ns: &str, old: &BridgeIf, new: &BridgeIf) -> Result<(), ApplyError> {
+    for m in old.members.iter().filter(|m| !new.members.contains(m)) {
+        if link_exists(ns, m) {
+            ip(ns, &["link", "set", "dev", m, "nomaster"])?;
+        }
+    }
+    let (l3ns, l3dev) = match &new.l3 {
+        Some(l3) => {
+            set_mtu_alias(ns, &l3.port, new.mtu, &None)?;
+            set_mtu_alias(&l3.netns, &l3.dev, new.mtu, &new.description)?;
+            (l3.netns.as_str(), l3.dev.as_str())
+        }
+        None => (ns, new.dev.as_str()),
+    };
+    for a in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
+        ip(l3ns, &["addr", "del", a, "dev", l3dev])?;
+    }
+    for a in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
+        ip(l3ns, &["addr", "add", a, "dev", l3dev])?;
+    }
+    set_mtu_alias(ns, &new.dev, new.mtu, &new.description)
+}
+
+/// Keeps a VRF bridge's layer-3 veth up exactly while another port of the
+/// bridge has carrier.
+///
+/// Why: VyOS runs VRRP on the bridge itself, and a Linux bridge has
+/// carrier only while one of its ports does; a VXLAN member rebuilt (see
+/// [`super::types::VxlanIf::rebuilt_by`]) leaves it without any for a
+/// moment, and keepalived goes to FAULT and drops the gateway address. In
+/// the lab the bridge's layer 3 is a veth port of the bridge, which would
+/// keep the carrier on by itself; with this, its VRF end (where keepalived
+/// runs) loses carrier when VyOS's bridge would. Followed at each apply,
+/// not continuously: a bridge configured with no member is left up, for
+/// the tests that plug hosts into it after the apply.
+fn follow_carrier(ns: &str, b: &BridgeIf) -> Result<(), ApplyError> {
+    let Some(l3) = &b.l3 else {
+        return Ok(());
+    };
+    if b.members.is_empty() {
+        return Ok(());
+    }
+    if !link_exists(ns, &b.dev) || !link_exists(ns, &l3.port) {
+        return Ok(());
+    }
+    let out = ip(ns, &["-j", "link", "show", "master", &b.dev])?;
+    let ports: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let carrier = ports.as_array().into_iter().flatten().any(|p| {
+        p["ifname"].as_str().is_some_and(|n| n != l3.port)
+            && p["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == "LOWER_UP"))
+    });
+    ip(
+        ns,
+        &[
+            "link",
+            "set",
+            "dev",
+            &l3.port,
+            if carrier { "up" } else { "down" },
+        ],
+    )?;
     Ok(())
 }
 

@@ -176,6 +176,7 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
                 private_key,
                 port: r.num(&[&base[..], &["port"]].concat())?,
                 peers,
+                peer_config: n.child("peer").map(lines).unwrap_or_default(),
             });
         }
     }
@@ -364,6 +365,26 @@ fn l3vni_bridge(p: &Plan, place: &Place, members: &[String]) -> Option<String> {
         .then(|| vrf.clone())
 }
 
+/// Every leaf below `n` as its words joined by spaces, in byte order:
+/// two subtrees are the same configuration when their lines are.
+fn lines(n: NodeRef<'_>) -> Vec<String> {
+    fn walk(n: NodeRef<'_>, path: &mut Vec<String>, out: &mut Vec<String>) {
+        let mut leaf = true;
+        for (w, c) in n.children() {
+            leaf = false;
+            path.push(w.to_string());
+            walk(c, path, out);
+            path.pop();
+        }
+        if leaf {
+            out.push(path.join(" "));
+        }
+    }
+    let mut out = Vec::new();
+    walk(n, &mut Vec::new(), &mut out);
+    out
+}
+
 fn check_len(path: &str, name: &str) -> Result<(), PlanError> {
     if name.len() > IFNAME_MAX {
         return Err(PlanError::NameTooLong {
@@ -460,6 +481,79 @@ set vrf name acme protocols bgp system-as '65000'
 set protocols bgp system-as '65000'
 set system host-name 'r1'
 ";
+
+    /// Which of R1's links a one-line change rebuilds (wg0, vxlan10000,
+    /// br10000), per VyOS's commit scripts (see `rebuilt_by`).
+    #[test]
+    fn rebuilds_exactly_where_vyos_does() {
+        let before = plan(&tree(R1), "lab-r1", "r1").unwrap();
+        let after = |from: &str, to: &str| {
+            assert!(R1.contains(from), "{from}");
+            let p = plan(&tree(&R1.replace(from, to)), "lab-r1", "r1").unwrap();
+            let wg = |p: &Plan| p.wireguard[0].clone();
+            let vx = |p: &Plan| p.vxlans[0].clone();
+            let br = |p: &Plan| p.bridges[0].clone();
+            (
+                wg(&before).rebuilt_by(&wg(&p)),
+                vx(&before).rebuilt_by(&vx(&p)),
+                br(&before).rebuilt_by(&br(&p)),
+            )
+        };
+        let none = (false, false, false);
+        assert_eq!(after("description 'vxguard mesh'", "description 'x'"), none);
+        assert_eq!(after("wg0 mtu '1440'", "wg0 mtu '1400'"), none);
+        assert_eq!(after("wg0 port '51820'", "wg0 port '51822'"), none);
+        assert_eq!(
+            after("wg0 private-key 'PRIV'", "wg0 private-key 'NEW'"),
+            none
+        );
+        assert_eq!(after("'172.27.0.1/20'", "'172.27.0.9/20'"), none);
+        assert_eq!(
+            after(
+                "peer b persistent-keepalive '25'",
+                "peer b persistent-keepalive '20'"
+            ),
+            (true, false, false)
+        );
+        assert_eq!(
+            after("peer b public-key 'PUB'", "peer b public-key 'PUB2'"),
+            (true, false, false)
+        );
+        assert_eq!(
+            after(
+                "peer b port '51820'",
+                "peer b description 'x'\nset interfaces wireguard wg0 peer b port '51820'"
+            ),
+            (true, false, false)
+        );
+        assert_eq!(
+            after("vxlan10000 mtu '1390'", "vxlan10000 mtu '1380'"),
+            none
+        );
+        assert_eq!(
+            after("remote '172.27.0.5'", "remote '172.27.0.7'"),
+            (false, true, false)
+        );
+        assert_eq!(
+            after(
+                "vxlan10000 source-address '172.27.0.1'",
+                "vxlan10000 source-address '172.27.0.2'"
+            ),
+            (false, true, false)
+        );
+        assert_eq!(
+            after("vxlan10000 vni '10000'", "vxlan10000 vni '10001'"),
+            (false, true, false)
+        );
+        assert_eq!(
+            after(
+                "br10000 address '100.65.0.2/24'",
+                "br10000 address '100.65.0.3/24'"
+            ),
+            none
+        );
+        assert_eq!(after("br10000 mtu '1390'", "br10000 mtu '1380'"), none);
+    }
 
     #[test]
     fn maps_vyos_interfaces_to_host_links() {

@@ -54,9 +54,26 @@ pub struct WgIf {
     pub private_key: String,
     pub port: Option<u16>,
     pub peers: Vec<WgPeer>,
+    /// The whole `peer` subtree as `path value` lines (nodes the lab does
+    /// not realise included): VyOS rebuilds the interface when any of it
+    /// changes, see [`WgIf::rebuilt_by`].
+    pub peer_config: Vec<String>,
 }
 
 impl WgIf {
+    /// Whether going from `self` to `new` deletes and creates the
+    /// interface again, dropping its address, every session over it and
+    /// every peer's handshake. VyOS 1.4 and 1.5 do so when anything under
+    /// `peer` changes (`conf_mode/interfaces_wireguard.py`, T4702:
+    /// `is_node_changed(conf, base + [ifname, 'peer'])` sets
+    /// `rebuild_required`, and `apply` calls `wg.remove()` before
+    /// `update`); the key, port, addresses, MTU and description change in
+    /// place. The lab adds one case of its own: a move to another VRF,
+    /// which is another namespace here (VyOS re-enslaves the interface).
+    pub fn rebuilt_by(&self, new: &WgIf) -> bool {
+        self.dev != new.dev || self.place != new.place || self.peer_config != new.peer_config
+    }
+
     /// The settings in `wg setconf` format (holds the private key: write
     /// it only to a file readable by root alone).
     pub fn wg_conf(&self) -> String {
@@ -99,6 +116,27 @@ pub struct VxlanIf {
     pub mtu: u32,
 }
 
+impl VxlanIf {
+    /// Whether going from `self` to `new` deletes and creates the link
+    /// again, leaving its bridge without the port meanwhile. VyOS 1.4 and
+    /// 1.5 do so when `parameters`, `gpe`, `group`, `port`, `remote`,
+    /// `source-address`, `source-interface` or `vni` changes
+    /// (`conf_mode/interfaces_vxlan.py`, `get_config`: "VXLAN interfaces
+    /// are picky and require recreation"); the MTU and description change
+    /// in place. Of those, vxguard generates `parameters nolearning`,
+    /// `remote`, `source-address` and `vni` (and the default port). The
+    /// lab's own case: an L3 VNI's VXLAN moving namespace.
+    pub fn rebuilt_by(&self, new: &VxlanIf) -> bool {
+        self.dev != new.dev
+            || self.place != new.place
+            || self.vni != new.vni
+            || self.port != new.port
+            || self.source_address != new.source_address
+            || self.remotes != new.remotes
+            || self.nolearning != new.nolearning
+    }
+}
+
 /// The layer-3 side of a bridge that is in a VRF: a veth pair, one end a
 /// port of the bridge (router namespace), the other in the VRF's
 /// namespace carrying the bridge's addresses.
@@ -133,6 +171,18 @@ pub struct BridgeIf {
     /// restarted without its record) keeps it, and the other routers'
     /// FRR need not replace their next hop (FRR 8.4 was seen to lose it).
     pub mac: Option<String>,
+}
+
+impl BridgeIf {
+    /// Whether going from `self` to `new` deletes and creates the bridge.
+    /// VyOS never does for a change (`conf_mode/interfaces_bridge.py`:
+    /// `br.update(bridge)`, members added and removed in place, a rebuilt
+    /// VXLAN member put back by its own `update`); the lab does when the
+    /// bridge's VRF changes (its layer-3 end is in the VRF's namespace) or
+    /// it becomes or stops being an L3 VNI's SVI (another namespace).
+    pub fn rebuilt_by(&self, new: &BridgeIf) -> bool {
+        self.dev != new.dev || self.place != new.place || self.l3 != new.l3 || self.mac != new.mac
+    }
 }
 
 /// Everything the host must hold for one router's configuration.
