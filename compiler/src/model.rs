@@ -32,6 +32,16 @@ pub struct RouterSecrets {
     pub wireguard_private_key: String,
     pub wireguard_public_key: String,
     pub api_key: String,
+    /// A router's API key rotates in three checked steps (issue 17, item
+    /// 6): the next key is added beside the current one (`api_key_next`,
+    /// rendered as a second key id), then made current once the router
+    /// accepts it (the old one kept as `api_key_retired`, rendered
+    /// nowhere), then the retired one is dropped once the router refuses
+    /// it. See `store::api_keys`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_retired: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +80,8 @@ pub struct RouterModel {
     pub bgp_neighbors: Vec<(String, Ipv4Addr)>,
     pub api_key_id: String,
     pub api_key: String,
+    /// The key being rotated in, under id `<api_key_id>-next`.
+    pub api_key_next: Option<String>,
     pub tenants: Vec<TenantOnRouter>,
 }
 
@@ -300,6 +312,7 @@ impl<'a> Ctx<'a> {
             bgp_neighbors,
             api_key_id: "vxguard".into(),
             api_key: sec.map(|s| s.api_key.clone()).unwrap_or_default(),
+            api_key_next: sec.and_then(|s| s.api_key_next.clone()),
             tenants: Vec::new(),
         }
     }

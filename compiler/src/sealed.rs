@@ -127,6 +127,12 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
                     wireguard_private_key: wg(&r.wireguard_private_key),
                     wireguard_public_key: r.wireguard_public_key.clone(),
                     api_key: placeholder(SecretKind::ApiKey, &r.api_key),
+                    api_key_next: r
+                        .api_key_next
+                        .as_deref()
+                        .map(|k| placeholder(SecretKind::ApiKey, k)),
+                    // Rendered nowhere: only checked to be refused.
+                    api_key_retired: None,
                 };
                 (n.clone(), r)
             })
@@ -173,6 +179,9 @@ impl Vault {
         let mut v = Vault::default();
         v.learn(SecretKind::WireguardPrivateKey, &s.wireguard_private_key);
         v.learn(SecretKind::ApiKey, &s.api_key);
+        if let Some(next) = &s.api_key_next {
+            v.learn(SecretKind::ApiKey, next);
+        }
         v
     }
 
@@ -400,6 +409,8 @@ mod tests {
             wireguard_private_key: private,
             wireguard_public_key: public,
             api_key: "ab".repeat(32),
+            api_key_next: None,
+            api_key_retired: None,
         }
     }
 

@@ -155,6 +155,19 @@ pub fn render_platform(r: &RouterModel) -> PathList {
         "key",
         r.api_key
     );
+    if let Some(next) = &r.api_key_next {
+        set!(
+            o,
+            "service",
+            "https",
+            "api",
+            "keys",
+            "id",
+            format!("{}-next", r.api_key_id),
+            "key",
+            next
+        );
+    }
     if r.version == VyosVersion::V1_5 {
         set!(o, "service", "https", "api", "rest");
     }

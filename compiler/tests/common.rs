@@ -42,6 +42,8 @@ pub fn secrets(intent: &Intent) -> Secrets {
                 wireguard_private_key: key(r.name.as_str(), 1),
                 wireguard_public_key: key(r.name.as_str(), 2),
                 api_key: format!("test-api-key-{}", r.name),
+                api_key_next: None,
+                api_key_retired: None,
             },
         );
     }

@@ -139,6 +139,8 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
                 wireguard_private_key: private,
                 wireguard_public_key: public,
                 api_key: "lab".into(),
+                api_key_next: None,
+                api_key_retired: None,
             },
         );
     }

@@ -92,6 +92,8 @@ pub fn generate(
                     wireguard_private_key: nk(),
                     wireguard_public_key: nk(),
                     api_key: "k".repeat(32),
+                    api_key_next: None,
+                    api_key_retired: None,
                 },
             );
         }

@@ -27,6 +27,22 @@ pub enum KeysCmd {
     /// Which master key the database's secrets are sealed under, and
     /// whether the master key file is that one.
     Status(StatusArgs),
+    /// Rotate a router's HTTP API key: a new key is added beside the
+    /// current one, made current once the router takes it, and the old
+    /// one removed once the router refuses it (the worker takes and checks
+    /// each step; `vxguard_store::api_keys`). Audited as `key.rotated`.
+    RotateApiKey(RotateApiKeyArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RotateApiKeyArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
+    pub database_url: String,
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+    /// The router, by name.
+    #[arg(long)]
+    pub router: String,
 }
 
 #[derive(clap::Args)]
@@ -54,6 +70,51 @@ pub async fn run(cmd: KeysCmd) -> Result<bool> {
     match cmd {
         KeysCmd::Rewrap(a) => rewrap(a).await,
         KeysCmd::Status(a) => status(a).await,
+        KeysCmd::RotateApiKey(a) => rotate_api_key(a).await,
+    }
+}
+
+/// The operator at the command line, as the audit names them.
+struct Operator(String);
+
+impl vxguard_store::audit::Actor for Operator {
+    fn subject(&self) -> &str {
+        &self.0
+    }
+    fn source(&self) -> &str {
+        "local"
+    }
+}
+
+async fn rotate_api_key(a: RotateApiKeyArgs) -> Result<bool> {
+    use vxguard_store::api_keys::Begun;
+    let pool = db::connect(&a.database_url, 2).await?;
+    master_key::open(&pool, &a.master_key, Start::Command).await?;
+    let who = Operator(format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    ));
+    match vxguard_store::api_keys::begin(&pool, &a.router, &who).await? {
+        Begun::Queued(job) => {
+            println!(
+                "router {}: a new API key is added beside the current one (job {job}); the \
+                 worker makes it current once the router takes it and removes the old one \
+                 once the router refuses it (audit: key.rotated)",
+                a.router
+            );
+            Ok(true)
+        }
+        Begun::UnderWay => {
+            println!(
+                "router {}: a rotation of its API key is already under way",
+                a.router
+            );
+            Ok(true)
+        }
+        Begun::NoSuchRouter => bail!(
+            "--router {}: no router of that name holds keys (is it in the intent, and compiled?)",
+            a.router
+        ),
     }
 }
 

@@ -77,9 +77,18 @@ impl Worker {
         let mut listener = PgListener::connect_with(&self.db).await?;
         listener.listen(jobs::CHANNEL).await?;
         let mut last_drift = std::time::Instant::now();
+        let mut last_keys = std::time::Instant::now();
         loop {
             if let Err(e) = self.drain().await {
                 tracing::warn!(error = %e, "claiming a job failed");
+            }
+            // A rotation whose check failed (a router unreachable then) is
+            // asked again, without waiting for another job.
+            if self.apply.is_some() && last_keys.elapsed() >= Duration::from_secs(10) {
+                last_keys = std::time::Instant::now();
+                if let Err(e) = crate::rollout::api_keys::advance(&self.db).await {
+                    tracing::warn!(error = format!("{e:#}"), "API key rotation: a step failed");
+                }
             }
             if let Some(every) = self.apply.as_ref().and_then(|a| a.drift_every) {
                 if last_drift.elapsed() >= every {
@@ -639,6 +648,11 @@ impl Worker {
         let started = std::time::Instant::now();
         let summary = crate::driver::reconcile::run(&self.db, &self.defs, &settings).await;
         let summary = summary?;
+        // A router API key rotation's next step may hang on what was just
+        // applied (the step queues its own job).
+        if let Err(e) = crate::rollout::api_keys::advance(&self.db).await {
+            tracing::warn!(error = format!("{e:#}"), "API key rotation: a step failed");
+        }
         {
             let mut conn = self.db.acquire().await?;
             for d in &summary.applied {

@@ -264,6 +264,11 @@ async fn devices(env: &Env) -> std::collections::BTreeMap<String, Value> {
 
 /// The router's running configuration equals its latest revision.
 async fn runs_latest(env: &Env, r: &LabRouter) -> bool {
+    runs_latest_asked_with(env, r, &r.key).await
+}
+
+/// [`runs_latest`], reading the router with `key`.
+async fn runs_latest_asked_with(env: &Env, r: &LabRouter, key: &str) -> bool {
     let mut conn = env.db.acquire().await.unwrap();
     let (_, config) = vxguard_store::revisions::latest_config(&mut conn, "router", r.name)
         .await
@@ -273,7 +278,7 @@ async fn runs_latest(env: &Env, r: &LabRouter) -> bool {
     let v = vxguard_compiler::intent::VyosVersion::parse(r.version).unwrap();
     let d = &defs[&v];
     let want = vyos_tree::ConfigTree::parse_set(&config, d).unwrap();
-    let running = vxguard::driver::drift::read_running(&r.client(&r.key), d)
+    let running = vxguard::driver::drift::read_running(&r.client(key), d)
         .await
         .unwrap();
     running == want
@@ -828,4 +833,117 @@ async fn the_worker_process_applies_with_apply_and_checks_drift_periodically() {
     eprintln!(
         "worker process: demo load compiled and applied to 4 routers in {done:?}; drift seen {seen:?} after the change"
     );
+}
+
+/// The operator who starts a rotation, as the audit names them.
+struct Operator;
+impl vxguard_store::audit::Actor for Operator {
+    fn subject(&self) -> &str {
+        "user:admin@example.com"
+    }
+    fn source(&self) -> &str {
+        "test"
+    }
+}
+
+/// Whether the router takes `key` (HTTP status of a harmless `exists`).
+async fn status_with(r: &LabRouter, key: &str) -> u16 {
+    r.client(key)
+        .retrieve(&vyos_api::Retrieve {
+            op: vyos_api::RetrieveOp::Exists,
+            path: vec!["service".into(), "https".into()],
+            config_format: None,
+        })
+        .await
+        .unwrap()
+        .status
+}
+
+/// Issue 17, item 6: a router's API key rotates in three steps, each
+/// checked on the router: the new key added beside the old, made current
+/// once the router takes it, the old one removed once the router refuses
+/// it. Audited without the keys; the other routers keep theirs.
+#[tokio::test]
+async fn a_router_api_key_rotates_added_switched_removed_each_step_checked() {
+    use vxguard_store::api_keys::{self, Begun};
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let worker = applying_worker(&lab.env);
+    worker.drain().await.unwrap();
+    let (env, r) = (&lab.env, &lab.routers[1]);
+    let old = r.key.clone();
+    assert_eq!(status_with(r, &old).await, 200);
+
+    let begun = api_keys::begin(&env.db, r.name, &Operator).await.unwrap();
+    assert!(matches!(begun, Begun::Queued(_)), "{begun:?}");
+    assert_eq!(
+        api_keys::begin(&env.db, r.name, &Operator).await.unwrap(),
+        Begun::UnderWay,
+        "a second rotation while one is under way"
+    );
+    assert_eq!(
+        api_keys::begin(&env.db, "vyos-nowhere", &Operator)
+            .await
+            .unwrap(),
+        Begun::NoSuchRouter
+    );
+    let pending = api_keys::pending(&env.db).await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let next = pending[0].key.clone();
+    assert_ne!(next, old);
+    assert_eq!(status_with(r, &next).await, 401, "not on the router yet");
+
+    // The worker: the job puts the new key beside the old (both taken),
+    // the check switches, the next job's commit (made with the new key)
+    // removes the old, the check forgets it.
+    worker.drain().await.unwrap();
+    let secrets: Value = vxguard_store::intent::secrets_doc(&env.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mine = &secrets["routers"][r.name];
+    assert_eq!(mine["api_key"].as_str(), Some(next.as_str()), "{}", {
+        let fields: Vec<&String> = mine.as_object().unwrap().keys().collect();
+        format!("{fields:?}")
+    });
+    assert!(mine.get("api_key_next").is_none() && mine.get("api_key_retired").is_none());
+    assert!(api_keys::pending(&env.db).await.unwrap().is_empty());
+    assert_eq!(status_with(r, &next).await, 200, "the new key is refused");
+    assert_eq!(status_with(r, &old).await, 401, "the old key still works");
+    assert!(
+        runs_latest_asked_with(env, r, &next).await,
+        "drift after the rotation"
+    );
+    for other in [&lab.routers[0], &lab.routers[2], &lab.routers[3]] {
+        assert_eq!(status_with(other, &other.key).await, 200, "{}", other.name);
+    }
+
+    let steps: Vec<(String, String, Value)> = sqlx::query_as(
+        "SELECT actor, object, after FROM audit_log WHERE action = 'key.rotated' ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let object = format!("routers/{}/api-key", r.name);
+    assert_eq!(
+        steps
+            .iter()
+            .map(|(a, o, s)| (a.as_str(), o.as_str(), s["step"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("user:admin@example.com", object.as_str(), "added"),
+            ("system:worker", object.as_str(), "switched"),
+            ("system:worker", object.as_str(), "removed"),
+        ]
+    );
+    let fp_next = api_keys::fingerprint(&next);
+    assert_eq!(steps[0].2["key"].as_str(), Some(fp_next.as_str()));
+    assert_eq!(
+        steps[2].2["key"].as_str(),
+        Some(api_keys::fingerprint(&old).as_str())
+    );
+    let audit = format!("{steps:?}");
+    assert!(!audit.contains(&next) && !audit.contains(&old), "{audit}");
 }

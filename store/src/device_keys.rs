@@ -46,6 +46,8 @@ pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
                 wireguard_private_key: private,
                 wireguard_public_key: public,
                 api_key: api,
+                api_key_next: None,
+                api_key_retired: None,
             });
         }
     }

@@ -21,6 +21,7 @@
 //! as the compiler's `Intent` ([`intent`]).
 
 pub mod allocation;
+pub mod api_keys;
 pub mod applies;
 pub mod audit;
 pub mod db;

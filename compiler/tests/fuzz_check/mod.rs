@@ -66,6 +66,8 @@ fn secrets(intent: &Intent) -> Secrets {
                 wireguard_private_key: key(),
                 wireguard_public_key: key(),
                 api_key: format!("fuzz-{}", r.name),
+                api_key_next: None,
+                api_key_retired: None,
             },
         );
     }

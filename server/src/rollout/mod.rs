@@ -2,9 +2,10 @@
 //! (`vxguard-drivers`, which talk to devices and have no database): which
 //! revisions are due ([`reconcile`]), in which waves ([`waves`]), the
 //! `device_applies` row and the per-device lock around each driver call
-//! ([`record`]), drift checks ([`drift`]) and where each device stands
-//! ([`status`]).
+//! ([`record`]), drift checks ([`drift`]), where each device stands
+//! ([`status`]) and the router API key rotation's checks ([`api_keys`]).
 
+pub mod api_keys;
 pub mod drift;
 pub mod reconcile;
 pub mod record;

@@ -71,8 +71,8 @@ impl Default for Settings {
     }
 }
 
-/// How to reach one router.
-#[derive(Clone, Debug)]
+/// How to reach one router (`Debug` leaves the key out).
+#[derive(Clone)]
 pub struct Access {
     pub endpoint: String,
     /// The certificate the endpoint must show (`api_certificate_sha256`);
@@ -81,6 +81,17 @@ pub struct Access {
     pub version: VyosVersion,
     /// `None` when the secrets hold no key for it (not compiled yet).
     pub key: Option<String>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("endpoint", &self.endpoint)
+            .field("pin", &self.pin)
+            .field("version", &self.version)
+            .field("key", &self.key.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
 }
 
 fn api_version(v: VyosVersion) -> ApiVersion {
