@@ -55,10 +55,7 @@ pub fn find(haystack: &[u8], secrets: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (name, s) in secrets {
         for (enc, needle) in encodings(s) {
-            if haystack
-                .windows(needle.len())
-                .any(|w| w == needle.as_slice())
-            {
+            if memchr::memmem::find(haystack, &needle).is_some() {
                 found.push(format!("{name} as {enc}"));
             }
         }

@@ -14,7 +14,7 @@
 
 use crate::db;
 use crate::master_key::{self, MasterKeyArgs, Start};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 use vxguard_keystore::{FileMasterKey, MasterKey};
@@ -32,6 +32,21 @@ pub enum KeysCmd {
     /// one removed once the router refuses it (the worker takes and checks
     /// each step; `vxguard_store::api_keys`). Audited as `key.rotated`.
     RotateApiKey(RotateApiKeyArgs),
+    /// Look for every secret vxguard holds in files (logs, a database
+    /// dump, captured responses), in every encoding (raw, hex, base64):
+    /// names the file and which key, never the key; exits 1 on any find.
+    Scan(ScanArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
+    pub database_url: String,
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+    /// The files to search.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -71,7 +86,31 @@ pub async fn run(cmd: KeysCmd) -> Result<bool> {
         KeysCmd::Rewrap(a) => rewrap(a).await,
         KeysCmd::Status(a) => status(a).await,
         KeysCmd::RotateApiKey(a) => rotate_api_key(a).await,
+        KeysCmd::Scan(a) => scan(a).await,
     }
+}
+
+async fn scan(a: ScanArgs) -> Result<bool> {
+    let pool = db::connect(&a.database_url, 2).await?;
+    master_key::open(&pool, &a.master_key, Start::Command).await?;
+    let secrets =
+        vxguard_keystore::Zeroizing::new(vxguard_store::sealed::every_secret(&pool).await?);
+    let mut clean = true;
+    for f in &a.files {
+        let text = vxguard_keystore::Zeroizing::new(
+            std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+        );
+        let found = vxguard_keystore::leaks::find(&text, &secrets);
+        if found.is_empty() {
+            println!("{}: none of {} secrets", f.display(), secrets.len());
+        } else {
+            clean = false;
+            for what in found {
+                println!("{}: holds the {what}", f.display());
+            }
+        }
+    }
+    Ok(clean)
 }
 
 /// The operator at the command line, as the audit names them.

@@ -56,6 +56,10 @@ fn vxguard(e: &Env, key: &Path, args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -367,4 +371,55 @@ async fn a_dump_after_the_demo_compiled_holds_no_key_at_all() {
             "hypervisor {name}"
         );
     }
+}
+
+/// `vxguard keys scan` (issue 17, item 8; scripts/lab-e2e runs it over the
+/// lab's debug log and dump): a file holding a key, in any encoding, is
+/// named with the key's owner and exit 1, the key itself never printed; a
+/// clean file passes.
+#[tokio::test]
+async fn keys_scan_names_a_file_holding_a_key_and_never_prints_it() {
+    let e = Env::demo().await;
+    e.drain().await;
+    let dir = tmp("scan");
+    let secrets = vxguard_store::intent::secrets(&mut *e.db.acquire().await.unwrap())
+        .await
+        .unwrap();
+    let (name, r) = secrets.routers.iter().next().unwrap();
+    let api_key = r.api_key.clone();
+    let upper = api_key.to_uppercase();
+    let clean = dir.join("clean.log");
+    std::fs::write(&clean, "nothing to see\n").unwrap();
+    let leaky = dir.join("leaky.log");
+    std::fs::write(&leaky, format!("debug: body={{\"key\": \"{upper}\"}}\n")).unwrap();
+    let o = vxguard(
+        &e,
+        &harness_key(),
+        &["keys", "scan", clean.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = vxguard(
+        &e,
+        &harness_key(),
+        &[
+            "keys",
+            "scan",
+            clean.to_str().unwrap(),
+            leaky.to_str().unwrap(),
+        ],
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "leaky.log: holds the router {name} API key as hex-decoded HEX"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("clean.log: holds"), "{out}");
+    assert!(
+        !out.contains(&api_key) && !out.contains(&upper),
+        "the scan printed the key"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -449,6 +449,44 @@ pub async fn signing_secret(db: &PgPool, fresh: &str) -> Result<Vec<u8>> {
     Ok(v.to_vec())
 }
 
+/// Every secret vxguard holds, opened, each with a name that says whose
+/// and which (never the value): every device's WireGuard private key, every
+/// router's API keys (a rotation's next and retired ones too) and the
+/// token-signing secret. For looking for them where they must not be
+/// (`vxguard keys scan`); the caller keeps them in memory only.
+pub async fn every_secret(db: &PgPool) -> Result<Vec<(String, String)>> {
+    let mut conn = db.acquire().await?;
+    let d = devices(&mut conn).await?;
+    let mut out = Vec::new();
+    for (name, r) in d.routers {
+        out.push((
+            format!("router {name} WireGuard private key"),
+            r.wireguard_private_key,
+        ));
+        out.push((format!("router {name} API key"), r.api_key));
+        if let Some(k) = r.api_key_next {
+            out.push((format!("router {name} next API key"), k));
+        }
+        if let Some(k) = r.api_key_retired {
+            out.push((format!("router {name} retired API key"), k));
+        }
+    }
+    for (name, h) in d.hypervisors {
+        out.push((
+            format!("hypervisor {name} WireGuard private key"),
+            h.wireguard_private_key,
+        ));
+    }
+    if let Some(s) = fetch(&mut conn, SETTINGS, JWT).await? {
+        let v = open_record(&mut conn, keyring(), SETTINGS, JWT, &s).await?;
+        out.push((
+            "token-signing secret".into(),
+            String::from_utf8_lossy(&v).into_owned(),
+        ));
+    }
+    Ok(out)
+}
+
 /// What [`rewrap`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewrapped {
