@@ -42,6 +42,11 @@ pub struct RouterSecrets {
     pub api_key_next: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_retired: Option<String>,
+    /// When the current API key became current (Unix seconds): its age
+    /// decides when it rotates on schedule. `None` for keys made before
+    /// vxguard recorded it (stamped with the time it first looks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_since: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

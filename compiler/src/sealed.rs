@@ -133,6 +133,7 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
                         .map(|k| placeholder(SecretKind::ApiKey, k)),
                     // Rendered nowhere: only checked to be refused.
                     api_key_retired: None,
+                    api_key_since: None,
                 };
                 (n.clone(), r)
             })
@@ -411,6 +412,7 @@ mod tests {
             api_key: "ab".repeat(32),
             api_key_next: None,
             api_key_retired: None,
+            api_key_since: None,
         }
     }
 

@@ -44,6 +44,7 @@ pub fn secrets(intent: &Intent) -> Secrets {
                 api_key: format!("test-api-key-{}", r.name),
                 api_key_next: None,
                 api_key_retired: None,
+                api_key_since: None,
             },
         );
     }

@@ -141,6 +141,7 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
                 api_key: "lab".into(),
                 api_key_next: None,
                 api_key_retired: None,
+                api_key_since: None,
             },
         );
     }

@@ -94,6 +94,7 @@ pub fn generate(
                     api_key: "k".repeat(32),
                     api_key_next: None,
                     api_key_retired: None,
+                    api_key_since: None,
                 },
             );
         }

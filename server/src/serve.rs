@@ -86,6 +86,12 @@ pub struct ApplyFlags {
     /// With --apply: check applied routers for drift every N seconds (0 = off).
     #[arg(long, env = "VXGUARD_DRIFT_SECS", default_value_t = 60)]
     pub drift_secs: u64,
+    /// With --apply: rotate each router's HTTP API key once it is this
+    /// many seconds old (default 7 days; 0 = only on demand, `vxguard keys
+    /// rotate-api-key`), one router per site and a tenth of the routers
+    /// at most at a time.
+    #[arg(long, env = "VXGUARD_API_KEY_ROTATION_SECS", default_value_t = 7 * 86_400)]
+    pub api_key_rotation_secs: u64,
 }
 
 impl ApplyFlags {
@@ -106,6 +112,8 @@ impl ApplyFlags {
             hypervisors: self.apply_hypervisors,
             drift_every: (self.drift_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.drift_secs)),
+            api_key_every: (self.api_key_rotation_secs > 0)
+                .then(|| std::time::Duration::from_secs(self.api_key_rotation_secs)),
         })))
     }
 }

@@ -84,8 +84,20 @@ impl Worker {
             }
             // A rotation whose check failed (a router unreachable then) is
             // asked again, without waiting for another job.
-            if self.apply.is_some() && last_keys.elapsed() >= Duration::from_secs(10) {
+            if let Some(a) = self
+                .apply
+                .as_ref()
+                .filter(|_| last_keys.elapsed() >= Duration::from_secs(10))
+            {
                 last_keys = std::time::Instant::now();
+                if let Some(every) = a.api_key_every {
+                    if let Err(e) = crate::rollout::api_keys::schedule(&self.db, every).await {
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "API key rotation: the schedule failed"
+                        );
+                    }
+                }
                 if let Err(e) = crate::rollout::api_keys::advance(&self.db).await {
                     tracing::warn!(error = format!("{e:#}"), "API key rotation: a step failed");
                 }

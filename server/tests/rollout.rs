@@ -224,6 +224,7 @@ fn settings() -> Settings {
         // These routers-only tests have no switches: hypervisors stay pending.
         hypervisors: false,
         drift_every: None,
+        api_key_every: None,
     }
 }
 
@@ -946,4 +947,356 @@ async fn a_router_api_key_rotates_added_switched_removed_each_step_checked() {
     );
     let audit = format!("{steps:?}");
     assert!(!audit.contains(&next) && !audit.contains(&old), "{audit}");
+}
+
+/// A POST without a body, as a client starting an action sends it.
+async fn post_empty(env: &Env, path: &str, token: &str) -> harness::Resp {
+    env.call(axum::http::Method::POST, path, Some(token), None, &[])
+        .await
+}
+
+/// Issue 17, items 6 and 7 for the operator: `POST
+/// /api/v1/devices/{name}/api-key/rotate` (platform admins; 202 with the
+/// job, 409 while one is under way, 404 for no such router), the key's
+/// fingerprint and rotation step in `GET /api/v1/devices`, and the admin
+/// console's "Rotate API key" button (a CSRF-checked form).
+#[tokio::test]
+async fn an_operator_rotates_a_router_api_key_through_the_api_and_the_console() {
+    use vxguard_store::api_keys::fingerprint;
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    let r = &lab.routers[1];
+    let d = devices(env).await;
+    assert_eq!(
+        d[r.name]["api_key"],
+        serde_json::json!({"rotation": null, "fingerprint": fingerprint(&r.key)})
+    );
+    assert!(d["hv-dc1-01"]["api_key"].is_null(), "{}", d["hv-dc1-01"]);
+    assert!(!d.values().any(|v| v.to_string().contains(&r.key)));
+
+    let path = format!("/api/v1/devices/{}/api-key/rotate", r.name);
+    let tenant = env.token("finance-admin@example.com").await;
+    let refused = post_empty(env, &path, &tenant).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let admin = env.token("admin@example.com").await;
+    let none = post_empty(env, "/api/v1/devices/vyos-nowhere/api-key/rotate", &admin).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.text);
+    assert_eq!(
+        none.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert!(none.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("vyos-nowhere"));
+    let started = post_empty(env, &path, &admin).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job_id = started.body["job"].as_i64().unwrap();
+    assert_eq!(started.header("x-job"), Some(job_id.to_string()));
+    let again = post_empty(env, &path, &admin).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert!(again.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("already under way"));
+    let d = devices(env).await;
+    assert_eq!(d[r.name]["api_key"]["rotation"], "added");
+    assert_eq!(d[r.name]["api_key"]["fingerprint"], fingerprint(&r.key));
+    let (actor, object): (String, String) = sqlx::query_as(
+        "SELECT actor, object FROM audit_log WHERE action = 'key.rotated' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(actor, "user:admin@example.com");
+    assert_eq!(object, format!("routers/{}/api-key", r.name));
+
+    // The console shows the step, and no button while one is under way.
+    let mut b = Browser::new(env);
+    b.login_ok("admin@example.com").await;
+    let p = b.get("/admin/platform").await;
+    assert!(p.text.contains("rotation under way: added"), "{}", p.text);
+    assert!(!p.text.contains(&format!(
+        "action=\"/admin/routers/{}/api-key/rotate\"",
+        r.name
+    )));
+
+    // The worker finishes it: a new current key, no rotation.
+    worker.drain().await.unwrap();
+    let secrets: Value = vxguard_store::intent::secrets_doc(&env.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let new_key = secrets["routers"][r.name]["api_key"].as_str().unwrap();
+    assert_ne!(new_key, r.key);
+    let d = devices(env).await;
+    assert_eq!(
+        d[r.name]["api_key"],
+        serde_json::json!({"rotation": null, "fingerprint": fingerprint(new_key)})
+    );
+
+    // The console's button: the fingerprint shown, a form with CSRF.
+    let other = &lab.routers[2];
+    let action = format!("/admin/routers/{}/api-key/rotate", other.name);
+    let p = b.get("/admin/platform").await;
+    assert!(p.text.contains(&fingerprint(new_key)), "{}", p.text);
+    assert!(
+        p.text.contains(&format!("action=\"{action}\"")),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Rotate API key"));
+    assert!(!p.text.contains(new_key) && !p.text.contains(&other.key));
+    let csrf = harness::browser::hidden(&p.text, "csrf");
+    let forged = b.post(&action, &[("csrf", "not-the-token")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut t = Browser::new(env);
+    t.login_ok("finance-admin@example.com").await;
+    let tcsrf = t.csrf("/t/finance").await;
+    assert_eq!(
+        t.post(&action, &[("csrf", &tcsrf)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(vxguard_store::api_keys::pending(&env.db)
+        .await
+        .unwrap()
+        .is_empty());
+    let done = b.post(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let to = done.location.clone().unwrap();
+    assert!(
+        to.starts_with(&format!("/admin/platform?rotating={}&job=", other.name)),
+        "{to}"
+    );
+    let p = b.get(&to).await;
+    assert!(p.text.contains("rotation under way: added"), "{}", p.text);
+    assert!(p.text.contains("Rotating the API key of vyos-dc2-01"));
+    let again = b.post(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+}
+
+/// Issue 17, item 7: a router whose certificate changed fails its apply
+/// (the pin); the console shows the certificate it presents now with a
+/// "Trust this certificate" button; `POST
+/// /api/v1/devices/{name}/certificate/trust` pins it only when the
+/// router presents exactly that one (409 naming both otherwise, 502 when
+/// the router cannot be reached), through the write path (job, audit);
+/// the next apply succeeds.
+#[tokio::test]
+async fn a_changed_router_certificate_is_trusted_only_as_presented_and_the_next_apply_succeeds() {
+    let mut lab = lab().await;
+    let old_pin = vyos_api::tls::fingerprint_text(
+        &vxguard_lab::tls::ensure_identity(&lab.routers[0].dir)
+            .unwrap()
+            .fingerprint(),
+    );
+    // The canary's certificate is made anew (as a reinstalled router's).
+    for f in [vxguard_lab::tls::CERT_FILE, vxguard_lab::tls::KEY_FILE] {
+        std::fs::remove_file(lab.routers[0].dir.join(f)).unwrap();
+    }
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let canary = &lab.routers[0];
+    let new_pin = match canary.pin() {
+        Trust::Pinned(p) => vyos_api::tls::fingerprint_text(&p),
+        Trust::PublicRoots => unreachable!(),
+    };
+    assert_ne!(new_pin, old_pin);
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    let d = devices(env).await;
+    assert_eq!(d[canary.name]["state"], "failed");
+    let error = d[canary.name]["error"].as_str().unwrap();
+    assert!(
+        error.contains(&new_pin) && error.contains(&old_pin),
+        "{error}"
+    );
+    assert_eq!(d["vyos-dc1-02"]["state"], "pending");
+
+    // The console: the certificate presented now, and the button.
+    let mut b = Browser::new(env);
+    b.login_ok("admin@example.com").await;
+    let p = b.get("/admin/platform").await;
+    assert!(
+        p.text.contains(&format!("presents {new_pin}")),
+        "{}",
+        p.text
+    );
+    let action = format!("/admin/routers/{}/certificate/trust", canary.name);
+    assert!(
+        p.text.contains(&format!("action=\"{action}\"")),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains(&format!(
+        "<input type=\"hidden\" name=\"sha256\" value=\"{new_pin}\""
+    )));
+    assert_eq!(
+        p.text.matches("Trust this certificate").count(),
+        1,
+        "only the refused router"
+    );
+
+    let path = format!("/api/v1/devices/{}/certificate/trust", canary.name);
+    let tenant = env.token("finance-admin@example.com").await;
+    let refused = env
+        .post(&path, &tenant, serde_json::json!({"sha256": new_pin}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let admin = env.token("admin@example.com").await;
+    let bad = env
+        .post(&path, &admin, serde_json::json!({"sha256": "AB:CD"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["errors"][0]["pointer"], "/sha256");
+    let none = env
+        .post(
+            "/api/v1/devices/vyos-nowhere/certificate/trust",
+            &admin,
+            serde_json::json!({"sha256": new_pin}),
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.text);
+    // Not the one presented: refused, naming both; nothing changes.
+    let other = "11:".repeat(31) + "11";
+    let mismatch = env
+        .post(&path, &admin, serde_json::json!({"sha256": other}))
+        .await;
+    assert_eq!(mismatch.status, StatusCode::CONFLICT, "{}", mismatch.text);
+    let detail = mismatch.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&new_pin) && detail.contains(&other),
+        "{detail}"
+    );
+    assert_eq!(mismatch.body["errors"][0]["pointer"], "/sha256");
+    // The console's form checks the same way (a tampered field).
+    let csrf = harness::browser::hidden(&p.text, "csrf");
+    let tampered = b
+        .post(&action, &[("csrf", &csrf), ("sha256", &other)])
+        .await;
+    assert_eq!(tampered.status, StatusCode::CONFLICT, "{}", tampered.text);
+    let forged = b
+        .post(&action, &[("csrf", "nope"), ("sha256", &new_pin)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let spec = env
+        .get(&format!("/api/v1/routers/{}", canary.name), &admin)
+        .await;
+    assert_eq!(spec.body["spec"]["api_certificate_sha256"], old_pin);
+
+    // The one presented: pinned through the write path.
+    let trusted = env
+        .post(
+            &path,
+            &admin,
+            serde_json::json!({"sha256": new_pin.to_lowercase()}),
+        )
+        .await;
+    assert_eq!(trusted.status, StatusCode::OK, "{}", trusted.text);
+    assert_eq!(trusted.body["sha256"], new_pin);
+    assert_eq!(trusted.body["previous"], old_pin);
+    let job_id = trusted.body["job"].as_i64().unwrap();
+    assert_eq!(trusted.header("x-job"), Some(job_id.to_string()));
+    let spec = env
+        .get(&format!("/api/v1/routers/{}", canary.name), &admin)
+        .await;
+    assert_eq!(spec.body["spec"]["api_certificate_sha256"], new_pin);
+    let audit: Vec<(String, String, String, Option<Value>, Option<Value>)> = sqlx::query_as(
+        "SELECT action, actor, object, before, after FROM audit_log \
+         WHERE action IN ('router.update', 'router.certificate.trusted') ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[0].0, "router.update");
+    let (action_name, actor, object, before, after) = &audit[1];
+    assert_eq!(action_name, "router.certificate.trusted");
+    assert_eq!(actor, "user:admin@example.com");
+    assert_eq!(object, &format!("routers/{}", canary.name));
+    assert_eq!(before.as_ref().unwrap()["sha256"], old_pin);
+    assert_eq!(after.as_ref().unwrap()["sha256"], new_pin);
+    // Again: already pinned, nothing written.
+    let again = env
+        .post(&path, &admin, serde_json::json!({"sha256": new_pin}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert!(again.body["job"].is_null(), "{}", again.text);
+
+    // The next apply succeeds, on every router.
+    worker.drain().await.unwrap();
+    assert_eq!(job(env, job_id).await.0, "done");
+    let d = devices(env).await;
+    for r in &lab.routers {
+        assert_eq!(d[r.name]["state"], "applied", "{}: {}", r.name, d[r.name]);
+    }
+    assert!(runs_latest(env, canary).await);
+    let p = b.get("/admin/platform").await;
+    assert!(!p.text.contains("Trust this certificate"), "{}", p.text);
+
+    // A router that cannot be reached: 502, nothing pinned.
+    let r3 = &mut lab.routers[3];
+    r3.kill();
+    let down = env
+        .post(
+            &format!("/api/v1/devices/{}/certificate/trust", r3.name),
+            &admin,
+            serde_json::json!({"sha256": other}),
+        )
+        .await;
+    assert_eq!(down.status, StatusCode::BAD_GATEWAY, "{}", down.text);
+    assert!(down.body["detail"].as_str().unwrap().contains(r3.name));
+}
+
+/// On schedule: keys past their age rotate one router at a time here (a
+/// tenth of four routers, at least one), oldest first, and a router just
+/// rotated is not taken again before the others.
+#[tokio::test]
+async fn api_keys_rotate_on_schedule_one_router_at_a_time() {
+    use vxguard::rollout::api_keys::schedule;
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    let week = Duration::from_secs(7 * 86_400);
+    assert!(
+        schedule(&env.db, week).await.unwrap().is_empty(),
+        "fresh keys rotated"
+    );
+    let first = schedule(&env.db, Duration::ZERO).await.unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        schedule(&env.db, Duration::ZERO).await.unwrap().is_empty(),
+        "a second rotation while one runs"
+    );
+    worker.drain().await.unwrap();
+    assert!(vxguard_store::api_keys::pending(&env.db)
+        .await
+        .unwrap()
+        .is_empty());
+    let r = lab.routers.iter().find(|r| r.name == first[0]).unwrap();
+    assert_eq!(status_with(r, &r.key).await, 401, "the old key still works");
+    // Ages in whole seconds: the rotated key must be the youngest.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = schedule(&env.db, Duration::ZERO).await.unwrap();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first, "the key just rotated was taken again");
+    worker.drain().await.unwrap();
+    let steps: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'key.rotated' AND actor = 'system:worker'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(steps, 2 * 3, "added, switched, removed for each");
 }

@@ -141,6 +141,7 @@ pub async fn switch(
     let old = std::mem::replace(&mut r.api_key, next.to_string());
     r.api_key_next = None;
     r.api_key_retired = Some(old);
+    r.api_key_since = Some(unix_now());
     crate::sealed::store_devices(&mut tx, &before, &after).await?;
     bump_platform(&mut tx).await?;
     let object = format!("routers/{router}/api-key");
@@ -193,6 +194,90 @@ pub async fn pending(db: &PgPool) -> Result<Vec<Pending>> {
     Ok(out)
 }
 
+/// Now, in Unix seconds (the key ages' unit).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Which routers to start rotating now, by the schedule: those whose key
+/// is at least `every` old, staggered so that a rotation never runs on two
+/// routers of one site at once and at most `max_at_once` run in all (the
+/// oldest keys first). A key of unknown age is stamped with now, so it
+/// rotates one interval later.
+pub fn due_by_schedule(
+    keys: &[(String, String, Option<i64>, bool)],
+    now: i64,
+    every: std::time::Duration,
+    max_at_once: usize,
+) -> Vec<String> {
+    let every = every.as_secs() as i64;
+    let busy_sites: std::collections::BTreeSet<&str> =
+        keys.iter().filter(|k| k.3).map(|k| k.1.as_str()).collect();
+    let mut running = keys.iter().filter(|k| k.3).count();
+    let mut old: Vec<&(String, String, Option<i64>, bool)> = keys
+        .iter()
+        .filter(|k| !k.3 && k.2.is_some_and(|since| now - since >= every))
+        .collect();
+    old.sort_by_key(|k| (k.2, k.0.clone()));
+    let mut sites = busy_sites;
+    let mut out = Vec::new();
+    for (name, site, _, _) in old {
+        if running >= max_at_once {
+            break;
+        }
+        if sites.insert(site.as_str()) {
+            out.push(name.clone());
+            running += 1;
+        }
+    }
+    out
+}
+
+/// Starts the rotations the schedule calls for (see [`due_by_schedule`];
+/// `sites`: each router's site) and stamps keys of unknown age; returns
+/// the routers begun.
+pub async fn begin_scheduled(
+    db: &PgPool,
+    sites: &std::collections::BTreeMap<String, String>,
+    every: std::time::Duration,
+    max_at_once: usize,
+    who: &impl Actor,
+) -> Result<Vec<String>> {
+    let now = unix_now();
+    let s = crate::sealed::devices(&mut *db.acquire().await?).await?;
+    if s.routers.values().any(|r| r.api_key_since.is_none()) {
+        let mut tx = db.begin().await?;
+        locks::xact_lock(&mut tx, locks::WRITE).await?;
+        let before = crate::sealed::devices(&mut tx).await?;
+        let mut after = before.clone();
+        for r in after.routers.values_mut() {
+            r.api_key_since.get_or_insert(now);
+        }
+        crate::sealed::store_devices(&mut tx, &before, &after).await?;
+        tx.commit().await?;
+        // Their age starts now: none of them is due.
+        return Ok(Vec::new());
+    }
+    let keys: Vec<(String, String, Option<i64>, bool)> = s
+        .routers
+        .iter()
+        .filter_map(|(name, r)| {
+            let site = sites.get(name)?;
+            let busy = r.api_key_next.is_some() || r.api_key_retired.is_some();
+            Some((name.clone(), site.clone(), r.api_key_since, busy))
+        })
+        .collect();
+    let mut begun = Vec::new();
+    for name in due_by_schedule(&keys, now, every, max_at_once) {
+        if let Begun::Queued(_) = begin(db, &name, who).await? {
+            begun.push(name);
+        }
+    }
+    Ok(begun)
+}
+
 async fn audit_step(
     conn: &mut PgConnection,
     who: &impl Actor,
@@ -207,4 +292,77 @@ async fn audit_step(
     )
     .await?;
     Ok(())
+}
+
+/// A router's key as an operator sees it: the current key's fingerprint
+/// and the step a rotation is at, never a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyState {
+    /// The fingerprint of the key the driver authenticates with now.
+    pub fingerprint: String,
+    /// `Some(Added)`: the new key waits to be taken by the router;
+    /// `Some(Switched)`: the old key waits to be refused; `None`: no
+    /// rotation under way.
+    pub rotation: Option<Step>,
+}
+
+/// Every router's [`KeyState`], by name (routers never compiled have no
+/// key yet and are absent).
+pub async fn states(db: &PgPool) -> Result<std::collections::BTreeMap<String, KeyState>> {
+    let s = crate::sealed::devices(&mut *db.acquire().await?).await?;
+    Ok(s.routers
+        .into_iter()
+        .map(|(name, r)| {
+            let rotation = if r.api_key_next.is_some() {
+                Some(Step::Added)
+            } else if r.api_key_retired.is_some() {
+                Some(Step::Switched)
+            } else {
+                None
+            };
+            let state = KeyState {
+                fingerprint: fingerprint(&r.api_key),
+                rotation,
+            };
+            (name, state)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const DAY: i64 = 86_400;
+
+    fn k(
+        name: &str,
+        site: &str,
+        since: Option<i64>,
+        busy: bool,
+    ) -> (String, String, Option<i64>, bool) {
+        (name.into(), site.into(), since, busy)
+    }
+
+    #[test]
+    fn the_schedule_takes_old_keys_oldest_first_one_router_per_site() {
+        let now = 100 * DAY;
+        let week = Duration::from_secs(7 * DAY as u64);
+        let keys = [
+            k("r1", "dc1", Some(now - 8 * DAY), false),
+            k("r2", "dc1", Some(now - 9 * DAY), false),
+            k("r3", "dc2", Some(now - 7 * DAY), false),
+            k("r4", "dc2", Some(now - 6 * DAY), false),
+            k("r5", "dc3", None, false),
+            k("r6", "dc4", Some(now - 30 * DAY), true),
+            k("r7", "dc4", Some(now - 30 * DAY), false),
+        ];
+        // dc1: r2 (older) alone; dc2: r3 (exactly 7 d); r4 is young; r5's
+        // age is unknown; dc4 already rotates r6, so not r7.
+        assert_eq!(due_by_schedule(&keys, now, week, 10), vec!["r2", "r3"]);
+        // At most 2 at once, r6 counting: the oldest first.
+        assert_eq!(due_by_schedule(&keys, now, week, 2), vec!["r2"]);
+        assert_eq!(due_by_schedule(&keys, now, week, 1), Vec::<String>::new());
+    }
 }

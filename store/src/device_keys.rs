@@ -48,6 +48,7 @@ pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
                 api_key: api,
                 api_key_next: None,
                 api_key_retired: None,
+                api_key_since: Some(crate::api_keys::unix_now()),
             });
         }
     }

@@ -68,6 +68,7 @@ fn secrets(intent: &Intent) -> Secrets {
                 api_key: format!("fuzz-{}", r.name),
                 api_key_next: None,
                 api_key_retired: None,
+                api_key_since: None,
             },
         );
     }

@@ -9,6 +9,8 @@
 use anyhow::Result;
 use sqlx::PgPool;
 use vxguard_store::api_keys::{self, Step};
+use vxguard_store::kind::Kind;
+use vxguard_store::objects;
 use vyos_api::{Retrieve, RetrieveOp};
 
 use super::reconcile::{self, Access};
@@ -49,6 +51,24 @@ async fn accepts(a: &Access, key: &str) -> Result<bool, String> {
             answer.error().unwrap_or("no VyOS answer")
         )),
     }
+}
+
+/// Starts the rotations the schedule calls for: keys at least `every` old,
+/// one router per site and a tenth of the routers (at least one) at a
+/// time (`vxguard_store::api_keys::due_by_schedule`).
+pub async fn schedule(db: &PgPool, every: std::time::Duration) -> Result<Vec<String>> {
+    let sites: std::collections::BTreeMap<String, String> =
+        objects::platform_specs(db, Kind::Router)
+            .await?
+            .into_iter()
+            .filter_map(|(name, spec)| Some((name, spec["site"].as_str()?.to_string())))
+            .collect();
+    let at_once = (sites.len() / 10).max(1);
+    let begun = api_keys::begin_scheduled(db, &sites, every, at_once, &Worker).await?;
+    for r in &begun {
+        tracing::info!(router = %r, "API key rotation: begun on schedule");
+    }
+    Ok(begun)
 }
 
 /// Takes every rotation step whose check passes; returns the steps taken.

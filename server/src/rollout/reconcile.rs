@@ -55,6 +55,9 @@ pub struct Settings {
     pub hypervisors: bool,
     /// Drift check period; `None` = off.
     pub drift_every: Option<Duration>,
+    /// Age at which a router's API key is rotated (`rollout::api_keys`);
+    /// `None` = only on demand.
+    pub api_key_every: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             health_poll: Duration::from_secs(1),
             hypervisors: true,
             drift_every: Some(Duration::from_secs(60)),
+            api_key_every: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
