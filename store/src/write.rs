@@ -336,7 +336,6 @@ impl crate::Store {
         op: Op,
         if_match: Option<i64>,
     ) -> Result<Outcome> {
-        let tenant_id = tenant.map(|t| t.id);
         let (spec, spec_name) = match &op {
             Op::Create(b) | Op::Replace(b) => {
                 let (s, n) = kind.parse(b)?;
@@ -358,9 +357,33 @@ impl crate::Store {
             .unwrap_or_default()
             .to_string();
         let mut tx = self.pool().begin().await?;
+        let out = self
+            .change_in(&mut tx, who, kind, tenant, &name, op, spec, if_match)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Store::change`]'s work inside the caller's transaction, for a
+    /// change that writes more beside it (`certificates::trust`); `spec`
+    /// is `op`'s body parsed, `name` the object's.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn change_in(
+        &self,
+        tx: &mut PgConnection,
+        who: &impl Writer,
+        kind: Kind,
+        tenant: Option<&TenantRef>,
+        name: &str,
+        op: Op,
+        spec: Option<Value>,
+        if_match: Option<i64>,
+    ) -> Result<Outcome> {
+        let tenant_id = tenant.map(|t| t.id);
+        let name = name.to_string();
         let mut loaded = match tenant_id {
-            Some(t) => begin_tenant(&mut tx, t).await?,
-            None => begin(&mut tx).await?,
+            Some(t) => begin_tenant(&mut *tx, t).await?,
+            None => begin(&mut *tx).await?,
         };
         let existing = objects::get(&mut *tx, kind, tenant_id, &name).await?;
         match (&op, &existing) {
@@ -391,20 +414,27 @@ impl crate::Store {
             }
         };
         if let (Some(t), Some(i)) = (tenant, ti) {
-            let q = quotas::of(&mut tx, t.id).await?;
+            let q = quotas::of(&mut *tx, t.id).await?;
             quotas::check_growth(&q, before.as_ref(), &loaded.intent.tenants[i])?;
         }
         drop(before);
-        let a = check_and_allocate_in(&mut tx, &loaded, own.as_ref(), ti, who, &self.definitions())
-            .await?;
+        let a = check_and_allocate_in(
+            &mut *tx,
+            &loaded,
+            own.as_ref(),
+            ti,
+            who,
+            &self.definitions(),
+        )
+        .await?;
         let object = match &spec {
             Some(s) => Some(
-                objects::upsert(&mut tx, kind, tenant_id, &name, s)
+                objects::upsert(&mut *tx, kind, tenant_id, &name, s)
                     .await
                     .map_err(port_taken)?,
             ),
             None => {
-                objects::delete(&mut tx, kind, tenant_id, &name).await?;
+                objects::delete(&mut *tx, kind, tenant_id, &name).await?;
                 None
             }
         };
@@ -417,10 +447,10 @@ impl crate::Store {
         let action = format!("{}.{action}", kind.as_str());
         let before = existing.map(|o| o.spec);
         let job = if loaded.partial {
-            finish_tenant(&mut tx, &loaded, &a, who, &action, &path, before, spec).await?
+            finish_tenant(&mut *tx, &loaded, &a, who, &action, &path, before, spec).await?
         } else {
             finish(
-                &mut tx,
+                &mut *tx,
                 &loaded.intent,
                 &a,
                 who,
@@ -432,7 +462,6 @@ impl crate::Store {
             )
             .await?
         };
-        tx.commit().await?;
         Ok(Outcome {
             object,
             job,

@@ -22,6 +22,9 @@ pub enum Section {
         sites: Vec<SiteRow>,
         routers: Vec<RouterRow>,
         hypervisors: Vec<HypervisorRow>,
+        /// What the last action did (a rotation begun, a certificate
+        /// trusted).
+        notice: Option<String>,
     },
     Users(Vec<UserRow>),
     Jobs {
@@ -85,6 +88,14 @@ pub struct RouterRow {
     /// The latest revision's number, if compiled yet.
     pub revision: Option<i32>,
     pub state: DeviceStateRow,
+    /// The fingerprint of the API key the driver uses now (never the key);
+    /// `None` before the first compile.
+    pub api_key: Option<String>,
+    /// A rotation under way: `added` or `switched`.
+    pub rotation: Option<String>,
+    /// The certificate the router presents now, read when its last apply
+    /// failed on the pinned one (for "Trust this certificate").
+    pub presented_certificate: Option<String>,
 }
 
 /// Where a device stands (the server's `driver::status`).

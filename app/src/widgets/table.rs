@@ -34,6 +34,15 @@ pub enum Cell {
         text: &'static str,
         label: String,
     },
+    /// A one-button POST form that is not a deletion, with hidden fields
+    /// besides the CSRF token (`(name, value)`).
+    Action {
+        action: String,
+        csrf: String,
+        fields: Vec<(String, String)>,
+        text: &'static str,
+        label: String,
+    },
     /// Several cells, one after another.
     Many(Vec<Cell>),
 }
@@ -75,6 +84,23 @@ fn cell(c: Cell) -> AnyView {
             <form method="post" action=action class="inline">
                 <input type="hidden" name="csrf" value=csrf/>
                 <button type="submit" class="link danger" aria-label=label>{text}</button>
+            </form>
+        }
+        .into_any(),
+        Cell::Action {
+            action,
+            csrf,
+            fields,
+            text,
+            label,
+        } => view! {
+            <form method="post" action=action class="inline">
+                <input type="hidden" name="csrf" value=csrf/>
+                {fields
+                    .into_iter()
+                    .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+                    .collect_view()}
+                <button type="submit" class="link" aria-label=label>{text}</button>
             </form>
         }
         .into_any(),

@@ -12,6 +12,7 @@ use super::pages::{
     session_or_login,
 };
 use super::session::{self, WebSession};
+use crate::api::devices;
 use crate::api::jobs::{self, JobQuery};
 use crate::api::revisions::{self, RevQuery};
 use crate::api::tenants::{self, TenantCreate};
@@ -221,16 +222,76 @@ async fn latest_revisions(st: &AppState) -> ApiResult<HashMap<(String, String), 
     Ok(rows.into_iter().map(|(k, d, s)| ((k, d), s)).collect())
 }
 
+/// How long the platform page waits for a router's certificate: it is
+/// read only for routers whose last apply refused it, but the page must
+/// not hang on one that is down.
+const CERTIFICATE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The certificates presented now by the routers whose last apply failed
+/// on the pinned one, read side by side; a router that cannot be read is
+/// left out (its error stays on the page).
+async fn presented_certificates(
+    st: &AppState,
+    s: &WebSession,
+    devices: &[crate::driver::status::DeviceStatus],
+) -> HashMap<String, String> {
+    let refused = devices.iter().filter(|d| {
+        d.kind == "router"
+            && d.state == crate::driver::status::DeviceState::Failed
+            && d.error.as_deref().is_some_and(devices::certificate_refused)
+    });
+    let reads = refused.map(|d| async {
+        let sha = devices::presented_certificate(st, &s.who, &d.name, CERTIFICATE_WAIT).await;
+        (d.name.clone(), sha.ok())
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .filter_map(|(n, sha)| sha.map(|sha| (n, sha)))
+        .collect()
+}
+
+/// The notice of `/admin/platform` after a console action.
+fn platform_notice(q: &HashMap<String, String>) -> Option<String> {
+    match (q.get("rotating"), q.get("trusted"), q.get("job")) {
+        (Some(r), _, Some(j)) => Some(format!(
+            "Rotating the API key of {r}: job #{j} adds the new key; the worker switches to it and \
+             removes the old one once the router has taken it."
+        )),
+        (_, Some(r), Some(j)) => Some(format!(
+            "{r}'s certificate is trusted: job #{j} applies with it."
+        )),
+        (_, Some(r), None) => Some(format!("{r} was already pinned to that certificate.")),
+        _ => None,
+    }
+}
+
 /// `GET /admin/platform`: sites, routers and hypervisors.
-pub async fn platform(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
+pub async fn platform(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let s = admin_or_return!(st, h, src, "/admin/platform");
     let out = async {
         let latest = latest_revisions(&st).await?;
         let rev = |k: &str, n: &str| latest.get(&(k.to_string(), n.to_string())).copied();
-        let states: HashMap<(String, String), DeviceStateRow> = crate::driver::status::list(&st.db)
-            .await?
+        let listed = crate::driver::status::list(&st.db).await?;
+        let mut presented = presented_certificates(&st, &s, &listed).await;
+        let mut keys: HashMap<String, (String, Option<String>)> = HashMap::new();
+        let states: HashMap<(String, String), DeviceStateRow> = listed
             .into_iter()
             .map(|d| {
+                if let Some(k) = d.api_key {
+                    let rotation = k.rotation.map(|r| {
+                        serde_json::to_value(r)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    });
+                    keys.insert(d.name.clone(), (k.fingerprint, rotation));
+                }
                 (
                     (d.kind, d.name),
                     DeviceStateRow {
@@ -262,15 +323,21 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
         let routers = objects::list(&st.db, Kind::Router, None, None, MAX)
             .await?
             .into_iter()
-            .map(|o| RouterRow {
-                site: text(&o.spec["site"]),
-                version: text(&o.spec["version"]),
-                underlay_address: text(&o.spec["underlay_address"]),
-                api_endpoint: text(&o.spec["api_endpoint"]),
-                api_trust: api_trust(&o.spec),
-                revision: rev("router", &o.name),
-                state: state("router", &o.name),
-                name: o.name,
+            .map(|o| {
+                let (api_key, rotation) = keys.remove(&o.name).unzip();
+                RouterRow {
+                    site: text(&o.spec["site"]),
+                    version: text(&o.spec["version"]),
+                    underlay_address: text(&o.spec["underlay_address"]),
+                    api_endpoint: text(&o.spec["api_endpoint"]),
+                    api_trust: api_trust(&o.spec),
+                    revision: rev("router", &o.name),
+                    state: state("router", &o.name),
+                    api_key,
+                    rotation: rotation.flatten(),
+                    presented_certificate: presented.remove(&o.name),
+                    name: o.name,
+                }
             })
             .collect();
         let hypervisors = objects::list(&st.db, Kind::Hypervisor, None, None, MAX)
@@ -290,10 +357,74 @@ pub async fn platform(State(st): State<AppState>, Source(src): Source, h: Header
             sites,
             routers,
             hypervisors,
+            notice: platform_notice(&q),
         })
     }
     .await;
     finish(&s, out)
+}
+
+/// The platform admin's session for a console action: CSRF and origin
+/// checked, as every form of the console.
+async fn admin_form(
+    st: &AppState,
+    h: &HeaderMap,
+    src: &str,
+    f: &super::pages::Form,
+) -> Result<WebSession, Response> {
+    let s = admin_session(st, h, src, "/admin/platform").await?;
+    if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
+        return Err(forbidden_form(Some(&s)));
+    }
+    Ok(s)
+}
+
+/// `POST /admin/routers/{name}/api-key/rotate`: starts a rotation of the
+/// router's API key (`api::devices::rotate_api_key`, as the API does).
+pub async fn rotate_api_key(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let s = match admin_form(&st, &h, &src, &f).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match devices::rotate_api_key(&st, &s.who, &name).await {
+        Ok(job) => see_other(&format!(
+            "/admin/platform?rotating={}&job={job}",
+            encode(&name)
+        )),
+        Err(p) => problem_page(Some(&s), &p),
+    }
+}
+
+/// `POST /admin/routers/{name}/certificate/trust` (`sha256`): pins the
+/// certificate the router presents, if it is still the one shown
+/// (`api::devices::trust_certificate`: read off the router again and
+/// compared, as the API does).
+pub async fn trust_certificate(
+    State(st): State<AppState>,
+    Source(src): Source,
+    h: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = parse_form(&body);
+    let s = match admin_form(&st, &h, &src, &f).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match devices::trust_certificate(&st, &s.who, &name, field(&f, "sha256")).await {
+        Ok(t) => see_other(&match t.job {
+            Some(j) => format!("/admin/platform?trusted={}&job={j}", encode(&name)),
+            None => format!("/admin/platform?trusted={}", encode(&name)),
+        }),
+        Err(p) => problem_page(Some(&s), &p),
+    }
 }
 
 /// `GET /admin/users`: every user, with tenant and role.

@@ -70,6 +70,14 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
             "/admin/platform/{kind}/{name}/delete",
             get(platform::delete_form).post(platform::delete),
         )
+        .route(
+            "/admin/routers/{name}/api-key/rotate",
+            post(admin::rotate_api_key),
+        )
+        .route(
+            "/admin/routers/{name}/certificate/trust",
+            post(admin::trust_certificate),
+        )
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/audit", get(admin::audit))

@@ -76,10 +76,51 @@ pub struct DeviceStatus {
     /// Drift: `-` lines of the applied revision the device lacks, `+`
     /// lines it runs beyond it (keys redacted); empty unless drifted.
     pub drift: Vec<String>,
+    /// A router's HTTP API key (never the key); `null` for hypervisors and
+    /// for a router not compiled yet (it has no key).
+    pub api_key: Option<ApiKeyStatus>,
+}
+
+/// Where a router's API key rotation stands (`vxguard_store::api_keys`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    /// The new key is configured beside the current one; the worker
+    /// switches once the router takes it.
+    Added,
+    /// The new key is current; the old one is removed once the router
+    /// refuses it.
+    Switched,
+}
+
+/// A router's API key as an operator sees it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiKeyStatus {
+    /// The step a rotation is at; `null` when none is under way.
+    pub rotation: Option<Rotation>,
+    /// The fingerprint of the key the driver authenticates with now (what
+    /// the audit's `key.rotated` entries name).
+    pub fingerprint: String,
+}
+
+impl From<vxguard_store::api_keys::KeyState> for ApiKeyStatus {
+    fn from(k: vxguard_store::api_keys::KeyState) -> Self {
+        use vxguard_store::api_keys::Step;
+        ApiKeyStatus {
+            rotation: match k.rotation {
+                Some(Step::Added) => Some(Rotation::Added),
+                Some(Step::Switched) => Some(Rotation::Switched),
+                // Removed is the end of a rotation, never a state.
+                Some(Step::Removed) | None => None,
+            },
+            fingerprint: k.fingerprint,
+        }
+    }
 }
 
 /// Every router and hypervisor of the intent, routers first, by name.
 pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
+    let mut keys = vxguard_store::api_keys::states(db).await?;
     Ok(vxguard_store::applies::devices(db)
         .await?
         .into_iter()
@@ -95,6 +136,11 @@ pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
                 .map(String::from)
                 .collect();
             let st = state(r.latest, r.applied, failed, !drift.is_empty());
+            let api_key = if r.kind == "router" {
+                keys.remove(&r.name).map(ApiKeyStatus::from)
+            } else {
+                None
+            };
             DeviceStatus {
                 kind: r.kind,
                 name: r.name,
@@ -109,6 +155,7 @@ pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
                 } else {
                     Vec::new()
                 },
+                api_key,
             }
         })
         .collect())

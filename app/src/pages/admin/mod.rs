@@ -72,9 +72,10 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
             sites,
             routers,
             hypervisors,
+            notice,
         } => (
             Tab::Platform,
-            view! { <PlatformSection sites=sites routers=routers hypervisors=hypervisors/> }
+            view! { <PlatformSection sites=sites routers=routers hypervisors=hypervisors notice=notice csrf=csrf/> }
                 .into_any(),
         ),
         Section::Users(users) => (Tab::Users, view! { <UsersSection users=users/> }.into_any()),
@@ -243,11 +244,58 @@ fn state_cell(s: DeviceStateRow) -> Cell {
     Cell::Many(cells)
 }
 
+/// A router's API key: its fingerprint, the rotation under way, and the
+/// button that starts one.
+fn api_key_cell(
+    name: &str,
+    fingerprint: Option<String>,
+    rotation: Option<String>,
+    csrf: &str,
+) -> Cell {
+    let Some(fp) = fingerprint else {
+        return Cell::Muted("none yet (not compiled)".into());
+    };
+    let mut cells = vec![Cell::Code(fp)];
+    match rotation {
+        Some(step) => cells.push(Cell::Note(format!("rotation under way: {step}"))),
+        None => {
+            cells.push(Cell::Text(" ".into()));
+            cells.push(Cell::Action {
+                action: format!("/admin/routers/{name}/api-key/rotate"),
+                csrf: csrf.to_string(),
+                fields: vec![],
+                text: "Rotate API key",
+                label: format!("Rotate the API key of {name}"),
+            });
+        }
+    }
+    Cell::Many(cells)
+}
+
+/// How the certificate is trusted and, when the router presents another
+/// than the pinned one, that one and the button that pins it.
+fn certificate_cell(name: &str, trust: String, presented: Option<String>, csrf: &str) -> Cell {
+    let mut cells = vec![Cell::Code(trust)];
+    if let Some(sha) = presented {
+        cells.push(Cell::Note(format!("presents {sha}")));
+        cells.push(Cell::Action {
+            action: format!("/admin/routers/{name}/certificate/trust"),
+            csrf: csrf.to_string(),
+            fields: vec![("sha256".into(), sha)],
+            text: "Trust this certificate",
+            label: format!("Trust the certificate {name} presents"),
+        });
+    }
+    Cell::Many(cells)
+}
+
 #[component]
 fn PlatformSection(
     sites: Vec<SiteRow>,
     routers: Vec<RouterRow>,
     hypervisors: Vec<HypervisorRow>,
+    notice: Option<String>,
+    csrf: String,
 ) -> impl IntoView {
     let sites = if sites.is_empty() {
         view! { <p class="empty">"No sites yet."</p> }.into_any()
@@ -284,7 +332,8 @@ fn PlatformSection(
                     Cell::Text(r.version),
                     Cell::Code(r.underlay_address),
                     Cell::Code(r.api_endpoint),
-                    Cell::Code(r.api_trust),
+                    certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
+                    api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
@@ -298,6 +347,7 @@ fn PlatformSection(
             "Underlay",
             "API",
             "Certificate",
+            "API key",
             "Revision",
             "State",
             "Spec",
@@ -341,6 +391,7 @@ fn PlatformSection(
         view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()
     };
     view! {
+        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         <div class="grid">
             <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}{new_link("site")}</section>
             <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}{new_link("router")}</section>
