@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod keys;
 pub mod keys_cmd;
 pub mod master_key;
+pub mod metrics;
 /// The OpenAPI document (it lives with the API it describes).
 pub use api::openapi;
 pub mod portal;

@@ -144,6 +144,12 @@ pub struct ServeArgs {
     /// without either, unhydrated.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "site")]
     pub site_root: std::path::PathBuf,
+    /// Serve `/metrics` on this address alone (not on the API's).
+    #[arg(long, env = "VXGUARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token `/metrics` requires (`Authorization: Bearer ...`).
+    #[arg(long, env = "VXGUARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -219,8 +225,24 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     } else {
         tracing::info!("portal bundle: {}", bundle.describe());
     }
-    let app = crate::portal::app_with_bundle(st, bundle)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let metrics = crate::metrics::Metrics::new(a.metrics_token.clone());
+    let mut app = metrics.instrument(crate::portal::app_with_bundle(st, bundle));
+    match a.metrics_listen {
+        None => app = app.merge(metrics.routes(pool.clone())),
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (VXGUARD_METRICS_LISTEN)"))?;
+            tracing::info!(address = %addr, "metrics listening at /metrics");
+            let routes = metrics.routes(pool.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, routes).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
+    }
+    let app = app.layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;

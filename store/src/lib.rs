@@ -34,6 +34,7 @@ pub mod intent;
 pub mod jobs;
 pub mod kind;
 pub mod locks;
+pub mod metrics;
 pub mod objects;
 pub mod policy;
 pub mod quotas;

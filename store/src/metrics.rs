@@ -1,0 +1,73 @@
+//! What `/metrics` reads from the database at each scrape (issue 18, item
+//! 3): counts, never rows, so a scrape costs a few aggregate queries
+//! whatever the platform's size.
+
+use sqlx::PgPool;
+
+use crate::error::Result;
+
+/// The platform's state as counts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// Jobs by status (`queued`, `running`, `done`, `failed`).
+    pub jobs: Vec<(String, i64)>,
+    /// Age of the oldest runnable queued job, in seconds: the workers' lag.
+    pub oldest_queued_secs: f64,
+    /// Finished device applies by device kind and outcome.
+    pub applies: Vec<(String, String, i64)>,
+    /// Devices whose last drift check found a difference (kind, count), and
+    /// those it could not read.
+    pub drifted: Vec<(String, i64)>,
+    pub unreadable: Vec<(String, i64)>,
+}
+
+pub async fn snapshot(db: &PgPool) -> Result<Snapshot> {
+    let jobs = sqlx::query_as("SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status")
+        .fetch_all(db)
+        .await?;
+    let oldest: Option<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM jobs \
+         WHERE status = 'queued' AND run_after <= now()",
+    )
+    .fetch_one(db)
+    .await?;
+    let applies = sqlx::query_as(
+        "SELECT device_kind, outcome, count(*) FROM device_applies WHERE outcome IS NOT NULL \
+         GROUP BY device_kind, outcome ORDER BY device_kind, outcome",
+    )
+    .fetch_all(db)
+    .await?;
+    let drifted = sqlx::query_as(
+        "SELECT device_kind, count(*) FROM device_drift WHERE error IS NULL AND drift <> '' \
+         GROUP BY device_kind ORDER BY device_kind",
+    )
+    .fetch_all(db)
+    .await?;
+    let unreadable = sqlx::query_as(
+        "SELECT device_kind, count(*) FROM device_drift WHERE error IS NOT NULL \
+         GROUP BY device_kind ORDER BY device_kind",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(Snapshot {
+        jobs,
+        oldest_queued_secs: oldest.unwrap_or(0.0),
+        applies,
+        drifted,
+        unreadable,
+    })
+}
+
+/// Each router's API key age in seconds (`None`: not recorded yet) and
+/// whether a rotation is under way, by router name.
+pub async fn api_key_ages(db: &PgPool) -> Result<Vec<(String, Option<i64>, bool)>> {
+    let s = crate::sealed::devices(&mut *db.acquire().await?).await?;
+    let now = crate::api_keys::unix_now();
+    Ok(s.routers
+        .into_iter()
+        .map(|(name, r)| {
+            let rotating = r.api_key_next.is_some() || r.api_key_retired.is_some();
+            (name, r.api_key_since.map(|t| now - t), rotating)
+        })
+        .collect())
+}
