@@ -1208,7 +1208,8 @@ async fn a_changed_router_certificate_is_trusted_only_as_presented_and_the_next_
         .get(&format!("/api/v1/routers/{}", canary.name), &admin)
         .await;
     assert_eq!(spec.body["spec"]["api_certificate_sha256"], new_pin);
-    let audit: Vec<(String, String, String, Option<Value>, Option<Value>)> = sqlx::query_as(
+    type Entry = (String, String, String, Option<Value>, Option<Value>);
+    let audit: Vec<Entry> = sqlx::query_as(
         "SELECT action, actor, object, before, after FROM audit_log \
          WHERE action IN ('router.update', 'router.certificate.trusted') ORDER BY id",
     )
