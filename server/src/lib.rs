@@ -20,6 +20,7 @@ pub mod keys;
 pub mod keys_cmd;
 pub mod master_key;
 pub mod metrics;
+pub mod monitoring_cmd;
 /// The OpenAPI document (it lives with the API it describes).
 pub use api::openapi;
 pub mod portal;

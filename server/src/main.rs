@@ -58,6 +58,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: keys_cmd::KeysCmd,
     },
+    /// What Prometheus and Alertmanager need: alert rules, the Alertmanager
+    /// configuration, a scrape configuration.
+    Monitoring {
+        #[command(subcommand)]
+        cmd: monitoring_cmd::MonitoringCmd,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -186,6 +192,7 @@ fn main() -> ExitCode {
             .map(|_| true),
         Cmd::Demo(a) => runtime().and_then(|rt| rt.block_on(demo::run(a))),
         Cmd::Keys { cmd } => runtime().and_then(|rt| rt.block_on(keys_cmd::run(cmd))),
+        Cmd::Monitoring { cmd } => monitoring_cmd::run(cmd),
         Cmd::Audit {
             cmd: AuditCmd::Verify { database_url },
         } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),

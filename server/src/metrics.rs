@@ -8,7 +8,8 @@
 //!   stay few and nothing one tenant does shows in another's.
 //! - Read from the database at each scrape, as counts
 //!   (`vxguard_store::metrics`): jobs by state, the workers' lag, device
-//!   applies by outcome, drift, and each router's API key age.
+//!   applies by outcome, drift, each device's state (applied, pending,
+//!   failed, drifted) and each router's API key age.
 //!
 //! With `VXGUARD_METRICS_TOKEN` set, a scrape must send it as a bearer
 //! token (compared in constant time); with `VXGUARD_METRICS_LISTEN` set,
@@ -178,6 +179,13 @@ struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeviceLabels {
+    kind: String,
+    device: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouterLabel {
     router: String,
 }
@@ -186,6 +194,7 @@ struct RouterLabel {
 /// copied) and gauges filled from the database now.
 async fn render(m: &Metrics, db: &PgPool) -> anyhow::Result<String> {
     let snap = vxguard_store::metrics::snapshot(db).await?;
+    let devices = crate::rollout::status::list(db).await?;
     let keys = vxguard_store::metrics::api_key_ages(db).await?;
     let mut r = Registry::with_prefix("vxguard");
     r.register(
@@ -244,6 +253,21 @@ async fn render(m: &Metrics, db: &PgPool) -> anyhow::Result<String> {
         "devices_unreadable",
         "Devices whose last drift check could not read them",
         unreadable,
+    );
+    let state = Family::<DeviceLabels, Gauge>::default();
+    for d in devices {
+        state
+            .get_or_create(&DeviceLabels {
+                kind: d.kind,
+                device: d.name,
+                state: d.state.as_str().into(),
+            })
+            .set(1);
+    }
+    r.register(
+        "device_state",
+        "1 for each device's state (applied, pending, failed, drifted)",
+        state,
     );
     let age = Family::<RouterLabel, Gauge>::default();
     let rotating = Family::<RouterLabel, Gauge>::default();

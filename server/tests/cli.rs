@@ -341,3 +341,54 @@ fn serve_help_names_every_variable() {
         );
     }
 }
+
+/// `vxguard monitoring` (issue 18, item 4): the files print, and a
+/// configuration that would lose alerts stops with the flag to fix.
+#[test]
+fn monitoring_prints_rules_and_refuses_receivers_that_lose_alerts() {
+    let o = bin()
+        .args(["monitoring", "rules", "--api-key-max-age-secs", "1000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rules = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        rules.contains("vxguard_router_api_key_age_seconds > 1000"),
+        "{rules}"
+    );
+    let o = bin()
+        .args([
+            "monitoring",
+            "alertmanager",
+            "--email-to",
+            "noc@example.com",
+        ])
+        .env_remove("VXGUARD_ALERT_SMTP_SMARTHOST")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--smtp-smarthost: required to send email"),
+        "{err}"
+    );
+    let o = bin()
+        .args(["monitoring", "alertmanager"])
+        .env("VXGUARD_ALERT_EMAIL_TO", "noc@example.com,ops@example.com")
+        .env("VXGUARD_ALERT_SMTP_SMARTHOST", "mail.example.com:25")
+        .env("VXGUARD_ALERT_SMTP_FROM", "vxguard@example.com")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let am = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        am.contains(r#"to: "noc@example.com, ops@example.com""#),
+        "{am}"
+    );
+    let o = bin()
+        .args(["monitoring", "rules", "--http-error-ratio", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--http-error-ratio"));
+}

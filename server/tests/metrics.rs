@@ -96,6 +96,19 @@ async fn requests_jobs_and_keys_are_counted_by_route_never_by_tenant() {
     assert_eq!(ages, 4, "{m}");
     e.drain().await;
     let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    // Compiled, not applied (no --apply here): every device pending.
+    let states: Vec<&str> = r
+        .text
+        .lines()
+        .filter(|l| l.starts_with("vxguard_device_state{"))
+        .collect();
+    assert_eq!(states.len(), 6, "{states:?}");
+    assert!(
+        states.contains(
+            &r#"vxguard_device_state{kind="router",device="vyos-dc1-01",state="pending"} 1"#
+        ),
+        "{states:?}"
+    );
     assert_eq!(sample(&r.text, r#"vxguard_jobs{status="done"}"#), Some(1.0));
     assert_eq!(sample(&r.text, r#"vxguard_jobs{status="queued"}"#), None);
     assert_eq!(
