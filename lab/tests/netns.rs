@@ -88,23 +88,14 @@ fn tenant_hosts_ping_across_vxlan_over_wireguard() {
     for ns in [&ra, &rb, &ha, &hb, &hg, &hg2] {
         lab.netns(ns);
     }
-    // The underlay: the lab's, not the configuration's.
-    must(&[
-        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
-    ]);
-    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
-        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
-        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
-    }
+    underlay(&ra, &rb);
 
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let ida = format!("a{tag}");
     let idb = format!("b{tag}");
-    let rea = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
-    let reb = Arc::new(NetnsRealiser::new(&rb, &idb, &run_dir.join("b")).unwrap());
-    lab.realisers.push(rea.clone());
-    lab.realisers.push(reb.clone());
+    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
+    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
     // Registered for cleanup before they exist, in case realise panics.
     for (r, v) in [
         (&ra, "acme"),
@@ -416,20 +407,12 @@ fn evpn_sessions_establish_and_hosts_ping_without_static_remotes() {
     for ns in [&ra, &rb, &ha, &hb] {
         lab.netns(ns);
     }
-    must(&[
-        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
-    ]);
-    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
-        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
-        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
-    }
+    underlay(&ra, &rb);
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let (ida, idb) = (format!("c{tag}"), format!("d{tag}"));
-    let rea = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
-    let reb = Arc::new(NetnsRealiser::new(&rb, &idb, &run_dir.join("b")).unwrap());
-    lab.realisers.push(rea.clone());
-    lab.realisers.push(reb.clone());
+    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
+    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
     lab.namespaces.push(format!("{ra}-acme"));
     lab.namespaces.push(format!("{rb}-acme"));
 

@@ -68,13 +68,7 @@ async fn commits_through_the_api_are_realised() {
     for ns in [&ra, &rb, &ha, &hb] {
         lab.netns(ns);
     }
-    must(&[
-        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
-    ]);
-    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
-        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
-        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
-    }
+    underlay(&ra, &rb);
     lab.namespaces.push(format!("{ra}-acme"));
     lab.namespaces.push(format!("{rb}-acme"));
     let defs = Arc::new(vxguard_lab::builtin_defs(ApiVersion::V1_5));

@@ -17,7 +17,6 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vxguard_lab::netns::NetnsRealiser;
@@ -203,20 +202,12 @@ fn interfaces_are_rebuilt_where_vyos_rebuilds_them_and_nowhere_else() {
     for ns in [&ra, &rb, &hb] {
         lab.netns(ns);
     }
-    must(&[
-        "ip", "-n", &ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", &rb,
-    ]);
-    for (ns, a) in [(&ra, "10.99.0.1/24"), (&rb, "10.99.0.2/24")] {
-        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
-        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
-    }
+    underlay(&ra, &rb);
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let (ida, idb) = (format!("p{tag}"), format!("q{tag}"));
-    let rea = Arc::new(NetnsRealiser::new(&ra, &ida, &run_dir.join("a")).unwrap());
-    let reb = Arc::new(NetnsRealiser::new(&rb, &idb, &run_dir.join("b")).unwrap());
-    lab.realisers.push(rea.clone());
-    lab.realisers.push(reb.clone());
+    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
+    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
     lab.namespaces.push(format!("{ra}-acme"));
     lab.namespaces.push(format!("{rb}-acme"));
 

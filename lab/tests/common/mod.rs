@@ -84,6 +84,26 @@ impl Drop for Lab {
     }
 }
 
+/// The lab's underlay between two router namespaces (not the
+/// configuration's): a veth `u0` with 10.99.0.1/24 in `ra` and .2 in `rb`.
+pub fn underlay(ra: &str, rb: &str) {
+    must(&[
+        "ip", "-n", ra, "link", "add", "u0", "type", "veth", "peer", "name", "u0", "netns", rb,
+    ]);
+    for (ns, a) in [(ra, "10.99.0.1/24"), (rb, "10.99.0.2/24")] {
+        must(&["ip", "-n", ns, "addr", "add", a, "dev", "u0"]);
+        must(&["ip", "-n", ns, "link", "set", "u0", "up"]);
+    }
+}
+
+/// A realiser for the router in `ns` (id `id`, its run directory `dir`),
+/// torn down with `lab`.
+pub fn realiser(lab: &mut Lab, ns: &str, id: &str, dir: &std::path::Path) -> Arc<NetnsRealiser> {
+    let re = Arc::new(NetnsRealiser::new(ns, id, dir).unwrap());
+    lab.realisers.push(re.clone());
+    re
+}
+
 pub fn keypair() -> (String, String) {
     let private = must(&["wg", "genkey"]);
     let out = Command::new("sh")
