@@ -237,7 +237,9 @@ pub fn due_by_schedule(
 
 /// Starts the rotations the schedule calls for (see [`due_by_schedule`];
 /// `sites`: each router's site) and stamps keys of unknown age; returns
-/// the routers begun.
+/// the routers begun. Decided and written in one transaction under the
+/// write lock, so that workers running it at once never start two
+/// routers of a site (nor more than `max_at_once`) between them.
 pub async fn begin_scheduled(
     db: &PgPool,
     sites: &std::collections::BTreeMap<String, String>,
@@ -246,36 +248,55 @@ pub async fn begin_scheduled(
     who: &impl Actor,
 ) -> Result<Vec<String>> {
     let now = unix_now();
+    let keys = |s: &vxguard_compiler::model::Secrets| -> Vec<(String, String, Option<i64>, bool)> {
+        s.routers
+            .iter()
+            .filter_map(|(name, r)| {
+                let site = sites.get(name)?;
+                let busy = r.api_key_next.is_some() || r.api_key_retired.is_some();
+                Some((name.clone(), site.clone(), r.api_key_since, busy))
+            })
+            .collect()
+    };
+    // Most calls find nothing to do: no lock for those.
     let s = crate::sealed::devices(&mut *db.acquire().await?).await?;
-    if s.routers.values().any(|r| r.api_key_since.is_none()) {
-        let mut tx = db.begin().await?;
-        locks::xact_lock(&mut tx, locks::WRITE).await?;
-        let before = crate::sealed::devices(&mut tx).await?;
-        let mut after = before.clone();
-        for r in after.routers.values_mut() {
-            r.api_key_since.get_or_insert(now);
-        }
-        crate::sealed::store_devices(&mut tx, &before, &after).await?;
-        tx.commit().await?;
-        // Their age starts now: none of them is due.
+    let unstamped = s.routers.values().any(|r| r.api_key_since.is_none());
+    if !unstamped && due_by_schedule(&keys(&s), now, every, max_at_once).is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<(String, String, Option<i64>, bool)> = s
-        .routers
-        .iter()
-        .filter_map(|(name, r)| {
-            let site = sites.get(name)?;
-            let busy = r.api_key_next.is_some() || r.api_key_retired.is_some();
-            Some((name.clone(), site.clone(), r.api_key_since, busy))
-        })
-        .collect();
-    let mut begun = Vec::new();
-    for name in due_by_schedule(&keys, now, every, max_at_once) {
-        if let Begun::Queued(_) = begin(db, &name, who).await? {
-            begun.push(name);
+    let mut tx = db.begin().await?;
+    locks::xact_lock(&mut tx, locks::WRITE).await?;
+    let before = crate::sealed::devices(&mut tx).await?;
+    let mut after = before.clone();
+    // A key of unknown age starts its age now (so it is not due yet).
+    for r in after.routers.values_mut() {
+        r.api_key_since.get_or_insert(now);
+    }
+    let due = due_by_schedule(&keys(&after), now, every, max_at_once);
+    let mut fingerprints = Vec::new();
+    for name in &due {
+        let r = after.routers.get_mut(name).expect("due routers hold keys");
+        let next = random_key()?;
+        fingerprints.push(fingerprint(&next));
+        r.api_key_next = Some(next);
+    }
+    crate::sealed::store_devices(&mut tx, &before, &after).await?;
+    if !due.is_empty() {
+        bump_platform(&mut tx).await?;
+        let objects: Vec<String> = due.iter().map(|n| format!("routers/{n}/api-key")).collect();
+        jobs::enqueue(
+            &mut tx,
+            None,
+            &format!("rotate {} (schedule)", objects.join(", ")),
+            who.subject(),
+        )
+        .await?;
+        for (object, fp) in objects.iter().zip(&fingerprints) {
+            audit_step(&mut tx, who, object, Step::Added, fp).await?;
         }
     }
-    Ok(begun)
+    tx.commit().await?;
+    Ok(due)
 }
 
 async fn audit_step(
