@@ -32,6 +32,7 @@ pub use data::dashboard::{
     RouterChoice, ServiceRow,
 };
 pub use data::form::FieldErrors;
+pub use data::jobs::{JobDeviceRow, JobPage};
 pub use data::policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
 pub use data::props::{Page, PageProps, User};
 pub use shell::App;

@@ -373,3 +373,69 @@ pub async fn follow_changes(db: &PgPool, mut changed: impl FnMut()) -> Result<()
         changed();
     }
 }
+
+/// One device a job changed, as recorded: the revision the job's compile
+/// stored for it and what became of that revision (or a later one, which
+/// carries the change too) since.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DeviceProgress {
+    /// `router` or `hypervisor`.
+    pub kind: String,
+    pub name: String,
+    /// The revision's `seq`; none when no revision of the job is found.
+    pub seq: Option<i32>,
+    /// When a revision at or after `seq` was first applied successfully.
+    pub applied_at: Option<DateTime<Utc>>,
+    /// The latest finished attempt at a revision at or after `seq`.
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+    pub attempted_at: Option<DateTime<Utc>>,
+    /// An attempt at such a revision started after that one and is open.
+    pub applying: bool,
+}
+
+/// Where the devices a job changed (`(kind, name)`, in that order) stand.
+/// A job carried out by another job's compile (its event `claimed with job
+/// N`) has its revisions stored under that job.
+pub async fn devices(
+    db: &PgPool,
+    job: i64,
+    devices: &[(String, String)],
+) -> Result<Vec<DeviceProgress>> {
+    let (kinds, names): (Vec<&str>, Vec<&str>) = devices
+        .iter()
+        .map(|(k, n)| (k.as_str(), n.as_str()))
+        .unzip();
+    Ok(sqlx::query_as(
+        "WITH d AS (SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(kind, name, ord)),
+              compiled_by AS (
+                  SELECT $1::bigint AS id
+                  UNION SELECT substring(event FROM '^claimed with job ([0-9]+)$')::bigint
+                        FROM job_events WHERE job_id = $1 AND event LIKE 'claimed with job %')
+         SELECT d.kind, d.name, r.seq, ok.finished_at AS applied_at,
+                la.outcome, la.error, la.finished_at AS attempted_at,
+                EXISTS (SELECT 1 FROM device_applies a JOIN revisions ar ON ar.id = a.revision_id
+                        WHERE a.device_kind = d.kind AND a.device = d.name AND a.finished_at IS NULL
+                          AND ar.seq >= r.seq AND a.id > coalesce(la.id, 0)) AS applying
+         FROM d
+         LEFT JOIN LATERAL (SELECT seq FROM revisions
+                            WHERE device_kind = d.kind AND device = d.name
+                              AND job_id IN (SELECT id FROM compiled_by)
+                            ORDER BY seq DESC LIMIT 1) r ON true
+         LEFT JOIN LATERAL (SELECT a.finished_at FROM device_applies a JOIN revisions ar ON ar.id = a.revision_id
+                            WHERE a.device_kind = d.kind AND a.device = d.name AND ar.seq >= r.seq
+                              AND a.outcome IN ('applied', 'unchanged')
+                            ORDER BY a.id LIMIT 1) ok ON true
+         LEFT JOIN LATERAL (SELECT a.id, a.outcome, a.error, a.finished_at
+                            FROM device_applies a JOIN revisions ar ON ar.id = a.revision_id
+                            WHERE a.device_kind = d.kind AND a.device = d.name AND ar.seq >= r.seq
+                              AND a.finished_at IS NOT NULL
+                            ORDER BY a.id DESC LIMIT 1) la ON true
+         ORDER BY d.ord",
+    )
+    .bind(job)
+    .bind(kinds)
+    .bind(names)
+    .fetch_all(db)
+    .await?)
+}

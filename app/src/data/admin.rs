@@ -32,6 +32,8 @@ pub enum Section {
         older: Option<String>,
         newest: bool,
     },
+    /// One job and its devices (`super::jobs`).
+    Job(Box<super::jobs::JobPage>),
     Device(DevicePage),
     Revision(Box<RevisionPage>),
     /// A site, router or hypervisor: edit, new or delete (see `platform`).
@@ -50,6 +52,7 @@ impl Console {
             Section::Platform { .. } => "Sites, routers and hypervisors".into(),
             Section::Users(_) => "Users".into(),
             Section::Jobs { .. } => "Jobs".into(),
+            Section::Job(j) => format!("Job #{}", j.id),
             Section::Device(d) => format!("{} {}", d.kind, d.name),
             Section::Revision(r) => format!("{} {} revision {}", r.kind, r.name, r.seq),
             Section::Audit { .. } => "Audit log".into(),

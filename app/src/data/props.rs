@@ -49,6 +49,8 @@ pub enum Page {
     Clients(Box<super::clients::ClientsPage>),
     /// Revoke one client (tenant admins).
     ClientDelete(Box<super::clients::ClientDelete>),
+    /// One job of the tenant and its devices (`super::jobs`).
+    Job(Box<super::jobs::JobPage>),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -69,6 +71,7 @@ impl PageProps {
             Page::ClientDelete(d) => format!("Revoke client {}", d.client.name),
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
             Page::NetworkEdit(e) => format!("Network {}", e.name),
+            Page::Job(j) => format!("Job #{}", j.id),
             Page::NotFound => "Not found".into(),
             Page::Error(e) => e.title.clone(),
         }

@@ -146,6 +146,8 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoVi
 #[component]
 fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
     let jobs = RwSignal::new(jobs);
+    // Each job links to its page (which devices it reached).
+    let base = format!("/t/{slug}/jobs");
     #[cfg(feature = "hydrate")]
     follow_jobs(&format!("/t/{slug}/jobs/stream"), jobs);
     #[cfg(not(feature = "hydrate"))]
@@ -171,7 +173,8 @@ fn JobsTable(jobs: Vec<JobRow>, slug: String) -> impl IntoView {
                         view! {
                             <li data-job=j.id.to_string()>
                                 <span class=class>{j.status}</span>
-                                <span class="job-id">"#" {j.id}</span>
+                                <a class="job-id" href=format!("{base}/{}", j.id)
+                                    aria-label=format!("Job #{}", j.id)>"#" {j.id}</a>
                                 " " {j.reason}
                                 <br/>
                                 <small class="muted">{j.created_at} " · " {j.created_by}</small>

@@ -7,5 +7,6 @@ pub mod account;
 pub mod admin;
 pub mod clients;
 pub mod dashboard;
+pub mod job;
 pub mod members;
 pub mod policy;

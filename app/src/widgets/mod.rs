@@ -6,5 +6,6 @@
 pub mod audit;
 pub mod error;
 pub mod form;
+pub mod job;
 pub mod nav;
 pub mod table;

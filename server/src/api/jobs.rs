@@ -4,6 +4,7 @@ use super::extract::{Page, P, Q};
 use crate::auth::{Principal, Role};
 use crate::jobs::Job;
 use crate::problem::{ApiResult, Problem};
+use crate::rollout::progress::{self, JobDevice};
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use axum::extract::State;
@@ -11,9 +12,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vxguard_store::jobs as store_jobs;
 
@@ -75,15 +76,34 @@ async fn visible(st: &AppState, who: &Principal, id: i64) -> ApiResult<Job> {
     }
 }
 
+/// One job and where its change stands on each device it changed.
+#[derive(Serialize, ToSchema)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: Job,
+    /// The devices the job changed, routers first: the revision its
+    /// compile stored and whether it is compiled, pending, applied or
+    /// failed (the device's error for platform admins only).
+    pub devices: Vec<JobDevice>,
+}
+
+/// A job the caller may see, with its devices (their error text only for
+/// platform admins: a device's error can quote other tenants' configuration).
+pub async fn detail(st: &AppState, who: &Principal, id: i64) -> ApiResult<JobDetail> {
+    let job = visible(st, who, id).await?;
+    let devices = progress::for_job(st.store.pool(), &job, who.role == Role::PlatformAdmin).await?;
+    Ok(JobDetail { job, devices })
+}
+
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "get_job",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Job), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = JobDetail), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_one(
     State(st): State<AppState>,
     who: Principal,
     P(id): P<i64>,
-) -> ApiResult<Json<Job>> {
-    visible(&st, &who, id).await.map(Json)
+) -> ApiResult<Json<JobDetail>> {
+    detail(&st, &who, id).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", operation_id = "job_events",

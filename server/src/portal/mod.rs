@@ -10,6 +10,8 @@
 //! `/t/{tenant}/networks/{name}` (edit, tenant admins) and `.../delete`
 //! (confirm, then delete), `GET /t/{tenant}/jobs` (the latest jobs as JSON) and
 //! `/t/{tenant}/jobs/stream` (the same, live, as server-sent events),
+//! `/t/{tenant}/jobs/{id}` and `/admin/jobs/{id}` (one job and the devices
+//! it reached: `job`),
 //! `/t/{tenant}/members`, `/tokens` and `/audit` (`members`),
 //! `/t/{tenant}/policy` (services and rules, with previews: `policy`),
 //! `/t/{tenant}/clients` (WireGuard clients, key pairs made in the browser:
@@ -24,6 +26,7 @@ pub mod bundle;
 mod clients;
 mod data;
 mod document;
+mod job;
 mod members;
 mod pages;
 mod platform;
@@ -80,6 +83,7 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
         )
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/jobs/{id}", get(job::admin_job))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/devices/{kind}/{name}", get(admin::device))
         .route("/admin/devices/{kind}/{name}/{seq}", get(admin::revision))
@@ -108,6 +112,7 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
         .route("/t/{tenant}/networks", post(pages::create_network))
         .route("/t/{tenant}/jobs", get(pages::latest_jobs))
         .route("/t/{tenant}/jobs/stream", get(pages::jobs_stream))
+        .route("/t/{tenant}/jobs/{id}", get(job::tenant_job))
         .route(
             "/t/{tenant}/clients",
             get(clients::page).post(clients::create),

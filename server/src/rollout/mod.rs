@@ -3,10 +3,12 @@
 //! revisions are due ([`reconcile`]), in which waves ([`waves`]), the
 //! `device_applies` row and the per-device lock around each driver call
 //! ([`record`]), drift checks ([`drift`]), where each device stands
-//! ([`status`]) and the router API key rotation's checks ([`api_keys`]).
+//! ([`status`]), where a job's change stands on its devices ([`progress`])
+//! and the router API key rotation's checks ([`api_keys`]).
 
 pub mod api_keys;
 pub mod drift;
+pub mod progress;
 pub mod reconcile;
 pub mod record;
 pub mod status;

@@ -15,6 +15,7 @@ use crate::data::admin::{
 };
 use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
+use crate::widgets::job::JobView;
 use crate::widgets::table::{Cell, Row, Table};
 use spec::SpecEditView;
 
@@ -87,6 +88,7 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
             Tab::Jobs,
             view! { <JobsSection jobs=jobs older=older newest=newest/> }.into_any(),
         ),
+        Section::Job(j) => (Tab::Jobs, view! { <JobView p=*j/> }.into_any()),
         Section::Device(d) => (Tab::Platform, view! { <DeviceSection d=d/> }.into_any()),
         Section::Revision(r) => (Tab::Platform, view! { <RevisionSection r=*r/> }.into_any()),
         Section::Spec(e) => (
@@ -463,7 +465,12 @@ fn JobsSection(jobs: Vec<AdminJobRow>, older: Option<String>, newest: bool) -> i
                 Row {
                     key: j.id.to_string(),
                     cells: vec![
-                        Cell::Text(format!("#{}", j.id)),
+                        Cell::Link {
+                            href: format!("/admin/jobs/{}", j.id),
+                            text: format!("#{}", j.id),
+                            label: Some(format!("Job #{}", j.id)),
+                            danger: false,
+                        },
                         Cell::Badge {
                             class: j.status.clone(),
                             text: j.status,

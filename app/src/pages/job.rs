@@ -1,0 +1,26 @@
+//! A tenant's job page (`/t/{tenant}/jobs/{id}`): the job and where its
+//! change stands on each device it changed (`widgets::job`, which the
+//! console's job section shows too).
+
+use leptos::prelude::*;
+
+use crate::data::jobs::JobPage;
+use crate::widgets::job::JobView;
+use crate::widgets::nav::{TenantNav, TenantTab};
+
+#[component]
+pub fn JobPageView(p: JobPage) -> impl IntoView {
+    let slug = p.tenant.clone().unwrap_or_default();
+    let can_write = p.can_write;
+    let id = p.id;
+    view! {
+        <div class="page-head">
+            <h1>"Job #" {id}</h1>
+            <p class="muted"><a href=format!("/t/{slug}")>"Back to the dashboard's latest jobs"</a></p>
+            <TenantNav slug=slug current=TenantTab::Dashboard can_write=can_write/>
+        </div>
+        <div class="grid">
+            <JobView p=p/>
+        </div>
+    }
+}
