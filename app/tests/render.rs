@@ -188,6 +188,43 @@ fn policy(edit: bool, confirm: bool) -> Page {
     }))
 }
 
+/// A failed job with a device in each state; `admin`: the console's view
+/// (device errors and links).
+fn job(admin: bool) -> JobPage {
+    let dev = |name: &str, state: &str| JobDeviceRow {
+        kind: s(if name.starts_with("hv") {
+            "hypervisor"
+        } else {
+            "router"
+        }),
+        name: s(name),
+        seq: Some(3),
+        state: s(state),
+        applied_at: (state == "applied").then(|| s("2026-01-01 00:00:00 UTC")),
+        failed_at: (state == "failed").then(|| s("2026-01-01 00:00:01 UTC")),
+        error: (admin && state == "failed").then(|| s("commit <failed>")),
+    };
+    JobPage {
+        id: 7,
+        tenant: Some(s("acme")),
+        can_write: !admin,
+        admin,
+        reason: s("update tenants/acme/networks/web"),
+        status: s("failed"),
+        created_by: s("a@example.com"),
+        created_at: s("x"),
+        started_at: Some(s("y")),
+        finished_at: None,
+        errors: vec![s("/networks/web: overlaps <db>")],
+        devices: vec![
+            dev("r1", "applied"),
+            dev("r2", "failed"),
+            dev("r3", "pending"),
+            dev("hv1", "compiled"),
+        ],
+    }
+}
+
 fn pages() -> Vec<(&'static str, Option<User>, Page)> {
     let tenant = Some(user(false));
     let admin = Some(user(true));
@@ -610,6 +647,14 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         ("spec-new", admin.clone(), spec(None, false)),
         ("spec-edit", admin.clone(), spec(Some("r1"), false)),
         ("spec-delete", admin.clone(), spec(Some("r1"), true)),
+        ("job", tenant.clone(), Page::Job(Box::new(job(false)))),
+        (
+            "admin-job",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Job(Box::new(job(true))),
+            })),
+        ),
         ("not-found", tenant.clone(), Page::NotFound),
         (
             "error",

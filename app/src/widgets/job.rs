@@ -33,9 +33,9 @@ pub fn JobView(p: JobPage) -> impl IntoView {
     let hint = failed.then(|| {
         view! {
             <p id="retry-hint">
-                "Nothing of this change was applied. To retry, correct what the errors name and \
-                 save the change again: every save queues a new job. When the errors name nothing \
-                 of yours, the platform's operators can see more."
+                "To try again, correct what the errors above name and save the change \
+                 again: every save queues a new job. If they name nothing of yours, the \
+                 platform's operators can see why it failed."
             </p>
         }
     });
