@@ -3,7 +3,8 @@
 //! demo platform's four routers (two 1.4, two 1.5) with `api_endpoint`s
 //! pointing at them. A router killed inside its commit; a wrong API key;
 //! a rollout that stops at its first failure; drift found and cleared;
-//! the per-device state in the API and the admin console.
+//! the per-device state in the API and the admin console; a tenant's job
+//! page with its change applied, then failed on a router it cannot reach.
 
 mod harness;
 
@@ -1300,4 +1301,125 @@ async fn api_keys_rotate_on_schedule_one_router_at_a_time() {
     .await
     .unwrap();
     assert_eq!(steps, 2 * 3, "added, switched, removed for each");
+}
+
+/// The row of `device` in a job page's devices table.
+fn job_row<'a>(html: &'a str, device: &str) -> &'a str {
+    let at = html
+        .split(&format!("data-key=\"router/{device}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no row for {device} in {html}"));
+    &at[..at.find("</tr>").unwrap()]
+}
+
+#[tokio::test]
+async fn a_tenants_job_page_shows_its_change_applied_and_an_unreachable_router_without_its_error() {
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let worker = applying_worker(&lab.env);
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let t = lab.env.token("finance-admin@example.com").await;
+    let change = |name: &'static str, cidr: &'static str| {
+        serde_json::json!({"name": name, "cidr": cidr,
+            "sites": [{"site": "dc1", "gateways": ["vyos-dc1-01", "vyos-dc1-02"]}]})
+    };
+    let r = lab
+        .env
+        .post(
+            "/api/v1/tenants/finance/networks",
+            &t,
+            change("web2", "100.64.2.0/28"),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let latest = |t: String| {
+        let env = &lab.env;
+        async move {
+            let r = env.get("/api/v1/tenants/finance/jobs?limit=1", &t).await;
+            r.body["items"][0]["id"].as_i64().expect("the change's job")
+        }
+    };
+    let first = latest(t.clone()).await;
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let (status, ..) = job(&lab.env, first).await;
+    assert_eq!(status, "done");
+
+    // Both gateways run the change: applied, with when.
+    let mut f = Browser::new(&lab.env);
+    f.login("finance-member@example.com").await;
+    let p = f.get(&format!("/t/finance/jobs/{first}")).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    for router in ["vyos-dc1-01", "vyos-dc1-02"] {
+        let row = job_row(&p.text, router);
+        assert!(row.contains("badge device applied"), "{row}");
+        assert!(row.contains("applied 20"), "{row}");
+    }
+    let api = lab.env.get(&format!("/api/v1/jobs/{first}"), &t).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    let states: Vec<&str> = api.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "router")
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|s| *s == "applied"),
+        "{}",
+        api.text
+    );
+
+    // The canary is gone: the next change fails there.
+    lab.routers[0].kill();
+    let r = lab
+        .env
+        .post(
+            "/api/v1/tenants/finance/networks",
+            &t,
+            change("web3", "100.64.3.0/28"),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let second = latest(t.clone()).await;
+    assert!(second > first);
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let (outcome, error) = applies(&lab.env, "vyos-dc1-01").await.pop().unwrap();
+    assert_eq!(outcome.as_deref(), Some("failed"));
+    let error = error.expect("the device's error");
+    let p = f.get(&format!("/t/finance/jobs/{second}")).await;
+    let row = job_row(&p.text, "vyos-dc1-01");
+    assert!(row.contains("badge device failed"), "{row}");
+    assert!(row.contains("operators can see why"), "{row}");
+    assert!(!p.text.contains("device-error"), "{}", p.text);
+    let api = lab.env.get(&format!("/api/v1/jobs/{second}"), &t).await;
+    assert!(!api.text.contains(&error), "{}", api.text);
+    let dev = api.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "vyos-dc1-01")
+        .unwrap();
+    assert_eq!(dev["state"], "failed");
+    assert!(dev["error"].is_null());
+    // The first job's change still runs there.
+    let p = f.get(&format!("/t/finance/jobs/{first}")).await;
+    assert!(job_row(&p.text, "vyos-dc1-01").contains("badge device applied"));
+    // The platform admin reads the device's words.
+    let mut a = Browser::new(&lab.env);
+    a.login("admin@example.com").await;
+    let p = a.get(&format!("/admin/jobs/{second}")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let row = job_row(&p.text, "vyos-dc1-01");
+    assert!(row.contains("class=\"device-error\""), "{row}");
+    let admin = lab.env.token("admin@example.com").await;
+    let api = lab.env.get(&format!("/api/v1/jobs/{second}"), &admin).await;
+    let dev = api.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "vyos-dc1-01")
+        .unwrap();
+    assert_eq!(dev["error"].as_str(), Some(error.as_str()), "{}", api.text);
 }
