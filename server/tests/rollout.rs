@@ -1271,10 +1271,15 @@ async fn api_keys_rotate_on_schedule_one_router_at_a_time() {
     let worker = applying_worker(env);
     worker.drain().await.unwrap();
     let week = Duration::from_secs(7 * 86_400);
+    // The demo's keys come from the example's lock file, without an age:
+    // this stamps them with now.
     assert!(
         schedule(&env.db, week).await.unwrap().is_empty(),
         "fresh keys rotated"
     );
+    // Ages are whole seconds: the key rotated next must be strictly
+    // younger than the others, or the oldest-first order ties.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let first = schedule(&env.db, Duration::ZERO).await.unwrap();
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(
@@ -1288,8 +1293,6 @@ async fn api_keys_rotate_on_schedule_one_router_at_a_time() {
         .is_empty());
     let r = lab.routers.iter().find(|r| r.name == first[0]).unwrap();
     assert_eq!(status_with(r, &r.key).await, 401, "the old key still works");
-    // Ages in whole seconds: the rotated key must be the youngest.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = schedule(&env.db, Duration::ZERO).await.unwrap();
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second, first, "the key just rotated was taken again");
