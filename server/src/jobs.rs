@@ -26,8 +26,9 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// The compiler's errors when the job failed.
-    #[schema(value_type = Option<Object>)]
+    /// Why the job failed, or why its last attempt did while it waits for
+    /// a retry: each with a `message` (the compiler's also say where).
+    #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<Value>,
     /// Devices whose configuration changed.
     #[schema(value_type = Option<Object>)]

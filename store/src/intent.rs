@@ -456,9 +456,14 @@ pub async fn record_compiled(
         }
     }
     if !ids.is_empty() {
+        // A tenant deleted since the compile read it is left out: the
+        // next compile removes it (its rows went with it), and an insert
+        // for it would fail the whole job on the foreign key.
         sqlx::query(
             "INSERT INTO tenant_compiled (tenant_id, digest, spec)
-             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[])
+             SELECT x.id, x.digest, x.spec
+               FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[]) AS x(id, digest, spec)
+              WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = x.id)
              ON CONFLICT (tenant_id) DO UPDATE
                SET digest = EXCLUDED.digest, spec = EXCLUDED.spec, updated_at = now()",
         )

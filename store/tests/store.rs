@@ -272,3 +272,29 @@ async fn revisions_are_listed_newest_first_and_read_one_by_one() {
         .is_none());
     db.drop().await;
 }
+
+/// A tenant deleted while a compile ran: recording what the compile made
+/// leaves it out instead of failing the job on the foreign key (seen in
+/// the API contract run: a tenant deleted mid-compile failed a platform
+/// job).
+#[tokio::test]
+async fn a_compile_records_nothing_for_a_tenant_deleted_meanwhile() {
+    let db = Db::new().await;
+    let (intent, _) =
+        vxguard_compiler::intent::yaml::parse_intent(include_str!("../../examples/two-dc.yaml"))
+            .unwrap();
+    let t = &intent.tenants[0];
+    let gone = uuid::Uuid::new_v4();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let n = vxguard_store::intent::record_compiled(&mut conn, &[(gone, t)])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "asked to record one");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_compiled")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    drop(conn);
+    db.drop().await;
+}
