@@ -30,6 +30,7 @@ pub mod delta;
 pub mod demo;
 pub mod device_keys;
 pub mod error;
+pub mod health;
 pub mod intent;
 pub mod jobs;
 pub mod kind;

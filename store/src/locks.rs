@@ -47,13 +47,17 @@ pub const APPLY_OVS: i32 = 0x7867_6168; // "xgah"
 /// id hashed): one write per tenant at a time, any number of tenants.
 pub const TENANT_WRITE: i32 = 0x7867_7477; // "xgtw"
 
+/// Health collection: one collector round at a time across workers.
+pub const HEALTH: i64 = 0x7867_6865_616c_7468; // "xghealth"
+
 /// Every single-key lock, with its name (for tests and diagnostics).
-pub const SINGLE: [(&str, i64); 5] = [
+pub const SINGLE: [(&str, i64); 6] = [
     ("compile", COMPILE),
     ("write", WRITE),
     ("allocation", ALLOC),
     ("rollout", ROLLOUT),
     ("audit chain", CHAIN),
+    ("health", HEALTH),
 ];
 
 /// Every two-key lock class, with its name.
