@@ -27,6 +27,7 @@ pub mod down;
 pub mod hypervisor;
 pub mod inventory;
 pub mod netns;
+pub mod opmode;
 pub mod realise;
 pub mod router;
 pub mod state;

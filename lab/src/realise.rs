@@ -28,6 +28,14 @@ pub trait Realiser: Send + Sync {
     /// Per-session BGP state for `/show ["bgp", ...]`.
     fn bgp_sessions(&self, running: &ConfigTree) -> Vec<BgpSession>;
 
+    /// An op-mode `show` answered from the running daemons, in VyOS's
+    /// shape (`path` as the API's `/show` gives it), or `None` to let the
+    /// router answer from the configuration alone ([`crate::opmode`]).
+    /// `Some(Err(text))` is a command that failed.
+    fn show(&self, _path: &[String], _running: &ConfigTree) -> Option<Result<String, String>> {
+        None
+    }
+
     /// Called about once a second between commits: repairs what the
     /// daemons are known to lose on their own (see the netns realiser).
     fn maintain(&self) {}

@@ -4,7 +4,8 @@
 //!
 //! - paths `/retrieve` (`showConfig` json/raw, `exists`, `returnValue(s)`),
 //!   `/configure` (one command or a `commands` batch = one commit; 1.5:
-//!   `confirm_time` and `{"op":"confirm"}`), `/show` (`bgp ...`, a stub);
+//!   `confirm_time` and `{"op":"confirm"}`), `/show` (`bgp ...`, `vrrp`,
+//!   `interfaces wireguard <wg> summary`, `system memory`: [`crate::opmode`]);
 //! - bodies as JSON with the key inside or as forms (`data` + `key`), the
 //!   key check (401 "Valid API key is required"), the envelope as Python's
 //!   `json.dumps` writes it, `Content-Type: text/html; charset=utf-8`,
@@ -520,25 +521,53 @@ impl Router {
         }
     }
 
-    /// `/show`: only `bgp ...`, answered from the realiser (a stub until
-    /// FRR runs: see [`crate::realise::Unrealised`]).
+    /// `/show`: the op-mode commands the health collector asks (`bgp
+    /// ...`, `vrrp`, `interfaces wireguard <wg> summary`, `system
+    /// memory`), from the realiser's daemons when it answers, else from
+    /// the configuration ([`crate::opmode`]; BGP: every configured
+    /// neighbour `Unrealised`, never `Established`).
     fn do_show(&self, body: &Map<String, Value>) -> Result<Value, Fail> {
         let (op, path) = wire::parse_show(body)?;
         if op != "show" {
             return Err(Fail(400, texts::not_valid_operation(&op)));
         }
-        if path.first().map(String::as_str) != Some("bgp") {
-            return Err(Fail(
-                400,
-                format!("Invalid command: show [{}]\n", path.join(" ")),
-            ));
+        let running = self.running();
+        let invalid = || Fail(400, format!("Invalid command: show [{}]\n", path.join(" ")));
+        let words: Vec<&str> = path.iter().map(String::as_str).collect();
+        let known = matches!(
+            words.as_slice(),
+            ["bgp", ..]
+                | ["vrrp"]
+                | ["interfaces", "wireguard", _, "summary"]
+                | ["system", "memory"]
+        );
+        if !known {
+            return Err(invalid());
         }
-        let sessions = self.inner.realiser.bgp_sessions(&self.running());
-        let mut s = String::from("Neighbor        State\n");
-        for b in sessions {
-            s.push_str(&format!("{:<15} {}\n", b.neighbor, b.state));
+        if let Some(answer) = self.inner.realiser.show(&path, &running) {
+            return answer.map(Value::String).map_err(|e| Fail(400, e));
         }
-        Ok(Value::String(s))
+        let text = match words.as_slice() {
+            ["bgp", ..] => {
+                let sessions = self.inner.realiser.bgp_sessions(&running);
+                let mut s = String::from("Neighbor        State\n");
+                for b in sessions {
+                    s.push_str(&format!("{:<15} {}\n", b.neighbor, b.state));
+                }
+                s
+            }
+            ["vrrp"] => crate::opmode::vrrp_unrealised(&running),
+            ["interfaces", "wireguard", ifname, "summary"] => {
+                crate::opmode::wireguard_unrealised(&running, ifname, self.version())
+                    .map_err(|e| Fail(400, e))?
+            }
+            ["system", "memory"] => std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|m| crate::opmode::memory(&m))
+                .ok_or_else(|| Fail(400, "cannot read /proc/meminfo\n".into()))?,
+            _ => return Err(invalid()),
+        };
+        Ok(Value::String(text))
     }
 }
 
