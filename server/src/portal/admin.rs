@@ -6,19 +6,16 @@
 
 use super::data::{self, when};
 use super::document::html;
+use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
 use super::members::{audit_cursor, audit_rows};
-use super::pages::{
-    encode, field, forbidden_form, form_errors, parse_form, problem_page, props, see_other,
-    session_or_login,
-};
-use super::session::{self, WebSession};
+use super::pages::{encode, field, form_errors, problem_page, props, see_other};
+use super::session::WebSession;
 use crate::api::devices;
 use crate::api::jobs::{self, JobQuery};
 use crate::api::revisions::{self, RevQuery};
 use crate::api::tenants::{self, TenantCreate};
 use crate::api::users;
 use crate::api::PageQuery;
-use crate::auth::principal::Source;
 use crate::config_diff::{self, Change};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -27,9 +24,8 @@ use app::admin::{
     RevisionRow, RouterRow, Section, SiteRow, TenantForm, UserRow,
 };
 use app::Page;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -40,21 +36,6 @@ use vxguard_store::objects;
 const PAGE: i64 = 50;
 /// Users and platform objects shown (no paging below this).
 const MAX: i64 = 500;
-
-/// The session of a platform admin, or the login redirect / not-found page.
-pub(super) async fn admin_session(
-    st: &AppState,
-    h: &HeaderMap,
-    src: &str,
-    path: &str,
-) -> Result<WebSession, Response> {
-    let s = session_or_login(st, h, src, path).await?;
-    // Tenant users get the same not-found page as for any other path.
-    if s.who.require_platform_admin().is_err() {
-        return Err(problem_page(Some(&s), &Problem::not_found()));
-    }
-    Ok(s)
-}
 
 pub(super) fn console(s: &WebSession, status: StatusCode, section: Section) -> Response {
     html(
@@ -69,15 +50,6 @@ fn finish(s: &WebSession, out: ApiResult<Section>) -> Response {
         Ok(section) => console(s, StatusCode::OK, section),
         Err(p) => problem_page(Some(s), &p),
     }
-}
-
-macro_rules! admin_or_return {
-    ($st:expr, $h:expr, $src:expr, $path:expr) => {
-        match admin_session(&$st, &$h, &$src, $path).await {
-            Ok(s) => s,
-            Err(r) => return r,
-        }
-    };
 }
 
 fn default_tenant_form() -> TenantForm {
@@ -102,9 +74,8 @@ async fn tenants_section(
 /// `GET /admin`: the tenants and the form that creates one.
 pub async fn index(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
     let notice = match (q.get("created"), q.get("admin"), q.get("job")) {
         (Some(t), Some(a), Some(j)) => Some(format!(
@@ -112,7 +83,6 @@ pub async fn index(
         )),
         _ => None,
     };
-    let s = admin_or_return!(st, h, src, "/admin");
     let out = tenants_section(&st, default_tenant_form(), notice).await;
     finish(&s, out)
 }
@@ -132,18 +102,12 @@ fn tenant_field(pointer: &str) -> Option<&'static str> {
 /// `api::tenants::create_with_admin`: both or neither.
 pub async fn create_tenant(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    body: Bytes,
+    PlatformAdminForm {
+        session: s,
+        form: f,
+        ..
+    }: PlatformAdminForm<next::Console>,
 ) -> Response {
-    let s = match admin_session(&st, &h, &src, "/admin").await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let f = parse_form(&body);
-    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
-        return forbidden_form(Some(&s));
-    }
     let form = TenantForm {
         slug: field(&f, "slug").trim().to_string(),
         name: field(&f, "name").trim().to_string(),
@@ -269,11 +233,9 @@ fn platform_notice(q: &HashMap<String, String>) -> Option<String> {
 /// `GET /admin/platform`: sites, routers and hypervisors.
 pub async fn platform(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
-    let s = admin_or_return!(st, h, src, "/admin/platform");
     let out = async {
         let latest = latest_revisions(&st).await?;
         let rev = |k: &str, n: &str| latest.get(&(k.to_string(), n.to_string())).copied();
@@ -364,42 +326,20 @@ pub async fn platform(
     finish(&s, out)
 }
 
-/// The platform admin's session for a console action: CSRF and origin
-/// checked, as every form of the console.
-async fn admin_form(
-    st: &AppState,
-    h: &HeaderMap,
-    src: &str,
-    f: &super::pages::Form,
-) -> Result<WebSession, Response> {
-    let s = admin_session(st, h, src, "/admin/platform").await?;
-    if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
-        return Err(forbidden_form(Some(&s)));
-    }
-    Ok(s)
-}
-
 /// `POST /admin/routers/{name}/api-key/rotate`: starts a rotation of the
 /// router's API key (`api::devices::rotate_api_key`, as the API does).
 pub async fn rotate_api_key(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(name): Path<String>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let s = match admin_form(&st, &h, &src, &f).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match devices::rotate_api_key(&st, &s.who, &name).await {
-        Ok(job) => see_other(&format!(
-            "/admin/platform?rotating={}&job={job}",
-            encode(&name)
-        )),
-        Err(p) => problem_page(Some(&s), &p),
-    }
+    PlatformAdminForm { session: s, .. }: PlatformAdminForm<next::Platform>,
+) -> Result<Response, Response> {
+    let job = devices::rotate_api_key(&st, &s.who, &name)
+        .await
+        .or_page(&s)?;
+    Ok(see_other(&format!(
+        "/admin/platform?rotating={}&job={job}",
+        encode(&name)
+    )))
 }
 
 /// `POST /admin/routers/{name}/certificate/trust` (`sha256`): pins the
@@ -408,28 +348,27 @@ pub async fn rotate_api_key(
 /// compared, as the API does).
 pub async fn trust_certificate(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(name): Path<String>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let s = match admin_form(&st, &h, &src, &f).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match devices::trust_certificate(&st, &s.who, &name, field(&f, "sha256")).await {
-        Ok(t) => see_other(&match t.job {
-            Some(j) => format!("/admin/platform?trusted={}&job={j}", encode(&name)),
-            None => format!("/admin/platform?trusted={}", encode(&name)),
-        }),
-        Err(p) => problem_page(Some(&s), &p),
-    }
+    PlatformAdminForm {
+        session: s,
+        form: f,
+        ..
+    }: PlatformAdminForm<next::Platform>,
+) -> Result<Response, Response> {
+    let t = devices::trust_certificate(&st, &s.who, &name, field(&f, "sha256"))
+        .await
+        .or_page(&s)?;
+    Ok(see_other(&match t.job {
+        Some(j) => format!("/admin/platform?trusted={}&job={j}", encode(&name)),
+        None => format!("/admin/platform?trusted={}", encode(&name)),
+    }))
 }
 
 /// `GET /admin/users`: every user, with tenant and role.
-pub async fn users(State(st): State<AppState>, Source(src): Source, h: HeaderMap) -> Response {
-    let s = admin_or_return!(st, h, src, "/admin/users");
+pub async fn users(
+    State(st): State<AppState>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
+) -> Response {
     let out = async {
         let page = users::list_users(
             &st,
@@ -469,11 +408,9 @@ fn cursor<T: std::str::FromStr>(q: &HashMap<String, String>) -> ApiResult<Option
 /// `GET /admin/jobs?cursor=`: every tenant's jobs, newest first.
 pub async fn jobs(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
-    let s = admin_or_return!(st, h, src, "/admin/jobs");
     let out = async {
         let c: Option<i64> = cursor(&q)?;
         let page = jobs::list_jobs(
@@ -533,13 +470,11 @@ fn device_kind(kind: &str) -> ApiResult<Kind> {
 /// `GET /admin/devices/{kind}/{name}?cursor=`: a device's revisions.
 pub async fn device(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
     let path = format!("/admin/devices/{kind}/{name}");
-    let s = admin_or_return!(st, h, src, path.as_str());
     let out = async {
         let k = device_kind(&kind)?;
         let c: Option<i32> = cursor(&q)?;
@@ -600,12 +535,9 @@ fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
 /// and its line diff against the previous revision.
 pub async fn revision(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name, seq)): Path<(String, String, String)>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
-    let path = format!("/admin/devices/{kind}/{name}/{seq}");
-    let s = admin_or_return!(st, h, src, path.as_str());
     let out = async {
         let seq: i32 = seq.parse().map_err(|_| Problem::not_found())?;
         let r = revisions::get_revision(&st, &s.who, &kind, &name, seq).await?;
@@ -633,11 +565,9 @@ pub async fn revision(
 /// `GET /admin/audit?cursor=`: the platform's whole audit log.
 pub async fn audit(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
-    let s = admin_or_return!(st, h, src, "/admin/audit");
     let out = async {
         let c = audit_cursor(&q)?;
         let (entries, older) = audit_rows(&st, None, c, "/admin/audit").await?;

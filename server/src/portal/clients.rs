@@ -11,24 +11,22 @@
 
 use super::data;
 use super::document::html;
-use super::pages::form_errors;
-use super::pages::{
-    encode, field, forbidden_form, parse_form, problem_page, props, see_other, session_or_login,
-    version_of, Form,
+use super::extract::{
+    next, problem_json, TenantAdmin, TenantAdminForm, TenantAdminScriptForm, TenantReader,
 };
-use super::session::{self, WebSession};
+use super::pages::form_errors;
+use super::pages::{encode, field, problem_page, props, see_other, version_of};
+use super::session::WebSession;
 use crate::api::clients::{create_with_key, current_template};
-use crate::auth::principal::Source;
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
-use crate::tenancy::{self, TenantScope};
+use crate::tenancy::TenantScope;
 use app::clients::{
     client_field, ClientCreated, ClientDelete, ClientEntry, ClientForm, ClientsPage,
 };
 use app::Page;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use vxguard_compiler::alloc::Allocation;
@@ -38,20 +36,6 @@ use vxguard_store::write::Op;
 
 /// Everything of one kind in a tenant (the page shows up to this many).
 const MAX: i64 = 500;
-
-fn wants_json(h: &HeaderMap) -> bool {
-    h.get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
-}
-
-/// A problem as JSON (for the page's script) with no caching.
-fn problem_json(p: Problem) -> Response {
-    let mut r = p.into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
 
 fn entry(c: Declared, alloc: &Allocation, slug: &str) -> ClientEntry {
     ClientEntry {
@@ -66,50 +50,6 @@ fn entry(c: Declared, alloc: &Allocation, slug: &str) -> ClientEntry {
             .to_string(),
         networks: data::strings(&c.spec["allowed_networks"]),
         name: c.name,
-    }
-}
-
-/// A signed-in user's tenant scope for a client form: CSRF checked (when a
-/// form is given), another tenant's 404, members 403; each failure as a
-/// page, or as a problem document when the page's script asked (`json`).
-async fn write_scope(
-    st: &AppState,
-    h: &HeaderMap,
-    src: &str,
-    slug: &str,
-    form: Option<&Form>,
-    json: bool,
-) -> Result<(WebSession, TenantScope), Response> {
-    let s = if json {
-        match session::current(st, h, src).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return Err(problem_json(Problem::unauthorized("no session"))),
-            Err(p) => return Err(problem_json(p)),
-        }
-    } else {
-        session_or_login(st, h, src, &format!("/t/{slug}/clients")).await?
-    };
-    if let Some(f) = form {
-        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
-            return Err(if json {
-                problem_json(Problem::forbidden(
-                    "This form was not sent from this site, or it has expired: reload the page and try again.",
-                ))
-            } else {
-                forbidden_form(Some(&s))
-            });
-        }
-    }
-    let checked = async {
-        let scope = tenancy::resolve(st, s.who.clone(), slug).await?;
-        scope.require_write()?;
-        Ok::<_, Problem>(scope)
-    }
-    .await;
-    match checked {
-        Ok(scope) => Ok((s, scope)),
-        Err(p) if json => Err(problem_json(p)),
-        Err(p) => Err(problem_page(Some(&s), &p)),
     }
 }
 
@@ -174,19 +114,11 @@ async fn render(
 /// also get the create form and revoke links.
 pub async fn page(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    TenantReader {
+        session: s, scope, ..
+    }: TenantReader,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}/clients")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let scope = match tenancy::resolve(&st, s.who.clone(), &slug).await {
-        Ok(x) => x,
-        Err(p) => return problem_page(Some(&s), &p),
-    };
     let notice = q.get("job").and_then(|j| {
         let (n, what) = [("created", "created"), ("deleted", "revoked")]
             .into_iter()
@@ -211,17 +143,14 @@ pub async fn page(
 /// pair on the server.
 pub async fn create(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminScriptForm {
+        session: s,
+        scope,
+        form: f,
+        json,
+        ..
+    }: TenantAdminScriptForm<next::Clients>,
 ) -> Response {
-    let json = wants_json(&h);
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f), json).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let name = field(&f, "name").trim().to_string();
     let public_key = field(&f, "public_key").trim().to_string();
     let networks: Vec<String> = f
@@ -310,62 +239,57 @@ async fn delete_page(
 /// `GET /t/{tenant}/clients/{name}/delete`: asks before revoking.
 pub async fn delete_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin<next::Clients>,
 ) -> Response {
-    match write_scope(&st, &h, &src, &slug, None, false).await {
-        Ok((s, scope)) => delete_page(&st, &s, &scope, &name, vec![], StatusCode::OK).await,
-        Err(r) => r,
-    }
+    delete_page(&st, &s, &scope, &name, vec![], StatusCode::OK).await
 }
 
 /// `POST /t/{tenant}/clients/{name}/delete`: revokes the client (at the
 /// version the confirmation showed) through `Store::change`.
 pub async fn delete(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f), false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Client,
-            Some(&scope.tenant),
-            Some(&name),
-            Op::Delete,
-            Some(version),
-        )
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => see_other(&format!(
-            "/t/{}/clients?deleted={}&job={}",
-            scope.tenant.slug,
-            encode(&name),
-            out.job
-        )),
-        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
-        Err(p) => {
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
-            let msgs = if p.status == 412 {
-                vec!["Someone changed this client after you opened this page: check it and decide again.".into()]
-            } else {
-                form_errors(&p, |_| None).form
-            };
-            delete_page(&st, &s, &scope, &name, msgs, status).await
-        }
-    }
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm<next::Clients>,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Client,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Delete,
+                Some(version),
+            )
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(out) => see_other(&format!(
+                "/t/{}/clients?deleted={}&job={}",
+                scope.tenant.slug,
+                encode(&name),
+                out.job
+            )),
+            Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+            Err(p) => {
+                let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+                let msgs = if p.status == 412 {
+                    vec!["Someone changed this client after you opened this page: check it and decide again.".into()]
+                } else {
+                    form_errors(&p, |_| None).form
+                };
+                delete_page(&st, &s, &scope, &name, msgs, status).await
+            }
+        },
+    )
 }

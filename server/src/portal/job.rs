@@ -3,20 +3,19 @@
 //! through `api::jobs::detail` (the API's `GET /api/v1/jobs/{id}`), so the
 //! same rule hides devices' errors from everyone but platform admins.
 
-use super::admin::{admin_session, console};
+use super::admin::console;
 use super::data::{job_row, when};
 use super::document::html;
-use super::pages::{problem_page, props, session_or_login};
+use super::extract::{PlatformAdmin, TenantReader};
+use super::pages::{problem_page, props};
 use crate::api::jobs::{self, JobDetail};
-use crate::auth::principal::Source;
 use crate::auth::Principal;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::tenancy;
 use app::admin::Section;
 use app::{JobDeviceRow, JobPage, Page};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 /// A job id from a path: anything else is the same 404 as an unknown job.
@@ -61,16 +60,12 @@ fn page(d: JobDetail, tenant: Option<String>, who: &Principal) -> JobPage {
 /// is the same not-found page as a missing one.
 pub async fn tenant_job(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
+    TenantReader {
+        session: s, scope, ..
+    }: TenantReader,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}/jobs/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let out = async {
-        let scope = tenancy::resolve(&st, s.who.clone(), &slug).await?;
         let d = jobs::detail(&st, &s.who, job_id(&id)?).await?;
         // A platform admin may see any job, but not under another tenant.
         if d.job.tenant_id != Some(scope.id()) {
@@ -88,14 +83,9 @@ pub async fn tenant_job(
 /// `GET /admin/jobs/{id}`: any job (platform admins).
 pub async fn admin_job(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(id): Path<String>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
-    let s = match admin_session(&st, &h, &src, &format!("/admin/jobs/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let out = async {
         let d = jobs::detail(&st, &s.who, job_id(&id)?).await?;
         let tenant = match d.job.tenant_id {

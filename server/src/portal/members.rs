@@ -6,28 +6,24 @@
 
 use super::data::when;
 use super::document::html;
-use super::pages::{
-    encode, field, form_errors, parse_form, problem_page, props, see_other, session_or_login,
-    write_scope,
-};
+use super::extract::{OrPage, TenantAdmin, TenantAdminForm, TenantReader};
+use super::pages::{encode, field, form_errors, problem_page, props, see_other};
 use super::session::WebSession;
 use crate::api::audit::{self, AuditQuery};
 use crate::api::tokens::{self, TokenCreate};
 use crate::api::users::{self, UserCreate};
 use crate::api::PageQuery;
-use crate::auth::principal::Source;
 use crate::auth::Role;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use crate::tenancy::{self, TenantScope};
+use crate::tenancy::TenantScope;
 use app::members::{
     AuditPage, AuditRow, CreatedToken, MemberForm, MemberRow, MembersPage, TokenForm, TokenRow,
     TokensPage,
 };
 use app::Page;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -36,21 +32,6 @@ use uuid::Uuid;
 const MAX: i64 = 500;
 /// Audit entries per page.
 pub const AUDIT_PAGE: i64 = 50;
-
-/// A signed-in user's view of a tenant (any role of it).
-async fn read_scope(
-    st: &AppState,
-    h: &HeaderMap,
-    src: &str,
-    slug: &str,
-    path: &str,
-) -> Result<(WebSession, TenantScope), Response> {
-    let s = session_or_login(st, h, src, path).await?;
-    match tenancy::resolve(st, s.who.clone(), slug).await {
-        Ok(scope) => Ok((s, scope)),
-        Err(p) => Err(problem_page(Some(&s), &p)),
-    }
-}
 
 async fn tenant_name(st: &AppState, scope: &TenantScope) -> ApiResult<String> {
     vxguard_store::tenants::name(st.store.pool(), scope.id())
@@ -133,16 +114,11 @@ async fn render_members(
 /// `GET /t/{tenant}/members`.
 pub async fn members(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    TenantReader {
+        session: s, scope, ..
+    }: TenantReader,
 ) -> Response {
-    let path = format!("/t/{slug}/members");
-    let (s, scope) = match read_scope(&st, &h, &src, &slug, &path).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let notice = match (q.get("added"), q.get("removed")) {
         (Some(e), _) => Some(format!("{e} was added; they can log in now.")),
         (_, Some(e)) => Some(format!("{e} was removed.")),
@@ -180,16 +156,13 @@ fn tenant_role(v: &str) -> ApiResult<Role> {
 /// `api::users::create_user` (tenant admins).
 pub async fn add_member(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let email = field(&f, "email").trim().to_string();
     let role = field(&f, "role").to_string();
     let out = async {
@@ -221,27 +194,22 @@ pub async fn add_member(
 }
 
 /// A member or token id from a path; anything else is a missing page.
-fn path_id(s: &WebSession, id: &str) -> Result<Uuid, Box<Response>> {
-    id.parse()
-        .map_err(|_| Box::new(problem_page(Some(s), &Problem::not_found())))
+fn path_id(s: &WebSession, id: &str) -> Result<Uuid, Response> {
+    id.parse::<Uuid>()
+        .map_err(|_| Problem::not_found())
+        .or_page(s)
 }
 
 /// `GET /t/{tenant}/members/{id}/remove`: asks before removing.
 pub async fn remove_member_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, None).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let id = match path_id(&s, &id) {
-        Ok(i) => i,
-        Err(r) => return *r,
-    };
-    render_members(
+    Path((_, id)): Path<(String, String)>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin,
+) -> Result<Response, Response> {
+    let id = path_id(&s, &id)?;
+    Ok(render_members(
         &st,
         &s,
         &scope,
@@ -250,28 +218,21 @@ pub async fn remove_member_form(
         Some(id),
         StatusCode::OK,
     )
-    .await
+    .await)
 }
 
 /// `POST /t/{tenant}/members/{id}/remove`: removes the member through
 /// `api::users::delete_user` (another tenant's user is 404).
 pub async fn remove_member(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let id = match path_id(&s, &id) {
-        Ok(i) => i,
-        Err(r) => return *r,
-    };
-    match users::delete_user(&st, &scope.who, id, Some(scope.id())).await {
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s, scope, ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let id = path_id(&s, &id)?;
+    let out = users::delete_user(&st, &scope.who, id, Some(scope.id())).await;
+    Ok(match out {
         Ok(u) => see_other(&format!(
             "/t/{}/members?removed={}",
             scope.tenant.slug,
@@ -286,7 +247,7 @@ pub async fn remove_member(
             };
             render_members(&st, &s, &scope, form, None, Some(id), status).await
         }
-    }
+    })
 }
 
 async fn tokens_page(
@@ -343,15 +304,11 @@ fn member_token_form() -> TokenForm {
 /// `GET /t/{tenant}/tokens` (tenant admins).
 pub async fn tokens(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin,
 ) -> Response {
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, None).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let notice = q
         .get("revoked")
         .map(|n| format!("Token {n} was revoked: it no longer works."));
@@ -381,16 +338,13 @@ fn token_field(pointer: &str) -> Option<&'static str> {
 /// and pages are `no-store`).
 pub async fn create_token(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let name = field(&f, "name").trim().to_string();
     let role = field(&f, "role").to_string();
     let out = async {
@@ -433,28 +387,18 @@ pub async fn create_token(
 /// `POST /t/{tenant}/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let id = match path_id(&s, &id) {
-        Ok(i) => i,
-        Err(r) => return *r,
-    };
-    match tokens::revoke_token(&st, &scope, id).await {
-        Ok(t) => see_other(&format!(
-            "/t/{}/tokens?revoked={}",
-            scope.tenant.slug,
-            encode(&t.name)
-        )),
-        Err(p) => problem_page(Some(&s), &p),
-    }
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s, scope, ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let id = path_id(&s, &id)?;
+    let t = tokens::revoke_token(&st, &scope, id).await.or_page(&s)?;
+    Ok(see_other(&format!(
+        "/t/{}/tokens?revoked={}",
+        scope.tenant.slug,
+        encode(&t.name)
+    )))
 }
 
 /// The audit cursor of a page's query string (`None`: the newest page).
@@ -502,16 +446,12 @@ pub(super) async fn audit_rows(
 /// `GET /t/{tenant}/audit?cursor=`: the tenant's audit log, newest first.
 pub async fn audit(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    TenantReader {
+        session: s, scope, ..
+    }: TenantReader,
 ) -> Response {
-    let base = format!("/t/{slug}/audit");
-    let (s, scope) = match read_scope(&st, &h, &src, &slug, &base).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let base = format!("/t/{}/audit", scope.tenant.slug);
     let out = async {
         let cursor = audit_cursor(&q)?;
         let (entries, older) = audit_rows(&st, Some(scope.id()), cursor, &base).await?;

@@ -26,6 +26,7 @@ pub mod bundle;
 mod clients;
 mod data;
 mod document;
+mod extract;
 mod job;
 mod members;
 mod pages;

@@ -4,6 +4,7 @@
 
 use super::data;
 use super::document::html;
+use super::extract::{OrPage, SignedIn, SignedInForm, TenantAdmin, TenantAdminForm};
 use super::session::{self, WebSession};
 use crate::auth::principal::Source;
 use crate::auth::session::{self as auth_session, LoginRequest};
@@ -113,13 +114,12 @@ pub(super) fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
     html(status, &props(s, page))
 }
 
+/// Why a form with a bad origin or CSRF token is refused.
+pub(super) const FORM_EXPIRED: &str =
+    "This form was not sent from this site, or it has expired: reload the page and try again.";
+
 pub(super) fn forbidden_form(s: Option<&WebSession>) -> Response {
-    problem_page(
-        s,
-        &Problem::forbidden(
-            "This form was not sent from this site, or it has expired: reload the page and try again.",
-        ),
-    )
+    problem_page(s, &Problem::forbidden(FORM_EXPIRED))
 }
 
 /// The session, or the response for a request without one.
@@ -290,15 +290,10 @@ pub async fn logout(
 
 pub async fn dashboard(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    SignedIn { session: s, .. }: SignedIn,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let notice = q.get("job").and_then(|j| {
         let (n, what) = [
             ("created", "created"),
@@ -493,32 +488,6 @@ fn network_fields(f: &Form) -> (String, Vec<String>, serde_json::Value) {
     (cidr, gateways, serde_json::Value::Array(sites))
 }
 
-/// A signed-in tenant admin's scope for a network page: the session (for
-/// rendering), the resolved tenant (404 for another tenant's) and, for
-/// POSTs, a checked CSRF token. Members get 403.
-pub(super) async fn write_scope(
-    st: &AppState,
-    h: &HeaderMap,
-    src: &str,
-    slug: &str,
-    form: Option<&Form>,
-) -> Result<(WebSession, tenancy::TenantScope), Response> {
-    let s = session_or_login(st, h, src, &format!("/t/{slug}")).await?;
-    if let Some(f) = form {
-        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
-            return Err(forbidden_form(Some(&s)));
-        }
-    }
-    let scope = match tenancy::resolve(st, s.who.clone(), slug).await {
-        Ok(x) => x,
-        Err(p) => return Err(problem_page(Some(&s), &p)),
-    };
-    if let Err(p) = scope.require_write() {
-        return Err(problem_page(Some(&s), &p));
-    }
-    Ok((s, scope))
-}
-
 /// The version the form was rendered from (for If-Match), or the error page.
 pub(super) fn version_of(f: &Form, s: &WebSession) -> Result<i64, Response> {
     field(f, "version").parse().map_err(|_| {
@@ -550,27 +519,23 @@ async fn network_page(
 /// `GET /t/{tenant}/networks/{name}`: the edit form (tenant admins).
 pub async fn edit_network_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin,
 ) -> Response {
-    match write_scope(&st, &h, &src, &slug, None).await {
-        Ok((s, scope)) => network_page(&st, &s, &scope, &name, false, StatusCode::OK, |_| {}).await,
-        Err(r) => r,
-    }
+    network_page(&st, &s, &scope, &name, false, StatusCode::OK, |_| {}).await
 }
 
 /// `GET /t/{tenant}/networks/{name}/delete`: asks before deleting.
 pub async fn delete_network_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin,
 ) -> Response {
-    match write_scope(&st, &h, &src, &slug, None).await {
-        Ok((s, scope)) => network_page(&st, &s, &scope, &name, true, StatusCode::OK, |_| {}).await,
-        Err(r) => r,
-    }
+    network_page(&st, &s, &scope, &name, true, StatusCode::OK, |_| {}).await
 }
 
 /// What a stale version (someone else saved in between) tells the user.
@@ -582,126 +547,121 @@ const STALE: &str = "Someone changed this network after you opened it. The form 
 /// version the form was rendered from (the API's `If-Match`).
 pub async fn update_network(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let current = match objects::get(&st.db, Kind::Network, Some(scope.id()), &name).await {
-        Ok(Some(n)) => n,
-        Ok(None) => return problem_page(Some(&s), &Problem::not_found()),
-        Err(e) => return problem_page(Some(&s), &e.into()),
-    };
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let current = objects::get(&st.db, Kind::Network, Some(scope.id()), &name)
+        .await
+        .or_page(&s)?
+        .ok_or_else(Problem::not_found)
+        .or_page(&s)?;
     let (cidr, gateways, sites) = network_fields(&f);
     // Everything else the network declares (its ports) stays as it is.
     let mut spec = current.spec.clone();
     spec["cidr"] = cidr.clone().into();
     spec["sites"] = sites;
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Network,
-            Some(&scope.tenant),
-            Some(&name),
-            Op::Replace(spec),
-            Some(version),
-        )
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => see_other(&format!(
-            "/t/{}?updated={}&job={}",
-            scope.tenant.slug,
-            encode(&name),
-            out.job
-        )),
-        Err(p) if p.status == 412 => {
-            network_page(
-                &st,
-                &s,
-                &scope,
-                &name,
-                false,
-                StatusCode::PRECONDITION_FAILED,
-                |e| e.form.errors.form.push(STALE.into()),
+    let version = version_of(&f, &s)?;
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Network,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Replace(spec),
+                Some(version),
             )
             .await
-        }
-        Err(p) => {
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            network_page(&st, &s, &scope, &name, false, status, |e| {
-                // What was typed, at the version it was typed against.
-                e.version = version;
-                e.form.cidr = cidr;
-                e.form.gateways = gateways;
-                e.form.errors = form_errors(&p, network_field);
-            })
-            .await
-        }
-    }
+            .map_err(Problem::from)
+        {
+            Ok(out) => see_other(&format!(
+                "/t/{}?updated={}&job={}",
+                scope.tenant.slug,
+                encode(&name),
+                out.job
+            )),
+            Err(p) if p.status == 412 => {
+                network_page(
+                    &st,
+                    &s,
+                    &scope,
+                    &name,
+                    false,
+                    StatusCode::PRECONDITION_FAILED,
+                    |e| e.form.errors.form.push(STALE.into()),
+                )
+                .await
+            }
+            Err(p) => {
+                let status =
+                    StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                network_page(&st, &s, &scope, &name, false, status, |e| {
+                    // What was typed, at the version it was typed against.
+                    e.version = version;
+                    e.form.cidr = cidr;
+                    e.form.gateways = gateways;
+                    e.form.errors = form_errors(&p, network_field);
+                })
+                .await
+            }
+        },
+    )
 }
 
 /// `POST /t/{tenant}/networks/{name}/delete`: deletes the network (at the
 /// version the confirmation showed) through `Store::change`.
 pub async fn delete_network(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, name)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Network,
-            Some(&scope.tenant),
-            Some(&name),
-            Op::Delete,
-            Some(version),
-        )
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => see_other(&format!(
-            "/t/{}?deleted={}&job={}",
-            scope.tenant.slug,
-            encode(&name),
-            out.job
-        )),
-        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
-        Err(p) => {
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
-            let msgs = if p.status == 412 {
-                vec![STALE.replace("apply your change", "decide")]
-            } else {
-                form_errors(&p, |_| None).form
-            };
-            network_page(&st, &s, &scope, &name, true, status, |e| {
-                e.form.errors.form = msgs
-            })
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Network,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Delete,
+                Some(version),
+            )
             .await
-        }
-    }
+            .map_err(Problem::from)
+        {
+            Ok(out) => see_other(&format!(
+                "/t/{}?deleted={}&job={}",
+                scope.tenant.slug,
+                encode(&name),
+                out.job
+            )),
+            Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+            Err(p) => {
+                let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+                let msgs = if p.status == 412 {
+                    vec![STALE.replace("apply your change", "decide")]
+                } else {
+                    form_errors(&p, |_| None).form
+                };
+                network_page(&st, &s, &scope, &name, true, status, |e| {
+                    e.form.errors.form = msgs
+                })
+                .await
+            }
+        },
+    )
 }
 
 pub(super) fn encode(s: &str) -> String {
@@ -710,16 +670,13 @@ pub(super) fn encode(s: &str) -> String {
 
 pub async fn create_network(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let name = field(&f, "name").trim().to_string();
     let (cidr, gateways, sites) = network_fields(&f);
     let body = serde_json::json!({"name": name, "cidr": cidr, "sites": sites});
@@ -751,7 +708,7 @@ pub async fn create_network(
                 routers: vec![],
                 errors: form_errors(&p, network_field),
             };
-            render_dashboard(&st, &s, &slug, form, None, status).await
+            render_dashboard(&st, &s, &scope.tenant.slug, form, None, status).await
         }
     }
 }
@@ -767,15 +724,9 @@ fn password_field(pointer: &str) -> Option<&'static str> {
 
 /// `GET /account/password`: the change-password form, for any signed-in user.
 pub async fn password_form(
-    State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    SignedIn { session: s, .. }: SignedIn,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, "/account/password").await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let page = app::PasswordPage {
         errors: FieldErrors::default(),
         changed: q.contains_key("changed"),
@@ -790,17 +741,12 @@ pub async fn password_form(
 pub async fn change_password(
     State(st): State<AppState>,
     Source(src): Source,
-    h: HeaderMap,
-    body: Bytes,
+    SignedInForm {
+        session: s,
+        form: f,
+        ..
+    }: SignedInForm,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, "/account/password").await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let f = parse_form(&body);
-    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
-        return forbidden_form(Some(&s));
-    }
     let Some(user) = s.who.user_id else {
         return problem_page(Some(&s), &Problem::internal());
     };

@@ -4,17 +4,16 @@
 //! like the API's PUT, POST and DELETE (one transaction: check, allocate,
 //! job, audit), with the version the page was read at as its `If-Match`.
 
-use super::admin::{admin_session, console};
-use super::pages::{field, forbidden_form, parse_form, problem_page, see_other, Form};
-use super::session::{self, WebSession};
-use crate::auth::principal::Source;
+use super::admin::console;
+use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
+use super::pages::{field, problem_page, see_other, Form};
+use super::session::WebSession;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use app::admin::Section;
 use app::platform::SpecEdit;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -89,30 +88,23 @@ fn edit_page(kind: &str, o: &Declared, confirm_delete: bool) -> SpecEdit {
     }
 }
 
-/// A platform admin's session and the object, or the page to answer with.
+/// The object the path names, if it exists, or the page to answer with.
 async fn load(
     st: &AppState,
-    h: &HeaderMap,
-    src: &str,
+    s: &WebSession,
     kind: &str,
     name: &str,
-    form: Option<&Form>,
-) -> Result<(WebSession, Kind, Option<Declared>), Response> {
-    let path = format!("/admin/platform/{kind}/{name}");
-    let s = admin_session(st, h, src, &path).await?;
-    if let Some(f) = form {
-        if !session::same_origin(h) || !session::csrf_matches(&s.csrf, field(f, "csrf")) {
-            return Err(forbidden_form(Some(&s)));
-        }
-    }
-    let k = match platform_kind(kind) {
-        Ok(k) => k,
-        Err(p) => return Err(problem_page(Some(&s), &p)),
-    };
-    match objects::get(&st.db, k, None, name).await {
-        Ok(o) => Ok((s, k, o)),
-        Err(e) => Err(problem_page(Some(&s), &e.into())),
-    }
+) -> Result<(Kind, Option<Declared>), Response> {
+    let k = platform_kind(kind).or_page(s)?;
+    let o = objects::get(&st.db, k, None, name).await.or_page(s)?;
+    Ok((k, o))
+}
+
+/// The version the page was read at (the form's `If-Match`).
+fn version(f: &Form) -> ApiResult<i64> {
+    field(f, "version")
+        .parse()
+        .map_err(|_| Problem::bad_request("no version"))
 }
 
 /// The "new" form's JSON: an existing object's spec with its name cleared
@@ -136,14 +128,9 @@ async fn template(st: &AppState, kind: Kind) -> ApiResult<String> {
 /// `GET /admin/platform/{kind}/new`: the form creating one, prefilled.
 pub async fn new_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(kind): Path<String>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin<next::NewSpec>,
 ) -> Response {
-    let s = match admin_session(&st, &h, &src, &format!("/admin/platform/{kind}/new")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let spec = match platform_kind(&kind) {
         Ok(k) => template(&st, k).await,
         Err(p) => Err(p),
@@ -170,23 +157,14 @@ pub async fn new_form(
 /// `POST /admin/platform/{kind}`: creates one (`Op::Create`).
 pub async fn create(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path(kind): Path<String>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let s = match admin_session(&st, &h, &src, &format!("/admin/platform/{kind}/new")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if !session::same_origin(&h) || !session::csrf_matches(&s.csrf, field(&f, "csrf")) {
-        return forbidden_form(Some(&s));
-    }
-    let k = match platform_kind(&kind) {
-        Ok(k) => k,
-        Err(p) => return problem_page(Some(&s), &p),
-    };
+    PlatformAdminForm {
+        session: s,
+        form: f,
+        ..
+    }: PlatformAdminForm<next::NewSpec>,
+) -> Result<Response, Response> {
+    let k = platform_kind(&kind).or_page(&s)?;
     let text = field(&f, "spec").to_string();
     let again = |errors| SpecEdit {
         kind: kind.clone(),
@@ -198,42 +176,36 @@ pub async fn create(
         job: None,
         confirm_delete: false,
     };
-    let body = match parse_spec(&text) {
-        Ok(v) => v,
-        Err(e) => return render(&s, StatusCode::BAD_REQUEST, again(vec![e])),
-    };
-    match st
-        .store
-        .change(&s.who, k, None, None, Op::Create(body), None)
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => {
-            let name = out.object.map(|o| o.name).unwrap_or_default();
-            see_other(&format!(
-                "/admin/platform/{kind}/{name}?created={}",
-                out.job
-            ))
-        }
-        Err(p) => render(&s, status_of(&p), again(reasons(&p))),
-    }
+    let body =
+        parse_spec(&text).map_err(|e| render(&s, StatusCode::BAD_REQUEST, again(vec![e])))?;
+    Ok(
+        match st
+            .store
+            .change(&s.who, k, None, None, Op::Create(body), None)
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(out) => {
+                let name = out.object.map(|o| o.name).unwrap_or_default();
+                see_other(&format!(
+                    "/admin/platform/{kind}/{name}?created={}",
+                    out.job
+                ))
+            }
+            Err(p) => render(&s, status_of(&p), again(reasons(&p))),
+        },
+    )
 }
 
 /// `GET /admin/platform/{kind}/{name}[?saved=job|created=job]`: the editor.
 pub async fn edit_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (s, _, o) = match load(&st, &h, &src, &kind, &name, None).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(o) = o else {
-        return problem_page(Some(&s), &Problem::not_found());
-    };
+    PlatformAdmin { session: s, .. }: PlatformAdmin<next::Spec>,
+) -> Result<Response, Response> {
+    let (_, o) = load(&st, &s, &kind, &name).await?;
+    let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
     let mut e = edit_page(&kind, &o, false);
     let done = [("saved", "Saved."), ("created", "Created.")]
         .into_iter()
@@ -242,7 +214,7 @@ pub async fn edit_form(
         e.notice = Some(msg.into());
         e.job = Some(job);
     }
-    render(&s, StatusCode::OK, e)
+    Ok(render(&s, StatusCode::OK, e))
 }
 
 /// What a stale version (someone else saved in between) tells the user.
@@ -257,22 +229,16 @@ fn stale(kind: &str) -> String {
 /// only if the object is still at the version the page was read at.
 pub async fn update(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, k, o) = match load(&st, &h, &src, &kind, &name, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(o) = o else {
-        return problem_page(Some(&s), &Problem::not_found());
-    };
-    let Ok(version) = field(&f, "version").parse::<i64>() else {
-        return problem_page(Some(&s), &Problem::bad_request("no version"));
-    };
+    PlatformAdminForm {
+        session: s,
+        form: f,
+        ..
+    }: PlatformAdminForm<next::Spec>,
+) -> Result<Response, Response> {
+    let (k, o) = load(&st, &s, &kind, &name).await?;
+    let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
+    let version = version(&f).or_page(&s)?;
     let text = field(&f, "spec").to_string();
     let typed = |errors| SpecEdit {
         version,
@@ -280,10 +246,8 @@ pub async fn update(
         errors,
         ..edit_page(&kind, &o, false)
     };
-    let body = match parse_spec(&text) {
-        Ok(v) => v,
-        Err(e) => return render(&s, StatusCode::BAD_REQUEST, typed(vec![e])),
-    };
+    let body =
+        parse_spec(&text).map_err(|e| render(&s, StatusCode::BAD_REQUEST, typed(vec![e])))?;
     let out = st
         .store
         .change(
@@ -296,7 +260,7 @@ pub async fn update(
         )
         .await
         .map_err(Problem::from);
-    match out {
+    Ok(match out {
         Ok(out) => see_other(&format!("/admin/platform/{kind}/{name}?saved={}", out.job)),
         Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
             // The current spec (`o` was read after the stale version).
@@ -305,50 +269,41 @@ pub async fn update(
             render(&s, StatusCode::PRECONDITION_FAILED, e)
         }
         Err(p) => render(&s, status_of(&p), typed(reasons(&p))),
-    }
+    })
 }
 
 /// `GET /admin/platform/{kind}/{name}/delete`: asks before deleting.
 pub async fn delete_form(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
-) -> Response {
-    match load(&st, &h, &src, &kind, &name, None).await {
-        Ok((s, _, Some(o))) => render(&s, StatusCode::OK, edit_page(&kind, &o, true)),
-        Ok((s, _, None)) => problem_page(Some(&s), &Problem::not_found()),
-        Err(r) => r,
-    }
+    PlatformAdmin { session: s, .. }: PlatformAdmin<next::Spec>,
+) -> Result<Response, Response> {
+    let (_, o) = load(&st, &s, &kind, &name).await?;
+    let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
+    Ok(render(&s, StatusCode::OK, edit_page(&kind, &o, true)))
 }
 
 /// `POST /admin/platform/{kind}/{name}/delete`: deletes it (`Op::Delete`);
 /// refused, with the server's reasons, while anything refers to it.
 pub async fn delete(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, k, o) = match load(&st, &h, &src, &kind, &name, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(o) = o else {
-        return problem_page(Some(&s), &Problem::not_found());
-    };
-    let Ok(version) = field(&f, "version").parse::<i64>() else {
-        return problem_page(Some(&s), &Problem::bad_request("no version"));
-    };
+    PlatformAdminForm {
+        session: s,
+        form: f,
+        ..
+    }: PlatformAdminForm<next::Spec>,
+) -> Result<Response, Response> {
+    let (k, o) = load(&st, &s, &kind, &name).await?;
+    let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
+    let version = version(&f).or_page(&s)?;
     let out = st
         .store
         .change(&s.who, k, None, Some(&name), Op::Delete, Some(version))
         .await
         .map_err(Problem::from);
     let mut e = edit_page(&kind, &o, true);
-    match out {
+    Ok(match out {
         Ok(_) => see_other("/admin/jobs"),
         Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
             e.notice = Some(stale(&kind));
@@ -358,5 +313,5 @@ pub async fn delete(
             e.errors = reasons(&p);
             render(&s, status_of(&p), e)
         }
-    }
+    })
 }

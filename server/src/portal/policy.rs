@@ -15,24 +15,20 @@
 //! twice: 224 M characters for 1,660 rules).
 
 use super::document::html;
-use super::pages::{
-    encode, field, form_errors, parse_form, problem_page, props, see_other, session_or_login,
-    version_of, write_scope, Form,
-};
+use super::extract::{OrPage, TenantAdminForm, TenantReader};
+use super::pages::{encode, field, form_errors, problem_page, props, see_other, version_of, Form};
 use super::session::WebSession;
 use crate::api::policy::PolicyPreview;
-use crate::auth::principal::Source;
 use crate::problem::{ApiResult, FieldError, Problem};
 use crate::state::AppState;
-use crate::tenancy::{self, TenantScope};
+use crate::tenancy::TenantScope;
 use app::policy::{RulePager, PREVIEW_LINES, RULES_PER_PAGE};
 use app::{
     ConfirmForm, DeviceChange, FieldErrors, Page, PolicyPage, PreviewView, RuleForm, RuleRow,
     ServiceRow,
 };
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -403,19 +399,11 @@ fn status_of(p: &Problem) -> StatusCode {
 /// (tenant admins) and, without `page`, shows the page with it.
 pub async fn page(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    TenantReader {
+        session: s, scope, ..
+    }: TenantReader,
 ) -> Response {
-    let s = match session_or_login(&st, &h, &src, &format!("/t/{slug}/policy")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let scope = match tenancy::resolve(&st, s.who.clone(), &slug).await {
-        Ok(x) => x,
-        Err(p) => return problem_page(Some(&s), &p),
-    };
     let notice = q.get("job").and_then(|j| {
         let what = match q.get("done")?.as_str() {
             "created" => "added",
@@ -451,16 +439,13 @@ fn done(slug: &str, what: &str, rule: Option<u32>, job: i64) -> Response {
 /// `POST /t/{tenant}/policy/rules`: adds a rule (`change::apply`).
 pub async fn create(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (form, rule) = rule_from_form(&f);
     let result = match rule {
         Ok(b) => st
@@ -501,20 +486,15 @@ async fn form_failed(
 /// still at the version the form was filled from.
 pub async fn update(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
     let (form, rule) = rule_from_form(&f);
     let result = match rule {
         Ok(b) => st
@@ -531,7 +511,7 @@ pub async fn update(
             .map_err(Problem::from),
         Err(p) => Err(p),
     };
-    match result {
+    Ok(match result {
         Ok(out) => done(&scope.tenant.slug, "updated", id.parse().ok(), out.job),
         Err(p) if p.status == 404 => problem_page(Some(&s), &p),
         Err(p) if p.status == 412 => {
@@ -550,7 +530,7 @@ pub async fn update(
             .await
         }
         Err(p) => form_failed(&st, &s, &scope, form, &p).await,
-    }
+    })
 }
 
 /// The page with the rules as they are now (the page with rule `near`)
@@ -581,85 +561,79 @@ async fn refused(
 /// enables a disabled one, at the version the page showed.
 pub async fn toggle(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let current = match objects::get(&st.db, Kind::Rule, Some(scope.id()), &id).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return problem_page(Some(&s), &Problem::not_found()),
-        Err(e) => return problem_page(Some(&s), &e.into()),
-    };
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    let current = objects::get(&st.db, Kind::Rule, Some(scope.id()), &id)
+        .await
+        .or_page(&s)?
+        .ok_or_else(Problem::not_found)
+        .or_page(&s)?;
     let mut spec = current.spec;
     let disable = !spec["disabled"].as_bool().unwrap_or(false);
     spec["disabled"] = disable.into();
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Rule,
-            Some(&scope.tenant),
-            Some(&id),
-            Op::Replace(spec),
-            Some(version),
-        )
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => done(
-            &scope.tenant.slug,
-            if disable { "disabled" } else { "enabled" },
-            id.parse().ok(),
-            out.job,
-        ),
-        Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
-    }
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Rule,
+                Some(&scope.tenant),
+                Some(&id),
+                Op::Replace(spec),
+                Some(version),
+            )
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(out) => done(
+                &scope.tenant.slug,
+                if disable { "disabled" } else { "enabled" },
+                id.parse().ok(),
+                out.job,
+            ),
+            Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
+        },
+    )
 }
 
 /// `POST /t/{tenant}/policy/rules/{id}/delete`: deletes the rule at the
 /// version the preview showed.
 pub async fn delete(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path((slug, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let version = match version_of(&f, &s) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Rule,
-            Some(&scope.tenant),
-            Some(&id),
-            Op::Delete,
-            Some(version),
-        )
-        .await
-        .map_err(Problem::from)
-    {
-        Ok(out) => done(&scope.tenant.slug, "deleted", id.parse().ok(), out.job),
-        Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
-    }
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Rule,
+                Some(&scope.tenant),
+                Some(&id),
+                Op::Delete,
+                Some(version),
+            )
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(out) => done(&scope.tenant.slug, "deleted", id.parse().ok(), out.job),
+            Err(p) => refused(&st, &s, &scope, id.parse().ok(), &p).await,
+        },
+    )
 }
 
 /// A move a form asks for: rule `rule` (its number now) from index `from`
@@ -732,16 +706,13 @@ fn move_of(f: &Form, stored: &[(Rule, i64)]) -> Result<Move, Problem> {
 /// the page with the rule's new place.
 pub async fn reorder(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let result = async {
         let stored = rules(&st, &scope).await?;
         let m = move_of(&f, &stored)?;
@@ -801,16 +772,13 @@ fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -
 /// the button that makes the change.
 pub async fn preview(
     State(st): State<AppState>,
-    Source(src): Source,
-    h: HeaderMap,
-    Path(slug): Path<String>,
-    body: Bytes,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
 ) -> Response {
-    let f = parse_form(&body);
-    let (s, scope) = match write_scope(&st, &h, &src, &slug, Some(&f)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     // The API's bound on previews: budget, one at a time per tenant.
     let _running = match crate::api::policy::expensive_call(&st, &scope).await {
         Ok(g) => g,
