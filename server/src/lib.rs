@@ -14,6 +14,7 @@ pub mod definitions;
 pub mod demo;
 pub mod driver;
 pub mod fairness;
+pub mod health;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;

@@ -92,6 +92,11 @@ pub struct ApplyFlags {
     /// at most at a time.
     #[arg(long, env = "VXGUARD_API_KEY_ROTATION_SECS", default_value_t = 7 * 86_400)]
     pub api_key_rotation_secs: u64,
+    /// Collect every router's state and compare it with the intent every
+    /// N seconds (0 = off): `GET /api/v1/health` and the tenants' health.
+    /// Read-only, so it runs without --apply too.
+    #[arg(long, env = "VXGUARD_HEALTH_INTERVAL_SECS", default_value_t = 30)]
+    pub health_interval_secs: u64,
 }
 
 impl ApplyFlags {
@@ -115,6 +120,23 @@ impl ApplyFlags {
             api_key_every: (self.api_key_rotation_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.api_key_rotation_secs)),
         })))
+    }
+}
+
+impl ApplyFlags {
+    /// The health collector's settings, `None` when it is off. API keys
+    /// are judged too old past their rotation interval plus two days'
+    /// grace (`vxguard monitoring rules`' default).
+    pub fn health(&self) -> Option<crate::health::Settings> {
+        if self.health_interval_secs == 0 {
+            return None;
+        }
+        let mut s = crate::health::Settings::every(std::time::Duration::from_secs(
+            self.health_interval_secs,
+        ));
+        s.rules.api_key_max_age_secs = (self.api_key_rotation_secs > 0)
+            .then(|| self.api_key_rotation_secs as i64 + 2 * 86_400);
+        Some(s)
     }
 }
 
@@ -216,6 +238,9 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let st = AppState::new(pool.clone(), &secret, a.login_per_minute);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
+        if let Some(h) = a.apply.health() {
+            crate::health::spawn(pool.clone(), h);
+        }
         let url = a.db.database_url.clone();
         crate::worker::spawn_background(url, 8, move |pool| make_worker(defs, apply, pool, None))?;
     }
@@ -265,6 +290,9 @@ pub async fn worker(a: WorkerArgs) -> Result<()> {
     let apply = a.apply.settings()?;
     let pool = db::connect(&a.db.database_url, 8).await?;
     crate::master_key::open(&pool, &a.db.master_key, crate::master_key::Start::Service).await?;
+    if let Some(h) = a.apply.health() {
+        crate::health::spawn(pool.clone(), h);
+    }
     let w = make_worker(defs, apply, pool, a.name);
     tracing::info!(worker = %w.name, "worker started");
     w.run().await

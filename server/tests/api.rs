@@ -610,6 +610,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
             "/api/v1/jobs",
             "/api/v1/audit",
             "/api/v1/devices",
+            "/api/v1/health",
         ]
         .iter()
         .any(|x| p.starts_with(x)) =>

@@ -330,6 +330,7 @@ fn serve_help_names_every_variable() {
         "VXGUARD_HEALTH_WAIT_SECS",
         "VXGUARD_APPLY_HYPERVISORS",
         "VXGUARD_DRIFT_SECS",
+        "VXGUARD_HEALTH_INTERVAL_SECS",
         "VXGUARD_LISTEN",
         "VXGUARD_LOGIN_PER_MINUTE",
         "VXGUARD_SECURE_COOKIES",

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod network_health;
 pub mod objects;
 pub mod openapi;
 pub mod policy;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(jobs::routes())
         .merge(revisions::routes())
         .merge(devices::routes())
+        .merge(network_health::routes())
         .merge(audit::routes())
         .merge(openapi::routes())
 }

@@ -53,6 +53,7 @@ impl Modify for Bearer {
         super::jobs::list_all, super::jobs::list_tenant, super::jobs::get_one, super::jobs::events,
         super::revisions::list, super::revisions::get_one,
         super::devices::list, super::devices::rotate, super::devices::trust,
+        super::network_health::platform, super::network_health::tenant,
         super::audit::list_all, super::audit::list_tenant,
     ),
 )]

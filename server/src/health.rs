@@ -1,0 +1,201 @@
+//! Health collection (issue 18, items 1 and 2): every
+//! `VXGUARD_HEALTH_INTERVAL_SECS` a collector asks each router of the
+//! intent, over the VyOS HTTP API, the op-mode `show` commands the
+//! evaluation needs (`bgp summary`, `vrrp`, `interfaces wireguard <wg>
+//! summary` for the mesh and each client interface, `system memory`),
+//! compares the answers with the intent (`vxguard-health`) and writes the
+//! round (`store::health`).
+//!
+//! Routers are asked side by side, [`Settings::concurrency`] at a time,
+//! each within [`Settings::device_timeout`]: a dead or slow router is
+//! down with its reason when its time is up, never a delay for the
+//! others. One round at a time across all workers (an advisory lock), and
+//! one per interval (a worker that finds a round just done skips).
+//! Hypervisors are judged from their apply records only: their OVS state
+//! is not collected yet.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use futures::StreamExt;
+use sqlx::PgPool;
+use vxguard_health::eval::{evaluate, Answers, Round, Rules, Seen};
+use vxguard_health::expect::{expected, RouterExpect, MESH_INTERFACE};
+use vxguard_health::parse;
+use vxguard_store::health as store;
+use vyos_api::{Client, Show};
+
+use crate::rollout::reconcile::{self, Access};
+
+/// How the collector runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub every: Duration,
+    /// Routers asked at once.
+    pub concurrency: usize,
+    /// How long one router may take to answer all its shows.
+    pub device_timeout: Duration,
+    pub rules: Rules,
+}
+
+impl Settings {
+    /// The defaults for an interval: routers get at most a third of it
+    /// (10 s at most), so a round with dead routers still fits.
+    pub fn every(every: Duration) -> Settings {
+        Settings {
+            every,
+            concurrency: 16,
+            device_timeout: (every / 3).clamp(Duration::from_secs(1), Duration::from_secs(10)),
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// What a round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub routers: usize,
+    pub answered: usize,
+    pub items: usize,
+    pub took: Duration,
+}
+
+/// Runs rounds forever, one per interval.
+pub fn spawn(db: PgPool, s: Settings) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(s.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match round(&db, &s).await {
+                Ok(Some(r)) => tracing::debug!(
+                    routers = r.routers,
+                    answered = r.answered,
+                    items = r.items,
+                    took_ms = r.took.as_millis() as u64,
+                    "health round"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "health round failed"),
+            }
+        }
+    })
+}
+
+/// One round: `None` when another collector holds the round or did one
+/// less than 80 % of an interval ago.
+pub async fn round(db: &PgPool, s: &Settings) -> Result<Option<Summary>> {
+    let Some(mut tx) = store::begin_round(db, s.every.as_secs_f64() * 0.8).await? else {
+        return Ok(None);
+    };
+    let started = Instant::now();
+    let inputs = store::inputs(db).await?;
+    let expect = expected(&inputs.loaded.intent, &inputs.alloc, &inputs.public_keys);
+    let access = reconcile::routers(db).await?;
+    // Owned, so the futures borrow nothing across the stream.
+    let jobs: Vec<(RouterExpect, Option<Access>)> = expect
+        .routers
+        .iter()
+        .map(|r| (r.clone(), access.get(&r.name).cloned()))
+        .collect();
+    let timeout = s.device_timeout;
+    let seen: BTreeMap<String, Seen> = futures::stream::iter(jobs)
+        .map(move |(r, a)| async move {
+            let seen = poll(a.as_ref(), &r, timeout).await;
+            (r.name, seen)
+        })
+        .buffer_unordered(s.concurrency.max(1))
+        .collect()
+        .await;
+    let previous = tx.previous().await?;
+    let items = evaluate(&Round {
+        expected: &expect,
+        seen: &seen,
+        records: &inputs.records,
+        previous: &previous,
+        now: vxguard_store::api_keys::unix_now(),
+        rules: s.rules,
+    });
+    let answered = seen
+        .values()
+        .filter(|s| matches!(s, Seen::Answered(_)))
+        .count();
+    let took = started.elapsed();
+    tx.finish(
+        &items,
+        store::RoundStats {
+            took_ms: took.as_millis() as i64,
+            routers: seen.len() as i32,
+            answered: answered as i32,
+        },
+    )
+    .await?;
+    Ok(Some(Summary {
+        routers: seen.len(),
+        answered,
+        items: items.len(),
+        took,
+    }))
+}
+
+/// Asks one router everything, within `timeout`.
+async fn poll(access: Option<&Access>, r: &RouterExpect, timeout: Duration) -> Seen {
+    let Some(access) = access else {
+        return Seen::Unreachable("not in the platform's routers".into());
+    };
+    let mut client = match access.client() {
+        Ok(c) => c,
+        Err(e) => return Seen::Unreachable(e),
+    };
+    client.timeout = timeout;
+    match tokio::time::timeout(timeout, ask(&client, r)).await {
+        Ok(seen) => seen,
+        Err(_) => Seen::Unreachable(format!("no answer within {timeout:?}")),
+    }
+}
+
+/// One op-mode command's text, or why there is none; `Err(Err(_))`: the
+/// router did not answer at all.
+async fn show(client: &Client, path: &[&str]) -> Result<Result<String, String>, String> {
+    let s = Show {
+        path: path.iter().map(|p| p.to_string()).collect(),
+    };
+    match client.show(&s).await {
+        Ok(a) if a.ok() => Ok(Ok(a.envelope.data.as_str().unwrap_or("").to_string())),
+        Ok(a) => Ok(Err(format!(
+            "show {} answered {}: {}",
+            path.join(" "),
+            a.status,
+            a.error().unwrap_or("").trim()
+        ))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn ask(client: &Client, r: &RouterExpect) -> Seen {
+    // The first answer tells whether the router is there at all.
+    let bgp = match show(client, &["bgp", "summary"]).await {
+        Err(e) => return Seen::Unreachable(e),
+        Ok(t) => t.map(|t| parse::bgp_summary(&t)),
+    };
+    let flat = |r: Result<Result<String, String>, String>| r.and_then(|x| x);
+    let interfaces: Vec<String> = std::iter::once(MESH_INTERFACE.to_string())
+        .chain(r.client_interfaces.iter().cloned())
+        .collect();
+    let (vrrp, memory, wg) = tokio::join!(
+        show(client, &["vrrp"]),
+        show(client, &["system", "memory"]),
+        futures::future::join_all(interfaces.into_iter().map(|i| async move {
+            let t = show(client, &["interfaces", "wireguard", &i, "summary"]).await;
+            (i, flat(t).map(|t| parse::wireguard(&t)))
+        })),
+    );
+    Seen::Answered(Answers {
+        bgp,
+        vrrp: flat(vrrp).map(|t| parse::vrrp(&t)),
+        wireguard: wg.into_iter().collect(),
+        memory: flat(memory)
+            .and_then(|t| parse::memory(&t).ok_or_else(|| format!("not understood: {t:?}"))),
+    })
+}
