@@ -778,18 +778,17 @@ pub async fn preview(
         form: f,
         ..
     }: TenantAdminForm,
-) -> Response {
+) -> Result<Response, Response> {
     // The API's bound on previews: budget, one at a time per tenant.
-    let _running = match crate::api::policy::expensive_call(&st, &scope).await {
-        Ok(g) => g,
-        Err(p) => return problem_page(Some(&s), &p),
-    };
+    let _running = crate::api::policy::expensive_call(&st, &scope)
+        .await
+        .or_page(&s)?;
     let tslug = scope.tenant.slug.clone();
-    match field(&f, "op") {
+    Ok(match field(&f, "op") {
         op @ ("create" | "replace") => {
             let (form, rule) = rule_from_form(&f);
             let edit = match (op, rule) {
-                (_, Err(p)) => return form_failed(&st, &s, &scope, form, &p).await,
+                (_, Err(p)) => return Ok(form_failed(&st, &s, &scope, form, &p).await),
                 ("create", Ok(b)) => Edit::Create(b),
                 (_, Ok(b)) => Edit::Replace(form.id.clone(), b),
             };
@@ -844,13 +843,10 @@ pub async fn preview(
         }
         "move" => {
             let near = field(&f, "rule").parse().ok();
-            let stored = match rules(&st, &scope).await {
-                Ok(r) => r,
-                Err(p) => return problem_page(Some(&s), &p),
-            };
+            let stored = rules(&st, &scope).await.or_page(&s)?;
             let m = match move_of(&f, &stored) {
                 Ok(m) => m,
-                Err(p) => return refused(&st, &s, &scope, near, &p).await,
+                Err(p) => return Ok(refused(&st, &s, &scope, near, &p).await),
             };
             let ids: Vec<u32> = m.order.iter().map(|p| p.id).collect();
             match st
@@ -884,7 +880,7 @@ pub async fn preview(
             }
         }
         _ => problem_page(Some(&s), &Problem::bad_request("unknown change to preview")),
-    }
+    })
 }
 
 /// "move rule 7 above rule 3 (position 7 → 3 of 2000)": where the rule
