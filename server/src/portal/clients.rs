@@ -15,7 +15,7 @@ use super::extract::{
     next, problem_json, TenantAdmin, TenantAdminForm, TenantAdminScriptForm, TenantReader,
 };
 use super::pages::form_errors;
-use super::pages::{encode, field, problem_page, props, see_other, version_of};
+use super::respond::{encode, field, problem_page, props, see_other, version_of};
 use super::session::WebSession;
 use crate::api::clients::{create_with_key, current_template};
 use crate::problem::{FieldError, Problem};

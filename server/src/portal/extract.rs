@@ -19,7 +19,7 @@
 //! check. An extractor that reads the body must be a handler's last
 //! argument.
 
-use super::pages::{field, forbidden_form, parse_form, problem_page, session_or_login, Form};
+use super::respond::{field, forbidden_form, parse_form, problem_page, session_or_login, Form};
 use super::session::{self, WebSession};
 use crate::auth::principal::Source;
 use crate::problem::Problem;
@@ -386,7 +386,9 @@ impl<N: Next> FromRequest<AppState> for TenantAdminScriptForm<N> {
             Err(p) => return Err(problem_json(p)),
         };
         if !a.form_ok(&session, &form) {
-            return Err(problem_json(Problem::forbidden(super::pages::FORM_EXPIRED)));
+            return Err(problem_json(Problem::forbidden(
+                super::respond::FORM_EXPIRED,
+            )));
         }
         let scope = a.scope(st, &session, true).await.map_err(problem_json)?;
         Ok(TenantAdminScriptForm {

@@ -7,7 +7,7 @@ use super::admin::console;
 use super::data::{job_row, when};
 use super::document::html;
 use super::extract::{PlatformAdmin, TenantReader};
-use super::pages::{problem_page, props};
+use super::respond::{problem_page, props};
 use crate::api::jobs::{self, JobDetail};
 use crate::auth::Principal;
 use crate::problem::{ApiResult, Problem};

@@ -7,7 +7,8 @@
 use super::data::when;
 use super::document::html;
 use super::extract::{OrPage, TenantAdmin, TenantAdminForm, TenantReader};
-use super::pages::{encode, field, form_errors, problem_page, props, see_other};
+use super::pages::form_errors;
+use super::respond::{encode, field, problem_page, props, see_other};
 use super::session::WebSession;
 use crate::api::audit::{self, AuditQuery};
 use crate::api::tokens::{self, TokenCreate};

@@ -20,6 +20,8 @@
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
+//! Who may see or change a page is checked, and refused, before its
+//! handler runs, by the extractors it takes (`extract`).
 
 mod admin;
 pub mod bundle;
@@ -32,6 +34,7 @@ mod members;
 mod pages;
 mod platform;
 mod policy;
+mod respond;
 pub mod session;
 
 pub use document::html;
@@ -162,7 +165,7 @@ async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
     match api::check_nul(req).await {
         Ok(req) => next.run(req).await,
         Err(p) if api => p.into_response(),
-        Err(p) => pages::problem_page(None, &p),
+        Err(p) => respond::problem_page(None, &p),
     }
 }
 

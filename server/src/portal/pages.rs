@@ -5,13 +5,16 @@
 use super::data;
 use super::document::html;
 use super::extract::{OrPage, SignedIn, SignedInForm, TenantAdmin, TenantAdminForm};
+use super::respond::{
+    encode, field, forbidden_form, parse_form, problem_page, props, see_other, version_of, Form,
+};
 use super::session::{self, WebSession};
 use crate::auth::principal::Source;
 use crate::auth::session::{self as auth_session, LoginRequest};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::tenancy;
-use app::{ErrorPage, FieldErrors, Login, NetworkForm, Page, PageProps};
+use app::{FieldErrors, Login, NetworkForm, Page};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -20,27 +23,6 @@ use std::collections::HashMap;
 use vxguard_store::kind::Kind;
 use vxguard_store::objects;
 use vxguard_store::write::Op;
-
-pub(super) type Form = Vec<(String, String)>;
-
-pub(super) fn parse_form(body: &[u8]) -> Form {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-pub(super) fn field<'a>(f: &'a Form, name: &str) -> &'a str {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-pub(super) fn see_other(to: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
-}
 
 /// Where to go after logging in: a path on this site, or `None`. Browsers
 /// drop tabs and newlines inside URLs and read `\` as `/`, so `/\t/evil`
@@ -84,56 +66,6 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
-}
-
-fn to_login(path: &str) -> Response {
-    let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
-    see_other(&format!("/login?next={next}"))
-}
-
-pub(super) fn props(s: Option<&WebSession>, page: Page) -> PageProps {
-    PageProps {
-        user: s.map(WebSession::user),
-        csrf: s.map(|s| s.csrf.clone()).unwrap_or_default(),
-        page,
-    }
-}
-
-/// A problem as a page: 404 is the not-found page, whatever the cause.
-pub(super) fn problem_page(s: Option<&WebSession>, p: &Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let page = if status == StatusCode::NOT_FOUND {
-        Page::NotFound
-    } else {
-        Page::Error(ErrorPage {
-            status: p.status,
-            title: p.title.clone(),
-            detail: p.detail.clone(),
-        })
-    };
-    html(status, &props(s, page))
-}
-
-/// Why a form with a bad origin or CSRF token is refused.
-pub(super) const FORM_EXPIRED: &str =
-    "This form was not sent from this site, or it has expired: reload the page and try again.";
-
-pub(super) fn forbidden_form(s: Option<&WebSession>) -> Response {
-    problem_page(s, &Problem::forbidden(FORM_EXPIRED))
-}
-
-/// The session, or the response for a request without one.
-pub(super) async fn session_or_login(
-    st: &AppState,
-    h: &HeaderMap,
-    source: &str,
-    path: &str,
-) -> Result<WebSession, Response> {
-    match session::current(st, h, source).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(to_login(path)),
-        Err(p) => Err(problem_page(None, &p)),
-    }
 }
 
 pub async fn not_found(st: &AppState, h: &HeaderMap, source: &str) -> Response {
@@ -488,16 +420,6 @@ fn network_fields(f: &Form) -> (String, Vec<String>, serde_json::Value) {
     (cidr, gateways, serde_json::Value::Array(sites))
 }
 
-/// The version the form was rendered from (for If-Match), or the error page.
-pub(super) fn version_of(f: &Form, s: &WebSession) -> Result<i64, Response> {
-    field(f, "version").parse().map_err(|_| {
-        problem_page(
-            Some(s),
-            &Problem::new(StatusCode::BAD_REQUEST, "no version"),
-        )
-    })
-}
-
 async fn network_page(
     st: &AppState,
     s: &WebSession,
@@ -662,10 +584,6 @@ pub async fn delete_network(
             }
         },
     )
-}
-
-pub(super) fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub async fn create_network(

@@ -6,7 +6,7 @@
 
 use super::admin::console;
 use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
-use super::pages::{field, problem_page, see_other, Form};
+use super::respond::{field, problem_page, see_other, Form};
 use super::session::WebSession;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;

@@ -16,7 +16,8 @@
 
 use super::document::html;
 use super::extract::{OrPage, TenantAdminForm, TenantReader};
-use super::pages::{encode, field, form_errors, problem_page, props, see_other, version_of, Form};
+use super::pages::form_errors;
+use super::respond::{encode, field, problem_page, props, see_other, version_of, Form};
 use super::session::WebSession;
 use crate::api::policy::PolicyPreview;
 use crate::problem::{ApiResult, FieldError, Problem};
