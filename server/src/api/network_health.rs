@@ -83,7 +83,8 @@ pub struct HealthItem {
     /// Since when it has been seen not ok.
     pub bad_since: Option<DateTime<Utc>>,
     pub observed_at: DateTime<Utc>,
-    /// With `history_minutes`: the minutes recorded, oldest first.
+    /// With `history_minutes`: the minutes recorded, oldest first. Links
+    /// (`bgp`, `wireguard`) record only the minutes they were not ok.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HealthPoint>,
 }
