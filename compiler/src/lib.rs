@@ -473,6 +473,55 @@ pub struct Spliced {
     pub after: Vec<std::ops::Range<usize>>,
 }
 
+impl Spliced {
+    /// This splice followed by `next` (made on the text this one gave), as
+    /// one splice from this one's text before to `next`'s text after: a
+    /// batch of tenants' changes to one router then still reads only the
+    /// tenants' pieces, not the two whole texts. Each side's ranges lie in
+    /// text the other left unchanged (other tenants' subtrees), so they are
+    /// only shifted by the other's growth. `None` when they overlap (the
+    /// same subtree changed twice), where only a whole diff is right.
+    pub fn then(&self, next: &Spliced) -> Option<Spliced> {
+        use std::ops::Range;
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        if self
+            .after
+            .iter()
+            .any(|a| next.before.iter().any(|b| overlaps(a, b)))
+        {
+            return None;
+        }
+        // Where a range of the middle text lies in the text on the other
+        // side of `pairs` (middle ranges → far ranges): moved by the growth
+        // of every pair that ends before it.
+        fn moved(r: &Range<usize>, middle: &[Range<usize>], far: &[Range<usize>]) -> Range<usize> {
+            let mut by: isize = 0;
+            for (m, f) in middle.iter().zip(far) {
+                if m.end <= r.start {
+                    by += f.len() as isize - m.len() as isize;
+                }
+            }
+            let at = |p: usize| (p as isize + by) as usize;
+            at(r.start)..at(r.end)
+        }
+        let mut before: Vec<Range<usize>> = self.before.clone();
+        before.extend(
+            next.before
+                .iter()
+                .map(|r| moved(r, &self.after, &self.before)),
+        );
+        let mut after: Vec<Range<usize>> = next.after.clone();
+        after.extend(
+            self.after
+                .iter()
+                .map(|r| moved(r, &next.before, &next.after)),
+        );
+        before.sort_by_key(|r| r.start);
+        after.sort_by_key(|r| r.start);
+        Some(Spliced { before, after })
+    }
+}
+
 /// Devices a one-tenant change re-rendered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Touched {
@@ -489,6 +538,46 @@ pub struct Touched {
     pub before_routers: BTreeMap<String, String>,
     /// The hypervisors' configurations before the change.
     pub before_hypervisors: BTreeMap<String, ovs::OvsConfig>,
+}
+
+impl Touched {
+    /// Adds the next change of a batch, made on the output this one left:
+    /// the devices either touched, each seen as it was before the first,
+    /// and a router's splices composed ([`Spliced::then`]) while every
+    /// change to it was spliced (a router rendered whole once is diffed
+    /// whole).
+    pub fn absorb(&mut self, next: Touched) {
+        let mut spliced = next.spliced;
+        for name in &next.routers {
+            if self.routers.contains(name) {
+                let composed = match (self.spliced.get(name), spliced.get(name)) {
+                    (Some(a), Some(b)) => a.then(b),
+                    _ => None,
+                };
+                match composed {
+                    Some(c) => self.spliced.insert(name.clone(), c),
+                    None => self.spliced.remove(name),
+                };
+            } else {
+                if let Some(s) = spliced.remove(name) {
+                    self.spliced.insert(name.clone(), s);
+                }
+                self.routers.push(name.clone());
+            }
+        }
+        for name in next.hypervisors {
+            if !self.hypervisors.contains(&name) {
+                self.hypervisors.push(name);
+            }
+        }
+        self.in_place += next.in_place;
+        for (n, text) in next.before_routers {
+            self.before_routers.entry(n).or_insert(text);
+        }
+        for (n, h) in next.before_hypervisors {
+            self.before_hypervisors.entry(n).or_insert(h);
+        }
+    }
 }
 
 /// Recompiles after a change to one tenant only (added, changed or removed):

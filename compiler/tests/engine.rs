@@ -157,6 +157,10 @@ proptest! {
             &defs.set(),
         )
         .unwrap();
+        // Every step so far as one batch, as a worker's job that carries
+        // several tenants' changes sees them: its composed splices read
+        // the same commands as the whole texts from before the first.
+        let mut batch = Touched::default();
         for step in &steps {
             if engine.intent().tenants.is_empty() {
                 break;
@@ -173,6 +177,8 @@ proptest! {
                     prop_assert_eq!(engine.intent(), &tried);
                     assert_same(&full, engine.output());
                     assert_spliced_diffs(&touched, engine.output(), &defs);
+                    batch.absorb(touched);
+                    assert_spliced_diffs(&batch, engine.output(), &defs);
                 }
                 Err(rejected) => {
                     prop_assert!(full.is_err(), "{:?}: engine refused what a full compile accepts: {:?}", step, rejected.diagnostics);
@@ -250,4 +256,48 @@ fn a_tenant_allocated_alone_is_kept_by_a_full_allocation() {
         full, a,
         "the full allocation keeps every number the writes took"
     );
+}
+
+/// Two tenants' splices on one router, composed: each side's ranges are
+/// the two tenants' pieces of the text before the first and after the
+/// second; a second change to the same piece cannot be composed.
+#[test]
+fn splices_compose_across_a_batch() {
+    use vxguard_compiler::Spliced;
+    let t0 = "h\nA1\nm\nB1\nt\n";
+    let t1 = "h\nA22\nm\nB1\nt\n";
+    let t2 = "h\nA22\nm\nB\nt\n";
+    let a = Spliced {
+        before: vec![2..5],
+        after: vec![2..6],
+    };
+    let b = Spliced {
+        before: vec![8..11],
+        after: vec![8..10],
+    };
+    assert_eq!(&t1[b.before[0].clone()], "B1\n");
+    let c = a.then(&b).expect("disjoint pieces compose");
+    let texts = |t: &str, rs: &[std::ops::Range<usize>]| -> Vec<String> {
+        rs.iter().map(|r| t[r.clone()].to_string()).collect()
+    };
+    assert_eq!(texts(t0, &c.before), ["A1\n", "B1\n"]);
+    assert_eq!(texts(t2, &c.after), ["A22\n", "B\n"]);
+    // The other way round: B first, then A.
+    let b0 = Spliced {
+        before: vec![7..10],
+        after: vec![7..9],
+    };
+    let a1 = Spliced {
+        before: vec![2..5],
+        after: vec![2..6],
+    };
+    let c = b0.then(&a1).expect("disjoint pieces compose");
+    assert_eq!(texts(t0, &c.before), ["A1\n", "B1\n"]);
+    assert_eq!(texts(t2, &c.after), ["A22\n", "B\n"]);
+    // A changed twice: its second splice's piece is the first's result.
+    let again = Spliced {
+        before: vec![2..6],
+        after: vec![2..5],
+    };
+    assert_eq!(a.then(&again), None);
 }

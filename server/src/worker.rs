@@ -529,7 +529,6 @@ impl Worker {
         let mut seeds = store_intent::tenant_allocations(tx, &dirty).await?;
         let mut touched = Touched::default();
         let mut recorded = Vec::new();
-        let mut multi = BTreeSet::new();
         let before: BTreeMap<Uuid, Option<vxguard_compiler::alloc::TenantAlloc>> = dirty
             .iter()
             .chain(gone.iter().map(|(_, id)| id))
@@ -580,24 +579,10 @@ impl Worker {
         for (id, r) in outcomes {
             match r {
                 Ok(t) => {
-                    // A router two changes of the job touched: its splice
-                    // ranges do not span both, so it is diffed whole.
-                    for n in &t.routers {
-                        if touched.routers.contains(n) {
-                            multi.insert(n.clone());
-                        }
-                    }
-                    touched.spliced.extend(t.spliced);
-                    touched.routers.extend(t.routers);
-                    touched.hypervisors.extend(t.hypervisors);
-                    // The first change of the job to touch a device saw
-                    // it as it was before the job.
-                    for (n, text) in t.before_routers {
-                        touched.before_routers.entry(n).or_insert(text);
-                    }
-                    for (n, h) in t.before_hypervisors {
-                        touched.before_hypervisors.entry(n).or_insert(h);
-                    }
+                    // A router several changes of the job touched is
+                    // diffed from the pieces of all of them while each was
+                    // spliced in, else whole.
+                    touched.absorb(t);
                     if now.contains_key(&id) {
                         recorded.push(id);
                     }
@@ -608,9 +593,6 @@ impl Worker {
                     st.held.insert(id, errors);
                 }
             }
-        }
-        for n in &multi {
-            touched.spliced.remove(n);
         }
         for id in &dirty {
             st.revs.insert(*id, now[id].1);
