@@ -657,10 +657,17 @@ pub fn recompile_tenant_or_keep(
     };
     // What puts the previous allocation back if the change fails.
     let (allocation, mut undo_alloc) = match fast {
-        Ok(a) => (a, UndoAlloc::Entry(kept_entry)),
-        Err(pa) => (alloc::allocate(intent, &pa, &mut d), UndoAlloc::Whole(pa)),
+        Ok(a) => {
+            // Only this tenant's numbers moved.
+            checks::check_allocation_tenant(&a, slug, &mut d);
+            (a, UndoAlloc::Entry(kept_entry))
+        }
+        Err(pa) => {
+            let a = alloc::allocate(intent, &pa, &mut d);
+            checks::check_allocation(&a, &mut d);
+            (a, UndoAlloc::Whole(pa))
+        }
     };
-    checks::check_allocation(&allocation, &mut d);
     if d.has_errors() {
         prev.allocation = undo_alloc.undo(allocation, slug);
         return Err((sorted(d), Box::new(prev)));

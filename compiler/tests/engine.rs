@@ -301,3 +301,66 @@ fn splices_compose_across_a_batch() {
     };
     assert_eq!(a.then(&again), None);
 }
+
+/// A one-tenant change checks only that tenant's numbers against the
+/// others' (`check_allocation_tenant`): each clash it can make is found,
+/// in the full check's words, and a clash between two other tenants is
+/// not its business.
+#[test]
+fn a_tenants_numbers_are_checked_against_every_other_holder() {
+    use vxguard_compiler::alloc::allocate;
+    use vxguard_compiler::checks::{check_allocation, check_allocation_tenant};
+    use vxguard_compiler::diag::Diagnostics;
+    let intent = example();
+    let mut d = Diagnostics::default();
+    let clean = allocate(&intent, &Default::default(), &mut d);
+    let messages = |d: Diagnostics| -> Vec<String> {
+        let mut m: Vec<String> = d.0.into_iter().map(|x| x.message).collect();
+        m.sort();
+        m
+    };
+    let slugs: Vec<String> = clean.tenants.keys().cloned().collect();
+    let (first, last) = (slugs[0].clone(), slugs[slugs.len() - 1].clone());
+    let mut none = Diagnostics::default();
+    check_allocation_tenant(&clean, &first, &mut none);
+    assert!(none.0.is_empty(), "{:?}", none.0);
+    type Clash = fn(&mut vxguard_compiler::alloc::Allocation, &str, &str);
+    let clashes: [(&str, Clash); 4] = [
+        ("tenant id", |a, m, o| {
+            a.tenants.get_mut(m).unwrap().id = a.tenants[o].id
+        }),
+        ("VRF table", |a, m, o| {
+            let t = a.tenants[o].vrf_table;
+            a.tenants.get_mut(m).unwrap().vrf_table = t
+        }),
+        ("L3 VNI", |a, m, o| {
+            a.tenants.get_mut(m).unwrap().l3_vni = a.tenants[o].l3_vni
+        }),
+        ("network VNI", |a, m, o| {
+            let v = a.tenants[o].l3_vni;
+            let n = a
+                .tenants
+                .get_mut(m)
+                .unwrap()
+                .networks
+                .values_mut()
+                .next()
+                .unwrap();
+            n.vni = v;
+        }),
+    ];
+    for (what, make) in clashes {
+        // The changed tenant first in slug order, then last.
+        for (mine, other) in [(&first, &last), (&last, &first)] {
+            let mut a = clean.clone();
+            make(&mut a, mine, other);
+            let mut full = Diagnostics::default();
+            check_allocation(&a, &mut full);
+            let mut one = Diagnostics::default();
+            check_allocation_tenant(&a, mine, &mut one);
+            let full = messages(full);
+            assert!(!full.is_empty(), "{what}: the full check finds it");
+            assert_eq!(messages(one), full, "{what}, {mine} changed");
+        }
+    }
+}

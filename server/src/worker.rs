@@ -184,6 +184,7 @@ impl Worker {
     /// job's revisions are committed: any failure in between leaves none,
     /// and the next job starts from the database.
     async fn compile_job(&self, c: &Claimed, leases: &Leases) -> Result<Option<Compiled>> {
+        let started = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         vxguard_store::locks::compile(&mut tx).await?;
         // Other tenants' queued jobs, carried out by this compile (it
@@ -192,6 +193,7 @@ impl Worker {
         let carry = jobs::lock_carried(&mut tx, c.id, MAX_CARRIED).await?;
         let revs = store_intent::revs(&mut tx).await?;
         let kept = self.engine.lock().await.take();
+        let locked = started.elapsed();
         let step = match kept {
             Some(st) if st.platform_rev == revs.platform => {
                 self.compile_changed(&mut tx, st, &revs, c).await?
@@ -211,6 +213,7 @@ impl Worker {
             recorded,
             allocation_changed,
         } = step;
+        let compiled_at = started.elapsed();
         let out = state.engine.output();
         let view = state.view();
         // The digests of what this job stores (or finds stored), to put in
@@ -371,6 +374,7 @@ impl Worker {
                 "tenants whose change does not compile kept their last good configuration"
             );
         }
+        let stored_at = started.elapsed();
         let carried = jobs::take_carried(&mut tx, &carry, &self.name, c.id).await?;
         let mut compiled_job = compiled_for(c.tenant_id);
         compiled_job.carried = carried
@@ -416,6 +420,14 @@ impl Worker {
             routers = changed_routers.len(),
             hypervisors = changed_hvs.len(),
             incremental = touched.is_some(),
+            // Where the job's time went (ms): waiting for the compile lock
+            // and reading revisions, the engine (loading the changed
+            // tenants and recompiling them), storing revisions, and the
+            // jobs' results with the commit.
+            lock_ms = locked.as_millis() as u64,
+            engine_ms = (compiled_at - locked).as_millis() as u64,
+            store_ms = (stored_at - compiled_at).as_millis() as u64,
+            finish_ms = (started.elapsed() - stored_at).as_millis() as u64,
             "job compiled"
         );
         Ok(self.apply.is_some().then_some(compiled_job))
@@ -524,6 +536,7 @@ impl Worker {
             .filter(|(id, _, r)| st.revs.get(id) != Some(r))
             .map(|(id, _, _)| *id)
             .collect();
+        let loading = std::time::Instant::now();
         let fresh = store_intent::load_tenants(tx, &dirty).await?;
         // The numbers the tenants' writes took (each allocated its own).
         let mut seeds = store_intent::tenant_allocations(tx, &dirty).await?;
@@ -550,6 +563,7 @@ impl Worker {
             }
             changes.push((id, Change::Upsert(t), seeds.remove(&id)));
         }
+        let loaded = loading.elapsed();
         let defs = self.defs.clone();
         let secrets = st.secrets.clone();
         // The engine runs on a thread of its own (a change takes
@@ -619,6 +633,8 @@ impl Worker {
             tenants = dirty.len(),
             routers = touched.routers.len(),
             hypervisors = touched.hypervisors.len(),
+            load_ms = loaded.as_millis() as u64,
+            engine_ms = (loading.elapsed() - loaded).as_millis() as u64,
             "recompiled the changed tenants"
         );
         Ok(Step {
