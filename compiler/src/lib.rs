@@ -370,7 +370,8 @@ fn commit_errors(
 /// owner's commands together: rules that span tenants (unique tables, VNIs,
 /// ports) are the compiler's own allocation checks. `Err` gives the part
 /// back: not applicable, nothing changed, render the router again. `Ok`
-/// says where the `set` text changed ([`Spliced`]).
+/// says where the `set` text changed ([`Spliced`]), with the `set` and
+/// `boot` texts it replaced (the change's undo, moved rather than copied).
 fn splice_owner(
     name: &str,
     ro: &mut RouterOutput,
@@ -378,7 +379,7 @@ fn splice_owner(
     new: Part,
     schema: &dyn Schema,
     d: &mut Diagnostics,
-) -> Result<Spliced, Box<Part>> {
+) -> Result<(Spliced, (String, String)), Box<Part>> {
     let Some(index) = ro.parts.keys().position(|k| k == key) else {
         return Err(Box::new(new));
     };
@@ -454,10 +455,12 @@ fn splice_owner(
     }
     set.push_str(&ro.set[set_at..]);
     boot.push_str(&ro.boot[boot_at..]);
-    ro.set = set;
-    ro.boot = boot;
+    let old = (
+        std::mem::replace(&mut ro.set, set),
+        std::mem::replace(&mut ro.boot, boot),
+    );
     ro.parts.insert(key.to_string(), new);
-    Ok(spliced)
+    Ok((spliced, old))
 }
 
 /// Where a one-tenant change spliced into a router's `set` text (see
@@ -471,6 +474,15 @@ fn splice_owner(
 pub struct Spliced {
     pub before: Vec<std::ops::Range<usize>>,
     pub after: Vec<std::ops::Range<usize>>,
+}
+
+/// What puts a router back after a one-tenant change that failed: the
+/// router's parts other than the tenant's are untouched by the change.
+struct RouterUndo {
+    set: String,
+    boot: String,
+    segments: Vec<vyos_tree::Segment>,
+    part: Option<Part>,
 }
 
 impl Spliced {
@@ -688,7 +700,6 @@ pub fn recompile_tenant_or_keep(
     routers.sort();
     routers.dedup();
     let mut jobs = Vec::new();
-    let mut kept_routers = Vec::new();
     for name in routers {
         let Some(r) = intent
             .platform
@@ -701,9 +712,6 @@ pub fn recompile_tenant_or_keep(
         let Some(ro) = out.routers.remove(&name) else {
             continue;
         };
-        // Each worker takes its router out; a copy stays to be put back
-        // should the change fail.
-        kept_routers.push((name.clone(), ro.clone()));
         jobs.push((name, r.version, std::sync::Mutex::new(Some(ro))));
     }
     let owner = Pointer::root().join("tenants").join(ti);
@@ -713,6 +721,16 @@ pub fn recompile_tenant_or_keep(
             .expect("one worker per router")
             .take()
             .expect("taken once");
+        // What puts the router back should the change fail: the texts
+        // the change replaces (moved out, not copied: a router carries
+        // about 2 MB of text at the benchmark platform's size), where the
+        // owners' subtrees were, and the tenant's own commands.
+        let mut undo = RouterUndo {
+            set: String::new(),
+            boot: String::new(),
+            segments: ro.segments.clone(),
+            part: ro.parts.get(slug).cloned(),
+        };
         let mut d = Diagnostics::default();
         let dfs = defs.by_version.get(version).copied();
         let new_part = t.and_then(|t| {
@@ -743,26 +761,34 @@ pub fn recompile_tenant_or_keep(
         drop(old);
         if let Some(p) = new_part {
             match splice_owner(name, &mut ro, slug, p, schema_of(dfs), &mut d) {
-                Ok(spliced) => return (ro, d, Some(spliced)),
+                Ok((spliced, replaced)) => {
+                    (undo.set, undo.boot) = replaced;
+                    return (ro, undo, d, Some(spliced));
+                }
                 Err(p) => ro.parts.insert(slug.to_string(), *p),
             };
         } else {
             ro.parts.remove(slug);
         }
+        undo.set = std::mem::take(&mut ro.set);
+        undo.boot = std::mem::take(&mut ro.boot);
         (
             render_router(name, *version, ro.parts, dfs, &mut d),
+            undo,
             d,
             None,
         )
     });
     drop(ctx);
-    for ((name, _, _), (ro, rd, spliced)) in jobs.into_iter().zip(rebuilt) {
+    let mut kept_routers = Vec::new();
+    for ((name, _, _), (ro, undo, rd, spliced)) in jobs.into_iter().zip(rebuilt) {
         d.0.extend(rd.0);
         if let Some(s) = spliced {
             touched.in_place += 1;
             touched.spliced.insert(name.clone(), s);
         }
         out.routers.insert(name.clone(), ro);
+        kept_routers.push((name.clone(), undo));
         touched.routers.push(name);
     }
     let ctx = Ctx::new(intent, &allocation, secrets);
@@ -809,8 +835,15 @@ pub fn recompile_tenant_or_keep(
     }
     drop(ctx);
     if d.has_errors() {
-        for (name, ro) in kept_routers {
-            out.routers.insert(name, ro);
+        for (name, undo) in kept_routers {
+            let ro = out.routers.get_mut(&name).expect("put back above");
+            ro.set = undo.set;
+            ro.boot = undo.boot;
+            ro.segments = undo.segments;
+            match undo.part {
+                Some(p) => ro.parts.insert(slug.to_string(), p),
+                None => ro.parts.remove(slug),
+            };
         }
         for (name, h) in kept_hvs {
             out.hypervisors.insert(name, h);
@@ -820,7 +853,7 @@ pub fn recompile_tenant_or_keep(
     }
     touched.before_routers = kept_routers
         .into_iter()
-        .map(|(name, ro)| (name, ro.set))
+        .map(|(name, undo)| (name, undo.set))
         .collect();
     touched.before_hypervisors = kept_hvs.into_iter().collect();
     if !in_place {
