@@ -193,7 +193,7 @@ fn router_item(r: &Round<'_>, rt: &RouterExpect) -> Item {
     let rec = r.records.get(&rt.name).cloned().unwrap_or_default();
     let mut findings: Vec<(Status, String)> = Vec::new();
     let mut details: Vec<String> = Vec::new();
-    let mut facts = json!({ "applied": rec.applied });
+    let mut facts = json!({ "applied": rec.applied, "answered": false });
     match answers(r, &rt.name) {
         Err(e) => {
             findings.push((Status::Down, "does not answer".into()));
@@ -201,6 +201,7 @@ fn router_item(r: &Round<'_>, rt: &RouterExpect) -> Item {
         }
         Ok(a) => match &a.memory {
             Ok(m) => {
+                facts["answered"] = json!(true);
                 facts["memory_total_bytes"] = json!(m.total_bytes);
                 facts["memory_used_bytes"] = json!(m.used_bytes);
                 let pct = m.used_percent();
@@ -208,7 +209,10 @@ fn router_item(r: &Round<'_>, rt: &RouterExpect) -> Item {
                     findings.push((Status::Degraded, format!("memory {pct} % used")));
                 }
             }
-            Err(e) => details.push(format!("show system memory: {e}")),
+            Err(e) => {
+                facts["answered"] = json!(true);
+                details.push(format!("show system memory: {e}"))
+            }
         },
     }
     if let Some(e) = &rec.apply_failed {
@@ -302,9 +306,12 @@ fn bgp_item(r: &Round<'_>, rt: &RouterExpect, peer: &str, addr: &str) -> Item {
         network: None,
         site: Some(rt.site.clone()),
     };
+    // Expected Established: both routers have a revision applied.
+    let expected = applied(r, &rt.name) && applied(r, peer);
     let facts = |state: &str, p: Option<&BgpPeer>| {
         json!({
             "neighbor": addr,
+            "expected": expected,
             "state": state,
             "up_down_secs": p.and_then(|p| p.up_down_secs),
             "prefixes": p.and_then(|p| p.prefixes),
@@ -341,7 +348,7 @@ fn bgp_item(r: &Round<'_>, rt: &RouterExpect, peer: &str, addr: &str) -> Item {
     if seen.is_some_and(BgpPeer::established) {
         return base.item(Status::Ok, "Established", None, facts(state, seen), None);
     }
-    if !(applied(r, &rt.name) && applied(r, peer)) {
+    if !expected {
         return base.item(
             Status::Ok,
             format!("{state}; not expected up before both routers have a revision applied"),
@@ -399,6 +406,18 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
         site: Some(rt.site.clone()),
     };
     let since = bad_since(r, &key, None);
+    // A hypervisor's flows may be loaded by another agent: its peer is
+    // expected live once the router's side is applied.
+    let live = applied(r, &rt.name) && (p.kind == "hypervisor" || applied(r, &p.name));
+    // `observed`: the router's peer list was read (else the handshake is
+    // unknown, not missing).
+    let facts_of = |p: Option<&WgPeerState>, observed: bool| {
+        let mut f = peer_facts(p);
+        f["expected"] = json!(live);
+        f["observed"] = json!(observed);
+        f
+    };
+    let peer_facts = |p: Option<&WgPeerState>| facts_of(p, false);
     let a = match answers(r, &rt.name) {
         Ok(a) => a,
         Err(e) => {
@@ -433,10 +452,7 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
         }
     };
     let seen = find_peer(peers, &p.name, &p.public_key);
-    let facts = peer_facts(seen);
-    // A hypervisor's flows may be loaded by another agent: its peer is
-    // expected live once the router's side is applied.
-    let live = applied(r, &rt.name) && (p.kind == "hypervisor" || applied(r, &p.name));
+    let facts = facts_of(seen, true);
     if !live {
         return base.item(
             Status::Ok,
@@ -513,11 +529,6 @@ fn group_item(r: &Round<'_>, g: &crate::expect::GroupExpect) -> Item {
         };
         states.push((gw.clone(), state));
     }
-    let facts = json!({
-        "gateways": states.iter().map(|(gw, s)| json!({"router": gw, "state": s})).collect::<Vec<_>>(),
-        "master": states.iter().filter(|(_, s)| s == "MASTER").map(|(gw, _)| gw.clone()).collect::<Vec<_>>(),
-    });
-    let detail = (!details.is_empty()).then(|| details.join("; "));
     let live: BTreeSet<&str> = g
         .gateways
         .iter()
@@ -529,6 +540,13 @@ fn group_item(r: &Round<'_>, g: &crate::expect::GroupExpect) -> Item {
         .filter(|(_, s)| s == "MASTER")
         .map(|(gw, _)| gw.as_str())
         .collect();
+    let facts = json!({
+        "gateways": states.iter().map(|(gw, s)| json!({"router": gw, "state": s})).collect::<Vec<_>>(),
+        "master": masters,
+        // Expected to have a master: a gateway is applied (or one is master).
+        "expected": !(live.is_empty() && masters.is_empty()),
+    });
+    let detail = (!details.is_empty()).then(|| details.join("; "));
     let list = states
         .iter()
         .map(|(gw, s)| format!("{gw} {s}"))

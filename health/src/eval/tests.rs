@@ -402,3 +402,41 @@ fn expectations_from_the_demo_intent() {
         assert!(r.client_interfaces.contains(&c.interface));
     }
 }
+
+/// The facts `/metrics` reads: whether a router answered, whether a link
+/// or group is expected up, whether a peer list was read at all.
+#[test]
+fn facts_say_what_was_observed_and_what_is_expected() {
+    let mut seen = healthy();
+    let items = run(&seen, &applied_all(), &BTreeMap::new());
+    assert_eq!(items["router:r1"].facts["answered"], true);
+    assert_eq!(items["bgp:r1:r2"].facts["expected"], true);
+    assert_eq!(items["wireguard:r1:r2"].facts["expected"], true);
+    assert_eq!(items["wireguard:r1:r2"].facts["observed"], true);
+    assert_eq!(items["vrrp:acme:web:dc1"].facts["expected"], true);
+    assert_eq!(
+        items["vrrp:acme:web:dc1"].facts["master"],
+        serde_json::json!(["r1"])
+    );
+    // r2 not applied: its links are not expected up, hv1's peer on r1 is.
+    let mut rec = applied_all();
+    rec.get_mut("r2").unwrap().applied = false;
+    let items = run(&seen, &rec, &BTreeMap::new());
+    assert_eq!(items["bgp:r1:r2"].facts["expected"], false);
+    assert_eq!(items["wireguard:r1:r2"].facts["expected"], false);
+    assert_eq!(items["wireguard:r1:hv1"].facts["expected"], true);
+    // No gateway applied and no master: the group is not expected yet.
+    let mut none = applied_all();
+    for r in ["r1", "r2"] {
+        none.get_mut(r).unwrap().applied = false;
+    }
+    r1(&mut seen).vrrp = Ok(vrrp("BACKUP"));
+    let items = run(&seen, &none, &BTreeMap::new());
+    assert_eq!(items["vrrp:acme:web:dc1"].facts["expected"], false);
+    // r1 dead: not answered, its peer lists unread.
+    seen.insert("r1".into(), Seen::Unreachable("timeout".into()));
+    let items = run(&seen, &applied_all(), &BTreeMap::new());
+    assert_eq!(items["router:r1"].facts["answered"], false);
+    assert_eq!(items["wireguard:r1:r2"].facts["observed"], false);
+    assert_eq!(items["bgp:r1:r2"].facts["state"], "unknown");
+}
