@@ -27,6 +27,10 @@ use crate::policy::{CompiledPolicy, Match, PortRange};
 /// the lab; the rest is margin.
 pub const VRRP_PREEMPT_DELAY_SECS: u32 = 5;
 
+/// The Prometheus exporters configured on VyOS 1.5 routers
+/// (`service monitoring <exporter>`, `service_monitoring_*.xml.in`).
+pub const MONITORING_EXPORTERS: [&str; 2] = ["node-exporter", "frr-exporter"];
+
 /// One `set` path (leaf value included).
 pub type Path = Vec<String>;
 
@@ -170,6 +174,20 @@ pub fn render_platform(r: &RouterModel) -> PathList {
     }
     if r.version == VyosVersion::V1_5 {
         set!(o, "service", "https", "api", "rest");
+        // VyOS 1.5's own Prometheus exporters (1.4 has none), on the mesh
+        // address only: never on the underlay, where anyone could read
+        // them. Default ports (node 9100, FRR 9342), which
+        // `vxguard monitoring scrape-config` lists.
+        for exporter in MONITORING_EXPORTERS {
+            set!(
+                o,
+                "service",
+                "monitoring",
+                exporter,
+                "listen-address",
+                r.mesh_address
+            );
+        }
     }
     set!(
         o,

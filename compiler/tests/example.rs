@@ -48,6 +48,29 @@ fn example_compiles_and_every_command_validates_against_its_version() {
             r.version == VyosVersion::V1_5,
             "{name}"
         );
+        // 1.5 serves its own Prometheus exporters, on the mesh address
+        // only (issue 18, item 3); 1.4 has none.
+        let mesh = out.allocation.routers[name.as_str()].mesh_address;
+        for exporter in vxguard_compiler::vyos::MONITORING_EXPORTERS {
+            let line = format!("set service monitoring {exporter} listen-address '{mesh}'");
+            assert_eq!(
+                r.set.contains(&line),
+                r.version == VyosVersion::V1_5,
+                "{name}: {line}"
+            );
+            let path: Vec<String> = ["service", "monitoring", exporter, "listen-address"]
+                .iter()
+                .map(|w| w.to_string())
+                .chain([mesh.to_string()])
+                .collect();
+            assert!(defs.v15.validate(&path).is_ok());
+            assert!(defs.v14.validate(&path).is_err(), "1.4 has {exporter}");
+        }
+        assert_eq!(
+            r.set.matches("set service monitoring ").count(),
+            if r.version == VyosVersion::V1_5 { 2 } else { 0 },
+            "{name}"
+        );
     }
     assert_eq!(out.tenant_mtu, 1390);
 }

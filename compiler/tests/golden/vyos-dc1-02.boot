@@ -515,6 +515,14 @@ service {
             }
         }
     }
+    monitoring {
+        frr-exporter {
+            listen-address 172.27.0.2
+        }
+        node-exporter {
+            listen-address 172.27.0.2
+        }
+    }
 }
 system {
     host-name vyos-dc1-02

@@ -544,6 +544,14 @@ service {
             }
         }
     }
+    monitoring {
+        frr-exporter {
+            listen-address 172.27.0.4
+        }
+        node-exporter {
+            listen-address 172.27.0.4
+        }
+    }
 }
 system {
     host-name vyos-dc2-02
