@@ -276,8 +276,20 @@ impl Worker {
             for x in refusals {
                 refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
             }
-            revisions::insert(
-                &mut tx, "router", name, seq, &r.set, &digest, previous, &diff, c.id,
+            // Where the stored text is the engine's before the job, the
+            // splices say where it changed: only those pieces are diffed
+            // for the edit script.
+            let pieces = spliced.map(|s| (s.before.as_slice(), s.after.as_slice()));
+            revisions::insert_pieces(
+                &mut tx,
+                "router",
+                name,
+                seq,
+                &r.set,
+                &digest,
+                previous.map(|p| (p, pieces)),
+                &diff,
+                c.id,
             )
             .await?;
             digests.push((key, digest));

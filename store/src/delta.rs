@@ -40,6 +40,56 @@ pub fn encode(old: &str, new: &str) -> String {
     out
 }
 
+/// The script from `old` to `new` when the caller knows where they differ:
+/// `before[i]` of `old` became `after[i]` of `new`, in text order, and
+/// every byte between is the same (a compile that spliced tenants'
+/// subtrees into a router's text says so). Only the pieces are diffed.
+/// `None` when the ranges are not whole lines or do not fit the texts, or
+/// the bytes between differ in length (the caller then uses [`encode`]).
+pub fn encode_pieces(
+    old: &str,
+    new: &str,
+    before: &[std::ops::Range<usize>],
+    after: &[std::ops::Range<usize>],
+) -> Option<String> {
+    let whole_lines = |t: &str, r: &std::ops::Range<usize>| {
+        r.start <= r.end
+            && r.end <= t.len()
+            && (r.start == 0 || t.as_bytes()[r.start - 1] == b'\n')
+            && (r.end == t.len() || t.as_bytes()[r.end - 1] == b'\n')
+    };
+    if before.len() != after.len()
+        || !before.iter().all(|r| whole_lines(old, r))
+        || !after.iter().all(|r| whole_lines(new, r))
+    {
+        return None;
+    }
+    let lines = |t: &str| {
+        t.bytes().filter(|b| *b == b'\n').count() + usize::from(!t.is_empty() && !t.ends_with('\n'))
+    };
+    let mut out = String::new();
+    let (mut at_old, mut at_new) = (0, 0);
+    for (b, a) in before.iter().zip(after) {
+        if b.start < at_old || a.start < at_new || b.start - at_old != a.start - at_new {
+            return None;
+        }
+        let kept = lines(&old[at_old..b.start]);
+        if kept > 0 {
+            out.push_str(&format!("={kept}\n"));
+        }
+        encode_lines(&old[b.clone()], &new[a.clone()], &mut out);
+        (at_old, at_new) = (b.end, a.end);
+    }
+    if old.len() - at_old != new.len() - at_new {
+        return None;
+    }
+    let kept = lines(&old[at_old..]);
+    if kept > 0 {
+        out.push_str(&format!("={kept}\n"));
+    }
+    Some(out)
+}
+
 /// How many bytes `a` and `b` share at their start and at their end, each
 /// cut back to whole lines (the head ends after a newline, the tail starts
 /// after one), the two never overlapping in either text.
@@ -235,6 +285,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn pieces_give_a_script_of_the_pieces_alone() {
+        let old = "h\nA1\nm\nB1\nt\n";
+        let new = "h\nA22\nm\nB\nt\n";
+        let s = encode_pieces(old, new, &[2..5, 7..10], &[2..6, 8..10]).unwrap();
+        assert_eq!(apply_all(old, [s.as_str()]).unwrap(), new);
+        assert_eq!(s, "=1\n-1\n+A22\n=1\n-1\n+B\n=1\n");
+        // Not whole lines, or not fitting the texts: no script.
+        assert_eq!(encode_pieces(old, new, &[3..5], &[3..6]), None);
+        assert_eq!(encode_pieces(old, new, &[2..5], &[2..5]), None);
+        assert_eq!(encode_pieces(old, new, &[2..5, 7..10], &[2..6]), None);
     }
 
     #[test]

@@ -73,8 +73,41 @@ pub async fn insert(
     diff: &str,
     job: i64,
 ) -> Result<()> {
+    insert_pieces(
+        conn,
+        kind,
+        device,
+        seq,
+        config,
+        config_digest,
+        previous.map(|p| (p, None)),
+        diff,
+        job,
+    )
+    .await
+}
+
+/// Where a revision's text differs from the previous one's: ranges of the
+/// previous text and what each became in the new one, in text order, the
+/// bytes between unchanged ([`delta::encode_pieces`]).
+pub type Pieces<'a> = (&'a [std::ops::Range<usize>], &'a [std::ops::Range<usize>]);
+
+/// [`insert`] where the caller may say where the texts differ, so that
+/// only those pieces are diffed for the edit script.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_pieces(
+    conn: &mut PgConnection,
+    kind: &str,
+    device: &str,
+    seq: i32,
+    config: &str,
+    config_digest: &str,
+    previous: Option<(&str, Option<Pieces<'_>>)>,
+    diff: &str,
+    job: i64,
+) -> Result<()> {
     let script = match previous {
-        Some(p) if seq > 1 => {
+        Some((p, pieces)) if seq > 1 => {
             let (count, bytes): (i64, i64) = sqlx::query_as(
                 "SELECT count(*), COALESCE(sum(length(delta)), 0)::bigint FROM revisions
                  WHERE device_kind = $1 AND device = $2 AND seq > (
@@ -85,7 +118,9 @@ pub async fn insert(
             .bind(device)
             .fetch_one(&mut *conn)
             .await?;
-            let s = crate::delta::encode(p, config);
+            let s = pieces
+                .and_then(|(b, a)| crate::delta::encode_pieces(p, config, b, a))
+                .unwrap_or_else(|| crate::delta::encode(p, config));
             let short = count < MAX_CHAIN && bytes + (s.len() as i64) < config.len() as i64;
             short.then_some(s)
         }
