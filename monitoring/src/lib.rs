@@ -16,4 +16,4 @@ mod yaml;
 
 pub use alertmanager::{alertmanager, ConfigError, Receivers};
 pub use rules::{rules, Thresholds, ALERTS};
-pub use scrape::{scrape_config, Scrape};
+pub use scrape::{scrape_config, RouterTarget, Scrape, FRR_JOB, NODE_JOB};

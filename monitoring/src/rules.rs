@@ -3,9 +3,13 @@
 //!
 //! On vxguard's own metrics (`server/src/metrics.rs`): a device whose last
 //! apply failed, drift, a router API key older than its interval plus
-//! grace, jobs waiting, server errors, vxguard not scraped. The plan's
-//! device thresholds (interface utilisation, memory, BGP, WireGuard
-//! handshakes, VRRP) come with the device metrics (issue 18, items 1-2).
+//! grace, jobs waiting, server errors, vxguard not scraped. On the device
+//! state vxguard collects (the same `/metrics`): a router that does not
+//! answer, memory, BGP sessions, WireGuard handshakes, VRRP groups without
+//! a master or with two, a collector that stopped. On VyOS 1.5's own
+//! node-exporter (job [`crate::scrape::NODE_JOB`]): interface utilisation
+//! (VyOS 1.4 routers export no interface counters, so nothing fires for
+//! them).
 
 use std::fmt::Write;
 
@@ -20,6 +24,17 @@ pub struct Thresholds {
     pub job_wait_secs: u64,
     /// Share of HTTP requests answered 5xx.
     pub http_error_ratio: f64,
+    /// A mesh peer's latest handshake older than this (WireGuard renews
+    /// every 120 s on a live link).
+    pub handshake_max_secs: u64,
+    /// Share of a router's memory used: warning, critical.
+    pub memory_warning: f64,
+    pub memory_critical: f64,
+    /// Share of an interface's speed used over 5 minutes: warning, critical.
+    pub interface_warning: f64,
+    pub interface_critical: f64,
+    /// No health round for this long: the collector stopped.
+    pub health_stale_secs: u64,
 }
 
 impl Default for Thresholds {
@@ -29,6 +44,12 @@ impl Default for Thresholds {
             api_key_max_age_secs: 9 * 86_400,
             job_wait_secs: 300,
             http_error_ratio: 0.05,
+            handshake_max_secs: 180,
+            memory_warning: 0.8,
+            memory_critical: 0.9,
+            interface_warning: 0.7,
+            interface_critical: 0.85,
+            health_stale_secs: 300,
         }
     }
 }
@@ -44,14 +65,36 @@ struct Alert {
 
 /// The names of the alerts [`rules`] writes, for the tests that must cover
 /// each.
-pub const ALERTS: [&str; 6] = [
+pub const ALERTS: [&str; 16] = [
     "VxguardDown",
     "VxguardApplyFailed",
     "VxguardDrift",
     "VxguardApiKeyTooOld",
     "VxguardJobsWaiting",
     "VxguardServerErrors",
+    "VxguardHealthStale",
+    "VxguardRouterDown",
+    "VxguardRouterMemoryHigh",
+    "VxguardRouterMemoryCritical",
+    "VxguardBgpSessionDown",
+    "VxguardWireguardHandshakeStale",
+    "VxguardVrrpNoMaster",
+    "VxguardVrrpSplitBrain",
+    "VxguardInterfaceUtilisationHigh",
+    "VxguardInterfaceUtilisationCritical",
 ];
+
+/// An interface's utilisation over 5 minutes, the busier direction, from
+/// node-exporter (interfaces whose speed is known only: VyOS reports none
+/// for WireGuard, VXLAN or bridges).
+fn utilisation(job: &str) -> String {
+    format!(
+        "max without (direction) (\
+         label_replace(rate(node_network_receive_bytes_total{{job=\"{job}\"}}[5m]), \"direction\", \"rx\", \"\", \"\") \
+         or label_replace(rate(node_network_transmit_bytes_total{{job=\"{job}\"}}[5m]), \"direction\", \"tx\", \"\", \"\")) \
+         / (node_network_speed_bytes{{job=\"{job}\"}} > 0)"
+    )
+}
 
 fn alerts(t: &Thresholds) -> Vec<Alert> {
     vec![
@@ -100,6 +143,82 @@ fn alerts(t: &Thresholds) -> Vec<Alert> {
             for_: "10m",
             severity: "warning",
             summary: "vxguard at {{ $labels.instance }} answers {{ $value | humanizePercentage }} of requests with a server error",
+        },
+        Alert {
+            name: "VxguardHealthStale",
+            expr: format!("time() - vxguard_health_round_timestamp_seconds > {}", t.health_stale_secs),
+            for_: "5m",
+            severity: "warning",
+            summary: "vxguard's health collector has not finished a round for {{ $value | humanizeDuration }}: device alerts are blind",
+        },
+        Alert {
+            name: "VxguardRouterDown",
+            expr: "vxguard_router_up == 0".into(),
+            for_: "2m",
+            severity: "critical",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}) does not answer vxguard",
+        },
+        Alert {
+            name: "VxguardRouterMemoryHigh",
+            expr: format!("vxguard_router_memory_used_ratio > {}", t.memory_warning),
+            for_: "5m",
+            severity: "warning",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): {{ $value | humanizePercentage }} of memory used",
+        },
+        Alert {
+            name: "VxguardRouterMemoryCritical",
+            expr: format!("vxguard_router_memory_used_ratio > {}", t.memory_critical),
+            for_: "5m",
+            severity: "critical",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): {{ $value | humanizePercentage }} of memory used",
+        },
+        Alert {
+            name: "VxguardBgpSessionDown",
+            expr: "vxguard_bgp_session_up == 0".into(),
+            for_: "2m",
+            severity: "critical",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): its BGP session to {{ $labels.peer }} is not Established",
+        },
+        Alert {
+            name: "VxguardWireguardHandshakeStale",
+            // Not while the collector is stale: its last timestamps age
+            // with the clock, and VxguardHealthStale says so once.
+            expr: format!(
+                "time() - vxguard_wireguard_latest_handshake_timestamp_seconds > {0} \
+                 unless on () (time() - vxguard_health_round_timestamp_seconds > {0})",
+                t.handshake_max_secs
+            ),
+            for_: "1m",
+            severity: "critical",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): no WireGuard handshake with {{ $labels.peer }} for {{ $value | humanizeDuration }}",
+        },
+        Alert {
+            name: "VxguardVrrpNoMaster",
+            expr: "vxguard_vrrp_masters == 0".into(),
+            for_: "1m",
+            severity: "critical",
+            summary: "tenant {{ $labels.tenant }}: network {{ $labels.network }} has no gateway master at {{ $labels.site }}",
+        },
+        Alert {
+            name: "VxguardVrrpSplitBrain",
+            expr: "vxguard_vrrp_masters > 1".into(),
+            for_: "1m",
+            severity: "critical",
+            summary: "tenant {{ $labels.tenant }}: network {{ $labels.network }} has {{ $value }} gateway masters at {{ $labels.site }} (split brain)",
+        },
+        Alert {
+            name: "VxguardInterfaceUtilisationHigh",
+            expr: format!("{} > {}", utilisation(crate::scrape::NODE_JOB), t.interface_warning),
+            for_: "5m",
+            severity: "warning",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): {{ $labels.device }} at {{ $value | humanizePercentage }} of its speed",
+        },
+        Alert {
+            name: "VxguardInterfaceUtilisationCritical",
+            expr: format!("{} > {}", utilisation(crate::scrape::NODE_JOB), t.interface_critical),
+            for_: "5m",
+            severity: "critical",
+            summary: "router {{ $labels.router }} ({{ $labels.site }}): {{ $labels.device }} at {{ $value | humanizePercentage }} of its speed",
         },
     ]
 }

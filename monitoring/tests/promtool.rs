@@ -72,18 +72,71 @@ fn rules_pass_promtool_and_every_alert_has_a_unit_test() {
             "{a} has no test in alerts.test.yml"
         );
     }
-    // The unit tests can fail: a threshold moved makes one.
-    let moved = Thresholds {
-        api_key_max_age_secs: 900_000,
-        ..Thresholds::default()
-    };
-    std::fs::write(d.join("rules.yml"), rules(&moved)).unwrap();
-    let o = Command::new("promtool")
-        .args(["test", "rules", "alerts.test.yml"])
-        .current_dir(&d)
-        .output()
-        .unwrap();
-    assert!(!o.status.success(), "the tests pass whatever the threshold");
+    // The unit tests can fail: each threshold moved makes one.
+    let d0 = Thresholds::default();
+    let moved: [(&str, Thresholds); 7] = [
+        (
+            "api key age",
+            Thresholds {
+                api_key_max_age_secs: 900_000,
+                ..d0.clone()
+            },
+        ),
+        (
+            "handshake",
+            Thresholds {
+                handshake_max_secs: 240,
+                ..d0.clone()
+            },
+        ),
+        (
+            "memory warning",
+            Thresholds {
+                memory_warning: 0.79,
+                ..d0.clone()
+            },
+        ),
+        (
+            "memory critical",
+            Thresholds {
+                memory_critical: 0.96,
+                ..d0.clone()
+            },
+        ),
+        (
+            "interface warning",
+            Thresholds {
+                interface_warning: 0.81,
+                ..d0.clone()
+            },
+        ),
+        (
+            "interface critical",
+            Thresholds {
+                interface_critical: 0.91,
+                ..d0.clone()
+            },
+        ),
+        (
+            "health stale",
+            Thresholds {
+                health_stale_secs: 600,
+                ..d0.clone()
+            },
+        ),
+    ];
+    for (what, t) in moved {
+        std::fs::write(d.join("rules.yml"), rules(&t)).unwrap();
+        let o = Command::new("promtool")
+            .args(["test", "rules", "alerts.test.yml"])
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        assert!(
+            !o.status.success(),
+            "the tests pass whatever the {what} threshold"
+        );
+    }
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -131,6 +184,11 @@ fn alertmanager_and_scrape_configurations_load() {
         scheme: "http".into(),
         bearer_token_file: Some(p("metrics.token")),
         interval: "15s".into(),
+        routers: vec![vxguard_monitoring::RouterTarget {
+            name: "vyos-dc1-02".into(),
+            site: "dc1".into(),
+            address: "172.27.0.2".into(),
+        }],
     };
     std::fs::write(
         d.join("prometheus.yml"),

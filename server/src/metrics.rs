@@ -11,10 +11,12 @@
 //!   applies by outcome, drift, each device's state (applied, pending,
 //!   failed, drifted) and each router's API key age.
 //!
+//! - The collected device state, from the latest health items
+//!   ([`device_metrics`]).
+//!
 //! With `VXGUARD_METRICS_TOKEN` set, a scrape must send it as a bearer
 //! token (compared in constant time); with `VXGUARD_METRICS_LISTEN` set,
 //! `/metrics` is served on that address only (`serve.rs`).
-//! Not yet: device metrics collected from the routers (items 1-2).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -288,7 +290,285 @@ async fn render(m: &Metrics, db: &PgPool) -> anyhow::Result<String> {
         "1 while a router's API key rotation is under way",
         rotating,
     );
+    let rows = vxguard_store::metrics::health_series(db).await?;
+    let round = vxguard_store::health::last_round(db).await?;
+    device_metrics(&mut r, &rows, round);
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &r)?;
     Ok(out)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ItemsLabels {
+    kind: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SiteRouter {
+    site: String,
+    router: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SiteHypervisor {
+    site: String,
+    hypervisor: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LinkLabels {
+    site: String,
+    router: String,
+    peer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabels {
+    tenant: String,
+    network: String,
+    site: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GatewayLabels {
+    tenant: String,
+    network: String,
+    site: String,
+    router: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClientLabels {
+    tenant: String,
+    client: String,
+}
+
+type GaugeF = Gauge<f64, AtomicU64>;
+
+fn severity(status: &str) -> i64 {
+    vxguard_health::Status::parse(status).map_or(2, |s| s as i64)
+}
+
+/// The collected device state (issue 18, item 3), from the latest stored
+/// health items: platform series labelled `site` and `router` (links add
+/// `peer`), tenant series `tenant` (and `network`, `site`), each carrying
+/// only that tenant's own groups and clients. A link's or group's series
+/// is there only while it is expected up (both ends applied) and was read
+/// this round: a router that does not answer loses its own link series
+/// (`vxguard_router_up` 0 says why), its peers' links to it go stale.
+fn device_metrics(
+    r: &mut Registry,
+    rows: &[vxguard_store::metrics::HealthSeries],
+    round: Option<(
+        chrono::DateTime<chrono::Utc>,
+        vxguard_store::health::RoundStats,
+    )>,
+) {
+    if let Some((at, stats)) = round {
+        let g = GaugeF::default();
+        g.set(at.timestamp_millis() as f64 / 1000.0);
+        r.register(
+            "health_round_timestamp_seconds",
+            "Unix time of the last health collection round",
+            g,
+        );
+        let g = GaugeF::default();
+        g.set(stats.took_ms as f64 / 1000.0);
+        r.register(
+            "health_round_duration_seconds",
+            "How long the last health collection round took",
+            g,
+        );
+        let g = Gauge::<i64>::default();
+        g.set(stats.routers.into());
+        r.register("health_round_routers", "Routers asked in the last round", g);
+        let g = Gauge::<i64>::default();
+        g.set(stats.answered.into());
+        r.register(
+            "health_round_routers_answered",
+            "Routers that answered in the last round",
+            g,
+        );
+    }
+    let items = Family::<ItemsLabels, Gauge>::default();
+    for kind in ["router", "hypervisor", "bgp", "wireguard", "vrrp", "client"] {
+        for status in ["ok", "degraded", "down"] {
+            items
+                .get_or_create(&ItemsLabels {
+                    kind: kind.into(),
+                    status: status.into(),
+                })
+                .set(0);
+        }
+    }
+    let router_up = Family::<SiteRouter, Gauge>::default();
+    let router_status = Family::<SiteRouter, Gauge>::default();
+    let memory = Family::<SiteRouter, GaugeF>::default();
+    let hv_status = Family::<SiteHypervisor, Gauge>::default();
+    let bgp = Family::<LinkLabels, Gauge>::default();
+    let handshake = Family::<LinkLabels, GaugeF>::default();
+    let masters = Family::<GroupLabels, Gauge>::default();
+    let gateway = Family::<GatewayLabels, Gauge>::default();
+    let clients = Family::<ClientLabels, Gauge>::default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    for i in rows {
+        items
+            .get_or_create(&ItemsLabels {
+                kind: i.kind.clone(),
+                status: i.status.clone(),
+            })
+            .inc();
+        match i.kind.as_str() {
+            "router" => {
+                let l = SiteRouter {
+                    site: text(&i.site),
+                    router: text(&i.device),
+                };
+                router_status.get_or_create(&l).set(severity(&i.status));
+                if let Some(a) = i.answered {
+                    router_up.get_or_create(&l).set(i64::from(a));
+                }
+                if let (Some(u), Some(t)) = (i.memory_used_bytes, i.memory_total_bytes) {
+                    if t > 0.0 && i.answered != Some(false) {
+                        memory.get_or_create(&l).set(u / t);
+                    }
+                }
+            }
+            "hypervisor" => {
+                hv_status
+                    .get_or_create(&SiteHypervisor {
+                        site: text(&i.site),
+                        hypervisor: text(&i.device),
+                    })
+                    .set(severity(&i.status));
+            }
+            "bgp" if i.expected == Some(true) => {
+                let Some(state) = i.state.as_deref().filter(|s| *s != "unknown") else {
+                    continue;
+                };
+                bgp.get_or_create(&LinkLabels {
+                    site: text(&i.site),
+                    router: text(&i.device),
+                    peer: text(&i.peer),
+                })
+                .set(i64::from(state == "Established"));
+            }
+            "wireguard" if i.expected == Some(true) => {
+                if let Some(at) = i.handshake_at {
+                    handshake
+                        .get_or_create(&LinkLabels {
+                            site: text(&i.site),
+                            router: text(&i.device),
+                            peer: text(&i.peer),
+                        })
+                        .set(at.max(0.0).round());
+                }
+            }
+            "vrrp" if i.expected == Some(true) => {
+                let states: Vec<(String, String)> = i
+                    .gateways
+                    .as_ref()
+                    .and_then(|g| g.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .map(|g| {
+                                (
+                                    g["router"].as_str().unwrap_or("").to_string(),
+                                    g["state"].as_str().unwrap_or("").to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let (tenant, network, site) = (text(&i.tenant), text(&i.network), text(&i.site));
+                let n = states.iter().filter(|(_, s)| s == "MASTER").count();
+                masters
+                    .get_or_create(&GroupLabels {
+                        tenant: tenant.clone(),
+                        network: network.clone(),
+                        site: site.clone(),
+                    })
+                    .set(n as i64);
+                for (router, state) in states {
+                    if state.starts_with("unknown") {
+                        continue;
+                    }
+                    gateway
+                        .get_or_create(&GatewayLabels {
+                            tenant: tenant.clone(),
+                            network: network.clone(),
+                            site: site.clone(),
+                            router,
+                        })
+                        .set(i64::from(state == "MASTER"));
+                }
+            }
+            "client" => {
+                let (Some(tenant), Some(connected)) = (&i.tenant, i.connected) else {
+                    continue;
+                };
+                let Some(name) = i.key.strip_prefix(&format!("client:{tenant}:")) else {
+                    continue;
+                };
+                clients
+                    .get_or_create(&ClientLabels {
+                        tenant: tenant.clone(),
+                        client: name.to_string(),
+                    })
+                    .set(i64::from(connected));
+            }
+            _ => {}
+        }
+    }
+    r.register(
+        "health_items",
+        "Collected health items by kind and status (ok, degraded, down)",
+        items,
+    );
+    r.register(
+        "router_up",
+        "1 if the router answered the last health round's show commands",
+        router_up,
+    );
+    r.register(
+        "router_health_status",
+        "The router's health: 0 ok, 1 degraded, 2 down",
+        router_status,
+    );
+    r.register(
+        "router_memory_used_ratio",
+        "Share of the router's memory used (show system memory)",
+        memory,
+    );
+    r.register(
+        "hypervisor_health_status",
+        "The hypervisor's health (its last apply): 0 ok, 1 degraded, 2 down",
+        hv_status,
+    );
+    r.register(
+        "bgp_session_up",
+        "1 if the iBGP session to peer is Established; only sessions expected up",
+        bgp,
+    );
+    r.register(
+        "wireguard_latest_handshake_timestamp_seconds",
+        "Unix time of the latest handshake with the mesh peer (0: never); only peers expected up",
+        handshake,
+    );
+    r.register(
+        "vrrp_masters",
+        "Gateways reporting MASTER for the tenant network's group at the site (1 is healthy)",
+        masters,
+    );
+    r.register(
+        "vrrp_gateway_master",
+        "1 if this gateway is the group's master, 0 if it reports another state",
+        gateway,
+    );
+    r.register(
+        "client_connected",
+        "1 if the remote-access client shook hands within the limit (180 s)",
+        clients,
+    );
 }

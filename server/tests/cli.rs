@@ -393,3 +393,44 @@ fn monitoring_prints_rules_and_refuses_receivers_that_lose_alerts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--http-error-ratio"));
 }
+
+/// `vxguard monitoring scrape-config --intent` (issue 18, item 3): the
+/// VyOS 1.5 routers' exporters, on their mesh addresses (the lock file's),
+/// labelled with site and router; the 1.4 routers have none.
+#[test]
+fn scrape_config_lists_the_1_5_routers_exporters_from_an_intent_file() {
+    let o = bin()
+        .args(["monitoring", "scrape-config", "--target", "127.0.0.1:3000"])
+        .arg("--intent")
+        .arg(root().join("examples/two-dc.yaml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = String::from_utf8_lossy(&o.stdout);
+    for job in ["vyos-node-exporter", "vyos-frr-exporter"] {
+        assert!(c.contains(&format!("  - job_name: {job}\n")), "{c}");
+    }
+    assert!(
+        c.contains(
+            "      - targets: [\"172.27.0.2:9100\"]\n        labels:\n          site: \"dc1\"\n          router: \"vyos-dc1-02\"\n"
+        ),
+        "{c}"
+    );
+    assert!(c.contains("[\"172.27.0.4:9342\"]"), "{c}");
+    assert_eq!(
+        c.matches("targets: [").count(),
+        4,
+        "two 1.5 routers, two jobs: {c}"
+    );
+    assert!(
+        !c.contains("vyos-dc1-01") && !c.contains("vyos-dc2-01"),
+        "{c}"
+    );
+    // Without --intent or --database: vxguard alone.
+    let o = bin()
+        .args(["monitoring", "scrape-config", "--target", "127.0.0.1:3000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("vyos-"));
+}

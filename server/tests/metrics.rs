@@ -5,6 +5,7 @@ mod harness;
 
 use axum::http::{Method, StatusCode};
 use harness::Env;
+use std::collections::BTreeMap;
 use vxguard::metrics::Metrics;
 
 /// The demo behind the portal's router, instrumented, with `/metrics`.
@@ -132,4 +133,615 @@ async fn a_metrics_token_is_required_when_set() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("# TYPE vxguard_jobs gauge"), "{}", r.text);
+}
+
+mod devices {
+    //! The collected device series (issue 18, item 3): a health round
+    //! evaluated by `vxguard-health` from made-up router answers (the
+    //! facts exactly as the collector writes them), stored, scraped.
+
+    use std::collections::BTreeMap;
+    use vxguard_health::eval::{evaluate, Answers, Record, Round, Rules, Seen};
+    use vxguard_health::expect::{
+        ClientExpect, Expected, GroupExpect, HypervisorExpect, PeerExpect, RouterExpect,
+    };
+    use vxguard_health::parse::{BgpPeer, Memory, Vrrp, VrrpGroup, WgPeerState};
+
+    fn key(n: &str) -> String {
+        format!("{n:=<43}=")
+    }
+
+    fn router(name: &str, site: &str, bgp: &[(&str, [u8; 4])], mesh: &[&str]) -> RouterExpect {
+        RouterExpect {
+            name: name.into(),
+            site: site.into(),
+            bgp: bgp
+                .iter()
+                .map(|(n, a)| (n.to_string(), (*a).into()))
+                .collect(),
+            mesh_peers: mesh
+                .iter()
+                .map(|p| PeerExpect {
+                    name: p.to_string(),
+                    kind: if p.starts_with("hv") {
+                        "hypervisor"
+                    } else {
+                        "router"
+                    },
+                    public_key: key(p),
+                })
+                .collect(),
+            client_interfaces: if name == "r-a" {
+                vec!["wg5".into(), "wg6".into()]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    fn group(tenant: &str, network: &str, site: &str, gateways: &[&str]) -> GroupExpect {
+        GroupExpect {
+            tenant: tenant.into(),
+            network: network.into(),
+            site: site.into(),
+            group: format!("{tenant}-{network}"),
+            gateways: gateways.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn bgp(addr: &str, state: &str) -> BgpPeer {
+        BgpPeer {
+            neighbor: addr.into(),
+            state: state.into(),
+            up_down_secs: Some(300),
+            prefixes: None,
+        }
+    }
+
+    fn wg(peer: &str, age: Option<u64>) -> WgPeerState {
+        WgPeerState {
+            public_key: key(peer),
+            handshake_age_secs: age,
+            ..Default::default()
+        }
+    }
+
+    fn vrrp(groups: &[(&str, &str)]) -> Result<Vrrp, String> {
+        Ok(Vrrp::Groups(
+            groups
+                .iter()
+                .map(|(name, state)| VrrpGroup {
+                    name: name.to_string(),
+                    interface: "br1".into(),
+                    vrid: 1,
+                    state: state.to_string(),
+                    priority: None,
+                })
+                .collect(),
+        ))
+    }
+
+    fn memory(used: u64) -> Result<Memory, String> {
+        Ok(Memory {
+            total_bytes: 1000,
+            free_bytes: 1000 - used,
+            used_bytes: used,
+        })
+    }
+
+    /// r-a and r-b at dc1, r-c at dc2 (dead), hv1; r-d has no revision
+    /// applied yet. acme's and globex's `app` have gateways r-a and r-b
+    /// (globex's in split brain), finance's `web` r-c; acme's client `ops`
+    /// is connected, finance's `cfo-laptop` is not.
+    pub(super) async fn store_round(db: &sqlx::PgPool) {
+        let a = [172, 27, 0, 1];
+        let b = [172, 27, 0, 2];
+        let c = [172, 27, 0, 3];
+        let d = [172, 27, 0, 4];
+        let expected = Expected {
+            routers: vec![
+                router(
+                    "r-a",
+                    "dc1",
+                    &[("r-b", b), ("r-c", c), ("r-d", d)],
+                    &["r-b", "r-c", "hv1"],
+                ),
+                router(
+                    "r-b",
+                    "dc1",
+                    &[("r-a", a), ("r-c", c)],
+                    &["r-a", "r-c", "hv1"],
+                ),
+                router("r-c", "dc2", &[("r-a", a), ("r-b", b)], &["r-a", "r-b"]),
+            ],
+            hypervisors: vec![HypervisorExpect {
+                name: "hv1".into(),
+                site: "dc1".into(),
+            }],
+            groups: vec![
+                group("acme", "app", "dc1", &["r-a", "r-b"]),
+                group("globex", "app", "dc1", &["r-a", "r-b"]),
+                group("finance", "web", "dc2", &["r-c"]),
+            ],
+            clients: vec![
+                ClientExpect {
+                    tenant: "acme".into(),
+                    name: "ops".into(),
+                    router: "r-a".into(),
+                    interface: "wg5".into(),
+                    public_key: key("ops"),
+                },
+                ClientExpect {
+                    tenant: "finance".into(),
+                    name: "cfo-laptop".into(),
+                    router: "r-a".into(),
+                    interface: "wg6".into(),
+                    public_key: key("cfo"),
+                },
+            ],
+        };
+        let seen: BTreeMap<String, Seen> = [
+            (
+                "r-a".to_string(),
+                Seen::Answered(Answers {
+                    bgp: Ok(vec![
+                        bgp("172.27.0.2", "Established"),
+                        bgp("172.27.0.3", "Active"),
+                        bgp("172.27.0.4", "Idle"),
+                    ]),
+                    vrrp: vrrp(&[("acme-app", "MASTER"), ("globex-app", "MASTER")]),
+                    wireguard: [
+                        (
+                            "wg0".to_string(),
+                            Ok(vec![wg("r-b", Some(20)), wg("hv1", None)]),
+                        ),
+                        ("wg5".to_string(), Ok(vec![wg("ops", Some(5))])),
+                        ("wg6".to_string(), Ok(vec![wg("cfo", Some(500))])),
+                    ]
+                    .into(),
+                    memory: memory(850),
+                }),
+            ),
+            (
+                "r-b".to_string(),
+                Seen::Answered(Answers {
+                    bgp: Ok(vec![
+                        bgp("172.27.0.1", "Established"),
+                        bgp("172.27.0.3", "Established"),
+                    ]),
+                    vrrp: vrrp(&[("acme-app", "BACKUP"), ("globex-app", "MASTER")]),
+                    wireguard: [(
+                        "wg0".to_string(),
+                        Ok(vec![
+                            wg("r-a", Some(30)),
+                            wg("r-c", Some(400)),
+                            wg("hv1", Some(10)),
+                        ]),
+                    )]
+                    .into(),
+                    memory: memory(300),
+                }),
+            ),
+            (
+                "r-c".to_string(),
+                Seen::Unreachable("connect: connection refused".into()),
+            ),
+        ]
+        .into();
+        let records: BTreeMap<String, Record> = ["r-a", "r-b", "r-c", "hv1", "r-d"]
+            .into_iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    Record {
+                        applied: n != "r-d",
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let items = evaluate(&Round {
+            expected: &expected,
+            seen: &seen,
+            records: &records,
+            previous: &BTreeMap::new(),
+            now: vxguard_store::api_keys::unix_now(),
+            rules: Rules::default(),
+        });
+        let tx = vxguard_store::health::begin_round(db, 0.0)
+            .await
+            .unwrap()
+            .expect("the round's lock");
+        tx.finish(
+            &items,
+            vxguard_store::health::RoundStats {
+                took_ms: 1234,
+                routers: 3,
+                answered: 2,
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// The lines of `/metrics` of one family (`name{` or `name `).
+fn family<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let (a, b) = (format!("{name}{{"), format!("{name} "));
+    text.lines()
+        .filter(|l| l.starts_with(&a) || l.starts_with(&b))
+        .collect()
+}
+
+#[tokio::test]
+async fn collected_device_state_is_exported_with_site_router_and_tenant_labels() {
+    let e = env_with_metrics(None).await;
+    // `vxguard monitoring scrape-config --database`: the demo's two VyOS
+    // 1.5 routers' exporters, on their mesh addresses.
+    let (loaded, alloc) = vxguard_store::health::intent_and_allocation(&e.db)
+        .await
+        .unwrap();
+    let targets = vxguard::monitoring_cmd::exporter_targets(&loaded.intent, &alloc);
+    let names: Vec<(&str, &str)> = targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.site.as_str()))
+        .collect();
+    assert_eq!(names, [("vyos-dc1-02", "dc1"), ("vyos-dc2-02", "dc2")]);
+    assert_eq!(
+        targets[0].address,
+        alloc.routers["vyos-dc1-02"].mesh_address.to_string()
+    );
+    // Before any round: the families are there, empty.
+    let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(family(&r.text, "vxguard_bgp_session_up").is_empty());
+    assert!(family(&r.text, "vxguard_health_round_timestamp_seconds").is_empty());
+    assert_eq!(
+        sample(&r.text, r#"vxguard_health_items{kind="bgp",status="down"}"#),
+        Some(0.0)
+    );
+
+    devices::store_round(&e.db).await;
+    let now = vxguard_store::api_keys::unix_now() as f64;
+    let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let m = &r.text;
+    assert!(m.ends_with("# EOF\n"), "{m}");
+    let sorted = |name: &str| {
+        let mut v = family(m, name);
+        v.sort();
+        v
+    };
+    // The collector's last round.
+    let at = sample(m, "vxguard_health_round_timestamp_seconds").unwrap();
+    assert!((at - now).abs() < 30.0, "{at} vs {now}");
+    assert_eq!(
+        sample(m, "vxguard_health_round_duration_seconds"),
+        Some(1.234)
+    );
+    assert_eq!(
+        sample(m, "vxguard_health_round_routers_answered"),
+        Some(2.0)
+    );
+    // Routers: r-c does not answer (and has no memory figure).
+    assert_eq!(
+        sorted("vxguard_router_up"),
+        [
+            r#"vxguard_router_up{site="dc1",router="r-a"} 1"#,
+            r#"vxguard_router_up{site="dc1",router="r-b"} 1"#,
+            r#"vxguard_router_up{site="dc2",router="r-c"} 0"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_router_memory_used_ratio"),
+        [
+            r#"vxguard_router_memory_used_ratio{site="dc1",router="r-a"} 0.85"#,
+            r#"vxguard_router_memory_used_ratio{site="dc1",router="r-b"} 0.3"#,
+        ]
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_router_health_status{site="dc2",router="r-c"}"#
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_hypervisor_health_status{site="dc1",hypervisor="hv1"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(m, r#"vxguard_health_items{kind="router",status="down"}"#),
+        Some(1.0)
+    );
+    // BGP: only sessions expected up and read. r-a -> r-d (no revision
+    // applied at r-d) and the dead r-c's own sessions are not there.
+    assert_eq!(
+        sorted("vxguard_bgp_session_up"),
+        [
+            r#"vxguard_bgp_session_up{site="dc1",router="r-a",peer="r-b"} 1"#,
+            r#"vxguard_bgp_session_up{site="dc1",router="r-a",peer="r-c"} 0"#,
+            r#"vxguard_bgp_session_up{site="dc1",router="r-b",peer="r-a"} 1"#,
+            r#"vxguard_bgp_session_up{site="dc1",router="r-b",peer="r-c"} 1"#,
+        ]
+    );
+    // WireGuard: the latest handshake's time; 0 for never (hv1 on r-a)
+    // and for a peer missing from wg0 (r-c on r-a).
+    let hs = |router: &str, peer: &str| {
+        sample(
+            m,
+            &format!(
+                r#"vxguard_wireguard_latest_handshake_timestamp_seconds{{site="dc1",router="{router}",peer="{peer}"}}"#
+            ),
+        )
+    };
+    assert_eq!(
+        family(m, "vxguard_wireguard_latest_handshake_timestamp_seconds").len(),
+        6,
+        "{m}"
+    );
+    for (router, peer, age) in [
+        ("r-a", "r-b", 20.0),
+        ("r-b", "r-a", 30.0),
+        ("r-b", "r-c", 400.0),
+    ] {
+        let t = hs(router, peer).unwrap();
+        assert!((now - age - t).abs() < 30.0, "{router}->{peer}: {t}");
+    }
+    assert_eq!(hs("r-a", "hv1"), Some(0.0));
+    assert_eq!(hs("r-a", "r-c"), Some(0.0));
+    // Gateway groups: masters counted, each gateway's part; finance's
+    // only gateway is dead: no master, and no gateway series.
+    assert_eq!(
+        sorted("vxguard_vrrp_masters"),
+        [
+            r#"vxguard_vrrp_masters{tenant="acme",network="app",site="dc1"} 1"#,
+            r#"vxguard_vrrp_masters{tenant="finance",network="web",site="dc2"} 0"#,
+            r#"vxguard_vrrp_masters{tenant="globex",network="app",site="dc1"} 2"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_vrrp_gateway_master"),
+        [
+            r#"vxguard_vrrp_gateway_master{tenant="acme",network="app",site="dc1",router="r-a"} 1"#,
+            r#"vxguard_vrrp_gateway_master{tenant="acme",network="app",site="dc1",router="r-b"} 0"#,
+            r#"vxguard_vrrp_gateway_master{tenant="globex",network="app",site="dc1",router="r-a"} 1"#,
+            r#"vxguard_vrrp_gateway_master{tenant="globex",network="app",site="dc1",router="r-b"} 1"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_client_connected"),
+        [
+            r#"vxguard_client_connected{tenant="acme",client="ops"} 1"#,
+            r#"vxguard_client_connected{tenant="finance",client="cfo-laptop"} 0"#,
+        ]
+    );
+    // A tenant label carries only that tenant's own networks and clients;
+    // platform series (routers, links) carry no tenant at all.
+    let own: BTreeMap<&str, &[&str]> = [
+        ("acme", &["network=\"app\"", "client=\"ops\""][..]),
+        ("globex", &["network=\"app\""][..]),
+        ("finance", &["network=\"web\"", "client=\"cfo-laptop\""][..]),
+    ]
+    .into();
+    let mut tenant_lines = 0;
+    for l in m.lines().filter(|l| l.contains("tenant=")) {
+        tenant_lines += 1;
+        let (tenant, allowed) = own
+            .iter()
+            .find(|(t, _)| l.contains(&format!("tenant=\"{t}\"")))
+            .unwrap_or_else(|| panic!("an unknown tenant: {l}"));
+        assert!(allowed.iter().any(|a| l.contains(a)), "{tenant}: {l}");
+        for (other, theirs) in own.iter().filter(|(t, _)| *t != tenant) {
+            for x in theirs.iter().filter(|x| !allowed.contains(x)) {
+                assert!(!l.contains(x), "{other}'s {x} under {tenant}: {l}");
+            }
+        }
+    }
+    assert_eq!(tenant_lines, 3 + 4 + 2, "{m}");
+    for platform in [
+        "vxguard_router_",
+        "vxguard_bgp_",
+        "vxguard_wireguard_",
+        "vxguard_hypervisor_",
+    ] {
+        assert!(
+            !m.lines()
+                .any(|l| l.starts_with(platform) && l.contains("tenant=")),
+            "{platform}: {m}"
+        );
+    }
+}
+
+/// The size and cost of `/metrics` at 200 routers (the full mesh: 39 800
+/// BGP sessions and 39 800 WireGuard peers) with 600 gateway groups and
+/// 300 clients, every item evaluated by `vxguard-health` as the collector
+/// would. Ignored by default (a figure, not a check of behaviour):
+/// `cargo test -p vxguard --test metrics -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn scrape_at_200_routers() {
+    use std::time::Instant;
+    use vxguard_health::eval::{evaluate, Answers, Record, Round, Rules, Seen};
+    use vxguard_health::expect::{ClientExpect, Expected, GroupExpect, PeerExpect, RouterExpect};
+    use vxguard_health::parse::{BgpPeer, Memory, Vrrp, VrrpGroup, WgPeerState};
+
+    const N: usize = 200;
+    let e = env_with_metrics(None).await;
+    let name = |i: usize| format!("r{i:03}");
+    let site = |i: usize| format!("s{:02}", i / 2);
+    let addr = |i: usize| std::net::Ipv4Addr::new(172, 27, (i / 250) as u8, (i % 250 + 1) as u8);
+    let key = |i: usize| format!("{:=<43}=", name(i));
+    let mut expected = Expected::default();
+    for i in 0..N {
+        let others = (0..N).filter(|j| *j != i);
+        expected.routers.push(RouterExpect {
+            name: name(i),
+            site: site(i),
+            bgp: others.clone().map(|j| (name(j), addr(j))).collect(),
+            mesh_peers: others
+                .map(|j| PeerExpect {
+                    name: name(j),
+                    kind: "router",
+                    public_key: key(j),
+                })
+                .collect(),
+            client_interfaces: vec![],
+        });
+    }
+    let tenants = ["acme", "finance", "globex"];
+    for t in tenants {
+        for n in 0..100 {
+            for s in [0, 1] {
+                expected.groups.push(GroupExpect {
+                    tenant: t.into(),
+                    network: format!("net{n}"),
+                    site: site(s * 2),
+                    group: format!("{t}-net{n}"),
+                    gateways: vec![name(s * 2), name(s * 2 + 1)],
+                });
+            }
+            expected.clients.push(ClientExpect {
+                tenant: t.into(),
+                name: format!("c{n}"),
+                router: name(0),
+                interface: "wg9".into(),
+                public_key: format!("{t}{n:=<40}=="),
+            });
+        }
+    }
+    expected.routers[0].client_interfaces.push("wg9".into());
+    let mut seen = BTreeMap::new();
+    for i in 0..N {
+        let vrrp = Vrrp::Groups(
+            expected
+                .groups
+                .iter()
+                .filter(|g| g.gateways.contains(&name(i)))
+                .map(|g| VrrpGroup {
+                    name: g.group.clone(),
+                    interface: "br1".into(),
+                    vrid: 1,
+                    state: if i % 2 == 0 { "MASTER" } else { "BACKUP" }.into(),
+                    priority: None,
+                })
+                .collect(),
+        );
+        let mut wireguard: BTreeMap<String, Result<Vec<WgPeerState>, String>> = [(
+            "wg0".to_string(),
+            Ok((0..N)
+                .filter(|j| *j != i)
+                .map(|j| WgPeerState {
+                    public_key: key(j),
+                    handshake_age_secs: Some(30),
+                    rx_bytes: Some(1 << 30),
+                    tx_bytes: Some(1 << 30),
+                    ..Default::default()
+                })
+                .collect()),
+        )]
+        .into();
+        if i == 0 {
+            wireguard.insert(
+                "wg9".into(),
+                Ok(expected
+                    .clients
+                    .iter()
+                    .map(|c| WgPeerState {
+                        public_key: c.public_key.clone(),
+                        handshake_age_secs: Some(10),
+                        ..Default::default()
+                    })
+                    .collect()),
+            );
+        }
+        seen.insert(
+            name(i),
+            Seen::Answered(Answers {
+                bgp: Ok((0..N)
+                    .filter(|j| *j != i)
+                    .map(|j| BgpPeer {
+                        neighbor: addr(j).to_string(),
+                        state: "Established".into(),
+                        up_down_secs: Some(3600),
+                        prefixes: Some(10),
+                    })
+                    .collect()),
+                vrrp: Ok(vrrp),
+                wireguard,
+                memory: Ok(Memory {
+                    total_bytes: 4 << 30,
+                    free_bytes: 3 << 30,
+                    used_bytes: 1 << 30,
+                }),
+            }),
+        );
+    }
+    let records: BTreeMap<String, Record> = (0..N)
+        .map(|i| {
+            (
+                name(i),
+                Record {
+                    applied: true,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    let items = evaluate(&Round {
+        expected: &expected,
+        seen: &seen,
+        records: &records,
+        previous: &BTreeMap::new(),
+        now: vxguard_store::api_keys::unix_now(),
+        rules: Rules::default(),
+    });
+    let evaluated = t.elapsed();
+    let t = Instant::now();
+    let tx = vxguard_store::health::begin_round(&e.db, 0.0)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.finish(&items, vxguard_store::health::RoundStats::default())
+        .await
+        .unwrap();
+    let stored = t.elapsed();
+    eprintln!(
+        "{} items: evaluated in {evaluated:?}, stored in {stored:?}",
+        items.len()
+    );
+    let t = Instant::now();
+    let rows = vxguard_store::metrics::health_series(&e.db).await.unwrap();
+    eprintln!("health_series: {} rows in {:?}", rows.len(), t.elapsed());
+    let mut times = Vec::new();
+    let mut last = String::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+        times.push(t.elapsed());
+        assert_eq!(r.status, StatusCode::OK);
+        last = r.text;
+    }
+    let series = last.lines().filter(|l| !l.starts_with('#')).count();
+    let count = |f: &str| family(&last, f).len();
+    eprintln!(
+        "/metrics: {} bytes, {series} samples (bgp {}, wireguard {}, vrrp {}, clients {}); scrapes {times:?}",
+        last.len(),
+        count("vxguard_bgp_session_up"),
+        count("vxguard_wireguard_latest_handshake_timestamp_seconds"),
+        count("vxguard_vrrp_masters") + count("vxguard_vrrp_gateway_master"),
+        count("vxguard_client_connected"),
+    );
+    assert_eq!(count("vxguard_bgp_session_up"), N * (N - 1));
+    assert_eq!(
+        count("vxguard_wireguard_latest_handshake_timestamp_seconds"),
+        N * (N - 1)
+    );
+    let f = std::env::temp_dir().join("vxguard-metrics-200-routers.txt");
+    std::fs::write(&f, &last).unwrap();
+    eprintln!("written to {}", f.display());
 }

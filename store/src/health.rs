@@ -72,6 +72,15 @@ pub async fn inputs(db: &PgPool) -> Result<Inputs> {
     })
 }
 
+/// The intent and the whole allocation, unlocked (what `vxguard monitoring
+/// scrape-config` lists the routers' exporters from).
+pub async fn intent_and_allocation(db: &PgPool) -> Result<(Loaded, Allocation)> {
+    let mut conn = db.acquire().await?;
+    let loaded = crate::intent::load(&mut conn).await?;
+    let alloc = allocation(&mut conn).await?;
+    Ok((loaded, alloc))
+}
+
 /// The whole allocation (platform and every tenant), unlocked.
 async fn allocation(conn: &mut PgConnection) -> Result<Allocation> {
     let doc: Option<Value> = sqlx::query_scalar("SELECT doc FROM allocation WHERE id = 1")

@@ -71,3 +71,60 @@ pub async fn api_key_ages(db: &PgPool) -> Result<Vec<(String, Option<i64>, bool)
         })
         .collect())
 }
+
+/// One collected health item as `/metrics` exports it (issue 18, item 3):
+/// the values read out of its facts in SQL, so a scrape at 200 routers
+/// (~80 000 link items) moves a few numbers per item, not its JSON.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct HealthSeries {
+    pub key: String,
+    pub kind: String,
+    pub device: Option<String>,
+    pub peer: Option<String>,
+    /// The tenant's slug (gateway groups and clients only).
+    pub tenant: Option<String>,
+    pub network: Option<String>,
+    pub site: Option<String>,
+    pub status: String,
+    /// Routers: answered the last round.
+    pub answered: Option<bool>,
+    /// Links and gateway groups: expected up (both ends applied).
+    pub expected: Option<bool>,
+    /// Mesh peers: the router's peer list was read.
+    pub observed: Option<bool>,
+    /// BGP sessions: the state FRR printed (`unknown`: not read).
+    pub state: Option<String>,
+    /// Mesh peers: Unix time of the latest handshake (0: never), when
+    /// observed.
+    pub handshake_at: Option<f64>,
+    pub memory_used_bytes: Option<f64>,
+    pub memory_total_bytes: Option<f64>,
+    /// Clients: a handshake within the limit.
+    pub connected: Option<bool>,
+    /// Gateway groups: `[{"router": .., "state": ..}]`.
+    pub gateways: Option<serde_json::Value>,
+}
+
+/// Every stored health item's exported values (in no particular order).
+pub async fn health_series(db: &PgPool) -> Result<Vec<HealthSeries>> {
+    Ok(sqlx::query_as(
+        "SELECT h.key, h.kind, h.device, h.peer, t.slug AS tenant, h.network, h.site, h.status,
+                (h.facts->>'answered')::bool AS answered,
+                (h.facts->>'expected')::bool AS expected,
+                (h.facts->>'observed')::bool AS observed,
+                CASE WHEN h.kind = 'bgp' THEN h.facts->>'state' END AS state,
+                CASE WHEN h.kind = 'wireguard' AND (h.facts->>'observed')::bool THEN
+                  CASE WHEN jsonb_typeof(h.facts->'handshake_age_secs') = 'number'
+                       THEN extract(epoch FROM h.observed_at)::float8
+                            - (h.facts->>'handshake_age_secs')::float8
+                       ELSE 0 END
+                END AS handshake_at,
+                (h.facts->>'memory_used_bytes')::float8 AS memory_used_bytes,
+                (h.facts->>'memory_total_bytes')::float8 AS memory_total_bytes,
+                (h.facts->>'connected')::bool AS connected,
+                CASE WHEN h.kind = 'vrrp' THEN h.facts->'gateways' END AS gateways
+         FROM health_items h LEFT JOIN tenants t ON t.id = h.tenant_id",
+    )
+    .fetch_all(db)
+    .await?)
+}
