@@ -211,6 +211,20 @@ impl Vault {
     pub fn is_empty(&self) -> bool {
         self.real.is_empty()
     }
+
+    /// `text` with every real value this vault holds replaced by its
+    /// placeholder, wherever it appears: for what a device sends back (an
+    /// error that quotes the command it refused, key and all), which
+    /// follows no configuration syntax the line-wise sealing knows.
+    pub fn hide(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (placeholder, real) in &self.real {
+            if !real.is_empty() && out.contains(real.as_str()) {
+                out = out.replace(real.as_str(), placeholder);
+            }
+        }
+        out
+    }
 }
 
 /// The secret whose value is the last word of `path`, if any.
@@ -414,6 +428,24 @@ mod tests {
             api_key_retired: None,
             api_key_since: None,
         }
+    }
+
+    #[test]
+    fn a_devices_answer_keeps_no_key_it_quotes() {
+        let r = router();
+        let v = Vault::router(&r);
+        let answer = format!(
+            "Invalid value \"{}\" for private-key; key {}",
+            r.wireguard_private_key, r.api_key
+        );
+        let hidden = v.hide(&answer);
+        assert!(!hidden.contains(&r.wireguard_private_key), "{hidden}");
+        assert!(!hidden.contains(&r.api_key), "{hidden}");
+        assert!(hidden.contains(&placeholder(
+            SecretKind::WireguardPrivateKey,
+            &r.wireguard_private_key
+        )));
+        assert_eq!(v.hide("nothing secret"), "nothing secret");
     }
 
     #[test]

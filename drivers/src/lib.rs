@@ -68,6 +68,21 @@ impl Outcome {
         }
     }
 
+    /// The outcome with `f` applied to each of its texts (to hide keys a
+    /// device quoted before the outcome is recorded or shown).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> Outcome {
+        match self {
+            Outcome::Applied | Outcome::Unchanged => self,
+            Outcome::Failed { error } => Outcome::Failed { error: f(&error) },
+            Outcome::Reverted { reason } => Outcome::Reverted { reason: f(&reason) },
+            Outcome::RolledBack { reason } => Outcome::RolledBack { reason: f(&reason) },
+            Outcome::RollbackFailed { reason, error } => Outcome::RollbackFailed {
+                reason: f(&reason),
+                error: f(&error),
+            },
+        }
+    }
+
     /// Whether the device ends on the revision.
     pub fn ok(&self) -> bool {
         matches!(self, Outcome::Applied | Outcome::Unchanged)

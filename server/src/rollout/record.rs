@@ -54,6 +54,7 @@ pub async fn apply<D: Driver>(
     db: &PgPool,
     driver: &D,
     revision_id: i64,
+    keys: &Vault,
 ) -> Result<Report, ApplyError> {
     let (kind, name) = (driver.kind(), driver.name());
     let config: String = {
@@ -74,16 +75,22 @@ pub async fn apply<D: Driver>(
     applies::lock_device(&mut lock, kind, name).await?;
     let id = applies::start(db, kind, name, revision_id).await?;
 
-    let done = driver.apply(&desired).await;
+    let mut done = driver.apply(&desired).await;
+    // What the device said may quote what it was sent, keys included: the
+    // record, and the job that shows it, keep placeholders in their
+    // place, as revisions do.
+    done.outcome = done.outcome.map_text(|t| keys.hide(t));
+    let answers = sealed_answers(&done.answers, keys);
+    let error = done.outcome.error();
     applies::finish(
         db,
         id,
         applies::Finished {
             outcome: done.outcome.as_str(),
-            commands: &crate::redact::redact(&done.commands.join("\n")),
+            commands: &crate::redact::redact(&keys.hide(&done.commands.join("\n"))),
             attempts: done.attempts as i32,
-            answers: Value::Array(done.answers.clone()),
-            error: done.outcome.error(),
+            answers: answers.clone(),
+            error,
         },
     )
     .await?;
@@ -100,7 +107,10 @@ pub async fn apply<D: Driver>(
         outcome: done.outcome,
         commands: done.commands,
         attempts: done.attempts,
-        answers: done.answers,
+        answers: match answers {
+            Value::Array(a) => a,
+            _ => Vec::new(),
+        },
     })
 }
 
@@ -129,7 +139,22 @@ pub async fn apply_router(
         health,
         keys: &keys,
     };
-    apply(db, &driver, revision_id).await
+    apply(db, &driver, revision_id, &keys).await
+}
+
+/// The device's answers with every key of `keys` they quote replaced by
+/// its placeholder.
+fn sealed_answers(answers: &[Value], keys: &Vault) -> Value {
+    let all = Value::Array(answers.to_vec());
+    if keys.is_empty() {
+        return all;
+    }
+    let text = serde_json::to_string(&all).unwrap_or_default();
+    let hidden = keys.hide(&text);
+    if hidden == text {
+        return all;
+    }
+    serde_json::from_str(&hidden).unwrap_or(Value::Null)
 }
 
 /// What one hypervisor apply did (the OVS driver's names for [`Report`]).
@@ -156,11 +181,41 @@ pub async fn apply_hypervisor(
     let driver = OvsDriver {
         target: target.clone(),
     };
-    let r = apply(db, &driver, revision_id).await?;
+    // The switch's key is filled in by the host, not sent through the
+    // driver; nothing of it can come back.
+    let r = apply(db, &driver, revision_id, &Vault::default()).await?;
     Ok(OvsRecord {
         id: r.id,
         outcome: r.outcome,
         changes: r.commands,
         attempts: r.attempts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use vxguard_compiler::model::RouterSecrets;
+
+    #[test]
+    fn a_recorded_answer_keeps_no_key() {
+        let (private, public) = vxguard_wg_keys::keypair([9; 32]);
+        let s = RouterSecrets {
+            wireguard_private_key: private.clone(),
+            wireguard_public_key: public,
+            api_key: "cd".repeat(32),
+            api_key_next: None,
+            api_key_retired: None,
+            api_key_since: None,
+        };
+        let keys = Vault::router(&s);
+        let answers =
+            [json!({"success": false, "error": format!("bad value '{private}'"), "data": null})];
+        let sealed = sealed_answers(&answers, &keys).to_string();
+        assert!(!sealed.contains(&private), "{sealed}");
+        assert!(sealed.contains("bad value"), "{sealed}");
+        let plain = [json!({"success": true})];
+        assert_eq!(sealed_answers(&plain, &keys), json!([{"success": true}]));
+    }
 }
