@@ -34,7 +34,8 @@ pub struct Inputs {
 /// write allocating meanwhile is seen next round).
 pub async fn inputs(db: &PgPool) -> Result<Inputs> {
     let mut conn = db.acquire().await?;
-    let loaded = crate::intent::load(&mut conn).await?;
+    // Networks and clients are what is expected; rules are not read.
+    let loaded = crate::intent::load_topology(&mut conn).await?;
     let alloc = allocation(&mut conn).await?;
     let secrets = crate::sealed::devices(&mut conn).await?;
     drop(conn);
