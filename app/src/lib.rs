@@ -23,7 +23,7 @@ pub mod wg;
 mod widgets;
 
 // The server's paths to the pages' data (`app::admin::Console`, ...).
-pub use data::{admin, clients, members, platform, policy};
+pub use data::{admin, clients, health, members, platform, policy};
 
 pub use data::account::{ErrorPage, Login, PasswordPage};
 pub use data::admin::TenantRow;
@@ -40,7 +40,8 @@ pub use shell::App;
 /// The portal's style sheet, served by the server at [`STYLE_PATH`].
 pub const STYLE: &str = concat!(
     include_str!("../style/portal.css"),
-    include_str!("../style/admin.css")
+    include_str!("../style/admin.css"),
+    include_str!("../style/health.css")
 );
 pub const STYLE_PATH: &str = "/assets/portal.css";
 /// Loads the hydrate bundle; a separate file so that the content security

@@ -26,6 +26,9 @@ pub enum Section {
         /// trusted).
         notice: Option<String>,
     },
+    /// Every device's health, filtered, and the platform map (rendered
+    /// by the server alone).
+    Health(super::health::ServerOnly<Box<super::health::AdminHealth>>),
     Users(Vec<UserRow>),
     Jobs {
         jobs: Vec<AdminJobRow>,
@@ -50,6 +53,7 @@ impl Console {
         match &self.section {
             Section::Tenants { .. } => "Platform".into(),
             Section::Platform { .. } => "Sites, routers and hypervisors".into(),
+            Section::Health(_) => "Device health".into(),
             Section::Users(_) => "Users".into(),
             Section::Jobs { .. } => "Jobs".into(),
             Section::Job(j) => format!("Job #{}", j.id),

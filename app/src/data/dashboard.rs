@@ -25,6 +25,10 @@ pub struct Dashboard {
     pub form: NetworkForm,
     /// Shown once after a successful change.
     pub notice: Option<String>,
+    /// Its gateway groups and clients as last collected, and their
+    /// picture (rendered by the server alone).
+    #[serde(default)]
+    pub health: super::health::ServerOnly<super::health::TenantHealth>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

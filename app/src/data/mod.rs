@@ -12,6 +12,7 @@ pub mod admin;
 pub mod clients;
 pub mod dashboard;
 pub mod form;
+pub mod health;
 pub mod jobs;
 pub mod members;
 pub mod platform;

@@ -9,8 +9,14 @@ use crate::data::dashboard::follow_jobs;
 use crate::data::dashboard::{
     ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, ServiceRow,
 };
+#[cfg(feature = "ssr")]
+use crate::data::health::TenantHealth;
+#[cfg(feature = "ssr")]
+use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
 use crate::widgets::form::{busy_submit, Field, SubmitButton};
 use crate::widgets::nav::{TenantNav, TenantTab};
+#[cfg(feature = "ssr")]
+use crate::widgets::table::{Cell, Row, Table};
 
 #[component]
 pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
@@ -27,11 +33,20 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         sites,
         form,
         notice,
+        health,
     } = d;
     let sites_text = if sites.is_empty() {
         "no site yet".to_string()
     } else {
         sites.join(", ")
+    };
+    // Rendered by the server alone (`ServerOnly`): hydration leaves it be.
+    #[cfg(feature = "ssr")]
+    let health = view! { <HealthCard h=health.0/> }.to_html();
+    #[cfg(not(feature = "ssr"))]
+    let health = {
+        let _ = health;
+        String::new()
     };
     let form_view = can_write
         .then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form edit=None/> });
@@ -44,6 +59,7 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         </div>
         {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         <div class="grid">
+            <section class="card wide" aria-labelledby="health-h" id="health" inner_html=health></section>
             <section class="card wide" aria-labelledby="networks-h">
                 <h2 id="networks-h">"Networks"</h2>
                 <NetworksTable networks=networks edit=can_write.then(|| slug.clone())/>
@@ -74,6 +90,114 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
             </section>
         </div>
     }
+}
+
+/// The tenant's health at a glance: each network's gateway group per site
+/// (its gateways, which is master, the status and why), each client
+/// (connected, last handshake, bytes) and the picture of both. The inside
+/// of the dashboard's `#health` card.
+#[cfg(feature = "ssr")]
+#[component]
+fn HealthCard(h: TenantHealth) -> impl IntoView {
+    let TenantHealth {
+        collected_at,
+        collected_ago,
+        counts,
+        groups,
+        clients,
+        map,
+    } = h;
+    let Some(at) = collected_at else {
+        return view! {
+            <h2 id="health-h">"Network health"</h2>
+            <p class="empty" id="health-none">
+                "Not collected yet: no collection round has run, so the state of your gateways and clients is unknown."
+            </p>
+        }
+        .into_any();
+    };
+    let groups = if groups.is_empty() {
+        view! { <p class="empty">"No gateway groups: no network has gateways yet."</p> }.into_any()
+    } else {
+        let rows = groups
+            .into_iter()
+            .map(|g| Row {
+                key: format!("{}/{}", g.network, g.site),
+                cells: vec![
+                    Cell::Text(g.network),
+                    Cell::Text(g.site),
+                    status_cell(g.status, Some(g.reason)),
+                    if g.masters.is_empty() {
+                        Cell::Muted("none".into())
+                    } else {
+                        Cell::Text(g.masters.join(", "))
+                    },
+                    Cell::Text(
+                        g.gateways
+                            .into_iter()
+                            .map(|(r, s)| format!("{r}: {}", s.to_lowercase()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ],
+            })
+            .collect();
+        let cols = vec!["Network", "Site", "Status", "Master", "Gateways"];
+        view! { <Table id="health-groups" cols=cols rows=rows/> }.into_any()
+    };
+    let clients = if clients.is_empty() {
+        view! { <p class="empty">"No remote-access clients."</p> }.into_any()
+    } else {
+        let rows = clients
+            .into_iter()
+            .map(|c| {
+                let (class, word) = match c.connected {
+                    Some(true) => ("ok", "connected"),
+                    Some(false) => ("idle", "not connected"),
+                    None => ("unknown", "unknown"),
+                };
+                let mut state = vec![Cell::Badge {
+                    class: format!("health {class}"),
+                    text: word.into(),
+                }];
+                if c.status != "ok" {
+                    state.push(Cell::Badge {
+                        class: format!("health {}", c.status),
+                        text: c.status,
+                    });
+                    state.push(Cell::Note(c.reason));
+                }
+                Row {
+                    key: c.name.clone(),
+                    cells: vec![
+                        Cell::Text(c.name),
+                        Cell::Many(state),
+                        Cell::Text(c.handshake),
+                        if c.traffic.is_empty() {
+                            Cell::Muted("none seen".into())
+                        } else {
+                            Cell::Text(c.traffic)
+                        },
+                        Cell::Text(c.router.unwrap_or_default()),
+                    ],
+                }
+            })
+            .collect();
+        let cols = vec!["Client", "State", "Last handshake", "Traffic", "Gateway"];
+        view! { <Table id="health-clients" cols=cols rows=rows/> }.into_any()
+    };
+    view! {
+        <h2 id="health-h">"Network health"</h2>
+        <p class="muted" id="health-when">
+            "Collected " {collected_ago} " (" {at} "): " <HealthCounts c=counts/>
+        </p>
+        {map.map(|d| view! { <DiagramView d=d/> })}
+        <h3>"Gateways per network and site"</h3>
+        {groups}
+        <h3>"Remote-access clients"</h3>
+        {clients}
+    }
+    .into_any()
 }
 
 /// `edit`: the tenant slug when the viewer may edit (adds an Edit link per row).

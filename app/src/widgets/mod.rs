@@ -4,6 +4,9 @@
 //! pages import widgets and no page imports another (`scripts/check-cycles`).
 
 pub mod audit;
+// Server-rendered only (`data::health::ServerOnly`).
+#[cfg(feature = "ssr")]
+pub mod diagram;
 pub mod error;
 pub mod form;
 pub mod job;

@@ -365,6 +365,20 @@ pub async fn trust_certificate(
     }))
 }
 
+/// `GET /admin/health?status=&kind=&site=`: every device's health items,
+/// filtered, and the platform map (`health`).
+pub async fn health(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
+) -> Response {
+    let out = super::health::admin(&st, &q).await;
+    finish(
+        &s,
+        out.map(|h| Section::Health(app::health::ServerOnly(Box::new(h)))),
+    )
+}
+
 /// `GET /admin/users`: every user, with tenant and role.
 pub async fn users(
     State(st): State<AppState>,

@@ -137,6 +137,8 @@ pub async fn dashboard(
         sites: sites.into_iter().collect(),
         form,
         notice,
+        // Filled by the page (`health::tenant`).
+        health: Default::default(),
     })
 }
 

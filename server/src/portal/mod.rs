@@ -15,7 +15,8 @@
 //! `/t/{tenant}/members`, `/tokens` and `/audit` (`members`),
 //! `/t/{tenant}/policy` (services and rules, with previews: `policy`),
 //! `/t/{tenant}/clients` (WireGuard clients, key pairs made in the browser:
-//! `clients`), the admin console under `/admin` (`admin`; editing sites,
+//! `clients`), the admin console under `/admin` (`admin`; device health
+//! and the platform map at `/admin/health`: `health`; editing sites,
 //! routers and hypervisors under `/admin/platform/{kind}`: `platform`), and
 //! `/account/password` (change password, any signed-in user).
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
@@ -29,6 +30,7 @@ mod clients;
 mod data;
 mod document;
 mod extract;
+mod health;
 mod job;
 mod members;
 mod pages;
@@ -85,6 +87,7 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
             "/admin/routers/{name}/certificate/trust",
             post(admin::trust_certificate),
         )
+        .route("/admin/health", get(admin::health))
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}", get(job::admin_job))

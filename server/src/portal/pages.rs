@@ -5,6 +5,7 @@
 use super::data;
 use super::document::html;
 use super::extract::{OrPage, SignedIn, SignedInForm, TenantAdmin, TenantAdminForm};
+use super::health;
 use super::respond::{
     encode, field, forbidden_form, parse_form, problem_page, props, see_other, version_of, Form,
 };
@@ -257,7 +258,15 @@ async fn render_dashboard(
 ) -> Response {
     let out = async {
         let scope = tenancy::resolve(st, s.who.clone(), slug).await?;
-        data::dashboard(st, &scope, form, notice).await
+        let mut d = data::dashboard(st, &scope, form, notice).await?;
+        let site_of = d
+            .form
+            .routers
+            .iter()
+            .map(|r| (r.name.clone(), r.site.clone()))
+            .collect();
+        d.health = app::health::ServerOnly(health::tenant(st, &scope, &site_of).await?);
+        Ok::<_, Problem>(d)
     }
     .await;
     match out {

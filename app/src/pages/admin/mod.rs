@@ -5,6 +5,7 @@
 
 // The spec editor is one of the console's sections (`Section::Spec`), so a
 // part of this page rather than a page of its own.
+mod health;
 mod spec;
 
 use leptos::prelude::*;
@@ -17,12 +18,14 @@ use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
 use crate::widgets::job::JobView;
 use crate::widgets::table::{Cell, Row, Table};
+use health::health_view;
 use spec::SpecEditView;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Tenants,
     Platform,
+    Health,
     Users,
     Jobs,
     Audit,
@@ -37,6 +40,7 @@ fn AdminNav(current: Tab) -> impl IntoView {
             "/admin/platform",
             "Sites, routers, hypervisors",
         ),
+        (Tab::Health, "/admin/health", "Health"),
         (Tab::Users, "/admin/users", "Users"),
         (Tab::Jobs, "/admin/jobs", "Jobs"),
         (Tab::Audit, "/admin/audit", "Audit log"),
@@ -79,6 +83,7 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
             view! { <PlatformSection sites=sites routers=routers hypervisors=hypervisors notice=notice csrf=csrf/> }
                 .into_any(),
         ),
+        Section::Health(h) => (Tab::Health, health_view(h)),
         Section::Users(users) => (Tab::Users, view! { <UsersSection users=users/> }.into_any()),
         Section::Jobs {
             jobs,

@@ -1,0 +1,151 @@
+//! The console's device health page (`/admin/health`): the platform map,
+//! the counts, and every item with filters (status, kind, site) as a plain
+//! GET form, so filtering works without JavaScript. Rendered by the
+//! server alone (`ServerOnly`): the browser bundle holds only
+//! [`health_view`]'s empty `inner_html`, which hydration leaves as the
+//! server wrote it.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::data::health::ItemRow;
+use crate::data::health::{AdminHealth, ServerOnly};
+#[cfg(feature = "ssr")]
+use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
+#[cfg(feature = "ssr")]
+use crate::widgets::table::{Cell, Row, Table};
+
+/// The section: the server renders [`HealthSection`] into it.
+pub fn health_view(h: ServerOnly<Box<AdminHealth>>) -> AnyView {
+    #[cfg(feature = "ssr")]
+    let html = view! { <HealthSection h=*h.0/> }.to_html();
+    #[cfg(not(feature = "ssr"))]
+    let html = {
+        let _ = h;
+        String::new()
+    };
+    view! { <div id="device-health" inner_html=html></div> }.into_any()
+}
+
+/// A `<select>` of a filter: "any" and each choice.
+#[cfg(feature = "ssr")]
+fn filter(id: &'static str, label: &'static str, chosen: String, choices: Vec<String>) -> AnyView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id name=id>
+                <option value="" selected=chosen.is_empty()>"any"</option>
+                {choices
+                    .into_iter()
+                    .map(|c| {
+                        let sel = c == chosen;
+                        let text = c.clone();
+                        view! { <option value=c selected=sel>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+    .into_any()
+}
+
+/// The items as table rows.
+#[cfg(feature = "ssr")]
+fn item_rows(items: Vec<ItemRow>, with_device: bool) -> Vec<Row> {
+    items
+        .into_iter()
+        .map(|i| {
+            let mut status = vec![status_cell(i.status, Some(i.reason))];
+            status.extend(i.detail.map(|d| Cell::Note(format!("device: {d}"))));
+            let key = i.key.clone();
+            let mut cells = vec![Cell::Code(i.key), Cell::Text(i.kind), Cell::Many(status)];
+            if with_device {
+                cells.push(match i.device {
+                    Some((kind, name)) if kind.is_empty() => Cell::Text(name),
+                    Some((kind, name)) => Cell::Link {
+                        href: format!("/admin/devices/{kind}/{name}"),
+                        text: name,
+                        label: None,
+                        danger: false,
+                    },
+                    None => Cell::Muted("—".into()),
+                });
+            }
+            let about = [i.peer, i.tenant, i.network]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            cells.push(Cell::Text(about));
+            cells.push(Cell::Text(i.site.unwrap_or_default()));
+            cells.push(Cell::Text(i.since));
+            Row { key, cells }
+        })
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+#[component]
+fn HealthSection(h: AdminHealth) -> impl IntoView {
+    let AdminHealth {
+        collected_at,
+        collected_ago,
+        counts,
+        status,
+        kind,
+        site,
+        kinds,
+        sites,
+        items,
+        matched,
+        map,
+    } = h;
+    let when = match (collected_at, collected_ago) {
+        (Some(at), Some(ago)) => view! {
+            <p class="muted" id="health-when">
+                "Collected " {ago} " (" {at} "): " <HealthCounts c=counts/>
+            </p>
+        }
+        .into_any(),
+        _ => view! {
+            <p class="empty" id="health-none">
+                "Not collected yet: no collection round has run (VXGUARD_HEALTH_INTERVAL_SECS)."
+            </p>
+        }
+        .into_any(),
+    };
+    let shown = items.len();
+    let table = if items.is_empty() {
+        view! { <p class="empty" id="health-empty">"No item matches."</p> }.into_any()
+    } else {
+        let cols = vec!["Item", "Kind", "Status", "Device", "About", "Site", "Since"];
+        view! { <Table id="health-items" cols=cols rows=item_rows(items, true)/> }.into_any()
+    };
+    let statuses = ["ok", "degraded", "down"].map(String::from).to_vec();
+    view! {
+        {when}
+        <div class="grid">
+            {map.map(|d| view! {
+                <section class="card wide" aria-labelledby="map-h">
+                    <h2 id="map-h">"Platform map"</h2>
+                    <DiagramView d=d/>
+                </section>
+            })}
+            <section class="card wide" aria-labelledby="items-h">
+                <h2 id="items-h">"Devices and links"</h2>
+                <form method="get" action="/admin/health" class="filters" id="health-filters">
+                    {filter("status", "Status", status, statuses)}
+                    {filter("kind", "Kind", kind, kinds)}
+                    {filter("site", "Site", site, sites)}
+                    <button type="submit" class="secondary">"Filter"</button>
+                    <a href="/admin/health">"Clear"</a>
+                </form>
+                <p class="muted" id="health-matched">
+                    {if shown < matched { format!("The worst {shown} of {matched} matching items.") }
+                     else { format!("{matched} matching items, worst first.") }}
+                </p>
+                {table}
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,755 @@
+//! Network health on the portal's pages (issue 18, item 5): the tenant
+//! dashboard's summary and topology picture, and the console's device
+//! health page (`/admin/health`) with its filters and platform map. Both
+//! read `api::network_health::report`, the API's own read: a tenant gets
+//! its gateway groups and clients only (the store selects by its id and
+//! kind) and never a device's error (`detail` is dropped there); platform
+//! admins get every item. The pictures are laid out here, on the server,
+//! as `app::health::Diagram`s the page draws as inline SVG.
+
+use crate::api::network_health::{report, HealthItem, HealthQuery, HealthReport};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+use crate::tenancy::TenantScope;
+use app::health::{
+    AdminHealth, ClientHealthRow, Counts, Diagram, GroupRow, ItemRow, Shape, TenantHealth,
+};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Rows the console's table shows at most (the worst first).
+const MAX_ROWS: usize = 500;
+
+/// "12 s ago", "3 min ago", "2 h ago", "4 d ago".
+pub(super) fn ago(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=119 => format!("{s} s ago"),
+        120..=7_199 => format!("{} min ago", s / 60),
+        7_200..=172_799 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+fn since(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
+    (now - t).num_seconds().max(0)
+}
+
+/// Bytes in binary units: "512 B", "1.2 KiB", "3.4 MiB".
+pub(super) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+fn counts(c: &crate::api::network_health::HealthCounts) -> Counts {
+    Counts {
+        ok: c.ok,
+        degraded: c.degraded,
+        down: c.down,
+    }
+}
+
+fn severity(status: &str) -> u8 {
+    match status {
+        "ok" => 0,
+        "degraded" => 1,
+        _ => 2,
+    }
+}
+
+/// The status word a label shows beside the colour.
+fn word(status: &str) -> &'static str {
+    match status {
+        "ok" => "✓ ok",
+        "degraded" => "! degraded",
+        "down" => "✕ down",
+        _ => "? unknown",
+    }
+}
+
+/// A label no wider than `max` characters (the full text is the tip).
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn text(x: i32, y: i32, class: &str, anchor: &str, t: impl Into<String>) -> Shape {
+    Shape::Text {
+        x,
+        y,
+        class: class.into(),
+        anchor: anchor.into(),
+        text: t.into(),
+    }
+}
+
+fn rect(x: i32, y: i32, w: i32, h: i32, class: impl Into<String>, tip: Option<String>) -> Shape {
+    Shape::Rect {
+        x,
+        y,
+        w,
+        h,
+        class: class.into(),
+        tip,
+    }
+}
+
+fn line(a: (i32, i32), b: (i32, i32), class: impl Into<String>, tip: Option<String>) -> Shape {
+    Shape::Line {
+        x1: a.0,
+        y1: a.1,
+        x2: b.0,
+        y2: b.1,
+        class: class.into(),
+        tip,
+    }
+}
+
+/// A node: a box with its name and a second line (the status word).
+fn node(x: i32, y: i32, w: i32, class: &str, name: &str, second: &str, tip: String) -> Vec<Shape> {
+    vec![
+        rect(x, y, w, NODE_H, format!("node {class}"), Some(tip)),
+        text(x + w / 2, y + 18, "name", "middle", short(name, 16)),
+        text(x + w / 2, y + 35, "state", "middle", second),
+    ]
+}
+
+const NODE_W: i32 = 128;
+const NODE_H: i32 = 44;
+const GAP: i32 = 16;
+/// Nodes per row in a site's column.
+const PER_ROW: usize = 3;
+/// Nodes of one kind drawn per site (more: "+N more").
+const MAX_NODES: usize = 12;
+
+fn number(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_u64().map(|n| n as i64))
+}
+
+/// A client's last handshake, relative to now: the age the collector saw,
+/// plus the time since it looked.
+fn handshake(i: &HealthItem, now: DateTime<Utc>) -> String {
+    match number(&i.facts["handshake_age_secs"]) {
+        Some(a) => ago(a + since(now, i.observed_at)),
+        None if i.facts["connected"].is_null() => "unknown".into(),
+        None => "never".into(),
+    }
+}
+
+fn traffic(i: &HealthItem) -> String {
+    let (rx, tx) = (i.facts["rx_bytes"].as_u64(), i.facts["tx_bytes"].as_u64());
+    match (rx, tx) {
+        (None, None) => String::new(),
+        (rx, tx) => format!(
+            "{} from it, {} to it",
+            bytes(rx.unwrap_or(0)),
+            bytes(tx.unwrap_or(0))
+        ),
+    }
+}
+
+/// The dashboard's health: the tenant's own items only (the API's read for
+/// `GET /api/v1/tenants/{tenant}/health`). `site_of`: each router's site.
+pub async fn tenant(
+    st: &AppState,
+    scope: &TenantScope,
+    site_of: &BTreeMap<String, String>,
+) -> ApiResult<TenantHealth> {
+    let r = report(
+        st,
+        Some(scope.id()),
+        &HealthQuery {
+            history_minutes: None,
+        },
+    )
+    .await?;
+    Ok(tenant_health(&scope.tenant.slug, r, site_of, Utc::now()))
+}
+
+pub fn tenant_health(
+    slug: &str,
+    r: HealthReport,
+    site_of: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> TenantHealth {
+    let Some(at) = r.collected_at else {
+        return TenantHealth::default();
+    };
+    let mut groups = Vec::new();
+    let mut clients = Vec::new();
+    for i in &r.items {
+        match i.kind.as_str() {
+            "vrrp" => groups.push(GroupRow {
+                network: i.network.clone().unwrap_or_default(),
+                site: i.site.clone().unwrap_or_default(),
+                status: i.status.clone(),
+                reason: i.reason.clone(),
+                gateways: i.facts["gateways"]
+                    .as_array()
+                    .map(|a| a.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|g| {
+                        (
+                            g["router"].as_str().unwrap_or_default().to_string(),
+                            g["state"].as_str().unwrap_or("unknown").to_string(),
+                        )
+                    })
+                    .collect(),
+                masters: super::data::strings(&i.facts["master"]),
+            }),
+            "client" => clients.push(ClientHealthRow {
+                name: i
+                    .key
+                    .rsplit_once(':')
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_default(),
+                router: i.device.clone(),
+                status: i.status.clone(),
+                reason: i.reason.clone(),
+                connected: i.facts["connected"].as_bool(),
+                handshake: handshake(i, now),
+                traffic: traffic(i),
+            }),
+            _ => {}
+        }
+    }
+    groups.sort_by(|a, b| (&a.network, &a.site).cmp(&(&b.network, &b.site)));
+    clients.sort_by(|a, b| a.name.cmp(&b.name));
+    let map = (!groups.is_empty() || !clients.is_empty())
+        .then(|| tenant_map(slug, &groups, &clients, site_of));
+    TenantHealth {
+        collected_at: Some(super::data::when(at)),
+        collected_ago: Some(ago(since(now, at))),
+        counts: counts(&r.counts),
+        groups,
+        clients,
+        map,
+    }
+}
+
+/// A gateway's state as the tenant's groups saw it: `ok` when it holds
+/// its VRRP role, `down` when it did not answer, `degraded` otherwise.
+fn gateway_status(states: &[&str]) -> &'static str {
+    if states.iter().any(|s| s.contains("does not answer")) {
+        "down"
+    } else if states.iter().all(|s| *s == "MASTER" || *s == "BACKUP") {
+        "ok"
+    } else {
+        "degraded"
+    }
+}
+
+/// The tenant's picture: one column per site; in each, its networks (top,
+/// coloured by their gateway group's status), its gateways (middle) and
+/// the clients on them (bottom). A network's line to its master is solid,
+/// to a backup thin, to a gateway in neither state dotted.
+fn tenant_map(
+    slug: &str,
+    groups: &[GroupRow],
+    clients: &[ClientHealthRow],
+    site_of: &BTreeMap<String, String>,
+) -> Diagram {
+    // Per site: networks (groups), gateways and clients.
+    let mut sites: BTreeMap<String, (Vec<&GroupRow>, BTreeSet<String>, Vec<&ClientHealthRow>)> =
+        BTreeMap::new();
+    let mut gw_states: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for g in groups {
+        let e = sites.entry(g.site.clone()).or_default();
+        e.0.push(g);
+        for (r, s) in &g.gateways {
+            e.1.insert(r.clone());
+            gw_states.entry(r.clone()).or_default().push(s);
+        }
+    }
+    for c in clients {
+        let router = c.router.clone().unwrap_or_default();
+        let site = site_of.get(&router).cloned().unwrap_or_else(|| "?".into());
+        let e = sites.entry(site).or_default();
+        e.1.insert(router);
+        e.2.push(c);
+    }
+    let rows = |n: usize| n.min(MAX_NODES).div_ceil(PER_ROW).max(1) as i32;
+    let slot = NODE_W + GAP;
+    let band = |n: usize| rows(n) * (NODE_H + GAP) + if n > MAX_NODES { 16 } else { 0 };
+    // Bands of the same height in every column, so rows line up.
+    let (nets_h, gws_h, cls_h) = sites.values().fold((0, 0, 0), |m, (g, r, c)| {
+        (
+            m.0.max(band(g.len())),
+            m.1.max(band(r.len())),
+            m.2.max(band(c.len())),
+        )
+    });
+    let has_clients = sites.values().any(|s| !s.2.is_empty());
+    let top = 40;
+    let nets_y = top;
+    let gws_y = nets_y + nets_h + 36;
+    let cls_y = gws_y + gws_h + 36;
+    let height = if has_clients {
+        cls_y + cls_h
+    } else {
+        gws_y + gws_h
+    } + 12;
+    let mut shapes = Vec::new();
+    let mut lines = Vec::new();
+    let mut x0 = 12;
+    let mut desc = Vec::new();
+    for (site, (nets, gws, cls)) in &sites {
+        let cols = nets.len().max(gws.len()).max(cls.len()).clamp(1, PER_ROW) as i32;
+        let w = cols * slot - GAP + 24;
+        shapes.push(rect(x0, 8, w, height - 12, "site", None));
+        shapes.push(text(
+            x0 + 12,
+            28,
+            "site-name",
+            "start",
+            format!("site {site}"),
+        ));
+        let at = |i: usize, y: i32| {
+            let (r, c) = ((i / PER_ROW) as i32, (i % PER_ROW) as i32);
+            (x0 + 12 + c * slot, y + r * (NODE_H + GAP))
+        };
+        let mut gw_pos: BTreeMap<&str, (i32, i32)> = BTreeMap::new();
+        for (i, r) in gws.iter().take(MAX_NODES).enumerate() {
+            let (x, y) = at(i, gws_y);
+            gw_pos.insert(r, (x + NODE_W / 2, y));
+            let states = gw_states.get(r).cloned().unwrap_or_default();
+            let (class, second) = if states.is_empty() {
+                ("st-unknown", "client gateway".to_string())
+            } else {
+                let st = gateway_status(&states);
+                let masters = states.iter().filter(|s| **s == "MASTER").count();
+                let role = if masters > 1 {
+                    format!(
+                        "{} master ×{masters}",
+                        &word(st)[..word(st).find(' ').unwrap()]
+                    )
+                } else if masters == 1 {
+                    format!("{} master", &word(st)[..word(st).find(' ').unwrap()])
+                } else {
+                    word(st).to_string()
+                };
+                (
+                    match st {
+                        "ok" => "st-ok",
+                        "degraded" => "st-degraded",
+                        _ => "st-down",
+                    },
+                    role,
+                )
+            };
+            let tip = format!("gateway {r} at {site}: {}", states.join(", "));
+            shapes.extend(node(x, y, NODE_W, class, r, &second, tip));
+        }
+        for (i, g) in nets.iter().take(MAX_NODES).enumerate() {
+            let (x, y) = at(i, nets_y);
+            let tip = format!(
+                "network {} at {site}: {} ({})",
+                g.network, g.status, g.reason
+            );
+            desc.push(format!("network {} at {site} {}", g.network, g.status));
+            for (r, s) in &g.gateways {
+                if let Some(&(gx, gy)) = gw_pos.get(r.as_str()) {
+                    let class = match s.as_str() {
+                        "MASTER" => "link master",
+                        "BACKUP" => "link backup",
+                        _ => "link st-down",
+                    };
+                    lines.push(line(
+                        (x + NODE_W / 2, y + NODE_H),
+                        (gx, gy),
+                        class,
+                        Some(format!("{} → {r}: {}", g.network, s.to_lowercase())),
+                    ));
+                }
+            }
+            shapes.extend(node(
+                x,
+                y,
+                NODE_W,
+                &format!("st-{}", g.status),
+                &g.network,
+                word(&g.status),
+                tip,
+            ));
+        }
+        for (i, c) in cls.iter().take(MAX_NODES).enumerate() {
+            let (x, y) = at(i, cls_y);
+            let (class, second) = match (c.status.as_str(), c.connected) {
+                ("ok", Some(true)) => ("st-ok", "● connected"),
+                ("ok", _) => ("st-idle", "○ not connected"),
+                ("degraded", _) => ("st-degraded", "! degraded"),
+                _ => ("st-down", "✕ down"),
+            };
+            desc.push(format!(
+                "client {} {}",
+                c.name,
+                second.split_once(' ').map_or(second, |x| x.1)
+            ));
+            let router = c.router.as_deref().unwrap_or_default();
+            if let Some(&(gx, gy)) = gw_pos.get(router) {
+                lines.push(line(
+                    (x + NODE_W / 2, y),
+                    (gx, gy + NODE_H),
+                    format!("link {class}"),
+                    Some(format!("{} via {router}", c.name)),
+                ));
+            }
+            let tip = format!("client {} via {router}: {}", c.name, c.reason);
+            shapes.extend(node(x, y, NODE_W, class, &c.name, second, tip));
+        }
+        for (n, y) in [
+            (nets.len(), nets_y + nets_h - 14),
+            (gws.len(), gws_y + gws_h - 14),
+            (cls.len(), cls_y + cls_h - 14),
+        ] {
+            if n > MAX_NODES {
+                shapes.push(text(
+                    x0 + 12,
+                    y,
+                    "more",
+                    "start",
+                    format!("+{} more (see the tables)", n - MAX_NODES),
+                ));
+            }
+        }
+        x0 += w + 16;
+    }
+    // Lines under the boxes.
+    lines.extend(shapes);
+    Diagram {
+        id: "topology".into(),
+        title: format!("Topology of {slug}: sites, gateways, networks and clients"),
+        desc: if desc.is_empty() {
+            "Nothing to draw yet.".into()
+        } else {
+            desc.join("; ")
+        },
+        width: (x0 - 4).max(200) as u32,
+        height: height as u32,
+        shapes: lines,
+    }
+}
+
+/// The console's filters (`?status=&kind=&site=`); unknown values match
+/// nothing rather than everything.
+struct Filters {
+    status: String,
+    kind: String,
+    site: String,
+}
+
+impl Filters {
+    fn matches(&self, i: &HealthItem) -> bool {
+        (self.status.is_empty() || i.status == self.status)
+            && (self.kind.is_empty() || i.kind == self.kind)
+            && (self.site.is_empty() || i.site.as_deref() == Some(self.site.as_str()))
+    }
+}
+
+/// The console page of the device an item is seen on.
+fn device_of(i: &HealthItem) -> Option<(String, String)> {
+    let d = i.device.clone()?;
+    Some(match i.kind.as_str() {
+        "hypervisor" => ("hypervisor".into(), d),
+        _ => ("router".into(), d),
+    })
+}
+
+pub fn item_row(i: HealthItem, now: DateTime<Utc>) -> ItemRow {
+    ItemRow {
+        device: device_of(&i),
+        since: ago(since(now, i.since)),
+        key: i.key,
+        kind: i.kind,
+        peer: i.peer,
+        tenant: i.tenant,
+        network: i.network,
+        site: i.site,
+        status: i.status,
+        reason: i.reason,
+        detail: i.detail,
+    }
+}
+
+fn admin_health(r: HealthReport, f: Filters, now: DateTime<Utc>) -> AdminHealth {
+    let kinds: BTreeSet<String> = r.items.iter().map(|i| i.kind.clone()).collect();
+    let sites: BTreeSet<String> = r.items.iter().filter_map(|i| i.site.clone()).collect();
+    let map = (!r.items.is_empty()).then(|| platform_map(&r.items));
+    let mut items: Vec<HealthItem> = r.items.into_iter().filter(|i| f.matches(i)).collect();
+    let matched = items.len();
+    // Worst first; the store's order (devices, links, tenants) otherwise.
+    items.sort_by_key(|i| std::cmp::Reverse(severity(&i.status)));
+    items.truncate(MAX_ROWS);
+    AdminHealth {
+        collected_at: r.collected_at.map(super::data::when),
+        collected_ago: r.collected_at.map(|at| ago(since(now, at))),
+        counts: counts(&r.counts),
+        status: f.status,
+        kind: f.kind,
+        site: f.site,
+        kinds: kinds.into_iter().collect(),
+        sites: sites.into_iter().collect(),
+        items: items.into_iter().map(|i| item_row(i, now)).collect(),
+        matched,
+        map,
+    }
+}
+
+/// The mesh between two sites (or within one): its links by status, and
+/// the oldest handshake seen on them.
+#[derive(Default)]
+struct Pair {
+    total: usize,
+    bad: usize,
+    worst: u8,
+    oldest: Option<i64>,
+    never: usize,
+}
+
+impl Pair {
+    fn add(&mut self, i: &HealthItem) {
+        self.total += 1;
+        let s = severity(&i.status);
+        if s > 0 {
+            self.bad += 1;
+        }
+        self.worst = self.worst.max(s);
+        match number(&i.facts["handshake_age_secs"]) {
+            Some(a) => self.oldest = Some(self.oldest.map_or(a, |o| o.max(a))),
+            None => self.never += 1,
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        ["st-ok", "st-degraded", "st-down"][self.worst as usize]
+    }
+
+    fn label(&self) -> String {
+        let ok = format!("{}/{} ok", self.total - self.bad, self.total);
+        match self.oldest {
+            Some(a) => format!("{ok} · oldest {a} s"),
+            None => format!("{ok} · no handshake"),
+        }
+    }
+}
+
+/// The platform map: each site a box with its routers and hypervisors
+/// (coloured by their own status, linking to their pages), sites on a
+/// ring, and one line per pair of sites for the WireGuard mesh between
+/// them, coloured by the worst of its links (a link is down when its
+/// handshake is older than the limit) and labelled with how many are ok
+/// and the oldest handshake: N² links would be unreadable at 200 routers.
+fn platform_map(items: &[HealthItem]) -> Diagram {
+    let mut site_of: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut devices: BTreeMap<&str, Vec<&HealthItem>> = BTreeMap::new();
+    for i in items {
+        if let ("router" | "hypervisor", Some(d), Some(s)) = (i.kind.as_str(), &i.device, &i.site) {
+            site_of.insert(d, s);
+            devices.entry(s).or_default().push(i);
+        }
+    }
+    let mut pairs: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
+    for i in items.iter().filter(|i| i.kind == "wireguard") {
+        let a = i
+            .device
+            .as_deref()
+            .and_then(|d| site_of.get(d).copied())
+            .or(i.site.as_deref());
+        let b = i.peer.as_deref().and_then(|p| site_of.get(p).copied());
+        if let (Some(a), Some(b)) = (a, b) {
+            pairs.entry((a.min(b), a.max(b))).or_default().add(i);
+        }
+    }
+    const CHIPS: usize = 8;
+    const W: i32 = 236;
+    let chip_rows = devices
+        .values()
+        .map(|d| d.len().min(CHIPS).div_ceil(2))
+        .max()
+        .unwrap_or(0) as i32;
+    let h = 62 + chip_rows * 30 + 22;
+    let n = devices.len().max(1);
+    // Centres on a ring far enough apart for a label between neighbours.
+    let step = std::f64::consts::TAU / n as f64;
+    let r = if n == 1 {
+        0.0
+    } else {
+        (W.max(h) + 150) as f64 / (2.0 * (step / 2.0).sin())
+    };
+    let centres: Vec<(f64, f64)> = (0..n)
+        .map(|k| {
+            let a = std::f64::consts::PI + step * k as f64;
+            (r * a.cos(), r * a.sin())
+        })
+        .collect();
+    let (minx, maxx) = centres
+        .iter()
+        .fold((f64::MAX, f64::MIN), |m, c| (m.0.min(c.0), m.1.max(c.0)));
+    let (miny, maxy) = centres
+        .iter()
+        .fold((f64::MAX, f64::MIN), |m, c| (m.0.min(c.1), m.1.max(c.1)));
+    let pad = 16;
+    let ox = -minx as i32 + W / 2 + pad;
+    let oy = -miny as i32 + h / 2 + pad;
+    let width = (maxx - minx) as i32 + W + 2 * pad;
+    let height = (maxy - miny) as i32 + h + 2 * pad;
+    let centre: BTreeMap<&str, (i32, i32)> = devices
+        .keys()
+        .zip(&centres)
+        .map(|(s, c)| (*s, (c.0 as i32 + ox, c.1 as i32 + oy)))
+        .collect();
+    let mut lines = Vec::new();
+    let mut labels = Vec::new();
+    let mut shapes = Vec::new();
+    let mut desc = Vec::new();
+    for ((a, b), p) in &pairs {
+        if a == b {
+            continue;
+        }
+        let (Some(&ca), Some(&cb)) = (centre.get(a), centre.get(b)) else {
+            continue;
+        };
+        let tip = format!("mesh {a} ↔ {b}: {}", p.label());
+        desc.push(tip.clone());
+        lines.push(line(ca, cb, format!("link mesh {}", p.class()), Some(tip)));
+        let (mx, my) = ((ca.0 + cb.0) / 2, (ca.1 + cb.1) / 2);
+        labels.push(text(mx, my - 4, "pair halo", "middle", p.label()));
+        if p.never > 0 {
+            labels.push(text(
+                mx,
+                my + 12,
+                "pair halo",
+                "middle",
+                format!("{} never shook hands", p.never),
+            ));
+        }
+    }
+    for (site, devs) in &devices {
+        let (cx, cy) = centre[site];
+        let (x, y) = (cx - W / 2, cy - h / 2);
+        let worst = devs.iter().map(|d| severity(&d.status)).max().unwrap_or(0);
+        let class = ["st-ok", "st-degraded", "st-down"][worst as usize];
+        let bad = devs.iter().filter(|d| d.status != "ok").count();
+        shapes.push(rect(
+            x,
+            y,
+            W,
+            h,
+            format!("site-box {class}"),
+            Some(format!(
+                "site {site}: {bad} of {} devices not ok",
+                devs.len()
+            )),
+        ));
+        shapes.push(text(
+            x + 10,
+            y + 20,
+            "site-name",
+            "start",
+            format!("site {site}"),
+        ));
+        let inner = pairs.get(&(*site, *site));
+        shapes.push(text(
+            x + 10,
+            y + 38,
+            "state",
+            "start",
+            match inner {
+                Some(p) => format!("mesh within: {}", p.label()),
+                None => format!("{} devices", devs.len()),
+            },
+        ));
+        desc.push(format!(
+            "site {site}: {} of {} devices ok",
+            devs.len() - bad,
+            devs.len()
+        ));
+        for (k, d) in devs.iter().take(CHIPS).enumerate() {
+            let (col, row) = ((k % 2) as i32, (k / 2) as i32);
+            let (chx, chy) = (x + 10 + col * 110, y + 50 + row * 30);
+            let name = d.device.as_deref().unwrap_or_default();
+            let mark = match d.status.as_str() {
+                "ok" => "✓",
+                "degraded" => "!",
+                _ => "✕",
+            };
+            let tip = format!("{} {name}: {} ({})", d.kind, d.status, d.reason);
+            shapes.push(Shape::Link {
+                href: format!("/admin/devices/{}/{name}", d.kind),
+                label: format!("{} {name}, {}", d.kind, d.status),
+                shapes: vec![
+                    rect(
+                        chx,
+                        chy,
+                        104,
+                        24,
+                        format!("chip {} st-{}", d.kind, d.status),
+                        Some(tip),
+                    ),
+                    text(
+                        chx + 6,
+                        chy + 16,
+                        "chip-name",
+                        "start",
+                        format!("{mark} {}", short(name, 12)),
+                    ),
+                ],
+            });
+        }
+        if devs.len() > CHIPS {
+            shapes.push(text(
+                x + 10,
+                y + h - 8,
+                "more",
+                "start",
+                format!("+{} more", devs.len() - CHIPS),
+            ));
+        }
+    }
+    lines.extend(shapes);
+    lines.extend(labels);
+    Diagram {
+        id: "platform-map".into(),
+        title: "Platform map: sites, routers, hypervisors and the mesh between sites".into(),
+        desc: desc.join("; "),
+        width: width.max(200) as u32,
+        height: height as u32,
+        shapes: lines,
+    }
+}
+
+/// The console's health page: every item, filtered by `q`'s `status`,
+/// `kind` and `site`, and the platform map (platform admins only: the
+/// caller checks).
+pub async fn admin(st: &AppState, q: &HashMap<String, String>) -> ApiResult<AdminHealth> {
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let f = Filters {
+        status: get("status"),
+        kind: get("kind"),
+        site: get("site"),
+    };
+    let r = report(
+        st,
+        None,
+        &HealthQuery {
+            history_minutes: None,
+        },
+    )
+    .await?;
+    Ok(admin_health(r, f, Utc::now()))
+}

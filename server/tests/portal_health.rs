@@ -1,0 +1,507 @@
+//! Network health on the portal (issue 18, item 5), in-process against a
+//! real PostgreSQL (playwright/tests/health.test.mjs drives a browser): a
+//! tenant's dashboard shows its own gateway groups and clients and their
+//! picture, never another tenant's names nor a device's error; before any
+//! collection round it says so; the console's `/admin/health` shows every
+//! item with the devices' errors, filters by status, kind and site as a
+//! plain GET, draws the platform map, and is nobody else's page. The
+//! pictures are inline SVG that must be well-formed XML.
+
+mod harness;
+
+use axum::http::StatusCode;
+use harness::browser::Browser;
+use harness::Env;
+use serde_json::json;
+use vxguard_health::{Item, Kind, Status};
+use vxguard_store::health::{begin_round, RoundStats};
+
+#[allow(clippy::too_many_arguments)]
+fn item(
+    kind: Kind,
+    key: &str,
+    device: Option<&str>,
+    peer: Option<&str>,
+    tenant: Option<&str>,
+    network: Option<&str>,
+    site: Option<&str>,
+    status: Status,
+    reason: &str,
+    detail: Option<&str>,
+    facts: serde_json::Value,
+) -> Item {
+    Item {
+        kind,
+        key: key.into(),
+        device: device.map(Into::into),
+        peer: peer.map(Into::into),
+        tenant: tenant.map(Into::into),
+        network: network.map(Into::into),
+        site: site.map(Into::into),
+        status,
+        reason: reason.into(),
+        detail: detail.map(Into::into),
+        facts,
+        bad_since: (status != Status::Ok).then_some(0),
+    }
+}
+
+fn group(tenant: &str, net: &str, site: &str, states: &[(&str, &str)], status: Status) -> Item {
+    let masters: Vec<&str> = states
+        .iter()
+        .filter(|(_, s)| *s == "MASTER")
+        .map(|(r, _)| *r)
+        .collect();
+    let reason = match masters.first() {
+        Some(m) if status == Status::Ok => format!("master {m}"),
+        _ => "no master".to_string(),
+    };
+    item(
+        Kind::Vrrp,
+        &format!("vrrp:{tenant}:{net}:{site}"),
+        None,
+        None,
+        Some(tenant),
+        Some(net),
+        Some(site),
+        status,
+        &reason,
+        None,
+        json!({
+            "gateways": states.iter().map(|(r, s)| json!({"router": r, "state": s})).collect::<Vec<_>>(),
+            "master": masters,
+        }),
+    )
+}
+
+/// One collection round's results, written as the collector writes them.
+async fn collected(env: &Env) {
+    let items = vec![
+        item(
+            Kind::Router,
+            "router:vyos-dc1-01",
+            Some("vyos-dc1-01"),
+            None,
+            None,
+            None,
+            Some("dc1"),
+            Status::Ok,
+            "ok",
+            None,
+            json!({"applied": true}),
+        ),
+        item(
+            Kind::Router,
+            "router:vyos-dc2-01",
+            Some("vyos-dc2-01"),
+            None,
+            None,
+            None,
+            Some("dc2"),
+            Status::Down,
+            "does not answer",
+            Some("connect: refused by 5.254.43.170 (acme-secret-vrf)"),
+            json!({"applied": true}),
+        ),
+        item(
+            Kind::Hypervisor,
+            "hypervisor:hv-dc1-01",
+            Some("hv-dc1-01"),
+            None,
+            None,
+            None,
+            Some("dc1"),
+            Status::Ok,
+            "applied (OVS state not collected)",
+            None,
+            json!({"applied": true}),
+        ),
+        item(
+            Kind::Wireguard,
+            "wireguard:vyos-dc1-01:vyos-dc2-01",
+            Some("vyos-dc1-01"),
+            Some("vyos-dc2-01"),
+            None,
+            None,
+            Some("dc1"),
+            Status::Down,
+            "latest handshake 400 s ago (over 180 s)",
+            None,
+            json!({"handshake_age_secs": 400, "rx_bytes": 1, "tx_bytes": 2}),
+        ),
+        item(
+            Kind::Wireguard,
+            "wireguard:vyos-dc1-01:hv-dc1-01",
+            Some("vyos-dc1-01"),
+            Some("hv-dc1-01"),
+            None,
+            None,
+            Some("dc1"),
+            Status::Ok,
+            "latest handshake 20 s ago",
+            None,
+            json!({"handshake_age_secs": 20, "rx_bytes": 1, "tx_bytes": 2}),
+        ),
+        group(
+            "finance",
+            "web",
+            "dc1",
+            &[("vyos-dc1-01", "MASTER"), ("vyos-dc1-02", "BACKUP")],
+            Status::Ok,
+        ),
+        group(
+            "finance",
+            "web",
+            "dc2",
+            &[
+                ("vyos-dc2-01", "unknown (does not answer)"),
+                ("vyos-dc2-02", "BACKUP"),
+            ],
+            Status::Down,
+        ),
+        group(
+            "finance",
+            "db",
+            "dc2",
+            &[("vyos-dc2-02", "MASTER"), ("vyos-dc2-01", "FAULT")],
+            Status::Degraded,
+        ),
+        item(
+            Kind::Client,
+            "client:finance:cfo-laptop",
+            Some("vyos-dc1-01"),
+            None,
+            Some("finance"),
+            None,
+            None,
+            Status::Ok,
+            "connected",
+            None,
+            json!({"connected": true, "handshake_age_secs": 12, "rx_bytes": 123_456, "tx_bytes": 7_890}),
+        ),
+        group(
+            "acme",
+            "acme-hidden-net",
+            "dc1",
+            &[("vyos-dc1-01", "MASTER"), ("vyos-dc1-02", "BACKUP")],
+            Status::Ok,
+        ),
+        item(
+            Kind::Client,
+            "client:acme:acme-roadwarrior",
+            Some("vyos-dc1-01"),
+            None,
+            Some("acme"),
+            None,
+            None,
+            Status::Ok,
+            "not connected (no handshake in 180 s)",
+            None,
+            json!({"connected": false, "handshake_age_secs": null, "rx_bytes": null, "tx_bytes": null}),
+        ),
+    ];
+    let round = begin_round(&env.db, 0.0).await.unwrap().expect("the lock");
+    round
+        .finish(
+            &items,
+            RoundStats {
+                took_ms: 5,
+                routers: 4,
+                answered: 3,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// The inline `<svg id="{id}" ...>...</svg>` of a page, checked to be
+/// well-formed: every tag closed in order, attributes quoted, no stray
+/// `<` or `&` in text. Comments (hydration markers) are skipped.
+fn svg(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no svg #{id} in {html}"));
+    let end = start + html[start..].find("</svg>").expect("a closed svg") + 6;
+    let s = &html[start..end];
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = s;
+    while let Some(lt) = rest.find('<') {
+        let text = &rest[..lt];
+        for (i, _) in text.match_indices('&') {
+            let ent = &text[i..];
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&quot;", "&#"]
+                    .iter()
+                    .any(|e| ent.starts_with(e)),
+                "a bare & in {text}"
+            );
+        }
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = &after[after.find("-->").expect("a closed comment") + 3..];
+            continue;
+        }
+        // Leptos' hydration marker (an empty comment to an HTML parser).
+        if let Some(after) = rest.strip_prefix("<!>") {
+            rest = after;
+            continue;
+        }
+        let gt = rest.find('>').expect("a closed tag");
+        let tag = &rest[1..gt];
+        assert!(!tag.contains('<'), "a < inside tag {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "close {name} in {s}");
+        } else {
+            let name: String = tag
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '/')
+                .collect();
+            // Every attribute has a quoted value.
+            let attrs = tag[name.len()..].trim_end_matches('/');
+            assert_eq!(
+                attrs.matches('"').count() % 2,
+                0,
+                "unbalanced quotes in <{tag}>"
+            );
+            assert_eq!(
+                attrs.matches("=\"").count(),
+                attrs.matches('=').count(),
+                "an unquoted attribute in <{tag}>"
+            );
+            if !tag.ends_with('/') {
+                stack.push(name);
+            }
+        }
+        rest = &rest[gt + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+    assert!(s.contains("role=\"img\""), "{s}");
+    assert!(s.contains(&format!("<title id=\"{id}-title\">")), "{s}");
+    assert!(s.contains(&format!("<desc id=\"{id}-desc\">")), "{s}");
+    s.to_string()
+}
+
+#[tokio::test]
+async fn before_any_round_the_dashboard_and_console_say_not_collected_yet() {
+    let env = Env::demo().await;
+    let mut f = Browser::new(&env);
+    f.login("finance-member@example.com").await;
+    let d = f.get("/t/finance").await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert!(d.text.contains("id=\"health-none\""), "{}", d.text);
+    assert!(d.text.contains("Not collected yet"), "{}", d.text);
+    assert!(!d.text.contains("<svg"), "no picture of nothing");
+
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let p = a.get("/admin/health").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"health-none\""), "{}", p.text);
+    assert!(p.text.contains("id=\"health-empty\""), "{}", p.text);
+}
+
+#[tokio::test]
+async fn a_tenant_dashboard_shows_its_own_groups_and_clients_and_nothing_else() {
+    let env = Env::demo().await;
+    collected(&env).await;
+    let mut f = Browser::new(&env);
+    f.login("finance-member@example.com").await;
+    let d = f.get("/t/finance").await;
+    assert_eq!(d.status, StatusCode::OK);
+    let t = &d.text;
+    assert!(t.contains("id=\"health-when\""), "{t}");
+    // Rendered by the server alone: the props the browser hydrates with
+    // carry none of it.
+    assert!(t.contains("\"health\":null"), "{t}");
+    // Its groups per network and site, with the master and the states.
+    for key in ["web/dc1", "web/dc2", "db/dc2"] {
+        assert!(t.contains(&format!("data-key=\"{key}\"")), "{key}: {t}");
+    }
+    assert!(
+        t.contains("vyos-dc1-01: master, vyos-dc1-02: backup"),
+        "{t}"
+    );
+    assert!(t.contains("badge health down"), "{t}");
+    assert!(t.contains("badge health degraded"), "{t}");
+    // 1 ok (web/dc1) + the client; 1 degraded; 1 down: its own items only.
+    assert!(plain(t).contains("2 ok, 1 degraded, 1 down"), "{t}");
+    // Its client: connected, the handshake relative to now, bytes.
+    assert!(t.contains("data-key=\"cfo-laptop\""), "{t}");
+    assert!(t.contains(">connected<"), "{t}");
+    let hs = regex_like_seconds(t);
+    assert!((12..=20).contains(&hs), "handshake {hs} s ago");
+    assert!(t.contains("120.6 KiB from it, 7.7 KiB to it"), "{t}");
+    // The picture: well-formed, named, with text labels and status words.
+    let s = svg(t, "topology");
+    for label in [
+        "site dc1",
+        "site dc2",
+        "web",
+        "db",
+        "cfo-laptop",
+        "vyos-dc2-02",
+    ] {
+        assert!(s.contains(&format!(">{label}<")), "{label}: {s}");
+    }
+    assert!(s.contains("● connected"), "{s}");
+    assert!(s.contains("✕ down"), "{s}");
+    assert!(s.contains("class=\"link master\""), "{s}");
+    // Nothing of another tenant, nothing of the platform's devices and
+    // links, no device error.
+    for other in [
+        "acme-hidden-net",
+        "acme-roadwarrior",
+        "acme-secret-vrf",
+        "connect: refused",
+        "router:vyos",
+        "wireguard:",
+        "hv-dc1-01",
+    ] {
+        assert!(
+            !t.contains(other),
+            "{other} leaked into finance's dashboard"
+        );
+    }
+
+    // And acme sees its own, not finance's.
+    let mut a = Browser::new(&env);
+    a.login("acme-member@example.com").await;
+    let t = a.get("/t/acme").await.text;
+    assert!(t.contains("data-key=\"acme-roadwarrior\""), "{t}");
+    assert!(t.contains("not connected"), "{t}");
+    assert!(t.contains(">never<"), "{t}");
+    assert!(t.contains("data-key=\"acme-hidden-net/dc1\""), "{t}");
+    svg(&t, "topology");
+    for other in ["cfo-laptop", "data-key=\"web/dc1\"", "data-key=\"db/dc2\""] {
+        assert!(!t.contains(other), "{other} leaked into acme's dashboard");
+    }
+}
+
+/// The page's text, without its tags (and Leptos' hydration markers).
+fn plain(t: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in t.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The number of seconds in the page's "N s ago" of a handshake.
+fn regex_like_seconds(t: &str) -> i64 {
+    let row = &t[t.find("data-key=\"cfo-laptop\"").unwrap()..];
+    let at = row.find(" s ago").expect("N s ago");
+    let digits: String = row[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.chars().rev().collect::<String>().parse().unwrap()
+}
+
+/// The `data-key`s of the console's item table.
+fn rows(t: &str) -> Vec<String> {
+    let Some(at) = t.find("id=\"health-items\"") else {
+        return Vec::new();
+    };
+    t[at..]
+        .split("<tr data-key=\"")
+        .skip(1)
+        .map(|r| r[..r.find('"').unwrap()].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_console_health_page_filters_and_draws_the_platform_map() {
+    let env = Env::demo().await;
+    collected(&env).await;
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let p = a.get("/admin").await;
+    assert!(
+        p.text.contains("href=\"/admin/health\""),
+        "linked from the nav"
+    );
+
+    let p = a.get("/admin/health").await;
+    assert_eq!(p.status, StatusCode::OK);
+    let all = rows(&p.text);
+    assert_eq!(all.len(), 11, "{all:?}");
+    // Worst first.
+    assert!(
+        all[..3].contains(&"router:vyos-dc2-01".to_string()),
+        "{all:?}"
+    );
+    // Operators read the device's error.
+    assert!(
+        p.text.contains("connect: refused by 5.254.43.170"),
+        "{}",
+        p.text
+    );
+    assert!(p
+        .text
+        .contains("href=\"/admin/devices/router/vyos-dc2-01\""));
+
+    let down = rows(&a.get("/admin/health?status=down").await.text);
+    assert_eq!(
+        down,
+        [
+            "router:vyos-dc2-01",
+            "wireguard:vyos-dc1-01:vyos-dc2-01",
+            "vrrp:finance:web:dc2"
+        ],
+        "{down:?}"
+    );
+    let wg = rows(&a.get("/admin/health?kind=wireguard").await.text);
+    assert_eq!(
+        wg,
+        [
+            "wireguard:vyos-dc1-01:vyos-dc2-01",
+            "wireguard:vyos-dc1-01:hv-dc1-01"
+        ]
+    );
+    let p = a.get("/admin/health?kind=router&site=dc2").await;
+    assert_eq!(rows(&p.text), ["router:vyos-dc2-01"]);
+    // The form shows the chosen filters.
+    assert!(
+        p.text.contains("<option value=\"router\" selected"),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.text.contains("<option value=\"dc2\" selected"),
+        "{}",
+        p.text
+    );
+    // An unknown value matches nothing (not everything).
+    let p = a.get("/admin/health?status=purple").await;
+    assert!(rows(&p.text).is_empty());
+    assert!(p.text.contains("id=\"health-empty\""));
+
+    // The map: sites with their devices (linking to their pages), the
+    // mesh between sites as one line, labelled.
+    let s = svg(&a.get("/admin/health").await.text, "platform-map");
+    assert!(s.contains(">site dc1<") && s.contains(">site dc2<"), "{s}");
+    assert!(
+        s.contains("href=\"/admin/devices/router/vyos-dc1-01\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("href=\"/admin/devices/hypervisor/hv-dc1-01\""),
+        "{s}"
+    );
+    assert!(s.contains("0/1 ok · oldest 400 s"), "{s}");
+    assert!(s.contains("mesh within: 1/1 ok · oldest 20 s"), "{s}");
+    assert!(s.contains("class=\"link mesh st-down\""), "{s}");
+    assert!(s.contains("✕ vyos-dc2-01"), "{s}");
+
+    // Nobody else's page: the same 404 as any path not theirs.
+    let mut f = Browser::new(&env);
+    f.login("finance-admin@example.com").await;
+    assert_eq!(f.get("/admin/health").await.status, StatusCode::NOT_FOUND);
+}
