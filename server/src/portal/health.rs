@@ -304,6 +304,8 @@ fn tenant_map(
     } else {
         gws_y + gws_h
     } + 12;
+    // Drawn in order: the sites' backgrounds, the lines, the nodes.
+    let mut backs = Vec::new();
     let mut shapes = Vec::new();
     let mut lines = Vec::new();
     let mut x0 = 12;
@@ -311,8 +313,8 @@ fn tenant_map(
     for (site, (nets, gws, cls)) in &sites {
         let cols = nets.len().max(gws.len()).max(cls.len()).clamp(1, PER_ROW) as i32;
         let w = cols * slot - GAP + 24;
-        shapes.push(rect(x0, 8, w, height - 12, "site", None));
-        shapes.push(text(
+        backs.push(rect(x0, 8, w, height - 12, "site", None));
+        backs.push(text(
             x0 + 12,
             28,
             "site-name",
@@ -429,8 +431,8 @@ fn tenant_map(
         }
         x0 += w + 16;
     }
-    // Lines under the boxes.
-    lines.extend(shapes);
+    backs.extend(lines);
+    backs.extend(shapes);
     Diagram {
         id: "topology".into(),
         title: format!("Topology of {slug}: sites, gateways, networks and clients"),
@@ -441,7 +443,7 @@ fn tenant_map(
         },
         width: (x0 - 4).max(200) as u32,
         height: height as u32,
-        shapes: lines,
+        shapes: backs,
     }
 }
 
@@ -576,7 +578,7 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
         }
     }
     const CHIPS: usize = 8;
-    const W: i32 = 236;
+    const W: i32 = 276;
     let chip_rows = devices
         .values()
         .map(|d| d.len().min(CHIPS).div_ceil(2))
@@ -589,7 +591,7 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
     let r = if n == 1 {
         0.0
     } else {
-        (W.max(h) + 150) as f64 / (2.0 * (step / 2.0).sin())
+        (W.max(h) + 190) as f64 / (2.0 * (step / 2.0).sin())
     };
     let centres: Vec<(f64, f64)> = (0..n)
         .map(|k| {
@@ -681,7 +683,7 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
         ));
         for (k, d) in devs.iter().take(CHIPS).enumerate() {
             let (col, row) = ((k % 2) as i32, (k / 2) as i32);
-            let (chx, chy) = (x + 10 + col * 110, y + 50 + row * 30);
+            let (chx, chy) = (x + 10 + col * 130, y + 50 + row * 30);
             let name = d.device.as_deref().unwrap_or_default();
             let mark = match d.status.as_str() {
                 "ok" => "✓",
@@ -696,7 +698,7 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
                     rect(
                         chx,
                         chy,
-                        104,
+                        124,
                         24,
                         format!("chip {} st-{}", d.kind, d.status),
                         Some(tip),
@@ -706,7 +708,7 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
                         chy + 16,
                         "chip-name",
                         "start",
-                        format!("{mark} {}", short(name, 12)),
+                        format!("{mark} {}", short(name, 14)),
                     ),
                 ],
             });

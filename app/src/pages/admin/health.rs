@@ -49,37 +49,34 @@ fn filter(id: &'static str, label: &'static str, chosen: String, choices: Vec<St
     .into_any()
 }
 
-/// The items as table rows.
+/// The items as table rows: the item, its status with why (and the
+/// device's error), the device it is seen on, its site, since when.
 #[cfg(feature = "ssr")]
-fn item_rows(items: Vec<ItemRow>, with_device: bool) -> Vec<Row> {
+fn item_rows(items: Vec<ItemRow>) -> Vec<Row> {
     items
         .into_iter()
         .map(|i| {
             let mut status = vec![status_cell(i.status, Some(i.reason))];
             status.extend(i.detail.map(|d| Cell::Note(format!("device: {d}"))));
-            let key = i.key.clone();
-            let mut cells = vec![Cell::Code(i.key), Cell::Text(i.kind), Cell::Many(status)];
-            if with_device {
-                cells.push(match i.device {
-                    Some((kind, name)) if kind.is_empty() => Cell::Text(name),
-                    Some((kind, name)) => Cell::Link {
-                        href: format!("/admin/devices/{kind}/{name}"),
-                        text: name,
-                        label: None,
-                        danger: false,
-                    },
-                    None => Cell::Muted("—".into()),
-                });
+            let device = match i.device {
+                Some((kind, name)) => Cell::Link {
+                    href: format!("/admin/devices/{kind}/{name}"),
+                    text: name,
+                    label: None,
+                    danger: false,
+                },
+                None => Cell::Muted("none".into()),
+            };
+            Row {
+                key: i.key.clone(),
+                cells: vec![
+                    Cell::Code(i.key),
+                    Cell::Many(status),
+                    device,
+                    Cell::Text(i.site.unwrap_or_default()),
+                    Cell::Text(i.since),
+                ],
             }
-            let about = [i.peer, i.tenant, i.network]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · ");
-            cells.push(Cell::Text(about));
-            cells.push(Cell::Text(i.site.unwrap_or_default()));
-            cells.push(Cell::Text(i.since));
-            Row { key, cells }
         })
         .collect()
 }
@@ -118,8 +115,8 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
     let table = if items.is_empty() {
         view! { <p class="empty" id="health-empty">"No item matches."</p> }.into_any()
     } else {
-        let cols = vec!["Item", "Kind", "Status", "Device", "About", "Site", "Since"];
-        view! { <Table id="health-items" cols=cols rows=item_rows(items, true)/> }.into_any()
+        let cols = vec!["Item", "Status", "Device", "Site", "Since"];
+        view! { <Table id="health-items" cols=cols rows=item_rows(items)/> }.into_any()
     };
     let statuses = ["ok", "degraded", "down"].map(String::from).to_vec();
     view! {
