@@ -19,30 +19,14 @@ use vyos_api::{Client, Show};
 use crate::vyos::{ApiReachable, HealthCheck};
 
 /// The neighbors an op-mode `show bgp summary` text reports Established
-/// (every address family's table; a neighbor Established in any).
+/// (every address family's table; a neighbor Established in any), as the
+/// health collector reads the same text ([`vxguard_health::parse`]).
 pub fn established(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut state_col: Option<usize> = None;
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first() == Some(&"Neighbor") {
-            state_col = words
-                .iter()
-                .position(|w| w.to_ascii_lowercase().starts_with("state"));
-            continue;
-        }
-        if words.is_empty() || words[0] == "Total" {
-            state_col = None;
-            continue;
-        }
-        let Some(col) = state_col else { continue };
-        if let Some(state) = words.get(col) {
-            if *state == "Established" || state.parse::<u64>().is_ok() {
-                out.insert(words[0].to_string());
-            }
-        }
-    }
-    out
+    vxguard_health::parse::bgp_summary(text)
+        .into_iter()
+        .filter(|p| p.established())
+        .map(|p| p.neighbor)
+        .collect()
 }
 
 /// Reads the router's Established sessions; `Err` when it does not answer.
