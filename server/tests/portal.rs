@@ -763,3 +763,59 @@ async fn the_jobs_stream_sends_the_list_then_each_change() {
     jobs_event(&mut body, |j| web2(j).as_deref() == Some("done")).await;
     feed.abort();
 }
+
+/// The edit form lists the chosen gateways first, in their stored order
+/// (the first of a site is its preferred master), so a page saved
+/// unchanged posts them in that order and moves no master (issue 19: it
+/// listed them by name, and an unchanged save swapped the master).
+#[tokio::test]
+async fn an_unchanged_save_keeps_the_gateway_order() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("finance-admin@example.com").await;
+    let p = b.get("/t/finance/networks/db").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let at = |v: &str| {
+        p.text
+            .find(&format!("value=\"{v}\""))
+            .unwrap_or_else(|| panic!("{v} on the form"))
+    };
+    // Stored as [vyos-dc2-02, vyos-dc2-01]: listed so, before the others.
+    assert!(at("dc2/vyos-dc2-02") < at("dc2/vyos-dc2-01"));
+    assert!(at("dc2/vyos-dc2-01") < at("dc1/vyos-dc1-01"));
+    // What a browser posts for the unchanged page: checked boxes in page order.
+    let checked: Vec<String> = p
+        .text
+        .split("<input")
+        .filter(|tag| tag.contains("name=\"gateway\""))
+        .map(|tag| &tag[..tag.find('>').unwrap()])
+        .filter(|tag| tag.contains("checked"))
+        .map(|tag| {
+            tag.split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let gateways: Vec<&str> = checked.iter().map(String::as_str).collect();
+    assert_eq!(gateways, ["dc2/vyos-dc2-02", "dc2/vyos-dc2-01"]);
+    let csrf = hidden(&p.text, "csrf");
+    let version = hidden(&p.text, "version");
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("cidr", "100.64.1.16/28"),
+    ];
+    form.extend(gateways.iter().map(|g| ("gateway", *g)));
+    let r = b.post("/t/finance/networks/db", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let token = env.token("finance-admin@example.com").await;
+    let r = env.get("/api/v1/tenants/finance/networks/db", &token).await;
+    assert_eq!(
+        r.body["spec"]["sites"][0]["gateways"],
+        serde_json::json!(["vyos-dc2-02", "vyos-dc2-01"])
+    );
+}

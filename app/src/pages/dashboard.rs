@@ -7,7 +7,7 @@ use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 use crate::data::dashboard::follow_jobs;
 use crate::data::dashboard::{
-    ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, ServiceRow,
+    ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, RouterChoice, ServiceRow,
 };
 #[cfg(feature = "ssr")]
 use crate::data::health::TenantHealth;
@@ -433,8 +433,8 @@ fn NetworkFormView(
                 <fieldset class="field" class:has-error=gw_invalid
                     aria-describedby=gw_invalid.then_some("gateways-error")>
                     <legend>"Gateway routers"</legend>
-                    <small class="muted">"Per site, the first one chosen is the preferred VRRP master."</small>
-                    {routers
+                    <small class="muted">"Per site, the first one chosen is the preferred VRRP master. Chosen gateways are listed first, in their order."</small>
+                    {chosen_first(routers, &gateways)
                         .into_iter()
                         .map(|r| {
                             let v = r.value();
@@ -512,4 +512,16 @@ pub fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The routers with the chosen gateways first, in the order they were
+/// chosen (the first of a site is its preferred VRRP master), then the
+/// others as given. A form posts its checkboxes in page order, so saving
+/// the page unchanged keeps the order, and the master with it.
+fn chosen_first(mut routers: Vec<RouterChoice>, gateways: &[String]) -> Vec<RouterChoice> {
+    routers.sort_by_key(|r| {
+        let v = r.value();
+        gateways.iter().position(|g| *g == v).unwrap_or(usize::MAX)
+    });
+    routers
 }
