@@ -265,6 +265,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         sites: vec![s("s1")],
         form: network_form(write),
         notice: Some(s("Created")),
+        health: Default::default(),
     };
     let edit = |del: bool| NetworkEdit {
         slug: s("acme"),
