@@ -361,6 +361,186 @@ pub fn memory(text: &str) -> Option<Memory> {
     })
 }
 
+/// One BFD session of `show bfd peers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdPeer {
+    pub peer: String,
+    pub local_address: Option<String>,
+    pub vrf: Option<String>,
+    pub interface: Option<String>,
+    /// FRR's `Status:` (`up`, `down`, `init`, `shutdown`).
+    pub status: String,
+    /// `Uptime:` when up, `Downtime:` otherwise; `None` when not shown.
+    pub since_secs: Option<u64>,
+    /// `Diagnostics:` (`ok`, `control detection time expired`, ...).
+    pub diagnostics: Option<String>,
+}
+
+impl BfdPeer {
+    pub fn up(&self) -> bool {
+        self.status == "up"
+    }
+}
+
+/// Op-mode `show bfd peers` (1.4 and 1.5: `op-mode-definitions/show-bfd.xml.in`
+/// runs `vtysh -c "show bfd peers"`): FRR's `BFD Peers:` followed by a
+/// block per session, `peer <address> [multihop] [local-address <a>] [vrf
+/// <v>] [interface <i>]`, then indented `Status: up`, `Uptime: 1 minute(s), 5
+/// second(s)` (or `Downtime:`) and `Diagnostics: ok`.
+pub fn bfd_peers(text: &str) -> Vec<BfdPeer> {
+    let mut out: Vec<BfdPeer> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("peer ") {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            let after = |k: &str| {
+                w.iter()
+                    .position(|x| *x == k)
+                    .and_then(|i| w.get(i + 1))
+                    .map(|s| s.to_string())
+            };
+            out.push(BfdPeer {
+                peer: w.first().map(|s| s.to_string()).unwrap_or_default(),
+                local_address: after("local-address"),
+                vrf: after("vrf"),
+                interface: after("interface"),
+                status: String::new(),
+                since_secs: None,
+                diagnostics: None,
+            });
+            continue;
+        }
+        let Some(p) = out.last_mut() else { continue };
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        match k {
+            "Status" => p.status = v.to_ascii_lowercase(),
+            "Uptime" | "Downtime" => p.since_secs = bfd_duration(v),
+            "Diagnostics" => p.diagnostics = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// FRR's BFD durations (`_display_peer_uptime`): `3 day(s), 2 hour(s), 1
+/// minute(s), 5 second(s)`; `never`.
+pub fn bfd_duration(s: &str) -> Option<u64> {
+    if s.trim() == "never" {
+        return None;
+    }
+    let mut total = 0;
+    for part in s.split(',') {
+        let (n, unit) = part.trim().split_once(' ')?;
+        let n: u64 = n.parse().ok()?;
+        total += n * match unit.trim_end_matches("(s)") {
+            "month" => 30 * 86_400,
+            "day" => 86_400,
+            "hour" => 3600,
+            "minute" => 60,
+            "second" => 1,
+            _ => return None,
+        };
+    }
+    Some(total)
+}
+
+/// One interface of `show interfaces counters`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IfCounters {
+    pub interface: String,
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
+    /// `rx_over_errors` and `tx_carrier_errors`, as VyOS's columns are.
+    pub rx_errors: u64,
+    pub tx_errors: u64,
+}
+
+/// Op-mode `show interfaces counters` (1.4 and 1.5:
+/// `op_mode/interfaces.py show_counters`): a `tabulate` table headed
+/// `Interface Rx Packets Rx Bytes Tx Packets Tx Bytes Rx Dropped Tx
+/// Dropped Rx Errors Tx Errors`, numbers left-aligned, one row per
+/// interface whose operational state is up or unknown: an interface
+/// that is down is not listed.
+pub fn interface_counters(text: &str) -> Vec<IfCounters> {
+    let mut out = Vec::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.first() == Some(&"Interface") && line.contains("Rx Bytes") {
+            in_table = true;
+            continue;
+        }
+        if !in_table || w.len() != 9 || w[0].starts_with("---") {
+            continue;
+        }
+        let Some(n) = w[1..]
+            .iter()
+            .map(|x| x.parse::<u64>().ok())
+            .collect::<Option<Vec<u64>>>()
+        else {
+            continue;
+        };
+        out.push(IfCounters {
+            interface: w[0].to_string(),
+            rx_packets: n[0],
+            rx_bytes: n[1],
+            tx_packets: n[2],
+            tx_bytes: n[3],
+            rx_dropped: n[4],
+            tx_dropped: n[5],
+            rx_errors: n[6],
+            tx_errors: n[7],
+        });
+    }
+    out
+}
+
+/// `show system uptime`: the load averages, in percent of all cores.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Load {
+    pub uptime_secs: Option<u64>,
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+}
+
+/// Op-mode `show system uptime` (1.4 and 1.5: `op_mode/uptime.py show`):
+/// `Uptime: 1d 2h 3m 4s`, then `Load averages:` with `1  minute:   25.0%`,
+/// `5  minutes:  ...`, `15 minutes: ...` (the kernel's load averages
+/// divided by the core count: VyOS's CPU figure).
+pub fn uptime(text: &str) -> Option<Load> {
+    let pct = |key: &str| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            let k: Vec<&str> = k.split_whitespace().collect();
+            (k.first() == Some(&key) && k.len() == 2)
+                .then(|| v.trim().trim_end_matches('%').parse::<f64>().ok())
+                .flatten()
+        })
+    };
+    let uptime_secs = text.lines().find_map(|l| {
+        let v = l.strip_prefix("Uptime:")?;
+        let mut total = 0;
+        for part in v.split_whitespace() {
+            total += frr_uptime(part)?;
+        }
+        Some(total)
+    });
+    Some(Load {
+        uptime_secs,
+        one: pct("1")?,
+        five: pct("5")?,
+        fifteen: pct("15")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,5 +748,132 @@ peer: {K3}
         assert_eq!(byte_size("0"), Some(0));
         assert_eq!(byte_size("1 byte"), Some(1));
         assert_eq!(byte_size("3 furlongs"), None);
+    }
+
+    /// FRR 8.4's `show bfd peers` (vtysh in the lab router's namespace,
+    /// captured by `lab/tests/netns_show.rs`): an up session, and the same
+    /// session seen from the other end after its underlay went down.
+    const BFD_UP: &str = "BFD Peers:
+\tpeer 172.27.0.2 local-address 172.27.0.1 vrf default interface wg0
+\t\tID: 4270875557
+\t\tRemote ID: 2336912009
+\t\tActive mode
+\t\tStatus: up
+\t\tUptime: 0 second(s)
+\t\tDiagnostics: ok
+\t\tRemote diagnostics: ok
+\t\tPeer Type: dynamic
+\t\tRTT min/avg/max: 0/0/0 usec
+\t\tLocal timers:
+\t\t\tDetect-multiplier: 3
+\t\t\tReceive interval: 300ms
+\t\t\tTransmission interval: 300ms
+\t\t\tEcho receive interval: 50ms
+\t\t\tEcho transmission interval: disabled
+\t\tRemote timers:
+\t\t\tDetect-multiplier: 3
+\t\t\tReceive interval: 300ms
+\t\t\tTransmission interval: 300ms
+\t\t\tEcho receive interval: 50ms
+
+";
+    const BFD_DOWN: &str = "BFD Peers:
+\tpeer 172.27.0.1 local-address 172.27.0.2 vrf default interface wg0
+\t\tID: 2336912009
+\t\tRemote ID: 0
+\t\tActive mode
+\t\tStatus: down
+\t\tDowntime: 0 second(s)
+\t\tDiagnostics: control detection time expired
+\t\tRemote diagnostics: ok
+\t\tPeer Type: dynamic
+\t\tRTT min/avg/max: 0/0/0 usec
+\t\tLocal timers:
+\t\t\tDetect-multiplier: 3
+\t\t\tReceive interval: 300ms
+
+\tpeer 172.27.0.9 multihop local-address 172.27.0.2 vrf default
+\t\tStatus: up
+\t\tUptime: 2 day(s), 1 hour(s), 3 minute(s), 4 second(s)
+\t\tDiagnostics: ok
+
+";
+
+    #[test]
+    fn bfd_peers_as_frr_prints_them() {
+        let up = bfd_peers(BFD_UP);
+        assert_eq!(
+            up,
+            vec![BfdPeer {
+                peer: "172.27.0.2".into(),
+                local_address: Some("172.27.0.1".into()),
+                vrf: Some("default".into()),
+                interface: Some("wg0".into()),
+                status: "up".into(),
+                since_secs: Some(0),
+                diagnostics: Some("ok".into()),
+            }]
+        );
+        assert!(up[0].up());
+        let down = bfd_peers(BFD_DOWN);
+        assert_eq!(down.len(), 2);
+        assert!(!down[0].up());
+        assert_eq!(
+            down[0].diagnostics.as_deref(),
+            Some("control detection time expired")
+        );
+        assert!(down[1].up());
+        assert_eq!(down[1].interface, None);
+        assert_eq!(down[1].since_secs, Some(2 * 86_400 + 3600 + 184));
+        assert!(bfd_peers("BFD Peers:\n").is_empty());
+        assert_eq!(bfd_duration("never"), None);
+        assert_eq!(bfd_duration("3 fortnight(s)"), None);
+    }
+
+    /// `show interfaces counters` as the lab router answers it from `ip -s
+    /// -j link` (captured by `lab/tests/netns_show.rs`), VyOS's columns.
+    const COUNTERS: &str = "\
+Interface    Rx Packets    Rx Bytes    Tx Packets    Tx Bytes    Rx Dropped    Tx Dropped    Rx Errors    Tx Errors
+-----------  ------------  ----------  ------------  ----------  ------------  ------------  -----------  -----------
+lo           0             0           0             0           0             0             0            0
+u0           22            3184        26            3680        0             0             0            0
+vxlan20000   3             248         6             180         0             21            0            0
+br20000      17            940         8             704         0             0             0            0
+wg0          14            1326        19            1508        0             0             0            0
+";
+
+    #[test]
+    fn interface_counters_table() {
+        let c = interface_counters(COUNTERS);
+        assert_eq!(c.len(), 5);
+        assert_eq!(
+            c[4],
+            IfCounters {
+                interface: "wg0".into(),
+                rx_packets: 14,
+                rx_bytes: 1326,
+                tx_packets: 19,
+                tx_bytes: 1508,
+                rx_dropped: 0,
+                tx_dropped: 0,
+                rx_errors: 0,
+                tx_errors: 0,
+            }
+        );
+        assert_eq!(c[2].tx_dropped, 21);
+        assert!(interface_counters("Invalid command\n").is_empty());
+    }
+
+    #[test]
+    fn uptime_load_averages() {
+        let l = uptime(
+            "Uptime:  21m 12s\n\nLoad averages:\n1  minute:   220.5%\n5  minutes:  221.0%\n15 minutes:  161.5%\n",
+        )
+        .unwrap();
+        assert_eq!(l.uptime_secs, Some(21 * 60 + 12));
+        assert_eq!(l.one, 220.5);
+        assert_eq!(l.five, 221.0);
+        assert_eq!(l.fifteen, 161.5);
+        assert_eq!(uptime("Uptime: 1d\n"), None);
     }
 }

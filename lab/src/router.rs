@@ -537,12 +537,35 @@ impl Router {
         let known = matches!(
             words.as_slice(),
             ["bgp", ..]
+                | ["bfd", "peers", ..]
                 | ["vrrp"]
                 | ["interfaces", "wireguard", _, "summary"]
+                | ["interfaces", "counters"]
                 | ["system", "memory"]
+                | ["system", "uptime"]
         );
         if !known {
             return Err(invalid());
+        }
+        // 1.5 prints a WireGuard interface by its configured peers' names
+        // (`show_summary`): from the daemon's dump when the realiser has it.
+        if let (["interfaces", "wireguard", ifname, "summary"], ApiVersion::V1_5) =
+            (words.as_slice(), self.version())
+        {
+            let dump: Vec<String> = ["interfaces", "wireguard", ifname, "dump"]
+                .iter()
+                .map(|w| w.to_string())
+                .collect();
+            if let Some(d) = self.inner.realiser.show(&dump, &running) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                return d
+                    .and_then(|d| crate::opmode::wireguard_v15(&running, ifname, &d, now))
+                    .map(Value::String)
+                    .map_err(|e| Fail(400, e));
+            }
         }
         if let Some(answer) = self.inner.realiser.show(&path, &running) {
             return answer.map(Value::String).map_err(|e| Fail(400, e));
@@ -555,6 +578,14 @@ impl Router {
                     s.push_str(&format!("{:<15} {}\n", b.neighbor, b.state));
                 }
                 s
+            }
+            ["bfd", "peers", ..] => crate::opmode::bfd_unrealised(&running),
+            ["interfaces", "counters"] => crate::opmode::counters_unrealised(&running),
+            ["system", "uptime"] => {
+                let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                crate::opmode::uptime(&read("/proc/uptime"), &read("/proc/loadavg"), cores)
+                    .ok_or_else(|| Fail(400, "cannot read /proc/uptime\n".into()))?
             }
             ["vrrp"] => crate::opmode::vrrp_unrealised(&running),
             ["interfaces", "wireguard", ifname, "summary"] => {
@@ -639,9 +670,15 @@ async fn retrieve(State(r): State<Router>, headers: HeaderMap, body: Bytes) -> R
 }
 
 async fn show(State(r): State<Router>, headers: HeaderMap, body: Bytes) -> Response {
-    let out = r
-        .admit(&headers, &body, "/show")
-        .and_then(|m| r.do_show(&m));
+    // The realiser's answers run commands (vtysh, wg, ip): off the
+    // runtime's threads.
+    let me = r.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        me.admit(&headers, &body, "/show")
+            .and_then(|m| me.do_show(&m))
+    })
+    .await
+    .unwrap_or_else(|e| Err(Fail(500, format!("show failed: {e}\n"))));
     r.reply(out)
 }
 

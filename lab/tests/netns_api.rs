@@ -118,7 +118,7 @@ async fn commits_through_the_api_are_realised() {
         "100.66.0.11/24",
     );
 
-    // `/show bgp` answers from FRR: the driver's health check.
+    // `/show bgp` answers from FRR (vtysh's text): the driver's health check.
     let show = Show {
         path: vec!["bgp".into(), "summary".into()],
     };
@@ -126,7 +126,11 @@ async fn commits_through_the_api_are_realised() {
     loop {
         let a = clients[0].show(&show).await.unwrap();
         let text = a.envelope.data.as_str().unwrap_or_default().to_string();
-        if text.contains("172.27.0.2") && text.contains("Established") {
+        // FRR's own text: an Established session shows its prefix count.
+        if vxguard_health::parse::bgp_summary(&text)
+            .iter()
+            .any(|p| p.neighbor == "172.27.0.2" && p.established())
+        {
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(30), "no session: {text}");

@@ -57,6 +57,7 @@ pub mod firewall;
 pub mod frr;
 pub mod plan;
 pub mod run;
+pub mod show;
 pub mod types;
 pub mod vrrp;
 
@@ -188,6 +189,14 @@ impl Realiser for NetnsRealiser {
             }
         }
         Unrealised.bgp_sessions(running)
+    }
+
+    /// From the daemons and the kernel ([`show`]): BGP and BFD from FRR,
+    /// VRRP from keepalived, WireGuard from `wg`, interface counters,
+    /// uptime and load.
+    fn show(&self, path: &[String], running: &ConfigTree) -> Option<Result<String, String>> {
+        let built = self.built.lock().unwrap().clone();
+        show::show(&built, &self.run, path, running)
     }
 
     /// Installs the router MACs zebra lost ([`apply::repair_rmacs`]);

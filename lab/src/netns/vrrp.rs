@@ -178,7 +178,8 @@ fn locate(plan: &Plan, vyos: &str) -> Option<(String, String)> {
         .map(|v| (plan.netns_of(&v.place), v.dev.clone()))
 }
 
-fn files(rd: &RunDir, netns: &str) -> [std::path::PathBuf; 3] {
+/// keepalived's configuration, pid and VRRP child's pid files.
+pub(crate) fn files(rd: &RunDir, netns: &str) -> [std::path::PathBuf; 3] {
     ["conf", "pid", "vrrp.pid"].map(|e| rd.0.join(format!("keepalived-{netns}.{e}")))
 }
 
