@@ -17,6 +17,16 @@
 //!
 //! Links and groups are only expected up once the devices at both ends
 //! have a revision applied: before that they are ok, saying so.
+//!
+//! Items hold no age: what a device says as "for 3 minutes" or "5 s ago"
+//! is kept as a Unix time (`state_since`, `handshake_at`,
+//! `api_key_since`) and reasons name thresholds, never a count of
+//! seconds, so an item that did not change evaluates to the same item
+//! round after round and the store rewrites only what changed. Readers
+//! compute ages from the times. A time read from a device's text is
+//! rounded by it (FRR's `Up/Down` to the minute after a day) and read a
+//! little later each round: one within [`drift_tolerance`] of the
+//! previous round's is the previous round's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +48,9 @@ pub enum Seen {
 /// The router's op-mode answers, each parsed or why it failed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answers {
+    /// When they were read (Unix seconds; `None`: the round's `now`):
+    /// the ages in them count from it.
+    pub at: Option<i64>,
     pub bgp: Result<Vec<BgpPeer>, String>,
     pub vrrp: Result<Vrrp, String>,
     /// By interface (`wg0` and the client interfaces).
@@ -54,8 +67,8 @@ pub struct Record {
     pub apply_failed: Option<String>,
     /// The drift the last check found against the applied revision.
     pub drift: Option<String>,
-    /// The API key's age in seconds (routers).
-    pub api_key_age_secs: Option<i64>,
+    /// When the API key was made (Unix seconds; routers).
+    pub api_key_since: Option<i64>,
 }
 
 /// The thresholds.
@@ -79,6 +92,41 @@ impl Default for Rules {
     }
 }
 
+/// What the previous round left of an item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Previous {
+    /// Since when it has been not ok (Unix seconds).
+    pub bad_since: Option<i64>,
+    /// The time it observed: a session's `state_since`, a peer's
+    /// `handshake_at` ([`observed_time`]).
+    pub at: Option<i64>,
+}
+
+/// The previous round's items by key.
+pub type PreviousOf<'a> = &'a (dyn Fn(&str) -> Option<Previous> + Sync);
+
+/// The time an item's facts hold, for [`Previous::at`].
+pub fn observed_time(facts: &serde_json::Value) -> Option<i64> {
+    facts
+        .get("state_since")
+        .or_else(|| facts.get("handshake_at"))
+        .and_then(serde_json::Value::as_i64)
+}
+
+/// Facts that change without the item changing (traffic counters): not
+/// a reason to store an item again, stored with it when something else
+/// changes. A live peer shakes hands every two minutes (WireGuard's
+/// rekey), which changes its `handshake_at`; a peer that does not
+/// carries no traffic.
+pub const VOLATILE_FACTS: [&str; 2] = ["rx_bytes", "tx_bytes"];
+
+/// How far apart two readings of one time may be and still be the same:
+/// a few seconds (the text's second, the time to ask), and a hundredth
+/// of the age (FRR prints minutes after a day, hours after a week).
+pub fn drift_tolerance(age_secs: u64) -> i64 {
+    (age_secs / 100).max(5) as i64
+}
+
 /// The inputs of one evaluation.
 pub struct Round<'a> {
     pub expected: &'a Expected,
@@ -86,8 +134,8 @@ pub struct Round<'a> {
     pub seen: &'a BTreeMap<String, Seen>,
     /// By device name (routers and hypervisors).
     pub records: &'a BTreeMap<String, Record>,
-    /// `bad_since` of the previous round's items, by key.
-    pub previous: &'a BTreeMap<String, i64>,
+    /// The previous round's items, by key.
+    pub previous: PreviousOf<'a>,
     /// Unix seconds.
     pub now: i64,
     pub rules: Rules,
@@ -96,25 +144,50 @@ pub struct Round<'a> {
 /// Every expected item with its status.
 pub fn evaluate(r: &Round<'_>) -> Vec<Item> {
     let mut out = Vec::new();
-    for rt in &r.expected.routers {
-        out.push(router_item(r, rt));
-        for (peer, addr) in &rt.bgp {
-            out.push(bgp_item(r, rt, peer, &addr.to_string()));
-        }
-        for p in &rt.mesh_peers {
-            out.push(mesh_item(r, rt, p));
-        }
-    }
-    for h in &r.expected.hypervisors {
-        out.push(hypervisor_item(r, &h.name, &h.site));
-    }
-    for g in &r.expected.groups {
-        out.push(group_item(r, g));
-    }
-    for c in &r.expected.clients {
-        out.push(client_item(r, c));
+    for u in units(r.expected) {
+        evaluate_unit(r, u, &mut |i| out.push(i));
     }
     out
+}
+
+/// A part of the expectations evaluated on its own: a router with its
+/// sessions and mesh peers, a hypervisor, a gateway group, a client. The
+/// collector evaluates one at a time and keeps only what changed, so a
+/// round never holds every item at once.
+#[derive(Clone, Copy, Debug)]
+pub enum Unit<'a> {
+    Router(&'a RouterExpect),
+    Hypervisor(&'a crate::expect::HypervisorExpect),
+    Group(&'a crate::expect::GroupExpect),
+    Client(&'a crate::expect::ClientExpect),
+}
+
+/// The units of `e`, in [`evaluate`]'s order.
+pub fn units(e: &Expected) -> impl Iterator<Item = Unit<'_>> {
+    e.routers
+        .iter()
+        .map(Unit::Router)
+        .chain(e.hypervisors.iter().map(Unit::Hypervisor))
+        .chain(e.groups.iter().map(Unit::Group))
+        .chain(e.clients.iter().map(Unit::Client))
+}
+
+/// The items of one unit, each handed to `emit`.
+pub fn evaluate_unit(r: &Round<'_>, u: Unit<'_>, emit: &mut dyn FnMut(Item)) {
+    match u {
+        Unit::Router(rt) => {
+            emit(router_item(r, rt));
+            for (peer, addr) in &rt.bgp {
+                emit(bgp_item(r, rt, peer, &addr.to_string()));
+            }
+            for p in &rt.mesh_peers {
+                emit(mesh_item(r, rt, p));
+            }
+        }
+        Unit::Hypervisor(h) => emit(hypervisor_item(r, &h.name, &h.site)),
+        Unit::Group(g) => emit(group_item(r, g)),
+        Unit::Client(c) => emit(client_item(r, c)),
+    }
 }
 
 fn applied(r: &Round<'_>, device: &str) -> bool {
@@ -130,13 +203,24 @@ fn answers<'a>(r: &'a Round<'_>, router: &str) -> Result<&'a Answers, String> {
 }
 
 /// The item's `bad_since`: kept from the previous round, else now, else
-/// (when the device says how long it has been so) earlier.
-fn bad_since(r: &Round<'_>, key: &str, for_secs: Option<u64>) -> i64 {
-    let mut t = r.previous.get(key).copied().unwrap_or(r.now);
-    if let Some(s) = for_secs {
-        t = t.min(r.now - s as i64);
+/// (when the device says since when it has been so) earlier.
+fn bad_since(r: &Round<'_>, key: &str, since: Option<i64>) -> i64 {
+    let mut t = (r.previous)(key).and_then(|p| p.bad_since).unwrap_or(r.now);
+    if let Some(s) = since {
+        t = t.min(s);
     }
     t
+}
+
+/// A time `age` seconds before the answers were read, or the previous
+/// round's reading of it when that is within [`drift_tolerance`].
+fn time_of(r: &Round<'_>, a: &Answers, key: &str, age: Option<u64>) -> Option<i64> {
+    let age = age?;
+    let t = a.at.unwrap_or(r.now) - age as i64;
+    match (r.previous)(key).and_then(|p| p.at) {
+        Some(p) if (p - t).abs() <= drift_tolerance(age) => Some(p),
+        _ => Some(t),
+    }
 }
 
 struct Base {
@@ -228,12 +312,13 @@ fn router_item(r: &Round<'_>, rt: &RouterExpect) -> Item {
             ),
         ));
     }
-    if let Some(age) = rec.api_key_age_secs {
-        facts["api_key_age_secs"] = json!(age);
+    if let Some(since) = rec.api_key_since {
+        facts["api_key_since"] = json!(since);
+        let age = r.now - since;
         if let Some(max) = r.rules.api_key_max_age_secs.filter(|m| age > *m) {
             findings.push((
                 Status::Degraded,
-                format!("its API key is {age} s old (over {max} s: rotation interval plus grace)"),
+                format!("its API key is over {max} s old (rotation interval plus grace)"),
             ));
         }
     }
@@ -308,12 +393,12 @@ fn bgp_item(r: &Round<'_>, rt: &RouterExpect, peer: &str, addr: &str) -> Item {
     };
     // Expected Established: both routers have a revision applied.
     let expected = applied(r, &rt.name) && applied(r, peer);
-    let facts = |state: &str, p: Option<&BgpPeer>| {
+    let facts = |state: &str, p: Option<&BgpPeer>, since: Option<i64>| {
         json!({
             "neighbor": addr,
             "expected": expected,
             "state": state,
-            "up_down_secs": p.and_then(|p| p.up_down_secs),
+            "state_since": since,
             "prefixes": p.and_then(|p| p.prefixes),
         })
     };
@@ -325,7 +410,7 @@ fn bgp_item(r: &Round<'_>, rt: &RouterExpect, peer: &str, addr: &str) -> Item {
                 Status::Down,
                 format!("{} does not answer", rt.name),
                 Some(e),
-                facts("unknown", None),
+                facts("unknown", None, None),
                 Some(since),
             );
         }
@@ -338,37 +423,47 @@ fn bgp_item(r: &Round<'_>, rt: &RouterExpect, peer: &str, addr: &str) -> Item {
                 Status::Degraded,
                 "show bgp summary failed",
                 Some(e.clone()),
-                facts("unknown", None),
+                facts("unknown", None, None),
                 Some(since),
             );
         }
     };
     let seen = peers.iter().find(|p| p.neighbor == addr);
     let state = seen.map(|p| p.state.as_str()).unwrap_or("not configured");
+    let state_since = time_of(r, a, &key, seen.and_then(|p| p.up_down_secs));
     if seen.is_some_and(BgpPeer::established) {
-        return base.item(Status::Ok, "Established", None, facts(state, seen), None);
+        return base.item(
+            Status::Ok,
+            "Established",
+            None,
+            facts(state, seen, state_since),
+            None,
+        );
     }
     if !expected {
         return base.item(
             Status::Ok,
             format!("{state}; not expected up before both routers have a revision applied"),
             None,
-            facts(state, seen),
+            facts(state, seen, state_since),
             None,
         );
     }
-    let since = bad_since(r, &key, seen.and_then(|p| p.up_down_secs));
-    let down_for = r.now - since;
-    let status = if down_for >= r.rules.bgp_down_after_secs {
-        Status::Down
+    let since = bad_since(r, &key, state_since);
+    let limit = r.rules.bgp_down_after_secs;
+    let (status, reason) = if r.now - since >= limit {
+        (
+            Status::Down,
+            format!("not Established ({state}) for over {limit} s"),
+        )
     } else {
-        Status::Degraded
+        (Status::Degraded, format!("not Established ({state})"))
     };
     base.item(
         status,
-        format!("not Established ({state}) for {down_for} s"),
+        reason,
         None,
-        facts(state, seen),
+        facts(state, seen, state_since),
         Some(since),
     )
 }
@@ -386,9 +481,11 @@ fn find_peer<'a>(
     peers.iter().find(|p| p.name.as_deref() == Some(name))
 }
 
-fn peer_facts(p: Option<&WgPeerState>) -> serde_json::Value {
+/// A peer's facts: `handshake_at` (Unix seconds, null: never or not
+/// read) and its traffic counters.
+fn peer_facts(p: Option<&WgPeerState>, handshake_at: Option<i64>) -> serde_json::Value {
     json!({
-        "handshake_age_secs": p.and_then(|p| p.handshake_age_secs),
+        "handshake_at": handshake_at,
         "rx_bytes": p.and_then(|p| p.rx_bytes),
         "tx_bytes": p.and_then(|p| p.tx_bytes),
     })
@@ -411,13 +508,13 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
     let live = applied(r, &rt.name) && (p.kind == "hypervisor" || applied(r, &p.name));
     // `observed`: the router's peer list was read (else the handshake is
     // unknown, not missing).
-    let facts_of = |p: Option<&WgPeerState>, observed: bool| {
-        let mut f = peer_facts(p);
+    let facts_of = |p: Option<&WgPeerState>, at: Option<i64>, observed: bool| {
+        let mut f = peer_facts(p, at);
         f["expected"] = json!(live);
         f["observed"] = json!(observed);
         f
     };
-    let peer_facts = |p: Option<&WgPeerState>| facts_of(p, false);
+    let peer_facts = |p: Option<&WgPeerState>| facts_of(p, None, false);
     let a = match answers(r, &rt.name) {
         Ok(a) => a,
         Err(e) => {
@@ -452,7 +549,8 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
         }
     };
     let seen = find_peer(peers, &p.name, &p.public_key);
-    let facts = facts_of(seen, true);
+    let age = seen.and_then(|p| p.handshake_age_secs);
+    let facts = facts_of(seen, time_of(r, a, &key, age), true);
     if !live {
         return base.item(
             Status::Ok,
@@ -471,21 +569,19 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
             Some(since),
         );
     };
+    let max = r.rules.handshake_max_secs;
     match seen.handshake_age_secs {
         None => base.item(Status::Down, "no handshake yet", None, facts, Some(since)),
-        Some(age) if age > r.rules.handshake_max_secs => base.item(
+        Some(age) if age > max => base.item(
             Status::Down,
-            format!(
-                "latest handshake {age} s ago (over {} s)",
-                r.rules.handshake_max_secs
-            ),
+            format!("latest handshake over {max} s ago"),
             None,
             facts,
             Some(since),
         ),
-        Some(age) => base.item(
+        Some(_) => base.item(
             Status::Ok,
-            format!("latest handshake {age} s ago"),
+            format!("latest handshake within {max} s"),
             None,
             facts,
             None,
@@ -647,10 +743,9 @@ fn client_item(r: &Round<'_>, c: &crate::expect::ClientExpect) -> Item {
         }
     };
     let seen = find_peer(peers, &c.name, &c.public_key);
-    let mut facts = peer_facts(seen);
-    let connected = seen
-        .and_then(|p| p.handshake_age_secs)
-        .is_some_and(|a| a <= r.rules.handshake_max_secs);
+    let age = seen.and_then(|p| p.handshake_age_secs);
+    let mut facts = peer_facts(seen, time_of(r, a, &key, age));
+    let connected = age.is_some_and(|a| a <= r.rules.handshake_max_secs);
     facts["connected"] = json!(connected);
     if !applied(r, &c.router) {
         return base.item(

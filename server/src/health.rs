@@ -3,8 +3,8 @@
 //! intent, over the VyOS HTTP API, the op-mode `show` commands the
 //! evaluation needs (`bgp summary`, `vrrp`, `interfaces wireguard <wg>
 //! summary` for the mesh and each client interface, `system memory`),
-//! compares the answers with the intent (`vxguard-health`) and writes the
-//! round (`store::health`).
+//! compares the answers with the intent (`vxguard-health`) and writes
+//! what changed since the last round (`store::health`).
 //!
 //! Routers are asked side by side, [`Settings::concurrency`] at a time,
 //! each within [`Settings::device_timeout`]: a dead or slow router is
@@ -15,12 +15,13 @@
 //! is not collected yet.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::StreamExt;
 use sqlx::PgPool;
-use vxguard_health::eval::{evaluate, Answers, Round, Rules, Seen};
+use vxguard_health::eval::{evaluate_unit, units, Answers, Round, Rules, Seen};
 use vxguard_health::expect::{expected, RouterExpect, MESH_INTERFACE};
 use vxguard_health::parse;
 use vxguard_store::health as store;
@@ -57,23 +58,34 @@ impl Settings {
 pub struct Summary {
     pub routers: usize,
     pub answered: usize,
+    /// Items evaluated.
     pub items: usize,
+    /// What was written: only the items that changed, history rows only
+    /// where a status did.
+    pub written: store::Written,
     pub took: Duration,
 }
 
-/// Runs rounds forever, one per interval.
+/// Runs rounds forever, one per interval, remembering between rounds
+/// what is stored (so a round writes only what changed without reading
+/// every item back).
 pub fn spawn(db: PgPool, s: Settings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(s.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut known = store::Known::new();
         loop {
             tick.tick().await;
-            match round(&db, &s).await {
+            match round_with(&db, &s, &mut known).await {
                 Ok(Some(r)) => tracing::debug!(
                     routers = r.routers,
                     answered = r.answered,
                     items = r.items,
+                    items_written = r.written.items,
+                    history_written = r.written.history,
+                    deleted = r.written.deleted,
                     took_ms = r.took.as_millis() as u64,
+                    rss_mib = rss_mib(),
                     "health round"
                 ),
                 Ok(None) => {}
@@ -83,58 +95,107 @@ pub fn spawn(db: PgPool, s: Settings) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One round: `None` when another collector holds the round or did one
-/// less than 80 % of an interval ago.
+/// This process's resident memory in MiB (Linux; 0 elsewhere), for the
+/// round's log line.
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// One round, reading what is stored first: `None` when another
+/// collector holds the round or did one less than 80 % of an interval ago.
 pub async fn round(db: &PgPool, s: &Settings) -> Result<Option<Summary>> {
+    round_with(db, s, &mut store::Known::new()).await
+}
+
+/// One round with what the collector remembers of the stored items.
+/// Routers are asked side by side; then the items are evaluated one
+/// router (group, client) at a time and only those that changed are
+/// kept, and written a batch at a time.
+pub async fn round_with(
+    db: &PgPool,
+    s: &Settings,
+    known: &mut store::Known,
+) -> Result<Option<Summary>> {
     let Some(mut tx) = store::begin_round(db, s.every.as_secs_f64() * 0.8).await? else {
         return Ok(None);
     };
     let started = Instant::now();
-    let inputs = store::inputs(db).await?;
-    let expect = expected(&inputs.loaded.intent, &inputs.alloc, &inputs.public_keys);
-    let access = reconcile::routers(db).await?;
-    // Owned, so the futures borrow nothing across the stream.
-    let jobs: Vec<(RouterExpect, Option<Access>)> = expect
+    tx.sync(known).await?;
+    let store::Inputs {
+        loaded,
+        alloc,
+        public_keys,
+        records,
+    } = store::inputs(db).await?;
+    let expect = Arc::new(expected(&loaded.intent, &alloc, &public_keys));
+    drop((loaded, alloc, public_keys));
+    let mut access = reconcile::routers(db).await?;
+    let timeout = s.device_timeout;
+    // Owned (shared, not copied), so the futures borrow nothing across
+    // the stream.
+    let jobs: Vec<(usize, Option<Access>)> = expect
         .routers
         .iter()
-        .map(|r| (r.clone(), access.get(&r.name).cloned()))
+        .enumerate()
+        .map(|(i, r)| (i, access.remove(&r.name)))
         .collect();
-    let timeout = s.device_timeout;
     let seen: BTreeMap<String, Seen> = futures::stream::iter(jobs)
-        .map(move |(r, a)| async move {
-            let seen = poll(a.as_ref(), &r, timeout).await;
-            (r.name, seen)
+        .map(|(i, a)| {
+            let e = Arc::clone(&expect);
+            async move {
+                let r = &e.routers[i];
+                let seen = poll(a.as_ref(), r, timeout).await;
+                (r.name.clone(), seen)
+            }
         })
         .buffer_unordered(s.concurrency.max(1))
         .collect()
         .await;
-    let previous = tx.previous().await?;
-    let items = evaluate(&Round {
-        expected: &expect,
-        seen: &seen,
-        records: &inputs.records,
-        previous: &previous,
-        now: vxguard_store::api_keys::unix_now(),
-        rules: s.rules,
-    });
     let answered = seen
         .values()
         .filter(|s| matches!(s, Seen::Answered(_)))
         .count();
+    {
+        let known: &store::Known = known;
+        let previous = |k: &str| known.previous(k);
+        let r = Round {
+            expected: &expect,
+            seen: &seen,
+            records: &records,
+            previous: &previous,
+            now: vxguard_store::api_keys::unix_now(),
+            rules: s.rules,
+        };
+        for u in units(&expect) {
+            evaluate_unit(&r, u, &mut |item| tx.offer(known, item));
+            if tx.full() {
+                tx.flush().await?;
+            }
+        }
+    }
     let took = started.elapsed();
-    tx.finish(
-        &items,
-        store::RoundStats {
-            took_ms: took.as_millis() as i64,
-            routers: seen.len() as i32,
-            answered: answered as i32,
-        },
-    )
-    .await?;
+    let written = tx
+        .end(
+            known,
+            store::RoundStats {
+                took_ms: took.as_millis() as i64,
+                routers: seen.len() as i32,
+                answered: answered as i32,
+            },
+        )
+        .await?;
     Ok(Some(Summary {
         routers: seen.len(),
         answered,
-        items: items.len(),
+        items: written.offered,
+        written,
         took,
     }))
 }
@@ -192,6 +253,7 @@ async fn ask(client: &Client, r: &RouterExpect) -> Seen {
         })),
     );
     Seen::Answered(Answers {
+        at: Some(vxguard_store::api_keys::unix_now()),
         bgp,
         vrrp: flat(vrrp).map(|t| parse::vrrp(&t)),
         wireguard: wg.into_iter().collect(),

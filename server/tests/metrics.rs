@@ -284,6 +284,7 @@ mod devices {
             (
                 "r-a".to_string(),
                 Seen::Answered(Answers {
+                    at: None,
                     bgp: Ok(vec![
                         bgp("172.27.0.2", "Established"),
                         bgp("172.27.0.3", "Active"),
@@ -305,6 +306,7 @@ mod devices {
             (
                 "r-b".to_string(),
                 Seen::Answered(Answers {
+                    at: None,
                     bgp: Ok(vec![
                         bgp("172.27.0.1", "Established"),
                         bgp("172.27.0.3", "Established"),
@@ -344,7 +346,7 @@ mod devices {
             expected: &expected,
             seen: &seen,
             records: &records,
-            previous: &BTreeMap::new(),
+            previous: &|_| None,
             now: vxguard_store::api_keys::unix_now(),
             rules: Rules::default(),
         });
@@ -661,6 +663,7 @@ async fn scrape_at_200_routers() {
         seen.insert(
             name(i),
             Seen::Answered(Answers {
+                at: None,
                 bgp: Ok((0..N)
                     .filter(|j| *j != i)
                     .map(|j| BgpPeer {
@@ -696,7 +699,7 @@ async fn scrape_at_200_routers() {
         expected: &expected,
         seen: &seen,
         records: &records,
-        previous: &BTreeMap::new(),
+        previous: &|_| None,
         now: vxguard_store::api_keys::unix_now(),
         rules: Rules::default(),
     });
@@ -706,14 +709,28 @@ async fn scrape_at_200_routers() {
         .await
         .unwrap()
         .unwrap();
-    tx.finish(&items, vxguard_store::health::RoundStats::default())
+    let w = tx
+        .finish(&items, vxguard_store::health::RoundStats::default())
         .await
         .unwrap();
     let stored = t.elapsed();
+    assert_eq!(w.items, items.len());
     eprintln!(
         "{} items: evaluated in {evaluated:?}, stored in {stored:?}",
         items.len()
     );
+    // The same round again: read back, compared, nothing written.
+    let t = Instant::now();
+    let tx = vxguard_store::health::begin_round(&e.db, 0.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let w = tx
+        .finish(&items, vxguard_store::health::RoundStats::default())
+        .await
+        .unwrap();
+    eprintln!("the same round again: {w:?} in {:?}", t.elapsed());
+    assert_eq!((w.items, w.history, w.deleted), (0, 0, 0));
     let t = Instant::now();
     let rows = vxguard_store::metrics::health_series(&e.db).await.unwrap();
     eprintln!("health_series: {} rows in {:?}", rows.len(), t.elapsed());

@@ -114,10 +114,7 @@ pub async fn health_series(db: &PgPool) -> Result<Vec<HealthSeries>> {
                 (h.facts->>'observed')::bool AS observed,
                 CASE WHEN h.kind = 'bgp' THEN h.facts->>'state' END AS state,
                 CASE WHEN h.kind = 'wireguard' AND (h.facts->>'observed')::bool THEN
-                  CASE WHEN jsonb_typeof(h.facts->'handshake_age_secs') = 'number'
-                       THEN extract(epoch FROM h.observed_at)::float8
-                            - (h.facts->>'handshake_age_secs')::float8
-                       ELSE 0 END
+                  coalesce((h.facts->>'handshake_at')::float8, 0)
                 END AS handshake_at,
                 (h.facts->>'memory_used_bytes')::float8 AS memory_used_bytes,
                 (h.facts->>'memory_total_bytes')::float8 AS memory_total_bytes,

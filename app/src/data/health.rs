@@ -84,7 +84,7 @@ pub struct ClientHealthRow {
     pub traffic: String,
 }
 
-/// The console's device health page: every item, filtered.
+/// The console's device health page: a page of the items, filtered.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdminHealth {
     pub collected_at: Option<String>,
@@ -95,12 +95,19 @@ pub struct AdminHealth {
     pub status: String,
     pub kind: String,
     pub site: String,
+    /// A router's or hypervisor's name: its items and the links to it.
+    pub router: String,
     /// What each filter can choose.
     pub kinds: Vec<String>,
     pub sites: Vec<String>,
-    /// Items matching the filters, worst first (at most `limit`).
+    /// This page of the items matching the filters, worst first.
     pub items: Vec<ItemRow>,
+    /// Items matching the filters (on every page).
     pub matched: usize,
+    /// The next page's address (`None`: the last page).
+    pub next: Option<String>,
+    /// The first page's address, on a later page.
+    pub first: Option<String>,
     pub map: Option<Diagram>,
 }
 

@@ -7,7 +7,7 @@
 //! admins get every item. The pictures are laid out here, on the server,
 //! as `app::health::Diagram`s the page draws as inline SVG.
 
-use crate::api::network_health::{report, HealthItem, HealthQuery, HealthReport};
+use crate::api::network_health::{report, HealthItem, HealthQuery, HealthReport, MAX_LIMIT};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
@@ -16,8 +16,9 @@ use app::health::{
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use vxguard_store::health as store;
 
-/// Rows the console's table shows at most (the worst first).
+/// Rows a page of the console's table shows (the worst first).
 const MAX_ROWS: usize = 500;
 
 /// "12 s ago", "3 min ago", "2 h ago", "4 d ago".
@@ -140,11 +141,10 @@ fn number(v: &serde_json::Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_u64().map(|n| n as i64))
 }
 
-/// A client's last handshake, relative to now: the age the collector saw,
-/// plus the time since it looked.
+/// A client's last handshake, relative to now.
 fn handshake(i: &HealthItem, now: DateTime<Utc>) -> String {
-    match number(&i.facts["handshake_age_secs"]) {
-        Some(a) => ago(a + since(now, i.observed_at)),
+    match number(&i.facts["handshake_at"]) {
+        Some(t) => ago(now.timestamp() - t),
         None if i.facts["connected"].is_null() => "unknown".into(),
         None => "never".into(),
     }
@@ -173,7 +173,8 @@ pub async fn tenant(
         st,
         Some(scope.id()),
         &HealthQuery {
-            history_minutes: None,
+            limit: Some(MAX_LIMIT),
+            ..Default::default()
         },
     )
     .await?;
@@ -447,19 +448,59 @@ fn tenant_map(
     }
 }
 
-/// The console's filters (`?status=&kind=&site=`); unknown values match
-/// nothing rather than everything.
+/// The console's filters (`?status=&kind=&site=&router=&after=`).
+#[derive(Default)]
 struct Filters {
     status: String,
     kind: String,
     site: String,
+    router: String,
+    after: String,
 }
 
 impl Filters {
-    fn matches(&self, i: &HealthItem) -> bool {
-        (self.status.is_empty() || i.status == self.status)
-            && (self.kind.is_empty() || i.kind == self.kind)
-            && (self.site.is_empty() || i.site.as_deref() == Some(self.site.as_str()))
+    /// A value no item can have (an unknown status or kind) matches
+    /// nothing rather than everything.
+    fn impossible(&self) -> bool {
+        (!self.status.is_empty() && vxguard_health::Status::parse(&self.status).is_none())
+            || (!self.kind.is_empty() && vxguard_health::Kind::parse(&self.kind).is_none())
+    }
+
+    fn query(&self) -> HealthQuery {
+        let some = |v: &String| (!v.is_empty()).then(|| v.clone());
+        HealthQuery {
+            status: some(&self.status),
+            kind: some(&self.kind),
+            site: some(&self.site),
+            router: some(&self.router),
+            after: some(&self.after),
+            limit: Some(MAX_ROWS as u32),
+            history_minutes: None,
+        }
+    }
+
+    /// This page's address with another `after`.
+    fn href(&self, after: &str) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("site", &self.site),
+            ("router", &self.router),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        if !after.is_empty() {
+            q.append_pair("after", after);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            "/admin/health".into()
+        } else {
+            format!("/admin/health?{q}")
+        }
     }
 }
 
@@ -488,63 +529,54 @@ pub fn item_row(i: HealthItem, now: DateTime<Utc>) -> ItemRow {
     }
 }
 
-fn admin_health(r: HealthReport, f: Filters, now: DateTime<Utc>) -> AdminHealth {
-    let kinds: BTreeSet<String> = r.items.iter().map(|i| i.kind.clone()).collect();
-    let sites: BTreeSet<String> = r.items.iter().filter_map(|i| i.site.clone()).collect();
-    let map = (!r.items.is_empty()).then(|| platform_map(&r.items));
-    let mut items: Vec<HealthItem> = r.items.into_iter().filter(|i| f.matches(i)).collect();
-    let matched = items.len();
-    // Worst first; the store's order (devices, links, tenants) otherwise.
-    items.sort_by_key(|i| std::cmp::Reverse(severity(&i.status)));
-    items.truncate(MAX_ROWS);
+/// The console's page: `page` the filtered items (already one page of
+/// them, worst first), `devices` every router and hypervisor and `pairs`
+/// the mesh between sites (the map).
+fn admin_health(
+    page: HealthReport,
+    devices: &[HealthItem],
+    pairs: &[store::MeshPair],
+    f: Filters,
+    now: DateTime<Utc>,
+) -> AdminHealth {
+    let kinds = ["router", "hypervisor", "bgp", "wireguard", "vrrp", "client"]
+        .map(String::from)
+        .to_vec();
+    let sites: BTreeSet<String> = devices.iter().filter_map(|i| i.site.clone()).collect();
+    let map = (!devices.is_empty()).then(|| platform_map(devices, pairs, now));
+    let next = page.next.as_deref().map(|n| f.href(n));
+    let first = (!f.after.is_empty()).then(|| f.href(""));
     AdminHealth {
-        collected_at: r.collected_at.map(super::data::when),
-        collected_ago: r.collected_at.map(|at| ago(since(now, at))),
-        counts: counts(&r.counts),
+        collected_at: page.collected_at.map(super::data::when),
+        collected_ago: page.collected_at.map(|at| ago(since(now, at))),
+        counts: counts(&page.counts),
         status: f.status,
         kind: f.kind,
         site: f.site,
-        kinds: kinds.into_iter().collect(),
+        router: f.router,
+        kinds,
         sites: sites.into_iter().collect(),
-        items: items.into_iter().map(|i| item_row(i, now)).collect(),
-        matched,
+        items: page.items.into_iter().map(|i| item_row(i, now)).collect(),
+        matched: page.total,
+        next,
+        first,
         map,
     }
 }
 
-/// The mesh between two sites (or within one): its links by status, and
-/// the oldest handshake seen on them.
-#[derive(Default)]
-struct Pair {
-    total: usize,
-    bad: usize,
-    worst: u8,
-    oldest: Option<i64>,
-    never: usize,
-}
+/// The mesh between two sites (or within one), as the store counted it.
+struct Pair<'a>(&'a store::MeshPair, DateTime<Utc>);
 
-impl Pair {
-    fn add(&mut self, i: &HealthItem) {
-        self.total += 1;
-        let s = severity(&i.status);
-        if s > 0 {
-            self.bad += 1;
-        }
-        self.worst = self.worst.max(s);
-        match number(&i.facts["handshake_age_secs"]) {
-            Some(a) => self.oldest = Some(self.oldest.map_or(a, |o| o.max(a))),
-            None => self.never += 1,
-        }
-    }
-
+impl Pair<'_> {
     fn class(&self) -> &'static str {
-        ["st-ok", "st-degraded", "st-down"][self.worst as usize]
+        ["st-ok", "st-degraded", "st-down"][self.0.worst.clamp(0, 2) as usize]
     }
 
     fn label(&self) -> String {
-        let ok = format!("{}/{} ok", self.total - self.bad, self.total);
-        match self.oldest {
-            Some(a) => format!("{ok} · oldest {a} s"),
+        let p = self.0;
+        let ok = format!("{}/{} ok", p.links - p.bad, p.links);
+        match p.oldest_handshake_at {
+            Some(t) => format!("{ok} · oldest {} s", (self.1.timestamp() - t).max(0)),
             None => format!("{ok} · no handshake"),
         }
     }
@@ -556,27 +588,17 @@ impl Pair {
 /// them, coloured by the worst of its links (a link is down when its
 /// handshake is older than the limit) and labelled with how many are ok
 /// and the oldest handshake: N² links would be unreadable at 200 routers.
-fn platform_map(items: &[HealthItem]) -> Diagram {
-    let mut site_of: BTreeMap<&str, &str> = BTreeMap::new();
+fn platform_map(items: &[HealthItem], mesh: &[store::MeshPair], now: DateTime<Utc>) -> Diagram {
     let mut devices: BTreeMap<&str, Vec<&HealthItem>> = BTreeMap::new();
     for i in items {
-        if let ("router" | "hypervisor", Some(d), Some(s)) = (i.kind.as_str(), &i.device, &i.site) {
-            site_of.insert(d, s);
+        if let ("router" | "hypervisor", Some(s)) = (i.kind.as_str(), &i.site) {
             devices.entry(s).or_default().push(i);
         }
     }
-    let mut pairs: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
-    for i in items.iter().filter(|i| i.kind == "wireguard") {
-        let a = i
-            .device
-            .as_deref()
-            .and_then(|d| site_of.get(d).copied())
-            .or(i.site.as_deref());
-        let b = i.peer.as_deref().and_then(|p| site_of.get(p).copied());
-        if let (Some(a), Some(b)) = (a, b) {
-            pairs.entry((a.min(b), a.max(b))).or_default().add(i);
-        }
-    }
+    let pairs: BTreeMap<(&str, &str), Pair> = mesh
+        .iter()
+        .map(|p| ((p.a.as_str(), p.b.as_str()), Pair(p, now)))
+        .collect();
     const CHIPS: usize = 8;
     const W: i32 = 276;
     let chip_rows = devices
@@ -631,13 +653,13 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
         lines.push(line(ca, cb, format!("link mesh {}", p.class()), Some(tip)));
         let (mx, my) = ((ca.0 + cb.0) / 2, (ca.1 + cb.1) / 2);
         labels.push(text(mx, my - 4, "pair halo", "middle", p.label()));
-        if p.never > 0 {
+        if p.0.never > 0 {
             labels.push(text(
                 mx,
                 my + 12,
                 "pair halo",
                 "middle",
-                format!("{} never shook hands", p.never),
+                format!("{} never shook hands", p.0.never),
             ));
         }
     }
@@ -735,23 +757,55 @@ fn platform_map(items: &[HealthItem]) -> Diagram {
     }
 }
 
-/// The console's health page: every item, filtered by `q`'s `status`,
-/// `kind` and `site`, and the platform map (platform admins only: the
-/// caller checks).
+/// The console's health page: a page of the items filtered by `q`'s
+/// `status`, `kind`, `site` and `router` (in SQL, worst first, `after`
+/// the previous page), and the platform map (every router and hypervisor,
+/// the mesh counted per pair of sites). Platform admins only: the caller
+/// checks.
 pub async fn admin(st: &AppState, q: &HashMap<String, String>) -> ApiResult<AdminHealth> {
     let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let f = Filters {
         status: get("status"),
         kind: get("kind"),
         site: get("site"),
+        router: get("router"),
+        after: get("after"),
     };
-    let r = report(
-        st,
-        None,
-        &HealthQuery {
-            history_minutes: None,
-        },
-    )
-    .await?;
-    Ok(admin_health(r, f, Utc::now()))
+    let page = if f.impossible() {
+        let mut r = report(
+            st,
+            None,
+            &HealthQuery {
+                limit: Some(1),
+                kind: Some("router".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        r.items.clear();
+        r.total = 0;
+        r.next = None;
+        r
+    } else {
+        report(st, None, &f.query()).await?
+    };
+    let db = st.store.pool();
+    let mut devices = Vec::new();
+    for kind in ["router", "hypervisor"] {
+        let r = report(
+            st,
+            None,
+            &HealthQuery {
+                kind: Some(kind.into()),
+                limit: Some(MAX_LIMIT),
+                ..Default::default()
+            },
+        )
+        .await?;
+        devices.extend(r.items);
+    }
+    // The store's order is worst first; the map lists devices by name.
+    devices.sort_by(|a, b| a.key.cmp(&b.key));
+    let pairs = store::mesh_pairs(db).await?;
+    Ok(admin_health(page, &devices, &pairs, f, Utc::now()))
 }

@@ -1,6 +1,7 @@
 //! The console's device health page (`/admin/health`): the platform map,
-//! the counts, and every item with filters (status, kind, site) as a plain
-//! GET form, so filtering works without JavaScript. Rendered by the
+//! the counts, and the items a page at a time with filters (status, kind,
+//! site, router) as a plain GET form, so filtering and paging work
+//! without JavaScript. Rendered by the
 //! server alone (`ServerOnly`): the browser bundle holds only
 //! [`health_view`]'s empty `inner_html`, which hydration leaves as the
 //! server wrote it.
@@ -91,10 +92,13 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
         status,
         kind,
         site,
+        router,
         kinds,
         sites,
         items,
         matched,
+        next,
+        first,
         map,
     } = h;
     let when = match (collected_at, collected_ago) {
@@ -134,14 +138,26 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
                     {filter("status", "Status", status, statuses)}
                     {filter("kind", "Kind", kind, kinds)}
                     {filter("site", "Site", site, sites)}
+                    <div class="field">
+                        <label for="router">"Router or hypervisor"</label>
+                        <input id="router" name="router" type="text" value=router
+                            placeholder="name" autocomplete="off"/>
+                    </div>
                     <button type="submit" class="secondary">"Filter"</button>
                     <a href="/admin/health">"Clear"</a>
                 </form>
                 <p class="muted" id="health-matched">
-                    {if shown < matched { format!("The worst {shown} of {matched} matching items.") }
+                    {if shown < matched { format!("{shown} of {matched} matching items, worst first.") }
                      else { format!("{matched} matching items, worst first.") }}
                 </p>
                 {table}
+                {(next.is_some() || first.is_some()).then(|| view! {
+                    <nav class="pager" aria-label="Pages of items" id="health-pages">
+                        {first.map(|h| view! { <a href=h rel="first">"First page"</a> })}
+                        " "
+                        {next.map(|h| view! { <a href=h rel="next">"Next page"</a> })}
+                    </nav>
+                })}
             </section>
         </div>
     }
