@@ -512,6 +512,43 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
     assert!(s.contains("class=\"link mesh st-down\""), "{s}");
     assert!(s.contains("✕ vyos-dc2-01"), "{s}");
 
+    // A device's health: linked from the table, its status and its last
+    // 24 hours (a band for it, one for its mesh peers), its revisions.
+    let p = a.get("/admin/health").await;
+    assert!(
+        p.text.contains("href=\"/admin/health?router=vyos-dc1-01\""),
+        "{}",
+        p.text
+    );
+    let p = a.get("/admin/health?router=vyos-dc1-01").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("id=\"device-health-card\""), "{}", p.text);
+    assert!(
+        p.text
+            .contains("href=\"/admin/devices/router/vyos-dc1-01\""),
+        "{}",
+        p.text
+    );
+    let s = svg(&p.text, "device-history");
+    assert!(s.contains(">router vyos-dc1-01<"), "{s}");
+    assert!(s.contains(">its mesh peers (2)<"), "{s}");
+    assert!(s.contains("class=\"bar st-down\""), "{s}");
+    assert!(s.contains(">now<") && s.contains(">−24 h<"), "{s}");
+    // The table holds only its items (a client: on its gateway) and the
+    // links to it.
+    let keys = rows(&p.text);
+    assert!(keys.contains(&"router:vyos-dc1-01".to_string()), "{keys:?}");
+    for key in keys {
+        assert!(
+            key.contains("vyos-dc1-01") || key.starts_with("client:"),
+            "{key}"
+        );
+    }
+    // No such device: the filter, no device section.
+    let p = a.get("/admin/health?router=nowhere").await;
+    assert!(!p.text.contains("id=\"device-health-card\""));
+    assert!(rows(&p.text).is_empty());
+
     // Nobody else's page: the same 404 as any path not theirs.
     let mut f = Browser::new(&env);
     f.login("finance-admin@example.com").await;

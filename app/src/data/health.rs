@@ -109,6 +109,8 @@ pub struct AdminHealth {
     /// The first page's address, on a later page.
     pub first: Option<String>,
     pub map: Option<Diagram>,
+    /// With `router` naming a router or hypervisor: its health and history.
+    pub device: Option<DeviceHealth>,
 }
 
 /// One item, as platform admins see it (with the device's error).
@@ -129,14 +131,26 @@ pub struct ItemRow {
     pub since: String,
 }
 
-/// One device's health in the console: its items and their last 24 hours.
+/// One device's health in the console (`/admin/health?router=<name>`):
+/// its own item, and its last 24 hours with its sessions and peers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceHealth {
-    pub items: Vec<ItemRow>,
-    /// Each item's last 24 hours, one mark per 15 minutes (the worst).
-    pub history: Option<Diagram>,
-    /// Not collected yet.
-    pub collected: bool,
+    /// `router` or `hypervisor`.
+    pub kind: String,
+    pub name: String,
+    pub site: Option<String>,
+    pub status: String,
+    pub reason: String,
+    pub detail: Option<String>,
+    /// "since 3 min ago".
+    pub since: String,
+    /// Its items (its own, its sessions and peers, links to it) by status.
+    pub counts: Counts,
+    /// The last 24 hours: a band per row (the device, its BGP sessions,
+    /// its mesh peers), the worst status of each minute.
+    pub history: Diagram,
+    /// Its revisions' page.
+    pub revisions: String,
 }
 
 /// A picture: shapes the server laid out, drawn as inline SVG (works

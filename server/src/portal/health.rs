@@ -12,7 +12,8 @@ use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::health::{
-    AdminHealth, ClientHealthRow, Counts, Diagram, GroupRow, ItemRow, Shape, TenantHealth,
+    AdminHealth, ClientHealthRow, Counts, DeviceHealth, Diagram, GroupRow, ItemRow, Shape,
+    TenantHealth,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -561,6 +562,7 @@ fn admin_health(
         next,
         first,
         map,
+        device: None,
     }
 }
 
@@ -807,5 +809,263 @@ pub async fn admin(st: &AppState, q: &HashMap<String, String>) -> ApiResult<Admi
     // The store's order is worst first; the map lists devices by name.
     devices.sort_by(|a, b| a.key.cmp(&b.key));
     let pairs = store::mesh_pairs(db).await?;
-    Ok(admin_health(page, &devices, &pairs, f, Utc::now()))
+    let now = Utc::now();
+    let device = match devices
+        .iter()
+        .find(|d| !f.router.is_empty() && d.device.as_deref() == Some(f.router.as_str()))
+    {
+        Some(d) => Some(device_health(st, d, now).await?),
+        None => None,
+    };
+    let mut h = admin_health(page, &devices, &pairs, f, now);
+    h.device = device;
+    Ok(h)
+}
+
+/// Minutes a device's history plot covers.
+const PLOT_MINUTES: i64 = 1440;
+
+/// One device's section: its own item, and the last 24 hours of it, its
+/// BGP sessions, its mesh peers and the other devices' links to it, each
+/// row the worst status of each minute over its items (from
+/// `health_history`: a point per change).
+async fn device_health(
+    st: &AppState,
+    d: &HealthItem,
+    now: DateTime<Utc>,
+) -> ApiResult<DeviceHealth> {
+    let name = d.device.clone().unwrap_or_default();
+    let db = st.store.pool();
+    let f = store::Filter {
+        device: Some(name.clone()),
+        ..Default::default()
+    };
+    let rows = store::page(db, &f, None, i64::MAX).await?;
+    let (ok, degraded, down) = store::counts(db, &f).await?;
+    let mut groups: Vec<(String, Vec<String>)> = vec![
+        (format!("{} {name}", d.kind), vec![d.key.clone()]),
+        ("its BGP sessions".into(), vec![]),
+        ("its mesh peers".into(), vec![]),
+        ("links to it".into(), vec![]),
+    ];
+    for r in &rows {
+        let g = if r.key == d.key {
+            continue;
+        } else if r.device.as_deref() == Some(name.as_str()) {
+            match r.kind.as_str() {
+                "bgp" => 1,
+                "wireguard" => 2,
+                _ => continue,
+            }
+        } else if r.peer.as_deref() == Some(name.as_str()) {
+            3
+        } else {
+            continue;
+        };
+        groups[g].1.push(r.key.clone());
+    }
+    groups.retain(|(_, keys)| !keys.is_empty());
+    let keys: Vec<String> = groups.iter().flat_map(|(_, k)| k.iter().cloned()).collect();
+    let mut points: HashMap<String, Vec<(i64, i16)>> = HashMap::new();
+    for h in store::history(db, &keys, PLOT_MINUTES as i32).await? {
+        points
+            .entry(h.key)
+            .or_default()
+            .push((h.minute.timestamp(), h.severity));
+    }
+    let start = now.timestamp().div_euclid(60) * 60 - PLOT_MINUTES * 60;
+    let series: Vec<(String, usize, Vec<i8>)> = groups
+        .into_iter()
+        .map(|(label, keys)| {
+            let n = keys.len();
+            let s = worst_per_minute(keys.iter().filter_map(|k| points.get(k)), start);
+            (label, n, s)
+        })
+        .collect();
+    Ok(DeviceHealth {
+        kind: d.kind.clone(),
+        site: d.site.clone(),
+        status: d.status.clone(),
+        reason: d.reason.clone(),
+        detail: d.detail.clone(),
+        since: format!("since {}", ago(since(now, d.since))),
+        counts: Counts {
+            ok: ok as usize,
+            degraded: degraded as usize,
+            down: down as usize,
+        },
+        history: history_plot(&name, &series, start),
+        revisions: format!(
+            "/admin/devices/{}/{}",
+            d.kind,
+            url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+        ),
+        name,
+    })
+}
+
+/// The worst severity of each minute from `start` (Unix seconds) to now
+/// (`PLOT_MINUTES + 1` of them; -1: no item known then) over items given
+/// as their history points (Unix seconds, severity; oldest first, each
+/// holding until the next).
+fn worst_per_minute<'a>(items: impl Iterator<Item = &'a Vec<(i64, i16)>>, start: i64) -> Vec<i8> {
+    let n = PLOT_MINUTES as usize + 1;
+    let mut out = vec![-1i8; n];
+    let idx = |t: i64| ((t - start).div_euclid(60)).clamp(0, PLOT_MINUTES) as usize;
+    for pts in items {
+        for (k, &(t, sev)) in pts.iter().enumerate() {
+            let from = idx(t);
+            let to = pts.get(k + 1).map_or(n, |&(t2, _)| idx(t2));
+            for m in out.iter_mut().take(to.max(from + 1)).skip(from) {
+                *m = (*m).max(sev as i8);
+            }
+        }
+    }
+    out
+}
+
+/// The device's last 24 hours as a picture: a band per row, a bar per run
+/// of minutes with one status, its height saying the status too (ok low,
+/// degraded half, down full) and its tip the times; an axis in hours.
+fn history_plot(name: &str, series: &[(String, usize, Vec<i8>)], start: i64) -> Diagram {
+    const LABEL_W: i32 = 190;
+    const PLOT_W: i32 = 720;
+    const ROW_H: i32 = 24;
+    const GAP: i32 = 12;
+    const TOP: i32 = 8;
+    let x_of = |m: usize| LABEL_W + (m as i64 * PLOT_W as i64 / PLOT_MINUTES) as i32;
+    let hhmm = |m: usize| {
+        DateTime::<Utc>::from_timestamp(start + m as i64 * 60, 0)
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let names = ["ok", "degraded", "down"];
+    let mut shapes = Vec::new();
+    let mut desc = Vec::new();
+    for (r, (label, n, sev)) in series.iter().enumerate() {
+        let y = TOP + r as i32 * (ROW_H + GAP);
+        let label = if *n > 1 {
+            format!("{label} ({n})")
+        } else {
+            label.clone()
+        };
+        shapes.push(text(
+            LABEL_W - 8,
+            y + 16,
+            "row-label",
+            "end",
+            short(&label, 28),
+        ));
+        shapes.push(Shape::Rect {
+            x: LABEL_W,
+            y,
+            w: PLOT_W,
+            h: ROW_H,
+            class: "bar-bg".into(),
+            tip: None,
+        });
+        let mut minutes = [0usize; 3];
+        let mut m = 0;
+        while m < sev.len() {
+            let s = sev[m];
+            let mut e = m + 1;
+            while e < sev.len() && sev[e] == s {
+                e += 1;
+            }
+            if s >= 0 {
+                let s = s as usize;
+                minutes[s] += e - m;
+                let h = [ROW_H / 3, ROW_H * 2 / 3, ROW_H][s];
+                let (x1, x2) = (x_of(m), x_of(e).max(x_of(m) + 1));
+                shapes.push(Shape::Rect {
+                    x: x1,
+                    y: y + ROW_H - h,
+                    w: x2 - x1,
+                    h,
+                    class: format!("bar st-{}", names[s]),
+                    tip: Some(format!(
+                        "{label}: {} from {} to {} UTC",
+                        names[s],
+                        hhmm(m),
+                        if e >= sev.len() {
+                            "now".into()
+                        } else {
+                            hhmm(e)
+                        }
+                    )),
+                });
+            }
+            m = e;
+        }
+        let last = sev.last().copied().unwrap_or(-1);
+        shapes.push(text(
+            LABEL_W + PLOT_W + 8,
+            y + 16,
+            "state",
+            "start",
+            if last >= 0 {
+                word(names[last as usize]).to_string()
+            } else {
+                "? unknown".into()
+            },
+        ));
+        desc.push(format!(
+            "{label}: down {} min, degraded {} min, ok {} min",
+            minutes[2], minutes[1], minutes[0]
+        ));
+    }
+    let axis_y = TOP + series.len() as i32 * (ROW_H + GAP) - GAP + 6;
+    shapes.push(line(
+        (LABEL_W, axis_y),
+        (LABEL_W + PLOT_W, axis_y),
+        "axis",
+        None,
+    ));
+    for h in (0..=24).step_by(3) {
+        let x = x_of(h * 60);
+        shapes.push(line((x, axis_y), (x, axis_y + 4), "axis", None));
+        let t = if h == 24 {
+            "now".to_string()
+        } else {
+            format!("−{} h", 24 - h)
+        };
+        shapes.push(text(x, axis_y + 16, "tick", "middle", t));
+    }
+    Diagram {
+        id: "device-history".into(),
+        title: format!("{name}: the last 24 hours, the worst status of each minute"),
+        desc: desc.join("; "),
+        width: (LABEL_W + PLOT_W + 90) as u32,
+        height: (axis_y + 22) as u32,
+        shapes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points hold until the next; several items give the worst of each
+    /// minute; before an item's first point nothing is known.
+    #[test]
+    fn worst_per_minute_holds_points_and_takes_the_worst() {
+        let start = 1_000_000 * 60;
+        let at = |m: i64| start + m * 60;
+        let a = vec![(at(0), 0), (at(10), 2), (at(12), 0)];
+        let b = vec![(at(5), 1)];
+        let w = worst_per_minute([&a, &b].into_iter(), start);
+        assert_eq!(w.len(), PLOT_MINUTES as usize + 1);
+        assert_eq!(&w[..5], &[0; 5]);
+        assert_eq!(&w[5..10], &[1; 5]);
+        assert_eq!(&w[10..12], &[2; 2]);
+        assert_eq!(w[12], 1);
+        assert_eq!(w[PLOT_MINUTES as usize], 1);
+        // An item first seen at minute 100: unknown before.
+        let c = vec![(at(100), 2)];
+        let w = worst_per_minute([&c].into_iter(), start);
+        assert_eq!(w[99], -1);
+        assert_eq!(w[100], 2);
+        let d = history_plot("r1", &[("router r1".into(), 1, w)], start);
+        assert!(d.desc.contains("down 1341 min"), "{}", d.desc);
+    }
 }

@@ -9,6 +9,8 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
+use crate::data::health::DeviceHealth;
+#[cfg(feature = "ssr")]
 use crate::data::health::ItemRow;
 use crate::data::health::{AdminHealth, ServerOnly};
 #[cfg(feature = "ssr")]
@@ -59,11 +61,12 @@ fn item_rows(items: Vec<ItemRow>) -> Vec<Row> {
         .map(|i| {
             let mut status = vec![status_cell(i.status, Some(i.reason))];
             status.extend(i.detail.map(|d| Cell::Note(format!("device: {d}"))));
+            // The device's health page (its revisions are linked there).
             let device = match i.device {
-                Some((kind, name)) => Cell::Link {
-                    href: format!("/admin/devices/{kind}/{name}"),
+                Some((_, name)) => Cell::Link {
+                    href: format!("/admin/health?router={}", urlencoding(&name)),
+                    label: Some(format!("{name}'s health")),
                     text: name,
-                    label: None,
                     danger: false,
                 },
                 None => Cell::Muted("none".into()),
@@ -80,6 +83,55 @@ fn item_rows(items: Vec<ItemRow>) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// A device name in a query string (names are DNS-like, but a name is
+/// never trusted to be).
+#[cfg(feature = "ssr")]
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One device's section: its status and why, links, and its last 24 hours.
+#[cfg(feature = "ssr")]
+fn device_section(d: DeviceHealth) -> AnyView {
+    let DeviceHealth {
+        kind,
+        name,
+        site,
+        status,
+        reason,
+        detail,
+        since,
+        counts,
+        history,
+        revisions,
+    } = d;
+    let title = format!("{kind} {name}");
+    view! {
+        <section class="card wide" aria-labelledby="device-h" id="device-health-card">
+            <h2 id="device-h">{title}</h2>
+            <p>
+                <span class=format!("badge health {status}")>{status.clone()}</span>
+                " " {reason} <span class="muted">" (" {since} ")"</span>
+            </p>
+            {detail.map(|d| view! { <p class="muted">"device: " {d}</p> })}
+            <p class="muted">
+                {site.map(|s| format!("site {s} · "))}
+                "its items and the links to it: " <HealthCounts c=counts/>
+                " · " <a href=revisions>"its revisions"</a>
+            </p>
+            <DiagramView d=history/>
+        </section>
+    }
+    .into_any()
 }
 
 #[cfg(feature = "ssr")]
@@ -100,6 +152,7 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
         next,
         first,
         map,
+        device,
     } = h;
     let when = match (collected_at, collected_ago) {
         (Some(at), Some(ago)) => view! {
@@ -126,6 +179,7 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
     view! {
         {when}
         <div class="grid">
+            {device.map(device_section)}
             {map.map(|d| view! {
                 <section class="card wide" aria-labelledby="map-h">
                     <h2 id="map-h">"Platform map"</h2>
