@@ -9,6 +9,7 @@
 use crate::diag::{Diagnostics, Pointer};
 use crate::ids::{Vni, VrfTable, Vrid};
 use crate::intent::{Intent, Network, Tenant};
+use crate::mesh::MeshState;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -31,6 +32,11 @@ pub struct Allocation {
     pub hypervisors: BTreeMap<String, HypervisorAlloc>,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantAlloc>,
+    /// Which WireGuard mesh slot carries traffic and which is held during
+    /// a mesh change (`crate::mesh`): the worker moves it, the allocator
+    /// carries it over.
+    #[serde(default, skip_serializing_if = "MeshState::is_default")]
+    pub mesh: MeshState,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +101,10 @@ pub struct SiteGateway {
 /// Runs the allocator. `intent` must have passed the reference checks.
 pub fn allocate(intent: &Intent, prev: &Allocation, diags: &mut Diagnostics) -> Allocation {
     let pools = &intent.platform.pools;
-    let mut out = Allocation::default();
+    let mut out = Allocation {
+        mesh: prev.mesh.clone(),
+        ..Allocation::default()
+    };
 
     // --- control-plane addresses: routers and hypervisors share the pool.
     let mut cp = AddrPool::new("control_plane", pools.control_plane);

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod hypervisor_config;
 pub mod ids;
 pub mod intent;
+pub mod mesh;
 pub mod model;
 pub mod mtu;
 pub mod ovs;

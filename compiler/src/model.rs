@@ -8,6 +8,7 @@
 
 use crate::alloc::{Allocation, TenantAlloc};
 use crate::intent::{Intent, Tenant, VyosVersion};
+use crate::mesh::{Member, MeshState, Slot, View};
 use crate::mtu::mtu_budget;
 use crate::policy::{self, CompiledPolicy};
 use ipnet::Ipv4Net;
@@ -66,6 +67,15 @@ pub struct WgPeer {
     pub keepalive: Option<u16>,
 }
 
+/// One of a device's two WireGuard mesh interfaces (`crate::mesh`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeshSlot {
+    pub slot: Slot,
+    pub port: u16,
+    pub private_key: String,
+    pub peers: Vec<WgPeer>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouterModel {
     pub name: String,
@@ -73,14 +83,17 @@ pub struct RouterModel {
     pub site: String,
     pub asn: u32,
     pub mesh_address: Ipv4Addr,
-    pub mesh_prefix_len: u8,
-    pub wg_port: u16,
+    /// The control-plane pool: routed into the active mesh slot.
+    pub mesh_pool: Ipv4Net,
     pub wg_mtu: u16,
     /// The interface the underlay (and so the mesh) runs on: the gateway
     /// groups track it.
     pub underlay_interface: String,
     pub private_key: String,
-    pub mesh_peers: Vec<WgPeer>,
+    /// Both mesh slots (`crate::mesh`), A then B.
+    pub mesh: [MeshSlot; 2],
+    /// The slot that carries traffic.
+    pub mesh_active: Slot,
     /// iBGP l2vpn-evpn neighbours (every other router's mesh address).
     pub bgp_neighbors: Vec<(String, Ipv4Addr)>,
     pub api_key_id: String,
@@ -137,10 +150,11 @@ pub struct HypervisorModel {
     pub vtep: Ipv4Addr,
     pub tenant_mtu: u16,
     pub networks: Vec<HvNetwork>,
-    /// WireGuard peers: every other VTEP (routers and hypervisors, all sites).
-    pub wg_peers: Vec<WgPeer>,
-    pub wg_port: u16,
-    pub private_key: String,
+    /// Both mesh slots (`crate::mesh`), A then B: each peers with every
+    /// other VTEP (routers and hypervisors, all sites).
+    pub mesh: [MeshSlot; 2],
+    /// The slot the host routes the mesh into.
+    pub mesh_active: Slot,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,6 +252,53 @@ pub struct Ctx<'a> {
     pub router_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_addr: BTreeMap<&'a str, Ipv4Addr>,
     pub hv_site: BTreeMap<&'a str, &'a str>,
+    /// The mesh the intent asks for now (`crate::mesh`).
+    pub mesh_target: View,
+}
+
+/// The mesh the intent asks for: every router and hypervisor with its
+/// public key, underlay and mesh address.
+pub fn mesh_view(intent: &Intent, alloc: &Allocation, secrets: &Secrets) -> View {
+    let p = &intent.platform;
+    let mut members = BTreeMap::new();
+    for r in &p.routers {
+        let Some(a) = alloc.routers.get(r.name.as_str()) else {
+            continue;
+        };
+        members.insert(
+            r.name.to_string(),
+            Member {
+                public_key: secrets
+                    .routers
+                    .get(r.name.as_str())
+                    .map(|s| s.wireguard_public_key.clone())
+                    .unwrap_or_default(),
+                underlay: r.underlay_address,
+                address: a.mesh_address,
+            },
+        );
+    }
+    for h in &p.hypervisors {
+        let Some(a) = alloc.hypervisors.get(h.name.as_str()) else {
+            continue;
+        };
+        members.insert(
+            h.name.to_string(),
+            Member {
+                public_key: secrets
+                    .hypervisors
+                    .get(h.name.as_str())
+                    .map(|s| s.wireguard_public_key.clone())
+                    .unwrap_or_default(),
+                underlay: h.underlay_address,
+                address: a.vtep_address,
+            },
+        );
+    }
+    View {
+        port: p.wireguard.port,
+        members,
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -265,7 +326,45 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|h| (h.name.as_str(), h.site.as_str()))
                 .collect(),
+            mesh_target: mesh_view(intent, alloc, secrets),
         }
+    }
+
+    /// Device `name`'s two mesh slots: each renders the view the mesh
+    /// state gives it; a device missing from a held view (just added)
+    /// renders the intent's there too, so that no slot is left without
+    /// peers (VyOS refuses a WireGuard interface without one).
+    fn mesh_slots(&self, name: &str, private_key: &str) -> [MeshSlot; 2] {
+        let state: &MeshState = &self.alloc.mesh;
+        let keepalive = Some(self.intent.platform.wireguard.keepalive);
+        Slot::BOTH.map(|slot| {
+            let held = state.view(slot, &self.mesh_target);
+            let view = if held.members.contains_key(name) {
+                held
+            } else {
+                &self.mesh_target
+            };
+            let port = slot.port(view.port);
+            let mut peers: Vec<WgPeer> = view
+                .members
+                .iter()
+                .filter(|(n, _)| n.as_str() != name)
+                .map(|(n, m)| WgPeer {
+                    name: n.clone(),
+                    public_key: m.public_key.clone(),
+                    endpoint: Some((m.underlay, port)),
+                    allowed_ips: vec![Self::host32(m.address)],
+                    keepalive,
+                })
+                .collect();
+            peers.sort_by(|a, b| a.name.cmp(&b.name));
+            MeshSlot {
+                slot,
+                port,
+                private_key: private_key.to_string(),
+                peers,
+            }
+        })
     }
 
     fn host32(a: Ipv4Addr) -> Ipv4Net {
@@ -281,82 +380,34 @@ impl<'a> Ctx<'a> {
             .find(|r| r.name.as_str() == name)
             .expect("router exists");
         let me = self.router_addr[name];
-        let mut mesh_peers = Vec::new();
-        let mut bgp_neighbors = Vec::new();
-        for o in &p.routers {
-            if o.name.as_str() == name {
-                continue;
-            }
-            let addr = self.router_addr[o.name.as_str()];
-            mesh_peers.push(self.router_peer(o));
-            bgp_neighbors.push((o.name.to_string(), addr));
-        }
-        // Every hypervisor, of every site, is a direct peer: its VTEP is
-        // never reached through another router, so no single router's loss
-        // cuts it off from the other sites.
-        for h in &p.hypervisors {
-            mesh_peers.push(self.hypervisor_peer(h));
-        }
-        mesh_peers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut bgp_neighbors: Vec<(String, Ipv4Addr)> = p
+            .routers
+            .iter()
+            .filter(|o| o.name.as_str() != name)
+            .map(|o| (o.name.to_string(), self.router_addr[o.name.as_str()]))
+            .collect();
         bgp_neighbors.sort_by_key(|(_, a)| *a);
         let sec = self.secrets.routers.get(name);
+        let private_key = sec
+            .map(|s| s.wireguard_private_key.clone())
+            .unwrap_or_default();
         RouterModel {
             name: name.to_string(),
             version: r.version,
             site: r.site.to_string(),
             asn: p.asn.get(),
             mesh_address: me,
-            mesh_prefix_len: p.pools.control_plane.prefix_len(),
-            wg_port: p.wireguard.port,
+            mesh_pool: p.pools.control_plane,
             wg_mtu: self.wg_mtu,
             underlay_interface: r.underlay_interface.clone(),
-            private_key: sec
-                .map(|s| s.wireguard_private_key.clone())
-                .unwrap_or_default(),
-            mesh_peers,
+            mesh: self.mesh_slots(name, &private_key),
+            mesh_active: self.alloc.mesh.active,
+            private_key,
             bgp_neighbors,
             api_key_id: "vxguard".into(),
             api_key: sec.map(|s| s.api_key.clone()).unwrap_or_default(),
             api_key_next: sec.and_then(|s| s.api_key_next.clone()),
             tenants: Vec::new(),
-        }
-    }
-
-    fn router_public_key(&self, name: &str) -> String {
-        self.secrets
-            .routers
-            .get(name)
-            .map(|s| s.wireguard_public_key.clone())
-            .unwrap_or_default()
-    }
-
-    /// A router as a WireGuard peer, at its underlay address: its mesh
-    /// address alone.
-    fn router_peer(&self, r: &crate::intent::Router) -> WgPeer {
-        let p = &self.intent.platform;
-        WgPeer {
-            name: r.name.to_string(),
-            public_key: self.router_public_key(r.name.as_str()),
-            endpoint: Some((r.underlay_address, p.wireguard.port)),
-            allowed_ips: vec![Self::host32(self.router_addr[r.name.as_str()])],
-            keepalive: Some(p.wireguard.keepalive),
-        }
-    }
-
-    /// A hypervisor as a WireGuard peer: its VTEP alone.
-    fn hypervisor_peer(&self, h: &crate::intent::Hypervisor) -> WgPeer {
-        let p = &self.intent.platform;
-        WgPeer {
-            name: h.name.to_string(),
-            public_key: self
-                .secrets
-                .hypervisors
-                .get(h.name.as_str())
-                .map(|s| s.wireguard_public_key.clone())
-                .unwrap_or_default(),
-            endpoint: Some((h.underlay_address, p.wireguard.port)),
-            allowed_ips: vec![Self::host32(self.hv_addr[h.name.as_str()])],
-            keepalive: Some(p.wireguard.keepalive),
         }
     }
 
@@ -471,18 +522,12 @@ impl<'a> Ctx<'a> {
         // direct peer (a full mesh): with a VTEP reachable only through a
         // router of the site, that router's loss would cut the hypervisor
         // off from the other sites (WireGuard gives a prefix to one peer).
-        let mut wg_peers: Vec<WgPeer> = p
-            .routers
-            .iter()
-            .map(|r| self.router_peer(r))
-            .chain(
-                p.hypervisors
-                    .iter()
-                    .filter(|o| o.name != h.name)
-                    .map(|o| self.hypervisor_peer(o)),
-            )
-            .collect();
-        wg_peers.sort_by(|a, b| a.name.cmp(&b.name));
+        let private_key = self
+            .secrets
+            .hypervisors
+            .get(name)
+            .map(|s| s.wireguard_private_key.clone())
+            .unwrap_or_default();
         let mut networks = Vec::new();
         for t in &self.intent.tenants {
             networks.extend(self.tenant_on_hypervisor(t, name));
@@ -494,14 +539,8 @@ impl<'a> Ctx<'a> {
             vtep: self.hv_addr[name],
             tenant_mtu: self.tenant_mtu,
             networks,
-            wg_peers,
-            wg_port: p.wireguard.port,
-            private_key: self
-                .secrets
-                .hypervisors
-                .get(name)
-                .map(|s| s.wireguard_private_key.clone())
-                .unwrap_or_default(),
+            mesh: self.mesh_slots(name, &private_key),
+            mesh_active: self.alloc.mesh.active,
         }
     }
 

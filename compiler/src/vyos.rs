@@ -4,18 +4,17 @@
 //! order; the configuration tree (`vyos-tree`) sorts and renders them, so
 //! the output is byte-for-byte deterministic.
 //!
-//! WireGuard mesh design: one multipoint interface `wg0` per router, with
-//! every other router and every hypervisor (of every site) as a peer whose
-//! `allowed-ips` are only that peer's own /32: no VTEP is reached through a
-//! third device, so losing one router cuts only what went through it
-//! (README, "What the lab found" 7). Allowed-ips must be
-//! disjoint per interface, which the plan's `allowed-ips 172.27.0.0/20` on
-//! every peer violates. One interface (instead of one per link) keeps the
-//! mesh to one address per router in the control-plane pool (a /20 holds
-//! 4094 routers; per-link /31s would exhaust it at 64 routers), and one BGP
-//! update source. Per-link key rotation stays possible: each peer entry can
-//! carry its own `preshared-key`, rotated per link without touching others,
-//! and a router's static key is rotated by updating its peers one by one.
+//! WireGuard mesh design: multipoint interfaces with every other router
+//! and every hypervisor (of every site) as a peer whose `allowed-ips` are
+//! only that peer's own /32: no VTEP is reached through a third device, so
+//! losing one router cuts only what went through it (README, "What the lab
+//! found" 7). Allowed-ips must be disjoint per interface, which the plan's
+//! `allowed-ips 172.27.0.0/20` on every peer violates. Multipoint (instead
+//! of one interface per link) keeps the mesh to one address per router in
+//! the control-plane pool (a /20 holds 4094 routers; per-link /31s would
+//! exhaust it at 64 routers), and one BGP update source. Two such
+//! interfaces (slots) and a dummy holding the address make mesh changes
+//! make-before-break: see `crate::mesh`.
 
 use crate::intent::{Action, Protocol, VyosVersion};
 use crate::model::{RouterModel, TenantOnRouter, WgPeer};
@@ -30,6 +29,9 @@ pub const VRRP_PREEMPT_DELAY_SECS: u32 = 5;
 /// The Prometheus exporters configured on VyOS 1.5 routers
 /// (`service monitoring <exporter>`, `service_monitoring_*.xml.in`).
 pub const MONITORING_EXPORTERS: [&str; 2] = ["node-exporter", "frr-exporter"];
+
+/// The dummy interface holding a router's mesh address (`crate::mesh`).
+pub const MESH_DUMMY: &str = "dum0";
 
 /// One `set` path (leaf value included).
 pub type Path = Vec<String>;
@@ -69,36 +71,58 @@ macro_rules! set {
 pub fn render_platform(r: &RouterModel) -> PathList {
     let mut o = Out(PathList::new());
     set!(o, "system", "host-name", r.name);
-    let wg = "wg0";
+    // The VTEP, BGP's update source, on an interface no mesh change
+    // touches (`crate::mesh`).
     set!(
         o,
         "interfaces",
-        "wireguard",
-        wg,
+        "dummy",
+        MESH_DUMMY,
         "address",
-        format!("{}/{}", r.mesh_address, r.mesh_prefix_len)
+        format!("{}/32", r.mesh_address)
     );
     set!(
         o,
         "interfaces",
-        "wireguard",
-        wg,
+        "dummy",
+        MESH_DUMMY,
         "description",
-        "vxguard mesh"
+        "vxguard VTEP"
     );
-    set!(o, "interfaces", "wireguard", wg, "port", r.wg_port);
-    set!(o, "interfaces", "wireguard", wg, "mtu", r.wg_mtu);
+    for m in &r.mesh {
+        let wg = m.slot.ifname();
+        set!(
+            o,
+            "interfaces",
+            "wireguard",
+            wg,
+            "description",
+            "vxguard mesh"
+        );
+        set!(o, "interfaces", "wireguard", wg, "port", m.port);
+        set!(o, "interfaces", "wireguard", wg, "mtu", r.wg_mtu);
+        set!(
+            o,
+            "interfaces",
+            "wireguard",
+            wg,
+            "private-key",
+            m.private_key
+        );
+        for p in &m.peers {
+            wg_peer(&mut o, wg, p);
+        }
+    }
+    // Which slot carries the mesh: moving this route rebuilds nothing.
     set!(
         o,
-        "interfaces",
-        "wireguard",
-        wg,
-        "private-key",
-        r.private_key
+        "protocols",
+        "static",
+        "route",
+        r.mesh_pool,
+        "interface",
+        r.mesh_active.ifname()
     );
-    for p in &r.mesh_peers {
-        wg_peer(&mut o, wg, p);
-    }
     let asn = r.asn.to_string();
     set!(o, "protocols", "bgp", "system-as", asn);
     set!(

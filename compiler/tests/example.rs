@@ -272,7 +272,21 @@ fn hypervisor_revision_text_round_trips() {
         )));
         assert!(wg.contains("ListenPort = 51820\n"), "{wg}");
     }
-    let wg = &out.hypervisors["hv-dc1-01"].wireguard;
+    let text = &out.hypervisors["hv-dc1-01"].wireguard;
+    // Two mesh slots (vxguard_compiler::mesh), the same peers on each at
+    // rest, on their own ports; the mesh routed into slot A.
+    let slots = vxguard_compiler::wireguard::slots(text);
+    assert_eq!(vxguard_compiler::wireguard::active(text), "wg0");
+    assert_eq!(slots.len(), 2, "{text}");
+    assert_eq!(slots[1].0, "wg65536");
+    assert_eq!(
+        slots[1]
+            .1
+            .replace(":51819\n", ":51820\n")
+            .replace("ListenPort = 51819", "ListenPort = 51820"),
+        slots[0].1
+    );
+    let wg = &slots[0].1;
     // Every other VTEP is a direct peer, each with its own address alone:
     // the four routers of both sites and the other hypervisor.
     assert_eq!(wg.matches("[Peer]").count(), 5, "{wg}");
@@ -297,11 +311,11 @@ fn hypervisor_revision_text_round_trips() {
         s.routers["vyos-dc1-02"].wireguard_public_key
     )));
     // And every router has every hypervisor as a direct peer, its VTEP on
-    // that peer alone.
+    // that peer alone, once per mesh slot.
     for (n, r) in &out.routers {
         for (hv, a) in &out.allocation.hypervisors {
             let line = format!("allowed-ips '{}/32'", a.vtep_address);
-            assert_eq!(r.set.matches(&line).count(), 1, "{n}: {hv}");
+            assert_eq!(r.set.matches(&line).count(), 2, "{n}: {hv}");
             assert!(
                 r.set
                     .contains(&format!("peer {hv} allowed-ips '{}/32'", a.vtep_address)),

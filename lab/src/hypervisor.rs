@@ -5,11 +5,12 @@
 //!
 //! Design (no kernel OVS datapath and no kernel WireGuard here; see
 //! `shared/LAB-NOTES.md`), in OVS's "userspace tunneling" shape:
-//! - the host namespace `ns` (the lab's, with its underlay) runs
-//!   wireguard-go as `<id>wg0`, configured with `wg setconf` from the
-//!   wireguard section, with a route into it for every peer's AllowedIPs,
-//!   and forwards between it and a veth `<id>vt` to the OVS namespace,
-//!   where it routes the VTEP /32;
+//! - the host namespace `ns` (the lab's, with its underlay) runs one
+//!   wireguard-go per mesh slot (`<id>wg0`, `<id>wg65536`: see
+//!   `vxguard_compiler::mesh`), each configured with `wg setconf` from its
+//!   part of the wireguard section, with a route into the active slot for
+//!   every one of its peers' AllowedIPs, and forwards between them and a
+//!   veth `<id>vt` to the OVS namespace, where it routes the VTEP /32;
 //! - `ovs_ns` runs ovsdb-server and ovs-vswitchd (run directory and
 //!   management sockets in `run_dir`: `unix:<run_dir>/<bridge>.mgmt`), with
 //!   two netdev bridges: the integration bridge (VM ports are veth ends,
@@ -128,8 +129,13 @@ struct Record {
     host_ns: String,
     /// Links made in the host namespace (the veth to OVS).
     host_links: Vec<String>,
-    /// The wireguard-go interface in the host namespace.
+    /// The wireguard-go interface in the host namespace (records from
+    /// before the mesh slots).
+    #[serde(default)]
     wg_dev: Option<String>,
+    /// The wireguard-go interfaces in the host namespace, one per slot.
+    #[serde(default)]
+    wg_devs: Vec<String>,
     /// Namespaces made, in order (deleted in reverse).
     namespaces: Vec<String>,
     /// OVS pid files (vswitchd first: stopped before the database).
@@ -182,7 +188,13 @@ pub fn build(spec: &HypervisorSpec) -> Result<Built, HypervisorError> {
     for v in &spec.vms {
         check_name("VM port", &v.port)?;
     }
-    let routes = vxguard_compiler::wireguard::allowed_ips(&spec.config.wireguard);
+    let slots = vxguard_compiler::wireguard::slots(&spec.config.wireguard);
+    let active = vxguard_compiler::wireguard::active(&spec.config.wireguard);
+    let routes = slots
+        .iter()
+        .find(|(n, _)| *n == active)
+        .map(|(_, t)| vxguard_compiler::wireguard::allowed_ips(t))
+        .unwrap_or_default();
     if routes.is_empty() {
         return Err(HypervisorError::NoAllowedIps);
     }
@@ -191,7 +203,7 @@ pub fn build(spec: &HypervisorSpec) -> Result<Built, HypervisorError> {
         host_ns: spec.ns.clone(),
         ..Record::default()
     };
-    match build_in(spec, &rd, &routes, &mut rec) {
+    match build_in(spec, &rd, &slots, &active, &routes, &mut rec) {
         Ok(b) => Ok(b),
         Err(e) => {
             if let Err(t) = teardown(&spec.run_dir) {
@@ -205,18 +217,27 @@ pub fn build(spec: &HypervisorSpec) -> Result<Built, HypervisorError> {
 fn build_in(
     spec: &HypervisorSpec,
     rd: &RunDir,
+    slots: &[(String, String)],
+    active: &str,
     routes: &[Ipv4Net],
     rec: &mut Record,
 ) -> Result<Built, HypervisorError> {
     let dir = spec.run_dir.display().to_string();
     let vtep = spec.config.vtep.to_string();
-    let wg_dev = format!("{}wg0", spec.id);
+    let wg_devs: Vec<String> = slots
+        .iter()
+        .map(|(n, _)| format!("{}{n}", spec.id))
+        .collect();
+    for d in &wg_devs {
+        check_name("WireGuard interface", d)?;
+    }
+    let wg_dev = format!("{}{active}", spec.id);
     let host_link = format!("{}vt", spec.id);
     // Recorded before they exist: a crash in between leaves nothing unknown.
     rec.namespaces.push(spec.ovs_ns.clone());
     rec.namespaces.extend(spec.vms.iter().map(|v| v.ns.clone()));
     rec.host_links.push(host_link.clone());
-    rec.wg_dev = Some(wg_dev.clone());
+    rec.wg_devs = wg_devs.clone();
     rec.pidfiles = vec![
         spec.run_dir.join("ovs-vswitchd.pid"),
         spec.run_dir.join("ovsdb-server.pid"),
@@ -414,24 +435,27 @@ fn build_in(
         ])?;
     }
 
-    // WireGuard in the host namespace.
-    apply::start_wireguard_go(h, &wg_dev, rd)?;
-    let conf = spec.run_dir.join(format!("{wg_dev}.conf"));
-    apply::write_private(&conf, &spec.config.wireguard)?;
-    let set = run(&[
-        "ip",
-        "netns",
-        "exec",
-        h,
-        "wg",
-        "setconf",
-        &wg_dev,
-        &conf.to_string_lossy(),
-    ]);
-    let _ = std::fs::remove_file(&conf);
-    set?;
+    // WireGuard in the host namespace: both mesh slots, the mesh routed
+    // into the active one.
     let wg_mtu = (spec.mtu + VXLAN_OVERHEAD).to_string();
-    ip(h, &["link", "set", &wg_dev, "mtu", &wg_mtu, "up"])?;
+    for (dev, (_, text)) in wg_devs.iter().zip(slots) {
+        apply::start_wireguard_go(h, dev, rd)?;
+        let conf = spec.run_dir.join(format!("{dev}.conf"));
+        apply::write_private(&conf, text)?;
+        let set = run(&[
+            "ip",
+            "netns",
+            "exec",
+            h,
+            "wg",
+            "setconf",
+            dev,
+            &conf.to_string_lossy(),
+        ]);
+        let _ = std::fs::remove_file(&conf);
+        set?;
+        ip(h, &["link", "set", dev, "mtu", &wg_mtu, "up"])?;
+    }
     for r in routes {
         ip(h, &["route", "replace", &r.to_string(), "dev", &wg_dev])?;
     }
@@ -459,14 +483,11 @@ fn build_in(
     Ok(Built {
         openflow: format!("unix:{}", mgmt.display()),
         wg_dev: wg_dev.clone(),
-        pids: [
-            "ovsdb-server.pid",
-            "ovs-vswitchd.pid",
-            &format!("{wg_dev}.pid"),
-        ]
-        .iter()
-        .filter_map(|f| pid(f))
-        .collect(),
+        pids: ["ovsdb-server.pid".to_string(), "ovs-vswitchd.pid".into()]
+            .into_iter()
+            .chain(wg_devs.iter().map(|d| format!("{d}.pid")))
+            .filter_map(|f| pid(&f))
+            .collect(),
         namespaces: rec.namespaces.clone(),
     })
 }
@@ -512,7 +533,7 @@ pub fn teardown(run_dir: &Path) -> Result<(), HypervisorError> {
         let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         stop(p, name);
     }
-    if let Some(dev) = &rec.wg_dev {
+    for dev in rec.wg_dev.iter().chain(&rec.wg_devs) {
         if apply::netns_exists(&rec.host_ns) {
             apply::remove_wg(&rec.host_ns, dev, &RunDir(run_dir.into()))?;
         } else {

@@ -1,6 +1,6 @@
 //! Assembling the compiler's `Intent` from the database: the platform row,
 //! platform objects, and every tenant with its objects. The order is the
-//! one the compiler sees (names, rules by number), so compiles are
+//! one the compiler sees (names, rules by position), so compiles are
 //! deterministic whatever order rows were written in.
 
 use crate::error::{Result, StoreError};
@@ -52,7 +52,8 @@ async fn load_filtered(conn: &mut PgConnection, policy: bool) -> Result<Loaded> 
     let rows: Vec<(String, Option<Uuid>, Value)> = sqlx::query_as(
         "SELECT kind, tenant_id, spec FROM objects
          WHERE $1 OR kind NOT IN ('rule', 'service')
-         ORDER BY kind, CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
+         ORDER BY kind, CASE WHEN kind = 'rule' THEN position END,
+                  CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
     )
     .bind(policy)
     .fetch_all(&mut *conn)
@@ -196,7 +197,8 @@ pub async fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(
     .await?;
     let rows: Vec<(String, Uuid, Value)> = sqlx::query_as(
         "SELECT kind, tenant_id, spec FROM objects WHERE tenant_id = ANY($1)
-         ORDER BY kind, CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
+         ORDER BY kind, CASE WHEN kind = 'rule' THEN position END,
+                  CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
     )
     .bind(ids)
     .fetch_all(&mut *conn)
@@ -349,6 +351,7 @@ pub async fn store_allocation(conn: &mut PgConnection, a: &Allocation) -> Result
         routers: a.routers.clone(),
         hypervisors: a.hypervisors.clone(),
         tenants: Default::default(),
+        mesh: a.mesh.clone(),
     })?;
     platform["tenants"] = serde_json::json!({});
     sqlx::query(

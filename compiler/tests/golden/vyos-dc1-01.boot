@@ -365,6 +365,10 @@ interfaces {
         mtu 1390
         vrf globex
     }
+    dummy dum0 {
+        address 172.27.0.1/32
+        description "vxguard VTEP"
+    }
     vxlan vxlan10000 {
         mtu 1390
         remote 172.27.0.2
@@ -420,7 +424,6 @@ interfaces {
         vni 9000003
     }
     wireguard wg0 {
-        address 172.27.0.1/20
         description "vxguard mesh"
         mtu 1440
         peer hv-dc1-01 {
@@ -485,6 +488,47 @@ interfaces {
         private-key d3hucixlYjAsMTABAQEBAQEBAQEBAQEBAQEBAQEBAUA=
         vrf finance
     }
+    wireguard wg65536 {
+        description "vxguard mesh"
+        mtu 1440
+        peer hv-dc1-01 {
+            address 5.254.54.20
+            allowed-ips 172.27.0.5/32
+            persistent-keepalive 25
+            port 51819
+            public-key bHIpYGc1KTQ1BAQEBAQEBAQEBAQEBAQEBAQEBAQEBEA=
+        }
+        peer hv-dc2-01 {
+            address 5.254.43.180
+            allowed-ips 172.27.0.6/32
+            persistent-keepalive 25
+            port 51819
+            public-key bHIpYGc2KTQ1BAQEBAQEBAQEBAQEBAQEBAQEBAQEBEA=
+        }
+        peer vyos-dc1-02 {
+            address 5.254.54.11
+            allowed-ips 172.27.0.2/32
+            persistent-keepalive 25
+            port 51819
+            public-key dHttcS9mYTMvMjACAgICAgICAgICAgICAgICAgICAkA=
+        }
+        peer vyos-dc2-01 {
+            address 5.254.43.170
+            allowed-ips 172.27.0.3/32
+            persistent-keepalive 25
+            port 51819
+            public-key dHttcS9mYTAvMjMCAgICAgICAgICAgICAgICAgICAkA=
+        }
+        peer vyos-dc2-02 {
+            address 5.254.43.171
+            allowed-ips 172.27.0.4/32
+            persistent-keepalive 25
+            port 51819
+            public-key dHttcS9mYTAvMjACAgICAgICAgICAgICAgICAgICAkA=
+        }
+        port 51819
+        private-key d3hucixlYjAsMTABAQEBAQEBAQEBAQEBAQEBAQEBAUA=
+    }
 }
 protocols {
     bgp {
@@ -527,6 +571,12 @@ protocols {
             router-id 172.27.0.1
         }
         system-as 65000
+    }
+    static {
+        route 172.27.0.0/20 {
+            interface wg0 {
+            }
+        }
     }
 }
 service {

@@ -41,7 +41,9 @@ pub fn policy(inv: &Inventory, tenants: &Tenants, clients: &[Ipv4Addr], marker: 
     );
     nets.extend(clients.iter().map(|a| Ipv4Net::new(*a, 32).expect("a /32")));
     Policy {
-        wireguard_ports: vec![inv.wg_port..=inv.wg_port.saturating_add(1024)],
+        // The mesh's slot B listens one below the platform port
+        // (`vxguard_compiler::mesh::Slot::port`).
+        wireguard_ports: vec![inv.wg_port.saturating_sub(1)..=inv.wg_port.saturating_add(1024)],
         tenant_nets: nets,
         marker: marker.as_bytes().to_vec(),
         internet: vec![inv.outside.address, crate::underlay::OUTSIDE_GATEWAY],

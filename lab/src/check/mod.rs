@@ -275,8 +275,8 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
     // Check 4: stop the captures and judge them.
     let policy = capture::policy(inv, &tenants, &client_addrs, &r.marker);
     r.notes.push(format!(
-        "check 4 allows UDP on ports {}-{} (the mesh port and any tenant client port: tenant ids are not known here)",
-        inv.wg_port,
+        "check 4 allows UDP on ports {}-{} (the mesh's two slots and any tenant client port: tenant ids are not known here)",
+        inv.wg_port.saturating_sub(1),
         inv.wg_port.saturating_add(1024)
     ));
     r.captures = capture::finish(&mut caps, &policy);

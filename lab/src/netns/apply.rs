@@ -13,6 +13,8 @@
 //!   source address or parameters; MTU and description in place (a VRF's
 //!   L3 VNI is created in the router namespace and then moved into the
 //!   VRF's);
+//! - a dummy interface: created, changed in place (addresses,
+//!   description), deleted when gone;
 //! - a bridge: changed in place (addresses, members, MTU, description);
 //!   members are (re)enslaved after every apply, so a member that was
 //!   rebuilt finds its bridge again, as VyOS's `update` puts it back. A
@@ -45,7 +47,7 @@ use std::time::{Duration, Instant};
 // hypervisors, underlay and checks keep reaching them through `apply`.
 pub use super::run::{alive, netns_exists, write_private, ApplyError, RunDir};
 pub(crate) use super::run::{del_link, in_ns, ip, link_exists, run, run_env};
-use super::types::{BridgeIf, Place, Plan, VxlanIf, WgIf};
+use super::types::{BridgeIf, DummyIf, Place, Plan, VxlanIf, WgIf};
 
 /// wireguard-go's control socket directory (not per namespace).
 pub const WG_SOCKET_DIR: &str = "/var/run/wireguard";
@@ -88,6 +90,11 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
             del_link(&old.netns_of(&v.place), &v.dev)?;
         }
     }
+    for d in &old.dummies {
+        if !new.dummies.iter().any(|n| n.dev == d.dev) {
+            del_link(r, &d.dev)?;
+        }
+    }
     // A bridge kept whose VXLAN just went has no carrier now, as on VyOS.
     for b in &new.bridges {
         follow_carrier(&new.netns_of(&b.place), b)?;
@@ -124,6 +131,13 @@ pub fn apply(old: &Plan, new: &Plan, rd: &RunDir) -> Result<(), ApplyError> {
         let changed = old.firewall != new.firewall || old.router_ns != new.router_ns;
         if changed || (fresh.contains(&ns) && new.firewall.is_some()) {
             super::firewall::load(&ns, new.firewall.as_deref(), rd)?;
+        }
+    }
+    // Dummies before the VXLANs whose source address they hold.
+    for d in &new.dummies {
+        let prev = old.dummies.iter().find(|o| o.dev == d.dev);
+        if prev != Some(d) || !link_exists(r, &d.dev) {
+            ensure_dummy(r, d)?;
         }
     }
     for v in &new.vxlans {
@@ -341,6 +355,20 @@ fn create_vrf_ns(ns: &str, wgs: &[WgIf], plan: &Plan, rd: &RunDir) -> Result<(),
     run(&["ip", "netns", "add", ns])?;
     ip(ns, &["link", "set", "dev", "lo", "up"])?;
     in_ns(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+    Ok(())
+}
+
+/// Creates `d` when missing, else changes it in place, as VyOS does: only
+/// the addresses that differ are touched. The lab's kernel has no `dummy`
+/// module: an `ifb` device stands in, the same to routing (always up,
+/// carrier on, no neighbours, never forwards what it does not own).
+fn ensure_dummy(ns: &str, d: &DummyIf) -> Result<(), ApplyError> {
+    if !link_exists(ns, &d.dev) {
+        ip(ns, &["link", "add", &d.dev, "type", "ifb"])?;
+    }
+    sync_addresses(ns, &d.dev, &d.addresses)?;
+    set_alias(ns, &d.dev, &d.description)?;
+    ip(ns, &["link", "set", "dev", &d.dev, "up"])?;
     Ok(())
 }
 

@@ -44,7 +44,8 @@ use super::types::VrfNs;
 use crate::realise::BgpSession;
 
 /// The daemons started per router, in start order.
-pub const DAEMONS: [&str; 3] = ["zebra", "bgpd", "bfdd"];
+/// staticd carries `protocols static` (VyOS runs it too).
+pub const DAEMONS: [&str; 4] = ["zebra", "bgpd", "bfdd", "staticd"];
 
 /// frr.conf for the router's `protocols bgp`, or `None` without one.
 /// Unhandled nodes are pushed to `not_realised`.
@@ -139,6 +140,21 @@ pub fn frr_conf(tree: &ConfigTree, not_realised: &mut Vec<String>) -> Option<Str
     Some(s)
 }
 
+/// `conf` with staticd's `ip route` lines before the first `router bgp`
+/// block (where VyOS's integrated frr.conf has them), or at the end.
+pub fn with_statics(conf: &str, statics: &[String]) -> String {
+    let mut block = String::new();
+    for l in statics {
+        block.push_str(l);
+        block.push('\n');
+    }
+    block.push_str("!\n");
+    let mut out = conf.to_string();
+    let at = out.find("\nrouter bgp ").map_or(out.len(), |i| i + 1);
+    out.insert_str(at, &block);
+    out
+}
+
 /// What VyOS's template puts first in every `router bgp` block.
 const BGP_DEFAULTS: &str =
     " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n no bgp network import-check\n";
@@ -148,7 +164,7 @@ fn val(n: NodeRef<'_>, path: &[&str]) -> Option<String> {
         .and_then(|x| x.children().next().map(|(v, _)| v.to_string()))
 }
 
-fn header(tree: &ConfigTree) -> String {
+pub(super) fn header(tree: &ConfigTree) -> String {
     let mut s = String::from("frr defaults traditional\n");
     if let Some(h) = tree
         .root()

@@ -97,6 +97,17 @@ impl WgIf {
     }
 }
 
+/// `interfaces dummy`: a link of its own holding addresses (vxguard's
+/// VTEP, `dum0`). VyOS changes its addresses and description in place
+/// (`conf_mode/interfaces_dummy.py` has no rebuild).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DummyIf {
+    pub vyos: String,
+    pub dev: String,
+    pub description: Option<String>,
+    pub addresses: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VxlanIf {
     pub vyos: String,
@@ -191,6 +202,7 @@ pub struct Plan {
     /// The router's namespace (made by the lab, not by the plan).
     pub router_ns: String,
     pub vrfs: Vec<VrfNs>,
+    pub dummies: Vec<DummyIf>,
     pub wireguard: Vec<WgIf>,
     pub vxlans: Vec<VxlanIf>,
     pub bridges: Vec<BridgeIf>,
@@ -199,7 +211,8 @@ pub struct Plan {
     /// The nftables ruleset for `firewall ipv4`, loaded into the router's
     /// namespace and every VRF namespace.
     pub firewall: Option<String>,
-    /// frr.conf for the router namespace (`protocols bgp`), if any.
+    /// frr.conf for the router namespace (`protocols bgp`, `protocols
+    /// static`), if any.
     pub frr: Option<String>,
     /// Configuration paths present but not realised by this plan (shown
     /// to the operator; never silently dropped).
