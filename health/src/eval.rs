@@ -117,8 +117,9 @@ pub fn observed_time(facts: &serde_json::Value) -> Option<i64> {
 /// a reason to store an item again, stored with it when something else
 /// changes. A live peer shakes hands every two minutes (WireGuard's
 /// rekey), which changes its `handshake_at`; a peer that does not
-/// carries no traffic.
-pub const VOLATILE_FACTS: [&str; 2] = ["rx_bytes", "tx_bytes"];
+/// carries no traffic. A router's interface counters and CPU load
+/// ([`crate::vitals`]) change every round too.
+pub const VOLATILE_FACTS: [&str; 4] = ["rx_bytes", "tx_bytes", "interfaces", "cpu_load_percent"];
 
 /// How far apart two readings of one time may be and still be the same:
 /// a few seconds (the text's second, the time to ask), and a hundredth

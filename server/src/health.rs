@@ -2,7 +2,9 @@
 //! `VXGUARD_HEALTH_INTERVAL_SECS` a collector asks each router of the
 //! intent, over the VyOS HTTP API, the op-mode `show` commands the
 //! evaluation needs (`bgp summary`, `vrrp`, `interfaces wireguard <wg>
-//! summary` for the mesh and each client interface, `system memory`),
+//! summary` for the mesh and each client interface, `system memory`; and
+//! `bfd peers`, `interfaces counters`, `system uptime`:
+//! [`crate::health_vitals`]),
 //! compares the answers with the intent (`vxguard-health`) and writes
 //! what changed since the last round (`store::health`).
 //!
@@ -24,6 +26,7 @@ use sqlx::PgPool;
 use vxguard_health::eval::{evaluate_unit, units, Answers, Round, Rules, Seen};
 use vxguard_health::expect::{expected, RouterExpect, MESH_INTERFACE};
 use vxguard_health::parse;
+use vxguard_health::vitals::{self, VitalRules, Vitals};
 use vxguard_store::health as store;
 use vyos_api::{Client, Show};
 
@@ -146,18 +149,28 @@ pub async fn round_with(
         .enumerate()
         .map(|(i, r)| (i, access.remove(&r.name)))
         .collect();
-    let seen: BTreeMap<String, Seen> = futures::stream::iter(jobs)
+    let polled: Vec<(String, Seen, Option<Vitals>)> = futures::stream::iter(jobs)
         .map(|(i, a)| {
             let e = Arc::clone(&expect);
             async move {
                 let r = &e.routers[i];
-                let seen = poll(a.as_ref(), r, timeout).await;
-                (r.name.clone(), seen)
+                let (seen, vitals) = poll(a.as_ref(), r, timeout).await;
+                (r.name.clone(), seen, vitals)
             }
         })
         .buffer_unordered(s.concurrency.max(1))
         .collect()
         .await;
+    // BFD, interface counters and load ([`crate::health_vitals`]), added
+    // to the items as they are evaluated.
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut vital: BTreeMap<String, Vitals> = BTreeMap::new();
+    for (name, s, v) in polled {
+        if let Some(v) = v {
+            vital.insert(name.clone(), v);
+        }
+        seen.insert(name, s);
+    }
     let answered = seen
         .values()
         .filter(|s| matches!(s, Seen::Answered(_)))
@@ -174,7 +187,10 @@ pub async fn round_with(
             rules: s.rules,
         };
         for u in units(&expect) {
-            evaluate_unit(&r, u, &mut |item| tx.offer(known, item));
+            evaluate_unit(&r, u, &mut |mut item| {
+                vitals::apply_item(&mut item, &vital, &expect, r.now, VitalRules::default());
+                tx.offer(known, item)
+            });
             if tx.full() {
                 tx.flush().await?;
             }
@@ -200,19 +216,32 @@ pub async fn round_with(
     }))
 }
 
-/// Asks one router everything, within `timeout`.
-async fn poll(access: Option<&Access>, r: &RouterExpect, timeout: Duration) -> Seen {
+/// Asks one router everything, within `timeout`: what the evaluation
+/// reads and, side by side, its vitals (`None` when it did not answer).
+async fn poll(
+    access: Option<&Access>,
+    r: &RouterExpect,
+    timeout: Duration,
+) -> (Seen, Option<Vitals>) {
     let Some(access) = access else {
-        return Seen::Unreachable("not in the platform's routers".into());
+        return (
+            Seen::Unreachable("not in the platform's routers".into()),
+            None,
+        );
     };
     let mut client = match access.client() {
         Ok(c) => c,
-        Err(e) => return Seen::Unreachable(e),
+        Err(e) => return (Seen::Unreachable(e), None),
     };
     client.timeout = timeout;
-    match tokio::time::timeout(timeout, ask(&client, r)).await {
-        Ok(seen) => seen,
-        Err(_) => Seen::Unreachable(format!("no answer within {timeout:?}")),
+    let both = async { tokio::join!(ask(&client, r), crate::health_vitals::ask(&client)) };
+    match tokio::time::timeout(timeout, both).await {
+        Ok((seen @ Seen::Answered(_), v)) => (seen, Some(v)),
+        Ok((seen, _)) => (seen, None),
+        Err(_) => (
+            Seen::Unreachable(format!("no answer within {timeout:?}")),
+            None,
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod driver;
 pub mod fairness;
 pub mod health;
+pub mod health_vitals;
 pub mod job_feed;
 pub mod jobs;
 pub mod keys;
