@@ -70,6 +70,7 @@ fn group(tenant: &str, net: &str, site: &str, states: &[(&str, &str)], status: S
         json!({
             "gateways": states.iter().map(|(r, s)| json!({"router": r, "state": s})).collect::<Vec<_>>(),
             "master": masters,
+            "expected": true,
         }),
     )
 }
@@ -104,7 +105,7 @@ async fn collected(env: &Env) {
             Status::Down,
             "does not answer",
             Some("connect: refused by 5.254.43.170 (acme-secret-vrf)"),
-            json!({"applied": true}),
+            json!({"applied": true, "answered": false}),
         ),
         item(
             Kind::Hypervisor,
@@ -130,7 +131,7 @@ async fn collected(env: &Env) {
             Status::Down,
             "latest handshake over 180 s ago",
             None,
-            json!({"handshake_at": ago(400), "rx_bytes": 1, "tx_bytes": 2}),
+            json!({"handshake_at": ago(400), "rx_bytes": 1, "tx_bytes": 2, "expected": true, "observed": true}),
         ),
         item(
             Kind::Wireguard,
@@ -143,7 +144,7 @@ async fn collected(env: &Env) {
             Status::Ok,
             "latest handshake within 180 s",
             None,
-            json!({"handshake_at": ago(20), "rx_bytes": 1, "tx_bytes": 2}),
+            json!({"handshake_at": ago(20), "rx_bytes": 1, "tx_bytes": 2, "expected": true, "observed": true}),
         ),
         group(
             "finance",
@@ -548,6 +549,38 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
     let p = a.get("/admin/health?router=nowhere").await;
     assert!(!p.text.contains("id=\"device-health-card\""));
     assert!(rows(&p.text).is_empty());
+
+    // The alerts firing now, from the same rules as the rule file: the
+    // dead router (down for long), the stale handshake to it (400 s, over
+    // 180 s for over a minute), the group with no master; not the fresh
+    // handshake, nor a BGP alert (no session is collected here).
+    let p = a.get("/admin/health").await;
+    assert!(p.text.contains("id=\"alerts-card\""), "{}", p.text);
+    let at = p
+        .text
+        .find("id=\"alerts-firing\"")
+        .expect("the alerts table");
+    let alerts: Vec<String> = p.text[at..]
+        .split("<tr data-key=\"")
+        .skip(1)
+        .map(|r| r[..r.find('"').unwrap()].to_string())
+        .take_while(|k| k.starts_with("Vxguard"))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            "VxguardRouterDown",
+            "VxguardVrrpNoMaster",
+            "VxguardWireguardHandshakeStale"
+        ],
+        "{}",
+        &p.text[at..]
+    );
+    let table = &p.text[at..p.text[at..].find("</table>").unwrap() + at];
+    assert!(table.contains("vyos-dc2-01 (dc2)"), "{table}");
+    assert!(table.contains("vyos-dc1-01 → vyos-dc2-01 (dc1)"), "{table}");
+    assert!(table.contains("finance/web (dc2)"), "{table}");
+    assert!(!table.contains("hv-dc1-01"), "{table}");
 
     // Nobody else's page: the same 404 as any path not theirs.
     let mut f = Browser::new(&env);

@@ -842,3 +842,113 @@ pub async fn history(db: &PgPool, keys: &[String], minutes: i32) -> Result<Vec<H
     .fetch_all(db)
     .await?)
 }
+
+/// An alert firing now, computed from the stored items with the rules
+/// `vxguard monitoring rules` writes for Prometheus (the same expression on
+/// the same values, each held for its `for`): what the console shows
+/// without an Alertmanager to ask.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Firing {
+    pub alert: String,
+    pub severity: String,
+    /// Instances of this alert firing (the rows are the first few).
+    pub instances: i64,
+    pub key: String,
+    pub device: Option<String>,
+    pub peer: Option<String>,
+    pub tenant: Option<String>,
+    pub network: Option<String>,
+    pub site: Option<String>,
+    /// Since when its condition has held (as far as the items say).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The thresholds [`firing`] applies (the rule file's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlertRules {
+    pub handshake_max_secs: i64,
+    pub memory_warning: f64,
+    pub memory_critical: f64,
+    pub api_key_max_age_secs: i64,
+}
+
+/// The collected-state alerts firing now, critical first, at most
+/// `per_alert` instances of each (with the count of all). Each holds for
+/// the rule's `for` counted from the item's `bad_since` (when it went
+/// not ok; a handshake: from when it got older than the limit); memory
+/// and key age have no stored history, so they fire as soon as they hold.
+/// `VxguardHealthStale` fires when the last round is over 10 minutes old
+/// (5 minutes stale, held 5), and then the handshake alert does not.
+pub async fn firing(db: &PgPool, r: AlertRules, per_alert: i64) -> Result<Vec<Firing>> {
+    Ok(sqlx::query_as(
+        "WITH last AS (SELECT max(at) AS at FROM health_rounds),
+         f AS (
+           SELECT 'VxguardRouterDown' AS alert, 'critical' AS severity, h.*, h.bad_since AS firing_since
+           FROM health_items h
+           WHERE h.kind = 'router' AND (h.facts->>'answered')::bool IS FALSE
+             AND h.bad_since <= now() - interval '2 minutes'
+           UNION ALL
+           SELECT 'VxguardBgpSessionDown', 'critical', h.*, h.bad_since
+           FROM health_items h
+           WHERE h.kind = 'bgp' AND (h.facts->>'expected')::bool
+             AND h.facts->>'state' NOT IN ('Established', 'unknown')
+             AND h.bad_since <= now() - interval '2 minutes'
+           UNION ALL
+           SELECT 'VxguardWireguardHandshakeStale', 'critical', h.*,
+                  coalesce(to_timestamp((h.facts->>'handshake_at')::bigint + $1::bigint), h.bad_since)
+           FROM health_items h, last
+           WHERE h.kind = 'wireguard' AND (h.facts->>'expected')::bool
+             AND (h.facts->>'observed')::bool
+             AND last.at > now() - make_interval(secs => $1::bigint::float8)
+             AND CASE WHEN jsonb_typeof(h.facts->'handshake_at') = 'number'
+                      THEN (h.facts->>'handshake_at')::bigint
+                           < extract(epoch FROM now())::bigint - $1::bigint - 60
+                      ELSE h.bad_since <= now() - interval '1 minute' END
+           UNION ALL
+           SELECT 'VxguardVrrpNoMaster', 'critical', h.*, h.bad_since
+           FROM health_items h
+           WHERE h.kind = 'vrrp' AND (h.facts->>'expected')::bool
+             AND jsonb_array_length(h.facts->'master') = 0
+             AND h.bad_since <= now() - interval '1 minute'
+           UNION ALL
+           SELECT 'VxguardVrrpSplitBrain', 'critical', h.*, h.bad_since
+           FROM health_items h
+           WHERE h.kind = 'vrrp' AND jsonb_array_length(h.facts->'master') > 1
+             AND h.bad_since <= now() - interval '1 minute'
+           UNION ALL
+           SELECT CASE WHEN m.ratio > $3::float8 THEN 'VxguardRouterMemoryCritical'
+                       ELSE 'VxguardRouterMemoryHigh' END,
+                  CASE WHEN m.ratio > $3 THEN 'critical' ELSE 'warning' END, h.*, NULL::timestamptz
+           FROM health_items h,
+                LATERAL (SELECT (h.facts->>'memory_used_bytes')::float8
+                                / nullif((h.facts->>'memory_total_bytes')::float8, 0) AS ratio) m
+           WHERE h.kind = 'router' AND m.ratio > $2::float8
+           UNION ALL
+           SELECT 'VxguardApiKeyTooOld', 'warning', h.*,
+                  to_timestamp((h.facts->>'api_key_since')::bigint + $4::bigint)
+           FROM health_items h
+           WHERE h.kind = 'router' AND jsonb_typeof(h.facts->'api_key_since') = 'number'
+             AND (h.facts->>'api_key_since')::bigint < extract(epoch FROM now())::bigint - $4::bigint
+         ), ranked AS (
+           SELECT f.*, count(*) OVER (PARTITION BY f.alert) AS instances,
+                  row_number() OVER (PARTITION BY f.alert ORDER BY f.firing_since NULLS LAST, f.key) AS n
+           FROM f
+         )
+         SELECT x.alert, x.severity, x.instances, x.key, x.device, x.peer, t.slug AS tenant,
+                x.network, x.site, x.firing_since AS since
+         FROM ranked x LEFT JOIN tenants t ON t.id = x.tenant_id
+         WHERE x.n <= $5
+         UNION ALL
+         SELECT 'VxguardHealthStale', 'warning', 1, 'health:collector', NULL, NULL, NULL, NULL, NULL,
+                last.at + interval '5 minutes'
+         FROM last WHERE last.at <= now() - interval '10 minutes'
+         ORDER BY 2, 1, 10 NULLS LAST, 4",
+    )
+    .bind(r.handshake_max_secs)
+    .bind(r.memory_warning)
+    .bind(r.memory_critical)
+    .bind(r.api_key_max_age_secs)
+    .bind(per_alert)
+    .fetch_all(db)
+    .await?)
+}

@@ -111,6 +111,21 @@ pub struct AdminHealth {
     pub map: Option<Diagram>,
     /// With `router` naming a router or hypervisor: its health and history.
     pub device: Option<DeviceHealth>,
+    /// The alerts firing now (computed from the collected items with the
+    /// rule file's rules), critical first.
+    pub alerts: Vec<AlertRow>,
+}
+
+/// One alert firing now, with its first few instances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub alert: String,
+    /// `critical` or `warning`.
+    pub severity: String,
+    /// Instances firing (`examples` are the first few).
+    pub instances: usize,
+    /// "router r1 (dc1) → r2, for 12 min".
+    pub examples: Vec<String>,
 }
 
 /// One item, as platform admins see it (with the device's error).

@@ -12,8 +12,8 @@ use crate::problem::ApiResult;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::health::{
-    AdminHealth, ClientHealthRow, Counts, DeviceHealth, Diagram, GroupRow, ItemRow, Shape,
-    TenantHealth,
+    AdminHealth, AlertRow, ClientHealthRow, Counts, DeviceHealth, Diagram, GroupRow, ItemRow,
+    Shape, TenantHealth,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -563,7 +563,50 @@ fn admin_health(
         first,
         map,
         device: None,
+        alerts: Vec::new(),
     }
+}
+
+/// Instances of an alert the console names (the count says the rest).
+const ALERT_EXAMPLES: i64 = 5;
+
+/// The alerts firing now, from the collected items and the rule file's
+/// default thresholds (`vxguard monitoring rules`), one row per alert.
+async fn alerts(st: &AppState, now: DateTime<Utc>) -> ApiResult<Vec<AlertRow>> {
+    let t = vxguard_monitoring::Thresholds::default();
+    let rules = store::AlertRules {
+        handshake_max_secs: t.handshake_max_secs as i64,
+        memory_warning: t.memory_warning,
+        memory_critical: t.memory_critical,
+        api_key_max_age_secs: t.api_key_max_age_secs as i64,
+    };
+    let mut out: Vec<AlertRow> = Vec::new();
+    for f in store::firing(st.store.pool(), rules, ALERT_EXAMPLES).await? {
+        let mut what = match (f.tenant.as_deref(), f.network.as_deref()) {
+            (Some(t), Some(n)) => format!("{t}/{n}"),
+            (Some(t), None) => format!("{t}: {}", f.key.rsplit(':').next().unwrap_or("")),
+            _ => f.device.clone().unwrap_or_else(|| f.key.clone()),
+        };
+        if let Some(p) = &f.peer {
+            what.push_str(&format!(" → {p}"));
+        }
+        if let Some(site) = &f.site {
+            what.push_str(&format!(" ({site})"));
+        }
+        if let Some(at) = f.since {
+            what.push_str(&format!(", firing since {}", ago(since(now, at))));
+        }
+        match out.last_mut() {
+            Some(a) if a.alert == f.alert => a.examples.push(what),
+            _ => out.push(AlertRow {
+                alert: f.alert,
+                severity: f.severity,
+                instances: f.instances as usize,
+                examples: vec![what],
+            }),
+        }
+    }
+    Ok(out)
 }
 
 /// The mesh between two sites (or within one), as the store counted it.
@@ -819,6 +862,7 @@ pub async fn admin(st: &AppState, q: &HashMap<String, String>) -> ApiResult<Admi
     };
     let mut h = admin_health(page, &devices, &pairs, f, now);
     h.device = device;
+    h.alerts = alerts(st, now).await?;
     Ok(h)
 }
 

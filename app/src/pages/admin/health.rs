@@ -9,10 +9,10 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::data::health::DeviceHealth;
-#[cfg(feature = "ssr")]
 use crate::data::health::ItemRow;
 use crate::data::health::{AdminHealth, ServerOnly};
+#[cfg(feature = "ssr")]
+use crate::data::health::{AlertRow, DeviceHealth};
 #[cfg(feature = "ssr")]
 use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
 #[cfg(feature = "ssr")]
@@ -134,6 +134,59 @@ fn device_section(d: DeviceHealth) -> AnyView {
     .into_any()
 }
 
+/// The alerts firing now: each with its severity, how many instances and
+/// the first few.
+#[cfg(feature = "ssr")]
+fn alerts_section(alerts: Vec<AlertRow>) -> AnyView {
+    let body = if alerts.is_empty() {
+        view! { <p class="empty" id="alerts-none">"No alert firing."</p> }.into_any()
+    } else {
+        let rows = alerts
+            .into_iter()
+            .map(|a| {
+                let mut what = vec![Cell::Badge {
+                    class: format!(
+                        "health {}",
+                        if a.severity == "critical" {
+                            "down"
+                        } else {
+                            "degraded"
+                        }
+                    ),
+                    text: a.severity,
+                }];
+                what.push(Cell::Note(format!(
+                    "{} instance{}",
+                    a.instances,
+                    if a.instances == 1 { "" } else { "s" }
+                )));
+                let more = a.instances.saturating_sub(a.examples.len());
+                let mut ex: Vec<Cell> = a.examples.into_iter().map(Cell::Text).collect();
+                if more > 0 {
+                    ex.push(Cell::Muted(format!("and {more} more")));
+                }
+                Row {
+                    key: a.alert.clone(),
+                    cells: vec![Cell::Code(a.alert), Cell::Many(what), Cell::Many(ex)],
+                }
+            })
+            .collect();
+        let cols = vec!["Alert", "Severity", "Where"];
+        view! { <Table id="alerts-firing" cols=cols rows=rows/> }.into_any()
+    };
+    view! {
+        <section class="card wide" aria-labelledby="alerts-h" id="alerts-card">
+            <h2 id="alerts-h">"Alerts firing now"</h2>
+            <p class="muted">
+                "The rule file's alerts on the collected state (vxguard monitoring rules, default thresholds), "
+                "each held for its duration, computed from the last round."
+            </p>
+            {body}
+        </section>
+    }
+    .into_any()
+}
+
 #[cfg(feature = "ssr")]
 #[component]
 fn HealthSection(h: AdminHealth) -> impl IntoView {
@@ -153,7 +206,9 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
         first,
         map,
         device,
+        alerts,
     } = h;
+    let collected_any = collected_at.is_some();
     let when = match (collected_at, collected_ago) {
         (Some(at), Some(ago)) => view! {
             <p class="muted" id="health-when">
@@ -180,6 +235,7 @@ fn HealthSection(h: AdminHealth) -> impl IntoView {
         {when}
         <div class="grid">
             {device.map(device_section)}
+            {collected_any.then(|| alerts_section(alerts))}
             {map.map(|d| view! {
                 <section class="card wide" aria-labelledby="map-h">
                     <h2 id="map-h">"Platform map"</h2>
