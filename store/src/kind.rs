@@ -122,9 +122,11 @@ impl Kind {
                         .join(upsert(&mut t.clients, spec, |x| x.name.to_string())?),
                     Kind::Rule => {
                         let r: i::Rule = serde_json::from_value(spec.clone())?;
-                        t.policy.rules.retain(|x| x.id != r.id);
-                        let at = t.policy.rules.partition_point(|x| x.id < r.id);
-                        t.policy.rules.insert(at, r);
+                        let at = rule_place(&t.policy.rules, r.id);
+                        match t.policy.rules.get_mut(at) {
+                            Some(x) if x.id == r.id => *x = r,
+                            _ => t.policy.rules.insert(at, r),
+                        }
                         tp.join("policy").join("rules").join(at)
                     }
                     _ => unreachable!("platform kinds are matched above"),
@@ -164,6 +166,22 @@ impl Kind {
             (_, None) => false,
         }
     }
+}
+
+/// Where rule `id` goes in `rules` (in evaluation order): where it is, or,
+/// for a new rule, right after the rule with the highest number below it
+/// (first when none is lower). Rules in number order stay so; after moves,
+/// a new rule 15 lands after rule 10 wherever rule 10 went.
+pub fn rule_place(rules: &[i::Rule], id: u32) -> usize {
+    if let Some(at) = rules.iter().position(|x| x.id == id) {
+        return at;
+    }
+    rules
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.id < id)
+        .max_by_key(|(_, x)| x.id)
+        .map_or(0, |(i, _)| i + 1)
 }
 
 fn name_of(v: &Value) -> String {
@@ -223,5 +241,49 @@ mod tests {
         let (spec, name) = Kind::Network.parse(&ok).unwrap();
         assert_eq!(name, "web");
         assert_eq!(spec["ports"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_new_rule_goes_after_the_next_lower_number_and_a_known_one_stays() {
+        let rules = |ids: &[u32]| -> Vec<i::Rule> {
+            ids.iter()
+                .map(|id| {
+                    serde_json::from_value(serde_json::json!({"id": id, "action": "drop"})).unwrap()
+                })
+                .collect()
+        };
+        // In number order: where the number puts it.
+        let sorted = rules(&[10, 20, 30]);
+        assert_eq!(rule_place(&sorted, 15), 1);
+        assert_eq!(rule_place(&sorted, 5), 0);
+        assert_eq!(rule_place(&sorted, 99), 3);
+        assert_eq!(rule_place(&sorted, 20), 1);
+        // After moves: after rule 10 wherever it is; a known rule keeps its place.
+        let moved = rules(&[30, 10, 20]);
+        assert_eq!(rule_place(&moved, 15), 2);
+        assert_eq!(rule_place(&moved, 25), 3);
+        assert_eq!(rule_place(&moved, 35), 1);
+        assert_eq!(rule_place(&moved, 30), 0);
+        let mut intent: Intent = serde_json::from_value(serde_json::json!({
+            "platform": {"sites": [], "routers": []},
+            "tenants": [{"slug": "t", "name": "T"}],
+        }))
+        .unwrap();
+        intent.tenants[0].policy.rules = moved;
+        let p = Kind::Rule
+            .put(
+                &mut intent,
+                Some(0),
+                &serde_json::json!({"id": 20, "action": "accept"}),
+            )
+            .unwrap();
+        assert_eq!(p.to_string(), "/tenants/0/policy/rules/2");
+        let ids: Vec<u32> = intent.tenants[0]
+            .policy
+            .rules
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, vec![30, 10, 20]);
     }
 }

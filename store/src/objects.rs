@@ -58,6 +58,39 @@ pub async fn list(
         .await?)
 }
 
+/// The tenant's rules in evaluation order (by position; see
+/// [`place_rules`]), where [`list`] gives them by number.
+pub async fn rules_in_order(db: impl PgExecutor<'_>, tenant: Uuid) -> Result<Vec<Declared>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLS} FROM objects WHERE kind = 'rule' AND tenant_id = $1
+         ORDER BY position, (spec->>'id')::bigint"
+    ))
+    .bind(tenant)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Puts the tenant's rules in the order `ids` (their numbers, each rule
+/// once): a rule's position is its index there. Writes only the rows whose
+/// position changes (a rule added at the end writes one), and neither a
+/// rule's spec nor its version: a move is not a change to the rule.
+pub(crate) async fn place_rules(conn: &mut PgConnection, tenant: Uuid, ids: &[u32]) -> Result<()> {
+    let names: Vec<String> = ids.iter().map(u32::to_string).collect();
+    let positions: Vec<i32> = (0..ids.len() as i32).collect();
+    sqlx::query(
+        "UPDATE objects o SET position = u.pos
+           FROM UNNEST($2::text[], $3::integer[]) AS u(name, pos)
+          WHERE o.kind = 'rule' AND o.tenant_id = $1 AND o.name = u.name
+            AND o.position IS DISTINCT FROM u.pos",
+    )
+    .bind(tenant)
+    .bind(&names)
+    .bind(&positions)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn get(
     db: impl PgExecutor<'_>,
     kind: Kind,
@@ -150,28 +183,6 @@ pub(crate) async fn delete(
     sqlx::query(&format!(
         "DELETE FROM objects WHERE kind = $1 AND {owner} AND name = $3"
     ))
-    .bind(kind.as_str())
-    .bind(tenant)
-    .bind(name)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Replaces a tenant's object's spec, bumping its version (rules moved by
-/// a reorder).
-pub(crate) async fn replace_spec(
-    conn: &mut PgConnection,
-    kind: Kind,
-    tenant: Uuid,
-    name: &str,
-    spec: &Value,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE objects SET spec = $1, version = version + 1, updated_at = now()
-         WHERE kind = $2 AND tenant_id = $3 AND name = $4",
-    )
-    .bind(spec)
     .bind(kind.as_str())
     .bind(tenant)
     .bind(name)

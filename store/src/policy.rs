@@ -1,11 +1,13 @@
 //! A tenant's policy as a whole: reordering its rules, and previewing a
 //! change to them before it is saved.
 //!
-//! Rules are evaluated by number. Reordering keeps the numbers the policy
-//! uses and moves the rules' contents between them (the first number takes
-//! the first rule of the new order, and so on), so it rewrites several
-//! rules at once: one transaction, one job, one audit entry, through the
-//! same check and allocation as every other change ([`crate::write`]).
+//! Rules are evaluated by their position (`objects.position`), not by their
+//! number: a rule keeps its number wherever it moves, so the audit's
+//! `rules/4`, the API's URL and the routers' descriptions ("policy rule 4")
+//! always name the same rule. Reordering writes every moved rule's position
+//! and no rule's spec or version: one transaction, one job, one audit
+//! entry, through the same check and allocation as every other change
+//! ([`crate::write`]).
 //!
 //! A preview applies the same edits to the intent in memory, checks it and
 //! compiles the tenant as it is and as it would be (`compiler::preview`);
@@ -39,8 +41,8 @@ pub struct Placed {
 }
 
 /// The policy with its rules in `order` (every current rule number, once):
-/// the numbers stay where they were, sorted, and take the rules' contents
-/// in the new order. Errors name the entry of `order` (`/order/2`).
+/// the same rules, numbers and all, in that order. Errors name the entry
+/// of `order` (`/order/2`).
 pub fn reordered(rules: &[Rule], order: &[u32]) -> Result<Vec<Rule>> {
     let unprocessable = |pointer: String, detail: String| {
         Err(WriteError::Field {
@@ -69,25 +71,16 @@ pub fn reordered(rules: &[Rule], order: &[u32]) -> Result<Vec<Rule>> {
             format!("must list every rule once; missing: {}", missing.join(", ")),
         );
     }
-    let mut numbers: Vec<u32> = rules.iter().map(|r| r.id).collect();
-    numbers.sort_unstable();
-    let out: Vec<Rule> = numbers
-        .iter()
-        .zip(order)
-        .map(|(n, id)| {
-            let mut r = rules.iter().find(|r| r.id == *id).expect("checked").clone();
-            r.id = *n;
-            r
-        })
-        .collect();
-    let mut current = rules.to_vec();
-    current.sort_by_key(|r| r.id);
-    if out == current {
+    if rules.iter().map(|r| r.id).eq(order.iter().copied()) {
         return unprocessable(
             "/order".into(),
             "is the current order: nothing to change".into(),
         );
     }
+    let out: Vec<Rule> = order
+        .iter()
+        .map(|id| rules.iter().find(|r| r.id == *id).expect("checked").clone())
+        .collect();
     Ok(out)
 }
 
@@ -124,15 +117,9 @@ impl crate::Store {
         let own = Pointer::root().join("tenants").join(ti).join("policy");
         let a = write::check_and_allocate(&mut tx, &loaded, Some(&own), who, &self.definitions())
             .await?;
-        for (old, new) in before.iter().zip(&after) {
-            if old == new {
-                continue;
-            }
-            let spec = serde_json::to_value(new)?;
-            objects::replace_spec(&mut tx, Kind::Rule, tenant.id, &new.id.to_string(), &spec)
-                .await?;
-        }
+        objects::place_rules(&mut tx, tenant.id, &ids).await?;
         let object = format!("tenants/{}/policy", tenant.slug);
+        let numbers = |rules: &[Rule]| serde_json::json!({"order": rules.iter().map(|r| r.id).collect::<Vec<_>>()});
         let job = write::finish_tenant(
             &mut tx,
             &loaded,
@@ -140,11 +127,11 @@ impl crate::Store {
             who,
             "policy.reorder",
             &object,
-            Some(serde_json::to_value(&before)?),
-            Some(serde_json::to_value(&after)?),
+            Some(numbers(&before)),
+            Some(numbers(&after)),
         )
         .await?;
-        let rules = objects::list(&mut *tx, Kind::Rule, Some(tenant.id), None, ALL).await?;
+        let rules = objects::rules_in_order(&mut *tx, tenant.id).await?;
         tx.commit().await?;
         Ok(Reordered { job, rules })
     }
@@ -284,7 +271,7 @@ mod tests {
     }
 
     #[test]
-    fn reordering_keeps_numbers_and_moves_contents() {
+    fn reordering_moves_rules_with_their_numbers() {
         let rules = vec![
             rule(10, Action::Accept),
             rule(20, Action::Drop),
@@ -295,11 +282,17 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (10, Action::Drop),
-                (20, Action::Accept),
+                (20, Action::Drop),
+                (10, Action::Accept),
                 (30, Action::Reject)
             ]
         );
+        // From an order that is not by number, too.
+        let back = reordered(&out, &[10, 30, 20]).unwrap();
+        let got: Vec<u32> = back.iter().map(|r| r.id).collect();
+        assert_eq!(got, vec![10, 30, 20]);
+        let (_, _, detail) = field(reordered(&out, &[20, 10, 30]).unwrap_err());
+        assert!(detail.contains("current order"), "{detail}");
     }
 
     /// The refusal, pointer and detail of a field error.

@@ -438,6 +438,18 @@ impl crate::Store {
                 None
             }
         };
+        // A new rule takes the place `Kind::put` gave it (the positions
+        // after it move down one); a replaced one keeps its place, and a
+        // deleted one leaves a gap that sorts the same.
+        if let (Kind::Rule, Op::Create(_), Some(t), Some(i)) = (kind, &op, tenant_id, ti) {
+            let ids: Vec<u32> = loaded.intent.tenants[i]
+                .policy
+                .rules
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            objects::place_rules(&mut *tx, t, &ids).await?;
+        }
         let path = object_path(kind, tenant.map(|t| t.slug.as_str()), &name);
         let action = match op {
             Op::Create(_) => "create",

@@ -22,15 +22,17 @@ use vxguard_store::policy::{Edit, Placed};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleOrder {
-    /// Every rule of the policy, once, in the new order. The rule numbers
-    /// stay; the first number takes the first rule listed, and so on.
+    /// Every rule of the policy, once, in the new order. Rules are evaluated
+    /// in this order, whatever their numbers; a rule keeps its number when
+    /// it moves. A rule created later goes right after the rule with the
+    /// highest number below its own.
     pub order: Vec<RulePlace>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulePlace {
-    /// The rule's current number.
+    /// The rule's number.
     pub id: u32,
     /// The version it was read at (its ETag); when given and the rule has
     /// changed since, nothing is changed (412).
