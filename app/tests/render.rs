@@ -7,7 +7,7 @@ use app::admin::*;
 use app::clients::*;
 use app::members::*;
 use app::platform::SpecEdit;
-use app::policy::RulePager;
+use app::policy::{RuleFilter, RulePager, ServiceForm, ServiceItem};
 use app::wg::{ClientConfig, ConfigPeer};
 use app::*;
 
@@ -120,6 +120,8 @@ fn spec(name: Option<&str>, del: bool) -> Page {
 fn rule(id: u32, disabled: bool, shadowed: bool) -> RuleRow {
     RuleRow {
         id,
+        // Rules 3, 1, 2 in that order: numbers are not positions.
+        position: [2, 3, 1][id as usize % 3] + 100,
         version: 2,
         description: s("web in"),
         action: s("accept"),
@@ -135,14 +137,29 @@ fn rule(id: u32, disabled: bool, shadowed: bool) -> RuleRow {
 fn policy(edit: bool, confirm: bool) -> Page {
     let preview = PreviewView {
         title: s("Move rule 3 above rule 2"),
-        devices: vec![DeviceChange {
-            kind: s("router"),
-            device: s("r1"),
-            removed: vec![s("set a")],
-            added: vec![s("set b")],
-            more_removed: 1,
-            more_added: 0,
-        }],
+        summary: s("Changes 2 firewall rules on 2 routers."),
+        devices: vec![
+            DeviceChange {
+                kind: s("router"),
+                device: s("r1"),
+                same_on: vec![s("r2")],
+                removed: vec![s("set a")],
+                added: vec![s("set b")],
+                more_removed: 1,
+                more_added: 0,
+            },
+            DeviceChange {
+                kind: s("hypervisor"),
+                device: s("hv1"),
+                same_on: vec![],
+                removed: vec![],
+                added: vec![s(
+                    "table=11,priority=880,tcp,metadata=7,tp_dst=443,actions=drop",
+                )],
+                more_removed: 0,
+                more_added: 0,
+            },
+        ],
         warnings: vec![s("careful")],
         confirm: confirm.then(|| ConfirmForm {
             action: s("/t/acme/policy/rules/3/delete"),
@@ -156,16 +173,45 @@ fn policy(edit: bool, confirm: bool) -> Page {
         name: s("Acme"),
         can_write: true,
         default_action: s("drop"),
-        services: vec![ServiceRow {
+        tenant_version: 4,
+        services: vec![
+            ServiceItem {
+                id: s("dns"),
+                description: s("resolvers"),
+                addresses: vec![s("100.64.0.53/32")],
+                version: 2,
+                used_by: vec![3, 9],
+                error: confirm.then(|| s("Service dns is used by rules 3 and 9")),
+            },
+            ServiceItem {
+                id: s("idle"),
+                addresses: vec![s("100.64.0.7/32"), s("100.64.1.0/28")],
+                version: 1,
+                ..ServiceItem::default()
+            },
+        ],
+        service_form: ServiceForm {
+            editing: edit.then_some(2),
             id: s("dns"),
-            addresses: vec![s("100.64.0.53")],
-        }],
+            description: s(""),
+            addresses: s("100.64.0.53/32\nnot-an-address"),
+            errors: FieldErrors {
+                fields: vec![(s("addresses"), s("not an IPv4 prefix"))],
+                form: vec![],
+            },
+        },
         rules: vec![
             rule(1, false, false),
             rule(2, true, false),
             rule(3, false, true),
         ],
         pager: RulePager::new(250, 2),
+        filter: RuleFilter {
+            q: if edit { s("web in") } else { s("") },
+            action: s(""),
+            service: if edit { s("dns") } else { s("") },
+        },
+        total_rules: 300,
         order_version: s("abc"),
         networks: vec![s("web")],
         form: RuleForm {

@@ -233,10 +233,16 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let to = p.location.unwrap();
     assert!(
-        to.starts_with("/t/finance/policy?done=reordered&job="),
+        to.starts_with("/t/finance/policy?done=moved&rule=2&to=1&job="),
         "{to}"
     );
-    assert!(b.get(&to).await.text.contains("Rules reordered; job #"));
+    assert!(to.ends_with("#rule-2"), "{to}");
+    let landed = b.get(&to).await;
+    assert!(landed
+        .text
+        .contains("Rule 2 moved to position 1 (its number stays 2); job #"));
+    let at = |n: u32| landed.text.find(&format!("data-rule=\"{n}\"")).unwrap();
+    assert!(at(2) < at(1) && at(1) < at(3));
     assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 1);
     assert_eq!(
         count(&env, "SELECT count(*) FROM audit_log").await,
@@ -250,15 +256,23 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
         .await,
         1
     );
-    // The numbers stay; the contents swapped; rule 3 untouched.
+    // The rules moved with their numbers: rule 2 is still rule 2, and no
+    // rule's spec or version changed (the audit's rules/2 names it still).
     let (d1, nv1) = rule(&env, &token, 1).await;
     let (d2, _) = rule(&env, &token, 2).await;
     assert_eq!(
         (d1.as_str(), d2.as_str()),
-        ("Allow Database Access", "Allow Web Traffic")
+        ("Allow Web Traffic", "Allow Database Access")
     );
-    assert_eq!(nv1, v1 + 1);
+    assert_eq!(nv1, v1);
     assert_eq!(rule(&env, &token, 3).await.1, v3);
+    let audit: serde_json::Value = sqlx::query_scalar(
+        "SELECT after FROM audit_log WHERE action = 'policy.reorder' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(audit, json!({"order": [2, 1, 3]}));
 
     // The same form again is stale now: refused, nothing written; and so
     // is a fresh one once another rule changed.
@@ -315,7 +329,36 @@ async fn reordering_is_one_change_with_one_job_and_one_audit_entry() {
         r.body["items"][0]["spec"]["description"],
         "Block External SSH"
     );
-    assert_eq!(r.body["items"][0]["spec"]["id"], 1);
+    assert_eq!(r.body["items"][0]["spec"]["id"], 3);
+    let order: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["spec"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(order, vec![3, 1, 2]);
+    // A rule added now goes right after the next lower number (rule 4
+    // after rule 3, wherever that is), or first when there is none (rule 0).
+    for (id, port) in [(0, 9), (4, 10)] {
+        let r = env
+            .post(
+                "/api/v1/tenants/finance/rules",
+                &token,
+                json!({"id": id, "action": "drop", "protocol": "udp", "destination_port": port}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let page = b.get("/t/finance/policy").await;
+    let at = |n: u32| page.text.find(&format!("data-rule=\"{n}\"")).unwrap();
+    assert!(at(0) < at(3) && at(3) < at(4) && at(4) < at(1) && at(1) < at(2));
+    for id in [0, 4] {
+        let r = env
+            .delete(&format!("/api/v1/tenants/finance/rules/{id}"), &token)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let jobs = jobs + 4;
     assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs + 2);
     // The worker compiles them.
     assert!(env.drain().await >= 1);
@@ -666,7 +709,9 @@ async fn thousands_of_rules_are_paged_and_a_rule_moves_across_pages_by_number() 
     );
     assert_eq!(big.text.matches("<tr data-rule=").count(), 100);
     assert!(big.text.contains("Rules 1–100 of 2000 · page 1 of 20"));
-    assert!(big.text.contains("href=\"/t/finance/policy?page=20\""));
+    assert!(big
+        .text
+        .contains("href=\"/t/finance/policy?page=20#rules-h\""));
     // The JSON the browser hydrates from holds the same page of rules.
     let props: serde_json::Value = serde_json::from_str(props_json(&big.text)).unwrap();
     let shown = &props["page"]["Policy"];
@@ -738,18 +783,70 @@ async fn thousands_of_rules_are_paged_and_a_rule_moves_across_pages_by_number() 
     eprintln!("the move: {:?}", t.elapsed());
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let to = p.location.unwrap();
-    assert!(to.ends_with("&page=1"), "{to}");
-    // The numbers stay and the contents move: 50 holds what was 1450, the
-    // rules between shift down one, the rest stay.
-    for (number, was) in [(49, 49), (50, 1450), (51, 50), (1450, 1449), (1451, 1451)] {
-        assert_eq!(rule(&env, &token, number).await.0, format!("Bulk {was}"));
+    assert!(to.ends_with("&page=1#rule-1450"), "{to}");
+    // The rules move with their numbers: rule 1450 is still "Bulk 1450",
+    // now at position 50, between rules 49 and 50; no rule's spec or
+    // version changed.
+    for number in [49, 50, 1449, 1450, 1451] {
+        let (desc, version) = rule(&env, &token, number).await;
+        assert_eq!(desc, format!("Bulk {number}"));
+        assert_eq!(version, 1, "rule {number}");
     }
     let landed = b.get(&to).await;
-    assert!(landed.text.contains("Rules reordered; job #"));
-    let row = &landed.text[landed.text.find("data-rule=\"50\"").unwrap()..];
-    assert!(row[..row.find("</tr>").unwrap()].contains("Bulk 1450"));
+    assert!(
+        landed
+            .text
+            .contains("Rule 1450 moved to position 50 (its number stays 1450); job #"),
+        "{}",
+        &landed.text[..3000]
+    );
+    let at = |n: u32| landed.text.find(&format!("data-rule=\"{n}\"")).unwrap();
+    assert!(at(49) < at(1450) && at(1450) < at(50));
+    let row = &landed.text[at(1450)..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("Bulk 1450") && row.contains(">50</td>"),
+        "{row}"
+    );
+    assert_eq!(landed.text.matches("<tr data-rule=").count(), 100);
     // The same form again is stale: refused, nothing moves.
     let p = b.post("/t/finance/policy/order", form).await;
     assert_eq!(p.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(rule(&env, &token, 50).await.0, "Bulk 1450");
+    let page1 = b.get("/t/finance/policy").await;
+    let pos = |n: u32| page1.text.find(&format!("data-rule=\"{n}\"")).unwrap();
+    assert!(pos(1450) < pos(50));
+
+    // Search: by text, action and service, as a plain GET; pages keep it.
+    let t = Instant::now();
+    let found = b.get("/t/finance/policy?q=bulk+14").await;
+    eprintln!("search over 2000 rules: {:?}", t.elapsed());
+    // "Bulk 14", "Bulk 140"-"Bulk 149", "Bulk 1400"-"Bulk 1499": 111.
+    assert!(
+        found.text.contains("111 of 2000 rules match"),
+        "{}",
+        &found.text[..3000]
+    );
+    assert_eq!(found.text.matches("<tr data-rule=").count(), 100);
+    assert!(found
+        .text
+        .contains("href=\"/t/finance/policy?page=2&amp;q=bulk%2014#rules-h\""));
+    let second = b.get("/t/finance/policy?page=2&q=bulk%2014").await;
+    assert_eq!(second.text.matches("<tr data-rule=").count(), 11);
+    // The rows keep their positions among all the rules.
+    let row = &found.text[found.text.find("data-rule=\"1450\"").unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains(">50</td>"));
+    let none = b.get("/t/finance/policy?action=reject").await;
+    assert!(none.text.contains("0 of 2000 rules match"));
+    assert!(none.text.contains("No rule matches the search."));
+    let db = b
+        .get("/t/finance/policy?service=database-servers&action=accept")
+        .await;
+    assert!(
+        db.text.contains("1 of 2000 rules match"),
+        "{}",
+        &db.text[..3000]
+    );
+    assert!(db.text.contains("data-rule=\"2\""));
+    let web = b.get("/t/finance/policy?service=web-servers").await;
+    assert!(web.text.contains("2 of 2000 rules match"));
 }

@@ -7,12 +7,13 @@
 
 use leptos::prelude::*;
 
-use crate::data::dashboard::ServiceRow;
-use crate::data::policy::{PolicyPage, PreviewView, RuleForm, RulePager, RuleRow, RULES_PER_PAGE};
+use crate::data::policy::{PolicyPage, PreviewView, RuleForm, ServiceItem};
+#[cfg(feature = "ssr")]
+use crate::data::policy::{RuleFilter, RulePager, RuleRow, ServiceForm, RULES_PER_PAGE};
 use crate::widgets::form::{busy_submit, Field};
 use crate::widgets::nav::{TenantNav, TenantTab};
 
-fn endpoint_choices(services: &[ServiceRow], networks: &[String]) -> Vec<(String, String)> {
+fn endpoint_choices(services: &[ServiceItem], networks: &[String]) -> Vec<(String, String)> {
     let mut v = vec![
         ("any".to_string(), "Anything".to_string()),
         (
@@ -71,9 +72,13 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         name,
         can_write,
         default_action,
+        tenant_version,
         services,
+        service_form,
         rules,
         pager,
+        filter,
+        total_rules,
         order_version,
         networks,
         form,
@@ -83,6 +88,7 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
     } = p;
     let back = format!("/t/{slug}");
     let choices = endpoint_choices(&services, &networks);
+    let service_names: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
     // A delete or reorder preview goes above the rules; a form's below it.
     let (top_preview, form_preview) = match preview {
         Some(pv) if pv.confirm.is_some() => (Some(pv), None),
@@ -94,13 +100,49 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
                 preview=form_preview/>
         }
     });
+    // The rules, the services and the default action need no JavaScript:
+    // the server alone renders them (`inner_html`, which hydration leaves as
+    // the server wrote it), so the browser bundle holds neither their views
+    // nor a hydrated element per row.
+    #[cfg(feature = "ssr")]
+    let (rules_html, services_html) = (
+        view! {
+            <RuleSearch filter=filter.clone() services=service_names slug=slug.clone()
+                shown=pager.total total=total_rules/>
+            <RulesTable rules=rules slug=slug.clone() csrf=csrf.clone() can_write=can_write
+                total=total_rules order_version=order_version filtered=!filter.is_empty()/>
+            <Pager pager=pager slug=slug.clone() filter=filter/>
+        }
+        .to_html(),
+        view! {
+            <ServicesCard services=services form=service_form slug=slug.clone()
+                csrf=csrf.clone() can_write=can_write/>
+            <DefaultActionCard action=default_action.clone() version=tenant_version slug=slug.clone()
+                csrf=csrf.clone() can_write=can_write/>
+        }
+        .to_html(),
+    );
+    #[cfg(not(feature = "ssr"))]
+    let (rules_html, services_html) = {
+        let _ = (
+            services,
+            service_form,
+            rules,
+            pager,
+            filter,
+            total_rules,
+            order_version,
+        );
+        let _ = (service_names, tenant_version);
+        (String::new(), String::new())
+    };
     view! {
         <div class="page-head">
             <p class="muted"><a href=back>"← " {name.clone()}</a></p>
             <h1>"Services and policy"</h1>
             <p class="muted">"Tenant " <code>{slug.clone()}</code>
                 " · rules apply in order, first match wins; traffic no rule matches: "
-                <code id="default-action">{default_action}</code></p>
+                <code id="default-action">{default_action.clone()}</code></p>
             <TenantNav slug=slug.clone() current=TenantTab::Policy
                 can_write=can_write/>
         </div>
@@ -118,43 +160,33 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         <div class="grid">
             <section class="card wide" aria-labelledby="rules-h">
                 <h2 id="rules-h">"Rules"</h2>
-                <RulesTable rules=rules slug=slug.clone() csrf=csrf.clone() can_write=can_write
-                    pager=pager order_version=order_version/>
-                <Pager pager=pager slug=slug.clone()/>
+                <div class="server-only" inner_html=rules_html></div>
             </section>
             {form_view}
-            <section class="card" aria-labelledby="services-h">
-                <h2 id="services-h">"Services"</h2>
-                {if services.is_empty() {
-                    view! { <p class="empty">"No services yet."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="plain" id="services">
-                            {services
-                                .into_iter()
-                                .map(|s| view! { <li><strong>{s.id}</strong> ": " <code>{s.addresses.join(", ")}</code></li> })
-                                .collect_view()}
-                        </ul>
-                    }
-                    .into_any()
-                }}
-            </section>
+            <div class="server-only" inner_html=services_html></div>
         </div>
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn RulesTable(
     rules: Vec<RuleRow>,
     slug: String,
     csrf: String,
     can_write: bool,
-    pager: RulePager,
+    /// Every rule's count (positions go from 1 to it).
+    total: usize,
     order_version: String,
+    filtered: bool,
 ) -> impl IntoView {
     if rules.is_empty() {
-        return view! { <p class="empty">"No rules yet: all traffic gets the default action."</p> }
-            .into_any();
+        let text = if filtered {
+            "No rule matches the search."
+        } else {
+            "No rules yet: all traffic gets the default action."
+        };
+        return view! { <p class="empty" id="rules-empty">{text}</p> }.into_any();
     }
     view! {
         <div class="scroll">
@@ -174,8 +206,7 @@ fn RulesTable(
                 <tbody>
                     {rules
                         .into_iter()
-                        .enumerate()
-                        .map(|(i, r)| {
+                        .map(|r| {
                             let traffic = if r.ports.is_empty() {
                                 r.protocol.clone()
                             } else {
@@ -192,11 +223,11 @@ fn RulesTable(
                             } else {
                                 view! { <span class="badge on">"active"</span> }.into_any()
                             };
-                            let position = pager.first + i + 1;
+                            let position = r.position;
                             let actions = can_write.then(|| {
                                 view! {
                                     <td class="rule-actions">
-                                        <RuleActions r=r.clone() position=position total=pager.total
+                                        <RuleActions r=r.clone() position=position total=total
                                             slug=slug.clone() csrf=csrf.clone()
                                             order_version=order_version.clone()/>
                                     </td>
@@ -204,7 +235,7 @@ fn RulesTable(
                             });
                             let class = if r.disabled { "disabled" } else { "" };
                             view! {
-                                <tr data-rule=r.id.to_string() class=class>
+                                <tr data-rule=r.id.to_string() id=format!("rule-{}", r.id) class=class>
                                     <td data-label="Position" class="rule-pos">{position}</td>
                                     <th scope="row">
                                         <span class="rule-id">{r.id}</span> " "
@@ -227,10 +258,78 @@ fn RulesTable(
     .into_any()
 }
 
+/// Search and filters over the rules: a plain GET form, so a filtered
+/// list is a link that can be shared and needs no JavaScript.
+#[cfg(feature = "ssr")]
+#[component]
+fn RuleSearch(
+    filter: RuleFilter,
+    services: Vec<String>,
+    slug: String,
+    /// How many rules the filter lets through, and how many there are.
+    shown: usize,
+    total: usize,
+) -> impl IntoView {
+    let base = format!("/t/{slug}/policy");
+    let actions = [
+        ("", "Any verdict"),
+        ("accept", "Accept"),
+        ("drop", "Drop"),
+        ("reject", "Reject"),
+    ];
+    let active = !filter.is_empty();
+    let summary = if active {
+        format!("{shown} of {total} rules match")
+    } else {
+        format!("{total} rules")
+    };
+    let service = filter.service.clone();
+    let action = filter.action.clone();
+    view! {
+        <form method="get" action=base.clone() class="rule-search" id="rule-search" role="search"
+            aria-label="Search the rules">
+            <div class="field">
+                <label for="rules-q">"Find rules"</label>
+                <input type="search" id="rules-q" name="q" value=filter.q.clone()
+                    placeholder="number, description, port, network…" autocomplete="off" spellcheck="false"/>
+            </div>
+            <div class="field">
+                <label for="rules-action">"Verdict"</label>
+                <select id="rules-action" name="action">
+                    {actions
+                        .into_iter()
+                        .map(|(v, l)| view! { <option value=v selected=v == action>{l}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="rules-service">"Service used"</label>
+                <select id="rules-service" name="service">
+                    <option value="" selected=service.is_empty()>"Any service"</option>
+                    {services
+                        .into_iter()
+                        .map(|v| {
+                            let sel = v == service;
+                            let label = v.clone();
+                            view! { <option value=v selected=sel>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="buttons">
+                <button type="submit" class="small">"Search"</button>
+                {active.then(|| view! { <a href=base.clone() id="rules-clear">"Clear"</a> })}
+            </div>
+            <p class="muted" id="rules-count" role="status">{summary}</p>
+        </form>
+    }
+}
+
 /// Which rules this page shows, the links to the pages around it and a
 /// "go to page" form (a plain GET: no JavaScript needed).
+#[cfg(feature = "ssr")]
 #[component]
-fn Pager(pager: RulePager, slug: String) -> impl IntoView {
+fn Pager(pager: RulePager, slug: String, filter: RuleFilter) -> impl IntoView {
     let RulePager {
         page,
         pages,
@@ -238,8 +337,9 @@ fn Pager(pager: RulePager, slug: String) -> impl IntoView {
         total,
     } = pager;
     let base = format!("/t/{slug}/policy");
+    let keep = filter.query();
     let link = |to: usize, text: &'static str, rel: &'static str, id: &'static str| {
-        let href = format!("{base}?page={to}");
+        let href = format!("{base}?page={to}{keep}#rules-h");
         view! { <a href=href rel=rel id=id>{text}</a> }
     };
     let prev = (page > 1).then(|| {
@@ -263,6 +363,11 @@ fn Pager(pager: RulePager, slug: String) -> impl IntoView {
                 <span>{prev}</span>
                 <span id="rules-shown">{shown}</span>
                 <form method="get" action=base.clone() class="inline">
+                    {[("q", filter.q.clone()), ("action", filter.action.clone()), ("service", filter.service.clone())]
+                        .into_iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
+                        .collect_view()}
                     <label for="rules-page">"Page"</label> " "
                     <input type="number" id="rules-page" name="page" class="position" min="1"
                         max=pages.to_string() value=page.to_string() required/>
@@ -280,6 +385,7 @@ fn Pager(pager: RulePager, slug: String) -> impl IntoView {
 /// can go to another page) and the version of the order the page showed:
 /// the server works out the new order, so each row stays the same size
 /// whatever the number of rules.
+#[cfg(feature = "ssr")]
 #[component]
 fn RuleActions(
     r: RuleRow,
@@ -289,7 +395,7 @@ fn RuleActions(
     csrf: String,
     order_version: String,
 ) -> impl IntoView {
-    let preview = format!("/t/{slug}/policy/preview");
+    let preview = format!("/t/{slug}/policy/preview#preview");
     let edit = format!("/t/{slug}/policy?edit={}#rule-form", r.id);
     let toggle = format!("/t/{slug}/policy/rules/{}/toggle", r.id);
     let move_fields = || {
@@ -385,7 +491,7 @@ fn RuleFormView(
             "create",
         ),
     };
-    let preview_action = format!("/t/{slug}/policy/preview");
+    let preview_action = format!("/t/{slug}/policy/preview#preview");
     // With a preview below it, the form takes the page's width.
     let card_class = if preview.is_some() {
         "card wide"
@@ -413,7 +519,7 @@ fn RuleFormView(
         .into_any(),
         None => view! {
             <Field id="id" label="Rule number" value=id error=errors.get("id")
-                hint="Rules apply in order of their numbers, lowest first."/>
+                hint="A rule's number never changes. A new rule goes right after the rule with the next lower number; move it anywhere afterwards."/>
         }
         .into_any(),
     };
@@ -464,7 +570,7 @@ fn RuleFormView(
                     {cancel}
                 </div>
             </form>
-            {preview.map(|pv| view! { <PreviewBody pv=pv/> })}
+            {preview.map(preview_html)}
         </section>
     }
 }
@@ -522,32 +628,45 @@ fn PreviewCard(pv: PreviewView, csrf: String, back: String) -> impl IntoView {
                     </form>
                 }
             })}
-            <PreviewBody pv=pv/>
+            {preview_html(pv)}
         </section>
     }
 }
 
+/// What a change would do (the server renders it alone, as the rules).
+fn preview_html(pv: PreviewView) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let html = view! { <PreviewBody pv=pv/> }.to_html();
+    #[cfg(not(feature = "ssr"))]
+    let html = {
+        let _ = pv;
+        String::new()
+    };
+    view! { <div class="server-only" inner_html=html></div> }
+}
+
 /// What a change would do, device by device.
+#[cfg(feature = "ssr")]
 #[component]
 fn PreviewBody(pv: PreviewView) -> impl IntoView {
     let PreviewView {
         title,
+        summary,
         devices,
         warnings,
         ..
     } = pv;
     view! {
-        <div class="preview" id="preview" role="region" aria-labelledby="preview-h">
+        <div class="preview" id="preview" role="region" aria-labelledby="preview-h" tabindex="-1">
             <h3 id="preview-h">"Preview: " {title}</h3>
+            <p class="preview-summary" id="preview-summary">{summary}</p>
             {warnings
                 .into_iter()
                 .map(|w| view! { <p class="warning">{w}</p> })
                 .collect_view()}
-            {if devices.is_empty() {
-                view! { <p class="empty">"No device configuration would change."</p> }.into_any()
-            } else {
+            {(!devices.is_empty()).then(|| {
                 view! {
-                    <p class="muted">"Lines that would go (−) and come (+) on each device."</p>
+                    <p class="muted">"Lines that would go (−) and come (+), once per group of devices that change the same."</p>
                     {devices
                         .into_iter()
                         .map(|d| {
@@ -558,6 +677,10 @@ fn PreviewBody(pv: PreviewView) -> impl IntoView {
                                 d.removed.len() + d.more_removed,
                                 d.added.len() + d.more_added
                             );
+                            let same = (!d.same_on.is_empty()).then(|| {
+                                let text = format!(" · same on {}", d.same_on.join(", "));
+                                view! { <span class="same-on">{text}</span> }
+                            });
                             let more = (d.more_removed + d.more_added > 0).then(|| {
                                 let text = format!(
                                     "… and {} more lines (−{} +{}), not shown here.",
@@ -569,7 +692,7 @@ fn PreviewBody(pv: PreviewView) -> impl IntoView {
                             });
                             view! {
                                 <details class="device-diff" data-device=d.device.clone() data-kind=d.kind open=true>
-                                    <summary>{summary}</summary>
+                                    <summary>{summary}{same}</summary>
                                     <pre class="diff"><code>
                                         {d.removed
                                             .into_iter()
@@ -586,8 +709,220 @@ fn PreviewBody(pv: PreviewView) -> impl IntoView {
                         })
                         .collect_view()}
                 }
-                .into_any()
-            }}
+            })}
         </div>
+    }
+}
+
+/// The tenant's services: each with its addresses and the rules that use
+/// it, an Edit link and a Delete button (tenant admins), and the service
+/// form. A service still in use cannot be deleted: the error at its row
+/// names the rules.
+#[cfg(feature = "ssr")]
+#[component]
+fn ServicesCard(
+    services: Vec<ServiceItem>,
+    form: ServiceForm,
+    slug: String,
+    csrf: String,
+    can_write: bool,
+) -> impl IntoView {
+    let list = if services.is_empty() {
+        view! { <p class="empty">"No services yet: a service names addresses that rules can use as source or destination."</p> }
+            .into_any()
+    } else {
+        view! {
+            <div class="scroll">
+                <table id="services" class="stack-on-phone">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Service"</th>
+                            <th scope="col">"Addresses"</th>
+                            <th scope="col">"Used by"</th>
+                            {can_write.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {services
+                            .into_iter()
+                            .map(|sv| {
+                                let used = if sv.used_by.is_empty() {
+                                    "no rule".to_string()
+                                } else {
+                                    let n: Vec<String> = sv.used_by.iter().map(|r| r.to_string()).collect();
+                                    format!("{} {}", if n.len() == 1 { "rule" } else { "rules" }, n.join(", "))
+                                };
+                                let err_id = format!("service-{}-error", sv.id);
+                                let actions = can_write.then(|| {
+                                    let edit = format!("/t/{slug}/policy?edit_service={}#service-form", sv.id);
+                                    let del = format!("/t/{slug}/policy/services/{}/delete", sv.id);
+                                    let described = sv.error.is_some().then(|| err_id.clone());
+                                    view! {
+                                        <td class="rule-actions">
+                                            <div class="row-actions">
+                                                <a href=edit class="edit" aria-label=format!("Edit service {}", sv.id)>"Edit"</a>
+                                                <form method="post" action=del class="inline">
+                                                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                                                    <input type="hidden" name="version" value=sv.version.to_string()/>
+                                                    <button type="submit" class="small danger-text" aria-describedby=described
+                                                        aria-label=format!("Delete service {}", sv.id)>"Delete"</button>
+                                                </form>
+                                            </div>
+                                        </td>
+                                    }
+                                });
+                                view! {
+                                    <tr data-service=sv.id.clone() class:has-error=sv.error.is_some()>
+                                        <th scope="row">
+                                            <strong>{sv.id.clone()}</strong>
+                                            {(!sv.description.is_empty()).then(|| view! { <br/><small class="muted">{sv.description.clone()}</small> })}
+                                            {sv.error.clone().map(|e| view! { <p class="field-error" id=err_id.clone() role="alert">{e}</p> })}
+                                        </th>
+                                        <td data-label="Addresses"><code class="addresses">{sv.addresses.join(", ")}</code></td>
+                                        <td data-label="Used by" class="used-by">{used}</td>
+                                        {actions}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    let form_view = can_write
+        .then(|| view! { <ServiceFormView form=form slug=slug.clone() csrf=csrf.clone()/> });
+    view! {
+        <section class="card wide" aria-labelledby="services-h">
+            <h2 id="services-h">"Services"</h2>
+            {list}
+            {form_view}
+        </section>
+    }
+}
+
+#[cfg(feature = "ssr")]
+#[component]
+fn ServiceFormView(form: ServiceForm, slug: String, csrf: String) -> impl IntoView {
+    let ServiceForm {
+        editing,
+        id,
+        description,
+        addresses,
+        errors,
+    } = form;
+    let (title, act, save) = match editing {
+        Some(_) => (
+            format!("Edit service {id}"),
+            format!("/t/{slug}/policy/services/{id}"),
+            "Save service",
+        ),
+        None => (
+            "Add a service".to_string(),
+            format!("/t/{slug}/policy/services"),
+            "Add service",
+        ),
+    };
+    let busy = RwSignal::new(false);
+    let name_field = match editing {
+        Some(v) => view! {
+            <input type="hidden" name="id" value=id.clone()/>
+            <input type="hidden" name="version" value=v.to_string()/>
+        }
+        .into_any(),
+        None => view! {
+            <Field id="service_id" label="Name" value=id.clone() error=errors.get("id")
+                hint="Lowercase letters, digits and dashes, e.g. web-servers. It cannot change later."/>
+        }
+        .into_any(),
+    };
+    let addr_err = errors.get("addresses");
+    let addr_has_error = addr_err.is_some();
+    let addr_invalid = addr_err.is_some().then_some("true");
+    let addr_described = if addr_err.is_some() {
+        "service_addresses-error service_addresses-hint"
+    } else {
+        "service_addresses-hint"
+    };
+    let cancel = editing.map(|_| {
+        let href = format!("/t/{slug}/policy");
+        view! { <a href=href>"Cancel"</a> }
+    });
+    view! {
+        <div id="service-form" class="subform">
+            <h3 id="service-form-h">{title}</h3>
+            {(!errors.form.is_empty()).then(|| view! {
+                <div class="alert" role="alert" id="service-form-errors">
+                    <p>"The service was not saved:"</p>
+                    <ul>{errors.form.clone().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <form method="post" action=act class="stack" id="service-edit-form" on:submit=busy_submit(busy)
+                aria-labelledby="service-form-h">
+                <input type="hidden" name="csrf" value=csrf/>
+                {name_field}
+                <OptionalField id="service_description" label="Purpose" value=description
+                    error=errors.get("description")/>
+                <div class="field" class:has-error=addr_has_error>
+                    <label for="service_addresses">"Addresses"</label>
+                    <textarea id="service_addresses" name="addresses" rows="3" spellcheck="false"
+                        autofocus=addr_has_error aria-invalid=addr_invalid
+                        aria-describedby=addr_described>{addresses}</textarea>
+                    {addr_err.map(|e| view! { <p class="field-error" id="service_addresses-error">{e}</p> })}
+                    <small class="muted" id="service_addresses-hint">
+                        "IPv4 prefixes, one per line or separated by commas: 100.64.1.10/32, 100.64.2.0/28."
+                    </small>
+                </div>
+                <div class="buttons">
+                    <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
+                        {move || if busy.get() { "Saving…" } else { save }}
+                    </button>
+                    {cancel}
+                </div>
+            </form>
+        </div>
+    }
+}
+
+/// What the policy does with traffic no rule matches; tenant admins change
+/// it (at the tenant's version the page showed).
+#[cfg(feature = "ssr")]
+#[component]
+fn DefaultActionCard(
+    action: String,
+    version: i64,
+    slug: String,
+    csrf: String,
+    can_write: bool,
+) -> impl IntoView {
+    let form = can_write.then(|| {
+        let choices = [
+            ("accept", "Accept"),
+            ("drop", "Drop (silently)"),
+            ("reject", "Reject (tell the sender)"),
+        ];
+        let act = format!("/t/{slug}/policy/default");
+        view! {
+            <form method="post" action=act class="inline-form" id="default-action-form">
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="version" value=version.to_string()/>
+                <label for="default_action">"Traffic no rule matches"</label> " "
+                <select id="default_action" name="default_action">
+                    {choices
+                        .into_iter()
+                        .map(|(v, l)| view! { <option value=v selected=v == action>{l}</option> })
+                        .collect_view()}
+                </select> " "
+                <button type="submit" class="small">"Save default action"</button>
+            </form>
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="default-h">
+            <h2 id="default-h">"Default action"</h2>
+            <p class="muted">"What happens to traffic that no enabled rule matches."</p>
+            {form}
+        </section>
     }
 }

@@ -291,8 +291,23 @@ pub async fn update(
 ) -> ApiResult<Response> {
     scope.require_write()?;
     let req: TenantUpdate = super::extract::typed(b)?;
-    check_name(&req.name)?;
     let want = if_match(&headers)?;
+    let (t, job) = update_tenant(&st, &scope, &req, want).await?;
+    Ok(with_job(with_etag(StatusCode::OK, t.version, &t), job))
+}
+
+/// Renames the tenant and sets its default action (`PUT`'s work, also the
+/// portal's default action form): checked and compiled as the tenant's
+/// change, with its job and audit entry, only if the tenant is still at
+/// version `want` when given. Returns the tenant and the job.
+pub async fn update_tenant(
+    st: &AppState,
+    scope: &TenantScope,
+    req: &TenantUpdate,
+    want: Option<i64>,
+) -> ApiResult<(TenantOut, i64)> {
+    scope.require_write()?;
+    check_name(&req.name)?;
     let mut tx = st.store.begin().await?;
     let mut loaded = write::begin_tenant(&mut tx, scope.id()).await?;
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
@@ -325,7 +340,7 @@ pub async fn update(
     )
     .await?;
     vxguard_store::Store::commit(tx).await?;
-    Ok(with_job(with_etag(StatusCode::OK, t.version, &t), job))
+    Ok((t, job))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "delete_tenant",

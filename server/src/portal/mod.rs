@@ -143,6 +143,16 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
         .route("/t/{tenant}/policy/rules/{id}/delete", post(policy::delete))
         .route("/t/{tenant}/policy/order", post(policy::reorder))
         .route("/t/{tenant}/policy/preview", post(policy::preview))
+        .route("/t/{tenant}/policy/default", post(policy::default_action))
+        .route("/t/{tenant}/policy/services", post(policy::service_create))
+        .route(
+            "/t/{tenant}/policy/services/{name}",
+            post(policy::service_update),
+        )
+        .route(
+            "/t/{tenant}/policy/services/{name}/delete",
+            post(policy::service_delete),
+        )
         .route_layer(axum::middleware::from_fn(refuse_nul))
         .route(app::STYLE_PATH, get(style))
         .route(

@@ -23,10 +23,9 @@ use crate::api::policy::PolicyPreview;
 use crate::problem::{ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
-use app::policy::{RulePager, PREVIEW_LINES, RULES_PER_PAGE};
+use app::policy::{RuleFilter, RulePager, ServiceForm, ServiceItem, PREVIEW_LINES, RULES_PER_PAGE};
 use app::{
     ConfirmForm, DeviceChange, FieldErrors, Page, PolicyPage, PreviewView, RuleForm, RuleRow,
-    ServiceRow,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -228,9 +227,10 @@ fn rule_field(pointer: &str) -> Option<&'static str> {
     }
 }
 
-/// The tenant's rules as the compiler reads them, with their versions.
+/// The tenant's rules in evaluation order (as the compiler reads them),
+/// with their versions.
 async fn rules(st: &AppState, scope: &TenantScope) -> ApiResult<Vec<(Rule, i64)>> {
-    objects::list(&st.db, Kind::Rule, Some(scope.id()), None, MAX)
+    objects::rules_in_order(&st.db, scope.id())
         .await?
         .into_iter()
         .map(|o| {
@@ -261,13 +261,17 @@ fn order_version(stored: &[(Rule, i64)]) -> String {
 /// with rule `near` (or where it would be: the rule just deleted, the one
 /// being added), else the one with the rule being edited, else the first.
 #[derive(Clone, Copy, Debug, Default)]
-struct At {
+struct At<'a> {
     edit: Option<u32>,
     page: Option<usize>,
     near: Option<u32>,
+    /// The service whose form to fill (`?edit_service=NAME`).
+    service: Option<&'a str>,
+    /// Which rules to show (`?q=&action=&service=`); all without one.
+    filter: Option<&'a RuleFilter>,
 }
 
-impl At {
+impl At<'_> {
     fn near(rule: Option<u32>) -> Self {
         At {
             near: rule,
@@ -275,48 +279,79 @@ impl At {
         }
     }
 
-    fn pager(&self, stored: &[(Rule, i64)]) -> RulePager {
-        let total = stored.len();
+    /// The page of `shown` (the rules the filter lets through, in order)
+    /// to show.
+    fn pager(&self, shown: &[&Rule]) -> RulePager {
+        let total = shown.len();
         let page = match (self.page, self.near.or(self.edit)) {
             (Some(p), _) => p,
-            (None, Some(n)) => RulePager::page_of(
-                stored
-                    .iter()
-                    .position(|(r, _)| r.id >= n)
-                    .unwrap_or(total.saturating_sub(1)),
-            ),
+            (None, Some(n)) => {
+                let at = match shown.iter().position(|r| r.id == n) {
+                    Some(i) => i,
+                    // Where it would go: after the next lower number.
+                    None => shown
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.id < n)
+                        .max_by_key(|(_, r)| r.id)
+                        .map_or(0, |(i, _)| i + 1),
+                };
+                RulePager::page_of(at.min(total.saturating_sub(1)))
+            }
             (None, None) => 1,
         };
         RulePager::new(total, page)
     }
 }
 
+/// Whether rule `r` passes the filter: `q` in its number, description,
+/// ports or endpoints (any case), its action, a service it names.
+fn matches(r: &Rule, f: &RuleFilter) -> bool {
+    if !f.action.is_empty() && r.action.as_str() != f.action {
+        return false;
+    }
+    let names =
+        |e: &Endpoint| matches!(e, Endpoint::Service { service } if service.as_str() == f.service);
+    if !f.service.is_empty() && !names(&r.source) && !names(&r.destination) {
+        return false;
+    }
+    if f.q.is_empty() {
+        return true;
+    }
+    let q = f.q.to_lowercase();
+    let id = r.id.to_string();
+    if id == q {
+        return true;
+    }
+    [
+        r.description.clone().unwrap_or_default(),
+        ports_text(&r.destination_port),
+        endpoint_text(&r.source),
+        endpoint_text(&r.destination),
+        serde_json::to_value(r.protocol)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+    ]
+    .iter()
+    .any(|t| t.to_lowercase().contains(&q))
+}
+
 /// Everything the page shows besides the form, the preview and messages.
 async fn load(
     st: &AppState,
     scope: &TenantScope,
-    at: At,
+    at: At<'_>,
 ) -> ApiResult<(PolicyPage, Vec<(Rule, i64)>)> {
     let edit = at.edit;
     let id = scope.id();
-    let (name, default_action) = vxguard_store::tenants::name_and_default(st.store.pool(), id)
-        .await?
-        .ok_or_else(Problem::not_found)?;
-    let services = objects::list(&st.db, Kind::Service, Some(id), None, MAX)
-        .await?
-        .into_iter()
-        .map(|s| ServiceRow {
-            addresses: s.spec["addresses"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            id: s.name,
-        })
-        .collect();
+    let tenant = {
+        let mut conn = st.store.pool().acquire().await?;
+        vxguard_store::tenants::get(&mut conn, id)
+            .await?
+            .ok_or_else(Problem::not_found)?
+    };
+    let services = objects::list(&st.db, Kind::Service, Some(id), None, MAX).await?;
     let networks = objects::list(&st.db, Kind::Network, Some(id), None, MAX)
         .await?
         .into_iter()
@@ -329,15 +364,36 @@ async fn load(
         .into_iter()
         .map(|s| (s.index, s.reason()))
         .collect();
-    let pager = at.pager(&stored);
-    let rows = stored
+    let can_write = scope.who.can_write_tenant();
+    let service_form = match at
+        .service
+        .and_then(|n| services.iter().find(|s| s.name == n))
+    {
+        Some(sv) if can_write => service_edit_form(&sv.spec, sv.version),
+        _ => ServiceForm::default(),
+    };
+    let services = services
+        .into_iter()
+        .map(|s| service_item(&s.name, &s.spec, s.version, &plain))
+        .collect();
+    let filter = at.filter.cloned().unwrap_or_default();
+    // (index among all the rules, rule, version) of those the filter keeps.
+    let kept: Vec<(usize, &Rule, i64)> = stored
         .iter()
         .enumerate()
+        .filter(|(_, (r, _))| matches(r, &filter))
+        .map(|(i, (r, v))| (i, r, *v))
+        .collect();
+    let shown: Vec<&Rule> = kept.iter().map(|(_, r, _)| *r).collect();
+    let pager = at.pager(&shown);
+    let rows = kept
+        .iter()
         .skip(pager.first)
         .take(RULES_PER_PAGE)
-        .map(|(i, (r, v))| RuleRow {
+        .map(|&(i, r, v)| RuleRow {
             id: r.id,
-            version: *v,
+            position: i + 1,
+            version: v,
             description: r.description.clone().unwrap_or_default(),
             action: r.action.as_str().into(),
             protocol: serde_json::to_value(r.protocol)
@@ -351,19 +407,22 @@ async fn load(
             shadowed: shadowed.get(&i).cloned(),
         })
         .collect();
-    let can_write = scope.who.can_write_tenant();
     let form = match edit.and_then(|e| stored.iter().find(|(r, _)| r.id == e)) {
         Some((r, v)) if can_write => edit_form(r, *v),
         _ => blank_form(&plain),
     };
     let page = PolicyPage {
         slug: scope.tenant.slug.clone(),
-        name,
+        name: tenant.name,
         can_write,
-        default_action,
+        default_action: tenant.default_action,
+        tenant_version: tenant.version,
         services,
+        service_form,
         rules: rows,
         pager,
+        filter,
+        total_rules: stored.len(),
         order_version: order_version(&stored),
         networks,
         form,
@@ -378,7 +437,7 @@ async fn render(
     st: &AppState,
     s: &WebSession,
     scope: &TenantScope,
-    at: At,
+    at: At<'_>,
     status: StatusCode,
     adjust: impl FnOnce(&mut PolicyPage, &[(Rule, i64)]),
 ) -> Response {
@@ -406,6 +465,16 @@ pub async fn page(
     }: TenantReader,
 ) -> Response {
     let notice = q.get("job").and_then(|j| {
+        if let Some(what) = q.get("done")?.strip_prefix("service-") {
+            let name = q.get("name")?;
+            return Some(format!("Service {name} {what}; job #{j} compiles the change."));
+        }
+        if q.get("done")? == "default" {
+            let action = q.get("action")?;
+            return Some(format!(
+                "Default action set to {action}; job #{j} compiles the change."
+            ));
+        }
         let what = match q.get("done")?.as_str() {
             "created" => "added",
             "updated" => "changed",
@@ -413,15 +482,29 @@ pub async fn page(
             "disabled" => "disabled",
             "enabled" => "enabled",
             "reordered" => return Some(format!("Rules reordered; job #{j} compiles the change.")),
+            "moved" => {
+                let (rule, to) = (q.get("rule")?, q.get("to")?);
+                return Some(format!(
+                    "Rule {rule} moved to position {to} (its number stays {rule}); job #{j} compiles the change."
+                ));
+            }
             _ => return None,
         };
         let rule = q.get("rule")?;
         Some(format!("Rule {rule} {what}; job #{j} compiles the change."))
     });
+    let text = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let filter = RuleFilter {
+        q: text("q"),
+        action: text("action"),
+        service: text("service"),
+    };
     let at = At {
         edit: q.get("edit").and_then(|e| e.parse().ok()),
         page: q.get("page").and_then(|p| p.parse().ok()),
         near: q.get("rule").and_then(|r| r.parse().ok()),
+        service: q.get("edit_service").map(String::as_str),
+        filter: Some(&filter),
     };
     render(&st, &s, &scope, at, StatusCode::OK, |p, _| {
         p.notice = notice
@@ -637,6 +720,321 @@ pub async fn delete(
     )
 }
 
+/// The rules that name service `name` as source or destination.
+fn rules_using(name: &str, rules: &[Rule]) -> Vec<u32> {
+    let uses =
+        |e: &Endpoint| matches!(e, Endpoint::Service { service } if service.as_str() == name);
+    let mut v: Vec<u32> = rules
+        .iter()
+        .filter(|r| uses(&r.source) || uses(&r.destination))
+        .map(|r| r.id)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn service_item(name: &str, spec: &Value, version: i64, rules: &[Rule]) -> ServiceItem {
+    ServiceItem {
+        id: name.to_string(),
+        description: spec["description"].as_str().unwrap_or_default().to_string(),
+        addresses: spec["addresses"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        version,
+        used_by: rules_using(name, rules),
+        error: None,
+    }
+}
+
+/// The service form filled from a stored service.
+fn service_edit_form(spec: &Value, version: i64) -> ServiceForm {
+    ServiceForm {
+        editing: Some(version),
+        id: spec["id"].as_str().unwrap_or_default().to_string(),
+        description: spec["description"].as_str().unwrap_or_default().to_string(),
+        addresses: spec["addresses"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default(),
+        errors: FieldErrors::default(),
+    }
+}
+
+/// The service form as typed and the API body it makes (`addresses` split
+/// at line ends and commas; a bare address is a /32).
+fn service_from_form(f: &Form, editing: Option<i64>) -> (ServiceForm, Value) {
+    let id = match field(f, "service_id").trim() {
+        "" => field(f, "id").trim(),
+        id => id,
+    };
+    let form = ServiceForm {
+        editing,
+        id: id.to_string(),
+        description: field(f, "service_description").trim().to_string(),
+        addresses: field(f, "addresses").trim().to_string(),
+        errors: FieldErrors::default(),
+    };
+    let addresses: Vec<Value> = form
+        .addresses
+        .split(|c| c == '\n' || c == ',' || c == '\r')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            if a.contains('/') || a.parse::<std::net::Ipv4Addr>().is_err() {
+                json!(a)
+            } else {
+                json!(format!("{a}/32"))
+            }
+        })
+        .collect();
+    let mut body = json!({"id": form.id, "addresses": addresses});
+    if !form.description.is_empty() {
+        body["description"] = json!(form.description);
+    }
+    (form, body)
+}
+
+/// Which service form field a problem's pointer names.
+fn service_field(pointer: &str) -> Option<&'static str> {
+    match pointer.trim_start_matches('/').split('/').next()? {
+        "id" => Some("id"),
+        "description" => Some("description"),
+        "addresses" => Some("addresses"),
+        _ => None,
+    }
+}
+
+/// "rule 3" or "rules 1, 3 and 9".
+fn rules_words(ids: &[u32]) -> String {
+    let n: Vec<String> = ids.iter().map(u32::to_string).collect();
+    match n.as_slice() {
+        [one] => format!("rule {one}"),
+        [init @ .., last] => format!("rules {} and {last}", init.join(", ")),
+        [] => "no rule".into(),
+    }
+}
+
+/// The page again with the service form as typed and the errors next to
+/// its fields.
+async fn service_failed(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    mut form: ServiceForm,
+    p: &Problem,
+) -> Response {
+    if p.status == 412 {
+        form.errors.form.push(
+            "Someone changed this service after you opened the page. The form now shows \
+             the current service: check it and make your change again."
+                .into(),
+        );
+        let name = form.id.clone();
+        let at = At {
+            service: Some(&name),
+            ..At::default()
+        };
+        return render(st, s, scope, at, status_of(p), |page, _| {
+            page.service_form.errors = form.errors;
+        })
+        .await;
+    }
+    form.errors = form_errors(p, service_field);
+    render(st, s, scope, At::default(), status_of(p), |page, _| {
+        page.service_form = form
+    })
+    .await
+}
+
+fn service_done(slug: &str, what: &str, name: &str, job: i64) -> Response {
+    see_other(&format!(
+        "/t/{}/policy?done=service-{what}&name={}&job={job}#services-h",
+        encode(slug),
+        encode(name)
+    ))
+}
+
+/// `POST /t/{tenant}/policy/services`: adds a service (`Store::change`,
+/// as `POST /api/v1/tenants/{tenant}/services`).
+pub async fn service_create(
+    State(st): State<AppState>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Response {
+    let (form, body) = service_from_form(&f, None);
+    match st
+        .store
+        .change(
+            &scope.who,
+            Kind::Service,
+            Some(&scope.tenant),
+            None,
+            Op::Create(body),
+            None,
+        )
+        .await
+        .map_err(Problem::from)
+    {
+        Ok(out) => service_done(&scope.tenant.slug, "added", &form.id, out.job),
+        Err(p) => service_failed(&st, &s, &scope, form, &p).await,
+    }
+}
+
+/// `POST /t/{tenant}/policy/services/{name}`: replaces the service, only
+/// if it is still at the version the form was filled from.
+pub async fn service_update(
+    State(st): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    let (form, body) = service_from_form(&f, Some(version));
+    Ok(
+        match st
+            .store
+            .change(
+                &scope.who,
+                Kind::Service,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Replace(body),
+                Some(version),
+            )
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(out) => service_done(&scope.tenant.slug, "changed", &name, out.job),
+            Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+            Err(p) => service_failed(&st, &s, &scope, form, &p).await,
+        },
+    )
+}
+
+/// `POST /t/{tenant}/policy/services/{name}/delete`: deletes the service
+/// at the version the page showed. A service that rules still use is not
+/// deleted: the error at its row names them.
+pub async fn service_delete(
+    State(st): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    let stored = rules(&st, &scope).await.or_page(&s)?;
+    let plain: Vec<Rule> = stored.into_iter().map(|(r, _)| r).collect();
+    let users = rules_using(&name, &plain);
+    let result = if users.is_empty() {
+        st.store
+            .change(
+                &scope.who,
+                Kind::Service,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Delete,
+                Some(version),
+            )
+            .await
+            .map_err(Problem::from)
+    } else {
+        Err(Problem::field(
+            StatusCode::CONFLICT,
+            "/id",
+            format!(
+                "Service {name} is used by {}: change those rules or delete them first, \
+                 then delete the service.",
+                rules_words(&users)
+            ),
+        ))
+    };
+    Ok(match result {
+        Ok(out) => service_done(&scope.tenant.slug, "deleted", &name, out.job),
+        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+        Err(p) => {
+            let msg = if p.status == 412 {
+                "Someone changed this service after you opened the page: check it and try again."
+                    .to_string()
+            } else {
+                form_errors(&p, |_| None).form.join(" ")
+            };
+            render(&st, &s, &scope, At::default(), status_of(&p), |page, _| {
+                if let Some(sv) = page.services.iter_mut().find(|sv| sv.id == name) {
+                    sv.error = Some(msg);
+                }
+            })
+            .await
+        }
+    })
+}
+
+/// `POST /t/{tenant}/policy/default`: sets the tenant's default action
+/// (`api::tenants::update_tenant`, as `PUT /api/v1/tenants/{tenant}`), at
+/// the tenant's version the page showed.
+pub async fn default_action(
+    State(st): State<AppState>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let version = version_of(&f, &s)?;
+    let result = async {
+        let action: vxguard_compiler::intent::Action =
+            serde_json::from_value(json!(field(&f, "default_action"))).map_err(|_| {
+                Problem::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "/default_action",
+                    "Choose accept, drop or reject.",
+                )
+            })?;
+        let name = {
+            let mut conn = st.store.pool().acquire().await?;
+            vxguard_store::tenants::get(&mut conn, scope.id())
+                .await?
+                .ok_or_else(Problem::not_found)?
+                .name
+        };
+        let req = crate::api::tenants::TenantUpdate {
+            name,
+            default_action: action,
+        };
+        crate::api::tenants::update_tenant(&st, &scope, &req, Some(version)).await
+    }
+    .await;
+    Ok(match result {
+        Ok((t, job)) => see_other(&format!(
+            "/t/{}/policy?done=default&action={}&job={job}",
+            encode(&scope.tenant.slug),
+            encode(&t.default_action)
+        )),
+        Err(p) => refused(&st, &s, &scope, None, &p).await,
+    })
+}
+
 /// A move a form asks for: rule `rule` (its number now) from index `from`
 /// to position `to` (from 1), and the whole new order that makes it.
 #[derive(Debug)]
@@ -703,8 +1101,8 @@ fn move_of(f: &Form, stored: &[(Rule, i64)]) -> Result<Move, Problem> {
 
 /// `POST /t/{tenant}/policy/order`: moves rule `rule` to position `to`
 /// (the fields of a move form, after its preview), in one change
-/// (`Store::reorder_rules`: the numbers stay, the contents move). Then
-/// the page with the rule's new place.
+/// (`Store::reorder_rules`: the rules move with their numbers). Then the
+/// page with the rule's new place, scrolled to it.
 pub async fn reorder(
     State(st): State<AppState>,
     TenantAdminForm {
@@ -721,12 +1119,12 @@ pub async fn reorder(
             .store
             .reorder_rules(&scope.who, &scope.tenant, &m.order)
             .await?;
-        Ok::<_, Problem>((out.job, m.to))
+        Ok::<_, Problem>((out.job, m.rule, m.to))
     }
     .await;
     match result {
-        Ok((job, to)) => see_other(&format!(
-            "/t/{}/policy?done=reordered&job={job}&page={}",
+        Ok((job, rule, to)) => see_other(&format!(
+            "/t/{}/policy?done=moved&rule={rule}&to={to}&job={job}&page={}#rule-{rule}",
             encode(&scope.tenant.slug),
             RulePager::page_of(to - 1)
         )),
@@ -734,26 +1132,41 @@ pub async fn reorder(
     }
 }
 
-/// The preview as the page shows it: per device, the first
-/// [`PREVIEW_LINES`] lines that go and that come, and how many more (the
-/// API's preview has them all).
+/// The preview as the page shows it: what it does in words first
+/// ([`summary`]), then one entry per group of devices whose lines change
+/// the same ("same on ..."), each with its first [`PREVIEW_LINES`] lines
+/// that go and that come and how many more (the API's preview has them
+/// all, per device).
 fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -> PreviewView {
     let first = |mut v: Vec<String>| {
         let more = v.len().saturating_sub(PREVIEW_LINES);
         v.truncate(PREVIEW_LINES);
         (v, more)
     };
+    let summary = summary(&p.devices);
+    // Groups of identical diffs, in the order their first device comes.
+    let mut groups: Vec<(crate::api::policy::DeviceChange, Vec<String>)> = Vec::new();
+    for d in p.devices {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.kind == d.kind && g.removed == d.removed && g.added == d.added)
+        {
+            Some((_, same)) => same.push(d.device),
+            None => groups.push((d, vec![])),
+        }
+    }
     PreviewView {
         title,
-        devices: p
-            .devices
+        summary,
+        devices: groups
             .into_iter()
-            .map(|d| {
+            .map(|(d, same_on)| {
                 let (removed, more_removed) = first(d.removed);
                 let (added, more_added) = first(d.added);
                 DeviceChange {
                     kind: d.kind,
                     device: d.device,
+                    same_on,
                     removed,
                     added,
                     more_removed,
@@ -764,6 +1177,138 @@ fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -
         warnings: p.warnings,
         confirm,
     }
+}
+
+/// What one device's lines do, counted: firewall rules (VyOS `... rule N
+/// ...` paths, by chain and number) that come, go or change, OpenFlow
+/// flows (`table=` lines) that come and go, and other lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counts {
+    rules_added: usize,
+    rules_removed: usize,
+    rules_changed: usize,
+    flows_added: usize,
+    flows_removed: usize,
+    other: usize,
+}
+
+fn counts(d: &crate::api::policy::DeviceChange) -> Counts {
+    use std::collections::BTreeSet;
+    let mut c = Counts::default();
+    if d.kind == "router" {
+        // The path up to and including `rule N` of a firewall line.
+        let rule = |l: &str| -> Option<String> {
+            if !l.contains(" firewall ") {
+                return None;
+            }
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let i = w
+                .windows(2)
+                .position(|p| p[0] == "rule" && p[1].trim_matches('\'').parse::<u32>().is_ok())?;
+            Some(w[..i + 2].join(" ").replacen("delete ", "set ", 1))
+        };
+        let gone: BTreeSet<String> = d.removed.iter().filter_map(|l| rule(l)).collect();
+        let come: BTreeSet<String> = d.added.iter().filter_map(|l| rule(l)).collect();
+        c.rules_changed = gone.intersection(&come).count();
+        c.rules_removed = gone.len() - c.rules_changed;
+        c.rules_added = come.len() - c.rules_changed;
+        c.other = d
+            .removed
+            .iter()
+            .chain(&d.added)
+            .filter(|l| rule(l).is_none())
+            .count();
+    } else {
+        let flow = |l: &&String| l.starts_with("table=");
+        c.flows_removed = d.removed.iter().filter(flow).count();
+        c.flows_added = d.added.iter().filter(flow).count();
+        c.other = d.removed.len() + d.added.len() - c.flows_removed - c.flows_added;
+    }
+    c
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "a, b and c".
+fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The preview in one sentence, first on the page: "Adds 1 firewall rule
+/// on 4 routers; adds 2 flows and removes 1 on 2 hypervisors." Devices
+/// whose changes count the same are told together.
+fn summary(devices: &[crate::api::policy::DeviceChange]) -> String {
+    if devices.is_empty() {
+        return "No device configuration would change.".into();
+    }
+    let mut groups: Vec<(bool, Counts, usize)> = Vec::new();
+    for d in devices {
+        let router = d.kind == "router";
+        let c = counts(d);
+        match groups.iter_mut().find(|(r, g, _)| *r == router && *g == c) {
+            Some((_, _, n)) => *n += 1,
+            None => groups.push((router, c, 1)),
+        }
+    }
+    let phrases: Vec<String> = groups
+        .into_iter()
+        .map(|(router, c, n)| {
+            let mut parts = Vec::new();
+            if router {
+                let rule = |n| plural(n, "firewall rule", "firewall rules");
+                if c.rules_added > 0 {
+                    parts.push(format!("adds {}", rule(c.rules_added)));
+                }
+                if c.rules_changed > 0 {
+                    parts.push(format!("changes {}", rule(c.rules_changed)));
+                }
+                if c.rules_removed > 0 {
+                    parts.push(format!("removes {}", rule(c.rules_removed)));
+                }
+                if c.other > 0 {
+                    parts.push(format!(
+                        "changes {}",
+                        plural(
+                            c.other,
+                            "other configuration line",
+                            "other configuration lines"
+                        )
+                    ));
+                }
+            } else {
+                let flow = |n| plural(n, "flow", "flows");
+                if c.flows_added > 0 {
+                    parts.push(format!("adds {}", flow(c.flows_added)));
+                }
+                if c.flows_removed > 0 {
+                    parts.push(format!("removes {}", flow(c.flows_removed)));
+                }
+                if c.other > 0 {
+                    parts.push(format!(
+                        "changes {}",
+                        plural(c.other, "group or meter line", "group or meter lines")
+                    ));
+                }
+            }
+            let on = if router {
+                plural(n, "router", "routers")
+            } else {
+                plural(n, "hypervisor", "hypervisors")
+            };
+            format!("{} on {on}", and_list(&parts))
+        })
+        .collect();
+    let mut out = phrases.join("; ");
+    if let Some(f) = out.get_mut(0..1) {
+        f.make_ascii_uppercase();
+    }
+    out + "."
 }
 
 /// `POST /t/{tenant}/policy/preview`: what a change (`op`: `create`,
@@ -1024,7 +1569,8 @@ mod tests {
 
     #[test]
     fn the_page_shown_is_the_one_asked_for_or_the_one_with_the_rule() {
-        let now = stored(&(1..=250).collect::<Vec<_>>());
+        let all = stored(&(1..=250).collect::<Vec<_>>());
+        let now: Vec<&Rule> = all.iter().map(|(r, _)| r).collect();
         assert_eq!(At::default().pager(&now).page, 1);
         let asked = At {
             page: Some(3),
@@ -1057,5 +1603,94 @@ mod tests {
         // A rule past the last one (being added): the last page.
         assert_eq!(At::near(Some(900)).pager(&now).page, 3);
         assert_eq!(At::near(Some(5)).pager(&[]).page, 1);
+        // Rules out of number order: found by number, wherever they are.
+        let mut moved = now.clone();
+        let last = moved.pop().unwrap();
+        moved.insert(0, last);
+        assert_eq!(At::near(Some(250)).pager(&moved).page, 1);
+        assert_eq!(At::near(Some(100)).pager(&moved).page, 2);
+    }
+
+    #[test]
+    fn the_filter_finds_rules_by_text_action_and_service() {
+        let r: Rule = serde_json::from_value(json!({
+            "id": 42, "description": "Payroll to DB", "action": "accept", "protocol": "tcp",
+            "destination_port": 5432, "source": {"type": "network", "network": "payroll"},
+            "destination": {"type": "service", "service": "db"}
+        }))
+        .unwrap();
+        let f = |q: &str, action: &str, service: &str| RuleFilter {
+            q: q.into(),
+            action: action.into(),
+            service: service.into(),
+        };
+        assert!(matches(&r, &f("", "", "")));
+        assert!(matches(&r, &f("payroll", "", "")));
+        assert!(matches(&r, &f("PAYROLL to", "", "")));
+        assert!(matches(&r, &f("5432", "accept", "db")));
+        assert!(matches(&r, &f("42", "", "")));
+        assert!(!matches(&r, &f("", "drop", "")));
+        assert!(!matches(&r, &f("", "", "web")));
+        assert!(!matches(&r, &f("ssh", "", "")));
+        assert_eq!(f("a b", "drop", "").query(), "&q=a%20b&action=drop");
+    }
+
+    #[test]
+    fn a_preview_says_what_it_does_first_and_groups_identical_devices() {
+        let dev = |kind: &str, name: &str, removed: &[&str], added: &[&str]| {
+            crate::api::policy::DeviceChange {
+                kind: kind.into(),
+                device: name.into(),
+                removed: removed.iter().map(|l| l.to_string()).collect(),
+                added: added.iter().map(|l| l.to_string()).collect(),
+            }
+        };
+        let fw = "set firewall ipv4 name VXG-t rule";
+        let r_add = [
+            format!("{fw} 130 action 'accept'"),
+            format!("{fw} 130 protocol 'tcp'"),
+            format!("{fw} 140 action 'drop'"),
+        ];
+        let r_add: Vec<&str> = r_add.iter().map(String::as_str).collect();
+        let flows = ["table=11,priority=880,tcp,metadata=7,actions=drop"];
+        let devices = vec![
+            dev("router", "r1", &[], &r_add),
+            dev("router", "r2", &[], &r_add),
+            dev("router", "r3", &[], &r_add),
+            dev("router", "r4", &[], &r_add),
+            dev("hypervisor", "hv1", &[], &flows),
+            dev("hypervisor", "hv2", &[], &flows),
+        ];
+        assert_eq!(
+            summary(&devices),
+            "Adds 2 firewall rules on 4 routers; adds 1 flow on 2 hypervisors."
+        );
+        let pv = preview_view(
+            PolicyPreview {
+                devices,
+                warnings: vec![],
+            },
+            "t".into(),
+            None,
+        );
+        assert_eq!(pv.devices.len(), 2, "{:?}", pv.devices);
+        assert_eq!(pv.devices[0].device, "r1");
+        assert_eq!(pv.devices[0].same_on, vec!["r2", "r3", "r4"]);
+        assert_eq!(pv.devices[1].same_on, vec!["hv2"]);
+        // A changed rule (the same number goes and comes) and another line.
+        let changed = dev(
+            "router",
+            "r1",
+            &[&format!("{fw} 120 action 'accept'")],
+            &[
+                &format!("{fw} 120 action 'drop'"),
+                "set firewall group network-group G network '10.0.0.0/24'",
+            ],
+        );
+        assert_eq!(
+            summary(&[changed]),
+            "Changes 1 firewall rule and changes 1 other configuration line on 1 router."
+        );
+        assert_eq!(summary(&[]), "No device configuration would change.");
     }
 }
