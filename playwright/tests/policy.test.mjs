@@ -1,7 +1,7 @@
 // The services and policy page in a real browser: a tenant admin adds a
 // rule after previewing what it does on the routers and hypervisors, waits
-// for its job, moves it up and back down by its position field, disables it
-// and deletes it; a member only reads. Shares the demo database with the other
+// for its job, moves it up and back down by its position field (keeping its
+// number), disables it and deletes it; a member only reads. Shares the demo database with the other
 // files: it leaves three rules, as it found them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -52,7 +52,7 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   await page.getByLabel("From", { exact: true }).selectOption("network:web");
   await page.getByLabel("To", { exact: true }).selectOption("cidr");
   await page.getByLabel("To CIDR").fill("100.64.1.16/28");
-  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: "Preview" }).click()]);
+  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: "Preview" }).click()]);
   await hydrated(page);
   const preview = page.locator("#preview");
   await preview.waitFor();
@@ -77,32 +77,35 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   assert.match(await row().innerText(), /udp 53/);
 
   // Move it up: previewed first, then saved as one change.
-  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: `Move rule ${id} up` }).click()]);
+  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: `Move rule ${id} up` }).click()]);
   await hydrated(page);
   assert.match(await page.locator("#preview-h").innerText(), new RegExp(`move rule ${id} above`));
   await shot(page, "policy-03-move-preview");
-  await Promise.all([page.waitForURL(/done=reordered/), page.getByRole("button", { name: "Save the new order" }).click()]);
+  await Promise.all([page.waitForURL(/done=moved/), page.getByRole("button", { name: "Save the new order" }).click()]);
   const moved = await ruleOrder(page);
-  const idx = moved.indexOf(await row().getAttribute("data-rule"));
+  const idx = moved.indexOf(id);
   assert.equal(idx, before.length - 1, `order now ${moved}`);
-  const upId = await row().getAttribute("data-rule");
-  assert.notEqual(upId, id, "the rule took its predecessor's number");
+  assert.equal(await row().getAttribute("data-rule"), id, "a move keeps the rule's number");
+  assert.match(await page.locator("#policy-notice").innerText(), new RegExp(`Rule ${id} moved to position ${before.length}`));
+  // The page lands on the moved rule.
+  assert.equal(new URL(page.url()).hash, `#rule-${id}`);
   await jobDone(page, jobOf(await page.locator("#policy-notice").innerText()));
 
   // Back to the end by its position field (a move form names only the rule
   // and where it goes, so it reaches any position, on any page).
-  const position = row().getByRole("spinbutton", { name: `New position of rule ${upId} (1 to ${before.length + 1})` });
+  const last = before[before.length - 1];
+  const position = row().getByRole("spinbutton", { name: `New position of rule ${id} (1 to ${before.length + 1})` });
   assert.equal(await position.inputValue(), String(before.length));
   await position.fill(String(before.length + 1));
   await Promise.all([
-    page.waitForURL(/\/policy\/preview$/),
-    row().getByRole("button", { name: `Move rule ${upId} to that position` }).click(),
+    page.waitForURL(/\/policy\/preview#preview$/),
+    row().getByRole("button", { name: `Move rule ${id} to that position` }).click(),
   ]);
   await hydrated(page);
-  assert.match(await page.locator("#preview-h").innerText(), new RegExp(`move rule ${upId} below rule ${id} \\(position ${before.length} → ${before.length + 1} of`));
-  await Promise.all([page.waitForURL(/done=reordered/), page.getByRole("button", { name: "Save the new order" }).click()]);
+  assert.match(await page.locator("#preview-h").innerText(), new RegExp(`move rule ${id} below rule ${last} \\(position ${before.length} → ${before.length + 1} of`));
+  await Promise.all([page.waitForURL(/done=moved/), page.getByRole("button", { name: "Save the new order" }).click()]);
   const newId = await row().getAttribute("data-rule");
-  assert.equal(newId, id, "back at the end, under its first number");
+  assert.equal(newId, id, "back at the end, under the same number");
   assert.deepEqual(await ruleOrder(page), [...before, id]);
   await jobDone(page, jobOf(await page.locator("#policy-notice").innerText()));
 
@@ -112,7 +115,7 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   await page.getByRole("button", { name: `Enable rule ${newId}` }).waitFor();
 
   // Delete it, after the preview (a disabled rule is on no device).
-  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.getByRole("button", { name: `Delete rule ${newId}`, exact: true }).click()]);
+  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: `Delete rule ${newId}`, exact: true }).click()]);
   await page.locator("#preview").waitFor();
   assert.match(await page.locator("#preview").innerText(), /No device configuration would change/);
   await Promise.all([page.waitForURL(/done=deleted/), page.locator("#confirm-change").click()]);
@@ -138,7 +141,11 @@ test("the preview works without JavaScript and the keyboard reaches it", async (
   await page.getByLabel(/^Disabled/).focus();
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "preview-button");
-  await Promise.all([page.waitForURL(/\/policy\/preview$/), page.keyboard.press("Enter")]);
+  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.keyboard.press("Enter")]);
+  // The page opens at the preview, its summary first.
+  const top = await page.locator("#preview").evaluate((e) => e.getBoundingClientRect().top);
+  assert.ok(top >= 0 && top < 200, `preview at ${top}px`);
+  assert.match(await page.locator("#preview-summary").innerText(), /^Changes 1 firewall rule .*on \d+ routers?; .*flows? .*on \d+ hypervisors?\.$/);
   const lines = await page.locator('#preview .add').allInnerTexts();
   assert.ok(lines.some((l) => l.includes("8443")), lines.join("\n"));
   // Previewing wrote nothing.

@@ -920,8 +920,8 @@ fn DefaultActionCard(
     });
     view! {
         <section class="card" aria-labelledby="default-h">
-            <h2 id="default-h">"Default action"</h2>
-            <p class="muted">"What happens to traffic that no enabled rule matches."</p>
+            <h2 id="default-h">"When no rule matches"</h2>
+            <p class="muted">"The default action: what happens to traffic that no enabled rule matches."</p>
             {form}
         </section>
     }
