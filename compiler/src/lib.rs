@@ -222,6 +222,26 @@ pub fn compile(
     })
 }
 
+/// The mesh state to compile `intent` with, for a caller that stages mesh
+/// changes (the worker; `crate::mesh`): `prev.mesh`, with the slot that
+/// carries traffic held when the intent's mesh changed, and the intent's
+/// mesh as `last`. Allocates to learn new devices' addresses (as
+/// [`compile`] will, deterministically); an intent that does not allocate
+/// leaves the state as it is (the compile then reports why).
+pub fn plan_mesh(intent: &Intent, prev: &Allocation, secrets: &Secrets) -> mesh::MeshState {
+    let mut d = Diagnostics::default();
+    checks::check_intent(intent, &mut d);
+    if d.has_errors() {
+        return prev.mesh.clone();
+    }
+    let allocation = alloc::allocate(intent, prev, &mut d);
+    if d.has_errors() {
+        return prev.mesh.clone();
+    }
+    let target = model::mesh_view(intent, &allocation, secrets);
+    prev.mesh.staged_for(&target)
+}
+
 /// Router `ri`'s platform commands (mesh, BGP, API), owned by the router.
 fn platform_part(ri: usize, model: &model::RouterModel) -> Part {
     Part {

@@ -106,6 +106,12 @@ pub struct MeshState {
     pub active: Slot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// The mesh the intent asked for at the last compile that staged
+    /// changes ([`crate::plan_mesh`]): what the unheld slots render on
+    /// the devices now. `None` before the first such compile (and in the
+    /// command line's lock files, which change both slots at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<View>,
 }
 
 /// The step a mesh change is at, as [`MeshState::step`] reads it.
@@ -162,6 +168,7 @@ impl MeshState {
                 slot: self.active,
                 view: now.clone(),
             }),
+            last: self.last.clone(),
         }
     }
 
@@ -170,16 +177,28 @@ impl MeshState {
     pub fn switched(&self) -> MeshState {
         MeshState {
             active: self.active.other(),
-            held: self.held.clone(),
+            ..self.clone()
         }
     }
 
     /// The held slot is released: both slots render the intent's mesh.
     pub fn released(&self) -> MeshState {
         MeshState {
-            active: self.active,
             held: None,
+            ..self.clone()
         }
+    }
+
+    /// The state to compile `target` with, given that the devices render
+    /// `self` with [`MeshState::last`]: the slot carrying traffic is held
+    /// if the change would touch it; `last` becomes `target`.
+    pub fn staged_for(&self, target: &View) -> MeshState {
+        let mut next = match &self.last {
+            Some(before) => self.before_change(before, target),
+            None => self.clone(),
+        };
+        next.last = Some(target.clone());
+        next
     }
 }
 
@@ -244,6 +263,21 @@ mod tests {
         assert_eq!(s3.step(), Step::Steady);
         assert_eq!(s3.active, Slot::B);
         assert_eq!(s3.view(Slot::A, &new), &new);
+    }
+
+    #[test]
+    fn staging_holds_only_what_the_devices_render() {
+        let v1 = view(&["r1", "r2"]);
+        let v2 = view(&["r1", "r2", "r3"]);
+        // Nothing known of the devices: nothing to hold.
+        let s = MeshState::default().staged_for(&v1);
+        assert_eq!((s.step(), s.last.as_ref()), (Step::Steady, Some(&v1)));
+        // The same mesh again: nothing held.
+        assert_eq!(s.staged_for(&v1), s);
+        let t = s.staged_for(&v2);
+        assert_eq!(t.step(), Step::Staged);
+        assert_eq!(t.view(Slot::A, &v2), &v1);
+        assert_eq!(t.last.as_ref(), Some(&v2));
     }
 
     #[test]

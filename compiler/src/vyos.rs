@@ -33,6 +33,10 @@ pub const MONITORING_EXPORTERS: [&str; 2] = ["node-exporter", "frr-exporter"];
 /// The dummy interface holding a router's mesh address (`crate::mesh`).
 pub const MESH_DUMMY: &str = "dum0";
 
+/// The administrative distance of the mesh pool's fallback blackhole:
+/// above every route VyOS installs by default.
+pub const MESH_BLACKHOLE_DISTANCE: u8 = 254;
+
 /// One `set` path (leaf value included).
 pub type Path = Vec<String>;
 
@@ -122,6 +126,20 @@ pub fn render_platform(r: &RouterModel) -> PathList {
         r.mesh_pool,
         "interface",
         r.mesh_active.ifname()
+    );
+    // While that slot is being rebuilt (never by vxguard's own changes, but
+    // by an operator's), mesh traffic is dropped rather than sent in clear
+    // along the default route: the mesh address lives on `dum0`, so BGP,
+    // BFD and VXLAN keep sending (found by the lab's captures).
+    set!(
+        o,
+        "protocols",
+        "static",
+        "route",
+        r.mesh_pool,
+        "blackhole",
+        "distance",
+        MESH_BLACKHOLE_DISTANCE
     );
     let asn = r.asn.to_string();
     set!(o, "protocols", "bgp", "system-as", asn);

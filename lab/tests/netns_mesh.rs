@@ -61,6 +61,7 @@ fn config(me: u8, key: &str, a: &[Peer], b: &[Peer], active: &str) -> ConfigTree
 set interfaces dummy dum0 address '172.27.0.{me}/32'
 set interfaces dummy dum0 description 'vxguard VTEP'
 set protocols static route 172.27.0.0/20 interface {active}
+set protocols static route 172.27.0.0/20 blackhole distance '254'
 set protocols bgp address-family l2vpn-evpn advertise-all-vni
 set protocols bgp neighbor 172.27.0.{peer} address-family l2vpn-evpn
 set protocols bgp neighbor 172.27.0.{peer} bfd

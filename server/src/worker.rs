@@ -454,12 +454,15 @@ impl Worker {
         c: &Claimed,
     ) -> Result<Option<Step>> {
         let loaded = store_intent::load(tx).await?;
-        let prev = store_intent::allocation_for_update(tx).await?;
+        let mut prev = store_intent::allocation_for_update(tx).await?;
         // Placeholders, not keys: revisions never hold a secret (issue 17,
         // item 8; `vxguard_compiler::sealed`), the drivers fill them in.
         let secrets = vxguard_compiler::sealed::placeholder_secrets(
             &store_intent::reconcile_secrets(tx, &loaded.intent).await?,
         );
+        // A change of the mesh is staged: the slot carrying traffic is
+        // held, the standby takes it (`rollout::mesh` takes the next steps).
+        prev.mesh = vxguard_compiler::plan_mesh(&loaded.intent, &prev, &secrets);
         let first = self
             .compile_blocking(loaded.intent.clone(), prev.clone(), secrets.clone())
             .await?;
@@ -674,6 +677,11 @@ impl Worker {
         // applied (the step queues its own job).
         if let Err(e) = crate::rollout::api_keys::advance(&self.db).await {
             tracing::warn!(error = format!("{e:#}"), "API key rotation: a step failed");
+        }
+        // So may a mesh change's (switched once the standby slot is up,
+        // released once the switch is applied; each step queues its job).
+        if let Err(e) = crate::rollout::mesh::advance(&self.db, settings.hypervisors).await {
+            tracing::warn!(error = format!("{e:#}"), "mesh change: a step failed");
         }
         {
             let mut conn = self.db.acquire().await?;

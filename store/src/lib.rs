@@ -35,6 +35,7 @@ pub mod intent;
 pub mod jobs;
 pub mod kind;
 pub mod locks;
+pub mod mesh;
 pub mod metrics;
 pub mod objects;
 pub mod policy;

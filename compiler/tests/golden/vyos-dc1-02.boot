@@ -548,6 +548,9 @@ protocols {
     }
     static {
         route 172.27.0.0/20 {
+            blackhole {
+                distance 254
+            }
             interface wg0 {
             }
         }

@@ -577,6 +577,9 @@ protocols {
     }
     static {
         route 172.27.0.0/20 {
+            blackhole {
+                distance 254
+            }
             interface wg0 {
             }
         }

@@ -475,6 +475,21 @@ fn static_routes(
         }
         for (prefix, rn) in n.children() {
             for (what, wn) in rn.children() {
+                if what == "blackhole" {
+                    // `static_routes_macro.j2`: `ip route P blackhole [D]`.
+                    let distance = wn
+                        .get(&["distance"])
+                        .and_then(|d| d.children().next().map(|(v, _)| format!(" {v}")))
+                        .unwrap_or_default();
+                    for (k, _) in wn.children() {
+                        if k != "distance" {
+                            not_realised
+                                .push(format!("protocols static route {prefix} blackhole {k}"));
+                        }
+                    }
+                    out.push(format!("ip route {prefix} blackhole{distance}"));
+                    continue;
+                }
                 if what != "interface" {
                     not_realised.push(format!("protocols static route {prefix} {what}"));
                     continue;
@@ -679,6 +694,41 @@ set system host-name 'r1'
         assert!(p.not_realised.is_empty(), "{:?}", p.not_realised);
         assert_eq!(p.vxlans[1].place, Place::Router, "br20 is in no VRF");
         assert!(p.frr.as_deref().unwrap().contains("router bgp 65000\n"));
+    }
+
+    #[test]
+    fn the_mesh_dummy_and_static_routes_are_realised() {
+        let t = tree(
+            "set interfaces dummy dum0 address '172.27.0.1/32'\n\
+             set interfaces dummy dum0 description 'vxguard VTEP'\n\
+             set interfaces wireguard wg65536 private-key 'K'\n\
+             set interfaces wireguard wg65536 peer x public-key 'P'\n\
+             set interfaces wireguard wg65536 peer x allowed-ips '172.27.0.2/32'\n\
+             set protocols static route 172.27.0.0/20 interface wg65536\n\
+             set protocols static route 172.27.0.0/20 blackhole distance '254'\n\
+             set protocols static route 10.0.0.0/8 next-hop 10.9.0.1\n",
+        );
+        let p = plan(&t, "lab-r1", "r1").unwrap();
+        assert_eq!(
+            p.dummies,
+            vec![DummyIf {
+                vyos: "dum0".into(),
+                dev: "r1dum0".into(),
+                description: Some("vxguard VTEP".into()),
+                addresses: vec!["172.27.0.1/32".into()],
+            }]
+        );
+        let frr = p.frr.unwrap();
+        assert!(
+            frr.contains(
+                "ip route 172.27.0.0/20 blackhole 254\nip route 172.27.0.0/20 r1wg65536\n"
+            ),
+            "{frr}"
+        );
+        assert_eq!(
+            p.not_realised,
+            vec!["protocols static route 10.0.0.0/8 next-hop"]
+        );
     }
 
     #[test]

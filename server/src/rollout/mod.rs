@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod drift;
+pub mod mesh;
 pub mod progress;
 pub mod reconcile;
 pub mod record;

@@ -1,0 +1,172 @@
+//! The worker's half of a mesh change (the slots and their state:
+//! `vxguard_compiler::mesh`, stored by `vxguard_store::mesh`). A platform
+//! change that touches the mesh is compiled *staged* (the slot carrying
+//! traffic held, the standby taking the change); after each rollout this
+//! takes the next step once its check passes:
+//! - staged → switched: every router holds its latest revision, and on
+//!   each, every peer that has a live handshake on the active slot has one
+//!   on the standby too (peers dead on both, or new ones not up yet, do
+//!   not hold the change back);
+//! - switched → released: every router holds its latest revision.
+//!
+//! Any other answer (a router unreachable, not yet applied) leaves the
+//! change where it is, to be checked after the next rollout.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use sqlx::PgPool;
+use vxguard_compiler::mesh::{MeshState, Step};
+use vxguard_health::parse;
+use vxguard_store::mesh::{self, MeshStep};
+use vyos_api::Show;
+
+use super::reconcile::{self, Access};
+
+/// A handshake older than this is not live (WireGuard re-keys every 2
+/// minutes while traffic flows; keepalives every 25 s keep it so).
+const LIVE_SECS: u64 = 180;
+
+struct Worker;
+
+impl vxguard_store::audit::Actor for Worker {
+    fn subject(&self) -> &str {
+        "system:worker"
+    }
+    fn source(&self) -> &str {
+        "local"
+    }
+}
+
+/// Public key → seconds since its latest handshake, on one interface.
+async fn handshakes(a: &Access, ifname: &str) -> Result<BTreeMap<String, Option<u64>>, String> {
+    let answer = a
+        .client()?
+        .show(&Show {
+            path: ["interfaces", "wireguard", ifname, "summary"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if !answer.ok() {
+        return Err(format!(
+            "show interfaces wireguard {ifname} summary: HTTP {}: {}",
+            answer.status,
+            answer.error().unwrap_or("no VyOS answer")
+        ));
+    }
+    let text = answer.envelope.data.as_str().unwrap_or("");
+    Ok(parse::wireguard(text)
+        .into_iter()
+        .map(|p| (p.public_key, p.handshake_age_secs))
+        .collect())
+}
+
+/// Whether every peer live on `active` is live on `standby` too.
+pub fn standby_ready(
+    active: &BTreeMap<String, Option<u64>>,
+    standby: &BTreeMap<String, Option<u64>>,
+) -> Result<(), String> {
+    let live = |age: &Option<u64>| age.is_some_and(|a| a < LIVE_SECS);
+    let missing: Vec<&str> = active
+        .iter()
+        .filter(|(_, age)| live(age))
+        .filter(|(k, _)| !standby.get(*k).is_some_and(live))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} peer(s) live on the active slot have no handshake on the standby yet",
+            missing.len()
+        ))
+    }
+}
+
+/// Takes the mesh change's next step if its check passes; returns it.
+pub async fn advance(db: &PgPool, hypervisors_applied: bool) -> Result<Option<MeshStep>> {
+    let state = mesh::state(db).await?;
+    let (to, what) = match state.step() {
+        Step::Steady => return Ok(None),
+        Step::Staged => (state.switched(), MeshStep::Switched),
+        Step::Switched => (state.released(), MeshStep::Released),
+    };
+    let behind = vxguard_store::applies::due(db)
+        .await?
+        .into_iter()
+        .filter(|d| d.kind == "router" || hypervisors_applied)
+        .count();
+    if behind > 0 {
+        tracing::info!(
+            devices = behind,
+            step = what.as_str(),
+            "mesh change: waiting for devices to apply"
+        );
+        return Ok(None);
+    }
+    if what == MeshStep::Switched {
+        if let Err(why) = standby_checked(db, &state).await? {
+            tracing::info!(why = %why, "mesh change: not switching yet");
+            return Ok(None);
+        }
+    }
+    let job = mesh::step(db, &state, &to, what, &Worker).await?;
+    if let Some(job) = job {
+        tracing::info!(
+            step = what.as_str(),
+            active = to.active.ifname(),
+            job,
+            "mesh change: step taken"
+        );
+        return Ok(Some(what));
+    }
+    Ok(None)
+}
+
+/// On every router, the standby slot's handshakes against the active's.
+async fn standby_checked(db: &PgPool, state: &MeshState) -> Result<Result<(), String>> {
+    let access = reconcile::routers(db).await?;
+    let (active, standby) = (state.active.ifname(), state.active.other().ifname());
+    let checks = futures::future::join_all(access.iter().map(|(name, a)| async move {
+        let (on_active, on_standby) = tokio::join!(handshakes(a, active), handshakes(a, standby));
+        let r = match (on_active, on_standby) {
+            (Ok(x), Ok(y)) => standby_ready(&x, &y),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        r.map_err(|e| format!("router {name}: {e}"))
+    }))
+    .await;
+    Ok(checks
+        .into_iter()
+        .collect::<Result<Vec<()>, String>>()
+        .map(|_| ()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peers(v: &[(&str, Option<u64>)]) -> BTreeMap<String, Option<u64>> {
+        v.iter().map(|(k, a)| (k.to_string(), *a)).collect()
+    }
+
+    #[test]
+    fn the_standby_is_ready_when_every_live_peer_handshook_on_it() {
+        let active = peers(&[
+            ("a", Some(5)),
+            ("b", Some(30)),
+            ("dead", None),
+            ("old", Some(900)),
+        ]);
+        assert!(standby_ready(&active, &peers(&[("a", Some(2)), ("b", Some(1))])).is_ok());
+        // A live peer without a handshake on the standby holds it back.
+        let e = standby_ready(&active, &peers(&[("a", Some(2)), ("b", None)])).unwrap_err();
+        assert!(e.contains("1 peer(s)"), "{e}");
+        assert!(standby_ready(&active, &peers(&[("a", Some(2))])).is_err());
+        // A stale handshake on the standby is not live either.
+        assert!(standby_ready(&active, &peers(&[("a", Some(2)), ("b", Some(400))])).is_err());
+    }
+}
