@@ -433,7 +433,8 @@ async fn a_preview_shows_the_changed_lines_and_writes_nothing() {
     assert!(p.text.contains("data-kind=\"hypervisor\""));
     // The form is still there, as typed, under the same version.
     assert!(p.text.contains("value=\"8443\""));
-    assert_eq!(hidden(&p.text, "version"), version);
+    let form_at = p.text.find("id=\"service-edit-form\"").unwrap();
+    assert_eq!(hidden(&p.text[form_at..], "version"), version);
 
     // A bad port: the error next to the field, no preview.
     let f = form("99999");
@@ -571,6 +572,195 @@ async fn rules_are_added_toggled_and_deleted_through_the_forms() {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     let r = env.get("/api/v1/tenants/finance/rules/4", &token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn services_are_added_edited_and_deleted_and_the_default_action_is_set() {
+    let env = Env::demo().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    let jobs = count(&env, "SELECT count(*) FROM jobs").await;
+    let p = b.get("/t/finance/policy").await;
+    // Each service says which rules use it.
+    let row = |html: &str, name: &str| -> String {
+        let at = html
+            .find(&format!("data-service=\"{name}\""))
+            .unwrap_or_else(|| panic!("no row for {name}"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(row(&p.text, "web-servers").contains("rules 1, 2"));
+    assert!(row(&p.text, "database-servers").contains(">rule 2<"));
+
+    // A bad address: refused, the error at the addresses field.
+    let add = |addresses: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("service_id", "resolvers".to_string()),
+            ("addresses", addresses.to_string()),
+        ]
+    };
+    let f = add("100.64.9.53\n100.64.9.300");
+    let form: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post("/t/finance/policy/services", &form).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(
+        p.text.contains("id=\"service_addresses-error\""),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.text.contains("100.64.9.300"),
+        "the form keeps what was typed"
+    );
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
+
+    // Added through the API's write path: a bare address is a /32.
+    let f = add("100.64.9.53, 100.64.9.54/32");
+    let form: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post("/t/finance/policy/services", &form).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/t/finance/policy?done=service-added&name=resolvers&job="),
+        "{to}"
+    );
+    assert!(b
+        .get(&to)
+        .await
+        .text
+        .contains("Service resolvers added; job #"));
+    let r = env
+        .get("/api/v1/tenants/finance/services/resolvers", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["spec"]["addresses"],
+        json!(["100.64.9.53/32", "100.64.9.54/32"])
+    );
+    let version = r.body["version"].as_i64().unwrap().to_string();
+
+    // Edited at the version read; the same form again is stale.
+    let p = b.get("/t/finance/policy?edit_service=resolvers").await;
+    assert!(p.text.contains("Edit service resolvers"));
+    let form_at = p.text.find("id=\"service-edit-form\"").unwrap();
+    assert_eq!(hidden(&p.text[form_at..], "version"), version);
+    let edit: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("id", "resolvers"),
+        ("version", &version),
+        ("service_description", "DNS resolvers"),
+        ("addresses", "100.64.9.53/32"),
+    ];
+    let p = b.post("/t/finance/policy/services/resolvers", &edit).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let r = env
+        .get("/api/v1/tenants/finance/services/resolvers", &token)
+        .await;
+    assert_eq!(r.body["spec"]["description"], "DNS resolvers");
+    assert_eq!(r.body["spec"]["addresses"], json!(["100.64.9.53/32"]));
+    let p = b.post("/t/finance/policy/services/resolvers", &edit).await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("Someone changed this service"));
+    let version = r.body["version"].as_i64().unwrap().to_string();
+
+    // In use by a rule: not deleted, the rule named at the service's row.
+    let r = env
+        .post(
+            "/api/v1/tenants/finance/rules",
+            &token,
+            json!({"id": 8, "action": "accept", "protocol": "udp", "destination_port": 53,
+                   "destination": {"type": "service", "service": "resolvers"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let del: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
+    let p = b
+        .post("/t/finance/policy/services/resolvers/delete", &del)
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.text);
+    let refused = row(&p.text, "resolvers");
+    assert!(
+        refused.contains(
+            "Service resolvers is used by rule 8: change those rules or delete them first"
+        ),
+        "{refused}"
+    );
+    assert!(refused.contains("class=\"field-error\""));
+    let r = env
+        .get("/api/v1/tenants/finance/services/resolvers", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = env.delete("/api/v1/tenants/finance/rules/8", &token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let p = b
+        .post("/t/finance/policy/services/resolvers/delete", &del)
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let r = env
+        .get("/api/v1/tenants/finance/services/resolvers", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The default action, at the tenant's version: set, then stale.
+    let p = b.get("/t/finance/policy").await;
+    let tv = hidden(
+        &p.text[p.text.find("id=\"default-action-form\"").unwrap()..],
+        "version",
+    );
+    let set: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("version", &tv),
+        ("default_action", "reject"),
+    ];
+    let p = b.post("/t/finance/policy/default", &set).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let to = p.location.unwrap();
+    let landed = b.get(&to).await;
+    assert!(landed.text.contains("Default action set to reject; job #"));
+    assert!(landed.text.contains("id=\"default-action\">reject<"));
+    let r = env.get("/api/v1/tenants/finance", &token).await;
+    assert_eq!(r.body["default_action"], "reject");
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM audit_log WHERE action = 'tenant.update'"
+        )
+        .await,
+        1
+    );
+    let p = b.post("/t/finance/policy/default", &set).await;
+    assert_eq!(p.status, StatusCode::PRECONDITION_FAILED, "{}", p.text);
+    assert!(p.text.contains("Someone changed the tenant"));
+    let now = r.body["version"].as_i64().unwrap().to_string();
+    let bad: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("version", &now),
+        ("default_action", "maybe"),
+    ];
+    let p = b.post("/t/finance/policy/default", &bad).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("Choose accept, drop or reject."));
+    // A member can do none of it.
+    let mut m = Browser::new(&env);
+    let mcsrf = m.login("finance-member@example.com").await;
+    let p = m.get("/t/finance/policy").await;
+    assert!(!p.text.contains("service-edit-form") && !p.text.contains("default-action-form"));
+    let p = m
+        .post(
+            "/t/finance/policy/default",
+            &[
+                ("csrf", &mcsrf),
+                ("version", "1"),
+                ("default_action", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    // The worker compiles every change.
+    env.drain().await;
+    let failed = count(&env, "SELECT count(*) FROM jobs WHERE status <> 'done'").await;
+    assert_eq!(failed, 0);
 }
 
 #[tokio::test]

@@ -1031,6 +1031,16 @@ pub async fn default_action(
             encode(&scope.tenant.slug),
             encode(&t.default_action)
         )),
+        Err(p) if p.status == 412 => {
+            render(&st, &s, &scope, At::default(), status_of(&p), |page, _| {
+                page.alerts = vec![
+                    "Someone changed the tenant after you opened this page. The \
+                                    page now shows the current default action: choose again."
+                        .into(),
+                ]
+            })
+            .await
+        }
         Err(p) => refused(&st, &s, &scope, None, &p).await,
     })
 }
