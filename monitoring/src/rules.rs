@@ -6,7 +6,8 @@
 //! grace, jobs waiting, server errors, vxguard not scraped. On the device
 //! state vxguard collects (the same `/metrics`): a router that does not
 //! answer, memory, BGP sessions, WireGuard handshakes, VRRP groups without
-//! a master or with two, a collector that stopped. On VyOS 1.5's own
+//! a master, with two, or with a master and no backup ready, a collector
+//! that stopped. On VyOS 1.5's own
 //! node-exporter (job [`crate::scrape::NODE_JOB`]): interface utilisation
 //! (VyOS 1.4 routers export no interface counters, so nothing fires for
 //! them).
@@ -65,7 +66,7 @@ struct Alert {
 
 /// The names of the alerts [`rules`] writes, for the tests that must cover
 /// each.
-pub const ALERTS: [&str; 16] = [
+pub const ALERTS: [&str; 17] = [
     "VxguardDown",
     "VxguardApplyFailed",
     "VxguardDrift",
@@ -80,6 +81,7 @@ pub const ALERTS: [&str; 16] = [
     "VxguardWireguardHandshakeStale",
     "VxguardVrrpNoMaster",
     "VxguardVrrpSplitBrain",
+    "VxguardVrrpNoBackup",
     "VxguardInterfaceUtilisationHigh",
     "VxguardInterfaceUtilisationCritical",
 ];
@@ -205,6 +207,18 @@ fn alerts(t: &Thresholds) -> Vec<Alert> {
             for_: "1m",
             severity: "critical",
             summary: "tenant {{ $labels.tenant }}: network {{ $labels.network }} has {{ $value }} gateway masters at {{ $labels.site }} (split brain)",
+        },
+        Alert {
+            // A gateway of a pair down, cut off or not running VRRP: the
+            // group still has its master (so neither alert above fires),
+            // but no failover is left. The value: gateways not ready.
+            name: "VxguardVrrpNoBackup",
+            expr: "(vxguard_vrrp_gateways - vxguard_vrrp_masters - vxguard_vrrp_backups > 0) \
+                   and on (tenant, network, site) (vxguard_vrrp_masters == 1)"
+                .into(),
+            for_: "1m",
+            severity: "warning",
+            summary: "tenant {{ $labels.tenant }}: network {{ $labels.network }} at {{ $labels.site }} has a master but {{ $value }} gateway(s) not backing it up (no failover left)",
         },
         Alert {
             name: "VxguardInterfaceUtilisationHigh",

@@ -409,6 +409,8 @@ fn device_metrics(
     let bgp = Family::<LinkLabels, Gauge>::default();
     let handshake = Family::<LinkLabels, GaugeF>::default();
     let masters = Family::<GroupLabels, Gauge>::default();
+    let backups = Family::<GroupLabels, Gauge>::default();
+    let gateways = Family::<GroupLabels, Gauge>::default();
     let gateway = Family::<GatewayLabels, Gauge>::default();
     let clients = Family::<ClientLabels, Gauge>::default();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -483,13 +485,15 @@ fn device_metrics(
                     .unwrap_or_default();
                 let (tenant, network, site) = (text(&i.tenant), text(&i.network), text(&i.site));
                 let n = states.iter().filter(|(_, s)| s == "MASTER").count();
-                masters
-                    .get_or_create(&GroupLabels {
-                        tenant: tenant.clone(),
-                        network: network.clone(),
-                        site: site.clone(),
-                    })
-                    .set(n as i64);
+                let group = GroupLabels {
+                    tenant: tenant.clone(),
+                    network: network.clone(),
+                    site: site.clone(),
+                };
+                masters.get_or_create(&group).set(n as i64);
+                let b = states.iter().filter(|(_, s)| s == "BACKUP").count();
+                backups.get_or_create(&group).set(b as i64);
+                gateways.get_or_create(&group).set(states.len() as i64);
                 for (router, state) in states {
                     if state.starts_with("unknown") {
                         continue;
@@ -560,6 +564,16 @@ fn device_metrics(
         "vrrp_masters",
         "Gateways reporting MASTER for the tenant network's group at the site (1 is healthy)",
         masters,
+    );
+    r.register(
+        "vrrp_backups",
+        "Gateways reporting BACKUP for the tenant network's group at the site (ready to take over)",
+        backups,
+    );
+    r.register(
+        "vrrp_gateways",
+        "Gateways of the tenant network's group at the site (the intent's)",
+        gateways,
     );
     r.register(
         "vrrp_gateway_master",

@@ -505,6 +505,25 @@ async fn collected_device_state_is_exported_with_site_router_and_tenant_labels()
             r#"vxguard_vrrp_masters{tenant="globex",network="app",site="dc1"} 2"#,
         ]
     );
+    // Backups ready and gateways per group (VxguardVrrpNoBackup): acme's
+    // r-b backs r-a up; globex's two masters back nothing up; finance's
+    // only gateway is dead.
+    assert_eq!(
+        sorted("vxguard_vrrp_backups"),
+        [
+            r#"vxguard_vrrp_backups{tenant="acme",network="app",site="dc1"} 1"#,
+            r#"vxguard_vrrp_backups{tenant="finance",network="web",site="dc2"} 0"#,
+            r#"vxguard_vrrp_backups{tenant="globex",network="app",site="dc1"} 0"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_vrrp_gateways"),
+        [
+            r#"vxguard_vrrp_gateways{tenant="acme",network="app",site="dc1"} 2"#,
+            r#"vxguard_vrrp_gateways{tenant="finance",network="web",site="dc2"} 1"#,
+            r#"vxguard_vrrp_gateways{tenant="globex",network="app",site="dc1"} 2"#,
+        ]
+    );
     assert_eq!(
         sorted("vxguard_vrrp_gateway_master"),
         [
@@ -543,7 +562,8 @@ async fn collected_device_state_is_exported_with_site_router_and_tenant_labels()
             }
         }
     }
-    assert_eq!(tenant_lines, 3 + 4 + 2, "{m}");
+    // Masters, backups and gateways per group, each gateway's part, clients.
+    assert_eq!(tenant_lines, 3 + 3 + 3 + 4 + 2, "{m}");
     for platform in [
         "vxguard_router_",
         "vxguard_bgp_",
