@@ -32,7 +32,7 @@ pub use data::dashboard::{
     RouterChoice, ServiceRow,
 };
 pub use data::form::FieldErrors;
-pub use data::jobs::{JobDeviceRow, JobPage};
+pub use data::jobs::{JobDeviceRow, JobPage, JobsPage};
 pub use data::policy::{ConfirmForm, DeviceChange, PolicyPage, PreviewView, RuleForm, RuleRow};
 pub use data::props::{Page, PageProps, User};
 pub use shell::App;
@@ -41,7 +41,8 @@ pub use shell::App;
 pub const STYLE: &str = concat!(
     include_str!("../style/portal.css"),
     include_str!("../style/admin.css"),
-    include_str!("../style/health.css")
+    include_str!("../style/health.css"),
+    include_str!("../style/lists.css")
 );
 pub const STYLE_PATH: &str = "/assets/portal.css";
 /// Loads the hydrate bundle; a separate file so that the content security

@@ -9,6 +9,7 @@ use crate::pages::admin::ConsoleView;
 use crate::pages::clients::{ClientDeleteView, ClientsPageView};
 use crate::pages::dashboard::{DashboardPage, NetworkEditPage};
 use crate::pages::job::JobPageView;
+use crate::pages::jobs::JobsPageView;
 use crate::pages::members::{AuditView, MembersView, TokensView};
 use crate::pages::policy::PolicyPageView;
 use crate::widgets::error::ErrorView;
@@ -39,7 +40,8 @@ pub fn App(props: PageProps) -> impl IntoView {
         Page::Policy(p) => view! { <PolicyPageView p=*p csrf=csrf.clone()/> }.into_any(),
         Page::Clients(c) => view! { <ClientsPageView p=*c csrf=csrf.clone()/> }.into_any(),
         Page::ClientDelete(d) => view! { <ClientDeleteView d=*d csrf=csrf.clone()/> }.into_any(),
-        Page::Job(j) => view! { <JobPageView p=*j/> }.into_any(),
+        Page::Job(j) => view! { <JobPageView p=*j csrf=csrf.clone()/> }.into_any(),
+        Page::Jobs(j) => view! { <JobsPageView p=*j/> }.into_any(),
         Page::NotFound => view! {
             <ErrorView status=404 title="Not found".to_string()
                 detail="There is nothing here, or it is not yours to see.".to_string()/>

@@ -5,6 +5,8 @@
 
 use app::admin::*;
 use app::clients::*;
+use app::data::dashboard::FailedChange;
+use app::data::lists::{FilterBar, FilterField, Pager};
 use app::members::*;
 use app::platform::SpecEdit;
 use app::policy::{RuleFilter, RulePager, ServiceForm, ServiceItem};
@@ -73,9 +75,48 @@ fn audit() -> Vec<AuditRow> {
         at: s("2026-01-01 10:00"),
         actor: s("a@example.com"),
         action: s("network.create"),
-        object: s("web"),
+        object: s("tenants/acme/networks/web"),
         source: s("portal"),
+        job: Some(12),
+        tenant: Some(s("acme")),
+        before: None,
+        after: Some(s("{\n  \"cidr\": \"100.64.2.0/28\"\n}")),
     }]
+}
+
+/// A filter bar with each kind of field, one set.
+fn filters(path: &str) -> FilterBar {
+    FilterBar {
+        action: s(path),
+        fields: vec![
+            FilterField::Text {
+                name: s("q"),
+                label: s("Search"),
+                value: s("web"),
+                placeholder: s("change or who"),
+            },
+            FilterField::Choice {
+                name: s("status"),
+                label: s("State"),
+                value: s("failed"),
+                options: vec![(s(""), s("any state")), (s("failed"), s("failed"))],
+            },
+            FilterField::Date {
+                name: s("from"),
+                label: s("From (UTC)"),
+                value: s(""),
+            },
+        ],
+        active: true,
+        shown: 1,
+    }
+}
+
+fn pager(path: &str) -> Pager {
+    Pager {
+        older: Some(format!("{path}?q=web&cursor=4")),
+        first: Some(format!("{path}?q=web")),
+    }
 }
 
 fn client(n: &str) -> ClientEntry {
@@ -268,6 +309,15 @@ fn job(admin: bool) -> JobPage {
             dev("r3", "pending"),
             dev("hv1", "compiled"),
         ],
+        jobs_base: s(if admin { "/admin/jobs" } else { "/t/acme/jobs" }),
+        retry: Some(s(if admin {
+            "/admin/jobs/7/retry"
+        } else {
+            "/t/acme/jobs/7/retry"
+        })),
+        retry_refused: None,
+        retry_of: Some(5),
+        notice: Some(s("Queued again: this job retries job #5's change.")),
     }
 }
 
@@ -289,6 +339,11 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 virtual_address: None,
             }],
             ports: 2,
+            failed: Some(FailedChange {
+                object: s("tenants/acme/networks/web"),
+                job: 5,
+                why: s("apply failed on r1"),
+            }),
         }],
         services: vec![ServiceRow {
             id: s("dns"),
@@ -310,7 +365,12 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         }],
         sites: vec![s("s1")],
         form: network_form(write),
-        notice: Some(s("Created")),
+        notice: Some(s("Created network web: job #5 compiles it.")),
+        failed: vec![FailedChange {
+            object: s("tenants/acme/rules/3"),
+            job: 6,
+            why: s("rules/3: unknown network"),
+        }],
         health: Default::default(),
     };
     let edit = |del: bool| NetworkEdit {
@@ -462,8 +522,8 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 name: s("Acme"),
                 can_write: false,
                 entries: audit(),
-                older: Some(s("/t/acme/audit?before=7")),
-                newest: false,
+                filters: filters("/t/acme/audit"),
+                pager: pager("/t/acme/audit"),
             })),
         ),
         ("policy", tenant.clone(), policy(false, false)),
@@ -531,7 +591,9 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                         admin_email: s("e"),
                         errors: errors(),
                     },
-                    notice: Some(s("Created")),
+                    notice: Some(s("Created; job #9 compiles it.")),
+                    filters: filters("/admin"),
+                    pager: Pager::default(),
                 },
             })),
         ),
@@ -601,20 +663,24 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             "admin-users",
             admin.clone(),
             Page::Admin(Box::new(Console {
-                section: Section::Users(vec![
-                    UserRow {
-                        email: s("a"),
-                        role: s("platform admin"),
-                        tenant: None,
-                        created_at: s("x"),
-                    },
-                    UserRow {
-                        email: s("b"),
-                        role: s("tenant admin"),
-                        tenant: Some(s("acme")),
-                        created_at: s("y"),
-                    },
-                ]),
+                section: Section::Users {
+                    filters: filters("/admin/users"),
+                    pager: pager("/admin/users"),
+                    users: vec![
+                        UserRow {
+                            email: s("a"),
+                            role: s("platform admin"),
+                            tenant: None,
+                            created_at: s("x"),
+                        },
+                        UserRow {
+                            email: s("b"),
+                            role: s("tenant admin"),
+                            tenant: Some(s("acme")),
+                            created_at: s("y"),
+                        },
+                    ],
+                },
             })),
         ),
         (
@@ -630,10 +696,29 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                         created_by: s("a"),
                         created_at: s("x"),
                         finished_at: Some(s("y")),
+                        why: vec![s("apply failed: router r1")],
                         devices: vec![(s("router"), s("r1"))],
                     }],
-                    older: Some(s("/admin/jobs?before=4")),
-                    newest: false,
+                    filters: filters("/admin/jobs"),
+                    pager: pager("/admin/jobs"),
+                },
+            })),
+        ),
+        (
+            "admin-devices",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::Devices {
+                    devices: vec![DeviceListRow {
+                        kind: s("router"),
+                        name: s("r1"),
+                        site: s("s1"),
+                        revision: Some(3),
+                        state: state(),
+                        job: Some(4),
+                    }],
+                    filters: filters("/admin/devices"),
+                    pager: Pager::default(),
                 },
             })),
         ),
@@ -686,8 +771,8 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             Page::Admin(Box::new(Console {
                 section: Section::Audit {
                     entries: audit(),
-                    older: None,
-                    newest: true,
+                    filters: filters("/admin/audit"),
+                    pager: pager("/admin/audit"),
                 },
             })),
         ),
@@ -695,6 +780,28 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         ("spec-edit", admin.clone(), spec(Some("r1"), false)),
         ("spec-delete", admin.clone(), spec(Some("r1"), true)),
         ("job", tenant.clone(), Page::Job(Box::new(job(false)))),
+        (
+            "changes",
+            tenant.clone(),
+            Page::Jobs(Box::new(JobsPage {
+                slug: s("acme"),
+                name: s("Acme"),
+                can_write: true,
+                jobs: vec![AdminJobRow {
+                    id: 5,
+                    tenant: None,
+                    reason: s("network.create tenants/acme/networks/web"),
+                    status: s("queued"),
+                    created_by: s("a@example.com"),
+                    created_at: s("x"),
+                    finished_at: None,
+                    why: vec![],
+                    devices: vec![],
+                }],
+                filters: filters("/t/acme/changes"),
+                pager: pager("/t/acme/changes"),
+            })),
+        ),
         (
             "admin-job",
             admin.clone(),

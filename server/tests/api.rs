@@ -604,6 +604,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
                 TenantAdmin
             }
         }
+        // A retry is a write of the job's tenant.
+        "/api/v1/jobs/{id}/retry" => TenantAdmin,
         p if p.starts_with("/api/v1/jobs/{id}") => TenantRead,
         p if [
             "/api/v1/users",

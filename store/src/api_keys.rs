@@ -115,7 +115,7 @@ pub async fn begin(db: &PgPool, router: &str, who: &impl Actor) -> Result<Begun>
     bump_platform(&mut tx).await?;
     let object = format!("routers/{router}/api-key");
     let job = jobs::enqueue(&mut tx, None, &format!("rotate {object}"), who.subject()).await?;
-    audit_step(&mut tx, who, &object, Step::Added, &fp).await?;
+    audit_step(&mut tx, who, &object, Step::Added, &fp, Some(job)).await?;
     tx.commit().await?;
     Ok(Begun::Queued(job))
 }
@@ -146,7 +146,15 @@ pub async fn switch(
     bump_platform(&mut tx).await?;
     let object = format!("routers/{router}/api-key");
     let job = jobs::enqueue(&mut tx, None, &format!("rotate {object}"), who.subject()).await?;
-    audit_step(&mut tx, who, &object, Step::Switched, &fingerprint(next)).await?;
+    audit_step(
+        &mut tx,
+        who,
+        &object,
+        Step::Switched,
+        &fingerprint(next),
+        Some(job),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(job))
 }
@@ -167,7 +175,15 @@ pub async fn removed(db: &PgPool, router: &str, retired: &str, who: &impl Actor)
     r.api_key_retired = None;
     crate::sealed::store_devices(&mut tx, &before, &after).await?;
     let object = format!("routers/{router}/api-key");
-    audit_step(&mut tx, who, &object, Step::Removed, &fingerprint(retired)).await?;
+    audit_step(
+        &mut tx,
+        who,
+        &object,
+        Step::Removed,
+        &fingerprint(retired),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -284,7 +300,7 @@ pub async fn begin_scheduled(
     if !due.is_empty() {
         bump_platform(&mut tx).await?;
         let objects: Vec<String> = due.iter().map(|n| format!("routers/{n}/api-key")).collect();
-        jobs::enqueue(
+        let job = jobs::enqueue(
             &mut tx,
             None,
             &format!("rotate {} (schedule)", objects.join(", ")),
@@ -292,7 +308,7 @@ pub async fn begin_scheduled(
         )
         .await?;
         for (object, fp) in objects.iter().zip(&fingerprints) {
-            audit_step(&mut tx, who, object, Step::Added, fp).await?;
+            audit_step(&mut tx, who, object, Step::Added, fp, Some(job)).await?;
         }
     }
     tx.commit().await?;
@@ -305,13 +321,12 @@ async fn audit_step(
     object: &str,
     step: Step,
     fingerprint: &str,
+    job: Option<i64>,
 ) -> Result<()> {
     let after = serde_json::json!({"step": step.as_str(), "key": fingerprint});
-    audit::append(
-        conn,
-        audit::Entry::by(who, None, "key.rotated", object, None, Some(after)),
-    )
-    .await?;
+    let mut e = audit::Entry::by(who, None, "key.rotated", object, None, Some(after));
+    e.job = job;
+    audit::append(conn, e).await?;
     Ok(())
 }
 

@@ -232,3 +232,80 @@ pub async fn devices(db: &PgPool) -> Result<Vec<DeviceRow>> {
     .fetch_all(db)
     .await?)
 }
+
+/// What the console's device list keeps: every field that is set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceFilter {
+    /// `router` or `hypervisor`.
+    pub kind: Option<String>,
+    pub site: Option<String>,
+    /// Names containing this (any case).
+    pub search: Option<String>,
+    /// `applied`, `pending`, `failed` or `drifted` (the rule of the
+    /// server's `rollout::status::state`, here in SQL).
+    pub state: Option<String>,
+    /// After this device (`kind/name`, the list's order).
+    pub after: Option<String>,
+}
+
+/// One device as the console lists it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedDevice {
+    pub kind: String,
+    pub name: String,
+    pub site: Option<String>,
+    pub latest_seq: Option<i32>,
+    /// The job whose compile stored the latest revision.
+    pub latest_job: Option<i64>,
+    pub applied_seq: Option<i32>,
+    pub state: String,
+    /// The last failed apply's error, or why drift could not be checked.
+    pub error: Option<String>,
+    pub drift_lines: i64,
+}
+
+/// Every router and hypervisor, by kind then name, as `f` filters it (in
+/// SQL: the state is worked out per row as [`devices`]' callers do), at
+/// most `limit`.
+pub async fn listed(db: &PgPool, f: &DeviceFilter, limit: i64) -> Result<Vec<ListedDevice>> {
+    Ok(sqlx::query_as(
+        "WITH d AS (
+           SELECT o.kind, o.name, o.spec->>'site' AS site, lr.seq AS latest_seq, lr.job_id AS latest_job,
+                  ar.seq AS applied_seq,
+                  CASE WHEN la.outcome IS NOT NULL AND la.outcome NOT IN ('applied', 'unchanged') THEN 'failed'
+                       WHEN lr.id IS NOT NULL AND lr.id = ok.revision_id THEN
+                            CASE WHEN d.revision_id = ok.revision_id AND coalesce(d.drift, '') <> '' THEN 'drifted'
+                                 ELSE 'applied' END
+                       ELSE 'pending' END AS state,
+                  CASE WHEN la.outcome IS NOT NULL AND la.outcome NOT IN ('applied', 'unchanged') THEN la.error
+                       ELSE d.error END AS error,
+                  CASE WHEN d.revision_id = ok.revision_id AND coalesce(d.drift, '') <> ''
+                       THEN array_length(string_to_array(d.drift, E'\\n'), 1) ELSE 0 END::bigint AS drift_lines
+           FROM objects o
+           LEFT JOIN LATERAL (SELECT id, seq, job_id FROM revisions
+                              WHERE device_kind = o.kind AND device = o.name ORDER BY seq DESC LIMIT 1) lr ON true
+           LEFT JOIN LATERAL (SELECT revision_id FROM device_applies
+                              WHERE device_kind = o.kind AND device = o.name AND outcome IN ('applied', 'unchanged')
+                              ORDER BY id DESC LIMIT 1) ok ON true
+           LEFT JOIN revisions ar ON ar.id = ok.revision_id
+           LEFT JOIN LATERAL (SELECT outcome, error FROM device_applies
+                              WHERE device_kind = o.kind AND device = o.name AND finished_at IS NOT NULL
+                              ORDER BY id DESC LIMIT 1) la ON true
+           LEFT JOIN device_drift d ON d.device_kind = o.kind AND d.device = o.name
+           WHERE o.kind IN ('router', 'hypervisor') AND o.tenant_id IS NULL
+             AND ($1::text IS NULL OR o.kind = $1)
+             AND ($2::text IS NULL OR o.spec->>'site' = $2)
+             AND ($3::text IS NULL OR o.name ILIKE $3)
+             AND ($5::text IS NULL OR o.kind || '/' || o.name > $5))
+         SELECT * FROM d WHERE ($4::text IS NULL OR state = $4)
+         ORDER BY kind || '/' || name LIMIT $6",
+    )
+    .bind(f.kind.as_deref())
+    .bind(f.site.as_deref())
+    .bind(f.search.as_deref().map(crate::audit::contains_pattern))
+    .bind(f.state.as_deref())
+    .bind(f.after.as_deref())
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -38,6 +38,8 @@ pub struct Entry<'a> {
     pub source: &'a str,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// The job the change queued (linked from the entry).
+    pub job: Option<i64>,
 }
 
 impl<'a> Entry<'a> {
@@ -58,6 +60,15 @@ impl<'a> Entry<'a> {
             source: who.source(),
             before,
             after,
+            job: None,
+        }
+    }
+
+    /// The same entry, naming the job its change queued.
+    pub fn queued(self, job: i64) -> Self {
+        Entry {
+            job: Some(job),
+            ..self
         }
     }
 }
@@ -94,8 +105,9 @@ fn row_hash(
     source: &str,
     before: Option<&Value>,
     after: Option<&Value>,
+    job: Option<i64>,
 ) -> Vec<u8> {
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "actor": actor,
         "tenant": tenant,
@@ -105,6 +117,10 @@ fn row_hash(
         "before": before,
         "after": after,
     });
+    // Only when set, so entries written before the column keep their hash.
+    if let Some(j) = job {
+        doc["job"] = j.into();
+    }
     let mut h = Sha256::new();
     h.update(prev);
     h.update(canonical(&doc).as_bytes());
@@ -131,10 +147,11 @@ pub async fn append(conn: &mut PgConnection, e: Entry<'_>) -> Result<()> {
         e.source,
         e.before.as_ref(),
         e.after.as_ref(),
+        e.job,
     );
     sqlx::query(
-        "INSERT INTO audit_log (at, actor, tenant_id, action, object, source, before, after, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit_log (at, actor, tenant_id, action, object, source, before, after, prev_hash, hash, job_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(at)
     .bind(e.actor)
@@ -146,6 +163,7 @@ pub async fn append(conn: &mut PgConnection, e: Entry<'_>) -> Result<()> {
     .bind(e.after)
     .bind(&prev)
     .bind(&hash)
+    .bind(e.job)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -170,6 +188,7 @@ pub async fn own_account(
             source,
             before: None,
             after: None,
+            job: None,
         },
     )
     .await
@@ -185,7 +204,7 @@ pub struct Broken {
 /// row where it breaks.
 pub async fn verify(db: &PgPool) -> Result<Result<u64, Broken>> {
     let rows = sqlx::query(
-        "SELECT id, at, actor, tenant_id, action, object, source, before, after, prev_hash, hash
+        "SELECT id, at, actor, tenant_id, action, object, source, before, after, prev_hash, hash, job_id
          FROM audit_log ORDER BY id",
     )
     .fetch_all(db)
@@ -213,6 +232,7 @@ pub async fn verify(db: &PgPool) -> Result<Result<u64, Broken>> {
             r.get("source"),
             before.as_ref(),
             after.as_ref(),
+            r.get("job_id"),
         );
         let stored: Vec<u8> = r.get("hash");
         if stored != h {
@@ -238,22 +258,65 @@ pub struct Listed {
     pub source: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// The job the change queued.
+    pub job_id: Option<i64>,
+    /// The tenant's slug (`None`: the platform's, or an anonymous login).
+    pub tenant: Option<String>,
 }
 
-/// The log, newest first: one tenant's entries when `tenant` is given,
-/// those before id `before` when given, at most `limit`.
-pub async fn list(
-    db: &PgPool,
-    tenant: Option<Uuid>,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Listed>> {
+/// What a list of the log keeps: every field that is set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// One tenant's entries.
+    pub tenant: Option<Uuid>,
+    /// Entries whose action is this one, or under it (`login` keeps
+    /// `login` and `login.failed`).
+    pub action: Option<String>,
+    /// Entries whose actor, object or action contain this (any case).
+    pub search: Option<String>,
+    /// Entries at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries before.
+    pub until: Option<DateTime<Utc>>,
+    /// Entries older than this one (the cursor).
+    pub before: Option<i64>,
+}
+
+/// `s` as a LIKE pattern that matches it anywhere, its own `%`, `_` and
+/// `\` taken literally.
+pub fn contains_pattern(s: &str) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    p.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The log, newest first, as `f` filters it (in SQL), at most `limit`.
+pub async fn list(db: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Listed>> {
     Ok(sqlx::query_as(
-        "SELECT id, at, actor, action, object, source, before, after FROM audit_log
-         WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        "SELECT a.id, a.at, a.actor, a.action, a.object, a.source, a.before, a.after, a.job_id,
+                t.slug AS tenant
+         FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id
+         WHERE ($1::uuid IS NULL OR a.tenant_id = $1)
+           AND ($2::bigint IS NULL OR a.id < $2)
+           AND ($3::text IS NULL OR a.action = $3 OR a.action LIKE $3 || '.%')
+           AND ($4::text IS NULL OR a.actor ILIKE $4 OR a.object ILIKE $4 OR a.action ILIKE $4)
+           AND ($5::timestamptz IS NULL OR a.at >= $5)
+           AND ($6::timestamptz IS NULL OR a.at < $6)
+         ORDER BY a.id DESC LIMIT $7",
     )
-    .bind(tenant)
-    .bind(before)
+    .bind(f.tenant)
+    .bind(f.before)
+    .bind(f.action.as_deref())
+    .bind(f.search.as_deref().map(contains_pattern))
+    .bind(f.since)
+    .bind(f.until)
     .bind(limit)
     .fetch_all(db)
     .await?)
@@ -262,6 +325,12 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::canonical;
+
+    #[test]
+    fn contains_pattern_takes_wildcards_literally() {
+        assert_eq!(super::contains_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(super::contains_pattern("login"), "%login%");
+    }
 
     #[test]
     fn canonical_sorts_keys_at_every_level() {

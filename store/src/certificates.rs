@@ -83,7 +83,8 @@ pub async fn trust(
             &object,
             Some(json!({ "sha256": before })),
             Some(json!({ "sha256": after })),
-        ),
+        )
+        .queued(out.job),
     )
     .await?;
     tx.commit().await?;

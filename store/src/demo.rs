@@ -171,6 +171,7 @@ pub async fn load_intent(tx: &mut PgConnection, l: &Load<'_>) -> Result<Loaded> 
             source: "local",
             before: None,
             after: None,
+            job: Some(job),
         },
     )
     .await?;

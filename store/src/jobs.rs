@@ -331,15 +331,200 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Job>> {
+    let f = Filter {
+        tenant,
+        before,
+        ..Filter::default()
+    };
+    filtered(db, &f, limit).await
+}
+
+/// What a list of jobs keeps: every field that is set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// One tenant's jobs.
+    pub tenant: Option<Uuid>,
+    /// Only the platform's own jobs (no tenant's).
+    pub platform: bool,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: Option<String>,
+    /// The kind of object the change is about (`network`, `rule`,
+    /// `client`, ...): the reason's action starts with it.
+    pub kind: Option<String>,
+    /// Jobs whose reason or author contain this (any case).
+    pub search: Option<String>,
+    /// Queued at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Queued before.
+    pub until: Option<DateTime<Utc>>,
+    /// Jobs older than this one (the cursor).
+    pub before: Option<i64>,
+}
+
+/// Jobs, newest first, as `f` filters them (in SQL), at most `limit`.
+pub async fn filtered(db: &PgPool, f: &Filter, limit: i64) -> Result<Vec<Job>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {JOB_COLS} FROM jobs WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3"
+        "SELECT {JOB_COLS} FROM jobs
+         WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2)
+           AND (NOT $3 OR tenant_id IS NULL)
+           AND ($4::text IS NULL OR status = $4)
+           AND ($5::text IS NULL OR reason LIKE $5 || '.%' OR reason LIKE $5 || ' %')
+           AND ($6::text IS NULL OR reason ILIKE $6 OR created_by ILIKE $6)
+           AND ($7::timestamptz IS NULL OR created_at >= $7)
+           AND ($8::timestamptz IS NULL OR created_at < $8)
+         ORDER BY id DESC LIMIT $9"
     ))
-    .bind(tenant)
-    .bind(before)
+    .bind(f.tenant)
+    .bind(f.before)
+    .bind(f.platform)
+    .bind(f.status.as_deref())
+    .bind(f.kind.as_deref())
+    .bind(f.search.as_deref().map(crate::audit::contains_pattern))
+    .bind(f.since)
+    .bind(f.until)
     .bind(limit)
     .fetch_all(db)
     .await?)
+}
+
+/// A tenant's objects whose latest change failed and has not been carried
+/// out since: for each object a failed job names (its reason's second
+/// word, `tenants/acme/networks/web`), the newest such job, when no job
+/// of the tenant finished `done` after it (a done job compiled and applied
+/// the tenant whole, this change included). Newest first, at most `limit`.
+pub async fn failing_objects(db: &PgPool, tenant: Uuid, limit: i64) -> Result<Vec<(String, Job)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "WITH done AS (SELECT coalesce(max(id), 0) AS id FROM jobs
+                       WHERE tenant_id = $1 AND status = 'done'),
+              latest AS (
+                  SELECT DISTINCT ON (object) split_part(reason, ' ', 2) AS object, id, status
+                  FROM jobs WHERE tenant_id = $1 AND id > (SELECT id FROM done)
+                  ORDER BY split_part(reason, ' ', 2), id DESC)
+         SELECT object, id FROM latest WHERE status = 'failed' AND object <> ''
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind(tenant)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    let jobs: Vec<Job> = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = ANY($1)"))
+        .bind(&ids)
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(o, id)| jobs.iter().find(|j| j.id == id).map(|j| (o, j.clone())))
+        .collect())
+}
+
+/// Why a job may not be retried, or `None` when it may: it failed, it is
+/// its tenant's latest job (a later one carries its change as well), and
+/// its errors do not name the tenant's own objects (that configuration
+/// would fail again until corrected, and saving it queues a job anyway).
+pub fn retry_refusal(job: &Job, newer: Option<i64>) -> Option<String> {
+    if job.status != "failed" {
+        return Some(format!("job #{} has not failed", job.id));
+    }
+    if let Some(n) = newer {
+        return Some(format!(
+            "job #{n} came after it and carries its change as well"
+        ));
+    }
+    let own = job
+        .errors
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|e| e.iter().any(|e| e.get("object").is_some()));
+    own.then(|| {
+        "its errors name your configuration: correct what they name and save again".to_string()
+    })
+}
+
+/// The newest job of `job`'s tenant (or of the platform's own) after it.
+pub async fn newer(db: impl sqlx::PgExecutor<'_>, job: &Job) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT max(id) FROM jobs WHERE tenant_id IS NOT DISTINCT FROM $1 AND id > $2",
+    )
+    .bind(job.tenant_id)
+    .bind(job.id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// What [`retry`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Retried {
+    /// The new job's id.
+    Queued(i64),
+    NotFound,
+    /// Why it may not be retried ([`retry_refusal`]).
+    Refused(String),
+}
+
+/// The reason of a retry of a job with `reason`: the same change (so its
+/// kind and object read as before) and which job it retries.
+pub fn retry_reason(reason: &str, id: i64) -> String {
+    let base = match reason.find(" (retry of job #") {
+        Some(i) if reason.ends_with(')') => &reason[..i],
+        _ => reason,
+    };
+    format!("{base} (retry of job #{id})")
+}
+
+/// Queues job `id`'s change again, as a new job of the same tenant, when
+/// [`retry_refusal`] allows it; audited (`job.retry`, naming both jobs) in
+/// the same transaction, under the tenant's write lock (so two retries, or
+/// a retry and a change, queue one after the other and the second sees the
+/// first's job).
+pub async fn retry(db: &PgPool, who: &impl crate::audit::Actor, id: i64) -> Result<Retried> {
+    let mut tx = db.begin().await?;
+    let tenant: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT tenant_id FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(tenant) = tenant else {
+        return Ok(Retried::NotFound);
+    };
+    match tenant {
+        Some(t) => {
+            crate::locks::xact_lock_shared(&mut tx, crate::locks::WRITE).await?;
+            crate::locks::xact_lock_named(&mut tx, crate::locks::TENANT_WRITE, &t.to_string())
+                .await?;
+        }
+        None => crate::locks::xact_lock(&mut tx, crate::locks::WRITE).await?,
+    }
+    let job: Job = sqlx::query_as(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let later = newer(&mut *tx, &job).await?;
+    if let Some(why) = retry_refusal(&job, later) {
+        return Ok(Retried::Refused(why));
+    }
+    let new = enqueue(
+        &mut tx,
+        tenant,
+        &retry_reason(&job.reason, id),
+        who.subject(),
+    )
+    .await?;
+    crate::audit::append(
+        &mut tx,
+        crate::audit::Entry::by(
+            who,
+            tenant,
+            "job.retry",
+            &format!("jobs/{id}"),
+            Some(serde_json::json!({"job": id, "status": job.status, "reason": job.reason})),
+            Some(serde_json::json!({"job": new})),
+        )
+        .queued(new),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Retried::Queued(new))
 }
 
 /// How many jobs are queued or running.
@@ -438,4 +623,55 @@ pub async fn devices(
     .bind(names)
     .fetch_all(db)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(status: &str, errors: Option<Value>) -> Job {
+        Job {
+            id: 7,
+            tenant_id: None,
+            reason: "network.create tenants/acme/networks/web".into(),
+            status: status.into(),
+            attempts: 5,
+            created_by: "user:a@example.com".into(),
+            created_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            errors,
+            result: None,
+        }
+    }
+
+    #[test]
+    fn only_a_failed_latest_job_not_failing_on_its_own_objects_is_retried() {
+        let apply = serde_json::json!([{"message": "apply failed: router vyos-dc1-01"}]);
+        assert_eq!(
+            retry_refusal(&job("failed", Some(apply.clone())), None),
+            None
+        );
+        assert_eq!(retry_refusal(&job("failed", None), None), None);
+        let r = retry_refusal(&job("done", None), None).unwrap();
+        assert!(r.contains("has not failed"), "{r}");
+        let r = retry_refusal(&job("failed", Some(apply)), Some(9)).unwrap();
+        assert!(r.contains("#9"), "{r}");
+        let own = serde_json::json!([{"object": "networks/web", "message": "overlaps"}]);
+        let r = retry_refusal(&job("failed", Some(own)), None).unwrap();
+        assert!(r.contains("your configuration"), "{r}");
+    }
+
+    #[test]
+    fn a_retry_keeps_the_change_and_names_the_job_once() {
+        let r = retry_reason("network.create tenants/acme/networks/web", 7);
+        assert_eq!(
+            r,
+            "network.create tenants/acme/networks/web (retry of job #7)"
+        );
+        assert_eq!(
+            retry_reason(&r, 9),
+            "network.create tenants/acme/networks/web (retry of job #9)"
+        );
+    }
 }

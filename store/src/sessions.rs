@@ -295,6 +295,7 @@ impl crate::Store {
                 source,
                 before: None,
                 after: None,
+                job: None,
             },
         )
         .await?;

@@ -153,12 +153,29 @@ pub struct Summary {
 
 /// Every tenant with its counts of networks and users, by slug.
 pub async fn summaries(db: &PgPool) -> Result<Vec<Summary>> {
+    summaries_filtered(db, None, None, i64::MAX).await
+}
+
+/// Tenants with their counts, by slug, after slug `after`, whose slug or
+/// name contain `search` (any case; filtered in SQL), at most `limit`.
+pub async fn summaries_filtered(
+    db: &PgPool,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Summary>> {
     let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
         "SELECT t.slug, t.name, t.default_action,
                 (SELECT count(*) FROM objects o WHERE o.tenant_id = t.id AND o.kind = 'network'),
                 (SELECT count(*) FROM users u WHERE u.tenant_id = t.id)
-         FROM tenants t ORDER BY t.slug",
+         FROM tenants t
+         WHERE ($1::text IS NULL OR t.slug ILIKE $1 OR t.name ILIKE $1)
+           AND ($2::text IS NULL OR t.slug > $2)
+         ORDER BY t.slug LIMIT $3",
     )
+    .bind(search.map(crate::audit::contains_pattern))
+    .bind(after)
+    .bind(limit)
     .fetch_all(db)
     .await?;
     Ok(rows

@@ -221,15 +221,48 @@ pub async fn list(
     after_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<User>> {
+    let f = Filter {
+        tenant,
+        ..Filter::default()
+    };
+    filtered(db, &f, after_email, after_id, limit).await
+}
+
+/// What a list of users keeps: every field that is set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub tenant: Option<Uuid>,
+    /// Only accounts of the platform (no tenant).
+    pub platform: bool,
+    /// `platform_admin`, `tenant_admin` or `member`.
+    pub role: Option<String>,
+    /// Emails containing this (any case).
+    pub search: Option<String>,
+}
+
+/// [`list`] as `f` filters it (in SQL).
+pub async fn filtered(
+    db: &PgPool,
+    f: &Filter,
+    after_email: Option<&str>,
+    after_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<User>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT} WHERE ($1::uuid IS NULL OR u.tenant_id = $1)
            AND ($2::text IS NULL OR (u.email, u.id) > ($2, coalesce($3, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)))
+           AND (NOT $5 OR u.tenant_id IS NULL)
+           AND ($6::text IS NULL OR u.role = $6)
+           AND ($7::text IS NULL OR u.email ILIKE $7)
          ORDER BY u.email, u.id LIMIT $4"
     ))
-    .bind(tenant)
+    .bind(f.tenant)
     .bind(after_email)
     .bind(after_id)
     .bind(limit)
+    .bind(f.platform)
+    .bind(f.role.as_deref())
+    .bind(f.search.as_deref().map(crate::audit::contains_pattern))
     .fetch_all(db)
     .await?)
 }

@@ -292,7 +292,7 @@ pub async fn finish_tenant(
     let job = jobs::enqueue(conn, Some(id), &format!("{action} {object}"), who.subject()).await?;
     audit::append(
         conn,
-        audit::Entry::by(who, Some(id), action, object, before, after),
+        audit::Entry::by(who, Some(id), action, object, before, after).queued(job),
     )
     .await?;
     Ok(job)
@@ -316,7 +316,7 @@ pub async fn finish(
     let job = jobs::enqueue(conn, tenant, &format!("{action} {object}"), who.subject()).await?;
     audit::append(
         conn,
-        audit::Entry::by(who, tenant, action, object, before, after),
+        audit::Entry::by(who, tenant, action, object, before, after).queued(job),
     )
     .await?;
     Ok(job)

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::form::FieldErrors;
+use super::lists::{FilterBar, Pager};
+// A job row is the jobs' own (a tenant's list shows it too).
+pub use super::jobs::AdminJobRow;
 use super::members::AuditRow;
 use super::platform::SpecEdit;
 
@@ -17,6 +20,8 @@ pub enum Section {
         tenants: Vec<TenantRow>,
         form: TenantForm,
         notice: Option<String>,
+        filters: FilterBar,
+        pager: Pager,
     },
     Platform {
         sites: Vec<SiteRow>,
@@ -29,11 +34,21 @@ pub enum Section {
     /// Every device's health, filtered, and the platform map (rendered
     /// by the server alone).
     Health(super::health::ServerOnly<Box<super::health::AdminHealth>>),
-    Users(Vec<UserRow>),
+    Users {
+        users: Vec<UserRow>,
+        filters: FilterBar,
+        pager: Pager,
+    },
+    /// Every router and hypervisor, filtered, with its state.
+    Devices {
+        devices: Vec<DeviceListRow>,
+        filters: FilterBar,
+        pager: Pager,
+    },
     Jobs {
         jobs: Vec<AdminJobRow>,
-        older: Option<String>,
-        newest: bool,
+        filters: FilterBar,
+        pager: Pager,
     },
     /// One job and its devices (`super::jobs`).
     Job(Box<super::jobs::JobPage>),
@@ -43,8 +58,8 @@ pub enum Section {
     Spec(Box<SpecEdit>),
     Audit {
         entries: Vec<AuditRow>,
-        older: Option<String>,
-        newest: bool,
+        filters: FilterBar,
+        pager: Pager,
     },
 }
 
@@ -54,7 +69,8 @@ impl Console {
             Section::Tenants { .. } => "Platform".into(),
             Section::Platform { .. } => "Sites, routers and hypervisors".into(),
             Section::Health(_) => "Device health".into(),
-            Section::Users(_) => "Users".into(),
+            Section::Users { .. } => "Users".into(),
+            Section::Devices { .. } => "Devices".into(),
             Section::Jobs { .. } => "Jobs".into(),
             Section::Job(j) => format!("Job #{}", j.id),
             Section::Device(d) => format!("{} {}", d.kind, d.name),
@@ -137,18 +153,17 @@ pub struct UserRow {
     pub created_at: String,
 }
 
+/// One device in the console's device list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdminJobRow {
-    pub id: i64,
-    /// The tenant's slug; `None` for platform changes.
-    pub tenant: Option<String>,
-    pub reason: String,
-    pub status: String,
-    pub created_by: String,
-    pub created_at: String,
-    pub finished_at: Option<String>,
-    /// Devices whose configuration the job changed: (`router`|`hypervisor`, name).
-    pub devices: Vec<(String, String)>,
+pub struct DeviceListRow {
+    /// `router` or `hypervisor`.
+    pub kind: String,
+    pub name: String,
+    pub site: String,
+    pub revision: Option<i32>,
+    pub state: DeviceStateRow,
+    /// The job whose compile stored the latest revision.
+    pub job: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

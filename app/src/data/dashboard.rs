@@ -25,6 +25,10 @@ pub struct Dashboard {
     pub form: NetworkForm,
     /// Shown once after a successful change.
     pub notice: Option<String>,
+    /// Failed changes of objects no row shows (a deleted network, a rule,
+    /// a client...).
+    #[serde(default)]
+    pub failed: Vec<FailedChange>,
     /// Its gateway groups and clients as last collected, and their
     /// picture (rendered by the server alone).
     #[serde(default)]
@@ -38,6 +42,19 @@ pub struct NetworkRow {
     pub vni: Option<u32>,
     pub sites: Vec<NetworkSiteRow>,
     pub ports: usize,
+    /// Its latest change failed and nothing has carried it out since.
+    #[serde(default)]
+    pub failed: Option<FailedChange>,
+}
+
+/// A change that failed, on the object it concerns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailedChange {
+    /// What it was about (`tenants/acme/networks/web`).
+    pub object: String,
+    pub job: i64,
+    /// Why, in the tenant's own words (the job's first error).
+    pub why: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

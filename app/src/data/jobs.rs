@@ -23,6 +23,22 @@ pub struct JobPage {
     /// Why it failed, in the tenant's own words (never `operator_errors`).
     pub errors: Vec<String>,
     pub devices: Vec<JobDeviceRow>,
+    /// Where the page's job links go (`/t/{tenant}/jobs` or `/admin/jobs`).
+    #[serde(default)]
+    pub jobs_base: String,
+    /// The retry form's action, when the viewer may retry this job (a
+    /// tenant admin or platform admin, the job failed and may be retried).
+    #[serde(default)]
+    pub retry: Option<String>,
+    /// Why this failed job may not be retried.
+    #[serde(default)]
+    pub retry_refused: Option<String>,
+    /// The job this one retries (from its reason).
+    #[serde(default)]
+    pub retry_of: Option<i64>,
+    /// What the last action did ("job #N retries this change").
+    #[serde(default)]
+    pub notice: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,4 +53,34 @@ pub struct JobDeviceRow {
     pub failed_at: Option<String>,
     /// The device's error: set for platform admins only.
     pub error: Option<String>,
+}
+
+/// A tenant's changes (`/t/{tenant}/changes`): its jobs, searched and
+/// filtered, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobsPage {
+    pub slug: String,
+    pub name: String,
+    pub can_write: bool,
+    pub jobs: Vec<AdminJobRow>,
+    pub filters: super::lists::FilterBar,
+    pub pager: super::lists::Pager,
+}
+
+/// One job in a list (the console's and a tenant's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminJobRow {
+    pub id: i64,
+    /// The tenant's slug; `None` for platform changes.
+    pub tenant: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Why it failed (the operators' words).
+    #[serde(default)]
+    pub why: Vec<String>,
+    /// Devices whose configuration the job changed: (`router`|`hypervisor`, name).
+    pub devices: Vec<(String, String)>,
 }

@@ -81,6 +81,17 @@ pub struct AuditRow {
     pub action: String,
     pub object: String,
     pub source: String,
+    /// The job the change queued (linked).
+    #[serde(default)]
+    pub job: Option<i64>,
+    /// The tenant's slug (the console's whole log shows it).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// What the object was and became, as indented JSON.
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// One page of an audit log, newest first. `slug` is the tenant's, `None`
@@ -91,8 +102,7 @@ pub struct AuditPage {
     pub name: String,
     pub can_write: bool,
     pub entries: Vec<AuditRow>,
-    /// The link to the next (older) page, if there is one.
-    pub older: Option<String>,
-    /// Whether this is the newest page (else a link back to it is shown).
-    pub newest: bool,
+    /// The search and filters (a GET form).
+    pub filters: super::lists::FilterBar,
+    pub pager: super::lists::Pager,
 }

@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod form;
 pub mod health;
 pub mod jobs;
+pub mod lists;
 pub mod members;
 pub mod platform;
 pub mod policy;

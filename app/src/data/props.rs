@@ -51,6 +51,8 @@ pub enum Page {
     ClientDelete(Box<super::clients::ClientDelete>),
     /// One job of the tenant and its devices (`super::jobs`).
     Job(Box<super::jobs::JobPage>),
+    /// The tenant's jobs, searched and filtered (`super::jobs`).
+    Jobs(Box<super::jobs::JobsPage>),
     /// 404: also what another tenant's page answers.
     NotFound,
     Error(ErrorPage),
@@ -72,6 +74,7 @@ impl PageProps {
             Page::NetworkEdit(e) if e.confirm_delete => format!("Delete network {}", e.name),
             Page::NetworkEdit(e) => format!("Network {}", e.name),
             Page::Job(j) => format!("Job #{}", j.id),
+            Page::Jobs(j) => format!("Changes · {}", j.name),
             Page::NotFound => "Not found".into(),
             Page::Error(e) => e.title.clone(),
         }

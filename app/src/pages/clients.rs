@@ -54,7 +54,10 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
             <TenantNav slug=slug.clone() current=TenantTab::Clients
                 can_write=can_write/>
         </div>
-        {notice.map(|n| view! { <p class="notice" role="status" id="client-notice">{n}</p> })}
+        {notice.map(|n| {
+            let text = crate::widgets::lists::job_links(&n, &format!("/t/{slug}/jobs"));
+            view! { <p class="notice" role="status" id="client-notice">{text}</p> }
+        })}
         {move || result.get().map(|(c, k)| view! { <CreatedCard config=c private_key=k/> })}
         <div class="grid">
             <section class="card wide" aria-labelledby="clients-h">

@@ -7,13 +7,15 @@ use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 use crate::data::dashboard::follow_jobs;
 use crate::data::dashboard::{
-    ClientRow, Dashboard, JobRow, NetworkEdit, NetworkForm, NetworkRow, RouterChoice, ServiceRow,
+    ClientRow, Dashboard, FailedChange, JobRow, NetworkEdit, NetworkForm, NetworkRow, RouterChoice,
+    ServiceRow,
 };
 #[cfg(feature = "ssr")]
 use crate::data::health::TenantHealth;
 #[cfg(feature = "ssr")]
 use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
 use crate::widgets::form::{busy_submit, Field, SubmitButton};
+use crate::widgets::lists::Notice;
 use crate::widgets::nav::{TenantNav, TenantTab};
 #[cfg(feature = "ssr")]
 use crate::widgets::table::{Cell, Row, Table};
@@ -33,6 +35,7 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         sites,
         form,
         notice,
+        failed,
         health,
     } = d;
     let sites_text = if sites.is_empty() {
@@ -57,12 +60,13 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
             <TenantNav slug=slug.clone() current=TenantTab::Dashboard
                 can_write=can_write/>
         </div>
-        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {notice.map(|n| view! { <Notice text=n jobs=format!("/t/{slug}/jobs")/> })}
+        <FailedChanges failed=failed slug=slug.clone()/>
         <div class="grid">
             <section class="card wide" aria-labelledby="health-h" id="health" inner_html=health></section>
             <section class="card wide" aria-labelledby="networks-h">
                 <h2 id="networks-h">"Networks"</h2>
-                <NetworksTable networks=networks edit=can_write.then(|| slug.clone())/>
+                <NetworksTable networks=networks edit=can_write.then(|| slug.clone()) slug=slug.clone()/>
             </section>
             {form_view}
             <section class="card" aria-labelledby="jobs-h">
@@ -202,7 +206,7 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
 
 /// `edit`: the tenant slug when the viewer may edit (adds an Edit link per row).
 #[component]
-fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoView {
+fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>, slug: String) -> impl IntoView {
     if networks.is_empty() {
         return view! { <p class="empty">"No networks yet."</p> }.into_any();
     }
@@ -229,9 +233,19 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoVi
                                 let label = format!("Edit network {}", n.name);
                                 view! { <td><a href=href aria-label=label class="edit">"Edit"</a></td> }
                             });
+                            let failed = n.failed.map(|f| {
+                                let href = format!("/t/{slug}/jobs/{}", f.job);
+                                view! {
+                                    <br/>
+                                    <span class="last-failed">
+                                        "last change failed: " {f.why} " ("
+                                        <a href=href class="job-id">"job #" {f.job}</a> ")"
+                                    </span>
+                                }
+                            });
                             view! {
                                 <tr data-network=key>
-                                    <th scope="row">{n.name}</th>
+                                    <th scope="row">{n.name}{failed}</th>
                                     <td data-label="CIDR"><code>{n.cidr}</code></td>
                                     <td data-label="VNI">{n.vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}</td>
                                     <td data-label="Gateways">
@@ -261,6 +275,33 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>) -> impl IntoVi
         </div>
     }
     .into_any()
+}
+
+/// Failed changes of objects no row shows (a deleted network, a rule, a
+/// client), each linking to its job.
+#[component]
+fn FailedChanges(failed: Vec<FailedChange>, slug: String) -> impl IntoView {
+    (!failed.is_empty()).then(|| {
+        view! {
+            <section class="callout bad" aria-labelledby="failed-h" id="failed-changes">
+                <h2 id="failed-h">"Changes that failed"</h2>
+                <ul class="plain">
+                    {failed
+                        .into_iter()
+                        .map(|f| {
+                            let href = format!("/t/{slug}/jobs/{}", f.job);
+                            view! {
+                                <li>
+                                    <code class="path">{f.object}</code> ": " {f.why} " ("
+                                    <a href=href class="job-id">"job #" {f.job}</a> ")"
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }
 
 /// The latest jobs. Once hydrated, the list follows the server's event

@@ -9,18 +9,20 @@ use crate::widgets::job::JobView;
 use crate::widgets::nav::{TenantNav, TenantTab};
 
 #[component]
-pub fn JobPageView(p: JobPage) -> impl IntoView {
+pub fn JobPageView(p: JobPage, csrf: String) -> impl IntoView {
     let slug = p.tenant.clone().unwrap_or_default();
     let can_write = p.can_write;
     let id = p.id;
     view! {
         <div class="page-head">
             <h1>"Job #" {id}</h1>
-            <p class="muted"><a href=format!("/t/{slug}")>"Back to the dashboard's latest jobs"</a></p>
-            <TenantNav slug=slug current=TenantTab::Dashboard can_write=can_write/>
+            <p class="muted">
+                <a href=format!("/t/{slug}/changes")>"← Every change of this tenant"</a>
+            </p>
+            <TenantNav slug=slug current=TenantTab::Changes can_write=can_write/>
         </div>
         <div class="grid">
-            <JobView p=p/>
+            <JobView p=p csrf=csrf/>
         </div>
     }
 }

@@ -274,17 +274,17 @@ pub fn AuditView(p: AuditPage) -> impl IntoView {
         name,
         can_write,
         entries,
-        older,
-        newest,
+        filters,
+        pager,
     } = p;
     let slug = slug.unwrap_or_default();
-    let base = format!("/t/{slug}/audit");
+    let jobs = format!("/t/{slug}/jobs");
     view! {
         <TenantHead slug=slug name=name title="Audit log" current=TenantTab::Audit
             can_write=can_write/>
         <section class="card wide" aria-labelledby="audit-h">
             <h2 id="audit-h">"Who changed what, newest first"</h2>
-            <AuditList entries=entries older=older newest=newest base=base/>
+            <AuditList entries=entries filters=filters pager=pager jobs=jobs tenants=false/>
         </section>
     }
 }

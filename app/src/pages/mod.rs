@@ -8,5 +8,6 @@ pub mod admin;
 pub mod clients;
 pub mod dashboard;
 pub mod job;
+pub mod jobs;
 pub mod members;
 pub mod policy;

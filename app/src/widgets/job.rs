@@ -3,14 +3,15 @@
 
 use leptos::prelude::*;
 
+use super::lists::Notice;
 use crate::data::jobs::{JobDeviceRow, JobPage};
 
 #[component]
-pub fn JobView(p: JobPage) -> impl IntoView {
+pub fn JobView(p: JobPage, csrf: String) -> impl IntoView {
     let JobPage {
         id,
         tenant,
-        can_write: _,
+        can_write,
         admin,
         reason,
         status,
@@ -20,6 +21,11 @@ pub fn JobView(p: JobPage) -> impl IntoView {
         finished_at,
         errors,
         devices,
+        jobs_base,
+        retry,
+        retry_refused,
+        retry_of,
+        notice,
     } = p;
     let failed = status == "failed";
     let errors_view = (!errors.is_empty()).then(|| {
@@ -30,21 +36,48 @@ pub fn JobView(p: JobPage) -> impl IntoView {
             </ul>
         }
     });
-    let hint = failed.then(|| {
-        view! {
+    // A failed job: the retry button where retrying makes sense (the
+    // server decides: `store::jobs::retry_refusal`), else why not.
+    let hint = failed.then(|| match (retry, retry_refused) {
+        (Some(action), _) => view! {
+            <form method="post" action=action class="retry" id="retry-form">
+                <input type="hidden" name="csrf" value=csrf/>
+                <p id="retry-hint">
+                    "Retrying queues this change again as a new job: the worker compiles your \
+                     configuration as it stands and applies it to the devices."
+                </p>
+                <button type="submit" id="retry">"Retry this change"</button>
+            </form>
+        }
+        .into_any(),
+        (None, Some(why)) => view! {
+            <p id="retry-hint">"It cannot be retried: " {super::lists::job_links(&why, &jobs_base)} "."</p>
+        }
+        .into_any(),
+        (None, None) if !can_write => view! {
+            <p id="retry-hint">"Your tenant's admins can retry it from this page."</p>
+        }
+        .into_any(),
+        (None, None) => view! {
             <p id="retry-hint">
                 "To try again, correct what the errors above name and save the change \
-                 again: every save queues a new job. If they name nothing of yours, the \
-                 platform's operators can see why it failed."
+                 again: every save queues a new job."
             </p>
         }
+        .into_any(),
     });
+    let retry_of = retry_of.map(|r| {
+        view! { <dt>"Retries"</dt><dd><a href=format!("{jobs_base}/{r}") class="job-id">"job #" {r}</a></dd> }
+    });
+    let notice = notice.map(|n| view! { <Notice text=n jobs=jobs_base.clone()/> });
     let never = || view! { <span class="muted">"not yet"</span> }.into_any();
     view! {
+        {notice}
         <section class="card wide" aria-labelledby="job-h">
             <h2 id="job-h">"Job #" {id}</h2>
             <dl class="facts" id="job-facts">
                 <dt>"Change"</dt><dd>{reason}</dd>
+                {retry_of}
                 <dt>"State"</dt><dd><span class=format!("badge {status}")>{status.clone()}</span></dd>
                 <dt>"Tenant"</dt><dd>{tenant.unwrap_or_else(|| "platform".into())}</dd>
                 <dt>"Queued by"</dt><dd>{created_by}</dd>
@@ -123,4 +156,91 @@ fn DevicesTable(devices: Vec<JobDeviceRow>, admin: bool) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// A list of jobs: number (a link to `{jobs}/N`), state, the change, who,
+/// when and, for the console (`admin`), the tenant and the devices it
+/// changed (links to their pages).
+#[component]
+pub fn JobsList(
+    jobs: Vec<crate::data::jobs::AdminJobRow>,
+    base: String,
+    admin: bool,
+    filtered: bool,
+) -> impl IntoView {
+    use super::table::{Cell, Row, Table};
+    if jobs.is_empty() {
+        let text = if filtered {
+            "No job matches these filters."
+        } else {
+            "No jobs yet: every change starts one."
+        };
+        return view! { <p class="empty">{text}</p> }.into_any();
+    }
+    let rows = jobs
+        .into_iter()
+        .map(|j| {
+            let mut when = vec![Cell::Text(j.created_at)];
+            when.extend(j.finished_at.map(|f| Cell::Note(format!("finished {f}"))));
+            let mut change = vec![Cell::Text(j.reason)];
+            change.extend(j.why.into_iter().map(Cell::Note));
+            let mut cells = vec![
+                Cell::Link {
+                    href: format!("{base}/{}", j.id),
+                    text: format!("#{}", j.id),
+                    label: Some(format!("Job #{}", j.id)),
+                    danger: false,
+                },
+                Cell::Badge {
+                    class: j.status.clone(),
+                    text: j.status,
+                },
+            ];
+            if admin {
+                cells.push(match j.tenant {
+                    Some(t) => Cell::Link {
+                        href: format!("/t/{t}"),
+                        text: t,
+                        label: None,
+                        danger: false,
+                    },
+                    None => Cell::Muted("platform".into()),
+                });
+            }
+            cells.push(Cell::Many(change));
+            cells.push(Cell::Text(j.created_by));
+            cells.push(Cell::Many(when));
+            if admin {
+                cells.push(if j.devices.is_empty() {
+                    Cell::Muted("none".into())
+                } else {
+                    Cell::Links(
+                        j.devices
+                            .into_iter()
+                            .map(|(k, n)| (format!("/admin/devices/{k}/{n}"), n))
+                            .collect(),
+                    )
+                });
+            }
+            Row {
+                key: j.id.to_string(),
+                cells,
+            }
+        })
+        .collect();
+    let cols = if admin {
+        vec![
+            "Job",
+            "State",
+            "Tenant",
+            "Change",
+            "Who",
+            "When",
+            "Devices changed",
+        ]
+    } else {
+        vec!["Job", "State", "Change", "Who", "When"]
+    };
+    let id = if admin { "admin-jobs" } else { "jobs-list" };
+    view! { <Table id=id cols=cols rows=rows/> }.into_any()
 }

@@ -10,5 +10,6 @@ pub mod diagram;
 pub mod error;
 pub mod form;
 pub mod job;
+pub mod lists;
 pub mod nav;
 pub mod table;

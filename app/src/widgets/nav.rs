@@ -11,6 +11,7 @@ pub enum TenantTab {
     Clients,
     Members,
     Tokens,
+    Changes,
     Audit,
 }
 
@@ -31,6 +32,7 @@ pub fn TenantNav(slug: String, current: TenantTab, can_write: bool) -> impl Into
     if can_write {
         links.push((TenantTab::Tokens, format!("/t/{slug}/tokens"), "API tokens"));
     }
+    links.push((TenantTab::Changes, format!("/t/{slug}/changes"), "Changes"));
     links.push((TenantTab::Audit, format!("/t/{slug}/audit"), "Audit log"));
     view! {
         <nav class="subnav" aria-label="Tenant">

@@ -27,6 +27,13 @@ pub struct AuditEntry {
     pub before: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
+    /// The job the change queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
+    /// The tenant's slug (absent: the platform's own, or an anonymous
+    /// login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 impl From<vxguard_store::audit::Listed> for AuditEntry {
@@ -40,11 +47,13 @@ impl From<vxguard_store::audit::Listed> for AuditEntry {
             source: e.source,
             before: e.before,
             after: e.after,
+            job_id: e.job_id,
+            tenant: e.tenant,
         }
     }
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Items per page, 1-500 (default 100).
@@ -52,9 +61,32 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page (newest first).
     pub cursor: Option<i64>,
+    /// Only this action, or those under it (`login` keeps `login` and
+    /// `login.failed`).
+    pub action: Option<String>,
+    /// Only entries whose actor, object or action contain this (any case).
+    pub q: Option<String>,
+    /// Only entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
-/// The log, newest first (one tenant's entries when `tenant` is given).
+/// The store's filter of a query, in `tenant`'s log (all when `None`).
+pub fn filter(tenant: Option<Uuid>, q: &AuditQuery) -> vxguard_store::audit::Filter {
+    use super::jobs::text_filter;
+    vxguard_store::audit::Filter {
+        tenant,
+        action: text_filter(q.action.as_deref()),
+        search: text_filter(q.q.as_deref()),
+        since: q.since,
+        until: q.until,
+        before: q.cursor,
+    }
+}
+
+/// The log, newest first (one tenant's entries when `tenant` is given), as
+/// the query filters it.
 pub async fn list(
     st: &AppState,
     tenant: Option<Uuid>,
@@ -62,7 +94,7 @@ pub async fn list(
 ) -> ApiResult<Page<AuditEntry>> {
     let limit = super::extract::page_limit(q.limit)?;
     let rows: Vec<AuditEntry> =
-        vxguard_store::audit::list(st.store.pool(), tenant, q.cursor, limit)
+        vxguard_store::audit::list(st.store.pool(), &filter(tenant, &q), limit)
             .await?
             .into_iter()
             .map(AuditEntry::from)

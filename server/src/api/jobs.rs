@@ -12,13 +12,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vxguard_store::jobs as store_jobs;
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// Items per page, 1-500 (default 100).
@@ -26,12 +27,75 @@ pub struct JobQuery {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page (jobs come newest first).
     pub cursor: Option<i64>,
+    /// Only jobs in this state.
+    pub status: Option<JobStatus>,
+    /// Only changes of this kind of object: the first word of the reason's
+    /// action (`network`, `rule`, `client`, `service`, `tenant`, `router`,
+    /// `rotate`, ...).
+    pub kind: Option<String>,
+    /// Only jobs whose reason or author contain this (any case).
+    pub q: Option<String>,
+    /// Only jobs queued at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only jobs queued before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
-/// Jobs, newest first (one tenant's when `tenant` is given).
+/// A job's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A free text filter: trimmed, and none when empty.
+pub fn text_filter(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+/// The store's filter of a query (`tenant`: whose jobs; `platform`: the
+/// platform's own only).
+pub fn filter(tenant: Option<Uuid>, platform: bool, q: &JobQuery) -> store_jobs::Filter {
+    store_jobs::Filter {
+        tenant,
+        platform,
+        status: q.status.map(|s| s.as_str().to_string()),
+        kind: text_filter(q.kind.as_deref()),
+        search: text_filter(q.q.as_deref()),
+        since: q.since,
+        until: q.until,
+        before: q.cursor,
+    }
+}
+
+/// Jobs, newest first (one tenant's when `tenant` is given), as the query
+/// filters them.
 pub async fn list_jobs(st: &AppState, tenant: Option<Uuid>, q: JobQuery) -> ApiResult<Page<Job>> {
-    let limit = super::extract::page_limit(q.limit)?;
-    let rows: Vec<Job> = store_jobs::list(st.store.pool(), tenant, q.cursor, limit)
+    list_filtered(st, &filter(tenant, false, &q), q.limit).await
+}
+
+/// Jobs as `f` filters them, `limit` per page.
+pub async fn list_filtered(
+    st: &AppState,
+    f: &store_jobs::Filter,
+    limit: Option<i64>,
+) -> ApiResult<Page<Job>> {
+    let limit = super::extract::page_limit(limit)?;
+    let rows: Vec<Job> = store_jobs::filtered(st.store.pool(), f, limit)
         .await?
         .into_iter()
         .map(Job::from)
@@ -85,6 +149,13 @@ pub struct JobDetail {
     /// compile stored and whether it is compiled, pending, applied or
     /// failed (the device's error for platform admins only).
     pub devices: Vec<JobDevice>,
+    /// A failed job may be queued again (`POST /api/v1/jobs/{id}/retry`,
+    /// by its tenant's admins and platform admins).
+    pub retryable: bool,
+    /// Why a failed job may not be retried (a later job carries its change,
+    /// or its errors name the tenant's own configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_refused: Option<String>,
 }
 
 /// A job the caller may see, with its devices (their error text only for
@@ -92,7 +163,64 @@ pub struct JobDetail {
 pub async fn detail(st: &AppState, who: &Principal, id: i64) -> ApiResult<JobDetail> {
     let job = visible(st, who, id).await?;
     let devices = progress::for_job(st.store.pool(), &job, who.role == Role::PlatformAdmin).await?;
-    Ok(JobDetail { job, devices })
+    let (retryable, retry_refused) = if job.status == "failed" {
+        let stored = store_jobs::get(st.store.pool(), id)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let newer = store_jobs::newer(st.store.pool(), &stored).await?;
+        let why = store_jobs::retry_refusal(&stored, newer);
+        (why.is_none(), why)
+    } else {
+        (false, None)
+    };
+    Ok(JobDetail {
+        job,
+        devices,
+        retryable,
+        retry_refused,
+    })
+}
+
+/// The job a retry queued.
+#[derive(Serialize, ToSchema)]
+pub struct Retry {
+    /// The new job (it carries the failed job's change again).
+    pub job: i64,
+    /// The job retried.
+    pub retry_of: i64,
+}
+
+/// Queues a failed job's change again (`store::jobs::retry`: audited as
+/// `job.retry`): its tenant's admins and platform admins; another tenant's
+/// job is the same 404 as a missing one, a member is refused (403), and a
+/// job that may not be retried is a conflict (409) saying why.
+pub async fn retry(st: &AppState, who: &Principal, id: i64) -> ApiResult<Retry> {
+    visible(st, who, id).await?;
+    if !who.can_write_tenant() {
+        return Err(Problem::forbidden(
+            "only the tenant's admins may retry its jobs",
+        ));
+    }
+    match store_jobs::retry(st.store.pool(), who, id).await? {
+        store_jobs::Retried::Queued(job) => Ok(Retry { job, retry_of: id }),
+        store_jobs::Retried::NotFound => Err(Problem::not_found()),
+        store_jobs::Retried::Refused(why) => Err(Problem::conflict(format!(
+            "job #{id} cannot be retried: {why}"
+        ))),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", operation_id = "retry_job",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Retry), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn retry_one(
+    State(st): State<AppState>,
+    who: Principal,
+    P(id): P<i64>,
+) -> ApiResult<(axum::http::StatusCode, Json<Retry>)> {
+    retry(&st, &who, id)
+        .await
+        .map(|r| (axum::http::StatusCode::ACCEPTED, Json(r)))
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "get_job",
@@ -153,5 +281,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/jobs", get(list_all))
         .route("/api/v1/tenants/{tenant}/jobs", get(list_tenant))
         .route("/api/v1/jobs/{id}", get(get_one))
+        .route("/api/v1/jobs/{id}/retry", axum::routing::post(retry_one))
         .route("/api/v1/jobs/{id}/events", get(events))
 }

@@ -7,22 +7,21 @@
 use super::data::{self, when};
 use super::document::html;
 use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
-use super::members::{audit_cursor, audit_rows};
+use super::lists::{job_fields, job_filter, ListQuery, JOBS_PAGE, JOB_FILTERS};
+use super::members::{audit_bar, audit_rows, AUDIT_FILTERS};
 use super::pages::form_errors;
 use super::respond::{encode, field, problem_page, props, see_other};
 use super::session::WebSession;
 use crate::api::devices;
-use crate::api::jobs::{self, JobQuery};
+use crate::api::jobs;
 use crate::api::revisions::{self, RevQuery};
 use crate::api::tenants::{self, TenantCreate};
-use crate::api::users;
-use crate::api::PageQuery;
 use crate::config_diff::{self, Change};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use app::admin::{
-    AdminJobRow, Console, DevicePage, DeviceStateRow, DiffLine, HypervisorRow, RevisionPage,
-    RevisionRow, RouterRow, Section, SiteRow, TenantForm, UserRow,
+    AdminJobRow, Console, DeviceListRow, DevicePage, DeviceStateRow, DiffLine, HypervisorRow,
+    RevisionPage, RevisionRow, RouterRow, Section, SiteRow, TenantForm, TenantRow, UserRow,
 };
 use app::Page;
 use axum::extract::{Path, Query, State};
@@ -60,19 +59,49 @@ fn default_tenant_form() -> TenantForm {
     }
 }
 
+/// Tenants per page of the console's list.
+const TENANTS_PAGE: i64 = 100;
+
 async fn tenants_section(
     st: &AppState,
     form: TenantForm,
     notice: Option<String>,
+    q: &HashMap<String, String>,
 ) -> ApiResult<Section> {
+    let l = ListQuery::new(q);
+    let after = l.cursor_text();
+    let rows = vxguard_store::tenants::summaries_filtered(
+        st.store.pool(),
+        l.get("q").as_deref(),
+        after.as_deref(),
+        TENANTS_PAGE,
+    )
+    .await?;
+    let next = (rows.len() as i64 == TENANTS_PAGE)
+        .then(|| rows.last().map(|t| t.slug.clone()))
+        .flatten();
+    let tenants: Vec<TenantRow> = rows
+        .into_iter()
+        .map(|t| TenantRow {
+            slug: t.slug,
+            name: t.name,
+            networks: t.networks,
+            users: t.users,
+            default_action: t.default_action,
+        })
+        .collect();
+    let fields = vec![l.text("q", "Search", "slug or name")];
     Ok(Section::Tenants {
-        tenants: data::tenants(st).await?,
+        filters: l.bar("/admin", &["q"], fields, tenants.len()),
+        pager: l.pager("/admin", &["q"], next),
+        tenants,
         form,
         notice,
     })
 }
 
-/// `GET /admin`: the tenants and the form that creates one.
+/// `GET /admin?q=&cursor=`: the tenants (searched) and the form that
+/// creates one.
 pub async fn index(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -84,7 +113,7 @@ pub async fn index(
         )),
         _ => None,
     };
-    let out = tenants_section(&st, default_tenant_form(), notice).await;
+    let out = tenants_section(&st, default_tenant_form(), notice, &q).await;
     finish(&s, out)
 }
 
@@ -153,7 +182,7 @@ pub async fn create_tenant(
                 errors: form_errors(&p, tenant_field),
                 ..form
             };
-            match tenants_section(&st, form, None).await {
+            match tenants_section(&st, form, None, &HashMap::new()).await {
                 Ok(section) => console(&s, status, section),
                 Err(p) => problem_page(Some(&s), &p),
             }
@@ -379,32 +408,279 @@ pub async fn health(
     )
 }
 
-/// `GET /admin/users`: every user, with tenant and role.
+/// Users per page of the console's list.
+const USERS_PAGE: i64 = 100;
+
+/// The tenants as a filter's choices (slug, slug).
+async fn tenant_choices(st: &AppState) -> ApiResult<Vec<(String, String)>> {
+    let mut v: Vec<(String, String)> = vxguard_store::tenants::slugs(st.store.pool())
+        .await?
+        .into_iter()
+        .map(|(_, s)| (s.clone(), s))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// The tenant a console filter names (`platform`: the platform's own).
+async fn tenant_filter(st: &AppState, l: &ListQuery<'_>) -> ApiResult<(Option<Uuid>, bool)> {
+    match l.get("tenant").as_deref() {
+        None => Ok((None, false)),
+        Some("platform") => Ok((None, true)),
+        Some(slug) => match vxguard_store::tenants::by_slug(st.store.pool(), slug).await? {
+            Some((id, _)) => Ok((Some(id), false)),
+            None => Err(Problem::field(
+                StatusCode::BAD_REQUEST,
+                "tenant",
+                format!("there is no tenant {slug:?}"),
+            )),
+        },
+    }
+}
+
+/// The console's tenant choices, with "the platform's own" first.
+async fn tenant_options(st: &AppState) -> ApiResult<Vec<(String, String)>> {
+    let mut v = vec![("platform".to_string(), "the platform's own".to_string())];
+    v.extend(tenant_choices(st).await?);
+    Ok(v)
+}
+
+const USER_FILTERS: [&str; 3] = ["q", "tenant", "role"];
+
+/// `GET /admin/users?q=&tenant=&role=&cursor=`: every user, with tenant
+/// and role, filtered in SQL.
 pub async fn users(
     State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
     PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
     let out = async {
-        let page = users::list_users(
-            &st,
-            None,
-            PageQuery {
-                limit: Some(MAX),
-                cursor: None,
-            },
+        let l = ListQuery::new(&q);
+        let (tenant, platform) = tenant_filter(&st, &l).await?;
+        let roles = [
+            ("platform_admin", "platform admin"),
+            ("tenant_admin", "tenant admin"),
+            ("tenant_member", "tenant member"),
+        ];
+        let role_names: Vec<&str> = roles.iter().map(|r| r.0).collect();
+        let f = vxguard_store::users::Filter {
+            tenant,
+            platform,
+            role: l.choice("role", &role_names)?,
+            search: l.get("q"),
+        };
+        // The cursor is `email id`, as the API's.
+        let cursor = l.cursor_text();
+        let (after_email, after_id) = match cursor.as_deref().and_then(|c| c.rsplit_once(' ')) {
+            Some((e, id)) => (
+                Some(e.to_string()),
+                Some(id.parse::<Uuid>().map_err(|_| {
+                    Problem::field(
+                        StatusCode::BAD_REQUEST,
+                        "cursor",
+                        "is not a page of this list",
+                    )
+                })?),
+            ),
+            None => (cursor.clone(), None),
+        };
+        let rows = vxguard_store::users::filtered(
+            st.store.pool(),
+            &f,
+            after_email.as_deref(),
+            after_id,
+            USERS_PAGE,
         )
         .await?;
-        Ok::<_, Problem>(Section::Users(
-            page.items
-                .into_iter()
-                .map(|u| UserRow {
-                    email: u.email,
-                    role: u.role.as_str().replace('_', " "),
-                    tenant: u.tenant,
-                    created_at: when(u.created_at),
-                })
-                .collect(),
-        ))
+        let next = (rows.len() as i64 == USERS_PAGE)
+            .then(|| rows.last().map(|u| format!("{} {}", u.email, u.id)))
+            .flatten();
+        let users: Vec<UserRow> = rows
+            .into_iter()
+            .map(|u| UserRow {
+                email: u.email,
+                role: u.role.replace('_', " "),
+                tenant: u.tenant,
+                created_at: when(u.created_at),
+            })
+            .collect();
+        let tenants = tenant_options(&st).await?;
+        let topts: Vec<(&str, &str)> = tenants
+            .iter()
+            .map(|(v, l)| (v.as_str(), l.as_str()))
+            .collect();
+        let fields = vec![
+            l.text("q", "Search", "email"),
+            l.select("tenant", "Tenant", "every tenant", &topts),
+            l.select("role", "Role", "any role", &roles),
+        ];
+        Ok::<_, Problem>(Section::Users {
+            filters: l.bar("/admin/users", &USER_FILTERS, fields, users.len()),
+            pager: l.pager("/admin/users", &USER_FILTERS, next),
+            users,
+        })
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// The devices a job's compile changed (from its result).
+fn job_devices(result: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    let mut devices = vec![];
+    if let Some(r) = result {
+        for kind in ["router", "hypervisor"] {
+            for n in r[format!("{kind}s")].as_array().into_iter().flatten() {
+                devices.push((kind.to_string(), text(n)));
+            }
+        }
+    }
+    devices
+}
+
+/// Jobs as the lists show them (`admin`: the console's, with the
+/// operators' errors; a tenant's list shows its own errors only).
+pub(super) async fn job_rows(
+    st: &AppState,
+    items: Vec<crate::jobs::Job>,
+    admin: bool,
+) -> ApiResult<Vec<AdminJobRow>> {
+    let slugs: HashMap<Uuid, String> = if admin {
+        vxguard_store::tenants::slugs(st.store.pool())
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(items
+        .into_iter()
+        .map(|j| {
+            let devices = if admin {
+                job_devices(j.result.as_ref())
+            } else {
+                vec![]
+            };
+            let tenant = j.tenant_id.and_then(|t| slugs.get(&t).cloned());
+            let finished_at = j.finished_at.map(when);
+            let row = data::job_row(j);
+            AdminJobRow {
+                id: row.id,
+                tenant,
+                reason: row.reason,
+                status: row.status,
+                created_by: row.created_by,
+                created_at: row.created_at,
+                finished_at,
+                why: row.why,
+                devices,
+            }
+        })
+        .collect())
+}
+
+/// `GET /admin/jobs?q=&status=&tenant=&kind=&from=&to=&cursor=`: every
+/// tenant's jobs, filtered in SQL, newest first.
+pub async fn jobs(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
+) -> Response {
+    let names: Vec<&str> = JOB_FILTERS.iter().copied().chain(["tenant"]).collect();
+    let out = async {
+        let l = ListQuery::new(&q);
+        let (tenant, platform) = tenant_filter(&st, &l).await?;
+        let mut f = job_filter(&l, tenant)?;
+        f.platform = platform;
+        let page = jobs::list_filtered(&st, &f, Some(JOBS_PAGE)).await?;
+        let rows = job_rows(&st, page.items, true).await?;
+        let tenants = tenant_options(&st).await?;
+        Ok::<_, Problem>(Section::Jobs {
+            filters: l.bar(
+                "/admin/jobs",
+                &names,
+                job_fields(&l, Some(&tenants)),
+                rows.len(),
+            ),
+            pager: l.pager("/admin/jobs", &names, page.next_cursor),
+            jobs: rows,
+        })
+    }
+    .await;
+    finish(&s, out)
+}
+
+/// Devices per page of the console's list.
+const DEVICES_PAGE: i64 = 100;
+const DEVICE_FILTERS: [&str; 4] = ["q", "kind", "site", "state"];
+
+/// `GET /admin/devices?q=&kind=&site=&state=&cursor=`: every router and
+/// hypervisor with its state, filtered in SQL (`store::applies::listed`).
+pub async fn devices(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
+) -> Response {
+    let out = async {
+        let l = ListQuery::new(&q);
+        let states = [
+            ("failed", "failed"),
+            ("drifted", "drifted"),
+            ("pending", "pending"),
+            ("applied", "applied"),
+        ];
+        let state_names: Vec<&str> = states.iter().map(|s| s.0).collect();
+        let f = vxguard_store::applies::DeviceFilter {
+            kind: l.choice("kind", &["router", "hypervisor"])?,
+            site: l.get("site"),
+            search: l.get("q"),
+            state: l.choice("state", &state_names)?,
+            after: l.cursor_text(),
+        };
+        let rows = vxguard_store::applies::listed(st.store.pool(), &f, DEVICES_PAGE).await?;
+        let next = (rows.len() as i64 == DEVICES_PAGE)
+            .then(|| rows.last().map(|d| format!("{}/{}", d.kind, d.name)))
+            .flatten();
+        let devices: Vec<DeviceListRow> = rows
+            .into_iter()
+            .map(|d| DeviceListRow {
+                state: DeviceStateRow {
+                    state: d.state.clone(),
+                    applied: d.applied_seq,
+                    error: d.error,
+                    drift_lines: d.drift_lines as usize,
+                },
+                kind: d.kind,
+                name: d.name,
+                site: d.site.unwrap_or_default(),
+                revision: d.latest_seq,
+                job: d.latest_job,
+            })
+            .collect();
+        let sites: Vec<(String, String)> = objects::list(&st.db, Kind::Site, None, None, MAX)
+            .await?
+            .into_iter()
+            .map(|o| (o.name.clone(), o.name))
+            .collect();
+        let site_opts: Vec<(&str, &str)> = sites
+            .iter()
+            .map(|(v, l)| (v.as_str(), l.as_str()))
+            .collect();
+        let fields = vec![
+            l.text("q", "Search", "name"),
+            l.select(
+                "kind",
+                "Kind",
+                "routers and hypervisors",
+                &[("router", "routers"), ("hypervisor", "hypervisors")],
+            ),
+            l.select("site", "Site", "every site", &site_opts),
+            l.select("state", "State", "any state", &states),
+        ];
+        Ok::<_, Problem>(Section::Devices {
+            filters: l.bar("/admin/devices", &DEVICE_FILTERS, fields, devices.len()),
+            pager: l.pager("/admin/devices", &DEVICE_FILTERS, next),
+            devices,
+        })
     }
     .await;
     finish(&s, out)
@@ -412,65 +688,7 @@ pub async fn users(
 
 /// A numeric cursor from the query string.
 fn cursor<T: std::str::FromStr>(q: &HashMap<String, String>) -> ApiResult<Option<T>> {
-    q.get("cursor")
-        .map(|c| {
-            c.parse()
-                .map_err(|_| Problem::field(StatusCode::BAD_REQUEST, "cursor", "must be a number"))
-        })
-        .transpose()
-}
-
-/// `GET /admin/jobs?cursor=`: every tenant's jobs, newest first.
-pub async fn jobs(
-    State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-    PlatformAdmin { session: s, .. }: PlatformAdmin,
-) -> Response {
-    let out = async {
-        let c: Option<i64> = cursor(&q)?;
-        let page = jobs::list_jobs(
-            &st,
-            None,
-            JobQuery {
-                limit: Some(PAGE),
-                cursor: c,
-            },
-        )
-        .await?;
-        let slugs = vxguard_store::tenants::slugs(st.store.pool()).await?;
-        let slugs: HashMap<Uuid, String> = slugs.into_iter().collect();
-        let jobs = page
-            .items
-            .into_iter()
-            .map(|j| {
-                let mut devices = vec![];
-                if let Some(r) = &j.result {
-                    for kind in ["router", "hypervisor"] {
-                        for n in r[format!("{kind}s")].as_array().into_iter().flatten() {
-                            devices.push((kind.to_string(), text(n)));
-                        }
-                    }
-                }
-                AdminJobRow {
-                    id: j.id,
-                    tenant: j.tenant_id.and_then(|t| slugs.get(&t).cloned()),
-                    reason: j.reason,
-                    status: j.status,
-                    created_by: j.created_by,
-                    created_at: when(j.created_at),
-                    finished_at: j.finished_at.map(when),
-                    devices,
-                }
-            })
-            .collect();
-        Ok::<_, Problem>(Section::Jobs {
-            jobs,
-            older: page.next_cursor.map(|c| format!("/admin/jobs?cursor={c}")),
-            newest: c.is_none(),
-        })
-    }
-    .await;
-    finish(&s, out)
+    ListQuery::new(q).cursor()
 }
 
 /// The declared kind of a device kind in a path (404 for anything else).
@@ -577,19 +795,30 @@ pub async fn revision(
     finish(&s, out)
 }
 
-/// `GET /admin/audit?cursor=`: the platform's whole audit log.
+/// `GET /admin/audit?q=&action=&tenant=&from=&to=&cursor=`: the
+/// platform's whole audit log, filtered in SQL.
 pub async fn audit(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
     PlatformAdmin { session: s, .. }: PlatformAdmin,
 ) -> Response {
+    let names: Vec<&str> = AUDIT_FILTERS.iter().copied().chain(["tenant"]).collect();
     let out = async {
-        let c = audit_cursor(&q)?;
-        let (entries, older) = audit_rows(&st, None, c, "/admin/audit").await?;
+        let l = ListQuery::new(&q);
+        let (tenant, platform) = tenant_filter(&st, &l).await?;
+        if platform {
+            return Err(Problem::field(
+                StatusCode::BAD_REQUEST,
+                "tenant",
+                "choose a tenant, or every tenant",
+            ));
+        }
+        let (entries, next) = audit_rows(&st, tenant, &l).await?;
+        let tenants = tenant_choices(&st).await?;
         Ok::<_, Problem>(Section::Audit {
+            filters: audit_bar(&l, "/admin/audit", Some(&tenants), entries.len()),
+            pager: l.pager("/admin/audit", &names, next),
             entries,
-            older,
-            newest: c.is_none(),
         })
     }
     .await;

@@ -6,8 +6,7 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::{
-    ClientRow, Dashboard, JobRow, NetworkForm, NetworkRow, NetworkSiteRow, RouterChoice,
-    ServiceRow, TenantRow,
+    ClientRow, Dashboard, JobRow, NetworkForm, NetworkRow, NetworkSiteRow, RouterChoice, ServiceRow,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -94,6 +93,7 @@ pub async fn dashboard(
                 })
                 .collect();
             NetworkRow {
+                failed: None,
                 cidr: n.spec["cidr"].as_str().unwrap_or_default().to_string(),
                 vni: na.map(|a| a.vni.get()),
                 ports: n.spec["ports"].as_array().map_or(0, |p| p.len()),
@@ -124,7 +124,26 @@ pub async fn dashboard(
         .collect();
     let jobs = latest_jobs(st, scope).await?;
     form.routers = routers(st).await?;
+    // A failed change shows on its object's row (a network's), or in the
+    // list of failed changes when no row shows the object.
+    let mut networks: Vec<NetworkRow> = networks;
+    let mut failed = Vec::new();
+    for f in failed_changes(st, scope).await? {
+        let row = networks.iter_mut().find(|n| {
+            f.object
+                == vxguard_store::write::object_path(
+                    Kind::Network,
+                    Some(&scope.tenant.slug),
+                    &n.name,
+                )
+        });
+        match row {
+            Some(n) => n.failed = Some(f),
+            None => failed.push(f),
+        }
+    }
     Ok(Dashboard {
+        failed,
         slug: scope.tenant.slug.clone(),
         name,
         can_write: scope.who.can_write_tenant(),
@@ -140,6 +159,31 @@ pub async fn dashboard(
         // Filled by the page (`health::tenant`).
         health: Default::default(),
     })
+}
+
+/// The tenant's objects whose latest change failed and has not been
+/// carried out since (`store::jobs::failing_objects`), with the job and
+/// the first of its errors (the tenant's own words).
+pub async fn failed_changes(
+    st: &AppState,
+    scope: &TenantScope,
+) -> ApiResult<Vec<app::data::dashboard::FailedChange>> {
+    let rows = vxguard_store::jobs::failing_objects(st.store.pool(), scope.id(), 50).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(object, j)| {
+            let row = job_row(Job::from(j));
+            app::data::dashboard::FailedChange {
+                object,
+                job: row.id,
+                why: row
+                    .why
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| "failed".into()),
+            }
+        })
+        .collect())
 }
 
 /// The tenant's latest jobs, newest first (the dashboard's list, and what
@@ -173,20 +217,6 @@ pub fn job_row(j: Job) -> JobRow {
         created_at: when(j.created_at),
         why,
     }
-}
-
-pub async fn tenants(st: &AppState) -> ApiResult<Vec<TenantRow>> {
-    Ok(vxguard_store::tenants::summaries(st.store.pool())
-        .await?
-        .into_iter()
-        .map(|t| TenantRow {
-            slug: t.slug,
-            name: t.name,
-            networks: t.networks,
-            users: t.users,
-            default_action: t.default_action,
-        })
-        .collect())
 }
 
 /// One network for its edit page: the stored object (404 when the tenant

@@ -7,6 +7,7 @@
 use super::data::when;
 use super::document::html;
 use super::extract::{OrPage, TenantAdmin, TenantAdminForm, TenantReader};
+use super::lists::ListQuery;
 use super::pages::form_errors;
 use super::respond::{encode, field, problem_page, props, see_other};
 use super::session::WebSession;
@@ -402,30 +403,31 @@ pub async fn revoke_token(
     )))
 }
 
-/// The audit cursor of a page's query string (`None`: the newest page).
-pub(super) fn audit_cursor(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
-    q.get("cursor")
-        .map(|c| {
-            c.parse().map_err(|_| {
-                Problem::field(StatusCode::BAD_REQUEST, "cursor", "must be an entry number")
-            })
-        })
-        .transpose()
+/// The audit filters both logs share (the console adds `tenant`).
+pub(super) const AUDIT_FILTERS: [&str; 4] = ["q", "action", "from", "to"];
+
+/// JSON as the audit list shows it (indented).
+fn pretty(v: Option<serde_json::Value>) -> Option<String> {
+    v.map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
 }
 
-/// One page of an audit log: its rows and the link to the older page.
+/// One page of an audit log, as the query string filters it (in SQL): its
+/// rows and the next page's cursor.
 pub(super) async fn audit_rows(
     st: &AppState,
     tenant: Option<Uuid>,
-    cursor: Option<i64>,
-    base: &str,
+    l: &ListQuery<'_>,
 ) -> ApiResult<(Vec<AuditRow>, Option<String>)> {
     let page = audit::list(
         st,
         tenant,
         AuditQuery {
             limit: Some(AUDIT_PAGE),
-            cursor,
+            cursor: l.cursor()?,
+            action: l.get("action"),
+            q: l.get("q"),
+            since: l.day("from", false)?,
+            until: l.day("to", true)?,
         },
     )
     .await?;
@@ -439,9 +441,54 @@ pub(super) async fn audit_rows(
             action: e.action,
             object: e.object,
             source: e.source,
+            job: e.job_id,
+            tenant: e.tenant,
+            before: pretty(e.before),
+            after: pretty(e.after),
         })
         .collect();
-    Ok((rows, page.next_cursor.map(|c| format!("{base}?cursor={c}"))))
+    Ok((rows, page.next_cursor))
+}
+
+/// The actions the audit filters offer (a choice matches the action and
+/// those under it).
+const AUDIT_ACTIONS: [(&str, &str); 12] = [
+    ("login", "logins (and failed ones)"),
+    ("login.failed", "failed logins"),
+    ("network", "networks"),
+    ("rule", "rules"),
+    ("policy", "policy"),
+    ("service", "services"),
+    ("client", "clients"),
+    ("user", "users"),
+    ("token", "API tokens"),
+    ("job.retry", "retried jobs"),
+    ("tenant", "tenants"),
+    ("router", "routers"),
+];
+
+/// The audit log's filter bar (`tenants`: the console's tenant choice).
+pub(super) fn audit_bar(
+    l: &ListQuery<'_>,
+    path: &str,
+    tenants: Option<&[(String, String)]>,
+    shown: usize,
+) -> app::data::lists::FilterBar {
+    let mut fields = vec![
+        l.text("q", "Search", "who, what or object"),
+        l.select("action", "Action", "any action", &AUDIT_ACTIONS),
+    ];
+    if let Some(t) = tenants {
+        let opts: Vec<(&str, &str)> = t.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
+        fields.push(l.select("tenant", "Tenant", "every tenant", &opts));
+    }
+    fields.push(l.date("from", "From (UTC)"));
+    fields.push(l.date("to", "To (UTC)"));
+    let mut names: Vec<&str> = AUDIT_FILTERS.to_vec();
+    if tenants.is_some() {
+        names.push("tenant");
+    }
+    l.bar(path, &names, fields, shown)
 }
 
 /// `GET /t/{tenant}/audit?cursor=`: the tenant's audit log, newest first.
@@ -454,15 +501,15 @@ pub async fn audit(
 ) -> Response {
     let base = format!("/t/{}/audit", scope.tenant.slug);
     let out = async {
-        let cursor = audit_cursor(&q)?;
-        let (entries, older) = audit_rows(&st, Some(scope.id()), cursor, &base).await?;
+        let l = ListQuery::new(&q);
+        let (entries, next) = audit_rows(&st, Some(scope.id()), &l).await?;
         Ok::<_, Problem>(AuditPage {
             slug: Some(scope.tenant.slug.clone()),
             name: tenant_name(&st, &scope).await?,
             can_write: scope.who.can_write_tenant(),
+            filters: audit_bar(&l, &base, None, entries.len()),
+            pager: l.pager(&base, &AUDIT_FILTERS, next),
             entries,
-            older,
-            newest: cursor.is_none(),
         })
     }
     .await;

@@ -32,6 +32,7 @@ mod document;
 mod extract;
 mod health;
 mod job;
+mod lists;
 mod members;
 mod pages;
 mod platform;
@@ -91,6 +92,8 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}", get(job::admin_job))
+        .route("/admin/jobs/{id}/retry", post(job::admin_retry))
+        .route("/admin/devices", get(admin::devices))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/devices/{kind}/{name}", get(admin::device))
         .route("/admin/devices/{kind}/{name}/{seq}", get(admin::revision))
@@ -120,6 +123,8 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
         .route("/t/{tenant}/jobs", get(pages::latest_jobs))
         .route("/t/{tenant}/jobs/stream", get(pages::jobs_stream))
         .route("/t/{tenant}/jobs/{id}", get(job::tenant_job))
+        .route("/t/{tenant}/jobs/{id}/retry", post(job::tenant_retry))
+        .route("/t/{tenant}/changes", get(job::tenant_jobs))
         .route(
             "/t/{tenant}/clients",
             get(clients::page).post(clients::create),

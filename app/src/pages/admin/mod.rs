@@ -11,12 +11,14 @@ mod spec;
 use leptos::prelude::*;
 
 use crate::data::admin::{
-    AdminJobRow, Console, DevicePage, DeviceStateRow, HypervisorRow, RevisionPage, RouterRow,
-    Section, SiteRow, TenantForm, TenantRow, UserRow,
+    AdminJobRow, Console, DeviceListRow, DevicePage, DeviceStateRow, HypervisorRow, RevisionPage,
+    RouterRow, Section, SiteRow, TenantForm, TenantRow, UserRow,
 };
+use crate::data::lists::{FilterBar, Pager};
 use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
-use crate::widgets::job::JobView;
+use crate::widgets::job::{JobView, JobsList};
+use crate::widgets::lists::{FilterBarView, Notice, PagerView};
 use crate::widgets::table::{Cell, Row, Table};
 use health::health_view;
 use spec::SpecEditView;
@@ -26,6 +28,7 @@ enum Tab {
     Tenants,
     Platform,
     Health,
+    Devices,
     Users,
     Jobs,
     Audit,
@@ -41,6 +44,7 @@ fn AdminNav(current: Tab) -> impl IntoView {
             "Sites, routers, hypervisors",
         ),
         (Tab::Health, "/admin/health", "Health"),
+        (Tab::Devices, "/admin/devices", "Devices"),
         (Tab::Users, "/admin/users", "Users"),
         (Tab::Jobs, "/admin/jobs", "Jobs"),
         (Tab::Audit, "/admin/audit", "Audit log"),
@@ -68,9 +72,11 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
             tenants,
             form,
             notice,
+            filters,
+            pager,
         } => (
             Tab::Tenants,
-            view! { <TenantsSection tenants=tenants form=form notice=notice csrf=csrf/> }
+            view! { <TenantsSection tenants=tenants form=form notice=notice csrf=csrf filters=filters pager=pager/> }
                 .into_any(),
         ),
         Section::Platform {
@@ -84,32 +90,47 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
                 .into_any(),
         ),
         Section::Health(h) => (Tab::Health, health_view(h)),
-        Section::Users(users) => (Tab::Users, view! { <UsersSection users=users/> }.into_any()),
+        Section::Users {
+            users,
+            filters,
+            pager,
+        } => (
+            Tab::Users,
+            view! { <UsersSection users=users filters=filters pager=pager/> }.into_any(),
+        ),
+        Section::Devices {
+            devices,
+            filters,
+            pager,
+        } => (
+            Tab::Devices,
+            view! { <DevicesSection devices=devices filters=filters pager=pager/> }.into_any(),
+        ),
         Section::Jobs {
             jobs,
-            older,
-            newest,
+            filters,
+            pager,
         } => (
             Tab::Jobs,
-            view! { <JobsSection jobs=jobs older=older newest=newest/> }.into_any(),
+            view! { <JobsSection jobs=jobs filters=filters pager=pager/> }.into_any(),
         ),
-        Section::Job(j) => (Tab::Jobs, view! { <JobView p=*j/> }.into_any()),
-        Section::Device(d) => (Tab::Platform, view! { <DeviceSection d=d/> }.into_any()),
-        Section::Revision(r) => (Tab::Platform, view! { <RevisionSection r=*r/> }.into_any()),
+        Section::Job(j) => (Tab::Jobs, view! { <JobView p=*j csrf=csrf/> }.into_any()),
+        Section::Device(d) => (Tab::Devices, view! { <DeviceSection d=d/> }.into_any()),
+        Section::Revision(r) => (Tab::Devices, view! { <RevisionSection r=*r/> }.into_any()),
         Section::Spec(e) => (
             Tab::Platform,
             view! { <SpecEditView e=*e csrf=csrf/> }.into_any(),
         ),
         Section::Audit {
             entries,
-            older,
-            newest,
+            filters,
+            pager,
         } => (
             Tab::Audit,
             view! {
                 <section class="card wide" aria-labelledby="audit-h">
                     <h2 id="audit-h">"Everything recorded, newest first"</h2>
-                    <AuditList entries=entries older=older newest=newest base="/admin/audit".to_string()/>
+                    <AuditList entries=entries filters=filters pager=pager jobs="/admin/jobs".to_string() tenants=true/>
                 </section>
             }
             .into_any(),
@@ -130,8 +151,13 @@ fn TenantsSection(
     form: TenantForm,
     notice: Option<String>,
     csrf: String,
+    filters: FilterBar,
+    pager: Pager,
 ) -> impl IntoView {
-    let table = if tenants.is_empty() {
+    let filtered = filters.active;
+    let table = if tenants.is_empty() && filtered {
+        view! { <p class="empty">"No tenant matches this search."</p> }.into_any()
+    } else if tenants.is_empty() {
         view! { <p class="empty">"No tenants yet: create the first one."</p> }.into_any()
     } else {
         let rows = tenants
@@ -145,14 +171,33 @@ fn TenantsSection(
                         label: None,
                         danger: false,
                     },
-                    Cell::Code(t.slug),
+                    Cell::Code(t.slug.clone()),
                     Cell::Text(t.networks.to_string()),
-                    Cell::Text(t.users.to_string()),
+                    Cell::Link {
+                        href: format!("/admin/users?tenant={}", t.slug),
+                        text: t.users.to_string(),
+                        label: Some(format!("Users of {}", t.slug)),
+                        danger: false,
+                    },
                     Cell::Text(t.default_action),
+                    Cell::Links(vec![
+                        (format!("/admin/jobs?tenant={}", t.slug), "job list".into()),
+                        (
+                            format!("/admin/audit?tenant={}", t.slug),
+                            "audit entries".into(),
+                        ),
+                    ]),
                 ],
             })
             .collect();
-        let cols = vec!["Tenant", "Slug", "Networks", "Users", "Default action"];
+        let cols = vec![
+            "Tenant",
+            "Slug",
+            "Networks",
+            "Users",
+            "Default action",
+            "See",
+        ];
         view! { <Table id="tenants" cols=cols rows=rows/> }.into_any()
     };
     let TenantForm {
@@ -166,11 +211,13 @@ fn TenantsSection(
     let action_invalid = action_error.is_some();
     let busy = RwSignal::new(false);
     view! {
-        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {notice.map(|n| view! { <Notice text=n jobs="/admin/jobs".to_string()/> })}
         <div class="grid">
             <section class="card wide" aria-labelledby="tenants-h">
                 <h2 id="tenants-h">"Tenants"</h2>
+                <FilterBarView bar=filters id="tenant-filters"/>
                 {table}
+                <PagerView pager=pager/>
             </section>
             <section class="card" aria-labelledby="new-tenant-h">
                 <h2 id="new-tenant-h">"Create a tenant"</h2>
@@ -398,7 +445,7 @@ fn PlatformSection(
         view! { <Table id="hypervisors" cols=cols rows=rows/> }.into_any()
     };
     view! {
-        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {notice.map(|n| view! { <Notice text=n jobs="/admin/jobs".to_string()/> })}
         <div class="grid">
             <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}{new_link("site")}</section>
             <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}{new_link("router")}</section>
@@ -408,9 +455,14 @@ fn PlatformSection(
 }
 
 #[component]
-fn UsersSection(users: Vec<UserRow>) -> impl IntoView {
+fn UsersSection(users: Vec<UserRow>, filters: FilterBar, pager: Pager) -> impl IntoView {
     let body = if users.is_empty() {
-        view! { <p class="empty">"No users yet."</p> }.into_any()
+        let text = if filters.active {
+            "No user matches these filters."
+        } else {
+            "No users yet."
+        };
+        view! { <p class="empty">{text}</p> }.into_any()
     } else {
         let rows = users
             .into_iter()
@@ -436,7 +488,12 @@ fn UsersSection(users: Vec<UserRow>) -> impl IntoView {
             .into_any()
     };
     view! {
-        <section class="card wide" aria-labelledby="users-h"><h2 id="users-h">"Every user"</h2>{body}</section>
+        <section class="card wide" aria-labelledby="users-h">
+            <h2 id="users-h">"Every user"</h2>
+            <FilterBarView bar=filters id="user-filters"/>
+            {body}
+            <PagerView pager=pager/>
+        </section>
     }
 }
 
@@ -448,63 +505,69 @@ fn Pager(older: Option<String>, newest: bool, base: String) -> impl IntoView {
 }
 
 #[component]
-fn JobsSection(jobs: Vec<AdminJobRow>, older: Option<String>, newest: bool) -> impl IntoView {
-    let body = if jobs.is_empty() {
-        view! { <p class="empty">"No jobs yet: every change starts one."</p> }.into_any()
+fn JobsSection(jobs: Vec<AdminJobRow>, filters: FilterBar, pager: Pager) -> impl IntoView {
+    let filtered = filters.active;
+    view! {
+        <section class="card wide" aria-labelledby="jobs-h">
+            <h2 id="jobs-h">"Jobs of every tenant, newest first"</h2>
+            <FilterBarView bar=filters id="job-filters"/>
+            <JobsList jobs=jobs base="/admin/jobs".to_string() admin=true filtered=filtered/>
+            <PagerView pager=pager/>
+        </section>
+    }
+}
+
+/// Every router and hypervisor: name (a link to its revisions), kind,
+/// site, latest revision (and the job that stored it), state.
+#[component]
+fn DevicesSection(devices: Vec<DeviceListRow>, filters: FilterBar, pager: Pager) -> impl IntoView {
+    let body = if devices.is_empty() {
+        let text = if filters.active {
+            "No device matches these filters."
+        } else {
+            "No routers or hypervisors yet."
+        };
+        view! { <p class="empty">{text}</p> }.into_any()
     } else {
-        let rows = jobs
+        let rows = devices
             .into_iter()
-            .map(|j| {
-                let devices = if j.devices.is_empty() {
-                    Cell::Muted("none".into())
-                } else {
-                    Cell::Links(
-                        j.devices
-                            .into_iter()
-                            .map(|(k, n)| (device_link(&k, &n), n))
-                            .collect(),
-                    )
-                };
-                let mut when = vec![Cell::Text(j.created_at)];
-                when.extend(j.finished_at.map(|f| Cell::Note(format!("finished {f}"))));
+            .map(|d| {
+                let mut rev = vec![Cell::Text(revision_text(d.revision))];
+                if let Some(j) = d.job {
+                    rev.push(Cell::Text(" · ".into()));
+                    rev.push(Cell::Link {
+                        href: format!("/admin/jobs/{j}"),
+                        text: format!("job #{j}"),
+                        label: None,
+                        danger: false,
+                    });
+                }
                 Row {
-                    key: j.id.to_string(),
+                    key: format!("{}/{}", d.kind, d.name),
                     cells: vec![
                         Cell::Link {
-                            href: format!("/admin/jobs/{}", j.id),
-                            text: format!("#{}", j.id),
-                            label: Some(format!("Job #{}", j.id)),
+                            href: device_link(&d.kind, &d.name),
+                            text: d.name.clone(),
+                            label: None,
                             danger: false,
                         },
-                        Cell::Badge {
-                            class: j.status.clone(),
-                            text: j.status,
-                        },
-                        Cell::Text(j.tenant.unwrap_or_else(|| "platform".into())),
-                        Cell::Text(j.reason),
-                        Cell::Text(j.created_by),
-                        Cell::Many(when),
-                        devices,
+                        Cell::Text(d.kind),
+                        Cell::Text(d.site),
+                        Cell::Many(rev),
+                        state_cell(d.state),
                     ],
                 }
             })
             .collect();
-        let cols = vec![
-            "Job",
-            "State",
-            "Tenant",
-            "Change",
-            "Who",
-            "When",
-            "Devices changed",
-        ];
-        view! { <Table id="admin-jobs" cols=cols rows=rows/> }.into_any()
+        let cols = vec!["Device", "Kind", "Site", "Revision", "State"];
+        view! { <Table id="devices" cols=cols rows=rows/> }.into_any()
     };
     view! {
-        <section class="card wide" aria-labelledby="jobs-h">
-            <h2 id="jobs-h">"Jobs of every tenant, newest first"</h2>
+        <section class="card wide" aria-labelledby="devices-h">
+            <h2 id="devices-h">"Routers and hypervisors"</h2>
+            <FilterBarView bar=filters id="device-filters"/>
             {body}
-            <Pager older=older newest=newest base="/admin/jobs".to_string()/>
+            <PagerView pager=pager/>
         </section>
     }
 }
@@ -534,7 +597,15 @@ fn DeviceSection(d: DevicePage) -> impl IntoView {
                         label: None,
                         danger: false,
                     },
-                    Cell::Text(r.job_id.map(|j| format!("#{j}")).unwrap_or_default()),
+                    match r.job_id {
+                        Some(j) => Cell::Link {
+                            href: format!("/admin/jobs/{j}"),
+                            text: format!("#{j}"),
+                            label: Some(format!("Job #{j}")),
+                            danger: false,
+                        },
+                        None => Cell::Muted("none".into()),
+                    },
                     Cell::Text(r.created_at),
                     Cell::Text(r.changed_lines.to_string()),
                 ],
@@ -544,7 +615,7 @@ fn DeviceSection(d: DevicePage) -> impl IntoView {
         view! { <Table id="revisions" cols=cols rows=rows/> }.into_any()
     };
     view! {
-        <p class="muted"><a href="/admin/platform">"← Sites, routers, hypervisors"</a></p>
+        <p class="muted"><a href="/admin/devices">"← Routers and hypervisors"</a></p>
         <section class="card wide" aria-labelledby="revs-h">
             <h2 id="revs-h">"Revisions of " <code>{name}</code></h2>
             {body}
@@ -598,7 +669,8 @@ fn RevisionSection(r: RevisionPage) -> impl IntoView {
     view! {
         <p class="muted"><a href=base.clone()>"← All revisions of " {name.clone()}</a></p>
         <p class="muted">
-            {created_at} {job_id.map(|j| format!(" · job #{j}"))}
+            {created_at}
+            {job_id.map(|j| view! { " · " <a href=format!("/admin/jobs/{j}") class="job-id">"job #" {j}</a> })}
         </p>
         <div class="grid">
             <section class="card wide" aria-labelledby="diff-h">
