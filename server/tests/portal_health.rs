@@ -552,8 +552,9 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
 
     // The alerts firing now, from the same rules as the rule file: the
     // dead router (down for long), the stale handshake to it (400 s, over
-    // 180 s for over a minute), the group with no master; not the fresh
-    // handshake, nor a BGP alert (no session is collected here).
+    // 180 s for over a minute), the group with no master, and (a warning,
+    // after the critical ones) the group whose other gateway is FAULT; not
+    // the fresh handshake, nor a BGP alert (no session is collected here).
     let p = a.get("/admin/health").await;
     assert!(p.text.contains("id=\"alerts-card\""), "{}", p.text);
     let at = p
@@ -571,7 +572,8 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
         [
             "VxguardRouterDown",
             "VxguardVrrpNoMaster",
-            "VxguardWireguardHandshakeStale"
+            "VxguardWireguardHandshakeStale",
+            "VxguardVrrpNoBackup"
         ],
         "{}",
         &p.text[at..]
@@ -580,6 +582,7 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
     assert!(table.contains("vyos-dc2-01 (dc2)"), "{table}");
     assert!(table.contains("vyos-dc1-01 → vyos-dc2-01 (dc1)"), "{table}");
     assert!(table.contains("finance/web (dc2)"), "{table}");
+    assert!(table.contains("finance/db (dc2)"), "{table}");
     assert!(!table.contains("hv-dc1-01"), "{table}");
 
     // Nobody else's page: the same 404 as any path not theirs.

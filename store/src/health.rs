@@ -916,6 +916,13 @@ pub async fn firing(db: &PgPool, r: AlertRules, per_alert: i64) -> Result<Vec<Fi
            WHERE h.kind = 'vrrp' AND jsonb_array_length(h.facts->'master') > 1
              AND h.bad_since <= now() - interval '1 minute'
            UNION ALL
+           SELECT 'VxguardVrrpNoBackup', 'warning', h.*, h.bad_since
+           FROM health_items h
+           WHERE h.kind = 'vrrp' AND jsonb_array_length(h.facts->'master') = 1
+             AND EXISTS (SELECT 1 FROM jsonb_array_elements(h.facts->'gateways') g
+                         WHERE g->>'state' NOT IN ('MASTER', 'BACKUP'))
+             AND h.bad_since <= now() - interval '1 minute'
+           UNION ALL
            SELECT CASE WHEN m.ratio > $3::float8 THEN 'VxguardRouterMemoryCritical'
                        ELSE 'VxguardRouterMemoryHigh' END,
                   CASE WHEN m.ratio > $3 THEN 'critical' ELSE 'warning' END, h.*, NULL::timestamptz
