@@ -22,6 +22,7 @@
 //! BGP sessions for `/show ["bgp", ...]` through
 //! [`realise::Realiser::bgp_sessions`].
 
+pub mod alerts;
 pub mod check;
 pub mod down;
 pub mod hypervisor;
@@ -59,6 +60,11 @@ pub enum LabCmd {
     /// of what reached what against vxguard's intent; fails on any
     /// difference.
     Check(check::CheckArgs),
+    /// Start a real Prometheus (on 127.0.0.1) with vxguard's generated
+    /// scrape configuration and a test variant of its rules (short `for:`),
+    /// cut a lab router off, and time the alerts from the cut to `firing`
+    /// and from its return to resolved; fails when they do not.
+    Alerts(alerts::AlertsArgs),
 }
 
 /// Where a lab keeps its inventory, routers' state and daemons' files.
@@ -169,6 +175,10 @@ pub enum LabError {
     NeedsServer,
     #[error(transparent)]
     Check(#[from] check::CheckError),
+    #[error("lab alerts: {0}")]
+    Alerts(#[from] alerts::AlertsError),
+    #[error("lab alerts: the alerts did not fire and resolve as expected")]
+    AlertsFailed,
     #[error("serving: {0}")]
     Serve(std::io::Error),
     #[error(transparent)]
@@ -192,6 +202,15 @@ pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
             .await
             .expect("lab check panicked")
             .map_err(LabError::from),
+        LabCmd::Alerts(a) => {
+            match tokio::task::spawn_blocking(move || alerts::run(&a))
+                .await
+                .expect("lab alerts panicked")?
+            {
+                true => Ok(()),
+                false => Err(LabError::AlertsFailed),
+            }
+        }
     }
 }
 

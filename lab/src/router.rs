@@ -581,10 +581,11 @@ impl Router {
             }
             ["bfd", "peers", ..] => crate::opmode::bfd_unrealised(&running),
             ["interfaces", "counters"] => crate::opmode::counters_unrealised(&running),
+            // Nothing runs for an unrealised router: no load (the host's
+            // belongs to others), the host's uptime.
             ["system", "uptime"] => {
-                let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                crate::opmode::uptime(&read("/proc/uptime"), &read("/proc/loadavg"), cores)
+                let up = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
+                crate::opmode::uptime(&up, "0.00 0.00 0.00", 1)
                     .ok_or_else(|| Fail(400, "cannot read /proc/uptime\n".into()))?
             }
             ["vrrp"] => crate::opmode::vrrp_unrealised(&running),
