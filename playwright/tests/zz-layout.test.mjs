@@ -7,8 +7,8 @@ import { BASE, PASSWORD, problems, newPage, shot, login, hydrated } from "../lib
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
-const TENANT_PAGES = ["/t/finance", "/t/finance/policy", "/t/finance/clients", "/t/finance/members", "/t/finance/tokens", "/t/finance/audit", "/account/password"];
-const ADMIN_PAGES = ["/admin", "/admin/platform", "/admin/users", "/admin/jobs", "/admin/devices/router/vyos-dc1-01", "/admin/platform/router/vyos-dc1-01", "/admin/audit", "/admin/health"];
+const TENANT_PAGES = ["/t/finance", "/t/finance/policy", "/t/finance/clients", "/t/finance/members", "/t/finance/tokens", "/t/finance/audit", "/t/finance/changes", "/account/password"];
+const ADMIN_PAGES = ["/admin", "/admin/platform", "/admin/users", "/admin/jobs", "/admin/jobs?status=failed", "/admin/devices", "/admin/devices/router/vyos-dc1-01", "/admin/platform/router/vyos-dc1-01", "/admin/audit", "/admin/health"];
 
 /** Fails when the page is wider than the screen (a horizontal scroll bar). */
 async function fitsWidth(page, path) {
