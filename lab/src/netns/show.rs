@@ -18,9 +18,11 @@
 //!   routers share its CPUs); `system memory` stays the router's default.
 //!
 //! keepalived writes its dump to one host-wide file: dumps are taken one at
-//! a time in this process, and a dump is accepted only when every group in
-//! it is on one of this router's interfaces (Linux names carry the
-//! router's id, unique on the host).
+//! a time on the host (a mutex in this process, an `flock` across the lab's
+//! router processes: without it, four routers asked at once removed each
+//! other's dumps and answered `VRRP data is not available`), and a dump is
+//! accepted only when every group in it is on one of this router's
+//! interfaces (Linux names carry the router's id, unique on the host).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,6 +37,9 @@ use crate::opmode;
 
 /// keepalived's JSON dump file (keepalived 2.2, `vrrp_json.c`).
 const KEEPALIVED_JSON: &str = "/tmp/keepalived.json";
+
+/// Taken (`flock`) around each dump by every lab router on the host.
+const KEEPALIVED_LOCK: &str = "/tmp/keepalived.json.vxguard-lab.lock";
 
 static DUMP: Mutex<()> = Mutex::new(());
 
@@ -200,12 +205,39 @@ fn vrrp(plan: &Plan, rd: &RunDir, running: &ConfigTree) -> Result<String, String
     Ok(opmode::vrrp_summary(&rows))
 }
 
+/// An exclusive `flock` on a host-wide file, held until dropped (closing
+/// the file releases it); none when the file cannot be opened.
+struct HostLock {
+    _file: Option<std::fs::File>,
+}
+
+impl HostLock {
+    fn take() -> HostLock {
+        use std::os::unix::io::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(KEEPALIVED_LOCK)
+            .ok();
+        if let Some(f) = &f {
+            // SAFETY: flock on a descriptor this struct owns.
+            unsafe {
+                libc::flock(f.as_raw_fd(), libc::LOCK_EX);
+            }
+        }
+        HostLock { _file: f }
+    }
+}
+
 /// Asks keepalived `pid` for its JSON dump and reads it (within 2 s).
 fn keepalived_dump(
     pid: &str,
     ours: &BTreeMap<String, String>,
 ) -> Result<Vec<opmode::VrrpRow>, String> {
     let _one = DUMP.lock().unwrap_or_else(|e| e.into_inner());
+    // And one at a time on the host: every lab router is its own process.
+    let _host = HostLock::take();
     let file = Path::new(KEEPALIVED_JSON);
     let _ = std::fs::remove_file(file);
     let sig = (libc::SIGRTMIN() + 2).to_string();
