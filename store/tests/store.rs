@@ -108,7 +108,9 @@ async fn the_audit_chain_verifies_and_the_lock_is_taken_in_transactions() {
     }
     Store::commit(tx).await.unwrap();
     assert_eq!(audit::verify(&db.pool).await.unwrap().unwrap(), 3);
-    let listed = audit::list(&db.pool, None, None, 2).await.unwrap();
+    let listed = audit::list(&db.pool, &audit::Filter::default(), 2)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].object, "users/u2@example.com");
     db.drop().await;
