@@ -6,7 +6,8 @@
 //! intent says should exist, and [`eval`] turns both, with what the store
 //! knows of each device (last apply, drift, API key age), into
 //! [`Item`]s: each ok, degraded or down with a reason; [`vitals`] adds
-//! what a router says of itself (BFD, interface counters, CPU load).
+//! what a router says of itself (BFD, interface counters, CPU load);
+//! [`ovs`] what a hypervisor's bridge counts (ports, flows, meters).
 //!
 //! An item's `reason` is written for its audience: tenant items (gateway
 //! groups, clients) name only the tenant's own gateways and never carry a
@@ -14,6 +15,7 @@
 
 pub mod eval;
 pub mod expect;
+pub mod ovs;
 pub mod parse;
 pub mod vitals;
 
