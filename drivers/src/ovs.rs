@@ -127,6 +127,55 @@ impl Driver for OvsDriver {
     }
 }
 
+/// The bridge's port, flow and meter statistics (OpenFlow 1.3 multipart
+/// requests: `dump-ports`, `dump-flows`, `meter-stats`), asked side by
+/// side, all within `timeout`; `Err` says which did not answer and why.
+pub async fn stats(
+    target: &OvsTarget,
+    timeout: Duration,
+) -> Result<vxguard_health::ovs::OvsStats, String> {
+    let t = target.openflow.as_str();
+    let secs = format!("--timeout={}", timeout.as_secs().max(1));
+    let one = |what: &'static str, names: bool| {
+        let secs = secs.clone();
+        async move {
+            let mut cmd = tokio::process::Command::new("ovs-ofctl");
+            cmd.args(["-O", "OpenFlow13", &secs, what, t]);
+            if names {
+                cmd.arg("--names");
+            }
+            cmd.kill_on_drop(true);
+            let out = cmd
+                .output()
+                .await
+                .map_err(|e| format!("running ovs-ofctl (is Open vSwitch installed?): {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`{what}` of {t}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+    };
+    let all = async {
+        tokio::join!(
+            one("dump-ports", true),
+            one("dump-flows", true),
+            one("meter-stats", false)
+        )
+    };
+    let (ports, flows, meters) = tokio::time::timeout(timeout, all)
+        .await
+        .map_err(|_| format!("the bridge at {t} did not answer within {timeout:?}"))?;
+    use vxguard_health::ovs as parse;
+    Ok(parse::OvsStats {
+        ports: parse::dump_ports(&ports?),
+        flows: parse::dump_flows(&flows?),
+        meters: parse::meter_stats(&meters?),
+    })
+}
+
 /// How the switch differs from a revision text: the lines of
 /// [`OvsDriver`]'s `apply` `commands`; empty when the switch holds exactly the revision.
 pub async fn drift(target: &OvsTarget, revision_text: &str) -> Result<Vec<String>> {

@@ -193,7 +193,9 @@ pub fn dump_flows(text: &str) -> Vec<FlowStats> {
             {
                 f.metadata = f.metadata.or_else(|| number(v));
             } else if let Some(v) = a.strip_prefix("write_metadata:") {
-                f.metadata = f.metadata.or_else(|| number(v.split('/').next().unwrap_or(v)));
+                f.metadata = f
+                    .metadata
+                    .or_else(|| number(v.split('/').next().unwrap_or(v)));
             }
         }
         out.push(f);
@@ -235,9 +237,8 @@ pub fn meter_stats(text: &str) -> Vec<MeterStats> {
 /// The fact `ovs` of hypervisor `hv`: its ports, tables, tenants and
 /// meters with their owners.
 pub fn fact(hv: &str, s: &OvsStats, owners: &Owners) -> Value {
-    let owner = |port: Option<&str>| {
-        port.and_then(|p| owners.ports.get(&(hv.to_string(), p.to_string())))
-    };
+    let owner =
+        |port: Option<&str>| port.and_then(|p| owners.ports.get(&(hv.to_string(), p.to_string())));
     let ports: Vec<Value> = s
         .ports
         .iter()
@@ -264,9 +265,7 @@ pub fn fact(hv: &str, s: &OvsStats, owners: &Owners) -> Value {
             meter_port.entry(m).or_insert(p);
         }
     }
-    let triple = |(flows, packets, bytes): (u64, u64, u64)| {
-        json!({"flows": flows, "packets": packets, "bytes": bytes})
-    };
+    let triple = |(flows, packets, bytes): (u64, u64, u64)| json!({"flows": flows, "packets": packets, "bytes": bytes});
     let meters: Vec<Value> = s
         .meters
         .iter()
@@ -362,7 +361,10 @@ meter:1 flow_count:1 packet_in_count:12 byte_in_count:900 duration:0.170s bands:
         assert_eq!(p.len(), 3);
         assert_eq!(p[1].port, "fin-web1");
         assert_eq!((p[1].rx_packets, p[1].rx_bytes), (1, 90));
-        assert_eq!((p[1].tx_packets, p[1].tx_bytes, p[1].tx_dropped), (4, 300, Some(2)));
+        assert_eq!(
+            (p[1].tx_packets, p[1].tx_bytes, p[1].tx_dropped),
+            (4, 300, Some(2))
+        );
         assert_eq!((p[2].port.as_str(), p[2].rx_dropped), ("vxg-tun", None));
         let f = dump_flows(FLOWS);
         assert_eq!(f.len(), 4);
@@ -402,8 +404,14 @@ meter:1 flow_count:1 packet_in_count:12 byte_in_count:900 duration:0.170s bands:
         assert_eq!(v["ports"][1]["tenant"], "finance");
         assert_eq!(v["ports"][1]["network"], "web");
         assert!(v["ports"][2].get("tenant").is_none());
-        assert_eq!(v["tables"][0], json!({"table": 0, "flows": 2, "packets": 1, "bytes": 90}));
-        assert_eq!(v["tables"][1], json!({"table": 20, "flows": 2, "packets": 8, "bytes": 790}));
+        assert_eq!(
+            v["tables"][0],
+            json!({"table": 0, "flows": 2, "packets": 1, "bytes": 90})
+        );
+        assert_eq!(
+            v["tables"][1],
+            json!({"table": 20, "flows": 2, "packets": 8, "bytes": 790})
+        );
         // Metadata 3 belongs to no tenant of the intent: not attributed.
         assert_eq!(
             v["tenants"],

@@ -13,8 +13,12 @@
 //! down with its reason when its time is up, never a delay for the
 //! others. One round at a time across all workers (an advisory lock), and
 //! one per interval (a worker that finds a round just done skips).
-//! Hypervisors are judged from their apply records only: their OVS state
-//! is not collected yet.
+//! Hypervisors are judged from their apply records; their bridges'
+//! port, flow and meter statistics are read over OpenFlow
+//! (`vxguard_drivers::ovs::stats`) side by side with the routers and kept
+//! as the hypervisor item's fact `ovs` ([`vxguard_health::ovs`]). Each
+//! tenant network's bridge counters on its gateways are kept a minute at
+//! a time for the dashboard's traffic plot (`store::traffic`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,11 +27,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use futures::StreamExt;
 use sqlx::PgPool;
+use vxguard_drivers::ovs::OvsTarget;
 use vxguard_health::eval::{evaluate_unit, units, Answers, Round, Rules, Seen};
 use vxguard_health::expect::{expected, RouterExpect, MESH_INTERFACE};
 use vxguard_health::parse;
 use vxguard_health::vitals::{self, VitalRules, Vitals};
 use vxguard_store::health as store;
+use vxguard_store::traffic;
 use vyos_api::{Client, Show};
 
 use crate::rollout::reconcile::{self, Access};
@@ -138,6 +144,18 @@ pub async fn round_with(
         records,
     } = store::inputs(db).await?;
     let expect = Arc::new(expected(&loaded.intent, &alloc, &public_keys));
+    let owners = vxguard_health::ovs::owners(&loaded.intent, &alloc);
+    let bridges = vxguard_health::ovs::targets(&loaded.intent);
+    // Each tenant network's bridge on the routers (`br<vni>`), for its traffic.
+    let network_bridges: BTreeMap<(String, String), String> = alloc
+        .tenants
+        .iter()
+        .flat_map(|(t, ta)| {
+            ta.networks
+                .iter()
+                .map(move |(n, na)| ((t.clone(), n.clone()), format!("br{}", na.vni)))
+        })
+        .collect();
     drop((loaded, alloc, public_keys));
     let mut access = reconcile::routers(db).await?;
     let timeout = s.device_timeout;
@@ -149,7 +167,7 @@ pub async fn round_with(
         .enumerate()
         .map(|(i, r)| (i, access.remove(&r.name)))
         .collect();
-    let polled: Vec<(String, Seen, Option<Vitals>)> = futures::stream::iter(jobs)
+    let routers = futures::stream::iter(jobs)
         .map(|(i, a)| {
             let e = Arc::clone(&expect);
             async move {
@@ -159,8 +177,18 @@ pub async fn round_with(
             }
         })
         .buffer_unordered(s.concurrency.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<(String, Seen, Option<Vitals>)>>();
+    // Each hypervisor's bridge, over its OpenFlow connection, as many at
+    // once and within the same time as routers.
+    let hypervisors = futures::stream::iter(bridges)
+        .map(|(name, openflow)| async move {
+            let t = OvsTarget { name, openflow };
+            let a = vxguard_drivers::ovs::stats(&t, timeout).await;
+            (t.name, a)
+        })
+        .buffer_unordered(s.concurrency.max(1))
+        .collect::<BTreeMap<String, Result<vxguard_health::ovs::OvsStats, String>>>();
+    let (polled, bridges) = tokio::join!(routers, hypervisors);
     // BFD, interface counters and load ([`crate::health_vitals`]), added
     // to the items as they are evaluated.
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
@@ -171,6 +199,7 @@ pub async fn round_with(
         }
         seen.insert(name, s);
     }
+    let traffic = traffic_samples(&expect, &vital, &network_bridges);
     let answered = seen
         .values()
         .filter(|s| matches!(s, Seen::Answered(_)))
@@ -189,6 +218,7 @@ pub async fn round_with(
         for u in units(&expect) {
             evaluate_unit(&r, u, &mut |mut item| {
                 vitals::apply_item(&mut item, &vital, &expect, r.now, VitalRules::default());
+                vxguard_health::ovs::apply_item(&mut item, &bridges, &owners);
                 tx.offer(known, item)
             });
             if tx.full() {
@@ -207,6 +237,7 @@ pub async fn round_with(
             },
         )
         .await?;
+    traffic::record(db, &traffic).await?;
     Ok(Some(Summary {
         routers: seen.len(),
         answered,
@@ -214,6 +245,40 @@ pub async fn round_with(
         written,
         took,
     }))
+}
+
+/// Each tenant network's bridge counters on each of its gateways that
+/// answered (once per gateway and network), for the dashboard's traffic plot.
+fn traffic_samples(
+    expect: &vxguard_health::expect::Expected,
+    vital: &BTreeMap<String, Vitals>,
+    network_bridges: &BTreeMap<(String, String), String>,
+) -> Vec<traffic::Sample> {
+    let mut out: BTreeMap<(String, String, String), traffic::Sample> = BTreeMap::new();
+    for g in &expect.groups {
+        let Some(ifname) = network_bridges.get(&(g.tenant.clone(), g.network.clone())) else {
+            continue;
+        };
+        for gw in &g.gateways {
+            let Some(Ok(ifs)) = vital.get(gw).map(|v| &v.interfaces) else {
+                continue;
+            };
+            let Some(c) = ifs.iter().find(|i| &i.interface == ifname) else {
+                continue;
+            };
+            out.insert(
+                (g.tenant.clone(), g.network.clone(), gw.clone()),
+                traffic::Sample {
+                    tenant: g.tenant.clone(),
+                    network: g.network.clone(),
+                    router: gw.clone(),
+                    rx_bytes: c.rx_bytes,
+                    tx_bytes: c.tx_bytes,
+                },
+            );
+        }
+    }
+    out.into_values().collect()
 }
 
 /// Asks one router everything, within `timeout`: what the evaluation

@@ -12,7 +12,9 @@
 //!   failed, drifted) and each router's API key age.
 //!
 //! - The collected device state, from the latest health items
-//!   ([`device_metrics`]).
+//!   ([`device_metrics`]): routers' sessions, BFD, load and interface
+//!   counters; hypervisors' bridge port, flow-table, tenant and meter
+//!   statistics (read over OpenFlow by the collector).
 //!
 //! With `VXGUARD_METRICS_TOKEN` set, a scrape must send it as a bearer
 //! token (compared in constant time); with `VXGUARD_METRICS_LISTEN` set,
@@ -344,7 +346,316 @@ struct ClientLabels {
     client: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InterfaceLabels {
+    site: String,
+    router: String,
+    interface: String,
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OvsPortLabels {
+    site: String,
+    hypervisor: String,
+    port: String,
+    tenant: String,
+    network: String,
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OvsTableLabels {
+    site: String,
+    hypervisor: String,
+    table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OvsTenantLabels {
+    site: String,
+    hypervisor: String,
+    tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OvsMeterLabels {
+    site: String,
+    hypervisor: String,
+    meter: String,
+    port: String,
+    tenant: String,
+    network: String,
+}
+
 type GaugeF = Gauge<f64, AtomicU64>;
+
+/// Counters read from a device this scrape: each family is new per
+/// scrape, so a counter is set once to the device's value.
+type Counters<L> = Family<L, Counter>;
+
+/// The families of the vitals and OVS statistics ([`vitals`], [`ovs`]).
+#[derive(Default)]
+struct Stats {
+    bfd: Family<LinkLabels, Gauge>,
+    cpu: Family<SiteRouter, GaugeF>,
+    if_bytes: Counters<InterfaceLabels>,
+    if_dropped: Counters<InterfaceLabels>,
+    if_errors: Counters<InterfaceLabels>,
+    ovs_up: Family<SiteHypervisor, Gauge>,
+    port_packets: Counters<OvsPortLabels>,
+    port_bytes: Counters<OvsPortLabels>,
+    port_dropped: Counters<OvsPortLabels>,
+    port_errors: Counters<OvsPortLabels>,
+    table_flows: Family<OvsTableLabels, Gauge>,
+    table_packets: Counters<OvsTableLabels>,
+    table_bytes: Counters<OvsTableLabels>,
+    tenant_flows: Family<OvsTenantLabels, Gauge>,
+    tenant_packets: Counters<OvsTenantLabels>,
+    tenant_bytes: Counters<OvsTenantLabels>,
+    meter_packets: Counters<OvsMeterLabels>,
+    meter_dropped: Counters<OvsMeterLabels>,
+}
+
+fn u(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64()
+}
+
+/// A router's vitals: BFD of each session (on its BGP items), load and
+/// interface counters (on its own item).
+fn vitals(st: &Stats, i: &vxguard_store::metrics::HealthSeries) {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match i.kind.as_str() {
+        "bgp" if i.expected == Some(true) => {
+            if let Some(b) = &i.bfd {
+                st.bfd
+                    .get_or_create(&LinkLabels {
+                        site: text(&i.site),
+                        router: text(&i.device),
+                        peer: text(&i.peer),
+                    })
+                    .set(i64::from(b == "up"));
+            }
+        }
+        "router" if i.answered != Some(false) => {
+            let (site, router) = (text(&i.site), text(&i.device));
+            if let Some(p) = i.cpu_load_percent {
+                st.cpu
+                    .get_or_create(&SiteRouter {
+                        site: site.clone(),
+                        router: router.clone(),
+                    })
+                    .set(p / 100.0);
+            }
+            let Some(ifs) = i.interfaces.as_ref().and_then(|v| v.as_object()) else {
+                return;
+            };
+            for (name, c) in ifs {
+                for dir in ["rx", "tx"] {
+                    let l = InterfaceLabels {
+                        site: site.clone(),
+                        router: router.clone(),
+                        interface: name.clone(),
+                        direction: dir.into(),
+                    };
+                    for (family, what) in [
+                        (&st.if_bytes, "bytes"),
+                        (&st.if_dropped, "dropped"),
+                        (&st.if_errors, "errors"),
+                    ] {
+                        if let Some(v) = u(&c[format!("{dir}_{what}")]) {
+                            family.get_or_create(&l).inc_by(v);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A hypervisor's bridge statistics (the fact `ovs`): ports and meters
+/// labelled with the tenant and network they belong to, when one does.
+fn ovs(st: &Stats, i: &vxguard_store::metrics::HealthSeries) {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let (site, hypervisor) = (text(&i.site), text(&i.device));
+    let Some(o) = &i.ovs else {
+        return;
+    };
+    st.ovs_up
+        .get_or_create(&SiteHypervisor {
+            site: site.clone(),
+            hypervisor: hypervisor.clone(),
+        })
+        .set(i64::from(o.is_object()));
+    let list = |k: &str| o[k].as_array().cloned().unwrap_or_default();
+    for p in list("ports") {
+        for dir in ["rx", "tx"] {
+            let l = OvsPortLabels {
+                site: site.clone(),
+                hypervisor: hypervisor.clone(),
+                port: s(&p["port"]),
+                tenant: s(&p["tenant"]),
+                network: s(&p["network"]),
+                direction: dir.into(),
+            };
+            for (family, what) in [
+                (&st.port_packets, "packets"),
+                (&st.port_bytes, "bytes"),
+                (&st.port_dropped, "dropped"),
+                (&st.port_errors, "errors"),
+            ] {
+                if let Some(v) = u(&p[format!("{dir}_{what}")]) {
+                    family.get_or_create(&l).inc_by(v);
+                }
+            }
+        }
+    }
+    for t in list("tables") {
+        let l = OvsTableLabels {
+            site: site.clone(),
+            hypervisor: hypervisor.clone(),
+            table: t["table"].to_string(),
+        };
+        st.table_flows
+            .get_or_create(&l)
+            .set(u(&t["flows"]).unwrap_or(0) as i64);
+        st.table_packets
+            .get_or_create(&l)
+            .inc_by(u(&t["packets"]).unwrap_or(0));
+        st.table_bytes
+            .get_or_create(&l)
+            .inc_by(u(&t["bytes"]).unwrap_or(0));
+    }
+    for t in list("tenants") {
+        let l = OvsTenantLabels {
+            site: site.clone(),
+            hypervisor: hypervisor.clone(),
+            tenant: s(&t["tenant"]),
+        };
+        st.tenant_flows
+            .get_or_create(&l)
+            .set(u(&t["flows"]).unwrap_or(0) as i64);
+        st.tenant_packets
+            .get_or_create(&l)
+            .inc_by(u(&t["packets"]).unwrap_or(0));
+        st.tenant_bytes
+            .get_or_create(&l)
+            .inc_by(u(&t["bytes"]).unwrap_or(0));
+    }
+    for m in list("meters") {
+        let l = OvsMeterLabels {
+            site: site.clone(),
+            hypervisor: hypervisor.clone(),
+            meter: m["meter"].to_string(),
+            port: s(&m["port"]),
+            tenant: s(&m["tenant"]),
+            network: s(&m["network"]),
+        };
+        st.meter_packets
+            .get_or_create(&l)
+            .inc_by(u(&m["packets"]).unwrap_or(0));
+        st.meter_dropped
+            .get_or_create(&l)
+            .inc_by(u(&m["dropped"]).unwrap_or(0));
+    }
+}
+
+impl Stats {
+    fn register(self, r: &mut Registry) {
+        r.register(
+            "bfd_peer_up",
+            "1 if FRR's BFD session to the iBGP peer is up; only sessions expected up that have BFD",
+            self.bfd,
+        );
+        r.register(
+            "router_cpu_load_ratio",
+            "The router's 5-minute load average over all its cores (1 is every core busy)",
+            self.cpu,
+        );
+        r.register(
+            "router_interface_bytes",
+            "Bytes through the router's interface by direction (show interfaces counters)",
+            self.if_bytes,
+        );
+        r.register(
+            "router_interface_dropped",
+            "Packets dropped on the router's interface by direction",
+            self.if_dropped,
+        );
+        r.register(
+            "router_interface_errors",
+            "Errors on the router's interface by direction",
+            self.if_errors,
+        );
+        r.register(
+            "hypervisor_ovs_up",
+            "1 if the hypervisor's bridge answered the last round's OpenFlow statistics requests",
+            self.ovs_up,
+        );
+        r.register(
+            "ovs_port_packets",
+            "Packets through the bridge's port by direction (OpenFlow port statistics)",
+            self.port_packets,
+        );
+        r.register(
+            "ovs_port_bytes",
+            "Bytes through the bridge's port by direction",
+            self.port_bytes,
+        );
+        r.register(
+            "ovs_port_dropped",
+            "Packets the bridge's port dropped by direction",
+            self.port_dropped,
+        );
+        r.register(
+            "ovs_port_errors",
+            "Errors on the bridge's port by direction",
+            self.port_errors,
+        );
+        r.register(
+            "ovs_table_flows",
+            "Flows in the bridge's flow table",
+            self.table_flows,
+        );
+        r.register(
+            "ovs_table_packets",
+            "Packets matched by the flows of the bridge's table (OpenFlow flow statistics)",
+            self.table_packets,
+        );
+        r.register(
+            "ovs_table_bytes",
+            "Bytes matched by the flows of the bridge's table",
+            self.table_bytes,
+        );
+        r.register(
+            "ovs_tenant_flows",
+            "The tenant's flows on the bridge (matching or setting its metadata)",
+            self.tenant_flows,
+        );
+        r.register(
+            "ovs_tenant_packets",
+            "Packets matched by the tenant's flows on the bridge",
+            self.tenant_packets,
+        );
+        r.register(
+            "ovs_tenant_bytes",
+            "Bytes matched by the tenant's flows on the bridge",
+            self.tenant_bytes,
+        );
+        r.register(
+            "ovs_meter_packets",
+            "Packets into the meter (OpenFlow meter statistics), with the port whose flow uses it",
+            self.meter_packets,
+        );
+        r.register(
+            "ovs_meter_dropped_packets",
+            "Packets the meter's drop band dropped (over the network's rate limit)",
+            self.meter_dropped,
+        );
+    }
+}
 
 fn severity(status: &str) -> i64 {
     vxguard_health::Status::parse(status).map_or(2, |s| s as i64)
@@ -413,8 +724,13 @@ fn device_metrics(
     let gateways = Family::<GroupLabels, Gauge>::default();
     let gateway = Family::<GatewayLabels, Gauge>::default();
     let clients = Family::<ClientLabels, Gauge>::default();
+    let stats = Stats::default();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     for i in rows {
+        vitals(&stats, i);
+        if i.kind == "hypervisor" {
+            ovs(&stats, i);
+        }
         items
             .get_or_create(&ItemsLabels {
                 kind: i.kind.clone(),
@@ -585,4 +901,5 @@ fn device_metrics(
         "1 if the remote-access client shook hands within the limit (180 s)",
         clients,
     );
+    stats.register(r);
 }

@@ -651,3 +651,210 @@ async fn the_workers_revision_applies_to_a_lab_hypervisor_built_from_it() {
     let again = ovs::apply(&e.db, &target, rev).await.unwrap();
     assert_eq!(again.outcome, Outcome::Unchanged);
 }
+
+/// The health collector's statistics of a bridge (issue 18), over its
+/// OpenFlow connection: port, flow and meter statistics of a bridge
+/// running the golden revision with a meter on finance's web port, after
+/// real pings from that port; a bridge that does not answer is an error
+/// naming it.
+#[tokio::test]
+async fn port_flow_and_meter_statistics_are_read_over_openflow() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    use vxguard_health::ovs::{fact, Owners};
+    let e = Env::demo().await;
+    let sw = Switch::start();
+    sw.add_ports("172.27.0.5");
+    let mut c = golden_config();
+    let line = "in_port=fin-web1,ip,nw_src=100.64.1.10,actions=";
+    assert_eq!(c.flows.matches(line).count(), 1);
+    c.flows = c.flows.replace(
+        line,
+        "in_port=fin-web1,ip,nw_src=100.64.1.10,actions=meter:1,",
+    );
+    c.meters = "meter=1,pktps,burst,stats,bands=type=drop,rate=1,burst_size=1\n".into();
+    let rev = revision(&e.db, &c).await;
+    assert_eq!(
+        ovs::apply(&e.db, &sw.target, rev).await.unwrap().outcome,
+        Outcome::Applied
+    );
+    let timeout = std::time::Duration::from_secs(5);
+    let before = vxguard_drivers::ovs::stats(&sw.target, timeout)
+        .await
+        .unwrap();
+    // 20 UDP datagrams from the VM's address on fin-web1 to a neighbour
+    // entered by hand (no ARP): IPv4 packets of 98 bytes that enter the
+    // bridge on that port.
+    let ns = |args: &[&str]| {
+        let mut a = vec!["ip", "netns", "exec", &sw.ns];
+        a.extend_from_slice(args);
+        must(&a)
+    };
+    ns(&["ip", "link", "set", "fin-web1", "up"]);
+    ns(&["ip", "addr", "add", "100.64.1.10/24", "dev", "fin-web1"]);
+    ns(&[
+        "ip",
+        "neigh",
+        "replace",
+        "100.64.1.99",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "fin-web1",
+    ]);
+    ns(&[
+        "python3",
+        "-c",
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(20): s.sendto(b'x' * 56, ('100.64.1.99', 9))",
+    ]);
+    let port = |s: &vxguard_health::ovs::OvsStats, p: &str| {
+        s.ports
+            .iter()
+            .find(|x| x.port == p)
+            .cloned()
+            .unwrap_or_else(|| panic!("no port {p}: {:?}", s.ports))
+    };
+    let b = port(&before, "fin-web1");
+    // The switch counts as it polls its ports: read until it has (2 s at most).
+    let t0 = Instant::now();
+    let s = loop {
+        let s = vxguard_drivers::ovs::stats(&sw.target, timeout)
+            .await
+            .unwrap();
+        if port(&s, "fin-web1").rx_packets >= b.rx_packets + 20 || t0.elapsed().as_secs() >= 2 {
+            break s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let a = port(&s, "fin-web1");
+    assert!(a.rx_packets >= b.rx_packets + 20, "{b:?} then {a:?}");
+    assert!(a.rx_bytes >= b.rx_bytes + 20 * 98, "{b:?} then {a:?}");
+    // Every flow of the revision is counted, per table as the file has them.
+    let per_table = |t: u8| s.flows.iter().filter(|f| f.table == t).count();
+    for t in [0u8, 10, 11, 20] {
+        let want = c
+            .flows
+            .lines()
+            .filter(|l| l.starts_with(&format!("table={t},")))
+            .count();
+        assert!(want > 0);
+        assert_eq!(per_table(t), want, "table {t}");
+    }
+    assert_eq!(s.flows.len(), config_lines(&c.flows));
+    // The datagrams met the metered flow's meter (1 packet/s), which let
+    // the first through and dropped most of the rest: the flow counts
+    // only what passed it.
+    let metered = s.flows.iter().find(|f| f.meter == Some(1)).unwrap();
+    assert_eq!(metered.in_port.as_deref(), Some("fin-web1"));
+    assert!(metered.packets >= 1 && metered.packets < 20, "{metered:?}");
+    assert_eq!(s.meters.len(), 1, "{:?}", s.meters);
+    assert!(s.meters[0].packets >= 20, "{:?}", s.meters);
+    assert!(
+        s.meters[0].dropped >= 10 && s.meters[0].dropped < s.meters[0].packets,
+        "{:?}",
+        s.meters
+    );
+    // The fact the collector stores: finance's port, flows and meter
+    // under finance; acme's port under acme; the tunnel under no tenant.
+    let owners = Owners {
+        ports: [
+            (
+                (HV.to_string(), "fin-web1".to_string()),
+                ("finance".to_string(), "web".to_string()),
+            ),
+            (
+                (HV.to_string(), "acme-app1".to_string()),
+                ("acme".to_string(), "app".to_string()),
+            ),
+        ]
+        .into(),
+        tenants: [(2, "finance".to_string()), (1, "acme".to_string())].into(),
+    };
+    let f = fact(HV, &s, &owners);
+    let ports = f["ports"].as_array().unwrap();
+    let of = |p: &str| ports.iter().find(|x| x["port"] == p).unwrap().clone();
+    assert_eq!(
+        (
+            of("fin-web1")["tenant"].as_str(),
+            of("fin-web1")["network"].as_str()
+        ),
+        (Some("finance"), Some("web"))
+    );
+    assert_eq!(of("acme-app1")["tenant"], "acme");
+    assert!(of("vxg-tun").get("tenant").is_none());
+    let finance = f["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "finance")
+        .unwrap();
+    assert!(
+        finance["packets"].as_u64().unwrap() >= metered.packets,
+        "{finance}"
+    );
+    assert!(finance["flows"].as_u64().unwrap() > 10, "{finance}");
+    assert_eq!(f["meters"][0]["tenant"], "finance");
+
+    // The collector's round: the demo's hv-dc1-01 reached at this bridge
+    // (its declared `openflow_endpoint`), its statistics kept on its item
+    // with the owners the demo's intent gives its ports.
+    sqlx::query(
+        "UPDATE objects SET spec = jsonb_set(spec, '{openflow_endpoint}', to_jsonb($2::text)) WHERE kind = 'hypervisor' AND name = $1",
+    )
+    .bind(HV)
+    .bind(&sw.target.openflow)
+    .execute(&e.db)
+    .await
+    .unwrap();
+    let settings = vxguard::health::Settings::every(std::time::Duration::from_secs(6));
+    vxguard::health::round(&e.db, &settings)
+        .await
+        .unwrap()
+        .expect("a round");
+    let facts: serde_json::Value =
+        sqlx::query_scalar("SELECT facts FROM health_items WHERE key = $1")
+            .bind(format!("hypervisor:{HV}"))
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+    let ports = facts["ovs"]["ports"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{facts}"));
+    let fin = ports.iter().find(|p| p["port"] == "fin-web1").unwrap();
+    assert_eq!(
+        (fin["tenant"].as_str(), fin["network"].as_str()),
+        (Some("finance"), Some("web")),
+        "{fin}"
+    );
+    assert!(fin["rx_packets"].as_u64().unwrap() >= 20, "{fin}");
+    assert_eq!(
+        facts["ovs"]["tables"].as_array().unwrap().len(),
+        4,
+        "{facts}"
+    );
+    assert!(facts.get("ovs_error").is_none(), "{facts}");
+    // Another hypervisor of the demo, with no bridge at its endpoint: why.
+    let other: serde_json::Value = sqlx::query_scalar(
+        "SELECT facts FROM health_items WHERE kind = 'hypervisor' AND key <> $1 LIMIT 1",
+    )
+    .bind(format!("hypervisor:{HV}"))
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert!(
+        other["ovs"].is_null() && other["ovs_error"].is_string(),
+        "{other}"
+    );
+
+    // A bridge that does not answer: an error naming it, within the time.
+    let gone = OvsTarget {
+        name: HV.into(),
+        openflow: format!("unix:{}/nope.mgmt", sw.dir.display()),
+    };
+    let err = vxguard_drivers::ovs::stats(&gone, timeout)
+        .await
+        .unwrap_err();
+    assert!(err.contains("nope.mgmt"), "{err}");
+}

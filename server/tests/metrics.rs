@@ -234,6 +234,13 @@ mod devices {
     /// (globex's in split brain), finance's `web` r-c; acme's client `ops`
     /// is connected, finance's `cfo-laptop` is not.
     pub(super) async fn store_round(db: &sqlx::PgPool) {
+        store_round_with(db, false).await
+    }
+
+    /// With `stats`, also the routers' vitals (BFD, counters, load) and
+    /// the hypervisors' bridge statistics as the collector adds them: hv1
+    /// answers with acme's and globex's ports and a meter, hv2 does not.
+    pub(super) async fn store_round_with(db: &sqlx::PgPool, stats: bool) {
         let a = [172, 27, 0, 1];
         let b = [172, 27, 0, 2];
         let c = [172, 27, 0, 3];
@@ -342,14 +349,33 @@ mod devices {
                 )
             })
             .collect();
-        let items = evaluate(&Round {
+        let mut expected = expected;
+        let mut records = records;
+        if stats {
+            expected.hypervisors.push(HypervisorExpect {
+                name: "hv2".into(),
+                site: "dc2".into(),
+            });
+            records.insert(
+                "hv2".into(),
+                Record {
+                    applied: true,
+                    ..Default::default()
+                },
+            );
+        }
+        let now = vxguard_store::api_keys::unix_now();
+        let mut items = evaluate(&Round {
             expected: &expected,
             seen: &seen,
             records: &records,
             previous: &|_| None,
-            now: vxguard_store::api_keys::unix_now(),
+            now,
             rules: Rules::default(),
         });
+        if stats {
+            add_stats(&mut items, &expected, now);
+        }
         let tx = vxguard_store::health::begin_round(db, 0.0)
             .await
             .unwrap()
@@ -364,6 +390,224 @@ mod devices {
         )
         .await
         .unwrap();
+    }
+
+    /// The routers' vitals and the hypervisors' bridge statistics, parsed
+    /// from texts as the devices print them.
+    fn add_stats(items: &mut [vxguard_health::Item], expected: &Expected, now: i64) {
+        use vxguard_health::ovs;
+        use vxguard_health::parse::{BfdPeer, IfCounters, Load};
+        use vxguard_health::vitals::{self, VitalRules, Vitals};
+        let peer = |p: &str, status: &str| BfdPeer {
+            peer: p.into(),
+            local_address: None,
+            vrf: None,
+            interface: None,
+            status: status.into(),
+            since_secs: None,
+            diagnostics: None,
+        };
+        let ifc = |name: &str, rx: u64, tx: u64| IfCounters {
+            interface: name.into(),
+            rx_packets: rx / 100,
+            rx_bytes: rx,
+            tx_packets: tx / 100,
+            tx_bytes: tx,
+            rx_dropped: 3,
+            tx_dropped: 0,
+            rx_errors: 1,
+            tx_errors: 0,
+        };
+        let v: BTreeMap<String, Vitals> = [
+            (
+                "r-a".to_string(),
+                Vitals {
+                    // r-b's BFD up, r-c's down; r-d has none.
+                    bfd: Ok(vec![peer("172.27.0.2", "up"), peer("172.27.0.3", "down")]),
+                    interfaces: Ok(vec![ifc("wg0", 5000, 7000), ifc("eth0", 100, 200)]),
+                    load: Ok(Load {
+                        uptime_secs: Some(60),
+                        one: 30.0,
+                        five: 25.0,
+                        fifteen: 20.0,
+                    }),
+                },
+            ),
+            (
+                "r-b".to_string(),
+                Vitals {
+                    bfd: Err("show bfd peers answered 400: no BFD".into()),
+                    interfaces: Err("not understood".into()),
+                    load: Err("not understood".into()),
+                },
+            ),
+        ]
+        .into();
+        vitals::apply(items, &v, expected, now, VitalRules::default());
+        // As ovs-vswitchd 3.1 answers OpenFlow 1.3's port, flow and meter
+        // statistics requests (`ovs-ofctl dump-ports`, `dump-flows`, `meter-stats`).
+        let ports = r#"OFPST_PORT reply (OF1.3) (xid=0x2): 3 ports
+  port  "acme-app1": rx pkts=10, bytes=1000, drop=0, errs=0, frame=0, over=0, crc=0
+           tx pkts=20, bytes=2000, drop=1, errs=0, coll=0
+  port  "globex-app1": rx pkts=30, bytes=3000, drop=0, errs=0, frame=0, over=0, crc=0
+           tx pkts=40, bytes=4000, drop=0, errs=0, coll=0
+  port  "vxg-tun": rx pkts=50, bytes=5000, drop=?, errs=?, frame=?, over=?, crc=?
+           tx pkts=60, bytes=6000, drop=?, errs=?, coll=?
+"#;
+        let flows = r#" cookie=0x0, duration=1s, table=0, n_packets=10, n_bytes=1000, priority=100,in_port="acme-app1" actions=meter:1,set_field:0x1->metadata,goto_table:20
+ cookie=0x0, duration=1s, table=0, n_packets=30, n_bytes=3000, priority=100,in_port="globex-app1" actions=set_field:0x3->metadata,goto_table:20
+ cookie=0x0, duration=1s, table=0, n_packets=0, n_bytes=0, priority=0 actions=drop
+ cookie=0x0, duration=1s, table=20, n_packets=10, n_bytes=1000, priority=10,metadata=0x1 actions=group:20001
+"#;
+        let meters = "OFPST_METER reply (OF1.3) (xid=0x2):
+meter:1 flow_count:1 packet_in_count:10 byte_in_count:1000 duration:1s bands:
+0: packet_count:4 byte_count:400
+";
+        let answers: BTreeMap<String, Result<ovs::OvsStats, String>> = [
+            (
+                "hv1".to_string(),
+                Ok(ovs::OvsStats {
+                    ports: ovs::dump_ports(ports),
+                    flows: ovs::dump_flows(flows),
+                    meters: ovs::meter_stats(meters),
+                }),
+            ),
+            (
+                "hv2".to_string(),
+                Err("`dump-ports` of tcp:192.0.2.9:6653: Connection refused".into()),
+            ),
+        ]
+        .into();
+        let owners = ovs::Owners {
+            ports: [
+                (("hv1", "acme-app1"), ("acme", "app")),
+                (("hv1", "globex-app1"), ("globex", "app")),
+            ]
+            .into_iter()
+            .map(|((h, p), (t, n))| ((h.into(), p.into()), (t.into(), n.into())))
+            .collect(),
+            tenants: [(1, "acme".to_string()), (3, "globex".to_string())].into(),
+        };
+        for i in items.iter_mut() {
+            ovs::apply_item(i, &answers, &owners);
+        }
+    }
+}
+
+#[tokio::test]
+async fn vitals_and_bridge_statistics_are_exported_with_their_labels() {
+    let e = env_with_metrics(None).await;
+    devices::store_round_with(&e.db, true).await;
+    let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let m = &r.text;
+    let sorted = |name: &str| {
+        let mut v = family(m, name);
+        v.sort();
+        v
+    };
+    // BFD of the sessions expected up that have one (r-a -> r-d: r-d has
+    // no revision; r-b could not say).
+    assert_eq!(
+        sorted("vxguard_bfd_peer_up"),
+        [
+            r#"vxguard_bfd_peer_up{site="dc1",router="r-a",peer="r-b"} 1"#,
+            r#"vxguard_bfd_peer_up{site="dc1",router="r-a",peer="r-c"} 0"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_router_cpu_load_ratio"),
+        [r#"vxguard_router_cpu_load_ratio{site="dc1",router="r-a"} 0.25"#]
+    );
+    assert_eq!(
+        sorted("vxguard_router_interface_bytes_total"),
+        [
+            r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="eth0",direction="rx"} 100"#,
+            r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="eth0",direction="tx"} 200"#,
+            r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="wg0",direction="rx"} 5000"#,
+            r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="wg0",direction="tx"} 7000"#,
+        ]
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_router_interface_dropped_total{site="dc1",router="r-a",interface="wg0",direction="rx"}"#
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_router_interface_errors_total{site="dc1",router="r-a",interface="wg0",direction="rx"}"#
+        ),
+        Some(1.0)
+    );
+    // The bridges: hv1 answered, hv2 did not (and has no statistics).
+    assert_eq!(
+        sorted("vxguard_hypervisor_ovs_up"),
+        [
+            r#"vxguard_hypervisor_ovs_up{site="dc1",hypervisor="hv1"} 1"#,
+            r#"vxguard_hypervisor_ovs_up{site="dc2",hypervisor="hv2"} 0"#,
+        ]
+    );
+    assert!(!m.contains(r#"hypervisor="hv2",port"#), "{m}");
+    assert_eq!(
+        sorted("vxguard_ovs_port_bytes_total")
+            .into_iter()
+            .filter(|l| l.contains(r#"direction="rx""#))
+            .collect::<Vec<_>>(),
+        [
+            r#"vxguard_ovs_port_bytes_total{site="dc1",hypervisor="hv1",port="acme-app1",tenant="acme",network="app",direction="rx"} 1000"#,
+            r#"vxguard_ovs_port_bytes_total{site="dc1",hypervisor="hv1",port="globex-app1",tenant="globex",network="app",direction="rx"} 3000"#,
+            r#"vxguard_ovs_port_bytes_total{site="dc1",hypervisor="hv1",port="vxg-tun",tenant="",network="",direction="rx"} 5000"#,
+        ]
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_ovs_port_dropped_total{site="dc1",hypervisor="hv1",port="acme-app1",tenant="acme",network="app",direction="tx"}"#
+        ),
+        Some(1.0)
+    );
+    // The tunnel does not count drops: no series rather than a made-up 0.
+    assert!(
+        !m.contains(r#"vxguard_ovs_port_dropped_total{site="dc1",hypervisor="hv1",port="vxg-tun""#)
+    );
+    assert_eq!(
+        sorted("vxguard_ovs_table_flows"),
+        [
+            r#"vxguard_ovs_table_flows{site="dc1",hypervisor="hv1",table="0"} 3"#,
+            r#"vxguard_ovs_table_flows{site="dc1",hypervisor="hv1",table="20"} 1"#,
+        ]
+    );
+    assert_eq!(
+        sample(
+            m,
+            r#"vxguard_ovs_table_packets_total{site="dc1",hypervisor="hv1",table="0"}"#
+        ),
+        Some(40.0)
+    );
+    assert_eq!(
+        sorted("vxguard_ovs_tenant_packets_total"),
+        [
+            r#"vxguard_ovs_tenant_packets_total{site="dc1",hypervisor="hv1",tenant="acme"} 20"#,
+            r#"vxguard_ovs_tenant_packets_total{site="dc1",hypervisor="hv1",tenant="globex"} 30"#,
+        ]
+    );
+    assert_eq!(
+        sorted("vxguard_ovs_meter_dropped_packets_total"),
+        [
+            r#"vxguard_ovs_meter_dropped_packets_total{site="dc1",hypervisor="hv1",meter="1",port="acme-app1",tenant="acme",network="app"} 4"#,
+        ]
+    );
+    // A tenant's label never sits on another tenant's port.
+    for l in m.lines().filter(|l| l.starts_with("vxguard_ovs_")) {
+        if l.contains(r#"tenant="acme""#) {
+            assert!(!l.contains("globex"), "{l}");
+        }
+        if l.contains(r#"tenant="globex""#) {
+            assert!(!l.contains("acme"), "{l}");
+        }
     }
 }
 

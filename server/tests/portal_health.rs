@@ -590,3 +590,111 @@ async fn the_console_health_page_filters_and_draws_the_platform_map() {
     f.login("finance-admin@example.com").await;
     assert_eq!(f.get("/admin/health").await.status, StatusCode::NOT_FOUND);
 }
+
+/// A tenant's traffic through `network`'s bridge on `router`, read `ago`
+/// seconds before now, as the collector keeps it (`store::traffic`).
+async fn traffic_at(
+    env: &Env,
+    tenant: &str,
+    network: &str,
+    router: &str,
+    ago: i64,
+    rx: i64,
+    tx: i64,
+) {
+    sqlx::query(
+        "INSERT INTO network_traffic (tenant_id, network, router, minute, at, rx_bytes, tx_bytes)
+         SELECT id, $2, $3, date_trunc('minute', now() - make_interval(secs => $4)),
+                now() - make_interval(secs => $4), $5, $6
+         FROM tenants WHERE slug = $1",
+    )
+    .bind(tenant)
+    .bind(network)
+    .bind(router)
+    .bind(ago as f64)
+    .bind(rx)
+    .bind(tx)
+    .execute(&env.db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn each_network_has_a_traffic_plot_of_the_last_hour_for_its_own_tenant_only() {
+    let env = Env::demo().await;
+    collected(&env).await;
+    // finance's web through two gateways: 500 B/s out of the network and
+    // 800 B/s into it on vyos-dc1-01, then its counters go back (a
+    // restart: no point), and the collector's own write at this minute.
+    traffic_at(&env, "finance", "web", "vyos-dc1-01", 240, 0, 0).await;
+    traffic_at(&env, "finance", "web", "vyos-dc1-01", 180, 30_000, 48_000).await;
+    traffic_at(&env, "finance", "web", "vyos-dc1-01", 120, 10, 10).await;
+    traffic_at(&env, "finance", "web", "vyos-dc1-02", 240, 0, 0).await;
+    traffic_at(&env, "finance", "web", "vyos-dc1-02", 180, 6_000, 6_000).await;
+    // Older than the hour: not drawn.
+    traffic_at(&env, "finance", "db", "vyos-dc2-01", 7_000, 0, 0).await;
+    // acme's network, with numbers finance must never see.
+    traffic_at(&env, "acme", "acme-hidden-net", "vyos-dc1-01", 240, 0, 0).await;
+    traffic_at(
+        &env,
+        "acme",
+        "acme-hidden-net",
+        "vyos-dc1-01",
+        180,
+        9_999_000,
+        9_999_000,
+    )
+    .await;
+    vxguard_store::traffic::record(
+        &env.db,
+        &[vxguard_store::traffic::Sample {
+            tenant: "finance".into(),
+            network: "web".into(),
+            router: "vyos-dc1-01".into(),
+            rx_bytes: 70,
+            tx_bytes: 70,
+        }],
+    )
+    .await
+    .unwrap();
+    // The hour-old row is pruned after two hours, not before.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM network_traffic WHERE network = 'db'")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+
+    let mut f = Browser::new(&env);
+    f.login("finance-member@example.com").await;
+    let t = f.get("/t/finance").await.text;
+    assert!(t.contains("id=\"traffic-h\""), "{t}");
+    let s = svg(&t, "traffic-web");
+    // Summed over both gateways: (30000 + 6000) / 60 s out, (48000 + 6000) / 60 s into.
+    assert!(s.contains(": 600 B/s out of web"), "{s}");
+    assert!(s.contains(": 900 B/s into web"), "{s}");
+    // The counters that went back give no point (no huge or negative rate).
+    assert!(!s.contains("KiB/s") && !s.contains(" -"), "{s}");
+    assert!(
+        s.contains("class=\"traffic-in\"") && s.contains("class=\"traffic-out\""),
+        "{s}"
+    );
+    // db has only a sample older than the hour: a plot that says so.
+    let db = svg(&t, "traffic-db");
+    assert!(db.contains("No traffic figures for network db"), "{db}");
+    for other in ["acme-hidden-net", "162.7 KiB"] {
+        assert!(
+            !t.contains(other),
+            "{other} leaked into finance's dashboard"
+        );
+    }
+
+    let mut a = Browser::new(&env);
+    a.login("acme-member@example.com").await;
+    let t = a.get("/t/acme").await.text;
+    let s = svg(&t, "traffic-acme-hidden-net");
+    assert!(s.contains("out of acme-hidden-net"), "{s}");
+    assert!(
+        !t.contains("traffic-web") && !t.contains("out of web"),
+        "{t}"
+    );
+}

@@ -45,6 +45,7 @@ pub mod sealed;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
+pub mod traffic;
 pub mod users;
 pub mod write;
 

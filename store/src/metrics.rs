@@ -103,6 +103,17 @@ pub struct HealthSeries {
     pub connected: Option<bool>,
     /// Gateway groups: `[{"router": .., "state": ..}]`.
     pub gateways: Option<serde_json::Value>,
+    /// BGP sessions: FRR's status of the BFD session to the peer, when
+    /// there is one (`up`, `down`, ...).
+    pub bfd: Option<String>,
+    /// Routers: the 5-minute load over all cores, whole percent.
+    pub cpu_load_percent: Option<f64>,
+    /// Routers: `{interface: {rx_bytes, tx_bytes, ...}}` (`show
+    /// interfaces counters`), when it answered.
+    pub interfaces: Option<serde_json::Value>,
+    /// Hypervisors: the bridge's statistics (`vxguard_health::ovs`), or
+    /// as a JSON string why it did not answer.
+    pub ovs: Option<serde_json::Value>,
 }
 
 /// Every stored health item's exported values (in no particular order).
@@ -119,7 +130,11 @@ pub async fn health_series(db: &PgPool) -> Result<Vec<HealthSeries>> {
                 (h.facts->>'memory_used_bytes')::float8 AS memory_used_bytes,
                 (h.facts->>'memory_total_bytes')::float8 AS memory_total_bytes,
                 (h.facts->>'connected')::bool AS connected,
-                CASE WHEN h.kind = 'vrrp' THEN h.facts->'gateways' END AS gateways
+                CASE WHEN h.kind = 'vrrp' THEN h.facts->'gateways' END AS gateways,
+                CASE WHEN h.kind = 'bgp' THEN h.facts->>'bfd' END AS bfd,
+                CASE WHEN h.kind = 'router' THEN (h.facts->>'cpu_load_percent')::float8 END AS cpu_load_percent,
+                CASE WHEN h.kind = 'router' THEN h.facts->'interfaces' END AS interfaces,
+                CASE WHEN h.kind = 'hypervisor' THEN coalesce(h.facts->'ovs', h.facts->'ovs_error') END AS ovs
          FROM health_items h LEFT JOIN tenants t ON t.id = h.tenant_id",
     )
     .fetch_all(db)

@@ -53,6 +53,8 @@ pub struct TenantHealth {
     pub clients: Vec<ClientHealthRow>,
     /// The tenant's sites, gateways, networks and clients.
     pub map: Option<Diagram>,
+    /// Each network's traffic through its gateways over the last hour.
+    pub traffic: Vec<Diagram>,
 }
 
 /// A network's gateway group at one site.
@@ -166,6 +168,23 @@ pub struct DeviceHealth {
     pub history: Diagram,
     /// Its revisions' page.
     pub revisions: String,
+    /// Its counters as the collector last read them: a router's
+    /// interfaces, a hypervisor's bridge (ports, flow tables, tenants'
+    /// flows, meters).
+    pub stats: Vec<StatTable>,
+    /// Why there are none (a bridge that did not answer), or what else
+    /// was read ("CPU load 25 % over 5 minutes").
+    pub stats_note: Option<String>,
+}
+
+/// One table of counters; the first column heads each row.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatTable {
+    /// The table's `id` (tests find it by it).
+    pub id: String,
+    pub caption: String,
+    pub cols: Vec<String>,
+    pub rows: Vec<Vec<String>>,
 }
 
 /// A picture: shapes the server laid out, drawn as inline SVG (works

@@ -13,7 +13,7 @@ use crate::data::dashboard::{
 #[cfg(feature = "ssr")]
 use crate::data::health::TenantHealth;
 #[cfg(feature = "ssr")]
-use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
+use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts, PlotView};
 use crate::widgets::form::{busy_submit, Field, SubmitButton};
 use crate::widgets::lists::Notice;
 use crate::widgets::nav::{TenantNav, TenantTab};
@@ -110,6 +110,7 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
         groups,
         clients,
         map,
+        traffic,
     } = h;
     let Some(at) = collected_at else {
         return view! {
@@ -196,6 +197,17 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
             "Collected " {collected_ago} " (" {at} "): " <HealthCounts c=counts/>
         </p>
         {map.map(|d| view! { <DiagramView d=d/> })}
+        {(!traffic.is_empty()).then(|| view! { <h3 id="traffic-h">"Traffic per network, last hour"</h3> })}
+        {traffic
+            .into_iter()
+            .map(|d| {
+                let legend = vec![
+                    ("traffic-in", "into the network (bytes/s)".to_string()),
+                    ("traffic-out", "out of it (dashed)".to_string()),
+                ];
+                view! { <PlotView d=d legend=legend/> }
+            })
+            .collect_view()}
         <h3>"Gateways per network and site"</h3>
         {groups}
         <h3>"Remote-access clients"</h3>

@@ -113,3 +113,39 @@ pub fn status_cell(status: String, reason: Option<String>) -> Cell {
     v.extend(reason.map(Cell::Note));
     Cell::Many(v)
 }
+
+/// A plot laid out by the server (lines over time) with its own legend:
+/// each key a class the stylesheet draws (`traffic-in` solid,
+/// `traffic-out` dashed, so colour is not the only cue) and its words.
+#[cfg(feature = "ssr")]
+#[component]
+pub fn PlotView(d: Diagram, legend: Vec<(&'static str, String)>) -> impl IntoView {
+    let Diagram {
+        id,
+        title,
+        desc,
+        width,
+        height,
+        shapes,
+    } = d;
+    let tid = format!("{id}-title");
+    let did = format!("{id}-desc");
+    let labelled = format!("{tid} {did}");
+    view! {
+        <figure class="diagram plot">
+            <div class="diagram-box">
+                <svg id=id.clone() class="map" xmlns="http://www.w3.org/2000/svg"
+                    viewBox=format!("0 0 {width} {height}") width=width.to_string()
+                    height=height.to_string() role="img" aria-labelledby=labelled>
+                    <title id=tid>{title}</title>
+                    <desc id=did>{desc.clone()}</desc>
+                    {shapes.into_iter().map(shape).collect_view()}
+                </svg>
+            </div>
+            <figcaption class="legend">
+                {legend.into_iter().map(|(class, words)| view! { <span class=format!("key {class}")>{words}</span> }).collect_view()}
+                <span class="muted">{desc}</span>
+            </figcaption>
+        </figure>
+    }
+}

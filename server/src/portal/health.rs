@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::health::{
     AdminHealth, AlertRow, ClientHealthRow, Counts, DeviceHealth, Diagram, GroupRow, ItemRow,
-    Shape, TenantHealth,
+    Shape, StatTable, TenantHealth,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -179,7 +179,197 @@ pub async fn tenant(
         },
     )
     .await?;
-    Ok(tenant_health(&scope.tenant.slug, r, site_of, Utc::now()))
+    let now = Utc::now();
+    let mut h = tenant_health(&scope.tenant.slug, r, site_of, now);
+    let rows =
+        vxguard_store::traffic::of_tenant(st.store.pool(), scope.id(), TRAFFIC_MINUTES as i32)
+            .await?;
+    let networks: Vec<String> = h.groups.iter().map(|g| g.network.clone()).collect();
+    h.traffic = traffic_plots(&networks, &rows, now);
+    Ok(h)
+}
+
+/// Minutes the dashboard's traffic plots cover.
+const TRAFFIC_MINUTES: i64 = 60;
+
+/// Each network's bytes per second through its gateways' bridges (summed
+/// over its gateways), a point per minute: `into` the network (what the
+/// bridge sent) and `out of` it (what it received). Rates come from the
+/// differences of successive samples of one gateway; a counter that went
+/// back (a router restarted) gives no point.
+pub fn traffic_plots(
+    networks: &[String],
+    rows: &[vxguard_store::traffic::Row],
+    now: DateTime<Utc>,
+) -> Vec<Diagram> {
+    let start = now.timestamp().div_euclid(60) * 60 - TRAFFIC_MINUTES * 60;
+    let n = TRAFFIC_MINUTES as usize + 1;
+    // network -> minute -> (into, out of) in bytes/s; every network with
+    // gateways has a plot, one without figures says so.
+    let mut by_net: BTreeMap<&str, Vec<Option<(f64, f64)>>> = networks
+        .iter()
+        .map(|n| (n.as_str(), vec![None; TRAFFIC_MINUTES as usize + 1]))
+        .collect();
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.network != b.network || a.router != b.router {
+            continue;
+        }
+        let secs = (b.at - a.at).num_milliseconds() as f64 / 1000.0;
+        let (din, dout) = (b.tx_bytes - a.tx_bytes, b.rx_bytes - a.rx_bytes);
+        let series = by_net
+            .entry(b.network.as_str())
+            .or_insert_with(|| vec![None; n]);
+        let m = (b.at.timestamp() - start).div_euclid(60);
+        if secs <= 0.0 || din < 0 || dout < 0 || !(0..n as i64).contains(&m) {
+            continue;
+        }
+        let slot = series[m as usize].get_or_insert((0.0, 0.0));
+        slot.0 += din as f64 / secs;
+        slot.1 += dout as f64 / secs;
+    }
+    by_net
+        .into_iter()
+        .map(|(net, pts)| traffic_plot(net, &pts, start))
+        .collect()
+}
+
+/// Bytes per second in binary units: "0 B/s", "1.2 KiB/s".
+fn rate(v: f64) -> String {
+    format!("{}/s", bytes(v.round().max(0.0) as u64))
+}
+
+fn traffic_plot(network: &str, pts: &[Option<(f64, f64)>], start: i64) -> Diagram {
+    const LEFT: i32 = 78;
+    const W: i32 = 600;
+    const TOP: i32 = 12;
+    const H: i32 = 110;
+    let peak = pts
+        .iter()
+        .flatten()
+        .map(|(a, b)| a.max(*b))
+        .fold(0.0f64, f64::max);
+    // The scale's top: the peak rounded up to 1, 2 or 5 of its power of ten.
+    let top = if peak <= 0.0 {
+        1024.0
+    } else {
+        let p = 10f64.powf(peak.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|k| k * p)
+            .find(|v| *v >= peak)
+            .unwrap_or(peak)
+    };
+    let step = (W - LEFT) as f64 / (pts.len().max(2) - 1) as f64;
+    let x = |i: usize| LEFT + (i as f64 * step).round() as i32;
+    let y = |v: f64| TOP + H - ((v / top) * H as f64).round() as i32;
+    let hhmm = |i: usize| {
+        chrono::DateTime::from_timestamp(start + i as i64 * 60, 0)
+            .map(|t| t.format("%H:%M UTC").to_string())
+            .unwrap_or_default()
+    };
+    let mut shapes = vec![
+        Shape::Line {
+            x1: LEFT,
+            y1: TOP,
+            x2: LEFT,
+            y2: TOP + H,
+            class: "axis".into(),
+            tip: None,
+        },
+        Shape::Line {
+            x1: LEFT,
+            y1: TOP + H,
+            x2: W,
+            y2: TOP + H,
+            class: "axis".into(),
+            tip: None,
+        },
+        Shape::Text {
+            x: LEFT - 6,
+            y: TOP + 4,
+            class: "tick".into(),
+            anchor: "end".into(),
+            text: rate(top),
+        },
+        Shape::Text {
+            x: LEFT - 6,
+            y: TOP + H,
+            class: "tick".into(),
+            anchor: "end".into(),
+            text: "0".into(),
+        },
+        Shape::Text {
+            x: LEFT,
+            y: TOP + H + 16,
+            class: "tick".into(),
+            anchor: "start".into(),
+            text: format!("{TRAFFIC_MINUTES} min ago"),
+        },
+        Shape::Text {
+            x: W,
+            y: TOP + H + 16,
+            class: "tick".into(),
+            anchor: "end".into(),
+            text: "now".into(),
+        },
+    ];
+    let mut seen = 0;
+    for (k, class, word) in [(0usize, "traffic-in", "into"), (1, "traffic-out", "out of")] {
+        for i in 1..pts.len() {
+            let (Some(a), Some(b)) = (pts[i - 1], pts[i]) else {
+                continue;
+            };
+            let (va, vb) = if k == 0 { (a.0, b.0) } else { (a.1, b.1) };
+            seen += 1;
+            shapes.push(Shape::Line {
+                x1: x(i - 1),
+                y1: y(va),
+                x2: x(i),
+                y2: y(vb),
+                class: class.into(),
+                tip: Some(format!("{}: {} {word} {network}", hhmm(i), rate(vb))),
+            });
+        }
+        // A lone point (no neighbour to join) as a short tick.
+        for i in 0..pts.len() {
+            let lone = pts[i].is_some()
+                && (i == 0 || pts[i - 1].is_none())
+                && pts.get(i + 1).is_none_or(|p| p.is_none());
+            if let (true, Some(p)) = (lone, pts[i]) {
+                let v = if k == 0 { p.0 } else { p.1 };
+                seen += 1;
+                shapes.push(Shape::Line {
+                    x1: x(i) - 3,
+                    y1: y(v),
+                    x2: x(i) + 3,
+                    y2: y(v),
+                    class: class.into(),
+                    tip: Some(format!("{}: {} {word} {network}", hhmm(i), rate(v))),
+                });
+            }
+        }
+    }
+    let last = pts.iter().rev().flatten().next();
+    let desc = match last {
+        Some((a, b)) if seen > 0 => format!(
+            "Bytes per second into and out of network {network} through its gateways over the last {TRAFFIC_MINUTES} minutes; latest {} in, {} out; peak {}.",
+            rate(*a),
+            rate(*b),
+            rate(peak)
+        ),
+        _ => format!(
+            "No traffic figures for network {network} in the last {TRAFFIC_MINUTES} minutes yet (its gateways' counters are read each collection round)."
+        ),
+    };
+    Diagram {
+        id: format!("traffic-{network}"),
+        title: format!("Traffic of network {network}, last hour"),
+        desc,
+        width: W as u32 + 4,
+        height: (TOP + H + 22) as u32,
+        shapes,
+    }
 }
 
 pub fn tenant_health(
@@ -241,6 +431,7 @@ pub fn tenant_health(
         groups,
         clients,
         map,
+        traffic: Vec::new(),
     }
 }
 
@@ -926,6 +1117,7 @@ async fn device_health(
             (label, n, s)
         })
         .collect();
+    let (stats, stats_note) = device_stats(&d.kind, &d.facts);
     Ok(DeviceHealth {
         kind: d.kind.clone(),
         site: d.site.clone(),
@@ -939,6 +1131,8 @@ async fn device_health(
             down: down as usize,
         },
         history: history_plot(&name, &series, start),
+        stats,
+        stats_note,
         revisions: format!(
             "/admin/devices/{}/{}",
             d.kind,
@@ -946,6 +1140,161 @@ async fn device_health(
         ),
         name,
     })
+}
+
+/// A device's counters from its item's facts: a router's interfaces and
+/// load (`vxguard_health::vitals`), a hypervisor's bridge
+/// (`vxguard_health::ovs`: ports with their tenant and network, flow
+/// tables, tenants' flows, meters).
+fn device_stats(kind: &str, facts: &serde_json::Value) -> (Vec<StatTable>, Option<String>) {
+    let n = |v: &serde_json::Value| v.as_u64().map_or("-".to_string(), |x| x.to_string());
+    let b = |v: &serde_json::Value| v.as_u64().map_or("-".to_string(), bytes);
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let table = |id: &str, caption: &str, cols: &[&str], rows: Vec<Vec<String>>| StatTable {
+        id: id.into(),
+        caption: caption.into(),
+        cols: cols.iter().map(|c| c.to_string()).collect(),
+        rows,
+    };
+    let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+    match kind {
+        "router" => {
+            let note = facts["cpu_load_percent"]
+                .as_i64()
+                .map(|p| format!("CPU load {p} % over 5 minutes (all cores)"));
+            let rows: Vec<Vec<String>> = facts["interfaces"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(name, c)| {
+                            vec![
+                                name.clone(),
+                                b(&c["rx_bytes"]),
+                                b(&c["tx_bytes"]),
+                                format!("{} / {}", n(&c["rx_dropped"]), n(&c["tx_dropped"])),
+                                format!("{} / {}", n(&c["rx_errors"]), n(&c["tx_errors"])),
+                            ]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let t = (!rows.is_empty()).then(|| {
+                table(
+                    "device-interfaces",
+                    "Interfaces",
+                    &[
+                        "Interface",
+                        "Received",
+                        "Sent",
+                        "Dropped in / out",
+                        "Errors in / out",
+                    ],
+                    rows,
+                )
+            });
+            (t.into_iter().collect(), note)
+        }
+        "hypervisor" => {
+            let o = &facts["ovs"];
+            if !o.is_object() {
+                let why = facts["ovs_error"].as_str().map_or_else(
+                    || "Its bridge's statistics have not been read yet.".to_string(),
+                    |e| format!("Its bridge did not answer OpenFlow: {e}"),
+                );
+                return (vec![], Some(why));
+            }
+            let owner = |v: &serde_json::Value| match (v["tenant"].as_str(), v["network"].as_str())
+            {
+                (Some(t), Some(n)) => format!("{t} / {n}"),
+                _ => "-".into(),
+            };
+            let ports = list(&o["ports"])
+                .iter()
+                .map(|p| {
+                    vec![
+                        s(&p["port"]),
+                        owner(p),
+                        format!("{} ({})", n(&p["rx_packets"]), b(&p["rx_bytes"])),
+                        format!("{} ({})", n(&p["tx_packets"]), b(&p["tx_bytes"])),
+                        format!("{} / {}", n(&p["rx_dropped"]), n(&p["tx_dropped"])),
+                        format!("{} / {}", n(&p["rx_errors"]), n(&p["tx_errors"])),
+                    ]
+                })
+                .collect();
+            let tables = list(&o["tables"])
+                .iter()
+                .map(|t| {
+                    vec![
+                        n(&t["table"]),
+                        n(&t["flows"]),
+                        n(&t["packets"]),
+                        b(&t["bytes"]),
+                    ]
+                })
+                .collect();
+            let tenants = list(&o["tenants"])
+                .iter()
+                .map(|t| {
+                    vec![
+                        s(&t["tenant"]),
+                        n(&t["flows"]),
+                        n(&t["packets"]),
+                        b(&t["bytes"]),
+                    ]
+                })
+                .collect();
+            let meters: Vec<Vec<String>> = list(&o["meters"])
+                .iter()
+                .map(|m| {
+                    vec![
+                        n(&m["meter"]),
+                        m["port"]
+                            .as_str()
+                            .map_or("-".into(), |p| format!("{p} ({})", owner(m))),
+                        n(&m["packets"]),
+                        n(&m["dropped"]),
+                    ]
+                })
+                .collect();
+            let mut v = vec![
+                table(
+                    "device-ovs-ports",
+                    "Bridge ports",
+                    &[
+                        "Port",
+                        "Tenant / network",
+                        "Received (packets)",
+                        "Sent (packets)",
+                        "Dropped in / out",
+                        "Errors in / out",
+                    ],
+                    ports,
+                ),
+                table(
+                    "device-ovs-tables",
+                    "Flow tables",
+                    &["Table", "Flows", "Packets", "Bytes"],
+                    tables,
+                ),
+                table(
+                    "device-ovs-tenants",
+                    "Flows by tenant",
+                    &["Tenant", "Flows", "Packets", "Bytes"],
+                    tenants,
+                ),
+            ];
+            if !meters.is_empty() {
+                v.push(table(
+                    "device-ovs-meters",
+                    "Meters (rate limits)",
+                    &["Meter", "Port", "Packets in", "Dropped"],
+                    meters,
+                ));
+            }
+            (v, None)
+        }
+        _ => (vec![], None),
+    }
 }
 
 /// The worst severity of each minute from `start` (Unix seconds) to now

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use crate::data::health::ItemRow;
 use crate::data::health::{AdminHealth, ServerOnly};
 #[cfg(feature = "ssr")]
-use crate::data::health::{AlertRow, DeviceHealth};
+use crate::data::health::{AlertRow, DeviceHealth, StatTable};
 #[cfg(feature = "ssr")]
 use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts};
 #[cfg(feature = "ssr")]
@@ -113,6 +113,8 @@ fn device_section(d: DeviceHealth) -> AnyView {
         counts,
         history,
         revisions,
+        stats,
+        stats_note,
     } = d;
     let title = format!("{kind} {name}");
     view! {
@@ -129,7 +131,48 @@ fn device_section(d: DeviceHealth) -> AnyView {
                 " · " <a href=revisions>"its revisions"</a>
             </p>
             <DiagramView d=history/>
+            {stats_note.map(|n| view! { <p class="muted" id="device-stats-note">{n}</p> })}
+            {stats.into_iter().map(stat_table).collect_view()}
         </section>
+    }
+    .into_any()
+}
+
+/// A table of the device's counters, stacked on phones like the other
+/// tables.
+#[cfg(feature = "ssr")]
+fn stat_table(t: StatTable) -> AnyView {
+    let StatTable {
+        id,
+        caption,
+        cols,
+        rows,
+    } = t;
+    let head = cols
+        .iter()
+        .map(|c| view! { <th scope="col">{c.clone()}</th> })
+        .collect_view();
+    let body = rows
+        .into_iter()
+        .map(|r| {
+            let mut cells = r.into_iter();
+            let first = cells.next().unwrap_or_default();
+            let rest = cells
+                .zip(cols.iter().skip(1))
+                .map(|(c, label)| view! { <td data-label=label.clone()>{c}</td> })
+                .collect_view();
+            let key = first.clone();
+            view! { <tr data-key=key><th scope="row">{first}</th>{rest}</tr> }
+        })
+        .collect_view();
+    view! {
+        <h3>{caption}</h3>
+        <div class="scroll">
+            <table id=id class="stack-on-phone">
+                <thead><tr>{head}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
     }
     .into_any()
 }
