@@ -4,11 +4,17 @@
 //! `site/pkg`) and writes `$OUT_DIR/bundle.rs`: each file's name, hashed name
 //! and `include_bytes!`. A release build without the bundle fails; a debug
 //! build embeds none (tests build the server before the bundle exists) and
-//! the server then reads `--site-root` at start.
+//! the server then reads `--site-root` at start. The guides (docs/, built
+//! by scripts/build-docs into `$LEPTOS_SITE_ROOT/docs`) are embedded the
+//! same way, as `$OUT_DIR/docs.rs`.
 
 #[allow(dead_code)]
 #[path = "src/portal/bundle/files.rs"]
 mod files;
+
+#[allow(dead_code)]
+#[path = "src/portal/docs/files.rs"]
+mod docs_files;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -57,6 +63,55 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     write_table(&out, if complete { &found } else { &[] });
+    embed_docs(&site.join("docs"), &out, release);
+}
+
+/// `$OUT_DIR/docs.rs`: `EMBEDDED_DOCS`, the built guides in `dir` (none
+/// in a debug build without them; a release build without them fails).
+fn embed_docs(dir: &Path, out: &Path, release: bool) {
+    if !dir.exists() && std::fs::create_dir_all(dir).is_ok() {
+        let _ = std::fs::File::open(dir)
+            .and_then(|d| d.set_modified(std::time::SystemTime::UNIX_EPOCH));
+    }
+    if dir.is_dir() {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let found = match docs_files::read_dir(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => panic!("reading the guides {}: {e}", dir.display()),
+    };
+    let complete = docs_files::is_complete(&found);
+    if release && !complete {
+        eprintln!(
+            "\nerror: the guides are missing from {} (a release build embeds them):\n\
+             run scripts/build-docs first (scripts/build-portal runs it; it needs scripts/setup).\n",
+            dir.display()
+        );
+        std::process::exit(1);
+    }
+    let copy = out.join("docs");
+    let _ = std::fs::remove_dir_all(&copy);
+    let mut src = String::from(
+        "/// The embedded guides: (path under /docs/, content).\n\
+         pub static EMBEDDED_DOCS: &[(&str, &[u8])] = &[\n",
+    );
+    // Copied aside, so that a rebuild of the book while this crate
+    // compiles cannot mix two books.
+    for (name, body) in found.iter().filter(|_| complete) {
+        let path = copy.join(name);
+        std::fs::create_dir_all(path.parent().expect("in dir")).expect("OUT_DIR is writable");
+        std::fs::write(&path, body).expect("OUT_DIR is writable");
+        writeln!(
+            src,
+            "    ({:?}, include_bytes!({:?})),",
+            name,
+            path.display().to_string()
+        )
+        .expect("a String");
+    }
+    src.push_str("];\n");
+    std::fs::write(out.join("docs.rs"), src).expect("OUT_DIR is writable");
 }
 
 /// `$OUT_DIR/bundle.rs`: `EMBEDDED`, the files (as served: rewritten

@@ -18,6 +18,7 @@ use crate::widgets::error::ErrorView;
 /// and the page itself.
 #[component]
 pub fn App(props: PageProps) -> impl IntoView {
+    let help = props.help();
     let PageProps { user, csrf, page } = props;
     let home = match &user {
         Some(u) if u.platform_admin => "/admin".to_string(),
@@ -55,6 +56,7 @@ pub fn App(props: PageProps) -> impl IntoView {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="top">
             <a class="brand" href=home>"vxguard"</a>
+            <a class="help" href=help>"Help"</a>
             {user.map(|u| view! { <UserBox user=u csrf=csrf/> })}
         </header>
         <main id="main" tabindex="-1">{main}</main>

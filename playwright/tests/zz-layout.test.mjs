@@ -10,11 +10,14 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 const TENANT_PAGES = ["/t/finance", "/t/finance/policy", "/t/finance/clients", "/t/finance/members", "/t/finance/tokens", "/t/finance/audit", "/t/finance/changes", "/account/password"];
 const ADMIN_PAGES = ["/admin", "/admin/platform", "/admin/users", "/admin/jobs", "/admin/jobs?status=failed", "/admin/devices", "/admin/devices/router/vyos-dc1-01", "/admin/platform/router/vyos-dc1-01", "/admin/audit", "/admin/health"];
 
+// The guides (mdBook, not hydrated): a chapter of each part, the widest tables.
+const DOCS_PAGES = ["/docs/", "/docs/tenant/first-steps.html", "/docs/tenant/policy.html", "/docs/operator/configuration.html", "/docs/operator/troubleshooting.html", "/docs/reference/api.html"];
+
 /** Fails when the page is wider than the screen (a horizontal scroll bar). */
-async function fitsWidth(page, path) {
+async function fitsWidth(page, path, hydrates = true) {
   const r = await page.goto(`${BASE}${path}`);
   assert.ok(r.status() < 400, `${path}: ${r.status()}`);
-  await hydrated(page);
+  if (hydrates) await hydrated(page);
   const { scroll, client } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
@@ -34,6 +37,12 @@ test("admin pages fit a phone's width", async () => {
   const page = await newPage(PHONE);
   await login(page, "admin@example.com");
   for (const p of ADMIN_PAGES) await fitsWidth(page, p);
+  await page.context().close();
+});
+
+test("the guides fit a phone's width", async () => {
+  const page = await newPage(PHONE);
+  for (const p of DOCS_PAGES) await fitsWidth(page, p, false);
   await page.context().close();
 });
 

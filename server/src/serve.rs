@@ -161,9 +161,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_worker: bool,
     /// Where to read the portal's browser bundle (`<dir>/pkg`, as
-    /// scripts/build-portal writes it) when the binary has none built in
-    /// (debug builds made before it); the built-in one wins. Pages work
-    /// without either, unhydrated.
+    /// scripts/build-portal writes it) and the guides (`<dir>/docs`, from
+    /// scripts/build-docs) when the binary has none built in (debug builds
+    /// made before them); the built-in ones win. Pages work without a
+    /// bundle, unhydrated; without guides `/docs` says how to build them.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "site")]
     pub site_root: std::path::PathBuf,
     /// Serve `/metrics` on this address alone (not on the API's).
@@ -250,8 +251,14 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     } else {
         tracing::info!("portal bundle: {}", bundle.describe());
     }
+    let docs = crate::portal::docs::Docs::load(&a.site_root);
+    if let crate::portal::docs::Source::None(_) = docs.source() {
+        tracing::warn!("guides: {}", docs.describe());
+    } else {
+        tracing::info!("guides: {}", docs.describe());
+    }
     let metrics = crate::metrics::Metrics::new(a.metrics_token.clone());
-    let mut app = metrics.instrument(crate::portal::app_with_bundle(st, bundle));
+    let mut app = metrics.instrument(crate::portal::app_with(st, bundle, docs));
     match a.metrics_listen {
         None => app = app.merge(metrics.routes(pool.clone())),
         Some(addr) => {

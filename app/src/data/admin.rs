@@ -79,6 +79,22 @@ impl Console {
             Section::Spec(e) => e.title(),
         }
     }
+
+    /// The operator guide's chapter about this section (the Help link).
+    pub fn help(&self) -> &'static str {
+        match &self.section {
+            Section::Platform { .. } | Section::Spec(_) => "/docs/operator/platform.html",
+            Section::Health(_) => "/docs/operator/device-health.html",
+            Section::Devices { .. } | Section::Device(_) | Section::Revision(_) => {
+                "/docs/operator/applying.html"
+            }
+            Section::Tenants { .. }
+            | Section::Users { .. }
+            | Section::Jobs { .. }
+            | Section::Job(_)
+            | Section::Audit { .. } => "/docs/operator/portal.html",
+        }
+    }
 }
 
 /// The "new tenant" form: the tenant and its first admin. Never the password.

@@ -79,4 +79,23 @@ impl PageProps {
             Page::Error(e) => e.title.clone(),
         }
     }
+
+    /// The chapter of the guides (served at `/docs/`) about this page: the
+    /// header's Help link.
+    pub fn help(&self) -> &'static str {
+        match &self.page {
+            Page::Login(_) | Page::Password(_) | Page::Dashboard(_) => {
+                "/docs/tenant/first-steps.html"
+            }
+            Page::NetworkEdit(_) => "/docs/tenant/networks.html",
+            Page::Policy(_) => "/docs/tenant/policy.html",
+            Page::Clients(_) | Page::ClientDelete(_) => "/docs/tenant/clients.html",
+            Page::Job(_) | Page::Jobs(_) => "/docs/tenant/jobs-and-health.html",
+            Page::Members(_) | Page::Tokens(_) | Page::TenantAudit(_) => {
+                "/docs/tenant/members.html"
+            }
+            Page::Admin(c) => c.help(),
+            Page::NotFound | Page::Error(_) => "/docs/",
+        }
+    }
 }

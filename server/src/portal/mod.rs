@@ -19,6 +19,8 @@
 //! and the platform map at `/admin/health`: `health`; editing sites,
 //! routers and hypervisors under `/admin/platform/{kind}`: `platform`), and
 //! `/account/password` (change password, any signed-in user).
+//! The guides (`docs/`, built into the binary like the bundle) are served,
+//! to anyone, at `/docs/` (`docs`); each page's Help link points into them.
 //! Anonymous users are sent to `/login`; another tenant's pages answer 404
 //! exactly like missing ones; every POST is CSRF-checked (`session`).
 //! Who may see or change a page is checked, and refused, before its
@@ -28,6 +30,7 @@ mod admin;
 pub mod bundle;
 mod clients;
 mod data;
+pub mod docs;
 mod document;
 mod extract;
 mod health;
@@ -51,18 +54,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use bundle::Bundle;
+use docs::Docs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The API and the portal on one router, with [`Bundle::load`]'s bundle:
-/// the embedded one, else `<site_root>/pkg` (`$LEPTOS_SITE_ROOT`).
+/// the embedded one, else `<site_root>/pkg` (`$LEPTOS_SITE_ROOT`), and
+/// [`Docs::load`]'s guides (the embedded ones, else `<site_root>/docs`).
 pub fn app(st: AppState, site_root: PathBuf) -> Router {
-    app_with_bundle(st, Bundle::load(&site_root))
+    app_with(st, Bundle::load(&site_root), Docs::load(&site_root))
 }
 
-/// [`app`] serving `bundle` at `/pkg/` and its boot script.
+/// [`app`] serving `bundle` at `/pkg/` and its boot script, and the
+/// embedded guides (if any) at `/docs/`.
 pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
+    let docs =
+        Docs::embedded().unwrap_or_else(|| Arc::new(Docs::none("this binary embeds no guides")));
+    app_with(st, bundle, docs)
+}
+
+/// [`app`] serving `bundle` at `/pkg/` and `docs` at `/docs/`.
+pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
     let pkg = bundle.clone();
+    let docs_index = docs.clone();
     api::routes()
         .route("/", get(pages::index))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -169,6 +183,23 @@ pub fn app_with_bundle(st: AppState, bundle: Arc<Bundle>) -> Router {
             get(
                 move |axum::extract::Path(file): axum::extract::Path<String>| async move {
                     pkg.file(&file)
+                },
+            ),
+        )
+        .route(
+            "/docs",
+            get(|| async { axum::response::Redirect::permanent("/docs/") }),
+        )
+        .route(
+            "/docs/",
+            get(move |headers: axum::http::HeaderMap| async move { docs_index.file("", &headers) }),
+        )
+        .route(
+            "/docs/{*path}",
+            get(
+                move |axum::extract::Path(path): axum::extract::Path<String>,
+                      headers: axum::http::HeaderMap| async move {
+                    docs.file(&path, &headers)
                 },
             ),
         )
