@@ -3,6 +3,42 @@
 // content-hashed names (server/src/portal/bundle). Pages work without it:
 // if it is missing, nothing breaks, the page just stays server-rendered.
 import init, { hydrate } from "/pkg/app.js";
+
+// Times are rendered in UTC ("2026-12-06 21:52:14 UTC"): shown here in the
+// viewer's time zone, the UTC text kept on hover (the element's title).
+// Only a text node's content changes, never the tree, so it is safe before
+// or after hydration; a page without JavaScript keeps UTC.
+const UTC_TIME = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}(?::\d{2})?) UTC/;
+function localTimes(root) {
+  let fmt;
+  try {
+    fmt = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+    });
+  } catch {
+    return;
+  }
+  const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const p = n.parentElement;
+    if (p && !["SCRIPT", "STYLE", "TEXTAREA", "PRE", "CODE"].includes(p.tagName) && UTC_TIME.test(n.data)) {
+      found.push(n);
+    }
+  }
+  for (const n of found) {
+    const m = n.data.match(UTC_TIME);
+    const when = new Date(`${m[1]}T${m[2].length === 5 ? m[2] + ":00" : m[2]}Z`);
+    if (Number.isNaN(when.getTime())) continue;
+    const p = n.parentElement;
+    if (!p.title) p.title = m[0];
+    p.dataset.utc = m[0];
+    n.data = n.data.replace(m[0], fmt.format(when));
+  }
+}
+
 init({ module_or_path: "/pkg/app_bg.wasm" })
   .then(() => hydrate())
-  .catch((e) => console.warn("vxguard: running without the hydrate bundle:", e));
+  .catch((e) => console.warn("vxguard: running without the hydrate bundle:", e))
+  .finally(() => localTimes(document.body));

@@ -8,7 +8,8 @@ use app::clients::*;
 use app::data::dashboard::FailedChange;
 use app::data::lists::{FilterBar, FilterField, Pager};
 use app::members::*;
-use app::platform::SpecEdit;
+use app::health::ServerOnly;
+use app::platform::{Input, SchemaField, SpecEdit};
 use app::policy::{RuleFilter, RulePager, ServiceForm, ServiceItem};
 use app::wg::{ClientConfig, ConfigPeer};
 use app::*;
@@ -144,17 +145,37 @@ fn config() -> ClientConfig {
 }
 
 fn spec(name: Option<&str>, del: bool) -> Page {
+    let field = |n: &str, input: Input, value: &str, error: Option<&str>| SchemaField {
+        name: s(n),
+        help: s("What it is. Default: eth0."),
+        input,
+        required: n != "underlay_interface",
+        readonly: n == "name" && name.is_some(),
+        value: s(value),
+        error: error.map(s),
+    };
+    let e = SpecEdit {
+        kind: s("router"),
+        name: name.map(s),
+        version: 4,
+        spec: s("{\"name\": \"r1\"}"),
+        errors: vec![s("`/site`: no such site")],
+        notice: Some(s("saved")),
+        job: Some(9),
+        confirm_delete: del,
+        fields: vec![
+            field("name", Input::Text, "r1", None),
+            field("site", Input::Text, "dc9", Some("Site: no such site.")),
+            field("version", Input::Select(vec![s("1.4"), s("1.5")]), "1.5", None),
+            field("underlay_interface", Input::Text, "", None),
+        ],
+        preview: None,
+    };
     Page::Admin(Box::new(Console {
-        section: Section::Spec(Box::new(SpecEdit {
-            kind: s("router"),
-            name: name.map(s),
-            version: 4,
-            spec: s("{\"name\": \"r1\"}"),
-            errors: vec![s("`/site`: no such site")],
-            notice: Some(s("saved")),
-            job: Some(9),
-            confirm_delete: del,
-        })),
+        section: Section::Spec {
+            title: e.title(),
+            edit: ServerOnly(Box::new(e)),
+        },
     }))
 }
 
@@ -446,6 +467,17 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             Page::Dashboard(Box::new(dashboard(false))),
         ),
         (
+            // A new tenant: its admin's first steps, one of them done.
+            "dashboard-new",
+            tenant.clone(),
+            Page::Dashboard(Box::new(Dashboard {
+                networks: vec![],
+                clients: vec![],
+                rules: 2,
+                ..dashboard(true)
+            })),
+        ),
+        (
             "network-edit",
             tenant.clone(),
             Page::NetworkEdit(Box::new(edit(false))),
@@ -461,6 +493,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             Page::Password(PasswordPage {
                 errors: errors(),
                 changed: true,
+                required: true,
             }),
         ),
         (

@@ -88,6 +88,30 @@ pub fn device_diffs(before: &Output, after: &Output, touched: &Touched) -> Vec<D
     out
 }
 
+/// The changes on every device of either output (a platform change can
+/// add, remove or rewrite any device): one that appears has all its lines
+/// added, one that goes all removed.
+pub fn all_device_diffs(before: &Output, after: &Output) -> Vec<DeviceDiff> {
+    let names = |a: Vec<&String>, b: Vec<&String>| {
+        let mut v: Vec<String> = a.into_iter().chain(b).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let touched = Touched {
+        routers: names(
+            before.routers.keys().collect(),
+            after.routers.keys().collect(),
+        ),
+        hypervisors: names(
+            before.hypervisors.keys().collect(),
+            after.hypervisors.keys().collect(),
+        ),
+        ..Touched::default()
+    };
+    device_diffs(before, after, &touched)
+}
+
 /// Compiles `current` and then `proposed`, which differs from it in tenant
 /// `slug` only, and returns what would change on that tenant's devices.
 /// `Err` holds the errors of the proposed intent (or of the current one,

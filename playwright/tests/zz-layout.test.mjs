@@ -8,7 +8,7 @@ import { BASE, PASSWORD, problems, newPage, shot, login, hydrated } from "../lib
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 const TENANT_PAGES = ["/t/finance", "/t/finance/policy", "/t/finance/clients", "/t/finance/members", "/t/finance/tokens", "/t/finance/audit", "/t/finance/changes", "/account/password"];
-const ADMIN_PAGES = ["/admin", "/admin/platform", "/admin/users", "/admin/jobs", "/admin/jobs?status=failed", "/admin/devices", "/admin/devices/router/vyos-dc1-01", "/admin/platform/router/vyos-dc1-01", "/admin/audit", "/admin/health"];
+const ADMIN_PAGES = ["/admin", "/admin/platform", "/admin/users", "/admin/jobs", "/admin/jobs?status=failed", "/admin/devices", "/admin/devices/router/vyos-dc1-01", "/admin/platform/router/vyos-dc1-01", "/admin/platform/router/new", "/admin/platform/site/dc1", "/admin/platform/hypervisor/hv-dc1-01", "/admin/audit", "/admin/health"];
 
 // The guides (mdBook, not hydrated): a chapter of each part, the widest tables.
 const DOCS_PAGES = ["/docs/", "/docs/tenant/first-steps.html", "/docs/tenant/policy.html", "/docs/operator/configuration.html", "/docs/operator/troubleshooting.html", "/docs/reference/api.html"];

@@ -819,3 +819,79 @@ async fn an_unchanged_save_keeps_the_gateway_order() {
         serde_json::json!(["vyos-dc2-02", "vyos-dc2-01"])
     );
 }
+
+/// An account a tenant admin made logs in with the password the admin
+/// chose: its session can do nothing but choose its own (reads and writes
+/// alike are sent to the password page, undone), its API logins are as
+/// before, and once changed (audited) it starts where its role does.
+#[tokio::test]
+async fn an_account_an_admin_made_must_choose_its_password_first() {
+    let env = Env::demo().await;
+    let mut a = Browser::new(&env);
+    a.login_ok("finance-admin@example.com").await;
+    let csrf = a.csrf("/t/finance/members").await;
+    let email = "newcomer@example.com";
+    let p = a
+        .post(
+            "/t/finance/members",
+            &[("csrf", &csrf), ("email", email), ("role", "tenant_admin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let mut b = Browser::new(&env);
+    b.login_ok(email).await;
+    const FIRST: &str = "/account/password?first=1";
+    for path in ["/", "/t/finance", "/t/finance/policy", "/t/finance/members"] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(p.location.as_deref(), Some(FIRST), "{path}");
+    }
+    let page = b.get(FIRST).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("id=\"password-required\""), "{}", page.text);
+    let csrf = hidden(&page.text, "csrf");
+    // A write is not carried out either.
+    let networks = |env: &Env| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM objects WHERE kind = 'network'")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let before = networks(&env).await;
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[("csrf", &csrf), ("name", "sneaky"), ("cidr", "100.65.250.0/24")],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some(FIRST));
+    assert_eq!(networks(&env).await, before);
+    // API logins are not portal sessions: they work as before.
+    let token = env.token(email).await;
+    assert_eq!(env.get("/api/v1/tenants/finance/networks", &token).await.status, StatusCode::OK);
+    const NEW: &str = "a password of my very own";
+    let p = b
+        .post(
+            "/account/password",
+            &[("csrf", &csrf), ("current_password", PASSWORD), ("new_password", NEW), ("confirm_password", NEW)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert_eq!(p.location.as_deref(), Some("/t/finance"));
+    assert_eq!(b.get("/t/finance").await.status, StatusCode::OK);
+    assert!(!b.get("/account/password").await.text.contains("password-required"));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'user.password_changed' AND object = 'users/newcomer@example.com'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    // The demo's own accounts (not made by an admin) were never asked.
+    let mut c = Browser::new(&env);
+    c.login_ok("finance-member@example.com").await;
+    assert_eq!(c.get("/t/finance").await.status, StatusCode::OK);
+}

@@ -344,3 +344,138 @@ async fn only_platform_admins_and_only_with_csrf() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The generated form's fields for a router, as a browser posts them.
+fn router_fields<'a>(
+    spec: &'a serde_json::Value,
+    csrf: &'a str,
+    version: &'a str,
+    action: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let s = |k: &str| spec[k].as_str().unwrap_or("");
+    vec![
+        ("csrf", csrf),
+        ("version", version),
+        ("f.name", s("name")),
+        ("f.site", s("site")),
+        ("f.version", s("version")),
+        ("f.underlay_address", s("underlay_address")),
+        ("f.api_endpoint", s("api_endpoint")),
+        ("f.api_certificate_sha256", s("api_certificate_sha256")),
+        ("f.underlay_interface", s("underlay_interface")),
+        ("do", action),
+    ]
+}
+
+#[tokio::test]
+async fn the_form_from_the_schema_previews_on_the_devices_then_applies() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get(ROUTER).await;
+    assert_eq!(p.status, StatusCode::OK);
+    // A field per property, its description as help, the enum a select.
+    for f in ["name", "site", "version", "underlay_address", "api_endpoint", "api_certificate_sha256", "underlay_interface"] {
+        assert!(p.text.contains(&format!("<label for=\"f-{f}\">")), "{f}: {}", p.text);
+    }
+    assert!(p.text.contains("<select id=\"f-version\" name=\"f.version\""), "{}", p.text);
+    assert!(p.text.contains("The router&#x27;s underlay interface") || p.text.contains("The router's underlay interface"), "{}", p.text);
+    assert!(p.text.contains("Default: eth0."));
+    // The JSON stays for experts.
+    assert!(p.text.contains("<textarea id=\"spec\" name=\"spec\""));
+    let csrf = hidden(&p.text, "csrf");
+    let (spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    let mut changed = spec.clone();
+    changed["underlay_interface"] = "eth1".into();
+    let v = version.to_string();
+    let before = jobs(&env).await;
+    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "preview")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("<h3 id=\"preview-h\">Preview: <!>Change router vyos-dc1-01</h3>"), "{}", r.text);
+    assert!(r.text.contains("track interface eth1"), "{}", r.text);
+    assert!(r.text.contains("data-device=\"vyos-dc1-01\""), "{}", r.text);
+    assert!(r.text.contains("eth1"));
+    // The typed value is kept in the form; nothing is written.
+    assert!(r.text.contains("value=\"eth1\""), "{}", r.text);
+    assert_eq!(jobs(&env).await, before);
+    assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec.clone(), version));
+    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "apply")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.location.unwrap().starts_with(&format!("{ROUTER}?saved=")));
+    assert_eq!(jobs(&env).await, before + 1);
+    let (now, v2) = stored(&env, "router", "vyos-dc1-01").await;
+    assert_eq!(now["underlay_interface"], "eth1");
+    assert_eq!(v2, version + 1);
+}
+
+#[tokio::test]
+async fn the_forms_errors_are_at_their_fields_all_at_once_and_nothing_is_written() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get(ROUTER).await;
+    let csrf = hidden(&p.text, "csrf");
+    let (spec, version) = stored(&env, "router", "vyos-dc1-01").await;
+    let v = version.to_string();
+    let before = jobs(&env).await;
+    // Two required fields left empty: both named at once, at their fields.
+    let mut empty = spec.clone();
+    empty["site"] = "".into();
+    empty["api_endpoint"] = "".into();
+    let r = b.post(ROUTER, &router_fields(&empty, &csrf, &v, "apply")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("id=\"f-site-error\""), "{}", r.text);
+    assert!(r.text.contains("id=\"f-api_endpoint-error\""), "{}", r.text);
+    assert!(r.text.contains("Site is required"), "{}", r.text);
+    // The server's pointer lands at the field: a bad address, a site that
+    // does not exist (previewed or applied alike).
+    let mut wrong = spec.clone();
+    wrong["underlay_address"] = "not-an-address".into();
+    for action in ["preview", "apply"] {
+        let r = b.post(ROUTER, &router_fields(&wrong, &csrf, &v, action)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        let at = r.text.find("id=\"f-underlay_address-error\"").expect("error at the field");
+        assert!(r.text[at..].starts_with("id=\"f-underlay_address-error\" class=\"field-error\">Underlay address: "), "{}", &r.text[at..at + 200]);
+        assert!(r.text.contains("aria-invalid=\"true\""));
+    }
+    let mut wrong = spec.clone();
+    wrong["site"] = "dc9".into();
+    let r = b.post(ROUTER, &router_fields(&wrong, &csrf, &v, "preview")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("id=\"f-site-error\" class=\"field-error\">Site: "), "{}", r.text);
+    assert_eq!(jobs(&env).await, before);
+    assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec, version));
+}
+
+#[tokio::test]
+async fn previewing_a_new_router_shows_its_configuration_without_keys_and_keeps_nothing() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("admin@example.com").await;
+    let p = b.get("/admin/platform/router/new").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("<label for=\"f-name\">"), "{}", p.text);
+    let csrf = hidden(&p.text, "csrf");
+    let spec = serde_json::json!({"name": "vyos-dc1-09", "site": "dc1", "version": "1.4",
+        "underlay_address": "192.0.2.99", "api_endpoint": "https://192.0.2.99"});
+    let sealed = count(&env, "SELECT count(*) FROM sealed_secrets").await;
+    let before = jobs(&env).await;
+    let mut form = router_fields(&spec, &csrf, "0", "preview");
+    form.remove(1);
+    let r = b.post("/admin/platform/router", &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("Preview: <!>Create this router"), "{}", r.text);
+    assert!(r.text.contains("data-device=\"vyos-dc1-09\""), "{}", r.text);
+    // Its WireGuard key is made for the preview, never shown, not kept.
+    assert!(r.text.contains("private-key '&lt;secret&gt;'"), "{}", r.text);
+    assert_eq!(r.text.matches("private-key ").count(), r.text.matches("private-key '&lt;secret&gt;'").count());
+    assert_eq!(count(&env, "SELECT count(*) FROM objects WHERE name = 'vyos-dc1-09'").await, 0);
+    assert_eq!(count(&env, "SELECT count(*) FROM sealed_secrets").await, sealed);
+    assert_eq!(jobs(&env).await, before);
+    // Created from the same form.
+    let form: Vec<_> = form.into_iter().map(|(k, v)| if k == "do" { (k, "apply") } else { (k, v) }).collect();
+    let r = b.post("/admin/platform/router", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.location.unwrap().starts_with("/admin/platform/router/vyos-dc1-09?created="));
+    assert_eq!(jobs(&env).await, before + 1);
+}

@@ -193,6 +193,9 @@ pub struct WebSession {
     pub tenant_slug: Option<String>,
     /// Its idle deadline is due to be pushed ([`extend_web`]).
     pub stale: bool,
+    /// The user's password was set by an admin: the session may only
+    /// change it ([`crate::users::set_password`] clears this).
+    pub must_change_password: bool,
 }
 
 /// The live session with this token hash: not revoked, not past its idle
@@ -209,10 +212,12 @@ pub async fn web(db: &PgPool, token_hash: &[u8], idle_minutes: i32) -> Result<Op
         Option<Uuid>,
         Option<String>,
         bool,
+        bool,
     );
     let row: Option<Row> = sqlx::query_as(
         "SELECT s.id, s.family, s.csrf, u.id, u.email, u.role, u.tenant_id, t.slug,
-                s.expires_at < now() + make_interval(mins => $2) - interval '1 minute'
+                s.expires_at < now() + make_interval(mins => $2) - interval '1 minute',
+                u.must_change_password
          FROM web_sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN tenants t ON t.id = u.tenant_id
@@ -225,7 +230,7 @@ pub async fn web(db: &PgPool, token_hash: &[u8], idle_minutes: i32) -> Result<Op
     .fetch_optional(db)
     .await?;
     Ok(row.map(
-        |(id, family, csrf, user_id, email, role, tenant_id, tenant_slug, stale)| WebSession {
+        |(id, family, csrf, user_id, email, role, tenant_id, tenant_slug, stale, must_change_password)| WebSession {
             id,
             family,
             csrf,
@@ -235,6 +240,7 @@ pub async fn web(db: &PgPool, token_hash: &[u8], idle_minutes: i32) -> Result<Op
             tenant_id,
             tenant_slug,
             stale,
+            must_change_password,
         },
     ))
 }

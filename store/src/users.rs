@@ -107,6 +107,9 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: &'a str,
     pub tenant_id: Option<Uuid>,
+    /// An admin chose the password: the user must choose their own at
+    /// their first portal login before doing anything else.
+    pub must_change_password: bool,
 }
 
 /// Inserts a user inside the caller's transaction and reads it back.
@@ -142,8 +145,8 @@ async fn insert_row(
     quiet: bool,
 ) -> sqlx::Result<u64> {
     let sql = format!(
-        "INSERT INTO users (id, email, password_hash, role, tenant_id, signs_in)
-         VALUES ($1, $2, $3, $4, $5, $6) {}",
+        "INSERT INTO users (id, email, password_hash, role, tenant_id, signs_in, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) {}",
         if quiet {
             "ON CONFLICT (email) WHERE signs_in DO NOTHING"
         } else {
@@ -157,6 +160,7 @@ async fn insert_row(
         .bind(u.role)
         .bind(u.tenant_id)
         .bind(signs_in)
+        .bind(u.must_change_password)
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
@@ -269,7 +273,8 @@ pub async fn filtered(
 
 /// Sets a new password hash inside the caller's transaction and ends the
 /// user's other logins: every access token (the generation is bumped),
-/// every refresh family but `keep`, and the portal sessions of those.
+/// every refresh family but `keep`, and the portal sessions of those. The
+/// password is the user's own now: a forced change is done.
 pub async fn set_password(
     conn: &mut PgConnection,
     user: Uuid,
@@ -277,7 +282,9 @@ pub async fn set_password(
     keep: Option<Uuid>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1",
+        "UPDATE users SET password_hash = $2, token_generation = token_generation + 1,
+             must_change_password = false
+         WHERE id = $1",
     )
     .bind(user)
     .bind(password_hash)

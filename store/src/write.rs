@@ -364,6 +364,70 @@ impl crate::Store {
         Ok(out)
     }
 
+    /// What a change to a platform object (site, router, hypervisor)
+    /// would do on every device, before it is saved: the change is made
+    /// exactly as [`Store::change`] makes it (checked, allocated, keys for
+    /// a new device) in a transaction that is then rolled back, and the
+    /// intent is compiled as it is and as it would be. Refused as saving
+    /// would be; nothing is kept.
+    pub async fn preview_platform(
+        &self,
+        who: &impl Writer,
+        kind: Kind,
+        name: Option<&str>,
+        op: Op,
+        if_match: Option<i64>,
+    ) -> Result<vxguard_compiler::preview::Preview> {
+        let (spec, spec_name) = match &op {
+            Op::Create(b) | Op::Replace(b) => {
+                let (s, n) = kind.parse(b)?;
+                (Some(s), Some(n))
+            }
+            Op::Delete => (None, None),
+        };
+        let name = name
+            .or(spec_name.as_deref())
+            .unwrap_or_default()
+            .to_string();
+        let mut tx = self.pool().begin().await?;
+        let loaded = begin(&mut tx).await?;
+        let prev = store_intent::allocation_for_update(&mut tx).await?;
+        let secrets_before = store_intent::secrets(&mut tx).await?;
+        let out = self
+            .change_in(&mut tx, who, kind, None, &name, op, spec, if_match)
+            .await?;
+        let secrets_after = store_intent::secrets(&mut tx).await?;
+        tx.rollback().await?;
+        let current = loaded.intent.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            use vxguard_compiler::compile;
+            let none = DefinitionSet::default();
+            let before = compile(&current, &prev, &secrets_before, &none)?;
+            let after = compile(&out.intent, &out.allocation, &secrets_after, &none)?;
+            let known: Vec<&str> = before.warnings.iter().map(|w| w.message.as_str()).collect();
+            let warnings = after
+                .warnings
+                .iter()
+                .filter(|w| !known.contains(&w.message.as_str()))
+                .cloned()
+                .collect();
+            Ok(vxguard_compiler::preview::Preview {
+                devices: vxguard_compiler::preview::all_device_diffs(&before, &after),
+                warnings,
+            })
+        })
+        .await
+        .map_err(|e| crate::error::StoreError::Panicked {
+            what: "platform preview compile",
+            why: e.to_string(),
+        })?;
+        compiled.map_err(|diags| WriteError::Invalid {
+            refusal: Refusal::Invalid,
+            detail: "the change does not compile".into(),
+            errors: field_errors(&loaded, &Diagnostics(diags), None, who.tenant()),
+        })
+    }
+
     /// [`Store::change`]'s work inside the caller's transaction, for a
     /// change that writes more beside it (`certificates::trust`); `spec`
     /// is `op`'s body parsed, `name` the object's.

@@ -131,6 +131,7 @@ async fn users_tokens_and_logins() {
         password_hash: "x",
         role: "tenant_admin",
         tenant_id: Some(t),
+        must_change_password: true,
     };
     let u = users::insert(&mut tx, &new, true).await.unwrap();
     assert_eq!(u.tenant.as_deref(), Some("acme"));
@@ -192,6 +193,66 @@ async fn users_tokens_and_logins() {
         .await
         .unwrap()
         .is_none());
+    db.drop().await;
+}
+
+/// An account an admin made must change its password: its portal session
+/// says so until the password is set, which clears it (audited); an
+/// account made without the flag is never asked.
+#[tokio::test]
+async fn a_forced_password_change_lasts_until_the_password_is_set() {
+    let db = Db::new().await;
+    let store = Store::new(db.pool.clone());
+    let mut tx = store.begin().await.unwrap();
+    for (email, forced) in [("new@example.com", true), ("own@example.com", false)] {
+        let new = users::NewUser {
+            email,
+            password_hash: "x",
+            role: "platform_admin",
+            tenant_id: None,
+            must_change_password: forced,
+        };
+        users::insert(&mut tx, &new, false).await.unwrap();
+    }
+    Store::commit(tx).await.unwrap();
+    let expires = chrono::Utc::now() + chrono::Duration::days(1);
+    let mut sessions_of = Vec::new();
+    for (email, n) in [("new@example.com", 1u8), ("own@example.com", 2u8)] {
+        let creds = users::signing_in(&db.pool, email).await.unwrap().unwrap();
+        let family = store.logged_in(&creds, &[b'r', n], expires, "local").await.unwrap();
+        sessions::start_web(
+            &db.pool,
+            sessions::NewWebSession {
+                token_hash: &[b's', n],
+                user: creds.id,
+                family,
+                csrf: "c",
+                expires_at: expires,
+            },
+        )
+        .await
+        .unwrap();
+        sessions_of.push((creds, family, [b's', n]));
+    }
+    let web = |h: [u8; 2]| {
+        let pool = db.pool.clone();
+        async move { sessions::web(&pool, &h, 60).await.unwrap().unwrap() }
+    };
+    assert!(web(sessions_of[0].2).await.must_change_password);
+    assert!(!web(sessions_of[1].2).await.must_change_password);
+    let (creds, family, token) = &sessions_of[0];
+    store
+        .password_changed(creds, "y", Some(*family), "local")
+        .await
+        .unwrap();
+    assert!(!web(*token).await.must_change_password);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'user.password_changed' AND object = 'users/new@example.com'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
     db.drop().await;
 }
 

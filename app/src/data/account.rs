@@ -28,4 +28,7 @@ pub struct PasswordPage {
     pub errors: FieldErrors,
     /// Set after a successful change.
     pub changed: bool,
+    /// An admin set the password: the user must choose their own before
+    /// anything else.
+    pub required: bool,
 }

@@ -54,8 +54,12 @@ pub enum Section {
     Job(Box<super::jobs::JobPage>),
     Device(DevicePage),
     Revision(Box<RevisionPage>),
-    /// A site, router or hypervisor: edit, new or delete (see `platform`).
-    Spec(Box<SpecEdit>),
+    /// A site, router or hypervisor: edit, new or delete (see `platform`),
+    /// rendered by the server alone; `title` is [`SpecEdit::title`].
+    Spec {
+        title: String,
+        edit: super::health::ServerOnly<Box<SpecEdit>>,
+    },
     Audit {
         entries: Vec<AuditRow>,
         filters: FilterBar,
@@ -76,7 +80,7 @@ impl Console {
             Section::Device(d) => format!("{} {}", d.kind, d.name),
             Section::Revision(r) => format!("{} {} revision {}", r.kind, r.name, r.seq),
             Section::Audit { .. } => "Audit log".into(),
-            Section::Spec(e) => e.title(),
+            Section::Spec { title, .. } => title.clone(),
         }
     }
 

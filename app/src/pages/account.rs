@@ -31,12 +31,21 @@ pub fn LoginPage(login: Login) -> impl IntoView {
 
 #[component]
 pub fn PasswordPageView(p: PasswordPage, csrf: String) -> impl IntoView {
-    let PasswordPage { errors, changed } = p;
+    let PasswordPage {
+        errors,
+        changed,
+        required,
+    } = p;
     let form_errors = errors.form.clone();
     let busy = RwSignal::new(false);
     view! {
         <section class="card narrow">
             <h1>"Change password"</h1>
+            {required.then(|| view! {
+                <p class="notice" role="status" id="password-required">
+                    "Welcome. An admin chose the password you logged in with: choose your own to continue. Until then, this is the only page you can use."
+                </p>
+            })}
             {changed.then(|| view! {
                 <p class="notice" role="status" id="password-changed">
                     "Your password was changed. Every other session of yours was logged out; this one stays."

@@ -51,6 +51,15 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         let _ = health;
         String::new()
     };
+    // Rendered by the server alone, like the health card.
+    #[cfg(feature = "ssr")]
+    let steps = first_steps(
+        can_write,
+        &slug,
+        [!networks.is_empty(), rules > 0, !clients.is_empty()],
+    );
+    #[cfg(not(feature = "ssr"))]
+    let steps = String::new();
     let form_view = can_write
         .then(|| view! { <NetworkFormView slug=slug.clone() csrf=csrf form=form edit=None/> });
     view! {
@@ -62,6 +71,7 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
         </div>
         {notice.map(|n| view! { <Notice text=n jobs=format!("/t/{slug}/jobs")/> })}
         <FailedChanges failed=failed slug=slug.clone()/>
+        <div id="first-steps-slot" inner_html=steps></div>
         <div class="grid">
             <section class="card wide" aria-labelledby="health-h" id="health" inner_html=health></section>
             <section class="card wide" aria-labelledby="networks-h">
@@ -94,6 +104,46 @@ pub fn DashboardPage(d: Dashboard, csrf: String) -> impl IntoView {
             </section>
         </div>
     }
+}
+
+/// A new tenant's first steps, for those who can take them: a network, a
+/// rule, a client, each linked and ticked once done; gone when all are.
+#[cfg(feature = "ssr")]
+fn first_steps(can_write: bool, slug: &str, done: [bool; 3]) -> String {
+    if !can_write || done.iter().all(|d| *d) {
+        return String::new();
+    }
+    let steps = [
+        ("network", "#network-form".to_string(), "Create a network", "a subnet your machines join, reached on the sites you pick."),
+        ("rule", format!("/t/{slug}/policy"), "Add a policy rule", "what may talk to what; until then the default action applies."),
+        ("client", format!("/t/{slug}/clients"), "Add a WireGuard client", "a laptop or phone that reaches your networks from anywhere."),
+    ];
+    let left = done.iter().filter(|d| !**d).count();
+    view! {
+        <section class="callout first-steps" aria-labelledby="first-steps-h" id="first-steps">
+            <h2 id="first-steps-h">"First steps"</h2>
+            <p class="muted">{format!("{left} of 3 left. This list goes away once all are done.")}</p>
+            <ol>
+                {steps
+                    .into_iter()
+                    .zip(done)
+                    .map(|((key, href, label, why), done)| {
+                        let state = if done { "done" } else { "todo" };
+                        view! {
+                            <li data-step=key data-state=state>
+                                {if done {
+                                    view! { <s>{label}</s> " ✓ done" }.into_any()
+                                } else {
+                                    view! { <a href=href>{label}</a> ": " {why} }.into_any()
+                                }}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
+    .to_html()
 }
 
 /// The tenant's health at a glance: each network's gateway group per site

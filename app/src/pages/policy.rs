@@ -648,7 +648,7 @@ fn preview_html(pv: PreviewView) -> impl IntoView {
 /// What a change would do, device by device.
 #[cfg(feature = "ssr")]
 #[component]
-fn PreviewBody(pv: PreviewView) -> impl IntoView {
+pub(crate) fn PreviewBody(pv: PreviewView) -> impl IntoView {
     let PreviewView {
         title,
         summary,

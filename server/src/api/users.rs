@@ -143,6 +143,8 @@ pub async fn insert_user(
         password_hash: &u.hash,
         role: u.role.as_str(),
         tenant_id,
+        // The admin chose this password: the user replaces it first.
+        must_change_password: true,
     };
     let out: UserOut = store_users::insert(tx, &new, who.role != Role::PlatformAdmin)
         .await

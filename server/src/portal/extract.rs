@@ -381,7 +381,7 @@ impl<N: Next> FromRequest<AppState> for TenantAdminScriptForm<N> {
             });
         }
         let session = match session::current(st, &a.headers, &a.source).await {
-            Ok(Some(s)) => s,
+            Ok(Some(s)) => session::usable(s).map_err(problem_json)?,
             Ok(None) => return Err(problem_json(Problem::unauthorized("no session"))),
             Err(p) => return Err(problem_json(p)),
         };

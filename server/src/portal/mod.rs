@@ -41,6 +41,7 @@ mod pages;
 mod platform;
 mod policy;
 mod respond;
+mod spec_form;
 pub mod session;
 
 pub use document::html;

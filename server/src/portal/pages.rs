@@ -288,7 +288,8 @@ pub async fn latest_jobs(
     let out = async {
         let s = session::current(&st, &h, &src)
             .await?
-            .ok_or_else(|| Problem::unauthorized("no session"))?;
+            .ok_or_else(|| Problem::unauthorized("no session"))
+            .and_then(session::usable)?;
         let scope = tenancy::resolve(&st, s.who.clone(), &slug).await?;
         data::latest_jobs(&st, &scope).await
     }
@@ -320,7 +321,8 @@ pub async fn jobs_stream(
     let scope = async {
         let s = session::current(&st, &h, &src)
             .await?
-            .ok_or_else(|| Problem::unauthorized("no session"))?;
+            .ok_or_else(|| Problem::unauthorized("no session"))
+            .and_then(session::usable)?;
         tenancy::resolve(&st, s.who.clone(), &slug).await
     }
     .await;
@@ -657,6 +659,7 @@ pub async fn password_form(
     let page = app::PasswordPage {
         errors: FieldErrors::default(),
         changed: q.contains_key("changed"),
+        required: s.must_change_password,
     };
     html(StatusCode::OK, &props(Some(&s), Page::Password(page)))
 }
@@ -683,12 +686,15 @@ pub async fn change_password(
         confirm: field(&f, "confirm_password"),
     };
     match auth_session::change_password(&st, user, Some(s.family), c, &src).await {
+        // A first password of one's own: on to where the user starts.
+        Ok(()) if s.must_change_password => see_other(&s.start()),
         Ok(()) => see_other("/account/password?changed=1"),
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let page = app::PasswordPage {
                 errors: form_errors(&p, password_field),
                 changed: false,
+                required: s.must_change_password,
             };
             html(status, &props(Some(&s), Page::Password(page)))
         }

@@ -1,8 +1,11 @@
 //! The admin console's editor for sites, routers and hypervisors
-//! (`/admin/platform/{kind}/...`, platform admins only): the spec as JSON,
-//! exactly as the API stores it, written through `Store::change`
-//! like the API's PUT, POST and DELETE (one transaction: check, allocate,
-//! job, audit), with the version the page was read at as its `If-Match`.
+//! (`/admin/platform/{kind}/...`, platform admins only): a form generated
+//! from the kind's JSON Schema (`spec_form`), whose "Preview" shows what
+//! the change does on every device (`Store::preview_platform`, nothing
+//! kept), and the spec as JSON for experts, exactly as the API stores it.
+//! Both are written through `Store::change` like the API's PUT, POST and
+//! DELETE (one transaction: check, allocate, job, audit), with the version
+//! the page was read at as its `If-Match`.
 
 use super::admin::console;
 use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
@@ -11,7 +14,11 @@ use super::session::WebSession;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use app::admin::Section;
+use super::spec_form;
+use crate::api::policy::PolicyPreview;
+use app::health::ServerOnly;
 use app::platform::SpecEdit;
+use app::policy::PreviewView;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -68,16 +75,119 @@ fn parse_spec(text: &str) -> Result<Value, String> {
 }
 
 fn render(s: &WebSession, status: StatusCode, e: SpecEdit) -> Response {
-    console(s, status, Section::Spec(Box::new(e)))
+    let title = e.title();
+    console(
+        s,
+        status,
+        Section::Spec {
+            title,
+            edit: ServerOnly(Box::new(e)),
+        },
+    )
+}
+
+/// What a posted page asks for: the JSON form's `spec`, or the generated
+/// form's fields to preview or to apply.
+enum Posted {
+    Json(String),
+    Fields { preview: bool },
+}
+
+fn posted(f: &Form) -> Posted {
+    if f.iter().any(|(k, _)| k == "spec") {
+        Posted::Json(field(f, "spec").to_string())
+    } else {
+        Posted::Fields {
+            preview: field(f, "do") == "preview",
+        }
+    }
+}
+
+/// The preview as the page shows it (key material redacted, as the API's).
+fn preview_page(p: vxguard_compiler::preview::Preview, what: String) -> PreviewView {
+    super::policy::preview_view(PolicyPreview::from(p), what, None)
+}
+
+/// The generated form's answer: the page again with the errors at their
+/// fields, a preview, or (applied) the redirect `done` makes of the job.
+#[allow(clippy::too_many_arguments)]
+async fn fields_posted(
+    st: &AppState,
+    s: &WebSession,
+    k: Kind,
+    mut page: SpecEdit,
+    f: &Form,
+    preview: bool,
+    name: Option<&str>,
+    done: impl FnOnce(i64, String) -> String,
+) -> Response {
+    let existing = name.is_some();
+    page.fields = spec_form::fields(k, &Value::Null, existing);
+    let Some(body) = spec_form::body(&mut page.fields, f) else {
+        page.errors = vec!["Some fields need attention; each says what to do.".into()];
+        return render(s, StatusCode::UNPROCESSABLE_ENTITY, page);
+    };
+    page.spec = pretty(&body);
+    let op = || match name {
+        Some(_) => Op::Replace(body.clone()),
+        None => Op::Create(body.clone()),
+    };
+    let if_match = existing.then_some(page.version);
+    if preview {
+        let what = match name {
+            Some(n) => format!("Change {} {n}", page.kind),
+            None => format!("Create this {}", page.kind),
+        };
+        return match st
+            .store
+            .preview_platform(&s.who, k, name, op(), if_match)
+            .await
+            .map_err(Problem::from)
+        {
+            Ok(p) => {
+                page.preview = Some(preview_page(p, what));
+                render(s, StatusCode::OK, page)
+            }
+            Err(p) => refused(s, page, &p),
+        };
+    }
+    match st
+        .store
+        .change(&s.who, k, None, name, op(), if_match)
+        .await
+        .map_err(Problem::from)
+    {
+        Ok(out) => see_other(&done(
+            out.job,
+            out.object.map(|o| o.name).unwrap_or_default(),
+        )),
+        Err(p) => refused(s, page, &p),
+    }
+}
+
+/// The page again with the server's reasons at the fields they name.
+fn refused(s: &WebSession, mut page: SpecEdit, p: &Problem) -> Response {
+    if p.status == StatusCode::PRECONDITION_FAILED.as_u16() {
+        page.notice = Some(stale(&page.kind));
+        page.errors = vec![];
+    } else {
+        page.errors = spec_form::place_errors(&mut page.fields, p);
+        if page.errors.is_empty() {
+            page.errors = vec!["Some fields need attention; each says what to do.".into()];
+        }
+    }
+    render(s, status_of(p), page)
 }
 
 fn status_of(p: &Problem) -> StatusCode {
     StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-fn edit_page(kind: &str, o: &Declared, confirm_delete: bool) -> SpecEdit {
+fn edit_page(kind: Kind, o: &Declared, confirm_delete: bool) -> SpecEdit {
     SpecEdit {
-        kind: kind.to_string(),
+        fields: spec_form::fields(kind, &o.spec, true),
+        preview: None,
+        kind: kind.as_str().to_string(),
         name: Some(o.name.clone()),
         version: o.version,
         spec: pretty(&o.spec),
@@ -109,7 +219,7 @@ fn version(f: &Form) -> ApiResult<i64> {
 
 /// The "new" form's JSON: an existing object's spec with its name cleared
 /// (and, for a hypervisor, its VTEP address left to the allocator).
-async fn template(st: &AppState, kind: Kind) -> ApiResult<String> {
+async fn template(st: &AppState, kind: Kind) -> ApiResult<Value> {
     let first = objects::list(&st.db, kind, None, None, 1).await?;
     let mut spec = first
         .into_iter()
@@ -122,7 +232,7 @@ async fn template(st: &AppState, kind: Kind) -> ApiResult<String> {
             m.remove("vtep_address");
         }
     }
-    Ok(pretty(&spec))
+    Ok(spec)
 }
 
 /// `GET /admin/platform/{kind}/new`: the form creating one, prefilled.
@@ -140,14 +250,10 @@ pub async fn new_form(
             &s,
             StatusCode::OK,
             SpecEdit {
+                fields: spec_form::fields(platform_kind(&kind).unwrap_or(Kind::Site), &spec, false),
                 kind,
-                name: None,
-                version: 0,
-                spec,
-                errors: vec![],
-                notice: None,
-                job: None,
-                confirm_delete: false,
+                spec: pretty(&spec),
+                ..SpecEdit::default()
             },
         ),
         Err(p) => problem_page(Some(&s), &p),
@@ -165,16 +271,27 @@ pub async fn create(
     }: PlatformAdminForm<next::NewSpec>,
 ) -> Result<Response, Response> {
     let k = platform_kind(&kind).or_page(&s)?;
-    let text = field(&f, "spec").to_string();
+    let text = match posted(&f) {
+        Posted::Json(text) => text,
+        Posted::Fields { preview } => {
+            let page = SpecEdit {
+                kind: kind.clone(),
+                ..SpecEdit::default()
+            };
+            return Ok(fields_posted(&st, &s, k, page, &f, preview, None, |job, name| {
+                format!("/admin/platform/{kind}/{name}?created={job}")
+            })
+            .await);
+        }
+    };
     let again = |errors| SpecEdit {
         kind: kind.clone(),
-        name: None,
-        version: 0,
         spec: text.clone(),
         errors,
-        notice: None,
-        job: None,
-        confirm_delete: false,
+        fields: serde_json::from_str(&text)
+            .map(|v| spec_form::fields(k, &v, false))
+            .unwrap_or_else(|_| spec_form::fields(k, &Value::Null, false)),
+        ..SpecEdit::default()
     };
     let body =
         parse_spec(&text).map_err(|e| render(&s, StatusCode::BAD_REQUEST, again(vec![e])))?;
@@ -204,9 +321,9 @@ pub async fn edit_form(
     Query(q): Query<HashMap<String, String>>,
     PlatformAdmin { session: s, .. }: PlatformAdmin<next::Spec>,
 ) -> Result<Response, Response> {
-    let (_, o) = load(&st, &s, &kind, &name).await?;
+    let (k, o) = load(&st, &s, &kind, &name).await?;
     let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
-    let mut e = edit_page(&kind, &o, false);
+    let mut e = edit_page(k, &o, false);
     let done = [("saved", "Saved."), ("created", "Created.")]
         .into_iter()
         .find_map(|(k, msg)| Some((msg, q.get(k)?.parse::<i64>().ok()?)));
@@ -239,12 +356,24 @@ pub async fn update(
     let (k, o) = load(&st, &s, &kind, &name).await?;
     let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
     let version = version(&f).or_page(&s)?;
-    let text = field(&f, "spec").to_string();
+    let text = match posted(&f) {
+        Posted::Json(text) => text,
+        Posted::Fields { preview } => {
+            let page = SpecEdit {
+                version,
+                ..edit_page(k, &o, false)
+            };
+            return Ok(fields_posted(&st, &s, k, page, &f, preview, Some(&name), |job, _| {
+                format!("/admin/platform/{kind}/{name}?saved={job}")
+            })
+            .await);
+        }
+    };
     let typed = |errors| SpecEdit {
         version,
         spec: text.clone(),
         errors,
-        ..edit_page(&kind, &o, false)
+        ..edit_page(k, &o, false)
     };
     let body =
         parse_spec(&text).map_err(|e| render(&s, StatusCode::BAD_REQUEST, typed(vec![e])))?;
@@ -264,7 +393,7 @@ pub async fn update(
         Ok(out) => see_other(&format!("/admin/platform/{kind}/{name}?saved={}", out.job)),
         Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {
             // The current spec (`o` was read after the stale version).
-            let mut e = edit_page(&kind, &o, false);
+            let mut e = edit_page(k, &o, false);
             e.notice = Some(stale(&kind));
             render(&s, StatusCode::PRECONDITION_FAILED, e)
         }
@@ -278,9 +407,9 @@ pub async fn delete_form(
     Path((kind, name)): Path<(String, String)>,
     PlatformAdmin { session: s, .. }: PlatformAdmin<next::Spec>,
 ) -> Result<Response, Response> {
-    let (_, o) = load(&st, &s, &kind, &name).await?;
+    let (k, o) = load(&st, &s, &kind, &name).await?;
     let o = o.ok_or_else(Problem::not_found).or_page(&s)?;
-    Ok(render(&s, StatusCode::OK, edit_page(&kind, &o, true)))
+    Ok(render(&s, StatusCode::OK, edit_page(k, &o, true)))
 }
 
 /// `POST /admin/platform/{kind}/{name}/delete`: deletes it (`Op::Delete`);
@@ -302,7 +431,7 @@ pub async fn delete(
         .change(&s.who, k, None, Some(&name), Op::Delete, Some(version))
         .await
         .map_err(Problem::from);
-    let mut e = edit_page(&kind, &o, true);
+    let mut e = edit_page(k, &o, true);
     Ok(match out {
         Ok(_) => see_other("/admin/jobs"),
         Err(p) if p.status == StatusCode::PRECONDITION_FAILED.as_u16() => {

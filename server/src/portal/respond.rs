@@ -67,7 +67,12 @@ pub(super) fn forbidden_form(s: Option<&WebSession>) -> Response {
     problem_page(s, &Problem::forbidden(FORM_EXPIRED))
 }
 
-/// The session, or the response for a request without one.
+/// Where a session whose password an admin set is sent, whatever it asked.
+pub(super) const CHOOSE_PASSWORD: &str = "/account/password?first=1";
+
+/// The session, or the response for a request without one. A session
+/// that must change its password gets only the password page (and
+/// logging out): anything else, read or write, is sent there undone.
 pub(super) async fn session_or_login(
     st: &AppState,
     h: &HeaderMap,
@@ -75,6 +80,11 @@ pub(super) async fn session_or_login(
     path: &str,
 ) -> Result<WebSession, Response> {
     match session::current(st, h, source).await {
+        Ok(Some(s))
+            if s.must_change_password && !matches!(path, "/account/password" | "/logout") =>
+        {
+            Err(see_other(CHOOSE_PASSWORD))
+        }
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(to_login(path)),
         Err(p) => Err(problem_page(None, &p)),

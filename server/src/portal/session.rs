@@ -48,6 +48,9 @@ pub struct WebSession {
     pub who: Principal,
     /// The user's tenant slug (`None` for platform admins).
     pub tenant_slug: Option<String>,
+    /// An admin set the password: until the user chooses their own, the
+    /// session can only change it (`respond::session_or_login`).
+    pub must_change_password: bool,
 }
 
 impl WebSession {
@@ -65,8 +68,17 @@ impl WebSession {
         }
     }
 
-    /// Where this user starts.
+    /// Where this user starts: the password page while an admin's
+    /// password is still theirs.
     pub fn home(&self) -> String {
+        if self.must_change_password {
+            return super::respond::CHOOSE_PASSWORD.into();
+        }
+        self.start()
+    }
+
+    /// Where this user's role starts.
+    pub fn start(&self) -> String {
         match &self.tenant_slug {
             Some(t) if self.who.role != Role::PlatformAdmin => format!("/t/{t}"),
             _ => "/admin".into(),
@@ -209,6 +221,7 @@ pub async fn current(st: &AppState, h: &HeaderMap, source: &str) -> ApiResult<Op
         email,
         tenant_id,
         tenant_slug: slug,
+        must_change_password,
         ..
     } = row;
     Ok(Some(WebSession {
@@ -225,7 +238,19 @@ pub async fn current(st: &AppState, h: &HeaderMap, source: &str) -> ApiResult<Op
         },
         email,
         tenant_slug: slug,
+        must_change_password,
     }))
+}
+
+/// The session for what a script asks (JSON, event streams): refused
+/// while the user must first choose their password.
+pub fn usable(s: WebSession) -> ApiResult<WebSession> {
+    if s.must_change_password {
+        return Err(crate::problem::Problem::forbidden(
+            "choose your own password first, at /account/password",
+        ));
+    }
+    Ok(s)
 }
 
 /// Ends the session and the login it belongs to.

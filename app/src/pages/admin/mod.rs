@@ -21,7 +21,7 @@ use crate::widgets::job::{JobView, JobsList};
 use crate::widgets::lists::{FilterBarView, Notice, PagerView};
 use crate::widgets::table::{Cell, Row, Table};
 use health::health_view;
-use spec::SpecEditView;
+use spec::spec_view;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -117,10 +117,7 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
         Section::Job(j) => (Tab::Jobs, view! { <JobView p=*j csrf=csrf/> }.into_any()),
         Section::Device(d) => (Tab::Devices, view! { <DeviceSection d=d/> }.into_any()),
         Section::Revision(r) => (Tab::Devices, view! { <RevisionSection r=*r/> }.into_any()),
-        Section::Spec(e) => (
-            Tab::Platform,
-            view! { <SpecEditView e=*e csrf=csrf/> }.into_any(),
-        ),
+        Section::Spec { edit, .. } => (Tab::Platform, spec_view(edit, csrf)),
         Section::Audit {
             entries,
             filters,
@@ -245,7 +242,7 @@ fn TenantsSection(
                             error=errors.get("admin_email") hint="They log in with it." kind="email"/>
                         <Field id="admin_password" label="Initial password" value=String::new()
                             error=errors.get("admin_password")
-                            hint="At least 12 characters; tell them to change it." kind="password"
+                            hint="At least 12 characters; they choose their own at their first login." kind="password"
                             autocomplete="new-password"/>
                     </fieldset>
                     <SubmitButton label="Create tenant and admin" busy_label="Creating…" busy=busy/>
