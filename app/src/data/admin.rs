@@ -87,7 +87,7 @@ impl Console {
     /// The operator guide's chapter about this section (the Help link).
     pub fn help(&self) -> &'static str {
         match &self.section {
-            Section::Platform { .. } | Section::Spec(_) => "/docs/operator/platform.html",
+            Section::Platform { .. } | Section::Spec { .. } => "/docs/operator/platform.html",
             Section::Health(_) => "/docs/operator/device-health.html",
             Section::Devices { .. } | Section::Device(_) | Section::Revision(_) => {
                 "/docs/operator/applying.html"
