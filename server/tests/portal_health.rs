@@ -698,3 +698,119 @@ async fn each_network_has_a_traffic_plot_of_the_last_hour_for_its_own_tenant_onl
         "{t}"
     );
 }
+
+#[tokio::test]
+async fn a_device_page_shows_its_counters_a_bridge_without_answer_says_why() {
+    let env = Env::demo().await;
+    let ovs = json!({
+        "ports": [
+            {"port": "fin-web1", "tenant": "finance", "network": "web",
+             "rx_packets": 20, "tx_packets": 3, "rx_bytes": 1960, "tx_bytes": 300,
+             "rx_dropped": 0, "tx_dropped": 1, "rx_errors": 0, "tx_errors": 0},
+            {"port": "vxg-tun", "rx_packets": 5, "tx_packets": 6, "rx_bytes": 500, "tx_bytes": 600,
+             "rx_dropped": null, "tx_dropped": null, "rx_errors": null, "tx_errors": null}
+        ],
+        "tables": [{"table": 0, "flows": 22, "packets": 21, "bytes": 2058}],
+        "tenants": [{"tenant": "finance", "flows": 40, "packets": 19, "bytes": 1862}],
+        "meters": [{"meter": 1, "packets": 20, "bytes": 1960, "dropped": 18,
+                    "port": "fin-web1", "tenant": "finance", "network": "web"}]
+    });
+    let items = vec![
+        item(
+            Kind::Router,
+            "router:vyos-dc1-01",
+            Some("vyos-dc1-01"),
+            None,
+            None,
+            None,
+            Some("dc1"),
+            Status::Ok,
+            "ok",
+            None,
+            json!({"applied": true, "answered": true, "cpu_load_percent": 25,
+                   "interfaces": {"wg0": {"rx_bytes": 5120, "tx_bytes": 7000, "rx_dropped": 3,
+                                          "tx_dropped": 0, "rx_errors": 1, "tx_errors": 0}}}),
+        ),
+        item(
+            Kind::Hypervisor,
+            "hypervisor:hv-dc1-01",
+            Some("hv-dc1-01"),
+            None,
+            None,
+            None,
+            Some("dc1"),
+            Status::Ok,
+            "ok",
+            None,
+            json!({"applied": true, "ovs": ovs}),
+        ),
+        item(
+            Kind::Hypervisor,
+            "hypervisor:hv-dc2-01",
+            Some("hv-dc2-01"),
+            None,
+            None,
+            None,
+            Some("dc2"),
+            Status::Ok,
+            "ok",
+            None,
+            json!({"applied": true,
+                   "ovs_error": "`dump-ports` of tcp:192.0.2.9:6653: Connection refused"}),
+        ),
+    ];
+    begin_round(&env.db, 0.0)
+        .await
+        .unwrap()
+        .expect("the lock")
+        .finish(
+            &items,
+            RoundStats {
+                took_ms: 5,
+                routers: 1,
+                answered: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let mut a = Browser::new(&env);
+    a.login("admin@example.com").await;
+    let t = a.get("/admin/health?router=hv-dc1-01").await.text;
+    assert!(t.contains(">hypervisor hv-dc1-01<"), "{t}");
+    for id in [
+        "device-ovs-ports",
+        "device-ovs-tables",
+        "device-ovs-tenants",
+        "device-ovs-meters",
+    ] {
+        assert!(t.contains(&format!("id=\"{id}\"")), "{id}: {t}");
+    }
+    let p = plain(&t);
+    assert!(
+        p.contains("fin-web1finance / web20 (1.9 KiB)3 (300 B)0 / 1"),
+        "{p}"
+    );
+    // The tunnel counts no drops: a dash, not a made-up 0.
+    assert!(p.contains("vxg-tun-5 (500 B)6 (600 B)- / -"), "{p}");
+    assert!(p.contains("finance4019"), "{p}");
+    assert!(p.contains("1fin-web1 (finance / web)2018"), "{p}");
+    // A bridge that did not answer: why, and no tables.
+    let t = a.get("/admin/health?router=hv-dc2-01").await.text;
+    assert!(t.contains("id=\"device-stats-note\""), "{t}");
+    assert!(t.contains("Its bridge did not answer OpenFlow: `dump-ports` of tcp:192.0.2.9:6653: Connection refused"), "{t}");
+    assert!(!t.contains("id=\"device-ovs-ports\""), "{t}");
+    // A router: its load and interfaces.
+    let t = a.get("/admin/health?router=vyos-dc1-01").await.text;
+    assert!(
+        plain(&t).contains("CPU load 25 % over 5 minutes (all cores)"),
+        "{t}"
+    );
+    assert!(plain(&t).contains("wg05.0 KiB6.8 KiB3 / 01 / 0"), "{t}");
+    // A tenant never reaches the console.
+    let mut f = Browser::new(&env);
+    f.login("finance-admin@example.com").await;
+    assert_eq!(
+        f.get("/admin/health?router=hv-dc1-01").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
