@@ -729,6 +729,17 @@ async fn port_flow_and_meter_statistics_are_read_over_openflow() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let a = port(&s, "fin-web1");
+    // A figure, not a check: one bridge's three statistics requests.
+    let t1 = Instant::now();
+    vxguard_drivers::ovs::stats(&sw.target, timeout)
+        .await
+        .unwrap();
+    eprintln!(
+        "stats of a bridge with {} flows, {} ports: {:?}",
+        s.flows.len(),
+        s.ports.len(),
+        t1.elapsed()
+    );
     assert!(a.rx_packets >= b.rx_packets + 20, "{b:?} then {a:?}");
     assert!(a.rx_bytes >= b.rx_bytes + 20 * 98, "{b:?} then {a:?}");
     // Every flow of the revision is counted, per table as the file has them.
@@ -773,6 +784,7 @@ async fn port_flow_and_meter_statistics_are_read_over_openflow() {
         tenants: [(2, "finance".to_string()), (1, "acme".to_string())].into(),
     };
     let f = fact(HV, &s, &owners);
+    eprintln!("the fact ovs: {} bytes of JSON", f.to_string().len());
     let ports = f["ports"].as_array().unwrap();
     let of = |p: &str| ports.iter().find(|x| x["port"] == p).unwrap().clone();
     assert_eq!(
