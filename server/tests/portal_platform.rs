@@ -406,6 +406,15 @@ async fn the_form_from_the_schema_previews_on_the_devices_then_applies() {
     let (now, v2) = stored(&env, "router", "vyos-dc1-01").await;
     assert_eq!(now["underlay_interface"], "eth1");
     assert_eq!(v2, version + 1);
+    // The same form again, read at the old version: refused, and the page
+    // shows the router as it now is, at its new version.
+    changed["underlay_interface"] = "eth2".into();
+    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "apply")).await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
+    assert!(r.text.contains("Someone changed this router"), "{}", r.text);
+    assert_eq!(hidden(&r.text, "version"), v2.to_string());
+    assert!(r.text.contains("name=\"f.underlay_interface\" type=\"text\" value=\"eth1\""), "{}", r.text);
+    assert_eq!(stored(&env, "router", "vyos-dc1-01").await.1, v2);
 }
 
 #[tokio::test]

@@ -118,10 +118,13 @@ async fn fields_posted(
     mut page: SpecEdit,
     f: &Form,
     preview: bool,
-    name: Option<&str>,
+    current: Option<&Declared>,
     done: impl FnOnce(i64, String) -> String,
 ) -> Response {
+    let name = current.map(|o| o.name.as_str());
     let existing = name.is_some();
+    // What a stale version shows instead: the object as it now is.
+    let fresh = current.map(|o| edit_page(k, o, false));
     page.fields = spec_form::fields(k, &Value::Null, existing);
     let Some(body) = spec_form::body(&mut page.fields, f) else {
         page.errors = vec!["Some fields need attention; each says what to do.".into()];
@@ -148,7 +151,7 @@ async fn fields_posted(
                 page.preview = Some(preview_page(p, what));
                 render(s, StatusCode::OK, page)
             }
-            Err(p) => refused(s, page, &p),
+            Err(p) => refused(s, page, fresh, &p),
         };
     }
     match st
@@ -161,15 +164,16 @@ async fn fields_posted(
             out.job,
             out.object.map(|o| o.name).unwrap_or_default(),
         )),
-        Err(p) => refused(s, page, &p),
+        Err(p) => refused(s, page, fresh, &p),
     }
 }
 
-/// The page again with the server's reasons at the fields they name.
-fn refused(s: &WebSession, mut page: SpecEdit, p: &Problem) -> Response {
+/// The page again with the server's reasons at the fields they name, or,
+/// when someone saved in between, the current object (`fresh`) with why.
+fn refused(s: &WebSession, mut page: SpecEdit, fresh: Option<SpecEdit>, p: &Problem) -> Response {
     if p.status == StatusCode::PRECONDITION_FAILED.as_u16() {
+        page = fresh.unwrap_or(page);
         page.notice = Some(stale(&page.kind));
-        page.errors = vec![];
     } else {
         page.errors = spec_form::place_errors(&mut page.fields, p);
         if page.errors.is_empty() {
@@ -363,7 +367,7 @@ pub async fn update(
                 version,
                 ..edit_page(k, &o, false)
             };
-            return Ok(fields_posted(&st, &s, k, page, &f, preview, Some(&name), |job, _| {
+            return Ok(fields_posted(&st, &s, k, page, &f, preview, Some(&o), |job, _| {
                 format!("/admin/platform/{kind}/{name}?saved={job}")
             })
             .await);
