@@ -76,6 +76,14 @@ fn embed_docs(dir: &Path, out: &Path, release: bool) {
     if dir.is_dir() {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
+    // scripts/build-docs swaps the whole directory under this lock: read
+    // under it too, or a swap in the middle of the walk would mix two books.
+    let lock = dir.parent().map(|site| site.join(".build-docs.lock"));
+    let _lock = lock
+        .and_then(|l| std::fs::File::create(l).ok())
+        .inspect(|f| {
+            let _ = f.lock_shared();
+        });
     let found = match docs_files::read_dir(dir) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
@@ -96,8 +104,7 @@ fn embed_docs(dir: &Path, out: &Path, release: bool) {
         "/// The embedded guides: (path under /docs/, content).\n\
          pub static EMBEDDED_DOCS: &[(&str, &[u8])] = &[\n",
     );
-    // Copied aside, so that a rebuild of the book while this crate
-    // compiles cannot mix two books.
+    // Copied aside: what is compiled in is what was read.
     for (name, body) in found.iter().filter(|_| complete) {
         let path = copy.join(name);
         std::fs::create_dir_all(path.parent().expect("in dir")).expect("OUT_DIR is writable");

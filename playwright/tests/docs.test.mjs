@@ -67,7 +67,8 @@ test("the guides need no login, and their navigation and search work", async () 
   await page.keyboard.press("s");
   const search = page.locator("input[type=search]").first();
   await search.waitFor();
-  await search.fill("QR code");
+  // Typed key by key: mdBook searches on keyup.
+  await search.pressSequentially("QR code");
   const hit = page.locator("ul#mdbook-searchresults a, ul#searchresults a").first();
   await hit.waitFor();
   assert.match(await hit.getAttribute("href"), /tenant\/clients\.html/);
@@ -101,6 +102,8 @@ test("a chapter reads on a phone: no sideways scroll, the menu opens", async () 
   const toggle = page.locator("#mdbook-sidebar-toggle, #sidebar-toggle").first();
   await toggle.click();
   await page.getByRole("link", { name: "WireGuard clients" }).first().waitFor({ state: "visible" });
+  // The menu slides in: the screenshot waits until it is all on screen.
+  await page.waitForFunction(() => document.querySelector("#mdbook-sidebar, #sidebar")?.getBoundingClientRect().left >= 0);
   await shot(page, "docs-menu-phone", false);
   await page.context().close();
 });

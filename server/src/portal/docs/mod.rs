@@ -24,12 +24,12 @@ include!(concat!(env!("OUT_DIR"), "/docs.rs"));
 /// its `ETag` (a 304 costs no body).
 pub const REVALIDATE: &str = "no-cache";
 
-/// mdBook's pages run inline scripts and styles, and frame their own table
-/// of contents without JavaScript; nothing loads from elsewhere, and no
-/// other site may frame them.
+/// mdBook's pages run inline scripts and styles, frame their own table of
+/// contents without JavaScript, and its 404 page sets `<base href="/docs/">`;
+/// nothing loads from elsewhere, and no other site may frame them.
 const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-    frame-ancestors 'self'; base-uri 'none'; object-src 'none'; form-action 'none'";
+    frame-ancestors 'self'; base-uri 'self'; object-src 'none'; form-action 'none'";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocsError {
