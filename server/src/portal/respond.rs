@@ -67,9 +67,6 @@ pub(super) fn forbidden_form(s: Option<&WebSession>) -> Response {
     problem_page(s, &Problem::forbidden(FORM_EXPIRED))
 }
 
-/// Where a session whose password an admin set is sent, whatever it asked.
-pub(super) const CHOOSE_PASSWORD: &str = "/account/password?first=1";
-
 /// The session, or the response for a request without one. A session
 /// that must change its password gets only the password page (and
 /// logging out): anything else, read or write, is sent there undone.
@@ -83,7 +80,7 @@ pub(super) async fn session_or_login(
         Ok(Some(s))
             if s.must_change_password && !matches!(path, "/account/password" | "/logout") =>
         {
-            Err(see_other(CHOOSE_PASSWORD))
+            Err(see_other(session::CHOOSE_PASSWORD))
         }
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(to_login(path)),

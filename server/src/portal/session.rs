@@ -37,6 +37,8 @@ use vxguard_store::sessions;
 pub const COOKIE: &str = "vxg_session";
 pub const LOGIN_CSRF_COOKIE: &str = "vxg_login_csrf";
 const PREFIX: &str = "vxs_";
+/// Where a session whose password an admin set is sent, whatever it asked.
+pub const CHOOSE_PASSWORD: &str = "/account/password?first=1";
 /// A session ends after this long without a request.
 pub const IDLE_MINUTES: i64 = 60;
 
@@ -72,7 +74,7 @@ impl WebSession {
     /// password is still theirs.
     pub fn home(&self) -> String {
         if self.must_change_password {
-            return super::respond::CHOOSE_PASSWORD.into();
+            return CHOOSE_PASSWORD.into();
         }
         self.start()
     }
