@@ -6,6 +6,24 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, PASSWORD, problems, newPage, shot, login, hydrated } from "../lib.mjs";
 
+/** Their own password, chosen at the first login of accounts an admin made. */
+const OWN = "a password of their very own";
+
+/** The first login of an account an admin made: the password page first
+ * (nothing else is open), then where the role starts. */
+async function firstLogin(page, email) {
+  await login(page, email);
+  await page.waitForURL(/\/account\/password\?first=1$/);
+  await page.locator("#password-required").waitFor();
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password", { exact: true }).fill(OWN);
+  await page.getByLabel("New password again").fill(OWN);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith("/account")),
+    page.getByRole("button", { name: "Change password" }).click(),
+  ]);
+}
+
 /** Fails when the page scrolls sideways at phone width (390 px). */
 async function fitsPhone(page, name) {
   const size = page.viewportSize();
@@ -54,7 +72,7 @@ test("an admin creates a tenant and its first admin, who sees an empty dashboard
   await page.context().close();
 
   const lab = await newPage();
-  await login(lab, "lab-admin@example.com");
+  await firstLogin(lab, "lab-admin@example.com");
   assert.equal(new URL(lab.url()).pathname, "/t/lab");
   await hydrated(lab);
   await lab.getByRole("heading", { name: "Research Lab" }).waitFor();
@@ -73,7 +91,7 @@ test("an admin creates a tenant and its first admin, who sees an empty dashboard
 
 test("a tenant admin adds a member and removes them after confirming", async () => {
   const page = await newPage();
-  await login(page, "lab-admin@example.com");
+  await login(page, "lab-admin@example.com", OWN);
   await page.goto(`${BASE}/t/lab/members`);
   await hydrated(page);
   await page.getByLabel("Email").fill("lab-member@example.com");
@@ -89,7 +107,7 @@ test("a tenant admin adds a member and removes them after confirming", async () 
   await fitsPhone(page, "23-members");
   // The member logs in: read-only list, no token page.
   const m = await newPage();
-  await login(m, "lab-member@example.com");
+  await firstLogin(m, "lab-member@example.com");
   await m.goto(`${BASE}/t/lab/members`);
   assert.equal(await m.locator("#member-form").count(), 0);
   assert.equal(await m.getByRole("link", { name: "API tokens" }).count(), 0);
@@ -108,7 +126,7 @@ test("a tenant admin adds a member and removes them after confirming", async () 
 
 test("a tenant admin creates an API token, sees its secret once, and revokes it", async () => {
   const page = await newPage();
-  await login(page, "lab-admin@example.com");
+  await login(page, "lab-admin@example.com", OWN);
   await hydrated(page);
   await Promise.all([page.waitForURL(/\/t\/lab\/tokens$/), page.getByRole("link", { name: "API tokens" }).click()]);
   assert.equal(await page.getByText("No API tokens yet: create one for a script or CI job.").count(), 1);
@@ -157,7 +175,7 @@ test("a tenant admin creates an API token, sees its secret once, and revokes it"
 test("an admin opens a router's revisions and sees the diff", async () => {
   // The lab's first network changes vyos-dc2-01's configuration.
   const lab = await newPage();
-  await login(lab, "lab-admin@example.com");
+  await login(lab, "lab-admin@example.com", OWN);
   await hydrated(lab);
   await lab.getByLabel("Name", { exact: true }).fill("lab-net");
   await lab.getByLabel("Subnet (CIDR)").fill("100.65.10.0/28");
