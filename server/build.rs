@@ -76,18 +76,23 @@ fn embed_docs(dir: &Path, out: &Path, release: bool) {
     if dir.is_dir() {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    // scripts/build-docs swaps the whole directory under this lock: read
-    // under it too, or a swap in the middle of the walk would mix two books.
-    let lock = dir.parent().map(|site| site.join(".build-docs.lock"));
-    let _lock = lock
-        .and_then(|l| std::fs::File::create(l).ok())
-        .inspect(|f| {
-            let _ = f.lock_shared();
-        });
-    let found = match docs_files::read_dir(dir) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => panic!("reading the guides {}: {e}", dir.display()),
+    // scripts/build-docs swaps in a whole new directory: read until the
+    // directory is the same one before and after, or a swap in the middle
+    // of the walk would mix two books.
+    let inode = || {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(dir).map(|m| m.ino()).ok()
+    };
+    let found = loop {
+        let before = inode();
+        let found = match docs_files::read_dir(dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+            Err(e) => panic!("reading the guides {}: {e}", dir.display()),
+        };
+        if inode() == before {
+            break found;
+        }
     };
     let complete = docs_files::is_complete(&found);
     if release && !complete {
