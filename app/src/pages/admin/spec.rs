@@ -92,7 +92,7 @@ fn fields_form(
             {version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
             {fields.into_iter().map(schema_field).collect_view()}
             <p class="actions">
-                <button type="submit" name="do" value="preview" id="preview-change">"Preview on the devices"</button>
+                <button type="submit" name="do" value="preview" class="secondary" id="preview-change">"Preview on the devices"</button>
                 " "
                 <button type="submit" name="do" value="apply" class="primary" id="apply-change">{apply}</button>
             </p>
