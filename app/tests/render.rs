@@ -7,8 +7,8 @@ use app::admin::*;
 use app::clients::*;
 use app::data::dashboard::FailedChange;
 use app::data::lists::{FilterBar, FilterField, Pager};
-use app::members::*;
 use app::health::ServerOnly;
+use app::members::*;
 use app::platform::{Input, SchemaField, SpecEdit};
 use app::policy::{RuleFilter, RulePager, ServiceForm, ServiceItem};
 use app::wg::{ClientConfig, ConfigPeer};
@@ -166,7 +166,12 @@ fn spec(name: Option<&str>, del: bool) -> Page {
         fields: vec![
             field("name", Input::Text, "r1", None),
             field("site", Input::Text, "dc9", Some("Site: no such site.")),
-            field("version", Input::Select(vec![s("1.4"), s("1.5")]), "1.5", None),
+            field(
+                "version",
+                Input::Select(vec![s("1.4"), s("1.5")]),
+                "1.5",
+                None,
+            ),
             field("underlay_interface", Input::Text, "", None),
         ],
         preview: None,

@@ -834,7 +834,12 @@ async fn an_account_an_admin_made_must_choose_its_password_first() {
     let p = a
         .post(
             "/t/finance/members",
-            &[("csrf", &csrf), ("email", email), ("role", "tenant_admin"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("role", "tenant_admin"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
@@ -848,7 +853,11 @@ async fn an_account_an_admin_made_must_choose_its_password_first() {
     }
     let page = b.get(FIRST).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text.contains("id=\"password-required\""), "{}", page.text);
+    assert!(
+        page.text.contains("id=\"password-required\""),
+        "{}",
+        page.text
+    );
     let csrf = hidden(&page.text, "csrf");
     // A write is not carried out either.
     let networks = |env: &Env| {
@@ -864,25 +873,43 @@ async fn an_account_an_admin_made_must_choose_its_password_first() {
     let p = b
         .post(
             "/t/finance/networks",
-            &[("csrf", &csrf), ("name", "sneaky"), ("cidr", "100.65.250.0/24")],
+            &[
+                ("csrf", &csrf),
+                ("name", "sneaky"),
+                ("cidr", "100.65.250.0/24"),
+            ],
         )
         .await;
     assert_eq!(p.location.as_deref(), Some(FIRST));
     assert_eq!(networks(&env).await, before);
     // API logins are not portal sessions: they work as before.
     let token = env.token(email).await;
-    assert_eq!(env.get("/api/v1/tenants/finance/networks", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        env.get("/api/v1/tenants/finance/networks", &token)
+            .await
+            .status,
+        StatusCode::OK
+    );
     const NEW: &str = "a password of my very own";
     let p = b
         .post(
             "/account/password",
-            &[("csrf", &csrf), ("current_password", PASSWORD), ("new_password", NEW), ("confirm_password", NEW)],
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     assert_eq!(p.location.as_deref(), Some("/t/finance"));
     assert_eq!(b.get("/t/finance").await.status, StatusCode::OK);
-    assert!(!b.get("/account/password").await.text.contains("password-required"));
+    assert!(!b
+        .get("/account/password")
+        .await
+        .text
+        .contains("password-required"));
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'user.password_changed' AND object = 'users/newcomer@example.com'",
     )

@@ -375,11 +375,33 @@ async fn the_form_from_the_schema_previews_on_the_devices_then_applies() {
     let p = b.get(ROUTER).await;
     assert_eq!(p.status, StatusCode::OK);
     // A field per property, its description as help, the enum a select.
-    for f in ["name", "site", "version", "underlay_address", "api_endpoint", "api_certificate_sha256", "underlay_interface"] {
-        assert!(p.text.contains(&format!("<label for=\"f-{f}\">")), "{f}: {}", p.text);
+    for f in [
+        "name",
+        "site",
+        "version",
+        "underlay_address",
+        "api_endpoint",
+        "api_certificate_sha256",
+        "underlay_interface",
+    ] {
+        assert!(
+            p.text.contains(&format!("<label for=\"f-{f}\">")),
+            "{f}: {}",
+            p.text
+        );
     }
-    assert!(p.text.contains("<select id=\"f-version\" name=\"f.version\""), "{}", p.text);
-    assert!(p.text.contains("The router&#x27;s underlay interface") || p.text.contains("The router's underlay interface"), "{}", p.text);
+    assert!(
+        p.text
+            .contains("<select id=\"f-version\" name=\"f.version\""),
+        "{}",
+        p.text
+    );
+    assert!(
+        p.text.contains("The router&#x27;s underlay interface")
+            || p.text.contains("The router's underlay interface"),
+        "{}",
+        p.text
+    );
     assert!(p.text.contains("Default: eth0."));
     // The JSON stays for experts.
     assert!(p.text.contains("<textarea id=\"spec\" name=\"spec\""));
@@ -389,17 +411,29 @@ async fn the_form_from_the_schema_previews_on_the_devices_then_applies() {
     changed["underlay_interface"] = "eth1".into();
     let v = version.to_string();
     let before = jobs(&env).await;
-    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "preview")).await;
+    let r = b
+        .post(ROUTER, &router_fields(&changed, &csrf, &v, "preview"))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(r.text.contains("<h3 id=\"preview-h\">Preview: <!>Change router vyos-dc1-01</h3>"), "{}", r.text);
+    assert!(
+        r.text
+            .contains("<h3 id=\"preview-h\">Preview: <!>Change router vyos-dc1-01</h3>"),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("track interface eth1"), "{}", r.text);
     assert!(r.text.contains("data-device=\"vyos-dc1-01\""), "{}", r.text);
     assert!(r.text.contains("eth1"));
     // The typed value is kept in the form; nothing is written.
     assert!(r.text.contains("value=\"eth1\""), "{}", r.text);
     assert_eq!(jobs(&env).await, before);
-    assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec.clone(), version));
-    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "apply")).await;
+    assert_eq!(
+        stored(&env, "router", "vyos-dc1-01").await,
+        (spec.clone(), version)
+    );
+    let r = b
+        .post(ROUTER, &router_fields(&changed, &csrf, &v, "apply"))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(r.location.unwrap().starts_with(&format!("{ROUTER}?saved=")));
     assert_eq!(jobs(&env).await, before + 1);
@@ -409,11 +443,18 @@ async fn the_form_from_the_schema_previews_on_the_devices_then_applies() {
     // The same form again, read at the old version: refused, and the page
     // shows the router as it now is, at its new version.
     changed["underlay_interface"] = "eth2".into();
-    let r = b.post(ROUTER, &router_fields(&changed, &csrf, &v, "apply")).await;
+    let r = b
+        .post(ROUTER, &router_fields(&changed, &csrf, &v, "apply"))
+        .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
     assert!(r.text.contains("Someone changed this router"), "{}", r.text);
     assert_eq!(hidden(&r.text, "version"), v2.to_string());
-    assert!(r.text.contains("name=\"f.underlay_interface\" type=\"text\" value=\"eth1\""), "{}", r.text);
+    assert!(
+        r.text
+            .contains("name=\"f.underlay_interface\" type=\"text\" value=\"eth1\""),
+        "{}",
+        r.text
+    );
     assert_eq!(stored(&env, "router", "vyos-dc1-01").await.1, v2);
 }
 
@@ -431,7 +472,9 @@ async fn the_forms_errors_are_at_their_fields_all_at_once_and_nothing_is_written
     let mut empty = spec.clone();
     empty["site"] = "".into();
     empty["api_endpoint"] = "".into();
-    let r = b.post(ROUTER, &router_fields(&empty, &csrf, &v, "apply")).await;
+    let r = b
+        .post(ROUTER, &router_fields(&empty, &csrf, &v, "apply"))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("id=\"f-site-error\""), "{}", r.text);
     assert!(r.text.contains("id=\"f-api_endpoint-error\""), "{}", r.text);
@@ -441,17 +484,35 @@ async fn the_forms_errors_are_at_their_fields_all_at_once_and_nothing_is_written
     let mut wrong = spec.clone();
     wrong["underlay_address"] = "not-an-address".into();
     for action in ["preview", "apply"] {
-        let r = b.post(ROUTER, &router_fields(&wrong, &csrf, &v, action)).await;
+        let r = b
+            .post(ROUTER, &router_fields(&wrong, &csrf, &v, action))
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-        let at = r.text.find("id=\"f-underlay_address-error\"").expect("error at the field");
-        assert!(r.text[at..].starts_with("id=\"f-underlay_address-error\" class=\"field-error\">Underlay address: "), "{}", &r.text[at..at + 200]);
+        let at = r
+            .text
+            .find("id=\"f-underlay_address-error\"")
+            .expect("error at the field");
+        assert!(
+            r.text[at..].starts_with(
+                "id=\"f-underlay_address-error\" class=\"field-error\">Underlay address: "
+            ),
+            "{}",
+            &r.text[at..at + 200]
+        );
         assert!(r.text.contains("aria-invalid=\"true\""));
     }
     let mut wrong = spec.clone();
     wrong["site"] = "dc9".into();
-    let r = b.post(ROUTER, &router_fields(&wrong, &csrf, &v, "preview")).await;
+    let r = b
+        .post(ROUTER, &router_fields(&wrong, &csrf, &v, "preview"))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("id=\"f-site-error\" class=\"field-error\">Site: "), "{}", r.text);
+    assert!(
+        r.text
+            .contains("id=\"f-site-error\" class=\"field-error\">Site: "),
+        "{}",
+        r.text
+    );
     assert_eq!(jobs(&env).await, before);
     assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec, version));
 }
@@ -473,18 +534,45 @@ async fn previewing_a_new_router_shows_its_configuration_without_keys_and_keeps_
     form.remove(1);
     let r = b.post("/admin/platform/router", &form).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(r.text.contains("Preview: <!>Create this router"), "{}", r.text);
+    assert!(
+        r.text.contains("Preview: <!>Create this router"),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("data-device=\"vyos-dc1-09\""), "{}", r.text);
     // Its WireGuard key is made for the preview, never shown, not kept.
-    assert!(r.text.contains("private-key '&lt;secret&gt;'"), "{}", r.text);
-    assert_eq!(r.text.matches("private-key ").count(), r.text.matches("private-key '&lt;secret&gt;'").count());
-    assert_eq!(count(&env, "SELECT count(*) FROM objects WHERE name = 'vyos-dc1-09'").await, 0);
-    assert_eq!(count(&env, "SELECT count(*) FROM sealed_secrets").await, sealed);
+    assert!(
+        r.text.contains("private-key '&lt;secret&gt;'"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.text.matches("private-key ").count(),
+        r.text.matches("private-key '&lt;secret&gt;'").count()
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM objects WHERE name = 'vyos-dc1-09'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM sealed_secrets").await,
+        sealed
+    );
     assert_eq!(jobs(&env).await, before);
     // Created from the same form.
-    let form: Vec<_> = form.into_iter().map(|(k, v)| if k == "do" { (k, "apply") } else { (k, v) }).collect();
+    let form: Vec<_> = form
+        .into_iter()
+        .map(|(k, v)| if k == "do" { (k, "apply") } else { (k, v) })
+        .collect();
     let r = b.post("/admin/platform/router", &form).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert!(r.location.unwrap().starts_with("/admin/platform/router/vyos-dc1-09?created="));
+    assert!(r
+        .location
+        .unwrap()
+        .starts_with("/admin/platform/router/vyos-dc1-09?created="));
     assert_eq!(jobs(&env).await, before + 1);
 }

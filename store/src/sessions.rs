@@ -230,7 +230,18 @@ pub async fn web(db: &PgPool, token_hash: &[u8], idle_minutes: i32) -> Result<Op
     .fetch_optional(db)
     .await?;
     Ok(row.map(
-        |(id, family, csrf, user_id, email, role, tenant_id, tenant_slug, stale, must_change_password)| WebSession {
+        |(
+            id,
+            family,
+            csrf,
+            user_id,
+            email,
+            role,
+            tenant_id,
+            tenant_slug,
+            stale,
+            must_change_password,
+        )| WebSession {
             id,
             family,
             csrf,

@@ -219,7 +219,10 @@ async fn a_forced_password_change_lasts_until_the_password_is_set() {
     let mut sessions_of = Vec::new();
     for (email, n) in [("new@example.com", 1u8), ("own@example.com", 2u8)] {
         let creds = users::signing_in(&db.pool, email).await.unwrap().unwrap();
-        let family = store.logged_in(&creds, &[b'r', n], expires, "local").await.unwrap();
+        let family = store
+            .logged_in(&creds, &[b'r', n], expires, "local")
+            .await
+            .unwrap();
         sessions::start_web(
             &db.pool,
             sessions::NewWebSession {

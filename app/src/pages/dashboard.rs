@@ -114,9 +114,24 @@ fn first_steps(can_write: bool, slug: &str, done: [bool; 3]) -> String {
         return String::new();
     }
     let steps = [
-        ("network", "#network-form".to_string(), "Create a network", "a subnet your machines join, reached on the sites you pick."),
-        ("rule", format!("/t/{slug}/policy"), "Add a policy rule", "what may talk to what; until then the default action applies."),
-        ("client", format!("/t/{slug}/clients"), "Add a WireGuard client", "a laptop or phone that reaches your networks from anywhere."),
+        (
+            "network",
+            "#network-form".to_string(),
+            "Create a network",
+            "a subnet your machines join, reached on the sites you pick.",
+        ),
+        (
+            "rule",
+            format!("/t/{slug}/policy"),
+            "Add a policy rule",
+            "what may talk to what; until then the default action applies.",
+        ),
+        (
+            "client",
+            format!("/t/{slug}/clients"),
+            "Add a WireGuard client",
+            "a laptop or phone that reaches your networks from anywhere.",
+        ),
     ];
     let left = done.iter().filter(|d| !**d).count();
     view! {

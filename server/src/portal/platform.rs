@@ -11,11 +11,11 @@ use super::admin::console;
 use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
 use super::respond::{field, problem_page, see_other, Form};
 use super::session::WebSession;
+use super::spec_form;
+use crate::api::policy::PolicyPreview;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use app::admin::Section;
-use super::spec_form;
-use crate::api::policy::PolicyPreview;
 use app::health::ServerOnly;
 use app::platform::SpecEdit;
 use app::policy::PreviewView;
@@ -282,10 +282,12 @@ pub async fn create(
                 kind: kind.clone(),
                 ..SpecEdit::default()
             };
-            return Ok(fields_posted(&st, &s, k, page, &f, preview, None, |job, name| {
-                format!("/admin/platform/{kind}/{name}?created={job}")
-            })
-            .await);
+            return Ok(
+                fields_posted(&st, &s, k, page, &f, preview, None, |job, name| {
+                    format!("/admin/platform/{kind}/{name}?created={job}")
+                })
+                .await,
+            );
         }
     };
     let again = |errors| SpecEdit {
@@ -367,10 +369,12 @@ pub async fn update(
                 version,
                 ..edit_page(k, &o, false)
             };
-            return Ok(fields_posted(&st, &s, k, page, &f, preview, Some(&o), |job, _| {
-                format!("/admin/platform/{kind}/{name}?saved={job}")
-            })
-            .await);
+            return Ok(
+                fields_posted(&st, &s, k, page, &f, preview, Some(&o), |job, _| {
+                    format!("/admin/platform/{kind}/{name}?saved={job}")
+                })
+                .await,
+            );
         }
     };
     let typed = |errors| SpecEdit {

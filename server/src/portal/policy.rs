@@ -1147,7 +1147,11 @@ pub async fn reorder(
 /// the same ("same on ..."), each with its first [`PREVIEW_LINES`] lines
 /// that go and that come and how many more (the API's preview has them
 /// all, per device).
-pub(super) fn preview_view(p: PolicyPreview, title: String, confirm: Option<ConfirmForm>) -> PreviewView {
+pub(super) fn preview_view(
+    p: PolicyPreview,
+    title: String,
+    confirm: Option<ConfirmForm>,
+) -> PreviewView {
     let first = |mut v: Vec<String>| {
         let more = v.len().saturating_sub(PREVIEW_LINES);
         v.truncate(PREVIEW_LINES);

@@ -68,10 +68,7 @@ pub fn fields(kind: Kind, spec: &Value, existing: bool) -> Vec<SchemaField> {
     let mut names: Vec<&String> = props.keys().collect();
     names.sort_by_key(|n| {
         (
-            required
-                .iter()
-                .position(|r| r == n)
-                .unwrap_or(usize::MAX),
+            required.iter().position(|r| r == n).unwrap_or(usize::MAX),
             n.to_string(),
         )
     });
@@ -80,7 +77,12 @@ pub fn fields(kind: Kind, spec: &Value, existing: bool) -> Vec<SchemaField> {
         .map(|name| {
             let p = resolve(&props[name], &defs);
             let input = if let Some(e) = p.get("enum").and_then(Value::as_array) {
-                Input::Select(e.iter().filter_map(Value::as_str).map(String::from).collect())
+                Input::Select(
+                    e.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect(),
+                )
             } else if p["type"] == "array" {
                 Input::Lines
             } else {
@@ -242,8 +244,15 @@ mod tests {
         let names: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
-            ["name", "site", "version", "underlay_address", "api_endpoint",
-             "api_certificate_sha256", "underlay_interface"]
+            [
+                "name",
+                "site",
+                "version",
+                "underlay_address",
+                "api_endpoint",
+                "api_certificate_sha256",
+                "underlay_interface"
+            ]
         );
         assert!(f[0].readonly && f[0].required);
         assert!(f[0].help.contains("lowercase letters"), "{}", f[0].help);
@@ -261,13 +270,23 @@ mod tests {
         assert_eq!(f[1].value, "192.0.2.0/28\n198.51.100.0/28");
         let form = vec![
             ("f.name".to_string(), "".to_string()),
-            ("f.public_blocks".to_string(), "10.0.0.0/28\r\n\r\n10.0.1.0/28\n".to_string()),
+            (
+                "f.public_blocks".to_string(),
+                "10.0.0.0/28\r\n\r\n10.0.1.0/28\n".to_string(),
+            ),
         ];
         assert_eq!(body(&mut f, &form), None);
-        assert!(f[0].error.as_deref().unwrap().starts_with("Name is required"));
+        assert!(f[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("Name is required"));
         let form = vec![
             ("f.name".to_string(), "dc9".to_string()),
-            ("f.public_blocks".to_string(), "10.0.0.0/28\r\n\r\n10.0.1.0/28\n".to_string()),
+            (
+                "f.public_blocks".to_string(),
+                "10.0.0.0/28\r\n\r\n10.0.1.0/28\n".to_string(),
+            ),
         ];
         let mut f = fields(Kind::Site, &spec, false);
         assert_eq!(
@@ -279,7 +298,11 @@ mod tests {
     #[test]
     fn pointers_land_at_their_fields_and_the_rest_above() {
         let mut f = fields(Kind::Site, &Value::Null, false);
-        let mut p = Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/public_blocks/1", "overlaps 10.0.0.0/28");
+        let mut p = Problem::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/public_blocks/1",
+            "overlaps 10.0.0.0/28",
+        );
         let other = Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/nope", "is unknown");
         p.errors.extend(other.errors);
         let rest = place_errors(&mut f, &p);

@@ -143,7 +143,10 @@ fn SpecEditView(e: SpecEdit, csrf: String) -> impl IntoView {
     let preview = preview.map(|pv| {
         view! { <section class="card wide preview-card" aria-labelledby="preview-h"><PreviewBody pv=pv/></section> }
     });
-    let json_card = |action: String, hint: &'static str, label: &'static str, version: Option<i64>| {
+    let json_card = |action: String,
+                     hint: &'static str,
+                     label: &'static str,
+                     version: Option<i64>| {
         view! {
             <section class="card wide" aria-labelledby="json-h">
                 <h2 id="json-h">"The JSON, for experts"</h2>
