@@ -41,8 +41,8 @@ mod pages;
 mod platform;
 mod policy;
 mod respond;
-mod spec_form;
 pub mod session;
+mod spec_form;
 
 pub use document::html;
 
