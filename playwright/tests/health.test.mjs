@@ -4,7 +4,9 @@
 // without, at desktop and phone width. The server scripts/portal-e2e starts
 // runs the health collector (every 30 s by default) against the demo's
 // routers, which do not exist: the first round finds them not answering,
-// which is exactly what the pages must then show. Screenshots: health-*.png.
+// which is exactly what the pages must then show; the hypervisors have no
+// bridge at their OpenFlow endpoint, and a device's page says so. The
+// routers' VxguardRouterDown fires once held 2 minutes. Screenshots: health-*.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, problems, newPage, shot, login, hydrated } from "../lib.mjs";
@@ -127,6 +129,68 @@ test("the device health page at desktop and phone width", async () => {
   await noSidewaysScroll(page, "health-admin");
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, "health-admin-phone-top", false);
+  await page.context().close();
+});
+
+test("a device's page: a hypervisor's bridge statistics or why there are none, a router's, at desktop and phone width", async () => {
+  const page = await newPage();
+  await login(page, "admin@example.com");
+  await collected(page, "/admin/health");
+  // The demo's hypervisors have no bridge at their OpenFlow endpoint: the
+  // page says why there are no port, flow or meter statistics.
+  await page.goto(`${BASE}/admin/health?router=hv-dc1-01`);
+  await hydrated(page);
+  const card = page.locator("#device-health-card");
+  assert.equal((await card.locator("#device-h").innerText()).trim(), "hypervisor hv-dc1-01");
+  assert.match(await card.locator("#device-stats-note").innerText(), /Its bridge did not answer OpenFlow: .+|have not been read yet/);
+  assert.equal(await card.locator("#device-ovs-ports").count(), 0);
+  const hv = card.locator("svg#device-history");
+  assert.equal(await hv.getAttribute("role"), "img");
+  const rowsOf = await hv.locator("text").allTextContents();
+  assert.ok(rowsOf.includes("hypervisor hv-dc1-01"), rowsOf.join(", "));
+  await card.scrollIntoViewIfNeeded();
+  await shot(page, "health-device-hv");
+  await noSidewaysScroll(page, "health-device-hv");
+  // A router that never answered: down, with its error, and no counters.
+  await page.goto(`${BASE}/admin/health?router=vyos-dc1-01`);
+  await hydrated(page);
+  assert.equal((await card.locator("#device-h").innerText()).trim(), "router vyos-dc1-01");
+  assert.match(await card.locator(".badge.health").first().innerText(), /down/);
+  assert.equal(await card.locator("#device-interfaces").count(), 0);
+  await card.locator('a[href="/admin/devices/router/vyos-dc1-01"]').waitFor();
+  await shot(page, "health-device-router");
+  await noSidewaysScroll(page, "health-device-router");
+  await page.setViewportSize(PHONE);
+  await card.scrollIntoViewIfNeeded();
+  await shot(page, "health-device-router-phone-top", false);
+  await page.context().close();
+});
+
+test("the alerts firing now: the demo's routers, which never answer, fire VxguardRouterDown after its 2 minutes", async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await login(page, "admin@example.com");
+  await collected(page, "/admin/health");
+  const row = page.locator('#alerts-firing tr[data-key="VxguardRouterDown"]');
+  // Held 2 minutes from the first round that found them down (≤ 200 s).
+  for (let i = 0; i < 100 && !(await row.count()); i++) {
+    await page.waitForTimeout(2000);
+    await page.goto(`${BASE}/admin/health`);
+  }
+  assert.equal(await row.count(), 1, "VxguardRouterDown fires within 200 s");
+  const text = await row.innerText();
+  assert.match(text, /critical/);
+  assert.match(text, /4 instances/);
+  for (const r of ["vyos-dc1-01", "vyos-dc1-02", "vyos-dc2-01", "vyos-dc2-02"]) assert.ok(text.includes(r), `${r} in ${text}`);
+  assert.match(text, /firing since \d+ (s|min) ago/);
+  // Each alert once, by its name.
+  const keys = await page.locator("#alerts-firing tbody tr").evaluateAll((trs) => trs.map((t) => t.dataset.key));
+  assert.equal(new Set(keys).size, keys.length, keys.join(", "));
+  await page.locator("#alerts-card").scrollIntoViewIfNeeded();
+  await shot(page, "health-alerts-top", false);
+  await noSidewaysScroll(page, "health-alerts");
+  await page.setViewportSize(PHONE);
+  await page.locator("#alerts-card").scrollIntoViewIfNeeded();
+  await shot(page, "health-alerts-phone", false);
   await page.context().close();
 });
 
