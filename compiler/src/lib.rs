@@ -938,15 +938,20 @@ fn prev_hypervisors_of(prev: &Output, slug: &str) -> Vec<String> {
 /// peer with the interface's own key), and a device key as a client would
 /// let that device's holder into the tenant. `only`: one tenant's clients.
 fn check_client_keys(intent: &Intent, only: Option<usize>, s: &Secrets, d: &mut Diagnostics) {
+    // Every key a device holds: its mesh key, the one being rotated out,
+    // and a router's client key.
     let platform: std::collections::HashSet<&str> = s
         .routers
         .values()
-        .map(|r| r.wireguard_public_key.as_str())
-        .chain(
-            s.hypervisors
-                .values()
-                .map(|h| h.wireguard_public_key.as_str()),
-        )
+        .flat_map(|r| {
+            [r.wireguard_public_key.as_str(), r.client_public_key()]
+                .into_iter()
+                .chain(r.wireguard_previous.iter().map(|k| k.public_key.as_str()))
+        })
+        .chain(s.hypervisors.values().flat_map(|h| {
+            std::iter::once(h.wireguard_public_key.as_str())
+                .chain(h.wireguard_previous.iter().map(|k| k.public_key.as_str()))
+        }))
         .collect();
     for (ti, t) in intent.tenants.iter().enumerate() {
         if only.is_some_and(|o| o != ti) {

@@ -112,6 +112,22 @@ pub struct MeshState {
     /// command line's lock files, which change both slots at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<View>,
+    /// A key rotation this change is: its release waits for the grace
+    /// period (or for every peer to hold the new keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+}
+
+/// A mesh change that replaces keys (`vxguard_store::mesh_keys`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    /// How long the old keys may keep working after the switch: the
+    /// schedule's grace, 0 for a key rotated because it is compromised.
+    pub grace_secs: u64,
+    /// When traffic moved to the new keys (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switched_at: Option<i64>,
 }
 
 /// The step a mesh change is at, as [`MeshState::step`] reads it.
@@ -169,6 +185,7 @@ impl MeshState {
                 view: now.clone(),
             }),
             last: self.last.clone(),
+            rotation: self.rotation.clone(),
         }
     }
 
@@ -181,10 +198,12 @@ impl MeshState {
         }
     }
 
-    /// The held slot is released: both slots render the intent's mesh.
+    /// The held slot is released: both slots render the intent's mesh
+    /// (and a rotation is over).
     pub fn released(&self) -> MeshState {
         MeshState {
             held: None,
+            rotation: None,
             ..self.clone()
         }
     }

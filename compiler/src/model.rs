@@ -48,6 +48,60 @@ pub struct RouterSecrets {
     /// vxguard recorded it (stamped with the time it first looks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_since: Option<i64>,
+    /// The mesh key being rotated out (`crate::mesh`): the held slot still
+    /// runs it until the rotation's release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireguard_previous: Option<KeyPair>,
+    /// When the mesh key became current (Unix seconds): its age decides
+    /// when it rotates on schedule. `None`: stamped when first looked at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireguard_since: Option<i64>,
+    /// The key tenants' remote-access clients know this router by: the
+    /// mesh key until the mesh key first rotates, when it is kept here, so
+    /// that a mesh rotation never changes what a client was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<KeyPair>,
+}
+
+impl RouterSecrets {
+    /// The private key of the tenants' client interfaces.
+    pub fn client_private_key(&self) -> &str {
+        match &self.client_key {
+            Some(k) => &k.private_key,
+            None => &self.wireguard_private_key,
+        }
+    }
+
+    /// The public key tenants' client configurations name this router by.
+    pub fn client_public_key(&self) -> &str {
+        match &self.client_key {
+            Some(k) => &k.public_key,
+            None => &self.wireguard_public_key,
+        }
+    }
+}
+
+/// A WireGuard key pair (base64).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPair {
+    pub private_key: String,
+    pub public_key: String,
+}
+
+/// The private key of `name`'s mesh key whose public half is `public`:
+/// the current key or the one being rotated out. `None` for neither.
+fn mesh_private_key<'s>(
+    current: (&'s str, &'s str),
+    previous: Option<&'s KeyPair>,
+    public: &str,
+) -> Option<&'s str> {
+    if current.1 == public {
+        return Some(current.0);
+    }
+    previous
+        .filter(|k| k.public_key == public)
+        .map(|k| k.private_key.as_str())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +109,12 @@ pub struct RouterSecrets {
 pub struct HypervisorSecrets {
     pub wireguard_private_key: String,
     pub wireguard_public_key: String,
+    /// As [`RouterSecrets::wireguard_previous`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireguard_previous: Option<KeyPair>,
+    /// As [`RouterSecrets::wireguard_since`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireguard_since: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,6 +361,14 @@ pub fn mesh_view(intent: &Intent, alloc: &Allocation, secrets: &Secrets) -> View
     }
 }
 
+/// A device's mesh keys: (private, public) now, and the one being
+/// rotated out.
+#[derive(Clone, Copy, Default)]
+struct MeshKeys<'s> {
+    current: (&'s str, &'s str),
+    previous: Option<&'s KeyPair>,
+}
+
 impl<'a> Ctx<'a> {
     pub fn new(intent: &'a Intent, alloc: &'a Allocation, secrets: &'a Secrets) -> Self {
         let (wg_mtu, tenant_mtu) = mtu_budget(intent);
@@ -334,7 +402,7 @@ impl<'a> Ctx<'a> {
     /// state gives it; a device missing from a held view (just added)
     /// renders the intent's there too, so that no slot is left without
     /// peers (VyOS refuses a WireGuard interface without one).
-    fn mesh_slots(&self, name: &str, private_key: &str) -> [MeshSlot; 2] {
+    fn mesh_slots(&self, name: &str, keys: MeshKeys<'_>) -> [MeshSlot; 2] {
         let state: &MeshState = &self.alloc.mesh;
         let keepalive = Some(self.intent.platform.wireguard.keepalive);
         Slot::BOTH.map(|slot| {
@@ -345,6 +413,13 @@ impl<'a> Ctx<'a> {
                 &self.mesh_target
             };
             let port = slot.port(view.port);
+            // A slot runs the key its view names the device by: a slot
+            // held through a key rotation keeps the key being rotated out.
+            let private_key = view
+                .members
+                .get(name)
+                .and_then(|m| mesh_private_key(keys.current, keys.previous, &m.public_key))
+                .unwrap_or(keys.current.0);
             let mut peers: Vec<WgPeer> = view
                 .members
                 .iter()
@@ -365,6 +440,26 @@ impl<'a> Ctx<'a> {
                 peers,
             }
         })
+    }
+
+    fn router_keys(&self, name: &str) -> MeshKeys<'a> {
+        match self.secrets.routers.get(name) {
+            Some(s) => MeshKeys {
+                current: (&s.wireguard_private_key, &s.wireguard_public_key),
+                previous: s.wireguard_previous.as_ref(),
+            },
+            None => MeshKeys::default(),
+        }
+    }
+
+    fn hypervisor_keys(&self, name: &str) -> MeshKeys<'a> {
+        match self.secrets.hypervisors.get(name) {
+            Some(s) => MeshKeys {
+                current: (&s.wireguard_private_key, &s.wireguard_public_key),
+                previous: s.wireguard_previous.as_ref(),
+            },
+            None => MeshKeys::default(),
+        }
     }
 
     fn host32(a: Ipv4Addr) -> Ipv4Net {
@@ -388,8 +483,10 @@ impl<'a> Ctx<'a> {
             .collect();
         bgp_neighbors.sort_by_key(|(_, a)| *a);
         let sec = self.secrets.routers.get(name);
+        // The tenants' client interfaces hold the client key (the mesh key
+        // until its first rotation: `RouterSecrets::client_key`).
         let private_key = sec
-            .map(|s| s.wireguard_private_key.clone())
+            .map(|s| s.client_private_key().to_string())
             .unwrap_or_default();
         RouterModel {
             name: name.to_string(),
@@ -400,7 +497,7 @@ impl<'a> Ctx<'a> {
             mesh_pool: p.pools.control_plane,
             wg_mtu: self.wg_mtu,
             underlay_interface: r.underlay_interface.clone(),
-            mesh: self.mesh_slots(name, &private_key),
+            mesh: self.mesh_slots(name, self.router_keys(name)),
             mesh_active: self.alloc.mesh.active,
             private_key,
             bgp_neighbors,
@@ -522,12 +619,6 @@ impl<'a> Ctx<'a> {
         // direct peer (a full mesh): with a VTEP reachable only through a
         // router of the site, that router's loss would cut the hypervisor
         // off from the other sites (WireGuard gives a prefix to one peer).
-        let private_key = self
-            .secrets
-            .hypervisors
-            .get(name)
-            .map(|s| s.wireguard_private_key.clone())
-            .unwrap_or_default();
         let mut networks = Vec::new();
         for t in &self.intent.tenants {
             networks.extend(self.tenant_on_hypervisor(t, name));
@@ -539,7 +630,7 @@ impl<'a> Ctx<'a> {
             vtep: self.hv_addr[name],
             tenant_mtu: self.tenant_mtu,
             networks,
-            mesh: self.mesh_slots(name, &private_key),
+            mesh: self.mesh_slots(name, self.hypervisor_keys(name)),
             mesh_active: self.alloc.mesh.active,
         }
     }

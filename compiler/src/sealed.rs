@@ -31,7 +31,7 @@
 //! apply path fills it from the sealed store (and from what it reads off
 //! the device), and resolves every placeholder it sends through it.
 
-use crate::model::{HypervisorSecrets, RouterSecrets, Secrets};
+use crate::model::{HypervisorSecrets, KeyPair, RouterSecrets, Secrets};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -118,6 +118,10 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
     // From the private key (through its public one), as the apply path's
     // [`Vault`] names it: the two agree even if a stored public key did not.
     let wg = |private: &str| placeholder(SecretKind::WireguardPrivateKey, private);
+    let pair = |k: &KeyPair| KeyPair {
+        private_key: wg(&k.private_key),
+        public_key: k.public_key.clone(),
+    };
     Secrets {
         routers: s
             .routers
@@ -134,6 +138,9 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
                     // Rendered nowhere: only checked to be refused.
                     api_key_retired: None,
                     api_key_since: None,
+                    wireguard_previous: r.wireguard_previous.as_ref().map(pair),
+                    wireguard_since: None,
+                    client_key: r.client_key.as_ref().map(pair),
                 };
                 (n.clone(), r)
             })
@@ -145,6 +152,8 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
                 let h = HypervisorSecrets {
                     wireguard_private_key: wg(&h.wireguard_private_key),
                     wireguard_public_key: h.wireguard_public_key.clone(),
+                    wireguard_previous: h.wireguard_previous.as_ref().map(pair),
+                    wireguard_since: None,
                 };
                 (n.clone(), h)
             })
@@ -179,6 +188,9 @@ impl Vault {
     pub fn router(s: &RouterSecrets) -> Vault {
         let mut v = Vault::default();
         v.learn(SecretKind::WireguardPrivateKey, &s.wireguard_private_key);
+        for k in s.wireguard_previous.iter().chain(&s.client_key) {
+            v.learn(SecretKind::WireguardPrivateKey, &k.private_key);
+        }
         v.learn(SecretKind::ApiKey, &s.api_key);
         if let Some(next) = &s.api_key_next {
             v.learn(SecretKind::ApiKey, next);
@@ -190,6 +202,9 @@ impl Vault {
     pub fn hypervisor(s: &HypervisorSecrets) -> Vault {
         let mut v = Vault::default();
         v.learn(SecretKind::WireguardPrivateKey, &s.wireguard_private_key);
+        if let Some(k) = &s.wireguard_previous {
+            v.learn(SecretKind::WireguardPrivateKey, &k.private_key);
+        }
         v
     }
 
@@ -427,6 +442,9 @@ mod tests {
             api_key_next: None,
             api_key_retired: None,
             api_key_since: None,
+            wireguard_previous: None,
+            wireguard_since: None,
+            client_key: None,
         }
     }
 

@@ -45,6 +45,9 @@ pub fn secrets(intent: &Intent) -> Secrets {
                 api_key_next: None,
                 api_key_retired: None,
                 api_key_since: None,
+                wireguard_previous: None,
+                wireguard_since: None,
+                client_key: None,
             },
         );
     }
@@ -54,6 +57,8 @@ pub fn secrets(intent: &Intent) -> Secrets {
             HypervisorSecrets {
                 wireguard_private_key: key(h.name.as_str(), 3),
                 wireguard_public_key: key(h.name.as_str(), 4),
+                wireguard_previous: None,
+                wireguard_since: None,
             },
         );
     }

@@ -142,6 +142,9 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
                 api_key_next: None,
                 api_key_retired: None,
                 api_key_since: None,
+                wireguard_previous: None,
+                wireguard_since: None,
+                client_key: None,
             },
         );
     }
@@ -152,6 +155,8 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
             HypervisorSecrets {
                 wireguard_private_key: private,
                 wireguard_public_key: public,
+                wireguard_previous: None,
+                wireguard_since: None,
             },
         );
     }

@@ -54,7 +54,7 @@ fn slot(ifname: &str, port: u16, key: &str, peers: &[Peer]) -> String {
 
 /// Router `me`'s platform part as vxguard renders it: the slots' peers
 /// given, the mesh routed into `active`.
-fn config(me: u8, key: &str, a: &[Peer], b: &[Peer], active: &str) -> ConfigTree {
+fn config(me: u8, keys: (&str, &str), a: &[Peer], b: &[Peer], active: &str) -> ConfigTree {
     let peer = 3 - me;
     let mut text = format!(
         "\
@@ -72,8 +72,8 @@ set protocols bgp system-as '65000'
 set system host-name 'r{me}'
 "
     );
-    text.push_str(&slot("wg0", 51820, key, a));
-    text.push_str(&slot("wg65536", 51819, key, b));
+    text.push_str(&slot("wg0", 51820, keys.0, a));
+    text.push_str(&slot("wg65536", 51819, keys.1, b));
     ConfigTree::parse_set(&text, &NoSchema).unwrap()
 }
 
@@ -136,6 +136,82 @@ fn handshaken(ns: &str, dev: &str, public: &str) -> bool {
     })
 }
 
+/// Waits until A reaches B's dummy address over the mesh and BGP between
+/// the dummy addresses is up.
+fn mesh_up(ra: &str) {
+    // From the dummy address: the mesh's allowed-ips hold the mesh
+    // addresses only (BGP and VXLAN name their source the same way).
+    let t = Instant::now();
+    while sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ra,
+        "ping",
+        "-c1",
+        "-W1",
+        "-q",
+        "-I",
+        "172.27.0.1",
+        "172.27.0.2",
+    ])
+    .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "A never reached B's dummy address over wg0: {}\n{}",
+            sh(&["ip", "-n", ra, "route"]).unwrap_or_default(),
+            sh(&["ip", "netns", "exec", ra, "wg", "show"]).unwrap_or_default()
+        );
+    }
+    assert!(
+        wait_established(ra, "172.27.0.2", Duration::from_secs(60)),
+        "BGP between the dummy addresses never came up: {:?}",
+        bgp(ra, "172.27.0.2")
+    );
+}
+
+/// A pings B's mesh address from its own every 10 ms until [`judge_ping`].
+fn start_ping(ra: &str, run_dir: &std::path::Path) -> std::process::Child {
+    let ping_log = run_dir.join("ping.log");
+    let ping = std::process::Command::new("ip")
+        .args(["netns", "exec", ra, "ping", "-i", "0.01", "-W", "1"])
+        .args(["-I", "172.27.0.1", "172.27.0.2"])
+        .stdout(std::fs::File::create(&ping_log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    ping
+}
+
+/// Stops the ping and asserts that every request was answered.
+fn judge_ping(mut ping: std::process::Child, run_dir: &std::path::Path, what: &str) {
+    let ping_log = run_dir.join("ping.log");
+    // Stop the ping with SIGINT so that it prints its summary.
+    let _ = sh(&["kill", "-INT", &ping.id().to_string()]);
+    let _ = ping.wait();
+    let log = std::fs::read_to_string(&ping_log).unwrap_or_default();
+    // Every request up to the last answered one was answered (the one in
+    // flight when ping was stopped does not count).
+    let mut seqs: Vec<u64> = log
+        .lines()
+        .filter_map(|l| l.split("icmp_seq=").nth(1))
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let last = seqs.last().copied().unwrap_or(0);
+    let missing: Vec<u64> = (1..=last)
+        .filter(|s| seqs.binary_search(s).is_err())
+        .collect();
+    eprintln!("{what} under ping: {last} requests, {} lost", missing.len());
+    assert!(last > 300, "too few pings to judge: {log}");
+    assert!(
+        missing.is_empty(),
+        "requests lost during the {what}: {missing:?}"
+    );
+}
+
 #[test]
 fn a_router_joins_the_mesh_without_a_lost_packet() {
     if let Some(why) = skip_reason() {
@@ -185,7 +261,7 @@ fn a_router_joins_the_mesh_without_a_lost_packet() {
         let b: Vec<Peer> = std::iter::once(peer_b())
             .chain(with_c_b.then(peer_c))
             .collect();
-        config(1, &ka, &a, &b, active)
+        config(1, (&ka, &ka), &a, &b, active)
     };
     let b_cfg = |with_c_a: bool, with_c_b: bool, active: &str| {
         let a: Vec<Peer> = std::iter::once(peer_a())
@@ -194,54 +270,18 @@ fn a_router_joins_the_mesh_without_a_lost_packet() {
         let b: Vec<Peer> = std::iter::once(peer_a())
             .chain(with_c_b.then(peer_c))
             .collect();
-        config(2, &kb, &a, &b, active)
+        config(2, (&kb, &kb), &a, &b, active)
     };
     let (a0, b0) = (a_cfg(false, false, "wg0"), b_cfg(false, false, "wg0"));
     rea.realise(&ConfigTree::new(), &a0).unwrap();
     reb.realise(&ConfigTree::new(), &b0).unwrap();
     let (wga, wgb) = (format!("{ida}wg0"), format!("{ida}wg65536"));
-    // From the dummy address: the mesh's allowed-ips hold the mesh
-    // addresses only (BGP and VXLAN name their source the same way).
-    let t = Instant::now();
-    while sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &ra,
-        "ping",
-        "-c1",
-        "-W1",
-        "-q",
-        "-I",
-        "172.27.0.1",
-        "172.27.0.2",
-    ])
-    .is_err()
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "A never reached B's dummy address over wg0: {}\n{}",
-            sh(&["ip", "-n", &ra, "route"]).unwrap_or_default(),
-            sh(&["ip", "netns", "exec", &ra, "wg", "show"]).unwrap_or_default()
-        );
-    }
-    assert!(
-        wait_established(&ra, "172.27.0.2", Duration::from_secs(60)),
-        "BGP between the dummy addresses never came up: {:?}",
-        bgp(&ra, "172.27.0.2")
-    );
+    mesh_up(&ra);
     let route = must(&["ip", "-n", &ra, "route", "show", "172.27.0.0/20"]);
     assert!(route.contains(&format!("dev {wga}")), "{route}");
 
     // A pings B's mesh address from its own every 10 ms, from here on.
-    let ping_log = run_dir.join("ping.log");
-    let mut ping = std::process::Command::new("ip")
-        .args(["netns", "exec", &ra, "ping", "-i", "0.01", "-W", "1"])
-        .args(["-I", "172.27.0.1", "172.27.0.2"])
-        .stdout(std::fs::File::create(&ping_log).unwrap())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    let ping = start_ping(&ra, &run_dir);
     let wg0_at_start = ifindex(&ra, &wga);
     let standby_at_start = ifindex(&ra, &wgb);
 
@@ -288,36 +328,153 @@ fn a_router_joins_the_mesh_without_a_lost_packet() {
     assert_ne!(ifindex(&ra, &wga), wg0_at_start, "wg0 took C: rebuilt");
     std::thread::sleep(Duration::from_secs(2));
 
-    // Stop the ping with SIGINT so that it prints its summary.
-    let _ = sh(&["kill", "-INT", &ping.id().to_string()]);
-    let _ = ping.wait();
-    let log = std::fs::read_to_string(&ping_log).unwrap_or_default();
-    // Every request up to the last answered one was answered (the one in
-    // flight when ping was stopped does not count).
-    let mut seqs: Vec<u64> = log
-        .lines()
-        .filter_map(|l| l.split("icmp_seq=").nth(1))
-        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
-        .collect();
-    seqs.sort_unstable();
-    seqs.dedup();
-    let last = seqs.last().copied().unwrap_or(0);
-    let missing: Vec<u64> = (1..=last)
-        .filter(|s| seqs.binary_search(s).is_err())
-        .collect();
-    eprintln!(
-        "mesh change under ping: {last} requests, {} lost",
-        missing.len()
-    );
-    assert!(last > 300, "too few pings to judge: {log}");
-    assert!(
-        missing.is_empty(),
-        "requests lost during the mesh change: {missing:?}"
-    );
+    judge_ping(ping, &run_dir, "mesh change");
     let (state, connections) = bgp(&ra, "172.27.0.2");
     assert_eq!(
         (state.as_str(), connections),
         ("Established", 1),
         "BGP dropped during the mesh change"
     );
+}
+
+/// A key rotation on the two slots (issue 17, item 4): A's mesh key is
+/// replaced while A pings B every 10 ms. (1) Staged: A's standby slot
+/// takes the new key and B's standby slot A's new public key (VyOS
+/// rebuilds both), while `wg0` keeps the old key on both ends; (2) once
+/// the standby has handshaken with the new key, traffic moves to it; (3)
+/// released: `wg0` takes the new key too. Every request is answered, BGP
+/// stays on its first connection, and at the end no interface of A holds
+/// the old key nor any of B names it.
+#[test]
+fn a_key_rotates_without_a_lost_packet() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED a_key_rotates_without_a_lost_packet: {why}");
+        return;
+    }
+    let tag = std::process::id() % 100;
+    let run_dir = std::env::temp_dir().join(format!("vxguard-rotate-test-{}", std::process::id()));
+    let mut lab = Lab {
+        children: Vec::new(),
+        realisers: Vec::new(),
+        namespaces: Vec::new(),
+        run_dir: run_dir.clone(),
+    };
+    let (ra, rb) = (format!("vxk{tag}-ra"), format!("vxk{tag}-rb"));
+    for ns in [&ra, &rb] {
+        lab.netns(ns);
+    }
+    underlay(&ra, &rb);
+    let (ka_old, pa_old) = keypair();
+    let (ka_new, pa_new) = keypair();
+    let (kb, pb) = keypair();
+    let (ida, idb) = (format!("k{tag}"), format!("l{tag}"));
+    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
+    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
+    fn peer_a(public: &str) -> Peer<'_> {
+        Peer {
+            name: "ra",
+            last: 1,
+            public,
+        }
+    }
+    let peer_b = || Peer {
+        name: "rb",
+        last: 2,
+        public: &pb,
+    };
+    // Each step: A's key on (slot A, slot B), and the active slot; B's
+    // slots name A by the public half of the key A's slot runs.
+    let step = |a_keys: (&str, &str), b_names: (&str, &str), active: &str| {
+        let a = config(1, a_keys, &[peer_b()], &[peer_b()], active);
+        let b = config(
+            2,
+            (&kb, &kb),
+            &[peer_a(b_names.0)],
+            &[peer_a(b_names.1)],
+            active,
+        );
+        (a, b)
+    };
+    let (a0, b0) = step((&ka_old, &ka_old), (&pa_old, &pa_old), "wg0");
+    rea.realise(&ConfigTree::new(), &a0).unwrap();
+    reb.realise(&ConfigTree::new(), &b0).unwrap();
+    let (wga, wgb) = (format!("{ida}wg0"), format!("{ida}wg65536"));
+    mesh_up(&ra);
+    let ping = start_ping(&ra, &run_dir);
+    let wg0_at_start = ifindex(&ra, &wga);
+
+    // (1) Staged: the standby slots take the new key, wg0 keeps the old.
+    let (a1, b1) = step((&ka_old, &ka_new), (&pa_old, &pa_new), "wg0");
+    rea.realise(&a0, &a1).unwrap();
+    reb.realise(&b0, &b1).unwrap();
+    assert_eq!(ifindex(&ra, &wga), wg0_at_start, "wg0 was rebuilt");
+    let t = Instant::now();
+    while !handshaken(&rb, &format!("{idb}wg65536"), &pa_new) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "B's standby slot never handshook with A's new key"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+
+    // (2) Switched: B first this time.
+    let (a2, b2) = step((&ka_old, &ka_new), (&pa_old, &pa_new), "wg65536");
+    reb.realise(&b1, &b2).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    rea.realise(&a1, &a2).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let route = must(&["ip", "-n", &ra, "route", "show", "172.27.0.0/20"]);
+    assert!(route.contains(&format!("dev {wgb}")), "{route}");
+
+    // (3) Released: wg0 takes the new key on both ends.
+    let (a3, b3) = step((&ka_new, &ka_new), (&pa_new, &pa_new), "wg65536");
+    rea.realise(&a2, &a3).unwrap();
+    reb.realise(&b2, &b3).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    judge_ping(ping, &run_dir, "key rotation");
+    let (state, connections) = bgp(&ra, "172.27.0.2");
+    assert_eq!(
+        (state.as_str(), connections),
+        ("Established", 1),
+        "BGP dropped during the key rotation"
+    );
+    // The old key is gone from both ends: A runs only the new one, and B
+    // names A by it on both slots (a peer still holding the old public
+    // key would get no handshake from A).
+    let a_keys = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "wg",
+        "show",
+        "all",
+        "private-key",
+    ]);
+    let a_public = must(&[
+        "ip",
+        "netns",
+        "exec",
+        &ra,
+        "wg",
+        "show",
+        "all",
+        "public-key",
+    ]);
+    assert!(!a_keys.contains(&ka_old), "A still runs its old key");
+    assert_eq!(a_public.matches(&pa_new).count(), 2, "{a_public}");
+    let b_peers = must(&["ip", "netns", "exec", &rb, "wg", "show", "all", "peers"]);
+    assert!(
+        !b_peers.contains(&pa_old),
+        "B still names A's old key: {b_peers}"
+    );
+    let t = Instant::now();
+    while !handshaken(&rb, &format!("{idb}wg0"), &pa_new) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "B's wg0 never handshook with A's new key"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

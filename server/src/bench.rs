@@ -95,6 +95,9 @@ pub fn generate(
                     api_key_next: None,
                     api_key_retired: None,
                     api_key_since: None,
+                    wireguard_previous: None,
+                    wireguard_since: None,
+                    client_key: None,
                 },
             );
         }
@@ -116,6 +119,8 @@ pub fn generate(
                 HypervisorSecrets {
                     wireguard_private_key: nk(),
                     wireguard_public_key: nk(),
+                    wireguard_previous: None,
+                    wireguard_since: None,
                 },
             );
         }

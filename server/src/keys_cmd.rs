@@ -32,6 +32,12 @@ pub enum KeysCmd {
     /// one removed once the router refuses it (the worker takes and checks
     /// each step; `vxguard_store::api_keys`). Audited as `key.rotated`.
     RotateApiKey(RotateApiKeyArgs),
+    /// Rotate a router's or hypervisor's WireGuard mesh key now (a key
+    /// that may be compromised): the new key is staged on the standby mesh
+    /// slot, traffic moves to it once every live peer handshakes there,
+    /// and the old key stops working right after, with no grace period
+    /// (`vxguard_store::mesh_keys`). Audited as `key.rotated`.
+    Rotate(RotateArgs),
     /// Look for every secret vxguard holds in files (logs, a database
     /// dump, captured responses), in every encoding (raw, hex, base64):
     /// names the file and which key, never the key; exits 1 on any find.
@@ -61,6 +67,17 @@ pub struct RotateApiKeyArgs {
 }
 
 #[derive(clap::Args)]
+pub struct RotateArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
+    pub database_url: String,
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+    /// The router or hypervisor, by name.
+    #[arg(long)]
+    pub device: String,
+}
+
+#[derive(clap::Args)]
 pub struct RewrapArgs {
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
     pub database_url: String,
@@ -86,6 +103,7 @@ pub async fn run(cmd: KeysCmd) -> Result<bool> {
         KeysCmd::Rewrap(a) => rewrap(a).await,
         KeysCmd::Status(a) => status(a).await,
         KeysCmd::RotateApiKey(a) => rotate_api_key(a).await,
+        KeysCmd::Rotate(a) => rotate(a).await,
         KeysCmd::Scan(a) => scan(a).await,
     }
 }
@@ -153,6 +171,57 @@ async fn rotate_api_key(a: RotateApiKeyArgs) -> Result<bool> {
         Begun::NoSuchRouter => bail!(
             "--router {}: no router of that name holds keys (is it in the intent, and compiled?)",
             a.router
+        ),
+    }
+}
+
+async fn rotate(a: RotateArgs) -> Result<bool> {
+    use vxguard_store::kind::Kind;
+    use vxguard_store::mesh_keys::{self, Begun, Device};
+    let pool = db::connect(&a.database_url, 2).await?;
+    master_key::open(&pool, &a.master_key, Start::Command).await?;
+    let who = Operator(format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    ));
+    let mut kind = None;
+    for k in [Kind::Router, Kind::Hypervisor] {
+        if vxguard_store::objects::platform_spec(&pool, k, &a.device)
+            .await?
+            .is_some()
+        {
+            kind = Some(k);
+        }
+    }
+    let Some(kind) = kind else {
+        bail!(
+            "--device {}: no router or hypervisor of that name",
+            a.device
+        );
+    };
+    let device = Device {
+        kind,
+        name: a.device.clone(),
+    };
+    match mesh_keys::begin(&pool, &[device], 0, "asked by an operator", &who).await? {
+        Begun::Queued(job) => {
+            println!(
+                "{} {}: a new mesh key is staged on the standby slot (job {job}); traffic \
+                 moves to it once every live peer has handshaken there, and the old key \
+                 stops working right after (audit: key.rotated)",
+                kind.as_str(),
+                a.device
+            );
+            Ok(true)
+        }
+        Begun::Busy => bail!(
+            "--device {}: a mesh change or key rotation is under way; ask again once it is \
+             released (the audit log shows its mesh.changed steps)",
+            a.device
+        ),
+        Begun::NoSuchDevice(_) => bail!(
+            "--device {}: it holds no key yet (is it compiled?)",
+            a.device
         ),
     }
 }

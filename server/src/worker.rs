@@ -101,6 +101,17 @@ impl Worker {
                 if let Err(e) = crate::rollout::api_keys::advance(&self.db).await {
                     tracing::warn!(error = format!("{e:#}"), "API key rotation: a step failed");
                 }
+                if let Err(e) = crate::rollout::mesh_keys::schedule(&self.db).await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "mesh key rotation: the schedule failed"
+                    );
+                }
+                // A step waiting for its grace period (or for handshakes)
+                // is checked again without waiting for another job.
+                if let Err(e) = crate::rollout::mesh::advance(&self.db, a.hypervisors).await {
+                    tracing::warn!(error = format!("{e:#}"), "mesh change: a step failed");
+                }
             }
             if let Some(every) = self.apply.as_ref().and_then(|a| a.drift_every) {
                 if last_drift.elapsed() >= every {

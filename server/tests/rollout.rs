@@ -1426,3 +1426,186 @@ async fn a_tenants_job_page_shows_its_change_applied_and_an_unreachable_router_w
         .unwrap();
     assert_eq!(dev["error"].as_str(), Some(error.as_str()), "{}", api.text);
 }
+
+/// A router's mesh key as it runs: `private-key` of each mesh slot.
+async fn running_mesh_keys(r: &LabRouter) -> (String, String) {
+    let mut out = Vec::new();
+    for ifname in ["wg0", "wg65536"] {
+        let answer = r
+            .client(&r.key)
+            .retrieve(&vyos_api::Retrieve {
+                op: vyos_api::RetrieveOp::ReturnValue,
+                path: ["interfaces", "wireguard", ifname, "private-key"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                config_format: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200, "{ifname}");
+        out.push(
+            answer
+                .envelope
+                .data
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    (out.remove(0), out.remove(0))
+}
+
+/// Issue 17, items 4 and 7: a router's mesh key rotated now through the
+/// API (platform admins; 202 with the job; 409 while one is under way):
+/// the worker stages it (the standby slot takes the new key, the slot
+/// carrying traffic keeps the old), switches, and retires the old key
+/// with no grace. The router then runs the new key on both slots, the
+/// database holds the old one nowhere, its tenants' client interfaces
+/// keep the key their clients were given, and the audit names
+/// fingerprints only.
+#[tokio::test]
+async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
+    use vxguard_compiler::mesh::Slot;
+    use vxguard_store::mesh_keys::fingerprint;
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    let r = &lab.routers[0];
+    let doc = || async {
+        vxguard_store::intent::secrets_doc(&env.db)
+            .await
+            .unwrap()
+            .unwrap()["routers"][r.name]
+            .clone()
+    };
+    let before = doc().await;
+    let old_private = before["wireguard_private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_public = before["wireguard_public_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        running_mesh_keys(r).await,
+        (old_private.clone(), old_private.clone())
+    );
+    let d = devices(env).await;
+    assert_eq!(
+        d[r.name]["mesh_key"]["fingerprint"],
+        fingerprint(&old_public)
+    );
+    assert_eq!(d[r.name]["mesh_key"]["rotating"], false);
+    assert!(d["hv-dc1-01"]["mesh_key"]["fingerprint"].is_string());
+
+    let path = format!("/api/v1/devices/{}/wireguard-key/rotate", r.name);
+    let tenant = env.token("finance-admin@example.com").await;
+    let refused = post_empty(env, &path, &tenant).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let admin = env.token("admin@example.com").await;
+    let none = post_empty(
+        env,
+        "/api/v1/devices/vyos-nowhere/wireguard-key/rotate",
+        &admin,
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.text);
+    let started = post_empty(env, &path, &admin).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job_id = started.body["job"].as_i64().unwrap();
+    let again = post_empty(env, &path, &admin).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    let staged = doc().await;
+    let new_public = staged["wireguard_public_key"].as_str().unwrap().to_string();
+    assert_ne!(new_public, old_public);
+    assert_eq!(
+        staged["wireguard_previous"]["public_key"],
+        old_public.as_str()
+    );
+    assert_eq!(staged["client_key"]["public_key"], old_public.as_str());
+    assert_eq!(devices(env).await[r.name]["mesh_key"]["rotating"], true);
+
+    // The worker: the staged job, the switch and the release, each a job.
+    worker.drain().await.unwrap();
+    let (status, _, _, _) = job(env, job_id).await;
+    assert_eq!(status, "done");
+    let state = vxguard_store::mesh::state(&env.db).await.unwrap();
+    assert!(state.is_steady() && state.rotation.is_none(), "{state:?}");
+    assert_eq!(state.active, Slot::B, "traffic moved to the new key's slot");
+    let after = doc().await;
+    let new_private = after["wireguard_private_key"].as_str().unwrap().to_string();
+    assert_eq!(after["wireguard_public_key"], new_public.as_str());
+    assert!(after.get("wireguard_previous").is_none(), "{after}");
+    assert_eq!(
+        running_mesh_keys(r).await,
+        (new_private.clone(), new_private.clone())
+    );
+    assert!(
+        runs_latest_asked_with(env, r, &r.key).await,
+        "drift after the rotation"
+    );
+    // The other routers name it by the new key on both slots.
+    let mut conn = env.db.acquire().await.unwrap();
+    for other in &lab.routers[1..] {
+        let (_, config) = vxguard_store::revisions::latest_config(&mut conn, "router", other.name)
+            .await
+            .unwrap()
+            .unwrap();
+        let named = format!("peer {} public-key '{new_public}'", r.name);
+        assert_eq!(config.matches(&named).count(), 2, "{}", other.name);
+        assert!(!config.contains(&old_public), "{}", other.name);
+    }
+    // Its clients keep the key they were given.
+    let (_, mine) = vxguard_store::revisions::latest_config(&mut conn, "router", r.name)
+        .await
+        .unwrap()
+        .unwrap();
+    let client_ifs: Vec<&str> = mine
+        .lines()
+        .filter(|l| l.contains(" private-key ") && !l.contains(" wg0 ") && !l.contains(" wg65536 "))
+        .collect();
+    let sealed_old = vxguard_compiler::sealed::placeholder(
+        vxguard_compiler::sealed::SecretKind::WireguardPrivateKey,
+        &old_private,
+    );
+    assert!(
+        client_ifs.iter().all(|l| l.contains(&sealed_old)),
+        "{client_ifs:?}"
+    );
+
+    let steps: Vec<(String, String, Value)> = sqlx::query_as(
+        "SELECT actor, action, after FROM audit_log
+         WHERE action IN ('key.rotated', 'mesh.changed') ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|(a, act, s)| (a.as_str(), act.as_str(), s["step"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("user:admin@example.com", "key.rotated", "begun"),
+            ("system:worker", "mesh.changed", "switched"),
+            ("system:worker", "mesh.changed", "released"),
+            ("system:worker", "key.rotated", "retired"),
+        ]
+    );
+    assert_eq!(steps[0].2["key"], fingerprint(&new_public).as_str());
+    let audit = format!("{steps:?}");
+    for k in [&old_private, &new_private] {
+        assert!(!audit.contains(k.as_str()), "a key in the audit");
+    }
+    // The database holds the old private key nowhere in clear, the new
+    // one neither (sealed at rest).
+    let dump: String =
+        sqlx::query_scalar("SELECT string_agg(t::text, E'\\n') FROM (SELECT * FROM revisions) t")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert!(!dump.contains(&new_private) && !dump.contains(&old_private));
+}

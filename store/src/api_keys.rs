@@ -77,12 +77,6 @@ fn random_key() -> Result<String> {
     Ok(b.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn bump_platform(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("UPDATE platform_intent SET intent_rev = nextval('intent_rev') WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
 
 /// What [`begin`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +106,7 @@ pub async fn begin(db: &PgPool, router: &str, who: &impl Actor) -> Result<Begun>
     let fp = fingerprint(&next);
     r.api_key_next = Some(next);
     crate::sealed::store_devices(&mut tx, &before, &after).await?;
-    bump_platform(&mut tx).await?;
+    crate::platform_rev::bump(&mut tx).await?;
     let object = format!("routers/{router}/api-key");
     let job = jobs::enqueue(&mut tx, None, &format!("rotate {object}"), who.subject()).await?;
     audit_step(&mut tx, who, &object, Step::Added, &fp, Some(job)).await?;
@@ -143,7 +137,7 @@ pub async fn switch(
     r.api_key_retired = Some(old);
     r.api_key_since = Some(unix_now());
     crate::sealed::store_devices(&mut tx, &before, &after).await?;
-    bump_platform(&mut tx).await?;
+    crate::platform_rev::bump(&mut tx).await?;
     let object = format!("routers/{router}/api-key");
     let job = jobs::enqueue(&mut tx, None, &format!("rotate {object}"), who.subject()).await?;
     audit_step(
@@ -298,7 +292,7 @@ pub async fn begin_scheduled(
     }
     crate::sealed::store_devices(&mut tx, &before, &after).await?;
     if !due.is_empty() {
-        bump_platform(&mut tx).await?;
+        crate::platform_rev::bump(&mut tx).await?;
         let objects: Vec<String> = due.iter().map(|n| format!("routers/{n}/api-key")).collect();
         let job = jobs::enqueue(
             &mut tx,

@@ -49,6 +49,9 @@ pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
                 api_key_next: None,
                 api_key_retired: None,
                 api_key_since: Some(crate::api_keys::unix_now()),
+                wireguard_previous: None,
+                wireguard_since: Some(crate::api_keys::unix_now()),
+                client_key: None,
             });
         }
     }
@@ -58,6 +61,8 @@ pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
             e.insert(HypervisorSecrets {
                 wireguard_private_key: private,
                 wireguard_public_key: public,
+                wireguard_previous: None,
+                wireguard_since: Some(crate::api_keys::unix_now()),
             });
         }
     }

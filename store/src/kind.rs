@@ -10,7 +10,7 @@ use serde_json::Value;
 use vxguard_compiler::diag::Pointer;
 use vxguard_compiler::intent::{self as i, Intent};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Site,
     Router,

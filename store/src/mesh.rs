@@ -6,7 +6,7 @@
 use crate::audit::{self, Actor};
 use crate::error::Result;
 use crate::{jobs, locks};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use vxguard_compiler::mesh::MeshState;
 
 /// The mesh state the devices were last compiled with.
@@ -62,13 +62,19 @@ pub async fn step(
     if now != *from {
         return Ok(None);
     }
+    // A rotation's grace runs from the switch.
+    let mut to = to.clone();
+    if let (MeshStep::Switched, Some(r)) = (what, to.rotation.as_mut()) {
+        r.switched_at = Some(crate::api_keys::unix_now());
+    }
+    let to = &to;
     sqlx::query(
         "UPDATE allocation SET doc = jsonb_set(doc, '{mesh}', $1), updated_at = now() WHERE id = 1",
     )
     .bind(serde_json::to_value(to)?)
     .execute(&mut *tx)
     .await?;
-    bump_platform(&mut tx).await?;
+    crate::platform_rev::bump(&mut tx).await?;
     let job = jobs::enqueue(
         &mut tx,
         None,
@@ -90,13 +96,11 @@ pub async fn step(
     );
     e.job = Some(job);
     audit::append(&mut tx, e).await?;
+    if what == MeshStep::Released {
+        // The old slot takes the new keys: the old ones are done with.
+        crate::mesh_keys::retire(&mut tx, who, job).await?;
+    }
     tx.commit().await?;
     Ok(Some(job))
 }
 
-async fn bump_platform(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("UPDATE platform_intent SET intent_rev = nextval('intent_rev') WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}

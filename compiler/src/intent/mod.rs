@@ -97,6 +97,8 @@ impl Pools {
 pub struct WireguardSettings {
     pub port: u16,
     pub keepalive: u16,
+    /// How every router's and hypervisor's mesh key is rotated.
+    pub key_rotation: KeyRotation,
 }
 
 impl Default for WireguardSettings {
@@ -104,6 +106,30 @@ impl Default for WireguardSettings {
         Self {
             port: 51820,
             keepalive: 25,
+            key_rotation: KeyRotation::default(),
+        }
+    }
+}
+
+/// The mesh keys' schedule (issue 17, item 4): each device's key is
+/// replaced once it is `interval_secs` old, a few devices at a time, and
+/// the old key keeps working for at most `grace_secs` after traffic moved
+/// to the new one (less once every peer has shown it holds the new one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyRotation {
+    /// Seconds; 0 turns scheduled rotation off (a rotation can still be
+    /// asked for). Default 7 days.
+    pub interval_secs: u64,
+    /// Seconds. Default 48 hours.
+    pub grace_secs: u64,
+}
+
+impl Default for KeyRotation {
+    fn default() -> Self {
+        Self {
+            interval_secs: 7 * 24 * 3600,
+            grace_secs: 48 * 3600,
         }
     }
 }

@@ -69,6 +69,9 @@ fn secrets(intent: &Intent) -> Secrets {
                 api_key_next: None,
                 api_key_retired: None,
                 api_key_since: None,
+                wireguard_previous: None,
+                wireguard_since: None,
+                client_key: None,
             },
         );
     }
@@ -78,6 +81,8 @@ fn secrets(intent: &Intent) -> Secrets {
             HypervisorSecrets {
                 wireguard_private_key: key(),
                 wireguard_public_key: key(),
+                wireguard_previous: None,
+                wireguard_since: None,
             },
         );
     }

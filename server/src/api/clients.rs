@@ -215,7 +215,9 @@ async fn template(
     let key = secrets
         .routers
         .get(&router_name)
-        .map(|s| s.wireguard_public_key.clone())
+        // The key clients know the router by, which a mesh key rotation
+        // leaves alone (`RouterSecrets::client_key`).
+        .map(|s| s.client_public_key().to_string())
         .unwrap_or_default();
     let allowed_ips: Vec<String> = t
         .networks

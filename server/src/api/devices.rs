@@ -86,6 +86,57 @@ pub async fn rotate(
     ))
 }
 
+/// Starts rotating `device`'s WireGuard mesh key now, with no grace period
+/// (`vxguard_store::mesh_keys::begin`, audited with `who` as the actor).
+pub async fn rotate_mesh_key(st: &AppState, who: &Principal, device: &str) -> ApiResult<i64> {
+    use vxguard_store::mesh_keys::{self, Begun, Device};
+    who.require_platform_admin()?;
+    let mut kind = None;
+    for k in [Kind::Router, Kind::Hypervisor] {
+        if objects::platform_spec(&st.db, k, device).await?.is_some() {
+            kind = Some(k);
+        }
+    }
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no router or hypervisor {device:?} with a key (declared and compiled)"),
+        )
+    };
+    let kind = kind.ok_or_else(not_found)?;
+    let d = Device {
+        kind,
+        name: device.to_string(),
+    };
+    match mesh_keys::begin(&st.db, &[d], 0, "asked by an operator", who).await? {
+        Begun::Queued(job) => Ok(job),
+        Begun::Busy => Err(Problem::conflict(
+            "a mesh change or key rotation is under way; ask again once it is released \
+             (the audit log shows its `mesh.changed` steps)"
+                .to_string(),
+        )),
+        Begun::NoSuchDevice(_) => Err(not_found()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/devices/{name}/wireguard-key/rotate", tag = "devices", operation_id = "rotate_mesh_key",
+    params(("name" = String, Path, description = "The router or hypervisor")), security(("bearer" = [])),
+    responses((status = 202, body = RotationStarted, headers(("X-Job" = i64)),
+            description = "A new mesh key is staged on the standby mesh slot; the worker moves traffic to it once every live peer has handshaken there and retires the old key right after (no grace period: for a key that may be compromised), each step audited as `key.rotated` and `mesh.changed`"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "a mesh change or key rotation is under way")))]
+pub async fn rotate_wireguard(
+    State(st): State<AppState>,
+    who: Principal,
+    P(name): P<String>,
+) -> ApiResult<Response> {
+    let job = rotate_mesh_key(&st, &who, &name).await?;
+    Ok(with_job(
+        (StatusCode::ACCEPTED, Json(RotationStarted { job })).into_response(),
+        job,
+    ))
+}
+
 /// The certificate a platform admin confirms.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -249,6 +300,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/devices", get(list))
         .route("/api/v1/devices/{name}/api-key/rotate", post(rotate))
+        .route(
+            "/api/v1/devices/{name}/wireguard-key/rotate",
+            post(rotate_wireguard),
+        )
         .route("/api/v1/devices/{name}/certificate/trust", post(trust))
 }
 

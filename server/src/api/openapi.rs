@@ -52,7 +52,7 @@ impl Modify for Bearer {
         super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::jobs::list_all, super::jobs::list_tenant, super::jobs::get_one, super::jobs::events, super::jobs::retry_one,
         super::revisions::list, super::revisions::get_one,
-        super::devices::list, super::devices::rotate, super::devices::trust,
+        super::devices::list, super::devices::rotate, super::devices::rotate_wireguard, super::devices::trust,
         super::network_health::platform, super::network_health::tenant,
         super::audit::list_all, super::audit::list_tenant,
     ),

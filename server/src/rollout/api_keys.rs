@@ -15,17 +15,7 @@ use vyos_api::{Retrieve, RetrieveOp};
 
 use super::reconcile::{self, Access};
 
-/// The worker, as the audit names it for the steps it takes.
-struct Worker;
-
-impl vxguard_store::audit::Actor for Worker {
-    fn subject(&self) -> &str {
-        "system:worker"
-    }
-    fn source(&self) -> &str {
-        "local"
-    }
-}
+use super::WorkerActor as Worker;
 
 /// Whether the router takes `key`: `Ok(false)` only for VyOS's refusal
 /// (401/403), `Err` when it could not tell.

@@ -7,7 +7,9 @@
 //!   each, every peer that has a live handshake on the active slot has one
 //!   on the standby too (peers dead on both, or new ones not up yet, do
 //!   not hold the change back);
-//! - switched → released: every router holds its latest revision.
+//! - switched → released: every router holds its latest revision, and for
+//!   a key rotation (`vxguard_store::mesh_keys`) its grace period is over
+//!   or every peer is live on the new keys.
 //!
 //! Any other answer (a router unreachable, not yet applied) leaves the
 //! change where it is, to be checked after the next rollout.
@@ -27,16 +29,7 @@ use super::reconcile::{self, Access};
 /// minutes while traffic flows; keepalives every 25 s keep it so).
 const LIVE_SECS: u64 = 180;
 
-struct Worker;
-
-impl vxguard_store::audit::Actor for Worker {
-    fn subject(&self) -> &str {
-        "system:worker"
-    }
-    fn source(&self) -> &str {
-        "local"
-    }
-}
+use super::WorkerActor as Worker;
 
 /// Public key → seconds since its latest handshake, on one interface.
 async fn handshakes(a: &Access, ifname: &str) -> Result<BTreeMap<String, Option<u64>>, String> {
@@ -113,6 +106,12 @@ pub async fn advance(db: &PgPool, hypervisors_applied: bool) -> Result<Option<Me
             return Ok(None);
         }
     }
+    if let (MeshStep::Released, Some(r)) = (what, &state.rotation) {
+        if let Err(why) = grace_over(db, &state, r).await? {
+            tracing::info!(why = %why, "mesh key rotation: keeping the old keys");
+            return Ok(None);
+        }
+    }
     let job = mesh::step(db, &state, &to, what, &Worker).await?;
     if let Some(job) = job {
         tracing::info!(
@@ -124,6 +123,45 @@ pub async fn advance(db: &PgPool, hypervisors_applied: bool) -> Result<Option<Me
         return Ok(Some(what));
     }
     Ok(None)
+}
+
+/// Whether a rotation's old keys may go: its grace is over, or every peer
+/// of every router's active slot (which runs the new keys) has a live
+/// handshake there, so no peer still needs an old key.
+async fn grace_over(
+    db: &PgPool,
+    state: &MeshState,
+    r: &vxguard_compiler::mesh::Rotation,
+) -> Result<Result<(), String>> {
+    let now = vxguard_store::api_keys::unix_now();
+    let left = r
+        .switched_at
+        .map_or(r.grace_secs as i64, |t| t + r.grace_secs as i64 - now);
+    if left <= 0 {
+        return Ok(Ok(()));
+    }
+    let access = reconcile::routers(db).await?;
+    let active = state.active.ifname();
+    let checks = futures::future::join_all(access.iter().map(|(name, a)| async move {
+        let peers = handshakes(a, active).await?;
+        let waiting = peers
+            .values()
+            .filter(|age| !age.is_some_and(|a| a < LIVE_SECS))
+            .count();
+        if waiting == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "router {name}: {waiting} peer(s) not yet live on the new keys"
+            ))
+        }
+    }))
+    .await;
+    Ok(checks
+        .into_iter()
+        .collect::<Result<Vec<()>, String>>()
+        .map(|_| ())
+        .map_err(|e| format!("{e}; the grace period ends in {left} s")))
 }
 
 /// On every router, the standby slot's handshakes against the active's.

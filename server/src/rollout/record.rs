@@ -208,6 +208,9 @@ mod tests {
             api_key_next: None,
             api_key_retired: None,
             api_key_since: None,
+            wireguard_previous: None,
+            wireguard_since: None,
+            client_key: None,
         };
         let keys = Vault::router(&s);
         let answers =

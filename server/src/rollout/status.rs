@@ -79,6 +79,27 @@ pub struct DeviceStatus {
     /// A router's HTTP API key (never the key); `null` for hypervisors and
     /// for a router not compiled yet (it has no key).
     pub api_key: Option<ApiKeyStatus>,
+    /// The device's WireGuard mesh key (never the key); `null` before its
+    /// first compile (it has no key yet).
+    pub mesh_key: Option<MeshKeyStatus>,
+}
+
+/// A device's WireGuard mesh key as an operator sees it
+/// (`vxguard_store::mesh_keys`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MeshKeyStatus {
+    /// The first 16 hex digits of the SHA-256 of the current public key
+    /// (what the audit's `key.rotated` entries name).
+    pub fingerprint: String,
+    /// When the current key became current; `null` until the worker first
+    /// stamps it.
+    pub since: Option<DateTime<Utc>>,
+    /// When the schedule rotates it next; `null` when scheduled rotation
+    /// is off or its age is not known yet.
+    pub next_rotation_at: Option<DateTime<Utc>>,
+    /// A rotation is under way: the old key is still held for the mesh
+    /// slot that has not taken the new one.
+    pub rotating: bool,
 }
 
 /// Where a router's API key rotation stands (`vxguard_store::api_keys`).
@@ -121,6 +142,22 @@ impl From<vxguard_store::api_keys::KeyState> for ApiKeyStatus {
 /// Every router and hypervisor of the intent, routers first, by name.
 pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
     let mut keys = vxguard_store::api_keys::states(db).await?;
+    let every = vxguard_store::mesh_keys::schedule(db).await?.interval_secs as i64;
+    let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0);
+    let mut mesh_keys: std::collections::BTreeMap<(String, String), MeshKeyStatus> =
+        vxguard_store::mesh_keys::states(db)
+            .await?
+            .into_iter()
+            .map(|k| {
+                let status = MeshKeyStatus {
+                    fingerprint: k.fingerprint,
+                    since: k.since.and_then(at),
+                    next_rotation_at: k.since.filter(|_| every > 0).and_then(|t| at(t + every)),
+                    rotating: k.rotating,
+                };
+                ((k.device.kind.as_str().to_string(), k.device.name), status)
+            })
+            .collect();
     Ok(vxguard_store::applies::devices(db)
         .await?
         .into_iter()
@@ -141,7 +178,9 @@ pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
             } else {
                 None
             };
+            let mesh_key = mesh_keys.remove(&(r.kind.clone(), r.name.clone()));
             DeviceStatus {
+                mesh_key,
                 kind: r.kind,
                 name: r.name,
                 latest_seq: r.latest_seq,
