@@ -369,10 +369,11 @@ fn hypervisor_item(r: &Round<'_>, name: &str, site: &str) -> Item {
         ),
         None => base.item(
             Status::Ok,
+            // Its bridge's statistics are facts ([`crate::ovs`]), never reasons.
             if rec.applied {
-                "applied (OVS state not collected)"
+                "applied"
             } else {
-                "no revision applied yet (OVS state not collected)"
+                "no revision applied yet"
             },
             None,
             facts,

@@ -322,6 +322,7 @@ pub fn apply_item(
     match a {
         Ok(s) => {
             o.insert("ovs".into(), fact(&name, s, owners));
+            o.insert("ovs_collected".into(), json!(true));
         }
         Err(e) => {
             o.insert("ovs_error".into(), json!(e));

@@ -204,9 +204,10 @@ fn alerts_section(alerts: Vec<AlertRow>) -> AnyView {
                     if a.instances == 1 { "" } else { "s" }
                 )));
                 let more = a.instances.saturating_sub(a.examples.len());
-                let mut ex: Vec<Cell> = a.examples.into_iter().map(Cell::Text).collect();
+                // Separated in words: cells of one `Many` run together.
+                let mut ex = vec![Cell::Text(a.examples.join("; "))];
                 if more > 0 {
-                    ex.push(Cell::Muted(format!("and {more} more")));
+                    ex.push(Cell::Muted(format!("; and {more} more")));
                 }
                 Row {
                     key: a.alert.clone(),
