@@ -670,6 +670,7 @@ async fn each_network_has_a_traffic_plot_of_the_last_hour_for_its_own_tenant_onl
     assert!(t.contains("id=\"traffic-h\""), "{t}");
     let s = svg(&t, "traffic-web");
     // Summed over both gateways: (30000 + 6000) / 60 s out, (48000 + 6000) / 60 s into.
+    assert!(s.contains(">network web<"), "{s}");
     assert!(s.contains(": 600 B/s out of web"), "{s}");
     assert!(s.contains(": 900 B/s into web"), "{s}");
     // The counters that went back give no point (no huge or negative rate).

@@ -313,6 +313,14 @@ fn traffic_plot(network: &str, pts: &[Option<(f64, f64)>], start: i64) -> Diagra
             anchor: "end".into(),
             text: "now".into(),
         },
+        // Which network, in words on the picture itself.
+        Shape::Text {
+            x: LEFT + 8,
+            y: TOP + 10,
+            class: "tick".into(),
+            anchor: "start".into(),
+            text: format!("network {network}"),
+        },
     ];
     let mut seen = 0;
     for (k, class, word) in [(0usize, "traffic-in", "into"), (1, "traffic-out", "out of")] {
