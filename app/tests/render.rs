@@ -657,6 +657,12 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                             api_key: Some(s("vxguard:api-key:ab12")),
                             rotation: None,
                             presented_certificate: Some(s("AB:CD")),
+                            mesh_key: Some(MeshKeyRow {
+                                fingerprint: s("0123456789abcdef"),
+                                since: Some(s("2026-12-01 10:00:00 UTC")),
+                                next: Some(s("2026-12-08 10:00:00 UTC")),
+                                rotating: false,
+                            }),
                         },
                         RouterRow {
                             name: s("r2"),
@@ -670,6 +676,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                             api_key: Some(s("vxguard:api-key:cd34")),
                             rotation: Some(s("added")),
                             presented_certificate: None,
+                            mesh_key: None,
                         },
                     ],
                     hypervisors: vec![HypervisorRow {
@@ -680,6 +687,12 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                         bridge: s("br0"),
                         revision: None,
                         state: DeviceStateRow::default(),
+                        mesh_key: Some(MeshKeyRow {
+                            fingerprint: s("fedcba9876543210"),
+                            since: None,
+                            next: None,
+                            rotating: true,
+                        }),
                     }],
                     notice: Some(s("Rotating the API key of r1")),
                 },

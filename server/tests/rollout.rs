@@ -1608,4 +1608,41 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
             .await
             .unwrap();
     assert!(!dump.contains(&new_private) && !dump.contains(&old_private));
+
+    // The console: each device's mesh key (fingerprint, age, next
+    // rotation) and the button that rotates it now, with CSRF.
+    let mut b = Browser::new(env);
+    b.login_ok("admin@example.com").await;
+    let p = b.get("/admin/platform").await;
+    assert!(p.text.contains(&fingerprint(&new_public)), "{}", p.text);
+    assert!(p.text.contains("Rotate mesh key now"), "{}", p.text);
+    assert!(!p.text.contains(&new_private));
+    let action = "/admin/devices/hv-dc1-01/wireguard-key/rotate";
+    assert!(
+        p.text.contains(&format!("action=\"{action}\"")),
+        "{}",
+        p.text
+    );
+    let csrf = harness::browser::hidden(&p.text, "csrf");
+    let forged = b.post(action, &[("csrf", "not-the-token")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let done = b.post(action, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let to = done.location.clone().unwrap();
+    assert!(
+        to.starts_with("/admin/platform?rotating_mesh=hv-dc1-01&job="),
+        "{to}"
+    );
+    let p = b.get(&to).await;
+    assert!(
+        p.text.contains("Rotating the mesh key of hv-dc1-01"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("rotation under way"), "{}", p.text);
+    let hv = &vxguard_store::intent::secrets_doc(&env.db)
+        .await
+        .unwrap()
+        .unwrap()["hypervisors"]["hv-dc1-01"];
+    assert!(hv["wireguard_previous"].is_object(), "{hv}");
 }

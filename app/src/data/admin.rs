@@ -139,6 +139,19 @@ pub struct RouterRow {
     /// The certificate the router presents now, read when its last apply
     /// failed on the pinned one (for "Trust this certificate").
     pub presented_certificate: Option<String>,
+    pub mesh_key: Option<MeshKeyRow>,
+}
+
+/// A device's WireGuard mesh key (never the key): `None` before its first
+/// compile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeshKeyRow {
+    pub fingerprint: String,
+    /// When it became current, and when the schedule rotates it next.
+    pub since: Option<String>,
+    pub next: Option<String>,
+    /// A rotation is under way (the old key still held).
+    pub rotating: bool,
 }
 
 /// Where a device stands (the server's `driver::status`).
@@ -163,6 +176,7 @@ pub struct HypervisorRow {
     pub bridge: String,
     pub revision: Option<i32>,
     pub state: DeviceStateRow,
+    pub mesh_key: Option<MeshKeyRow>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -21,7 +21,8 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use app::admin::{
     AdminJobRow, Console, DeviceListRow, DevicePage, DeviceStateRow, DiffLine, HypervisorRow,
-    RevisionPage, RevisionRow, RouterRow, Section, SiteRow, TenantForm, TenantRow, UserRow,
+    MeshKeyRow, RevisionPage, RevisionRow, RouterRow, Section, SiteRow, TenantForm, TenantRow,
+    UserRow,
 };
 use app::Page;
 use axum::extract::{Path, Query, State};
@@ -247,6 +248,13 @@ async fn presented_certificates(
 
 /// The notice of `/admin/platform` after a console action.
 fn platform_notice(q: &HashMap<String, String>) -> Option<String> {
+    if let (Some(d), Some(j)) = (q.get("rotating_mesh"), q.get("job")) {
+        return Some(format!(
+            "Rotating the mesh key of {d}: job #{j} puts the new key on the standby mesh slot; \
+             the worker moves traffic to it once every live peer has handshaken there, and \
+             the old key stops working right after."
+        ));
+    }
     match (q.get("rotating"), q.get("trusted"), q.get("job")) {
         (Some(r), _, Some(j)) => Some(format!(
             "Rotating the API key of {r}: job #{j} adds the new key; the worker switches to it and \
@@ -272,9 +280,19 @@ pub async fn platform(
         let listed = crate::driver::status::list(&st.db).await?;
         let mut presented = presented_certificates(&st, &s, &listed).await;
         let mut keys: HashMap<String, (String, Option<String>)> = HashMap::new();
+        let mut mesh_keys: HashMap<(String, String), MeshKeyRow> = HashMap::new();
         let states: HashMap<(String, String), DeviceStateRow> = listed
             .into_iter()
             .map(|d| {
+                if let Some(k) = d.mesh_key {
+                    let row = MeshKeyRow {
+                        fingerprint: k.fingerprint,
+                        since: k.since.map(when),
+                        next: k.next_rotation_at.map(when),
+                        rotating: k.rotating,
+                    };
+                    mesh_keys.insert((d.kind.clone(), d.name.clone()), row);
+                }
                 if let Some(k) = d.api_key {
                     let rotation = k.rotation.map(|r| {
                         serde_json::to_value(r)
@@ -328,6 +346,7 @@ pub async fn platform(
                     api_key,
                     rotation: rotation.flatten(),
                     presented_certificate: presented.remove(&o.name),
+                    mesh_key: mesh_keys.remove(&("router".to_string(), o.name.clone())),
                     name: o.name,
                 }
             })
@@ -342,6 +361,7 @@ pub async fn platform(
                 bridge: o.spec["bridge"].as_str().unwrap_or("br-int").to_string(),
                 revision: rev("hypervisor", &o.name),
                 state: state("hypervisor", &o.name),
+                mesh_key: mesh_keys.remove(&("hypervisor".to_string(), o.name.clone())),
                 name: o.name,
             })
             .collect();
@@ -368,6 +388,23 @@ pub async fn rotate_api_key(
         .or_page(&s)?;
     Ok(see_other(&format!(
         "/admin/platform?rotating={}&job={job}",
+        encode(&name)
+    )))
+}
+
+/// `POST /admin/devices/{name}/wireguard-key/rotate`: rotates a router's
+/// or hypervisor's mesh key now, with no grace
+/// (`api::devices::rotate_mesh_key`, as the API does).
+pub async fn rotate_mesh_key(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    PlatformAdminForm { session: s, .. }: PlatformAdminForm<next::Platform>,
+) -> Result<Response, Response> {
+    let job = devices::rotate_mesh_key(&st, &s.who, &name)
+        .await
+        .or_page(&s)?;
+    Ok(see_other(&format!(
+        "/admin/platform?rotating_mesh={}&job={job}",
         encode(&name)
     )))
 }

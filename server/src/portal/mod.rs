@@ -103,6 +103,10 @@ pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
             "/admin/routers/{name}/certificate/trust",
             post(admin::trust_certificate),
         )
+        .route(
+            "/admin/devices/{name}/wireguard-key/rotate",
+            post(admin::rotate_mesh_key),
+        )
         .route("/admin/health", get(admin::health))
         .route("/admin/users", get(admin::users))
         .route("/admin/jobs", get(admin::jobs))

@@ -11,8 +11,8 @@ mod spec;
 use leptos::prelude::*;
 
 use crate::data::admin::{
-    AdminJobRow, Console, DeviceListRow, DevicePage, DeviceStateRow, HypervisorRow, RevisionPage,
-    RouterRow, Section, SiteRow, TenantForm, TenantRow, UserRow,
+    AdminJobRow, Console, DeviceListRow, DevicePage, DeviceStateRow, HypervisorRow, MeshKeyRow,
+    RevisionPage, RouterRow, Section, SiteRow, TenantForm, TenantRow, UserRow,
 };
 use crate::data::lists::{FilterBar, Pager};
 use crate::widgets::audit::AuditList;
@@ -323,6 +323,33 @@ fn api_key_cell(
     Cell::Many(cells)
 }
 
+/// A device's mesh key: its fingerprint, age and next rotation, and the
+/// button that rotates it now (a key that may be compromised).
+fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: &str) -> Cell {
+    let Some(k) = key else {
+        return Cell::Muted("none yet (not compiled)".into());
+    };
+    let mut cells = vec![Cell::Code(k.fingerprint)];
+    if let Some(since) = k.since {
+        cells.push(Cell::Note(format!("since {since}")));
+    }
+    if k.rotating {
+        cells.push(Cell::Note("rotation under way".into()));
+        return Cell::Many(cells);
+    }
+    if let Some(next) = k.next {
+        cells.push(Cell::Note(format!("next {next}")));
+    }
+    cells.push(Cell::Action {
+        action: format!("/admin/devices/{name}/wireguard-key/rotate"),
+        csrf: csrf.to_string(),
+        fields: vec![],
+        text: "Rotate mesh key now",
+        label: format!("Rotate the WireGuard mesh key of {name} now"),
+    });
+    Cell::Many(cells)
+}
+
 /// How the certificate is trusted and, when the router presents another
 /// than the pinned one, that one and the button that pins it.
 fn certificate_cell(name: &str, trust: String, presented: Option<String>, csrf: &str) -> Cell {
@@ -385,6 +412,7 @@ fn PlatformSection(
                     Cell::Code(r.api_endpoint),
                     certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
                     api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
+                    mesh_key_cell(&r.name, r.mesh_key, &csrf),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
@@ -399,6 +427,7 @@ fn PlatformSection(
             "API",
             "Certificate",
             "API key",
+            "Mesh key",
             "Revision",
             "State",
             "Spec",
@@ -423,6 +452,7 @@ fn PlatformSection(
                     Cell::Code(h.underlay_address),
                     Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
                     Cell::Code(h.bridge),
+                    mesh_key_cell(&h.name, h.mesh_key, &csrf),
                     Cell::Text(revision_text(h.revision)),
                     state_cell(h.state),
                     edit_cell("hypervisor", h.name),
@@ -435,6 +465,7 @@ fn PlatformSection(
             "Underlay",
             "VTEP",
             "Bridge",
+            "Mesh key",
             "Revision",
             "State",
             "Spec",
