@@ -182,7 +182,10 @@ async fn a_dead_router_is_down_others_are_collected_and_tenants_see_only_their_o
     // machine than 80 % of 200 ms) cannot make it due.
     let mut minute = collector();
     minute.every = Duration::from_secs(60);
-    assert_eq!(vxguard::health::round(&env.db, &minute).await.unwrap(), None);
+    assert_eq!(
+        vxguard::health::round(&env.db, &minute).await.unwrap(),
+        None
+    );
 
     // vyos-dc2-02 dies.
     tasks["vyos-dc2-02"].abort();
