@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::expect::{Expected, RouterExpect, MESH_INTERFACE};
+use crate::expect::{Expected, RouterExpect};
 use crate::parse::{BgpPeer, Memory, Vrrp, WgPeerState};
 use crate::{Item, Kind, Status};
 
@@ -529,12 +529,13 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
             )
         }
     };
-    let peers = match a.wireguard.get(MESH_INTERFACE) {
+    let mesh = rt.mesh_interface.as_str();
+    let peers = match a.wireguard.get(mesh) {
         Some(Ok(p)) => p,
         Some(Err(e)) => {
             return base.item(
                 Status::Degraded,
-                format!("show interfaces wireguard {MESH_INTERFACE} failed"),
+                format!("show interfaces wireguard {mesh} failed"),
                 Some(e.clone()),
                 peer_facts(None),
                 Some(since),
@@ -565,7 +566,7 @@ fn mesh_item(r: &Round<'_>, rt: &RouterExpect, p: &crate::expect::PeerExpect) ->
     let Some(seen) = seen else {
         return base.item(
             Status::Down,
-            format!("the peer is not on {MESH_INTERFACE}"),
+            format!("the peer is not on {mesh}"),
             None,
             facts,
             Some(since),

@@ -28,7 +28,10 @@ pub struct RouterExpect {
     pub site: String,
     /// iBGP neighbours: (router name, mesh address).
     pub bgp: Vec<(String, Ipv4Addr)>,
-    /// Peers of `wg0`.
+    /// The mesh slot that carries traffic (`wg0` or `wg65536`:
+    /// `vxguard_compiler::mesh`), whose handshakes say whether the mesh is up.
+    pub mesh_interface: String,
+    /// Peers of the mesh slot.
     pub mesh_peers: Vec<PeerExpect>,
     /// The client interfaces (`wg<tenant id>`) this router terminates.
     pub client_interfaces: Vec<String>,
@@ -70,9 +73,6 @@ pub struct ClientExpect {
     pub interface: String,
     pub public_key: String,
 }
-
-/// The WireGuard mesh interface of every router (`compiler::vyos`).
-pub const MESH_INTERFACE: &str = "wg0";
 
 /// Builds the expectations. `public_keys` are the devices' WireGuard public
 /// keys by name (routers and hypervisors share one namespace of peer
@@ -168,6 +168,7 @@ pub fn expected(
             name: name.to_string(),
             site: r.site.to_string(),
             bgp,
+            mesh_interface: alloc.mesh.active.ifname().to_string(),
             mesh_peers,
             client_interfaces: client_ifs.remove(name).unwrap_or_default(),
         });

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::expect::{Expected, MESH_INTERFACE};
+use crate::expect::Expected;
 use crate::parse::{BfdPeer, IfCounters, Load};
 use crate::{Item, Kind, Status};
 
@@ -74,7 +74,14 @@ pub fn apply_item(
         return;
     };
     match item.kind {
-        Kind::Router => router(item, v, now, rules),
+        Kind::Router => {
+            let mesh = item
+                .device
+                .as_deref()
+                .and_then(|d| expected.routers.iter().find(|r| r.name == d))
+                .map_or("wg0", |r| r.mesh_interface.as_str());
+            router(item, v, mesh, now, rules)
+        }
         Kind::Bgp => {
             let device = item.device.as_deref().unwrap_or_default();
             let addr = expected
@@ -115,7 +122,8 @@ fn set_fact(item: &mut Item, key: &str, value: Value) {
     }
 }
 
-fn router(item: &mut Item, v: &Vitals, now: i64, rules: VitalRules) {
+/// `mesh`: the mesh slot carrying traffic.
+fn router(item: &mut Item, v: &Vitals, mesh: &str, now: i64, rules: VitalRules) {
     if let Ok(l) = &v.load {
         set_fact(item, "cpu_load_percent", json!(l.five.round() as i64));
         if l.five > rules.cpu_degraded_percent {
@@ -149,11 +157,11 @@ fn router(item: &mut Item, v: &Vitals, now: i64, rules: VitalRules) {
             .collect();
         set_fact(item, "interfaces", Value::Object(facts));
         let applied = item.facts.get("applied").and_then(Value::as_bool) == Some(true);
-        if applied && !ifs.iter().any(|i| i.interface == MESH_INTERFACE) {
+        if applied && !ifs.iter().any(|i| i.interface == mesh) {
             worsen(
                 item,
                 Status::Degraded,
-                &format!("its mesh interface {MESH_INTERFACE} is down"),
+                &format!("its mesh interface {mesh} is down"),
                 now,
             );
         }
@@ -230,6 +238,7 @@ mod tests {
                 ("r2".into(), "172.27.0.2".parse().unwrap()),
                 ("r3".into(), "172.27.0.3".parse().unwrap()),
             ],
+            mesh_interface: "wg0".into(),
             mesh_peers: vec![],
             client_interfaces: vec![],
         };

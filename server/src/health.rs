@@ -29,7 +29,7 @@ use futures::StreamExt;
 use sqlx::PgPool;
 use vxguard_drivers::ovs::OvsTarget;
 use vxguard_health::eval::{evaluate_unit, units, Answers, Round, Rules, Seen};
-use vxguard_health::expect::{expected, RouterExpect, MESH_INTERFACE};
+use vxguard_health::expect::{expected, RouterExpect};
 use vxguard_health::parse;
 use vxguard_health::vitals::{self, VitalRules, Vitals};
 use vxguard_store::health as store;
@@ -335,7 +335,7 @@ async fn ask(client: &Client, r: &RouterExpect) -> Seen {
         Ok(t) => t.map(|t| parse::bgp_summary(&t)),
     };
     let flat = |r: Result<Result<String, String>, String>| r.and_then(|x| x);
-    let interfaces: Vec<String> = std::iter::once(MESH_INTERFACE.to_string())
+    let interfaces: Vec<String> = std::iter::once(r.mesh_interface.clone())
         .chain(r.client_interfaces.iter().cloned())
         .collect();
     let (vrrp, memory, wg) = tokio::join!(

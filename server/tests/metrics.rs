@@ -159,6 +159,7 @@ mod devices {
                 .iter()
                 .map(|(n, a)| (n.to_string(), (*a).into()))
                 .collect(),
+            mesh_interface: "wg0".into(),
             mesh_peers: mesh
                 .iter()
                 .map(|p| PeerExpect {
@@ -848,6 +849,7 @@ async fn scrape_at_200_routers() {
             name: name(i),
             site: site(i),
             bgp: others.clone().map(|j| (name(j), addr(j))).collect(),
+            mesh_interface: "wg0".into(),
             mesh_peers: others
                 .map(|j| PeerExpect {
                     name: name(j),

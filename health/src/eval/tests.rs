@@ -17,6 +17,7 @@ fn world() -> Expected {
             name: name.into(),
             site: "dc1".into(),
             bgp: vec![(other.into(), addr.into())],
+            mesh_interface: "wg0".into(),
             mesh_peers: vec![
                 PeerExpect {
                     name: "hv1".into(),
@@ -398,6 +399,16 @@ fn expectations_from_the_demo_intent() {
     let e = expected(&intent, &alloc, &BTreeMap::new());
     let n = intent.platform.routers.len();
     assert_eq!(e.routers.len(), n);
+    // The mesh is watched on the slot that carries traffic.
+    let mut switched = alloc.clone();
+    switched.mesh = switched.mesh.switched();
+    let on_b = expected(&intent, &switched, &BTreeMap::new());
+    for (a, b) in e.routers.iter().zip(&on_b.routers) {
+        assert_eq!(
+            (a.mesh_interface.as_str(), b.mesh_interface.as_str()),
+            ("wg0", "wg65536")
+        );
+    }
     for r in &e.routers {
         assert_eq!(r.bgp.len(), n - 1);
         assert_eq!(
