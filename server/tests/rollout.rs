@@ -1527,6 +1527,11 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
     );
     assert_eq!(staged["client_key"]["public_key"], old_public.as_str());
     assert_eq!(devices(env).await[r.name]["mesh_key"]["rotating"], true);
+    // `vxguard keys scan` looks for the key being rotated out too.
+    let held = vxguard_store::sealed::every_secret(&env.db).await.unwrap();
+    assert!(held.iter().any(|(what, k)| {
+        what == &format!("router {} previous WireGuard private key", r.name) && *k == old_private
+    }));
 
     // The worker: the staged job, the switch and the release, each a job.
     worker.drain().await.unwrap();

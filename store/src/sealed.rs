@@ -450,8 +450,9 @@ pub async fn signing_secret(db: &PgPool, fresh: &str) -> Result<Vec<u8>> {
 }
 
 /// Every secret vxguard holds, opened, each with a name that says whose
-/// and which (never the value): every device's WireGuard private key, every
-/// router's API keys (a rotation's next and retired ones too) and the
+/// and which (never the value): every device's WireGuard private keys (a
+/// mesh rotation's previous one and a router's client-facing one too),
+/// every router's API keys (a rotation's next and retired ones too) and the
 /// token-signing secret. For looking for them where they must not be
 /// (`vxguard keys scan`); the caller keeps them in memory only.
 pub async fn every_secret(db: &PgPool) -> Result<Vec<(String, String)>> {
@@ -470,12 +471,30 @@ pub async fn every_secret(db: &PgPool) -> Result<Vec<(String, String)>> {
         if let Some(k) = r.api_key_retired {
             out.push((format!("router {name} retired API key"), k));
         }
+        if let Some(k) = r.wireguard_previous {
+            out.push((
+                format!("router {name} previous WireGuard private key"),
+                k.private_key,
+            ));
+        }
+        if let Some(k) = r.client_key {
+            out.push((
+                format!("router {name} client-facing WireGuard private key"),
+                k.private_key,
+            ));
+        }
     }
     for (name, h) in d.hypervisors {
         out.push((
             format!("hypervisor {name} WireGuard private key"),
             h.wireguard_private_key,
         ));
+        if let Some(k) = h.wireguard_previous {
+            out.push((
+                format!("hypervisor {name} previous WireGuard private key"),
+                k.private_key,
+            ));
+        }
     }
     if let Some(s) = fetch(&mut conn, SETTINGS, JWT).await? {
         let v = open_record(&mut conn, keyring(), SETTINGS, JWT, &s).await?;
