@@ -180,15 +180,6 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
     if p.wireguard.port == 0 {
         d.error(pp.join("wireguard").join("port"), "must be 1-65535");
     }
-    // A step (stage, handshakes, switch) takes tens of seconds: a shorter
-    // interval would rotate keys faster than a rotation can finish.
-    let rot = &p.wireguard.key_rotation;
-    if rot.interval_secs != 0 && rot.interval_secs < 60 {
-        d.error(
-            pp.join("wireguard").join("key_rotation").join("interval_secs"),
-            "must be at least 60 seconds, or 0 to rotate only when asked",
-        );
-    }
     let plen = p.pools.client_prefix_len;
     if !(p.pools.wireguard_overlay.prefix_len()..=30).contains(&plen) {
         d.error(

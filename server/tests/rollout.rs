@@ -1651,3 +1651,60 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
         .unwrap()["hypervisors"]["hv-dc1-01"];
     assert!(hv["wireguard_previous"].is_object(), "{hv}");
 }
+
+/// Issue 17, item 4: mesh keys rotate on the platform's schedule
+/// (`platform.wireguard.key_rotation`), a tenth of the mesh (here one
+/// device) per step, one rotation at a time, oldest key first; each
+/// rotation staged, switched and retired by the worker.
+#[tokio::test]
+async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
+    use vxguard::rollout::mesh_keys::schedule;
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    // Keys made before the schedule have no age: the first look stamps
+    // them with now, and the default interval (7 days) rotates none.
+    assert!(schedule(&env.db).await.unwrap().is_empty());
+    let set = |interval: u64| {
+        sqlx::query(
+            "UPDATE platform SET spec = jsonb_set(spec, '{wireguard,key_rotation}', $1) WHERE id = 1",
+        )
+        .bind(serde_json::json!({"interval_secs": interval, "grace_secs": 0}))
+    };
+    // One second, so that the test need not wait a minute (an interval
+    // shorter than a rotation only makes rotations follow each other).
+    set(1).execute(&env.db).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let first = schedule(&env.db).await.unwrap();
+    assert_eq!(first.len(), 1, "six devices, a tenth at a time: {first:?}");
+    assert!(
+        schedule(&env.db).await.unwrap().is_empty(),
+        "a second rotation while one runs"
+    );
+    worker.drain().await.unwrap();
+    let state = vxguard_store::mesh::state(&env.db).await.unwrap();
+    assert!(state.is_steady() && state.rotation.is_none(), "{state:?}");
+    let second = schedule(&env.db).await.unwrap();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first, "the key just rotated was taken again");
+    worker.drain().await.unwrap();
+    let steps: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT object, after FROM audit_log WHERE action = 'key.rotated' ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let seen: Vec<&str> = steps
+        .iter()
+        .map(|(_, a)| a["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, ["begun", "retired", "begun", "retired"]);
+    assert_ne!(steps[0].0, steps[2].0);
+    // Scheduled rotation off: nothing is due however old the keys are.
+    set(0).execute(&env.db).await.unwrap();
+    assert!(schedule(&env.db).await.unwrap().is_empty());
+}

@@ -158,6 +158,10 @@ async fn begin_in(
     why: &str,
     who: &impl Actor,
 ) -> Result<Option<std::result::Result<i64, Device>>> {
+    if devices.is_empty() {
+        // A rotation of nothing would never stage, and so never end.
+        return Ok(None);
+    }
     let mesh = mesh_for_update(conn).await?;
     let before = crate::sealed::devices(conn).await?;
     let rotating = before
