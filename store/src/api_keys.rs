@@ -77,7 +77,6 @@ fn random_key() -> Result<String> {
     Ok(b.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-
 /// What [`begin`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Begun {

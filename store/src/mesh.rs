@@ -103,4 +103,3 @@ pub async fn step(
     tx.commit().await?;
     Ok(Some(job))
 }
-

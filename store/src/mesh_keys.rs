@@ -355,7 +355,6 @@ pub async fn states(db: &PgPool) -> Result<Vec<KeyState>> {
     Ok(routers.chain(hvs).collect())
 }
 
-
 async fn audit_step(
     conn: &mut PgConnection,
     who: &impl Actor,
@@ -373,11 +372,10 @@ async fn audit_step(
 
 /// The platform's key schedule (its defaults when the platform has none).
 pub async fn schedule(db: &PgPool) -> Result<KeyRotation> {
-    let v: Option<Option<serde_json::Value>> = sqlx::query_scalar(
-        "SELECT spec->'wireguard'->'key_rotation' FROM platform WHERE id = 1",
-    )
-    .fetch_optional(db)
-    .await?;
+    let v: Option<Option<serde_json::Value>> =
+        sqlx::query_scalar("SELECT spec->'wireguard'->'key_rotation' FROM platform WHERE id = 1")
+            .fetch_optional(db)
+            .await?;
     Ok(v.flatten()
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
