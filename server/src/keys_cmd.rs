@@ -32,11 +32,12 @@ pub enum KeysCmd {
     /// one removed once the router refuses it (the worker takes and checks
     /// each step; `vxguard_store::api_keys`). Audited as `key.rotated`.
     RotateApiKey(RotateApiKeyArgs),
-    /// Rotate a router's or hypervisor's WireGuard mesh key now (a key
-    /// that may be compromised): the new key is staged on the standby mesh
-    /// slot, traffic moves to it once every live peer handshakes there,
-    /// and the old key stops working right after, with no grace period
-    /// (`vxguard_store::mesh_keys`). Audited as `key.rotated`.
+    /// Rotate a router's WireGuard mesh key now (a key that may be
+    /// compromised): the new key is staged on the standby mesh slot,
+    /// traffic moves to it once every live peer handshakes there, and the
+    /// old key stops working right after, with no grace period
+    /// (`vxguard_store::mesh_keys`). Audited as `key.rotated`. A
+    /// hypervisor's key is its host's to replace (refused).
     Rotate(RotateArgs),
     /// Look for every secret vxguard holds in files (logs, a database
     /// dump, captured responses), in every encoding (raw, hex, base64):
@@ -72,7 +73,7 @@ pub struct RotateArgs {
     pub database_url: String,
     #[command(flatten)]
     pub master_key: MasterKeyArgs,
-    /// The router or hypervisor, by name.
+    /// The router, by name.
     #[arg(long)]
     pub device: String,
 }
@@ -221,6 +222,11 @@ async fn rotate(a: RotateArgs) -> Result<bool> {
         ),
         Begun::NoSuchDevice(_) => bail!(
             "--device {}: it holds no key yet (is it compiled?)",
+            a.device
+        ),
+        Begun::HostApplied(_) => bail!(
+            "--device {}: a hypervisor's host applies its WireGuard section (`wg setconf`), \
+             which vxguard does not drive yet: replace its key by re-provisioning the host",
             a.device
         ),
     }

@@ -116,15 +116,20 @@ pub async fn rotate_mesh_key(st: &AppState, who: &Principal, device: &str) -> Ap
                 .to_string(),
         )),
         Begun::NoSuchDevice(_) => Err(not_found()),
+        Begun::HostApplied(_) => Err(Problem::conflict(format!(
+            "{device} is a hypervisor: its host applies the WireGuard section of its revision \
+             (`wg setconf`), which vxguard does not drive yet, so a new key would never reach \
+             it; replace its key by re-provisioning the host"
+        ))),
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/{name}/wireguard-key/rotate", tag = "devices", operation_id = "rotate_mesh_key",
-    params(("name" = String, Path, description = "The router or hypervisor")), security(("bearer" = [])),
+    params(("name" = String, Path, description = "The router")), security(("bearer" = [])),
     responses((status = 202, body = RotationStarted, headers(("X-Job" = i64)),
             description = "A new mesh key is staged on the standby mesh slot; the worker moves traffic to it once every live peer has handshaken there and retires the old key right after (no grace period: for a key that may be compromised), each step audited as `key.rotated` and `mesh.changed`"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "a mesh change or key rotation is under way")))]
+        (status = 409, body = Problem, description = "a mesh change or key rotation is under way, or the device is a hypervisor (its host applies its WireGuard)")))]
 pub async fn rotate_wireguard(
     State(st): State<AppState>,
     who: Principal,

@@ -325,7 +325,9 @@ fn api_key_cell(
 
 /// A device's mesh key: its fingerprint, age and next rotation, and the
 /// button that rotates it now (a key that may be compromised).
-fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: &str) -> Cell {
+/// `csrf`: `None` for a hypervisor, whose host applies its WireGuard (its
+/// key is not rotated from here).
+fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: Option<&str>) -> Cell {
     let Some(k) = key else {
         return Cell::Muted("none yet (not compiled)".into());
     };
@@ -340,6 +342,10 @@ fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: &str) -> Cell {
     if let Some(next) = k.next {
         cells.push(Cell::Note(format!("next {next}")));
     }
+    let Some(csrf) = csrf else {
+        cells.push(Cell::Note("replaced with its host".into()));
+        return Cell::Many(cells);
+    };
     cells.push(Cell::Action {
         action: format!("/admin/devices/{name}/wireguard-key/rotate"),
         csrf: csrf.to_string(),
@@ -412,7 +418,7 @@ fn PlatformSection(
                     Cell::Code(r.api_endpoint),
                     certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
                     api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
-                    mesh_key_cell(&r.name, r.mesh_key, &csrf),
+                    mesh_key_cell(&r.name, r.mesh_key, Some(&csrf)),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
@@ -452,7 +458,7 @@ fn PlatformSection(
                     Cell::Code(h.underlay_address),
                     Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
                     Cell::Code(h.bridge),
-                    mesh_key_cell(&h.name, h.mesh_key, &csrf),
+                    mesh_key_cell(&h.name, h.mesh_key, None),
                     Cell::Text(revision_text(h.revision)),
                     state_cell(h.state),
                     edit_cell("hypervisor", h.name),
