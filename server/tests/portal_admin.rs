@@ -62,10 +62,28 @@ async fn an_admin_creates_a_tenant_with_its_first_admin_who_can_log_in() {
     assert_eq!(audited, 2);
     assert!(env.drain().await >= 1);
 
-    // The new admin logs in to an empty dashboard, with its own pages.
+    // The new admin first chooses its own password (an admin chose the
+    // first one), then lands on an empty dashboard, with its own pages.
     let mut n = Browser::new(&env);
     let p = n.login("lab-admin@example.com").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
+    const FIRST: &str = "/account/password?first=1";
+    assert_eq!(n.get("/").await.location.as_deref(), Some(FIRST));
+    let page = n.get(FIRST).await;
+    let csrf = harness::browser::hidden(&page.text, "csrf");
+    const OWN: &str = "the lab admin's very own password";
+    let p = n
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", OWN),
+                ("confirm_password", OWN),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
     assert_eq!(n.get("/").await.location.as_deref(), Some("/t/lab"));
     let d = n.get("/t/lab").await;
     assert_eq!(d.status, StatusCode::OK);
