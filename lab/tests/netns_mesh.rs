@@ -21,6 +21,7 @@ mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
+use vxguard_lab::netns::NetnsRealiser;
 
 use vxguard_lab::realise::Realiser;
 use vyos_tree::{ConfigTree, NoSchema};
@@ -212,31 +213,69 @@ fn judge_ping(mut ping: std::process::Child, run_dir: &std::path::Path, what: &s
     );
 }
 
-#[test]
-fn a_router_joins_the_mesh_without_a_lost_packet() {
-    if let Some(why) = skip_reason() {
-        eprintln!("SKIPPED a_router_joins_the_mesh_without_a_lost_packet: {why}");
-        return;
-    }
+/// Two lab routers A and B in namespaces `<prefix><tag>-ra` and `-rb`,
+/// joined by an underlay, with realisers whose interfaces are named from
+/// `ids` (distinct per test: wireguard-go's sockets are host-wide).
+struct Pair {
+    run_dir: std::path::PathBuf,
+    ra: String,
+    rb: String,
+    ida: String,
+    idb: String,
+    rea: std::sync::Arc<NetnsRealiser>,
+    reb: std::sync::Arc<NetnsRealiser>,
+    // Last: removes what the routers made when the test ends, failed or not.
+    _lab: Lab,
+}
+
+fn two_routers(name: &str, prefix: &str, ids: (&str, &str)) -> Pair {
     let tag = std::process::id() % 100;
-    let run_dir = std::env::temp_dir().join(format!("vxguard-mesh-test-{}", std::process::id()));
+    let run_dir = std::env::temp_dir().join(format!("vxguard-{name}-test-{}", std::process::id()));
     let mut lab = Lab {
         children: Vec::new(),
         realisers: Vec::new(),
         namespaces: Vec::new(),
         run_dir: run_dir.clone(),
     };
-    let (ra, rb) = (format!("vxm{tag}-ra"), format!("vxm{tag}-rb"));
+    let (ra, rb) = (format!("{prefix}{tag}-ra"), format!("{prefix}{tag}-rb"));
     for ns in [&ra, &rb] {
         lab.netns(ns);
     }
     underlay(&ra, &rb);
+    let (ida, idb) = (format!("{}{tag}", ids.0), format!("{}{tag}", ids.1));
+    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
+    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
+    Pair {
+        run_dir,
+        ra,
+        rb,
+        ida,
+        idb,
+        rea,
+        reb,
+        _lab: lab,
+    }
+}
+
+#[test]
+fn a_router_joins_the_mesh_without_a_lost_packet() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIPPED a_router_joins_the_mesh_without_a_lost_packet: {why}");
+        return;
+    }
+    let Pair {
+        run_dir,
+        ra,
+        rb,
+        ida,
+        idb,
+        rea,
+        reb,
+        _lab,
+    } = two_routers("mesh", "vxm", ("m", "n"));
     let (ka, pa) = keypair();
     let (kb, pb) = keypair();
     let (_, pc) = keypair();
-    let (ida, idb) = (format!("m{tag}"), format!("n{tag}"));
-    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
-    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
     let peer_a = || Peer {
         name: "ra",
         last: 1,
@@ -351,25 +390,19 @@ fn a_key_rotates_without_a_lost_packet() {
         eprintln!("SKIPPED a_key_rotates_without_a_lost_packet: {why}");
         return;
     }
-    let tag = std::process::id() % 100;
-    let run_dir = std::env::temp_dir().join(format!("vxguard-rotate-test-{}", std::process::id()));
-    let mut lab = Lab {
-        children: Vec::new(),
-        realisers: Vec::new(),
-        namespaces: Vec::new(),
-        run_dir: run_dir.clone(),
-    };
-    let (ra, rb) = (format!("vxk{tag}-ra"), format!("vxk{tag}-rb"));
-    for ns in [&ra, &rb] {
-        lab.netns(ns);
-    }
-    underlay(&ra, &rb);
+    let Pair {
+        run_dir,
+        ra,
+        rb,
+        ida,
+        idb,
+        rea,
+        reb,
+        _lab,
+    } = two_routers("rotate", "vxk", ("k", "l"));
     let (ka_old, pa_old) = keypair();
     let (ka_new, pa_new) = keypair();
     let (kb, pb) = keypair();
-    let (ida, idb) = (format!("k{tag}"), format!("l{tag}"));
-    let rea = realiser(&mut lab, &ra, &ida, &run_dir.join("a"));
-    let reb = realiser(&mut lab, &rb, &idb, &run_dir.join("b"));
     fn peer_a(public: &str) -> Peer<'_> {
         Peer {
             name: "ra",
