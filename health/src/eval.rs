@@ -113,13 +113,16 @@ pub fn observed_time(facts: &serde_json::Value) -> Option<i64> {
         .and_then(serde_json::Value::as_i64)
 }
 
-/// Facts that change without the item changing (traffic counters): not
-/// a reason to store an item again, stored with it when something else
-/// changes. A live peer shakes hands every two minutes (WireGuard's
-/// rekey), which changes its `handshake_at`; a peer that does not
-/// carries no traffic. A router's interface counters and CPU load
-/// ([`crate::vitals`]) change every round too.
-pub const VOLATILE_FACTS: [&str; 4] = ["rx_bytes", "tx_bytes", "interfaces", "cpu_load_percent"];
+/// Facts of links and clients that change without the item changing
+/// (a peer's traffic counters): not a reason to store one of the ~85,000
+/// links again, stored with it when something else changes. A live peer
+/// shakes hands every two minutes (WireGuard's rekey), which changes its
+/// `handshake_at`, so its bytes are at most that old; a peer that does
+/// not carries no traffic. A router's own interface counters and CPU load
+/// ([`crate::vitals`]) are not among them: one item per router, stored
+/// whenever they move, so `/metrics` and the device page show the latest
+/// round's.
+pub const VOLATILE_FACTS: [&str; 2] = ["rx_bytes", "tx_bytes"];
 
 /// How far apart two readings of one time may be and still be the same:
 /// a few seconds (the text's second, the time to ask), and a hundredth

@@ -14,7 +14,9 @@
 //!   session is Established but BFD is not up (the path is failing and
 //!   BGP has not noticed yet, or BFD is misconfigured).
 //!
-//! Counters and load change every round: they are facts, never reasons.
+//! Counters and load change every round: they are facts, never reasons,
+//! and the router's item is stored again whenever they move (one item
+//! per router), so readers see the latest round's.
 
 use std::collections::BTreeMap;
 

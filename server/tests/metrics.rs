@@ -235,13 +235,25 @@ mod devices {
     /// (globex's in split brain), finance's `web` r-c; acme's client `ops`
     /// is connected, finance's `cfo-laptop` is not.
     pub(super) async fn store_round(db: &sqlx::PgPool) {
-        store_round_with(db, false).await
+        store_round_with(db, false).await;
+    }
+
+    /// [`store_round_counting`]'s first round.
+    pub(super) async fn store_round_with(db: &sqlx::PgPool, stats: bool) {
+        store_round_counting(db, stats, 1, vxguard_store::api_keys::unix_now()).await;
     }
 
     /// With `stats`, also the routers' vitals (BFD, counters, load) and
     /// the hypervisors' bridge statistics as the collector adds them: hv1
     /// answers with acme's and globex's ports and a meter, hv2 does not.
-    pub(super) async fn store_round_with(db: &sqlx::PgPool, stats: bool) {
+    /// Round `n` (evaluated at `now`) finds r-a's interface counters and
+    /// load `n` times round 1's, all else alike.
+    pub(super) async fn store_round_counting(
+        db: &sqlx::PgPool,
+        stats: bool,
+        n: u64,
+        now: i64,
+    ) -> vxguard_store::health::Written {
         let a = [172, 27, 0, 1];
         let b = [172, 27, 0, 2];
         let c = [172, 27, 0, 3];
@@ -365,7 +377,6 @@ mod devices {
                 },
             );
         }
-        let now = vxguard_store::api_keys::unix_now();
         let mut items = evaluate(&Round {
             expected: &expected,
             seen: &seen,
@@ -375,7 +386,7 @@ mod devices {
             rules: Rules::default(),
         });
         if stats {
-            add_stats(&mut items, &expected, now);
+            add_stats(&mut items, &expected, now, n);
         }
         let tx = vxguard_store::health::begin_round(db, 0.0)
             .await
@@ -390,12 +401,12 @@ mod devices {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
     }
 
     /// The routers' vitals and the hypervisors' bridge statistics, parsed
     /// from texts as the devices print them.
-    fn add_stats(items: &mut [vxguard_health::Item], expected: &Expected, now: i64) {
+    fn add_stats(items: &mut [vxguard_health::Item], expected: &Expected, now: i64, n: u64) {
         use vxguard_health::ovs;
         use vxguard_health::parse::{BfdPeer, IfCounters, Load};
         use vxguard_health::vitals::{self, VitalRules, Vitals};
@@ -425,11 +436,14 @@ mod devices {
                 Vitals {
                     // r-b's BFD up, r-c's down; r-d has none.
                     bfd: Ok(vec![peer("172.27.0.2", "up"), peer("172.27.0.3", "down")]),
-                    interfaces: Ok(vec![ifc("wg0", 5000, 7000), ifc("eth0", 100, 200)]),
+                    interfaces: Ok(vec![
+                        ifc("wg0", 5000 * n, 7000 * n),
+                        ifc("eth0", 100 * n, 200 * n),
+                    ]),
                     load: Ok(Load {
                         uptime_secs: Some(60),
                         one: 30.0,
-                        five: 25.0,
+                        five: 25.0 * n as f64,
                         fifteen: 20.0,
                     }),
                 },
@@ -610,6 +624,37 @@ async fn vitals_and_bridge_statistics_are_exported_with_their_labels() {
             assert!(!l.contains("acme"), "{l}");
         }
     }
+}
+
+/// A router's counters and load are those of the latest round, not of
+/// the round that last changed something else about it: a second round
+/// where only r-a's counters and load moved is exported as such.
+#[tokio::test]
+async fn router_counters_and_load_are_the_latest_rounds() {
+    let e = env_with_metrics(None).await;
+    // One time for both rounds: an item not ok is dated by it.
+    let now = vxguard_store::api_keys::unix_now();
+    devices::store_round_counting(&e.db, true, 1, now).await;
+    let wg0 = r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="wg0",direction="rx"}"#;
+    let cpu = r#"vxguard_router_cpu_load_ratio{site="dc1",router="r-a"}"#;
+    let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(sample(&r.text, wg0), Some(5000.0));
+    assert_eq!(sample(&r.text, cpu), Some(0.25));
+    let w = devices::store_round_counting(&e.db, true, 2, now).await;
+    // r-a's item alone is written again; no status moved.
+    assert_eq!((w.items, w.history, w.deleted), (1, 0, 0), "{w:?}");
+    let r = e.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(sample(&r.text, wg0), Some(10000.0), "the second round's");
+    assert_eq!(
+        sample(
+            &r.text,
+            r#"vxguard_router_interface_bytes_total{site="dc1",router="r-a",interface="eth0",direction="tx"}"#
+        ),
+        Some(400.0)
+    );
+    assert_eq!(sample(&r.text, cpu), Some(0.5));
 }
 
 /// The lines of `/metrics` of one family (`name{` or `name `).
