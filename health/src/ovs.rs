@@ -17,7 +17,7 @@
 //! that does not answer leaves `ovs_error` (operators only: the item's
 //! status stays what its apply records say).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -80,6 +80,29 @@ pub struct Owners {
     pub ports: BTreeMap<(String, String), (String, String)>,
     /// Tenant id (flow `metadata`) → tenant.
     pub tenants: BTreeMap<u64, String>,
+}
+
+impl Owners {
+    /// Takes out what the tenants `slugs` own.
+    pub fn remove_tenants(&mut self, slugs: &BTreeSet<String>) {
+        if slugs.is_empty() {
+            return;
+        }
+        self.ports.retain(|_, (t, _)| !slugs.contains(t));
+        self.tenants.retain(|_, t| !slugs.contains(t));
+    }
+
+    /// Adds what a tenant owns: its ports (hypervisor, port, network)
+    /// and, once allocated, its id.
+    pub fn add_tenant(&mut self, slug: &str, id: Option<u32>, ports: &[(String, String, String)]) {
+        if let Some(id) = id {
+            self.tenants.insert(u64::from(id), slug.to_string());
+        }
+        for (h, p, n) in ports {
+            self.ports
+                .insert((h.clone(), p.clone()), (slug.to_string(), n.clone()));
+        }
+    }
 }
 
 /// Owners from the intent: each tenant port on its hypervisor, each

@@ -20,16 +20,17 @@
 //! tenant network's bridge counters on its gateways are kept a minute at
 //! a time for the dashboard's traffic plot (`store::traffic`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::StreamExt;
 use sqlx::PgPool;
+use uuid::Uuid;
 use vxguard_drivers::ovs::OvsTarget;
 use vxguard_health::eval::{evaluate_unit, units, Answers, Round, Rules, Seen};
-use vxguard_health::expect::{expected, RouterExpect};
+use vxguard_health::expect::{platform_expected, tenant_expected, Expectations, RouterExpect};
 use vxguard_health::parse;
 use vxguard_health::vitals::{self, VitalRules, Vitals};
 use vxguard_store::health as store;
@@ -72,7 +73,116 @@ pub struct Summary {
     /// What was written: only the items that changed, history rows only
     /// where a status did.
     pub written: store::Written,
+    /// Tenants whose networks and clients were read this round (their
+    /// revision or allocation moved, or the collector just started).
+    pub tenants_read: usize,
+    /// Whether the platform (routers, hypervisors, its allocation) was.
+    pub platform_read: bool,
     pub took: Duration,
+}
+
+/// What the collector keeps between rounds: what is stored
+/// ([`store::Known`]) and what is expected ([`Expecting`]).
+#[derive(Default)]
+pub struct State {
+    known: store::Known,
+    expecting: Expecting,
+}
+
+/// What a round expects, brought up to date from the intent's revisions
+/// ([`store::versions`]) rather than read whole: a tenant's networks and
+/// clients are read again only when its revision or allocation moved, the
+/// platform only when its own did or a device's public key changed.
+/// Kept compact: the expected items and owners themselves, no intent.
+#[derive(Default)]
+struct Expecting {
+    /// The platform's version, `None` before the first read.
+    platform: Option<String>,
+    /// The public keys the routers' mesh peers were built with.
+    public_keys: BTreeMap<String, String>,
+    /// Each hypervisor's OpenFlow target (name, target).
+    bridges: Vec<(String, String)>,
+    /// Each tenant's (slug, version) as last read.
+    tenants: HashMap<Uuid, (String, String)>,
+    /// Shared with the round's futures while it polls; no other holder
+    /// between rounds, so updating it copies nothing.
+    now: Arc<Expectations>,
+}
+
+/// Tenants read at once: the first round reads every tenant, a chunk at a
+/// time, so it never holds every tenant's intent at once.
+const TENANT_CHUNK: usize = 250;
+
+impl Expecting {
+    /// Reads what moved since the last round. Returns the tenants read and
+    /// whether the platform was.
+    async fn refresh(
+        &mut self,
+        db: &PgPool,
+        public_keys: &BTreeMap<String, String>,
+    ) -> Result<(usize, bool)> {
+        let v = store::versions(db).await?;
+        let e = Arc::make_mut(&mut self.now);
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(v.tenants.len());
+        let mut stale: BTreeSet<String> = BTreeSet::new();
+        let mut read: Vec<Uuid> = Vec::new();
+        let mut versions: HashMap<Uuid, (String, String)> = HashMap::new();
+        for (id, slug, version) in v.tenants {
+            seen.insert(id);
+            match self.tenants.get(&id) {
+                Some((s, ver)) if *s == slug && *ver == version => {}
+                Some((s, _)) => {
+                    stale.insert(s.clone());
+                    read.push(id);
+                    versions.insert(id, (slug, version));
+                }
+                None => {
+                    read.push(id);
+                    versions.insert(id, (slug, version));
+                }
+            }
+        }
+        // Gone tenants.
+        self.tenants.retain(|id, (slug, _)| {
+            let keep = seen.contains(id);
+            if !keep {
+                stale.insert(slug.clone());
+            }
+            keep
+        });
+        e.remove_tenants(&stale);
+        for ids in read.chunks(TENANT_CHUNK) {
+            let got = store::tenants(db, ids).await?;
+            let mut found: HashSet<Uuid> = HashSet::with_capacity(got.len());
+            for (id, t, ta) in got {
+                found.insert(id);
+                e.add_tenant(tenant_expected(&t, ta.as_ref()));
+            }
+            for id in ids {
+                // Deleted between the versions and this read: next round.
+                if let (true, Some(ver)) = (found.contains(id), versions.remove(id)) {
+                    self.tenants.insert(*id, ver);
+                } else {
+                    self.tenants.remove(id);
+                }
+            }
+        }
+        let platform = self.platform.as_deref() != Some(v.platform.as_str())
+            || self.public_keys != *public_keys;
+        if platform {
+            let (p, alloc) = store::platform(db).await?;
+            let (routers, hypervisors) = platform_expected(&p, &alloc, public_keys);
+            e.expected.set_platform(routers, hypervisors);
+            self.bridges = p
+                .hypervisors
+                .iter()
+                .map(|h| (h.name.to_string(), h.openflow_target()))
+                .collect();
+            self.platform = Some(v.platform);
+            self.public_keys = public_keys.clone();
+        }
+        Ok((read.len(), platform))
+    }
 }
 
 /// Runs rounds forever, one per interval, remembering between rounds
@@ -82,15 +192,17 @@ pub fn spawn(db: PgPool, s: Settings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(s.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut known = store::Known::new();
+        let mut state = State::default();
         loop {
             tick.tick().await;
-            match round_with(&db, &s, &mut known).await {
+            match round_with(&db, &s, &mut state).await {
                 Ok(Some(r)) => tracing::debug!(
                     routers = r.routers,
                     answered = r.answered,
                     items = r.items,
                     items_written = r.written.items,
+                    tenants_read = r.tenants_read,
+                    platform_read = r.platform_read,
                     history_written = r.written.history,
                     deleted = r.written.deleted,
                     took_ms = r.took.as_millis() as u64,
@@ -120,43 +232,39 @@ fn rss_mib() -> u64 {
 /// One round, reading what is stored first: `None` when another
 /// collector holds the round or did one less than 80 % of an interval ago.
 pub async fn round(db: &PgPool, s: &Settings) -> Result<Option<Summary>> {
-    round_with(db, s, &mut store::Known::new()).await
+    round_with(db, s, &mut State::default()).await
 }
 
 /// One round with what the collector remembers of the stored items.
 /// Routers are asked side by side; then the items are evaluated one
 /// router (group, client) at a time and only those that changed are
 /// kept, and written a batch at a time.
-pub async fn round_with(
-    db: &PgPool,
-    s: &Settings,
-    known: &mut store::Known,
-) -> Result<Option<Summary>> {
+pub async fn round_with(db: &PgPool, s: &Settings, state: &mut State) -> Result<Option<Summary>> {
     let Some(mut tx) = store::begin_round(db, s.every.as_secs_f64() * 0.8).await? else {
         return Ok(None);
     };
     let started = Instant::now();
+    let State { known, expecting } = state;
     tx.sync(known).await?;
-    let store::Inputs {
-        loaded,
-        alloc,
+    let store::Devices {
         public_keys,
         records,
-    } = store::inputs(db).await?;
-    let expect = Arc::new(expected(&loaded.intent, &alloc, &public_keys));
-    let owners = vxguard_health::ovs::owners(&loaded.intent, &alloc);
-    let bridges = vxguard_health::ovs::targets(&loaded.intent);
-    // Each tenant network's bridge on the routers (`br<vni>`), for its traffic.
-    let network_bridges: BTreeMap<(String, String), String> = alloc
-        .tenants
-        .iter()
-        .flat_map(|(t, ta)| {
-            ta.networks
-                .iter()
-                .map(move |(n, na)| ((t.clone(), n.clone()), format!("br{}", na.vni)))
-        })
-        .collect();
-    drop((loaded, alloc, public_keys));
+    } = store::devices(db).await?;
+    let refreshed = expecting.refresh(db, &public_keys).await;
+    let (tenants_read, platform_read) = match refreshed {
+        Ok(r) => r,
+        Err(e) => {
+            // Half updated: read everything again next round.
+            *expecting = Expecting::default();
+            return Err(e);
+        }
+    };
+    drop(public_keys);
+    let all = Arc::clone(&expecting.now);
+    let expect = &all.expected;
+    let owners = &all.owners;
+    let network_bridges = &all.bridges;
+    let bridges = expecting.bridges.clone();
     let mut access = reconcile::routers(db).await?;
     let timeout = s.device_timeout;
     // Owned (shared, not copied), so the futures borrow nothing across
@@ -169,9 +277,9 @@ pub async fn round_with(
         .collect();
     let routers = futures::stream::iter(jobs)
         .map(|(i, a)| {
-            let e = Arc::clone(&expect);
+            let e = Arc::clone(&all);
             async move {
-                let r = &e.routers[i];
+                let r = &e.expected.routers[i];
                 let (seen, vitals) = poll(a.as_ref(), r, timeout).await;
                 (r.name.clone(), seen, vitals)
             }
@@ -199,7 +307,7 @@ pub async fn round_with(
         }
         seen.insert(name, s);
     }
-    let traffic = traffic_samples(&expect, &vital, &network_bridges);
+    let traffic = traffic_samples(expect, &vital, network_bridges);
     let answered = seen
         .values()
         .filter(|s| matches!(s, Seen::Answered(_)))
@@ -208,17 +316,17 @@ pub async fn round_with(
         let known: &store::Known = known;
         let previous = |k: &str| known.previous(k);
         let r = Round {
-            expected: &expect,
+            expected: expect,
             seen: &seen,
             records: &records,
             previous: &previous,
             now: vxguard_store::api_keys::unix_now(),
             rules: s.rules,
         };
-        for u in units(&expect) {
+        for u in units(expect) {
             evaluate_unit(&r, u, &mut |mut item| {
-                vitals::apply_item(&mut item, &vital, &expect, r.now, VitalRules::default());
-                vxguard_health::ovs::apply_item(&mut item, &bridges, &owners);
+                vitals::apply_item(&mut item, &vital, expect, r.now, VitalRules::default());
+                vxguard_health::ovs::apply_item(&mut item, &bridges, owners);
                 tx.offer(known, item)
             });
             if tx.full() {
@@ -237,12 +345,15 @@ pub async fn round_with(
             },
         )
         .await?;
+    drop(all);
     traffic::record(db, &traffic).await?;
     Ok(Some(Summary {
         routers: seen.len(),
         answered,
         items: written.offered,
         written,
+        tenants_read,
+        platform_read,
         took,
     }))
 }

@@ -472,3 +472,92 @@ async fn platform_health_pages_and_filters() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The collector keeps what it expects between rounds and reads again
+/// only what moved: every tenant and the platform on its first round,
+/// nothing on the next, the one tenant a write touched after that (its
+/// new client expected, a removed one no longer), and everything again
+/// after a failed read would (a fresh state does).
+#[tokio::test]
+async fn expectations_are_read_again_only_where_the_intent_moved() {
+    let env = Env::demo().await;
+    env.drain().await;
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    // The demo's routers are not there: each is down within its time.
+    let mut s = vxguard::health::Settings::every(Duration::from_millis(10));
+    s.device_timeout = Duration::from_millis(300);
+    let mut state = vxguard::health::State::default();
+    let admin = env.token("admin@example.com").await;
+    let keys =
+        |r: &harness::Resp| -> Vec<String> { by_key(&r.body).into_keys().collect::<Vec<_>>() };
+    let first = vxguard::health::round_with(&env.db, &s, &mut state)
+        .await
+        .unwrap()
+        .expect("a round ran");
+    assert_eq!(
+        (first.tenants_read, first.platform_read),
+        (tenants as usize, true)
+    );
+    assert!(first.routers > 0, "{first:?}");
+    let before = keys(&env.get("/api/v1/health?limit=5000", &admin).await);
+    assert!(
+        before.contains(&"client:acme:ops".to_string()),
+        "{before:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = vxguard::health::round_with(&env.db, &s, &mut state)
+        .await
+        .unwrap()
+        .expect("a round ran");
+    assert_eq!((second.tenants_read, second.platform_read), (0, false));
+    assert_eq!(second.items, first.items);
+
+    // acme gets a client: acme alone is read again.
+    let t = env.token("acme-admin@example.com").await;
+    let r = env
+        .post(
+            "/api/v1/tenants/acme/clients",
+            &t,
+            serde_json::json!({"name": "laptop"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let third = vxguard::health::round_with(&env.db, &s, &mut state)
+        .await
+        .unwrap()
+        .expect("a round ran");
+    assert_eq!((third.tenants_read, third.platform_read), (1, false));
+    assert_eq!(third.items, first.items + 1);
+    let after = keys(&env.get("/api/v1/health?limit=5000", &admin).await);
+    assert!(
+        after.contains(&"client:acme:laptop".to_string()),
+        "{after:?}"
+    );
+
+    // Its client `ops` revoked: no longer expected, and gone.
+    let r = env.delete("/api/v1/tenants/acme/clients/ops", &t).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let fourth = vxguard::health::round_with(&env.db, &s, &mut state)
+        .await
+        .unwrap()
+        .expect("a round ran");
+    assert_eq!(fourth.tenants_read, 1);
+    assert_eq!(fourth.written.deleted, 1, "{:?}", fourth.written);
+    let now = keys(&env.get("/api/v1/health?limit=5000", &admin).await);
+    assert!(!now.contains(&"client:acme:ops".to_string()), "{now:?}");
+    assert!(now.contains(&"client:acme:laptop".to_string()), "{now:?}");
+
+    // What a fresh collector expects from the whole intent is the same.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let fresh = vxguard::health::round(&env.db, &s)
+        .await
+        .unwrap()
+        .expect("a round ran");
+    assert_eq!(fresh.tenants_read, tenants as usize);
+    assert_eq!((fresh.items, fresh.written.deleted), (fourth.items, 0));
+}

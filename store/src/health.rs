@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::alloc::{Allocation, TenantAlloc};
+use vxguard_compiler::intent::{Platform, Tenant};
 use vxguard_health::eval::{observed_time, Previous, Record, VOLATILE_FACTS};
 use vxguard_health::Item;
 
@@ -22,10 +23,8 @@ use crate::error::{Result, StoreError};
 use crate::intent::Loaded;
 use crate::locks;
 
-/// What an evaluation needs from the database.
-pub struct Inputs {
-    pub loaded: Loaded,
-    pub alloc: Allocation,
+/// What a round reads of the devices every time (a few rows per device).
+pub struct Devices {
     /// WireGuard public keys by device name (routers and hypervisors):
     /// never a private key.
     pub public_keys: BTreeMap<String, String>,
@@ -33,13 +32,9 @@ pub struct Inputs {
     pub records: BTreeMap<String, Record>,
 }
 
-/// Reads the [`Inputs`]. The allocation is read without locking it (a
-/// write allocating meanwhile is seen next round).
-pub async fn inputs(db: &PgPool) -> Result<Inputs> {
+/// Reads the [`Devices`].
+pub async fn devices(db: &PgPool) -> Result<Devices> {
     let mut conn = db.acquire().await?;
-    // Networks and clients are what is expected; rules are not read.
-    let loaded = crate::intent::load_topology(&mut conn).await?;
-    let alloc = allocation(&mut conn).await?;
     let secrets = crate::sealed::devices(&mut conn).await?;
     drop(conn);
     let mut public_keys = BTreeMap::new();
@@ -67,12 +62,68 @@ pub async fn inputs(db: &PgPool) -> Result<Inputs> {
             },
         );
     }
-    Ok(Inputs {
-        loaded,
-        alloc,
+    Ok(Devices {
         public_keys,
         records,
     })
+}
+
+/// Where what the collector expects from stands: the platform's and each
+/// tenant's intent revision (`intent_rev`, moved by every write: migration
+/// 0008) with the version of its allocation row (`xmin`, new with every
+/// write of the row), as text. A part whose version did not move since
+/// the collector last read it is not read again. Read before the parts
+/// it describes, so a write in between is read again next round, never
+/// missed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub platform: String,
+    /// (id, slug, version) of every tenant.
+    pub tenants: Vec<(Uuid, String, String)>,
+}
+
+pub async fn versions(db: &PgPool) -> Result<Versions> {
+    let mut conn = db.acquire().await?;
+    let platform: Option<String> = sqlx::query_scalar(
+        "SELECT p.intent_rev::text || '/' || coalesce((SELECT xmin::text FROM allocation WHERE id = 1), '')
+         FROM platform_intent p WHERE p.id = 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let tenants = sqlx::query_as(
+        "SELECT t.id, t.slug, t.intent_rev::text || '/' || coalesce(a.xmin::text, '')
+         FROM tenants t LEFT JOIN tenant_allocations a ON a.tenant_id = t.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Versions {
+        platform: platform.unwrap_or_default(),
+        tenants,
+    })
+}
+
+/// The platform (sites, routers, hypervisors) and its allocation, no
+/// tenant.
+pub async fn platform(db: &PgPool) -> Result<(Platform, Allocation)> {
+    let mut conn = db.acquire().await?;
+    let loaded = crate::intent::load_scope(&mut conn, Uuid::nil()).await?;
+    let alloc = crate::intent::platform_allocation(&mut conn).await?;
+    Ok((loaded.intent.platform, alloc))
+}
+
+/// Some tenants' networks and clients (no rules, no services) with their
+/// allocations; ids that no longer exist are left out.
+pub async fn tenants(
+    db: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Tenant, Option<TenantAlloc>)>> {
+    let mut conn = db.acquire().await?;
+    let tenants = crate::intent::load_tenants_topology(&mut conn, ids).await?;
+    let mut allocs = crate::intent::tenant_allocations(&mut conn, ids).await?;
+    Ok(tenants
+        .into_iter()
+        .map(|(id, t)| (id, t, allocs.remove(&id)))
+        .collect())
 }
 
 /// The intent and the whole allocation, unlocked (what `vxguard monitoring

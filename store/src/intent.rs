@@ -33,14 +33,6 @@ pub async fn load(conn: &mut PgConnection) -> Result<Loaded> {
     load_filtered(conn, true).await
 }
 
-/// The platform and every tenant's networks and clients, without their
-/// services and rules (each tenant's policy is left empty): what the
-/// device-health collector expects from, every round, at a fraction of
-/// the rows (at 5,000 tenants, rules are most of the intent).
-pub async fn load_topology(conn: &mut PgConnection) -> Result<Loaded> {
-    load_filtered(conn, false).await
-}
-
 async fn load_filtered(conn: &mut PgConnection, policy: bool) -> Result<Loaded> {
     let settings: Option<Value> = sqlx::query_scalar("SELECT spec FROM platform WHERE id = 1")
         .fetch_optional(&mut *conn)
@@ -188,6 +180,25 @@ pub async fn revs(conn: &mut PgConnection) -> Result<Revs> {
 
 /// Some tenants, assembled as [`load`] does (absent ids are left out).
 pub async fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, Tenant)>> {
+    load_tenants_filtered(conn, ids, true).await
+}
+
+/// Some tenants' networks and clients, without their services and rules
+/// (each policy left empty): what the device-health collector expects
+/// from, at a fraction of the rows (at 5,000 tenants, rules are most of
+/// the intent).
+pub async fn load_tenants_topology(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Tenant)>> {
+    load_tenants_filtered(conn, ids, false).await
+}
+
+async fn load_tenants_filtered(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    policy: bool,
+) -> Result<Vec<(Uuid, Tenant)>> {
     let tenants: Vec<TenantRow> = sqlx::query_as(
         "SELECT id, slug, name, default_action FROM tenants WHERE id = ANY($1)
          ORDER BY slug COLLATE \"C\"",
@@ -196,11 +207,13 @@ pub async fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(
     .fetch_all(&mut *conn)
     .await?;
     let rows: Vec<(String, Uuid, Value)> = sqlx::query_as(
-        "SELECT kind, tenant_id, spec FROM objects WHERE tenant_id = ANY($1)
+        "SELECT kind, tenant_id, spec FROM objects
+         WHERE tenant_id = ANY($1) AND ($2 OR kind NOT IN ('rule', 'service'))
          ORDER BY kind, CASE WHEN kind = 'rule' THEN position END,
                   CASE WHEN kind = 'rule' THEN (spec->>'id')::bigint END, name",
     )
     .bind(ids)
+    .bind(policy)
     .fetch_all(&mut *conn)
     .await?;
     let out = assemble(&tenants, rows)?;
