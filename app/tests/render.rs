@@ -408,6 +408,17 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         form: network_form(true),
         confirm_delete: del,
     };
+    let reset = |done: bool| PasswordReset {
+        email: s("b@example.com"),
+        action: s("/t/acme/members/2/reset"),
+        back: s("/t/acme/members"),
+        temporary: done.then(|| s("abcde-fghjk-mnpqr-stuvw")),
+        errors: if done {
+            vec![]
+        } else {
+            vec![s("it failed & why")]
+        },
+    };
     let members = |confirm: bool, write: bool| MembersPage {
         slug: s("acme"),
         name: s("Acme"),
@@ -439,6 +450,8 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             role: s("tenant member"),
             created_at: s("y"),
         }),
+        resetting: false,
+        reset: ServerOnly(None),
     };
     vec![
         (
@@ -719,19 +732,46 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                     pager: pager("/admin/users"),
                     users: vec![
                         UserRow {
+                            id: s("1"),
                             email: s("a"),
                             role: s("platform admin"),
                             tenant: None,
                             created_at: s("x"),
+                            you: true,
                         },
                         UserRow {
+                            id: s("2"),
                             email: s("b"),
                             role: s("tenant admin"),
                             tenant: Some(s("acme")),
                             created_at: s("y"),
+                            you: false,
                         },
                     ],
                 },
+            })),
+        ),
+        (
+            "admin-user-reset",
+            admin.clone(),
+            Page::Admin(Box::new(Console {
+                section: Section::ResetPassword {
+                    title: s("Reset the password of b@example.com"),
+                    reset: ServerOnly(PasswordReset {
+                        action: s("/admin/users/2/reset"),
+                        back: s("/admin/users"),
+                        ..reset(false)
+                    }),
+                },
+            })),
+        ),
+        (
+            "members-reset-done",
+            tenant.clone(),
+            Page::Members(Box::new(MembersPage {
+                resetting: true,
+                reset: ServerOnly(Some(reset(true))),
+                ..members(false, true)
             })),
         ),
         (

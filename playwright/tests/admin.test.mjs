@@ -246,6 +246,58 @@ test("the console's other sections, by keyboard", async () => {
   await page.context().close();
 });
 
+test("an admin resets a password: shown once, and the user chooses their own at once", async () => {
+  const page = await newPage();
+  await login(page, "admin@example.com");
+  await page.goto(`${BASE}/admin/users?q=globex-member`);
+  await hydrated(page);
+  // Every row but the admin's own offers it.
+  await Promise.all([
+    page.waitForURL(/\/admin\/users\/[0-9a-f-]+\/reset$/),
+    page.getByRole("link", { name: "Reset the password of globex-member@example.com" }).click(),
+  ]);
+  await page.getByRole("heading", { name: "Reset the password of globex-member@example.com?" }).waitFor();
+  // The page head: the way back first, then the title and the tabs.
+  assert.equal(await page.locator(".page-head > :first-child").innerText(), "← Users");
+  await hydrated(page);
+  await shot(page, "28-user-reset");
+  await Promise.all([
+    page.waitForURL(/\/reset$/),
+    page.getByRole("button", { name: "Reset the password" }).click(),
+  ]);
+  const temporary = await page.getByLabel("Temporary password", { exact: true }).inputValue();
+  assert.match(temporary, /^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+  await shot(page, "29-user-reset-done");
+  await fitsPhone(page, "29-user-reset-done");
+  // Shown once: the list again does not show it.
+  await page.goto(`${BASE}/admin/users?q=globex-member`);
+  assert.ok(!(await page.content()).includes(temporary));
+  // The demo password no longer works; the temporary one leads to the
+  // forced change first, then the dashboard.
+  const m = await newPage();
+  await m.goto(`${BASE}/login`);
+  await m.getByLabel("Email").fill("globex-member@example.com");
+  await m.getByLabel("Password").fill(PASSWORD);
+  await m.getByRole("button", { name: "Log in" }).click();
+  await m.locator("#login-error").waitFor();
+  await login(m, "globex-member@example.com", temporary);
+  await m.waitForURL(/\/account\/password\?first=1$/);
+  await m.getByLabel("Current password").fill(temporary);
+  await m.getByLabel("New password", { exact: true }).fill(OWN);
+  await m.getByLabel("New password again").fill(OWN);
+  await Promise.all([
+    m.waitForURL((u) => u.pathname === "/t/globex"),
+    m.getByRole("button", { name: "Change password" }).click(),
+  ]);
+  await m.context().close();
+  // The audit log says who reset it, never the password.
+  await page.goto(`${BASE}/admin/audit?action=user`);
+  const log = await page.locator("#audit").innerText();
+  assert.match(log, /user\.password_reset/);
+  assert.ok(!(await page.content()).includes(temporary));
+  await page.context().close();
+});
+
 test("no page logged an error", () => {
   assert.deepEqual(problems, []);
 });

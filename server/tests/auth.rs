@@ -607,3 +607,82 @@ async fn adding_another_tenants_email_answers_like_a_new_one() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn password_resets_over_the_api_follow_the_users_rules() {
+    let e = Env::demo().await;
+    let admin = e.token("admin@example.com").await;
+    let finance_admin = e.token("finance-admin@example.com").await;
+    let member = e.token("finance-member@example.com").await;
+    let id = user_id(&e, "finance-member@example.com").await;
+    let acme = user_id(&e, "acme-member@example.com").await;
+    let tenant_path =
+        |t: &str, u: uuid::Uuid| format!("/api/v1/tenants/{t}/users/{u}/password-reset");
+    // Platform admins only on the platform's path; members nowhere.
+    let r = e
+        .post(
+            &format!("/api/v1/users/{id}/password-reset"),
+            &finance_admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = e
+        .post(&tenant_path("finance", id), &member, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Another tenant's user is not found, and keeps its password.
+    let r = e
+        .post(&tenant_path("finance", acme), &finance_admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(
+        e.login_pair("acme-member@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The tenant admin's reset: the old access token and password stop
+    // working, the temporary one logs in.
+    let r = e
+        .post(&tenant_path("finance", id), &finance_admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["user"]["email"], "finance-member@example.com");
+    let temporary = r.body["temporary_password"].as_str().unwrap().to_string();
+    assert_eq!(
+        e.get("/api/v1/me", &member).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        e.login_pair("finance-member@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        e.login_pair("finance-member@example.com", &temporary)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The platform admin's, of anyone's; a second reset gives another one.
+    let r = e
+        .post(
+            &format!("/api/v1/users/{id}/password-reset"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_ne!(r.body["temporary_password"].as_str().unwrap(), temporary);
+    let me = user_id(&e, "admin@example.com").await;
+    let r = e
+        .post(
+            &format!("/api/v1/users/{me}/password-reset"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}

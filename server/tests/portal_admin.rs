@@ -602,3 +602,191 @@ async fn console_and_tenant_forms_need_the_csrf_token() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&env, "SELECT count(*) FROM api_tokens").await, 0);
 }
+
+/// The id of the user with this email (an email in one tenant).
+async fn user_id(env: &Env, email: &str) -> uuid::Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
+/// Logs in with a password of one's own (not the demo's).
+async fn login_with(b: &mut Browser, email: &str, password: &str) -> harness::browser::Page {
+    let p = b.get("/login").await;
+    let csrf = harness::browser::hidden(&p.text, "csrf");
+    b.post(
+        "/login",
+        &[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_platform_admin_resets_a_password_shown_once_that_the_user_must_replace() {
+    let env = Env::demo().await;
+    let mut m = Browser::new(&env);
+    m.login_ok("finance-member@example.com").await;
+    assert_eq!(m.get("/t/finance").await.status, StatusCode::OK);
+    let mut b = Browser::new(&env);
+    b.login_ok("admin@example.com").await;
+    let id = user_id(&env, "finance-member@example.com").await;
+    let path = format!("/admin/users/{id}/reset");
+    // Offered on every row but the admin's own.
+    let list = b.get("/admin/users").await;
+    assert!(
+        list.text.contains(&format!("href=\"{path}\"")),
+        "{}",
+        list.text
+    );
+    assert!(!list
+        .text
+        .contains("aria-label=\"Reset the password of admin@example.com\""));
+    let ask = b.get(&path).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask
+        .text
+        .contains("Reset the password of finance-member@example.com?"));
+    assert!(!ask.text.contains("temporary-password"));
+    assert_eq!(
+        b.post(&path, &[("csrf", "x")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = b.csrf("/admin/users").await;
+    let done = b.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let temporary = input_value(&done.text, "temporary-password");
+    assert_eq!(temporary.len(), 23, "{temporary}");
+    assert!(done.text.contains("shown only this once"));
+
+    // Their session ended; the old password no longer works; the
+    // temporary one does, and leads to the forced change first.
+    assert_eq!(m.get("/t/finance").await.status, StatusCode::SEE_OTHER);
+    let mut old = Browser::new(&env);
+    assert_ne!(
+        old.login("finance-member@example.com").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let mut n = Browser::new(&env);
+    let p = login_with(&mut n, "finance-member@example.com", &temporary).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert_eq!(
+        n.get("/t/finance").await.location.as_deref(),
+        Some("/account/password?first=1")
+    );
+
+    // Audited in the user's tenant, without the password.
+    let (tenant, after): (Option<String>, serde_json::Value) = sqlx::query_as(
+        "SELECT t.slug, a.after FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id
+         WHERE a.action = 'user.password_reset' AND a.object = 'users/finance-member@example.com'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(tenant.as_deref(), Some("finance"));
+    assert_eq!(after["must_change_password"], true);
+    let leaked = count(
+        &env,
+        &format!("SELECT count(*) FROM audit_log WHERE audit_log::text LIKE '%{temporary}%'"),
+    )
+    .await;
+    assert_eq!(leaked, 0);
+    let log = b.get("/t/finance/audit").await;
+    assert!(log.text.contains("user.password_reset"), "{}", log.text);
+
+    // Nobody resets their own: the account page is for that.
+    let me = user_id(&env, "admin@example.com").await;
+    let own = b
+        .post(&format!("/admin/users/{me}/reset"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert!(
+        own.text.contains("change it on your account page"),
+        "{}",
+        own.text
+    );
+    // A missing user is the not-found page.
+    let missing = b
+        .get(&format!("/admin/users/{}/reset", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn tenant_admins_reset_their_own_tenants_members_only() {
+    let env = Env::demo().await;
+    let finance_member = user_id(&env, "finance-member@example.com").await;
+    let acme_member = user_id(&env, "acme-member@example.com").await;
+    let mut b = Browser::new(&env);
+    b.login_ok("finance-admin@example.com").await;
+    let csrf = b.csrf("/t/finance/members").await;
+    let list = b.get("/t/finance/members").await;
+    let path = format!("/t/finance/members/{finance_member}/reset");
+    assert!(
+        list.text.contains(&format!("href=\"{path}\"")),
+        "{}",
+        list.text
+    );
+    assert!(!list
+        .text
+        .contains("aria-label=\"Reset the password of finance-admin@example.com\""));
+    assert!(b
+        .get(&path)
+        .await
+        .text
+        .contains("Reset the password of finance-member@example.com?"));
+    let done = b.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let temporary = input_value(&done.text, "temporary-password");
+    let mut n = Browser::new(&env);
+    let p = login_with(&mut n, "finance-member@example.com", &temporary).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+
+    // Another tenant's user: the same not-found page as a missing one,
+    // through either tenant's path; nothing changed.
+    let before: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(acme_member)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    for path in [
+        format!("/t/finance/members/{acme_member}/reset"),
+        format!("/t/acme/members/{acme_member}/reset"),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+        let p = b.post(&path, &[("csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let after: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(acme_member)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    // The console's reset is not theirs.
+    assert_eq!(
+        b.get(&format!("/admin/users/{acme_member}/reset"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Members may not reset anyone.
+    let mut m = Browser::new(&env);
+    m.login_ok("acme-member@example.com").await;
+    let mcsrf = m.csrf("/t/acme/members").await;
+    let acme_admin = user_id(&env, "acme-admin@example.com").await;
+    let p = m
+        .post(
+            &format!("/t/acme/members/{acme_admin}/reset"),
+            &[("csrf", &mcsrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(!m.get("/t/acme/members").await.text.contains("/reset\""));
+}

@@ -181,6 +181,17 @@ pub async fn get_in(
     .await?)
 }
 
+/// [`get_in`] outside a transaction.
+pub async fn find(db: &PgPool, id: Uuid, tenant: Option<Uuid>) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE u.id = $1 AND ($2::uuid IS NULL OR u.tenant_id = $2)"
+    ))
+    .bind(id)
+    .bind(tenant)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// An API token revoked because its maker went away.
 pub struct RevokedToken {
     pub tenant_id: Uuid,
@@ -281,13 +292,35 @@ pub async fn set_password(
     password_hash: &str,
     keep: Option<Uuid>,
 ) -> Result<()> {
+    replace_password(conn, user, password_hash, keep, false).await
+}
+
+/// An admin's reset: a temporary password hash that the user must replace
+/// at their next login, and every login of theirs ended (whoever knew the
+/// old password is out).
+pub async fn reset_password(
+    conn: &mut PgConnection,
+    user: Uuid,
+    password_hash: &str,
+) -> Result<()> {
+    replace_password(conn, user, password_hash, None, true).await
+}
+
+async fn replace_password(
+    conn: &mut PgConnection,
+    user: Uuid,
+    password_hash: &str,
+    keep: Option<Uuid>,
+    must_change: bool,
+) -> Result<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $2, token_generation = token_generation + 1,
-             must_change_password = false
+             must_change_password = $3
          WHERE id = $1",
     )
     .bind(user)
     .bind(password_hash)
+    .bind(must_change)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -39,6 +39,12 @@ pub enum Section {
         filters: FilterBar,
         pager: Pager,
     },
+    /// A user's password reset: asked, or done with the temporary password.
+    /// The title names the user (`title`); only the server renders `reset`.
+    ResetPassword {
+        title: String,
+        reset: super::health::ServerOnly<super::members::PasswordReset>,
+    },
     /// Every router and hypervisor, filtered, with its state.
     Devices {
         devices: Vec<DeviceListRow>,
@@ -74,6 +80,7 @@ impl Console {
             Section::Platform { .. } => "Sites, routers and hypervisors".into(),
             Section::Health(_) => "Device health".into(),
             Section::Users { .. } => "Users".into(),
+            Section::ResetPassword { title, .. } => title.clone(),
             Section::Devices { .. } => "Devices".into(),
             Section::Jobs { .. } => "Jobs".into(),
             Section::Job(j) => format!("Job #{}", j.id),
@@ -94,6 +101,7 @@ impl Console {
             }
             Section::Tenants { .. }
             | Section::Users { .. }
+            | Section::ResetPassword { .. }
             | Section::Jobs { .. }
             | Section::Job(_)
             | Section::Audit { .. } => "/docs/operator/portal.html",
@@ -181,10 +189,14 @@ pub struct HypervisorRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserRow {
+    pub id: String,
     pub email: String,
     pub role: String,
     pub tenant: Option<String>,
     pub created_at: String,
+    /// The viewer's own account: no reset (they change it on their
+    /// account page).
+    pub you: bool,
 }
 
 /// One device in the console's device list.

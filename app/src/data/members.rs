@@ -23,6 +23,21 @@ pub struct MemberForm {
     pub errors: FieldErrors,
 }
 
+/// An admin's password reset of another user: asked (`temporary` is
+/// `None`: the confirm step) or done (the temporary password, on this one
+/// page only: the answer to the POST, never a redirect, so it is in no URL).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub email: String,
+    /// Where the confirm form posts.
+    pub action: String,
+    /// The list the reset was asked from.
+    pub back: String,
+    pub temporary: Option<String>,
+    /// Why it was refused (e.g. one's own account).
+    pub errors: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MembersPage {
     pub slug: String,
@@ -36,6 +51,10 @@ pub struct MembersPage {
     pub notice: Option<String>,
     /// Set on the page that asks whether to remove this member.
     pub confirm_remove: Option<MemberRow>,
+    /// The page asks for or shows a password reset (`reset`, which only
+    /// the server renders).
+    pub resetting: bool,
+    pub reset: super::health::ServerOnly<Option<PasswordReset>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use crate::data::clients::{
 #[cfg(feature = "hydrate")]
 use crate::data::form::FieldErrors;
 use crate::wg::{self, ClientConfig};
-use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::nav::{back_link, TenantNav, TenantTab};
 
 #[component]
 pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
@@ -38,7 +38,6 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
     // The newest client's file: the config and, when made here, the private key.
     let result: RwSignal<Option<(ClientConfig, Option<String>)>> =
         RwSignal::new(created.map(|c| (c, None)));
-    let back = format!("/t/{slug}");
     let form_view = can_write.then(|| {
         view! {
             <CreateForm slug=slug.clone() csrf=csrf networks=networks form=form
@@ -48,9 +47,8 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
     let revoke = can_write.then(|| slug.clone());
     view! {
         <div class="page-head">
-            <p class="muted"><a href=back>"← " {name}</a></p>
             <h1>"WireGuard clients"</h1>
-            <p class="muted">"Laptops and phones that reach the tenant's networks over WireGuard."</p>
+            <p class="muted">"Tenant " {name} " · laptops and phones that reach its networks over WireGuard"</p>
             <TenantNav slug=slug.clone() current=TenantTab::Clients
                 can_write=can_write/>
         </div>
@@ -391,12 +389,13 @@ pub fn ClientDeleteView(d: ClientDelete, csrf: String) -> impl IntoView {
     let busy = RwSignal::new(false);
     view! {
         <div class="page-head">
-            <p class="muted"><a href=back.clone()>"← WireGuard clients"</a></p>
+            {back_link(back.clone(), "WireGuard clients".into())}
             <h1>"Client " <code>{client.name.clone()}</code></h1>
             <p class="muted">
                 <code>{client.address.unwrap_or_else(|| "pending".into())}</code> " · "
                 <code class="key">{client.public_key}</code>
             </p>
+            <TenantNav slug=slug.clone() current=TenantTab::Clients can_write=true/>
         </div>
         <section class="card narrow" aria-labelledby="delete-h">
             <h2 id="delete-h">"Revoke client " {client.name.clone()} "?"</h2>

@@ -16,7 +16,7 @@ use crate::data::health::TenantHealth;
 use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts, PlotView};
 use crate::widgets::form::{busy_submit, Field, SubmitButton};
 use crate::widgets::lists::Notice;
-use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::nav::{back_link, TenantNav, TenantTab};
 #[cfg(feature = "ssr")]
 use crate::widgets::table::{Cell, Row, Table};
 
@@ -589,12 +589,13 @@ pub fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
     let back = format!("/t/{slug}");
     let head = view! {
         <div class="page-head">
-            <p class="muted"><a href=back.clone()>"← " {slug.clone()}</a></p>
+            {back_link(back.clone(), "Dashboard".into())}
             <h1>"Network " <code>{name.clone()}</code></h1>
             <p class="muted">
                 <code>{cidr}</code> " · VNI "
                 {vni.map(|v| v.to_string()).unwrap_or_else(|| "pending".into())}
             </p>
+            <TenantNav slug=slug.clone() current=TenantTab::Dashboard can_write=true/>
         </div>
     };
     if !confirm_delete {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::data::jobs::JobPage;
 use crate::widgets::job::JobView;
-use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::nav::{back_link, TenantNav, TenantTab};
 
 #[component]
 pub fn JobPageView(p: JobPage, csrf: String) -> impl IntoView {
@@ -15,10 +15,8 @@ pub fn JobPageView(p: JobPage, csrf: String) -> impl IntoView {
     let id = p.id;
     view! {
         <div class="page-head">
+            {back_link(format!("/t/{slug}/changes"), "Changes".into())}
             <h1>"Job #" {id}</h1>
-            <p class="muted">
-                <a href=format!("/t/{slug}/changes")>"← Every change of this tenant"</a>
-            </p>
             <TenantNav slug=slug current=TenantTab::Changes can_write=can_write/>
         </div>
         <div class="grid">

@@ -8,6 +8,7 @@ use crate::data::members::{AuditPage, MemberForm, MembersPage, TokenForm, Tokens
 use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
 use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::reset::reset_view;
 use crate::widgets::table::{Cell, Row, Table};
 
 fn role_label(role: &str) -> &'static str {
@@ -47,8 +48,8 @@ fn TenantHead(
 ) -> impl IntoView {
     view! {
         <div class="page-head">
-            <p class="muted"><a href=format!("/t/{slug}")>"← " {name}</a></p>
             <h1>{title}</h1>
+            <p class="muted">"Tenant " {name}</p>
             <TenantNav slug=slug current=current can_write=can_write/>
         </div>
     }
@@ -65,11 +66,17 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
         form,
         notice,
         confirm_remove,
+        resetting,
+        reset,
     } = p;
     let head = view! {
         <TenantHead slug=slug.clone() name=name title="Members" current=TenantTab::Members
             can_write=can_write/>
     };
+    if resetting {
+        let r = crate::data::health::ServerOnly(reset.0.unwrap_or_default());
+        return view! { {head} {reset_view(r, csrf)} }.into_any();
+    }
     if let Some(m) = confirm_remove {
         let action = format!("/t/{slug}/members/{}/remove", m.id);
         let back = format!("/t/{slug}/members");
@@ -108,12 +115,21 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
                     Cell::Text(m.created_at),
                 ];
                 if can_write && m.email != me {
-                    cells.push(Cell::Link {
-                        href: format!("/t/{slug}/members/{}/remove", m.id),
-                        text: "Remove…".into(),
-                        label: Some(format!("Remove {}", m.email)),
-                        danger: true,
-                    });
+                    cells.push(Cell::Many(vec![
+                        Cell::Link {
+                            href: format!("/t/{slug}/members/{}/reset", m.id),
+                            text: "Reset password…".into(),
+                            label: Some(format!("Reset the password of {}", m.email)),
+                            danger: false,
+                        },
+                        Cell::Text(" · ".into()),
+                        Cell::Link {
+                            href: format!("/t/{slug}/members/{}/remove", m.id),
+                            text: "Remove…".into(),
+                            label: Some(format!("Remove {}", m.email)),
+                            danger: true,
+                        },
+                    ]));
                 }
                 Row {
                     key: m.email,

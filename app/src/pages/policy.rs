@@ -69,7 +69,7 @@ fn Select(
 pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
     let PolicyPage {
         slug,
-        name,
+        name: _,
         can_write,
         default_action,
         tenant_version,
@@ -86,7 +86,6 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         notice,
         alerts,
     } = p;
-    let back = format!("/t/{slug}");
     let choices = endpoint_choices(&services, &networks);
     let service_names: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
     // A delete or reorder preview goes above the rules; a form's below it.
@@ -138,7 +137,6 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
     };
     view! {
         <div class="page-head">
-            <p class="muted"><a href=back>"← " {name.clone()}</a></p>
             <h1>"Services and policy"</h1>
             <p class="muted">"Tenant " <code>{slug.clone()}</code>
                 " · rules apply in order, first match wins; traffic no rule matches: "

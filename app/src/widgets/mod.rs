@@ -12,4 +12,5 @@ pub mod form;
 pub mod job;
 pub mod lists;
 pub mod nav;
+pub mod reset;
 pub mod table;

@@ -1,7 +1,19 @@
-//! The links between a tenant's pages.
+//! The links between pages. Every page head is the same:
+//! `[back] h1 [a line about the page] tabs`. The tabs are the tenant's
+//! ([`TenantNav`]) or the console's; a tab's own page has no back link
+//! (its tabs are the way around), and a page below a tab (a job, a
+//! network, a client, a device, a revision, a spec, a password reset) has
+//! [`back_link`] first and its tab current.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The way back from a page below a tab to the list it belongs to: the
+/// page head's first line, "← " and the list's name. A plain function (no
+/// component) keeps it one copy in the browser bundle.
+pub fn back_link(href: String, label: String) -> AnyView {
+    view! { <p class="muted back"><a href=href>"← " {label}</a></p> }.into_any()
+}
 
 /// Which of a tenant's pages is shown (for the navigation's current link).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use crate::tenancy::TenantScope;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -241,6 +241,85 @@ pub async fn delete_user(
     Ok(u)
 }
 
+/// A password reset's answer: the temporary password, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordReset {
+    pub user: UserOut,
+    /// Give it to the user by a channel you trust; they must replace it at
+    /// their next portal login, and it is never shown again.
+    pub temporary_password: String,
+}
+
+/// A temporary password: 20 characters of an alphabet without look-alikes
+/// (no 0/o, 1/l/i), in groups of five (about 99 bits), easy to read out.
+fn temporary_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..4)
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Gives the user `id` (of `tenant`, when given: another tenant's is 404) a
+/// new temporary password that they must replace at their next login, and
+/// ends every login of theirs. Audited without the password. Nobody resets
+/// their own: they change it on their account page, knowing the current one.
+pub async fn reset_password(
+    st: &AppState,
+    who: &Principal,
+    id: Uuid,
+    tenant: Option<Uuid>,
+) -> ApiResult<PasswordReset> {
+    if who.user_id == Some(id) {
+        return Err(Problem::conflict(
+            "you cannot reset your own password: change it on your account page",
+        ));
+    }
+    let temporary = temporary_password();
+    let pw = temporary.clone();
+    // Hashed before the transaction opens (it is slow).
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
+    let mut tx = st.store.begin().await?;
+    let u: UserOut = store_users::get_in(&mut tx, id, tenant)
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .try_into()?;
+    store_users::reset_password(&mut tx, id, &hash).await?;
+    // In the user's tenant's log (a platform admin's reset too): the
+    // tenant's admins see who reset one of theirs.
+    let tenant_of_user = match &u.tenant {
+        Some(slug) => vxguard_store::tenants::by_slug(st.store.pool(), slug)
+            .await?
+            .map(|(id, _)| id),
+        None => None,
+    };
+    audit::append(
+        &mut tx,
+        audit::Entry::by(
+            who,
+            tenant.or(tenant_of_user),
+            "user.password_reset",
+            &format!("users/{}", u.email),
+            None,
+            Some(serde_json::json!({"must_change_password": true, "sessions_ended": true})),
+        ),
+    )
+    .await?;
+    Store::commit(tx).await?;
+    Ok(PasswordReset {
+        user: u,
+        temporary_password: temporary,
+    })
+}
+
 fn created(u: UserOut) -> Response {
     (StatusCode::CREATED, axum::Json(u)).into_response()
 }
@@ -386,6 +465,33 @@ pub async fn delete_member(
         .map(|_| StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{id}/password-reset", tag = "users", operation_id = "reset_user_password",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PasswordReset), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn reset_any(
+    State(st): State<AppState>,
+    who: Principal,
+    P(id): P<Uuid>,
+) -> ApiResult<axum::Json<PasswordReset>> {
+    who.require_platform_admin()?;
+    reset_password(&st, &who, id, None).await.map(axum::Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/{id}/password-reset", tag = "users", operation_id = "reset_tenant_user_password",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PasswordReset), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn reset_member(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    path: P<(String, Uuid)>,
+) -> ApiResult<axum::Json<PasswordReset>> {
+    let P((_, id)) = path;
+    scope.require_write()?;
+    reset_password(&st, &scope.who, id, Some(scope.id()))
+        .await
+        .map(axum::Json)
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", get(list_all).post(create_any))
@@ -395,4 +501,9 @@ pub fn routes() -> Router<AppState> {
             get(list_members).post(create_member),
         )
         .route("/api/v1/tenants/{tenant}/users/{id}", delete(delete_member))
+        .route("/api/v1/users/{id}/password-reset", post(reset_any))
+        .route(
+            "/api/v1/tenants/{tenant}/users/{id}/password-reset",
+            post(reset_member),
+        )
 }

@@ -16,6 +16,7 @@ use crate::api::devices;
 use crate::api::jobs;
 use crate::api::revisions::{self, RevQuery};
 use crate::api::tenants::{self, TenantCreate};
+use crate::api::users;
 use crate::config_diff::{self, Change};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -24,6 +25,7 @@ use app::admin::{
     MeshKeyRow, RevisionPage, RevisionRow, RouterRow, Section, SiteRow, TenantForm, TenantRow,
     UserRow,
 };
+use app::members::PasswordReset;
 use app::Page;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -535,6 +537,8 @@ pub async fn users(
         let users: Vec<UserRow> = rows
             .into_iter()
             .map(|u| UserRow {
+                id: u.id.to_string(),
+                you: s.who.user_id == Some(u.id),
                 email: u.email,
                 role: u.role.replace('_', " "),
                 tenant: u.tenant,
@@ -559,6 +563,70 @@ pub async fn users(
     }
     .await;
     finish(&s, out)
+}
+
+/// A user id from a path; anything else is a missing page.
+fn user_id(s: &WebSession, id: &str) -> Result<Uuid, Response> {
+    id.parse::<Uuid>()
+        .map_err(|_| Problem::not_found())
+        .or_page(s)
+}
+
+/// The reset of user `id` as the console shows it (the user must exist).
+async fn reset_of(st: &AppState, s: &WebSession, id: Uuid) -> Result<PasswordReset, Response> {
+    let u = vxguard_store::users::find(st.store.pool(), id, None)
+        .await
+        .map_err(Problem::from)
+        .and_then(|u| u.ok_or_else(Problem::not_found))
+        .or_page(s)?;
+    Ok(PasswordReset {
+        email: u.email,
+        action: format!("/admin/users/{id}/reset"),
+        back: "/admin/users".into(),
+        ..Default::default()
+    })
+}
+
+fn reset_section(r: PasswordReset) -> Section {
+    Section::ResetPassword {
+        title: format!("Reset the password of {}", r.email),
+        reset: app::health::ServerOnly(r),
+    }
+}
+
+/// `GET /admin/users/{id}/reset`: asks before resetting a user's password.
+pub async fn reset_form(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    PlatformAdmin { session: s, .. }: PlatformAdmin,
+) -> Result<Response, Response> {
+    let id = user_id(&s, &id)?;
+    let r = reset_of(&st, &s, id).await?;
+    Ok(console(&s, StatusCode::OK, reset_section(r)))
+}
+
+/// `POST /admin/users/{id}/reset`: resets through
+/// `api::users::reset_password` and answers with the temporary password
+/// (shown on this response only: not a redirect, pages are `no-store`).
+pub async fn reset(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    PlatformAdminForm { session: s, .. }: PlatformAdminForm,
+) -> Result<Response, Response> {
+    let id = user_id(&s, &id)?;
+    let mut r = reset_of(&st, &s, id).await?;
+    Ok(match users::reset_password(&st, &s.who, id, None).await {
+        Ok(done) => {
+            r.temporary = Some(done.temporary_password);
+            console(&s, StatusCode::OK, reset_section(r))
+        }
+        Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+            r.errors = form_errors(&p, |_| None).form;
+            console(&s, status, reset_section(r))
+        }
+    })
 }
 
 /// The devices a job's compile changed (from its result).

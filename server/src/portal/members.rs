@@ -20,8 +20,8 @@ use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::members::{
-    AuditPage, AuditRow, CreatedToken, MemberForm, MemberRow, MembersPage, TokenForm, TokenRow,
-    TokensPage,
+    AuditPage, AuditRow, CreatedToken, MemberForm, MemberRow, MembersPage, PasswordReset,
+    TokenForm, TokenRow, TokensPage,
 };
 use app::Page;
 use axum::extract::{Path, Query, State};
@@ -95,6 +95,8 @@ async fn members_page(
         form,
         notice,
         confirm_remove,
+        resetting: false,
+        reset: Default::default(),
     })
 }
 
@@ -250,6 +252,91 @@ pub async fn remove_member(
             render_members(&st, &s, &scope, form, None, Some(id), status).await
         }
     })
+}
+
+/// The member `id` of this tenant, by the API's rules (another tenant's is
+/// 404).
+async fn member(st: &AppState, scope: &TenantScope, id: Uuid) -> ApiResult<users::UserOut> {
+    vxguard_store::users::find(st.store.pool(), id, Some(scope.id()))
+        .await?
+        .ok_or_else(Problem::not_found)?
+        .try_into()
+}
+
+/// The members page showing a password reset (asked or done).
+async fn render_reset(
+    st: &AppState,
+    s: &WebSession,
+    scope: &TenantScope,
+    reset: PasswordReset,
+    status: StatusCode,
+) -> Response {
+    let out = members_page(st, s, scope, MemberForm::default(), None, None).await;
+    match out {
+        Ok(p) => {
+            let p = MembersPage {
+                resetting: true,
+                reset: app::health::ServerOnly(Some(reset)),
+                ..p
+            };
+            html(status, &props(Some(s), Page::Members(Box::new(p))))
+        }
+        Err(p) => problem_page(Some(s), &p),
+    }
+}
+
+fn reset_of(slug: &str, id: Uuid, email: String) -> PasswordReset {
+    PasswordReset {
+        email,
+        action: format!("/t/{slug}/members/{id}/reset"),
+        back: format!("/t/{slug}/members"),
+        ..Default::default()
+    }
+}
+
+/// `GET /t/{tenant}/members/{id}/reset`: asks before resetting a member's
+/// password (tenant admins; another tenant's user is 404).
+pub async fn reset_form(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    TenantAdmin {
+        session: s, scope, ..
+    }: TenantAdmin,
+) -> Result<Response, Response> {
+    let id = path_id(&s, &id)?;
+    let u = member(&st, &scope, id).await.or_page(&s)?;
+    let r = reset_of(&scope.tenant.slug, id, u.email);
+    Ok(render_reset(&st, &s, &scope, r, StatusCode::OK).await)
+}
+
+/// `POST /t/{tenant}/members/{id}/reset`: resets through
+/// `api::users::reset_password` and answers with the page showing the
+/// temporary password (not a redirect: it is in no URL; pages are
+/// `no-store`).
+pub async fn reset(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    TenantAdminForm {
+        session: s, scope, ..
+    }: TenantAdminForm,
+) -> Result<Response, Response> {
+    let id = path_id(&s, &id)?;
+    let u = member(&st, &scope, id).await.or_page(&s)?;
+    let mut r = reset_of(&scope.tenant.slug, id, u.email);
+    Ok(
+        match users::reset_password(&st, &scope.who, id, Some(scope.id())).await {
+            Ok(done) => {
+                r.temporary = Some(done.temporary_password);
+                render_reset(&st, &s, &scope, r, StatusCode::OK).await
+            }
+            Err(p) if p.status == 404 => problem_page(Some(&s), &p),
+            Err(p) => {
+                let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+                r.errors = form_errors(&p, |_| None).form;
+                render_reset(&st, &s, &scope, r, status).await
+            }
+        },
+    )
 }
 
 async fn tokens_page(

@@ -109,6 +109,10 @@ pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
         )
         .route("/admin/health", get(admin::health))
         .route("/admin/users", get(admin::users))
+        .route(
+            "/admin/users/{id}/reset",
+            get(admin::reset_form).post(admin::reset),
+        )
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}", get(job::admin_job))
         .route("/admin/jobs/{id}/retry", post(job::admin_retry))
@@ -123,6 +127,10 @@ pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
         .route(
             "/t/{tenant}/members/{id}/remove",
             get(members::remove_member_form).post(members::remove_member),
+        )
+        .route(
+            "/t/{tenant}/members/{id}/reset",
+            get(members::reset_form).post(members::reset),
         )
         .route(
             "/t/{tenant}/tokens",

@@ -19,6 +19,8 @@ use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
 use crate::widgets::job::{JobView, JobsList};
 use crate::widgets::lists::{FilterBarView, Notice, PagerView};
+use crate::widgets::nav::back_link;
+use crate::widgets::reset::reset_view;
 use crate::widgets::table::{Cell, Row, Table};
 use health::health_view;
 use spec::spec_view;
@@ -64,9 +66,29 @@ fn AdminNav(current: Tab) -> impl IntoView {
     }
 }
 
+/// Where a page below a tab leads back to (`widgets::nav`'s rule).
+fn back_of(s: &Section) -> Option<(String, String)> {
+    let (href, label) = match s {
+        Section::Job(_) => ("/admin/jobs".into(), "Jobs".into()),
+        Section::Device(_) => ("/admin/devices".into(), "Devices".into()),
+        Section::Revision(r) => (
+            format!("/admin/devices/{}/{}", r.kind, r.name),
+            format!("All revisions of {}", r.name),
+        ),
+        Section::Spec { .. } => (
+            "/admin/platform".into(),
+            "Sites, routers, hypervisors".into(),
+        ),
+        Section::ResetPassword { .. } => ("/admin/users".into(), "Users".into()),
+        _ => return None,
+    };
+    Some((href, label))
+}
+
 #[component]
 pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
     let title = c.title();
+    let back = back_of(&c.section).map(|(href, label)| back_link(href, label));
     let (tab, body) = match c.section {
         Section::Tenants {
             tenants,
@@ -98,6 +120,7 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
             Tab::Users,
             view! { <UsersSection users=users filters=filters pager=pager/> }.into_any(),
         ),
+        Section::ResetPassword { reset, .. } => (Tab::Users, reset_view(reset, csrf)),
         Section::Devices {
             devices,
             filters,
@@ -135,6 +158,7 @@ pub fn ConsoleView(c: Console, csrf: String) -> impl IntoView {
     };
     view! {
         <div class="page-head">
+            {back}
             <h1>{title}</h1>
             <AdminNav current=tab/>
         </div>
@@ -503,7 +527,7 @@ fn UsersSection(users: Vec<UserRow>, filters: FilterBar, pager: Pager) -> impl I
             .map(|u| Row {
                 key: u.email.clone(),
                 cells: vec![
-                    Cell::Text(u.email),
+                    Cell::Text(u.email.clone()),
                     match u.tenant {
                         Some(t) => Cell::Link {
                             href: format!("/t/{t}"),
@@ -515,10 +539,20 @@ fn UsersSection(users: Vec<UserRow>, filters: FilterBar, pager: Pager) -> impl I
                     },
                     Cell::Text(u.role),
                     Cell::Text(u.created_at),
+                    if u.you {
+                        Cell::Muted("you".into())
+                    } else {
+                        Cell::Link {
+                            href: format!("/admin/users/{}/reset", u.id),
+                            text: "Reset password…".into(),
+                            label: Some(format!("Reset the password of {}", u.email)),
+                            danger: false,
+                        }
+                    },
                 ],
             })
             .collect();
-        view! { <Table id="users" cols=vec!["Email", "Tenant", "Role", "Since"] rows=rows/> }
+        view! { <Table id="users" cols=vec!["Email", "Tenant", "Role", "Since", ""] rows=rows/> }
             .into_any()
     };
     view! {
@@ -649,7 +683,6 @@ fn DeviceSection(d: DevicePage) -> impl IntoView {
         view! { <Table id="revisions" cols=cols rows=rows/> }.into_any()
     };
     view! {
-        <p class="muted"><a href="/admin/devices">"← Routers and hypervisors"</a></p>
         <section class="card wide" aria-labelledby="revs-h">
             <h2 id="revs-h">"Revisions of " <code>{name}</code></h2>
             {body}
@@ -701,7 +734,6 @@ fn RevisionSection(r: RevisionPage) -> impl IntoView {
         "Open vSwitch flows, groups and meters"
     };
     view! {
-        <p class="muted"><a href=base.clone()>"← All revisions of " {name.clone()}</a></p>
         <p class="muted">
             {created_at}
             {job_id.map(|j| view! { " · " <a href=format!("/admin/jobs/{j}") class="job-id">"job #" {j}</a> })}

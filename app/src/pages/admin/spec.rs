@@ -131,7 +131,6 @@ fn SpecEditView(e: SpecEdit, csrf: String) -> impl IntoView {
         fields,
         preview,
     } = e;
-    let back = view! { <p class="muted"><a href="/admin/platform">"← Sites, routers, hypervisors"</a></p> };
     let notice = notice.map(|n| {
         view! {
             <p class="notice" role="status" id="notice">
@@ -167,7 +166,6 @@ fn SpecEditView(e: SpecEdit, csrf: String) -> impl IntoView {
     let Some(name) = name else {
         let action = format!("/admin/platform/{kind}");
         return view! {
-            {back}
             <section class="card wide" aria-labelledby="spec-h">
                 <h2 id="spec-h">"A new " {kind.clone()}</h2>
                 {form_errors("Nothing was created:", errors)}
@@ -183,7 +181,6 @@ fn SpecEditView(e: SpecEdit, csrf: String) -> impl IntoView {
     if confirm_delete {
         let action = format!("{base}/delete");
         return view! {
-            {back}
             <section class="card narrow" aria-labelledby="delete-h">
                 <h2 id="delete-h">"Delete " {kind.clone()} " " <code>{name.clone()}</code> "?"</h2>
                 {form_errors("It was not deleted:", errors)}
@@ -203,7 +200,6 @@ fn SpecEditView(e: SpecEdit, csrf: String) -> impl IntoView {
         view! { " · " <a href=format!("/admin/devices/{kind}/{name}")>"Revisions"</a> }
     });
     view! {
-        {back}
         {notice}
         <section class="card wide" aria-labelledby="spec-h">
             <h2 id="spec-h">"Edit " <code>{name.clone()}</code></h2>
