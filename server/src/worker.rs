@@ -256,55 +256,50 @@ impl Worker {
         }
         let mut changed_routers = Vec::new();
         let mut refused_in_place = Vec::new();
-        for (name, r) in &out.routers {
-            if touched.as_ref().is_some_and(|t| !t.routers.contains(name)) {
-                continue;
-            }
+        // Every touched router's text and digest, then their stored heads
+        // in one query: a job touching tens of devices makes a few round
+        // trips, not a few per device.
+        let routers: Vec<(&String, &vxguard_compiler::RouterOutput, String)> = out
+            .routers
+            .iter()
+            .filter(|(name, _)| touched.as_ref().is_none_or(|t| t.routers.contains(name)))
+            .map(|(name, r)| (name, r, revisions::digest(&r.set)))
+            .collect();
+        let names: Vec<&str> = routers.iter().map(|(n, _, _)| n.as_str()).collect();
+        let mut heads = revisions::heads(&mut tx, "router", &names).await?;
+        // Each changed router: (name, output, digest, seq, diff, the text
+        // before, where it was spliced), stored together below.
+        let mut pending = Vec::new();
+        for (name, r, digest) in &routers {
             let key = memo_key("router", name);
-            let digest = revisions::digest(&r.set);
             let before = touched
                 .as_ref()
-                .and_then(|t| t.before_routers.get(name))
+                .and_then(|t| t.before_routers.get(*name))
                 .map(|b| (b.as_str(), state.digests.get(&key).map(String::as_str)));
-            let last = last_if_changed(&mut tx, "router", name, &digest, before).await?;
+            let head = heads.remove(name.as_str());
+            let last = last_if_changed(&mut tx, "router", name, digest, before, head).await?;
             let Some(last) = last else {
-                digests.push((key, digest));
+                digests.push((key, digest.clone()));
                 continue;
             };
             // The splice's ranges hold only between the engine's text
             // before the job and now: when that is what is stored.
             let spliced = match &last {
-                Some(l) if l.is_before => touched.as_ref().and_then(|t| t.spliced.get(name)),
+                Some(l) if l.is_before => touched.as_ref().and_then(|t| t.spliced.get(*name)),
                 _ => None,
             };
-            let previous = last.as_ref().map(|l| &*l.config);
             let Some((seq, diff, refusals)) =
                 self.router_change(last.as_ref().map(|l| (l.seq, &*l.config)), r, spliced)
             else {
-                digests.push((key, digest));
+                digests.push((key, digest.clone()));
                 continue;
             };
             for x in refusals {
                 refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
             }
-            // Where the stored text is the engine's before the job, the
-            // splices say where it changed: only those pieces are diffed
-            // for the edit script.
-            let pieces = spliced.map(|s| (s.before.as_slice(), s.after.as_slice()));
-            revisions::insert_pieces(
-                &mut tx,
-                "router",
-                name,
-                seq,
-                &r.set,
-                &digest,
-                previous.map(|p| (p, pieces)),
-                &diff,
-                c.id,
-            )
-            .await?;
-            digests.push((key, digest));
-            changed_routers.push(name.clone());
+            digests.push((key, digest.clone()));
+            changed_routers.push((*name).clone());
+            pending.push((*name, *r, digest, seq, diff, last, spliced));
         }
         if !refused_in_place.is_empty() {
             // What a router cannot change in place fails the job whole:
@@ -329,49 +324,104 @@ impl Worker {
             tx.commit().await?;
             return Ok(None);
         }
+        {
+            // Where the stored text is the engine's before the job, the
+            // splices say where it changed: only those pieces are diffed
+            // for the edit script.
+            let rows: Vec<revisions::NewRevision> = pending
+                .iter()
+                .map(
+                    |(name, r, digest, seq, diff, last, spliced)| revisions::NewRevision {
+                        device: name.as_str(),
+                        seq: *seq,
+                        config: &r.set,
+                        digest,
+                        previous: last.as_ref().map(|l| {
+                            (
+                                &*l.config,
+                                spliced.map(|s| (s.before.as_slice(), s.after.as_slice())),
+                            )
+                        }),
+                        diff,
+                    },
+                )
+                .collect();
+            revisions::insert_all(&mut tx, "router", c.id, &rows).await?;
+        }
+        drop(pending);
         let mut changed_hvs = Vec::new();
-        for (name, h) in &out.hypervisors {
-            if touched
-                .as_ref()
-                .is_some_and(|t| !t.hypervisors.contains(name))
-            {
-                continue;
-            }
+        let hvs: Vec<(&String, String, String)> = out
+            .hypervisors
+            .iter()
+            .filter(|(name, _)| {
+                touched
+                    .as_ref()
+                    .is_none_or(|t| t.hypervisors.contains(name))
+            })
+            .map(|(name, h)| {
+                let text = ovs_text(h);
+                let digest = revisions::digest(&text);
+                (name, text, digest)
+            })
+            .collect();
+        let names: Vec<&str> = hvs.iter().map(|(n, _, _)| n.as_str()).collect();
+        let mut heads = revisions::heads(&mut tx, "hypervisor", &names).await?;
+        let mut pending = Vec::new();
+        for (name, text, digest) in &hvs {
             let key = memo_key("hypervisor", name);
-            let text = ovs_text(h);
-            let digest = revisions::digest(&text);
-            let before_text = touched
+            let mut before_text = touched
                 .as_ref()
-                .and_then(|t| t.before_hypervisors.get(name))
+                .and_then(|t| t.before_hypervisors.get(*name))
                 .map(ovs_text);
             let before = before_text
                 .as_deref()
                 .map(|b| (b, state.digests.get(&key).map(String::as_str)));
-            let Some(last) = last_if_changed(&mut tx, "hypervisor", name, &digest, before).await?
+            let head = heads.remove(name.as_str());
+            let Some(last) =
+                last_if_changed(&mut tx, "hypervisor", name, digest, before, head).await?
             else {
-                digests.push((key, digest));
+                digests.push((key, digest.clone()));
                 continue;
             };
-            let (seq, diff) = match &last {
-                Some(l) => (l.seq + 1, crate::config_diff::line_diff(&l.config, &text)),
-                None => (1, crate::config_diff::line_diff("", &text)),
+            // Owned, for the rows stored together below: the text read
+            // back, or the engine's text before the job rendered above.
+            let last = match last {
+                None => None,
+                Some(l) => {
+                    let seq = l.seq;
+                    let config = match l.config {
+                        std::borrow::Cow::Owned(s) => s,
+                        std::borrow::Cow::Borrowed(_) => {
+                            before_text.take().expect("borrowed from it")
+                        }
+                    };
+                    Some((seq, config))
+                }
             };
-            let previous = last.as_ref().map(|l| &*l.config);
-            revisions::insert(
-                &mut tx,
-                "hypervisor",
-                name,
-                seq,
-                &text,
-                &digest,
-                previous,
-                &diff,
-                c.id,
-            )
-            .await?;
-            digests.push((key, digest));
-            changed_hvs.push(name.clone());
+            let (seq, diff) = match &last {
+                Some((seq, config)) => (seq + 1, crate::config_diff::line_diff(config, text)),
+                None => (1, crate::config_diff::line_diff("", text)),
+            };
+            digests.push((key, digest.clone()));
+            changed_hvs.push((*name).clone());
+            pending.push((*name, text, digest, seq, diff, last));
         }
+        let rows: Vec<revisions::NewRevision> = pending
+            .iter()
+            .map(
+                |(name, text, digest, seq, diff, last)| revisions::NewRevision {
+                    device: name.as_str(),
+                    seq: *seq,
+                    config: text,
+                    digest,
+                    previous: last.as_ref().map(|(_, config)| (config.as_str(), None)),
+                    diff,
+                },
+            )
+            .collect();
+        revisions::insert_all(&mut tx, "hypervisor", c.id, &rows).await?;
+        drop(rows);
+        drop(pending);
         // Each job's result: the devices this compile changed, and its own
         // tenant's warnings; a job whose tenant was held back is refused
         // with its tenant's own errors (the other tenants' changes went
@@ -1013,8 +1063,9 @@ struct Last<'a> {
     is_before: bool,
 }
 
-/// `None` when the device's latest revision already holds the text whose
-/// digest is `digest`; else `Some` of the latest revision, if it has one.
+/// `None` when the device's latest revision (`head`, read with the
+/// others') already holds the text whose digest is `digest`; else `Some`
+/// of the latest revision, if it has one.
 /// `before` is what the engine held for the device, with its digest when
 /// the engine's memo knows it: when that digest is the latest revision's,
 /// it is that revision, and nothing is read back.
@@ -1024,8 +1075,9 @@ async fn last_if_changed<'a>(
     device: &str,
     digest: &str,
     before: Option<(&'a str, Option<&str>)>,
+    head: Option<revisions::Head>,
 ) -> Result<Option<Option<Last<'a>>>> {
-    let Some(head) = revisions::head(conn, kind, device).await? else {
+    let Some(head) = head else {
         return Ok(Some(None));
     };
     if head.digest == digest {
@@ -1054,11 +1106,9 @@ async fn last_if_changed<'a>(
     })))
 }
 
-/// How much lower than request serving the worker's compiles run (`nice`).
-const BACKGROUND_NICE: i32 = 10;
-
 /// Runs the worker's CPU work (a compile) on a thread of its own at a lower
-/// scheduling priority than the server's request threads: on a small
+/// scheduling priority than the server's request threads
+/// ([`vxguard_store::background`]): on a small
 /// machine, a burst of tenants' changes then lengthens the job queue
 /// rather than every tenant's reads (issue 16: reads at 1,000 req/s while
 /// ten tenants write). The compiler's own threads inherit the priority
@@ -1068,31 +1118,11 @@ async fn in_background<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static
     std::thread::Builder::new()
         .name("vxguard-compile".into())
         .spawn(move || {
-            lower_priority();
+            vxguard_store::background::lower_priority();
             let _ = tx.send(f());
         })
         .context("starting a compile thread")?;
     rx.await.context("the compile thread panicked")
-}
-
-/// Lowers the calling thread to [`BACKGROUND_NICE`]; threads it starts
-/// inherit it. PRIO_PROCESS with 0 is the calling thread (Linux); raising
-/// one's own nice value needs no privilege. A failure leaves the thread at
-/// normal priority, which is only slower for reads.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        extern "C" {
-            fn setpriority(which: i32, who: u32, prio: i32) -> i32;
-        }
-        /// `<sys/resource.h>`.
-        const PRIO_PROCESS: i32 = 0;
-        // SAFETY: the C library's setpriority(2) takes plain integers and
-        // touches no memory of ours.
-        unsafe {
-            setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE);
-        }
-    }
 }
 
 /// Runs a worker until the process ends on a thread of its own, with its
@@ -1109,7 +1139,7 @@ pub fn spawn_background(
     std::thread::Builder::new()
         .name("vxguard-worker".into())
         .spawn(move || {
-            lower_priority();
+            vxguard_store::background::lower_priority();
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

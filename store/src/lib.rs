@@ -24,6 +24,7 @@ pub mod allocation;
 pub mod api_keys;
 pub mod applies;
 pub mod audit;
+pub mod background;
 pub mod certificates;
 pub mod db;
 pub mod delta;

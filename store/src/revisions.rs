@@ -54,6 +54,136 @@ pub async fn head(conn: &mut PgConnection, kind: &str, device: &str) -> Result<O
     Ok(row.map(|(seq, digest)| Head { seq, digest }))
 }
 
+/// The latest revision of each of `devices` (of one kind) that has one,
+/// in one query: a job that changed tens of devices asks once, not once
+/// per device.
+pub async fn heads(
+    conn: &mut PgConnection,
+    kind: &str,
+    devices: &[&str],
+) -> Result<std::collections::HashMap<String, Head>> {
+    let rows: Vec<(String, i32, String)> = sqlx::query_as(
+        "SELECT d.device, r.seq, r.digest FROM unnest($2::text[]) AS d(device)
+         CROSS JOIN LATERAL (
+             SELECT seq, digest FROM revisions
+             WHERE device_kind = $1 AND device = d.device
+             ORDER BY seq DESC LIMIT 1) r",
+    )
+    .bind(kind)
+    .bind(devices)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(d, seq, digest)| (d, Head { seq, digest }))
+        .collect())
+}
+
+/// One revision a job stores (see [`insert_pieces`], which stores one).
+pub struct NewRevision<'a> {
+    pub device: &'a str,
+    pub seq: i32,
+    pub config: &'a str,
+    /// [`digest`]`(config)`.
+    pub digest: &'a str,
+    /// Revision `seq - 1`'s configuration, and where the two differ when
+    /// the caller knows.
+    pub previous: Option<(&'a str, Option<Pieces<'a>>)>,
+    pub diff: &'a str,
+}
+
+/// Stores the revisions of several devices of one kind, as
+/// [`insert_pieces`] stores one, in two round trips whatever their
+/// number: their chains since the last whole configuration, then the rows.
+pub async fn insert_all(
+    conn: &mut PgConnection,
+    kind: &str,
+    job: i64,
+    revs: &[NewRevision<'_>],
+) -> Result<()> {
+    if revs.is_empty() {
+        return Ok(());
+    }
+    let chained: Vec<&str> = revs
+        .iter()
+        .filter(|r| r.seq > 1 && r.previous.is_some())
+        .map(|r| r.device)
+        .collect();
+    let chains: std::collections::HashMap<String, (i64, i64)> = if chained.is_empty() {
+        Default::default()
+    } else {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT d.device, c.n, c.bytes FROM unnest($2::text[]) AS d(device)
+             CROSS JOIN LATERAL (
+                 SELECT count(*) AS n, COALESCE(sum(length(delta)), 0)::bigint AS bytes
+                 FROM revisions
+                 WHERE device_kind = $1 AND device = d.device AND seq > (
+                     SELECT COALESCE(max(seq), 0) FROM revisions
+                     WHERE device_kind = $1 AND device = d.device AND config IS NOT NULL)) c",
+        )
+        .bind(kind)
+        .bind(&chained)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter().map(|(d, n, b)| (d, (n, b))).collect()
+    };
+    let n = revs.len();
+    let (mut devices, mut seqs, mut jobs) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut configs, mut deltas) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut digests, mut diffs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for r in revs {
+        let script = match (r.previous, chains.get(r.device)) {
+            (Some((p, pieces)), Some(&(count, bytes))) if r.seq > 1 => {
+                script_if_short(p, r.config, pieces, count, bytes)
+            }
+            _ => None,
+        };
+        configs.push(script.is_none().then_some(r.config));
+        deltas.push(script);
+        devices.push(r.device);
+        seqs.push(r.seq);
+        jobs.push(job);
+        digests.push(r.digest);
+        diffs.push(r.diff);
+    }
+    sqlx::query(
+        "INSERT INTO revisions (device_kind, device, seq, job_id, config, delta, digest, diff)
+         SELECT $1, * FROM unnest($2::text[], $3::int4[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[])",
+    )
+    .bind(kind)
+    .bind(&devices)
+    .bind(&seqs)
+    .bind(&jobs)
+    .bind(&configs)
+    .bind(&deltas)
+    .bind(&digests)
+    .bind(&diffs)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The edit script from `previous` to `config`, unless the chain since the
+/// last whole configuration (`count` scripts of `bytes`) would then be too
+/// long ([`MAX_CHAIN`]) or outweigh a whole configuration.
+fn script_if_short(
+    previous: &str,
+    config: &str,
+    pieces: Option<Pieces<'_>>,
+    count: i64,
+    bytes: i64,
+) -> Option<String> {
+    let s = pieces
+        .and_then(|(b, a)| crate::delta::encode_pieces(previous, config, b, a))
+        .unwrap_or_else(|| crate::delta::encode(previous, config));
+    let short = count < MAX_CHAIN && bytes + (s.len() as i64) < config.len() as i64;
+    short.then_some(s)
+}
+
 /// Stores revision `seq` of a device. `previous` is revision `seq - 1`'s
 /// configuration (when there is one): the revision then holds the script
 /// from it, unless the chain since the last whole configuration is long
@@ -118,11 +248,7 @@ pub async fn insert_pieces(
             .bind(device)
             .fetch_one(&mut *conn)
             .await?;
-            let s = pieces
-                .and_then(|(b, a)| crate::delta::encode_pieces(p, config, b, a))
-                .unwrap_or_else(|| crate::delta::encode(p, config));
-            let short = count < MAX_CHAIN && bytes + (s.len() as i64) < config.len() as i64;
-            short.then_some(s)
+            script_if_short(p, config, pieces, count, bytes)
         }
         _ => None,
     };

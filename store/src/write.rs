@@ -102,7 +102,7 @@ pub async fn check_and_allocate_in(
 ) -> Result<Allocation> {
     let intent = &loaded.intent;
     let mut d = Diagnostics::default();
-    checks::check_intent(intent, &mut d);
+    crate::background::below_requests(|| checks::check_intent(intent, &mut d));
     if loaded.partial {
         if let Some(&id) = loaded.tenant_ids.first() {
             other_tenants_ports(conn, id, intent, &mut d).await?;
@@ -136,7 +136,9 @@ pub async fn check_and_allocate_in(
     // than by the worker (where it would stop every tenant's changes).
     if let Some(ti) = tenant {
         let secrets = store_intent::secrets(conn).await?;
-        let found = vxguard_compiler::validate_tenant(intent, ti, &a, &secrets, defs);
+        let found = crate::background::below_requests(|| {
+            vxguard_compiler::validate_tenant(intent, ti, &a, &secrets, defs)
+        });
         let d = Diagnostics(found);
         if d.has_errors() {
             return Err(WriteError::Invalid {

@@ -364,3 +364,111 @@ async fn a_compile_records_nothing_for_a_tenant_deleted_meanwhile() {
     drop(conn);
     db.drop().await;
 }
+
+/// A job stores its devices' revisions together (`revisions::insert_all`,
+/// with their heads read in one query): the rows are those storing them
+/// one at a time gives, and each configuration reads back exactly.
+#[tokio::test]
+async fn revisions_stored_together_are_those_stored_one_by_one() {
+    let db = Db::new().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let job = jobs::enqueue(&mut conn, None, "test", "test")
+        .await
+        .unwrap();
+    // Three rounds of three devices; "c" appears only from the second.
+    // Texts share a long body, so that later revisions are edit scripts.
+    let body: String = (0..40).map(|i| format!("set line {i}\n")).collect();
+    let text = |lines: &str| format!("{body}{lines}");
+    let owned = [
+        vec![("a", text("x\ny\n")), ("b", text("p\n"))],
+        vec![
+            ("a", text("x\nz\ny\n")),
+            ("b", text("q\n")),
+            ("c", text("only\n")),
+        ],
+        vec![
+            ("a", text("z\ny\n")),
+            ("b", text("q\nr\n")),
+            ("c", text("only\nmore\n")),
+        ],
+    ];
+    let rounds: Vec<Vec<(&str, &str)>> = owned
+        .iter()
+        .map(|r| r.iter().map(|(d, c)| (*d, c.as_str())).collect())
+        .collect();
+    let mut last: std::collections::HashMap<&str, &str> = Default::default();
+    for round in &rounds {
+        let names: Vec<String> = round.iter().map(|(d, _)| format!("all-{d}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let heads = revisions::heads(&mut conn, "router", &refs).await.unwrap();
+        let digests: Vec<String> = round.iter().map(|(_, c)| revisions::digest(c)).collect();
+        let mut rows = Vec::new();
+        for (((d, c), name), digest) in round.iter().zip(&names).zip(&digests) {
+            let seq = heads.get(name).map_or(1, |h| h.seq + 1);
+            assert_eq!(
+                heads.get(name).map(|h| h.digest.clone()),
+                last.get(d).map(|p| revisions::digest(p)),
+                "{name}'s head"
+            );
+            rows.push(revisions::NewRevision {
+                device: name,
+                seq,
+                config: c,
+                digest,
+                previous: last.get(d).map(|p| (*p, None)),
+                diff: "d",
+            });
+            // The same revision, stored alone.
+            revisions::insert(
+                &mut conn,
+                "router",
+                &format!("one-{d}"),
+                seq,
+                c,
+                digest,
+                last.get(d).copied(),
+                "d",
+                job,
+            )
+            .await
+            .unwrap();
+        }
+        revisions::insert_all(&mut conn, "router", job, &rows)
+            .await
+            .unwrap();
+        for (d, c) in round {
+            last.insert(*d, *c);
+        }
+    }
+    let stored = |prefix: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            let rows: Vec<(String, i32, Option<String>, Option<String>, String, String)> =
+                sqlx::query_as(
+                    "SELECT substr(device, length($1) + 1), seq, config, delta, digest, diff
+                     FROM revisions WHERE device LIKE $1 || '%' ORDER BY device, seq",
+                )
+                .bind(prefix)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            rows
+        }
+    };
+    let together = stored("all-").await;
+    assert_eq!(together.len(), 8);
+    assert!(
+        together.iter().any(|r| r.3.is_some()),
+        "later revisions are edit scripts"
+    );
+    assert_eq!(together, stored("one-").await);
+    for (d, c) in &rounds[2] {
+        let name = format!("all-{d}");
+        let seq = together.iter().filter(|r| r.0 == *d).count() as i32;
+        let back = revisions::config(&db.pool, "router", &name, seq)
+            .await
+            .unwrap();
+        assert_eq!(back.as_deref(), Some(*c), "{name} at {seq}");
+    }
+    db.drop().await;
+}
