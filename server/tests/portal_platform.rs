@@ -123,7 +123,7 @@ async fn bad_json_and_bad_fields_are_named_and_nothing_is_written() {
         "{}",
         r.text
     );
-    // A field the compiler refuses: its pointer is named.
+    // A field the compiler refuses: named in words, its pointer kept.
     let mut wrong = spec.clone();
     wrong["underlay_address"] = "not-an-address".into();
     let text = serde_json::to_string(&wrong).unwrap();
@@ -131,7 +131,12 @@ async fn bad_json_and_bad_fields_are_named_and_nothing_is_written() {
         .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("<li>/underlay_address: "), "{}", r.text);
+    assert!(
+        r.text
+            .contains("<li>Underlay address (/underlay_address): "),
+        "{}",
+        r.text
+    );
     // A site that does not exist: the reference is named.
     let mut wrong = spec.clone();
     wrong["site"] = "dc9".into();
@@ -140,7 +145,7 @@ async fn bad_json_and_bad_fields_are_named_and_nothing_is_written() {
         .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("<li>/site: "), "{}", r.text);
+    assert!(r.text.contains("<li>Site (/site): "), "{}", r.text);
     // The name cannot change.
     let mut wrong = spec.clone();
     wrong["name"] = "vyos-dc1-09".into();
@@ -149,7 +154,7 @@ async fn bad_json_and_bad_fields_are_named_and_nothing_is_written() {
         .post(ROUTER, &[("csrf", &csrf), ("version", &v), ("spec", &text)])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("<li>/name: "), "{}", r.text);
+    assert!(r.text.contains("<li>Name (/name): "), "{}", r.text);
     assert_eq!(jobs(&env).await, before);
     assert_eq!(stored(&env, "router", "vyos-dc1-01").await, (spec, version));
 }

@@ -42,17 +42,15 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-/// The server's reasons, one line each: `/pointer: reason` when a field of
-/// the spec is at fault, `other/object: reason` when another object is.
+/// The server's reasons, all of them, one sentence each: the field in
+/// words with its pointer (`Public blocks, item 2 (/public_blocks/1): ...`)
+/// when a field of the spec is at fault, `other/object: ...` when another
+/// object is (`spec_form::reason`).
 fn reasons(p: &Problem) -> Vec<String> {
     let mut out: Vec<String> = p
         .errors
         .iter()
-        .map(|e| match (&e.pointer, &e.object) {
-            (Some(ptr), _) => format!("{ptr}: {}", e.detail),
-            (None, Some(o)) => format!("{o}: {}", e.detail),
-            (None, None) => e.detail.clone(),
-        })
+        .map(|e| spec_form::reason(e.pointer.as_deref(), e.object.as_deref(), &e.detail))
         .collect();
     if out.is_empty() {
         out.push(p.detail.clone());

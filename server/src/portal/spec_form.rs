@@ -204,17 +204,52 @@ pub fn place_errors(fields: &mut [SchemaField], p: &Problem) -> Vec<String> {
                     None => text,
                 });
             }
-            None => rest.push(match (&e.object, &e.pointer) {
-                (Some(o), _) => format!("{o}: {detail}"),
-                (None, Some(ptr)) if !ptr.is_empty() && ptr != "/" => format!("{ptr}: {detail}"),
-                _ => detail,
-            }),
+            None => rest.push(reason(e.pointer.as_deref(), e.object.as_deref(), &e.detail)),
         }
     }
     if p.errors.is_empty() {
         rest.push(sentence(&p.detail));
     }
     rest
+}
+
+/// A JSON pointer in words: `/sites/0/public_blocks/1` is "sites, item 1,
+/// public blocks, item 2" (`None` for the whole document).
+pub fn pointer_words(ptr: &str) -> Option<String> {
+    let words: Vec<String> = ptr
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<usize>() {
+            Ok(n) => format!("item {}", n + 1),
+            Err(_) => s.replace("~1", "/").replace("~0", "~").replace('_', " "),
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(", "))
+}
+
+/// One of the server's reasons as a sentence for people: what it concerns
+/// in words first (the field, with its pointer kept in brackets for those
+/// who write the JSON or the API call; or the other object at fault), then
+/// the reason.
+pub fn reason(pointer: Option<&str>, object: Option<&str>, detail: &str) -> String {
+    // Backticks are Markdown, not text: quotes on a page.
+    let detail = sentence(&detail.replace('`', "\""));
+    match (
+        object,
+        pointer.and_then(|p| pointer_words(p).map(|w| (p, w))),
+    ) {
+        (Some(o), _) => format!("{}: {detail}", o.replace('`', "")),
+        (None, Some((p, w))) => format!("{} ({p}): {detail}", sentence_case(&w)),
+        (None, None) => detail,
+    }
+}
+
+fn sentence_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A reason as a sentence: a capital first letter and a full stop.
@@ -307,7 +342,21 @@ mod tests {
         p.errors.extend(other.errors);
         let rest = place_errors(&mut f, &p);
         assert_eq!(f[1].error.as_deref(), Some("Line 2: Overlaps 10.0.0.0/28."));
-        assert_eq!(rest, vec!["/nope: Is unknown.".to_string()]);
+        assert_eq!(rest, vec!["Nope (/nope): Is unknown.".to_string()]);
         assert_eq!(f[0].error, None);
+    }
+
+    #[test]
+    fn reasons_name_the_field_in_words_and_keep_the_pointer() {
+        assert_eq!(
+            reason(Some("/sites/0/public_blocks/1"), None, "overlaps dc2"),
+            "Sites, item 1, public blocks, item 2 (/sites/0/public_blocks/1): Overlaps dc2."
+        );
+        assert_eq!(
+            reason(None, Some("tenants/finance/networks/web"), "uses `r1`"),
+            "tenants/finance/networks/web: Uses \"r1\"."
+        );
+        assert_eq!(reason(Some("/"), None, "not an object"), "Not an object.");
+        assert_eq!(reason(None, None, "gone."), "Gone.");
     }
 }
