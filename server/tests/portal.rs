@@ -293,6 +293,23 @@ async fn network_form_shows_field_errors_and_creates_through_the_api_path() {
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
     assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
     assert!(p.text.contains("value=\"100.64.2.0/33\""));
+    // A name left empty and a bad subnet: both at their fields at once.
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[("csrf", &csrf), ("name", ""), ("cidr", "100.64.2.0/33")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(
+        p.text.contains("Enter a name for the network"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("id=\"cidr-error\""), "{}", p.text);
+    let at = p.text.find("id=\"network-form\"").expect("the form");
+    let tag = &p.text[p.text[..at].rfind('<').unwrap()..at + p.text[at..].find('>').unwrap()];
+    assert!(tag.contains("novalidate"), "{tag}");
 
     let p = b
         .post(

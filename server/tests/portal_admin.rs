@@ -128,6 +128,70 @@ async fn a_new_tenant_and_its_admin_are_created_both_or_neither() {
         !p.text.contains("value=\"short\""),
         "passwords are not sent back"
     );
+    // Fields left empty are asked for at their fields, together with a bad
+    // value (the form has `novalidate`: the browser does not stop at the
+    // first empty one).
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", ""),
+                ("name", " "),
+                ("default_action", "drop"),
+                ("admin_email", "not-an-email"),
+                ("admin_password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for (id, text) in [
+        ("slug-error", "Enter a slug"),
+        ("name-error", "Enter the tenant"),
+        ("admin_email-error", ""),
+        (
+            "admin_password-error",
+            "Enter an initial password of at least 12 characters",
+        ),
+    ] {
+        let at = p
+            .text
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {}", p.text));
+        assert!(
+            p.text[at..].contains(text),
+            "{id}: {}",
+            &p.text[at..at + 200]
+        );
+    }
+    assert!(
+        !p.text.contains("Enter the email"),
+        "a bad email is not a missing one"
+    );
+    // A bad slug does not hide that the email has an account, nor the
+    // short password.
+    let p = b
+        .post(
+            "/admin/tenants",
+            &[
+                ("csrf", &csrf),
+                ("slug", "Not A Slug"),
+                ("name", "Lab"),
+                ("default_action", "drop"),
+                ("admin_email", "finance-admin@example.com"),
+                ("admin_password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for id in ["slug-error", "admin_email-error", "admin_password-error"] {
+        assert!(p.text.contains(&format!("id=\"{id}\"")), "{id}: {}", p.text);
+    }
+    assert!(
+        p.text.contains("a user with this email exists"),
+        "{}",
+        p.text
+    );
     // The admin's email is taken: the tenant is not created either.
     let p = b
         .post(

@@ -119,6 +119,32 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
     assert!(p.text.contains("id=\"public_key-error\""), "{}", p.text);
     assert!(p.text.contains("value=\"nokey\""));
+    // Neither a name nor a key, or a bad name and a bad key: both at their
+    // fields at once (the form has `novalidate`; the server asks).
+    let p = b
+        .post(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", ""), ("public_key", "")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("Enter a name for the device"), "{}", p.text);
+    assert!(p.text.contains("id=\"public_key-error\""), "{}", p.text);
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", "Bad Name"), ("public_key", "abc")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let pointers: Vec<String> = serde_json::from_str::<serde_json::Value>(&r.text).unwrap()
+        ["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(pointers, ["/name", "/public_key"], "{}", r.text);
     let r = b
         .post_json(
             "/t/finance/clients",

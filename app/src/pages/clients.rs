@@ -292,7 +292,7 @@ fn CreateForm(
                     </div>
                 })
             }}
-            <form method="post" action=action class="stack" id="client-form" on:submit=on_submit>
+            <form method="post" action=action class="stack" id="client-form" novalidate on:submit=on_submit>
                 <input type="hidden" name="csrf" value=csrf/>
                 <div class="field" class:has-error=move || err("name")().is_some()>
                     <label for="name">"Name"</label>

@@ -543,7 +543,7 @@ fn NetworkFormView(
                     <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                 </div>
             })}
-            <form method="post" action=action class="stack" id="network-form" on:submit=busy_submit(busy)>
+            <form method="post" action=action class="stack" id="network-form" novalidate on:submit=busy_submit(busy)>
                 <input type="hidden" name="csrf" value=csrf/>
                 {name_field}
                 <Field id="cidr" label="Subnet (CIDR)" value=cidr error=errors.get("cidr")

@@ -128,11 +128,19 @@ pub async fn create(
 }
 
 /// A new tenant's slug and name, checked.
+/// The slug and the name of a new tenant, both checked: a bad slug does
+/// not hide a bad name (the portal shows each error at its field at once).
 fn check_create(req: &TenantCreate) -> ApiResult<Name> {
     let slug = Name::new(&req.slug)
-        .map_err(|e| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/slug", e.to_string()))?;
-    check_name(&req.name)?;
-    Ok(slug)
+        .map_err(|e| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/slug", e.to_string()));
+    match (slug, check_name(&req.name)) {
+        (Ok(slug), Ok(())) => Ok(slug),
+        (Err(p), Ok(())) | (Ok(_), Err(p)) => Err(p),
+        (Err(a), Err(b)) => Err(Problem::invalid(
+            "the tenant is not valid",
+            [a.errors, b.errors].concat(),
+        )),
+    }
 }
 
 /// Creates a tenant inside the caller's transaction: the intent is checked
@@ -214,6 +222,8 @@ pub async fn create_with_admin(
 ) -> ApiResult<TenantWithAdmin> {
     who.require_platform_admin()?;
     let slug = check_create(&req);
+    // As `users::check_email` keeps it.
+    let email = admin_email.trim().to_lowercase();
     let user = users::prepare_user(
         users::UserCreate {
             email: admin_email,
@@ -228,10 +238,47 @@ pub async fn create_with_admin(
     let (slug, user) = match (slug, user) {
         (Ok(s), Ok(u)) => (s, u),
         (s, u) => {
+            // What the transaction would refuse next is said now too: a
+            // bad slug does not hide an email that has an account, nor a
+            // bad email a slug that is taken (the transaction checks both
+            // again).
+            let mut taken = Vec::new();
+            if let Ok(slug) = &s {
+                if store_tenants::by_slug(st.store.pool(), slug.as_str())
+                    .await?
+                    .is_some()
+                {
+                    taken.push(crate::problem::FieldError {
+                        pointer: Some("/slug".into()),
+                        object: None,
+                        detail: format!("tenant {slug} already exists"),
+                    });
+                }
+            }
+            let email_ok = match &u {
+                Ok(_) => true,
+                Err(p) => !p
+                    .errors
+                    .iter()
+                    .any(|e| e.pointer.as_deref() == Some("/admin/email")),
+            };
+            if email_ok {
+                if vxguard_store::users::signing_in(st.store.pool(), &email)
+                    .await?
+                    .is_some()
+                {
+                    taken.push(crate::problem::FieldError {
+                        pointer: Some("/admin/email".into()),
+                        object: None,
+                        detail: "a user with this email exists".into(),
+                    });
+                }
+            }
             let errors: Vec<_> = [s.err(), u.err()]
                 .into_iter()
                 .flatten()
                 .flat_map(|p| p.errors)
+                .chain(taken)
                 .collect();
             return Err(Problem::invalid(
                 "the tenant and its admin were not created",

@@ -85,9 +85,20 @@ pub struct NewUser {
 /// whether one will exist, for a tenant created in the same transaction),
 /// then hashes the password.
 pub async fn prepare_user(req: UserCreate, tenant_known: bool) -> ApiResult<NewUser> {
-    let email = check_email(&req.email)?;
-    password::check_strength(&req.password)
-        .map_err(|r| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/password", r))?;
+    // Both checked: a bad email does not hide a weak password.
+    let email = check_email(&req.email);
+    let strong = password::check_strength(&req.password)
+        .map_err(|r| Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "/password", r));
+    let email = match (email, strong) {
+        (Ok(email), Ok(_)) => email,
+        (Err(p), Ok(_)) | (Ok(_), Err(p)) => return Err(p),
+        (Err(a), Err(b)) => {
+            return Err(Problem::invalid(
+                "the user is not valid",
+                [a.errors, b.errors].concat(),
+            ))
+        }
+    };
     match (req.role, tenant_known) {
         (Role::PlatformAdmin, true) => {
             return Err(Problem::field(

@@ -9,7 +9,7 @@ use super::document::html;
 use super::extract::{next, OrPage, PlatformAdmin, PlatformAdminForm};
 use super::lists::{job_fields, job_filter, ListQuery, JOBS_PAGE, JOB_FILTERS};
 use super::members::{audit_bar, audit_rows, AUDIT_FILTERS};
-use super::pages::form_errors;
+use super::pages::{ask_for_missing, form_errors};
 use super::respond::{encode, field, problem_page, props, see_other};
 use super::session::WebSession;
 use crate::api::devices;
@@ -131,6 +131,23 @@ fn tenant_field(pointer: &str) -> Option<&'static str> {
     }
 }
 
+/// What the new-tenant form asks for when left empty.
+const TENANT_ASKS: &[(&str, &str)] = &[
+    (
+        "slug",
+        "Enter a slug: lowercase letters, digits and dashes, e.g. research-lab.",
+    ),
+    ("name", "Enter the tenant's name, e.g. Research Lab."),
+    (
+        "admin_email",
+        "Enter the email address its first admin logs in with.",
+    ),
+    (
+        "admin_password",
+        "Enter an initial password of at least 12 characters.",
+    ),
+];
+
 /// `POST /admin/tenants`: creates a tenant and its first admin through
 /// `api::tenants::create_with_admin`: both or neither.
 pub async fn create_tenant(
@@ -181,10 +198,9 @@ pub async fn create_tenant(
         )),
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let form = TenantForm {
-                errors: form_errors(&p, tenant_field),
-                ..form
-            };
+            let mut errors = form_errors(&p, tenant_field);
+            ask_for_missing(&mut errors, &f, TENANT_ASKS);
+            let form = TenantForm { errors, ..form };
             match tenants_section(&st, form, None, &HashMap::new()).await {
                 Ok(section) => console(&s, status, section),
                 Err(p) => problem_page(Some(&s), &p),

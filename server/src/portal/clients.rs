@@ -14,11 +14,11 @@ use super::document::html;
 use super::extract::{
     next, problem_json, TenantAdmin, TenantAdminForm, TenantAdminScriptForm, TenantReader,
 };
-use super::pages::form_errors;
+use super::pages::{field_error, form_errors};
 use super::respond::{encode, field, problem_page, props, see_other, version_of};
 use super::session::WebSession;
 use crate::api::clients::{create_with_key, current_template};
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
 use app::clients::{
@@ -138,6 +138,22 @@ pub async fn page(
     .await
 }
 
+/// What the client form asks for when left empty (the key only without
+/// JavaScript: with it, the browser makes the pair and sends its public key).
+const NO_NAME: &str =
+    "Enter a name for the device: lowercase letters, digits and dashes, e.g. alice-laptop.";
+const NO_KEY: &str =
+    "required: paste the public key of your key pair (making one in the browser needs JavaScript)";
+
+/// A WireGuard public key's shape (the compiler's check says why not).
+fn looks_like_key(k: &str) -> bool {
+    k.len() == 44
+        && k.ends_with('=')
+        && k[..43]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
 /// `POST /t/{tenant}/clients`: name, public key and networks (`network`,
 /// repeated). Refuses a missing public key: the portal never makes a key
 /// pair on the server.
@@ -158,17 +174,26 @@ pub async fn create(
         .filter(|(k, _)| k == "network")
         .map(|(_, v)| v.clone())
         .collect();
-    let out = if public_key.is_empty() {
-        Err(Problem::invalid(
-            "no public key",
-            vec![FieldError {
-                pointer: Some("/public_key".into()),
-                object: None,
-                detail: "required: paste the public key of your key pair (making one in the browser needs JavaScript)".into(),
-            }],
-        ))
-    } else {
+    // The name and the key, both checked: the API reads the name first and
+    // stops there, so a bad name would hide a missing or bad key.
+    let mut bad = Vec::new();
+    if name.is_empty() {
+        bad.push(field_error("/name", NO_NAME));
+    } else if let Err(e) = vxguard_compiler::ids::Name::new(&name) {
+        bad.push(field_error("/name", e));
+    }
+    if public_key.is_empty() {
+        bad.push(field_error("/public_key", NO_KEY));
+    } else if !bad.is_empty() && !looks_like_key(&public_key) {
+        bad.push(field_error(
+            "/public_key",
+            "not a WireGuard public key (44 characters of base64 encoding 32 bytes)",
+        ));
+    }
+    let out = if bad.is_empty() {
         create_with_key(&st, &scope, &name, &public_key, &networks, None).await
+    } else {
+        Err(Problem::invalid("the client is not valid", bad))
     };
     match out {
         Ok((out, config)) if json => {

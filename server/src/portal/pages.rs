@@ -12,7 +12,7 @@ use super::respond::{
 use super::session::{self, WebSession};
 use crate::auth::principal::Source;
 use crate::auth::session::{self as auth_session, LoginRequest};
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
 use crate::tenancy;
 use app::{FieldErrors, Login, NetworkForm, Page};
@@ -407,6 +407,58 @@ pub fn form_errors(p: &Problem, field_of: impl Fn(&str) -> Option<&'static str>)
     e
 }
 
+/// Asks for every required field of a form left empty, at its field, in
+/// place of what else was said about it (such as "`` must be 1-32
+/// characters long"). The portal's forms carry `novalidate`: the browser's
+/// "Please fill out this field" would stop at one field, this comes back
+/// with every other field's error at once.
+pub fn ask_for_missing(errors: &mut FieldErrors, f: &Form, asks: &[(&str, &str)]) {
+    for &(name, ask) in asks {
+        if field(f, name).trim().is_empty() {
+            errors.fields.retain(|(k, _)| k != name);
+            errors.fields.push((name.to_string(), ask.to_string()));
+        }
+    }
+}
+
+/// A field's error, as the API would report it at `pointer`.
+pub fn field_error(pointer: &str, detail: impl Into<String>) -> FieldError {
+    FieldError {
+        pointer: Some(pointer.into()),
+        object: None,
+        detail: detail.into(),
+    }
+}
+
+/// What the network form asks for when left empty.
+const NETWORK_ASKS: &[(&str, &str)] = &[
+    (
+        "name",
+        "Enter a name for the network: lowercase letters, digits and dashes, e.g. web.",
+    ),
+    (
+        "cidr",
+        "Enter the network's subnet, an IPv4 prefix inside the tenant pool such as 100.64.2.0/28.",
+    ),
+];
+
+/// The new network's name and subnet, both checked: the API reads its body
+/// field by field and stops at the first it cannot read, so a bad name
+/// would hide a bad subnet.
+fn network_syntax(name: &str, cidr: &str) -> Vec<FieldError> {
+    let mut bad = Vec::new();
+    if let Err(e) = vxguard_compiler::ids::Name::new(name) {
+        bad.push(field_error("/name", e));
+    }
+    if cidr.parse::<ipnet::Ipv4Net>().is_err() {
+        bad.push(field_error(
+            "/cidr",
+            "must be an IPv4 prefix such as 100.64.2.0/28",
+        ));
+    }
+    bad
+}
+
 /// The CIDR, the chosen gateways (`site/router`) and the `sites` body they
 /// make (grouped by site, in the order chosen) from a network form.
 fn network_fields(f: &Form) -> (String, Vec<String>, serde_json::Value) {
@@ -609,19 +661,23 @@ pub async fn create_network(
     let name = field(&f, "name").trim().to_string();
     let (cidr, gateways, sites) = network_fields(&f);
     let body = serde_json::json!({"name": name, "cidr": cidr, "sites": sites});
-    match st
-        .store
-        .change(
-            &scope.who,
-            Kind::Network,
-            Some(&scope.tenant),
-            None,
-            Op::Create(body),
-            None,
-        )
-        .await
-        .map_err(Problem::from)
-    {
+    let bad = network_syntax(&name, &cidr);
+    let out = if bad.is_empty() {
+        st.store
+            .change(
+                &scope.who,
+                Kind::Network,
+                Some(&scope.tenant),
+                None,
+                Op::Create(body),
+                None,
+            )
+            .await
+            .map_err(Problem::from)
+    } else {
+        Err(Problem::invalid("the network is not valid", bad))
+    };
+    match out {
         Ok(out) => see_other(&format!(
             "/t/{}?created={}&job={}",
             scope.tenant.slug,
@@ -630,12 +686,14 @@ pub async fn create_network(
         )),
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let mut errors = form_errors(&p, network_field);
+            ask_for_missing(&mut errors, &f, NETWORK_ASKS);
             let form = NetworkForm {
                 name,
                 cidr,
                 gateways,
                 routers: vec![],
-                errors: form_errors(&p, network_field),
+                errors,
             };
             render_dashboard(&st, &s, &scope.tenant.slug, form, None, status).await
         }

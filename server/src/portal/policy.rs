@@ -143,7 +143,11 @@ fn rule_from_form(f: &Form) -> (RuleForm, Result<Value, Problem>) {
         bad.push(FieldError {
             pointer: Some("/id".into()),
             object: None,
-            detail: "must be a whole number, e.g. 10".into(),
+            detail: if form.id.is_empty() {
+                "Enter a rule number, e.g. 10.".into()
+            } else {
+                "must be a whole number, e.g. 10".into()
+            },
         });
     }
     for (choice, cidr, ptr) in [
@@ -158,8 +162,27 @@ fn rule_from_form(f: &Form) -> (RuleForm, Result<Value, Problem>) {
             bad.push(FieldError {
                 pointer: Some(ptr.into()),
                 object: None,
-                detail: "must be an IPv4 prefix such as 100.64.1.0/28".into(),
+                detail: if cidr.is_empty() {
+                    "Enter the prefix, e.g. 100.64.1.0/28.".into()
+                } else {
+                    "must be an IPv4 prefix such as 100.64.1.0/28".into()
+                },
             });
+        }
+    }
+    let port = port_value(&form.port);
+    // Refused here, the rule goes no further: its port is checked now too
+    // (as the compiler would, with its words), so that every error of the
+    // form shows at once.
+    if !bad.is_empty() {
+        if let Ok(spec) = serde_json::from_value::<PortSpec>(port.clone()) {
+            if let Err(e) = vxguard_compiler::policy::port_ranges(&spec) {
+                bad.push(FieldError {
+                    pointer: Some("/destination_port".into()),
+                    object: None,
+                    detail: e,
+                });
+            }
         }
     }
     let id = match id {
@@ -173,23 +196,6 @@ fn rule_from_form(f: &Form) -> (RuleForm, Result<Value, Problem>) {
             _ if choice == "cidr" => json!({"type": "cidr", "cidr": cidr}),
             _ => json!({"type": choice}),
         }
-    };
-    let port_item = |p: &str| -> Value {
-        match p.parse::<u16>() {
-            Ok(n) => json!(n),
-            Err(_) => json!(p),
-        }
-    };
-    let port = match form.port.as_str() {
-        "" => Value::Null,
-        p if p.contains(',') => Value::Array(
-            p.split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(port_item)
-                .collect(),
-        ),
-        p => port_item(p),
     };
     let description = match form.description.as_str() {
         "" => Value::Null,
@@ -206,6 +212,28 @@ fn rule_from_form(f: &Form) -> (RuleForm, Result<Value, Problem>) {
         "disabled": form.disabled,
     });
     (form, Ok(body))
+}
+
+/// The rule body's `destination_port` from the form's text: `443`,
+/// `8000-8080`, a list of either separated by commas, or nothing.
+fn port_value(text: &str) -> Value {
+    let port_item = |p: &str| -> Value {
+        match p.parse::<u16>() {
+            Ok(n) => json!(n),
+            Err(_) => json!(p),
+        }
+    };
+    match text {
+        "" => Value::Null,
+        p if p.contains(',') => Value::Array(
+            p.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(port_item)
+                .collect(),
+        ),
+        p => port_item(p),
+    }
 }
 
 /// Which form field a problem's pointer (into the rule body) names.
@@ -1507,6 +1535,45 @@ mod tests {
         // Not a number: the error names the field.
         let (_, e) = rule_from_form(&form(&[("id", "x")]));
         assert_eq!(e.unwrap_err().errors[0].pointer.as_deref(), Some("/id"));
+    }
+
+    #[test]
+    fn a_missing_number_comes_with_every_other_error_of_the_form() {
+        let (_, e) = rule_from_form(&form(&[
+            ("op", "create"),
+            ("id", " "),
+            ("action", "accept"),
+            ("protocol", "tcp"),
+            ("port", "99999"),
+            ("source", "cidr"),
+            ("source_cidr", "10.0.0.0/33"),
+            ("destination", "cidr"),
+            ("destination_cidr", ""),
+        ]));
+        let e = e.unwrap_err();
+        let at: Vec<(&str, &str)> = e
+            .errors
+            .iter()
+            .map(|f| (f.pointer.as_deref().unwrap(), f.detail.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("/id", "Enter a rule number, e.g. 10."),
+                (
+                    "/source/cidr",
+                    "must be an IPv4 prefix such as 100.64.1.0/28"
+                ),
+                ("/destination/cidr", "Enter the prefix, e.g. 100.64.1.0/28."),
+                (
+                    "/destination_port",
+                    "`99999` is not a port or a range like 8000-8080"
+                ),
+            ]
+        );
+        // A good port adds nothing.
+        let (_, e) = rule_from_form(&form(&[("id", ""), ("port", "80, 8000-8080")]));
+        assert_eq!(e.unwrap_err().errors.len(), 1);
     }
 
     #[test]

@@ -243,7 +243,7 @@ fn TenantsSection(
             <section class="card" aria-labelledby="new-tenant-h">
                 <h2 id="new-tenant-h">"Create a tenant"</h2>
                 <FormErrors failed="Nothing was created:" errors=errors.form.clone()/>
-                <form method="post" action="/admin/tenants" class="stack" id="tenant-form"
+                <form method="post" action="/admin/tenants" class="stack" id="tenant-form" novalidate
                     on:submit=busy_submit(busy)>
                     <input type="hidden" name="csrf" value=csrf/>
                     <Field id="slug" label="Slug" value=slug error=errors.get("slug")
