@@ -86,6 +86,12 @@ pub fn PolicyPageView(p: PolicyPage, csrf: String) -> impl IntoView {
         notice,
         alerts,
     } = p;
+    // Drag and drop over the rules (their rows are server-rendered HTML):
+    // installed once the page is hydrated, only for those who may move.
+    #[cfg(feature = "hydrate")]
+    if can_write {
+        Effect::new(move |_| drag::install());
+    }
     let choices = endpoint_choices(&services, &networks);
     let service_names: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
     // A delete or reorder preview goes above the rules; a form's below it.
@@ -186,9 +192,19 @@ fn RulesTable(
         };
         return view! { <p class="empty" id="rules-empty">{text}</p> }.into_any();
     }
+    // Dragging a row (its handle) onto another submits the row's own move
+    // form with that row's position (`drag`, once hydrated); without
+    // JavaScript the handles stay hidden and the move forms do it.
+    let draggable = (can_write && total > 1).then_some("move");
     view! {
+        {draggable.map(|_| view! {
+            <p class="muted drag-help" id="drag-help">
+                "Drag a rule by its handle ⠿ onto another rule to move it there, or type its new position: the move is previewed first, and the rule keeps its number."
+            </p>
+            <p class="sr-only" id="drag-status" role="status" aria-live="polite"></p>
+        })}
         <div class="scroll">
-            <table id="rules" class="stack-on-phone">
+            <table id="rules" class="stack-on-phone" data-drag=draggable>
                 <thead>
                     <tr>
                         <th scope="col">"#"</th>
@@ -232,9 +248,17 @@ fn RulesTable(
                                 }
                             });
                             let class = if r.disabled { "disabled" } else { "" };
+                            let handle = draggable.map(|_| {
+                                view! {
+                                    <button type="button" class="drag-handle" tabindex="-1"
+                                        aria-label=format!("Drag rule {} to another position (or press to type it)", r.id)
+                                        title="Drag onto another rule to move this one there">"⠿"</button>
+                                }
+                            });
                             view! {
-                                <tr data-rule=r.id.to_string() id=format!("rule-{}", r.id) class=class>
-                                    <td data-label="Position" class="rule-pos">{position}</td>
+                                <tr data-rule=r.id.to_string() id=format!("rule-{}", r.id) class=class
+                                    data-position=position.to_string()>
+                                    <td data-label="Position" class="rule-pos">{handle}{position}</td>
                                     <th scope="row">
                                         <span class="rule-id">{r.id}</span> " "
                                         <span class="rule-desc">{r.description}</span>
@@ -534,7 +558,7 @@ fn RuleFormView(
                     <ul>{form_errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                 </div>
             })}
-            <form method="post" action=act class="stack" id="rule-edit-form" on:submit=busy_submit(busy)>
+            <form method="post" action=act class="stack" id="rule-edit-form" novalidate on:submit=busy_submit(busy)>
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="op" value=op/>
                 {id_field}
@@ -856,7 +880,7 @@ fn ServiceFormView(form: ServiceForm, slug: String, csrf: String) -> impl IntoVi
                     <ul>{errors.form.clone().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                 </div>
             })}
-            <form method="post" action=act class="stack" id="service-edit-form" on:submit=busy_submit(busy)
+            <form method="post" action=act class="stack" id="service-edit-form" novalidate on:submit=busy_submit(busy)
                 aria-labelledby="service-form-h">
                 <input type="hidden" name="csrf" value=csrf/>
                 {name_field}
@@ -922,5 +946,234 @@ fn DefaultActionCard(
             <p class="muted">"The default action: what happens to traffic that no enabled rule matches."</p>
             {form}
         </section>
+    }
+}
+
+/// Moving a rule by dragging its row's handle (⠿) onto another row, with
+/// pointer events (a mouse, a pen or a finger): while dragging, the row
+/// under the pointer shows where the rule would land (a line above it when
+/// the rule moves up, below it when it moves down) and a status line says
+/// it in words; on release the dragged row's own move form (`op=move`,
+/// `rule`, `to`, `order_version`) is submitted with `to` set to that row's
+/// position, so the server works out the order and shows its preview as
+/// for the form. Escape, or releasing outside the rules, cancels. Pressing
+/// the handle without dragging focuses the row's position field: the
+/// keyboard's way to the same move.
+#[cfg(feature = "hydrate")]
+mod drag {
+    use leptos::prelude::{document, window};
+    use leptos::wasm_bindgen::{closure::Closure, JsCast};
+    use leptos::web_sys::{
+        Element, Event, HtmlElement, HtmlFormElement, HtmlInputElement, KeyboardEvent, PointerEvent,
+    };
+    use std::cell::RefCell;
+
+    /// The drag under way: the dragged row, its rule and position, and the
+    /// position it would go to now.
+    struct Drag {
+        row: Element,
+        rule: String,
+        from: usize,
+        to: Option<usize>,
+        target: Option<Element>,
+        /// The pointer's last height, to scroll only towards where it goes.
+        y: i32,
+    }
+
+    thread_local! {
+        static DRAG: RefCell<Option<Drag>> = const { RefCell::new(None) };
+        /// A drag just ended on the handle: the click that follows is not a press.
+        static DRAGGED: RefCell<bool> = const { RefCell::new(false) };
+    }
+
+    fn listen<E: JsCast + 'static>(on: &leptos::web_sys::EventTarget, name: &str, f: fn(E)) {
+        let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| {
+            if let Ok(e) = e.dyn_into::<E>() {
+                f(e)
+            }
+        });
+        let _ = on.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+        cb.forget();
+    }
+
+    pub fn install() {
+        let Some(table) = document().get_element_by_id("rules") else {
+            return;
+        };
+        if !table.has_attribute("data-drag") {
+            return;
+        }
+        listen::<PointerEvent>(&table, "pointerdown", down);
+        listen::<PointerEvent>(&table, "pointermove", moving);
+        listen::<PointerEvent>(&table, "pointerup", up);
+        listen::<PointerEvent>(&table, "pointercancel", |_| cancel());
+        listen::<Event>(&table, "click", press);
+        listen::<KeyboardEvent>(&document(), "keydown", |e| {
+            if e.key() == "Escape" {
+                cancel();
+            }
+        });
+    }
+
+    fn handle_of(e: &Event) -> Option<Element> {
+        e.target()?
+            .dyn_into::<Element>()
+            .ok()?
+            .closest(".drag-handle")
+            .ok()?
+    }
+
+    fn position(row: &Element) -> Option<usize> {
+        row.get_attribute("data-position")?.parse().ok()
+    }
+
+    fn say(text: &str) {
+        if let Some(s) = document().get_element_by_id("drag-status") {
+            s.set_text_content(Some(text));
+        }
+    }
+
+    fn down(e: PointerEvent) {
+        let Some(handle) = handle_of(&e) else { return };
+        if e.button() != 0 {
+            return;
+        }
+        let Some(row) = handle.closest("tr[data-rule]").ok().flatten() else {
+            return;
+        };
+        let (Some(rule), Some(from)) = (row.get_attribute("data-rule"), position(&row)) else {
+            return;
+        };
+        e.prevent_default();
+        let _ = handle.set_pointer_capture(e.pointer_id());
+        let _ = row.class_list().add_1("dragging");
+        say(&format!(
+            "Moving rule {rule} from position {from}: drop it on another rule."
+        ));
+        DRAG.with(|d| {
+            *d.borrow_mut() = Some(Drag {
+                row,
+                rule,
+                from,
+                to: None,
+                target: None,
+                y: e.client_y(),
+            })
+        });
+    }
+
+    /// The row under the pointer, if it is another rule's.
+    fn row_at(x: i32, y: i32) -> Option<Element> {
+        let el = document().element_from_point(x as f32, y as f32)?;
+        el.closest("#rules tbody tr[data-rule]").ok()?
+    }
+
+    fn unmark(d: &mut Drag) {
+        if let Some(t) = d.target.take() {
+            let _ = t.class_list().remove_2("drop-before", "drop-after");
+        }
+        d.to = None;
+    }
+
+    fn moving(e: PointerEvent) {
+        DRAG.with(|d| {
+            let mut d = d.borrow_mut();
+            let Some(d) = d.as_mut() else { return };
+            e.prevent_default();
+            // Moving towards the window's top or bottom edge, near it, the
+            // page scrolls along.
+            let h = window().inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as i32;
+            let (y, dy) = (e.client_y(), e.client_y() - d.y);
+            d.y = y;
+            if y < 48 && dy < 0 {
+                window().scroll_by_with_x_and_y(0.0, -24.0);
+            } else if h > 0 && y > h - 48 && dy > 0 {
+                window().scroll_by_with_x_and_y(0.0, 24.0);
+            }
+            let over = row_at(e.client_x(), e.client_y());
+            if over.as_ref() == d.target.as_ref() && over.is_some() {
+                return;
+            }
+            unmark(d);
+            let Some(row) = over else {
+                say(&format!("Moving rule {}: drop it on another rule.", d.rule));
+                return;
+            };
+            let Some(to) = position(&row).filter(|&p| p != d.from) else {
+                return;
+            };
+            let (class, how) = if to < d.from { ("drop-before", "above") } else { ("drop-after", "below") };
+            let _ = row.class_list().add_1(class);
+            let other = row.get_attribute("data-rule").unwrap_or_default();
+            say(&format!(
+                "Rule {} would go to position {to}, {how} rule {other}: release to preview the move.",
+                d.rule
+            ));
+            d.to = Some(to);
+            d.target = Some(row);
+        });
+    }
+
+    fn up(_: PointerEvent) {
+        let Some(mut d) = DRAG.with(|d| d.borrow_mut().take()) else {
+            return;
+        };
+        DRAGGED.with(|f| *f.borrow_mut() = d.to.is_some() || d.target.is_some());
+        let to = d.to;
+        unmark(&mut d);
+        let _ = d.row.class_list().remove_1("dragging");
+        let Some(to) = to else {
+            say("");
+            return;
+        };
+        // The row's own move form, as the keyboard would submit it.
+        let form = d.row.query_selector("form.move-to").ok().flatten();
+        let input = d
+            .row
+            .query_selector("form.move-to input[name=to]")
+            .ok()
+            .flatten();
+        let (Some(form), Some(input)) = (
+            form.and_then(|f| f.dyn_into::<HtmlFormElement>().ok()),
+            input.and_then(|i| i.dyn_into::<HtmlInputElement>().ok()),
+        ) else {
+            return;
+        };
+        input.set_value(&to.to_string());
+        let _ = d.row.class_list().add_1("moving");
+        say(&format!(
+            "Previewing the move of rule {} to position {to}…",
+            d.rule
+        ));
+        let _ = form.submit();
+    }
+
+    fn cancel() {
+        if let Some(mut d) = DRAG.with(|d| d.borrow_mut().take()) {
+            unmark(&mut d);
+            let _ = d.row.class_list().remove_1("dragging");
+            say("Move cancelled.");
+        }
+    }
+
+    /// A press on a handle (not the end of a drag): to the row's position field.
+    fn press(e: Event) {
+        if handle_of(&e).is_none() {
+            return;
+        }
+        if DRAGGED.with(|f| std::mem::take(&mut *f.borrow_mut())) {
+            return;
+        }
+        let input = handle_of(&e)
+            .and_then(|h| h.closest("tr[data-rule]").ok().flatten())
+            .and_then(|r| {
+                r.query_selector("form.move-to input[name=to]")
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|i| i.dyn_into::<HtmlElement>().ok());
+        if let Some(i) = input {
+            let _ = i.focus();
+        }
     }
 }
