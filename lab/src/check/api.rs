@@ -124,6 +124,27 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Response, ApiError> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some(b) = &bearer {
+            headers.push(("Authorization", b));
+        }
+        if !body.is_empty() || method == "POST" || method == "PUT" {
+            headers.push(("Content-Type", "application/json"));
+        }
+        self.send(method, path, &headers, body.as_bytes())
+    }
+
+    /// One request with these headers and body (`Content-Length` added
+    /// when there is a body or the method is `POST` or `PUT`).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, ApiError> {
         let io = |source| ApiError::Io {
             method: method.into(),
             path: path.into(),
@@ -138,23 +159,20 @@ impl Api {
         let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
         s.set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(io)?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.host
         );
-        if let Some(t) = &self.token {
-            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        for (name, value) in headers {
+            req.push_str(&format!("{name}: {value}\r\n"));
         }
         if !body.is_empty() || method == "POST" || method == "PUT" {
-            req.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         req.push_str("\r\n");
-        req.push_str(&body);
-        s.write_all(req.as_bytes()).map_err(io)?;
+        let mut req = req.into_bytes();
+        req.extend_from_slice(body);
+        s.write_all(&req).map_err(io)?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).map_err(io)?;
         parse_response(&buf).map_err(|reason| ApiError::Answer {
@@ -162,6 +180,96 @@ impl Api {
             path: path.into(),
             reason,
         })
+    }
+}
+
+/// The portal as a signed-in browser sees it: a session cookie from the
+/// login form (its CSRF cookie and field, as a browser posts it), then
+/// pages read with it. For the checks that look at what people see.
+pub struct Portal {
+    http: Api,
+    cookie: String,
+}
+
+/// The value of the cookie `name` a response sets.
+fn set_cookie(r: &Response, name: &str) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(h, _)| h == "set-cookie")
+        .find_map(|(_, v)| {
+            let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+            let (n, value) = pair.split_once('=')?;
+            (n.trim() == name && !value.is_empty()).then(|| value.to_string())
+        })
+}
+
+/// `application/x-www-form-urlencoded` of one value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Portal {
+    /// Logs in through `/login` as a browser does.
+    pub fn login(base: &str, email: &str, password: &str) -> Result<Portal, ApiError> {
+        let http = Api::new(base)?;
+        let answer = |method: &str, reason: String| ApiError::Answer {
+            method: method.into(),
+            path: "/login".into(),
+            reason,
+        };
+        let form = http.send("GET", "/login", &[("Accept", "text/html")], &[])?;
+        let csrf = set_cookie(&form, "vxg_login_csrf")
+            .ok_or_else(|| answer("GET", format!("status {}, no CSRF cookie", form.status)))?;
+        let body = format!(
+            "csrf={}&email={}&password={}&next=%2F",
+            form_encode(&csrf),
+            form_encode(email),
+            form_encode(password)
+        );
+        let cookie = format!("vxg_login_csrf={csrf}");
+        let r = http.send(
+            "POST",
+            "/login",
+            &[
+                ("Accept", "text/html"),
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )?;
+        let session = set_cookie(&r, "vxg_session")
+            .ok_or_else(|| answer("POST", format!("status {}, no session cookie", r.status)))?;
+        Ok(Portal {
+            http,
+            cookie: format!("vxg_session={session}"),
+        })
+    }
+
+    /// A page's HTML; anything but 200 is an error.
+    pub fn page(&self, path: &str) -> Result<String, ApiError> {
+        let r = self.http.send(
+            "GET",
+            path,
+            &[("Accept", "text/html"), ("Cookie", &self.cookie)],
+            &[],
+        )?;
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        if r.status != 200 {
+            return Err(ApiError::Status {
+                method: "GET".into(),
+                path: path.into(),
+                status: r.status,
+                body: body.chars().take(500).collect(),
+            });
+        }
+        Ok(body)
     }
 }
 
@@ -238,5 +346,18 @@ mod tests {
         assert_eq!(r.body, b"abcde");
         assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
         assert!(Api::new("https://x").is_err() && Api::new("http://127.0.0.1:3000/").is_ok());
+    }
+
+    #[test]
+    fn the_login_forms_cookies_and_fields_are_read_and_encoded() {
+        let r = parse_response(
+            b"HTTP/1.1 303 See Other\r\nSet-Cookie: vxg_session=vxs_a1; Path=/; HttpOnly\r\n\
+              Set-Cookie: vxg_login_csrf=; Path=/login; Max-Age=0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(set_cookie(&r, "vxg_session").as_deref(), Some("vxs_a1"));
+        assert_eq!(set_cookie(&r, "vxg_login_csrf"), None, "cleared");
+        assert_eq!(form_encode("admin@example.com"), "admin%40example.com");
+        assert_eq!(form_encode("a b&c=d"), "a%20b%26c%3Dd");
     }
 }

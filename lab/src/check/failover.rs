@@ -6,6 +6,12 @@
 //! them: the stream inside the database's site (the gateway pair's VRRP),
 //! then from another site with that site's gateway down (the mesh: the
 //! other sites keep reaching the hypervisor through its direct peers).
+//!
+//! With the portal (issue 18, item 6), each round also looks at the
+//! tenant's dashboard as people would: before the cut its network's group
+//! at the site shows the router as master; the link stays down until the
+//! dashboard shows another gateway as master (the collector's next round),
+//! at most [`DASHBOARD_WITHIN`]; the time from the cut is a figure.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::api::{ApiError, Portal};
 use super::probe::{self, OnDrop};
 use super::report::Figure;
 use super::tenants::{self, Tenants};
@@ -24,6 +31,10 @@ const EVERY: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long the stream may stay broken before the check gives up.
 const MAX_OUTAGE: Duration = Duration::from_secs(30);
+/// How long the tenant's dashboard may take to show the router as master
+/// before the cut, and another gateway once it is cut: a few collection
+/// rounds (every 10 s in scripts/lab-e2e) and the preempt delay.
+pub const DASHBOARD_WITHIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FailoverError {
@@ -33,6 +44,54 @@ pub enum FailoverError {
     Probe(#[from] probe::ProbeError),
     #[error("before the failure, {0} did not connect at all")]
     Baseline(String),
+    #[error("the tenant's dashboard: {0}")]
+    Portal(#[from] ApiError),
+}
+
+/// The master(s) a tenant's dashboard shows for its network's gateway
+/// group at a site (`Master` of the `health-groups` row `network/site`,
+/// its text without markup: `none` when it has none); `None` when the
+/// page has no such row (not collected yet).
+pub fn dashboard_master(html: &str, network: &str, site: &str) -> Option<String> {
+    let table = &html[html.find("id=\"health-groups\"")?..];
+    let row = &table[table.find(&format!("<tr data-key=\"{network}/{site}\""))?..];
+    let row = &row[..row.find("</tr>")?];
+    let cell = &row[row.find("data-label=\"Master\"")?..];
+    let cell = &cell[cell.find('>')? + 1..cell.find("</td>")?];
+    // The text without tags and comments.
+    let mut text = String::new();
+    let mut rest = cell;
+    while let Some(i) = rest.find('<') {
+        text.push_str(&rest[..i]);
+        rest = rest[i..].find('>').map_or("", |j| &rest[i + j + 1..]);
+    }
+    text.push_str(rest);
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Polls the tenant's dashboard every 500 ms until `done` holds for the
+/// master it shows (or `within` passes): that master (the last seen if
+/// never) and whether `done` held.
+fn watch_dashboard(
+    portal: &Portal,
+    network: &str,
+    site: &str,
+    within: Duration,
+    done: impl Fn(&str) -> bool,
+) -> Result<(Option<String>, bool), FailoverError> {
+    let t = Instant::now();
+    let mut seen = None;
+    loop {
+        let html = portal.page(&format!("/t/{TENANT}"))?;
+        seen = dashboard_master(&html, network, site).or(seen);
+        if seen.as_deref().is_some_and(&done) {
+            return Ok((seen, true));
+        }
+        if t.elapsed() > within || super::signal::interrupted() {
+            return Ok((seen, false));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// One attempt of the stream: when it ended (since the stream started) and
@@ -205,23 +264,38 @@ pub fn plan<'a>(inv: &'a Inventory, tenants: &Tenants) -> Result<Vec<Round<'a>>,
 }
 
 /// Runs check 7: every round of [`plan`], one after the other.
+/// With `portal`, each round's gateway move is also watched on the
+/// tenant's dashboard.
 pub fn check(
     inv: &Inventory,
     tenants: &Tenants,
     marker: &str,
+    portal: Option<&Portal>,
 ) -> Result<Vec<Figure>, FailoverError> {
     let mut figures = Vec::new();
     for r in plan(inv, tenants)? {
         if super::signal::interrupted() {
             break;
         }
-        figures.extend(round(&r, marker)?);
+        figures.extend(round(&r, marker, portal)?);
     }
     Ok(figures)
 }
 
-fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
+fn round(r: &Round, marker: &str, portal: Option<&Portal>) -> Result<Vec<Figure>, FailoverError> {
     let (src, dst, router) = (r.src, r.dst, r.router);
+    // The dashboard before the cut: the router is its group's master
+    // (after an earlier round, once it has taken its gateways back).
+    let before = match portal {
+        Some(p) => Some(watch_dashboard(
+            p,
+            &src.network,
+            &src.site,
+            DASHBOARD_WITHIN,
+            |m| m == router.name,
+        )?),
+        None => None,
+    };
     let addr = SocketAddr::from((dst.address, PORT));
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
@@ -285,6 +359,20 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
             break;
         }
     }
+    // The link stays down until the dashboard shows another master.
+    let moved = match portal {
+        Some(p) => {
+            let (m, ok) = watch_dashboard(
+                p,
+                &src.network,
+                &src.site,
+                DASHBOARD_WITHIN.saturating_sub(cut_at.elapsed()),
+                |m| m != "none" && !m.split(", ").any(|x| x == router.name),
+            )?;
+            Some((m, ok, cut_at.elapsed().as_secs_f64()))
+        }
+        None => None,
+    };
     let restore = start.elapsed().as_secs_f64();
     drop(link_guard);
     // The router returns and takes its gateways back after its preempt
@@ -318,7 +406,7 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
         fails,
         attempts.len()
     );
-    Ok(vec![
+    let mut figures = vec![
         Figure {
             name: format!(
                 "7 failover interruption ({} down, {})",
@@ -336,7 +424,34 @@ fn round(r: &Round, marker: &str) -> Result<Vec<Figure>, FailoverError> {
             detail: "between successes, from the link's return to the end".into(),
             ok: attempts.iter().any(|a| a.ok && a.at > restore),
         },
-    ])
+    ];
+    if let (Some((was, was_ok)), Some((now, now_ok, after))) = (before, moved) {
+        let say = |m: &Option<String>| m.clone().unwrap_or_else(|| "no row".into());
+        figures.push(Figure {
+            name: format!(
+                "7 tenant dashboard shows the gateway move ({} down, {})",
+                router.name, r.scope
+            ),
+            value: now_ok.then_some((after * 10.0).round() / 10.0),
+            unit: "s".into(),
+            detail: format!(
+                "/t/{TENANT}, {} at {}: master {} before the cut{}, {} while {} was down{}",
+                src.network,
+                src.site,
+                say(&was),
+                if was_ok { "" } else { " (never the router)" },
+                say(&now),
+                router.name,
+                if now_ok {
+                    String::new()
+                } else {
+                    format!(" (no move within {DASHBOARD_WITHIN:?})")
+                },
+            ),
+            ok: was_ok && now_ok,
+        });
+    }
+    Ok(figures)
 }
 
 #[cfg(test)]
@@ -345,6 +460,40 @@ mod tests {
 
     fn a(at: f64, ok: bool) -> Attempt {
         Attempt { at, ok }
+    }
+
+    #[test]
+    fn the_dashboards_master_is_read_from_the_groups_row() {
+        // As app/src/widgets/table.rs renders the health card's groups.
+        let row = |net: &str, master: &str| {
+            format!(
+                "<tr data-key=\"{net}/dc1\"><th scope=\"row\">{net}</th><td data-label=\"Site\">dc1</td>\
+                 <td data-label=\"Status\"><span class=\"badge health ok\">ok</span> </td>\
+                 <td data-label=\"Master\">{master}</td>\
+                 <td data-label=\"Gateways\">vyos-dc1-01: master, vyos-dc1-02: backup</td></tr>"
+            )
+        };
+        let page = format!(
+            "<h2>Networks</h2><table id=\"networks\">{}</table>\
+             <table id=\"health-groups\" class=\"stack-on-phone\"><tbody>{}{}</tbody></table>",
+            row("web", "vyos-dc1-09"),
+            row("web", "vyos-dc1-01<!-- -->"),
+            row("db", "<span class=\"muted\">none</span>"),
+        );
+        assert_eq!(
+            dashboard_master(&page, "web", "dc1").as_deref(),
+            Some("vyos-dc1-01"),
+            "the health table's row, not another table's"
+        );
+        assert_eq!(
+            dashboard_master(&page, "db", "dc1").as_deref(),
+            Some("none")
+        );
+        assert_eq!(dashboard_master(&page, "db", "dc2"), None);
+        assert_eq!(
+            dashboard_master("<p id=\"health-none\">Not collected yet</p>", "web", "dc1"),
+            None
+        );
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub struct CheckArgs {
     /// How many API changes check 6 makes (p50 and max reported).
     #[arg(long, default_value_t = 20)]
     pub changes: usize,
-    /// Checks to leave out: any of client, change, failover, throughput.
+    /// Checks to leave out: any of client, change, failover, throughput,
+    /// dashboard (check 7 without watching the tenant's dashboard).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
     /// TCP connect timeout of one probe, in milliseconds.
@@ -266,7 +267,28 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
         r.notes.push("check 7 (failover) skipped".into());
     } else {
         eprintln!("lab check: check 7, gateway failover");
-        match failover::check(inv, &tenants, &r.marker) {
+        // The tenant's dashboard, as a signed-in admin's browser gets it.
+        let portal = match (&api, skipped(a, "dashboard")) {
+            (_, true) => {
+                r.notes
+                    .push("check 7 without the dashboard (skipped)".into());
+                None
+            }
+            (None, false) => {
+                r.notes
+                    .push("check 7 without the dashboard (it needs the API)".into());
+                None
+            }
+            (Some(_), false) => match api::Portal::login(&inv.api, &a.email, &a.password) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    r.errors
+                        .push(format!("check 7: logging in to the portal: {e}"));
+                    None
+                }
+            },
+        };
+        match failover::check(inv, &tenants, &r.marker, portal.as_ref()) {
             Ok(f) => r.figures.extend(f),
             Err(e) => r.errors.push(format!("check 7: {e}")),
         }
