@@ -57,8 +57,10 @@ pub struct AlertsArgs {
     /// `--rules-file` (the test variant's path is added).
     #[arg(long)]
     pub scrape_config: PathBuf,
-    /// The test variant's `for:` of every rule, in seconds.
-    #[arg(long, default_value_t = 10)]
+    /// The test variant's `for:` of every rule, in seconds: longer than a
+    /// collection round plus VRRP's takeover, or a round that lands in the
+    /// takeover holds "no master" for a whole round and the alert fires.
+    #[arg(long, default_value_t = 15)]
     pub for_secs: u64,
     /// The router cut off (default: the inventory's first).
     #[arg(long)]
