@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use futures::StreamExt;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -189,31 +189,48 @@ impl Expecting {
 /// what is stored (so a round writes only what changed without reading
 /// every item back).
 pub fn spawn(db: PgPool, s: Settings) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(s.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut state = State::default();
-        loop {
-            tick.tick().await;
-            match round_with(&db, &s, &mut state).await {
-                Ok(Some(r)) => tracing::debug!(
-                    routers = r.routers,
-                    answered = r.answered,
-                    items = r.items,
-                    items_written = r.written.items,
-                    tenants_read = r.tenants_read,
-                    platform_read = r.platform_read,
-                    history_written = r.written.history,
-                    deleted = r.written.deleted,
-                    took_ms = r.took.as_millis() as u64,
-                    rss_mib = rss_mib(),
-                    "health round"
-                ),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = format!("{e:#}"), "health round failed"),
-            }
+    tokio::spawn(run(db, s))
+}
+
+/// [`spawn`] on a thread of its own below request serving, with its own
+/// pool of `connections` (`vxguard_store::background::spawn_runtime`): a
+/// round's evaluation (tenths of a second of CPU at the benchmark
+/// platform's size, between two writes) then never holds a thread that
+/// answers requests.
+pub fn spawn_background(database_url: String, connections: u32, s: Settings) -> Result<()> {
+    vxguard_store::background::spawn_runtime("vxguard-health", move || async move {
+        match vxguard_store::db::connect(&database_url, connections).await {
+            Ok(db) => run(db, s).await,
+            Err(e) => tracing::error!(error = format!("{e:#}"), "health collector stopped"),
         }
     })
+    .context("starting the health collector's thread")
+}
+
+async fn run(db: PgPool, s: Settings) {
+    let mut tick = tokio::time::interval(s.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut state = State::default();
+    loop {
+        tick.tick().await;
+        match round_with(&db, &s, &mut state).await {
+            Ok(Some(r)) => tracing::debug!(
+                routers = r.routers,
+                answered = r.answered,
+                items = r.items,
+                items_written = r.written.items,
+                tenants_read = r.tenants_read,
+                platform_read = r.platform_read,
+                history_written = r.written.history,
+                deleted = r.written.deleted,
+                took_ms = r.took.as_millis() as u64,
+                rss_mib = rss_mib(),
+                "health round"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "health round failed"),
+        }
+    }
 }
 
 /// This process's resident memory in MiB (Linux; 0 elsewhere), for the

@@ -239,10 +239,10 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let st = AppState::new(pool.clone(), &secret, a.login_per_minute);
     crate::job_feed::spawn(pool.clone(), st.job_changes.clone());
     if !a.no_worker {
-        if let Some(h) = a.apply.health() {
-            crate::health::spawn(pool.clone(), h);
-        }
         let url = a.db.database_url.clone();
+        if let Some(h) = a.apply.health() {
+            crate::health::spawn_background(url.clone(), 4, h)?;
+        }
         crate::worker::spawn_background(url, 8, move |pool| make_worker(defs, apply, pool, None))?;
     }
     let bundle = crate::portal::bundle::Bundle::load(&a.site_root);

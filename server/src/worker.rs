@@ -51,6 +51,9 @@ pub struct Worker {
     /// The compile engine between jobs (`None` until the first job, and
     /// after any job that did not commit).
     engine: Arc<tokio::sync::Mutex<Option<EngineState>>>,
+    /// How many devices' revisions a job stores per query
+    /// ([`STORE_CHUNK`] unless a test asks for fewer).
+    store_chunk: usize,
 }
 
 impl Worker {
@@ -66,7 +69,16 @@ impl Worker {
             defs,
             apply,
             engine: Default::default(),
+            store_chunk: STORE_CHUNK,
         }
+    }
+
+    /// The same worker storing at most `n` devices' revisions per query
+    /// (at least one): tests use a few so that a small platform's jobs
+    /// store in several chunks, as the benchmark platform's do.
+    pub fn storing_per_query(mut self, n: usize) -> Worker {
+        self.store_chunk = n.max(1);
+        self
     }
 }
 
@@ -256,50 +268,84 @@ impl Worker {
         }
         let mut changed_routers = Vec::new();
         let mut refused_in_place = Vec::new();
-        // Every touched router's text and digest, then their stored heads
-        // in one query: a job touching tens of devices makes a few round
-        // trips, not a few per device.
+        // Every touched router's digest, then (per chunk) their stored
+        // heads in one query and their rows in one insert: a job touching
+        // tens of devices makes a few round trips, not a few per device.
         let routers: Vec<(&String, &vxguard_compiler::RouterOutput, String)> = out
             .routers
             .iter()
             .filter(|(name, _)| touched.as_ref().is_none_or(|t| t.routers.contains(name)))
             .map(|(name, r)| (name, r, revisions::digest(&r.set)))
             .collect();
-        let names: Vec<&str> = routers.iter().map(|(n, _, _)| n.as_str()).collect();
-        let mut heads = revisions::heads(&mut tx, "router", &names).await?;
-        // Each changed router: (name, output, digest, seq, diff, the text
-        // before, where it was spliced), stored together below.
-        let mut pending = Vec::new();
-        for (name, r, digest) in &routers {
-            let key = memo_key("router", name);
-            let before = touched
-                .as_ref()
-                .and_then(|t| t.before_routers.get(*name))
-                .map(|b| (b.as_str(), state.digests.get(&key).map(String::as_str)));
-            let head = heads.remove(name.as_str());
-            let last = last_if_changed(&mut tx, "router", name, digest, before, head).await?;
-            let Some(last) = last else {
+        // In chunks of [`STORE_CHUNK`] devices: a cold compile's revisions
+        // (whole configurations of up to a megabyte, and their diffs) are
+        // never all in memory and in one query at once; a tenant's job
+        // (a few routers) still makes one pass.
+        for chunk in routers.chunks(self.store_chunk) {
+            let names: Vec<&str> = chunk.iter().map(|(n, _, _)| n.as_str()).collect();
+            let mut heads = revisions::heads(&mut tx, "router", &names).await?;
+            // Each changed router: (name, output, digest, seq, diff, the text
+            // before, where it was spliced), stored together below.
+            let mut pending = Vec::new();
+            for (name, r, digest) in chunk {
+                let key = memo_key("router", name);
+                let before = touched
+                    .as_ref()
+                    .and_then(|t| t.before_routers.get(*name))
+                    .map(|b| (b.as_str(), state.digests.get(&key).map(String::as_str)));
+                let head = heads.remove(name.as_str());
+                let last = last_if_changed(&mut tx, "router", name, digest, before, head).await?;
+                let Some(last) = last else {
+                    digests.push((key, digest.clone()));
+                    continue;
+                };
+                // The splice's ranges hold only between the engine's text
+                // before the job and now: when that is what is stored.
+                let spliced = match &last {
+                    Some(l) if l.is_before => touched.as_ref().and_then(|t| t.spliced.get(*name)),
+                    _ => None,
+                };
+                let Some((seq, diff, refusals)) =
+                    self.router_change(last.as_ref().map(|l| (l.seq, &*l.config)), r, spliced)
+                else {
+                    digests.push((key, digest.clone()));
+                    continue;
+                };
+                for x in refusals {
+                    refused_in_place
+                        .push(format!("router {name}: VyOS would refuse the commit: {x}"));
+                }
                 digests.push((key, digest.clone()));
-                continue;
-            };
-            // The splice's ranges hold only between the engine's text
-            // before the job and now: when that is what is stored.
-            let spliced = match &last {
-                Some(l) if l.is_before => touched.as_ref().and_then(|t| t.spliced.get(*name)),
-                _ => None,
-            };
-            let Some((seq, diff, refusals)) =
-                self.router_change(last.as_ref().map(|l| (l.seq, &*l.config)), r, spliced)
-            else {
-                digests.push((key, digest.clone()));
-                continue;
-            };
-            for x in refusals {
-                refused_in_place.push(format!("router {name}: VyOS would refuse the commit: {x}"));
+                changed_routers.push((*name).clone());
+                pending.push((*name, *r, digest, seq, diff, last, spliced));
             }
-            digests.push((key, digest.clone()));
-            changed_routers.push((*name).clone());
-            pending.push((*name, *r, digest, seq, diff, last, spliced));
+            if !refused_in_place.is_empty() {
+                break;
+            }
+            {
+                // Where the stored text is the engine's before the job, the
+                // splices say where it changed: only those pieces are diffed
+                // for the edit script.
+                let rows: Vec<revisions::NewRevision> = pending
+                    .iter()
+                    .map(
+                        |(name, r, digest, seq, diff, last, spliced)| revisions::NewRevision {
+                            device: name.as_str(),
+                            seq: *seq,
+                            config: &r.set,
+                            digest,
+                            previous: last.as_ref().map(|l| {
+                                (
+                                    &*l.config,
+                                    spliced.map(|s| (s.before.as_slice(), s.after.as_slice())),
+                                )
+                            }),
+                            diff,
+                        },
+                    )
+                    .collect();
+                revisions::insert_all(&mut tx, "router", c.id, &rows).await?;
+            }
         }
         if !refused_in_place.is_empty() {
             // What a router cannot change in place fails the job whole:
@@ -324,33 +370,8 @@ impl Worker {
             tx.commit().await?;
             return Ok(None);
         }
-        {
-            // Where the stored text is the engine's before the job, the
-            // splices say where it changed: only those pieces are diffed
-            // for the edit script.
-            let rows: Vec<revisions::NewRevision> = pending
-                .iter()
-                .map(
-                    |(name, r, digest, seq, diff, last, spliced)| revisions::NewRevision {
-                        device: name.as_str(),
-                        seq: *seq,
-                        config: &r.set,
-                        digest,
-                        previous: last.as_ref().map(|l| {
-                            (
-                                &*l.config,
-                                spliced.map(|s| (s.before.as_slice(), s.after.as_slice())),
-                            )
-                        }),
-                        diff,
-                    },
-                )
-                .collect();
-            revisions::insert_all(&mut tx, "router", c.id, &rows).await?;
-        }
-        drop(pending);
         let mut changed_hvs = Vec::new();
-        let hvs: Vec<(&String, String, String)> = out
+        let hvs: Vec<(&String, &vxguard_compiler::ovs::OvsConfig)> = out
             .hypervisors
             .iter()
             .filter(|(name, _)| {
@@ -358,70 +379,74 @@ impl Worker {
                     .as_ref()
                     .is_none_or(|t| t.hypervisors.contains(name))
             })
-            .map(|(name, h)| {
-                let text = ovs_text(h);
-                let digest = revisions::digest(&text);
-                (name, text, digest)
-            })
             .collect();
-        let names: Vec<&str> = hvs.iter().map(|(n, _, _)| n.as_str()).collect();
-        let mut heads = revisions::heads(&mut tx, "hypervisor", &names).await?;
-        let mut pending = Vec::new();
-        for (name, text, digest) in &hvs {
-            let key = memo_key("hypervisor", name);
-            let mut before_text = touched
-                .as_ref()
-                .and_then(|t| t.before_hypervisors.get(*name))
-                .map(ovs_text);
-            let before = before_text
-                .as_deref()
-                .map(|b| (b, state.digests.get(&key).map(String::as_str)));
-            let head = heads.remove(name.as_str());
-            let Some(last) =
-                last_if_changed(&mut tx, "hypervisor", name, digest, before, head).await?
-            else {
+        for chunk in hvs.chunks(self.store_chunk) {
+            // Rendered chunk by chunk, like the routers' rows.
+            let chunk: Vec<(&String, String, String)> = chunk
+                .iter()
+                .map(|(name, h)| {
+                    let text = ovs_text(h);
+                    let digest = revisions::digest(&text);
+                    (*name, text, digest)
+                })
+                .collect();
+            let names: Vec<&str> = chunk.iter().map(|(n, _, _)| n.as_str()).collect();
+            let mut heads = revisions::heads(&mut tx, "hypervisor", &names).await?;
+            let mut pending = Vec::new();
+            for (name, text, digest) in &chunk {
+                let key = memo_key("hypervisor", name);
+                let mut before_text = touched
+                    .as_ref()
+                    .and_then(|t| t.before_hypervisors.get(*name))
+                    .map(ovs_text);
+                let before = before_text
+                    .as_deref()
+                    .map(|b| (b, state.digests.get(&key).map(String::as_str)));
+                let head = heads.remove(name.as_str());
+                let Some(last) =
+                    last_if_changed(&mut tx, "hypervisor", name, digest, before, head).await?
+                else {
+                    digests.push((key, digest.clone()));
+                    continue;
+                };
+                // Owned, for the rows stored together below: the text read
+                // back, or the engine's text before the job rendered above.
+                let last = match last {
+                    None => None,
+                    Some(l) => {
+                        let seq = l.seq;
+                        let config = match l.config {
+                            std::borrow::Cow::Owned(s) => s,
+                            std::borrow::Cow::Borrowed(_) => {
+                                before_text.take().expect("borrowed from it")
+                            }
+                        };
+                        Some((seq, config))
+                    }
+                };
+                let (seq, diff) = match &last {
+                    Some((seq, config)) => (seq + 1, crate::config_diff::line_diff(config, text)),
+                    None => (1, crate::config_diff::line_diff("", text)),
+                };
                 digests.push((key, digest.clone()));
-                continue;
-            };
-            // Owned, for the rows stored together below: the text read
-            // back, or the engine's text before the job rendered above.
-            let last = match last {
-                None => None,
-                Some(l) => {
-                    let seq = l.seq;
-                    let config = match l.config {
-                        std::borrow::Cow::Owned(s) => s,
-                        std::borrow::Cow::Borrowed(_) => {
-                            before_text.take().expect("borrowed from it")
-                        }
-                    };
-                    Some((seq, config))
-                }
-            };
-            let (seq, diff) = match &last {
-                Some((seq, config)) => (seq + 1, crate::config_diff::line_diff(config, text)),
-                None => (1, crate::config_diff::line_diff("", text)),
-            };
-            digests.push((key, digest.clone()));
-            changed_hvs.push((*name).clone());
-            pending.push((*name, text, digest, seq, diff, last));
+                changed_hvs.push((*name).clone());
+                pending.push((*name, text, digest, seq, diff, last));
+            }
+            let rows: Vec<revisions::NewRevision> = pending
+                .iter()
+                .map(
+                    |(name, text, digest, seq, diff, last)| revisions::NewRevision {
+                        device: name.as_str(),
+                        seq: *seq,
+                        config: text,
+                        digest,
+                        previous: last.as_ref().map(|(_, config)| (config.as_str(), None)),
+                        diff,
+                    },
+                )
+                .collect();
+            revisions::insert_all(&mut tx, "hypervisor", c.id, &rows).await?;
         }
-        let rows: Vec<revisions::NewRevision> = pending
-            .iter()
-            .map(
-                |(name, text, digest, seq, diff, last)| revisions::NewRevision {
-                    device: name.as_str(),
-                    seq: *seq,
-                    config: text,
-                    digest,
-                    previous: last.as_ref().map(|(_, config)| (config.as_str(), None)),
-                    diff,
-                },
-            )
-            .collect();
-        revisions::insert_all(&mut tx, "hypervisor", c.id, &rows).await?;
-        drop(rows);
-        drop(pending);
         // Each job's result: the devices this compile changed, and its own
         // tenant's warnings; a job whose tenant was held back is refused
         // with its tenant's own errors (the other tenants' changes went
@@ -924,6 +949,11 @@ struct Compiled {
 /// The most queued jobs one compile carries out.
 const MAX_CARRIED: i64 = 500;
 
+/// How many devices' revisions a job stores per query: bounds the memory a
+/// cold compile's storing takes (each router's configuration at the
+/// benchmark platform's size is about a megabyte, with a diff as long).
+const STORE_CHUNK: usize = 16;
+
 /// The claims whose leases the heartbeat extends: the job's, and those of
 /// the jobs its compile carried.
 type Leases = std::sync::Mutex<Vec<Claimed>>;
@@ -1136,32 +1166,16 @@ pub fn spawn_background(
     connections: u32,
     make: impl FnOnce(PgPool) -> Worker + Send + 'static,
 ) -> Result<()> {
-    std::thread::Builder::new()
-        .name("vxguard-worker".into())
-        .spawn(move || {
-            vxguard_store::background::lower_priority();
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "worker stopped: no runtime");
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let run = async {
-                    let pool = vxguard_store::db::connect(&database_url, connections).await?;
-                    make(pool).run().await
-                };
-                if let Err(e) = run.await {
-                    tracing::error!(error = format!("{e:#}"), "worker stopped");
-                }
-            });
-        })
-        .context("starting the worker thread")?;
-    Ok(())
+    vxguard_store::background::spawn_runtime("vxguard-worker", move || async move {
+        let run = async {
+            let pool = vxguard_store::db::connect(&database_url, connections).await?;
+            make(pool).run().await
+        };
+        if let Err(e) = run.await {
+            tracing::error!(error = format!("{e:#}"), "worker stopped");
+        }
+    })
+    .context("starting the worker thread")
 }
 
 /// The engine's memo of device digests is keyed by kind and name.

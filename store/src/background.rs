@@ -36,10 +36,15 @@ pub fn lower_priority() {
 pub fn below_requests<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     let run = || {
         std::thread::scope(|s| {
-            let worker = s.spawn(|| {
-                lower_priority();
-                f()
-            });
+            // Named, so that profiles and `top -H` tell a write's checks
+            // from the request threads they would otherwise be named after.
+            let worker = std::thread::Builder::new()
+                .name("vxguard-check".into())
+                .spawn_scoped(s, || {
+                    lower_priority();
+                    f()
+                })
+                .expect("starting a check thread");
             match worker.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -51,4 +56,29 @@ pub fn below_requests<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
         _ => run(),
     }
+}
+
+/// Runs the future `make` returns until it ends, on a thread of its own
+/// (`name`) at [`NICE`] with a runtime of its own: background services
+/// (the worker, the device-health collector) then never hold one of the
+/// threads that answer requests, however long they compute between two
+/// awaits. Connection pools they use should be made inside `make`, on
+/// that runtime.
+pub fn spawn_runtime<F>(
+    name: &str,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            lower_priority();
+            rt.block_on(make());
+        })
+        .map(|_| ())
 }

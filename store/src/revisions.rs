@@ -79,7 +79,7 @@ pub async fn heads(
         .collect())
 }
 
-/// One revision a job stores (see [`insert_pieces`], which stores one).
+/// One revision a job stores.
 pub struct NewRevision<'a> {
     pub device: &'a str,
     pub seq: i32,
@@ -92,9 +92,9 @@ pub struct NewRevision<'a> {
     pub diff: &'a str,
 }
 
-/// Stores the revisions of several devices of one kind, as
-/// [`insert_pieces`] stores one, in two round trips whatever their
-/// number: their chains since the last whole configuration, then the rows.
+/// Stores the revisions of several devices of one kind (each as
+/// [`insert`] says), in two round trips whatever their number: their
+/// chains since the last whole configuration, then the rows.
 pub async fn insert_all(
     conn: &mut PgConnection,
     kind: &str,
@@ -203,16 +203,18 @@ pub async fn insert(
     diff: &str,
     job: i64,
 ) -> Result<()> {
-    insert_pieces(
+    insert_all(
         conn,
         kind,
-        device,
-        seq,
-        config,
-        config_digest,
-        previous.map(|p| (p, None)),
-        diff,
         job,
+        &[NewRevision {
+            device,
+            seq,
+            config,
+            digest: config_digest,
+            previous: previous.map(|p| (p, None)),
+            diff,
+        }],
     )
     .await
 }
@@ -221,54 +223,6 @@ pub async fn insert(
 /// previous text and what each became in the new one, in text order, the
 /// bytes between unchanged ([`delta::encode_pieces`]).
 pub type Pieces<'a> = (&'a [std::ops::Range<usize>], &'a [std::ops::Range<usize>]);
-
-/// [`insert`] where the caller may say where the texts differ, so that
-/// only those pieces are diffed for the edit script.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_pieces(
-    conn: &mut PgConnection,
-    kind: &str,
-    device: &str,
-    seq: i32,
-    config: &str,
-    config_digest: &str,
-    previous: Option<(&str, Option<Pieces<'_>>)>,
-    diff: &str,
-    job: i64,
-) -> Result<()> {
-    let script = match previous {
-        Some((p, pieces)) if seq > 1 => {
-            let (count, bytes): (i64, i64) = sqlx::query_as(
-                "SELECT count(*), COALESCE(sum(length(delta)), 0)::bigint FROM revisions
-                 WHERE device_kind = $1 AND device = $2 AND seq > (
-                     SELECT COALESCE(max(seq), 0) FROM revisions
-                     WHERE device_kind = $1 AND device = $2 AND config IS NOT NULL)",
-            )
-            .bind(kind)
-            .bind(device)
-            .fetch_one(&mut *conn)
-            .await?;
-            script_if_short(p, config, pieces, count, bytes)
-        }
-        _ => None,
-    };
-    let whole = script.is_none().then_some(config);
-    sqlx::query(
-        "INSERT INTO revisions (device_kind, device, seq, job_id, config, delta, digest, diff)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(kind)
-    .bind(device)
-    .bind(seq)
-    .bind(job)
-    .bind(whole)
-    .bind(script)
-    .bind(config_digest)
-    .bind(diff)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 /// A device's configuration at revision `seq`, rebuilt from the last whole
 /// configuration at or before it and the scripts since, and checked
