@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::check::api::{Api, ApiError};
+use crate::check::api::{percent_encode, Api, ApiError};
 use crate::check::probe::{self, ChildGuard, OnDrop};
 use crate::check::signal::{self, interrupted};
 use crate::inventory::{Inventory, InventoryError, RouterNode};
@@ -171,18 +171,6 @@ fn scrape_interval(scrape: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Percent-encoding of a query parameter.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// An alert's identity for the report.
 fn labels_of(a: &Value) -> String {
     let l = &a["labels"];
@@ -216,7 +204,11 @@ fn active(api: &Api) -> Result<Vec<(String, String, String)>, AlertsError> {
 
 /// The samples of an instant query: (labels, value).
 fn query(api: &Api, q: &str) -> Result<Vec<(Value, f64)>, AlertsError> {
-    let v = api.call("GET", &format!("/api/v1/query?query={}", encode(q)), None)?;
+    let v = api.call(
+        "GET",
+        &format!("/api/v1/query?query={}", percent_encode(q)),
+        None,
+    )?;
     Ok(v["data"]["result"]
         .as_array()
         .map(Vec::as_slice)
@@ -589,6 +581,9 @@ groups:
         assert_eq!(scrape_interval(scrape), "2s");
         assert!(with_rule_file(&c, Path::new("/y")).is_err());
         assert!(with_rule_file("global: {}\n", Path::new("/y")).is_err());
-        assert_eq!(encode("up{job=\"vxguard\"}"), "up%7Bjob%3D%22vxguard%22%7D");
+        assert_eq!(
+            percent_encode("up{job=\"vxguard\"}"),
+            "up%7Bjob%3D%22vxguard%22%7D"
+        );
     }
 }

@@ -203,8 +203,9 @@ fn set_cookie(r: &Response, name: &str) -> Option<String> {
         })
 }
 
-/// `application/x-www-form-urlencoded` of one value.
-fn form_encode(s: &str) -> String {
+/// Percent-encoding of one value, for a form body
+/// (`application/x-www-form-urlencoded`) or a query parameter.
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -229,9 +230,9 @@ impl Portal {
             .ok_or_else(|| answer("GET", format!("status {}, no CSRF cookie", form.status)))?;
         let body = format!(
             "csrf={}&email={}&password={}&next=%2F",
-            form_encode(&csrf),
-            form_encode(email),
-            form_encode(password)
+            percent_encode(&csrf),
+            percent_encode(email),
+            percent_encode(password)
         );
         let cookie = format!("vxg_login_csrf={csrf}");
         let r = http.send(
@@ -357,7 +358,7 @@ mod tests {
         .unwrap();
         assert_eq!(set_cookie(&r, "vxg_session").as_deref(), Some("vxs_a1"));
         assert_eq!(set_cookie(&r, "vxg_login_csrf"), None, "cleared");
-        assert_eq!(form_encode("admin@example.com"), "admin%40example.com");
-        assert_eq!(form_encode("a b&c=d"), "a%20b%26c%3Dd");
+        assert_eq!(percent_encode("admin@example.com"), "admin%40example.com");
+        assert_eq!(percent_encode("a b&c=d"), "a%20b%26c%3Dd");
     }
 }
