@@ -939,14 +939,17 @@ fn prev_hypervisors_of(prev: &Output, slug: &str) -> Vec<String> {
 /// let that device's holder into the tenant. `only`: one tenant's clients.
 fn check_client_keys(intent: &Intent, only: Option<usize>, s: &Secrets, d: &mut Diagnostics) {
     // Every key a device holds: its mesh key, the one being rotated out,
-    // and a router's client key.
+    // and a router's client keys (every epoch's).
     let platform: std::collections::HashSet<&str> = s
         .routers
         .values()
         .flat_map(|r| {
+            let epochs = r.client_epochs.values();
+            let next = r.client_rotation.iter().flat_map(|c| c.tenants.values());
             [r.wireguard_public_key.as_str(), r.client_public_key()]
                 .into_iter()
                 .chain(r.wireguard_previous.iter().map(|k| k.public_key.as_str()))
+                .chain(epochs.chain(next).map(|e| e.key.public_key.as_str()))
         })
         .chain(s.hypervisors.values().flat_map(|h| {
             std::iter::once(h.wireguard_public_key.as_str())

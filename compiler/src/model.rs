@@ -13,7 +13,7 @@ use crate::mtu::mtu_budget;
 use crate::policy::{self, CompiledPolicy};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Key material, kept apart from the intent: private keys and API keys are
@@ -61,6 +61,70 @@ pub struct RouterSecrets {
     /// that a mesh rotation never changes what a client was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<KeyPair>,
+    /// Per tenant (slug) whose client interface on this router has been
+    /// rotated (issue 17, item 5): the key and interface its clients'
+    /// configurations name now. A tenant without one is on `client_key`
+    /// and its own interface (`wg<tenant id>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_epochs: BTreeMap<String, ClientEpoch>,
+    /// A rotation of the tenants' client interfaces under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_rotation: Option<ClientRotation>,
+}
+
+/// One key epoch of a tenant's client interface on a router (issue 17,
+/// item 5). WireGuard gives an interface one private key, so each epoch
+/// is an interface of its own: `wg<number>` listening on the platform's
+/// WireGuard port plus `number`. The first epoch's number is the tenant
+/// id; a rotation gives the next epoch a number no tenant holds (nor any
+/// interface of the router), so its name and port are free on the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEpoch {
+    pub key: KeyPair,
+    pub number: u32,
+    /// The clients (public keys) whose configuration names an earlier
+    /// epoch: not current, and not peers of this epoch's interface.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub stale: BTreeSet<String>,
+}
+
+/// A rotation of a router's client interfaces: for its grace period each
+/// rotated tenant has two interfaces, the current epoch's (the clients
+/// whose configuration names it) and the next one's (every other client:
+/// those created or given a new key since the rotation began).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRotation {
+    /// When it began (Unix seconds): the old interfaces go `grace_secs`
+    /// later.
+    pub begun_at: i64,
+    pub grace_secs: u64,
+    /// Per tenant (slug): its next epoch, whose `stale` set is the clients
+    /// the rotation found (their configurations name the current epoch).
+    #[serde(default)]
+    pub tenants: BTreeMap<String, ClientEpoch>,
+}
+
+/// Where a tenant's client configurations point on its client router: the
+/// router's public key and the interface number (port = platform port +
+/// number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientEndpoint {
+    pub public_key: String,
+    pub number: u32,
+}
+
+/// Which configuration a client holds, as the router's state says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientConfigState {
+    /// Names the newest key and interface.
+    Current,
+    /// Names the key being rotated out: works until the grace period ends.
+    Previous,
+    /// Names a key the router no longer holds: no longer connects.
+    Stale,
 }
 
 impl RouterSecrets {
@@ -77,6 +141,69 @@ impl RouterSecrets {
         match &self.client_key {
             Some(k) => &k.public_key,
             None => &self.wireguard_public_key,
+        }
+    }
+
+    /// Tenant `slug`'s (id `tenant_id`) current client epoch: its private
+    /// key, public key, interface number and stale clients.
+    pub fn client_current(
+        &self,
+        slug: &str,
+        tenant_id: u32,
+    ) -> (&str, &str, u32, Option<&BTreeSet<String>>) {
+        match self.client_epochs.get(slug) {
+            Some(e) => (
+                &e.key.private_key,
+                &e.key.public_key,
+                e.number,
+                Some(&e.stale),
+            ),
+            None => (
+                self.client_private_key(),
+                self.client_public_key(),
+                tenant_id,
+                None,
+            ),
+        }
+    }
+
+    /// Tenant `slug`'s next client epoch, while a rotation is under way.
+    pub fn client_next(&self, slug: &str) -> Option<&ClientEpoch> {
+        self.client_rotation.as_ref()?.tenants.get(slug)
+    }
+
+    /// What a configuration made now for a client of tenant `slug` names.
+    pub fn client_endpoint(&self, slug: &str, tenant_id: u32) -> ClientEndpoint {
+        match self.client_next(slug) {
+            Some(n) => ClientEndpoint {
+                public_key: n.key.public_key.clone(),
+                number: n.number,
+            },
+            None => {
+                let (_, public, number, _) = self.client_current(slug, tenant_id);
+                ClientEndpoint {
+                    public_key: public.to_string(),
+                    number,
+                }
+            }
+        }
+    }
+
+    /// Which configuration the client with `public_key` of tenant `slug`
+    /// holds.
+    pub fn client_config_state(
+        &self,
+        slug: &str,
+        tenant_id: u32,
+        public_key: &str,
+    ) -> ClientConfigState {
+        let (_, _, _, stale) = self.client_current(slug, tenant_id);
+        if stale.is_some_and(|s| s.contains(public_key)) {
+            return ClientConfigState::Stale;
+        }
+        match self.client_next(slug) {
+            Some(n) if n.stale.contains(public_key) => ClientConfigState::Previous,
+            _ => ClientConfigState::Current,
         }
     }
 }
@@ -149,7 +276,6 @@ pub struct RouterModel {
     /// The interface the underlay (and so the mesh) runs on: the gateway
     /// groups track it.
     pub underlay_interface: String,
-    pub private_key: String,
     /// Both mesh slots (`crate::mesh`), A then B.
     pub mesh: [MeshSlot; 2],
     /// The slot that carries traffic.
@@ -175,7 +301,9 @@ pub struct TenantOnRouter {
     pub rt: String,
     pub mtu: u16,
     pub segments: Vec<Segment>,
-    pub clients: Option<ClientInterface>,
+    /// The tenant's client interfaces: none, its current epoch's, and
+    /// during a rotation the next epoch's (issue 17, item 5).
+    pub clients: Vec<ClientInterface>,
     pub policy: CompiledPolicy,
 }
 
@@ -197,9 +325,17 @@ pub struct Segment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientInterface {
     pub ifname: String,
-    pub address: Ipv4Net,
+    /// The gateway address on the client subnet: on one interface of the
+    /// tenant only (the current epoch's while it has peers), so that the
+    /// subnet's connected route is unambiguous.
+    pub address: Option<Ipv4Net>,
     pub port: u16,
+    pub private_key: String,
     pub peers: Vec<WgPeer>,
+    /// Clients' addresses routed into this interface (`/32`s in the
+    /// tenant's VRF): the next epoch's clients while the current epoch's
+    /// interface holds the subnet.
+    pub routes: Vec<Ipv4Net>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,9 +406,10 @@ pub fn client_router(t: &Tenant) -> Option<String> {
 }
 
 /// The port a tenant's client interface listens on: the platform's
-/// WireGuard port plus the tenant id (each tenant has its own interface).
-pub fn client_port(wg_port: u16, tenant_id: u32) -> u16 {
-    wg_port.wrapping_add(tenant_id as u16)
+/// WireGuard port plus the interface's number, the tenant id for its first
+/// key epoch (each tenant has its own interface; [`ClientEpoch`]).
+pub fn client_port(wg_port: u16, number: u32) -> u16 {
+    wg_port.wrapping_add(number as u16)
 }
 
 /// The routers a tenant touches: gateways of its networks.
@@ -483,11 +620,6 @@ impl<'a> Ctx<'a> {
             .collect();
         bgp_neighbors.sort_by_key(|(_, a)| *a);
         let sec = self.secrets.routers.get(name);
-        // The tenants' client interfaces hold the client key (the mesh key
-        // until its first rotation: `RouterSecrets::client_key`).
-        let private_key = sec
-            .map(|s| s.client_private_key().to_string())
-            .unwrap_or_default();
         RouterModel {
             name: name.to_string(),
             version: r.version,
@@ -499,7 +631,6 @@ impl<'a> Ctx<'a> {
             underlay_interface: r.underlay_interface.clone(),
             mesh: self.mesh_slots(name, self.router_keys(name)),
             mesh_active: self.alloc.mesh.active,
-            private_key,
             bgp_neighbors,
             api_key_id: "vxguard".into(),
             api_key: sec.map(|s| s.api_key.clone()).unwrap_or_default(),
@@ -562,35 +693,10 @@ impl<'a> Ctx<'a> {
             return None;
         }
         segments.sort_by_key(|s| s.vni);
-        let client_router = client_router(t);
-        let clients = match (client_router.as_deref() == Some(router), ta.client_subnet) {
-            (true, Some(subnet)) if !t.clients.is_empty() => Some(ClientInterface {
-                ifname: format!("wg{}", ta.id),
-                address: Ipv4Net::new(
-                    ta.client_gateway().expect("subnet has hosts"),
-                    subnet.prefix_len(),
-                )
-                .expect("valid"),
-                port: client_port(self.intent.platform.wireguard.port, ta.id),
-                peers: {
-                    let mut v: Vec<WgPeer> = t
-                        .clients
-                        .iter()
-                        .filter_map(|c| {
-                            Some(WgPeer {
-                                name: c.name.to_string(),
-                                public_key: c.public_key.clone(),
-                                endpoint: None,
-                                allowed_ips: vec![Self::host32(*ta.clients.get(c.name.as_str())?)],
-                                keepalive: None,
-                            })
-                        })
-                        .collect();
-                    v.sort_by(|a, b| a.name.cmp(&b.name));
-                    v
-                },
-            }),
-            _ => None,
+        let clients = if client_router(t).as_deref() == Some(router) {
+            self.client_interfaces(t, ta, router)
+        } else {
+            Vec::new()
         };
         let me = self.router_addr[router];
         Some(TenantOnRouter {
@@ -606,6 +712,101 @@ impl<'a> Ctx<'a> {
             clients,
             policy: policy::compile(t, ta.client_subnet),
         })
+    }
+
+    /// A tenant's client interfaces on its client router (issue 17, item
+    /// 5): the current epoch's, with the clients whose configuration names
+    /// it, and during a rotation the next epoch's, with every other client.
+    /// A client is a peer of one interface only, and its address is routed
+    /// into that one: the current interface holds the subnet (its
+    /// connected route) while it has peers, and the next one a `/32` per
+    /// client; once it has none, the next one holds the subnet. An
+    /// interface without peers is not rendered (VyOS requires one).
+    fn client_interfaces(
+        &self,
+        t: &Tenant,
+        ta: &TenantAlloc,
+        router: &str,
+    ) -> Vec<ClientInterface> {
+        let Some(subnet) = ta.client_subnet else {
+            return Vec::new();
+        };
+        if t.clients.is_empty() {
+            return Vec::new();
+        }
+        let slug = t.slug.as_str();
+        let sec = self.secrets.routers.get(router);
+        let (private, _, number, stale) = match sec {
+            Some(s) => s.client_current(slug, ta.id),
+            None => ("", "", ta.id, None),
+        };
+        let next = sec.and_then(|s| s.client_next(slug));
+        let mut current_peers = Vec::new();
+        let mut next_peers = Vec::new();
+        let mut clients: Vec<_> = t.clients.iter().collect();
+        clients.sort_by(|a, b| a.name.cmp(&b.name));
+        for c in clients {
+            let Some(addr) = ta.clients.get(c.name.as_str()) else {
+                continue;
+            };
+            let peer = WgPeer {
+                name: c.name.to_string(),
+                public_key: c.public_key.clone(),
+                endpoint: None,
+                allowed_ips: vec![Self::host32(*addr)],
+                keepalive: None,
+            };
+            let previous = stale.is_some_and(|s| s.contains(&c.public_key));
+            match next {
+                // Its configuration names the current epoch: it stays there
+                // until the rotation ends (then it no longer connects).
+                Some(n) if n.stale.contains(&c.public_key) => {
+                    if !previous {
+                        current_peers.push(peer)
+                    }
+                }
+                Some(_) => next_peers.push(peer),
+                None if previous => {}
+                None => current_peers.push(peer),
+            }
+        }
+        let gateway = Ipv4Net::new(
+            ta.client_gateway().expect("subnet has hosts"),
+            subnet.prefix_len(),
+        )
+        .expect("valid");
+        let port = |n: u32| client_port(self.intent.platform.wireguard.port, n);
+        let mut out = Vec::new();
+        let current_holds_subnet = !current_peers.is_empty();
+        if current_holds_subnet {
+            out.push(ClientInterface {
+                ifname: format!("wg{number}"),
+                address: Some(gateway),
+                port: port(number),
+                private_key: private.to_string(),
+                peers: current_peers,
+                routes: Vec::new(),
+            });
+        }
+        if let Some(n) = next.filter(|_| !next_peers.is_empty()) {
+            let routes = if current_holds_subnet {
+                next_peers
+                    .iter()
+                    .flat_map(|p| p.allowed_ips.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push(ClientInterface {
+                ifname: format!("wg{}", n.number),
+                address: (!current_holds_subnet).then_some(gateway),
+                port: port(n.number),
+                private_key: n.key.private_key.clone(),
+                peers: next_peers,
+                routes,
+            });
+        }
+        out
     }
 
     pub fn hypervisor(&self, name: &str) -> HypervisorModel {

@@ -31,7 +31,9 @@
 //! apply path fills it from the sealed store (and from what it reads off
 //! the device), and resolves every placeholder it sends through it.
 
-use crate::model::{HypervisorSecrets, KeyPair, RouterSecrets, Secrets};
+use crate::model::{
+    ClientEpoch, ClientRotation, HypervisorSecrets, KeyPair, RouterSecrets, Secrets,
+};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -141,6 +143,35 @@ pub fn placeholder_secrets(s: &Secrets) -> Secrets {
                     wireguard_previous: r.wireguard_previous.as_ref().map(pair),
                     wireguard_since: None,
                     client_key: r.client_key.as_ref().map(pair),
+                    client_epochs: r
+                        .client_epochs
+                        .iter()
+                        .map(|(t, e)| {
+                            (
+                                t.clone(),
+                                ClientEpoch {
+                                    key: pair(&e.key),
+                                    ..e.clone()
+                                },
+                            )
+                        })
+                        .collect(),
+                    client_rotation: r.client_rotation.as_ref().map(|c| ClientRotation {
+                        tenants: c
+                            .tenants
+                            .iter()
+                            .map(|(t, e)| {
+                                (
+                                    t.clone(),
+                                    ClientEpoch {
+                                        key: pair(&e.key),
+                                        ..e.clone()
+                                    },
+                                )
+                            })
+                            .collect(),
+                        ..c.clone()
+                    }),
                 };
                 (n.clone(), r)
             })
@@ -188,7 +219,14 @@ impl Vault {
     pub fn router(s: &RouterSecrets) -> Vault {
         let mut v = Vault::default();
         v.learn(SecretKind::WireguardPrivateKey, &s.wireguard_private_key);
-        for k in s.wireguard_previous.iter().chain(&s.client_key) {
+        let epochs = s.client_epochs.values();
+        let next = s.client_rotation.iter().flat_map(|c| c.tenants.values());
+        for k in s
+            .wireguard_previous
+            .iter()
+            .chain(&s.client_key)
+            .chain(epochs.chain(next).map(|e| &e.key))
+        {
             v.learn(SecretKind::WireguardPrivateKey, &k.private_key);
         }
         v.learn(SecretKind::ApiKey, &s.api_key);
@@ -445,6 +483,8 @@ mod tests {
             wireguard_previous: None,
             wireguard_since: None,
             client_key: None,
+            client_epochs: Default::default(),
+            client_rotation: None,
         }
     }
 

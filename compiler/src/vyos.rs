@@ -380,9 +380,11 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
         );
         members.push(br);
     }
-    if let Some(c) = &t.clients {
+    for c in &t.clients {
         let w = c.ifname.as_str();
-        set!(o, "interfaces", "wireguard", w, "address", c.address);
+        if let Some(a) = c.address {
+            set!(o, "interfaces", "wireguard", w, "address", a);
+        }
         set!(
             o,
             "interfaces",
@@ -399,11 +401,27 @@ pub fn render_tenant(r: &RouterModel, t: &TenantOnRouter) -> PathList {
             "wireguard",
             w,
             "private-key",
-            r.private_key
+            c.private_key
         );
         set!(o, "interfaces", "wireguard", w, "vrf", vrf);
         for p in &c.peers {
             wg_peer(&mut o, w, p);
+        }
+        // The next key epoch's clients while the current one holds the
+        // subnet (`model::ModelBuilder::client_interfaces`).
+        for route in &c.routes {
+            set!(
+                o,
+                "vrf",
+                "name",
+                vrf,
+                "protocols",
+                "static",
+                "route",
+                route,
+                "interface",
+                w
+            );
         }
         members.push(w.to_string());
     }

@@ -48,6 +48,8 @@ pub fn secrets(intent: &Intent) -> Secrets {
                 wireguard_previous: None,
                 wireguard_since: None,
                 client_key: None,
+                client_epochs: Default::default(),
+                client_rotation: None,
             },
         );
     }

@@ -145,6 +145,8 @@ fn a_vm_pings_its_gateway_across_ovs_vxlan_and_wireguard() {
                 wireguard_previous: None,
                 wireguard_since: None,
                 client_key: None,
+                client_epochs: Default::default(),
+                client_rotation: None,
             },
         );
     }

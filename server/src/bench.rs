@@ -98,6 +98,8 @@ pub fn generate(
                     wireguard_previous: None,
                     wireguard_since: None,
                     client_key: None,
+                    client_epochs: Default::default(),
+                    client_rotation: None,
                 },
             );
         }

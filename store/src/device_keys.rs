@@ -52,6 +52,8 @@ pub fn reconcile(s: &mut Secrets, intent: &Intent) -> Result<()> {
                 wireguard_previous: None,
                 wireguard_since: Some(crate::api_keys::unix_now()),
                 client_key: None,
+                client_epochs: Default::default(),
+                client_rotation: None,
             });
         }
     }

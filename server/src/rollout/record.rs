@@ -211,6 +211,8 @@ mod tests {
             wireguard_previous: None,
             wireguard_since: None,
             client_key: None,
+            client_epochs: Default::default(),
+            client_rotation: None,
         };
         let keys = Vault::router(&s);
         let answers =
