@@ -126,6 +126,7 @@ fn client(n: &str) -> ClientEntry {
         address: Some(s("100.65.0.2")),
         public_key: s("KEY="),
         networks: vec![s("web")],
+        configuration: Some(s("current")),
     }
 }
 
@@ -587,7 +588,13 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 slug: s("acme"),
                 name: s("Acme"),
                 can_write: true,
-                clients: vec![client("laptop"), client("phone")],
+                clients: vec![
+                    client("laptop"),
+                    ClientEntry {
+                        configuration: Some(s("previous")),
+                        ..client("phone")
+                    },
+                ],
                 networks: vec![s("web"), s("db")],
                 form: ClientForm {
                     name: s("x"),

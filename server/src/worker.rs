@@ -119,6 +119,12 @@ impl Worker {
                         "mesh key rotation: the schedule failed"
                     );
                 }
+                if let Err(e) = crate::rollout::mesh_keys::release_clients(&self.db).await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "client key rotation: the release failed"
+                    );
+                }
                 // A step waiting for its grace period (or for handshakes)
                 // is checked again without waiting for another job.
                 if let Err(e) = crate::rollout::mesh::advance(&self.db, a.hypervisors).await {

@@ -1583,7 +1583,8 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
 
     let steps: Vec<(String, String, Value)> = sqlx::query_as(
         "SELECT actor, action, after FROM audit_log
-         WHERE action IN ('key.rotated', 'mesh.changed') ORDER BY id",
+         WHERE action IN ('key.rotated', 'mesh.changed') AND object NOT LIKE '%/client-key'
+         ORDER BY id",
     )
     .fetch_all(&env.db)
     .await
@@ -1724,7 +1725,8 @@ async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
     assert_eq!(second[0].kind, vxguard_store::kind::Kind::Router);
     worker.drain().await.unwrap();
     let steps: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT object, after FROM audit_log WHERE action = 'key.rotated' ORDER BY id",
+        "SELECT object, after FROM audit_log WHERE action = 'key.rotated'
+         AND object NOT LIKE '%/client-key' ORDER BY id",
     )
     .fetch_all(&env.db)
     .await
@@ -1738,4 +1740,237 @@ async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
     // Scheduled rotation off: nothing is due however old the keys are.
     set(0).execute(&env.db).await.unwrap();
     assert!(schedule(&env.db).await.unwrap().is_empty());
+}
+
+/// The value at `path` of a lab router's running configuration (`None`
+/// when the router has none there).
+async fn running_value(r: &LabRouter, path: &[&str]) -> Option<String> {
+    let answer = r
+        .client(&r.key)
+        .retrieve(&vyos_api::Retrieve {
+            op: vyos_api::RetrieveOp::ReturnValue,
+            path: path.iter().map(|s| s.to_string()).collect(),
+            config_format: None,
+        })
+        .await
+        .unwrap();
+    (answer.status == 200)
+        .then(|| answer.envelope.data.as_str().map(str::to_string))
+        .flatten()
+}
+
+/// Issue 17, item 5: a router's key rotation rotates its tenants' client
+/// interfaces too, each tenant's on an interface of its own. Through the
+/// grace period the clients the rotation found keep the old interface
+/// (`configuration: previous` in the list), a client made since is on the
+/// new one (its configuration names the new key and port), both run on the
+/// router; once released the old interface and key are gone, the old
+/// client shows `stale` and the new one `current`. Audited with
+/// fingerprints only.
+#[tokio::test]
+async fn client_interfaces_rotate_with_the_router_and_the_old_one_goes_after_the_grace() {
+    use vxguard_store::mesh_keys::fingerprint;
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    // vyos-dc1-01 (1.4) terminates acme's clients (finance's are on
+    // vyos-dc2-02: the first of its networks by name is `db`).
+    let r = &lab.routers[0];
+    let admin = env.token("admin@example.com").await;
+    let acme = env.token("acme-admin@example.com").await;
+    let list = || async {
+        let l = env.get("/api/v1/tenants/acme/clients", &acme).await;
+        assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+        l.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["configuration"].as_str().unwrap_or("none").to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list().await, [("ops".to_string(), "current".to_string())]);
+    let doc = || async {
+        vxguard_store::intent::secrets_doc(&env.db)
+            .await
+            .unwrap()
+            .unwrap()["routers"][r.name]
+            .clone()
+    };
+    let old = doc().await;
+    let old_private = old["wireguard_private_key"].as_str().unwrap().to_string();
+    let old_config = env
+        .get("/api/v1/tenants/acme/clients/ops/config", &acme)
+        .await;
+    assert_eq!(old_config.status, StatusCode::OK, "{}", old_config.text);
+    let old_endpoint = old_config.body["peers"][0]["endpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Begun (no grace: rotated now), and not yet released.
+    let started = post_empty(
+        env,
+        &format!("/api/v1/devices/{}/wireguard-key/rotate", r.name),
+        &admin,
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let begun = doc().await;
+    let next = &begun["client_rotation"]["tenants"]["acme"];
+    let next_public = next["key"]["public_key"].as_str().unwrap().to_string();
+    let next_private = next["key"]["private_key"].as_str().unwrap().to_string();
+    let number = next["number"].as_u64().unwrap();
+    assert_eq!(list().await, [("ops".to_string(), "previous".to_string())]);
+
+    // A client made now is given the new key and port.
+    let (_, phone_public) = vxguard_wg_keys::keypair([42; 32]);
+    let made = env
+        .post(
+            "/api/v1/tenants/acme/clients",
+            &acme,
+            serde_json::json!({"name": "ops-phone", "public_key": phone_public}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(
+        made.body["config"]["peers"][0]["public_key"],
+        next_public.as_str()
+    );
+    let endpoint = made.body["config"]["peers"][0]["endpoint"]
+        .as_str()
+        .unwrap();
+    assert_ne!(endpoint, old_endpoint);
+    assert!(
+        endpoint.ends_with(&format!(":{}", (51820 + number) % 65536)),
+        "{endpoint}"
+    );
+    worker.drain().await.unwrap();
+    let mut l = list().await;
+    l.sort();
+    assert_eq!(
+        l,
+        [
+            ("ops".to_string(), "previous".to_string()),
+            ("ops-phone".to_string(), "current".to_string())
+        ]
+    );
+    // Both interfaces run on the router, each with its client.
+    let id: i64 = sqlx::query_scalar(
+        "SELECT number::bigint FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 'acme'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let (old_if, new_if) = (format!("wg{id}"), format!("wg{number}"));
+    let key_of = |ifname: &str| {
+        let ifname = ifname.to_string();
+        async move { running_value(r, &["interfaces", "wireguard", &ifname, "private-key"]).await }
+    };
+    let client_key = old["client_key"]["private_key"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| old_private.clone());
+    assert_eq!(key_of(&old_if).await.as_deref(), Some(client_key.as_str()));
+    assert_eq!(
+        key_of(&new_if).await.as_deref(),
+        Some(next_private.as_str())
+    );
+    let peer_key = |ifname: &str, peer: &str| {
+        let (ifname, peer) = (ifname.to_string(), peer.to_string());
+        async move {
+            running_value(
+                r,
+                &[
+                    "interfaces",
+                    "wireguard",
+                    &ifname,
+                    "peer",
+                    &peer,
+                    "public-key",
+                ],
+            )
+            .await
+        }
+    };
+    assert!(peer_key(&old_if, "ops").await.is_some());
+    assert!(peer_key(&old_if, "ops-phone").await.is_none());
+    assert_eq!(
+        peer_key(&new_if, "ops-phone").await.as_deref(),
+        Some(phone_public.as_str())
+    );
+    assert!(peer_key(&new_if, "ops").await.is_none());
+
+    // The grace period (none here) is over: released.
+    let released = vxguard::rollout::mesh_keys::release_clients(&env.db)
+        .await
+        .unwrap()
+        .expect("due");
+    worker.drain().await.unwrap();
+    assert_eq!(job(env, released).await.0, "done");
+    assert!(vxguard::rollout::mesh_keys::release_clients(&env.db)
+        .await
+        .unwrap()
+        .is_none());
+    let after = doc().await;
+    assert!(after.get("client_rotation").is_none(), "{after}");
+    assert_eq!(
+        after["client_epochs"]["acme"]["key"]["public_key"],
+        next_public.as_str()
+    );
+    assert_eq!(key_of(&old_if).await, None, "the old interface is gone");
+    assert_eq!(
+        key_of(&new_if).await.as_deref(),
+        Some(next_private.as_str())
+    );
+    assert!(peer_key(&new_if, "ops").await.is_none());
+    let mut l = list().await;
+    l.sort();
+    assert_eq!(
+        l,
+        [
+            ("ops".to_string(), "stale".to_string()),
+            ("ops-phone".to_string(), "current".to_string())
+        ]
+    );
+    assert!(
+        runs_latest_asked_with(env, r, &r.key).await,
+        "drift after the release"
+    );
+
+    // Audited: begun and released per tenant, fingerprints only.
+    let steps: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT object, after FROM audit_log WHERE action = 'key.rotated'
+         AND object = 'routers/vyos-dc1-01/client-key' ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let acme_steps: Vec<&Value> = steps
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| a["tenant"] == "acme")
+        .collect();
+    assert_eq!(acme_steps.len(), 2, "{steps:?}");
+    assert_eq!(acme_steps[0]["step"], "begun");
+    assert_eq!(acme_steps[1]["step"], "released");
+    for s in &acme_steps {
+        assert_eq!(s["key"], fingerprint(&next_public).as_str());
+    }
+    let audit = format!("{steps:?}");
+    assert!(!audit.contains(&next_private) && !audit.contains(&client_key));
+    let dump: String =
+        sqlx::query_scalar("SELECT string_agg(t::text, E'\\n') FROM (SELECT * FROM revisions) t")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert!(!dump.contains(&next_private) && !dump.contains(&client_key));
 }

@@ -41,14 +41,7 @@ impl Device {
     }
 }
 
-/// What the audit and the logs name a WireGuard key by: the first 16 hex
-/// digits of the SHA-256 of its public half (the public key itself is no
-/// secret, but this keeps entries short and alike for every key).
-pub fn fingerprint(public_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(public_key.as_bytes());
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::fingerprint::fingerprint;
 
 /// What [`begin`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,6 +185,14 @@ async fn begin_in(
             None => return Ok(Some(Err(d.clone()))),
         }
     }
+    // The routers' client interfaces rotate with their mesh keys, each
+    // tenant's on an interface of its own (`crate::client_keys`).
+    let routers: Vec<String> = devices
+        .iter()
+        .filter(|d| d.kind == Kind::Router)
+        .map(|d| d.name.clone())
+        .collect();
+    let clients = crate::client_keys::begin_in(conn, &mut after, &routers, grace_secs).await?;
     crate::sealed::store_devices(conn, &before, &after).await?;
     store_mesh(
         conn,
@@ -216,6 +217,7 @@ async fn begin_in(
     for (d, fp) in devices.iter().zip(&fingerprints) {
         audit_step(conn, who, &d.object(), "begun", fp, Some(job)).await?;
     }
+    crate::client_keys::audit_begun(conn, who, &clients, job).await?;
     Ok(Some(Ok(job)))
 }
 

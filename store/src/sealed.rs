@@ -483,6 +483,18 @@ pub async fn every_secret(db: &PgPool) -> Result<Vec<(String, String)>> {
                 k.private_key,
             ));
         }
+        for (tenant, e) in r.client_epochs {
+            out.push((
+                format!("router {name} client-facing WireGuard private key of {tenant}"),
+                e.key.private_key,
+            ));
+        }
+        for (tenant, e) in r.client_rotation.into_iter().flat_map(|c| c.tenants) {
+            out.push((
+                format!("router {name} next client-facing WireGuard private key of {tenant}"),
+                e.key.private_key,
+            ));
+        }
     }
     for (name, h) in d.hypervisors {
         out.push((

@@ -34,6 +34,13 @@ pub struct ClientEntry {
     pub public_key: String,
     /// Empty: every network of the tenant.
     pub networks: Vec<String>,
+    /// Whether the configuration the client was given is the one its
+    /// router expects (issue 17, item 5): `current`, `previous` (names the
+    /// key being rotated out: works until the rotation's grace period
+    /// ends) or `stale` (no longer connects). `None` while no router
+    /// terminates the tenant's clients.
+    #[serde(default)]
+    pub configuration: Option<String>,
 }
 
 /// The create form: what was typed and the server's errors.

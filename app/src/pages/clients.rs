@@ -84,6 +84,7 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
                             <th scope="col">"Address"</th>
                             <th scope="col">"Public key"</th>
                             <th scope="col">"Reaches"</th>
+                            <th scope="col">"Configuration"</th>
                             {revoke.is_some().then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                         </tr>
                     </thead>
@@ -108,6 +109,7 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
                                         <td data-label="Address"><code>{c.address.unwrap_or_else(|| "pending".into())}</code></td>
                                         <td data-label="Public key"><code class="key">{c.public_key}</code></td>
                                         <td data-label="Reaches">{reaches}</td>
+                                        <td data-label="Configuration">{configuration_text(c.configuration.as_deref())}</td>
                                         {link}
                                     </tr>
                                 }
@@ -118,6 +120,21 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
             </div>
         }
         .into_any()
+    }
+}
+
+/// What the list says of a client's configuration (issue 17, item 5):
+/// whether it names its router's newest key, and what to do if not.
+pub fn configuration_text(state: Option<&str>) -> &'static str {
+    match state {
+        Some("current") => "Current",
+        Some("previous") => {
+            "Previous key: works until the router's key rotation ends. Give the device a new configuration: a new key pair (Revoke, then add it again, or replace its public key through the API)"
+        }
+        Some("stale") => {
+            "Old key: no longer connects. Give the device a new configuration: a new key pair (Revoke, then add it again, or replace its public key through the API)"
+        }
+        _ => "Not yet known",
     }
 }
 

@@ -4,7 +4,7 @@
 //! Either way the answer holds the configuration template (everything but
 //! the private key), also at `GET .../clients/{name}/config`.
 
-use super::extract::{with_etag, with_job, JsonBody};
+use super::extract::{with_etag, with_job, JsonBody, Page, PageQuery, Q};
 use super::objects::Declared;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -212,13 +212,17 @@ async fn template(
         .find(|r| r.name.as_str() == router_name)
         .ok_or_else(Problem::internal)?;
     let secrets = store_intent::secrets(&mut *st.store.pool().acquire().await?).await?;
-    let key = secrets
+    // The key and interface a configuration made now names: the tenant's
+    // newest client epoch, which a mesh key rotation leaves alone and a
+    // client rotation replaces (`RouterSecrets::client_endpoint`).
+    let (key, number) = secrets
         .routers
         .get(&router_name)
-        // The key clients know the router by, which a mesh key rotation
-        // leaves alone (`RouterSecrets::client_key`).
-        .map(|s| s.client_public_key().to_string())
-        .unwrap_or_default();
+        .map(|s| {
+            let e = s.client_endpoint(slug, ta.id);
+            (e.public_key, e.number)
+        })
+        .unwrap_or((String::new(), ta.id));
     let allowed_ips: Vec<String> = t
         .networks
         .iter()
@@ -240,7 +244,7 @@ async fn template(
             public_key: key,
             endpoint: format!(
                 "{host}:{}",
-                model::client_port(i.platform.wireguard.port, ta.id)
+                model::client_port(i.platform.wireguard.port, number)
             ),
             allowed_ips,
             persistent_keepalive: Some(i.platform.wireguard.keepalive),
@@ -248,12 +252,105 @@ async fn template(
     }))
 }
 
+/// A client as the list shows it: the object, and whether the
+/// configuration it was given is the one its router now expects.
+#[derive(Serialize, ToSchema)]
+pub struct ListedClient {
+    #[serde(flatten)]
+    pub client: Declared,
+    /// `current`: names the router's newest key and port; `previous`:
+    /// names the key being rotated out, so it works until the rotation's
+    /// grace period ends (`GET .../clients/{name}/config` has the new
+    /// configuration, which needs a new key pair: `PUT` the client with
+    /// its new public key); `stale`: names a key the router no longer
+    /// holds, so it no longer connects. Absent while no router terminates
+    /// the tenant's clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<ConfigurationState>,
+}
+
+/// Which configuration a client holds: the one its router expects
+/// (`current`), the one a key rotation is replacing (`previous`), or one
+/// that no longer connects (`stale`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigurationState {
+    Current,
+    Previous,
+    Stale,
+}
+
+impl From<model::ClientConfigState> for ConfigurationState {
+    fn from(s: model::ClientConfigState) -> Self {
+        match s {
+            model::ClientConfigState::Current => Self::Current,
+            model::ClientConfigState::Previous => Self::Previous,
+            model::ClientConfigState::Stale => Self::Stale,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "list_clients",
+    params(("tenant" = String, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<ListedClient>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    scope: TenantScope,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<axum::Json<Page<ListedClient>>> {
+    let page = super::objects::list(&st, Kind::Client, Some(scope.id()), q).await?;
+    let states = config_states(&st, &scope).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|c| {
+            let key = c.spec["public_key"].as_str().unwrap_or_default();
+            let configuration = states.as_ref().map(|f| f(key).into());
+            ListedClient {
+                client: c,
+                configuration,
+            }
+        })
+        .collect();
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Which configuration a client of the tenant holds, by its public key
+/// (`RouterSecrets::client_config_state`); `None` while no router
+/// terminates the tenant's clients.
+pub async fn config_states(
+    st: &AppState,
+    scope: &TenantScope,
+) -> ApiResult<Option<impl Fn(&str) -> model::ClientConfigState + Send + Sync>> {
+    let mut conn = st.store.pool().acquire().await?;
+    let loaded = store_intent::load_scope(&mut conn, scope.tenant.id).await?;
+    let alloc = store_intent::scope_allocation(&mut conn, &loaded).await?;
+    let slug = scope.tenant.slug.clone();
+    let Some(t) = loaded
+        .intent
+        .tenants
+        .iter()
+        .find(|t| t.slug.as_str() == slug)
+    else {
+        return Ok(None);
+    };
+    let (Some(router), Some(ta)) = (model::client_router(t), alloc.tenants.get(&slug)) else {
+        return Ok(None);
+    };
+    let id = ta.id;
+    let secrets = store_intent::secrets(&mut conn).await?;
+    let Some(r) = secrets.routers.get(&router).cloned() else {
+        return Ok(None);
+    };
+    Ok(Some(move |key: &str| r.client_config_state(&slug, id, key)))
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/tenants/{tenant}/clients",
-            get(super::objects::clients_generic::list).post(create),
-        )
+        .route("/api/v1/tenants/{tenant}/clients", get(list).post(create))
         .route(
             "/api/v1/tenants/{tenant}/clients/{name}/config",
             get(get_config),

@@ -47,7 +47,7 @@ impl Modify for Bearer {
         super::objects::services::list, super::objects::services::create, super::objects::services::get_one, super::objects::services::put, super::objects::services::delete,
         super::objects::rules::list, super::objects::rules::create, super::objects::rules::get_one, super::objects::rules::put, super::objects::rules::delete,
         super::policy::reorder, super::policy::preview,
-        super::objects::clients_generic::list, super::clients::create, super::clients::get_config, super::objects::clients_generic::get_one, super::objects::clients_generic::put, super::objects::clients_generic::delete,
+        super::clients::list, super::clients::create, super::clients::get_config, super::objects::clients_generic::get_one, super::objects::clients_generic::put, super::objects::clients_generic::delete,
         super::users::list_all, super::users::create_any, super::users::delete_any, super::users::list_members, super::users::create_member, super::users::delete_member, super::users::reset_any, super::users::reset_member,
         super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::jobs::list_all, super::jobs::list_tenant, super::jobs::get_one, super::jobs::events, super::jobs::retry_one,

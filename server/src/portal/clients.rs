@@ -17,7 +17,7 @@ use super::extract::{
 use super::pages::{field_error, form_errors};
 use super::respond::{encode, field, problem_page, props, see_other, version_of};
 use super::session::WebSession;
-use crate::api::clients::{create_with_key, current_template};
+use crate::api::clients::{config_states, create_with_key, current_template};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::tenancy::TenantScope;
@@ -30,6 +30,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use vxguard_compiler::alloc::Allocation;
+use vxguard_compiler::model::ClientConfigState;
 use vxguard_store::kind::Kind;
 use vxguard_store::objects::{self, Declared};
 use vxguard_store::write::Op;
@@ -37,8 +38,22 @@ use vxguard_store::write::Op;
 /// Everything of one kind in a tenant (the page shows up to this many).
 const MAX: i64 = 500;
 
-fn entry(c: Declared, alloc: &Allocation, slug: &str) -> ClientEntry {
+fn entry(
+    c: Declared,
+    alloc: &Allocation,
+    slug: &str,
+    state: Option<&(dyn Fn(&str) -> ClientConfigState + Sync)>,
+) -> ClientEntry {
+    let configuration = state.map(|f| {
+        match f(c.spec["public_key"].as_str().unwrap_or_default()) {
+            ClientConfigState::Current => "current",
+            ClientConfigState::Previous => "previous",
+            ClientConfigState::Stale => "stale",
+        }
+        .to_string()
+    });
     ClientEntry {
+        configuration,
         address: alloc
             .tenants
             .get(slug)
@@ -66,10 +81,14 @@ async fn page_data(
         .await?
         .ok_or_else(Problem::not_found)?;
     let alloc = data::allocation(st).await?;
+    let states = config_states(st, scope).await?;
+    let state = states
+        .as_ref()
+        .map(|f| f as &(dyn Fn(&str) -> ClientConfigState + Sync));
     let clients = objects::list(&st.db, Kind::Client, Some(id), None, MAX)
         .await?
         .into_iter()
-        .map(|c| entry(c, &alloc, &slug))
+        .map(|c| entry(c, &alloc, &slug, state))
         .collect();
     let networks = objects::list(&st.db, Kind::Network, Some(id), None, MAX)
         .await?
@@ -201,8 +220,10 @@ pub async fn create(
                 return problem_json(Problem::internal());
             };
             let alloc = out.allocation;
+            // Made now: its configuration names the router's newest key.
+            let current = |_: &str| ClientConfigState::Current;
             let created = ClientCreated {
-                client: entry(obj, &alloc, &scope.tenant.slug),
+                client: entry(obj, &alloc, &scope.tenant.slug, Some(&current)),
                 job: out.job,
                 config,
             };
@@ -244,7 +265,7 @@ async fn delete_page(
             .await?
             .ok_or_else(Problem::not_found)?;
         let alloc = data::allocation(st).await?;
-        Ok::<_, Problem>((c.version, entry(c, &alloc, &scope.tenant.slug)))
+        Ok::<_, Problem>((c.version, entry(c, &alloc, &scope.tenant.slug, None)))
     }
     .await;
     match found {

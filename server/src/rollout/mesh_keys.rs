@@ -2,7 +2,9 @@
 //! state: `vxguard_store::mesh_keys`): every few seconds it starts the
 //! rotation the schedule calls for, when no mesh change is under way; the
 //! mesh rollout (`super::mesh`) then switches and releases it as any mesh
-//! change, the release waiting for the grace period.
+//! change, the release waiting for the grace period. The routers' client
+//! interfaces, rotated with their mesh keys, are released here once their
+//! own grace period is over ([`release_clients`]).
 
 use std::collections::BTreeMap;
 
@@ -42,4 +44,16 @@ pub async fn schedule(db: &PgPool) -> Result<Vec<Device>> {
         tracing::info!(kind = d.kind.as_str(), device = %d.name, "mesh key rotation: begun on schedule");
     }
     Ok(begun)
+}
+
+/// Releases the routers' client rotations whose grace period is over
+/// (`vxguard_store::client_keys`): their old client interfaces go.
+pub async fn release_clients(db: &PgPool) -> Result<Option<i64>> {
+    let Some((routers, job)) = vxguard_store::client_keys::release_due(db, &Worker).await? else {
+        return Ok(None);
+    };
+    for r in &routers {
+        tracing::info!(router = %r, job, "client key rotation: released");
+    }
+    Ok(Some(job))
 }
