@@ -77,6 +77,35 @@ pub struct ClientExpect {
     pub public_key: String,
 }
 
+/// Where a tenant's clients are on its client router once its client
+/// interface has been rotated (issue 17, item 5;
+/// `vxguard_compiler::model::ClientEpoch`): not `wg<tenant id>` any more,
+/// and during a rotation on two interfaces. Only interface names and
+/// public keys: no key material.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientPlacement {
+    /// The interface of every client not in `by_key`.
+    pub default: String,
+    /// Clients (by public key) on another interface.
+    pub by_key: BTreeMap<String, String>,
+}
+
+/// By (client router, tenant slug).
+pub type ClientPlacements = BTreeMap<(String, String), ClientPlacement>;
+
+impl ClientExpect {
+    fn place(&mut self, p: &ClientPlacements) {
+        // One lookup per client: the key is built once.
+        if let Some(pl) = p.get(&(self.router.clone(), self.tenant.clone())) {
+            self.interface = pl
+                .by_key
+                .get(&self.public_key)
+                .unwrap_or(&pl.default)
+                .clone();
+        }
+    }
+}
+
 /// One tenant's part of the expectations, from that tenant and its
 /// allocation alone: what the collector rebuilds when that tenant's
 /// revision moved, and nothing else.
@@ -225,6 +254,35 @@ impl Expected {
             .enumerate()
             .map(|(i, r)| (r.name.clone(), i))
             .collect();
+        for c in &self.clients {
+            if let Some(&i) = at.get(&c.router) {
+                let ifs = &mut self.routers[i].client_interfaces;
+                if !ifs.contains(&c.interface) {
+                    ifs.push(c.interface.clone());
+                }
+            }
+        }
+    }
+
+    /// Puts every client on the interface `p` says (those of tenants it
+    /// does not name stay on `wg<tenant id>`) and lists each router's
+    /// client interfaces again.
+    pub fn place_clients(&mut self, p: &ClientPlacements) {
+        if p.is_empty() {
+            return;
+        }
+        for c in &mut self.clients {
+            c.place(p);
+        }
+        let at: BTreeMap<String, usize> = self
+            .routers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
+        for r in &mut self.routers {
+            r.client_interfaces.clear();
+        }
         for c in &self.clients {
             if let Some(&i) = at.get(&c.router) {
                 let ifs = &mut self.routers[i].client_interfaces;

@@ -102,6 +102,8 @@ struct Expecting {
     public_keys: BTreeMap<String, String>,
     /// Each hypervisor's OpenFlow target (name, target).
     bridges: Vec<(String, String)>,
+    /// Where the rotated tenants' clients were placed last.
+    placements: vxguard_health::expect::ClientPlacements,
     /// Each tenant's (slug, version) as last read.
     tenants: HashMap<Uuid, (String, String)>,
     /// Shared with the round's futures while it polls; no other holder
@@ -120,6 +122,7 @@ impl Expecting {
         &mut self,
         db: &PgPool,
         public_keys: &BTreeMap<String, String>,
+        placements: &vxguard_health::expect::ClientPlacements,
     ) -> Result<(usize, bool)> {
         let v = store::versions(db).await?;
         let e = Arc::make_mut(&mut self.now);
@@ -180,6 +183,12 @@ impl Expecting {
                 .collect();
             self.platform = Some(v.platform);
             self.public_keys = public_keys.clone();
+        }
+        // Rotated tenants' clients (issue 17, item 5): placed again when a
+        // tenant was read, the platform was, or the placements moved.
+        if !read.is_empty() || platform || *placements != self.placements {
+            e.expected.place_clients(placements);
+            self.placements = placements.clone();
         }
         Ok((read.len(), platform))
     }
@@ -266,8 +275,11 @@ pub async fn round_with(db: &PgPool, s: &Settings, state: &mut State) -> Result<
     let store::Devices {
         public_keys,
         records,
+        client_placements,
     } = store::devices(db).await?;
-    let refreshed = expecting.refresh(db, &public_keys).await;
+    let refreshed = expecting
+        .refresh(db, &public_keys, &client_placements)
+        .await;
     let (tenants_read, platform_read) = match refreshed {
         Ok(r) => r,
         Err(e) => {

@@ -1863,6 +1863,14 @@ async fn client_interfaces_rotate_with_the_router_and_the_old_one_goes_after_the
             ("ops-phone".to_string(), "current".to_string())
         ]
     );
+    // The health collector looks for each client on its epoch's interface.
+    let placed = |expect_old: bool| async move {
+        let d = vxguard_store::health::devices(&env.db).await.unwrap();
+        let p = d.client_placements[&("vyos-dc1-01".to_string(), "acme".to_string())].clone();
+        assert_eq!(p.default, format!("wg{number}"));
+        assert_eq!(p.by_key.is_empty(), !expect_old, "{p:?}");
+    };
+    placed(true).await;
     // Both interfaces run on the router, each with its client.
     let id: i64 = sqlx::query_scalar(
         "SELECT number::bigint FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id WHERE t.slug = 'acme'",
@@ -1927,6 +1935,7 @@ async fn client_interfaces_rotate_with_the_router_and_the_old_one_goes_after_the
         next_public.as_str()
     );
     assert_eq!(key_of(&old_if).await, None, "the old interface is gone");
+    placed(false).await;
     assert_eq!(
         key_of(&new_if).await.as_deref(),
         Some(next_private.as_str())

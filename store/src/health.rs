@@ -6,7 +6,7 @@
 //! evaluation itself is the pure `vxguard-health` crate.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -30,12 +30,16 @@ pub struct Devices {
     pub public_keys: BTreeMap<String, String>,
     /// By device name.
     pub records: BTreeMap<String, Record>,
+    /// Where the clients of tenants whose client interface was rotated
+    /// are (issue 17, item 5): interface names and public keys only.
+    pub client_placements: vxguard_health::expect::ClientPlacements,
 }
 
 /// Reads the [`Devices`].
 pub async fn devices(db: &PgPool) -> Result<Devices> {
     let mut conn = db.acquire().await?;
     let secrets = crate::sealed::devices(&mut conn).await?;
+    let client_placements = placements(&mut conn, &secrets).await?;
     drop(conn);
     let mut public_keys = BTreeMap::new();
     let mut key_since = BTreeMap::new();
@@ -65,7 +69,68 @@ pub async fn devices(db: &PgPool) -> Result<Devices> {
     Ok(Devices {
         public_keys,
         records,
+        client_placements,
     })
+}
+
+/// [`Devices::client_placements`] from the routers' client epochs: a
+/// tenant's clients are on its current epoch's interface (`wg<tenant id>`
+/// before its first), and during a rotation those the rotation found stay
+/// there while every other one is on the next epoch's.
+async fn placements(
+    conn: &mut sqlx::PgConnection,
+    s: &vxguard_compiler::model::Secrets,
+) -> Result<vxguard_health::expect::ClientPlacements> {
+    use vxguard_health::expect::ClientPlacement;
+    let mut out = BTreeMap::new();
+    // Tenants in a first rotation are still on their id: read those ids.
+    let first: Vec<String> = s
+        .routers
+        .values()
+        .flat_map(|r| r.client_rotation.iter().flat_map(|c| c.tenants.keys()))
+        .filter(|t| !s.routers.values().any(|r| r.client_epochs.contains_key(*t)))
+        .cloned()
+        .collect();
+    let ids: BTreeMap<String, i32> = if first.is_empty() {
+        BTreeMap::new()
+    } else {
+        sqlx::query_as::<_, (String, i32)>(
+            "SELECT t.slug, a.number FROM tenant_allocations a JOIN tenants t ON t.id = a.tenant_id
+             WHERE t.slug = ANY($1) AND a.number IS NOT NULL",
+        )
+        .bind(&first)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    for (router, r) in &s.routers {
+        let next = r.client_rotation.iter().flat_map(|c| &c.tenants);
+        let slugs: BTreeSet<&String> = r.client_epochs.keys().chain(next.map(|(t, _)| t)).collect();
+        for slug in slugs {
+            let current = match (r.client_epochs.get(slug), ids.get(slug)) {
+                (Some(e), _) => format!("wg{}", e.number),
+                (None, Some(id)) => format!("wg{id}"),
+                (None, None) => continue,
+            };
+            let p = match r.client_next(slug) {
+                Some(n) => ClientPlacement {
+                    default: format!("wg{}", n.number),
+                    by_key: n
+                        .stale
+                        .iter()
+                        .map(|k| (k.clone(), current.clone()))
+                        .collect(),
+                },
+                None => ClientPlacement {
+                    default: current,
+                    by_key: BTreeMap::new(),
+                },
+            };
+            out.insert((router.clone(), slug.clone()), p);
+        }
+    }
+    Ok(out)
 }
 
 /// Where what the collector expects from stands: the platform's and each

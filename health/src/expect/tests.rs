@@ -124,3 +124,66 @@ fn a_new_platform_keeps_the_tenants_and_their_client_interfaces() {
     e.expected.set_platform(routers, hypervisors);
     assert_eq!(sorted(e), sorted(full(&intent, &switched)));
 }
+
+/// Issue 17, item 5: a rotated tenant's clients are looked for on the
+/// interface their configuration names, and the router lists both of the
+/// tenant's interfaces during the rotation and only the new one after.
+#[test]
+fn rotated_clients_are_expected_on_their_epochs_interface() {
+    let (intent, alloc) = demo();
+    let mut x = expected(&intent, &alloc, &keys(&intent));
+    let c = x
+        .clients
+        .iter()
+        .find(|c| c.tenant == "finance")
+        .unwrap()
+        .clone();
+    let old = format!("wg{}", alloc.tenants["finance"].id);
+    assert_eq!(c.interface, old);
+    let at = |x: &Expected| {
+        let r = x.routers.iter().find(|r| r.name == c.router).unwrap();
+        let mut v = r.client_interfaces.clone();
+        v.sort();
+        v
+    };
+    // During the rotation: the client the rotation found stays on the
+    // old interface, any other on the new one.
+    let key = (c.router.clone(), "finance".to_string());
+    let mut during = ClientPlacements::new();
+    during.insert(
+        key.clone(),
+        ClientPlacement {
+            default: "wg65000".into(),
+            by_key: [(c.public_key.clone(), old.clone())].into(),
+        },
+    );
+    x.clients.push(ClientExpect {
+        name: "new-phone".into(),
+        public_key: "new-phone-key".into(),
+        ..c.clone()
+    });
+    x.place_clients(&during);
+    let on = |x: &Expected, n: &str| {
+        x.clients
+            .iter()
+            .find(|k| k.tenant == "finance" && k.name == n)
+            .unwrap()
+            .interface
+            .clone()
+    };
+    assert_eq!(on(&x, c.name.as_str()), old);
+    assert_eq!(on(&x, "new-phone"), "wg65000");
+    assert!(at(&x).contains(&old) && at(&x).contains(&"wg65000".to_string()));
+    // Released: every client on the new epoch's interface.
+    let mut after = ClientPlacements::new();
+    after.insert(
+        key,
+        ClientPlacement {
+            default: "wg65000".into(),
+            by_key: BTreeMap::new(),
+        },
+    );
+    x.place_clients(&after);
+    assert_eq!(on(&x, c.name.as_str()), "wg65000");
+    assert!(!at(&x).contains(&old), "{:?}", at(&x));
+}
