@@ -384,3 +384,138 @@ async fn the_template_writes_the_same_file_as_server_generated_keys() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// The operator who starts a rotation, as the audit names them.
+struct Operator;
+impl vxguard_store::audit::Actor for Operator {
+    fn subject(&self) -> &str {
+        "user:admin@example.com"
+    }
+    fn source(&self) -> &str {
+        "test"
+    }
+}
+
+/// Issue 17, item 5: while its router's key rotates, a client's row says
+/// its configuration names the key being rotated out and offers a new
+/// one: the hydrated page posts a new public key (made in the browser)
+/// and gets the new configuration's template, naming the router's next
+/// key and port; without JavaScript the user pastes their own and the
+/// page shows the file. The client keeps its address.
+#[tokio::test]
+async fn a_client_on_the_previous_key_is_offered_a_new_configuration() {
+    use vxguard_store::mesh_keys::{begin, Begun, Device};
+    let env = Env::demo().await;
+    let token = env.token("acme-admin@example.com").await;
+    let before = env
+        .get("/api/v1/tenants/acme/clients/ops/config", &token)
+        .await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    // acme's clients are on vyos-dc1-01.
+    let d = Device {
+        kind: vxguard_store::kind::Kind::Router,
+        name: "vyos-dc1-01".into(),
+    };
+    let begun = begin(&env.db, &[d], 3600, "test", &Operator).await.unwrap();
+    assert!(matches!(begun, Begun::Queued(_)), "{begun:?}");
+
+    let mut b = Browser::new(&env);
+    b.login_ok("acme-admin@example.com").await;
+    let p = b.get("/t/acme/clients").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("Previous key: works until"), "{}", p.text);
+    assert!(p.text.contains("action=\"/t/acme/clients/ops/rekey\""));
+    let csrf = hidden(&p.text, "csrf");
+    // A member reads the state but is offered nothing.
+    let mut m = Browser::new(&env);
+    m.login_ok("acme-member@example.com").await;
+    let mp = m.get("/t/acme/clients").await;
+    assert!(mp.text.contains("Previous key: works until"));
+    assert!(!mp.text.contains("/rekey\""));
+
+    // As the hydrated page sends it: the new public key only.
+    let (private, public) = pair(21);
+    let r = b
+        .post_json(
+            "/t/acme/clients/ops/rekey",
+            &[("csrf", &csrf), ("name", "ops"), ("public_key", &public)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(!r.text.contains(&private));
+    let made: app::clients::ClientCreated = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(made.client.public_key, public);
+    assert_eq!(made.client.configuration.as_deref(), Some("current"));
+    let config = made.config.unwrap();
+    let old = &before.body["peers"][0];
+    assert_ne!(
+        config.peers[0].public_key,
+        old["public_key"].as_str().unwrap()
+    );
+    assert_ne!(config.peers[0].endpoint, old["endpoint"].as_str().unwrap());
+    assert_eq!(config.address, before.body["address"].as_str().unwrap());
+    let list = env.get("/api/v1/tenants/acme/clients", &token).await;
+    assert_eq!(
+        list.body["items"][0]["configuration"], "current",
+        "{}",
+        list.text
+    );
+
+    // Without JavaScript: a pasted key, then the page with the file.
+    let api = env
+        .post(
+            "/api/v1/tenants/acme/clients",
+            &token,
+            serde_json::json!({"name": "desk", "public_key": pair(22).1}),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::CREATED, "{}", api.text);
+    // Made during the rotation: already current.
+    let p = b.get("/t/acme/clients").await;
+    assert!(!p.text.contains("action=\"/t/acme/clients/desk/rekey\""));
+    let empty = b
+        .post(
+            "/t/acme/clients/ops/rekey",
+            &[("csrf", &csrf), ("public_key", "")],
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.text
+    );
+    assert!(empty.text.contains("was not given a new key"));
+    let (_, public) = pair(23);
+    let r = b
+        .post(
+            "/t/acme/clients/ops/rekey",
+            &[("csrf", &csrf), ("public_key", &public)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = r.location.clone().unwrap();
+    assert!(to.starts_with("/t/acme/clients?rekeyed=ops&job="), "{to}");
+    let p = b.get(&to).await;
+    assert!(p.text.contains("Client ops given a new key"), "{}", p.text);
+    assert!(p.text.contains(&config.peers[0].endpoint), "{}", p.text);
+    // CSRF and tenancy hold: another tenant's admin gets nothing.
+    let forged = b
+        .post(
+            "/t/acme/clients/ops/rekey",
+            &[("csrf", "nope"), ("public_key", &pair(24).1)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut other = Browser::new(&env);
+    other.login_ok("finance-admin@example.com").await;
+    let c = other.csrf("/t/finance/clients").await;
+    let r = other
+        .post(
+            "/t/acme/clients/ops/rekey",
+            &[("csrf", &c), ("public_key", &pair(25).1)],
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER);
+    assert_ne!(r.status, StatusCode::CREATED);
+}

@@ -38,6 +38,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
     // The newest client's file: the config and, when made here, the private key.
     let result: RwSignal<Option<(ClientConfig, Option<String>)>> =
         RwSignal::new(created.map(|c| (c, None)));
+    let csrf_for_rekey = csrf.clone();
     let form_view = can_write.then(|| {
         view! {
             <CreateForm slug=slug.clone() csrf=csrf networks=networks form=form
@@ -45,6 +46,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
         }
     });
     let revoke = can_write.then(|| slug.clone());
+    let rekey = can_write.then(|| (slug.clone(), csrf_for_rekey.clone()));
     view! {
         <div class="page-head">
             <h1>"WireGuard clients"</h1>
@@ -60,7 +62,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
         <div class="grid">
             <section class="card wide" aria-labelledby="clients-h">
                 <h2 id="clients-h">"Clients"</h2>
-                <ClientList clients=clients revoke=revoke/>
+                <ClientList clients=clients revoke=revoke rekey=rekey result=result/>
             </section>
             {form_view}
         </div>
@@ -68,7 +70,16 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
 }
 
 #[component]
-fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> impl IntoView {
+fn ClientList(
+    clients: RwSignal<Vec<ClientEntry>>,
+    revoke: Option<String>,
+    /// Tenant admins: (tenant, CSRF token) for the "New configuration" forms.
+    rekey: Option<(String, String)>,
+    result: RwSignal<Option<(ClientConfig, Option<String>)>>,
+) -> impl IntoView {
+    // False while server-rendered (and without JavaScript); true once hydrated.
+    let js = RwSignal::new(false);
+    Effect::new(move |_| js.set(true));
     move || {
         let list = clients.get();
         if list.is_empty() {
@@ -97,6 +108,13 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
                                     let label = format!("Revoke client {}", c.name);
                                     view! { <td><a href=href aria-label=label class="danger">"Revoke…"</a></td> }
                                 });
+                                let renew = rekey
+                                    .clone()
+                                    .filter(|_| matches!(c.configuration.as_deref(), Some("previous" | "stale")))
+                                    .map(|(t, csrf)| view! {
+                                        <RekeyForm slug=t csrf=csrf name=c.name.clone() clients=clients
+                                            result=result js=js/>
+                                    });
                                 let reaches = if c.networks.is_empty() {
                                     "all networks".to_string()
                                 } else {
@@ -109,7 +127,7 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
                                         <td data-label="Address"><code>{c.address.unwrap_or_else(|| "pending".into())}</code></td>
                                         <td data-label="Public key"><code class="key">{c.public_key}</code></td>
                                         <td data-label="Reaches">{reaches}</td>
-                                        <td data-label="Configuration">{configuration_text(c.configuration.as_deref())}</td>
+                                        <td data-label="Configuration">{configuration_text(c.configuration.as_deref())}{renew}</td>
                                         {link}
                                     </tr>
                                 }
@@ -123,16 +141,106 @@ fn ClientList(clients: RwSignal<Vec<ClientEntry>>, revoke: Option<String>) -> im
     }
 }
 
+/// "New configuration" for a client whose configuration is not current
+/// (issue 17, item 5): once hydrated it makes a new key pair here, posts
+/// the public half and shows the new file (with the private key, once),
+/// as the create form does; without JavaScript it asks for the user's own
+/// public key and the page shows the file with a place for the private key.
+#[component]
+fn RekeyForm(
+    slug: String,
+    csrf: String,
+    name: String,
+    clients: RwSignal<Vec<ClientEntry>>,
+    result: RwSignal<Option<(ClientConfig, Option<String>)>>,
+    js: RwSignal<bool>,
+) -> impl IntoView {
+    let action = format!("/t/{slug}/clients/{name}/rekey");
+    let busy = RwSignal::new(false);
+    let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (&clients, &result);
+    let on_submit = {
+        let (action, csrf, name) = (action.clone(), csrf.clone(), name.clone());
+        move |ev: leptos::ev::SubmitEvent| {
+            if busy.get_untracked() {
+                ev.prevent_default();
+                return;
+            }
+            #[cfg(feature = "hydrate")]
+            {
+                ev.prevent_default();
+                busy.set(true);
+                let submission = Submission {
+                    action: action.clone(),
+                    csrf: csrf.clone(),
+                    name: name.clone(),
+                    public_key: String::new(),
+                    networks: vec![],
+                };
+                leptos::task::spawn_local(async move {
+                    match submission.send().await {
+                        Ok(made) => {
+                            clients.update(|v| {
+                                for c in v.iter_mut() {
+                                    if c.name == made.0.client.name {
+                                        *c = made.0.client.clone();
+                                    }
+                                }
+                            });
+                            if let Some(config) = made.0.config {
+                                result.set(Some((config, made.1)));
+                                set_timeout(
+                                    || scroll_to("created-client"),
+                                    std::time::Duration::ZERO,
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            let all: Vec<String> =
+                                e.fields.into_iter().map(|(_, m)| m).chain(e.form).collect();
+                            failed.set(Some(all.join("; ")));
+                        }
+                    }
+                    busy.set(false);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            {
+                let _ = (&action, &csrf, &name);
+                busy.set(true);
+            }
+        }
+    };
+    let label = format!("New configuration for {name}");
+    let key_id = format!("rekey-{name}");
+    view! {
+        <form method="post" action=action class="inline-form rekey" on:submit=on_submit>
+            <input type="hidden" name="csrf" value=csrf/>
+            {move || (!js.get()).then(|| {
+                let key_id = key_id.clone();
+                view! {
+                    <label for=key_id.clone() class="sr-only">"New public key"</label>
+                    <input id=key_id type="text" name="public_key" required autocomplete="off"
+                        spellcheck="false" placeholder="new public key"/>
+                }
+            })}
+            <button type="submit" aria-label=label disabled=move || busy.get()>"New configuration"</button>
+            {move || failed.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+        </form>
+    }
+}
+
 /// What the list says of a client's configuration (issue 17, item 5):
 /// whether it names its router's newest key, and what to do if not.
 pub fn configuration_text(state: Option<&str>) -> &'static str {
     match state {
         Some("current") => "Current",
         Some("previous") => {
-            "Previous key: works until the router's key rotation ends. Give the device a new configuration: a new key pair (Revoke, then add it again, or replace its public key through the API)"
+            "Previous key: works until the router's key rotation ends. Give the device its new configuration (a new key pair)."
         }
         Some("stale") => {
-            "Old key: no longer connects. Give the device a new configuration: a new key pair (Revoke, then add it again, or replace its public key through the API)"
+            "Old key: no longer connects. Give the device its new configuration (a new key pair)."
         }
         _ => "Not yet known",
     }

@@ -1,6 +1,8 @@
 //! The portal's WireGuard clients: `/t/{tenant}/clients` (the list and the
 //! create form), `POST /t/{tenant}/clients`, and revoking one at
-//! `/t/{tenant}/clients/{name}/delete` (confirm, then POST).
+//! `/t/{tenant}/clients/{name}/delete` (confirm, then POST), and a new key
+//! for a client whose configuration is not current
+//! (`/t/{tenant}/clients/{name}/rekey`, issue 17, item 5).
 //!
 //! The portal never generates a key pair: a client is created with a public
 //! key only, through the API's own `api::clients::create_with_key`
@@ -139,12 +141,21 @@ pub async fn page(
     }: TenantReader,
 ) -> Response {
     let notice = q.get("job").and_then(|j| {
-        let (n, what) = [("created", "created"), ("deleted", "revoked")]
-            .into_iter()
-            .find_map(|(k, w)| q.get(k).map(|n| (n, w)))?;
+        let (n, what) = [
+            ("created", "created"),
+            ("deleted", "revoked"),
+            ("rekeyed", "given a new key"),
+        ]
+        .into_iter()
+        .find_map(|(k, w)| q.get(k).map(|n| (n, w)))?;
         Some(format!("Client {n} {what}; job #{j} compiles the change."))
     });
-    let created = q.get("created").map(String::as_str);
+    // A client just created or given a new key without JavaScript: its
+    // new configuration.
+    let created = q
+        .get("created")
+        .or_else(|| q.get("rekeyed"))
+        .map(String::as_str);
     render(
         &st,
         &s,
@@ -248,6 +259,96 @@ pub async fn create(
                 errors: form_errors(&p, client_field),
             };
             render(&st, &s, &scope, form, None, None, status).await
+        }
+    }
+}
+
+/// `POST /t/{tenant}/clients/{name}/rekey`: a new public key for a client
+/// whose configuration names a key its router is rotating out or no longer
+/// holds (issue 17, item 5). The hydrated list makes the pair in the
+/// browser and posts the public half asking for JSON
+/// ([`app::clients::ClientCreated`], the new configuration's template);
+/// without JavaScript the user pastes their own, and the page shows the
+/// file with a place for the private key. The client keeps its name,
+/// address and networks; its new configuration names the router's newest
+/// key and port.
+pub async fn rekey(
+    State(st): State<AppState>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdminScriptForm {
+        session: s,
+        scope,
+        form: f,
+        json,
+        ..
+    }: TenantAdminScriptForm<next::Clients>,
+) -> Response {
+    let public_key = field(&f, "public_key").trim().to_string();
+    let out = async {
+        if public_key.is_empty() {
+            return Err(Problem::invalid(
+                "the client was not given a new key",
+                vec![field_error("/public_key", NO_KEY)],
+            ));
+        }
+        let c = objects::get(&st.db, Kind::Client, Some(scope.id()), &name)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let mut spec = c.spec.clone();
+        spec["public_key"] = serde_json::Value::String(public_key.clone());
+        let out = st
+            .store
+            .change(
+                &scope.who,
+                Kind::Client,
+                Some(&scope.tenant),
+                Some(&name),
+                Op::Replace(spec),
+                Some(c.version),
+            )
+            .await?;
+        let config = current_template(&st, &scope, &name).await?;
+        Ok::<_, Problem>((out, config))
+    }
+    .await;
+    match out {
+        Ok((out, config)) if json => {
+            let Some(obj) = out.object else {
+                return problem_json(Problem::internal());
+            };
+            // Its configuration now names the router's newest key.
+            let current = |_: &str| ClientConfigState::Current;
+            let created = ClientCreated {
+                client: entry(obj, &out.allocation, &scope.tenant.slug, Some(&current)),
+                job: out.job,
+                config,
+            };
+            let mut r = (StatusCode::CREATED, axum::Json(created)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Ok((out, _)) => see_other(&format!(
+            "/t/{}/clients?rekeyed={}&job={}",
+            scope.tenant.slug,
+            encode(&name),
+            out.job
+        )),
+        Err(p) if json => problem_json(p),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let e = form_errors(&p, client_field);
+            let reasons: Vec<&str> = e
+                .fields
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .chain(e.form.iter().map(String::as_str))
+                .collect();
+            let notice = Some(format!(
+                "Client {name} was not given a new key: {}",
+                reasons.join("; ")
+            ));
+            render(&st, &s, &scope, ClientForm::default(), notice, None, status).await
         }
     }
 }

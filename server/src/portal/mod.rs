@@ -156,6 +156,7 @@ pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
             "/t/{tenant}/clients",
             get(clients::page).post(clients::create),
         )
+        .route("/t/{tenant}/clients/{name}/rekey", post(clients::rekey))
         .route(
             "/t/{tenant}/clients/{name}/delete",
             get(clients::delete_form).post(clients::delete),
