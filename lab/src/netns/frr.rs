@@ -49,8 +49,12 @@ pub const DAEMONS: [&str; 4] = ["zebra", "bgpd", "bfdd", "staticd"];
 
 /// frr.conf for the router's `protocols bgp`, or `None` without one.
 /// Unhandled nodes are pushed to `not_realised`.
-pub fn frr_conf(tree: &ConfigTree, not_realised: &mut Vec<String>) -> Option<String> {
-    let vrfs = vrf_parts(tree, not_realised);
+pub fn frr_conf(
+    tree: &ConfigTree,
+    dev: &dyn Fn(&str) -> String,
+    not_realised: &mut Vec<String>,
+) -> Option<String> {
+    let vrfs = vrf_parts(tree, dev, not_realised);
     let Some(bgp) = tree.root().get(&["protocols", "bgp"]) else {
         if vrfs.bgp.is_empty() {
             return None;
@@ -159,6 +163,40 @@ pub fn with_statics(conf: &str, statics: &[String]) -> String {
 const BGP_DEFAULTS: &str =
     " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n no bgp network import-check\n";
 
+/// The ` ip route P DEV` lines of a VRF's `protocols static` (the
+/// interface form only: the one vxguard generates).
+fn vrf_static_routes(
+    st: NodeRef<'_>,
+    path: &str,
+    dev: &dyn Fn(&str) -> String,
+    not_realised: &mut Vec<String>,
+) -> String {
+    let mut out = String::new();
+    for (k, n) in st.children() {
+        if k != "route" {
+            not_realised.push(format!("{path} protocols static {k}"));
+            continue;
+        }
+        for (prefix, rn) in n.children() {
+            for (what, wn) in rn.children() {
+                if what != "interface" {
+                    not_realised.push(format!("{path} protocols static route {prefix} {what}"));
+                    continue;
+                }
+                for (ifname, inode) in wn.children() {
+                    if inode.children().next().is_some() {
+                        not_realised.push(format!(
+                            "{path} protocols static route {prefix} interface {ifname} (options)"
+                        ));
+                    }
+                    out.push_str(&format!(" ip route {prefix} {}\n", dev(ifname)));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn val(n: NodeRef<'_>, path: &[&str]) -> Option<String> {
     n.get(path)
         .and_then(|x| x.children().next().map(|(v, _)| v.to_string()))
@@ -192,7 +230,11 @@ struct VrfParts {
 /// l2vpn-evpn` `rd`, `advertise ipv4 unicast`, `route-target
 /// export/import`. FRR's VRF names are the VyOS names: FRR sees each VRF
 /// namespace under that name (see [`apply`]).
-fn vrf_parts(tree: &ConfigTree, not_realised: &mut Vec<String>) -> VrfParts {
+fn vrf_parts(
+    tree: &ConfigTree,
+    dev: &dyn Fn(&str) -> String,
+    not_realised: &mut Vec<String>,
+) -> VrfParts {
     let mut out = VrfParts {
         zebra: String::new(),
         bgp: String::new(),
@@ -202,15 +244,25 @@ fn vrf_parts(tree: &ConfigTree, not_realised: &mut Vec<String>) -> VrfParts {
     };
     for (name, v) in vrfs.children() {
         let path = format!("vrf name {name}");
+        let mut zebra = String::new();
         if let Some(vni) = val(v, &["vni"]) {
+            zebra.push_str(&format!(" vni {vni}\n"));
+        }
+        // `vrf name V protocols static route P interface I`, as VyOS's
+        // `staticd.frr.j2` renders it inside the VRF (a tenant's next
+        // client key epoch routes its clients' /32s so: issue 17, item 5).
+        if let Some(st) = v.get(&["protocols", "static"]) {
+            zebra.push_str(&vrf_static_routes(st, &path, dev, not_realised));
+        }
+        if !zebra.is_empty() {
             out.zebra
-                .push_str(&format!("vrf {name}\n vni {vni}\nexit-vrf\n!\n"));
+                .push_str(&format!("vrf {name}\n{zebra}exit-vrf\n!\n"));
         }
         let Some(protocols) = v.child("protocols") else {
             continue;
         };
         for (proto, _) in protocols.children() {
-            if proto != "bgp" {
+            if !matches!(proto, "bgp" | "static") {
                 not_realised.push(format!("{path} protocols {proto}"));
             }
         }
@@ -710,11 +762,44 @@ mod tests {
         assert_eq!(parse_rmac("% no such route", "172.27.0.3"), None);
     }
 
+    /// Issue 17, item 5: a tenant's next client key epoch routes its
+    /// clients' /32s into its interface inside the tenant's VRF.
+    #[test]
+    fn renders_a_vrfs_static_routes_inside_it() {
+        let t = ConfigTree::parse_set(
+            "set vrf name acme table '101'\n\
+             set vrf name acme vni '9000001'\n\
+             set vrf name acme protocols static route 100.64.0.3/32 interface wg60001\n\
+             set vrf name acme protocols bgp system-as '65000'\n",
+            &NoSchema,
+        )
+        .unwrap();
+        let mut nr = Vec::new();
+        let conf = frr_conf(&t, &|d: &str| format!("l1{d}"), &mut nr).unwrap();
+        assert!(nr.is_empty(), "{nr:?}");
+        assert!(
+            conf.contains("vrf acme\n vni 9000001\n ip route 100.64.0.3/32 l1wg60001\nexit-vrf\n"),
+            "{conf}"
+        );
+        // Any other form is listed as not realised.
+        let t = ConfigTree::parse_set(
+            "set vrf name acme protocols static route 10.0.0.0/8 blackhole\n",
+            &NoSchema,
+        )
+        .unwrap();
+        let mut nr = Vec::new();
+        frr_conf(&t, &|d: &str| d.to_string(), &mut nr);
+        assert_eq!(
+            nr,
+            ["vrf name acme protocols static route 10.0.0.0/8 blackhole"]
+        );
+    }
+
     #[test]
     fn renders_vyos_bgp_evpn_as_frr_text() {
         let t = ConfigTree::parse_set(include_str!("testdata/vyos-dc1-01.set"), &NoSchema).unwrap();
         let mut nr = Vec::new();
-        let conf = frr_conf(&t, &mut nr).unwrap();
+        let conf = frr_conf(&t, &|d: &str| d.to_string(), &mut nr).unwrap();
         assert!(nr.is_empty(), "{nr:?}");
         let (zebra, rest) = conf.split_at(conf.find("router bgp 65000\n").unwrap());
         assert_eq!(
@@ -761,7 +846,7 @@ mod tests {
         )
         .unwrap();
         let mut nr = Vec::new();
-        let conf = frr_conf(&t, &mut nr).unwrap();
+        let conf = frr_conf(&t, &|d: &str| d.to_string(), &mut nr).unwrap();
         assert!(conf.contains("vrf blue\n vni 9\nexit-vrf\n"));
         assert!(conf.contains("router bgp 65000 vrf blue\n"));
         assert!(!conf.contains("redistribute") && !conf.contains("advertise"));
@@ -789,7 +874,10 @@ mod tests {
     #[test]
     fn no_bgp_no_frr_and_unknown_options_are_listed() {
         let mut nr = Vec::new();
-        assert_eq!(frr_conf(&ConfigTree::new(), &mut nr), None);
+        assert_eq!(
+            frr_conf(&ConfigTree::new(), &|d: &str| d.to_string(), &mut nr),
+            None
+        );
         let t = ConfigTree::parse_set(
             "set protocols bgp system-as '65000'\n\
              set protocols bgp neighbor 10.0.0.1 remote-as '65001'\n\
@@ -798,7 +886,7 @@ mod tests {
             &NoSchema,
         )
         .unwrap();
-        let conf = frr_conf(&t, &mut nr).unwrap();
+        let conf = frr_conf(&t, &|d: &str| d.to_string(), &mut nr).unwrap();
         assert!(conf.contains(" neighbor 10.0.0.1 remote-as 65001\n"));
         assert!(!conf.contains("l2vpn"));
         assert_eq!(

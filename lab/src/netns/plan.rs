@@ -345,7 +345,8 @@ pub fn plan(tree: &ConfigTree, router_ns: &str, id: &str) -> Result<Plan, PlanEr
             other => p.not_realised.push(other.into()),
         }
     }
-    p.frr = super::frr::frr_conf(tree, &mut p.not_realised);
+    let dev_of = |v: &str| devs.get(v).cloned().unwrap_or_else(|| v.to_string());
+    p.frr = super::frr::frr_conf(tree, &dev_of, &mut p.not_realised);
     let statics = static_routes(tree, &devs, &mut p.not_realised);
     if !statics.is_empty() {
         let conf = p.frr.take().unwrap_or_else(|| super::frr::header(tree));
