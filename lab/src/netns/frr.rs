@@ -56,7 +56,7 @@ pub fn frr_conf(
 ) -> Option<String> {
     let vrfs = vrf_parts(tree, dev, not_realised);
     let Some(bgp) = tree.root().get(&["protocols", "bgp"]) else {
-        if vrfs.bgp.is_empty() {
+        if vrfs.bgp.is_empty() && !vrfs.zebra.contains(" ip route ") {
             return None;
         }
         return Some(format!("{}{}{}", header(tree), vrfs.zebra, vrfs.bgp));
