@@ -38,7 +38,28 @@ function localTimes(root) {
   }
 }
 
+// Times a page adds or changes later (the live job list, a row's state)
+// are shown in the viewer's zone too. A time already shown there no longer
+// reads "... UTC", so changing it is not seen again.
+function followTimes() {
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") {
+        if (r.target.parentElement) localTimes(r.target.parentElement);
+        continue;
+      }
+      for (const n of r.addedNodes) {
+        if (n.nodeType === Node.ELEMENT_NODE) localTimes(n);
+        else if (n.nodeType === Node.TEXT_NODE && n.parentElement) localTimes(n.parentElement);
+      }
+    }
+  }).observe(document.body, { childList: true, characterData: true, subtree: true });
+}
+
 init({ module_or_path: "/pkg/app_bg.wasm" })
   .then(() => hydrate())
   .catch((e) => console.warn("vxguard: running without the hydrate bundle:", e))
-  .finally(() => localTimes(document.body));
+  .finally(() => {
+    localTimes(document.body);
+    followTimes();
+  });

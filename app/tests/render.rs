@@ -127,6 +127,8 @@ fn client(n: &str) -> ClientEntry {
         public_key: s("KEY="),
         networks: vec![s("web")],
         configuration: Some(s("current")),
+        added: s("2026-11-20 10:00:00 UTC"),
+        added_by: Some(s("user:acme-admin@example.com")),
     }
 }
 
@@ -462,6 +464,24 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 email: s("a@example.com"),
                 next: s("/t/acme"),
                 error: Some(s("wrong")),
+                fields: FieldErrors::default(),
+                csrf: s("c"),
+            }),
+        ),
+        (
+            "login-empty",
+            None,
+            Page::Login(Login {
+                email: s(""),
+                next: s("/"),
+                error: None,
+                fields: FieldErrors {
+                    fields: vec![
+                        (s("email"), s("Enter the email address you log in with.")),
+                        (s("password"), s("Enter your password.")),
+                    ],
+                    form: vec![],
+                },
                 csrf: s("c"),
             }),
         ),
@@ -472,6 +492,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 email: s(""),
                 next: s("/"),
                 error: None,
+                fields: FieldErrors::default(),
                 csrf: s("c"),
             }),
         ),

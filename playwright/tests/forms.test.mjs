@@ -3,7 +3,8 @@
 // longer stops a user at the first empty field; the server answers with
 // every missing field and every bad value, each at its field. Checked on
 // the new-tenant form, the rule form, the client form and the network
-// form, at desktop and phone width. Creates nothing.
+// form, the login, change-password, member and API-token forms, at desktop
+// and phone width. Creates nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, problems, newPage, shot, login, hydrated } from "../lib.mjs";
@@ -140,6 +141,98 @@ test("the network form shows every missing field and bad value at once", async (
   await page.locator("#network-form").scrollIntoViewIfNeeded();
   await shot(page, "forms-04-network-all-errors", false);
   await phone(page, "forms-04-network-all-errors");
+  await page.context().close();
+});
+
+test("the network form says a taken name and a missing gateway with the other errors", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await hydrated(page);
+  // "web" is the demo's: taken; no gateway ticked; a bad subnet.
+  await page.getByLabel("Name", { exact: true }).fill("web");
+  await page.getByLabel("Subnet (CIDR)").fill("100.64.2.0/33");
+  for (const box of await page.locator("#network-form input[name=gateway]:checked").all()) await box.uncheck();
+  await submitBad(page, "Create network");
+  const e = await errorsAt(page, ["name", "cidr"]);
+  assert.match(e.name, /A network named web already exists/);
+  assert.match(await page.locator("#gateways-error").innerText(), /Choose at least one gateway router/);
+  await page.locator("#network-form").scrollIntoViewIfNeeded();
+  await shot(page, "forms-05-network-taken-and-gateways", false);
+  await page.context().close();
+});
+
+test("the login form asks for each empty field at once, before the server tries anything", async () => {
+  const page = await newPage();
+  await page.goto(`${BASE}/login`);
+  assert.equal(await page.locator("#login-form").getAttribute("novalidate"), "");
+  await submitBad(page, "Log in");
+  const e = await errorsAt(page, ["email", "password"]);
+  assert.match(e.email, /^Enter the email address you log in with/);
+  assert.match(e.password, /^Enter your password/);
+  assert.equal(await page.locator("#login-error").count(), 0, "no wrong-password message: nothing was tried");
+  await shot(page, "forms-06-login-empty", false);
+  await phone(page, "forms-06-login-empty");
+  // The email filled in: kept, and only the password asked for.
+  await page.getByLabel("Email").fill("finance-admin@example.com");
+  await submitBad(page, "Log in");
+  await errorsAt(page, ["password"]);
+  assert.equal(await page.locator("#email-error").count(), 0);
+  assert.equal(await page.getByLabel("Email").inputValue(), "finance-admin@example.com");
+  // The password field has the focus (the one to fix).
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "password");
+  await page.context().close();
+});
+
+test("the change-password form asks for each empty field with the others' errors", async () => {
+  const page = await newPage();
+  await login(page, "finance-member@example.com");
+  await page.goto(`${BASE}/account/password`);
+  await hydrated(page);
+  assert.equal(await page.locator("#password-form").getAttribute("novalidate"), "");
+  await page.getByLabel("New password", { exact: true }).fill("short");
+  await submitBad(page, "Change password");
+  const e = await errorsAt(page, ["current_password", "new_password", "confirm_password"]);
+  assert.match(e.current_password, /^Enter the password you logged in with/);
+  assert.match(e.new_password, /12 characters/);
+  assert.match(e.confirm_password, /^Enter the new password again/);
+  await shot(page, "forms-07-password-all-errors", false);
+  await phone(page, "forms-07-password-all-errors");
+  await page.context().close();
+});
+
+test("the member and API-token forms show every missing field and bad value at once", async () => {
+  const page = await newPage();
+  await login(page, "finance-admin@example.com");
+  await page.goto(`${BASE}/t/finance/members`);
+  await hydrated(page);
+  const before = await page.locator("#members tbody tr").count();
+  assert.equal(await page.locator("#member-form").getAttribute("novalidate"), "");
+  // An email of the tenant's (taken) and a short password: both said.
+  await page.locator("#member-form #email").fill("finance-member@example.com");
+  await page.getByLabel("Initial password").fill("short");
+  await submitBad(page, "Add member");
+  let e = await errorsAt(page, ["email", "password"]);
+  assert.match(e.email, /a user with this email exists/);
+  assert.match(e.password, /12 characters/);
+  // Both left empty: both asked for.
+  await page.locator("#member-form #email").fill("");
+  await submitBad(page, "Add member");
+  e = await errorsAt(page, ["email", "password"]);
+  assert.match(e.email, /^Enter the email address they will log in with/);
+  assert.match(e.password, /^Enter an initial password of at least 12 characters/);
+  assert.equal(await page.locator("#members tbody tr").count(), before, "nobody added");
+  await page.locator("#member-form").scrollIntoViewIfNeeded();
+  await shot(page, "forms-08-member-all-errors", false);
+  await phone(page, "forms-08-member-all-errors");
+
+  await page.goto(`${BASE}/t/finance/tokens`);
+  await hydrated(page);
+  assert.equal(await page.locator("#token-form").getAttribute("novalidate"), "");
+  await submitBad(page, "Create token");
+  const t = await errorsAt(page, ["name"]);
+  assert.match(t.name, /^Enter a name for the token/);
+  assert.equal(await page.locator("#token-secret").count(), 0, "no token made");
+  await shot(page, "forms-09-token-empty", false);
   await page.context().close();
 });
 

@@ -243,7 +243,8 @@ test("changing the password logs out the user's other sessions", async () => {
 });
 
 test("the latest jobs follow the server's event stream without a reload", async () => {
-  const page = await newPage();
+  // In Tokyo: the rows the stream adds show their time in the viewer's zone too.
+  const page = await newPage({ timezoneId: "Asia/Tokyo" });
   const asked = [];
   page.on("request", (r) => asked.push(new URL(r.url()).pathname));
   await login(page, "finance-admin@example.com");
@@ -266,6 +267,10 @@ test("the latest jobs follow the server's event stream without a reload", async 
     { timeout: 15_000 },
   );
   assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  const t = job.locator("[data-utc]").first();
+  await t.waitFor();
+  assert.match(await t.getAttribute("title"), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC$/);
+  assert.match(await t.innerText(), /GMT\+9|JST/);
   // One stream, no polling.
   assert.equal(asked.filter((p) => p === "/t/finance/jobs/stream").length, 1);
   assert.equal(asked.filter((p) => p === "/t/finance/jobs").length, 0);

@@ -53,6 +53,42 @@ async fn login_sets_a_strict_session_cookie_and_logout_ends_it() {
         .await;
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     assert!(p.text.contains("Wrong email or password."));
+    // Both fields left empty: each asked for at its field at once (the form
+    // has `novalidate`), nothing tried.
+    let form = b.get("/login").await;
+    let csrf = hidden(&form.text, "csrf");
+    assert!(form_tag(&form.text, "login-form").contains("novalidate"));
+    let p = b
+        .post(
+            "/login",
+            &[("email", ""), ("password", ""), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(
+        p.text.contains("id=\"email-error\"") && p.text.contains("Enter the email address"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Enter your password."), "{}", p.text);
+    assert!(!p.text.contains("Wrong email or password."));
+    // An email but no password (from the form as answered, with its new
+    // CSRF token): only the password is asked for, the email kept.
+    let csrf = hidden(&p.text, "csrf");
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("email", "finance-admin@example.com"),
+                ("password", ""),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"password-error\""), "{}", p.text);
+    assert!(!p.text.contains("id=\"email-error\""), "{}", p.text);
+    assert!(p.text.contains("value=\"finance-admin@example.com\""));
     // No login CSRF token: refused before the password is checked.
     let mut other = Browser::new(&env);
     let p = other
@@ -333,6 +369,45 @@ async fn network_form_shows_field_errors_and_creates_through_the_api_path() {
         "{}",
         d.text
     );
+    // Its name again with a bad subnet and no gateway: the taken name and
+    // the missing gateway are said with the subnet's error, each at its
+    // field; with everything else right, the taken name is at its field too.
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[("csrf", &csrf), ("name", "web2"), ("cidr", "100.64.9.0/99")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for (id, text) in [
+        ("name-error", "A network named web2 already exists"),
+        ("cidr-error", "IPv4 prefix"),
+        ("gateways-error", "Choose at least one gateway router"),
+    ] {
+        let at = p
+            .text
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {}", p.text));
+        assert!(
+            p.text[at..].contains(text),
+            "{id}: {}",
+            &p.text[at..at + 200]
+        );
+    }
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "web2"),
+                ("cidr", "100.64.9.0/28"),
+                ("gateway", "dc1/vyos-dc1-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.text);
+    let at = p.text.find("id=\"name-error\"").expect("at the name");
+    assert!(p.text[at..].contains("A network named web2 already exists"));
     // The same object the API shows, written by the same path (audited).
     let token = env.token("finance-admin@example.com").await;
     let r = env
@@ -417,6 +492,38 @@ async fn change_password_checks_fields_and_revokes_other_logins() {
     }
     assert!(p.text.contains("at least 12 characters"));
     assert!(!p.text.contains("value=\"not it\""));
+    assert!(form_tag(&p.text, "password-form").contains("novalidate"));
+    // Fields left empty are asked for, with what is wrong with the others.
+    let p = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", ""),
+                ("new_password", "short"),
+                ("confirm_password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for (id, text) in [
+        (
+            "current_password-error",
+            "Enter the password you logged in with.",
+        ),
+        ("new_password-error", "at least 12 characters"),
+        ("confirm_password-error", "Enter the new password again."),
+    ] {
+        let at = p
+            .text
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {}", p.text));
+        assert!(
+            p.text[at..].contains(text),
+            "{id}: {}",
+            &p.text[at..at + 200]
+        );
+    }
     // The same password again is no change.
     let p = b
         .post(
@@ -938,4 +1045,12 @@ async fn an_account_an_admin_made_must_choose_its_password_first() {
     let mut c = Browser::new(&env);
     c.login_ok("finance-member@example.com").await;
     assert_eq!(c.get("/t/finance").await.status, StatusCode::OK);
+}
+
+/// The start tag of the form with this id.
+fn form_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no form {id}"));
+    &html[html[..at].rfind('<').unwrap()..at + html[at..].find('>').unwrap()]
 }

@@ -410,6 +410,25 @@ async fn a_token_secret_is_shown_once_and_revoking_ends_it() {
     assert_eq!(p.status, StatusCode::CONFLICT);
     assert!(p.text.contains("id=\"name-error\""), "{}", p.text);
     assert!(!p.text.contains("token-secret"));
+    assert!(form_tag(&p.text, "token-form").contains("novalidate"));
+    // No name and a role no token can have: both at their fields.
+    let p = b
+        .post(
+            "/t/finance/tokens",
+            &[("csrf", &csrf), ("name", " "), ("role", "platform_admin")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"role-error\""), "{}", p.text);
+    let at = p
+        .text
+        .find("id=\"name-error\"")
+        .expect("the name asked for");
+    assert!(
+        p.text[at..].contains("Enter a name for the token"),
+        "{}",
+        p.text
+    );
 
     let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'ci-deploy'")
         .fetch_one(&env.db)
@@ -481,6 +500,62 @@ async fn tenant_admins_add_and_remove_members_and_members_cannot() {
     let page = b.get(&p.location.unwrap()).await;
     assert!(page.text.contains("data-key=\"auditor@example.com\""));
     assert!(page.text.contains("auditor@example.com was added"));
+    assert!(form_tag(&page.text, "member-form").contains("novalidate"));
+    // Every field wrong at once: an empty email asked for, a bad role, a
+    // password left empty; then an email of the tenant's that is taken is
+    // said with a short password.
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &csrf),
+                ("email", ""),
+                ("role", "platform_admin"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    for (id, text) in [
+        (
+            "email-error",
+            "Enter the email address they will log in with.",
+        ),
+        ("role-error", "choose tenant member or tenant admin"),
+        (
+            "password-error",
+            "Enter an initial password of at least 12 characters.",
+        ),
+    ] {
+        let at = p
+            .text
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {}", p.text));
+        assert!(
+            p.text[at..].contains(text),
+            "{id}: {}",
+            &p.text[at..at + 200]
+        );
+    }
+    let p = b
+        .post(
+            "/t/finance/members",
+            &[
+                ("csrf", &csrf),
+                ("email", "Auditor@Example.com"),
+                ("role", "tenant_member"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("id=\"password-error\""), "{}", p.text);
+    let at = p.text.find("id=\"email-error\"").expect("the taken email");
+    assert!(
+        p.text[at..].contains("a user with this email exists"),
+        "{}",
+        p.text
+    );
     let mut new = Browser::new(&env);
     assert_eq!(
         new.login("auditor@example.com").await.status,
@@ -853,4 +928,12 @@ async fn tenant_admins_reset_their_own_tenants_members_only() {
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(!m.get("/t/acme/members").await.text.contains("/reset\""));
+}
+
+/// The start tag of the form with this id.
+fn form_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no form {id}"));
+    &html[html[..at].rfind('<').unwrap()..at + html[at..].find('>').unwrap()]
 }

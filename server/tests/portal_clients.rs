@@ -108,6 +108,30 @@ async fn a_client_is_created_from_a_public_key_and_gets_its_template() {
     assert!(p.text.contains(&public2));
     assert!(!p.text.contains("id=\"client-qr\""));
 
+    // A taken name: at the name's field, alone or with a missing key.
+    for key in [public2.as_str(), ""] {
+        let p = b
+            .post(
+                "/t/finance/clients",
+                &[("csrf", &csrf), ("name", "desk"), ("public_key", key)],
+            )
+            .await;
+        assert!(p.status.is_client_error(), "{key}: {}", p.text);
+        let at = p
+            .text
+            .find("id=\"name-error\"")
+            .unwrap_or_else(|| panic!("{key}: {}", p.text));
+        assert!(
+            p.text[at..].contains("A device named desk already exists"),
+            "{key}"
+        );
+        assert_eq!(
+            p.text.contains("id=\"public_key-error\""),
+            key.is_empty(),
+            "{key}"
+        );
+    }
+
     // No public key: refused with the reason next to the field; the server
     // makes no key pair for the portal.
     let p = b

@@ -534,6 +534,37 @@ async fn rules_are_added_toggled_and_deleted_through_the_forms() {
         .starts_with("/t/finance/policy?done=created&rule=4&job="));
     let (d, v) = rule(&env, &token, 4).await;
     assert_eq!(d, "DNS");
+    // Its number again: taken, said at the number's field, alone or with
+    // a bad prefix.
+    for cidr in ["100.64.1.32/28", "100.64.1.0/33"] {
+        let p = b
+            .post(
+                "/t/finance/policy/rules",
+                &[
+                    ("csrf", &csrf),
+                    ("op", "create"),
+                    ("id", "4"),
+                    ("action", "accept"),
+                    ("protocol", "udp"),
+                    ("port", "53"),
+                    ("source", "network:web"),
+                    ("destination", "cidr"),
+                    ("destination_cidr", cidr),
+                ],
+            )
+            .await;
+        assert!(p.status.is_client_error(), "{cidr}: {}", p.text);
+        let at = p
+            .text
+            .find("id=\"id-error\"")
+            .unwrap_or_else(|| panic!("{cidr}: {}", p.text));
+        assert!(p.text[at..].contains("Rule 4 already exists"), "{cidr}");
+        assert_eq!(
+            p.text.contains("id=\"destination_cidr-error\""),
+            cidr.ends_with("/33"),
+            "{cidr}"
+        );
+    }
     // Disable, then delete (after its preview).
     let p = b
         .post(

@@ -9,7 +9,12 @@ pub struct Login {
     pub email: String,
     /// Where to go after logging in (a local path).
     pub next: String,
+    /// What went wrong that names no field (wrong email or password, too
+    /// many attempts, an expired form).
     pub error: Option<String>,
+    /// Fields left empty, each asked for at its field.
+    #[serde(default)]
+    pub fields: FieldErrors,
     /// The login form's own CSRF token (double-submitted in a cookie).
     pub csrf: String,
 }

@@ -41,6 +41,13 @@ pub struct ClientEntry {
     /// terminates the tenant's clients.
     #[serde(default)]
     pub configuration: Option<String>,
+    /// When it was added (UTC, shown in the viewer's zone).
+    #[serde(default)]
+    pub added: String,
+    /// Who added it (the audit log's actor: `user:<email>` or
+    /// `token:<name>`), when the log still says.
+    #[serde(default)]
+    pub added_by: Option<String>,
 }
 
 /// The create form: what was typed and the server's errors.

@@ -45,6 +45,19 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
                 clients=clients result=result/>
         }
     });
+    // A member sees why there is no form, and whom to ask.
+    let ask = (!can_write).then(|| {
+        let members = format!("/t/{slug}/members");
+        view! {
+            <section class="card" aria-labelledby="add-device-h" id="ask-admin">
+                <h2 id="add-device-h">"Adding a device"</h2>
+                <p>"Only the tenant's admins add and revoke WireGuard clients. To connect a laptop or
+                    phone, ask one of them (they are listed on "
+                    <a href=members>"Members"</a>
+                    ") and give them your device's public key."</p>
+            </section>
+        }
+    });
     let revoke = can_write.then(|| slug.clone());
     let rekey = can_write.then(|| (slug.clone(), csrf_for_rekey.clone()));
     view! {
@@ -65,6 +78,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
                 <ClientList clients=clients revoke=revoke rekey=rekey result=result/>
             </section>
             {form_view}
+            {ask}
         </div>
     }
 }
@@ -96,6 +110,7 @@ fn ClientList(
                             <th scope="col">"Public key"</th>
                             <th scope="col">"Reaches"</th>
                             <th scope="col">"Configuration"</th>
+                            <th scope="col">"Added"</th>
                             {revoke.is_some().then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                         </tr>
                     </thead>
@@ -128,6 +143,10 @@ fn ClientList(
                                         <td data-label="Public key"><code class="key">{c.public_key}</code></td>
                                         <td data-label="Reaches">{reaches}</td>
                                         <td data-label="Configuration">{configuration_text(c.configuration.as_deref())}{renew}</td>
+                                        <td data-label="Added">
+                                            <span>{c.added}</span>
+                                            {c.added_by.map(|b| view! { <br/><span class="muted">"by " {b}</span> })}
+                                        </td>
                                         {link}
                                     </tr>
                                 }

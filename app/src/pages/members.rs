@@ -151,7 +151,7 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
             <section class="card" aria-labelledby="add-member-h">
                 <h2 id="add-member-h">"Add a member"</h2>
                 <FormErrors failed="The member was not added:" errors=errors.form.clone()/>
-                <form method="post" action=action class="stack" id="member-form" on:submit=busy_submit(busy)>
+                <form method="post" action=action class="stack" id="member-form" novalidate on:submit=busy_submit(busy)>
                     <input type="hidden" name="csrf" value=csrf/>
                     <Field id="email" label="Email" value=email error=errors.get("email")
                         hint="They log in with it." kind="email"/>
@@ -271,7 +271,7 @@ pub fn TokensView(p: TokensPage, csrf: String) -> impl IntoView {
             <section class="card" aria-labelledby="new-token-h">
                 <h2 id="new-token-h">"Create a token"</h2>
                 <FormErrors failed="The token was not created:" errors=errors.form.clone()/>
-                <form method="post" action=action class="stack" id="token-form" on:submit=busy_submit(busy)>
+                <form method="post" action=action class="stack" id="token-form" novalidate on:submit=busy_submit(busy)>
                     <input type="hidden" name="csrf" value=csrf/>
                     <Field id="name" label="Name" value=tname error=errors.get("name")
                         hint="What uses it, e.g. ci-deploy."/>

@@ -183,6 +183,36 @@ pub async fn insert_user(
     Ok(out)
 }
 
+/// Whether [`insert_user`] would refuse `email` as taken: an account of
+/// the same tenant (of the platform when `tenant` is `None`), or for a
+/// platform admin any account that signs in with it (see [`insert_user`]:
+/// a tenant admin is never told about another tenant's accounts).
+pub async fn email_taken(
+    st: &AppState,
+    who: &Principal,
+    email: &str,
+    tenant: Option<Uuid>,
+) -> ApiResult<bool> {
+    if tenant.is_none() || who.role == Role::PlatformAdmin {
+        if store_users::signing_in(st.store.pool(), email)
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    let Some(t) = tenant else {
+        return Ok(false);
+    };
+    let f = store_users::Filter {
+        tenant: Some(t),
+        search: Some(email.to_string()),
+        ..store_users::Filter::default()
+    };
+    let same = store_users::filtered(st.store.pool(), &f, None, None, 100).await?;
+    Ok(same.iter().any(|u| u.email == email))
+}
+
 /// Creates a user; `tenant` is forced for tenant-scoped callers. The API's
 /// and the portal's way in.
 pub async fn create_user(
@@ -191,11 +221,43 @@ pub async fn create_user(
     req: UserCreate,
     tenant: Option<Uuid>,
 ) -> ApiResult<UserOut> {
-    let new = prepare_user(req, tenant.is_some()).await?;
+    let new = check_user(st, who, req, tenant).await?;
     let mut tx = st.store.begin().await?;
     let u = insert_user(&mut tx, who, new, tenant).await?;
     Store::commit(tx).await?;
     Ok(u)
+}
+
+/// A new user's fields checked as [`prepare_user`] does, and when they are
+/// not all good, whether the email is taken too.
+pub async fn check_user(
+    st: &AppState,
+    who: &Principal,
+    req: UserCreate,
+    tenant: Option<Uuid>,
+) -> ApiResult<NewUser> {
+    let email = req.email.trim().to_lowercase();
+    match prepare_user(req, tenant.is_some()).await {
+        Ok(new) => Ok(new),
+        Err(p) => {
+            // An email the insert would refuse is said with the other
+            // errors, when it is an email at all (as a new tenant's admin's).
+            let at_email = p
+                .errors
+                .iter()
+                .any(|e| e.pointer.as_deref() == Some("/email"));
+            if p.status != 422 || at_email || !email_taken(st, who, &email, tenant).await? {
+                return Err(p);
+            }
+            let mut errors = p.errors;
+            errors.push(crate::problem::FieldError {
+                pointer: Some("/email".into()),
+                object: None,
+                detail: "a user with this email exists".into(),
+            });
+            Err(Problem::invalid("the user is not valid", errors))
+        }
+    }
 }
 
 /// Deletes a user (of `tenant`, when given: another tenant's is 404);

@@ -16,7 +16,7 @@ use super::document::html;
 use super::extract::{
     next, problem_json, TenantAdmin, TenantAdminForm, TenantAdminScriptForm, TenantReader,
 };
-use super::pages::{field_error, form_errors};
+use super::pages::{field_error, form_errors, taken_at, taken_too};
 use super::respond::{encode, field, problem_page, props, see_other, version_of};
 use super::session::WebSession;
 use crate::api::clients::{config_states, create_with_key, current_template};
@@ -66,8 +66,33 @@ fn entry(
             .unwrap_or_default()
             .to_string(),
         networks: data::strings(&c.spec["allowed_networks"]),
+        added: data::when(c.created_at),
+        added_by: None,
         name: c.name,
     }
+}
+
+/// Who added each of the tenant's clients, by name: the newest
+/// `client.create` entry of the audit log for each (one query; a client
+/// made again after a revocation is its latest maker's).
+async fn makers(
+    st: &AppState,
+    tenant: uuid::Uuid,
+    slug: &str,
+) -> Result<HashMap<String, String>, Problem> {
+    let f = vxguard_store::audit::Filter {
+        tenant: Some(tenant),
+        action: Some("client.create".into()),
+        ..Default::default()
+    };
+    let prefix = format!("tenants/{slug}/clients/");
+    let mut by = HashMap::new();
+    for e in vxguard_store::audit::list(st.store.pool(), &f, MAX * 4).await? {
+        if let Some(name) = e.object.strip_prefix(&prefix) {
+            by.entry(name.to_string()).or_insert(e.actor);
+        }
+    }
+    Ok(by)
 }
 
 async fn page_data(
@@ -87,10 +112,17 @@ async fn page_data(
     let state = states
         .as_ref()
         .map(|f| f as &(dyn Fn(&str) -> ClientConfigState + Sync));
+    let mut makers = makers(st, id, &slug).await?;
     let clients = objects::list(&st.db, Kind::Client, Some(id), None, MAX)
         .await?
         .into_iter()
-        .map(|c| entry(c, &alloc, &slug, state))
+        .map(|c| {
+            let by = makers.remove(&c.name);
+            ClientEntry {
+                added_by: by,
+                ..entry(c, &alloc, &slug, state)
+            }
+        })
         .collect();
     let networks = objects::list(&st.db, Kind::Network, Some(id), None, MAX)
         .await?
@@ -220,10 +252,23 @@ pub async fn create(
             "not a WireGuard public key (44 characters of base64 encoding 32 bytes)",
         ));
     }
+    let taken = format!("A device named {name} already exists: choose another name.");
     let out = if bad.is_empty() {
-        create_with_key(&st, &scope, &name, &public_key, &networks, None).await
+        create_with_key(&st, &scope, &name, &public_key, &networks, None)
+            .await
+            .map_err(|p| taken_at(p, "/name", &taken))
     } else {
-        Err(Problem::invalid("the client is not valid", bad))
+        let well_formed = !bad.iter().any(|e| e.pointer.as_deref() == Some("/name"));
+        Err(taken_too(
+            &st,
+            Problem::invalid("the client is not valid", bad),
+            Kind::Client,
+            scope.id(),
+            well_formed.then_some(name.as_str()),
+            "/name",
+            &taken,
+        )
+        .await)
     };
     match out {
         Ok((out, config)) if json => {

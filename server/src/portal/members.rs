@@ -8,7 +8,7 @@ use super::data::when;
 use super::document::html;
 use super::extract::{OrPage, TenantAdmin, TenantAdminForm, TenantReader};
 use super::lists::ListQuery;
-use super::pages::form_errors;
+use super::pages::{ask_for_missing, field_error, form_errors};
 use super::respond::{encode, field, problem_page, props, see_other};
 use super::session::WebSession;
 use crate::api::audit::{self, AuditQuery};
@@ -135,6 +135,21 @@ pub async fn members(
     render_members(&st, &s, &scope, form, notice, None, StatusCode::OK).await
 }
 
+/// What the member form asks for when left empty.
+const MEMBER_ASKS: &[(&str, &str)] = &[
+    ("email", "Enter the email address they will log in with."),
+    (
+        "password",
+        "Enter an initial password of at least 12 characters.",
+    ),
+];
+
+/// What the token form asks for when left empty.
+const TOKEN_ASKS: &[(&str, &str)] = &[(
+    "name",
+    "Enter a name for the token: what uses it, e.g. ci-deploy.",
+)];
+
 fn member_field(pointer: &str) -> Option<&'static str> {
     match pointer {
         "/email" => Some("email"),
@@ -169,16 +184,41 @@ pub async fn add_member(
 ) -> Response {
     let email = field(&f, "email").trim().to_string();
     let role = field(&f, "role").to_string();
-    let out = async {
-        let req = UserCreate {
-            email: email.clone(),
-            password: field(&f, "password").to_string(),
-            role: tenant_role(&role)?,
-            tenant: None,
-        };
-        users::create_user(&st, &scope.who, req, Some(scope.id())).await
-    }
-    .await;
+    let req = UserCreate {
+        email: email.clone(),
+        password: field(&f, "password").to_string(),
+        role: Role::TenantMember,
+        tenant: None,
+    };
+    let out = match tenant_role(&role) {
+        Ok(r) => {
+            users::create_user(
+                &st,
+                &scope.who,
+                UserCreate { role: r, ..req },
+                Some(scope.id()),
+            )
+            .await
+        }
+        // A bad role is said with whatever else is wrong (checked as a
+        // member's, whose checks are the same); nothing is created.
+        Err(bad_role) => {
+            let mut errors = bad_role.errors;
+            match users::check_user(&st, &scope.who, req, Some(scope.id())).await {
+                Err(p) => errors.extend(p.errors),
+                Ok(_) => {
+                    let email = email.to_lowercase();
+                    if matches!(
+                        users::email_taken(&st, &scope.who, &email, Some(scope.id())).await,
+                        Ok(true)
+                    ) {
+                        errors.push(field_error("/email", "a user with this email exists"));
+                    }
+                }
+            }
+            Err(Problem::invalid("the user is not valid", errors))
+        }
+    };
     match out {
         Ok(u) => see_other(&format!(
             "/t/{}/members?added={}",
@@ -190,7 +230,11 @@ pub async fn add_member(
             let form = MemberForm {
                 email,
                 role,
-                errors: form_errors(&p, member_field),
+                errors: {
+                    let mut e = form_errors(&p, member_field);
+                    ask_for_missing(&mut e, &f, MEMBER_ASKS);
+                    e
+                },
             };
             render_members(&st, &s, &scope, form, None, None, status).await
         }
@@ -466,7 +510,11 @@ pub async fn create_token(
             let form = TokenForm {
                 name,
                 role,
-                errors: form_errors(&p, token_field),
+                errors: {
+                    let mut e = form_errors(&p, token_field);
+                    ask_for_missing(&mut e, &f, TOKEN_ASKS);
+                    e
+                },
             };
             render_tokens(&st, &s, &scope, form, None, None, status).await
         }

@@ -87,6 +87,7 @@ fn login_page(
     email: &str,
     next: &str,
     error: Option<String>,
+    fields: FieldErrors,
     secure: bool,
 ) -> Response {
     let csrf = session::new_csrf();
@@ -98,6 +99,7 @@ fn login_page(
                 email: email.into(),
                 next: next.into(),
                 error,
+                fields,
                 csrf: csrf.clone(),
             }),
         ),
@@ -119,8 +121,21 @@ pub async fn login_form(
         return see_other(&s.home());
     }
     let next = q.get("next").and_then(|n| local_path(n)).unwrap_or("/");
-    login_page(StatusCode::OK, "", next, None, session::is_https(&h))
+    login_page(
+        StatusCode::OK,
+        "",
+        next,
+        None,
+        FieldErrors::default(),
+        session::is_https(&h),
+    )
 }
+
+/// What the login form asks for when left empty.
+const LOGIN_ASKS: &[(&str, &str)] = &[
+    ("email", "Enter the email address you log in with."),
+    ("password", "Enter your password."),
+];
 
 pub async fn login(
     State(st): State<AppState>,
@@ -139,6 +154,21 @@ pub async fn login(
             email,
             next,
             Some("The login form expired or came from another site; please try again.".into()),
+            FieldErrors::default(),
+            secure,
+        );
+    }
+    // The form carries `novalidate`: an empty field is asked for here, both
+    // at once, before anything is tried (nor counted as a failed login).
+    let mut fields = FieldErrors::default();
+    ask_for_missing(&mut fields, &f, LOGIN_ASKS);
+    if !fields.is_empty() {
+        return login_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            email,
+            next,
+            None,
+            fields,
             secure,
         );
     }
@@ -155,7 +185,14 @@ pub async fn login(
                 429 => format!("Too many attempts: {}.", p.detail),
                 _ => format!("Logging in failed: {}", p.detail),
             };
-            return login_page(status, email, next, Some(msg), secure);
+            return login_page(
+                status,
+                email,
+                next,
+                Some(msg),
+                FieldErrors::default(),
+                secure,
+            );
         }
     };
     let started = async {
@@ -430,6 +467,45 @@ pub fn field_error(pointer: &str, detail: impl Into<String>) -> FieldError {
     }
 }
 
+/// A name or number the write path found taken (its 409 names no field:
+/// "rule \"7\" already exists"), said at the field that holds it.
+pub fn taken_at(p: Problem, pointer: &str, words: &str) -> Problem {
+    if p.status == 409 && p.errors.is_empty() && p.detail.ends_with("already exists") {
+        Problem::invalid(p.detail.clone(), vec![field_error(pointer, words)])
+            .with_status(StatusCode::CONFLICT)
+    } else {
+        p
+    }
+}
+
+/// When a form's other fields kept it from the write path, whether the
+/// object's name (or number) is taken is said with them, at its field, as
+/// the write path would have said it: every error at once. Only a name
+/// that is well-formed is looked up (`name`), and only when its field has
+/// no error yet.
+pub async fn taken_too(
+    st: &AppState,
+    mut p: Problem,
+    kind: Kind,
+    tenant: uuid::Uuid,
+    name: Option<&str>,
+    pointer: &str,
+    words: &str,
+) -> Problem {
+    let Some(name) = name else { return p };
+    if p.status != 422
+        || p.errors
+            .iter()
+            .any(|e| e.pointer.as_deref() == Some(pointer))
+    {
+        return p;
+    }
+    if let Ok(Some(_)) = vxguard_store::objects::get(&st.db, kind, Some(tenant), name).await {
+        p.errors.push(field_error(pointer, words));
+    }
+    p
+}
+
 /// What the network form asks for when left empty.
 const NETWORK_ASKS: &[(&str, &str)] = &[
     (
@@ -445,7 +521,7 @@ const NETWORK_ASKS: &[(&str, &str)] = &[
 /// The new network's name and subnet, both checked: the API reads its body
 /// field by field and stops at the first it cannot read, so a bad name
 /// would hide a bad subnet.
-fn network_syntax(name: &str, cidr: &str) -> Vec<FieldError> {
+fn network_syntax(name: &str, cidr: &str, gateways: &[String]) -> Vec<FieldError> {
     let mut bad = Vec::new();
     if let Err(e) = vxguard_compiler::ids::Name::new(name) {
         bad.push(field_error("/name", e));
@@ -456,8 +532,36 @@ fn network_syntax(name: &str, cidr: &str) -> Vec<FieldError> {
             "must be an IPv4 prefix such as 100.64.2.0/28",
         ));
     }
+    // What the compiler would say of the gateways next, said now with
+    // the rest when something else is wrong (alone, the compiler says it).
+    if !bad.is_empty() {
+        if gateways.is_empty() {
+            bad.push(field_error("/sites", NO_GATEWAY));
+        } else {
+            let mut per_site: Vec<(&str, usize)> = Vec::new();
+            for g in gateways {
+                let site = g.split_once('/').map_or("", |(s, _)| s);
+                match per_site.iter_mut().find(|(s, _)| *s == site) {
+                    Some((_, n)) => *n += 1,
+                    None => per_site.push((site, 1)),
+                }
+            }
+            for (site, n) in per_site {
+                if n > 2 {
+                    bad.push(field_error(
+                        "/sites",
+                        format!("site {site} needs one gateway router or a pair, not {n}"),
+                    ));
+                }
+            }
+        }
+    }
     bad
 }
+
+/// A network with no gateway chosen.
+const NO_GATEWAY: &str =
+    "Choose at least one gateway router: the first one chosen at a site is its preferred master.";
 
 /// The CIDR, the chosen gateways (`site/router`) and the `sites` body they
 /// make (grouped by site, in the order chosen) from a network form.
@@ -661,7 +765,8 @@ pub async fn create_network(
     let name = field(&f, "name").trim().to_string();
     let (cidr, gateways, sites) = network_fields(&f);
     let body = serde_json::json!({"name": name, "cidr": cidr, "sites": sites});
-    let bad = network_syntax(&name, &cidr);
+    let bad = network_syntax(&name, &cidr, &gateways);
+    let taken = format!("A network named {name} already exists: choose another name.");
     let out = if bad.is_empty() {
         st.store
             .change(
@@ -673,9 +778,19 @@ pub async fn create_network(
                 None,
             )
             .await
-            .map_err(Problem::from)
+            .map_err(|e| taken_at(Problem::from(e), "/name", &taken))
     } else {
-        Err(Problem::invalid("the network is not valid", bad))
+        let well_formed = vxguard_compiler::ids::Name::new(&name).is_ok();
+        Err(taken_too(
+            &st,
+            Problem::invalid("the network is not valid", bad),
+            Kind::Network,
+            scope.id(),
+            well_formed.then_some(name.as_str()),
+            "/name",
+            &taken,
+        )
+        .await)
     };
     match out {
         Ok(out) => see_other(&format!(
@@ -699,6 +814,16 @@ pub async fn create_network(
         }
     }
 }
+
+/// What the change-password form asks for when left empty.
+const PASSWORD_ASKS: &[(&str, &str)] = &[
+    ("current_password", "Enter the password you logged in with."),
+    (
+        "new_password",
+        "Enter a new password of at least 12 characters.",
+    ),
+    ("confirm_password", "Enter the new password again."),
+];
 
 fn password_field(pointer: &str) -> Option<&'static str> {
     match pointer {
@@ -738,19 +863,43 @@ pub async fn change_password(
     let Some(user) = s.who.user_id else {
         return problem_page(Some(&s), &Problem::internal());
     };
+    // Every empty field asked for at once (the form carries `novalidate`);
+    // the current password is not tried when it is empty.
+    let mut asked = FieldErrors::default();
+    ask_for_missing(&mut asked, &f, PASSWORD_ASKS);
     let c = auth_session::PasswordChange {
         current: field(&f, "current_password"),
         new: field(&f, "new_password"),
         confirm: field(&f, "confirm_password"),
     };
-    match auth_session::change_password(&st, user, Some(s.family), c, &src).await {
+    let out = if asked.is_empty() {
+        auth_session::change_password(&st, user, Some(s.family), c, &src).await
+    } else {
+        // What else is wrong with the fields filled in, said with them.
+        let mut bad = Vec::new();
+        if !c.new.is_empty() {
+            if let Err(e) = crate::auth::password::check_strength(c.new) {
+                bad.push(field_error("/new_password", e));
+            }
+        }
+        if !c.confirm.is_empty() && c.new != c.confirm {
+            bad.push(field_error(
+                "/confirm_password",
+                "does not match the new password",
+            ));
+        }
+        Err(Problem::invalid("the password was not changed", bad))
+    };
+    match out {
         // A first password of one's own: on to where the user starts.
         Ok(()) if s.must_change_password => see_other(&s.start()),
         Ok(()) => see_other("/account/password?changed=1"),
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let mut errors = form_errors(&p, password_field);
+            ask_for_missing(&mut errors, &f, PASSWORD_ASKS);
             let page = app::PasswordPage {
-                errors: form_errors(&p, password_field),
+                errors,
                 changed: false,
                 required: s.must_change_password,
             };

@@ -16,7 +16,7 @@
 
 use super::document::html;
 use super::extract::{OrPage, TenantAdminForm, TenantReader};
-use super::pages::form_errors;
+use super::pages::{form_errors, taken_at, taken_too};
 use super::respond::{encode, field, problem_page, props, see_other, version_of, Form};
 use super::session::WebSession;
 use crate::api::policy::PolicyPreview;
@@ -559,6 +559,11 @@ pub async fn create(
     }: TenantAdminForm,
 ) -> Response {
     let (form, rule) = rule_from_form(&f);
+    let id = form.id.parse::<u32>().ok();
+    let taken = format!(
+        "Rule {} already exists: choose another number, or edit that rule.",
+        form.id
+    );
     let result = match rule {
         Ok(b) => st
             .store
@@ -571,8 +576,17 @@ pub async fn create(
                 None,
             )
             .await
-            .map_err(Problem::from),
-        Err(p) => Err(p),
+            .map_err(|e| taken_at(Problem::from(e), "/id", &taken)),
+        Err(p) => Err(taken_too(
+            &st,
+            p,
+            Kind::Rule,
+            scope.id(),
+            id.map(|i| i.to_string()).as_deref(),
+            "/id",
+            &taken,
+        )
+        .await),
     };
     match result {
         Ok(out) => done(&scope.tenant.slug, "created", form.id.parse().ok(), out.job),
