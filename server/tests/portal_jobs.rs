@@ -132,6 +132,10 @@ async fn a_tenant_sees_its_jobs_devices_and_never_another_tenants_job() {
     assert!(p
         .text
         .contains("href=\"/admin/devices/router/vyos-dc1-01\""));
+    // The device's revision opens its diff for this job.
+    let diff = format!("/admin/devices/router/vyos-dc1-01/{seq}");
+    assert!(p.text.contains(&format!("href=\"{diff}\"")), "{}", p.text);
+    assert_eq!(a.get(&diff).await.status, StatusCode::OK);
     let list = a.get("/admin/jobs").await;
     assert!(list.text.contains(&format!("href=\"/admin/jobs/{job}\"")));
     let admin = env.token("admin@example.com").await;

@@ -108,7 +108,17 @@ fn DevicesTable(devices: Vec<JobDeviceRow>, admin: bool) -> impl IntoView {
         .into_iter()
         .map(|d| {
             let key = format!("{}/{}", d.kind, d.name);
-            let seq = d.seq.map(|s| format!("#{s}")).unwrap_or_else(|| "-".into());
+            // For an operator, the revision opens that device's diff for
+            // this job (the revision page).
+            let seq = match d.seq {
+                Some(n) if admin => {
+                    let href = format!("/admin/devices/{}/{}/{n}", d.kind, d.name);
+                    let label = format!("Revision {n} of {}: its diff", d.name);
+                    view! { <a href=href aria-label=label>{format!("#{n}")}</a> }.into_any()
+                }
+                Some(n) => format!("#{n}").into_any(),
+                None => "-".into_any(),
+            };
             let name = if admin {
                 let href = format!("/admin/devices/{}/{}", d.kind, d.name);
                 view! { <a href=href>{d.name}</a> }
