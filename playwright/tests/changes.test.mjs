@@ -200,6 +200,34 @@ test("the console's lists: jobs by state and tenant, the audit log with failed l
   await shot(page, "changes-07-admin-audit-phone");
   await page.setViewportSize({ width: 1280, height: 900 });
   await shot(page, "changes-07-admin-audit");
+  // At desktop width, who did it is a table cell whose pieces ("user:",
+  // the local part, "@domain") never break inside.
+  const who = await page.evaluate(() =>
+    [...document.querySelectorAll("#audit td.actor")].map((td) => {
+      const split = [...td.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE && n.data.trim())
+        .filter((n) => {
+          const r = document.createRange();
+          r.selectNodeContents(n);
+          return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1;
+        })
+        .map((n) => n.data);
+      return { display: getComputedStyle(td).display, split };
+    }),
+  );
+  assert.ok(who.length > 0);
+  assert.ok(who.every((w) => w.display === "table-cell"), JSON.stringify(who[0]));
+  assert.deepEqual(who.flatMap((w) => w.split), []);
+
+  // A job's page: each device's revision opens its diff for the job.
+  await page.goto(`${BASE}/admin/jobs?status=failed&tenant=finance`);
+  await page.locator("#admin-jobs tbody th a").first().click();
+  await page.waitForURL(/\/admin\/jobs\/\d+$/);
+  const rev = page.locator("#job-devices tbody td[data-label=Revision] a").first();
+  const href = await rev.getAttribute("href");
+  assert.match(href, /^\/admin\/devices\/(router|hypervisor)\/[^/]+\/\d+$/);
+  await Promise.all([page.waitForURL((u) => u.pathname === href), rev.click()]);
+  assert.equal((await page.goto(`${BASE}${href}`)).status(), 200);
 
   await page.goto(`${BASE}/admin/devices?kind=router`);
   await hydrated(page);
