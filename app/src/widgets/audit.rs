@@ -87,7 +87,7 @@ pub fn AuditList(
                         {tenant}
                         <td data-label="Job">{job}</td>
                         <td data-label="When" class="nowrap">{at}</td>
-                        <td data-label="Who" class="actor">{actor_view(&actor)}</td>
+                        <td data-label="Who" class="actor">{actor}</td>
                         <td data-label="From">{source}</td>
                     </tr>
                 }
@@ -123,26 +123,6 @@ pub fn AuditList(
 
 /// A path that may break after its slashes only (`<wbr>`), never inside a
 /// name.
-/// An actor (`user:alice@example.com`, `token:ci-deploy`, `anonymous`)
-/// that breaks only after its kind's colon or before the `@`, never inside
-/// a word.
-pub fn actor_view(actor: &str) -> AnyView {
-    let (kind, rest) = match actor.split_once(':') {
-        Some((k, r)) => (Some(k.to_string()), r),
-        None => (None, actor),
-    };
-    let (local, domain) = match rest.split_once('@') {
-        Some((l, d)) => (l.to_string(), Some(format!("@{d}"))),
-        None => (rest.to_string(), None),
-    };
-    view! {
-        {kind.map(|k| view! { {k} ":" <wbr/> })}
-        {local}
-        {domain.map(|d| view! { <wbr/> {d} })}
-    }
-    .into_any()
-}
-
 pub fn path_view(path: &str) -> AnyView {
     let mut parts = path.split('/').peekable();
     let mut out: Vec<AnyView> = Vec::new();
