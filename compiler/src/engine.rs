@@ -15,12 +15,15 @@ use crate::alloc::{Allocation, TenantAlloc};
 use crate::diag::Diagnostic;
 use crate::intent::{Intent, Tenant};
 use crate::model::Secrets;
-use crate::{compile, recompile_tenant_or_keep, DefinitionSet, Output, Touched};
+use crate::{compile, recompile_tenant_or_keep, DefinitionSet, Output, PlatformTrees, Touched};
 
 /// The intent and the output compiled from it.
 pub struct Engine {
     intent: Intent,
     output: Output,
+    /// The routers' platform trees, kept between one-tenant changes: each
+    /// change's commit check adds the tenant's commands to a copy.
+    trees: PlatformTrees,
 }
 
 /// One tenant's change.
@@ -62,7 +65,11 @@ impl Engine {
     ) -> Result<Engine, Vec<Diagnostic>> {
         sort_tenants(&mut intent);
         let output = compile(&intent, prev, secrets, defs)?;
-        Ok(Engine { intent, output })
+        Ok(Engine {
+            intent,
+            output,
+            trees: PlatformTrees::default(),
+        })
     }
 
     /// An engine from a full compile made elsewhere: `output` must be the
@@ -72,7 +79,11 @@ impl Engine {
             .tenants
             .windows(2)
             .all(|w| w[0].slug.as_str() < w[1].slug.as_str()));
-        Engine { intent, output }
+        Engine {
+            intent,
+            output,
+            trees: PlatformTrees::default(),
+        }
     }
 
     pub fn intent(&self) -> &Intent {
@@ -138,7 +149,7 @@ impl Engine {
             (Change::Remove(_), Err(_)) => return Ok(Touched::default()),
         };
         let output = std::mem::take(&mut self.output);
-        match recompile_tenant_or_keep(&self.intent, &slug, output, secrets, defs) {
+        match recompile_tenant_or_keep(&self.intent, &slug, output, secrets, defs, &self.trees) {
             Ok((output, touched)) => {
                 self.output = output;
                 Ok(touched)

@@ -26,6 +26,9 @@ pub mod router_diff;
 pub mod sealed;
 pub mod vyos;
 pub mod wireguard;
+pub mod write_check;
+
+pub use write_check::{validate_tenant, PlatformTrees};
 
 use alloc::Allocation;
 use diag::{Diagnostic, Diagnostics, Pointer};
@@ -315,7 +318,13 @@ pub fn render_router(
 ) -> RouterOutput {
     let schema = schema_of(defs);
     let tree = build_tree(parts.values(), schema);
-    commit_errors(name, &tree, &parts, d);
+    commit_errors(
+        name,
+        &tree,
+        parts.get("").map(|p| &p.owner),
+        &tenant_parts(&parts),
+        d,
+    );
     let (mut set, mut boot, segments) = tree.render_segments(schema);
     drop(tree);
     // Outputs are kept (millions of lines in a large platform): no slack.
@@ -328,6 +337,15 @@ pub fn render_router(
         parts,
         segments,
     }
+}
+
+/// The tenants' parts of a router (all but the platform's).
+fn tenant_parts(parts: &BTreeMap<String, Part>) -> Vec<&Part> {
+    parts
+        .iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// The tree of some parts, each part's nodes owned by its index + 1 (the
@@ -345,30 +363,31 @@ fn build_tree<'p>(parts: impl Iterator<Item = &'p Part>, schema: &dyn Schema) ->
 }
 
 /// VyOS's commit-time rules on a router's tree, reported against the platform.
+/// `platform` is the platform's owner (when its commands are in the tree),
+/// `tenants` the tenants' parts in it.
 fn commit_errors(
     name: &str,
     tree: &ConfigTree,
-    parts: &BTreeMap<String, Part>,
+    platform: Option<&Pointer>,
+    tenants: &[&Part],
     d: &mut Diagnostics,
 ) {
-    let platform = parts.get("").map(|p| p.owner.clone()).unwrap_or_default();
+    let platform = platform.cloned().unwrap_or_default();
     for e in vyos_defs::commit_check(tree) {
         // The error is the tenant's when its node is one of the tenant's
         // commands (and no one else's): one tenant's bad value then fails
         // that tenant, not the platform.
-        let mut owners = parts.iter().filter(|(k, part)| {
-            !k.is_empty() && {
-                let mut hit = false;
-                part.paths.for_each(|p| {
-                    hit = hit
-                        || (p.len() >= e.path.len()
-                            && p.iter().zip(&e.path).all(|(a, b)| *a == b.as_str()));
-                });
-                hit
-            }
+        let mut owners = tenants.iter().filter(|part| {
+            let mut hit = false;
+            part.paths.for_each(|p| {
+                hit = hit
+                    || (p.len() >= e.path.len()
+                        && p.iter().zip(&e.path).all(|(a, b)| *a == b.as_str()));
+            });
+            hit
         });
         let owner = match (owners.next(), owners.next()) {
-            (Some((_, part)), None) => part.owner.clone(),
+            (Some(part), None) => part.owner.clone(),
             _ => platform.clone(),
         };
         d.error(
@@ -399,6 +418,7 @@ fn splice_owner(
     key: &str,
     new: Part,
     schema: &dyn Schema,
+    trees: &PlatformTrees,
     d: &mut Diagnostics,
 ) -> Result<(Spliced, (String, String)), Box<Part>> {
     let Some(index) = ro.parts.keys().position(|k| k == key) else {
@@ -444,8 +464,21 @@ fn splice_owner(
         }
     }
     drop(tree);
-    let checked = ro.parts.get("").into_iter().chain([&new]);
-    commit_errors(name, &build_tree(checked, schema), &ro.parts, d);
+    // The commit rules on the platform's commands and the new ones: the
+    // platform's tree is kept between changes (it is most of the tree).
+    let checked = match ro.parts.get("") {
+        Some(platform) => {
+            write_check::with_tenant(&trees.of_part(name, platform, schema), &new, schema)
+        }
+        None => build_tree(std::iter::once(&new), schema),
+    };
+    commit_errors(
+        name,
+        &checked,
+        ro.parts.get("").map(|p| &p.owner),
+        &tenant_parts(&ro.parts),
+        d,
+    );
     drop(roots);
     let mut set =
         String::with_capacity(ro.set.len() + pieces.iter().map(|p| p.0.len()).sum::<usize>());
@@ -626,19 +659,22 @@ pub fn recompile_tenant(
     secrets: &Secrets,
     defs: &DefinitionSet,
 ) -> Result<(Output, Touched), Vec<Diagnostic>> {
-    recompile_tenant_or_keep(intent, slug, prev, secrets, defs).map_err(|(d, _)| d)
+    let trees = PlatformTrees::default();
+    recompile_tenant_or_keep(intent, slug, prev, secrets, defs, &trees).map_err(|(d, _)| d)
 }
 
 /// [`recompile_tenant`] that gives `prev` back unchanged when the change
 /// does not compile, so that a long-lived output (the worker's
 /// [`engine::Engine`]) survives a tenant's bad change without a full
 /// compile. Only the devices the tenant touches are copied, to be put back.
+/// `trees` keeps the routers' platform trees between calls.
 pub fn recompile_tenant_or_keep(
     intent: &Intent,
     slug: &str,
     prev: Output,
     secrets: &Secrets,
     defs: &DefinitionSet,
+    trees: &PlatformTrees,
 ) -> Result<(Output, Touched), (Vec<Diagnostic>, Box<Output>)> {
     let mut d = Diagnostics::default();
     let found = intent
@@ -781,7 +817,7 @@ pub fn recompile_tenant_or_keep(
         }
         drop(old);
         if let Some(p) = new_part {
-            match splice_owner(name, &mut ro, slug, p, schema_of(dfs), &mut d) {
+            match splice_owner(name, &mut ro, slug, p, schema_of(dfs), trees, &mut d) {
                 Ok((spliced, replaced)) => {
                     (undo.set, undo.boot) = replaced;
                     return (ro, undo, d, Some(spliced));
@@ -974,70 +1010,6 @@ fn check_client_keys(intent: &Intent, only: Option<usize>, s: &Secrets, d: &mut 
             }
         }
     }
-}
-
-/// Checks what a change to tenant `ti` makes the routers do, before it is
-/// stored: the tenant's commands on each of its routers against VyOS's
-/// definitions, and VyOS's commit rules on the platform's commands and the
-/// tenant's together (the same checks [`compile`] runs, for one tenant).
-/// So a value the devices would refuse is refused where it is written, and
-/// never fails the worker's compile for every tenant. `intent` must pass
-/// [`checks::check_intent`] and `allocation` must be its allocation.
-pub fn validate_tenant(
-    intent: &Intent,
-    ti: usize,
-    allocation: &Allocation,
-    secrets: &Secrets,
-    defs: &DefinitionSet,
-) -> Vec<Diagnostic> {
-    let mut d = Diagnostics::default();
-    let Some(t) = intent.tenants.get(ti) else {
-        return Vec::new();
-    };
-    check_client_keys(intent, Some(ti), secrets, &mut d);
-    let ctx = Ctx::new(intent, allocation, secrets);
-    let owner = Pointer::root().join("tenants").join(ti);
-    let routers = model::tenant_routers(t);
-    let found = par_map(&routers, |name| {
-        let mut d = Diagnostics::default();
-        let Some((ri, r)) = intent
-            .platform
-            .routers
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.name.as_str() == name)
-        else {
-            return d;
-        };
-        let model = ctx.router(name);
-        let Some(tm) = ctx.tenant_on_router(t, name) else {
-            return d;
-        };
-        let dfs = defs.by_version.get(&r.version).copied();
-        let mut parts = BTreeMap::new();
-        parts.insert(String::new(), platform_part(ri, &model));
-        let tenant = Part {
-            owner: owner.clone(),
-            paths: vyos::render_tenant(&model, &tm),
-        };
-        validate_paths(
-            name,
-            r.version,
-            &owner,
-            &tenant.paths,
-            dfs,
-            |_| true,
-            &mut d,
-        );
-        parts.insert(t.slug.to_string(), tenant);
-        let tree = build_tree(parts.values(), schema_of(dfs));
-        commit_errors(name, &tree, &parts, &mut d);
-        d
-    });
-    for x in found {
-        d.0.extend(x.0);
-    }
-    sorted(d)
 }
 
 fn check_secrets(intent: &Intent, s: &Secrets, d: &mut Diagnostics) {

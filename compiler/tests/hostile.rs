@@ -13,7 +13,7 @@ use vxguard_compiler::alloc::{self, Allocation};
 use vxguard_compiler::diag::Diagnostics;
 use vxguard_compiler::ids::Name;
 use vxguard_compiler::intent::{Client, Intent, Port, Rule, Service};
-use vxguard_compiler::{checks, compile, validate_tenant, Output};
+use vxguard_compiler::{checks, compile, validate_tenant, Output, PlatformTrees};
 
 const ME: &str = "acme";
 
@@ -191,12 +191,16 @@ fn write_checks(intent: &Intent, prev: &Allocation) -> Result<Allocation, Vec<St
         .iter()
         .position(|t| t.slug.as_str() == ME)
         .unwrap();
+    // One set of kept platform trees for every generated write, as a
+    // server keeps them between writes.
+    static TREES: OnceLock<PlatformTrees> = OnceLock::new();
     let v = Diagnostics(validate_tenant(
         intent,
         ti,
         &a,
         &secrets,
         &Defs::load().set(),
+        TREES.get_or_init(PlatformTrees::default),
     ));
     if v.has_errors() {
         return Err(refused(&v));

@@ -60,7 +60,7 @@ pub use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vxguard_compiler::intent::VyosVersion;
-use vxguard_compiler::DefinitionSet;
+use vxguard_compiler::{DefinitionSet, PlatformTrees};
 use vyos_defs::Definitions;
 
 /// A transaction on the store, opened by [`Store::begin`]; pass `&mut tx`
@@ -76,6 +76,8 @@ pub struct Store {
     /// worker compiles with, so that what the API accepts the devices
     /// accept ([`write::check_and_allocate_in`]).
     defs: Arc<BTreeMap<VyosVersion, Definitions>>,
+    /// Each router's platform tree, kept between tenants' writes.
+    trees: Arc<PlatformTrees>,
 }
 
 impl std::fmt::Debug for Store {
@@ -96,13 +98,21 @@ impl Store {
 
     /// A store that judges tenants' writes with `defs`.
     pub fn judging_with(pool: PgPool, defs: Arc<BTreeMap<VyosVersion, Definitions>>) -> Self {
-        Store { pool, defs }
+        Store {
+            pool,
+            defs,
+            trees: Arc::default(),
+        }
     }
 
-    /// The definitions writes are judged with, as the compiler takes them.
-    pub fn definitions(&self) -> DefinitionSet<'_> {
-        DefinitionSet {
-            by_version: self.defs.iter().map(|(k, v)| (*k, v)).collect(),
+    /// What writes are judged with: the definitions, as the compiler
+    /// takes them, and the platform trees kept between writes.
+    pub fn judge(&self) -> write::Judge<'_> {
+        write::Judge {
+            defs: DefinitionSet {
+                by_version: self.defs.iter().map(|(k, v)| (*k, v)).collect(),
+            },
+            trees: &self.trees,
         }
     }
 

@@ -115,8 +115,7 @@ impl crate::Store {
         let after = reordered(&before, &ids)?;
         loaded.intent.tenants[ti].policy.rules = after.clone();
         let own = Pointer::root().join("tenants").join(ti).join("policy");
-        let a = write::check_and_allocate(&mut tx, &loaded, Some(&own), who, &self.definitions())
-            .await?;
+        let a = write::check_and_allocate(&mut tx, &loaded, Some(&own), who, &self.judge()).await?;
         objects::place_rules(&mut tx, tenant.id, &ids).await?;
         let object = format!("tenants/{}/policy", tenant.slug);
         let numbers = |rules: &[Rule]| serde_json::json!({"order": rules.iter().map(|r| r.id).collect::<Vec<_>>()});

@@ -73,6 +73,14 @@ pub async fn begin_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<Loade
     Ok(store_intent::load_scope(conn, tenant).await?)
 }
 
+/// What a tenant's write is judged with ([`crate::Store::judge`]): the
+/// VyOS definitions the worker compiles with, and each router's platform
+/// tree kept between writes (`vxguard_compiler::write_check`).
+pub struct Judge<'a> {
+    pub defs: DefinitionSet<'a>,
+    pub trees: &'a vxguard_compiler::PlatformTrees,
+}
+
 /// Checks the edited intent and allocates; errors name the body field when
 /// they lie in the object being written (`own`), else the other object.
 /// A change under a tenant's object is that tenant's change.
@@ -81,24 +89,24 @@ pub async fn check_and_allocate(
     loaded: &Loaded,
     own: Option<&Pointer>,
     viewer: &impl Writer,
-    defs: &DefinitionSet<'_>,
+    judge: &Judge<'_>,
 ) -> Result<Allocation> {
     let tenant = own.and_then(|p| tenant_of(&p.0));
-    check_and_allocate_in(conn, loaded, own, tenant, viewer, defs).await
+    check_and_allocate_in(conn, loaded, own, tenant, viewer, judge).await
 }
 
 /// [`check_and_allocate`] for a change of tenant `tenant` (its index in
 /// the intent) that has no object of its own (a deletion, the tenant's
 /// settings): it is judged on that tenant and the platform, and the
 /// tenant's commands are checked as the devices would check them (with
-/// `defs`, the definitions the worker compiles with).
+/// `judge`: the definitions the worker compiles with).
 pub async fn check_and_allocate_in(
     conn: &mut PgConnection,
     loaded: &Loaded,
     own: Option<&Pointer>,
     tenant: Option<usize>,
     viewer: &impl Writer,
-    defs: &DefinitionSet<'_>,
+    judge: &Judge<'_>,
 ) -> Result<Allocation> {
     let intent = &loaded.intent;
     let mut d = Diagnostics::default();
@@ -137,7 +145,7 @@ pub async fn check_and_allocate_in(
     if let Some(ti) = tenant {
         let secrets = store_intent::secrets(conn).await?;
         let found = crate::background::below_requests(|| {
-            vxguard_compiler::validate_tenant(intent, ti, &a, &secrets, defs)
+            vxguard_compiler::validate_tenant(intent, ti, &a, &secrets, &judge.defs, judge.trees)
         });
         let d = Diagnostics(found);
         if d.has_errors() {
@@ -484,15 +492,8 @@ impl crate::Store {
             quotas::check_growth(&q, before.as_ref(), &loaded.intent.tenants[i])?;
         }
         drop(before);
-        let a = check_and_allocate_in(
-            &mut *tx,
-            &loaded,
-            own.as_ref(),
-            ti,
-            who,
-            &self.definitions(),
-        )
-        .await?;
+        let a =
+            check_and_allocate_in(&mut *tx, &loaded, own.as_ref(), ti, who, &self.judge()).await?;
         let object = match &spec {
             Some(s) => Some(
                 objects::upsert(&mut *tx, kind, tenant_id, &name, s)

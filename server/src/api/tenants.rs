@@ -165,8 +165,7 @@ async fn insert_tenant(
         .intent
         .tenants
         .push(empty_tenant(slug, &req.name, req.default_action));
-    let a =
-        write::check_and_allocate(&mut *tx, &loaded, None, who, &st.store.definitions()).await?;
+    let a = write::check_and_allocate(&mut *tx, &loaded, None, who, &st.store.judge()).await?;
     let id = Uuid::new_v4();
     let t: TenantOut = store_tenants::insert(
         &mut *tx,
@@ -367,7 +366,7 @@ pub async fn update_tenant(
         None,
         Some(ti),
         &scope.who,
-        &st.store.definitions(),
+        &st.store.judge(),
     )
     .await?;
     let t: TenantOut =
@@ -405,8 +404,8 @@ pub async fn delete(
     let (before, ti) = current(&mut tx, &loaded, scope.id(), want).await?;
     loaded.intent.tenants.remove(ti);
     loaded.tenant_ids.remove(ti);
-    let a = write::check_and_allocate(&mut tx, &loaded, None, &scope.who, &st.store.definitions())
-        .await?;
+    let a =
+        write::check_and_allocate(&mut tx, &loaded, None, &scope.who, &st.store.judge()).await?;
     store_tenants::delete(&mut tx, scope.id()).await?;
     let job = write::finish(
         &mut tx,
