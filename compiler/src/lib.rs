@@ -320,7 +320,7 @@ pub fn render_router(
     let tree = build_tree(parts.values(), schema);
     commit_errors(
         name,
-        &tree,
+        vyos_defs::commit_check(&tree),
         parts.get("").map(|p| &p.owner),
         &tenant_parts(&parts),
         d,
@@ -362,18 +362,19 @@ fn build_tree<'p>(parts: impl Iterator<Item = &'p Part>, schema: &dyn Schema) ->
     tree
 }
 
-/// VyOS's commit-time rules on a router's tree, reported against the platform.
+/// VyOS's commit-time rules' verdict on a router's tree (`found`), each
+/// error reported against its owner.
 /// `platform` is the platform's owner (when its commands are in the tree),
 /// `tenants` the tenants' parts in it.
 fn commit_errors(
     name: &str,
-    tree: &ConfigTree,
+    found: Vec<vyos_defs::CommitError>,
     platform: Option<&Pointer>,
     tenants: &[&Part],
     d: &mut Diagnostics,
 ) {
     let platform = platform.cloned().unwrap_or_default();
-    for e in vyos_defs::commit_check(tree) {
+    for e in found {
         // The error is the tenant's when its node is one of the tenant's
         // commands (and no one else's): one tenant's bad value then fails
         // that tenant, not the platform.
@@ -466,15 +467,15 @@ fn splice_owner(
     drop(tree);
     // The commit rules on the platform's commands and the new ones: the
     // platform's tree is kept between changes (it is most of the tree).
-    let checked = match ro.parts.get("") {
+    let found = match ro.parts.get("") {
         Some(platform) => {
-            write_check::with_tenant(&trees.of_part(name, platform, schema), &new, schema)
+            write_check::commit_check(&trees.of_part(name, platform, schema), &new, schema)
         }
-        None => build_tree(std::iter::once(&new), schema),
+        None => vyos_defs::commit_check(&build_tree(std::iter::once(&new), schema)),
     };
     commit_errors(
         name,
-        &checked,
+        found,
         ro.parts.get("").map(|p| &p.owner),
         &tenant_parts(&ro.parts),
         d,

@@ -7,8 +7,9 @@
 //! check's tree, and no tenant's write changes it. [`PlatformTrees`] keeps
 //! each router's platform tree between writes, keyed by the router's model
 //! (everything its platform commands are rendered from), so a write
-//! renders, validates and builds only its own commands and adds them to a
-//! copy of that tree. The verdict is the same as building the whole tree
+//! renders, validates and builds only its own commands, and VyOS's commit
+//! rules run on the union of both trees (`vyos_defs::commit_check_union`).
+//! The verdict is the same as building the whole tree
 //! (`compiler/tests/write_check.rs` compares both across platform changes).
 
 use std::collections::HashMap;
@@ -136,21 +137,50 @@ impl PlatformTrees {
     }
 }
 
-/// A copy of `platform`'s tree with `tenant`'s commands added: the tree a
-/// compile builds for the router with this tenant alone.
-pub(crate) fn with_tenant(
+/// VyOS's commit rules on the router's platform commands and `tenant`'s
+/// together: on the union of the platform's kept tree and the tenant's own
+/// (nothing copied), unless a leaf would hold values of both (then a
+/// single-valued leaf keeps one: a copy of the platform's tree with the
+/// tenant's commands set into it tells which).
+pub(crate) fn commit_check(
     platform: &PlatformTree,
     tenant: &Part,
     schema: &dyn Schema,
-) -> ConfigTree {
-    let mut tree = platform.tree.clone();
-    let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
-    batch.set_owner(2);
-    tenant
-        .paths
-        .for_each_sharing(|shared, p| batch.set_sharing(p, shared));
-    drop(batch);
-    tree
+) -> Vec<vyos_defs::CommitError> {
+    if shares_a_leaf(&platform.tree, tenant) {
+        let mut tree = platform.tree.clone();
+        let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
+        batch.set_owner(2);
+        tenant
+            .paths
+            .for_each_sharing(|shared, p| batch.set_sharing(p, shared));
+        drop(batch);
+        return vyos_defs::commit_check(&tree);
+    }
+    let own = crate::build_tree(std::iter::once(tenant), schema);
+    vyos_defs::commit_check_union(&platform.tree, &own)
+}
+
+/// Whether one of `tenant`'s commands gives a value to a leaf that holds
+/// other values in `platform` (a node whose children are all childless:
+/// values). Cautious: it may say so of a tag whose entries are all empty,
+/// which only costs the copy.
+fn shares_a_leaf(platform: &ConfigTree, tenant: &Part) -> bool {
+    let root = platform.root();
+    let mut found = false;
+    tenant.paths.for_each(|p| {
+        if found || p.len() < 2 {
+            return;
+        }
+        let (value, leaf) = p.split_last().expect("two words or more");
+        if let Some(node) = root.get(leaf) {
+            let mut values = node.children().peekable();
+            found = values.peek().is_some()
+                && node.child(value).is_none()
+                && values.all(|(_, v)| v.children().next().is_none());
+        }
+    });
+    found
 }
 
 /// Checks tenant `ti`'s commands on each of its routers as the devices
@@ -210,8 +240,8 @@ pub fn validate_tenant(
         );
         let schema = crate::schema_of(dfs);
         let platform = trees.of_model(ri, &model, schema);
-        let tree = with_tenant(&platform, &tenant, schema);
-        crate::commit_errors(name, &tree, Some(&platform.part.owner), &[&tenant], &mut d);
+        let found = commit_check(&platform, &tenant, schema);
+        crate::commit_errors(name, found, Some(&platform.part.owner), &[&tenant], &mut d);
         d
     });
     for x in found {

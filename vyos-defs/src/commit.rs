@@ -21,10 +21,26 @@ pub struct CommitError {
 
 /// Runs every rule over a config tree (leaf values are its childless nodes).
 pub fn commit_check(tree: &vyos_tree::ConfigTree) -> Vec<CommitError> {
-    let t = Trie(tree.root());
+    run(&Trie::of(tree, None))
+}
+
+/// [`commit_check`] on the union of two trees, without building it: the
+/// verdict on the tree both trees' paths make together, as long as no leaf
+/// holds values from both (a single-valued leaf would then keep one value
+/// in the combined tree, and show two here). A router's platform commands
+/// and one tenant's are checked this way, the platform's tree kept
+/// between checks.
+pub fn commit_check_union(
+    a: &vyos_tree::ConfigTree,
+    b: &vyos_tree::ConfigTree,
+) -> Vec<CommitError> {
+    run(&Trie::of(a, Some(b)))
+}
+
+fn run(t: &Trie) -> Vec<CommitError> {
     let mut out = Vec::new();
     for rule in RULES {
-        rule(&t, &mut out);
+        rule(t, &mut out);
     }
     out
 }
@@ -47,7 +63,7 @@ pub fn transition_check(
     old: &vyos_tree::ConfigTree,
     new: &vyos_tree::ConfigTree,
 ) -> Vec<CommitError> {
-    let (o, n) = (Trie(old.root()), Trie(new.root()));
+    let (o, n) = (Trie::of(old, None), Trie::of(new, None));
     let mut out = Vec::new();
     // vrf.py: "VRF X table id modification not possible!" (the kernel
     // keeps a VRF device's table for its life; VyOS checks the running one).
@@ -81,13 +97,25 @@ const RULES: &[Rule] = &[
 ];
 
 /// Set paths as a tree of words; leaf values are childless entries. A view
-/// of the tree under check, so checking copies nothing.
+/// of the tree under check (or of two trees as one: their union), so
+/// checking copies nothing.
 #[derive(Clone, Copy, Debug)]
-struct Trie<'a>(vyos_tree::NodeRef<'a>);
+struct Trie<'a> {
+    a: Option<vyos_tree::NodeRef<'a>>,
+    b: Option<vyos_tree::NodeRef<'a>>,
+}
 
 impl<'a> Trie<'a> {
+    fn of(a: &'a vyos_tree::ConfigTree, b: Option<&'a vyos_tree::ConfigTree>) -> Self {
+        Trie {
+            a: Some(a.root()),
+            b: b.map(|b| b.root()),
+        }
+    }
     fn get(&self, path: &[&str]) -> Option<Trie<'a>> {
-        self.0.get(path).map(Trie)
+        let a = self.a.and_then(|n| n.get(path));
+        let b = self.b.and_then(|n| n.get(path));
+        (a.is_some() || b.is_some()).then_some(Trie { a, b })
     }
     fn has(&self, path: &[&str]) -> bool {
         self.get(path).is_some()
@@ -95,14 +123,57 @@ impl<'a> Trie<'a> {
     /// Child words (tag values, or a leaf's values).
     fn keys(&self, path: &[&str]) -> Vec<&'a str> {
         self.get(path)
-            .map(|n| n.0.children().map(|(k, _)| k).collect())
+            .map(|n| n.children().map(|(k, _)| k).collect())
             .unwrap_or_default()
     }
     fn value(&self, path: &[&str]) -> Option<&'a str> {
-        self.get(path)?.0.children().next().map(|(k, _)| k)
+        self.get(path)?.children().next().map(|(k, _)| k)
     }
+    /// Children by word, in byte order; a word under both trees once.
     fn children(&self) -> impl Iterator<Item = (&'a str, Trie<'a>)> {
-        self.0.children().map(|(k, v)| (k, Trie(v)))
+        let mut a = self.a.into_iter().flat_map(|n| n.children()).peekable();
+        let mut b = self.b.into_iter().flat_map(|n| n.children()).peekable();
+        std::iter::from_fn(move || {
+            let order = match (a.peek(), b.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((x, _)), Some((y, _))) => x.as_bytes().cmp(y.as_bytes()),
+            };
+            Some(match order {
+                std::cmp::Ordering::Less => {
+                    let (k, n) = a.next()?;
+                    (
+                        k,
+                        Trie {
+                            a: Some(n),
+                            b: None,
+                        },
+                    )
+                }
+                std::cmp::Ordering::Greater => {
+                    let (k, n) = b.next()?;
+                    (
+                        k,
+                        Trie {
+                            a: None,
+                            b: Some(n),
+                        },
+                    )
+                }
+                std::cmp::Ordering::Equal => {
+                    let (k, x) = a.next()?;
+                    let (_, y) = b.next()?;
+                    (
+                        k,
+                        Trie {
+                            a: Some(x),
+                            b: Some(y),
+                        },
+                    )
+                }
+            })
+        })
     }
 }
 
@@ -524,7 +595,7 @@ fn firewall(t: &Trie, out: &mut Vec<CommitError>) {
                             .map(|g| g.children().collect::<Vec<_>>())
                             .unwrap_or_default()
                         {
-                            let Some(name) = name.0.children().next().map(|(k, _)| k) else {
+                            let Some(name) = name.children().next().map(|(k, _)| k) else {
                                 continue;
                             };
                             let group = match (fam, kind) {
@@ -933,5 +1004,96 @@ mod tests {
             .reason
             .contains("table id modification not possible"));
         assert_eq!(errs[0].path, vec!["vrf", "name", "red", "table"]);
+    }
+
+    /// The union of two trees is judged as the tree of both: every split of
+    /// a configuration whose errors span the two halves (a port busy on
+    /// both sides, a jump to a chain or a group on the other side, a VRF
+    /// or a local address on the other side) gives the same errors.
+    #[test]
+    fn a_union_of_two_trees_is_judged_as_one_tree() {
+        let lines = [
+            "interfaces wireguard wg0 private-key PRIVATE",
+            "interfaces wireguard wg0 port 51820",
+            "interfaces wireguard wg0 peer p public-key Yg==",
+            "interfaces wireguard wg0 peer p allowed-ips 10.0.0.1/32",
+            "interfaces wireguard wg1 private-key PRIVATE",
+            "interfaces wireguard wg1 port 51820",
+            "interfaces wireguard wg1 peer q public-key Yw==",
+            "interfaces wireguard wg1 peer q allowed-ips 10.0.0.1/32",
+            "interfaces wireguard wg1 vrf blue",
+            "interfaces dummy dum0 address 172.27.0.1/32",
+            "protocols bgp system-as 65000",
+            "protocols bgp neighbor 172.27.0.1 remote-as internal",
+            "vrf name red table 100",
+            "vrf name red vni 10",
+            "vrf name green table 100",
+            "firewall ipv4 forward filter rule 5 action jump",
+            "firewall ipv4 forward filter rule 5 jump-target C",
+            "firewall ipv4 forward filter rule 6 action jump",
+            "firewall ipv4 forward filter rule 6 jump-target D",
+            "firewall ipv4 name C rule 1 action accept",
+            "firewall ipv4 name C rule 1 source group network-group N",
+            "firewall group network-group M network 10.0.0.0/8",
+        ];
+        let paths: Vec<Vec<String>> = lines
+            .iter()
+            .map(|l| {
+                l.replace("PRIVATE", PRIV)
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect();
+        let tree = |ps: &mut dyn Iterator<Item = &Vec<String>>| {
+            let mut t = vyos_tree::ConfigTree::new();
+            for p in ps {
+                t.set(p, &vyos_tree::NoSchema);
+            }
+            t
+        };
+        let sorted = |mut v: Vec<CommitError>| {
+            v.sort_by(|x, y| (&x.path, &x.reason).cmp(&(&y.path, &y.reason)));
+            v
+        };
+        let whole = sorted(commit_check(&tree(&mut paths.iter())));
+        for needle in [
+            "UDP port 51820 is busy",
+            "VRF `blue` does not exist",
+            "local address as neighbor",
+            "not unique",
+            "invalid jump-target",
+            "invalid network-group `N`",
+        ] {
+            assert!(has(&whole, needle), "{needle}: {whole:?}");
+        }
+        // Every split by a bit pattern, both trees non-empty; the last
+        // patterns cut each line from all the others.
+        let n = paths.len();
+        let mut masks: Vec<u64> = (0..n).map(|i| 1u64 << i).collect();
+        masks.extend((1..64u64).map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - n)));
+        masks.extend([0x5555_5555 & ((1 << n) - 1), 0xAAAA_AAAA & ((1 << n) - 1)]);
+        for mask in masks {
+            let a = tree(
+                &mut paths
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask >> i & 1 == 1)
+                    .map(|(_, p)| p),
+            );
+            let b = tree(
+                &mut paths
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask >> i & 1 == 0)
+                    .map(|(_, p)| p),
+            );
+            assert_eq!(sorted(commit_check_union(&a, &b)), whole, "split {mask:#x}");
+            assert_eq!(
+                sorted(commit_check_union(&b, &a)),
+                whole,
+                "split {mask:#x}, swapped"
+            );
+        }
     }
 }

@@ -20,7 +20,9 @@ pub mod validators;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub use commit::{commit_check, commit_check_paths, transition_check, CommitError};
+pub use commit::{
+    commit_check, commit_check_paths, commit_check_union, transition_check, CommitError,
+};
 pub use load::LoadError;
 pub use node::{Check, Constraint, DefKind, DefNode};
 pub use schema::{Origin, SchemaError};
