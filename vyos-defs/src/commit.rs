@@ -359,9 +359,15 @@ fn wg_public_of(private: &str) -> Option<[u8; 32]> {
 /// interface of the same configuration on it is what a generator can cause).
 fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
     let mut ports: HashMap<&str, &str> = HashMap::new();
-    for name in t.keys(&["interfaces", "wireguard"]) {
+    let Some(all) = t.get(&["interfaces", "wireguard"]) else {
+        return;
+    };
+    // Lookups relative to each interface and peer: a mesh interface has a
+    // peer for every other VTEP, looked up many times per write.
+    for (name, wg) in all.children() {
         let p = ["interfaces", "wireguard", name];
-        if !t.has(&["interfaces", "wireguard", name, "private-key"]) {
+        let private = wg.value(&["private-key"]);
+        if private.is_none() {
             e(
                 out,
                 &p,
@@ -369,8 +375,8 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                 format!("wireguard private-key not defined on `{name}`"),
             );
         }
-        let peers = t.keys(&["interfaces", "wireguard", name, "peer"]);
-        if peers.is_empty() {
+        let peers = wg.get(&["peer"]);
+        if peers.is_none() {
             e(
                 out,
                 &p,
@@ -378,7 +384,7 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                 format!("at least one WireGuard peer is required on `{name}`"),
             );
         }
-        if let Some(port) = t.value(&["interfaces", "wireguard", name, "port"]) {
+        if let Some(port) = wg.value(&["port"]) {
             if let Some(other) = ports.insert(port, name) {
                 e(
                     out,
@@ -388,15 +394,12 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                 );
             }
         }
-        let own = t
-            .value(&["interfaces", "wireguard", name, "private-key"])
-            .and_then(wg_public_of);
+        let own = private.and_then(wg_public_of);
         let mut keys: HashMap<&str, &str> = HashMap::new();
         let mut ips: HashMap<IpNet, &str> = HashMap::new();
-        for peer in peers {
+        for (peer, pt) in peers.iter().flat_map(|x| x.children()) {
             let pp = ["interfaces", "wireguard", name, "peer", peer];
-            let sub = |k: &'static str| [pp[0], pp[1], pp[2], pp[3], pp[4], k];
-            match t.value(&sub("public-key")) {
+            match pt.value(&["public-key"]) {
                 None => e(
                     out,
                     &pp,
@@ -404,7 +407,7 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                     format!("wireguard public-key required for peer `{peer}`"),
                 ),
                 Some(k) => {
-                    let disabled = t.has(&sub("disable"));
+                    let disabled = pt.has(&["disable"]);
                     if !disabled && own.is_some() && own == wg_key_bytes(k) {
                         e(
                             out,
@@ -425,7 +428,7 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                     }
                 }
             }
-            let allowed = t.keys(&sub("allowed-ips"));
+            let allowed = pt.keys(&["allowed-ips"]);
             if allowed.is_empty() {
                 e(
                     out,
@@ -496,7 +499,8 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
         }
         let vrf = (b[0] == "vrf").then(|| b[2]);
         let local = local_addresses(t, vrf);
-        for n in t.keys(&cat(&b, &["neighbor"])) {
+        let neighbours = t.get(&cat(&b, &["neighbor"]));
+        for (n, nt) in neighbours.iter().flat_map(|x| x.children()) {
             let np = cat(&b, &["neighbor", n]);
             if n.parse::<std::net::IpAddr>()
                 .is_ok_and(|a| local.contains(&a))
@@ -508,12 +512,12 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
                     format!("can not configure local address as neighbor `{n}`"),
                 );
             }
-            if t.has(&cat(&np, &["remote-as"])) || t.has(&cat(&np, &["interface", "remote-as"])) {
+            if nt.has(&["remote-as"]) || nt.has(&["interface", "remote-as"]) {
                 continue;
             }
-            match t
-                .value(&cat(&np, &["peer-group"]))
-                .or_else(|| t.value(&cat(&np, &["interface", "peer-group"])))
+            match nt
+                .value(&["peer-group"])
+                .or_else(|| nt.value(&["interface", "peer-group"]))
             {
                 Some(g) if t.has(&cat(&b, &["peer-group", g, "remote-as"])) => {}
                 Some(g) if !t.has(&cat(&b, &["peer-group", g])) => e(
