@@ -15,15 +15,18 @@ use crate::alloc::{Allocation, TenantAlloc};
 use crate::diag::Diagnostic;
 use crate::intent::{Intent, Tenant};
 use crate::model::Secrets;
+use std::sync::Arc;
+
 use crate::{compile, recompile_tenant_or_keep, DefinitionSet, Output, PlatformTrees, Touched};
 
 /// The intent and the output compiled from it.
 pub struct Engine {
     intent: Intent,
     output: Output,
-    /// The routers' platform trees, kept between one-tenant changes: each
-    /// change's commit check adds the tenant's commands to a copy.
-    trees: PlatformTrees,
+    /// The routers' platform trees, kept between one-tenant changes for
+    /// their commit checks (shared with the write path's checks by
+    /// [`Engine::keeping_trees_in`]).
+    trees: Arc<PlatformTrees>,
 }
 
 /// One tenant's change.
@@ -68,7 +71,7 @@ impl Engine {
         Ok(Engine {
             intent,
             output,
-            trees: PlatformTrees::default(),
+            trees: Arc::default(),
         })
     }
 
@@ -82,8 +85,14 @@ impl Engine {
         Engine {
             intent,
             output,
-            trees: PlatformTrees::default(),
+            trees: Arc::default(),
         }
+    }
+
+    /// The same engine keeping the routers' platform trees in `trees`.
+    pub fn keeping_trees_in(mut self, trees: Arc<PlatformTrees>) -> Engine {
+        self.trees = trees;
+        self
     }
 
     pub fn intent(&self) -> &Intent {

@@ -23,9 +23,10 @@ use crate::intent::Intent;
 use crate::model::{self, Ctx, RouterModel, Secrets};
 use crate::{vyos, DefinitionSet, Part};
 
-/// Routers whose platform trees are kept: enough for every router of the
-/// benchmark platform (200) at about half a MiB each.
-const KEPT: usize = 256;
+/// Routers whose platform trees are kept, the least recently used going
+/// first: about 1 MiB each at the benchmark platform's size (220 mesh
+/// peers), so at most 64 MiB, and every router ten tenants' writes touch.
+const KEPT: usize = 64;
 
 /// Each router's platform commands and their configuration tree, as of the
 /// last write that checked it. Shared by the writes of one process; cheap

@@ -28,6 +28,15 @@ pub fn installed() -> Defs {
     INSTALLED.get().cloned().unwrap_or_default()
 }
 
+/// The routers' platform trees kept between one-tenant checks
+/// (`vxguard_compiler::PlatformTrees`): one set per process, shared by the
+/// write path's checks and the worker's engine, which judge the same
+/// routers with the same definitions.
+pub fn platform_trees() -> Arc<vxguard_compiler::PlatformTrees> {
+    static TREES: OnceLock<Arc<vxguard_compiler::PlatformTrees>> = OnceLock::new();
+    TREES.get_or_init(Arc::default).clone()
+}
+
 /// The compiler's view of loaded definitions.
 pub fn set(defs: &BTreeMap<VyosVersion, Definitions>) -> DefinitionSet<'_> {
     DefinitionSet {

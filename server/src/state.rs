@@ -28,7 +28,11 @@ impl AppState {
     /// `login_per_minute`: sign-ins allowed per client address per minute.
     pub fn new(db: PgPool, jwt_secret: &[u8], login_per_minute: u32) -> Self {
         Self {
-            store: vxguard_store::Store::judging_with(db.clone(), crate::definitions::installed()),
+            store: vxguard_store::Store::judging_with(
+                db.clone(),
+                crate::definitions::installed(),
+                crate::definitions::platform_trees(),
+            ),
             db,
             jwt: Arc::new(JwtKeys::new(jwt_secret)),
             login_by_address: Arc::new(RateLimiter::new(login_per_minute, Duration::from_secs(60))),

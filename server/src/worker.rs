@@ -598,7 +598,8 @@ impl Worker {
             .map(|(t, id)| (t.slug.to_string(), *id))
             .collect();
         let state = EngineState {
-            engine: vxguard_compiler::engine::Engine::from_compiled(compiled.intent, out),
+            engine: vxguard_compiler::engine::Engine::from_compiled(compiled.intent, out)
+                .keeping_trees_in(crate::definitions::platform_trees()),
             secrets,
             ids,
             revs: revs.tenants.iter().map(|(id, _, r)| (*id, *r)).collect(),

@@ -93,16 +93,17 @@ impl Store {
     /// A store that judges tenants' writes with no VyOS definitions (the
     /// command line's platform writes need none).
     pub fn new(pool: PgPool) -> Self {
-        Self::judging_with(pool, Arc::default())
+        Self::judging_with(pool, Arc::default(), Arc::default())
     }
 
-    /// A store that judges tenants' writes with `defs`.
-    pub fn judging_with(pool: PgPool, defs: Arc<BTreeMap<VyosVersion, Definitions>>) -> Self {
-        Store {
-            pool,
-            defs,
-            trees: Arc::default(),
-        }
+    /// A store that judges tenants' writes with `defs`, keeping the
+    /// routers' platform trees in `trees` between writes.
+    pub fn judging_with(
+        pool: PgPool,
+        defs: Arc<BTreeMap<VyosVersion, Definitions>>,
+        trees: Arc<PlatformTrees>,
+    ) -> Self {
+        Store { pool, defs, trees }
     }
 
     /// What writes are judged with: the definitions, as the compiler
