@@ -129,6 +129,7 @@ fn client(n: &str) -> ClientEntry {
         configuration: Some(s("current")),
         added: s("2026-11-20 10:00:00 UTC"),
         added_by: Some(s("user:acme-admin@example.com")),
+        mine: false,
     }
 }
 
@@ -426,6 +427,8 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
         slug: s("acme"),
         name: s("Acme"),
         can_write: write,
+        // Shown ticked to an admin, said to a member.
+        members_add_clients: true,
         me: s("a@example.com"),
         members: vec![
             MemberRow {
@@ -609,6 +612,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 slug: s("acme"),
                 name: s("Acme"),
                 can_write: true,
+                can_add: true,
                 clients: vec![
                     client("laptop"),
                     ClientEntry {
@@ -634,8 +638,36 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                 slug: s("acme"),
                 name: s("Acme"),
                 can_write: false,
+                can_add: false,
                 clients: vec![],
                 networks: vec![],
+                form: ClientForm::default(),
+                notice: None,
+                created: None,
+            })),
+        ),
+        (
+            // A member of a tenant that lets members add their own
+            // clients: the form, and revoke and re-key for their own only.
+            "clients-member",
+            tenant.clone(),
+            Page::Clients(Box::new(ClientsPage {
+                slug: s("acme"),
+                name: s("Acme"),
+                can_write: false,
+                can_add: true,
+                clients: vec![
+                    ClientEntry {
+                        mine: true,
+                        configuration: Some(s("stale")),
+                        ..client("laptop")
+                    },
+                    ClientEntry {
+                        configuration: Some(s("previous")),
+                        ..client("phone")
+                    },
+                ],
+                networks: vec![s("web")],
                 form: ClientForm::default(),
                 notice: None,
                 created: None,
@@ -646,6 +678,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
             tenant.clone(),
             Page::ClientDelete(Box::new(ClientDelete {
                 slug: s("acme"),
+                can_write: true,
                 client: client("laptop"),
                 version: 2,
                 errors: vec![s("stale")],

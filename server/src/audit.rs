@@ -18,4 +18,10 @@ impl vxguard_store::write::Writer for crate::auth::Principal {
     fn tenant(&self) -> Option<uuid::Uuid> {
         self.tenant_id
     }
+    fn user(&self) -> Option<uuid::Uuid> {
+        self.owner
+    }
+    fn own_objects_only(&self) -> bool {
+        self.role == crate::auth::Role::TenantMember
+    }
 }

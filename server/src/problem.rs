@@ -200,6 +200,7 @@ impl From<WriteError> for Problem {
                 refusal, errors, ..
             } => Problem::invalid(text, fields(errors)).with_status(status(refusal)),
             WriteError::OverQuota(errors) => Problem::invalid(text, fields(errors)),
+            WriteError::Forbidden(_) => Problem::forbidden(text),
             WriteError::Store(e) => Problem::from(e),
         }
     }

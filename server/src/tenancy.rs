@@ -29,7 +29,26 @@ impl TenantScope {
             Err(Problem::forbidden("tenant members have read-only access"))
         }
     }
+    /// Adding a WireGuard client (and revoking or re-keying one): a
+    /// platform admin, this tenant's admin, or one of its members when the
+    /// tenant allows it (`members_add_clients`). A member then changes only
+    /// the clients they added: the store refuses the others
+    /// (`Writer::own_objects_only`).
+    pub async fn require_client_write(&self, st: &AppState) -> Result<(), Problem> {
+        if self.who.can_write_tenant() {
+            return Ok(());
+        }
+        if self.who.role == Role::TenantMember
+            && vxguard_store::tenants::members_add_clients(st.store.pool(), self.id()).await?
+        {
+            return Ok(());
+        }
+        Err(Problem::forbidden(MEMBERS_MAY_NOT_ADD_CLIENTS))
+    }
 }
+
+/// Why a member may not add a client.
+pub const MEMBERS_MAY_NOT_ADD_CLIENTS: &str = "this tenant's admins have not allowed members to add their own clients (the tenant setting members_add_clients is off): ask one of them";
 
 impl FromRequestParts<AppState> for TenantScope {
     type Rejection = Problem;

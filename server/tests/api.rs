@@ -750,3 +750,157 @@ async fn every_role_against_every_endpoint() {
 fn read_ok(method: &str) -> bool {
     method == "get"
 }
+
+/// Issue 19, item 1: a tenant's members add their own WireGuard clients
+/// only when its admins allow it (`members_add_clients`, off by default,
+/// set through the tenant's `PUT` and audited), and then revoke or re-key
+/// only the clients they added. Nothing crosses tenants: another tenant's
+/// member gets 404, whatever that tenant's setting.
+#[tokio::test]
+async fn members_add_their_own_clients_when_the_tenant_allows_it() {
+    let e = Env::demo().await;
+    let admin = e.token("finance-admin@example.com").await;
+    let member = e.token("finance-member@example.com").await;
+    let acme_member = e.token("acme-member@example.com").await;
+    let key = |seed: u8| app::wg::keypair([seed; 32]).1;
+    let body = |name: &str, seed: u8| json!({"name": name, "public_key": key(seed)});
+
+    // Off by default: the member is refused, with the reason.
+    let t = e.get("/api/v1/tenants/finance", &member).await;
+    assert_eq!(t.body["members_add_clients"], false, "{}", t.text);
+    let r = e
+        .post("/api/v1/tenants/finance/clients", &member, body("mine", 1))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("members_add_clients"),
+        "{}",
+        r.text
+    );
+    // A member cannot turn it on.
+    let own = json!({"name": "Finance", "default_action": "drop", "members_add_clients": true});
+    let r = e
+        .put("/api/v1/tenants/finance", &member, own.clone(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // The admin turns it on: kept, versioned and audited.
+    let name = t.body["name"].clone();
+    let action = t.body["default_action"].clone();
+    let on = json!({"name": name, "default_action": action, "members_add_clients": true});
+    let r = e.put("/api/v1/tenants/finance", &admin, on, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["members_add_clients"], true);
+    let audited: Value = sqlx::query_scalar(
+        "SELECT after FROM audit_log WHERE action = 'tenant.update' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(audited["members_add_clients"], true);
+    // A PUT without the field leaves it as it is.
+    let rename = json!({"name": name, "default_action": action});
+    let r = e.put("/api/v1/tenants/finance", &admin, rename, None).await;
+    assert_eq!(r.body["members_add_clients"], true, "{}", r.text);
+
+    // Now the member adds a client, audited as theirs.
+    let r = e
+        .post("/api/v1/tenants/finance/clients", &member, body("mine", 1))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_log WHERE action = 'client.create' AND object = 'tenants/finance/clients/mine'",
+    )
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(actor, "user:finance-member@example.com");
+    // They re-key it and revoke it.
+    let r = e
+        .put(
+            "/api/v1/tenants/finance/clients/mine",
+            &member,
+            body("mine", 2),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["spec"]["public_key"], key(2));
+    let r = e
+        .delete("/api/v1/tenants/finance/clients/mine", &member)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    // Another's client (the admin's, and one from before the setting
+    // existed) is not theirs to change: 403, and it stays.
+    let r = e
+        .post("/api/v1/tenants/finance/clients", &admin, body("boss", 3))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    for name in ["boss", "cfo-laptop"] {
+        let path = format!("/api/v1/tenants/finance/clients/{name}");
+        let before = e.get(&path, &admin).await;
+        let mut spec = before.body["spec"].clone();
+        spec["public_key"] = json!(key(4));
+        let r = e.put(&path, &member, spec, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.text);
+        assert!(r.body["detail"].as_str().unwrap().contains("someone else"));
+        let r = e.delete(&path, &member).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.text);
+        let after = e.get(&path, &admin).await;
+        assert_eq!(after.body, before.body, "{name}");
+    }
+    // The admin still revokes a member's client.
+    let r = e
+        .post("/api/v1/tenants/finance/clients", &member, body("again", 5))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = e
+        .delete("/api/v1/tenants/finance/clients/again", &admin)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    // Another tenant's member: 404 for every verb, as for a missing tenant;
+    // their own tenant's setting is still off.
+    let r = e
+        .post(
+            "/api/v1/tenants/finance/clients",
+            &acme_member,
+            body("spy", 6),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = e
+        .put(
+            "/api/v1/tenants/finance/clients/boss",
+            &acme_member,
+            body("boss", 6),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = e
+        .delete("/api/v1/tenants/finance/clients/boss", &acme_member)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = e
+        .post("/api/v1/tenants/acme/clients", &acme_member, body("spy", 6))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // Turned off again: the member's writes are refused once more.
+    let r = e
+        .post("/api/v1/tenants/finance/clients", &member, body("late", 7))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let off = json!({"name": name, "default_action": action, "members_add_clients": false});
+    let r = e.put("/api/v1/tenants/finance", &admin, off, None).await;
+    assert_eq!(r.body["members_add_clients"], false, "{}", r.text);
+    let r = e
+        .delete("/api/v1/tenants/finance/clients/late", &member)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

@@ -543,3 +543,121 @@ async fn a_client_on_the_previous_key_is_offered_a_new_configuration() {
     assert_ne!(r.status, StatusCode::SEE_OTHER);
     assert_ne!(r.status, StatusCode::CREATED);
 }
+
+/// Issue 19, item 1: the tenant admin lets members add their own clients
+/// on the Members page; a member then gets the create form (the key pair
+/// made in the browser: only the public key is posted) and revoke links
+/// for their own clients only. Turned off, the form goes again.
+#[tokio::test]
+async fn members_add_their_own_clients_when_the_admin_allows_it() {
+    let env = Env::demo().await;
+    let mut m = Browser::new(&env);
+    m.login_ok("finance-member@example.com").await;
+    let p = m.get("/t/finance/members").await;
+    assert!(!p.text.contains("id=\"members-clients-form\""));
+    assert!(!p.text.contains("id=\"members-may-add\""));
+    let p = m.get("/t/finance/clients").await;
+    assert!(!p.text.contains("id=\"client-form\""));
+    assert!(p.text.contains("id=\"ask-admin\""));
+    let csrf = hidden(&p.text, "csrf");
+    // A member cannot turn it on.
+    let r = m
+        .post(
+            "/t/finance/members/clients",
+            &[("csrf", &csrf), ("members_add_clients", "on")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let mut a = Browser::new(&env);
+    a.login_ok("finance-admin@example.com").await;
+    let p = a.get("/t/finance/members").await;
+    assert!(p.text.contains("id=\"members-clients-form\""), "{}", p.text);
+    assert!(!p.text.contains("checked"));
+    let admin_csrf = hidden(&p.text, "csrf");
+    let r = a
+        .post(
+            "/t/finance/members/clients",
+            &[("csrf", &admin_csrf), ("members_add_clients", "on")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r
+        .text
+        .contains("Members may now add their own WireGuard clients."));
+    assert!(r.text.contains("checked"));
+
+    let p = m.get("/t/finance/members").await;
+    assert!(p.text.contains("id=\"members-may-add\""));
+    let p = m.get("/t/finance/clients").await;
+    assert!(p.text.contains("id=\"client-form\""), "{}", p.text);
+    assert!(!p.text.contains("id=\"ask-admin\""));
+    // Not theirs: no revoke link, and no confirmation page.
+    assert!(!p.text.contains("/t/finance/clients/cfo-laptop/delete"));
+    assert_eq!(
+        m.get("/t/finance/clients/cfo-laptop/delete").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // As the hydrated page sends it: the public key only.
+    let (private, public) = pair(21);
+    let r = m
+        .post_json(
+            "/t/finance/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "my-phone"),
+                ("public_key", &public),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(!r.text.contains(&private));
+    let created: app::clients::ClientCreated = serde_json::from_str(&r.text).unwrap();
+    assert!(created.client.mine);
+    let p = m.get("/t/finance/clients").await;
+    assert!(p.text.contains("/t/finance/clients/my-phone/delete"));
+    assert!(!p.text.contains("/t/finance/clients/cfo-laptop/delete"));
+    // Revoking another's client by posting anyway: refused by the store.
+    let r = m
+        .post(
+            "/t/finance/clients/cfo-laptop/delete",
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Their own: confirmed, then revoked.
+    let d = m.get("/t/finance/clients/my-phone/delete").await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    let version = hidden(&d.text, "version");
+    let r = m
+        .post(
+            "/t/finance/clients/my-phone/delete",
+            &[("csrf", &csrf), ("version", &version)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM objects WHERE kind = 'client' AND name IN ('my-phone', 'cfo-laptop')",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(left, 1);
+
+    // Turned off (the box left unticked): the form goes.
+    let r = a
+        .post("/t/finance/members/clients", &[("csrf", &admin_csrf)])
+        .await;
+    assert!(r.text.contains("Only admins add WireGuard clients now."));
+    let p = m.get("/t/finance/clients").await;
+    assert!(!p.text.contains("id=\"client-form\""));
+    let (_, public) = pair(22);
+    let r = m
+        .post_json(
+            "/t/finance/clients",
+            &[("csrf", &csrf), ("name", "late"), ("public_key", &public)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text.contains("members_add_clients"), "{}", r.text);
+}

@@ -168,6 +168,9 @@ pub enum WriteError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// The caller may not make this change; the text says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The change would take the tenant over a quota (each one named).
     #[error("the change is over the tenant's quota")]
     OverQuota(Vec<FieldError>),

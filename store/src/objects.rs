@@ -20,9 +20,13 @@ pub struct Declared {
     pub updated_at: DateTime<Utc>,
     /// The object itself, as it was accepted (defaults filled in).
     pub spec: Value,
+    /// The user who created it (whose authority the caller carried: the
+    /// user, or the maker of their API token); `None` when unknown
+    /// (created before this was kept, or that user is gone).
+    pub created_by: Option<Uuid>,
 }
 
-const COLS: &str = "name, version, created_at, updated_at, spec";
+const COLS: &str = "name, version, created_at, updated_at, spec, created_by";
 
 /// One page, ordered by name; `after` is the cursor (the last name seen).
 pub async fn list(
@@ -148,6 +152,7 @@ pub async fn total(conn: &mut PgConnection) -> Result<i64> {
 }
 
 /// Creates or replaces one object; the version goes up on a replace.
+/// `created_by` is kept from the first insert (a replace leaves it).
 /// Another write's claim on a port of a network refuses it
 /// (`port_claims_pkey`): see [`crate::write`].
 pub(crate) async fn upsert(
@@ -156,18 +161,20 @@ pub(crate) async fn upsert(
     tenant: Option<Uuid>,
     name: &str,
     spec: &Value,
+    created_by: Option<Uuid>,
 ) -> sqlx::Result<Declared> {
-    sqlx::query_as::<_, Declared>(
-        "INSERT INTO objects (id, kind, tenant_id, name, spec) VALUES ($1, $2, $3, $4, $5)
+    sqlx::query_as::<_, Declared>(&format!(
+        "INSERT INTO objects (id, kind, tenant_id, name, spec, created_by) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (kind, tenant_id, name) DO UPDATE
            SET spec = EXCLUDED.spec, version = objects.version + 1, updated_at = now()
-         RETURNING name, version, created_at, updated_at, spec",
-    )
+         RETURNING {COLS}"
+    ))
     .bind(Uuid::new_v4())
     .bind(kind.as_str())
     .bind(tenant)
     .bind(name)
     .bind(spec)
+    .bind(created_by)
     .fetch_one(&mut *conn)
     .await
 }

@@ -15,12 +15,16 @@ pub struct Tenant {
     pub name: String,
     /// What the policy does with traffic no rule matches.
     pub default_action: String,
+    /// Whether its members may add their own WireGuard clients (and
+    /// revoke or re-key those they added).
+    pub members_add_clients: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLS: &str = "slug, name, default_action, version, created_at, updated_at";
+const COLS: &str =
+    "slug, name, default_action, members_add_clients, version, created_at, updated_at";
 
 /// Locks the tenant's row until the transaction on `conn` ends (counts
 /// checked against quotas are taken under it).
@@ -116,19 +120,23 @@ pub async fn insert(
     .await?)
 }
 
-/// Renames the tenant and sets its policy default, bumping its version.
+/// Renames the tenant and sets its policy default and whether its members
+/// may add clients, bumping its version.
 pub async fn update(
     conn: &mut PgConnection,
     id: Uuid,
     name: &str,
     default_action: &str,
+    members_add_clients: bool,
 ) -> Result<Tenant> {
     Ok(sqlx::query_as(&format!(
-        "UPDATE tenants SET name = $2, default_action = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLS}"
+        "UPDATE tenants SET name = $2, default_action = $3, members_add_clients = $4,
+           version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLS}"
     ))
     .bind(id)
     .bind(name)
     .bind(default_action)
+    .bind(members_add_clients)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -188,6 +196,18 @@ pub async fn summaries_filtered(
             users,
         })
         .collect())
+}
+
+/// Whether the tenant's members may add their own clients (`false` for
+/// no such tenant).
+pub async fn members_add_clients(db: &PgPool, id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT members_add_clients FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(false),
+    )
 }
 
 /// The tenant's display name, by id.

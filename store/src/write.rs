@@ -32,6 +32,17 @@ pub type Result<T, E = WriteError> = std::result::Result<T, E>;
 /// objects.
 pub trait Writer: Actor {
     fn tenant(&self) -> Option<Uuid>;
+    /// The user recorded as the creator of what they create (the user, or
+    /// the maker of their API token).
+    fn user(&self) -> Option<Uuid> {
+        None
+    }
+    /// Whether they may replace or delete only objects they created
+    /// ([`Writer::user`]): a tenant member, who may add clients when the
+    /// tenant allows it and change only their own.
+    fn own_objects_only(&self) -> bool {
+        false
+    }
 }
 
 pub enum Op {
@@ -470,6 +481,16 @@ impl crate::Store {
             (Op::Replace(_) | Op::Delete, None) => return Err(WriteError::NotFound),
             _ => {}
         }
+        // Checked under the tenant's write lock: what is read here is what
+        // the change replaces.
+        if let Some(e) = &existing {
+            if who.own_objects_only() && (e.created_by.is_none() || e.created_by != who.user()) {
+                return Err(WriteError::Forbidden(format!(
+                    "{} {name:?} was added by someone else: members may change only what they added",
+                    kind.as_str()
+                )));
+            }
+        }
         if let (Some(want), Some(have)) = (if_match, &existing) {
             if want != have.version {
                 return Err(WriteError::Stale);
@@ -496,7 +517,7 @@ impl crate::Store {
             check_and_allocate_in(&mut *tx, &loaded, own.as_ref(), ti, who, &self.judge()).await?;
         let object = match &spec {
             Some(s) => Some(
-                objects::upsert(&mut *tx, kind, tenant_id, &name, s)
+                objects::upsert(&mut *tx, kind, tenant_id, &name, s, who.user())
                     .await
                     .map_err(port_taken)?,
             ),

@@ -13,8 +13,13 @@ pub struct ClientsPage {
     pub slug: String,
     /// The tenant's display name.
     pub name: String,
-    /// Tenant admins (and platform admins) create and revoke clients.
+    /// Tenant admins (and platform admins): every client is theirs to
+    /// revoke, and the admins' tabs are shown.
     pub can_write: bool,
+    /// Whether the viewer may add clients: admins, and members when the
+    /// tenant allows it (they revoke and re-key only their own).
+    #[serde(default)]
+    pub can_add: bool,
     pub clients: Vec<ClientEntry>,
     /// The tenant's networks, which a client may be limited to.
     pub networks: Vec<String>,
@@ -48,6 +53,9 @@ pub struct ClientEntry {
     /// `token:<name>`), when the log still says.
     #[serde(default)]
     pub added_by: Option<String>,
+    /// Added by the viewer (a member revokes and re-keys only these).
+    #[serde(default)]
+    pub mine: bool,
 }
 
 /// The create form: what was typed and the server's errors.
@@ -70,10 +78,14 @@ pub struct ClientCreated {
     pub config: Option<ClientConfig>,
 }
 
-/// The question whether to revoke a client (tenant admins).
+/// The question whether to revoke a client (tenant admins, or the member
+/// who added it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientDelete {
     pub slug: String,
+    /// The viewer is an admin (a member may revoke their own clients).
+    #[serde(default)]
+    pub can_write: bool,
     pub client: ClientEntry,
     /// The version shown, so that a client changed since is not deleted blindly.
     pub version: i64,

@@ -44,6 +44,10 @@ pub struct MembersPage {
     pub name: String,
     /// Tenant admins (and platform admins) add and remove members.
     pub can_write: bool,
+    /// Whether members may add their own WireGuard clients (the tenant's
+    /// setting, which its admins change here).
+    #[serde(default)]
+    pub members_add_clients: bool,
     /// The viewer's email (nobody removes themselves).
     pub me: String,
     pub members: Vec<MemberRow>,

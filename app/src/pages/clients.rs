@@ -28,6 +28,7 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
         slug,
         name,
         can_write,
+        can_add,
         clients,
         networks,
         form,
@@ -39,27 +40,27 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
     let result: RwSignal<Option<(ClientConfig, Option<String>)>> =
         RwSignal::new(created.map(|c| (c, None)));
     let csrf_for_rekey = csrf.clone();
-    let form_view = can_write.then(|| {
+    let form_view = can_add.then(|| {
         view! {
             <CreateForm slug=slug.clone() csrf=csrf networks=networks form=form
                 clients=clients result=result/>
         }
     });
     // A member sees why there is no form, and whom to ask.
-    let ask = (!can_write).then(|| {
+    let ask = (!can_add).then(|| {
         let members = format!("/t/{slug}/members");
         view! {
             <section class="card" aria-labelledby="add-device-h" id="ask-admin">
                 <h2 id="add-device-h">"Adding a device"</h2>
-                <p>"Only the tenant's admins add and revoke WireGuard clients. To connect a laptop or
-                    phone, ask one of them (they are listed on "
+                <p>"This tenant's admins have not let members add their own WireGuard clients. To
+                    connect a laptop or phone, ask one of them (they are listed on "
                     <a href=members>"Members"</a>
-                    ") and give them your device's public key."</p>
+                    ") to add it, or to let members add their own."</p>
             </section>
         }
     });
-    let revoke = can_write.then(|| slug.clone());
-    let rekey = can_write.then(|| (slug.clone(), csrf_for_rekey.clone()));
+    let revoke = can_add.then(|| (slug.clone(), can_write));
+    let rekey = can_add.then(|| (slug.clone(), csrf_for_rekey.clone()));
     view! {
         <div class="page-head">
             <h1>"WireGuard clients"</h1>
@@ -86,8 +87,11 @@ pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
 #[component]
 fn ClientList(
     clients: RwSignal<Vec<ClientEntry>>,
-    revoke: Option<String>,
-    /// Tenant admins: (tenant, CSRF token) for the "New configuration" forms.
+    /// Those who may add clients: the tenant, and whether the viewer is an
+    /// admin (who revokes any client; a member only their own).
+    revoke: Option<(String, bool)>,
+    /// Those who may add clients: (tenant, CSRF token) for the "New
+    /// configuration" forms (a member's own clients only).
     rekey: Option<(String, String)>,
     result: RwSignal<Option<(ClientConfig, Option<String>)>>,
 ) -> impl IntoView {
@@ -118,14 +122,15 @@ fn ClientList(
                         {list
                             .into_iter()
                             .map(|c| {
-                                let link = revoke.as_ref().map(|t| {
+                                let theirs = revoke.as_ref().is_some_and(|(_, admin)| *admin || c.mine);
+                                let link = revoke.as_ref().filter(|_| theirs).map(|(t, _)| {
                                     let href = format!("/t/{t}/clients/{}/delete", c.name);
                                     let label = format!("Revoke client {}", c.name);
                                     view! { <td><a href=href aria-label=label class="danger">"Revoke…"</a></td> }
                                 });
                                 let renew = rekey
                                     .clone()
-                                    .filter(|_| matches!(c.configuration.as_deref(), Some("previous" | "stale")))
+                                    .filter(|_| theirs && matches!(c.configuration.as_deref(), Some("previous" | "stale")))
                                     .map(|(t, csrf)| view! {
                                         <RekeyForm slug=t csrf=csrf name=c.name.clone() clients=clients
                                             result=result js=js/>
@@ -524,6 +529,7 @@ fn scroll_to(id: &str) {
 pub fn ClientDeleteView(d: ClientDelete, csrf: String) -> impl IntoView {
     let ClientDelete {
         slug,
+        can_write,
         client,
         version,
         errors,
@@ -539,7 +545,7 @@ pub fn ClientDeleteView(d: ClientDelete, csrf: String) -> impl IntoView {
                 <code>{client.address.unwrap_or_else(|| "pending".into())}</code> " · "
                 <code class="key">{client.public_key}</code>
             </p>
-            <TenantNav slug=slug.clone() current=TenantTab::Clients can_write=true/>
+            <TenantNav slug=slug.clone() current=TenantTab::Clients can_write=can_write/>
         </div>
         <section class="card narrow" aria-labelledby="delete-h">
             <h2 id="delete-h">"Revoke client " {client.name.clone()} "?"</h2>

@@ -61,6 +61,7 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
         slug,
         name,
         can_write,
+        members_add_clients,
         me,
         members,
         form,
@@ -139,6 +140,24 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
             .collect();
         view! { <Table id="members" cols=cols rows=rows/> }.into_any()
     };
+    let devices = can_write.then(|| {
+        let action = format!("/t/{slug}/members/clients");
+        view! {
+            <section class="card" aria-labelledby="member-clients-h">
+                <h2 id="member-clients-h">"Members' devices"</h2>
+                <form method="post" action=action class="stack" id="members-clients-form">
+                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                    <label>
+                        <input type="checkbox" name="members_add_clients" id="members-add-clients"
+                            checked=members_add_clients/>
+                        " Members may add their own WireGuard clients"
+                    </label>
+                    <p class="muted">"They revoke and re-key only the clients they added."</p>
+                    <button type="submit" id="members-clients-save">"Save"</button>
+                </form>
+            </section>
+        }
+    });
     let add = can_write.then(|| {
         let MemberForm {
             email,
@@ -174,8 +193,12 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
                 {(!can_write).then(|| view! {
                     <p class="muted">"Only tenant admins add or remove members."</p>
                 })}
+                {(!can_write && members_add_clients).then(|| view! {
+                    <p class="muted" id="members-may-add">"Members may add their own WireGuard clients."</p>
+                })}
             </section>
             {add}
+            {devices}
         </div>
     }
     .into_any()

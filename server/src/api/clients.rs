@@ -63,7 +63,7 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
-    scope.require_write()?;
+    scope.require_client_write(&st).await?;
     let req: ClientCreate = super::extract::typed(b)?;
     let (private, public) = match req.public_key {
         Some(k) => (None, k),

@@ -196,6 +196,17 @@ pub async fn write(
     Ok(with_job(r, out.job))
 }
 
+/// Who may write a tenant's object of `kind`: its admins (and platform
+/// admins); for clients, also its members when the tenant allows it (then
+/// only the clients they added: the store checks that).
+async fn require_write(st: &AppState, scope: &TenantScope, kind: Kind) -> ApiResult<()> {
+    if kind == Kind::Client {
+        scope.require_client_write(st).await
+    } else {
+        scope.require_write()
+    }
+}
+
 /// The documented answer of a platform read.
 const PLATFORM_READ: &str = "Platform admins get the whole spec; everyone else only what a tenant \
     picks by: `name`, and `site` for routers and hypervisors.";
@@ -287,7 +298,7 @@ macro_rules! tenant_kind {
                     (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
             pub async fn put(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap, JsonBody(b): JsonBody) -> ApiResult<Response> {
                 let P((_, name)) = path;
-                scope.require_write()?;
+                super::require_write(&st, &scope, $kind).await?;
                 super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Replace(b), &headers).await
             }
 
@@ -297,7 +308,7 @@ macro_rules! tenant_kind {
                     (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
             pub async fn delete(State(st): State<AppState>, scope: TenantScope, path: P<(String, String)>, headers: HeaderMap) -> ApiResult<Response> {
                 let P((_, name)) = path;
-                scope.require_write()?;
+                super::require_write(&st, &scope, $kind).await?;
                 super::write(&st, &scope.who, $kind, Some(&scope), Some(&name), Op::Delete, &headers).await
             }
     };

@@ -1,5 +1,6 @@
 //! Tenants: platform admins create and delete them; a tenant's admins may
-//! rename it and set its policy's default action.
+//! rename it, set its policy's default action and whether its members may
+//! add their own WireGuard clients.
 
 use super::extract::{if_match, with_etag, with_job, JsonBody, Page, PageQuery, Q};
 use super::users::{self, UserOut};
@@ -29,6 +30,9 @@ pub struct TenantOut {
     /// What the policy does with traffic no rule matches.
     #[schema(value_type = String, example = "drop")]
     pub default_action: String,
+    /// Whether the tenant's members may add their own WireGuard clients
+    /// (and revoke or re-key only those they added). Off by default.
+    pub members_add_clients: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -40,6 +44,7 @@ impl From<store_tenants::Tenant> for TenantOut {
             slug: t.slug,
             name: t.name,
             default_action: t.default_action,
+            members_add_clients: t.members_add_clients,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -68,6 +73,10 @@ pub struct TenantUpdate {
     pub name: String,
     #[schema(value_type = String)]
     pub default_action: Action,
+    /// Whether the tenant's members may add their own WireGuard clients;
+    /// left as it is when absent.
+    #[serde(default)]
+    pub members_add_clients: Option<bool>,
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -369,10 +378,18 @@ pub async fn update_tenant(
         &st.store.judge(),
     )
     .await?;
-    let t: TenantOut =
-        store_tenants::update(&mut tx, scope.id(), &req.name, req.default_action.as_str())
-            .await?
-            .into();
+    let members_add_clients = req
+        .members_add_clients
+        .unwrap_or(before.members_add_clients);
+    let t: TenantOut = store_tenants::update(
+        &mut tx,
+        scope.id(),
+        &req.name,
+        req.default_action.as_str(),
+        members_add_clients,
+    )
+    .await?
+    .into();
     let to_json = |t: &TenantOut| serde_json::to_value(t).ok();
     let job = write::finish_tenant(
         &mut tx,

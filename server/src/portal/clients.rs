@@ -14,7 +14,8 @@
 use super::data;
 use super::document::html;
 use super::extract::{
-    next, problem_json, TenantAdmin, TenantAdminForm, TenantAdminScriptForm, TenantReader,
+    next, problem_json, ClientMakers, TenantAdmin, TenantAdminForm, TenantAdminScriptForm,
+    TenantReader,
 };
 use super::pages::{field_error, form_errors, taken_at, taken_too};
 use super::respond::{encode, field, problem_page, props, see_other, version_of};
@@ -45,7 +46,9 @@ fn entry(
     alloc: &Allocation,
     slug: &str,
     state: Option<&(dyn Fn(&str) -> ClientConfigState + Sync)>,
+    viewer: Option<uuid::Uuid>,
 ) -> ClientEntry {
+    let mine = c.created_by.is_some() && c.created_by == viewer;
     let configuration = state.map(|f| {
         match f(c.spec["public_key"].as_str().unwrap_or_default()) {
             ClientConfigState::Current => "current",
@@ -68,6 +71,7 @@ fn entry(
         networks: data::strings(&c.spec["allowed_networks"]),
         added: data::when(c.created_at),
         added_by: None,
+        mine,
         name: c.name,
     }
 }
@@ -120,7 +124,7 @@ async fn page_data(
             let by = makers.remove(&c.name);
             ClientEntry {
                 added_by: by,
-                ..entry(c, &alloc, &slug, state)
+                ..entry(c, &alloc, &slug, state, scope.who.owner)
             }
         })
         .collect();
@@ -130,16 +134,18 @@ async fn page_data(
         .map(|n| n.name)
         .collect();
     let can_write = scope.who.can_write_tenant();
+    let can_add = scope.require_client_write(st).await.is_ok();
     // The file of a client just created without JavaScript (gone if it was
     // revoked since): it needs no secret, the user holds the private key.
     let created = match created {
-        Some(c) if can_write => current_template(st, scope, c).await.ok().flatten(),
+        Some(c) if can_add => current_template(st, scope, c).await.ok().flatten(),
         _ => None,
     };
     Ok(ClientsPage {
         slug,
         name,
         can_write,
+        can_add,
         clients,
         networks,
         form,
@@ -164,7 +170,9 @@ async fn render(
 }
 
 /// `GET /t/{tenant}/clients`: everyone in the tenant reads; tenant admins
-/// also get the create form and revoke links.
+/// also get the create form and revoke links, and so do its members when
+/// the tenant allows it (`members_add_clients`; revoke and re-key for the
+/// clients they added).
 pub async fn page(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -227,7 +235,7 @@ pub async fn create(
         form: f,
         json,
         ..
-    }: TenantAdminScriptForm<next::Clients>,
+    }: TenantAdminScriptForm<next::Clients, ClientMakers>,
 ) -> Response {
     let name = field(&f, "name").trim().to_string();
     let public_key = field(&f, "public_key").trim().to_string();
@@ -279,7 +287,13 @@ pub async fn create(
             // Made now: its configuration names the router's newest key.
             let current = |_: &str| ClientConfigState::Current;
             let created = ClientCreated {
-                client: entry(obj, &alloc, &scope.tenant.slug, Some(&current)),
+                client: entry(
+                    obj,
+                    &alloc,
+                    &scope.tenant.slug,
+                    Some(&current),
+                    scope.who.owner,
+                ),
                 job: out.job,
                 config,
             };
@@ -326,7 +340,7 @@ pub async fn rekey(
         form: f,
         json,
         ..
-    }: TenantAdminScriptForm<next::Clients>,
+    }: TenantAdminScriptForm<next::Clients, ClientMakers>,
 ) -> Response {
     let public_key = field(&f, "public_key").trim().to_string();
     let out = async {
@@ -364,7 +378,13 @@ pub async fn rekey(
             // Its configuration now names the router's newest key.
             let current = |_: &str| ClientConfigState::Current;
             let created = ClientCreated {
-                client: entry(obj, &out.allocation, &scope.tenant.slug, Some(&current)),
+                client: entry(
+                    obj,
+                    &out.allocation,
+                    &scope.tenant.slug,
+                    Some(&current),
+                    scope.who.owner,
+                ),
                 job: out.job,
                 config,
             };
@@ -411,13 +431,22 @@ async fn delete_page(
             .await?
             .ok_or_else(Problem::not_found)?;
         let alloc = data::allocation(st).await?;
-        Ok::<_, Problem>((c.version, entry(c, &alloc, &scope.tenant.slug, None)))
+        let client = entry(c.clone(), &alloc, &scope.tenant.slug, None, scope.who.owner);
+        // A member revokes only what they added (the store refuses the
+        // rest): they are not asked about another's.
+        if !scope.who.can_write_tenant() && !client.mine {
+            return Err(Problem::forbidden(
+                "this client was added by someone else: members revoke only the clients they added",
+            ));
+        }
+        Ok::<_, Problem>((c.version, client))
     }
     .await;
     match found {
         Ok((version, client)) => {
             let d = ClientDelete {
                 slug: scope.tenant.slug.clone(),
+                can_write: scope.who.can_write_tenant(),
                 client,
                 version,
                 errors,
@@ -434,7 +463,7 @@ pub async fn delete_form(
     Path((_, name)): Path<(String, String)>,
     TenantAdmin {
         session: s, scope, ..
-    }: TenantAdmin<next::Clients>,
+    }: TenantAdmin<next::Clients, ClientMakers>,
 ) -> Response {
     delete_page(&st, &s, &scope, &name, vec![], StatusCode::OK).await
 }
@@ -449,7 +478,7 @@ pub async fn delete(
         scope,
         form: f,
         ..
-    }: TenantAdminForm<next::Clients>,
+    }: TenantAdminForm<next::Clients, ClientMakers>,
 ) -> Result<Response, Response> {
     let version = version_of(&f, &s)?;
     Ok(

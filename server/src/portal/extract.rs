@@ -35,6 +35,29 @@ use next::{Dashboard, Here};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
+/// Who may write through a tenant admin's extractor: its admins
+/// ([`Admins`]), or, for the WireGuard client pages, also its members when
+/// the tenant allows it ([`ClientMakers`]).
+pub(super) trait Writers {
+    const CLIENTS: bool;
+}
+
+/// A tenant's admins (and platform admins).
+pub(super) struct Admins;
+
+impl Writers for Admins {
+    const CLIENTS: bool = false;
+}
+
+/// Those who may add a client: [`Admins`], and the tenant's members when
+/// its `members_add_clients` is on (they change only the clients they
+/// added: the store refuses the others).
+pub(super) struct ClientMakers;
+
+impl Writers for ClientMakers {
+    const CLIENTS: bool = true;
+}
+
 /// A route's path parameters, decoded as `Path` decodes them.
 type Params = HashMap<String, String>;
 
@@ -215,6 +238,21 @@ impl Asker {
         Ok(scope)
     }
 
+    /// [`Asker::scope`] for `W`'s writes.
+    async fn write_scope<W: Writers>(
+        &self,
+        st: &AppState,
+        s: &WebSession,
+    ) -> Result<TenantScope, Problem> {
+        let scope = tenancy::resolve(st, s.who.clone(), self.tenant()).await?;
+        if W::CLIENTS {
+            scope.require_client_write(st).await?;
+        } else {
+            scope.require_write()?;
+        }
+        Ok(scope)
+    }
+
     /// A platform admin's session; anyone else gets the not-found page, as
     /// for any path that is not theirs.
     async fn platform_admin(&self, st: &AppState) -> Result<WebSession, Response> {
@@ -293,19 +331,19 @@ impl<N: Next> FromRequestParts<AppState> for TenantReader<N> {
 
 /// An admin of the `{tenant}` of the path (or a platform admin), for a
 /// page that only they see.
-pub(super) struct TenantAdmin<N = Dashboard> {
+pub(super) struct TenantAdmin<N = Dashboard, W = Admins> {
     pub session: WebSession,
     pub scope: TenantScope,
-    next: PhantomData<N>,
+    next: PhantomData<(N, W)>,
 }
 
-impl<N: Next> FromRequestParts<AppState> for TenantAdmin<N> {
+impl<N: Next, W: Writers> FromRequestParts<AppState> for TenantAdmin<N, W> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
         let a = Asker::of::<N>(parts, st).await?;
         let session = a.session(st).await?;
-        let scope = a.scope(st, &session, true).await.or_page(&session)?;
+        let scope = a.write_scope::<W>(st, &session).await.or_page(&session)?;
         Ok(TenantAdmin {
             session,
             scope,
@@ -316,14 +354,14 @@ impl<N: Next> FromRequestParts<AppState> for TenantAdmin<N> {
 
 /// A tenant admin's form: origin and CSRF token checked before the
 /// tenant is looked up.
-pub(super) struct TenantAdminForm<N = Dashboard> {
+pub(super) struct TenantAdminForm<N = Dashboard, W = Admins> {
     pub session: WebSession,
     pub scope: TenantScope,
     pub form: Form,
-    next: PhantomData<N>,
+    next: PhantomData<(N, W)>,
 }
 
-impl<N: Next> FromRequest<AppState> for TenantAdminForm<N> {
+impl<N: Next, W: Writers> FromRequest<AppState> for TenantAdminForm<N, W> {
     type Rejection = Response;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
@@ -332,13 +370,13 @@ impl<N: Next> FromRequest<AppState> for TenantAdminForm<N> {
     }
 }
 
-impl<N> TenantAdminForm<N> {
+impl<N, W: Writers> TenantAdminForm<N, W> {
     async fn checked(a: &Asker, st: &AppState, form: Form) -> Result<Self, Response> {
         let session = a.session(st).await?;
         if !a.form_ok(&session, &form) {
             return Err(forbidden_form(Some(&session)));
         }
-        let scope = a.scope(st, &session, true).await.or_page(&session)?;
+        let scope = a.write_scope::<W>(st, &session).await.or_page(&session)?;
         Ok(TenantAdminForm {
             session,
             scope,
@@ -351,15 +389,15 @@ impl<N> TenantAdminForm<N> {
 /// [`TenantAdminForm`] for a form the page's script may post asking for
 /// JSON (`json`): then every refusal is a problem document (401 without
 /// a session) instead of a page.
-pub(super) struct TenantAdminScriptForm<N> {
+pub(super) struct TenantAdminScriptForm<N, W = Admins> {
     pub session: WebSession,
     pub scope: TenantScope,
     pub form: Form,
     pub json: bool,
-    next: PhantomData<N>,
+    next: PhantomData<(N, W)>,
 }
 
-impl<N: Next> FromRequest<AppState> for TenantAdminScriptForm<N> {
+impl<N: Next, W: Writers> FromRequest<AppState> for TenantAdminScriptForm<N, W> {
     type Rejection = Response;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
@@ -371,7 +409,7 @@ impl<N: Next> FromRequest<AppState> for TenantAdminScriptForm<N> {
                 scope,
                 form,
                 ..
-            } = TenantAdminForm::<N>::checked(&a, st, form).await?;
+            } = TenantAdminForm::<N, W>::checked(&a, st, form).await?;
             return Ok(TenantAdminScriptForm {
                 session,
                 scope,
@@ -390,7 +428,10 @@ impl<N: Next> FromRequest<AppState> for TenantAdminScriptForm<N> {
                 super::respond::FORM_EXPIRED,
             )));
         }
-        let scope = a.scope(st, &session, true).await.map_err(problem_json)?;
+        let scope = a
+            .write_scope::<W>(st, &session)
+            .await
+            .map_err(problem_json)?;
         Ok(TenantAdminScriptForm {
             session,
             scope,

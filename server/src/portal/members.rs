@@ -90,6 +90,11 @@ async fn members_page(
         slug: scope.tenant.slug.clone(),
         name: tenant_name(st, scope).await?,
         can_write: scope.who.can_write_tenant(),
+        members_add_clients: vxguard_store::tenants::members_add_clients(
+            st.store.pool(),
+            scope.id(),
+        )
+        .await?,
         me: s.email.clone(),
         members,
         form,
@@ -133,6 +138,49 @@ pub async fn members(
         ..Default::default()
     };
     render_members(&st, &s, &scope, form, notice, None, StatusCode::OK).await
+}
+
+/// `POST /t/{tenant}/members/clients`: turns the tenant's
+/// `members_add_clients` on (`members_add_clients=on`) or off (tenant
+/// admins), as `PUT /api/v1/tenants/{tenant}` does
+/// (`api::tenants::update_tenant`: audited, at the version read here).
+pub async fn set_members_add_clients(
+    State(st): State<AppState>,
+    TenantAdminForm {
+        session: s,
+        scope,
+        form: f,
+        ..
+    }: TenantAdminForm,
+) -> Response {
+    let on = field(&f, "members_add_clients") == "on";
+    let out = async {
+        let t = {
+            let mut conn = st.store.pool().acquire().await?;
+            vxguard_store::tenants::get(&mut conn, scope.id())
+                .await?
+                .ok_or_else(Problem::not_found)?
+        };
+        let default_action = serde_json::from_value(serde_json::json!(t.default_action))
+            .map_err(|_| Problem::internal())?;
+        let req = crate::api::tenants::TenantUpdate {
+            name: t.name,
+            default_action,
+            members_add_clients: Some(on),
+        };
+        crate::api::tenants::update_tenant(&st, &scope, &req, Some(t.version)).await
+    }
+    .await;
+    let notice = match out {
+        Ok(_) if on => "Members may now add their own WireGuard clients.".to_string(),
+        Ok(_) => "Only admins add WireGuard clients now.".to_string(),
+        Err(p) => format!("The setting was not changed: {}", p.detail),
+    };
+    let form = MemberForm {
+        role: "tenant_member".into(),
+        ..Default::default()
+    };
+    render_members(&st, &s, &scope, form, Some(notice), None, StatusCode::OK).await
 }
 
 /// What the member form asks for when left empty.

@@ -125,6 +125,10 @@ pub fn app_with(st: AppState, bundle: Arc<Bundle>, docs: Arc<Docs>) -> Router {
             get(members::members).post(members::add_member),
         )
         .route(
+            "/t/{tenant}/members/clients",
+            post(members::set_members_add_clients),
+        )
+        .route(
             "/t/{tenant}/members/{id}/remove",
             get(members::remove_member_form).post(members::remove_member),
         )

@@ -1063,6 +1063,7 @@ pub async fn default_action(
         let req = crate::api::tenants::TenantUpdate {
             name,
             default_action: action,
+            members_add_clients: None,
         };
         crate::api::tenants::update_tenant(&st, &scope, &req, Some(version)).await
     }
