@@ -193,9 +193,6 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
                 {(!can_write).then(|| view! {
                     <p class="muted">"Only tenant admins add or remove members."</p>
                 })}
-                {(!can_write && members_add_clients).then(|| view! {
-                    <p class="muted" id="members-may-add">"Members may add their own WireGuard clients."</p>
-                })}
             </section>
             {add}
             {devices}
