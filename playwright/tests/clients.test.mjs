@@ -196,6 +196,54 @@ test("a tenant member sees the clients but cannot change them", async () => {
   await page.context().close();
 });
 
+test("a member adds and revokes their own client once an admin allows it", async () => {
+  const admin = await newPage();
+  await login(admin, "finance-admin@example.com");
+  const setting = async (on) => {
+    await admin.goto(`${BASE}/t/finance/members`);
+    await hydrated(admin);
+    await admin.getByLabel(/Members may add their own WireGuard clients/).setChecked(on);
+    await Promise.all([admin.waitForLoadState("load"), admin.locator("#members-clients-form button").click()]);
+    await admin.locator(".notice").waitFor();
+  };
+  await setting(true);
+  assert.match(await admin.locator(".notice").innerText(), /Members may now add/);
+
+  const page = await newPage();
+  const sent = [];
+  page.on("request", (r) => sent.push(r.postData() ?? ""));
+  await login(page, "finance-member@example.com");
+  await page.goto(`${BASE}/t/finance/clients`);
+  await hydrated(page);
+  // Another's client: no revoke link.
+  assert.equal(await page.getByRole("link", { name: "Revoke client cfo-laptop" }).count(), 0);
+  await page.getByLabel("Name", { exact: true }).fill("member-phone");
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/t/finance/clients")),
+    page.getByRole("button", { name: "Create client" }).click(),
+  ]);
+  assert.equal(resp.status(), 201);
+  await page.locator("#created-client").waitFor();
+  const conf = await page.locator("#client-config").innerText();
+  const privateKey = conf.match(/PrivateKey = (\S+)/)[1];
+  assert.ok(sent.every((b) => !b.includes(encodeURIComponent(privateKey)) && !b.includes(privateKey)), "the private key stays in the browser");
+  await shot(page, "20-clients-member");
+
+  // Their own client: revoked after confirming.
+  await page.goto(`${BASE}/t/finance/clients`);
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/delete$/), page.getByRole("link", { name: "Revoke client member-phone" }).click()]);
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/t\/finance\/clients\?/), page.locator("#confirm-delete").click()]);
+  assert.equal(await page.locator('tr[data-client="member-phone"]').count(), 0);
+
+  await setting(false);
+  await page.goto(`${BASE}/t/finance/clients`);
+  assert.equal(await page.locator("#client-form").count(), 0);
+  await page.context().close();
+  await admin.context().close();
+});
+
 test("another tenant's clients page is not found, exactly like a missing one", async () => {
   const page = await newPage();
   await login(page, "acme-admin@example.com");
