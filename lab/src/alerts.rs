@@ -524,10 +524,13 @@ pub fn measure(a: &AlertsArgs) -> Result<AlertsReport, AlertsError> {
                 .push(format!("{m} still active {within:?} after the return"));
         }
     }
+    // Pending is allowed: a collection round inside VRRP's takeover (about
+    // 3 s) sees no master, and the rule's `for:` exists to hold exactly
+    // that back; firing would page an operator for a normal takeover.
     for m in MUST_NOT_FIRE {
-        if let Some(t) = times.get(m) {
+        if let Some(t) = times.get(m).filter(|t| t.firing_after_cut.is_some()) {
             report.failures.push(format!(
-                "{m} was active during the cut ({}): every group should keep one master",
+                "{m} fired during the cut ({}): every group should keep one master",
                 t.firing.join(", ")
             ));
         }
