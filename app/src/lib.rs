@@ -55,28 +55,37 @@ pub const BOOT_PATH: &str = "/assets/boot.js";
 #[cfg(feature = "ssr")]
 pub fn render_document(props: &PageProps) -> String {
     use leptos::prelude::*;
-    let json = leptos::serde_json::to_string(props).expect("props serialise");
     // Inside <script>, `</script>` or `<!--` must not appear: JSON allows
     // `\u003c` for `<` in strings, the only place it can occur.
-    let json = json.replace('<', "\\u003c");
+    let json = props.hydrates().then(|| {
+        leptos::serde_json::to_string(props)
+            .expect("props serialise")
+            .replace('<', "\\u003c")
+    });
     let title = props.title();
     let owner = Owner::new();
     let body = owner.with(|| {
         let p = props.clone();
         view! { <App props=p/> }.to_html()
     });
-    let mut out = String::with_capacity(body.len() + json.len() + 600);
+    let mut out = String::with_capacity(body.len() + json.as_ref().map_or(0, String::len) + 600);
     out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     out.push_str("<title>");
     out.push_str(&escape(&title));
     out.push_str(" · vxguard</title>");
     out.push_str(&format!(
-        "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"><script type=\"application/json\" id=\"vx-props\">"
+        "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"{STYLE_PATH}\">"
     ));
-    out.push_str(&json);
+    // A page that is not hydrated carries no props: `boot.js` then does
+    // not load the bundle (whose views do not include that page).
+    if let Some(json) = json {
+        out.push_str("<script type=\"application/json\" id=\"vx-props\">");
+        out.push_str(&json);
+        out.push_str("</script>");
+    }
     out.push_str(&format!(
-        "</script><script type=\"module\" src=\"{BOOT_PATH}\"></script></head><body>"
+        "<script type=\"module\" src=\"{BOOT_PATH}\"></script></head><body>"
     ));
     out.push_str(&body);
     out.push_str("</body></html>");

@@ -2,7 +2,9 @@
 // serves this file with the two paths below replaced by the bundle's
 // content-hashed names (server/src/portal/bundle). Pages work without it:
 // if it is missing, nothing breaks, the page just stays server-rendered.
-import init, { hydrate } from "/pkg/app.js";
+// Only pages that carry their props (`<script id="vx-props">`) are
+// hydrated; the others are the server's alone (app::PageProps::hydrates)
+// and do not load the bundle.
 
 // Times are rendered in UTC ("2026-12-06 21:52:14 UTC"): shown here in the
 // viewer's time zone, the UTC text kept on hover (the element's title).
@@ -56,10 +58,39 @@ function followTimes() {
   }).observe(document.body, { childList: true, characterData: true, subtree: true });
 }
 
-init({ module_or_path: "/pkg/app_bg.wasm" })
-  .then(() => hydrate())
-  .catch((e) => console.warn("vxguard: running without the hydrate bundle:", e))
-  .finally(() => {
-    localTimes(document.body);
-    followTimes();
+// A page that is not hydrated: its forms show that they are on their way
+// (the button's `data-busy` text, `aria-disabled`) and refuse a second
+// submission, as the hydrated pages' SubmitButton does.
+function busyForms() {
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement) || ev.defaultPrevented) return;
+    if (form.dataset.sent) {
+      ev.preventDefault();
+      return;
+    }
+    form.dataset.sent = "true";
+    const button = ev.submitter ?? form.querySelector("button[type=submit]");
+    if (button) {
+      button.setAttribute("aria-disabled", "true");
+      if (button.dataset.busy) button.textContent = button.dataset.busy;
+    }
   });
+}
+
+function done() {
+  localTimes(document.body);
+  followTimes();
+}
+
+if (document.getElementById("vx-props")) {
+  import("/pkg/app.js")
+    .then((m) => m.default({ module_or_path: "/pkg/app_bg.wasm" }).then(() => m.hydrate()))
+    .catch((e) => console.warn("vxguard: running without the hydrate bundle:", e))
+    .finally(done);
+} else {
+  busyForms();
+  // As far as this page goes, the browser has done its part.
+  document.body.dataset.hydrated = "true";
+  done();
+}

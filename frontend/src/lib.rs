@@ -1,6 +1,8 @@
 //! The portal in the browser: hydrates the page the server rendered, from
 //! the same props it rendered it with (`<script id="vx-props">`), then marks
 //! `<body data-hydrated="true">` so tests (and curious people) can tell.
+//! Only the pages that need it carry props and load this bundle
+//! (`app::PageProps::hydrates`); `boot.js` marks the others itself.
 
 use app::{App, PageProps};
 use leptos::prelude::*;

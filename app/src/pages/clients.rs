@@ -12,15 +12,17 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::data::clients::ClientDelete;
 #[cfg(feature = "hydrate")]
 use crate::data::clients::Submission;
-use crate::data::clients::{
-    ClientDelete, ClientEntry, ClientForm, ClientsPage, PRIVATE_KEY_PLACEHOLDER,
-};
+use crate::data::clients::{ClientEntry, ClientForm, ClientsPage, PRIVATE_KEY_PLACEHOLDER};
 #[cfg(feature = "hydrate")]
 use crate::data::form::FieldErrors;
 use crate::wg::{self, ClientConfig};
-use crate::widgets::nav::{back_link, TenantNav, TenantTab};
+#[cfg(feature = "ssr")]
+use crate::widgets::nav::back_link;
+use crate::widgets::nav::{TenantNav, TenantTab};
 
 #[component]
 pub fn ClientsPageView(p: ClientsPage, csrf: String) -> impl IntoView {
@@ -525,6 +527,9 @@ fn scroll_to(id: &str) {
     }
 }
 
+/// Rendered by the server alone (not in the bundle, see
+/// `PageProps::hydrates`).
+#[cfg(feature = "ssr")]
 #[component]
 pub fn ClientDeleteView(d: ClientDelete, csrf: String) -> impl IntoView {
     let ClientDelete {
@@ -563,7 +568,7 @@ pub fn ClientDeleteView(d: ClientDelete, csrf: String) -> impl IntoView {
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="version" value=version.to_string()/>
                 <button type="submit" class="danger" id="confirm-delete"
-                    aria-disabled=move || busy.get().then_some("true")>
+                    data-busy="Revoking…" aria-disabled=move || busy.get().then_some("true")>
                     {move || if busy.get() { "Revoking…" } else { "Revoke the client" }}
                 </button>
                 <a href=back>"Keep it"</a>

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 use crate::data::dashboard::follow_jobs;
+#[cfg(feature = "ssr")]
+use crate::data::dashboard::NetworkEdit;
 use crate::data::dashboard::{
-    ClientRow, Dashboard, FailedChange, JobRow, NetworkEdit, NetworkForm, NetworkRow, RouterChoice,
-    ServiceRow,
+    ClientRow, Dashboard, FailedChange, JobRow, NetworkForm, NetworkRow, RouterChoice, ServiceRow,
 };
 #[cfg(feature = "ssr")]
 use crate::data::health::TenantHealth;
@@ -16,7 +17,9 @@ use crate::data::health::TenantHealth;
 use crate::widgets::diagram::{status_cell, DiagramView, HealthCounts, PlotView};
 use crate::widgets::form::{busy_submit, Field, SubmitButton};
 use crate::widgets::lists::Notice;
-use crate::widgets::nav::{back_link, TenantNav, TenantTab};
+#[cfg(feature = "ssr")]
+use crate::widgets::nav::back_link;
+use crate::widgets::nav::{TenantNav, TenantTab};
 #[cfg(feature = "ssr")]
 use crate::widgets::table::{Cell, Row, Table};
 
@@ -575,6 +578,9 @@ fn NetworkFormView(
     }
 }
 
+/// Rendered by the server alone (not in the bundle, see
+/// `PageProps::hydrates`).
+#[cfg(feature = "ssr")]
 #[component]
 pub fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
     let NetworkEdit {
@@ -623,7 +629,7 @@ pub fn NetworkEditPage(e: NetworkEdit, csrf: String) -> impl IntoView {
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="version" value=version.to_string()/>
                 <button type="submit" class="danger" id="confirm-delete"
-                    aria-disabled=move || busy.get().then_some("true")>
+                    data-busy="Deleting…" aria-disabled=move || busy.get().then_some("true")>
                     {move || if busy.get() { "Deleting…" } else { "Delete the network" }}
                 </button>
                 <a href=back>"Keep it"</a>

@@ -91,7 +91,7 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
                 <form method="post" action=action class="stack" id="remove-form" on:submit=busy_submit(busy)>
                     <input type="hidden" name="csrf" value=csrf/>
                     <button type="submit" class="danger" id="confirm-remove"
-                        aria-disabled=move || busy.get().then_some("true")>
+                        data-busy="Removing…" aria-disabled=move || busy.get().then_some("true")>
                         {move || if busy.get() { "Removing…" } else { "Remove the member" }}
                     </button>
                     <a href=back>"Keep them"</a>

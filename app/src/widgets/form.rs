@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 /// A submit button that, once hydrated, shows that its form is on its way;
 /// the form's `on:submit` (see [`busy_submit`]) sets `busy` and refuses a
-/// second submission. Without JavaScript the form simply posts.
+/// second submission. On a page that is not hydrated, `app/style/boot.js`
+/// does the same with `data-busy`. Without JavaScript the form simply posts.
 #[component]
 pub fn SubmitButton(
     label: &'static str,
@@ -13,7 +14,7 @@ pub fn SubmitButton(
     busy: RwSignal<bool>,
 ) -> impl IntoView {
     view! {
-        <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
+        <button type="submit" class="primary" data-busy=busy_label aria-disabled=move || busy.get().then_some("true")>
             {move || if busy.get() { busy_label } else { label }}
         </button>
     }
@@ -65,6 +66,7 @@ pub fn Field(
 }
 
 /// Errors that name no field, above a form.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn FormErrors(failed: &'static str, errors: Vec<String>) -> impl IntoView {
     (!errors.is_empty()).then(|| {

@@ -3,10 +3,12 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
 use crate::data::lists::{FilterBar, FilterField, Pager};
 
 /// A list's search and filters: a GET form the server reads, so it works
 /// without JavaScript and its result can be bookmarked.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn FilterBarView(bar: FilterBar, id: &'static str) -> impl IntoView {
     let FilterBar {
@@ -85,6 +87,7 @@ pub fn FilterBarView(bar: FilterBar, id: &'static str) -> impl IntoView {
 }
 
 /// Older pages and the way back to the first.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn PagerView(pager: Pager) -> impl IntoView {
     let Pager { older, first } = pager;

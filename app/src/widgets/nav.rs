@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The way back from a page below a tab to the list it belongs to: the
 /// page head's first line, "← " and the list's name. A plain function (no
 /// component) keeps it one copy in the browser bundle.
+#[cfg(feature = "ssr")]
 pub fn back_link(href: String, label: String) -> AnyView {
     view! { <p class="muted back"><a href=href>"← " {label}</a></p> }.into_any()
 }
