@@ -27,6 +27,7 @@ use crate::tenancy::TenantScope;
 use app::clients::{
     client_field, ClientCreated, ClientDelete, ClientEntry, ClientForm, ClientsPage,
 };
+use app::wg::ClientConfig;
 use app::Page;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -36,7 +37,7 @@ use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::model::ClientConfigState;
 use vxguard_store::kind::Kind;
 use vxguard_store::objects::{self, Declared};
-use vxguard_store::write::Op;
+use vxguard_store::write::{Op, Outcome};
 
 /// Everything of one kind in a tenant (the page shows up to this many).
 const MAX: i64 = 500;
@@ -74,6 +75,32 @@ fn entry(
         mine,
         name: c.name,
     }
+}
+
+/// The hydrated page's answer to a client created or given a new key:
+/// the client's row and its configuration's template
+/// ([`app::clients::ClientCreated`]), never cached. Made just now, its
+/// configuration names the router's newest key.
+fn made(out: Outcome, config: Option<ClientConfig>, scope: &TenantScope) -> Response {
+    let Some(obj) = out.object else {
+        return problem_json(Problem::internal());
+    };
+    let current = |_: &str| ClientConfigState::Current;
+    let created = ClientCreated {
+        client: entry(
+            obj,
+            &out.allocation,
+            &scope.tenant.slug,
+            Some(&current),
+            scope.who.owner,
+        ),
+        job: out.job,
+        config,
+    };
+    let mut r = (StatusCode::CREATED, axum::Json(created)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// Who added each of the tenant's clients, by name: the newest
@@ -279,29 +306,7 @@ pub async fn create(
         .await)
     };
     match out {
-        Ok((out, config)) if json => {
-            let Some(obj) = out.object else {
-                return problem_json(Problem::internal());
-            };
-            let alloc = out.allocation;
-            // Made now: its configuration names the router's newest key.
-            let current = |_: &str| ClientConfigState::Current;
-            let created = ClientCreated {
-                client: entry(
-                    obj,
-                    &alloc,
-                    &scope.tenant.slug,
-                    Some(&current),
-                    scope.who.owner,
-                ),
-                job: out.job,
-                config,
-            };
-            let mut r = (StatusCode::CREATED, axum::Json(created)).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
+        Ok((out, config)) if json => made(out, config, &scope),
         Ok((out, _)) => see_other(&format!(
             "/t/{}/clients?created={}&job={}",
             scope.tenant.slug,
@@ -371,28 +376,7 @@ pub async fn rekey(
     }
     .await;
     match out {
-        Ok((out, config)) if json => {
-            let Some(obj) = out.object else {
-                return problem_json(Problem::internal());
-            };
-            // Its configuration now names the router's newest key.
-            let current = |_: &str| ClientConfigState::Current;
-            let created = ClientCreated {
-                client: entry(
-                    obj,
-                    &out.allocation,
-                    &scope.tenant.slug,
-                    Some(&current),
-                    scope.who.owner,
-                ),
-                job: out.job,
-                config,
-            };
-            let mut r = (StatusCode::CREATED, axum::Json(created)).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
+        Ok((out, config)) if json => made(out, config, &scope),
         Ok((out, _)) => see_other(&format!(
             "/t/{}/clients?rekeyed={}&job={}",
             scope.tenant.slug,
