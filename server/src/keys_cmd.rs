@@ -32,12 +32,11 @@ pub enum KeysCmd {
     /// one removed once the router refuses it (the worker takes and checks
     /// each step; `vxguard_store::api_keys`). Audited as `key.rotated`.
     RotateApiKey(RotateApiKeyArgs),
-    /// Rotate a router's WireGuard mesh key now (a key that may be
-    /// compromised): the new key is staged on the standby mesh slot,
-    /// traffic moves to it once every live peer handshakes there, and the
-    /// old key stops working right after, with no grace period
-    /// (`vxguard_store::mesh_keys`). Audited as `key.rotated`. A
-    /// hypervisor's key is its host's to replace (refused).
+    /// Rotate a router's or hypervisor's WireGuard mesh key now (a key
+    /// that may be compromised): the new key is staged on the standby mesh
+    /// slot, traffic moves to it once every live peer handshakes there,
+    /// and the old key stops working right after, with no grace period
+    /// (`vxguard_store::mesh_keys`). Audited as `key.rotated`.
     Rotate(RotateArgs),
     /// Look for every secret vxguard holds in files (logs, a database
     /// dump, captured responses), in every encoding (raw, hex, base64):
@@ -222,11 +221,6 @@ async fn rotate(a: RotateArgs) -> Result<bool> {
         ),
         Begun::NoSuchDevice(_) => bail!(
             "--device {}: it holds no key yet (is it compiled?)",
-            a.device
-        ),
-        Begun::HostApplied(_) => bail!(
-            "--device {}: a hypervisor's host applies its WireGuard section (`wg setconf`), \
-             which vxguard does not drive yet: replace its key by re-provisioning the host",
             a.device
         ),
     }

@@ -1615,37 +1615,17 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
             .unwrap();
     assert!(!dump.contains(&new_private) && !dump.contains(&old_private));
 
-    // A hypervisor's key is its host's to replace: refused, nothing kept.
-    let hv = post_empty(
-        env,
-        "/api/v1/devices/hv-dc1-01/wireguard-key/rotate",
-        &admin,
-    )
-    .await;
-    assert_eq!(hv.status, StatusCode::CONFLICT, "{}", hv.text);
-    assert!(hv.body["detail"]
-        .as_str()
-        .unwrap()
-        .contains("its host applies"));
-    let held = vxguard_store::intent::secrets_doc(&env.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(held["hypervisors"]["hv-dc1-01"]
-        .get("wireguard_previous")
-        .is_none());
-
     // The console: each device's mesh key (fingerprint, age, next
-    // rotation) and, for routers, the button that rotates it now (CSRF).
+    // rotation) and, for routers and hypervisors, the button that rotates
+    // it now (CSRF).
     let mut b = Browser::new(env);
     b.login_ok("admin@example.com").await;
     let p = b.get("/admin/platform").await;
     assert!(p.text.contains(&fingerprint(&new_public)), "{}", p.text);
     assert!(p.text.contains("Rotate mesh key now"), "{}", p.text);
-    assert!(p.text.contains("replaced with its host"), "{}", p.text);
-    assert!(!p
+    assert!(p
         .text
-        .contains("/admin/devices/hv-dc1-01/wireguard-key/rotate"));
+        .contains("action=\"/admin/devices/hv-dc1-01/wireguard-key/rotate\""));
     assert!(!p.text.contains(&new_private));
     let other = &lab.routers[2];
     let action = format!("/admin/devices/{}/wireguard-key/rotate", other.name);
@@ -1682,10 +1662,208 @@ async fn a_mesh_key_rotated_now_is_staged_switched_and_retired() {
     assert!(doc["routers"][other.name]["wireguard_previous"].is_object());
 }
 
-/// Issue 17, item 4: routers' mesh keys rotate on the platform's schedule
-/// (`platform.wireguard.key_rotation`), a tenth of the routers (here one)
-/// per step, one rotation at a time, oldest key first; each rotation
-/// staged, switched and retired by the worker. Hypervisors' keys stay.
+/// Issue 17, items 4 and 7 for a hypervisor: its mesh key rotated now
+/// through the API takes the same staged steps as a router's (its host
+/// applies its revision's `## wireguard` section, as the lab's hypervisor
+/// does: `vxguard_lab::hypervisor::apply_wireguard`). Staged, its section
+/// keeps the old key on the active slot and puts the new one on the
+/// standby, every router names it by the old key on the active slot and
+/// the new one on the standby; released, the section and every router
+/// hold the new key only, the old one is forgotten, and the audit names
+/// fingerprints only.
+#[tokio::test]
+async fn a_hypervisors_mesh_key_rotated_now_is_staged_switched_and_retired() {
+    use vxguard_compiler::hypervisor_config::HypervisorConfig;
+    use vxguard_compiler::mesh::Slot;
+    use vxguard_compiler::wireguard;
+    use vxguard_store::mesh_keys::fingerprint;
+    const HV: &str = "hv-dc1-01";
+    let mut lab = lab().await;
+    for r in &mut lab.routers {
+        r.start();
+    }
+    let env = &lab.env;
+    let worker = applying_worker(env);
+    worker.drain().await.unwrap();
+    let doc = || async {
+        vxguard_store::intent::secrets_doc(&env.db)
+            .await
+            .unwrap()
+            .unwrap()["hypervisors"][HV]
+            .clone()
+    };
+    // The hypervisor's section as its host gets it: the revision with the
+    // sealed store's real keys in place of the placeholders.
+    let section = || async {
+        let mut conn = env.db.acquire().await.unwrap();
+        let (_, text) = vxguard_store::revisions::latest_config(&mut conn, "hypervisor", HV)
+            .await
+            .unwrap()
+            .unwrap();
+        let c = HypervisorConfig::parse_text(&text).unwrap();
+        let s = vxguard_store::intent::secrets(&mut *conn).await.unwrap();
+        let keys = vxguard_compiler::sealed::Vault::hypervisor(&s.hypervisors[HV]);
+        let filled = vxguard_compiler::sealed::fill_wireguard(&c.wireguard, &keys).unwrap();
+        (c.wireguard, filled)
+    };
+    let private_key = |slot: &str| {
+        slot.lines()
+            .find_map(|l| l.strip_prefix("PrivateKey = "))
+            .unwrap()
+            .to_string()
+    };
+    let before = doc().await;
+    let old_private = before["wireguard_private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_public = before["wireguard_public_key"].as_str().unwrap().to_string();
+    let (_, filled) = section().await;
+    let slots = wireguard::slots(&filled);
+    assert_eq!(private_key(&slots[0].1), old_private);
+    assert_eq!(private_key(&slots[1].1), old_private);
+    let d = devices(env).await;
+    assert_eq!(d[HV]["mesh_key"]["fingerprint"], fingerprint(&old_public));
+
+    let path = format!("/api/v1/devices/{HV}/wireguard-key/rotate");
+    let tenant = env.token("acme-admin@example.com").await;
+    let refused = post_empty(env, &path, &tenant).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let admin = env.token("admin@example.com").await;
+    let started = post_empty(env, &path, &admin).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job_id = started.body["job"].as_i64().unwrap();
+    let again = post_empty(env, &path, &admin).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    let staged = doc().await;
+    let new_public = staged["wireguard_public_key"].as_str().unwrap().to_string();
+    let new_private = staged["wireguard_private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_public, old_public);
+    assert_eq!(
+        staged["wireguard_previous"]["public_key"],
+        old_public.as_str()
+    );
+    assert_eq!(devices(env).await[HV]["mesh_key"]["rotating"], true);
+
+    // The worker: the staged job, the switch and the release, each a job.
+    worker.drain().await.unwrap();
+    let (status, _, _, _) = job(env, job_id).await;
+    assert_eq!(status, "done");
+    // What the staged job compiled: the active slot on the old key at both
+    // ends, the standby on the new one (keys by placeholder: sealed).
+    let staged_revision = |kind: &'static str, device: &'static str| async move {
+        let seq: i32 = sqlx::query_scalar(
+            "SELECT seq FROM revisions WHERE device_kind = $1 AND device = $2 AND job_id = $3",
+        )
+        .bind(kind)
+        .bind(device)
+        .bind(job_id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+        vxguard_store::revisions::config(&env.db, kind, device, seq)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let sealed = |k: &str| {
+        vxguard_compiler::sealed::placeholder(
+            vxguard_compiler::sealed::SecretKind::WireguardPrivateKey,
+            k,
+        )
+    };
+    let text = staged_revision("hypervisor", HV).await;
+    assert!(
+        !text.contains(&old_private) && !text.contains(&new_private),
+        "a key in clear in the revision"
+    );
+    let staged_section = HypervisorConfig::parse_text(&text).unwrap().wireguard;
+    assert_eq!(wireguard::active(&staged_section), "wg0");
+    let slots = wireguard::slots(&staged_section);
+    assert_eq!(private_key(&slots[0].1), sealed(&old_private), "active");
+    assert_eq!(private_key(&slots[1].1), sealed(&new_private), "standby");
+    for r in &lab.routers {
+        let config = staged_revision("router", r.name).await;
+        assert!(
+            config.contains(&format!("wg0 peer {HV} public-key '{old_public}'")),
+            "{}",
+            r.name
+        );
+        assert!(
+            config.contains(&format!("wg65536 peer {HV} public-key '{new_public}'")),
+            "{}",
+            r.name
+        );
+    }
+
+    // Then switched and released: the old key retired.
+    let state = vxguard_store::mesh::state(&env.db).await.unwrap();
+    assert!(state.is_steady() && state.rotation.is_none(), "{state:?}");
+    assert_eq!(state.active, Slot::B, "traffic moved to the new key's slot");
+    let after = doc().await;
+    assert_eq!(after["wireguard_public_key"], new_public.as_str());
+    assert!(after.get("wireguard_previous").is_none(), "{after}");
+    let (_, filled) = section().await;
+    assert_eq!(wireguard::active(&filled), "wg65536");
+    for (slot, text) in wireguard::slots(&filled) {
+        assert_eq!(private_key(&text), new_private, "{slot}");
+    }
+    let mut conn = env.db.acquire().await.unwrap();
+    for r in &lab.routers {
+        let (_, config) = vxguard_store::revisions::latest_config(&mut conn, "router", r.name)
+            .await
+            .unwrap()
+            .unwrap();
+        let named = format!("peer {HV} public-key '{new_public}'");
+        assert_eq!(config.matches(&named).count(), 2, "{}", r.name);
+        assert!(!config.contains(&old_public), "{}", r.name);
+        assert!(runs_latest_asked_with(env, r, &r.key).await, "{}", r.name);
+    }
+    let (_, other) = vxguard_store::revisions::latest_config(&mut conn, "hypervisor", "hv-dc2-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!other.contains(&old_public) && other.contains(&new_public));
+    drop(conn);
+
+    let steps: Vec<(String, String, String, Value)> = sqlx::query_as(
+        "SELECT actor, action, object, after FROM audit_log
+         WHERE action IN ('key.rotated', 'mesh.changed') ORDER BY id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|(a, act, _, s)| (a.as_str(), act.as_str(), s["step"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("user:admin@example.com", "key.rotated", "begun"),
+            ("system:worker", "mesh.changed", "switched"),
+            ("system:worker", "mesh.changed", "released"),
+            ("system:worker", "key.rotated", "retired"),
+        ]
+    );
+    let object = format!("hypervisors/{HV}/wireguard-key");
+    assert_eq!(steps[0].2, object);
+    assert_eq!(steps[3].2, object);
+    assert_eq!(steps[0].3["key"], fingerprint(&new_public).as_str());
+    assert_eq!(steps[3].3["key"], fingerprint(&new_public).as_str());
+    let audit = format!("{steps:?}");
+    for k in [&old_private, &new_private] {
+        assert!(!audit.contains(k.as_str()), "a key in the audit");
+    }
+}
+
+/// Issue 17, item 4: routers' and hypervisors' mesh keys rotate on the
+/// platform's schedule (`platform.wireguard.key_rotation`), a tenth of
+/// the devices (here one) per step, one rotation at a time, oldest key
+/// first (by name at a tie: the hypervisors, stamped with the routers);
+/// each rotation staged, switched and retired by the worker.
 #[tokio::test]
 async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
     use vxguard::rollout::mesh_keys::schedule;
@@ -1710,8 +1888,13 @@ async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
     set(1).execute(&env.db).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let first = schedule(&env.db).await.unwrap();
-    assert_eq!(first.len(), 1, "four routers, a tenth at a time: {first:?}");
-    assert_eq!(first[0].kind, vxguard_store::kind::Kind::Router);
+    assert_eq!(
+        first.len(),
+        1,
+        "four routers and two hypervisors, a tenth at a time: {first:?}"
+    );
+    assert_eq!(first[0].kind, vxguard_store::kind::Kind::Hypervisor);
+    assert_eq!(first[0].name, "hv-dc1-01");
     assert!(
         schedule(&env.db).await.unwrap().is_empty(),
         "a second rotation while one runs"
@@ -1722,7 +1905,7 @@ async fn mesh_keys_rotate_on_schedule_one_step_at_a_time() {
     let second = schedule(&env.db).await.unwrap();
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second, first, "the key just rotated was taken again");
-    assert_eq!(second[0].kind, vxguard_store::kind::Kind::Router);
+    assert_eq!(second[0].name, "hv-dc2-01");
     worker.drain().await.unwrap();
     let steps: Vec<(String, Value)> = sqlx::query_as(
         "SELECT object, after FROM audit_log WHERE action = 'key.rotated'

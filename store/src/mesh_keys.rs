@@ -52,11 +52,6 @@ pub enum Begun {
     Busy,
     /// A device named is not in the mesh.
     NoSuchDevice(Device),
-    /// A hypervisor: its host applies its WireGuard section (`wg setconf`),
-    /// which vxguard does not drive yet, so its new key would never reach
-    /// it and the rotation would wait for its handshake forever (holding
-    /// every later mesh change).
-    HostApplied(Device),
 }
 
 async fn mesh_for_update(conn: &mut PgConnection) -> Result<MeshState> {
@@ -135,9 +130,6 @@ pub async fn begin(
 ) -> Result<Begun> {
     let mut tx = db.begin().await?;
     locks::xact_lock(&mut tx, locks::WRITE).await?;
-    if let Some(d) = devices.iter().find(|d| d.kind != Kind::Router) {
-        return Ok(Begun::HostApplied(d.clone()));
-    }
     let Some(job) = begin_in(&mut tx, devices, grace_secs, why, who).await? else {
         return Ok(Begun::Busy);
     };
@@ -255,10 +247,11 @@ pub async fn retire(conn: &mut PgConnection, who: &impl Actor, job: i64) -> Resu
     Ok(retired.len())
 }
 
-/// The routers whose key the schedule rotates now: keys at least
-/// `interval` old (oldest first), never two routers of one site at once,
-/// and a tenth of them (at least one) per step. Hypervisors' keys stay
-/// ([`Begun::HostApplied`]); `sites` may name them, they are left out.
+/// The devices whose key the schedule rotates now: keys at least
+/// `interval` old (oldest first), never two devices (routers or
+/// hypervisors) of one site at once, and a tenth of them (at least one)
+/// per step. A hypervisor's host applies its `## wireguard` section, as
+/// the lab's hypervisor does (`vxguard_lab::hypervisor::apply_wireguard`).
 /// Keys of unknown age are stamped with now (so due one interval later).
 /// `sites`: each device's site.
 pub async fn begin_scheduled(
@@ -274,21 +267,25 @@ pub async fn begin_scheduled(
     let every = std::time::Duration::from_secs(schedule.interval_secs);
     let sites: std::collections::BTreeMap<&Device, &String> = sites
         .iter()
-        .filter(|(d, _)| d.kind == Kind::Router)
+        .filter(|(d, _)| matches!(d.kind, Kind::Router | Kind::Hypervisor))
         .collect();
     let at_once = (sites.len() / 10).max(1);
     let ages = |s: &Secrets| -> Vec<(String, String, Option<i64>, bool)> {
         sites
             .iter()
             .filter_map(|(d, site)| {
-                let since = s.routers.get(&d.name)?.wireguard_since;
+                let since = match d.kind {
+                    Kind::Router => s.routers.get(&d.name)?.wireguard_since,
+                    _ => s.hypervisors.get(&d.name)?.wireguard_since,
+                };
                 Some((key_of(d), site.to_string(), since, false))
             })
             .collect()
     };
     // Most calls find nothing to do: no lock for those.
     let s = crate::sealed::devices(&mut *db.acquire().await?).await?;
-    let unstamped = s.routers.values().any(|r| r.wireguard_since.is_none());
+    let unstamped = s.routers.values().any(|r| r.wireguard_since.is_none())
+        || s.hypervisors.values().any(|h| h.wireguard_since.is_none());
     if !unstamped && due_by_schedule(&ages(&s), now, every, at_once).is_empty() {
         return Ok(Vec::new());
     }
@@ -299,6 +296,9 @@ pub async fn begin_scheduled(
         let mut after = before.clone();
         for r in after.routers.values_mut() {
             r.wireguard_since.get_or_insert(now);
+        }
+        for h in after.hypervisors.values_mut() {
+            h.wireguard_since.get_or_insert(now);
         }
         crate::sealed::store_devices(&mut tx, &before, &after).await?;
         tx.commit().await?;

@@ -69,7 +69,7 @@ pub async fn rotate_api_key(st: &AppState, who: &Principal, router: &str) -> Api
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/{name}/api-key/rotate", tag = "devices", operation_id = "rotate_router_api_key",
-    params(("name" = String, Path, description = "The router")), security(("bearer" = [])),
+    params(("name" = String, Path, description = "The router or hypervisor")), security(("bearer" = [])),
     responses((status = 202, body = RotationStarted, headers(("X-Job" = i64)),
             description = "A new key is stored beside the current one; the job puts it on the router, the worker then switches to it and removes the old one, each step checked on the router and audited as `key.rotated`"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -116,20 +116,15 @@ pub async fn rotate_mesh_key(st: &AppState, who: &Principal, device: &str) -> Ap
                 .to_string(),
         )),
         Begun::NoSuchDevice(_) => Err(not_found()),
-        Begun::HostApplied(_) => Err(Problem::conflict(format!(
-            "{device} is a hypervisor: its host applies the WireGuard section of its revision \
-             (`wg setconf`), which vxguard does not drive yet, so a new key would never reach \
-             it; replace its key by re-provisioning the host"
-        ))),
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/{name}/wireguard-key/rotate", tag = "devices", operation_id = "rotate_mesh_key",
-    params(("name" = String, Path, description = "The router")), security(("bearer" = [])),
+    params(("name" = String, Path, description = "The router or hypervisor")), security(("bearer" = [])),
     responses((status = 202, body = RotationStarted, headers(("X-Job" = i64)),
             description = "A new mesh key is staged on the standby mesh slot; the worker moves traffic to it once every live peer has handshaken there and retires the old key right after (no grace period: for a key that may be compromised), each step audited as `key.rotated` and `mesh.changed`"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "a mesh change or key rotation is under way, or the device is a hypervisor (its host applies its WireGuard)")))]
+        (status = 409, body = Problem, description = "a mesh change or key rotation is under way")))]
 pub async fn rotate_wireguard(
     State(st): State<AppState>,
     who: Principal,
@@ -276,7 +271,7 @@ pub async fn trust_certificate(
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/{name}/certificate/trust", tag = "devices", operation_id = "trust_router_certificate",
-    params(("name" = String, Path, description = "The router")), request_body = TrustRequest, security(("bearer" = [])),
+    params(("name" = String, Path, description = "The router or hypervisor")), request_body = TrustRequest, security(("bearer" = [])),
     responses((status = 200, body = CertificateTrusted, headers(("X-Job" = i64)),
             description = "The router presents this certificate: its `api_certificate_sha256` is set to it (a platform change: job, `router.update` and `router.certificate.trusted` in the audit log)"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),

@@ -16,17 +16,16 @@ use vxguard_store::objects;
 
 use super::WorkerActor as Worker;
 
-/// Every router with its site (hypervisors' keys stay: their hosts apply
-/// their WireGuard, `vxguard_store::mesh_keys::Begun::HostApplied`).
+/// Every router and hypervisor with its site (a hypervisor's host applies
+/// its revision's `## wireguard` section, as the lab's hypervisor agent
+/// does: `vxguard_lab::hypervisor::apply_wireguard`).
 async fn sites(db: &PgPool) -> Result<BTreeMap<Device, String>> {
     let mut out = BTreeMap::new();
-    for (name, spec) in objects::platform_specs(db, Kind::Router).await? {
-        if let Some(site) = spec["site"].as_str() {
-            let d = Device {
-                kind: Kind::Router,
-                name,
-            };
-            out.insert(d, site.to_string());
+    for kind in [Kind::Router, Kind::Hypervisor] {
+        for (name, spec) in objects::platform_specs(db, kind).await? {
+            if let Some(site) = spec["site"].as_str() {
+                out.insert(Device { kind, name }, site.to_string());
+            }
         }
     }
     Ok(out)

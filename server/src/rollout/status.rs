@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
-use vxguard_store::kind::Kind;
 
 /// One word for a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -95,9 +94,8 @@ pub struct MeshKeyStatus {
     /// When the current key became current; `null` until the worker first
     /// stamps it.
     pub since: Option<DateTime<Utc>>,
-    /// When the schedule rotates it next; `null` for a hypervisor (its
-    /// host applies its WireGuard), when scheduled rotation is off, or when
-    /// its age is not known yet.
+    /// When the schedule rotates it next (a router's or a hypervisor's);
+    /// `null` when scheduled rotation is off or its age is not known yet.
     pub next_rotation_at: Option<DateTime<Utc>>,
     /// A rotation is under way: the old key is still held for the mesh
     /// slot that has not taken the new one.
@@ -154,11 +152,7 @@ pub async fn list(db: &PgPool) -> vxguard_store::Result<Vec<DeviceStatus>> {
                 let status = MeshKeyStatus {
                     fingerprint: k.fingerprint,
                     since: k.since.and_then(at),
-                    // Hypervisors' keys are their hosts' to replace.
-                    next_rotation_at: k
-                        .since
-                        .filter(|_| every > 0 && k.device.kind == Kind::Router)
-                        .and_then(|t| at(t + every)),
+                    next_rotation_at: k.since.filter(|_| every > 0).and_then(|t| at(t + every)),
                     rotating: k.rotating,
                 };
                 ((k.device.kind.as_str().to_string(), k.device.name), status)

@@ -348,10 +348,9 @@ fn api_key_cell(
 }
 
 /// A device's mesh key: its fingerprint, age and next rotation, and the
-/// button that rotates it now (a key that may be compromised).
-/// `csrf`: `None` for a hypervisor, whose host applies its WireGuard (its
-/// key is not rotated from here).
-fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: Option<&str>) -> Cell {
+/// button that rotates it now (a key that may be compromised), for a
+/// router or a hypervisor alike.
+fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: &str) -> Cell {
     let Some(k) = key else {
         return Cell::Muted("none yet (not compiled)".into());
     };
@@ -366,10 +365,6 @@ fn mesh_key_cell(name: &str, key: Option<MeshKeyRow>, csrf: Option<&str>) -> Cel
     if let Some(next) = k.next {
         cells.push(Cell::Note(format!("next {next}")));
     }
-    let Some(csrf) = csrf else {
-        cells.push(Cell::Note("replaced with its host".into()));
-        return Cell::Many(cells);
-    };
     cells.push(Cell::Action {
         action: format!("/admin/devices/{name}/wireguard-key/rotate"),
         csrf: csrf.to_string(),
@@ -442,7 +437,7 @@ fn PlatformSection(
                     Cell::Code(r.api_endpoint),
                     certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
                     api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
-                    mesh_key_cell(&r.name, r.mesh_key, Some(&csrf)),
+                    mesh_key_cell(&r.name, r.mesh_key, &csrf),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
@@ -482,7 +477,7 @@ fn PlatformSection(
                     Cell::Code(h.underlay_address),
                     Cell::Code(h.vtep_address.unwrap_or_else(|| "allocated".into())),
                     Cell::Code(h.bridge),
-                    mesh_key_cell(&h.name, h.mesh_key, None),
+                    mesh_key_cell(&h.name, h.mesh_key, &csrf),
                     Cell::Text(revision_text(h.revision)),
                     state_cell(h.state),
                     edit_cell("hypervisor", h.name),
