@@ -130,6 +130,7 @@ fn client(n: &str) -> ClientEntry {
         added: s("2026-11-20 10:00:00 UTC"),
         added_by: Some(s("user:acme-admin@example.com")),
         mine: false,
+        expires: None,
     }
 }
 
@@ -617,6 +618,7 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                     client("laptop"),
                     ClientEntry {
                         configuration: Some(s("previous")),
+                        expires: Some(s("2027-01-31 18:00:00 UTC")),
                         ..client("phone")
                     },
                 ],
@@ -625,7 +627,14 @@ fn pages() -> Vec<(&'static str, Option<User>, Page)> {
                     name: s("x"),
                     public_key: s("P"),
                     networks: vec![s("db")],
-                    errors: errors(),
+                    expires_at: s("2026-01-01T10:00"),
+                    errors: FieldErrors {
+                        fields: vec![(
+                            s("expires_at"),
+                            s("2026-01-01 10:00:00 UTC has passed: an expiry must be in the future"),
+                        )],
+                        ..errors()
+                    },
                 },
                 notice: Some(s("Revoked")),
                 created: Some(config()),

@@ -45,6 +45,7 @@ fn client(name: &str, seed: u8) -> Client {
         name: vxguard_compiler::ids::Name::new(name).unwrap(),
         public_key: pair(seed).public_key,
         allowed_networks: vec![],
+        expires_at: None,
     }
 }
 

@@ -161,6 +161,7 @@ fn apply(intent: &mut Intent, e: &Edit) -> Option<()> {
                 name: Name::new(name).ok()?,
                 public_key,
                 allowed_networks: vec![],
+                expires_at: None,
             });
         }
     }

@@ -210,6 +210,7 @@ pub fn generate(
                 name: name(format!("c{c}")),
                 public_key: nk(),
                 allowed_networks: vec![],
+                expires_at: None,
             })
             .collect();
         ts.push(Tenant {

@@ -125,6 +125,14 @@ impl Worker {
                         "client key rotation: the release failed"
                     );
                 }
+                // Clients past their expiry are removed (their deletes
+                // queue jobs like any other change).
+                if let Err(e) = self.expire_clients().await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "client expiry: the removal failed"
+                    );
+                }
                 // A step waiting for its grace period (or for handshakes)
                 // is checked again without waiting for another job.
                 if let Err(e) = crate::rollout::mesh::advance(&self.db, a.hypervisors).await {
@@ -141,6 +149,19 @@ impl Worker {
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), listener.recv()).await;
         }
+    }
+
+    /// Removes the tenants' clients whose expiry has passed, through the
+    /// write path, audited `client.expired` by the worker; returns them.
+    /// The applying worker runs it every 10 s.
+    pub async fn expire_clients(&self) -> Result<Vec<vxguard_store::write::Expired>> {
+        let store =
+            vxguard_store::Store::judging_with(self.db.clone(), self.defs.clone(), Arc::default());
+        let gone = store.expire_clients(&crate::rollout::WorkerActor).await?;
+        for c in &gone {
+            tracing::info!(tenant = %c.tenant, client = %c.name, job = c.job, "client expired: removed");
+        }
+        Ok(gone)
     }
 
     /// Processes jobs until none is runnable; returns how many it took.

@@ -904,3 +904,120 @@ async fn members_add_their_own_clients_when_the_tenant_allows_it() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+/// Issue 19: a client may carry an expiry. It must be a time in the future
+/// (422 naming `/expires_at` otherwise), is kept in UTC, and once it has
+/// passed the applying worker's periodic step removes the client through
+/// the write path: a job takes it off the routers, and the audit log says
+/// `client.expired` by the worker. A client with a later expiry, or none,
+/// stays; another tenant's client is untouched.
+#[tokio::test]
+async fn an_expired_client_is_removed_by_the_worker_and_audited() {
+    let e = Env::demo().await;
+    let t = e.token("acme-admin@example.com").await;
+    let key = |seed: u8| app::wg::keypair([seed; 32]).1;
+    let clients = "/api/v1/tenants/acme/clients";
+    for (at, why) in [
+        ("2020-01-01T00:00:00Z", "has passed"),
+        ("next tuesday", "is not a date and time"),
+    ] {
+        let r = e
+            .post(
+                clients,
+                &t,
+                json!({"name": "laptop", "public_key": key(1), "expires_at": at}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{at}: {}",
+            r.text
+        );
+        let errs = r.body["errors"].as_array().unwrap();
+        assert!(
+            errs.iter()
+                .any(|x| x["pointer"] == "/expires_at"
+                    && x["detail"].as_str().unwrap().contains(why)),
+            "{at}: {}",
+            r.text
+        );
+    }
+    let r = e
+        .post(clients, &t, json!({"name": "laptop", "public_key": key(1), "expires_at": "2999-01-01T01:00:00+01:00"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["client"]["spec"]["expires_at"],
+        "2999-01-01T00:00:00Z"
+    );
+    for (name, seed) in [("phone", 2), ("tablet", 3)] {
+        let r = e
+            .post(clients, &t, json!({"name": name, "public_key": key(seed), "expires_at": "2999-06-01T00:00:00Z"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let f = e.token("finance-admin@example.com").await;
+    let r = e
+        .post(
+            "/api/v1/tenants/finance/clients",
+            &f,
+            json!({"name": "phone", "public_key": key(4), "expires_at": "2999-06-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    e.drain().await;
+    let w = e.worker("expiry");
+    assert!(
+        w.expire_clients().await.unwrap().is_empty(),
+        "none has expired"
+    );
+    // Time passes for acme's phone and tablet (the API accepts no past expiry).
+    sqlx::query(
+        "UPDATE objects o SET spec = jsonb_set(spec, '{expires_at}', '\"2020-01-01T00:00:00Z\"')
+         FROM tenants t WHERE t.id = o.tenant_id AND t.slug = 'acme' AND o.kind = 'client'
+           AND o.name IN ('phone', 'tablet')",
+    )
+    .execute(&e.db)
+    .await
+    .unwrap();
+    let mut gone = w.expire_clients().await.unwrap();
+    gone.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<(&str, &str)> = gone
+        .iter()
+        .map(|c| (c.tenant.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(names, [("acme", "phone"), ("acme", "tablet")]);
+    for c in &gone {
+        let r = e.get(&format!("{clients}/{}", c.name), &t).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        let (actor, job): (String, Option<i64>) = sqlx::query_as(
+            "SELECT actor, job_id FROM audit_log WHERE action = 'client.expired' AND object = $1",
+        )
+        .bind(format!("tenants/acme/clients/{}", c.name))
+        .fetch_one(&e.db)
+        .await
+        .unwrap();
+        assert_eq!((actor.as_str(), job), ("system:worker", Some(c.job)));
+    }
+    // The removal's jobs compile like any other change.
+    e.drain().await;
+    for c in &gone {
+        let status: String = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+            .bind(c.job)
+            .fetch_one(&e.db)
+            .await
+            .unwrap();
+        assert_ne!(status, "failed", "job {} of {}", c.job, c.name);
+    }
+    assert_eq!(
+        e.get(&format!("{clients}/laptop"), &t).await.status,
+        StatusCode::OK
+    );
+    let r = e.get("/api/v1/tenants/finance/clients/phone", &f).await;
+    assert_eq!(r.status, StatusCode::OK, "another tenant's client stays");
+    assert!(
+        w.expire_clients().await.unwrap().is_empty(),
+        "nothing left to remove"
+    );
+}

@@ -658,3 +658,96 @@ async fn members_add_their_own_clients_when_the_admin_allows_it() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text.contains("members_add_clients"), "{}", r.text);
 }
+
+/// Issue 19: a client's expiry from the portal's form. A past one is a
+/// field error at the field, said together with the form's other errors;
+/// a future one (as the hydrated form sends it, in UTC) is stored, answered
+/// and listed in the "Expires" column (UTC in the page; the browser shows
+/// it in the viewer's zone); a client without one reads "never".
+#[tokio::test]
+async fn a_client_gets_an_expiry_from_the_form() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login_ok("finance-admin@example.com").await;
+    let p = b.get("/t/finance/clients").await;
+    assert!(p.text.contains("id=\"expires_at\""), "{}", p.text);
+    let csrf = hidden(&p.text, "csrf");
+    // Without JavaScript: a bad name, no key and a past expiry, all at once.
+    let r = b
+        .post(
+            "/t/finance/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bad Name"),
+                ("public_key", ""),
+                ("expires_at", "2020-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    for id in ["name-error", "public_key-error", "expires_at-error"] {
+        assert!(r.text.contains(&format!("id=\"{id}\"")), "{id}: {}", r.text);
+    }
+    assert!(
+        r.text.contains("2020-01-01 10:00:00 UTC has passed"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("value=\"2020-01-01T10:00\""),
+        "the typed value stays"
+    );
+    // Alone, a past expiry is the store's refusal, at the same field.
+    let (_, public) = pair(21);
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "late"),
+                ("public_key", &public),
+                ("expires_at", "2020-01-01T10:00:00.000Z"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("\"/expires_at\""), "{}", r.text);
+    let r = b
+        .post_json(
+            "/t/finance/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "visitor"),
+                ("public_key", &public),
+                ("expires_at", "2999-01-31T18:00:00.000Z"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let created: app::clients::ClientCreated = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(
+        created.client.expires.as_deref(),
+        Some("2999-01-31 18:00:00 UTC")
+    );
+    let token = env.token("finance-admin@example.com").await;
+    let api = env
+        .get("/api/v1/tenants/finance/clients/visitor", &token)
+        .await;
+    assert_eq!(api.body["spec"]["expires_at"], "2999-01-31T18:00:00Z");
+    let p = b.get("/t/finance/clients").await;
+    let row = |name: &str| {
+        let start = p.text.find(&format!("data-client=\"{name}\"")).unwrap();
+        let end = start + p.text[start..].find("</tr>").unwrap();
+        p.text[start..end].to_string()
+    };
+    assert!(
+        row("visitor").contains("data-label=\"Expires\"><span>2999-01-31 18:00:00 UTC</span>"),
+        "{}",
+        row("visitor")
+    );
+    assert!(
+        row("cfo-laptop").contains(">never<"),
+        "{}",
+        row("cfo-laptop")
+    );
+}

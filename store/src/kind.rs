@@ -70,7 +70,13 @@ impl Kind {
             Kind::Network => go::<i::Network>(body)?,
             Kind::Service => go::<i::Service>(body)?,
             Kind::Rule => go::<i::Rule>(body)?,
-            Kind::Client => go::<i::Client>(body)?,
+            Kind::Client => {
+                let mut v = go::<i::Client>(body)?;
+                if let Some(at) = v["expires_at"].as_str() {
+                    v["expires_at"] = Value::String(expiry(at, chrono::Utc::now())?);
+                }
+                v
+            }
         };
         let name = name_of(&v[self.name_field()]);
         Ok((v, name))
@@ -210,6 +216,40 @@ fn upsert<T: DeserializeOwned>(
     })
 }
 
+/// A client's `expires_at` as stored: a time after `now`, in UTC to the
+/// second (`2027-01-31T18:00:00Z`). RFC 3339 with any offset is read, and
+/// so is a date and time without one (`2027-01-31T18:00`, what an HTML
+/// `datetime-local` field sends), taken as UTC.
+pub fn expiry(at: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, WriteError> {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    let bad = |detail: String| WriteError::Field {
+        refusal: crate::error::Refusal::Invalid,
+        pointer: "/expires_at".into(),
+        detail,
+    };
+    let t = DateTime::parse_from_rfc3339(at.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(at.trim(), f).ok())
+                .map(|n| n.and_utc())
+                .ok_or(())
+        })
+        .map_err(|_| {
+            bad(format!(
+                "{at:?} is not a date and time: write it as RFC 3339, e.g. 2027-01-31T18:00:00Z"
+            ))
+        })?;
+    if t <= now {
+        return Err(bad(format!(
+            "{} has passed: an expiry must be in the future",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        )));
+    }
+    Ok(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +325,43 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert_eq!(ids, vec![30, 10, 20]);
+    }
+
+    #[test]
+    fn an_expiry_is_a_future_time_kept_in_utc() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap();
+        assert_eq!(
+            expiry("2026-12-08T01:30:00+02:00", now).unwrap(),
+            "2026-12-07T23:30:00Z"
+        );
+        // A form's datetime-local value, taken as UTC.
+        assert_eq!(
+            expiry("2027-01-31T18:00", now).unwrap(),
+            "2027-01-31T18:00:00Z"
+        );
+        for (at, why) in [
+            ("2026-12-07T12:00:00Z", "has passed"),
+            ("2020-01-01T00:00:00Z", "has passed"),
+            ("tomorrow", "is not a date and time"),
+            ("2027-02-30T10:00:00Z", "is not a date and time"),
+        ] {
+            match expiry(at, now).unwrap_err() {
+                WriteError::Field {
+                    pointer, detail, ..
+                } => {
+                    assert_eq!(pointer, "/expires_at");
+                    assert!(detail.contains(why), "{at}: {detail}");
+                }
+                e => panic!("{at}: {e:?}"),
+            }
+        }
+        // Through the client's parse: normalised in the stored spec.
+        let body = serde_json::json!({"name": "laptop", "public_key": "k", "expires_at": "2999-01-01T00:00:00+01:00"});
+        let (v, _) = Kind::Client.parse(&body).unwrap();
+        assert_eq!(v["expires_at"], "2998-12-31T23:00:00Z");
+        let body = serde_json::json!({"name": "laptop", "public_key": "k"});
+        let (v, _) = Kind::Client.parse(&body).unwrap();
+        assert!(v.get("expires_at").is_none(), "{v}");
     }
 }

@@ -111,6 +111,19 @@ pub async fn get(
         .await?)
 }
 
+/// Every tenant's clients whose `expires_at` has passed (tenant id,
+/// slug, client name), oldest expiry first: what the worker removes.
+pub async fn expired_clients(db: &PgPool) -> Result<Vec<(Uuid, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.slug, o.name FROM objects o JOIN tenants t ON t.id = o.tenant_id
+         WHERE o.kind = 'client' AND o.spec ? 'expires_at'
+           AND (o.spec->>'expires_at')::timestamptz <= now()
+         ORDER BY (o.spec->>'expires_at')::timestamptz, t.slug, o.name",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// The platform's objects of `kind` (routers, hypervisors), name and spec,
 /// by name.
 pub async fn platform_specs(db: &PgPool, kind: Kind) -> Result<Vec<(String, Value)>> {

@@ -58,6 +58,32 @@ pub struct TenantRef {
     pub slug: String,
 }
 
+/// A client [`Store::expire_clients`] removed, and the job doing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expired {
+    pub tenant: String,
+    pub name: String,
+    pub job: i64,
+}
+
+/// The platform itself (the worker) as a writer: no tenant of its own.
+struct System<'a, A: Actor>(&'a A);
+
+impl<A: Actor> Actor for System<'_, A> {
+    fn subject(&self) -> &str {
+        self.0.subject()
+    }
+    fn source(&self) -> &str {
+        self.0.source()
+    }
+}
+
+impl<A: Actor> Writer for System<'_, A> {
+    fn tenant(&self) -> Option<Uuid> {
+        None
+    }
+}
+
 pub struct Outcome {
     pub object: Option<Declared>,
     pub job: i64,
@@ -385,6 +411,49 @@ impl crate::Store {
         Ok(out)
     }
 
+    /// Removes every tenant's clients whose `expires_at` has passed, each
+    /// through the write path as its delete (checked, allocation freed,
+    /// a job that takes its peer off the routers) in a transaction of its
+    /// own, audited as `client.expired` by `who`. The compiler never reads
+    /// the clock: the expiry is this intent change, made by the applying
+    /// worker's periodic step. Returns what was removed.
+    pub async fn expire_clients(&self, who: &impl Actor) -> Result<Vec<Expired>> {
+        let due = objects::expired_clients(self.pool()).await?;
+        let mut out = Vec::new();
+        for (tenant, slug, name) in due {
+            let t = TenantRef { id: tenant, slug };
+            let by = System(who);
+            let mut tx = self.pool().begin().await?;
+            let r = self
+                .change_audited_as(
+                    &mut tx,
+                    &by,
+                    Kind::Client,
+                    Some(&t),
+                    &name,
+                    Op::Delete,
+                    None,
+                    None,
+                    Some("expired"),
+                )
+                .await;
+            match r {
+                Ok(o) => {
+                    tx.commit().await?;
+                    out.push(Expired {
+                        tenant: t.slug,
+                        name,
+                        job: o.job,
+                    });
+                }
+                // Removed (or replaced) by someone else since the query.
+                Err(WriteError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// What a change to a platform object (site, router, hypervisor)
     /// would do on every device, before it is saved: the change is made
     /// exactly as [`Store::change`] makes it (checked, allocated, keys for
@@ -463,6 +532,25 @@ impl crate::Store {
         op: Op,
         spec: Option<Value>,
         if_match: Option<i64>,
+    ) -> Result<Outcome> {
+        self.change_audited_as(tx, who, kind, tenant, name, op, spec, if_match, None)
+            .await
+    }
+
+    /// [`Store::change_in`], audited as `kind.<action_as>` instead of the
+    /// operation's own (`client.expired` for a client the worker removes).
+    #[allow(clippy::too_many_arguments)]
+    async fn change_audited_as(
+        &self,
+        tx: &mut PgConnection,
+        who: &impl Writer,
+        kind: Kind,
+        tenant: Option<&TenantRef>,
+        name: &str,
+        op: Op,
+        spec: Option<Value>,
+        if_match: Option<i64>,
+        action_as: Option<&str>,
     ) -> Result<Outcome> {
         let tenant_id = tenant.map(|t| t.id);
         let name = name.to_string();
@@ -544,7 +632,7 @@ impl crate::Store {
             Op::Replace(_) => "update",
             Op::Delete => "delete",
         };
-        let action = format!("{}.{action}", kind.as_str());
+        let action = format!("{}.{}", kind.as_str(), action_as.unwrap_or(action));
         let before = existing.map(|o| o.spec);
         let job = if loaded.partial {
             finish_tenant(&mut *tx, &loaded, &a, who, &action, &path, before, spec).await?

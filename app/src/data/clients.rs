@@ -56,6 +56,10 @@ pub struct ClientEntry {
     /// Added by the viewer (a member revokes and re-keys only these).
     #[serde(default)]
     pub mine: bool,
+    /// When it stops working (UTC, shown in the viewer's zone); `None`:
+    /// it does not expire. The worker removes it once this has passed.
+    #[serde(default)]
+    pub expires: Option<String>,
 }
 
 /// The create form: what was typed and the server's errors.
@@ -64,6 +68,10 @@ pub struct ClientForm {
     pub name: String,
     pub public_key: String,
     pub networks: Vec<String>,
+    /// As typed (a `datetime-local` value; the hydrated form sends it in
+    /// UTC); empty: no expiry.
+    #[serde(default)]
+    pub expires_at: String,
     pub errors: FieldErrors,
 }
 
@@ -98,6 +106,7 @@ pub fn client_field(pointer: &str) -> Option<&'static str> {
         "name" => Some("name"),
         "public_key" => Some("public_key"),
         "allowed_networks" => Some("networks"),
+        "expires_at" => Some("expires_at"),
         _ => None,
     }
 }
@@ -115,6 +124,8 @@ pub struct Submission {
     /// Typed by the user; empty: generate a pair here.
     pub public_key: String,
     pub networks: Vec<String>,
+    /// The form's `datetime-local` value (the viewer's time); empty: none.
+    pub expires_at: String,
 }
 
 #[cfg(feature = "hydrate")]
@@ -159,6 +170,10 @@ impl Submission {
         for n in &self.networks {
             body.push_str(&format!("&network={}", crate::wg::percent_encode(n)));
         }
+        if !self.expires_at.is_empty() {
+            body.push_str("&expires_at=");
+            body.push_str(&crate::wg::percent_encode(&in_utc(&self.expires_at)));
+        }
         let r = gloo_net::http::Request::post(&self.action)
             .header("Accept", "application/json")
             .header("Content-Type", "application/x-www-form-urlencoded")
@@ -194,6 +209,20 @@ impl Submission {
             e.form.push(p.detail);
         }
         Err(e)
+    }
+}
+
+/// A `datetime-local` value (the viewer's time, no zone) as RFC 3339 in
+/// UTC, by the browser's own calendar (daylight saving included); as
+/// typed if the browser cannot read it (the server then says why).
+#[cfg(feature = "hydrate")]
+fn in_utc(local: &str) -> String {
+    use leptos::web_sys::js_sys::Date;
+    let d = Date::new(&local.into());
+    if d.get_time().is_nan() {
+        local.to_string()
+    } else {
+        String::from(d.to_iso_string())
     }
 }
 

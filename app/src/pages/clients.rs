@@ -117,6 +117,7 @@ fn ClientList(
                             <th scope="col">"Reaches"</th>
                             <th scope="col">"Configuration"</th>
                             <th scope="col">"Added"</th>
+                            <th scope="col">"Expires"</th>
                             {revoke.is_some().then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                         </tr>
                     </thead>
@@ -153,6 +154,12 @@ fn ClientList(
                                         <td data-label="Added">
                                             <span>{c.added}</span>
                                             {c.added_by.map(|b| view! { <br/><span class="muted">"by " {b}</span> })}
+                                        </td>
+                                        <td data-label="Expires">
+                                            {match c.expires {
+                                                Some(at) => view! { <span>{at}</span> }.into_any(),
+                                                None => view! { <span class="muted">"never"</span> }.into_any(),
+                                            }}
                                         </td>
                                         {link}
                                     </tr>
@@ -203,6 +210,9 @@ fn RekeyForm(
                     name: name.clone(),
                     public_key: String::new(),
                     networks: vec![],
+                    // The rekey keeps the client's expiry (the server
+                    // changes only its key).
+                    expires_at: String::new(),
                 };
                 leptos::task::spawn_local(async move {
                     match submission.send().await {
@@ -366,6 +376,7 @@ fn CreateForm(
     let name = RwSignal::new(form.name);
     let public_key = RwSignal::new(form.public_key);
     let chosen = RwSignal::new(form.networks);
+    let expires_at = RwSignal::new(form.expires_at);
     let errors = RwSignal::new(form.errors);
     let busy = RwSignal::new(false);
     // False while server-rendered (and without JavaScript); true once hydrated.
@@ -390,6 +401,7 @@ fn CreateForm(
                     name: name.get_untracked().trim().to_string(),
                     public_key: public_key.get_untracked().trim().to_string(),
                     networks: chosen.get_untracked(),
+                    expires_at: expires_at.get_untracked().trim().to_string(),
                 };
                 leptos::task::spawn_local(async move {
                     match submission.send().await {
@@ -402,6 +414,7 @@ fn CreateForm(
                             name.set(String::new());
                             public_key.set(String::new());
                             chosen.set(vec![]);
+                            expires_at.set(String::new());
                             match created.0.config {
                                 Some(config) => {
                                     errors.set(FieldErrors::default());
@@ -501,6 +514,22 @@ fn CreateForm(
                         .collect_view()}
                     {move || err("networks")().map(|e| view! { <p class="field-error" id="networks-error">{e}</p> })}
                 </fieldset>
+                <div class="field" class:has-error=move || err("expires_at")().is_some()>
+                    <label for="expires_at">"Expires (optional)"</label>
+                    <input id="expires_at" name="expires_at" type="datetime-local" autocomplete="off"
+                        prop:value=move || expires_at.get() value=expires_at.get_untracked()
+                        on:input=move |ev| expires_at.set(event_target_value(&ev))
+                        aria-invalid=move || err("expires_at")().map(|_| "true")
+                        aria-describedby=move || if err("expires_at")().is_some() { "expires_at-error expires_at-hint" } else { "expires_at-hint" }/>
+                    {move || err("expires_at")().map(|e| view! { <p class="field-error" id="expires_at-error">{e}</p> })}
+                    <small class="muted" id="expires_at-hint">
+                        {move || if js.get() {
+                            "In your time zone. Once it has passed the client stops working and is removed. Empty: it does not expire."
+                        } else {
+                            "In UTC (without JavaScript). Once it has passed the client stops working and is removed. Empty: it does not expire."
+                        }}
+                    </small>
+                </div>
                 <button type="submit" class="primary" aria-disabled=move || busy.get().then_some("true")>
                     {move || if busy.get() { "Creating…" } else { "Create client" }}
                 </button>

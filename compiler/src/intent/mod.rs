@@ -458,4 +458,11 @@ pub struct Client {
     /// Networks the client may reach; empty means all of the tenant's networks.
     #[serde(default)]
     pub allowed_networks: Vec<Name>,
+    /// When the client stops working (RFC 3339, kept in UTC): the store
+    /// checks it is a time in the future, and the applying worker removes
+    /// the client once it has passed. The compiler never reads the clock:
+    /// until it is removed, an expired client compiles as any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub expires_at: Option<String>,
 }

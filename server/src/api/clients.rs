@@ -33,6 +33,13 @@ pub struct ClientCreate {
     /// Networks the client may reach; empty means all of the tenant's.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
+    /// When the client stops working: RFC 3339 (a time without an offset
+    /// is taken as UTC), in the future. Once it has passed, vxguard
+    /// removes the client (audited as `client.expired`); omit it for a
+    /// client that does not expire.
+    #[serde(default)]
+    #[schema(format = DateTime, example = "2027-01-31T18:00:00Z")]
+    pub expires_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,6 +85,7 @@ pub async fn create(
         &req.name,
         &public,
         &req.allowed_networks,
+        req.expires_at.as_deref(),
         super::extract::if_match(&headers)?,
     )
     .await?;
@@ -105,7 +113,8 @@ pub async fn create(
     ))
 }
 
-/// Creates a client with the given public key through `Store::change` (the
+/// Creates a client with the given public key (and expiry, which the
+/// store checks) through `Store::change` (the
 /// API's and the portal's one write path) and returns the change and the
 /// client's configuration template (`None` while no router terminates the
 /// tenant's clients).
@@ -115,13 +124,17 @@ pub async fn create_with_key(
     name: &str,
     public_key: &str,
     allowed_networks: &[String],
+    expires_at: Option<&str>,
     if_match: Option<i64>,
 ) -> ApiResult<(write::Outcome, Option<ClientConfig>)> {
-    let spec = serde_json::json!({
+    let mut spec = serde_json::json!({
         "name": name,
         "public_key": public_key,
         "allowed_networks": allowed_networks,
     });
+    if let Some(at) = expires_at {
+        spec["expires_at"] = serde_json::Value::String(at.to_string());
+    }
     let out = st
         .store
         .change(

@@ -35,7 +35,8 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::model::ClientConfigState;
-use vxguard_store::kind::Kind;
+use vxguard_store::error::WriteError;
+use vxguard_store::kind::{expiry, Kind};
 use vxguard_store::objects::{self, Declared};
 use vxguard_store::write::{Op, Outcome};
 
@@ -73,6 +74,10 @@ fn entry(
         added: data::when(c.created_at),
         added_by: None,
         mine,
+        expires: c.spec["expires_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| data::when(t.with_timezone(&chrono::Utc))),
         name: c.name,
     }
 }
@@ -266,6 +271,7 @@ pub async fn create(
 ) -> Response {
     let name = field(&f, "name").trim().to_string();
     let public_key = field(&f, "public_key").trim().to_string();
+    let expires_at = field(&f, "expires_at").trim().to_string();
     let networks: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "network")
@@ -287,9 +293,16 @@ pub async fn create(
             "not a WireGuard public key (44 characters of base64 encoding 32 bytes)",
         ));
     }
+    // The expiry too, said with the others (the store checks it again).
+    if !bad.is_empty() && !expires_at.is_empty() {
+        if let Err(WriteError::Field { detail, .. }) = expiry(&expires_at, chrono::Utc::now()) {
+            bad.push(field_error("/expires_at", detail));
+        }
+    }
+    let expires = (!expires_at.is_empty()).then_some(expires_at.as_str());
     let taken = format!("A device named {name} already exists: choose another name.");
     let out = if bad.is_empty() {
-        create_with_key(&st, &scope, &name, &public_key, &networks, None)
+        create_with_key(&st, &scope, &name, &public_key, &networks, expires, None)
             .await
             .map_err(|p| taken_at(p, "/name", &taken))
     } else {
@@ -320,6 +333,7 @@ pub async fn create(
                 name,
                 public_key,
                 networks,
+                expires_at,
                 errors: form_errors(&p, client_field),
             };
             render(&st, &s, &scope, form, None, None, status).await
