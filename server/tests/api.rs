@@ -1021,3 +1021,79 @@ async fn an_expired_client_is_removed_by_the_worker_and_audited() {
         "nothing left to remove"
     );
 }
+
+/// Issue 19: every error of a body at once. A field that does not read
+/// no longer hides what the checks across objects say of the others (an
+/// overlapping subnet, one outside the pools, an unknown router or
+/// service): each is at its field, in one answer, and nothing is said of
+/// the field set aside or of the stand-in it was checked with.
+#[tokio::test]
+async fn field_errors_come_with_the_checks_across_objects() {
+    let e = Env::demo().await;
+    let t = e.token("acme-admin@example.com").await;
+    let cases = [
+        (
+            "networks",
+            json!({"name": "DB!", "cidr": "100.65.0.128/25", "sites": [{"site": "dc1", "gateways": ["vyos-dc1-01", "ghost"]}]}),
+            vec![
+                ("/name", ""),
+                ("/cidr", "overlaps"),
+                ("/sites/0/gateways/1", "unknown router `ghost`"),
+            ],
+        ),
+        (
+            "networks",
+            json!({"name": "db", "cidr": "100.65.9.0/99", "sites": [{"site": "dc1", "gateways": ["ghost"]}]}),
+            vec![
+                ("/cidr", ""),
+                ("/sites/0/gateways/0", "unknown router `ghost`"),
+            ],
+        ),
+        (
+            "networks",
+            json!({"name": "DB!", "cidr": "10.0.0.0/24", "sites": [{"site": "dc1", "gateways": ["vyos-dc1-01", "vyos-dc1-02"]}]}),
+            vec![("/name", ""), ("/cidr", "pool")],
+        ),
+        (
+            "rules",
+            json!({"id": "five", "action": "accept", "protocol": "tcp", "source": {"type": "service", "service": "ghost"}}),
+            vec![("/id", ""), ("/source/service", "ghost")],
+        ),
+    ];
+    for (kind, body, want) in cases {
+        let r = e
+            .post(&format!("/api/v1/tenants/acme/{kind}"), &t, body.clone())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        let errs = r.body["errors"].as_array().unwrap();
+        for (pointer, needle) in &want {
+            assert!(
+                errs.iter()
+                    .any(|x| x["pointer"] == *pointer
+                        && x["detail"].as_str().unwrap().contains(needle)),
+                "{body}: wanted {pointer} ~ {needle}: {}",
+                r.text
+            );
+        }
+        assert_eq!(errs.len(), want.len(), "{body}: {}", r.text);
+        assert!(
+            !r.text.contains("set-aside") && !r.text.contains("0.0.0.0/32"),
+            "{}",
+            r.text
+        );
+    }
+    // Nothing was written.
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM objects o JOIN tenants t ON t.id = o.tenant_id
+         WHERE t.slug = 'acme' AND o.kind = 'network' AND o.name = 'db'",
+    )
+    .fetch_one(&e.db)
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+}

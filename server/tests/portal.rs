@@ -1054,3 +1054,52 @@ fn form_tag<'a>(html: &'a str, id: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no form {id}"));
     &html[html[..at].rfind('<').unwrap()..at + html[at..].find('>').unwrap()]
 }
+
+/// Issue 19: the network form says every error at once. A bad name no
+/// longer hides that the subnet overlaps one of the tenant's networks, nor
+/// that a gateway is no router of the platform: each at its field.
+#[tokio::test]
+async fn the_network_form_says_cross_field_errors_with_the_field_errors() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login_ok("finance-admin@example.com").await;
+    let d = b.get("/t/finance").await;
+    let csrf = hidden(&d.text, "csrf");
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "Web 2"),
+                ("cidr", "100.64.1.0/28"),
+                ("gateway", "dc1/vyos-dc1-01"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    let at = |p: &harness::browser::Page, id: &str, text: &str| {
+        let i = p
+            .text
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {}", p.text));
+        let end = i + p.text[i..].find("</p>").unwrap();
+        assert!(p.text[i..end].contains(text), "{id}: {}", &p.text[i..end]);
+    };
+    at(&p, "name-error", "");
+    at(&p, "cidr-error", "overlaps");
+    let p = b
+        .post(
+            "/t/finance/networks",
+            &[
+                ("csrf", &csrf),
+                ("name", "Web 2"),
+                ("cidr", "100.64.7.0/28"),
+                ("gateway", "dc1/ghost"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    at(&p, "name-error", "");
+    at(&p, "gateways-error", "ghost");
+    assert!(!p.text.contains("set-aside"), "{}", p.text);
+}

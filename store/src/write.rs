@@ -384,10 +384,15 @@ impl crate::Store {
         if_match: Option<i64>,
     ) -> Result<Outcome> {
         let (spec, spec_name) = match &op {
-            Op::Create(b) | Op::Replace(b) => {
-                let (s, n) = kind.parse(b)?;
-                (Some(s), Some(n))
-            }
+            Op::Create(b) | Op::Replace(b) => match (kind.parse(b), tenant) {
+                (Ok((s, n)), _) => (Some(s), Some(n)),
+                // A tenant's object: what else is wrong with it is said
+                // with the field's error (issue 19: all errors at once).
+                (Err(e @ WriteError::Field { .. }), Some(t)) => {
+                    return Err(self.all_errors(who, kind, t, b, e).await)
+                }
+                (Err(e), _) => return Err(e),
+            },
             Op::Delete => (None, None),
         };
         if let (Some(path), Some(body)) = (name, spec_name.as_deref()) {
@@ -452,6 +457,77 @@ impl crate::Store {
             }
         }
         Ok(out)
+    }
+
+    /// A tenant's object whose body does not parse (`first`, the parse's
+    /// first error): every field error of the body, and what the checks
+    /// across objects (overlapping subnets, pools, unknown routers or
+    /// networks, names taken) say about the fields that did parse, each at
+    /// its field. The body is parsed again with each broken field set
+    /// aside ([`salvage`]); the object so made is checked against the
+    /// tenant's stored intent, read in a transaction that is rolled back.
+    /// `first` alone when nothing else is found.
+    pub async fn all_errors(
+        &self,
+        who: &impl Writer,
+        kind: Kind,
+        tenant: &TenantRef,
+        body: &Value,
+        first: WriteError,
+    ) -> WriteError {
+        match self.errors_of(who, kind, tenant, body).await {
+            Ok(errors) if errors.len() > 1 => WriteError::Invalid {
+                refusal: Refusal::Invalid,
+                detail: format!("the {} is not valid", kind.as_str()),
+                errors,
+            },
+            Ok(_) => first,
+            // The body's first error stands on its own.
+            Err(_) => first,
+        }
+    }
+
+    /// [`Store::all_errors`]'s list (empty when the body parses).
+    pub async fn errors_of(
+        &self,
+        who: &impl Writer,
+        kind: Kind,
+        tenant: &TenantRef,
+        body: &Value,
+    ) -> Result<Vec<FieldError>> {
+        let Salvaged {
+            spec,
+            mut errors,
+            broken,
+        } = salvage(kind, body);
+        let Some(spec) = spec else {
+            return Ok(errors);
+        };
+        // Read, not locked: nothing is written.
+        let mut tx = self.pool().begin().await?;
+        let mut loaded = store_intent::load_scope(&mut tx, tenant.id).await?;
+        let ti = loaded.tenant_index(tenant.id).ok_or(WriteError::NotFound)?;
+        let own = kind.put(&mut loaded.intent, Some(ti), &spec)?;
+        let mut d = Diagnostics::default();
+        crate::background::below_requests(|| checks::check_intent(&loaded.intent, &mut d));
+        let d = concerning(d, Some(ti));
+        tx.rollback().await?;
+        let placeholder = spec[kind.name_field()].to_string();
+        for e in field_errors(&loaded, &d, Some(&own), who.tenant()) {
+            let field = e
+                .pointer
+                .as_deref()
+                .and_then(|p| p.split('/').nth(1))
+                .map(str::to_string);
+            // Nothing about a field set aside, or naming its stand-in.
+            let stand_in = broken.iter().any(|b| field.as_deref() == Some(b.as_str()))
+                || (broken.contains(kind.name_field())
+                    && e.detail.contains(placeholder.trim_matches('"')));
+            if !stand_in && !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+        Ok(errors)
     }
 
     /// What a change to a platform object (site, router, hypervisor)
@@ -668,6 +744,80 @@ fn port_taken(e: sqlx::Error) -> WriteError {
         }
         _ => e.into(),
     }
+}
+
+/// A body parsed with its broken fields set aside: the spec (`None` when
+/// it cannot be made), every field's error, and the top-level fields set
+/// aside.
+struct Salvaged {
+    spec: Option<Value>,
+    errors: Vec<FieldError>,
+    broken: std::collections::BTreeSet<String>,
+}
+
+/// Parses `body` as `kind`, and after each error sets the top-level field
+/// it is in aside: the name (or id) and a network's `cidr` get stand-ins
+/// that clash with nothing (their own errors are not reported), a list
+/// becomes empty, anything else is left out. Stops when the body itself is
+/// wrong (a missing field, not an object) or a field fails twice.
+fn salvage(kind: Kind, body: &Value) -> Salvaged {
+    let mut out = Salvaged {
+        spec: None,
+        errors: Vec::new(),
+        broken: Default::default(),
+    };
+    let mut body = body.clone();
+    for _ in 0..16 {
+        let (pointer, detail) = match kind.parse(&body) {
+            Ok((spec, _)) => {
+                out.spec = Some(spec);
+                return out;
+            }
+            Err(WriteError::Field {
+                pointer, detail, ..
+            }) => (pointer, detail),
+            Err(_) => return out,
+        };
+        out.errors.push(FieldError {
+            pointer: Some(pointer.clone()),
+            object: None,
+            detail,
+        });
+        let Some(field) = pointer.split('/').nth(1).map(str::to_string) else {
+            return out;
+        };
+        let Some(obj) = body.as_object_mut() else {
+            return out;
+        };
+        if !out.broken.insert(field.clone()) {
+            return out;
+        }
+        let stand_in = if field == kind.name_field() {
+            match kind {
+                Kind::Rule => Some(Value::from(u32::MAX)),
+                _ => Some(Value::from(format!(
+                    "set-aside-{}",
+                    &Uuid::new_v4().simple().to_string()[..8]
+                ))),
+            }
+        } else if kind == Kind::Network && field == "cidr" {
+            // Outside every pool: overlaps no tenant's network.
+            Some(Value::from("0.0.0.0/32"))
+        } else if obj.get(&field).is_some_and(Value::is_array) {
+            Some(Value::Array(vec![]))
+        } else {
+            None
+        };
+        match stand_in {
+            Some(v) => {
+                obj.insert(field, v);
+            }
+            None => {
+                obj.remove(&field);
+            }
+        }
+    }
+    out
 }
 
 pub fn object_path(kind: Kind, tenant: Option<&str>, name: &str) -> String {

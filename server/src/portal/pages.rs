@@ -478,6 +478,36 @@ pub fn taken_at(p: Problem, pointer: &str, words: &str) -> Problem {
     }
 }
 
+/// When a form's fields kept it from the write path: what the checks
+/// across objects say of the fields that did read (an overlapping subnet,
+/// one outside the pools, an unknown router), at their fields, with the
+/// form's own errors (issue 19: every error at once). A field the form
+/// already named keeps the form's words.
+pub async fn cross_checked(
+    st: &AppState,
+    scope: &crate::tenancy::TenantScope,
+    kind: Kind,
+    body: &serde_json::Value,
+    p: &mut Problem,
+) {
+    let top = |ptr: Option<&str>| ptr.and_then(|x| x.split('/').nth(1)).map(str::to_string);
+    let Ok(more) = st
+        .store
+        .errors_of(&scope.who, kind, &scope.tenant, body)
+        .await
+    else {
+        return;
+    };
+    for e in more {
+        let e = crate::problem::FieldError::from(e);
+        let field = top(e.pointer.as_deref());
+        let named = field.is_some() && p.errors.iter().any(|x| top(x.pointer.as_deref()) == field);
+        if !named && !p.errors.contains(&e) {
+            p.errors.push(e);
+        }
+    }
+}
+
 /// When a form's other fields kept it from the write path, whether the
 /// object's name (or number) is taken is said with them, at its field, as
 /// the write path would have said it: every error at once. Only a name
@@ -781,9 +811,11 @@ pub async fn create_network(
             .map_err(|e| taken_at(Problem::from(e), "/name", &taken))
     } else {
         let well_formed = vxguard_compiler::ids::Name::new(&name).is_ok();
+        let mut p = Problem::invalid("the network is not valid", bad);
+        cross_checked(&st, &scope, Kind::Network, &body, &mut p).await;
         Err(taken_too(
             &st,
-            Problem::invalid("the network is not valid", bad),
+            p,
             Kind::Network,
             scope.id(),
             well_formed.then_some(name.as_str()),
