@@ -257,6 +257,35 @@ test("another tenant's clients page is not found, exactly like a missing one", a
   await page.context().close();
 });
 
+test("a client's expiry is typed in the viewer's time and stored in UTC", async () => {
+  // Berlin in July is UTC+2.
+  const page = await newPage({ timezoneId: "Europe/Berlin" });
+  await login(page, "finance-admin@example.com");
+  await page.goto(`${BASE}/t/finance/clients`);
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("visitor");
+  await page.getByLabel("Expires (optional)").fill("2030-07-01T12:00");
+  assert.match(await page.locator("#expires_at-hint").innerText(), /In your time zone/);
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/t/finance/clients")),
+    page.getByRole("button", { name: "Create client" }).click(),
+  ]);
+  assert.equal(resp.status(), 201);
+  const cell = page.locator('tr[data-client="visitor"] td[data-label="Expires"] span');
+  await cell.waitFor();
+  // Shown in the viewer's zone, UTC on hover.
+  await page.waitForFunction(() => document.querySelector('tr[data-client="visitor"] td[data-label="Expires"] span')?.title);
+  assert.equal(await cell.getAttribute("title"), "2030-07-01 10:00:00 UTC");
+  assert.match(await cell.innerText(), /12:00/);
+  const stored = await storedClient(await apiToken("finance-admin@example.com"), "visitor");
+  assert.equal(stored.body.spec.expires_at, "2030-07-01T10:00:00Z");
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the clients page scrolls sideways on a phone by ${overflow}px`);
+  await shot(page, "21-clients-expiry-phone");
+  await page.context().close();
+});
+
 test("no page logged an error", () => {
   assert.deepEqual(problems, []);
 });
