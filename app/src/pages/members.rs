@@ -153,7 +153,7 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
                         " Members may add their own WireGuard clients"
                     </label>
                     <p class="muted">"They revoke and re-key only the clients they added."</p>
-                    <button type="submit" id="members-clients-save">"Save"</button>
+                    <button type="submit" class="secondary" id="members-clients-save">"Save"</button>
                 </form>
             </section>
         }
