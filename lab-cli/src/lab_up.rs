@@ -452,6 +452,13 @@ async fn build_hypervisor(
             node.openflow
         );
     }
+    // Its host's agent: later revisions' WireGuard sections.
+    let pid = start_agent(&node, &a.database_url)?;
+    inv.processes.push(Process {
+        pid,
+        what: format!("lab hypervisor agent {}", node.name),
+    });
+    inv.save(&a.state)?;
     inv.vms.extend(vms);
     inv.save(&a.state)?;
     Ok(())
@@ -522,6 +529,30 @@ fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
         .process_group(0)
         .spawn()
         .with_context(|| format!("starting lab router {}", r.name))?;
+    Ok(child.id())
+}
+
+/// Starts `vxguard-lab hypervisor-agent` for `h` in its own process group
+/// (it outlives `lab up`), logging to `<run dir>.agent.log`; the database
+/// URL goes in the environment (it may hold a password), and the master
+/// key file is this process's (`VXGUARD_MASTER_KEY_FILE`, inherited).
+fn start_agent(h: &HypervisorNode, database_url: &str) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().context("finding the vxguard-lab binary")?;
+    let log_path = h.run_dir.with_extension("agent.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let child = Command::new(exe)
+        .args(["hypervisor-agent", "--hypervisor", &h.name])
+        .arg("--run-dir")
+        .arg(&h.run_dir)
+        .env("DATABASE_URL", database_url)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting the agent of hypervisor {}", h.name))?;
     Ok(child.id())
 }
 

@@ -65,6 +65,30 @@ pub enum LabCmd {
     /// cut a lab router off, and time the alerts from the cut to `firing`
     /// and from its return to resolved; fails when they do not.
     Alerts(alerts::AlertsArgs),
+    /// The lab's model of a hypervisor host's agent (`lab up` starts one
+    /// per hypervisor): follows the hypervisor's latest revision and
+    /// applies its `## wireguard` section (`hypervisor::apply_wireguard`),
+    /// so that the hypervisor follows mesh changes and key rotations.
+    HypervisorAgent(HypervisorAgentArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HypervisorAgentArgs {
+    /// The hypervisor's name in vxguard.
+    #[arg(long)]
+    pub hypervisor: String,
+    /// Its run directory (the record `hypervisor::build` wrote).
+    #[arg(long)]
+    pub run_dir: PathBuf,
+    /// Milliseconds between two looks at its latest revision.
+    #[arg(long, default_value_t = 300)]
+    pub poll_ms: u64,
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/vxguard"
+    )]
+    pub database_url: String,
 }
 
 /// Where a lab keeps its inventory, routers' state and daemons' files.
@@ -171,7 +195,7 @@ pub enum LabError {
     Netns(#[from] netns::NetnsError),
     #[error("lab down: {0}")]
     Down(down::DownError),
-    #[error("`lab up` registers devices in vxguard: run it as `vxguard-lab up`")]
+    #[error("`lab up` and `lab hypervisor-agent` read vxguard's store: run them as `vxguard-lab`")]
     NeedsServer,
     #[error(transparent)]
     Check(#[from] check::CheckError),
@@ -197,7 +221,7 @@ pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
     match cmd {
         LabCmd::Router(a) => run_router(a).await,
         LabCmd::Down(a) => down::run(&a).map_err(LabError::Down),
-        LabCmd::Up(_) => Err(LabError::NeedsServer),
+        LabCmd::Up(_) | LabCmd::HypervisorAgent(_) => Err(LabError::NeedsServer),
         LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
             .await
             .expect("lab check panicked")

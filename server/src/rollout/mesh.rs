@@ -57,16 +57,23 @@ async fn handshakes(a: &Access, ifname: &str) -> Result<BTreeMap<String, Option<
         .collect())
 }
 
-/// Whether every peer live on `active` is live on `standby` too.
+/// Whether every peer live on `active` is live on `standby` too; a peer
+/// whose key is being rotated is named on the standby by its new key
+/// (`renamed`: previous public key -> current one; VyOS 1.4's summary
+/// names peers by key only, so the key is what both slots share).
 pub fn standby_ready(
     active: &BTreeMap<String, Option<u64>>,
     standby: &BTreeMap<String, Option<u64>>,
+    renamed: &BTreeMap<String, String>,
 ) -> Result<(), String> {
     let live = |age: &Option<u64>| age.is_some_and(|a| a < LIVE_SECS);
     let missing: Vec<&str> = active
         .iter()
         .filter(|(_, age)| live(age))
-        .filter(|(k, _)| !standby.get(*k).is_some_and(live))
+        .filter(|(k, _)| {
+            let on_standby = renamed.get(*k).unwrap_or(k);
+            !standby.get(on_standby).is_some_and(live)
+        })
         .map(|(k, _)| k.as_str())
         .collect();
     if missing.is_empty() {
@@ -164,14 +171,33 @@ async fn grace_over(
         .map_err(|e| format!("{e}; the grace period ends in {left} s")))
 }
 
+/// Each device whose key is being rotated: its previous public key and
+/// its current one (public halves only).
+async fn renamed_keys(db: &PgPool) -> Result<BTreeMap<String, String>> {
+    let s = vxguard_store::intent::secrets(&mut *db.acquire().await?).await?;
+    let routers = s
+        .routers
+        .values()
+        .map(|r| (&r.wireguard_previous, &r.wireguard_public_key));
+    let hypervisors = s
+        .hypervisors
+        .values()
+        .map(|h| (&h.wireguard_previous, &h.wireguard_public_key));
+    Ok(routers
+        .chain(hypervisors)
+        .filter_map(|(old, new)| Some((old.as_ref()?.public_key.clone(), new.clone())))
+        .collect())
+}
+
 /// On every router, the standby slot's handshakes against the active's.
 async fn standby_checked(db: &PgPool, state: &MeshState) -> Result<Result<(), String>> {
+    let renamed = &renamed_keys(db).await?;
     let access = reconcile::routers(db).await?;
     let (active, standby) = (state.active.ifname(), state.active.other().ifname());
     let checks = futures::future::join_all(access.iter().map(|(name, a)| async move {
         let (on_active, on_standby) = tokio::join!(handshakes(a, active), handshakes(a, standby));
         let r = match (on_active, on_standby) {
-            (Ok(x), Ok(y)) => standby_ready(&x, &y),
+            (Ok(x), Ok(y)) => standby_ready(&x, &y, renamed),
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
         r.map_err(|e| format!("router {name}: {e}"))
@@ -199,12 +225,29 @@ mod tests {
             ("dead", None),
             ("old", Some(900)),
         ]);
-        assert!(standby_ready(&active, &peers(&[("a", Some(2)), ("b", Some(1))])).is_ok());
+        let none = BTreeMap::new();
+        let ready =
+            |standby: &[(&str, Option<u64>)]| standby_ready(&active, &peers(standby), &none);
+        assert!(ready(&[("a", Some(2)), ("b", Some(1))]).is_ok());
         // A live peer without a handshake on the standby holds it back.
-        let e = standby_ready(&active, &peers(&[("a", Some(2)), ("b", None)])).unwrap_err();
+        let e = ready(&[("a", Some(2)), ("b", None)]).unwrap_err();
         assert!(e.contains("1 peer(s)"), "{e}");
-        assert!(standby_ready(&active, &peers(&[("a", Some(2))])).is_err());
+        assert!(ready(&[("a", Some(2))]).is_err());
         // A stale handshake on the standby is not live either.
-        assert!(standby_ready(&active, &peers(&[("a", Some(2)), ("b", Some(400))])).is_err());
+        assert!(ready(&[("a", Some(2)), ("b", Some(400))]).is_err());
+    }
+
+    /// A rotated peer runs its old key on the active slot and its new one
+    /// on the standby (found live in the lab: keyed by the old key alone,
+    /// the switch waited forever).
+    #[test]
+    fn a_rotated_peer_is_ready_by_its_new_key_on_the_standby() {
+        let active = peers(&[("a", Some(5)), ("old-b", Some(3))]);
+        let standby = peers(&[("a", Some(2)), ("new-b", Some(1))]);
+        assert!(standby_ready(&active, &standby, &BTreeMap::new()).is_err());
+        let renamed: BTreeMap<String, String> = [("old-b".to_string(), "new-b".to_string())].into();
+        assert!(standby_ready(&active, &standby, &renamed).is_ok());
+        let silent = peers(&[("a", Some(2)), ("new-b", None)]);
+        assert!(standby_ready(&active, &silent, &renamed).is_err());
     }
 }
