@@ -468,9 +468,12 @@ fn splice_owner(
     // The commit rules on the platform's commands and the new ones: the
     // platform's tree is kept between changes (it is most of the tree).
     let found = match ro.parts.get("") {
-        Some(platform) => {
-            write_check::commit_check(&trees.of_part(name, platform, schema), &new, schema)
-        }
+        Some(platform) => write_check::commit_check(
+            &trees.of_part(name, platform, schema),
+            || platform.clone(),
+            &new,
+            schema,
+        ),
         None => vyos_defs::commit_check(&build_tree(std::iter::once(&new), schema)),
     };
     commit_errors(

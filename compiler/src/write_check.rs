@@ -4,18 +4,22 @@
 //!
 //! The platform's part of a router (two mesh slots with a peer for every
 //! other VTEP, a BGP neighbour for every other router) is most of each
-//! check's tree, and no tenant's write changes it. [`PlatformTrees`] keeps
-//! each router's platform tree between writes, keyed by the router's model
-//! (everything its platform commands are rendered from), so a write
-//! renders, validates and builds only its own commands, and VyOS's commit
-//! rules run on the union of both trees (`vyos_defs::commit_check_union`).
-//! The verdict is the same as building the whole tree
-//! (`compiler/tests/write_check.rs` compares both across platform changes).
-//! Measured at the benchmark platform, keeping the trees saves no CPU (a
-//! kept tree is cold in the cache, a fresh one hot: "Benchmarks", session
-//! 11); the union and the rules' lookups are what made checks cheaper.
+//! check's tree, and no tenant's write changes it or reads its insides.
+//! So a check judges the tenant's commands on the router's *sketch*: its
+//! platform commands with those peers' and neighbours' insides left out
+//! (`vyos_defs::scoped_detail`: about a tenth of the commands at the
+//! benchmark platform's size), with VyOS's rules run on the union of the
+//! sketch and the tenant's own tree (`vyos_defs::commit_check_scoped`). The
+//! rules about an instance only the platform holds read only its words, so
+//! they could find only the platform's own errors, and the platform is
+//! validated when it is compiled. [`PlatformTrees`] keeps every router's
+//! sketch between writes (small enough to keep them all), keyed by what it
+//! was made from. When a tenant's command lands in a platform instance or
+//! on one of its leaves, the check builds the whole tree as the device
+//! would (`compiler/tests/write_check.rs` compares the verdicts).
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use vyos_tree::{ConfigTree, Schema};
@@ -26,14 +30,15 @@ use crate::intent::Intent;
 use crate::model::{self, Ctx, RouterModel, Secrets};
 use crate::{vyos, DefinitionSet, Part};
 
-/// Routers whose platform trees are kept, the least recently used going
-/// first: about 1 MiB each at the benchmark platform's size (220 mesh
-/// peers), so at most 64 MiB, and every router ten tenants' writes touch.
-const KEPT: usize = 64;
+/// Routers whose sketches are kept, the least recently used going first.
+/// A sketch is tens of KiB at the benchmark platform's size (its model,
+/// kept to tell whether it still fits, is most of it), so every router of
+/// a large platform is kept.
+const KEPT: usize = 1024;
 
-/// Each router's platform commands and their configuration tree, as of the
-/// last write that checked it. Shared by the writes of one process; cheap
-/// to share (`Arc`), safe to use from many threads.
+/// Each router's platform sketch, as of the last write that checked it.
+/// Shared by the writes of one process; cheap to share (`Arc`), safe to
+/// use from many threads.
 #[derive(Default)]
 pub struct PlatformTrees {
     by_router: Mutex<HashMap<String, Kept>>,
@@ -45,27 +50,49 @@ struct Kept {
     tree: Arc<PlatformTree>,
 }
 
-/// One router's platform part and the tree it builds, under the schema of
-/// the definitions it was built with.
+/// One router's platform sketch, under the schema of the definitions it
+/// was built with, and what it was made from: a write check has the
+/// router's model, a worker's one-tenant change the platform part it
+/// keeps, told by a digest of its words (the platform's commands, which
+/// no tenant writes). Either finds a sketch the other made.
 pub(crate) struct PlatformTree {
-    /// The model the part was rendered from, when it was (a worker's
-    /// compile has the part alone).
     model: Option<RouterModel>,
+    digest: Digest,
     /// The definitions' address, to tell two schemas apart (a process
     /// judges with one set; tests may use two).
     schema: usize,
-    pub(crate) part: Part,
-    pub(crate) tree: ConfigTree,
+    /// The platform's owner pointer (for diagnostics).
+    pub(crate) owner: Pointer,
+    sketch: Arc<ConfigTree>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest {
+    hash: u64,
+    paths: usize,
 }
 
 fn schema_id(schema: &dyn Schema) -> usize {
     schema as *const dyn Schema as *const () as usize
 }
 
+fn digest(part: &Part) -> Digest {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut paths = 0;
+    part.paths.for_each(|p| {
+        p.hash(&mut h);
+        paths += 1;
+    });
+    Digest {
+        hash: h.finish(),
+        paths,
+    }
+}
+
 impl PlatformTrees {
-    /// Router `model.name`'s platform tree for `model`: the kept one when
-    /// it was built from that model (or from the part it renders), else
-    /// built and kept.
+    /// Router `model.name`'s sketch for `model`: the kept one when it was
+    /// made from that model (or from the part it renders), else made and
+    /// kept.
     fn of_model(&self, ri: usize, model: &RouterModel, schema: &dyn Schema) -> Arc<PlatformTree> {
         let id = schema_id(schema);
         if let Some(kept) = self.kept(&model.name, |k| {
@@ -74,11 +101,11 @@ impl PlatformTrees {
             return kept;
         }
         let part = crate::platform_part(ri, model);
-        self.build(&model.name, Some(model.clone()), part, schema)
+        self.build(&model.name, Some(model.clone()), &part, schema)
     }
 
-    /// Router `name`'s platform tree for its platform part `part` (a
-    /// worker's one-tenant change, which keeps the part).
+    /// Router `name`'s sketch for its platform part `part` (a worker's
+    /// one-tenant change, which keeps the part).
     pub(crate) fn of_part(
         &self,
         name: &str,
@@ -86,10 +113,11 @@ impl PlatformTrees {
         schema: &dyn Schema,
     ) -> Arc<PlatformTree> {
         let id = schema_id(schema);
-        if let Some(kept) = self.kept(name, |k| k.schema == id && k.part == *part) {
+        let d = digest(part);
+        if let Some(kept) = self.kept(name, |k| k.schema == id && k.digest == d) {
             return kept;
         }
-        self.build(name, None, part.clone(), schema)
+        self.build(name, None, part, schema)
     }
 
     fn kept(&self, name: &str, fits: impl Fn(&PlatformTree) -> bool) -> Option<Arc<PlatformTree>> {
@@ -103,21 +131,27 @@ impl PlatformTrees {
         Some(k.tree.clone())
     }
 
-    /// Builds the tree of `part` and keeps it in place of the router's
-    /// kept one (and of the least recently used router's when full).
+    /// The sketch of `part` (the kept one when its digest matches, else
+    /// built), kept in place of the router's kept one (and of the least
+    /// recently used router's when full).
     fn build(
         &self,
         name: &str,
         model: Option<RouterModel>,
-        part: Part,
+        part: &Part,
         schema: &dyn Schema,
     ) -> Arc<PlatformTree> {
-        let tree = crate::build_tree(std::iter::once(&part), schema);
+        let d = digest(part);
+        let id = schema_id(schema);
+        let same = self
+            .kept(name, |k| k.schema == id && k.digest == d)
+            .map(|k| k.sketch.clone());
         let built = Arc::new(PlatformTree {
             model,
-            schema: schema_id(schema),
-            part,
-            tree,
+            digest: d,
+            schema: id,
+            owner: part.owner.clone(),
+            sketch: same.unwrap_or_else(|| Arc::new(sketch(part, schema))),
         });
         let mut map = self.by_router.lock().unwrap_or_else(|e| e.into_inner());
         let tick = map.values().map(|k| k.used).max().unwrap_or(0) + 1;
@@ -141,40 +175,65 @@ impl PlatformTrees {
     }
 }
 
+/// The platform's tree with the insides of its peers and neighbours left
+/// out (`vyos_defs::scoped_detail`): their keys stay.
+fn sketch(part: &Part, schema: &dyn Schema) -> ConfigTree {
+    let mut tree = ConfigTree::new();
+    let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
+    batch.set_owner(1);
+    let mut last: Vec<&str> = Vec::new();
+    part.paths.for_each(|p| {
+        let keep = vyos_defs::scoped_detail(p).map_or(p.len(), |(_, k)| k);
+        let p = &p[..keep];
+        if p == last.as_slice() {
+            return;
+        }
+        let shared = p.iter().zip(&last).take_while(|(a, b)| a == b).count();
+        batch.set_sharing(p, shared);
+        last.clear();
+        last.extend_from_slice(p);
+    });
+    drop(batch);
+    tree
+}
+
 /// VyOS's commit rules on the router's platform commands and `tenant`'s
-/// together: on the union of the platform's kept tree and the tenant's own
-/// (nothing copied), unless a leaf would hold values of both (then a
-/// single-valued leaf keeps one: a copy of the platform's tree with the
-/// tenant's commands set into it tells which).
+/// together, with `platform_part` the router's platform commands: on the
+/// router's sketch and the tenant's own tree (nothing copied), unless a
+/// tenant's command lands in a platform instance the sketch leaves out,
+/// or gives a value to a leaf the platform holds (a single-valued leaf
+/// keeps one): then on the whole tree, as the device builds it.
 pub(crate) fn commit_check(
     platform: &PlatformTree,
+    platform_part: impl FnOnce() -> Part,
     tenant: &Part,
     schema: &dyn Schema,
 ) -> Vec<vyos_defs::CommitError> {
-    if shares_a_leaf(&platform.tree, tenant) {
-        let mut tree = platform.tree.clone();
-        let mut batch = vyos_tree::SetBatch::new(&mut tree, schema);
-        batch.set_owner(2);
-        tenant
-            .paths
-            .for_each_sharing(|shared, p| batch.set_sharing(p, shared));
-        drop(batch);
-        return vyos_defs::commit_check(&tree);
+    if enters_the_platform(&platform.sketch, tenant) {
+        let whole = crate::build_tree([&platform_part(), tenant].into_iter(), schema);
+        return vyos_defs::commit_check(&whole);
     }
     let own = crate::build_tree(std::iter::once(tenant), schema);
-    vyos_defs::commit_check_union(&platform.tree, &own)
+    vyos_defs::commit_check_scoped(&platform.sketch, &own)
 }
 
-/// Whether one of `tenant`'s commands gives a value to a leaf that holds
-/// other values in `platform` (a node whose children are all childless:
+/// Whether one of `tenant`'s commands lies under a platform instance whose
+/// insides the sketch leaves out, or gives a value to a leaf that holds
+/// other values in the platform (a node whose children are all childless:
 /// values). Cautious: it may say so of a tag whose entries are all empty,
-/// which only costs the copy.
-fn shares_a_leaf(platform: &ConfigTree, tenant: &Part) -> bool {
-    let root = platform.root();
+/// which only costs the whole tree.
+fn enters_the_platform(sketch: &ConfigTree, tenant: &Part) -> bool {
+    let root = sketch.root();
     let mut found = false;
     tenant.paths.for_each(|p| {
         if found || p.len() < 2 {
             return;
+        }
+        if let Some(owner) = vyos_defs::scoped_owner(p) {
+            if root.get(&p[..owner]).is_some() {
+                found = true;
+                return;
+            }
         }
         let (value, leaf) = p.split_last().expect("two words or more");
         if let Some(node) = root.get(leaf) {
@@ -244,12 +303,124 @@ pub fn validate_tenant(
         );
         let schema = crate::schema_of(dfs);
         let platform = trees.of_model(ri, &model, schema);
-        let found = commit_check(&platform, &tenant, schema);
-        crate::commit_errors(name, found, Some(&platform.part.owner), &[&tenant], &mut d);
+        let found = commit_check(
+            &platform,
+            || crate::platform_part(ri, &model),
+            &tenant,
+            schema,
+        );
+        crate::commit_errors(name, found, Some(&platform.owner), &[&tenant], &mut d);
         d
     });
     for x in found {
         d.0.extend(x.0);
     }
     crate::sorted(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "YAnXwJPvC+b7aIX8gSlHOh7Jbnd5m3X1f0DxrfYvO0I=";
+
+    fn part(lines: &[&str]) -> Part {
+        let mut paths = crate::paths::PathList::new();
+        for l in lines {
+            paths.push(&l.split_whitespace().collect::<Vec<_>>());
+        }
+        Part {
+            owner: Pointer::root().join("platform"),
+            paths,
+        }
+    }
+
+    fn platform(port: u16) -> Part {
+        part(&[
+            &format!("interfaces wireguard wg0 private-key {KEY}"),
+            &format!("interfaces wireguard wg0 port {port}"),
+            "interfaces wireguard wg0 peer r2 public-key Yg==",
+            "interfaces wireguard wg0 peer r2 allowed-ips 172.27.0.2/32",
+            "protocols bgp system-as 65000",
+            "protocols bgp neighbor 172.27.0.2 remote-as internal",
+        ])
+    }
+
+    fn check(trees: &PlatformTrees, p: &Part, tenant: &Part) -> Vec<String> {
+        let schema = &vyos_tree::NoSchema;
+        let kept = trees.of_part("r1", p, schema);
+        let mut found: Vec<String> = commit_check(&kept, || p.clone(), tenant, schema)
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn whole(p: &Part, tenant: &Part) -> Vec<String> {
+        let tree = crate::build_tree([p, tenant].into_iter(), &vyos_tree::NoSchema);
+        let mut found: Vec<String> = vyos_defs::commit_check(&tree)
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// A kept sketch follows its platform part: a platform change that
+    /// takes the tenant's port is seen by the next check, and undoing it
+    /// too; every verdict is the whole tree's.
+    #[test]
+    fn a_kept_sketch_follows_the_platform_part() {
+        let tenant = part(&[
+            &format!("interfaces wireguard wg5 private-key {KEY}"),
+            "interfaces wireguard wg5 port 51825",
+            "interfaces wireguard wg5 peer c public-key Yw==",
+            "interfaces wireguard wg5 peer c allowed-ips 10.0.0.2/32",
+        ]);
+        let trees = PlatformTrees::default();
+        let (free, taken) = (platform(51820), platform(51825));
+        assert_eq!(check(&trees, &free, &tenant), Vec::<String>::new());
+        let busy = check(&trees, &taken, &tenant);
+        assert!(
+            busy.len() == 1 && busy[0].contains("UDP port 51825 is busy"),
+            "{busy:?}"
+        );
+        assert_eq!(busy, whole(&taken, &tenant));
+        assert_eq!(check(&trees, &free, &tenant), Vec::<String>::new());
+        let sketch = &trees.of_part("r1", &free, &vyos_tree::NoSchema).sketch;
+        assert!(sketch
+            .root()
+            .get(&["interfaces", "wireguard", "wg0", "peer", "r2"])
+            .is_some_and(|p| p.children().next().is_none()));
+    }
+
+    /// A tenant's command inside a platform instance the sketch leaves out
+    /// (a peer on the mesh slot, a neighbour of the platform's) is judged
+    /// on the whole tree: the duplicate key and the missing remote-as the
+    /// sketch alone could not show.
+    #[test]
+    fn a_command_inside_the_platform_is_judged_on_the_whole_tree() {
+        let trees = PlatformTrees::default();
+        let p = platform(51820);
+        let peer = part(&[
+            "interfaces wireguard wg0 peer x public-key Yg==",
+            "interfaces wireguard wg0 peer x allowed-ips 10.9.0.1/32",
+        ]);
+        let found = check(&trees, &p, &peer);
+        assert!(
+            found.iter().any(|e| e.contains("duplicate public-key")),
+            "{found:?}"
+        );
+        assert_eq!(found, whole(&p, &peer));
+        let neighbour = part(&["protocols bgp neighbor 172.27.0.2 update-source dum0"]);
+        assert_eq!(check(&trees, &p, &neighbour), whole(&p, &neighbour));
+        let other = part(&["protocols bgp neighbor 172.27.0.9 update-source dum0"]);
+        let found = check(&trees, &p, &other);
+        assert!(
+            found.iter().any(|e| e.contains("remote-as must be set")),
+            "{found:?}"
+        );
+        assert_eq!(found, whole(&p, &other));
+    }
 }

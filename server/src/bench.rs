@@ -357,10 +357,10 @@ pub fn run(a: BenchArgs) -> Result<bool> {
     }
     // A tenant's write is judged before its 201 as the devices would
     // judge it (`validate_tenant`): its cost is part of every write. First
-    // with no platform tree kept (each check builds its routers'), then
-    // with the trees the changes above kept (as a server's writes find
-    // them).
-    for pass in ["no platform tree kept", "platform trees kept"] {
+    // with no platform sketch kept (each check renders and sketches its
+    // routers' platform commands), then with the sketches kept (as a
+    // server's writes find them, once each router has been checked).
+    for pass in ["no platform sketch kept", "platform sketches kept"] {
         let fresh = pass.starts_with("no");
         let mut times = Vec::new();
         let cpu = cpu_secs();
@@ -386,7 +386,7 @@ pub fn run(a: BenchArgs) -> Result<bool> {
         }
     }
     println!(
-        "RSS {:.0} MiB (with the routers' platform trees kept)",
+        "RSS {:.0} MiB (with the routers' platform sketches kept)",
         rss_mib("VmRSS:")
     );
     println!("peak RSS: {:.0} MiB", peak_rss_mib());

@@ -37,6 +37,55 @@ pub fn commit_check_union(
     run(&Trie::of(a, Some(b)))
 }
 
+/// Instances whose insides are most of a router's platform commands (a
+/// mesh slot's peer for every other VTEP, a BGP neighbour for every other
+/// router) and whose rules read nothing outside them but their own key.
+/// For path `path`: the length of the instance's owner (the prefix a
+/// tenant's tree must not hold for its insides to be left out of the
+/// platform's side of a [`commit_check_scoped`]) and the words of the
+/// path kept there (the instance's key), when the path lies inside one.
+pub fn scoped_detail(path: &[&str]) -> Option<(usize, usize)> {
+    match path {
+        // `interfaces wireguard W peer P ...`: the peer rules read the
+        // peer and its interface's own key (W is the owner).
+        ["interfaces", "wireguard", _, "peer", _, _, ..] => Some((3, 5)),
+        // `protocols bgp neighbor N ...`: `remote-as` or its peer-group;
+        // the local-address rule reads the key alone.
+        ["protocols", "bgp", "neighbor", _, _, ..] => Some((4, 4)),
+        _ => None,
+    }
+}
+
+/// The owner prefix of [`scoped_detail`] that `path` is at or under (a
+/// tenant's path there makes a scoped check need the platform's whole
+/// instance).
+pub fn scoped_owner(path: &[&str]) -> Option<usize> {
+    match path {
+        ["interfaces", "wireguard", _, ..] => Some(3),
+        ["protocols", "bgp", "neighbor", _, ..] => Some(4),
+        _ => None,
+    }
+}
+
+/// The errors `b` can cause on top of `a`, where `a` is a configuration
+/// VyOS commits (a router's platform commands, validated when compiled)
+/// whose instances' insides under [`scoped_detail`] may be left out (only
+/// their keys kept), and `b` holds nothing under the owner of an instance
+/// left out. The union is judged as [`commit_check_union`] judges it,
+/// except that the rules about an instance only `a` holds are not run on
+/// its insides: they read only `a`'s words there, so what they find is
+/// `a`'s own (none, `a` being valid); what spans instances (ports, local
+/// addresses, tables, VNIs, groups) is checked on both as before. A
+/// tenant's write is checked this way without building the mesh.
+pub fn commit_check_scoped(
+    a: &vyos_tree::ConfigTree,
+    b: &vyos_tree::ConfigTree,
+) -> Vec<CommitError> {
+    let mut t = Trie::of(a, Some(b));
+    t.scoped = true;
+    run(&t)
+}
+
 fn run(t: &Trie) -> Vec<CommitError> {
     let mut out = Vec::new();
     for rule in RULES {
@@ -103,6 +152,9 @@ const RULES: &[Rule] = &[
 struct Trie<'a> {
     a: Option<vyos_tree::NodeRef<'a>>,
     b: Option<vyos_tree::NodeRef<'a>>,
+    /// [`commit_check_scoped`]: `a`'s instances under [`scoped_detail`]
+    /// may hold their keys alone.
+    scoped: bool,
 }
 
 impl<'a> Trie<'a> {
@@ -110,12 +162,22 @@ impl<'a> Trie<'a> {
         Trie {
             a: Some(a.root()),
             b: b.map(|b| b.root()),
+            scoped: false,
         }
     }
     fn get(&self, path: &[&str]) -> Option<Trie<'a>> {
         let a = self.a.and_then(|n| n.get(path));
         let b = self.b.and_then(|n| n.get(path));
-        (a.is_some() || b.is_some()).then_some(Trie { a, b })
+        (a.is_some() || b.is_some()).then_some(Trie {
+            a,
+            b,
+            scoped: self.scoped,
+        })
+    }
+    /// In a scoped check, a node only the (valid) first tree holds: its
+    /// instance's insides may be left out, and are its own.
+    fn platform_only(&self) -> bool {
+        self.scoped && self.b.is_none()
     }
     fn has(&self, path: &[&str]) -> bool {
         self.get(path).is_some()
@@ -131,6 +193,7 @@ impl<'a> Trie<'a> {
     }
     /// Children by word, in byte order; a word under both trees once.
     fn children(&self) -> impl Iterator<Item = (&'a str, Trie<'a>)> {
+        let scoped = self.scoped;
         let mut a = self.a.into_iter().flat_map(|n| n.children()).peekable();
         let mut b = self.b.into_iter().flat_map(|n| n.children()).peekable();
         std::iter::from_fn(move || {
@@ -148,6 +211,7 @@ impl<'a> Trie<'a> {
                         Trie {
                             a: Some(n),
                             b: None,
+                            scoped,
                         },
                     )
                 }
@@ -158,6 +222,7 @@ impl<'a> Trie<'a> {
                         Trie {
                             a: None,
                             b: Some(n),
+                            scoped,
                         },
                     )
                 }
@@ -169,6 +234,7 @@ impl<'a> Trie<'a> {
                         Trie {
                             a: Some(x),
                             b: Some(y),
+                            scoped,
                         },
                     )
                 }
@@ -366,6 +432,21 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
     // peer for every other VTEP, looked up many times per write.
     for (name, wg) in all.children() {
         let p = ["interfaces", "wireguard", name];
+        if let Some(port) = wg.value(&["port"]) {
+            if let Some(other) = ports.insert(port, name) {
+                e(
+                    out,
+                    &cat(&p, &["port"]),
+                    "interfaces_wireguard.py",
+                    format!("UDP port {port} is busy: interface `{other}` listens on it"),
+                );
+            }
+        }
+        if wg.platform_only() {
+            // Its key, its peers and their keys and prefixes are the
+            // valid platform's alone.
+            continue;
+        }
         let private = wg.value(&["private-key"]);
         if private.is_none() {
             e(
@@ -383,16 +464,6 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
                 "interfaces_wireguard.py",
                 format!("at least one WireGuard peer is required on `{name}`"),
             );
-        }
-        if let Some(port) = wg.value(&["port"]) {
-            if let Some(other) = ports.insert(port, name) {
-                e(
-                    out,
-                    &cat(&p, &["port"]),
-                    "interfaces_wireguard.py",
-                    format!("UDP port {port} is busy: interface `{other}` listens on it"),
-                );
-            }
         }
         let own = private.and_then(wg_public_of);
         let mut keys: HashMap<&str, &str> = HashMap::new();
@@ -512,7 +583,7 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
                     format!("can not configure local address as neighbor `{n}`"),
                 );
             }
-            if nt.has(&["remote-as"]) || nt.has(&["interface", "remote-as"]) {
+            if nt.platform_only() || nt.has(&["remote-as"]) || nt.has(&["interface", "remote-as"]) {
                 continue;
             }
             match nt
@@ -1099,5 +1170,106 @@ mod tests {
                 "split {mask:#x}, swapped"
             );
         }
+    }
+
+    /// A scoped check on the platform's sketch (its mesh peers' and BGP
+    /// neighbours' insides left out) finds what the union finds, for a
+    /// valid platform and tenants' trees that stay off its instances: a
+    /// busy port either side of the platform's, a tenant's address that is
+    /// a platform neighbour's, a tenant's own bad peer and neighbour.
+    #[test]
+    fn a_scoped_check_on_the_sketch_finds_what_the_union_finds() {
+        let words = |l: &str| -> Vec<String> {
+            l.replace("PRIVATE", PRIV)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        };
+        let tree = |lines: &[&str], sketch: bool| {
+            let mut t = vyos_tree::ConfigTree::new();
+            for l in lines {
+                let w = words(l);
+                let r: Vec<&str> = w.iter().map(String::as_str).collect();
+                let keep = if sketch {
+                    scoped_detail(&r).map_or(r.len(), |(_, k)| k)
+                } else {
+                    r.len()
+                };
+                t.set(&w[..keep], &vyos_tree::NoSchema);
+            }
+            t
+        };
+        let platform = [
+            "interfaces wireguard wg0 private-key PRIVATE",
+            "interfaces wireguard wg0 port 51820",
+            "interfaces wireguard wg0 address 172.27.1.1/24",
+            "interfaces wireguard wg0 peer r2 public-key Yg==",
+            "interfaces wireguard wg0 peer r2 allowed-ips 172.27.0.2/32",
+            "interfaces wireguard wg0 peer r3 public-key Yw==",
+            "interfaces wireguard wg0 peer r3 allowed-ips 172.27.0.3/32",
+            "interfaces dummy dum0 address 172.27.0.1/32",
+            "protocols bgp system-as 65000",
+            "protocols bgp neighbor 172.27.0.2 remote-as internal",
+            "protocols bgp neighbor 172.27.0.2 update-source dum0",
+            "protocols bgp neighbor 172.27.0.3 peer-group MESH",
+            "protocols bgp peer-group MESH remote-as internal",
+        ];
+        assert!(commit_check(&tree(&platform, false)).is_empty());
+        let sketch = tree(&platform, true);
+        assert!(
+            sketch
+                .root()
+                .get(&["interfaces", "wireguard", "wg0", "peer", "r2", "public-key"])
+                .is_none(),
+            "the sketch leaves the peers' insides out"
+        );
+        let tenants: [(&[&str], &str); 5] = [
+            (
+                &[
+                    "interfaces wireguard wg7 private-key PRIVATE",
+                    "interfaces wireguard wg7 port 51820",
+                    "interfaces wireguard wg7 peer c public-key Yg==",
+                    "interfaces wireguard wg7 peer c allowed-ips 10.0.0.2/32",
+                ],
+                "is busy",
+            ),
+            (
+                &[
+                    "interfaces wireguard wf7 private-key PRIVATE",
+                    "interfaces wireguard wf7 port 51820",
+                    "interfaces wireguard wf7 peer c allowed-ips 10.0.0.2/32",
+                ],
+                "public-key required",
+            ),
+            (
+                &["interfaces dummy dum9 address 172.27.0.3/32"],
+                "local address as neighbor",
+            ),
+            (
+                &["protocols bgp neighbor 192.0.2.9 update-source dum0"],
+                "remote-as must be set",
+            ),
+            (
+                &[
+                    "vrf name red table 100",
+                    "interfaces bridge br1 vrf red",
+                    "interfaces bridge br1 address 10.1.0.1/24",
+                ],
+                "",
+            ),
+        ];
+        for (lines, needle) in tenants {
+            let b = tree(lines, false);
+            let union = commit_check_union(&tree(&platform, false), &b);
+            let scoped = commit_check_scoped(&sketch, &b);
+            assert_eq!(scoped, union, "{lines:?}");
+            assert_eq!(union.is_empty(), needle.is_empty(), "{lines:?}: {union:?}");
+            assert!(
+                needle.is_empty() || has(&union, needle),
+                "{needle}: {union:?}"
+            );
+        }
+        // The unscoped rules on the sketch would see peers with no key.
+        assert!(has(&commit_check(&sketch), "public-key required"));
     }
 }

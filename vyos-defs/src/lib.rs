@@ -21,7 +21,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use commit::{
-    commit_check, commit_check_paths, commit_check_union, transition_check, CommitError,
+    commit_check, commit_check_paths, commit_check_scoped, commit_check_union, scoped_detail,
+    scoped_owner, transition_check, CommitError,
 };
 pub use load::LoadError;
 pub use node::{Check, Constraint, DefKind, DefNode};
