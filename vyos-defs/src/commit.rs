@@ -527,18 +527,22 @@ fn interfaces_wireguard(t: &Trie, out: &mut Vec<CommitError>) {
     }
 }
 
-/// Addresses of the interfaces in `vrf` (`None`: the default VRF), as
-/// `is_addr_assigned(peer, vrf)` sees them after the commit.
-fn local_addresses(t: &Trie, vrf: Option<&str>) -> std::collections::HashSet<std::net::IpAddr> {
-    let mut out = std::collections::HashSet::new();
-    for ty in t.keys(&["interfaces"]) {
-        for ifname in t.keys(&["interfaces", ty]) {
-            if t.value(&["interfaces", ty, ifname, "vrf"]) != vrf {
-                continue;
-            }
-            for a in t.keys(&["interfaces", ty, ifname, "address"]) {
+/// Addresses of the interfaces in each VRF (`None`: the default VRF), as
+/// `is_addr_assigned(peer, vrf)` sees them after the commit: one walk of
+/// the interfaces for every BGP instance (a router has one per tenant).
+fn local_addresses<'a>(
+    t: &Trie<'a>,
+) -> HashMap<Option<&'a str>, std::collections::HashSet<std::net::IpAddr>> {
+    let mut out: HashMap<Option<&str>, std::collections::HashSet<_>> = HashMap::new();
+    let Some(all) = t.get(&["interfaces"]) else {
+        return out;
+    };
+    for (_, of_type) in all.children() {
+        for (_, iface) in of_type.children() {
+            let vrf = iface.value(&["vrf"]);
+            for a in iface.keys(&["address"]) {
                 if let Ok(net) = a.parse::<IpNet>() {
-                    out.insert(net.addr());
+                    out.entry(vrf).or_default().insert(net.addr());
                 }
             }
         }
@@ -559,6 +563,8 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
             bases.push(vec!["vrf", "name", v, "protocols", "bgp"]);
         }
     }
+    let locals = local_addresses(t);
+    let none = std::collections::HashSet::new();
     for b in bases {
         if !t.has(&cat(&b, &["system-as"])) {
             e(
@@ -569,7 +575,7 @@ fn protocols_bgp(t: &Trie, out: &mut Vec<CommitError>) {
             );
         }
         let vrf = (b[0] == "vrf").then(|| b[2]);
-        let local = local_addresses(t, vrf);
+        let local = locals.get(&vrf).unwrap_or(&none);
         let neighbours = t.get(&cat(&b, &["neighbor"]));
         for (n, nt) in neighbours.iter().flat_map(|x| x.children()) {
             let np = cat(&b, &["neighbor", n]);
