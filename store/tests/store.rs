@@ -343,6 +343,31 @@ async fn revisions_are_listed_newest_first_and_read_one_by_one() {
 /// leaves it out instead of failing the job on the foreign key (seen in
 /// the API contract run: a tenant deleted mid-compile failed a platform
 /// job).
+/// The worker's expired-clients query reads the partial index of clients
+/// with an expiry (migration 0020), not every object: with sequential
+/// scans ruled out the plan names the index (the planner may still prefer
+/// a scan of a table this small, so it is asked to avoid one).
+#[tokio::test]
+async fn the_expired_clients_query_reads_its_index() {
+    let db = Db::new().await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN {}",
+        vxguard_store::objects::EXPIRED_CLIENTS
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("objects_client_expiry"), "{plan}");
+    drop(conn);
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn a_compile_records_nothing_for_a_tenant_deleted_meanwhile() {
     let db = Db::new().await;
