@@ -28,6 +28,13 @@ pub async fn run(a: HypervisorAgentArgs) -> Result<bool> {
     eprintln!("hypervisor agent {}: following its revisions", a.hypervisor);
     let mut applied = None;
     loop {
+        if hypervisor::gone(&a.run_dir) {
+            eprintln!(
+                "hypervisor agent {}: its hypervisor is gone (no record or no host namespace); stopping",
+                a.hypervisor
+            );
+            return Ok(true);
+        }
         match follow(&pool, &a, applied).await {
             Ok(Some(seq)) => applied = Some(seq),
             Ok(None) => {}

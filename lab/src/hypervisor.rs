@@ -703,6 +703,19 @@ pub fn apply_wireguard(run_dir: &Path, section: &str) -> Result<WgApplied, Hyper
     Ok(done)
 }
 
+/// Whether the hypervisor built in `run_dir` is gone: no record, or its
+/// host namespace deleted. Its agent then stops: `lab down --prefix`
+/// removes a lost lab's namespaces but cannot tell its agents (host
+/// processes, outside every namespace) from another lab's.
+pub fn gone(run_dir: &Path) -> bool {
+    match Record::load(run_dir) {
+        Ok(Some(rec)) => !apply::netns_exists(&rec.host_ns),
+        Ok(None) => true,
+        // Unreadable: kept (the agent reports its errors and tries again).
+        Err(_) => false,
+    }
+}
+
 /// Stops a process by its pid file when it still is `program`.
 fn stop(pidfile: &Path, program: &str) {
     let Ok(pid) = std::fs::read_to_string(pidfile) else {
@@ -757,4 +770,29 @@ pub fn teardown(run_dir: &Path) -> Result<(), HypervisorError> {
     }
     let _ = std::fs::remove_file(&path);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An agent stops once its hypervisor's record or host namespace is
+    /// gone (`lab down --prefix` of a lab whose state directory is lost).
+    #[test]
+    fn a_hypervisor_without_record_or_namespace_is_gone() {
+        let dir = std::env::temp_dir().join(format!("vxguard-hv-gone-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(gone(&dir), "no record");
+        let rec = Record {
+            host_ns: format!("vxguard-no-such-ns-{}", std::process::id()),
+            ..Record::default()
+        };
+        rec.save(&dir).unwrap();
+        assert!(Record::load(&dir).unwrap().is_some());
+        assert!(gone(&dir), "a record whose host namespace does not exist");
+        std::fs::write(dir.join(RECORD), "not json").unwrap();
+        assert!(!gone(&dir), "an unreadable record is not taken for gone");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
