@@ -212,7 +212,7 @@ pub fn allocate(intent: &Intent, prev: &Allocation, diags: &mut Diagnostics) -> 
                     diags.error(
                         tp.join("slug"),
                         format!(
-                            "pool `tenant ids` is exhausted: VRF tables allow at most {MAX_TENANT_ID} tenants"
+                            "no tenant id is free: VRF tables allow at most {MAX_TENANT_ID} tenants; delete a tenant first"
                         ),
                     );
                     continue;
@@ -248,7 +248,7 @@ pub fn allocate(intent: &Intent, prev: &Allocation, diags: &mut Diagnostics) -> 
                     if next_vni > L2_VNI_LAST {
                         diags.error(
                             np.join("name"),
-                            format!("pool `VNIs` ({L2_VNI_FIRST}-{L2_VNI_LAST}) is exhausted"),
+                            format!("every VNI ({L2_VNI_FIRST}-{L2_VNI_LAST}) is taken; delete a network first"),
                         );
                         continue;
                     }
@@ -356,7 +356,7 @@ pub fn allocate_tenant(
                 diags.error(
                     tp.join("slug"),
                     format!(
-                        "pool `tenant ids` is exhausted: VRF tables allow at most {MAX_TENANT_ID} tenants"
+                        "no tenant id is free: VRF tables allow at most {MAX_TENANT_ID} tenants; delete a tenant first"
                     ),
                 );
                 return None;
@@ -404,7 +404,7 @@ pub fn allocate_tenant(
                 if next_vni > L2_VNI_LAST {
                     diags.error(
                         np.join("name"),
-                        format!("pool `VNIs` ({L2_VNI_FIRST}-{L2_VNI_LAST}) is exhausted"),
+                        format!("every VNI ({L2_VNI_FIRST}-{L2_VNI_LAST}) is taken; delete a network first"),
                     );
                     continue;
                 }
@@ -472,14 +472,14 @@ fn allocate_gateways(
         let key = s.site.to_string();
         if !out.contains_key(&key) {
             let Some(vrid) = (1..=255u8).find(|v| !used_vrids.contains(v)) else {
-                diags.error(sp, "pool `VRIDs` (1-255) of this segment is exhausted");
+                diags.error(sp, "every VRRP group number (1-255) of this segment is taken; ask a platform admin");
                 continue;
             };
             let Some(vip) = next_free(&mut used_addrs) else {
                 diags.error(
                     np.join("cidr"),
                     format!(
-                        "network {} has no free address for the gateway of site {}",
+                        "network {} has no free address for the gateway of site {}; choose a larger network",
                         n.cidr, s.site
                     ),
                 );
@@ -509,7 +509,7 @@ fn allocate_gateways(
                 None => diags.error(
                     np.join("cidr"),
                     format!(
-                        "network {} has no free address for gateway router {r}",
+                        "network {} has no free address for gateway router {r}; choose a larger network",
                         n.cidr
                     ),
                 ),
@@ -555,7 +555,7 @@ fn allocate_clients(
         diags.error(
             tp.join("clients"),
             format!(
-                "pool `wireguard_overlay` ({}) has no /{} free of this tenant's networks",
+                "the WireGuard overlay pool ({}) has no /{} free of this tenant's networks; ask a platform admin",
                 pools.wireguard_overlay, pools.client_prefix_len
             ),
         );
@@ -587,7 +587,10 @@ fn allocate_clients(
             }
             None => diags.error(
                 tp.join("clients").join(ci),
-                format!("pool `clients of {}` ({subnet}) is exhausted", t.slug),
+                format!(
+                    "the client addresses of {} ({subnet}) are all taken; remove a client first",
+                    t.slug
+                ),
             ),
         }
     }
@@ -625,7 +628,11 @@ impl AddrPool {
         }
         diags.error(
             who.clone(),
-            format!("pool `{}` ({}) is exhausted", self.name, self.net),
+            format!(
+                "the {} pool ({}) is full; ask a platform admin to widen it",
+                self.name.replace('_', "-"),
+                self.net
+            ),
         );
         None
     }

@@ -18,7 +18,10 @@ fn dup_names<'a>(
     let mut seen = HashSet::new();
     for (i, n) in names.enumerate() {
         if !seen.insert(n) {
-            d.error(base.join(i).join(field), format!("duplicate name `{n}`"));
+            d.error(
+                base.join(i).join(field),
+                format!("the name “{n}” is already taken; choose another name"),
+            );
         }
     }
 }
@@ -93,7 +96,7 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
                 if i != o && t.slug.as_str() == mine {
                     d.error(
                         Pointer::root().join("tenants").join(i.max(o)).join("slug"),
-                        format!("duplicate name `{mine}`"),
+                        format!("the name “{mine}” is already taken; choose another name"),
                     );
                 }
             }
@@ -121,7 +124,13 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
     for (i, r) in p.routers.iter().enumerate() {
         let rp = pp.join("routers").join(i);
         if !sites.contains(r.site.as_str()) {
-            d.error(rp.join("site"), format!("unknown site `{}`", r.site));
+            d.error(
+                rp.join("site"),
+                format!(
+                    "site “{}” does not exist; choose one of the platform's sites",
+                    r.site
+                ),
+            );
         }
         if !api_endpoint_ok(&r.api_endpoint) {
             d.error(
@@ -133,7 +142,7 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
         if r.api_certificate_sha256.is_some() && !r.api_endpoint.starts_with("https://") {
             d.error(
                 rp.join("api_certificate_sha256"),
-                "a pinned certificate needs an https:// api_endpoint",
+                "a pinned certificate needs an https:// API endpoint; change the endpoint to https:// or remove the certificate",
             );
         }
     }
@@ -141,7 +150,13 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
     for (i, h) in p.hypervisors.iter().enumerate() {
         let hp = pp.join("hypervisors").join(i);
         if !sites.contains(h.site.as_str()) {
-            d.error(hp.join("site"), format!("unknown site `{}`", h.site));
+            d.error(
+                hp.join("site"),
+                format!(
+                    "site “{}” does not exist; choose one of the platform's sites",
+                    h.site
+                ),
+            );
         }
         if let Some(e) = &h.openflow_endpoint {
             let rest = ["unix:", "tcp:", "ssl:"]
@@ -159,14 +174,16 @@ fn check_intent_for(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) {
                 d.error(
                     hp.join("vtep_address"),
                     format!(
-                        "{a} is outside the control_plane pool {}",
+                        "{a} is outside the control-plane pool {}; choose a VTEP address inside it",
                         p.pools.control_plane
                     ),
                 );
             } else if !vteps.insert(a) {
                 d.error(
                     hp.join("vtep_address"),
-                    format!("{a} is used by another hypervisor"),
+                    format!(
+                        "{a} is already another hypervisor's VTEP address; choose a free address"
+                    ),
                 );
             }
         }
@@ -304,7 +321,7 @@ fn check_port_owners(intent: &Intent, only: Option<usize>, d: &mut Diagnostics) 
                     .join(pi)
                     .join("name"),
                 format!(
-                    "port `{name}` on hypervisor `{hv}` is already attached to another network"
+                    "port “{name}” on hypervisor “{hv}” is already attached to another network; choose another port"
                 ),
             );
         }
@@ -354,11 +371,14 @@ fn check_tenant(
             );
         }
         if !pools.iter().any(|(_, pool)| pool.contains(&n.cidr)) {
-            let names: Vec<String> = pools.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let names: Vec<String> = pools
+                .iter()
+                .map(|(k, v)| format!("{} {v}", k.replace('_', " ")))
+                .collect();
             d.error(
                 np.join("cidr"),
                 format!(
-                    "{} is outside every tenant pool ({})",
+                    "{} is outside the address pools for tenant networks ({}); choose a network inside one of them",
                     n.cidr,
                     names.join(", ")
                 ),
@@ -368,7 +388,7 @@ fn check_tenant(
             d.error(
                 np.join("cidr"),
                 format!(
-                    "{} is too small: a network needs at least a /28 for its gateways",
+                    "{} is too small: a network needs at least a /28 for its gateways; choose a shorter prefix",
                     n.cidr
                 ),
             );
@@ -378,7 +398,7 @@ fn check_tenant(
                 d.error(
                     np.join("cidr"),
                     format!(
-                        "{} overlaps network `{}` ({}) of the same tenant",
+                        "{} overlaps this tenant's network “{}” ({}); choose addresses outside it",
                         n.cidr, o.name, o.cidr
                     ),
                 );
@@ -386,38 +406,50 @@ fn check_tenant(
             }
         }
         if n.sites.is_empty() {
-            d.error(np.join("sites"), "a network needs at least one site");
+            d.error(
+                np.join("sites"),
+                "a network needs at least one site; choose where it lives",
+            );
         }
         let mut seen_sites = HashSet::new();
         for (si, s) in n.sites.iter().enumerate() {
             let sp = np.join("sites").join(si);
             if !sites.contains(s.site.as_str()) {
-                d.error(sp.join("site"), format!("unknown site `{}`", s.site));
+                d.error(
+                    sp.join("site"),
+                    format!(
+                        "site “{}” does not exist; choose one of the platform's sites",
+                        s.site
+                    ),
+                );
             }
             if !seen_sites.insert(s.site.as_str()) {
                 d.error(
                     sp.join("site"),
-                    format!("site `{}` is listed twice", s.site),
+                    format!("site “{}” is listed twice; list each site once", s.site),
                 );
             }
             if !(1..=2).contains(&s.gateways.len()) {
-                d.error(sp.join("gateways"), "needs one gateway router or a pair");
+                d.error(
+                    sp.join("gateways"),
+                    "a site needs one gateway router or a pair; choose one or two routers",
+                );
             }
             if s.gateways.len() == 2 && s.gateways[0] == s.gateways[1] {
                 d.error(
                     sp.join("gateways").join(1),
-                    "a gateway pair needs two different routers",
+                    "a gateway pair needs two different routers; choose another second router",
                 );
             }
             for (gi, g) in s.gateways.iter().enumerate() {
                 match router_site.get(g.as_str()) {
                     None => d.error(
                         sp.join("gateways").join(gi),
-                        format!("unknown router `{g}`"),
+                        format!("router “{g}” does not exist; choose one of the site's routers"),
                     ),
                     Some(rs) if *rs != s.site.as_str() => d.error(
                         sp.join("gateways").join(gi),
-                        format!("router `{g}` is in site `{rs}`, not `{}`", s.site),
+                        format!("router “{g}” is in site “{rs}”, not “{}”; choose a router of that site", s.site),
                     ),
                     _ => {}
                 }
@@ -425,9 +457,12 @@ fn check_tenant(
         }
         if let Some(m) = n.mtu {
             if m > tenant_mtu {
-                d.error(np.join("mtu"), format!("MTU {m} does not fit: the underlay leaves {tenant_mtu} after WireGuard and VXLAN"));
+                d.error(np.join("mtu"), format!("MTU {m} does not fit: the underlay leaves {tenant_mtu} after WireGuard and VXLAN; choose {tenant_mtu} or less"));
             } else if m < MIN_TENANT_MTU {
-                d.error(np.join("mtu"), format!("MTU {m} is below {MIN_TENANT_MTU}"));
+                d.error(
+                    np.join("mtu"),
+                    format!("MTU {m} is below {MIN_TENANT_MTU}; choose {MIN_TENANT_MTU} or more"),
+                );
             }
         }
         let mut port_names = HashSet::new();
@@ -436,12 +471,12 @@ fn check_tenant(
             match hv_site.get(port.hypervisor.as_str()) {
                 None => d.error(
                     pp.join("hypervisor"),
-                    format!("unknown hypervisor `{}`", port.hypervisor),
+                    format!("hypervisor “{}” does not exist; choose one of the platform's hypervisors", port.hypervisor),
                 ),
                 Some(hs) if !n.sites.iter().any(|s| s.site.as_str() == *hs) => d.error(
                     pp.join("hypervisor"),
                     format!(
-                        "hypervisor `{}` is in site `{hs}`, where this network does not live",
+                        "hypervisor “{}” is in site “{hs}”, where this network does not live; add that site to the network or choose another hypervisor",
                         port.hypervisor
                     ),
                 ),
@@ -459,20 +494,26 @@ fn check_tenant(
             if !port_names.insert((port.hypervisor.as_str(), port.name.as_str())) {
                 d.error(
                     pp.join("name"),
-                    format!("port `{}` is listed twice", port.name),
+                    format!("port “{}” is listed twice; list each port once", port.name),
                 );
             }
             if let Some(a) = port.address {
                 if !n.cidr.contains(&a) {
                     d.error(
                         pp.join("address"),
-                        format!("{a} is outside the network {}", n.cidr),
+                        format!(
+                            "{a} is outside the network {}; choose an address inside it",
+                            n.cidr
+                        ),
                     );
                 }
             }
         }
         if n.rate_limit_pps == Some(0) {
-            d.error(np.join("rate_limit_pps"), "must be at least 1 packet/s");
+            d.error(
+                np.join("rate_limit_pps"),
+                "the rate limit must be at least 1 packet/s; leave it empty for no limit",
+            );
         }
     }
     let services: HashSet<&str> = t.services.iter().map(|s| s.id.as_str()).collect();
@@ -480,7 +521,10 @@ fn check_tenant(
     for (si, s) in t.services.iter().enumerate() {
         let sp = tp.join("services").join(si);
         if s.addresses.is_empty() {
-            d.error(sp.join("addresses"), "a service needs at least one address");
+            d.error(
+                sp.join("addresses"),
+                "a service needs at least one address; add the addresses it is reached at",
+            );
         }
         for (ai, a) in s.addresses.iter().enumerate() {
             if let Some(why) = host_bits(a) {
@@ -495,7 +539,10 @@ fn check_tenant(
     for (ri, r) in t.policy.rules.iter().enumerate() {
         let rp = tp.join("policy").join("rules").join(ri);
         if !ids.insert(r.id) {
-            d.error(rp.join("id"), format!("duplicate rule id {}", r.id));
+            d.error(
+                rp.join("id"),
+                format!("rule id {} is used twice; give each rule its own id", r.id),
+            );
         }
         if let Some(why) = r.description.as_deref().and_then(description_problem) {
             d.error(rp.join("description"), why);
@@ -509,11 +556,11 @@ fn check_tenant(
             match ep {
                 Endpoint::Service { service } if !services.contains(service.as_str()) => d.error(
                     rp.join(side).join("service"),
-                    format!("unknown service `{service}`"),
+                    format!("service “{service}” does not exist; create it, or make the rule's {side} another service"),
                 ),
                 Endpoint::Network { network } if !networks.contains(network.as_str()) => d.error(
                     rp.join(side).join("network"),
-                    format!("unknown network `{network}`"),
+                    format!("network “{network}” does not exist; create it, or make the rule's {side} another network"),
                 ),
                 _ => {}
             }
@@ -521,14 +568,14 @@ fn check_tenant(
         if matches!(r.destination, Endpoint::External) {
             d.error(
                 rp.join("destination").join("type"),
-                "`external` is only meaningful as a source",
+                "the internet (“external”) can only be a rule's source; choose another destination",
             );
         }
         if let Some(spec) = &r.destination_port {
             if !r.protocol.has_ports() {
                 d.error(
                     rp.join("destination_port"),
-                    "ports need protocol tcp or udp",
+                    "ports need protocol tcp or udp; choose one of them or remove the ports",
                 );
             }
             if let Err(e) = port_ranges(spec) {
@@ -550,14 +597,14 @@ fn check_tenant(
             // where VyOS refuses a key twice.
             d.conflict(
                 cp.join("public_key"),
-                format!("client `{other}` already has this public key; each device needs its own key pair"),
+                format!("client “{other}” already has this public key; each device needs its own key pair, so make a new one"),
             );
         }
         for (ai, a) in c.allowed_networks.iter().enumerate() {
             if !networks.contains(a.as_str()) {
                 d.error(
                     cp.join("allowed_networks").join(ai),
-                    format!("unknown network `{a}`"),
+                    format!("network “{a}” does not exist; create it, or allow the client another network"),
                 );
             }
         }
@@ -572,14 +619,14 @@ fn check_tenant(
         if !gw {
             d.error(
                 tp.join("client_router"),
-                format!("router `{r}` is not a gateway of any of this tenant's networks"),
+                format!("router “{r}” is not a gateway of any of this tenant's networks; choose one that is"),
             );
         }
     }
     if !t.clients.is_empty() && t.networks.is_empty() {
         d.error(
             tp.join("clients"),
-            "clients need at least one network to terminate on",
+            "clients need at least one network to terminate on; create a network first",
         );
     }
 }
@@ -598,7 +645,7 @@ pub fn description_problem(s: &str) -> Option<String> {
     let n = s.chars().count();
     if n > MAX_DESCRIPTION_CHARS {
         return Some(format!(
-            "is {n} characters long; at most {MAX_DESCRIPTION_CHARS} are allowed"
+            "the description is {n} characters long; shorten it to at most {MAX_DESCRIPTION_CHARS}"
         ));
     }
     let bad = s.chars().find(|&c| {
@@ -610,7 +657,7 @@ pub fn description_problem(s: &str) -> Option<String> {
     });
     bad.map(|c| {
         format!(
-            "holds the character U+{:04X}, which is not allowed (control, line-separator or text-direction characters)",
+            "the description holds the character U+{:04X}, which is not allowed (control, line-separator or text-direction characters); remove it",
             c as u32
         )
     })

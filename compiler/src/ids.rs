@@ -74,18 +74,23 @@ impl Name {
     pub const MAX_LEN: usize = 32;
     pub fn new(s: &str) -> Result<Self, String> {
         if s.is_empty() || s.len() > Self::MAX_LEN {
-            return Err(format!("`{s}` must be 1-{} characters long", Self::MAX_LEN));
+            return Err(format!(
+                "“{s}” is not a name: a name is 1-{} characters long",
+                Self::MAX_LEN
+            ));
         }
         if !s
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(format!(
-                "`{s}` may only hold lowercase letters, digits and `-`"
+                "“{s}” is not a name: use only lowercase letters, digits and “-”"
             ));
         }
         if s.starts_with('-') || s.ends_with('-') {
-            return Err(format!("`{s}` may not start or end with `-`"));
+            return Err(format!(
+                "“{s}” is not a name: it may not start or end with “-”"
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -134,7 +139,7 @@ impl CertSha256 {
         let pairs_ok = !s.contains(':') || s.split(':').all(|p| p.len() == 2);
         if hex.len() != 64 || !pairs_ok || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!(
-                "`{s}` is not a SHA-256 fingerprint: expected 64 hex digits, optionally as AB:CD:... pairs"
+                "“{s}” is not a SHA-256 fingerprint: give 64 hex digits, optionally as AB:CD:... pairs"
             ));
         }
         let mut out = [0u8; 32];

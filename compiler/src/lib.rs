@@ -295,7 +295,7 @@ fn validate_paths(
             d.error(
                 owner.clone(),
                 format!(
-                    "router {name} (VyOS {}): `set {}` is invalid: {}",
+                    "router {name} (VyOS {}) would refuse “set {}”: {}",
                     version.as_str(),
                     p.join(" "),
                     e.reason
@@ -394,7 +394,7 @@ fn commit_errors(
         d.error(
             owner,
             format!(
-                "router {name}: VyOS would refuse the commit at `{}`: {}",
+                "router {name}: VyOS would refuse the commit at “{}”: {}",
                 e.path.join(" "),
                 e.reason
             ),

@@ -71,30 +71,34 @@ pub fn port_name_problem(name: &str, bridge: &str) -> Option<String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
         return Some(format!(
-            "`{shown}` is not a valid OVS interface name (1-15 of [A-Za-z0-9._-])"
+            "“{shown}” is not a valid OVS interface name; use 1-15 letters, digits, “.”, “_” or “-”"
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return Some(format!(
-            "`{name}` must start with a letter (OpenFlow tools read a leading digit or `-` as a port number)"
+            "“{name}” must start with a letter (OpenFlow tools read a leading digit or “-” as a port number); rename the port"
         ));
     }
     if let Some(r) = RESERVED_PORT_NAMES
         .iter()
         .find(|r| r.eq_ignore_ascii_case(name))
     {
-        return Some(format!("`{name}` is OpenFlow's reserved port {r}"));
+        return Some(format!(
+            "“{name}” is OpenFlow's reserved port {r}; choose another name"
+        ));
     }
     if name
         .get(..PLATFORM_PORT_PREFIX.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(PLATFORM_PORT_PREFIX))
     {
         return Some(format!(
-            "`{name}` is reserved for the platform's own ports (names starting with `{PLATFORM_PORT_PREFIX}`)"
+            "“{name}” is reserved for the platform's own ports (names starting with “{PLATFORM_PORT_PREFIX}”); choose another name"
         ));
     }
     if name == bridge {
-        return Some(format!("`{name}` is the integration bridge's own port"));
+        return Some(format!(
+            "“{name}” is the integration bridge's own port; choose another name"
+        ));
     }
     None
 }

@@ -122,16 +122,18 @@ pub fn port_ranges(spec: &PortSpec) -> Result<Vec<PortRange>, String> {
         let parse = |x: &str| {
             x.trim()
                 .parse::<u16>()
-                .map_err(|_| format!("`{s}` is not a port or a range like 8000-8080"))
+                .map_err(|_| format!("“{s}” is not a port or a range; give a port such as 443 or a range such as 8000-8080"))
         };
         let (a, b) = (parse(a)?, parse(b)?);
         if a == 0 || a > b {
-            return Err(format!("`{s}` is not a valid range (1-65535, low-high)"));
+            return Err(format!(
+                "“{s}” is not a valid range; give low-high, both 1-65535"
+            ));
         }
         Ok(PortRange(a, b))
     }
     let item = |i: &PortItem| match i {
-        PortItem::Single(0) => Err("port 0 is not a valid port".to_string()),
+        PortItem::Single(0) => Err("port 0 is not a valid port; give 1-65535".to_string()),
         PortItem::Single(p) => Ok(PortRange(*p, *p)),
         PortItem::Range(s) => range(s),
     };

@@ -35,7 +35,11 @@ fn assert_error(intent: &Intent, pointer: &str, needle: &str) {
 fn overlapping_cidrs_in_one_tenant() {
     let mut i = example();
     i.tenants[0].networks[1].cidr = "100.64.1.0/27".parse().unwrap();
-    assert_error(&i, "/tenants/0/networks/1/cidr", "overlaps network `web`");
+    assert_error(
+        &i,
+        "/tenants/0/networks/1/cidr",
+        "overlaps this tenant's network “web”",
+    );
 }
 
 #[test]
@@ -45,7 +49,7 @@ fn network_outside_every_pool() {
     assert_error(
         &i,
         "/tenants/1/networks/0/cidr",
-        "outside every tenant pool",
+        "outside the address pools for tenant networks",
     );
 }
 
@@ -97,7 +101,7 @@ fn unknown_service_and_network_in_rules() {
     assert_error(
         &i,
         "/tenants/0/policy/rules/1/destination/service",
-        "unknown service `nope`",
+        "service “nope” does not exist; create it, or make the rule's destination another service",
     );
 }
 
@@ -151,7 +155,7 @@ fn a_pinned_certificate_needs_https() {
     assert_error(
         &i,
         "/platform/routers/1/api_certificate_sha256",
-        "needs an https:// api_endpoint",
+        "needs an https:// API endpoint",
     );
 }
 
@@ -163,11 +167,11 @@ fn references_are_checked() {
     assert_error(
         &i,
         "/tenants/0/networks/0/sites/0/gateways/1",
-        "is in site `dc2`",
+        "is in site “dc2”",
     );
     let mut i = example();
     i.platform.routers[0].site = vxguard_compiler::ids::Name::new("dc9").unwrap();
-    assert_error(&i, "/platform/routers/0/site", "unknown site `dc9`");
+    assert_error(&i, "/platform/routers/0/site", "site “dc9” does not exist");
     let mut i = example();
     i.tenants[0].clients[0].public_key = "not-a-key".into();
     assert_error(
@@ -185,7 +189,7 @@ fn exhausted_pool_is_named() {
     assert!(
         errs.iter().any(|d| d
             .message
-            .contains("pool `control_plane` (172.27.0.0/30) is exhausted")),
+            .contains("the control-plane pool (172.27.0.0/30) is full")),
         "{errs:#?}"
     );
 }
@@ -242,10 +246,7 @@ fn a_bad_certificate_fingerprint_is_located_and_explained() {
         errs[0].1.pointer.0,
         "/platform/routers/1/api_certificate_sha256"
     );
-    assert!(
-        errs[0].1.message.contains("expected 64 hex digits"),
-        "{errs:?}"
-    );
+    assert!(errs[0].1.message.contains("give 64 hex digits"), "{errs:?}");
 }
 
 #[test]

@@ -116,7 +116,7 @@ impl Fairness {
             if age < WINDOW && n + cost > *max {
                 let wait = (WINDOW - age).as_secs().max(1);
                 let mut p = Problem::too_many(wait);
-                p.detail = format!("quota `{what}` of {max} is used up; retry in {wait} s");
+                p.detail = format!("the quota “{what}” of {max} is used up; retry in {wait} s");
                 p.errors = vec![FieldError {
                     pointer: None,
                     object: Some("quotas/requests_per_minute".into()),

@@ -27,7 +27,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     /// Why the job failed, or why its last attempt did while it waits for
-    /// a retry: each with a `message` (the compiler's also say where).
+    /// a retry: each with a `message` (the compiler's also say where: the
+    /// `object`'s path, and a `detail` sentence naming it in words).
     #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<Value>,
     /// Devices whose configuration changed.

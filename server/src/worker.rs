@@ -954,9 +954,11 @@ fn rejected_errors(st: &EngineState, r: &vxguard_compiler::engine::Rejected) -> 
         .filter_map(|x| {
             let rest = x.pointer.0.strip_prefix(&mine)?;
             (rest.is_empty() || rest.starts_with('/')).then(|| {
+                let at = format!("/tenants/0{rest}");
                 json!({
-                    "object": vxguard_store::write::describe(&alone, &format!("/tenants/0{rest}")),
+                    "object": vxguard_store::write::describe(&alone, &at),
                     "message": x.message,
+                    "detail": vxguard_store::write::said(&alone, &at, &x.message),
                 })
             })
         })
@@ -1101,6 +1103,8 @@ fn scoped(diags: &[Diagnostic], view: &View, tenant: Option<Uuid>, sev: Severity
             json!({
                 "object": vxguard_store::write::describe(view.intent, &x.pointer.0),
                 "message": x.message,
+                // For people: the object in words, then the reason.
+                "detail": vxguard_store::write::said(view.intent, &x.pointer.0, &x.message),
             })
         })
         .collect()

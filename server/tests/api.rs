@@ -362,6 +362,14 @@ async fn bad_input_is_a_problem_naming_the_field() {
         "{}",
         d.text
     );
+    // Issue 19: for people, a sentence naming the rule, the network and
+    // what to do; no backticks, no pointer (that is the `object` field's).
+    assert_eq!(
+        d.body["errors"][0]["detail"],
+        "Rule 7: network “app” does not exist; create it, or make the rule's destination another network.",
+        "{}",
+        d.text
+    );
     assert_eq!(
         e.get("/api/v1/tenants/acme/networks/app", &t).await.status,
         StatusCode::OK
@@ -1038,7 +1046,7 @@ async fn field_errors_come_with_the_checks_across_objects() {
             vec![
                 ("/name", ""),
                 ("/cidr", "overlaps"),
-                ("/sites/0/gateways/1", "unknown router `ghost`"),
+                ("/sites/0/gateways/1", "“ghost” does not exist"),
             ],
         ),
         (
@@ -1046,7 +1054,7 @@ async fn field_errors_come_with_the_checks_across_objects() {
             json!({"name": "db", "cidr": "100.65.9.0/99", "sites": [{"site": "dc1", "gateways": ["ghost"]}]}),
             vec![
                 ("/cidr", ""),
-                ("/sites/0/gateways/0", "unknown router `ghost`"),
+                ("/sites/0/gateways/0", "“ghost” does not exist"),
             ],
         ),
         (

@@ -105,7 +105,7 @@ fn compile_errors_point_into_the_yaml() {
         + 1;
     assert!(
         err.contains(&format!(
-            "bad.yaml:{line}:15: error: 100.64.1.0/27 overlaps network `web`"
+            "bad.yaml:{line}:15: error: 100.64.1.0/27 overlaps this tenant's network “web”"
         )),
         "{err}"
     );

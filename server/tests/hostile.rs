@@ -280,13 +280,20 @@ async fn one_tenants_broken_spec_fails_only_its_own_jobs() {
             aj.text
         );
     }
-    // The portal's dashboard says why, not only "failed".
+    // The portal's dashboard says why, not only "failed": in words, the
+    // rule first (the path is the API's `object`).
+    assert_eq!(
+        aj.body["errors"][0]["object"], "tenants/acme/policy/rules/1/description",
+        "{}",
+        aj.text
+    );
     let mut b = harness::browser::Browser::new(&e);
     b.login_ok("acme-admin@example.com").await;
     let page = b.get("/t/acme").await;
     assert!(
         page.text.contains("class=\"job-why\"")
-            && page
+            && page.text.contains("Rule 1: the description")
+            && !page
                 .text
                 .contains("tenants/acme/policy/rules/1/description"),
         "{}",
@@ -480,7 +487,7 @@ async fn quotas_limit_one_tenant_and_name_the_limit() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let r = e.post("/api/v1/tenants/acme/rules", &acme, rule(21)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("quota `rules`"), "{}", r.text);
+    assert!(r.text.contains("quota “rules”"), "{}", r.text);
     // Editing within the limit still works; globex is not limited by it.
     let r = e
         .put(
@@ -507,14 +514,14 @@ async fn quotas_limit_one_tenant_and_name_the_limit() {
         .post("/api/v1/tenants/acme/users", &acme, member("m4"))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("quota `members`"), "{}", r.text);
+    assert!(r.text.contains("quota “members”"), "{}", r.text);
     // API tokens: one allowed.
     let tok = |n: &str| json!({"name": n, "role": "tenant_member"});
     let r = e.post("/api/v1/tenants/acme/tokens", &acme, tok("a")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let r = e.post("/api/v1/tenants/acme/tokens", &acme, tok("b")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("quota `api_tokens`"), "{}", r.text);
+    assert!(r.text.contains("quota “api_tokens”"), "{}", r.text);
 }
 
 #[tokio::test]

@@ -128,7 +128,7 @@ async fn a_job_that_cannot_compile_fails_with_the_compilers_errors() {
     .await;
     assert_eq!(status, "failed");
     assert!(
-        errors.to_string().contains("unknown site `gone`"),
+        errors.to_string().contains("site “gone” does not exist"),
         "{errors}"
     );
 }

@@ -198,7 +198,7 @@ async fn preview(
                     return Err(WriteError::Field {
                         refusal: Refusal::Conflict,
                         pointer: "/id".into(),
-                        detail: format!("rule {name} already exists"),
+                        detail: format!("rule {name} already exists; choose another number"),
                     })
                 }
                 Edit::Replace(path, _) if !has(path.as_str()) => return Err(WriteError::NotFound),
@@ -206,7 +206,7 @@ async fn preview(
                     return Err(WriteError::Field {
                         refusal: Refusal::Invalid,
                         pointer: "/id".into(),
-                        detail: format!("is {name:?} but the change is to rule {path:?}; rule numbers cannot change (reorder the rules instead)"),
+                        detail: format!("the rule number is {name} but the change is to rule {path}; rule numbers cannot change, so move the rule instead"),
                     })
                 }
                 _ => {}

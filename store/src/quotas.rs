@@ -256,7 +256,7 @@ fn over(what: &str, n: usize, max: usize) -> FieldError {
         pointer: None,
         object: Some(format!("quotas/{what}")),
         detail: format!(
-            "quota `{what}`: the tenant may have at most {max} and this would make {n}; a platform admin can raise the limit"
+            "the tenant's quota “{what}” allows at most {max} and this would make {n}; remove some first, or ask a platform admin to raise the limit"
         ),
     }
 }
@@ -287,7 +287,7 @@ mod tests {
         else {
             panic!("not over quota")
         };
-        assert!(errors[0].detail.contains("quota `rules`"), "{errors:?}");
+        assert!(errors[0].detail.contains("quota “rules”"), "{errors:?}");
         // Already over (the quota was lowered): shrinking and editing pass.
         assert!(check_growth(&q, Some(&tenant(5)), &tenant(4)).is_ok());
         assert!(check_growth(&q, Some(&tenant(5)), &tenant(5)).is_ok());

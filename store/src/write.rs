@@ -276,7 +276,7 @@ async fn other_tenants_ports(
                         .join(pi)
                         .join("name"),
                     format!(
-                        "port `{}` on hypervisor `{}` is already attached to another network",
+                        "port “{}” on hypervisor “{}” is already attached to another network; choose another port",
                         p.name, p.hypervisor
                     ),
                 );
@@ -400,7 +400,7 @@ impl crate::Store {
                 return Err(WriteError::Field {
                     refusal: Refusal::Invalid,
                     pointer: format!("/{}", kind.name_field()),
-                    detail: format!("is {body:?} but the URL names {path:?}; names cannot change (create a new object instead)"),
+                    detail: format!("the name is “{body}” but the URL names “{path}”; names cannot change, so create a new object instead"),
                 });
             }
         }
@@ -844,7 +844,7 @@ pub fn field_errors(
                 out.push(FieldError {
                     pointer: Some(p[own.0.len()..].to_string()),
                     object: None,
-                    detail: x.message.clone(),
+                    detail: sentence(&x.message),
                 });
                 continue;
             }
@@ -860,12 +860,89 @@ pub fn field_errors(
             FieldError {
                 pointer: None,
                 object: Some(describe(&loaded.intent, p)),
-                detail: x.message.clone(),
+                detail: said(&loaded.intent, p, &x.message),
             }
         });
     }
     out.dedup();
     out
+}
+
+/// A reason as a sentence for people and API clients alike: a capital
+/// first letter and a full stop (the compiler's reasons are written to
+/// follow a field's or an object's name).
+pub fn sentence(s: &str) -> String {
+    let s = s.trim();
+    let mut c = s.chars();
+    let mut out: String = c
+        .next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default();
+    if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The object a pointer lies in, in words: `/tenants/0/policy/rules/2/…` is
+/// "Rule 40", `/tenants/0/networks/1/cidr` "Network “web”". Said before
+/// the reason of an error found in another object than the one written
+/// (a rule still naming the network being deleted): the `object` field
+/// keeps the path for API clients. `None` for the tenant or platform as a
+/// whole.
+pub fn in_words(intent: &Intent, pointer: &str) -> Option<String> {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    let idx = |i: usize| segs.get(i).and_then(|s| s.parse::<usize>().ok());
+    match segs.as_slice() {
+        ["tenants", _, kind, ..] => {
+            let t = intent.tenants.get(idx(1)?)?;
+            match *kind {
+                "networks" => t
+                    .networks
+                    .get(idx(3)?)
+                    .map(|x| format!("Network “{}”", x.name)),
+                "services" => t
+                    .services
+                    .get(idx(3)?)
+                    .map(|x| format!("Service “{}”", x.id)),
+                "clients" => t
+                    .clients
+                    .get(idx(3)?)
+                    .map(|x| format!("Client “{}”", x.name)),
+                "policy" if segs.get(3) == Some(&"rules") => t
+                    .policy
+                    .rules
+                    .get(idx(4)?)
+                    .map(|x| format!("Rule {}", x.id)),
+                _ => None,
+            }
+        }
+        ["platform", kind, _, ..] => {
+            let p = &intent.platform;
+            match *kind {
+                "sites" => p.sites.get(idx(2)?).map(|x| format!("Site “{}”", x.name)),
+                "routers" => p
+                    .routers
+                    .get(idx(2)?)
+                    .map(|x| format!("Router “{}”", x.name)),
+                "hypervisors" => p
+                    .hypervisors
+                    .get(idx(2)?)
+                    .map(|x| format!("Hypervisor “{}”", x.name)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// An error found at `pointer` as a sentence that names its object first
+/// ([`in_words`]): "Rule 7: network “app” does not exist; …".
+pub fn said(intent: &Intent, pointer: &str, message: &str) -> String {
+    match in_words(intent, pointer) {
+        Some(w) => sentence(&format!("{w}: {message}")),
+        None => sentence(message),
+    }
 }
 
 fn tenant_of(p: &str) -> Option<usize> {

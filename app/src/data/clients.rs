@@ -199,10 +199,8 @@ impl Submission {
         for f in p.errors {
             match f.pointer.as_deref().and_then(client_field) {
                 Some(field) => e.fields.push((field.to_string(), f.detail)),
-                None => e.form.push(match f.object {
-                    Some(o) => format!("{o}: {}", f.detail),
-                    None => f.detail,
-                }),
+                // Another object's error names it in its sentence.
+                None => e.form.push(f.detail),
             }
         }
         if e.is_empty() {

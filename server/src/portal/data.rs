@@ -200,6 +200,11 @@ pub fn job_row(j: Job) -> JobRow {
         ("failed", Some(serde_json::Value::Array(errors))) => errors
             .iter()
             .map(|e| {
+                // The worker's sentence (the object in words); jobs
+                // failed before it wrote one: the path and the message.
+                if let Some(d) = e["detail"].as_str() {
+                    return d.to_string();
+                }
                 let msg = e["message"].as_str().unwrap_or("failed");
                 match e["object"].as_str() {
                     Some(o) => format!("{o}: {msg}"),

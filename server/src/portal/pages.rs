@@ -426,16 +426,14 @@ fn network_field(pointer: &str) -> Option<&'static str> {
 }
 
 /// Spreads a problem over the form: field errors next to their fields, the
-/// rest above the form.
+/// rest above the form. An error in another object names that object in
+/// its sentence (the store's words); its path is for API clients.
 pub fn form_errors(p: &Problem, field_of: impl Fn(&str) -> Option<&'static str>) -> FieldErrors {
     let mut e = FieldErrors::default();
     for fe in &p.errors {
         match fe.pointer.as_deref().and_then(&field_of) {
             Some(f) => e.fields.push((f.to_string(), fe.detail.clone())),
-            None => e.form.push(match &fe.object {
-                Some(o) => format!("{o}: {}", fe.detail),
-                None => fe.detail.clone(),
-            }),
+            None => e.form.push(fe.detail.clone()),
         }
     }
     if e.is_empty() {
@@ -445,8 +443,8 @@ pub fn form_errors(p: &Problem, field_of: impl Fn(&str) -> Option<&'static str>)
 }
 
 /// Asks for every required field of a form left empty, at its field, in
-/// place of what else was said about it (such as "`` must be 1-32
-/// characters long"). The portal's forms carry `novalidate`: the browser's
+/// place of what else was said about it (such as "“” is not a name: a
+/// name is 1-32 characters long"). The portal's forms carry `novalidate`: the browser's
 /// "Please fill out this field" would stop at one field, this comes back
 /// with every other field's error at once.
 pub fn ask_for_missing(errors: &mut FieldErrors, f: &Form, asks: &[(&str, &str)]) {
@@ -990,16 +988,13 @@ mod tests {
                 crate::problem::FieldError {
                     pointer: None,
                     object: Some("tenants/acme/networks/web".into()),
-                    detail: "overlaps".into(),
+                    detail: "Network “web”: overlaps.".into(),
                 },
             ],
         );
         let e = form_errors(&p, network_field);
         assert_eq!(e.get("cidr").as_deref(), Some("not a prefix"));
         assert_eq!(e.get("gateways").as_deref(), Some("no such router"));
-        assert_eq!(
-            e.form,
-            vec!["tenants/acme/networks/web: overlaps".to_string()]
-        );
+        assert_eq!(e.form, vec!["Network “web”: overlaps.".to_string()]);
     }
 }

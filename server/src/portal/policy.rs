@@ -1582,7 +1582,7 @@ mod tests {
                 ("/destination/cidr", "Enter the prefix, e.g. 100.64.1.0/28."),
                 (
                     "/destination_port",
-                    "`99999` is not a port or a range like 8000-8080"
+                    "“99999” is not a port or a range; give a port such as 443 or a range such as 8000-8080"
                 ),
             ]
         );

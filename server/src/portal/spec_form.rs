@@ -230,8 +230,8 @@ pub fn pointer_words(ptr: &str) -> Option<String> {
 
 /// One of the server's reasons as a sentence for people: what it concerns
 /// in words first (the field, with its pointer kept in brackets for those
-/// who write the JSON or the API call; or the other object at fault), then
-/// the reason.
+/// who write the JSON or the API call), then the reason. A reason about
+/// another object names it already (the store's words).
 pub fn reason(pointer: Option<&str>, object: Option<&str>, detail: &str) -> String {
     // Backticks are Markdown, not text: quotes on a page.
     let detail = sentence(&detail.replace('`', "\""));
@@ -239,7 +239,8 @@ pub fn reason(pointer: Option<&str>, object: Option<&str>, detail: &str) -> Stri
         object,
         pointer.and_then(|p| pointer_words(p).map(|w| (p, w))),
     ) {
-        (Some(o), _) => format!("{}: {detail}", o.replace('`', "")),
+        // The store's sentence names the other object in words.
+        (Some(_), _) => detail,
         (None, Some((p, w))) => format!("{} ({p}): {detail}", sentence_case(&w)),
         (None, None) => detail,
     }
@@ -353,8 +354,12 @@ mod tests {
             "Sites, item 1, public blocks, item 2 (/sites/0/public_blocks/1): Overlaps dc2."
         );
         assert_eq!(
-            reason(None, Some("tenants/finance/networks/web"), "uses `r1`"),
-            "tenants/finance/networks/web: Uses \"r1\"."
+            reason(
+                None,
+                Some("tenants/finance/networks/web"),
+                "Network “web”: router “r1” does not exist"
+            ),
+            "Network “web”: router “r1” does not exist."
         );
         assert_eq!(reason(Some("/"), None, "not an object"), "Not an object.");
         assert_eq!(reason(None, None, "gone."), "Gone.");
