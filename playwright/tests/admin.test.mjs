@@ -198,7 +198,7 @@ test("an admin opens a router's revisions and sees the diff", async () => {
   await page.locator('#routers tr[data-key="vyos-dc2-01"]').waitFor();
   await shot(page, "29-admin-platform");
   await fitsPhone(page, "29-admin-platform");
-  await Promise.all([page.waitForURL(/\/admin\/devices\/router\/vyos-dc2-01$/), page.getByRole("link", { name: "vyos-dc2-01", exact: true }).click()]);
+  await Promise.all([page.waitForURL(/\/admin\/devices\/router\/vyos-dc2-01$/), page.locator("#routers").getByRole("link", { name: "vyos-dc2-01", exact: true }).click()]);
   await hydrated(page);
   await shot(page, "30-admin-device");
   await Promise.all([page.waitForURL(new RegExp(`/vyos-dc2-01/${seq}$`)), page.getByRole("link", { name: `#${seq}`, exact: true }).click()]);

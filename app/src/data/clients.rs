@@ -141,7 +141,7 @@ struct ProblemDoc {
 #[derive(Deserialize)]
 struct ProblemField {
     pointer: Option<String>,
-    object: Option<String>,
+    /// Names the other object in words, when the error lies in one.
     detail: String,
 }
 

@@ -357,6 +357,24 @@ fn NetworksTable(networks: Vec<NetworkRow>, edit: Option<String>, slug: String) 
     .into_any()
 }
 
+/// A changed object's path in words: `tenants/acme/networks/web` is
+/// "Network web", `tenants/acme/policy/rules/3` "Rule 3" (the path on
+/// hover, as the API names it).
+fn object_words(path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').collect();
+    match segs.as_slice() {
+        ["tenants", _, "networks", n, ..] => format!("Network {n}"),
+        ["tenants", _, "services", n, ..] => format!("Service {n}"),
+        ["tenants", _, "clients", n, ..] => format!("Client {n}"),
+        ["tenants", _, "policy", "rules", n, ..] | ["tenants", _, "rules", n, ..] => {
+            format!("Rule {n}")
+        }
+        ["tenants", _, "policy", ..] => "The policy".into(),
+        ["tenants", t] => format!("Tenant {t}"),
+        _ => path.to_string(),
+    }
+}
+
 /// Failed changes of objects no row shows (a deleted network, a rule, a
 /// client), each linking to its job.
 #[component]
@@ -372,7 +390,8 @@ fn FailedChanges(failed: Vec<FailedChange>, slug: String) -> impl IntoView {
                             let href = format!("/t/{slug}/jobs/{}", f.job);
                             view! {
                                 <li>
-                                    <code class="path">{f.object}</code> ": " {f.why} " ("
+                                    <span title=f.object.clone()>{object_words(&f.object)}</span>
+                                    ": " {f.why} " ("
                                     <a href=href class="job-id">"job #" {f.job}</a> ")"
                                 </li>
                             }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::data::members::{AuditPage, MemberForm, MembersPage, TokenForm, TokensPage};
 use crate::widgets::audit::AuditList;
 use crate::widgets::form::{busy_submit, Field, FormErrors, SubmitButton};
-use crate::widgets::nav::{TenantNav, TenantTab};
+use crate::widgets::nav::{back_link, TenantNav, TenantTab};
 use crate::widgets::reset::reset_view;
 use crate::widgets::table::{Cell, Row, Table};
 
@@ -38,6 +38,8 @@ fn RoleSelect(id: &'static str, value: String, error: Option<String>) -> impl In
     }
 }
 
+/// The page head; `below`: a page below the tab (a member's reset or
+/// removal), which starts with the way back to the tab's list.
 #[component]
 fn TenantHead(
     slug: String,
@@ -45,9 +47,11 @@ fn TenantHead(
     title: &'static str,
     current: TenantTab,
     can_write: bool,
+    below: Option<(String, String)>,
 ) -> impl IntoView {
     view! {
         <div class="page-head">
+            {below.map(|(href, label)| back_link(href, label))}
             <h1>{title}</h1>
             <p class="muted">"Tenant " {name}</p>
             <TenantNav slug=slug current=current can_write=can_write/>
@@ -70,9 +74,11 @@ pub fn MembersView(p: MembersPage, csrf: String) -> impl IntoView {
         resetting,
         reset,
     } = p;
+    let below = (resetting || confirm_remove.is_some())
+        .then(|| (format!("/t/{slug}/members"), "Members".to_string()));
     let head = view! {
         <TenantHead slug=slug.clone() name=name title="Members" current=TenantTab::Members
-            can_write=can_write/>
+            can_write=can_write below=below/>
     };
     if resetting {
         let r = crate::data::health::ServerOnly(reset.0.unwrap_or_default());
@@ -280,7 +286,7 @@ pub fn TokensView(p: TokensPage, csrf: String) -> impl IntoView {
     let action = format!("/t/{slug}/tokens");
     view! {
         <TenantHead slug=slug.clone() name=name title="API tokens" current=TenantTab::Tokens
-            can_write=true/>
+            can_write=true below=None/>
         {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         <div class="grid">
             {created}
@@ -317,7 +323,7 @@ pub fn AuditView(p: AuditPage) -> impl IntoView {
     let jobs = format!("/t/{slug}/jobs");
     view! {
         <TenantHead slug=slug name=name title="Audit log" current=TenantTab::Audit
-            can_write=can_write/>
+            can_write=can_write below=None/>
         <section class="card wide" aria-labelledby="audit-h">
             <h2 id="audit-h">"Who changed what, newest first"</h2>
             <AuditList entries=entries filters=filters pager=pager jobs=jobs tenants=false/>

@@ -86,7 +86,7 @@ pub fn AuditList(
                         <td data-label="Object"><code class="path">{path_view(&object)}</code>{detail}</td>
                         {tenant}
                         <td data-label="Job">{job}</td>
-                        <td data-label="When" class="nowrap">{at}</td>
+                        <td data-label="When" class="when">{at}</td>
                         <td data-label="Who" class="actor">{actor}</td>
                         <td data-label="From">{source}</td>
                     </tr>

@@ -417,47 +417,61 @@ fn PlatformSection(
         view! { <Table id="sites" cols=vec!["Site", "Public blocks", "Spec"] rows=rows/> }
             .into_any()
     };
-    let routers = if routers.is_empty() {
-        view! { <p class="empty">"No routers yet."</p> }.into_any()
+    // The routers' keys in a table of their own: eleven columns in one
+    // left the keys and fingerprints a few characters wide at 1280 px
+    // (issue 19), and a minimum width pushed State and Edit out.
+    let (routers, router_keys) = if routers.is_empty() {
+        (
+            view! { <p class="empty">"No routers yet."</p> }.into_any(),
+            None,
+        )
     } else {
-        let rows = routers
-            .into_iter()
-            .map(|r| Row {
+        let mut rows = Vec::new();
+        let mut key_rows = Vec::new();
+        for r in routers {
+            let name = r.name.clone();
+            let link = || Cell::Link {
+                href: device_link("router", &name),
+                text: name.clone(),
+                label: None,
+                danger: false,
+            };
+            key_rows.push(Row {
                 key: r.name.clone(),
                 cells: vec![
-                    Cell::Link {
-                        href: device_link("router", &r.name),
-                        text: r.name.clone(),
-                        label: None,
-                        danger: false,
-                    },
+                    link(),
+                    certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
+                    api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
+                    mesh_key_cell(&r.name, r.mesh_key, &csrf),
+                ],
+            });
+            rows.push(Row {
+                key: r.name.clone(),
+                cells: vec![
+                    link(),
                     Cell::Text(r.site),
                     Cell::Text(r.version),
                     Cell::Code(r.underlay_address),
                     Cell::Code(r.api_endpoint),
-                    certificate_cell(&r.name, r.api_trust, r.presented_certificate, &csrf),
-                    api_key_cell(&r.name, r.api_key, r.rotation, &csrf),
-                    mesh_key_cell(&r.name, r.mesh_key, &csrf),
                     Cell::Text(revision_text(r.revision)),
                     state_cell(r.state),
                     edit_cell("router", r.name),
                 ],
-            })
-            .collect();
+            });
+        }
         let cols = vec![
-            "Router",
-            "Site",
-            "VyOS",
-            "Underlay",
-            "API",
-            "Certificate",
-            "API key",
-            "Mesh key",
-            "Revision",
-            "State",
-            "Spec",
+            "Router", "Site", "VyOS", "Underlay", "API", "Revision", "State", "Spec",
         ];
-        view! { <Table id="routers" cols=cols rows=rows/> }.into_any()
+        let key_cols = vec!["Router", "Certificate", "API key", "Mesh key"];
+        (
+            view! { <Table id="routers" cols=cols rows=rows/> }.into_any(),
+            Some(view! {
+                <section class="card wide" aria-labelledby="router-keys-h">
+                    <h2 id="router-keys-h">"Router keys"</h2>
+                    <Table id="router-keys" cols=key_cols rows=key_rows/>
+                </section>
+            }),
+        )
     };
     let hypervisors = if hypervisors.is_empty() {
         view! { <p class="empty">"No hypervisors yet."</p> }.into_any()
@@ -502,6 +516,7 @@ fn PlatformSection(
         <div class="grid">
             <section class="card wide" aria-labelledby="sites-h"><h2 id="sites-h">"Sites"</h2>{sites}{new_link("site")}</section>
             <section class="card wide" aria-labelledby="routers-h"><h2 id="routers-h">"Routers"</h2>{routers}{new_link("router")}</section>
+            {router_keys}
             <section class="card wide" aria-labelledby="hvs-h"><h2 id="hvs-h">"Hypervisors"</h2>{hypervisors}{new_link("hypervisor")}</section>
         </div>
     }
