@@ -50,23 +50,46 @@ impl From<&OvsConfig> for HypervisorConfig {
     }
 }
 
+/// The revision text of a compiled hypervisor: what
+/// `HypervisorConfig::from(c).render_text()` gives, without copying `c`'s
+/// texts first.
+pub fn text_of(c: &OvsConfig) -> String {
+    render([&c.flows, &c.groups, &c.meters, &c.wireguard])
+}
+
+/// Where each section's body (flows, groups, meters, wireguard) starts in
+/// [`text_of`]`(c)`: a range of one of `c`'s texts is that range moved by
+/// its section's start.
+pub fn body_starts(c: &OvsConfig) -> [usize; 4] {
+    let mut at = 0;
+    let mut starts = [0; 4];
+    for (i, (name, body)) in SECTIONS
+        .iter()
+        .zip([&c.flows, &c.groups, &c.meters, &c.wireguard])
+        .enumerate()
+    {
+        at += "## \n".len() + name.len();
+        starts[i] = at;
+        at += body.len();
+    }
+    starts
+}
+
+fn render(bodies: [&String; 4]) -> String {
+    let mut s = String::with_capacity(bodies.iter().map(|b| b.len()).sum::<usize>() + 64);
+    for (name, body) in SECTIONS.iter().zip(bodies) {
+        s.push_str("## ");
+        s.push_str(name);
+        s.push('\n');
+        s.push_str(body);
+    }
+    s
+}
+
 impl HypervisorConfig {
     /// The revision text; [`HypervisorConfig::parse_text`] gives back the same value.
     pub fn render_text(&self) -> String {
-        let mut s = String::with_capacity(
-            self.flows.len() + self.groups.len() + self.meters.len() + self.wireguard.len() + 64,
-        );
-        for (name, body) in
-            SECTIONS
-                .iter()
-                .zip([&self.flows, &self.groups, &self.meters, &self.wireguard])
-        {
-            s.push_str("## ");
-            s.push_str(name);
-            s.push('\n');
-            s.push_str(body);
-        }
-        s
+        render([&self.flows, &self.groups, &self.meters, &self.wireguard])
     }
 
     /// Reads a revision text; the error names the line and what is wrong.

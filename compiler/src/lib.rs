@@ -48,17 +48,17 @@ pub struct DefinitionSet<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouterOutput {
     pub version: VyosVersion,
-    /// `set` commands as `show configuration commands` prints them.
+    /// `set` commands as `show configuration commands` prints them. (Its
+    /// `config.boot` form is [`RouterOutput::boot`]: made when asked, as no
+    /// device reads it, so that a long-lived output does not hold it.)
     pub set: String,
-    /// The same configuration as `config.boot` text.
-    pub boot: String,
     /// The commands each owner contributed (key "" is the platform, else a
     /// tenant slug), in the order a compile applies them: what a one-tenant
     /// change replaces before the router is rebuilt. The configuration tree
     /// itself is not kept (it is the largest structure of a compile): see
     /// [`RouterOutput::tree`].
     pub parts: BTreeMap<String, Part>,
-    /// Where each owner's subtrees are in `set` and `boot` (owner `i + 1` is
+    /// Where each owner's subtrees are in `set` (owner `i + 1` is
     /// the `i`th of `parts`): a one-tenant change that stays inside its
     /// subtrees re-renders only those and splices them in.
     pub segments: Vec<vyos_tree::Segment>,
@@ -77,6 +77,15 @@ impl RouterOutput {
     /// order as compiled; roles as the quoting tells them).
     pub fn tree(&self) -> ConfigTree {
         ConfigTree::parse_set(&self.set, &NoSchema).expect("rendered `set` text parses")
+    }
+
+    /// The same configuration as `config.boot` text, laid out by the
+    /// router's version's definitions (as the compile laid it out).
+    pub fn boot(&self, defs: &DefinitionSet) -> String {
+        let schema = schema_of(defs.by_version.get(&self.version).copied());
+        ConfigTree::parse_set(&self.set, schema)
+            .expect("rendered `set` text parses")
+            .render_boot(schema)
     }
 }
 
@@ -325,15 +334,13 @@ pub fn render_router(
         &tenant_parts(&parts),
         d,
     );
-    let (mut set, mut boot, segments) = tree.render_segments(schema);
+    let (mut set, segments) = tree.render_segments(schema);
     drop(tree);
     // Outputs are kept (millions of lines in a large platform): no slack.
     set.shrink_to_fit();
-    boot.shrink_to_fit();
     RouterOutput {
         version,
         set,
-        boot,
         parts,
         segments,
     }
@@ -411,8 +418,8 @@ fn commit_errors(
 /// owner's commands together: rules that span tenants (unique tables, VNIs,
 /// ports) are the compiler's own allocation checks. `Err` gives the part
 /// back: not applicable, nothing changed, render the router again. `Ok`
-/// says where the `set` text changed ([`Spliced`]), with the `set` and
-/// `boot` texts it replaced (the change's undo, moved rather than copied).
+/// says where the `set` text changed ([`Spliced`]), with the `set` text it
+/// replaced (the change's undo, moved rather than copied).
 fn splice_owner(
     name: &str,
     ro: &mut RouterOutput,
@@ -421,7 +428,7 @@ fn splice_owner(
     schema: &dyn Schema,
     trees: &PlatformTrees,
     d: &mut Diagnostics,
-) -> Result<(Spliced, (String, String)), Box<Part>> {
+) -> Result<(Spliced, String), Box<Part>> {
     let Some(index) = ro.parts.keys().position(|k| k == key) else {
         return Err(Box::new(new));
     };
@@ -485,38 +492,26 @@ fn splice_owner(
     );
     drop(roots);
     let mut set =
-        String::with_capacity(ro.set.len() + pieces.iter().map(|p| p.0.len()).sum::<usize>());
-    let mut boot =
-        String::with_capacity(ro.boot.len() + pieces.iter().map(|p| p.1.len()).sum::<usize>());
-    let (mut set_at, mut boot_at) = (0, 0);
+        String::with_capacity(ro.set.len() + pieces.iter().map(|p| p.len()).sum::<usize>());
+    let mut set_at = 0;
     let mut pieces = pieces.into_iter();
     let mut spliced = Spliced::default();
     for g in ro.segments.iter_mut() {
         if g.owner == owner {
-            let (piece_set, piece_boot) = pieces.next().expect("one piece per root");
+            let piece = pieces.next().expect("one piece per root");
             set.push_str(&ro.set[set_at..g.set.start]);
-            boot.push_str(&ro.boot[boot_at..g.boot.start]);
-            (set_at, boot_at) = (g.set.end, g.boot.end);
+            set_at = g.set.end;
             spliced.before.push(g.set.clone());
-            g.set = set.len()..set.len() + piece_set.len();
+            g.set = set.len()..set.len() + piece.len();
             spliced.after.push(g.set.clone());
-            g.boot = boot.len()..boot.len() + piece_boot.len();
-            set.push_str(&piece_set);
-            boot.push_str(&piece_boot);
+            set.push_str(&piece);
         } else {
-            let shift = |r: &std::ops::Range<usize>, to: usize, from: usize| {
-                r.start + to - from..r.end + to - from
-            };
-            g.set = shift(&g.set, set.len(), set_at);
-            g.boot = shift(&g.boot, boot.len(), boot_at);
+            let (to, from) = (set.len(), set_at);
+            g.set = g.set.start + to - from..g.set.end + to - from;
         }
     }
     set.push_str(&ro.set[set_at..]);
-    boot.push_str(&ro.boot[boot_at..]);
-    let old = (
-        std::mem::replace(&mut ro.set, set),
-        std::mem::replace(&mut ro.boot, boot),
-    );
+    let old = std::mem::replace(&mut ro.set, set);
     ro.parts.insert(key.to_string(), new);
     Ok((spliced, old))
 }
@@ -534,11 +529,22 @@ pub struct Spliced {
     pub after: Vec<std::ops::Range<usize>>,
 }
 
+/// What puts a hypervisor back after a one-tenant change that failed, and
+/// says what it was before one that succeeded.
+enum HvKept {
+    /// The tenant is not on it, before or now.
+    Unchanged,
+    Replaced(ovs::Replaced),
+    /// Rendered whole: its previous configuration.
+    Whole(ovs::OvsConfig),
+    /// It had none (new to the output).
+    New,
+}
+
 /// What puts a router back after a one-tenant change that failed: the
 /// router's parts other than the tenant's are untouched by the change.
 struct RouterUndo {
     set: String,
-    boot: String,
     segments: Vec<vyos_tree::Segment>,
     part: Option<Part>,
 }
@@ -606,8 +612,70 @@ pub struct Touched {
     /// a change that fails): what a caller diffs against without reading
     /// its stored copy back.
     pub before_routers: BTreeMap<String, String>,
-    /// The hypervisors' configurations before the change.
-    pub before_hypervisors: BTreeMap<String, ovs::OvsConfig>,
+    /// The hypervisors as they were before the change (those that existed).
+    pub before_hypervisors: BTreeMap<String, HvBefore>,
+}
+
+/// A touched hypervisor before a change, kept small: what the re-render
+/// replaced, not a copy of the whole configuration (about 3 MB per
+/// hypervisor at the benchmark platform).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HvBefore {
+    /// Its whole revision text before (it was rendered whole).
+    Text(String),
+    /// Its tenants' lines were re-rendered in place: per change, in order,
+    /// the ranges of the revision text that the new lines took and the
+    /// lines they replaced, in text order.
+    Spliced(Vec<Vec<(std::ops::Range<usize>, String)>>),
+}
+
+impl HvBefore {
+    /// The revision text before, from the text `now`; and, when known,
+    /// where the two differ (each byte outside the ranges is the same).
+    pub fn text(&self, now: &str) -> (std::borrow::Cow<'_, str>, Option<Spliced>) {
+        match self {
+            HvBefore::Text(t) => (std::borrow::Cow::Borrowed(t), None),
+            HvBefore::Spliced(changes) => {
+                let mut text = now.to_string();
+                for change in changes.iter().rev() {
+                    revert(&mut text, change);
+                }
+                let mut spliced: Option<Spliced> = None;
+                for change in changes {
+                    let this = splice_of(change);
+                    spliced = match spliced {
+                        None => Some(this),
+                        Some(s) => match s.then(&this) {
+                            Some(s) => Some(s),
+                            None => return (std::borrow::Cow::Owned(text), None),
+                        },
+                    };
+                }
+                (std::borrow::Cow::Owned(text), spliced)
+            }
+        }
+    }
+}
+
+/// Puts one change's replaced lines back into its text after.
+fn revert(text: &mut String, change: &[(std::ops::Range<usize>, String)]) {
+    for (range, old) in change.iter().rev() {
+        text.replace_range(range.clone(), old);
+    }
+}
+
+/// One change's pieces as a [`Spliced`]: its ranges after, and before (moved
+/// by the growth of the pieces ahead of them).
+fn splice_of(change: &[(std::ops::Range<usize>, String)]) -> Spliced {
+    let mut by: isize = 0;
+    let mut s = Spliced::default();
+    for (range, old) in change {
+        let start = (range.start as isize - by) as usize;
+        s.before.push(start..start + old.len());
+        s.after.push(range.clone());
+        by += range.len() as isize - old.len() as isize;
+    }
+    s
 }
 
 impl Touched {
@@ -645,7 +713,22 @@ impl Touched {
             self.before_routers.entry(n).or_insert(text);
         }
         for (n, h) in next.before_hypervisors {
-            self.before_hypervisors.entry(n).or_insert(h);
+            // Seen as it was before the first change of the batch.
+            let first = match (self.before_hypervisors.remove(&n), h) {
+                (None, h) => h,
+                (Some(HvBefore::Text(t)), _) => HvBefore::Text(t),
+                (Some(HvBefore::Spliced(mut a)), HvBefore::Spliced(b)) => {
+                    a.extend(b);
+                    HvBefore::Spliced(a)
+                }
+                (Some(HvBefore::Spliced(a)), HvBefore::Text(mut t)) => {
+                    for change in a.iter().rev() {
+                        revert(&mut t, change);
+                    }
+                    HvBefore::Text(t)
+                }
+            };
+            self.before_hypervisors.insert(n, first);
         }
     }
 }
@@ -788,7 +871,6 @@ pub fn recompile_tenant_or_keep(
         // owners' subtrees were, and the tenant's own commands.
         let mut undo = RouterUndo {
             set: String::new(),
-            boot: String::new(),
             segments: ro.segments.clone(),
             part: ro.parts.get(slug).cloned(),
         };
@@ -823,7 +905,7 @@ pub fn recompile_tenant_or_keep(
         if let Some(p) = new_part {
             match splice_owner(name, &mut ro, slug, p, schema_of(dfs), trees, &mut d) {
                 Ok((spliced, replaced)) => {
-                    (undo.set, undo.boot) = replaced;
+                    undo.set = replaced;
                     return (ro, undo, d, Some(spliced));
                 }
                 Err(p) => ro.parts.insert(slug.to_string(), *p),
@@ -832,7 +914,6 @@ pub fn recompile_tenant_or_keep(
             ro.parts.remove(slug);
         }
         undo.set = std::mem::take(&mut ro.set);
-        undo.boot = std::mem::take(&mut ro.boot);
         (
             render_router(name, *version, ro.parts, dfs, &mut d),
             undo,
@@ -867,14 +948,10 @@ pub fn recompile_tenant_or_keep(
             .any(|x| x.name.as_str() == h)
     });
     // Each hypervisor's previous flows, taken out so that workers own them.
-    let mut kept_hvs = Vec::new();
     let jobs: Vec<(String, std::sync::Mutex<Option<ovs::OvsConfig>>)> = hvs
         .into_iter()
         .map(|h| {
             let prev = out.hypervisors.remove(&h);
-            if let Some(p) = &prev {
-                kept_hvs.push((h.clone(), p.clone()));
-            }
             (h, std::sync::Mutex::new(prev))
         })
         .collect();
@@ -882,32 +959,49 @@ pub fn recompile_tenant_or_keep(
         let prev = prev.lock().expect("one worker per hypervisor").take();
         let networks = t.map_or_else(Vec::new, |t| ctx.tenant_on_hypervisor(t, h));
         // Only this tenant's lines change, unless its meters or presence do.
-        if let Some(mut cfg) = prev {
-            if ovs::rerender_tenant(&mut cfg, slug, &networks) {
-                return (cfg, true);
+        match prev {
+            Some(cfg) if networks.is_empty() && !cfg.tenants.iter().any(|s| s.tenant == slug) => {
+                (cfg, HvKept::Unchanged)
             }
+            Some(mut cfg) => match ovs::rerender_tenant(&mut cfg, slug, &networks) {
+                Some(r) => (cfg, HvKept::Replaced(r)),
+                None => (render_hypervisor(&ctx.hypervisor(h)), HvKept::Whole(cfg)),
+            },
+            None => (render_hypervisor(&ctx.hypervisor(h)), HvKept::New),
         }
-        (render_hypervisor(&ctx.hypervisor(h)), false)
     });
-    for ((h, _), (flows, in_place)) in jobs.into_iter().zip(rendered) {
-        touched.in_place += in_place as usize;
+    let mut kept_hvs = Vec::new();
+    for ((h, _), (flows, kept)) in jobs.into_iter().zip(rendered) {
+        touched.in_place += matches!(kept, HvKept::Unchanged | HvKept::Replaced(_)) as usize;
         out.hypervisors.insert(h.clone(), flows);
-        touched.hypervisors.push(h);
+        touched.hypervisors.push(h.clone());
+        kept_hvs.push((h, kept));
     }
     drop(ctx);
     if d.has_errors() {
         for (name, undo) in kept_routers {
             let ro = out.routers.get_mut(&name).expect("put back above");
             ro.set = undo.set;
-            ro.boot = undo.boot;
             ro.segments = undo.segments;
             match undo.part {
                 Some(p) => ro.parts.insert(slug.to_string(), p),
                 None => ro.parts.remove(slug),
             };
         }
-        for (name, h) in kept_hvs {
-            out.hypervisors.insert(name, h);
+        for (name, kept) in kept_hvs {
+            match kept {
+                HvKept::Unchanged => {}
+                HvKept::Replaced(r) => {
+                    let cfg = out.hypervisors.get_mut(&name).expect("put back above");
+                    ovs::put_back(cfg, r);
+                }
+                HvKept::Whole(cfg) => {
+                    out.hypervisors.insert(name, cfg);
+                }
+                HvKept::New => {
+                    out.hypervisors.remove(&name);
+                }
+            }
         }
         out.allocation = undo_alloc.undo(allocation, slug);
         return Err((sorted(d), Box::new(out)));
@@ -916,7 +1010,30 @@ pub fn recompile_tenant_or_keep(
         .into_iter()
         .map(|(name, undo)| (name, undo.set))
         .collect();
-    touched.before_hypervisors = kept_hvs.into_iter().collect();
+    touched.before_hypervisors = kept_hvs
+        .into_iter()
+        .filter_map(|(name, kept)| {
+            let before = match kept {
+                HvKept::Unchanged | HvKept::New => return None,
+                HvKept::Whole(cfg) => HvBefore::Text(hypervisor_config::text_of(&cfg)),
+                HvKept::Replaced(r) => {
+                    let cfg = &out.hypervisors[&name];
+                    let starts = hypervisor_config::body_starts(cfg);
+                    let pieces = r
+                        .pieces(cfg)
+                        .into_iter()
+                        .zip(starts)
+                        .filter(|((range, old), _)| !range.is_empty() || !old.is_empty())
+                        .map(|((range, old), at)| {
+                            (range.start + at..range.end + at, old.to_string())
+                        })
+                        .collect();
+                    HvBefore::Spliced(vec![pieces])
+                }
+            };
+            Some((name, before))
+        })
+        .collect();
     if !in_place {
         // Tenants after this one moved up or down a place: their parts
         // name them by index, as a full compile does.

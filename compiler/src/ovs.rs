@@ -220,47 +220,97 @@ fn render_tenant(out: &mut OvsConfig, networks: &[HvNetwork], first_meter: usize
     }
 }
 
+/// What a one-tenant re-render replaced in an [`OvsConfig`]: the tenant's
+/// span before, and its old lines of each text (flows, groups, meters).
+/// [`put_back`] undoes the re-render; [`Replaced::pieces`] says where the
+/// texts differ, so no one needs a copy of the whole configuration (about
+/// 3 MB per hypervisor at the benchmark platform) to diff or undo it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replaced {
+    index: usize,
+    span: TenantSpan,
+    old: [String; 3],
+}
+
+impl Replaced {
+    /// Per text (flows, groups, meters): the range the tenant's lines take
+    /// now, and the lines they replaced.
+    pub fn pieces<'a>(&'a self, cfg: &OvsConfig) -> [(std::ops::Range<usize>, &'a str); 3] {
+        let now = &cfg.tenants[self.index];
+        [
+            (now.flows.clone(), self.old[0].as_str()),
+            (now.groups.clone(), self.old[1].as_str()),
+            (now.meters.clone(), self.old[2].as_str()),
+        ]
+    }
+}
+
 /// Replaces one tenant's lines with its `networks` now, when that leaves every
 /// other tenant's lines as a full render would (same meter count, tenant
-/// already there, still there); `false` means "render the hypervisor again".
-pub fn rerender_tenant(cfg: &mut OvsConfig, tenant: &str, networks: &[HvNetwork]) -> bool {
-    let Some(i) = cfg.tenants.iter().position(|s| s.tenant == tenant) else {
-        return networks.is_empty();
-    };
-    let old = cfg.tenants[i].clone();
+/// already there, still there); `None` means "render the hypervisor again"
+/// (`cfg` is then unchanged).
+pub fn rerender_tenant(
+    cfg: &mut OvsConfig,
+    tenant: &str,
+    networks: &[HvNetwork],
+) -> Option<Replaced> {
+    let i = cfg.tenants.iter().position(|s| s.tenant == tenant)?;
+    let old = &cfg.tenants[i];
     let meters = networks
         .iter()
         .filter(|n| n.rate_limit_pps.is_some())
         .count();
     if networks.is_empty() || meters != old.meter_count {
-        return false;
+        return None;
     }
     let mut piece = OvsConfig::default();
     let span = render_tenant(&mut piece, networks, old.first_meter);
+    Some(replace_span(
+        cfg,
+        i,
+        span,
+        [piece.flows, piece.groups, piece.meters],
+    ))
+}
+
+/// Undoes [`rerender_tenant`] (nothing else may have changed `cfg` since).
+pub fn put_back(cfg: &mut OvsConfig, r: Replaced) {
+    replace_span(cfg, r.index, r.span, r.old);
+}
+
+/// Puts `new` (flows, groups, meters) where tenant `i`'s lines are, its
+/// span becoming `span` (ranges counted from where its lines start), and
+/// moves the later tenants' spans; gives back what it replaced.
+fn replace_span(cfg: &mut OvsConfig, i: usize, span: TenantSpan, new: [String; 3]) -> Replaced {
+    let was = cfg.tenants[i].clone();
     let splice = |text: &mut String, range: &std::ops::Range<usize>, new: &str| {
+        let old = text[range.clone()].to_string();
         text.replace_range(range.clone(), new);
-        new.len() as isize - range.len() as isize
+        (old, new.len() as isize - range.len() as isize)
     };
-    let d = (
-        splice(&mut cfg.flows, &old.flows, &piece.flows),
-        splice(&mut cfg.groups, &old.groups, &piece.groups),
-        splice(&mut cfg.meters, &old.meters, &piece.meters),
-    );
+    let (f, df) = splice(&mut cfg.flows, &was.flows, &new[0]);
+    let (g, dg) = splice(&mut cfg.groups, &was.groups, &new[1]);
+    let (m, dm) = splice(&mut cfg.meters, &was.meters, &new[2]);
+    let at = |start: usize, text: &str| start..start + text.len();
+    cfg.tenants[i] = TenantSpan {
+        flows: at(was.flows.start, &new[0]),
+        groups: at(was.groups.start, &new[1]),
+        meters: at(was.meters.start, &new[2]),
+        ..span
+    };
     let shift = |r: &std::ops::Range<usize>, d: isize| {
         (r.start as isize + d) as usize..(r.end as isize + d) as usize
     };
-    cfg.tenants[i] = TenantSpan {
-        flows: old.flows.start..old.flows.start + span.flows.len(),
-        groups: old.groups.start..old.groups.start + span.groups.len(),
-        meters: old.meters.start..old.meters.start + span.meters.len(),
-        ..span
-    };
     for s in &mut cfg.tenants[i + 1..] {
-        s.flows = shift(&s.flows, d.0);
-        s.groups = shift(&s.groups, d.1);
-        s.meters = shift(&s.meters, d.2);
+        s.flows = shift(&s.flows, df);
+        s.groups = shift(&s.groups, dg);
+        s.meters = shift(&s.meters, dm);
     }
-    true
+    Replaced {
+        index: i,
+        span: was,
+        old: [f, g, m],
+    }
 }
 
 fn classify(f: &mut String, n: &HvNetwork, meter: Option<usize>) {

@@ -301,9 +301,8 @@ pub fn run(a: BenchArgs) -> Result<bool> {
     let commands: usize = out.routers.values().map(|r| r.set.lines().count()).sum();
     let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
     println!(
-        "output text: set {:.0} MiB, config.boot {:.0} MiB, flows {:.0} MiB",
+        "output text: set {:.0} MiB, flows {:.0} MiB",
         mib(out.routers.values().map(|r| r.set.len()).sum()),
-        mib(out.routers.values().map(|r| r.boot.len()).sum()),
         mib(out.hypervisors.values().map(|h| h.flows.len()).sum()),
     );
     let parts: usize = out

@@ -72,7 +72,10 @@ pub fn run(intent_path: &Path, out: &Path, defs: &[String]) -> Result<bool> {
     // Router configurations hold private keys: owner-only files.
     for (name, r) in &output.routers {
         keys::write_private(&out.join("routers").join(format!("{name}.set")), &r.set)?;
-        keys::write_private(&out.join("routers").join(format!("{name}.boot")), &r.boot)?;
+        keys::write_private(
+            &out.join("routers").join(format!("{name}.boot")),
+            &r.boot(&set),
+        )?;
     }
     for (name, h) in &output.hypervisors {
         let base = out.join("hypervisors");

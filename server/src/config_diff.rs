@@ -31,7 +31,43 @@ pub fn changes<'a>(old: &'a str, new: &'a str) -> Vec<Change<'a>> {
         .zip(n[head..].iter().rev())
         .take_while(|(a, b)| a == b)
         .count();
-    let (mid_old, mid_new) = (&o[head..o.len() - tail], &n[head..n.len() - tail]);
+    let shared = o[..head].iter().chain(&o[o.len() - tail..]).copied();
+    between(&o[head..o.len() - tail], &n[head..n.len() - tail], shared)
+}
+
+/// [`changes`] when the caller knows where the texts differ: `old`'s
+/// pieces `s.before` became `new`'s `s.after` (whole lines), and every
+/// byte between is the same. Only the pieces are compared; the rest is
+/// looked through for the candidates alone, as [`changes`] does.
+pub fn changes_spliced<'a>(
+    old: &'a str,
+    new: &'a str,
+    s: &vxguard_compiler::Spliced,
+) -> Vec<Change<'a>> {
+    let lines = |text: &'a str, ranges: &[std::ops::Range<usize>]| -> Vec<&'a str> {
+        ranges
+            .iter()
+            .flat_map(|r| text[r.clone()].lines())
+            .collect()
+    };
+    let (mid_old, mid_new) = (lines(old, &s.before), lines(new, &s.after));
+    let mut gaps = Vec::with_capacity(s.after.len() + 1);
+    let mut at = 0;
+    for r in &s.after {
+        gaps.push(&new[at..r.start]);
+        at = r.end;
+    }
+    gaps.push(&new[at..]);
+    between(&mid_old, &mid_new, gaps.into_iter().flat_map(str::lines))
+}
+
+/// The changed lines of `mid_old` and `mid_new` (the lines that may
+/// differ), given the lines both texts share besides (`shared`).
+fn between<'a>(
+    mid_old: &[&'a str],
+    mid_new: &[&'a str],
+    shared: impl Iterator<Item = &'a str>,
+) -> Vec<Change<'a>> {
     let in_old: HashSet<&str> = mid_old.iter().copied().collect();
     let in_new: HashSet<&str> = mid_new.iter().copied().collect();
     let candidates: HashSet<&str> = in_old.symmetric_difference(&in_new).copied().collect();
@@ -39,11 +75,8 @@ pub fn changes<'a>(old: &'a str, new: &'a str) -> Vec<Change<'a>> {
     for l in &candidates {
         length[l.len()] = true;
     }
-    let shared: HashSet<&str> = o[..head]
-        .iter()
-        .chain(&o[o.len() - tail..])
+    let shared: HashSet<&str> = shared
         .filter(|l| length.get(l.len()).copied().unwrap_or(false) && candidates.contains(*l))
-        .copied()
         .collect();
     let mut seen = HashSet::new();
     let removed = mid_old
@@ -146,6 +179,38 @@ mod tests {
             let text = |v: &[u8]| v.iter().map(|x| format!("line {x}\n")).collect::<String>();
             let (a, b) = (text(&old), text(&new));
             proptest::prop_assert_eq!(changes(&a, &b), by_sets(&a, &b));
+        }
+    }
+
+    proptest::proptest! {
+        /// Spliced texts (runs of lines replaced, the rest kept): the
+        /// pieces alone give what the whole texts give.
+        #[test]
+        fn spliced_same_as_whole(
+            runs in proptest::collection::vec(
+                (proptest::collection::vec(0u8..6, 0..5), proptest::option::of(proptest::collection::vec(0u8..8, 0..5))),
+                0..8,
+            ),
+        ) {
+            let text = |v: &[u8]| v.iter().map(|x| format!("line {x}\n")).collect::<String>();
+            let (mut old, mut new) = (String::new(), String::new());
+            let mut s = vxguard_compiler::Spliced::default();
+            for (kept, replaced) in &runs {
+                match replaced {
+                    None => {
+                        old.push_str(&text(kept));
+                        new.push_str(&text(kept));
+                    }
+                    Some(by) => {
+                        let (a, b) = (text(kept), text(by));
+                        s.before.push(old.len()..old.len() + a.len());
+                        s.after.push(new.len()..new.len() + b.len());
+                        old.push_str(&a);
+                        new.push_str(&b);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(changes_spliced(&old, &new, &s), changes(&old, &new));
         }
     }
 

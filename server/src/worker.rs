@@ -29,7 +29,6 @@ use uuid::Uuid;
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::compile;
 use vxguard_compiler::diag::{Diagnostic, Severity};
-use vxguard_compiler::hypervisor_config::HypervisorConfig;
 use vxguard_compiler::intent::Intent;
 use vxguard_compiler::model::Secrets;
 use vxguard_compiler::{router_diff, Output, Touched};
@@ -422,10 +421,16 @@ impl Worker {
             let mut pending = Vec::new();
             for (name, text, digest) in &chunk {
                 let key = memo_key("hypervisor", name);
-                let mut before_text = touched
+                // The text before the job, rebuilt from the lines the
+                // compile replaced, and where the two differ.
+                let (mut before_text, spliced) = match touched
                     .as_ref()
                     .and_then(|t| t.before_hypervisors.get(*name))
-                    .map(ovs_text);
+                    .map(|b| b.text(text))
+                {
+                    Some((t, s)) => (Some(t), s),
+                    None => (None, None),
+                };
                 let before = before_text
                     .as_deref()
                     .map(|b| (b, state.digests.get(&key).map(String::as_str)));
@@ -441,33 +446,54 @@ impl Worker {
                 let last = match last {
                     None => None,
                     Some(l) => {
-                        let seq = l.seq;
+                        let (seq, is_before) = (l.seq, l.is_before);
                         let config = match l.config {
                             std::borrow::Cow::Owned(s) => s,
                             std::borrow::Cow::Borrowed(_) => {
-                                before_text.take().expect("borrowed from it")
+                                before_text.take().expect("borrowed from it").into_owned()
                             }
                         };
-                        Some((seq, config))
+                        Some((seq, config, is_before))
                     }
                 };
-                let (seq, diff) = match &last {
-                    Some((seq, config)) => (seq + 1, crate::config_diff::line_diff(config, text)),
-                    None => (1, crate::config_diff::line_diff("", text)),
+                // The splice's ranges hold only between the engine's text
+                // before the job and now: when that is what is stored.
+                let spliced = match &last {
+                    Some((_, _, true)) => spliced,
+                    _ => None,
+                };
+                let (seq, diff) = match (&last, &spliced) {
+                    (Some((seq, config, _)), Some(s)) => (
+                        seq + 1,
+                        crate::config_diff::render(&crate::config_diff::changes_spliced(
+                            config, text, s,
+                        )),
+                    ),
+                    (Some((seq, config, _)), None) => {
+                        (seq + 1, crate::config_diff::line_diff(config, text))
+                    }
+                    (None, _) => (1, crate::config_diff::line_diff("", text)),
                 };
                 digests.push((key, digest.clone()));
                 changed_hvs.push((*name).clone());
-                pending.push((*name, text, digest, seq, diff, last));
+                pending.push((*name, text, digest, seq, diff, last, spliced));
             }
             let rows: Vec<revisions::NewRevision> = pending
                 .iter()
                 .map(
-                    |(name, text, digest, seq, diff, last)| revisions::NewRevision {
+                    |(name, text, digest, seq, diff, last, spliced)| revisions::NewRevision {
                         device: name.as_str(),
                         seq: *seq,
                         config: text,
                         digest,
-                        previous: last.as_ref().map(|(_, config)| (config.as_str(), None)),
+                        previous: last.as_ref().map(|(_, config, _)| {
+                            (
+                                config.as_str(),
+                                spliced
+                                    .as_ref()
+                                    .map(|s| (s.before.as_slice(), s.after.as_slice())),
+                            )
+                        }),
                         diff,
                     },
                 )
@@ -1112,9 +1138,9 @@ fn scoped(diags: &[Diagnostic], view: &View, tenant: Option<Uuid>, sev: Severity
 
 /// One hypervisor's configuration as one revision text: flows, groups,
 /// meters and WireGuard, each under a header line (the format is the
-/// compiler's [`HypervisorConfig`], which the OVS driver parses back).
+/// compiler's [`vxguard_compiler::hypervisor_config::HypervisorConfig`], which the OVS driver parses back).
 pub fn ovs_text(h: &vxguard_compiler::ovs::OvsConfig) -> String {
-    HypervisorConfig::from(h).render_text()
+    vxguard_compiler::hypervisor_config::text_of(h)
 }
 
 /// A device's latest stored revision, when the job must store another.

@@ -182,20 +182,41 @@ pub(crate) fn parse_boot(text: &str) -> Result<ConfigTree, ParseError> {
 
 struct Writer<'a> {
     schema: &'a dyn Schema,
+    /// The config.boot text, when `boot` (else left empty: the `set` lines
+    /// alone are wanted).
     out: String,
+    boot: bool,
     path: Vec<&'a str>,
     /// With `Some`, the `set` lines too, written in the same walk (one walk
     /// costs half the schema lookups of two).
     lines: Option<LineWriter<'a>>,
     /// With `Some`, owners' subtrees (a node of one owner under a shared
-    /// one) in render order, with their byte ranges in both texts.
+    /// one) in render order, with their byte ranges in the `set` text.
     owned: Option<Vec<Segment>>,
 }
 
 impl<'a> Writer<'a> {
+    fn put(&mut self, s: &str) {
+        if self.boot {
+            self.out.push_str(s);
+        }
+    }
+
+    fn put_char(&mut self, c: char) {
+        if self.boot {
+            self.out.push(c);
+        }
+    }
+
+    fn put_word(&mut self, w: &str) {
+        if self.boot {
+            self.out.push_str(&boot_word(w));
+        }
+    }
+
     fn indent(&mut self, depth: usize) {
         for _ in 0..depth {
-            self.out.push_str("    ");
+            self.put("    ");
         }
     }
 
@@ -203,11 +224,11 @@ impl<'a> Writer<'a> {
     /// text cannot be mistaken for command form by `ConfigTree::parse`.
     fn push_name(&mut self, depth: usize, name: &str) {
         if depth == 0 && (name == "set" || name == "delete") {
-            self.out.push('"');
-            self.out.push_str(name);
-            self.out.push('"');
+            self.put_char('"');
+            self.put(name);
+            self.put_char('"');
         } else {
-            self.out.push_str(&boot_word(name));
+            self.put_word(name);
         }
     }
 
@@ -237,7 +258,7 @@ impl<'a> Writer<'a> {
         if child.meta.owner == 0 || parent.meta.owner != 0 {
             return;
         }
-        let (boot, set) = self.starts();
+        let (_, set) = self.starts();
         if let Some(owned) = &mut self.owned {
             owned.push(Segment {
                 owner: child.meta.owner,
@@ -249,7 +270,6 @@ impl<'a> Writer<'a> {
                     .map(compact_str::CompactString::from)
                     .collect(),
                 set: start.1..set,
-                boot: start.0..boot,
             });
         }
     }
@@ -274,19 +294,19 @@ impl<'a> Writer<'a> {
         self.indent(depth);
         self.push_name(depth, name);
         if vnode.is_terminal() {
-            self.out.push(' ');
-            self.out.push_str(&boot_word(value));
-            self.out.push('\n');
+            self.put_char(' ');
+            self.put_word(value);
+            self.put_char('\n');
             self.path.push(value);
             self.line(known || vnode.meta.role == Role::Value);
             self.path.pop();
         } else {
-            self.out.push_str(" {\n");
+            self.put(" {\n");
             self.path.push(value);
             self.entry(value, vnode, Role::Node, false, Here::Unknown, depth + 1);
             self.path.pop();
             self.indent(depth);
-            self.out.push_str("}\n");
+            self.put("}\n");
         }
     }
 
@@ -301,9 +321,9 @@ impl<'a> Writer<'a> {
     ) {
         self.indent(depth);
         self.push_name(depth, name);
-        self.out.push(' ');
-        self.out.push_str(&boot_word(value));
-        self.out.push_str(" {\n");
+        self.put_char(' ');
+        self.put_word(value);
+        self.put(" {\n");
         self.path.push(value);
         if vnode.is_terminal() {
             self.line(false);
@@ -311,7 +331,7 @@ impl<'a> Writer<'a> {
         self.children(vnode, Role::TagValue, true, here, depth + 1);
         self.path.pop();
         self.indent(depth);
-        self.out.push_str("}\n");
+        self.put("}\n");
     }
 
     fn entry(
@@ -341,7 +361,7 @@ impl<'a> Writer<'a> {
             Role::Leaf | Role::ValuelessLeaf | Role::Value if node.is_terminal() => {
                 self.indent(depth);
                 self.push_name(depth, name);
-                self.out.push('\n');
+                self.put_char('\n');
                 self.line(role == Role::Value && known);
             }
             _ => {
@@ -350,10 +370,10 @@ impl<'a> Writer<'a> {
                 }
                 self.indent(depth);
                 self.push_name(depth, name);
-                self.out.push_str(" {\n");
+                self.put(" {\n");
                 self.children(node, role, known, here, depth + 1);
                 self.indent(depth);
-                self.out.push_str("}\n");
+                self.put("}\n");
             }
         }
     }
@@ -363,6 +383,7 @@ pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
     let mut w = Writer {
         schema,
         out: String::new(),
+        boot: true,
         path: Vec::new(),
         lines: None,
         owned: None,
@@ -371,39 +392,38 @@ pub(crate) fn render_boot(tree: &ConfigTree, schema: &dyn Schema) -> String {
     w.out
 }
 
-/// Both forms in one walk, with where each owner's subtree went: the `set`
-/// text, the config.boot text, and per subtree (in render order) its
-/// owner, path and byte ranges in each.
-pub(crate) fn render_both_owned(
-    tree: &ConfigTree,
-    schema: &dyn Schema,
-) -> (String, String, Vec<Segment>) {
+/// The `set` text, with where each owner's subtree went: per subtree (in
+/// render order) its owner, path and byte range. The walk is config.boot's
+/// (which orders and groups the lines as VyOS does), its text not kept.
+pub(crate) fn render_set_owned(tree: &ConfigTree, schema: &dyn Schema) -> (String, Vec<Segment>) {
     let mut w = Writer {
         schema,
         out: String::new(),
+        boot: false,
         path: Vec::new(),
         lines: Some(LineWriter::default()),
         owned: Some(Vec::new()),
     };
     w.children(&tree.root, Role::Node, true, Here::root(schema), 0);
     let set = w.lines.take().map(|l| l.out).unwrap_or_default();
-    (set, w.out, w.owned.unwrap_or_default())
+    (set, w.owned.unwrap_or_default())
 }
 
-/// Both texts of the subtree at `root` (a tag value with its tag's name, a
-/// leaf value as `leaf value` in config.boot), exactly as the full renders
-/// print it within any tree that holds this subtree and the same path to it
-/// (`None` where [`reach`] says that is not certain).
-pub(crate) fn render_both_subtree(
+/// The `set` text of the subtree at `root` (a tag value with its tag's
+/// name), exactly as the full render prints it within any tree that holds
+/// this subtree and the same path to it (`None` where [`reach`] says that
+/// is not certain).
+pub(crate) fn render_set_subtree(
     tree: &ConfigTree,
     root: &[&str],
     schema: &dyn Schema,
-) -> Option<(String, String)> {
+) -> Option<String> {
     let (name, parent_path) = root.split_last()?;
     let at = reach(tree, root, schema)?;
     let mut w = Writer {
         schema,
         out: String::new(),
+        boot: false,
         path: root.to_vec(),
         lines: Some(LineWriter::default()),
         owned: None,
@@ -418,5 +438,5 @@ pub(crate) fn render_both_subtree(
             w.entry(name, at.node, at.role, at.known, at.here, at.depth);
         }
     }
-    Some((w.lines.map(|l| l.out).unwrap_or_default(), w.out))
+    Some(w.lines.map(|l| l.out).unwrap_or_default())
 }

@@ -62,21 +62,20 @@ impl ConfigTree {
         boot::render_boot(self, schema)
     }
 
-    /// Both forms, [`ConfigTree::render_set`] then [`ConfigTree::render_boot`],
-    /// and where every owner's subtree went in each (owners as given to
-    /// [`SetBatch::set_owner`]; a subtree is a node only one owner set, under
-    /// a node that several did), in render order.
-    pub fn render_segments(&self, schema: &dyn Schema) -> (String, String, Vec<Segment>) {
-        boot::render_both_owned(self, schema)
+    /// [`ConfigTree::render_set`], and where every owner's subtree went in
+    /// it (owners as given to [`SetBatch::set_owner`]; a subtree is a node
+    /// only one owner set, under a node that several did), in render order.
+    pub fn render_segments(&self, schema: &dyn Schema) -> (String, Vec<Segment>) {
+        boot::render_set_owned(self, schema)
     }
 
-    /// The `set` and config.boot text of the subtree at `root`, exactly as
-    /// the full renderings print it in any tree that holds the same subtree
+    /// The `set` text of the subtree at `root`, exactly as
+    /// the full rendering prints it in any tree that holds the same subtree
     /// at the same path; `None` when that cannot be promised, because the
     /// schema does not say what some node on the way is (its role would be
     /// guessed from the rest of the tree).
-    pub fn render_subtree(&self, root: &[&str], schema: &dyn Schema) -> Option<(String, String)> {
-        boot::render_both_subtree(self, root, schema)
+    pub fn render_subtree(&self, root: &[&str], schema: &dyn Schema) -> Option<String> {
+        boot::render_set_subtree(self, root, schema)
     }
 }
 
@@ -86,9 +85,8 @@ pub struct Segment {
     pub owner: u32,
     /// The path of the subtree's top node.
     pub root: Vec<compact_str::CompactString>,
-    /// Byte ranges in the `set` and config.boot texts.
+    /// Its byte range in the `set` text.
     pub set: std::ops::Range<usize>,
-    pub boot: std::ops::Range<usize>,
 }
 
 fn looks_like_commands(text: &str) -> bool {

@@ -406,18 +406,16 @@ proptest! {
             b.set(&p);
         }
         drop(b);
-        let (set, boot, segments) = tree.render_segments(s);
+        let (set, segments) = tree.render_segments(s);
         prop_assert_eq!(&set, &tree.render_set(s));
-        prop_assert_eq!(&boot, &tree.render_boot(s));
-        let mut last_end = (0, 0);
+        let mut last_end = 0;
         for seg in &segments {
             prop_assert!(seg.owner != 0);
-            prop_assert!(seg.set.start >= last_end.0 && seg.boot.start >= last_end.1, "in order");
-            last_end = (seg.set.end, seg.boot.end);
+            prop_assert!(seg.set.start >= last_end, "in order");
+            last_end = seg.set.end;
             let root: Vec<&str> = seg.root.iter().map(|w| &**w).collect();
-            if let Some((sub_set, sub_boot)) = tree.render_subtree(&root, s) {
+            if let Some(sub_set) = tree.render_subtree(&root, s) {
                 prop_assert_eq!(&set[seg.set.clone()], sub_set.as_str());
-                prop_assert_eq!(&boot[seg.boot.clone()], sub_boot.as_str());
             }
         }
     }
@@ -448,7 +446,7 @@ fn segments_of_a_two_owner_tree() {
         b.set(&p.split(' ').collect::<Vec<_>>());
     }
     drop(b);
-    let (set, boot, segments) = tree.render_segments(&s);
+    let (set, segments) = tree.render_segments(&s);
     let roots: Vec<(u32, String)> = segments
         .iter()
         .map(|g| (g.owner, g.root.join(" ")))
@@ -472,15 +470,14 @@ fn segments_of_a_two_owner_tree() {
     );
     for g in &segments {
         let root: Vec<&str> = g.root.iter().map(|w| &**w).collect();
-        let (sub_set, sub_boot) = tree
+        let sub_set = tree
             .render_subtree(&root, &s)
             .expect("the schema knows every node");
         assert_eq!(&set[g.set.clone()], sub_set);
-        assert_eq!(&boot[g.boot.clone()], sub_boot);
     }
     assert_eq!(
-        &boot[segments[3].boot.clone()],
-        "        address 10.0.0.2/24\n"
+        &set[segments[3].set.clone()],
+        "set interfaces ethernet eth0 address '10.0.0.2/24'\n"
     );
-    assert!(boot[segments[1].boot.clone()].starts_with("        name B {\n"));
+    assert!(set[segments[1].set.clone()].starts_with("set firewall ipv4 name B rule 9 "));
 }
