@@ -81,32 +81,19 @@ pub async fn up(a: UpArgs) -> Result<bool> {
         let std::net::IpAddr::V4(addr) = r.underlay_address else {
             bail!("router {}: the lab builds an IPv4 underlay only", r.name);
         };
-        let id = node_id(&a.prefix, "", i);
-        let ns = format!("{}-{}", a.prefix, r.name);
-        underlay::create_ns(&mut inv, &a.state, &ns)?;
-        underlay::enable_forwarding(&ns)?;
-        underlay::attach(
+        let id = vxguard_lab::grow::node_id(&a.prefix, "", i);
+        let node = vxguard_lab::grow::router_host(
             &mut inv,
             &a.state,
             &sites,
-            r.site.as_str(),
             r.name.as_str(),
-            &ns,
+            r.site.as_str(),
+            r.version.as_str(),
+            &r.api_endpoint,
             &r.underlay_interface,
-            &format!("u-{id}"),
             addr,
+            &id,
         )?;
-        let node = RouterNode {
-            name: r.name.to_string(),
-            site: r.site.to_string(),
-            ns,
-            id,
-            version: r.version.as_str().to_string(),
-            api_url: r.api_endpoint.clone(),
-            state_dir: a.state.join(r.name.as_str()),
-            underlay_if: r.underlay_interface.clone(),
-            underlay_address: addr,
-        };
         let key = keys
             .iter()
             .find(|(n, _)| n == r.name.as_str())
@@ -129,7 +116,8 @@ pub async fn up(a: UpArgs) -> Result<bool> {
         started.elapsed()
     );
     for (i, h) in intent.platform.hypervisors.iter().enumerate() {
-        build_hypervisor(&pool, &a, &intent, &sites, &mut inv, i, h).await?;
+        let id = vxguard_lab::grow::node_id(&a.prefix, "h", i);
+        build_hypervisor(&pool, &a, &intent, &sites, &mut inv, id, h).await?;
         eprintln!(
             "lab up: hypervisor {} built after {:.1?}",
             h.name,
@@ -148,15 +136,6 @@ pub async fn up(a: UpArgs) -> Result<bool> {
         a.state.join(FILE).display()
     );
     Ok(ok)
-}
-
-/// A device's host-unique id (1-3 characters, prefixed to interface names
-/// whose sockets are host-wide): the prefix's last character, a kind letter
-/// (none for routers, `h` for hypervisors) and the device's number, so two
-/// labs with different prefixes never collide.
-fn node_id(prefix: &str, kind: &str, i: usize) -> String {
-    let c = prefix.chars().last().unwrap_or('x');
-    format!("{c}{kind}{}", i + 1)
 }
 
 fn preflight(a: &UpArgs) -> Result<()> {
@@ -213,7 +192,7 @@ fn preflight(a: &UpArgs) -> Result<()> {
 }
 
 /// The platform operator who registers lab devices, for the audit log.
-fn lab_operator() -> Principal {
+pub(crate) fn lab_operator() -> Principal {
     Principal {
         subject: "lab:up".into(),
         user_id: None,
@@ -288,7 +267,7 @@ async fn register(pool: &sqlx::PgPool, a: &UpArgs) -> Result<Intent> {
 }
 
 /// A refused registration, with the reasons as the API would give them.
-fn refused(what: &str, e: vxguard_store::WriteError) -> anyhow::Error {
+pub(crate) fn refused(what: &str, e: vxguard_store::WriteError) -> anyhow::Error {
     let p = vxguard::problem::Problem::from(e);
     anyhow::anyhow!(
         "{what}: {} {}",
@@ -298,13 +277,16 @@ fn refused(what: &str, e: vxguard_store::WriteError) -> anyhow::Error {
 }
 
 /// Where a lab hypervisor keeps its daemons' files and OVS's sockets.
-fn hypervisor_run_dir(state: &Path, name: &str) -> std::path::PathBuf {
+pub(crate) fn hypervisor_run_dir(state: &Path, name: &str) -> std::path::PathBuf {
     state.join(name)
 }
 
 /// Each router's generated API key (generated now when missing, under the
 /// worker's compile lock).
-async fn router_keys(pool: &sqlx::PgPool, intent: &Intent) -> Result<Vec<(String, String)>> {
+pub(crate) async fn router_keys(
+    pool: &sqlx::PgPool,
+    intent: &Intent,
+) -> Result<Vec<(String, String)>> {
     let mut tx = pool.begin().await?;
     locks::compile(&mut tx).await?;
     let s = store_intent::reconcile_secrets(&mut tx, intent).await?;
@@ -315,7 +297,7 @@ async fn router_keys(pool: &sqlx::PgPool, intent: &Intent) -> Result<Vec<(String
         .collect())
 }
 
-fn sites(intent: &Intent) -> Vec<Site> {
+pub(crate) fn sites(intent: &Intent) -> Vec<Site> {
     intent
         .platform
         .sites
@@ -331,13 +313,13 @@ fn sites(intent: &Intent) -> Vec<Site> {
 /// then OVS, WireGuard and its VMs from its latest revision (waiting for
 /// the worker to compile one). Its flows are the OVS driver's job.
 #[allow(clippy::too_many_arguments)]
-async fn build_hypervisor(
+pub(crate) async fn build_hypervisor(
     pool: &sqlx::PgPool,
     a: &UpArgs,
     intent: &Intent,
     sites: &[Site],
     inv: &mut Inventory,
-    i: usize,
+    id: String,
     h: &vxguard_compiler::intent::Hypervisor,
 ) -> Result<()> {
     let std::net::IpAddr::V4(addr) = h.underlay_address else {
@@ -346,19 +328,14 @@ async fn build_hypervisor(
             h.name
         );
     };
-    let id = node_id(&a.prefix, "h", i);
-    let ns = format!("{}-{}", a.prefix, h.name);
-    underlay::create_ns(inv, &a.state, &ns)?;
-    underlay::attach(
+    let ns = vxguard_lab::grow::hypervisor_host(
         inv,
         &a.state,
         sites,
-        h.site.as_str(),
         h.name.as_str(),
-        &ns,
-        "eth0",
-        &format!("u-{id}"),
+        h.site.as_str(),
         addr,
+        &id,
     )?;
     let config = wait_hypervisor_revision(pool, h.name.as_str(), a.wait_secs).await?;
     let alloc = {
@@ -509,7 +486,7 @@ fn listen_addr(r: &RouterNode) -> &str {
 /// Starts `vxguard-lab router` for `r` in its own process group (it
 /// outlives `lab up`), logging to `<state dir>.log`. The router is this
 /// very binary (`router` is its subcommand), so the two never disagree.
-fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
+pub(crate) fn start_router(r: &RouterNode, key: &str, minute_secs: f64) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the vxguard-lab binary")?;
     let listen = listen_addr(r);
@@ -558,7 +535,7 @@ fn start_agent(h: &HypervisorNode, database_url: &str) -> Result<u32> {
 
 /// Waits until the router's API accepts connections (it loads the VyOS
 /// definitions first).
-async fn wait_api(r: &RouterNode) -> Result<()> {
+pub(crate) async fn wait_api(r: &RouterNode) -> Result<()> {
     let addr = listen_addr(r);
     let t = Instant::now();
     while tokio::net::TcpStream::connect(addr).await.is_err() {

@@ -207,7 +207,7 @@ fn lab_routers(owned: &str) -> Vec<u32> {
 /// a build after it finished): daemons by the pid files in its run
 /// directory and in FRR's per-namespace directory, wireguard-go sockets
 /// named with its id, and its VRF namespaces (`<router ns>-<vrf>`).
-fn sweep(ns: &str, id: &str, run: &Path, failed: &mut Vec<String>) {
+pub(crate) fn sweep(ns: &str, id: &str, run: &Path, failed: &mut Vec<String>) {
     let daemons = [
         "wireguard-go",
         "keepalived",

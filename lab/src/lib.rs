@@ -25,6 +25,7 @@
 pub mod alerts;
 pub mod check;
 pub mod down;
+pub mod grow;
 pub mod hypervisor;
 pub mod inventory;
 pub mod netns;
