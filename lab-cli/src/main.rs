@@ -7,6 +7,7 @@
 //! `check` are the lab crate's ([`vxguard_lab::run`]); `up` registers
 //! devices in vxguard, so it is here ([`lab_up`]), on the server library.
 
+mod grow;
 mod hv_agent;
 mod lab_up;
 
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
     let r: anyhow::Result<bool> = match cli.cmd {
         LabCmd::Up(a) => rt.block_on(lab_up::up(a)),
         LabCmd::HypervisorAgent(a) => rt.block_on(hv_agent::run(a)),
+        LabCmd::Check(a) => rt.block_on(grow::check(a)),
         cmd => rt
             .block_on(vxguard_lab::run(cmd))
             .map(|_| true)

@@ -223,7 +223,7 @@ pub async fn run(cmd: LabCmd) -> Result<(), LabError> {
         LabCmd::Router(a) => run_router(a).await,
         LabCmd::Down(a) => down::run(&a).map_err(LabError::Down),
         LabCmd::Up(_) | LabCmd::HypervisorAgent(_) => Err(LabError::NeedsServer),
-        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a))
+        LabCmd::Check(a) => tokio::task::spawn_blocking(move || check::run(&a, None))
             .await
             .expect("lab check panicked")
             .map_err(LabError::from),

@@ -472,9 +472,11 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
         parallel: 8,
         outside_routed: false,
         apply_wait_secs: 5,
+        database_url: String::new(),
+        minute_secs: 60.0,
         iperf_secs: 2,
     };
-    let report = vxguard_lab::check::check(&inv, &args);
+    let report = vxguard_lab::check::check(&inv, &args, None);
     let text = report.to_text();
     eprintln!("{text}");
     assert_eq!(report.failures(), 0, "{text}");
@@ -497,7 +499,7 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
     // The link came back.
     assert!(sh(&["ip", "-n", &d, "link", "show", "ud"]).contains("UP"));
     // And through the file and the printer, as the command runs it.
-    vxguard_lab::check::run(&args).unwrap();
+    vxguard_lab::check::run(&args, None).unwrap();
 
     // Captures on a link the tenant traffic does not take: "only
     // WireGuard" holds vacuously, and that is an error.
@@ -514,7 +516,7 @@ fn the_whole_check_runs_green_on_the_fake_lab() {
         "failover".into(),
         "throughput".into(),
     ];
-    let report = vxguard_lab::check::check(&off, &quick);
+    let report = vxguard_lab::check::check(&off, &quick, None);
     assert!(report.captures.iter().all(|c| c.ok()));
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert!(report.errors[0].contains("no capture saw WireGuard"));

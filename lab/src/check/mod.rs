@@ -15,6 +15,7 @@ pub mod change;
 pub mod client;
 pub mod expect;
 pub mod failover;
+pub mod grow;
 pub mod pcap;
 pub mod probe;
 pub mod reach;
@@ -60,7 +61,8 @@ pub struct CheckArgs {
     /// How many API changes check 6 makes (p50 and max reported).
     #[arg(long, default_value_t = 20)]
     pub changes: usize,
-    /// Checks to leave out: any of client, change, failover, throughput,
+    /// Checks to leave out: any of client, change, grow (check 8: both
+    /// kinds), grow-hypervisor, grow-router, failover, throughput,
     /// dashboard (check 7 without watching the tenant's dashboard).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
@@ -78,6 +80,18 @@ pub struct CheckArgs {
     /// a rule) may take to reach the devices before a check gives up.
     #[arg(long, default_value_t = 120)]
     pub apply_wait_secs: u64,
+    /// vxguard's database: check 8 reads the mesh change's steps and a new
+    /// router's API key there (as `lab up` does).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/vxguard"
+    )]
+    pub database_url: String,
+    /// Seconds one commit-confirm minute lasts on the router check 8 adds
+    /// (as `lab up --minute-secs`).
+    #[arg(long, default_value_t = 60.0)]
+    pub minute_secs: f64,
     /// Seconds each iperf3 run lasts.
     #[arg(long, default_value_t = 5)]
     pub iperf_secs: u32,
@@ -93,10 +107,12 @@ pub enum CheckError {
 }
 
 /// Runs every check and prints the report; `Err(Failed)` on any failure.
-pub fn run(a: &CheckArgs) -> Result<(), CheckError> {
+/// Check 8 needs a [`grow::Grower`] (the lab binary's); without one it is
+/// left out with a note.
+pub fn run(a: &CheckArgs, grower: Option<&dyn grow::Grower>) -> Result<(), CheckError> {
     let inv = Inventory::load(&a.state)?;
     signal::catch();
-    let report = check(&inv, a);
+    let report = check(&inv, a, grower);
     if a.json {
         println!("{}", report.to_json());
     } else {
@@ -121,7 +137,7 @@ fn skipped(a: &CheckArgs, what: &str) -> bool {
 }
 
 /// Runs the checks against a running lab and returns the report.
-pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
+pub fn check(inv: &Inventory, a: &CheckArgs, grower: Option<&dyn grow::Grower>) -> Report {
     let mut r = Report {
         marker: format!("VXGMARK-{}", probe::random_hex(12)),
         ..Default::default()
@@ -258,6 +274,27 @@ pub fn check(inv: &Inventory, a: &CheckArgs) -> Report {
                 Ok(f) => r.figures.extend(f),
                 Err(e) => r.errors.push(format!("check 6: {e}")),
             }
+        }
+    }
+    if interrupted() {
+        return stopped(r, caps, &dir);
+    }
+    // Check 8 before check 7: a router cut off there takes its gateways
+    // back after the preempt delay, a VRRP transition check 8 would count.
+    let kinds: Vec<grow::DeviceKind> = [grow::DeviceKind::Hypervisor, grow::DeviceKind::Router]
+        .into_iter()
+        .filter(|k| !skipped(a, "grow") && !skipped(a, &format!("grow-{}", k.as_str())))
+        .collect();
+    match (grower, kinds.is_empty()) {
+        (_, true) => r.notes.push("check 8 (mesh changes) skipped".into()),
+        (None, false) => r.notes.push(
+            "check 8 (mesh changes) needs vxguard's store: run it as `vxguard-lab check`".into(),
+        ),
+        (Some(g), false) => {
+            let pings = a.state.join(format!("grow-{}", std::process::id()));
+            let (figures, error) = grow::check(inv, g, &kinds, &pings);
+            r.figures.extend(figures);
+            r.errors.extend(error.map(|e| format!("check 8: {e}")));
         }
     }
     if interrupted() {

@@ -140,6 +140,15 @@ impl NetnsRealiser {
         plan::plan(tree, &self.router_ns, &self.id)
     }
 
+    /// Every VRRP group its keepalived processes run now, with its state
+    /// and the seconds since its last transition (`None`: none runs).
+    /// `lab check` reads a running router's groups this way from outside
+    /// its process (what it built is in its run directory).
+    pub fn vrrp_groups(&self) -> Result<Option<Vec<crate::opmode::VrrpRow>>, String> {
+        let built = self.built.lock().unwrap().clone();
+        show::vrrp_rows(&built, &self.run)
+    }
+
     /// Removes everything the realiser built: wireguard-go processes, the
     /// links it made in the router namespace, the VRF namespaces.
     pub fn teardown(&self) -> Result<(), ApplyError> {

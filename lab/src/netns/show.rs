@@ -170,13 +170,22 @@ fn vrrp(plan: &Plan, rd: &RunDir, running: &ConfigTree) -> Result<String, String
     if !configured {
         return Ok("VRRP not configured!\n".into());
     }
+    match vrrp_rows(plan, rd)? {
+        None => Ok("VRRP is not running\n".into()),
+        Some(rows) => Ok(opmode::vrrp_summary(&rows)),
+    }
+}
+
+/// Every VRRP group of the router's keepalived processes (VyOS's interface
+/// names); `None` when none runs.
+pub(crate) fn vrrp_rows(plan: &Plan, rd: &RunDir) -> Result<Option<Vec<opmode::VrrpRow>>, String> {
     let pids: Vec<String> = plan
         .keepalived
         .iter()
         .filter_map(|k| keepalived_pid(rd, &k.netns))
         .collect();
     if pids.is_empty() {
-        return Ok("VRRP is not running\n".into());
+        return Ok(None);
     }
     // Linux name -> VyOS name of the interfaces VRRP runs on.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -202,7 +211,7 @@ fn vrrp(plan: &Plan, rd: &RunDir, running: &ConfigTree) -> Result<String, String
         }
         rows.extend(got);
     }
-    Ok(opmode::vrrp_summary(&rows))
+    Ok(Some(rows))
 }
 
 /// An exclusive `flock` on a host-wide file, held until dropped (closing

@@ -14,7 +14,7 @@
 //! Any other answer (a router unreachable, not yet applied) leaves the
 //! change where it is, to be checked after the next rollout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use sqlx::PgPool;
@@ -60,16 +60,21 @@ async fn handshakes(a: &Access, ifname: &str) -> Result<BTreeMap<String, Option<
 /// Whether every peer live on `active` is live on `standby` too; a peer
 /// whose key is being rotated is named on the standby by its new key
 /// (`renamed`: previous public key -> current one; VyOS 1.4's summary
-/// names peers by key only, so the key is what both slots share).
+/// names peers by key only, so the key is what both slots share). A peer
+/// the change removes (`removed`: public keys the held slot has and the
+/// new mesh has not) is not looked for: the standby never names it, and a
+/// device removed while still running would otherwise hold the switch
+/// forever (found by `vxguard-lab check`'s check 8).
 pub fn standby_ready(
     active: &BTreeMap<String, Option<u64>>,
     standby: &BTreeMap<String, Option<u64>>,
     renamed: &BTreeMap<String, String>,
+    removed: &BTreeSet<String>,
 ) -> Result<(), String> {
     let live = |age: &Option<u64>| age.is_some_and(|a| a < LIVE_SECS);
     let missing: Vec<&str> = active
         .iter()
-        .filter(|(_, age)| live(age))
+        .filter(|(k, age)| live(age) && !removed.contains(*k))
         .filter(|(k, _)| {
             let on_standby = renamed.get(*k).unwrap_or(k);
             !standby.get(on_standby).is_some_and(live)
@@ -189,15 +194,30 @@ async fn renamed_keys(db: &PgPool) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
+/// The public keys of the members the held slot names and the new mesh
+/// (`last`) does not: the devices a staged change removes.
+pub fn removed_keys(state: &MeshState) -> BTreeSet<String> {
+    let (Some(held), Some(last)) = (&state.held, &state.last) else {
+        return BTreeSet::new();
+    };
+    held.view
+        .members
+        .iter()
+        .filter(|(name, _)| !last.members.contains_key(*name))
+        .map(|(_, m)| m.public_key.clone())
+        .collect()
+}
+
 /// On every router, the standby slot's handshakes against the active's.
 async fn standby_checked(db: &PgPool, state: &MeshState) -> Result<Result<(), String>> {
     let renamed = &renamed_keys(db).await?;
+    let removed = &removed_keys(state);
     let access = reconcile::routers(db).await?;
     let (active, standby) = (state.active.ifname(), state.active.other().ifname());
     let checks = futures::future::join_all(access.iter().map(|(name, a)| async move {
         let (on_active, on_standby) = tokio::join!(handshakes(a, active), handshakes(a, standby));
         let r = match (on_active, on_standby) {
-            (Ok(x), Ok(y)) => standby_ready(&x, &y, renamed),
+            (Ok(x), Ok(y)) => standby_ready(&x, &y, renamed, removed),
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
         r.map_err(|e| format!("router {name}: {e}"))
@@ -226,8 +246,9 @@ mod tests {
             ("old", Some(900)),
         ]);
         let none = BTreeMap::new();
-        let ready =
-            |standby: &[(&str, Option<u64>)]| standby_ready(&active, &peers(standby), &none);
+        let ready = |standby: &[(&str, Option<u64>)]| {
+            standby_ready(&active, &peers(standby), &none, &BTreeSet::new())
+        };
         assert!(ready(&[("a", Some(2)), ("b", Some(1))]).is_ok());
         // A live peer without a handshake on the standby holds it back.
         let e = ready(&[("a", Some(2)), ("b", None)]).unwrap_err();
@@ -244,10 +265,53 @@ mod tests {
     fn a_rotated_peer_is_ready_by_its_new_key_on_the_standby() {
         let active = peers(&[("a", Some(5)), ("old-b", Some(3))]);
         let standby = peers(&[("a", Some(2)), ("new-b", Some(1))]);
-        assert!(standby_ready(&active, &standby, &BTreeMap::new()).is_err());
+        let no = BTreeSet::new();
+        assert!(standby_ready(&active, &standby, &BTreeMap::new(), &no).is_err());
         let renamed: BTreeMap<String, String> = [("old-b".to_string(), "new-b".to_string())].into();
-        assert!(standby_ready(&active, &standby, &renamed).is_ok());
+        assert!(standby_ready(&active, &standby, &renamed, &no).is_ok());
         let silent = peers(&[("a", Some(2)), ("new-b", None)]);
-        assert!(standby_ready(&active, &silent, &renamed).is_err());
+        assert!(standby_ready(&active, &silent, &renamed, &no).is_err());
+    }
+
+    /// A device removed while it still runs is live on the active slot and
+    /// absent from the standby (found by check 8 of `vxguard-lab check`:
+    /// the switch waited forever); only it is let go, never a peer the new
+    /// mesh keeps.
+    #[test]
+    fn a_removed_peer_does_not_hold_the_switch() {
+        use vxguard_compiler::mesh::{Held, Member, Slot, View};
+        let active = peers(&[("a", Some(5)), ("gone", Some(3))]);
+        let standby = peers(&[("a", Some(2))]);
+        let none = BTreeMap::new();
+        assert!(standby_ready(&active, &standby, &none, &BTreeSet::new()).is_err());
+        let member = |key: &str| Member {
+            public_key: key.into(),
+            underlay: "192.0.2.1".parse().unwrap(),
+            address: "172.27.0.1".parse().unwrap(),
+        };
+        let view = |names: &[(&str, &str)]| View {
+            port: 51820,
+            members: names
+                .iter()
+                .map(|(n, k)| (n.to_string(), member(k)))
+                .collect(),
+        };
+        let state = MeshState {
+            active: Slot::A,
+            held: Some(Held {
+                slot: Slot::A,
+                view: view(&[("r1", "a"), ("hv-old", "gone")]),
+            }),
+            last: Some(view(&[("r1", "a")])),
+            rotation: None,
+        };
+        let removed = removed_keys(&state);
+        assert_eq!(removed, BTreeSet::from(["gone".to_string()]));
+        assert!(standby_ready(&active, &standby, &none, &removed).is_ok());
+        // A kept peer silent on the standby still holds it back.
+        let kept_silent = peers(&[("a", None)]);
+        assert!(standby_ready(&active, &kept_silent, &none, &removed).is_err());
+        // A steady mesh or one that only adds removes nobody.
+        assert!(removed_keys(&MeshState::default()).is_empty());
     }
 }
