@@ -2,7 +2,10 @@
 //! and no BGP session that was Established before the apply is down after
 //! it. Sessions that were not up before (to routers not configured yet, in
 //! a first rollout) are not required, so a canary is never failed by peers
-//! that do not exist yet.
+//! that do not exist yet; nor are sessions the commit removed (a neighbor
+//! the summary no longer lists: a router leaving the platform, whose
+//! staged mesh change removes it from every router's BGP first; found by
+//! `vxguard-lab check`'s check 8, where each router rolled that back).
 //!
 //! Sessions come from op-mode `show bgp summary` over `/show`: on VyOS
 //! FRR's table, where an Established session shows its prefix count in
@@ -27,6 +30,44 @@ pub fn established(text: &str) -> BTreeSet<String> {
         .filter(|p| p.established())
         .map(|p| p.neighbor)
         .collect()
+}
+
+/// Every neighbor an op-mode `show bgp summary` text lists, in any state:
+/// the neighbors configured.
+pub fn listed(text: &str) -> BTreeSet<String> {
+    vxguard_health::parse::bgp_summary(text)
+        .into_iter()
+        .map(|p| p.neighbor)
+        .collect()
+}
+
+/// The sessions an apply lost: Established before, listed now (still
+/// configured) and not Established. A neighbor no longer listed was
+/// removed by the commit, which is what vxguard asked for.
+pub fn lost<'a>(before: &'a BTreeSet<String>, summary: &str) -> Vec<&'a str> {
+    let (up, configured) = (established(summary), listed(summary));
+    before
+        .iter()
+        .filter(|n| configured.contains(*n) && !up.contains(*n))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Reads the router's `show bgp summary` text; `Err` when it does not
+/// answer.
+pub async fn summary(client: &Client) -> Result<String, String> {
+    let s = Show {
+        path: vec!["bgp".into(), "summary".into()],
+    };
+    match client.show(&s).await {
+        Ok(a) if a.ok() => Ok(a.envelope.data.as_str().unwrap_or("").to_string()),
+        Ok(a) => Err(format!(
+            "show bgp summary answered {}: {}",
+            a.status,
+            a.error().unwrap_or("")
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Reads the router's Established sessions; `Err` when it does not answer.
@@ -87,14 +128,9 @@ impl BgpKept {
             let why = match ApiReachable.check(client).await {
                 Err(e) => format!("the API does not answer: {e}"),
                 Ok(()) if self.before.is_empty() => return Ok(()),
-                Ok(()) => match sessions(client).await {
+                Ok(()) => match summary(client).await {
                     Ok(now) => {
-                        let lost: Vec<&str> = self
-                            .before
-                            .iter()
-                            .filter(|n| !now.contains(*n))
-                            .map(String::as_str)
-                            .collect();
+                        let lost = lost(&self.before, &now);
                         if lost.is_empty() {
                             return Ok(());
                         }
@@ -157,5 +193,26 @@ Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down Sta
         let e: Vec<String> = established(t).into_iter().collect();
         assert_eq!(e, ["172.27.0.2"]);
         assert!(established("").is_empty());
+    }
+
+    /// A session down after the apply is lost; one the commit removed
+    /// (its neighbor no longer listed: a router leaving the platform) is
+    /// not.
+    #[test]
+    fn a_removed_neighbor_is_not_a_lost_session() {
+        let before: BTreeSet<String> = ["172.27.0.2", "172.27.0.3", "172.27.0.7"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let after = "Neighbor        State
+172.27.0.2      Established
+172.27.0.3      Active
+";
+        assert_eq!(lost(&before, after), ["172.27.0.3"]);
+        let all_up = "Neighbor        State
+172.27.0.2      Established
+172.27.0.3      Established
+";
+        assert!(lost(&before, all_up).is_empty());
     }
 }
