@@ -7,6 +7,19 @@ use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::compile;
 use vxguard_compiler::intent::yaml;
 
+// The subcommand's arguments (its help text is the `Compile` variant's
+// doc comment in main.rs).
+#[derive(clap::Args)]
+pub struct CompileArgs {
+    pub intent: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A vyos-1x tree to judge one VyOS release with instead of its
+    /// built-in definitions, e.g. `1.4=../vyos-1x/sagitta` (repeatable).
+    #[arg(long = "vyos-defs", value_name = "VERSION=DIR")]
+    pub vyos_defs: Vec<String>,
+}
+
 /// Paths of the lock and secrets files that sit next to an intent file.
 pub fn side_files(intent: &Path) -> (PathBuf, PathBuf) {
     let stem = intent

@@ -4,9 +4,8 @@
 
 pub mod api;
 pub mod audit;
+pub mod audit_cmd;
 pub mod auth;
-pub mod bench;
-pub mod bench_api;
 pub mod compile_cmd;
 pub mod config_diff;
 pub mod db;
@@ -23,12 +22,15 @@ pub mod keys_cmd;
 pub mod master_key;
 pub mod metrics;
 pub mod monitoring_cmd;
+pub mod moved_cmd;
+pub mod openapi_cmd;
 /// The OpenAPI document (it lives with the API it describes).
 pub use api::openapi;
 pub mod portal;
 pub mod problem;
 pub mod redact;
 pub mod rollout;
+pub mod schema_cmd;
 pub mod serve;
 pub mod state;
 pub mod tenancy;

@@ -1,8 +1,10 @@
-//! `vxguard`: the control plane's command line.
+//! `vxguard`: the control plane's command line. A thin dispatcher: each
+//! subcommand's arguments and handler are in a file of their own (the
+//! library's `*_cmd.rs`, `serve.rs` for `serve` and `worker`, `demo.rs`,
+//! `driver/` for the `apply`s and `router-certificate`).
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use vxguard::*;
 
@@ -20,15 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Compile an intent file into router and hypervisor configuration.
-    Compile {
-        intent: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
-        /// A vyos-1x tree to judge one VyOS release with instead of its
-        /// built-in definitions, e.g. `1.4=../vyos-1x/sagitta` (repeatable).
-        #[arg(long = "vyos-defs", value_name = "VERSION=DIR")]
-        vyos_defs: Vec<String>,
-    },
+    Compile(compile_cmd::CompileArgs),
     /// Work with VyOS configurations.
     Vyos {
         #[command(subcommand)]
@@ -36,10 +30,6 @@ enum Cmd {
     },
     /// Print the JSON Schema of intent files.
     Schema,
-    /// Measure a full compile and a one-tenant change on a generated platform.
-    Bench(bench::BenchArgs),
-    /// Load-test a running server: reads at a fixed rate, and change-to-revision latency.
-    BenchApi(bench_api::BenchApiArgs),
     /// Run the API (and, unless --no-worker, a worker).
     #[command(
         after_help = "Environment only (a flag would show it in the process list):\n  \
@@ -67,7 +57,7 @@ enum Cmd {
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
-        cmd: AuditCmd,
+        cmd: audit_cmd::AuditCmd,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -85,14 +75,18 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-}
-
-#[derive(Subcommand)]
-enum AuditCmd {
-    /// Check the audit log's hash chain; exit 1 at the first broken row.
-    Verify {
-        #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_URL)]
-        database_url: String,
+    /// Not here: the benchmarks are the separate `vxguard-bench` binary
+    /// (`vxguard-bench compile`); hidden, as `lab` is.
+    #[command(hide = true, disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Not here: `vxguard-bench api`; hidden, as `lab` is.
+    #[command(hide = true, disable_help_flag = true)]
+    BenchApi {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -100,20 +94,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-async fn audit_verify(url: &str) -> Result<bool> {
-    let pool = db::connect(url, 2).await?;
-    match audit::verify(&pool).await? {
-        Ok(n) => {
-            println!("audit log intact: {n} entries");
-            Ok(true)
-        }
-        Err(b) => {
-            println!("audit log BROKEN at entry {}: {}", b.id, b.reason);
-            Ok(false)
-        }
-    }
 }
 
 /// Parses the command line; a bad value taken from the environment is
@@ -168,22 +148,9 @@ fn parse() -> Cli {
 fn main() -> ExitCode {
     let cli = parse();
     let r: Result<bool> = match cli.cmd {
-        Cmd::Compile {
-            intent,
-            out,
-            vyos_defs,
-        } => compile_cmd::run(&intent, &out, &vyos_defs),
+        Cmd::Compile(a) => compile_cmd::run(&a.intent, &a.out, &a.vyos_defs),
         Cmd::Vyos { cmd } => vyos_cmd::run(cmd),
-        Cmd::Schema => {
-            let schema = schemars::schema_for!(vxguard_compiler::intent::Intent);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("schema serialises")
-            );
-            Ok(true)
-        }
-        Cmd::Bench(args) => bench::run(args),
-        Cmd::BenchApi(a) => runtime().and_then(|rt| rt.block_on(bench_api::run(a))),
+        Cmd::Schema => schema_cmd::run(),
         Cmd::Serve(a) => runtime()
             .and_then(|rt| rt.block_on(serve::serve(a)))
             .map(|_| true),
@@ -193,26 +160,16 @@ fn main() -> ExitCode {
         Cmd::Demo(a) => runtime().and_then(|rt| rt.block_on(demo::run(a))),
         Cmd::Keys { cmd } => runtime().and_then(|rt| rt.block_on(keys_cmd::run(cmd))),
         Cmd::Monitoring { cmd } => monitoring_cmd::run(cmd),
-        Cmd::Audit {
-            cmd: AuditCmd::Verify { database_url },
-        } => runtime().and_then(|rt| rt.block_on(audit_verify(&database_url))),
+        Cmd::Audit { cmd } => runtime().and_then(|rt| rt.block_on(audit_cmd::run(cmd))),
         Cmd::Apply(a) => runtime().and_then(|rt| rt.block_on(driver::run(a))),
         Cmd::ApplyHypervisor(a) => runtime().and_then(|rt| rt.block_on(driver::run_hypervisor(a))),
         Cmd::RouterCertificate(a) => {
             runtime().and_then(|rt| rt.block_on(driver::run_certificate(a)))
         }
-        Cmd::Lab { args } => Err(anyhow::anyhow!(
-            "the lab is the separate `vxguard-lab` binary (package vxguard-lab-cli): \
-             run `vxguard-lab {}`",
-            args.join(" ")
-        )),
-        Cmd::Openapi => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&openapi::document()).expect("serialises")
-            );
-            Ok(true)
-        }
+        Cmd::Openapi => openapi_cmd::run(),
+        Cmd::Lab { args } => moved_cmd::lab(&args),
+        Cmd::Bench { args } => moved_cmd::bench("compile", &args),
+        Cmd::BenchApi { args } => moved_cmd::bench("api", &args),
     };
     match r {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 //! its file is, making it on a first start, and checking it against the
 //! database before anything else runs. Every command that reads or writes
 //! secrets opens it right after connecting (`serve`, `worker`, `demo`,
-//! `bench-api load`, `keys`, `vxguard-lab up`); a missing, unreadable,
+//! `vxguard-bench api load`, `keys`, `vxguard-lab up`); a missing, unreadable,
 //! too-open or wrong key file stops the command with a message naming the
 //! file and the reason.
 //!

@@ -434,3 +434,45 @@ fn scrape_config_lists_the_1_5_routers_exporters_from_an_intent_file() {
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stdout).contains("vyos-"));
 }
+
+/// The benchmarks are not in the production binary (issue 16): `vxguard
+/// --help` does not list them, and their old spellings fail (exit 2),
+/// naming the `vxguard-bench` command that replaced them.
+#[test]
+fn benchmarks_are_not_in_the_production_binary() {
+    let o = bin().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && help.contains("compile"), "{help}");
+    assert!(!help.contains("bench"), "{help}");
+    for (args, want) in [
+        (
+            &["bench", "--changes", "5"][..],
+            "vxguard-bench compile --changes 5",
+        ),
+        (
+            &["bench-api", "load", "--tenants", "10"][..],
+            "vxguard-bench api load --tenants 10",
+        ),
+        (&["bench-api"][..], "run `vxguard-bench api`"),
+    ] {
+        let o = bin().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
+/// `audit verify` kept its flag and exit code once out of main.rs: a
+/// database that does not answer is an error (2), naming nothing secret.
+#[test]
+fn audit_verify_without_a_database_is_an_error() {
+    let o = bin()
+        .args(["audit", "verify", "--database-url"])
+        .arg("postgres://nobody:hunter2-secret@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("vxguard: "), "{err}");
+    assert!(!err.contains("hunter2-secret"), "{err}");
+}

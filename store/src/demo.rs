@@ -1,5 +1,5 @@
 //! Loading a whole checked intent into an empty store (`vxguard demo`,
-//! `vxguard bench-api load`): rows go in bulk (`UNNEST`), a few statements
+//! `vxguard-bench api load`): rows go in bulk (`UNNEST`), a few statements
 //! whatever the size, so that 5,000 tenants load as fast as the demo's
 //! three.
 

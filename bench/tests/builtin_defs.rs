@@ -7,6 +7,8 @@
 //! vyos-1x is the generator's input, not a run-time need: without a copy
 //! at hand (../shared/vyos-1x or $VXGUARD_VYOS_1X) this test says so and
 //! passes without comparing.
+//! Here, beside the benchmarks, because it compiles their platform
+//! (`vxguard_bench::platform`); the server does not depend on them.
 
 use std::collections::BTreeMap;
 use vxguard_compiler::alloc::Allocation;
@@ -111,6 +113,6 @@ fn example_and_benchmark_platform_are_judged_the_same() {
     let mut secrets = Secrets::default();
     vxguard_store::device_keys::reconcile(&mut secrets, &intent).unwrap();
     same_judgement("example", &intent, &secrets, &xml, 1, 1);
-    let (intent, secrets) = vxguard::bench::generate(10, 200, 20, 5000);
+    let (intent, secrets) = vxguard_bench::platform::generate(10, 200, 20, 5000);
     same_judgement("benchmark platform", &intent, &secrets, &xml, 10, 97);
 }

@@ -1,6 +1,6 @@
-//! `vxguard bench-api`: a load generator, run as its own process against a
-//! running server (see `scripts/bench-api`). Figures, printed and never
-//! asserted (timings here are noisy):
+//! `vxguard-bench api` (was `vxguard bench-api`): a load generator, run
+//! as its own process against a running server (see `scripts/bench-api`).
+//! Figures, printed and never asserted (timings here are noisy):
 //! - reads: `GET` of a tenant's networks at a fixed rate, open loop (each
 //!   latency counts from the request's scheduled time, so a stalled server
 //!   cannot hide its queue), p50 and p99;
@@ -11,9 +11,10 @@
 //!   `--write-seconds`, with the reads running meanwhile: changes accepted
 //!   and compiled per second, and how every accepted change's job ended.
 //!
-//! `vxguard bench-api load` writes a generated platform (`bench::generate`,
-//! the compile benchmark's) into the database, so that all of this can be
-//! measured at the platform's real size and not only on the demo.
+//! `vxguard-bench api load` writes a generated platform
+//! ([`crate::platform::generate`], the compile benchmark's) into the
+//! database, so that all of this can be measured at the platform's real
+//! size and not only on the demo.
 //!
 //! A tiny HTTP/1.1 client over keep-alive connections keeps the generator
 //! cheap and free of extra dependencies.
@@ -28,9 +29,9 @@ use tokio::net::TcpStream;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct BenchApiArgs {
+pub struct ApiArgs {
     #[command(subcommand)]
-    cmd: Option<BenchApiCmd>,
+    cmd: Option<ApiCmd>,
     /// Server address (host:port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: String,
@@ -94,7 +95,7 @@ pub struct BenchApiArgs {
 }
 
 #[derive(clap::Subcommand)]
-enum BenchApiCmd {
+enum ApiCmd {
     /// Load a generated platform into an empty database (as `vxguard
     /// demo` loads the demo): tenant admins `<slug>-admin@example.com`
     /// for the first `--users` tenants by slug, and one job compiling it.
@@ -103,7 +104,7 @@ enum BenchApiCmd {
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
-    #[arg(long, env = "DATABASE_URL", default_value = crate::db::DEFAULT_URL)]
+    #[arg(long, env = "DATABASE_URL", default_value = vxguard::db::DEFAULT_URL)]
     database_url: String,
     #[arg(long, default_value_t = 10)]
     sites: usize,
@@ -125,7 +126,7 @@ pub struct LoadArgs {
     )]
     password: String,
     #[command(flatten)]
-    master_key: crate::master_key::MasterKeyArgs,
+    master_key: vxguard::master_key::MasterKeyArgs,
 }
 
 struct Conn {
@@ -221,10 +222,10 @@ async fn login(c: &mut Conn, email: &str, password: &str) -> Result<String> {
 /// transaction.
 async fn load(a: LoadArgs) -> Result<bool> {
     let t0 = Instant::now();
-    let (intent, _) = crate::bench::generate(a.sites, a.routers, a.hypervisors, a.tenants);
+    let (intent, _) = crate::platform::generate(a.sites, a.routers, a.hypervisors, a.tenants);
     let gen = t0.elapsed();
     let t1 = Instant::now();
-    let alloc = match crate::demo::check_and_allocate(
+    let alloc = match vxguard::demo::check_and_allocate(
         &intent,
         &vxguard_compiler::alloc::Allocation::default(),
     ) {
@@ -237,7 +238,7 @@ async fn load(a: LoadArgs) -> Result<bool> {
         }
     };
     let checked = t1.elapsed();
-    let hash = crate::auth::password::hash(&a.password)?;
+    let hash = vxguard::auth::password::hash(&a.password)?;
     let mut by_slug: Vec<(String, usize)> = intent
         .tenants
         .iter()
@@ -250,8 +251,8 @@ async fn load(a: LoadArgs) -> Result<bool> {
         with_users[*i] = true;
     }
     let t2 = Instant::now();
-    let pool = crate::db::connect(&a.database_url, 2).await?;
-    crate::master_key::open(&pool, &a.master_key, crate::master_key::Start::Command).await?;
+    let pool = vxguard::db::connect(&a.database_url, 2).await?;
+    vxguard::master_key::open(&pool, &a.master_key, vxguard::master_key::Start::Command).await?;
     let mut tx = pool.begin().await?;
     let existing = vxguard_store::objects::total(&mut tx).await?;
     if existing > 0 {
@@ -324,8 +325,8 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-pub async fn run(a: BenchApiArgs) -> Result<bool> {
-    if let Some(BenchApiCmd::Load(l)) = a.cmd {
+pub async fn run(a: ApiArgs) -> Result<bool> {
+    if let Some(ApiCmd::Load(l)) = a.cmd {
         return load(l).await;
     }
     let mut sum = Summary::default();
@@ -429,7 +430,7 @@ async fn lift_budget(c: &mut Conn, admin: &str, tenant: &str) -> Result<()> {
 
 /// The open-loop reads: `a.rate` per second for `seconds`, spread over
 /// `a.connections` connections.
-async fn reads(a: &BenchApiArgs, token: &str, seconds: u32, label: &str) -> Result<String> {
+async fn reads(a: &ApiArgs, token: &str, seconds: u32, label: &str) -> Result<String> {
     let path = format!("/api/v1/tenants/{}/networks", a.tenant);
     let total = (a.rate * seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
@@ -495,7 +496,7 @@ fn kib(b: i64) -> String {
 }
 
 async fn measure(
-    a: &BenchApiArgs,
+    a: &ApiArgs,
     label: &str,
     db: Option<&sqlx::PgPool>,
     sum: &mut Summary,
@@ -614,7 +615,7 @@ struct Tally {
 
 /// `--writers` tenants posting rule changes at once for
 /// `--write-seconds`, with the reads at `--rate` meanwhile.
-async fn writers(a: &BenchApiArgs, c: &mut Conn, sum: &mut Summary) -> Result<()> {
+async fn writers(a: &ApiArgs, c: &mut Conn, sum: &mut Summary) -> Result<()> {
     if a.writers == 0 {
         return Ok(());
     }
