@@ -58,6 +58,7 @@ fn network_form(errs: bool) -> NetworkForm {
         } else {
             FieldErrors::default()
         },
+        suggested: (!errs).then(|| s("100.65.1.0/24")),
     }
 }
 

@@ -430,6 +430,56 @@ async fn network_form_shows_field_errors_and_creates_through_the_api_path() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 }
 
+/// The subnet the network form's hint names (`…; 100.65.1.0/24 is free.`).
+fn suggested_subnet(html: &str) -> ipnet::Ipv4Net {
+    let at = html.find("id=\"cidr-hint\"").expect("the subnet's hint");
+    let hint = &html[at..at + html[at..].find("</small>").unwrap()];
+    hint.split_whitespace()
+        .find_map(|w| w.trim_end_matches(['.', ';']).parse().ok())
+        .unwrap_or_else(|| panic!("no subnet in the hint: {hint}"))
+}
+
+/// The hint suggests a subnet the server accepts: outside the WireGuard
+/// overlay pool (its clients' addresses), free of the tenant's networks
+/// (acme has 100.65.0.0/24), and a new one once that one is taken.
+#[tokio::test]
+async fn the_network_forms_suggested_subnet_is_accepted() {
+    let env = Env::demo().await;
+    let mut b = Browser::new(&env);
+    b.login("acme-admin@example.com").await;
+    let overlay: ipnet::Ipv4Net = "100.64.0.0/16".parse().unwrap();
+    let mut taken: Vec<ipnet::Ipv4Net> = vec!["100.65.0.0/24".parse().unwrap()];
+    for name in ["web", "batch"] {
+        let d = b.get("/t/acme").await;
+        let s = suggested_subnet(&d.text);
+        assert!(!overlay.contains(&s), "{s} is in the overlay pool");
+        assert!(
+            !taken
+                .iter()
+                .any(|t| t.contains(&s.network()) || s.contains(&t.network())),
+            "{s} overlaps one of {taken:?}"
+        );
+        let csrf = hidden(&d.text, "csrf");
+        let cidr = s.to_string();
+        let p = b
+            .post(
+                "/t/acme/networks",
+                &[
+                    ("csrf", &csrf),
+                    ("name", name),
+                    ("cidr", &cidr),
+                    ("gateway", "dc1/vyos-dc1-01"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{cidr}: {}", p.text);
+        taken.push(s);
+    }
+    let token = env.token("acme-admin@example.com").await;
+    let r = env.get("/api/v1/tenants/acme/networks/batch", &token).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn platform_admins_see_every_tenant() {
     let env = Env::demo().await;

@@ -679,9 +679,18 @@ async fn each_network_has_a_traffic_plot_of_the_last_hour_for_its_own_tenant_onl
         s.contains("class=\"traffic-in\"") && s.contains("class=\"traffic-out\""),
         "{s}"
     );
-    // db has only a sample older than the hour: a plot that says so.
-    let db = svg(&t, "traffic-db");
-    assert!(db.contains("No traffic figures for network db"), "{db}");
+    // db has only a sample older than the hour: no empty plot, a
+    // sentence that names it and says why.
+    assert!(!t.contains("id=\"traffic-db\""), "{t}");
+    let at = t
+        .find("id=\"traffic-none\"")
+        .expect("the networks without figures");
+    let none = &t[at..at + t[at..].find("</p>").unwrap()];
+    assert!(
+        none.contains("No traffic measured yet for network db</strong>:")
+            && none.contains("two readings"),
+        "{none}"
+    );
     for other in ["acme-hidden-net", "162.7 KiB"] {
         assert!(
             !t.contains(other),

@@ -1071,3 +1071,90 @@ async fn thousands_of_rules_are_paged_and_a_rule_moves_across_pages_by_number() 
     let web = b.get("/t/finance/policy?service=web-servers").await;
     assert!(web.text.contains("2 of 2000 rules match"));
 }
+
+/// The default action is previewed like a rule (it can open or close all
+/// of a tenant's traffic at once): the devices' lines, nothing written,
+/// and the confirm form that sets it at the version the page showed.
+#[tokio::test]
+async fn the_default_action_is_previewed_before_it_is_set() {
+    let env = Env::demo().await;
+    env.drain().await;
+    let token = env.token("finance-admin@example.com").await;
+    let mut b = Browser::new(&env);
+    let csrf = b.login("finance-admin@example.com").await;
+    let p = b.get("/t/finance/policy").await;
+    let card = &p.text[p.text.find("id=\"default-action-form\"").unwrap()..];
+    assert!(card.contains("id=\"default-preview\""), "{card}");
+    let tv = hidden(card, "version");
+    let jobs = count(&env, "SELECT count(*) FROM jobs").await;
+    let audit = count(&env, "SELECT count(*) FROM audit_log").await;
+    let p = b
+        .post(
+            "/t/finance/policy/preview",
+            &[
+                ("csrf", &csrf),
+                ("op", "default"),
+                ("version", &tv),
+                ("default_action", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(
+        p.text.contains("set the default action to accept"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("id=\"preview-summary\""), "{}", p.text);
+    assert!(
+        p.text.contains("class=\"add\""),
+        "no line added: {}",
+        p.text
+    );
+    let at = p
+        .text
+        .find("id=\"confirm-form\"")
+        .expect("the confirm form");
+    let confirm = &p.text[p.text[..at].rfind("<form").unwrap()..];
+    let confirm = &confirm[..confirm.find("</form>").unwrap()];
+    assert!(
+        confirm.contains("action=\"/t/finance/policy/default\"")
+            && confirm.contains("Set the default action to accept"),
+        "{confirm}"
+    );
+    assert_eq!(hidden(confirm, "default_action"), "accept");
+    assert_eq!(hidden(confirm, "version"), tv);
+    // Nothing written by the preview.
+    assert_eq!(count(&env, "SELECT count(*) FROM jobs").await, jobs);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_log").await, audit);
+    let r = env.get("/api/v1/tenants/finance", &token).await;
+    assert_eq!(r.body["default_action"], "drop");
+    // A word that is no action: said at the field, nothing previewed.
+    let p = b
+        .post(
+            "/t/finance/policy/preview",
+            &[
+                ("csrf", &csrf),
+                ("op", "default"),
+                ("version", &tv),
+                ("default_action", "maybe"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("Choose accept, drop or reject."));
+    // The confirm form sets it.
+    let p = b
+        .post(
+            "/t/finance/policy/default",
+            &[
+                ("csrf", &csrf),
+                ("version", &tv),
+                ("default_action", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let r = env.get("/api/v1/tenants/finance", &token).await;
+    assert_eq!(r.body["default_action"], "accept");
+}

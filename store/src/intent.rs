@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::ids::Name;
-use vxguard_compiler::intent::{Action, Intent, Platform, Policy, Tenant};
+use vxguard_compiler::intent::{Action, Intent, Platform, Policy, Pools, Tenant};
 use vxguard_compiler::model::Secrets;
 
 /// Tenant ids by their index in `Intent::tenants`.
@@ -156,6 +156,22 @@ pub async fn load_scope(conn: &mut PgConnection, tenant: Uuid) -> Result<Loaded>
         tenant_ids,
         partial: true,
     })
+}
+
+/// The platform's address pools alone (the defaults when none are set):
+/// what the portal's network form needs to suggest a free subnet.
+pub async fn pools(db: &PgPool) -> Result<Pools> {
+    let pools: Option<Value> =
+        sqlx::query_scalar("SELECT spec->'pools' FROM platform WHERE id = 1")
+            .fetch_optional(db)
+            .await?
+            .flatten();
+    match pools {
+        Some(v) if !v.is_null() => {
+            serde_json::from_value(v).map_err(corrupt("stored platform pools do not parse"))
+        }
+        _ => Ok(Pools::default()),
+    }
 }
 
 /// Where each tenant's intent and the platform's stand: the numbers the

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use vxguard_compiler::alloc::Allocation;
 use vxguard_compiler::checks;
 use vxguard_compiler::diag::{Diagnostics, Pointer};
-use vxguard_compiler::intent::Rule;
+use vxguard_compiler::intent::{Action, Rule};
 use vxguard_compiler::model::Secrets;
 use vxguard_compiler::preview::Preview;
 use vxguard_compiler::DefinitionSet;
@@ -170,6 +170,9 @@ pub enum Edit {
     Delete(String),
     /// Every rule number, in the new order.
     Reorder(Vec<u32>),
+    /// The action for traffic no rule matches (the portal previews it
+    /// before it is saved: it can open or close everything at once).
+    DefaultAction(Action),
 }
 
 /// [`crate::Store::preview_rules`] once the tenant's state is read.
@@ -224,6 +227,10 @@ async fn preview(
             *rules = reordered(rules, order)?;
             Some(Pointer::root().join("tenants").join(ti).join("policy"))
         }
+        Edit::DefaultAction(action) => {
+            loaded.intent.tenants[ti].policy.default_action = *action;
+            Some(Pointer::root().join("tenants").join(ti).join("policy"))
+        }
     };
     let mut d = Diagnostics::default();
     checks::check_intent(&loaded.intent, &mut d);
@@ -263,7 +270,6 @@ async fn preview(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vxguard_compiler::intent::Action;
 
     fn rule(id: u32, action: Action) -> Rule {
         serde_json::from_value(serde_json::json!({"id": id, "action": action.as_str()})).unwrap()

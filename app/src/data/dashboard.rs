@@ -101,6 +101,10 @@ pub struct NetworkForm {
     /// Every router that can be a gateway.
     pub routers: Vec<RouterChoice>,
     pub errors: FieldErrors,
+    /// A subnet the checks would accept (free in the tenant pools, outside
+    /// the WireGuard overlay), worked out by the server for the hint.
+    #[serde(default)]
+    pub suggested: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -53,8 +53,13 @@ pub struct TenantHealth {
     pub clients: Vec<ClientHealthRow>,
     /// The tenant's sites, gateways, networks and clients.
     pub map: Option<Diagram>,
-    /// Each network's traffic through its gateways over the last hour.
+    /// Each network's traffic through its gateways over the last hour,
+    /// for the networks with figures.
     pub traffic: Vec<Diagram>,
+    /// The networks without a traffic figure in that hour: a sentence
+    /// rather than an empty plot each.
+    #[serde(default)]
+    pub traffic_none: Vec<String>,
 }
 
 /// A network's gateway group at one site.

@@ -179,6 +179,7 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
         clients,
         map,
         traffic,
+        traffic_none,
     } = h;
     let Some(at) = collected_at else {
         return view! {
@@ -265,7 +266,9 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
             "Collected " {collected_ago} " (" {at} "): " <HealthCounts c=counts/>
         </p>
         {map.map(|d| view! { <DiagramView d=d/> })}
-        {(!traffic.is_empty()).then(|| view! { <h3 id="traffic-h">"Traffic per network, last hour"</h3> })}
+        {(!traffic.is_empty() || !traffic_none.is_empty())
+            .then(|| view! { <h3 id="traffic-h">"Traffic per network, last hour"</h3> })}
+        {no_traffic(&traffic_none, traffic.is_empty())}
         {traffic
             .into_iter()
             .map(|d| {
@@ -282,6 +285,29 @@ fn HealthCard(h: TenantHealth) -> impl IntoView {
         {clients}
     }
     .into_any()
+}
+
+/// Networks without a traffic figure in the last hour, in words instead
+/// of an empty plot each: what is missing and why.
+#[cfg(feature = "ssr")]
+fn no_traffic(networks: &[String], all: bool) -> Option<impl IntoView> {
+    if networks.is_empty() {
+        return None;
+    }
+    let what = if all {
+        "No traffic has been measured yet".to_string()
+    } else if networks.len() == 1 {
+        format!("No traffic measured yet for network {}", networks[0])
+    } else {
+        format!(
+            "No traffic measured yet for networks {}",
+            networks.join(", ")
+        )
+    };
+    let why = ": a rate needs two readings of a gateway's counters, which are read once per \
+               collection round, and the last hour has fewer (a network just created, or \
+               gateways that did not answer).";
+    Some(view! { <p class="empty-state" id="traffic-none"><strong>{what}</strong>{why}</p> })
 }
 
 /// `edit`: the tenant slug when the viewer may edit (adds an Edit link per row).
@@ -510,7 +536,12 @@ fn NetworkFormView(
         gateways,
         routers,
         errors,
+        suggested,
     } = form;
+    let cidr_hint = match suggested {
+        Some(s) => format!("An IPv4 prefix of /28 or larger in the tenant pools; {s} is free."),
+        None => "An IPv4 prefix of /28 or larger in the tenant pools.".to_string(),
+    };
     let action = match &edit {
         Some((n, _)) => format!("/t/{slug}/networks/{n}"),
         None => format!("/t/{slug}/networks"),
@@ -569,7 +600,7 @@ fn NetworkFormView(
                 <input type="hidden" name="csrf" value=csrf/>
                 {name_field}
                 <Field id="cidr" label="Subnet (CIDR)" value=cidr error=errors.get("cidr")
-                    hint="An IPv4 prefix inside the tenant pool, e.g. 100.64.2.0/28."/>
+                    hint=cidr_hint/>
                 <fieldset class="field" class:has-error=gw_invalid
                     aria-describedby=gw_invalid.then_some("gateways-error")>
                     <legend>"Gateway routers"</legend>

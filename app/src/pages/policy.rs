@@ -925,6 +925,7 @@ fn DefaultActionCard(
             ("reject", "Reject (tell the sender)"),
         ];
         let act = format!("/t/{slug}/policy/default");
+        let preview = format!("/t/{slug}/policy/preview#preview");
         view! {
             <form method="post" action=act class="inline-form" id="default-action-form">
                 <input type="hidden" name="csrf" value=csrf/>
@@ -936,6 +937,8 @@ fn DefaultActionCard(
                         .map(|(v, l)| view! { <option value=v selected=v == action>{l}</option> })
                         .collect_view()}
                 </select> " "
+                <button type="submit" class="small secondary" formaction=preview name="op" value="default"
+                    id="default-preview">"Preview"</button> " "
                 <button type="submit" class="small">"Save default action"</button>
             </form>
         }

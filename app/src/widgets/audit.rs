@@ -87,7 +87,7 @@ pub fn AuditList(
                         {tenant}
                         <td data-label="Job">{job}</td>
                         <td data-label="When" class="when">{at}</td>
-                        <td data-label="Who" class="actor">{actor}</td>
+                        <td data-label="Who" class="actor">{who_view(&actor)}</td>
                         <td data-label="From">{source}</td>
                     </tr>
                 }
@@ -121,16 +121,59 @@ pub fn AuditList(
     }
 }
 
-/// A path that may break after its slashes only (`<wbr>`), never inside a
-/// name.
-pub fn path_view(path: &str) -> AnyView {
-    let mut parts = path.split('/').peekable();
-    let mut out: Vec<AnyView> = Vec::new();
-    while let Some(p) = parts.next() {
-        out.push(p.to_string().into_any());
-        if parts.peek().is_some() {
-            out.push(view! { "/" <wbr/> }.into_any());
-        }
+/// Who made a change (`user:a-b@example.com`): it may break after its
+/// kind's colon and before the `@` only, each piece whole (a dash inside a
+/// name is no place to break), so the console's wider table still fits a
+/// 1280-px screen.
+fn who_view(actor: &str) -> AnyView {
+    let (kind, rest) = match actor.split_once(':') {
+        Some((k, r)) if !k.is_empty() && !k.contains('@') => (format!("{k}:"), r),
+        _ => (String::new(), actor),
+    };
+    let mut pieces = Vec::new();
+    if !kind.is_empty() {
+        pieces.push(kind);
     }
-    out.into_iter().collect_view().into_any()
+    split_at_sign(rest, &mut pieces);
+    whole_pieces(pieces)
+}
+
+/// A path that may break after its slashes and before an address's `@`
+/// only, never inside a name (`users/` `finance-admin` `@example.com`).
+pub fn path_view(path: &str) -> AnyView {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut pieces = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let seg = if i + 1 < segments.len() {
+            format!("{seg}/")
+        } else {
+            seg.to_string()
+        };
+        split_at_sign(&seg, &mut pieces);
+    }
+    whole_pieces(pieces)
+}
+
+/// `a@b` as `a` and `@b` (an address breaks before its `@`).
+fn split_at_sign(s: &str, pieces: &mut Vec<String>) {
+    match s.split_once('@') {
+        Some((user, domain)) if !user.is_empty() => {
+            pieces.push(user.to_string());
+            pieces.push(format!("@{domain}"));
+        }
+        _ => pieces.push(s.to_string()),
+    }
+}
+
+/// Pieces that never break inside (`.whole`), with a `<wbr>` between.
+fn whole_pieces(pieces: Vec<String>) -> AnyView {
+    let last = pieces.len().saturating_sub(1);
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            view! { <span class="whole">{p}</span> {(i < last).then(|| view! { <wbr/> })} }
+        })
+        .collect_view()
+        .into_any()
 }

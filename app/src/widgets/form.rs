@@ -38,7 +38,7 @@ pub fn Field(
     label: &'static str,
     value: String,
     error: Option<String>,
-    hint: &'static str,
+    #[prop(into)] hint: String,
     /// The input type (`text`, or `password`).
     #[prop(default = "text")]
     kind: &'static str,

@@ -90,6 +90,25 @@ impl Pools {
             ("wireguard_overlay", self.wireguard_overlay),
         ]
     }
+
+    /// A subnet a new tenant network could take, for the portal's hint (an
+    /// example the checks would refuse misleads): the first /24, else /28,
+    /// of the tenant networks pool, then of the services and migration
+    /// pools, that overlaps nothing in `taken` (the tenant's networks and
+    /// its client subnet) nor the platform's own pools. Never the WireGuard
+    /// overlay pool: its addresses go to the tenant's remote-access clients.
+    pub fn suggest_network(&self, taken: &[Ipv4Net]) -> Option<Ipv4Net> {
+        let overlaps =
+            |a: &Ipv4Net, b: &Ipv4Net| a.contains(&b.network()) || b.contains(&a.network());
+        let reserved = [self.control_plane, self.backbone, self.wireguard_overlay];
+        let free = |s: &Ipv4Net| !taken.iter().chain(&reserved).any(|t| overlaps(s, t));
+        [24u8, 28].into_iter().find_map(|len| {
+            [self.tenant_networks, self.services, self.migration]
+                .into_iter()
+                .filter(|pool| pool.prefix_len() <= len)
+                .find_map(|pool| pool.subnets(len).ok()?.find(|s| free(s)))
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -465,4 +484,49 @@ pub struct Client {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub expires_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_suggested_network_is_free_and_outside_the_overlay_pool() {
+        let p = Pools::default();
+        assert_eq!(p.suggest_network(&[]), Some(net("100.65.0.0/24")));
+        // The tenant's networks and client subnet are skipped, whatever
+        // their size; the overlay pool is never suggested.
+        let taken = [
+            net("100.65.0.0/24"),
+            net("100.65.1.16/28"),
+            net("100.64.0.0/24"),
+        ];
+        let s = p.suggest_network(&taken).unwrap();
+        assert_eq!(s, net("100.65.2.0/24"));
+        assert!(!p.wireguard_overlay.contains(&s));
+        // A full tenant networks pool: the next tenant-facing pool.
+        assert_eq!(
+            p.suggest_network(&[net("100.65.0.0/16")]),
+            Some(net("100.80.0.0/24"))
+        );
+        // No /24 left anywhere but a /28: the /28.
+        let tiny = Pools {
+            tenant_networks: net("10.1.0.0/24"),
+            services: net("10.2.0.0/28"),
+            migration: net("10.3.0.0/28"),
+            ..Pools::default()
+        };
+        assert_eq!(
+            tiny.suggest_network(&[net("10.1.0.0/25")]),
+            Some(net("10.1.0.128/28"))
+        );
+        assert_eq!(
+            tiny.suggest_network(&[net("10.1.0.0/24"), net("10.2.0.0/28"), net("10.3.0.0/28")]),
+            None
+        );
+    }
 }

@@ -57,6 +57,23 @@ pub async fn routers(st: &AppState) -> ApiResult<Vec<RouterChoice>> {
     Ok(v)
 }
 
+/// A subnet the tenant's next network could take (the form's hint): free
+/// of its networks and its clients' subnet. Other tenants' networks do not
+/// matter (each tenant has its own VRF) and are not read.
+async fn suggest_network(
+    st: &AppState,
+    networks: &[NetworkRow],
+    alloc: Option<&vxguard_compiler::alloc::TenantAlloc>,
+) -> ApiResult<Option<String>> {
+    let pools = vxguard_store::intent::pools(st.store.pool()).await?;
+    let taken: Vec<ipnet::Ipv4Net> = networks
+        .iter()
+        .filter_map(|n| n.cidr.parse().ok())
+        .chain(alloc.and_then(|a| a.client_subnet))
+        .collect();
+    Ok(pools.suggest_network(&taken).map(|n| n.to_string()))
+}
+
 pub async fn dashboard(
     st: &AppState,
     scope: &TenantScope,
@@ -127,6 +144,7 @@ pub async fn dashboard(
     // A failed change shows on its object's row (a network's), or in the
     // list of failed changes when no row shows the object.
     let mut networks: Vec<NetworkRow> = networks;
+    form.suggested = suggest_network(st, &networks, ta).await?;
     let mut failed = Vec::new();
     for f in failed_changes(st, scope).await? {
         let row = networks.iter_mut().find(|n| {
@@ -259,6 +277,7 @@ pub async fn network_edit(
         gateways,
         routers: routers(st).await?,
         errors: Default::default(),
+        suggested: None,
     };
     let e = app::NetworkEdit {
         slug: scope.tenant.slug.clone(),

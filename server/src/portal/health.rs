@@ -185,7 +185,7 @@ pub async fn tenant(
         vxguard_store::traffic::of_tenant(st.store.pool(), scope.id(), TRAFFIC_MINUTES as i32)
             .await?;
     let networks: Vec<String> = h.groups.iter().map(|g| g.network.clone()).collect();
-    h.traffic = traffic_plots(&networks, &rows, now);
+    (h.traffic, h.traffic_none) = traffic_plots(&networks, &rows, now);
     Ok(h)
 }
 
@@ -196,12 +196,14 @@ const TRAFFIC_MINUTES: i64 = 60;
 /// over its gateways), a point per minute: `into` the network (what the
 /// bridge sent) and `out of` it (what it received). Rates come from the
 /// differences of successive samples of one gateway; a counter that went
-/// back (a router restarted) gives no point.
+/// back (a router restarted) gives no point. A network without a point
+/// gets no plot (an empty frame says nothing) but is named in the second
+/// list, which the dashboard says in words.
 pub fn traffic_plots(
     networks: &[String],
     rows: &[vxguard_store::traffic::Row],
     now: DateTime<Utc>,
-) -> Vec<Diagram> {
+) -> (Vec<Diagram>, Vec<String>) {
     let start = now.timestamp().div_euclid(60) * 60 - TRAFFIC_MINUTES * 60;
     let n = TRAFFIC_MINUTES as usize + 1;
     // network -> minute -> (into, out of) in bytes/s; every network with
@@ -228,10 +230,16 @@ pub fn traffic_plots(
         slot.0 += din as f64 / secs;
         slot.1 += dout as f64 / secs;
     }
-    by_net
+    let (measured, none): (Vec<_>, Vec<_>) = by_net
         .into_iter()
-        .map(|(net, pts)| traffic_plot(net, &pts, start))
-        .collect()
+        .partition(|(_, pts)| pts.iter().any(Option::is_some));
+    (
+        measured
+            .into_iter()
+            .map(|(net, pts)| traffic_plot(net, &pts, start))
+            .collect(),
+        none.into_iter().map(|(net, _)| net.to_string()).collect(),
+    )
 }
 
 /// Bytes per second in binary units: "0 B/s", "1.2 KiB/s".
@@ -440,6 +448,7 @@ pub fn tenant_health(
         clients,
         map,
         traffic: Vec::new(),
+        traffic_none: Vec::new(),
     }
 }
 

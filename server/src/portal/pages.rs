@@ -542,7 +542,7 @@ const NETWORK_ASKS: &[(&str, &str)] = &[
     ),
     (
         "cidr",
-        "Enter the network's subnet, an IPv4 prefix inside the tenant pool such as 100.64.2.0/28.",
+        "Enter the network's subnet: an IPv4 prefix of /28 or larger in the tenant pools (the hint below names a free one).",
     ),
 ];
 
@@ -557,7 +557,7 @@ fn network_syntax(name: &str, cidr: &str, gateways: &[String]) -> Vec<FieldError
     if cidr.parse::<ipnet::Ipv4Net>().is_err() {
         bad.push(field_error(
             "/cidr",
-            "must be an IPv4 prefix such as 100.64.2.0/28",
+            "must be an IPv4 prefix written as address/length (the hint below names a free one)",
         ));
     }
     // What the compiler would say of the gateways next, said now with
@@ -839,6 +839,7 @@ pub async fn create_network(
                 gateways,
                 routers: vec![],
                 errors,
+                suggested: None,
             };
             render_dashboard(&st, &s, &scope.tenant.slug, form, None, status).await
         }

@@ -33,7 +33,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use vxguard_compiler::checks::shadowed_rules;
-use vxguard_compiler::intent::{Endpoint, PortItem, PortSpec, Rule};
+use vxguard_compiler::intent::{Action, Endpoint, PortItem, PortSpec, Rule};
 use vxguard_store::kind::Kind;
 use vxguard_store::objects;
 use vxguard_store::policy::{Edit, Placed};
@@ -1369,7 +1369,8 @@ fn summary(devices: &[crate::api::policy::DeviceChange]) -> String {
 }
 
 /// `POST /t/{tenant}/policy/preview`: what a change (`op`: `create`,
-/// `replace`, `delete` or `move`, with the fields of its form) would do on
+/// `replace`, `delete`, `move` or `default`, the default action, with the
+/// fields of its form) would do on
 /// the devices. Writes nothing; the page comes back with the form as typed
 /// and the preview below it, or, for a delete or a move, the preview with
 /// the button that makes the change.
@@ -1480,6 +1481,44 @@ pub async fn preview(
                     .await
                 }
                 Err(p) => refused(&st, &s, &scope, near, &p).await,
+            }
+        }
+        "default" => {
+            let Ok(action) = serde_json::from_value::<Action>(json!(field(&f, "default_action")))
+            else {
+                let p = Problem::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "/default_action",
+                    "Choose accept, drop or reject.",
+                );
+                return Ok(refused(&st, &s, &scope, None, &p).await);
+            };
+            match st
+                .store
+                .preview_rules(&scope.who, &scope.tenant, Edit::DefaultAction(action))
+                .await
+                .map_err(Problem::from)
+            {
+                Ok(p) => {
+                    let word = action.as_str();
+                    let confirm = ConfirmForm {
+                        action: format!("/t/{tslug}/policy/default"),
+                        label: format!("Set the default action to {word}"),
+                        // Accepting what no rule matches opens the tenant.
+                        danger: action == Action::Accept,
+                        fields: vec![
+                            ("version".into(), field(&f, "version").trim().to_string()),
+                            ("default_action".into(), word.to_string()),
+                        ],
+                    };
+                    let title = format!("set the default action to {word}");
+                    let pv = preview_view(p.into(), title, Some(confirm));
+                    render(&st, &s, &scope, At::default(), StatusCode::OK, |page, _| {
+                        page.preview = Some(pv)
+                    })
+                    .await
+                }
+                Err(p) => refused(&st, &s, &scope, None, &p).await,
             }
         }
         _ => problem_page(Some(&s), &Problem::bad_request("unknown change to preview")),
