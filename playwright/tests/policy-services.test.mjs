@@ -132,7 +132,7 @@ test("a preview opens where the user is, in words first, grouped, lines unbroken
     await page.goto(`${BASE}/t/finance/policy?edit=1`);
     await hydrated(page);
     await page.getByLabel("Destination port").fill("8443");
-    await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: "Preview" }).click()]);
+    await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: "Preview", exact: true }).click()]);
     await hydrated(page);
     const preview = page.locator("#preview");
     await preview.waitFor();

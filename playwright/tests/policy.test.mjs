@@ -54,7 +54,7 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   await page.getByLabel("From", { exact: true }).selectOption("network:web");
   await page.getByLabel("To", { exact: true }).selectOption("cidr");
   await page.getByLabel("To CIDR").fill("100.64.1.16/28");
-  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: "Preview" }).click()]);
+  await Promise.all([page.waitForURL(/\/policy\/preview#preview$/), page.getByRole("button", { name: "Preview", exact: true }).click()]);
   await hydrated(page);
   const preview = page.locator("#preview");
   await preview.waitFor();

@@ -938,7 +938,7 @@ fn DefaultActionCard(
                         .collect_view()}
                 </select> " "
                 <button type="submit" class="small secondary" formaction=preview name="op" value="default"
-                    id="default-preview">"Preview"</button> " "
+                    id="default-preview" aria-label="Preview the default action">"Preview"</button> " "
                 <button type="submit" class="small">"Save default action"</button>
             </form>
         }
