@@ -53,6 +53,7 @@
 //! for the remote router MAC).
 
 pub mod apply;
+pub mod carrier;
 pub mod firewall;
 pub mod frr;
 pub mod plan;

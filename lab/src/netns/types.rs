@@ -254,4 +254,7 @@ pub fn vrf_netns(router_ns: &str, vrf: &str) -> String {
 pub struct Keepalived {
     pub netns: String,
     pub conf: String,
+    /// Links of other namespaces its groups track: (file name in the run
+    /// directory, namespace, device), watched by [`super::carrier`].
+    pub carriers: Vec<(String, String, String)>,
 }

@@ -117,27 +117,27 @@ pub fn keepalived(
             }
             s.push_str("    }\n");
         }
+        // keepalived sees only its own namespace's links: an interface of
+        // another one (the underlay, in the router's namespace) is tracked
+        // as a file its carrier is written to on each of its link events
+        // (`super::carrier`): FAULT when the carrier goes, as VyOS's
+        // `track_interface` (keepalived.conf.j2), and never because the
+        // machine is busy (an exec'd check that times out would be).
+        let mut defs = String::new();
+        let mut carriers = Vec::new();
         if !other_ns.is_empty() {
-            s.push_str("    track_script {\n");
-            for i in 0..other_ns.len() {
-                s.push_str(&format!("        vxg_track_{name}_{i}\n"));
+            s.push_str("    track_file {\n");
+            for (ns, dev) in &other_ns {
+                let file = super::carrier::file_name(&netns, ns, dev);
+                let track = format!("vxg_carrier_{ns}_{dev}");
+                s.push_str(&format!("        {track} weight 0\n"));
+                defs.push_str(&format!(
+                    "track_file {track} {{\n    file \"{}/{file}\"\n    weight 0\n}}\n",
+                    super::carrier::RUN_DIR
+                ));
+                carriers.push((file, ns.clone(), dev.clone()));
             }
             s.push_str("    }\n");
-            // keepalived sees only its own namespace's links: an interface
-            // of another one (the underlay, in the router's namespace) is
-            // tracked by a script that reads its carrier there, once a
-            // second, FAULT at the first failure (`track_interface`'s
-            // semantics, a second late at most).
-            let scripts: String = other_ns
-                .iter()
-                .enumerate()
-                .map(|(i, (ns, dev))| {
-                    format!(
-                        "vrrp_script vxg_track_{name}_{i} {{\n    script \"/bin/sh -c 'ip -n {ns} -o link show dev {dev} | grep -q LOWER_UP'\"\n    interval 1\n    fall 1\n    rise 1\n}}\n"
-                    )
-                })
-                .collect();
-            s = scripts + &s;
         }
         if let Some(addrs) = g.child("address") {
             s.push_str("    virtual_ipaddress {\n");
@@ -147,13 +147,25 @@ pub fn keepalived(
             s.push_str("    }\n");
         }
         s.push_str("}\n");
+        // A tracked file is defined once per keepalived, before its first
+        // group.
         match out.iter_mut().find(|k| k.netns == netns) {
-            Some(k) => k.conf.push_str(&s),
+            Some(k) => {
+                for ((file, ns, dev), def) in carriers.into_iter().zip(defs.split_inclusive("}\n"))
+                {
+                    if !k.carriers.iter().any(|c| c.0 == file) {
+                        k.conf.push_str(def);
+                        k.carriers.push((file, ns, dev));
+                    }
+                }
+                k.conf.push_str(&s);
+            }
             None => out.push(Keepalived {
                 netns,
                 conf: format!(
-                    "global_defs {{\n    dynamic_interfaces\n    script_user root\n}}\n{s}"
+                    "global_defs {{\n    dynamic_interfaces\n    script_user root\n}}\n{defs}{s}"
                 ),
+                carriers,
             }),
         }
     }
@@ -220,6 +232,12 @@ pub fn stop(rd: &RunDir, netns: &str) {
     for f in [conf, pid, vpid] {
         let _ = std::fs::remove_file(f);
     }
+    super::carrier::unwatch(rd, &carrier_prefix(netns), &[]);
+}
+
+/// The start of the carrier files' names of the keepalived of `netns`.
+fn carrier_prefix(netns: &str) -> String {
+    format!("keepalived-{netns}.carrier-")
 }
 
 /// Makes keepalived run `new`, where it ran `old`.
@@ -231,11 +249,21 @@ pub fn apply(old: &[Keepalived], new: &[Keepalived], rd: &RunDir) -> Result<(), 
     }
     for k in new {
         let [conf, pid, vpid] = files(rd, &k.netns);
+        // The tracked carriers' files, current before keepalived reads
+        // them (and watched again by a lab router started anew).
+        for (file, ns, dev) in &k.carriers {
+            super::carrier::watch(rd, file, ns, dev)?;
+        }
+        let keep: Vec<String> = k.carriers.iter().map(|c| c.0.clone()).collect();
+        super::carrier::unwatch(rd, &carrier_prefix(&k.netns), &keep);
         let running = pid_of(&pid);
         if running.is_some() && old.contains(k) {
             continue;
         }
-        std::fs::write(&conf, &k.conf).map_err(|source| ApplyError::Io {
+        let text = k
+            .conf
+            .replace(super::carrier::RUN_DIR, &rd.0.to_string_lossy());
+        std::fs::write(&conf, text).map_err(|source| ApplyError::Io {
             path: conf.clone(),
             source,
         })?;
@@ -289,14 +317,21 @@ mod tests {
             vec!["lab1-acme", "lab1-finance", "lab1-globex"]
         );
         assert_eq!(
+            p.keepalived[0].carriers,
+            vec![(
+                "keepalived-lab1-acme.carrier-lab1-eth0".to_string(),
+                "lab1".to_string(),
+                "eth0".to_string()
+            )]
+        );
+        assert_eq!(
             p.keepalived[0].conf,
             "global_defs {\n    dynamic_interfaces\n    script_user root\n}\n\
-             vrrp_script vxg_track_acme-app_0 {\n    \
-             script \"/bin/sh -c 'ip -n lab1 -o link show dev eth0 | grep -q LOWER_UP'\"\n    \
-             interval 1\n    fall 1\n    rise 1\n}\n\
+             track_file vxg_carrier_lab1_eth0 {\n    \
+             file \"@RUN_DIR@/keepalived-lab1-acme.carrier-lab1-eth0\"\n    weight 0\n}\n\
              vrrp_instance acme-app {\n    state BACKUP\n    interface a1br10000\n    \
              virtual_router_id 1\n    priority 200\n    advert_int 1\n    \
-             preempt_delay 5\n    track_script {\n        vxg_track_acme-app_0\n    }\n    \
+             preempt_delay 5\n    track_file {\n        vxg_carrier_lab1_eth0 weight 0\n    }\n    \
              virtual_ipaddress {\n        100.65.0.1/24\n    }\n}\n"
         );
     }
