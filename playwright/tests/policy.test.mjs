@@ -48,7 +48,7 @@ test("a tenant admin previews, adds, moves, disables and deletes a rule", async 
   const id = await page.getByLabel("Rule number").inputValue();
   assert.equal(Number(id), Math.max(...before.map(Number)) + 1);
   await page.getByLabel("Description").fill("Allow DNS");
-  await page.getByLabel("Action").selectOption("accept");
+  await page.getByLabel("Action", { exact: true }).selectOption("accept");
   await page.getByLabel("Protocol").selectOption("udp");
   await page.getByLabel("Destination port").fill("53");
   await page.getByLabel("From", { exact: true }).selectOption("network:web");
