@@ -636,9 +636,13 @@ impl HvBefore {
         match self {
             HvBefore::Text(t) => (std::borrow::Cow::Borrowed(t), None),
             HvBefore::Spliced(changes) => {
-                let mut text = now.to_string();
-                for change in changes.iter().rev() {
-                    revert(&mut text, change);
+                let mut changes_back = changes.iter().rev();
+                let Some(last) = changes_back.next() else {
+                    return (std::borrow::Cow::Owned(now.to_string()), None);
+                };
+                let mut text = reverted(now, last);
+                for change in changes_back {
+                    text = reverted(&text, change);
                 }
                 let mut spliced: Option<Spliced> = None;
                 for change in changes {
@@ -657,11 +661,22 @@ impl HvBefore {
     }
 }
 
-/// Puts one change's replaced lines back into its text after.
-fn revert(text: &mut String, change: &[(std::ops::Range<usize>, String)]) {
-    for (range, old) in change.iter().rev() {
-        text.replace_range(range.clone(), old);
+/// One change's text before, from its text after: the bytes between its
+/// pieces copied once and its replaced lines put back, in one pass (a
+/// hypervisor's text is megabytes at the benchmark platform; replacing
+/// piece by piece in place moved the whole tail once per piece).
+fn reverted(after: &str, change: &[(std::ops::Range<usize>, String)]) -> String {
+    let grown: usize = change.iter().map(|(r, _)| r.len()).sum();
+    let shrunk: usize = change.iter().map(|(_, old)| old.len()).sum();
+    let mut text = String::with_capacity(after.len() - grown + shrunk);
+    let mut at = 0;
+    for (range, old) in change {
+        text.push_str(&after[at..range.start]);
+        text.push_str(old);
+        at = range.end;
     }
+    text.push_str(&after[at..]);
+    text
 }
 
 /// One change's pieces as a [`Spliced`]: its ranges after, and before (moved
@@ -721,11 +736,8 @@ impl Touched {
                     a.extend(b);
                     HvBefore::Spliced(a)
                 }
-                (Some(HvBefore::Spliced(a)), HvBefore::Text(mut t)) => {
-                    for change in a.iter().rev() {
-                        revert(&mut t, change);
-                    }
-                    HvBefore::Text(t)
+                (Some(HvBefore::Spliced(a)), HvBefore::Text(t)) => {
+                    HvBefore::Text(a.iter().rev().fold(t, |t, change| reverted(&t, change)))
                 }
             };
             self.before_hypervisors.insert(n, first);
