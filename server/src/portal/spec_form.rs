@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde_json::{Map, Value};
 use vxguard_compiler::intent as i;
 use vxguard_store::kind::Kind;
+use vxguard_store::write::sentence;
 
 /// The kind's schema, with its definitions under `$defs`.
 fn schema(kind: Kind) -> Value {
@@ -251,20 +252,6 @@ fn sentence_case(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
-}
-
-/// A reason as a sentence: a capital first letter and a full stop.
-fn sentence(s: &str) -> String {
-    let s = s.trim();
-    let mut c = s.chars();
-    let mut out: String = c
-        .next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
 }
 
 #[cfg(test)]
