@@ -160,6 +160,10 @@ pub struct ServeArgs {
     /// Run no worker in this process (run `vxguard worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
+    /// PostgreSQL connections the API and the portal hold at most (the
+    /// in-process worker and health collector have their own).
+    #[arg(long, env = "VXGUARD_DB_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..))]
+    pub db_connections: u32,
     /// Where to read the portal's browser bundle (`<dir>/pkg`, as
     /// scripts/build-portal writes it) and the guides (`<dir>/docs`, from
     /// scripts/build-docs) when the binary has none built in (debug builds
@@ -230,7 +234,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let env_secret = db::jwt_secret_from_env()?;
     let defs = load_definitions(&a.db)?;
     let apply = a.apply.settings()?;
-    let pool = db::connect(&a.db.database_url, 16).await?;
+    let pool = db::connect(&a.db.database_url, a.db_connections).await?;
     crate::master_key::open(&pool, &a.db.master_key, crate::master_key::Start::Service).await?;
     let secret = match env_secret {
         Some(s) => s,
