@@ -43,12 +43,14 @@ pub fn listed(text: &str) -> BTreeSet<String> {
 
 /// The sessions an apply lost: Established before, listed now (still
 /// configured) and not Established. A neighbor no longer listed was
-/// removed by the commit, which is what vxguard asked for.
+/// removed by the commit, which is what vxguard asked for; but a summary
+/// that lists no neighbor at all (bgpd down, or an answer that is no
+/// summary) proves nothing was removed, and every session is lost.
 pub fn lost<'a>(before: &'a BTreeSet<String>, summary: &str) -> Vec<&'a str> {
     let (up, configured) = (established(summary), listed(summary));
     before
         .iter()
-        .filter(|n| configured.contains(*n) && !up.contains(*n))
+        .filter(|n| (configured.is_empty() || configured.contains(*n)) && !up.contains(*n))
         .map(String::as_str)
         .collect()
 }
@@ -214,5 +216,10 @@ Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down Sta
 172.27.0.3      Established
 ";
         assert!(lost(&before, all_up).is_empty());
+        // No neighbor listed: bgpd is down, not every neighbor removed.
+        assert_eq!(
+            lost(&before, "% BGP instance not found\n"),
+            ["172.27.0.2", "172.27.0.3", "172.27.0.7"]
+        );
     }
 }
